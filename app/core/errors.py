@@ -1,0 +1,38 @@
+"""User-facing errors. Each carries one sentence that says what went wrong and what to do.
+
+The CLI prints ``str(error)`` on one line and exits non-zero; the GUI shows it in a dialog.
+Anything that is not an ``InpaintError`` is a bug and may show a traceback.
+"""
+from __future__ import annotations
+
+
+class InpaintError(Exception):
+    """Base class: the message is meant for the user."""
+
+    exit_code = 2
+
+
+class VideoError(InpaintError):
+    """A video cannot be opened, decoded or written."""
+
+
+class MaskError(InpaintError):
+    """Masks are missing, unreadable, or do not fit the video."""
+
+
+class WeightsError(InpaintError):
+    """A weights file is missing, unreadable, or not an STTN generator."""
+
+
+class OutputError(InpaintError):
+    """The output path cannot be written (or would overwrite the input)."""
+
+
+class DataError(InpaintError):
+    """Training data is missing or unusable."""
+
+
+class Cancelled(InpaintError):
+    """The user cancelled the job; nothing partial was left behind."""
+
+    exit_code = 130

@@ -1,0 +1,57 @@
+"""Atomic file writing: write beside the target, fsync, rename. A crash leaves the old file."""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+from .errors import OutputError
+
+
+def check_writable(path, inputs=()) -> Path:
+    """Refuse an output that would overwrite an input, or that lies in a folder we cannot write."""
+    path = Path(path).expanduser()
+    for inp in inputs:
+        if inp is None:
+            continue
+        try:
+            if Path(inp).exists() and path.exists() and os.path.samefile(path, inp):
+                raise OutputError(f"Output {path} is the input file; choose another output path.")
+        except OSError:
+            pass
+        if Path(inp).expanduser().resolve() == path.resolve():
+            raise OutputError(f"Output {path} is the input file; choose another output path.")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.exists():
+        raise OutputError(f"Cannot write {path}: folder {parent} does not exist; create it or choose another path.")
+    if path.is_dir():
+        raise OutputError(f"Cannot write {path}: it is a folder; give a file name.")
+    if not os.access(parent, os.W_OK):
+        raise OutputError(f"Cannot write {path}: folder {parent} is not writable; choose another path.")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_path(path, suffix: str | None = None):
+    """Yield a temporary path beside ``path``; on success rename it onto ``path``.
+
+    On any exception (including cancel) the temporary file is removed and ``path`` is untouched.
+    """
+    path = Path(path)
+    suffix = suffix if suffix is not None else path.suffix
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".part" + suffix, dir=path.parent or ".")
+    except OSError as exc:
+        raise OutputError(f"Cannot write {path}: {exc.strerror}; choose another path.") from None
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise

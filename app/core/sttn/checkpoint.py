@@ -1,0 +1,103 @@
+"""Reading and writing generator checkpoints, safely.
+
+Accepted layouts: ``{'netG': state_dict}`` (the authors' ``sttn.pth``), a bare state_dict,
+and this project's files ``{'netG': state_dict, 'meta': {...}}``. Tensors may be float16 or
+float32. Loading uses ``weights_only=True``: a file found online cannot run code.
+A file without ``meta`` is the authors' and runs in ``official`` attention mode.
+"""
+from __future__ import annotations
+
+import pickle
+import zipfile
+from pathlib import Path
+
+import torch
+
+from ..errors import WeightsError
+from ..fsutil import atomic_path
+from .generator import ATTENTION_MODES, GeneratorConfig, InpaintGenerator
+
+FORMAT = "sttn-inpaint/1"
+
+
+def read_checkpoint(path) -> tuple[dict, dict]:
+    """Return (state_dict, meta) from a generator file; meta is {} for the authors' files."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise WeightsError(f"Weights file {path} does not exist; pass --weights with an STTN generator (.pth).")
+    if path.is_dir():
+        raise WeightsError(f"Weights path {path} is a folder; pass the .pth file itself.")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise WeightsError(
+            f"Cannot read weights file {path}: not a safe PyTorch checkpoint ({first[:160]}); "
+            "use an STTN generator file such as sttn.pth."
+        ) from None
+    if not isinstance(obj, dict):
+        raise WeightsError(f"Weights file {path} holds a {type(obj).__name__}, not a state_dict; use an STTN generator file.")
+    meta = obj.get("meta", {}) if isinstance(obj.get("meta", {}), dict) else {}
+    state = obj.get("netG", obj)
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise WeightsError(f"Weights file {path} has no generator state_dict ('netG'); use an STTN generator file.")
+    return state, meta
+
+
+def build_from_checkpoint(path, attention: str | None = None) -> tuple[InpaintGenerator, dict]:
+    state, meta = read_checkpoint(path)
+    cfg = dict(meta.get("config", {}))
+    if attention is not None:
+        if attention not in ATTENTION_MODES:
+            raise WeightsError(f"Unknown attention mode {attention!r}; use one of {', '.join(ATTENTION_MODES)}.")
+        cfg["attention"] = attention
+    cfg.setdefault("attention", "official")
+    try:
+        config = GeneratorConfig.from_dict(cfg)
+    except (TypeError, ValueError) as exc:
+        raise WeightsError(f"Weights file {path} has unusable settings in its metadata ({exc}).") from None
+    model = InpaintGenerator(config)
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} missing keys (e.g. {', '.join(missing[:3])})")
+        if unexpected:
+            parts.append(f"{len(unexpected)} unexpected keys (e.g. {', '.join(unexpected[:3])})")
+        raise WeightsError(f"Weights file {path} is not an STTN generator: {'; '.join(parts)}.")
+    for key, tensor in expected.items():
+        if tuple(state[key].shape) != tuple(tensor.shape):
+            raise WeightsError(
+                f"Weights file {path} does not fit the STTN generator: {key} has shape "
+                f"{tuple(state[key].shape)}, expected {tuple(tensor.shape)}."
+            )
+    model.load_state_dict({k: v.float() for k, v in state.items()})
+    return model, meta
+
+
+def load_generator(path, attention: str | None = None, device="cpu") -> InpaintGenerator:
+    """Load an STTN generator for inference (eval mode, float32, on ``device``).
+
+    attention: None keeps the file's mode (``official`` for files without metadata);
+    ``'official'`` or ``'masked'`` overrides it.
+    """
+    model, _ = build_from_checkpoint(path, attention)
+    return model.eval().to(device)
+
+
+def checkpoint_meta(path) -> dict:
+    return read_checkpoint(path)[1]
+
+
+def save_generator(model: InpaintGenerator, path, half: bool = True, **extra_meta) -> Path:
+    """Write a generator-only file (float16 by default) with its settings in metadata, atomically."""
+    path = Path(path)
+    state = {k: (v.detach().half() if half and v.is_floating_point() else v.detach()).cpu().clone()
+             for k, v in model.state_dict().items()}
+    meta = {"format": FORMAT, "config": model.config.to_dict(), "dtype": "float16" if half else "float32"}
+    meta.update(extra_meta)
+    with atomic_path(path) as tmp:
+        torch.save({"netG": state, "meta": meta}, tmp)
+    return path
