@@ -1,0 +1,423 @@
+"""Streaming video I/O with PyAV.
+
+Readers yield RGB uint8 frames of shape (H, W, 3), in presentation order, with
+frame-accurate random access, without holding the video in memory. The writer encodes
+H.264 (yuv420p) to a temporary file beside the target, muxes the input's audio, and
+renames the result into place only when complete.
+"""
+from __future__ import annotations
+
+import contextlib
+import heapq
+import os
+import tempfile
+from fractions import Fraction
+from pathlib import Path
+from typing import Iterator, Optional
+
+import av
+import cv2
+import numpy as np
+
+from .errors import OutputError, VideoError
+from .fsutil import check_writable
+
+IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+# Audio codecs the mp4 container takes as they are; anything else is re-encoded to AAC.
+MP4_AUDIO_COPY = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}
+DEFAULT_FPS = 25.0
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:160] if text else type(exc).__name__
+
+
+class VideoReader:
+    """A video file opened for streamed, frame-accurate reading.
+
+    The constructor demuxes (does not decode) the video stream once to index the
+    presentation timestamps, so ``len()`` is exact and ``reader[i]`` can seek.
+    Rotation metadata is applied: frames come out as they are meant to be displayed.
+    """
+
+    def __init__(self, path):
+        self.path = Path(path).expanduser()
+        if not self.path.exists():
+            raise VideoError(f"Video {self.path} does not exist; check the path.")
+        if self.path.is_dir():
+            raise VideoError(f"{self.path} is a folder; open it as a frame folder or pick a video file.")
+        try:
+            self._container = av.open(str(self.path))
+        except (av.error.FFmpegError, OSError, ValueError) as exc:
+            raise VideoError(
+                f"Cannot open {self.path} as a video ({_short(exc)}); is it a complete video file?"
+            ) from None
+        if not self._container.streams.video:
+            self._container.close()
+            raise VideoError(f"{self.path} has no video stream; pick a video file.")
+        self._stream = self._container.streams.video[0]
+        self.has_audio = bool(self._container.streams.audio)
+        self._index_timestamps()
+        self._decoder: Optional[Iterator] = None
+        self._next = 0  # index of the frame the running decoder yields next
+        first = self[0]
+        self.height, self.width = first.shape[:2]
+        rate = self._stream.average_rate or self._stream.guessed_rate or self._stream.base_rate
+        self.fps = float(rate) if rate else DEFAULT_FPS
+        self.rate = Fraction(rate).limit_denominator(100000) if rate else Fraction(DEFAULT_FPS)
+
+    def _index_timestamps(self) -> None:
+        pts = []
+        try:
+            for packet in self._container.demux(self._stream):
+                if packet.size == 0:
+                    continue
+                pts.append(packet.pts if packet.pts is not None else packet.dts)
+        except av.error.FFmpegError:
+            pass  # a truncated tail: keep what was indexed; decoding will tell if frames are missing
+        if not pts:
+            self._container.close()
+            raise VideoError(f"{self.path} contains no video frames; is the file truncated?")
+        self._seekable = all(p is not None for p in pts)
+        self._pts = sorted(pts) if self._seekable else []
+        self._count = len(pts)
+        self._container.seek(0, stream=self._stream)
+
+    def __len__(self) -> int:
+        return self._count
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.width, self.height
+
+    def _to_rgb(self, frame) -> np.ndarray:
+        img = frame.to_ndarray(format="rgb24")
+        rot = int(round(getattr(frame, "rotation", 0) or 0)) % 360
+        if rot:
+            img = np.ascontiguousarray(np.rot90(img, k=rot // 90))
+        return img
+
+    def _decode_from(self, index: int) -> Iterator:
+        """Decoder positioned so that its first yielded frame is ``index``."""
+        if index == 0 or not self._seekable:
+            self._container.seek(0, stream=self._stream)
+            skip_until = None
+            skip = index
+        else:
+            self._container.seek(self._pts[index], stream=self._stream, backward=True, any_frame=False)
+            skip_until = self._pts[index]
+            skip = 0
+        frames = self._container.decode(self._stream)
+        for frame in frames:
+            if skip_until is not None:
+                if frame.pts is not None and frame.pts < skip_until:
+                    continue
+                skip_until = None
+            if skip:
+                skip -= 1
+                continue
+            yield frame
+
+    def read(self, index: int) -> np.ndarray:
+        """Frame ``index`` as RGB uint8 (H, W, 3)."""
+        if index < 0:
+            index += self._count
+        if not 0 <= index < self._count:
+            raise IndexError(f"frame {index} is outside 0..{self._count - 1}")
+        if self._decoder is None or index != self._next:
+            self._decoder = self._decode_from(index)
+            self._next = index
+        try:
+            frame = next(self._decoder)
+        except StopIteration:
+            self._decoder = None
+            raise VideoError(
+                f"{self.path} ends early: frame {index} of {self._count} cannot be decoded; the file is truncated."
+            ) from None
+        except av.error.FFmpegError as exc:
+            self._decoder = None
+            raise VideoError(f"{self.path} is damaged at frame {index} ({_short(exc)}); re-export or repair it.") from None
+        self._next = index + 1
+        return self._to_rgb(frame)
+
+    __getitem__ = read
+
+    def iter_frames(self, start: int = 0, end: Optional[int] = None) -> Iterator[np.ndarray]:
+        end = self._count if end is None else min(end, self._count)
+        for i in range(start, end):
+            yield self.read(i)
+
+    def __iter__(self):
+        return self.iter_frames()
+
+    def close(self) -> None:
+        self._decoder = None
+        with contextlib.suppress(Exception):
+            self._container.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+class FrameFolderReader:
+    """A folder of frame images (sorted by name) read like a video; ``fps`` is given, default 25."""
+
+    has_audio = False
+
+    def __init__(self, path, fps: float = DEFAULT_FPS):
+        self.path = Path(path).expanduser()
+        self.files = sorted(p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_EXTS)
+        if not self.files:
+            raise VideoError(f"Folder {self.path} has no frame images (png, jpg, ...); pick a video or a frame folder.")
+        self.fps = float(fps)
+        self.rate = Fraction(self.fps).limit_denominator(100000)
+        first = self.read(0)
+        self.height, self.width = first.shape[:2]
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.width, self.height
+
+    def read(self, index: int) -> np.ndarray:
+        path = self.files[index]
+        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if img is None:
+            raise VideoError(f"Cannot read frame image {path}; replace or remove it.")
+        img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+        if index and img.shape[:2] != (self.height, self.width):
+            raise VideoError(
+                f"Frame {path.name} is {img.shape[1]}x{img.shape[0]}, unlike the first frame "
+                f"({self.width}x{self.height}); all frames in a folder must have one size."
+            )
+        return img
+
+    __getitem__ = read
+
+    def iter_frames(self, start: int = 0, end: Optional[int] = None) -> Iterator[np.ndarray]:
+        end = len(self) if end is None else min(end, len(self))
+        for i in range(start, end):
+            yield self.read(i)
+
+    def __iter__(self):
+        return self.iter_frames()
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def open_video(path, fps: float = DEFAULT_FPS):
+    """A reader for a video file or a folder of frames (``fps`` applies to folders)."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        return FrameFolderReader(path, fps=fps)
+    return VideoReader(path)
+
+
+class VideoWriter:
+    """H.264 mp4 writer: frames in, an atomically renamed file out, audio carried over.
+
+    ``write(frame)`` takes RGB uint8 (H, W, 3) of the size given at construction. Odd
+    sizes are padded by one edge pixel (yuv420p needs even sizes). ``crf`` is x264's
+    quality (0 lossless .. 51 worst; 18 looks untouched). ``audio_from``: a media file
+    whose first audio stream is copied (or re-encoded to AAC where mp4 cannot hold it).
+    Nothing appears at ``path`` unless ``close()`` completes; ``abort()`` or an
+    exception inside ``with`` leaves the target untouched.
+    """
+
+    def __init__(self, path, width: int, height: int, fps=DEFAULT_FPS, crf: int = 18,
+                 preset: str = "medium", audio_from=None, inputs=()):
+        self.path = check_writable(path, inputs=tuple(inputs) + ((audio_from,) if audio_from else ()))
+        self.width, self.height = int(width), int(height)
+        self.audio_from = Path(audio_from) if audio_from else None
+        rate = fps if isinstance(fps, Fraction) else Fraction(float(fps)).limit_denominator(100000)
+        self.count = 0
+        self._tmp_video = self._temp("video")
+        try:
+            self._out = av.open(str(self._tmp_video), "w", format="mp4")
+            stream = self._out.add_stream("libx264", rate=rate)
+            stream.width = self.width + self.width % 2
+            stream.height = self.height + self.height % 2
+            stream.pix_fmt = "yuv420p"
+            stream.options = {"crf": str(int(crf)), "preset": preset}
+            self._stream = stream
+        except Exception as exc:
+            self._cleanup()
+            raise OutputError(f"Cannot start writing {self.path} ({_short(exc)}).") from None
+
+    def _temp(self, tag: str) -> Path:
+        try:
+            fd, name = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=f".{tag}.part.mp4", dir=self.path.parent)
+        except OSError as exc:
+            raise OutputError(f"Cannot write in {self.path.parent} ({exc.strerror}); choose another folder.") from None
+        os.close(fd)
+        return Path(name)
+
+    def write(self, frame: np.ndarray) -> None:
+        if frame.shape != (self.height, self.width, 3) or frame.dtype != np.uint8:
+            raise ValueError(f"frame must be uint8 {(self.height, self.width, 3)}, got {frame.dtype} {frame.shape}")
+        if self.width % 2 or self.height % 2:
+            frame = cv2.copyMakeBorder(frame, 0, self.height % 2, 0, self.width % 2, cv2.BORDER_REPLICATE)
+        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+        vf.pts = self.count
+        try:
+            for packet in self._stream.encode(vf):
+                self._out.mux(packet)
+        except (av.error.FFmpegError, OSError) as exc:
+            raise OutputError(f"Writing {self.path} failed ({_short(exc)}); is the disk full?") from None
+        self.count += 1
+
+    def close(self) -> Path:
+        """Finish encoding, mux audio, and move the result to ``path``."""
+        try:
+            for packet in self._stream.encode():
+                self._out.mux(packet)
+            self._out.close()
+            if self.audio_from is not None and _has_audio(self.audio_from):
+                final = self._temp("mux")
+                try:
+                    _mux_audio(self._tmp_video, self.audio_from, final)
+                except BaseException:
+                    final.unlink(missing_ok=True)
+                    raise
+                self._tmp_video.unlink(missing_ok=True)
+                self._tmp_video = final
+            os.replace(self._tmp_video, self.path)
+        except (av.error.FFmpegError, OSError) as exc:
+            self._cleanup()
+            raise OutputError(f"Finishing {self.path} failed ({_short(exc)}); is the disk full?") from None
+        except BaseException:
+            self._cleanup()
+            raise
+        return self.path
+
+    def abort(self) -> None:
+        self._cleanup()
+
+    def _cleanup(self) -> None:
+        with contextlib.suppress(Exception):
+            self._out.close()
+        with contextlib.suppress(OSError):
+            self._tmp_video.unlink()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *exc):
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+        return False
+
+
+def _has_audio(path) -> bool:
+    try:
+        with av.open(str(path)) as c:
+            return bool(c.streams.audio)
+    except (av.error.FFmpegError, OSError):
+        return False
+
+
+def _packets(container, stream):
+    for packet in container.demux(stream):
+        if packet.dts is None:
+            continue
+        yield packet
+
+
+def _mux_audio(video_path: Path, audio_path: Path, out_path: Path) -> None:
+    """Copy the video stream of ``video_path`` and the first audio stream of ``audio_path`` into ``out_path``."""
+    with av.open(str(video_path)) as vin, av.open(str(audio_path)) as ain, \
+            av.open(str(out_path), "w", format="mp4") as out:
+        v_in = vin.streams.video[0]
+        a_in = ain.streams.audio[0]
+        v_out = out.add_stream_from_template(v_in)
+        copy_audio = a_in.codec_context.name in MP4_AUDIO_COPY
+        if copy_audio:
+            a_out = out.add_stream_from_template(a_in)
+            audio_iter = _packets(ain, a_in)
+        else:
+            a_out = out.add_stream("aac", rate=a_in.codec_context.sample_rate or 44100)
+            audio_iter = _transcode_audio(ain, a_in, a_out)
+
+        def keyed(it, stream_in, stream_out, order):
+            for p in it:
+                t = float(p.dts * p.time_base) if p.dts is not None and p.time_base else 0.0
+                yield (t, order, p, stream_out)
+
+        merged = heapq.merge(keyed(_packets(vin, v_in), v_in, v_out, 0), keyed(audio_iter, a_in, a_out, 1),
+                             key=lambda item: (item[0], item[1]))
+        for _, _, packet, stream_out in merged:
+            packet.stream = stream_out
+            out.mux(packet)
+        if not copy_audio:
+            for packet in a_out.encode(None):
+                out.mux(packet)
+
+
+def _transcode_audio(ain, a_in, a_out):
+    for packet in ain.demux(a_in):
+        try:
+            frames = packet.decode()
+        except av.error.FFmpegError:
+            continue
+        for frame in frames:
+            frame.pts = None
+            for out_packet in a_out.encode(frame):
+                yield out_packet
+
+
+def probe(path) -> dict:
+    """Basic facts about a video or frame folder: frames, width, height, fps, has_audio."""
+    with open_video(path) as r:
+        return {"frames": len(r), "width": r.width, "height": r.height, "fps": r.fps, "has_audio": r.has_audio}
+
+
+def write_test_clip(path, frames, fps: float = 25, audio: bool = False, crf: int = 12) -> Path:
+    """Write RGB frames to an mp4 (optionally with a 440 Hz AAC tone); for tests and demos."""
+    path = Path(path)
+    frames = list(frames)
+    h, w = frames[0].shape[:2]
+    rate = Fraction(fps).limit_denominator(100000)
+    with av.open(str(path), "w", format="mp4") as out:
+        vs = out.add_stream("libx264", rate=rate)
+        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
+        vs.options = {"crf": str(crf)}
+        if audio:
+            sample_rate = 44100
+            aus = out.add_stream("aac", rate=sample_rate)
+        for i, f in enumerate(frames):
+            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")
+            vf.pts = i
+            for p in vs.encode(vf):
+                out.mux(p)
+        for p in vs.encode():
+            out.mux(p)
+        if audio:
+            n = int(sample_rate * len(frames) / float(rate))
+            t = np.arange(n) / sample_rate
+            tone = (0.2 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+            for start in range(0, n, 1024):
+                chunk = tone[start:start + 1024][None, :]
+                af = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format="flt", layout="mono")
+                af.sample_rate = sample_rate
+                af.pts = start
+                for p in aus.encode(af):
+                    out.mux(p)
+            for p in aus.encode():
+                out.mux(p)
+    return path
