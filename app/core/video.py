@@ -26,6 +26,7 @@ IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 # Audio codecs the mp4 container takes as they are; anything else is re-encoded to AAC.
 MP4_AUDIO_COPY = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}
 DEFAULT_FPS = 25.0
+FORWARD_SKIP = 120
 
 
 def _short(exc: Exception) -> str:
@@ -125,6 +126,15 @@ class VideoReader:
             index += self._count
         if not 0 <= index < self._count:
             raise IndexError(f"frame {index} is outside 0..{self._count - 1}")
+        if self._decoder is not None and self._next < index <= self._next + FORWARD_SKIP:
+            # Decoding forward is cheaper than seeking back to a keyframe for short jumps
+            # (the engine reads reference frames every few frames).
+            try:
+                while self._next < index:
+                    next(self._decoder)
+                    self._next += 1
+            except (StopIteration, av.error.FFmpegError):
+                self._decoder = None
         if self._decoder is None or index != self._next:
             self._decoder = self._decode_from(index)
             self._next = index
@@ -150,6 +160,10 @@ class VideoReader:
 
     def __iter__(self):
         return self.iter_frames()
+
+    def reopen(self) -> "VideoReader":
+        """A second, independent cursor on the same file."""
+        return VideoReader(self.path)
 
     def close(self) -> None:
         self._decoder = None
@@ -208,6 +222,9 @@ class FrameFolderReader:
 
     def __iter__(self):
         return self.iter_frames()
+
+    def reopen(self) -> "FrameFolderReader":
+        return FrameFolderReader(self.path, fps=self.fps)
 
     def close(self) -> None:
         pass
