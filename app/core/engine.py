@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 import torch
 
-from .errors import InpaintError, MaskError, WeightsError
+from .errors import InpaintError, MaskError, OutputError, WeightsError
 from .jobs import CancelToken, ProgressClock, ProgressFn
 from .masks import MaskSource, dilate, load_masks
 from .sttn import InpaintGenerator, load_generator
@@ -377,8 +377,8 @@ def inpaint_video(input_path, masks, output_path, weights=None, config: Optional
     masks: a path (image, folder, mask video) or a MaskSource/MaskStore of the video's size.
     Frames outside [start, end) are copied through unchanged, so audio stays in sync.
     """
-    from .video import VideoWriter, open_video
     from .fsutil import check_writable
+    from .video import VideoReader, VideoWriter, open_video, remux
 
     t0 = time.monotonic()
     cancel = cancel or CancelToken()
@@ -398,6 +398,12 @@ def inpaint_video(input_path, masks, output_path, weights=None, config: Optional
         empty = all(masks.is_empty(i) for i in range(start, end))
         if empty:
             warnings.append("The mask is empty: nothing to remove, the video was copied through unchanged.")
+            if isinstance(reader, VideoReader):
+                try:
+                    out = remux(input_path, output_path, keep_audio=keep_audio)
+                    return InpaintResult(out, n, 0, time.monotonic() - t0, warnings)
+                except OutputError:
+                    pass  # a codec mp4 cannot hold: re-encode below
         elif engine is None:
             if weights is None:
                 raise WeightsError("No weights given and none are bundled; pass --weights PATH (e.g. the authors' sttn.pth).")

@@ -25,6 +25,8 @@ def check_writable(path, inputs=()) -> Path:
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.exists():
         raise OutputError(f"Cannot write {path}: folder {parent} does not exist; create it or choose another path.")
+    if not parent.is_dir():
+        raise OutputError(f"Cannot write {path}: {parent} is a file, not a folder; choose another path.")
     if path.is_dir():
         raise OutputError(f"Cannot write {path}: it is a folder; give a file name.")
     if not os.access(parent, os.W_OK):

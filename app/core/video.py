@@ -356,13 +356,42 @@ def _packets(container, stream):
         yield packet
 
 
-def _mux_audio(video_path: Path, audio_path: Path, out_path: Path) -> None:
+def remux(input_path, output_path, keep_audio: bool = True) -> Path:
+    """Copy a video's streams into an mp4 without re-encoding the picture (atomic).
+
+    Used when there is nothing to inpaint, so the output is bit-exact in its video stream.
+    Raises ``OutputError`` when the mp4 container cannot hold the input's video codec.
+    """
+    output_path = check_writable(output_path, inputs=(input_path,))
+    fd, tmp = tempfile.mkstemp(prefix=f".{output_path.stem}.", suffix=".copy.part.mp4", dir=output_path.parent)
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        _mux_audio(Path(input_path), Path(input_path) if keep_audio and _has_audio(input_path) else None, tmp)
+        os.replace(tmp, output_path)
+    except (av.error.FFmpegError, ValueError) as exc:
+        tmp.unlink(missing_ok=True)
+        raise OutputError(f"Cannot copy {input_path} into an mp4 as it is ({_short(exc)}).") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return output_path
+
+
+def _mux_audio(video_path: Path, audio_path: Optional[Path], out_path: Path) -> None:
     """Copy the video stream of ``video_path`` and the first audio stream of ``audio_path`` into ``out_path``."""
-    with av.open(str(video_path)) as vin, av.open(str(audio_path)) as ain, \
-            av.open(str(out_path), "w", format="mp4") as out:
+    with contextlib.ExitStack() as stack:
+        vin = stack.enter_context(av.open(str(video_path)))
+        out = stack.enter_context(av.open(str(out_path), "w", format="mp4"))
         v_in = vin.streams.video[0]
-        a_in = ain.streams.audio[0]
         v_out = out.add_stream_from_template(v_in)
+        if audio_path is None:
+            for packet in _packets(vin, v_in):
+                packet.stream = v_out
+                out.mux(packet)
+            return
+        ain = stack.enter_context(av.open(str(audio_path)))
+        a_in = ain.streams.audio[0]
         copy_audio = a_in.codec_context.name in MP4_AUDIO_COPY
         if copy_audio:
             a_out = out.add_stream_from_template(a_in)

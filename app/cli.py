@@ -1,0 +1,215 @@
+"""Command line: ``python main.py [PATH]`` opens the GUI; subcommands drive the headless core.
+
+Every user error (``InpaintError``) is printed as one line on stderr with a non-zero exit;
+a traceback means a bug.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+from pathlib import Path
+
+from . import __version__
+from .cliutil import TqdmProgress
+from .core.errors import Cancelled, InpaintError
+
+# Subcommand modules that register themselves: module name -> attribute `register(subparsers)`.
+PLUGINS = ("app.cli_train", "app.cli_eval", "app.cli_segment")
+
+
+def _engine_args(p: argparse.ArgumentParser) -> None:
+    from .core.engine import EngineConfig
+
+    d = EngineConfig()
+    g = p.add_argument_group("engine")
+    g.add_argument("--weights", type=Path, help="generator weights (.pth): the bundled model by default; "
+                   "the authors' sttn.pth or a fine-tune also work")
+    g.add_argument("--device", default=d.device, choices=["auto", "cpu", "cuda", "mps"],
+                   help="where the model runs: auto picks CUDA, then MPS, then CPU (default %(default)s)")
+    g.add_argument("--attention", choices=["official", "masked"], default=None,
+                   help="attention mode; default: what the weights file records (the authors' file: official)")
+    g.add_argument("--dilate", type=int, default=d.dilate,
+                   help="grow the mask by N pixels (3x3 cross steps) to cover edges and blur (default %(default)s)")
+    g.add_argument("--neighbor-radius", type=int, default=d.neighbor_radius,
+                   help="neighbouring frames on each side of a target window, n in the paper (default %(default)s)")
+    g.add_argument("--ref-stride", type=int, default=d.ref_stride,
+                   help="take every S-th frame of the video as a reference, s in the paper (default %(default)s)")
+    g.add_argument("--max-refs", type=int, default=d.max_refs,
+                   help="at most this many reference frames per window, the nearest ones (default %(default)s)")
+    g.add_argument("--crop-to-mask", action="store_true",
+                   help="process only a box around the masks (faster and sharper on large videos with small masks)")
+    g.add_argument("--crop-margin", type=int, default=d.crop_margin,
+                   help="context in pixels kept around the masks with --crop-to-mask (default %(default)s)")
+
+
+def _engine_config(args):
+    from .core.engine import EngineConfig
+
+    return EngineConfig(neighbor_radius=args.neighbor_radius, ref_stride=args.ref_stride, max_refs=args.max_refs,
+                        dilate=args.dilate, crop_to_mask=args.crop_to_mask, crop_margin=args.crop_margin,
+                        device=args.device, attention=args.attention)
+
+
+def _weights(args) -> Path:
+    from .core import paths
+    from .core.errors import WeightsError
+
+    if args.weights is not None:
+        return args.weights
+    bundled = paths.default_weights()
+    if bundled is None:
+        raise WeightsError(
+            "No bundled weights in models/ yet; pass --weights PATH to an STTN generator "
+            "(the authors' sttn.pth, or one trained with `python main.py train`)."
+        )
+    return bundled
+
+
+def cmd_inpaint(args) -> int:
+    from .core.engine import inpaint_video
+
+    with TqdmProgress("inpaint") as bar:
+        result = inpaint_video(args.input, args.mask, args.output, weights=_weights_if_needed(args),
+                               config=_engine_config(args), start=args.start, end=args.end, crf=args.crf,
+                               keep_audio=not args.no_audio, progress=bar)
+    for w in result.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    print(f"Wrote {result.output} ({result.frames} frames, {result.inpainted} inpainted, "
+          f"{result.seconds:.1f} s, {result.inpainted / max(result.seconds, 1e-9):.2f} inpainted frames/s)")
+    return 0
+
+
+def _weights_if_needed(args):
+    """Weights are only needed when there is something to fill; an empty mask copies through."""
+    try:
+        return _weights(args)
+    except InpaintError:
+        return None
+
+
+def cmd_demo(args) -> int:
+    from .core import paths
+    from .core.engine import inpaint_video
+
+    output = Path(args.output) if args.output else Path.cwd() / "demo_inpainted.mp4"
+    clip, mask = paths.demo_clip(), paths.demo_mask()
+    print(f"Demo: removing the logo in {clip} (mask {mask}).")
+    with TqdmProgress("demo") as bar:
+        result = inpaint_video(clip, mask, output, weights=_weights(args), config=_engine_config(args),
+                               crf=18, progress=bar)
+    print(f"Done in {result.seconds:.1f} s. The result is at {result.output.resolve()}")
+    return 0
+
+
+def cmd_info(args) -> int:
+    from .core.video import probe
+
+    info = probe(args.video)
+    print(" ".join(f"{k}={v}" for k, v in info.items()))
+    return 0
+
+
+def cmd_gui(args) -> int:
+    return gui_main([str(args.path)] if getattr(args, "path", None) else [])
+
+
+def has_display() -> bool:
+    if sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) or \
+        os.environ.get("QT_QPA_PLATFORM") == "offscreen"
+
+
+def gui_main(argv=None) -> int:
+    from .gui import run_gui
+
+    return run_gui(list(sys.argv[1:] if argv is None else argv))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sttn-inpaint",
+        description="Remove watermarks, logos and objects from videos with STTN. "
+                    "With no command: the GUI when a display is available, otherwise the headless demo.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log details (and tracebacks) to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("inpaint", help="inpaint a video with a mask and write an mp4",
+                       description="Fill the masked pixels of every frame and write an H.264 mp4 with the input's audio.")
+    p.add_argument("input", type=Path, help="input video file (anything FFmpeg reads) or a folder of frames")
+    p.add_argument("--mask", required=True, type=Path,
+                   help="one image for all frames (a watermark), a folder of per-frame images, or a mask video; "
+                        "white/non-zero = remove; any size with the video's shape")
+    p.add_argument("--output", "-o", required=True, type=Path, help="output .mp4 (never the input)")
+    p.add_argument("--start", type=int, default=0, help="first frame to inpaint (others are copied through)")
+    p.add_argument("--end", type=int, default=None, help="frame after the last to inpaint (default: the end)")
+    p.add_argument("--crf", type=int, default=18, help="H.264 quality, 0 = lossless .. 51 = worst (default 18)")
+    p.add_argument("--no-audio", action="store_true", help="drop the audio track")
+    _engine_args(p)
+    p.set_defaults(func=cmd_inpaint)
+
+    p = sub.add_parser("demo", help="inpaint the small demo clip shipped in resources/ (no display needed)")
+    p.add_argument("--output", "-o", type=Path, help="where to write the result (default ./demo_inpainted.mp4)")
+    _engine_args(p)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("info", help="print frame count, size, fps and audio of a video")
+    p.add_argument("video", type=Path)
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("gui", help="open the desktop application")
+    p.add_argument("path", nargs="?", type=Path, help="a video or project to open")
+    p.set_defaults(func=cmd_gui)
+
+    for name in PLUGINS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    # `main.py VIDEO` opens the GUI on a file; `main.py` alone picks GUI or demo.
+    commands = set(parser._subparsers._group_actions[0].choices)  # noqa: SLF001 - argparse has no public API
+    if not argv or (argv[0] not in commands and not argv[0].startswith("-")):
+        if has_display():
+            return gui_main(argv)
+        print("No display found: running the headless demo (use `inpaint` for your own videos).", file=sys.stderr)
+        argv = ["demo"] + argv
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except Cancelled as exc:
+        print(f"cancelled: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except InpaintError as exc:
+        if args.verbose:
+            logging.exception("details")
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("cancelled: interrupted; no partial output was left.", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print("error: out of memory; try --crop-to-mask, fewer --max-refs, or a shorter --start/--end range.",
+              file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""The engine: schedule, streaming, paste-back, crop, cancel; run with a tiny real generator."""
+import numpy as np
+import pytest
+import torch
+
+from app.core.engine import (EngineConfig, InpaintEngine, crop_around, inpaint_video, neighbours, reference_ids,
+                             window_schedule)
+from app.core.errors import Cancelled, MaskError, WeightsError
+from app.core.jobs import CancelToken
+from app.core.masks import MaskStore, dilate
+from app.core.sttn import GeneratorConfig, InpaintGenerator, save_generator
+from app.core.video import VideoReader
+
+
+@pytest.fixture(scope="module")
+def tiny_weights(tmp_path_factory):
+    torch.manual_seed(0)
+    cfg = GeneratorConfig(channels=32, blocks=2, patch_sizes=((27, 15), (9, 5)), width=108, height=60)
+    return save_generator(InpaintGenerator(cfg), tmp_path_factory.mktemp("w") / "tiny.pth")
+
+
+def box_mask(h, w, y0, y1, x0, x1):
+    m = np.zeros((h, w), bool)
+    m[y0:y1, x0:x1] = True
+    return m
+
+
+def test_schedule_matches_authors_defaults():
+    assert window_schedule(0, 23, 5) == [0, 5, 10, 15, 20]
+    assert neighbours(0, 0, 23, 5) == list(range(0, 6))
+    assert neighbours(10, 0, 23, 5) == list(range(5, 16))
+    # Uncapped: every 10th frame of the video outside the neighbours, as in the authors' test.py.
+    assert reference_ids(10, 0, 80, 10, None, neighbours(10, 0, 80, 5)) == [0, 20, 30, 40, 50, 60, 70]
+
+
+def test_reference_cap_keeps_window_size_fixed_as_video_grows():
+    sizes = set()
+    for length in (200, 1_000, 10_000):
+        for centre in (100, 150):
+            nb = neighbours(centre, 0, length, 5)
+            refs = reference_ids(centre, 0, length, 10, 6, nb)
+            assert len(refs) == 6 and all(abs(r - centre) <= 40 for r in refs)
+            sizes.add(len(nb) + len(refs))
+    assert sizes == {17}
+    uncapped = [len(reference_ids(100, 0, n, 10, None, neighbours(100, 0, n, 5))) for n in (200, 1_000)]
+    assert uncapped[1] > uncapped[0]
+
+
+def test_crop_box_has_model_aspect_and_fits_frame():
+    c = crop_around((1700, 950, 1800, 1000), 1920, 1080, 432, 240, 32)
+    assert c.x1 <= 1920 and c.y1 <= 1080 and c.x0 >= 0 and c.y0 >= 0
+    assert abs(c.w / c.h - 432 / 240) < 0.02 and c.w >= 432
+    assert c.x0 <= 1700 - 32 and c.x1 >= 1800 + 32 and c.y0 <= 950 - 32
+
+
+def _run(engine, reader, masks, **kw):
+    out = {}
+    n = engine.run(reader, masks, lambda i, f: out.__setitem__(i, f), **kw)
+    return out, n
+
+
+@pytest.mark.parametrize("crop", [False, True])
+def test_only_masked_pixels_change(make_clip, tiny_weights, crop):
+    path = make_clip(n=23, width=160, height=90)
+    reader = VideoReader(path)
+    masks = MaskStore(len(reader), reader.width, reader.height)
+    m = box_mask(90, 160, 30, 50, 60, 90)
+    masks.set_many(range(2, 21), m)
+    engine = InpaintEngine(tiny_weights, EngineConfig(max_refs=2, dilate=2, crop_to_mask=crop, crop_margin=8))
+    seen = []
+    out, n = _run(engine, reader, masks, progress=seen.append)
+    assert n == 19 and sorted(out) == list(range(23))
+    grown = dilate(m, 2)
+    changed_frames = 0
+    for i in range(23):
+        original = reader[i]
+        diff = (out[i] != original).any(axis=2)
+        assert not diff[~grown].any(), f"frame {i}: pixels outside the mask changed"
+        changed_frames += diff.any()
+        if i < 2 or i > 20:
+            assert np.array_equal(out[i], original)
+    assert changed_frames == 19
+    assert seen[-1].done == seen[-1].total == 23
+
+
+def test_range_and_cancel(make_clip, tiny_weights):
+    reader = VideoReader(make_clip(n=30, width=108, height=60))
+    masks = MaskStore(30, 108, 60)
+    masks.set_many(range(30), box_mask(60, 108, 10, 30, 10, 40))
+    engine = InpaintEngine(tiny_weights, EngineConfig(max_refs=3))
+    out, n = _run(engine, reader, masks, start=10, end=20)
+    assert sorted(out) == list(range(10, 20)) and n == 10
+    token = CancelToken()
+
+    def progress(p):
+        if p.done >= 3:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        _run(engine, reader, masks, progress=progress, cancel=token)
+
+
+def test_streaming_keeps_feature_cache_bounded(make_clip, tiny_weights, monkeypatch):
+    reader = VideoReader(make_clip(n=120, width=108, height=60))
+    masks = MaskStore(120, 108, 60)
+    masks.set_many(range(120), box_mask(60, 108, 10, 30, 10, 40))
+    engine = InpaintEngine(tiny_weights, EngineConfig(max_refs=4))
+    windows = []
+    real = engine._predict
+
+    def spy(feats, m, n_targets):
+        windows.append(feats.shape[0])
+        return real(feats, m, n_targets)
+
+    monkeypatch.setattr(engine, "_predict", spy)
+    encoded = []
+    real_encode = engine._encode
+    monkeypatch.setattr(engine, "_encode", lambda f, m: encoded.append(len(f)) or real_encode(f, m))
+    _run(engine, reader, masks)
+    assert max(windows) == 11 + 4 and len(set(windows[2:-2])) == 1
+    assert sum(encoded) < 120 * 1.5  # each frame encoded about once, not once per window
+
+
+def test_preview_frame_changes_only_the_mask(make_clip, tiny_weights):
+    reader = VideoReader(make_clip(n=15, width=108, height=60))
+    masks = MaskStore(15, 108, 60)
+    m = box_mask(60, 108, 20, 40, 30, 60)
+    masks.set_many(range(15), m)
+    engine = InpaintEngine(tiny_weights, EngineConfig(dilate=0))
+    out = engine.preview_frame(reader, masks, 7)
+    diff = (out != reader[7]).any(axis=2)
+    assert diff.any() and not diff[~m].any()
+
+
+def test_inpaint_video_end_to_end(make_clip, tiny_weights, tmp_path):
+    src = make_clip(n=12, width=108, height=60, audio=True)
+    masks = MaskStore(12, 108, 60)
+    masks.set_many(range(12), box_mask(60, 108, 20, 40, 30, 60))
+    res = inpaint_video(src, masks, tmp_path / "o.mp4", weights=tiny_weights, start=2, end=9)
+    assert res.inpainted == 7 and res.frames == 12
+    with VideoReader(res.output) as o:
+        assert (len(o), o.width, o.height, o.has_audio) == (12, 108, 60, True)
+
+
+def test_inpaint_video_bad_inputs(make_clip, tiny_weights, tmp_path):
+    src = make_clip(n=6, width=108, height=60)
+    masks = MaskStore(6, 108, 60)
+    masks.set(0, box_mask(60, 108, 0, 5, 0, 5))
+    with pytest.raises(WeightsError, match="--weights"):
+        inpaint_video(src, masks, tmp_path / "o.mp4", weights=None)
+    with pytest.raises(MaskError, match="Masks are 50x50"):
+        inpaint_video(src, MaskStore(6, 50, 50), tmp_path / "o.mp4", weights=tiny_weights)
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        inpaint_video(src, masks, tmp_path / "o.mp4", weights=tiny_weights, cancel=token)
+    assert list(tmp_path.glob("*o.*")) == []
+
+
+def test_empty_mask_copies_through(make_clip, tmp_path):
+    src = make_clip(n=5, width=64, height=48, audio=True)
+    res = inpaint_video(src, MaskStore(5, 64, 48), tmp_path / "o.mp4", weights=None)
+    assert res.inpainted == 0 and "empty" in res.warnings[0]
+    with VideoReader(res.output) as o, VideoReader(src) as i:
+        assert len(o) == 5 and o.has_audio
+        assert all(np.array_equal(o[k], i[k]) for k in range(5))  # stream copy: bit-exact

@@ -1,0 +1,215 @@
+"""Real files through PyAV: round trips, random access, audio, odd sizes, rotation, bad files."""
+import shutil
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+
+from app.core.errors import OutputError, VideoError
+from app.core.video import FrameFolderReader, VideoReader, VideoWriter, open_video, write_test_clip
+from conftest import make_frames
+
+
+def test_round_trip_keeps_count_size_fps_audio(make_clip, tmp_path):
+    src = make_clip(n=12, width=96, height=64, fps=30, audio=True)
+    with VideoReader(src) as r:
+        assert (len(r), r.width, r.height, r.fps, r.has_audio) == (12, 96, 64, 30.0, True)
+        with VideoWriter(tmp_path / "out.mp4", r.width, r.height, fps=r.rate, audio_from=src, inputs=(src,)) as w:
+            for f in r:
+                w.write(f)
+    with VideoReader(tmp_path / "out.mp4") as o:
+        assert (len(o), o.width, o.height, o.fps, o.has_audio) == (12, 96, 64, 30.0, True)
+    with av.open(str(tmp_path / "out.mp4")) as c:
+        assert c.streams.video[0].codec_context.name == "h264"
+        assert c.streams.video[0].codec_context.pix_fmt == "yuv420p"
+        assert c.streams.audio[0].codec_context.name == "aac"
+
+
+def test_random_access_is_frame_accurate(make_clip):
+    src = make_clip(n=40, width=64, height=48)
+    with VideoReader(src) as r:
+        seq = list(r)
+        for i in (37, 3, 20, 21, 0, 39, 10):
+            assert np.array_equal(r[i], seq[i]), i
+        assert np.array_equal(r[-1], seq[-1])
+        with pytest.raises(IndexError):
+            r[40]
+
+
+def test_frames_follow_the_source(make_clip):
+    frames = make_frames(6, 64, 48)
+    src = make_clip(n=6, width=64, height=48)
+    with VideoReader(src) as r:
+        for i, f in enumerate(r):
+            assert np.abs(f.astype(int) - frames[i]).mean() < 8  # lossy, but the same picture
+
+
+def test_running_car_round_trip(clips_dir, tmp_path):
+    src = clips_dir / "running_car.mp4"
+    with VideoReader(src) as r:
+        assert (len(r), r.width, r.height, r.fps, r.has_audio) == (292, 972, 540, 25.0, True)
+        with VideoWriter(tmp_path / "car.mp4", r.width, r.height, fps=r.rate, preset="ultrafast",
+                         audio_from=src, inputs=(src,)) as w:
+            for f in r:
+                w.write(f)
+    with VideoReader(tmp_path / "car.mp4") as o:
+        assert (len(o), o.width, o.height, o.fps, o.has_audio) == (292, 972, 540, 25.0, True)
+    with av.open(str(src)) as a, av.open(str(tmp_path / "car.mp4")) as b:
+        da, db = float(a.streams.audio[0].duration * a.streams.audio[0].time_base), \
+            float(b.streams.audio[0].duration * b.streams.audio[0].time_base)
+        assert abs(da - db) < 0.05
+
+
+def test_odd_size_is_padded_to_even(tmp_path):
+    frames = [np.ascontiguousarray(f[:47, :63]) for f in make_frames(4, 64, 48)]
+    with VideoWriter(tmp_path / "odd.mp4", 63, 47, fps=25) as w:
+        for f in frames:
+            w.write(f)
+    with VideoReader(tmp_path / "odd.mp4") as r:
+        assert (len(r), r.width, r.height) == (4, 64, 48)
+
+
+def test_variable_frame_rate_counts_every_frame(tmp_path):
+    path = tmp_path / "vfr.mp4"
+    frames = make_frames(10, 64, 48)
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("libx264", rate=30)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        s.codec_context.time_base = Fraction(1, 1000)
+        pts = 0
+        for i, f in enumerate(frames):
+            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
+            vf.pts, vf.time_base = pts, Fraction(1, 1000)
+            pts += 20 if i % 2 else 50  # alternating frame durations
+            for p in s.encode(vf):
+                out.mux(p)
+        for p in s.encode():
+            out.mux(p)
+    with VideoReader(path) as r:
+        assert len(r) == 10
+        seq = list(r)
+        assert np.array_equal(r[7], seq[7]) and np.array_equal(r[2], seq[2])
+
+
+def test_rotation_metadata_is_applied(tmp_path):
+    path = tmp_path / "rot.mp4"
+    frames = make_frames(3, 64, 48)
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        s.set_display_rotation(90)
+        for i, f in enumerate(frames):
+            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
+            vf.pts = i
+            for p in s.encode(vf):
+                out.mux(p)
+        for p in s.encode():
+            out.mux(p)
+    with VideoReader(path) as r:
+        assert (r.width, r.height) == (48, 64)
+        assert np.abs(r[0].astype(int) - np.rot90(frames[0])).mean() < 10
+
+
+def test_frame_folder(tmp_path):
+    import cv2
+
+    for i, f in enumerate(make_frames(5, 40, 30)):
+        cv2.imwrite(str(tmp_path / f"{i:03d}.png"), f[..., ::-1])
+    r = open_video(tmp_path, fps=12)
+    assert isinstance(r, FrameFolderReader) and (len(r), r.width, r.height, r.fps) == (5, 40, 30, 12.0)
+    assert np.array_equal(r[2], make_frames(5, 40, 30)[2])
+
+
+def test_unreadable_and_truncated(tmp_path, make_clip):
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"\x00" * 1000)
+    with pytest.raises(VideoError, match="Cannot open"):
+        VideoReader(bad)
+    with pytest.raises(VideoError, match="does not exist"):
+        VideoReader(tmp_path / "missing.mp4")
+    src = make_clip(n=20, width=64, height=48)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(src.read_bytes()[: src.stat().st_size // 2])
+    with pytest.raises(VideoError):
+        r = VideoReader(cut)
+        list(r)
+
+
+def test_truncated_tail_of_a_streamable_file(tmp_path):
+    """A file whose index comes first (faststart) but whose data is cut: an error at the missing frame."""
+    src = tmp_path / "fast.mp4"
+    frames = make_frames(30, 64, 48)
+    with av.open(str(src), "w", options={"movflags": "faststart"}) as out:
+        s = out.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        for i, f in enumerate(frames):
+            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
+            vf.pts = i
+            for p in s.encode(vf):
+                out.mux(p)
+        for p in s.encode():
+            out.mux(p)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(src.read_bytes()[: int(src.stat().st_size * 0.6)])
+    with pytest.raises(VideoError, match="truncated|damaged|no video frames"):
+        r = VideoReader(cut)
+        for _ in r:
+            pass
+
+
+def test_writer_is_atomic_and_refuses_input(tmp_path, make_clip):
+    src = make_clip(n=4, width=64, height=48)
+    before = src.read_bytes()
+    with pytest.raises(OutputError, match="is the input"):
+        VideoWriter(src, 64, 48, inputs=(src,))
+    target = tmp_path / "out.mp4"
+    target.write_bytes(b"previous result")
+    with pytest.raises(RuntimeError):
+        with VideoWriter(target, 64, 48) as w:
+            w.write(np.zeros((48, 64, 3), np.uint8))
+            raise RuntimeError("crash mid-way")
+    assert target.read_bytes() == b"previous result"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+    assert src.read_bytes() == before
+
+
+def test_unwritable_destination(tmp_path):
+    with pytest.raises(OutputError, match="does not exist"):
+        VideoWriter(tmp_path / "no" / "such" / "dir.mp4", 64, 48)
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+    with pytest.raises(OutputError, match="is a file, not a folder"):
+        VideoWriter(blocker / "x.mp4", 64, 48)
+    with pytest.raises(OutputError, match="is a folder"):
+        VideoWriter(tmp_path, 64, 48)
+
+
+def test_audio_reencoded_when_mp4_cannot_hold_it(tmp_path):
+    """PCM audio (as in many .avi/.mov files) becomes AAC in the mp4."""
+    src = tmp_path / "pcm.mov"
+    frames = make_frames(10, 64, 48)
+    with av.open(str(src), "w") as out:
+        s = out.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        a = out.add_stream("pcm_s16le", rate=16000)
+        a.layout = "mono"
+        for i, f in enumerate(frames):
+            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
+            vf.pts = i
+            for p in s.encode(vf):
+                out.mux(p)
+        for p in s.encode():
+            out.mux(p)
+        tone = (np.sin(np.arange(6400) / 5) * 8000).astype(np.int16)[None]
+        af = av.AudioFrame.from_ndarray(tone, format="s16", layout="mono")
+        af.sample_rate, af.pts = 16000, 0
+        for p in a.encode(af):
+            out.mux(p)
+        for p in a.encode():
+            out.mux(p)
+    with VideoReader(src) as r, VideoWriter(tmp_path / "o.mp4", 64, 48, fps=r.rate, audio_from=src) as w:
+        for f in r:
+            w.write(f)
+    with av.open(str(tmp_path / "o.mp4")) as c:
+        assert c.streams.audio[0].codec_context.name == "aac"
