@@ -1,0 +1,83 @@
+"""Application settings persisted with QSettings (an ini file in the user's config folder).
+
+Tests point QSettings.setPath(IniFormat, UserScope, tmp) elsewhere, so they never touch
+the user's real settings.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+from PySide6.QtCore import QSettings
+
+from app.core.engine import EngineConfig
+from app.core.paths import default_weights
+
+ORG, APP = "sttn-inpaint", "STTN Inpaint"
+MAX_RECENT = 8
+#: Engine fields that describe the machine, not the job: kept out of project files.
+MACHINE_FIELDS = ("device",)
+
+
+class AppSettings:
+    def __init__(self):
+        self.q = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORG, APP)
+
+    def _get(self, key: str, default, kind=str):
+        value = self.q.value(key, default)
+        if kind is bool:
+            return value in (True, "true", "1", 1)
+        try:
+            return kind(value)
+        except (TypeError, ValueError):
+            return default
+
+    def _set(self, key: str, value) -> None:
+        self.q.setValue(key, value)
+        self.q.sync()
+
+    device = property(lambda s: s._get("device", "auto"), lambda s, v: s._set("device", v))
+    #: '' means the bundled weights.
+    weights = property(lambda s: s._get("weights", ""), lambda s, v: s._set("weights", str(v or "")))
+    sam_checkpoint = property(lambda s: s._get("sam_checkpoint", ""), lambda s, v: s._set("sam_checkpoint", str(v or "")))
+    crf = property(lambda s: s._get("export/crf", 18, int), lambda s, v: s._set("export/crf", int(v)))
+    keep_audio = property(lambda s: s._get("export/keep_audio", True, bool), lambda s, v: s._set("export/keep_audio", bool(v)))
+    last_dir = property(lambda s: s._get("last_dir", str(Path.home())), lambda s, v: s._set("last_dir", str(v)))
+
+    def weights_path(self) -> Optional[Path]:
+        return Path(self.weights) if self.weights else default_weights()
+
+    def engine(self) -> dict:
+        """Job settings (EngineConfig fields except the device), defaults filled in."""
+        try:
+            saved = json.loads(self._get("engine", "{}"))
+        except ValueError:
+            saved = {}
+        base = EngineConfig().to_dict()
+        base.update({k: v for k, v in saved.items() if k in base})
+        for k in MACHINE_FIELDS:
+            base.pop(k, None)
+        return base
+
+    def set_engine(self, values: dict) -> None:
+        self._set("engine", json.dumps({k: v for k, v in values.items() if k not in MACHINE_FIELDS}))
+
+    def recent(self) -> list[str]:
+        try:
+            items = json.loads(self._get("recent", "[]"))
+        except ValueError:
+            return []
+        return [p for p in items if isinstance(p, str)]
+
+    def add_recent(self, path) -> list[str]:
+        path = str(Path(path).resolve())
+        items = [path] + [p for p in self.recent() if p != path]
+        self._set("recent", json.dumps(items[:MAX_RECENT]))
+        return self.recent()
+
+    def geometry(self):
+        return self.q.value("window/geometry")
+
+    def set_geometry(self, data) -> None:
+        self._set("window/geometry", data)

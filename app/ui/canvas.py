@@ -1,0 +1,310 @@
+"""Zoomable image views and the mask-painting canvas.
+
+``ImageView`` shows one QImage with wheel zoom (around the cursor) and pan (middle drag
+or Space + drag). Views that share a ``ViewState`` move together, which is how the
+compare view follows the canvas. ``MaskCanvas`` adds a mask overlay and a tool; it
+knows nothing of videos or projects: ``bind_canvas`` connects it to a Project.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtWidgets import QWidget
+
+from .qimage import mask_to_qimage, rgb_to_qimage
+from .tools import BrushTool, Tool
+
+ZOOM_STEP = 1.25
+ZOOM_RANGE = (0.05, 32.0)
+
+
+class ViewState(QObject):
+    """Zoom and centre (in image pixels) shared by views; ``zoom`` None means fit to the widget."""
+
+    changed = Signal()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.zoom: Optional[float] = None
+        self.center: Optional[QPointF] = None
+
+    def fit(self) -> None:
+        self.zoom, self.center = None, None
+        self.changed.emit()
+
+    def set(self, zoom: float, center: QPointF) -> None:
+        self.zoom = max(ZOOM_RANGE[0], min(ZOOM_RANGE[1], zoom))
+        self.center = QPointF(center)
+        self.changed.emit()
+
+
+class ImageView(QWidget):
+    def __init__(self, state: Optional[ViewState] = None, parent=None):
+        super().__init__(parent)
+        self.state = state or ViewState(self)
+        self.state.changed.connect(self.update)
+        self.image: Optional[QImage] = None
+        self.placeholder = ""
+        self._pan_from: Optional[QPointF] = None
+        self._space_down = False
+        self._space_panned = False
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setMinimumSize(160, 120)
+
+    # --- geometry: widget = image * scale + offset (logical pixels; Qt handles HiDPI) ---
+    def image_size(self) -> tuple[int, int]:
+        return (self.image.width(), self.image.height()) if self.image is not None else (1, 1)
+
+    def scale(self) -> float:
+        if self.state.zoom is not None:
+            return self.state.zoom
+        iw, ih = self.image_size()
+        return max(1e-3, min(self.width() / iw, self.height() / ih))
+
+    def offset(self) -> QPointF:
+        iw, ih = self.image_size()
+        center = self.state.center if self.state.center is not None else QPointF(iw / 2, ih / 2)
+        s = self.scale()
+        return QPointF(self.width() / 2 - center.x() * s, self.height() / 2 - center.y() * s)
+
+    def to_widget(self, p: QPointF) -> QPointF:
+        return p * self.scale() + self.offset()
+
+    def to_image(self, p: QPointF) -> QPointF:
+        return (QPointF(p) - self.offset()) / self.scale()
+
+    def image_rect(self) -> QRectF:
+        iw, ih = self.image_size()
+        return QRectF(self.offset(), QPointF(self.offset()) + QPointF(iw, ih) * self.scale())
+
+    def zoom_at(self, factor: float, anchor: QPointF) -> None:
+        """Zoom keeping the image point under ``anchor`` (widget coordinates) still."""
+        p = self.to_image(anchor)
+        zoom = max(ZOOM_RANGE[0], min(ZOOM_RANGE[1], self.scale() * factor))
+        center = p - (anchor - QPointF(self.width() / 2, self.height() / 2)) / zoom
+        self.state.set(zoom, center)
+
+    def set_image(self, image: Optional[QImage]) -> None:
+        self.image = image
+        self.update()
+
+    # --- painting ----------------------------------------------------------------
+    def paintEvent(self, _):
+        p = QPainter(self)
+        p.fillRect(self.rect(), self.palette().window().color().darker(135))
+        if self.image is None:
+            p.setPen(self.palette().text().color())
+            p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.placeholder)
+            return
+        # Crisp pixels when zoomed in (you paint on pixels); smooth when zoomed out.
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.scale() < 1.0)
+        self.paint_content(p)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        self.paint_over(p)
+
+    def paint_content(self, p: QPainter) -> None:
+        p.drawImage(self.image_rect(), self.image)
+
+    def paint_over(self, p: QPainter) -> None:
+        pass
+
+    # --- zoom and pan --------------------------------------------------------------
+    def wheelEvent(self, e):
+        if self.image is None:
+            return
+        steps = e.angleDelta().y() / 120
+        if steps:
+            self.zoom_at(ZOOM_STEP ** steps, e.position())
+
+    def _start_pan(self, e) -> bool:
+        if e.button() == Qt.MouseButton.MiddleButton or (e.button() == Qt.MouseButton.LeftButton and self._space_down):
+            self._pan_from = e.position()
+            self._space_panned = True
+            self.setCursor(Qt.CursorShape.ClosedHandCursor)
+            return True
+        return False
+
+    def mousePressEvent(self, e):
+        self._start_pan(e)
+
+    def mouseMoveEvent(self, e):
+        if self._pan_from is not None:
+            delta = e.position() - self._pan_from
+            self._pan_from = e.position()
+            s = self.scale()
+            iw, ih = self.image_size()
+            center = self.state.center if self.state.center is not None else QPointF(iw / 2, ih / 2)
+            self.state.set(s, center - delta / s)
+
+    def mouseReleaseEvent(self, e):
+        if self._pan_from is not None:
+            self._pan_from = None
+            self.unsetCursor()
+
+    def event(self, e):
+        # Let Space reach keyPressEvent (for Space + drag) instead of the play shortcut.
+        if e.type() == QEvent.Type.ShortcutOverride and e.key() == Qt.Key.Key_Space and not e.modifiers():
+            e.accept()
+            return True
+        return super().event(e)
+
+    def keyPressEvent(self, e):
+        if e.key() == Qt.Key.Key_Space and not e.isAutoRepeat():
+            self._space_down, self._space_panned = True, False
+            self.setCursor(Qt.CursorShape.OpenHandCursor)
+            return
+        super().keyPressEvent(e)
+
+    def keyReleaseEvent(self, e):
+        if e.key() == Qt.Key.Key_Space and not e.isAutoRepeat():
+            self._space_down = False
+            self.unsetCursor()
+            if not self._space_panned:
+                self.space_tapped()
+            return
+        super().keyReleaseEvent(e)
+
+    def space_tapped(self) -> None:
+        """Space pressed and released without dragging."""
+
+
+class MaskCanvas(ImageView):
+    """A frame with an editable mask overlay. Emits ``strokeFinished(mask)`` once per stroke."""
+
+    strokeFinished = Signal(object)  # bool (H, W): the whole new mask of the shown frame
+    spaceTapped = Signal()
+
+    def __init__(self, state: Optional[ViewState] = None, parent=None):
+        super().__init__(state, parent)
+        self.mask: Optional[np.ndarray] = None
+        self.overlay: Optional[QImage] = None
+        self.tool: Tool = BrushTool()
+        self.brush_size = 24
+        self.opacity = 0.55
+        self.color = QColor(255, 40, 90)
+        self.editable = True
+        self._working: Optional[np.ndarray] = None
+        self._mouse: Optional[QPointF] = None
+        self.placeholder = "Open a video (File > Open, or drop a file here)"
+
+    def set_frame(self, rgb: np.ndarray, mask: np.ndarray) -> None:
+        self.image = rgb_to_qimage(rgb)
+        self.set_mask(mask)
+
+    def set_mask(self, mask: np.ndarray) -> None:
+        if self._working is not None:
+            return  # never replace the mask under a stroke in progress
+        self.mask = np.asarray(mask, bool).copy()
+        self._refresh_overlay(self.mask)
+
+    def _refresh_overlay(self, mask: np.ndarray) -> None:
+        self.overlay = mask_to_qimage(mask, self.color)
+        self.update()
+
+    def set_tool(self, tool: Tool) -> None:
+        self.tool = tool
+        self.update()
+
+    def set_brush_size(self, size: int) -> None:
+        self.brush_size = int(size)
+        self.update()
+
+    def set_opacity(self, opacity: float) -> None:
+        self.opacity = float(opacity)
+        self.update()
+
+    def commit(self, mask: np.ndarray) -> None:
+        """Propose ``mask`` as the shown frame's new mask (also for tools that answer later)."""
+        self.strokeFinished.emit(np.asarray(mask, bool))
+
+    # --- painting ----------------------------------------------------------------
+    def paint_content(self, p):
+        super().paint_content(p)
+        if self.overlay is not None and self.opacity > 0:
+            p.setOpacity(self.opacity)
+            p.drawImage(self.image_rect(), self.overlay)
+            p.setOpacity(1.0)
+
+    def paint_over(self, p):
+        self.tool.paint_preview(p, self.to_widget)
+        if self.tool.shows_brush and self._mouse is not None and self._pan_from is None and not self._space_down:
+            r = self.brush_size / 2 * self.scale()
+            # Dark and light rings: visible on any footage.
+            for color, width in ((QColor(0, 0, 0, 170), 3.0), (QColor(255, 255, 255), 1.2)):
+                pen = QPen(color, width)
+                pen.setCosmetic(True)
+                p.setPen(pen)
+                p.setBrush(Qt.BrushStyle.NoBrush)
+                p.drawEllipse(self._mouse, r, r)
+
+    # --- mouse -------------------------------------------------------------------
+    def mousePressEvent(self, e):
+        if self._start_pan(e) or self.image is None or self.mask is None or not self.editable:
+            return
+        if e.button() == Qt.MouseButton.LeftButton:
+            self._working = self.mask.copy()
+            self.tool.press(self._working, self.to_image(e.position()), self.brush_size)
+            self._refresh_overlay(self._working)
+
+    def mouseMoveEvent(self, e):
+        self._mouse = e.position()
+        if self._pan_from is not None:
+            super().mouseMoveEvent(e)
+            return
+        if self._working is not None:
+            self.tool.move(self._working, self.to_image(e.position()), self.brush_size)
+            self._refresh_overlay(self._working)
+        else:
+            self.update()
+
+    def mouseReleaseEvent(self, e):
+        if self._pan_from is not None:
+            super().mouseReleaseEvent(e)
+            return
+        if self._working is not None and e.button() == Qt.MouseButton.LeftButton:
+            working, self._working = self._working, None
+            if self.tool.release(working, self.to_image(e.position()), self.brush_size):
+                self.commit(working)
+            self.set_mask(self.mask if self.mask is not None else working)
+
+    def enterEvent(self, e):
+        if self.tool.shows_brush:
+            self.setCursor(Qt.CursorShape.CrossCursor)
+        super().enterEvent(e)
+
+    def leaveEvent(self, e):
+        self._mouse = None
+        self.update()
+        super().leaveEvent(e)
+
+    def space_tapped(self):
+        self.spaceTapped.emit()
+
+
+def bind_canvas(canvas: MaskCanvas, project, panel) -> None:
+    """Show the project's current frame and mask on ``canvas``; send strokes back as edits."""
+
+    def show_current(*_):
+        if project.has_video:
+            canvas.set_frame(project.frame(project.current), project.masks.get(project.current))
+
+    def masks_changed(frames):
+        if project.has_video and project.current in frames:
+            canvas.set_mask(project.masks.get(project.current))
+
+    project.videoChanged.connect(canvas.state.fit)
+    project.currentChanged.connect(show_current)
+    project.videoChanged.connect(show_current)
+    project.masksChanged.connect(masks_changed)
+    canvas.strokeFinished.connect(lambda m: project.edit_mask(m, panel.scope, canvas.tool.label))
+    panel.toolChanged.connect(canvas.set_tool)
+    panel.sizeChanged.connect(canvas.set_brush_size)
+    panel.opacityChanged.connect(canvas.set_opacity)
+    panel.clearRequested.connect(project.clear_masks)
+    canvas.set_tool(panel.tool)
+    canvas.set_brush_size(panel.brush_size)
+    canvas.set_opacity(panel.opacity.value() / 100)

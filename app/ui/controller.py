@@ -1,0 +1,122 @@
+"""Commands that start work (inpaint, preview, export, fine-tune) turned into worker jobs.
+
+The main window wires menu actions to these methods; results and errors come back as
+signals. Two long-lived workers: ``engine`` (keeps the model loaded between jobs) and
+``training`` (fine-tuning may run while you keep painting).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+
+from app.core.engine import EngineConfig
+
+from .appsettings import AppSettings
+from .workers import (Job, JobThread, export_inpaint_job, export_results_job, inpaint_job, preview_job)
+
+
+@dataclass
+class ExportOptions:
+    path: Path
+    crf: int = 18
+    keep_audio: bool = True
+    #: inpaint a crop around the mask at the video's resolution (EngineConfig.crop_to_mask)
+    full_res: bool = False
+
+
+class Controller(QObject):
+    error = Signal(str)  # a sentence for a dialog
+    message = Signal(str)  # a line for the status bar
+    exportFinished = Signal(object)  # output Path
+
+    def __init__(self, project, settings: AppSettings, parent=None):
+        super().__init__(parent)
+        self.project, self.settings = project, settings
+        self.engine = JobThread("engine", self)
+        self.training = JobThread("training", self)
+        self.engine.progress.connect(self._progress)
+        self.engine.finished.connect(self._finished)
+        self.engine.failed.connect(lambda job, msg: self.error.emit(msg))
+        self.engine.cancelled.connect(lambda job: self.message.emit(f"{job.name} cancelled."))
+
+    def engine_config(self, **overrides) -> EngineConfig:
+        return EngineConfig.from_dict({**self.project.engine_settings, "device": self.settings.device, **overrides})
+
+    def _ready(self) -> bool:
+        if not self.project.has_video:
+            self.error.emit("Open a video first (File > Open).")
+            return False
+        if self.engine.busy:
+            self.error.emit(f"{self.engine.current.name} is still running; wait for it or cancel it.")
+            return False
+        return True
+
+    def inpaint(self) -> Job | None:
+        p = self.project
+        if not self._ready():
+            return None
+        if not any(not p.masks.is_empty(i) for i in range(p.start, p.end)):
+            self.error.emit("No frame in the range has a mask; paint what should go first.")
+            return None
+        config = self.engine_config()
+        p.results.clear()
+        p.results.config = config.to_dict()
+        p.resultChanged.emit()
+        return self.engine.submit("Inpaint", inpaint_job(p.video_path, p.masks_snapshot(), p.start, p.end, p.results,
+                                                         self.settings.weights_path(), config),
+                                  kind="inpaint", start=p.start)
+
+    def preview(self) -> Job | None:
+        p = self.project
+        if not self._ready():
+            return None
+        if p.masks.is_empty(p.current):
+            self.error.emit("This frame has no mask; paint what should go first.")
+            return None
+        return self.engine.submit("Preview", preview_job(p.video_path, p.masks_snapshot(), p.current, p.results,
+                                                         self.settings.weights_path(), self.engine_config()),
+                                  kind="preview", start=p.current)
+
+    def result_is_current(self, config: EngineConfig) -> bool:
+        r = self.project.results
+        return (not r.stale and r.covers(self.project.start, self.project.end)
+                and r.config == config.to_dict())
+
+    def export(self, options: ExportOptions) -> Job | None:
+        """Re-encode the computed result if it is up to date; otherwise inpaint while writing."""
+        p = self.project
+        if not self._ready():
+            return None
+        config = self.engine_config(crop_to_mask=options.full_res)
+        if self.result_is_current(config):
+            fn = export_results_job(p.video_path, p.results, options.path, options.crf, options.keep_audio)
+        else:
+            fn = export_inpaint_job(p.video_path, p.masks_snapshot(), options.path, p.start, p.end,
+                                    self.settings.weights_path(), config, options.crf, options.keep_audio)
+        return self.engine.submit("Export", fn, kind="export")
+
+    def cancel(self) -> None:
+        self.engine.cancel()
+
+    def _progress(self, job: Job, progress) -> None:
+        if job.data.get("kind") == "inpaint" and progress.done:
+            # Frames arrive in order; refresh the view when the shown frame is written.
+            if job.data["start"] + progress.done - 1 == self.project.current:
+                self.project.resultChanged.emit()
+
+    def _finished(self, job: Job, result) -> None:
+        kind = job.data.get("kind")
+        if kind in ("inpaint", "preview"):
+            self.project.resultChanged.emit()
+            if kind == "inpaint":
+                self.message.emit(f"Inpainted frames {result['start']}..{result['end'] - 1}.")
+        elif kind == "export":
+            for w in result.get("warnings", []):
+                self.message.emit(w)
+            self.exportFinished.emit(result["output"])
+            self.message.emit(f"Exported {result['output']}.")
+
+    def shutdown(self) -> bool:
+        return self.engine.shutdown() & self.training.shutdown()

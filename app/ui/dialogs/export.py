@@ -1,0 +1,129 @@
+"""Export dialog: where, what quality, audio, full-resolution detail; shows the export's progress.
+
+The dialog only collects options and shows progress; the Controller runs the export.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
+                               QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox, QVBoxLayout)
+
+from ..controller import ExportOptions
+from ..jobbar import format_seconds
+
+
+class ExportDialog(QDialog):
+    exportRequested = Signal(object)  # ExportOptions
+    cancelRequested = Signal()
+
+    def __init__(self, default_path: Path, crf: int, keep_audio: bool, has_audio: bool, summary: str, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Export video")
+        self.setMinimumWidth(520)
+        self.path_edit = QLineEdit(str(default_path))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.path_edit, 1)
+        row.addWidget(browse)
+        self.crf = QSpinBox()
+        self.crf.setRange(0, 51)
+        self.crf.setValue(crf)
+        self.crf.setToolTip("x264 constant rate factor: 0 lossless, 18 looks untouched, 23 default, 28 small")
+        self.keep_audio = QCheckBox("Copy the audio track")
+        self.keep_audio.setChecked(keep_audio and has_audio)
+        self.keep_audio.setEnabled(has_audio)
+        if not has_audio:
+            self.keep_audio.setToolTip("This video has no audio")
+        self.full_res = QCheckBox("Full-resolution paste-back around the mask (sharper for small masks)")
+        self.full_res.setToolTip("Inpaint a crop around the mask instead of the whole frame scaled down; "
+                                 "only masked pixels are replaced either way")
+        form = QFormLayout()
+        form.addRow("File", row)
+        form.addRow("Quality (CRF)", self.crf)
+        form.addRow("", QLabel("Lower is better: 18 looks untouched, 23 is smaller."))
+        form.addRow("Audio", self.keep_audio)
+        form.addRow("Detail", self.full_res)
+        self.summary = QLabel(summary)
+        self.summary.setWordWrap(True)
+        self.summary.setObjectName("Hint")
+        self.progress = QProgressBar()
+        self.progress.hide()
+        self.status = QLabel()
+        self.buttons = QDialogButtonBox()
+        self.export_button = self.buttons.addButton("Export", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.close_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        self.export_button.clicked.connect(self._export)
+        self.close_button.clicked.connect(self._close_or_cancel)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.summary)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addWidget(self.buttons)
+        self.running = False
+
+    def options(self) -> ExportOptions:
+        return ExportOptions(Path(self.path_edit.text()).expanduser(), self.crf.value(),
+                             self.keep_audio.isChecked(), self.full_res.isChecked())
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export to", self.path_edit.text(), "MP4 video (*.mp4)")
+        if path:
+            self.path_edit.setText(path if path.lower().endswith(".mp4") else path + ".mp4")
+
+    def _export(self) -> None:
+        self.exportRequested.emit(self.options())
+
+    def _close_or_cancel(self) -> None:
+        if self.running:
+            self.cancelRequested.emit()
+        else:
+            self.reject()
+
+    # --- driven by the job -------------------------------------------------------
+    def follow(self, jobs) -> None:
+        """Show the progress and outcome of export jobs run by ``jobs`` (a JobThread)."""
+        jobs.progress.connect(self._on_progress)
+        jobs.finished.connect(self._on_finished)
+        jobs.failed.connect(self._on_failed)
+        jobs.cancelled.connect(self._on_cancelled)
+
+    def _on_progress(self, job, p) -> None:
+        if job.data.get("kind") == "export":
+            self.job_progress(p)
+
+    def _on_finished(self, job, result) -> None:
+        if job.data.get("kind") == "export":
+            self.job_ended(f"Wrote {result['output']}", True)
+
+    def _on_failed(self, job, message) -> None:
+        if job.data.get("kind") == "export":
+            self.job_ended(message, False)
+
+    def _on_cancelled(self, job) -> None:
+        if job.data.get("kind") == "export":
+            self.job_ended("Cancelled; nothing was written.", False)
+
+    def job_started(self) -> None:
+        self.running = True
+        self.export_button.setEnabled(False)
+        self.close_button.setText("Cancel")
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.status.setText("Starting…")
+
+    def job_progress(self, p) -> None:
+        self.progress.setRange(0, max(1, p.total))
+        self.progress.setValue(p.done)
+        self.status.setText(f"{p.done}/{p.total} frames · ETA {format_seconds(p.eta)}")
+
+    def job_ended(self, message: str, ok: bool) -> None:
+        self.running = False
+        self.export_button.setEnabled(True)
+        self.close_button.setText("Close")
+        self.status.setText(message)
+        if not ok:
+            self.progress.hide()

@@ -1,0 +1,225 @@
+"""Fine-tune page: train the current weights on your own footage, watch loss and PSNR live.
+
+Runs app.core.train.Trainer on the controller's training worker. Stop ends early and still
+keeps what was learned (the generator is written out), so 'Use these weights' works then too.
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
+                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
+
+from app.core.errors import Cancelled, InpaintError
+from app.core.paths import user_data_dir
+
+from ..jobbar import format_seconds
+
+SERIES = {"loss": ("Loss", QColor(235, 110, 130)), "val_psnr": ("Validation PSNR (dB)", QColor(110, 170, 255))}
+
+
+class LossPlot(QWidget):
+    """Two series over training steps: loss on the left axis, validation PSNR on the right."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.points: dict[str, list[tuple[float, float]]] = {k: [] for k in SERIES}
+        self.total_steps = 1
+        self.setMinimumHeight(200)
+
+    def clear(self, total_steps: int) -> None:
+        self.points = {k: [] for k in SERIES}
+        self.total_steps = max(1, total_steps)
+        self.update()
+
+    def add(self, step: int, info: dict) -> None:
+        for key in SERIES:
+            v = info.get(key)
+            if isinstance(v, (int, float)) and math.isfinite(v):
+                pts = self.points[key]
+                if not pts or pts[-1] != (step, v):
+                    pts.append((step, float(v)))
+        self.update()
+
+    def paintEvent(self, _):
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pal = self.palette()
+        p.fillRect(self.rect(), pal.base().color())
+        fm = p.fontMetrics()
+        plot = QRectF(self.rect()).adjusted(fm.horizontalAdvance("0.0000") + 10, fm.height() + 8,
+                                            -(fm.horizontalAdvance("00.0") + 10), -(fm.height() + 8))
+        grid = QColor(pal.text().color())
+        grid.setAlpha(40)
+        p.setPen(QPen(grid, 1))
+        for k in range(5):
+            y = plot.top() + plot.height() * k / 4
+            p.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
+        p.setPen(pal.text().color())
+        p.drawText(QRectF(plot.left(), plot.bottom() + 2, plot.width(), fm.height() + 4),
+                   Qt.AlignmentFlag.AlignCenter, f"step (of {self.total_steps})")
+        x_legend = plot.left()
+        for side, (key, (label, color)) in zip((0, 1), SERIES.items()):
+            pts = self.points[key]
+            p.setPen(color)
+            p.drawText(QPointF(x_legend, fm.ascent() + 2), label)
+            x_legend += fm.horizontalAdvance(label) + 24
+            if not pts:
+                continue
+            lo, hi = min(v for _, v in pts), max(v for _, v in pts)
+            if hi - lo < 1e-9:
+                lo, hi = lo - 0.5 * (abs(lo) or 1), hi + 0.5 * (abs(hi) or 1)
+            def to_xy(s, v):
+                return QPointF(plot.left() + plot.width() * s / self.total_steps,
+                               plot.bottom() - plot.height() * (v - lo) / (hi - lo))
+            path = QPainterPath(to_xy(*pts[0]))
+            for s, v in pts[1:]:
+                path.lineTo(to_xy(s, v))
+            p.setPen(QPen(color, 2))
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            p.drawPath(path)
+            if len(pts) == 1:
+                p.setBrush(color)
+                p.drawEllipse(to_xy(*pts[0]), 3, 3)
+            p.setPen(color)
+            align = Qt.AlignmentFlag.AlignRight if side == 0 else Qt.AlignmentFlag.AlignLeft
+            for v, y in ((hi, plot.top()), (lo, plot.bottom())):
+                box = (QRectF(0, y - fm.height() / 2, plot.left() - 4, fm.height()) if side == 0
+                       else QRectF(plot.right() + 4, y - fm.height() / 2, self.width(), fm.height()))
+                p.drawText(box, align | Qt.AlignmentFlag.AlignVCenter, f"{v:.4g}")
+
+
+def finetune_job(config):
+    """Worker job: train; on Stop keep the generator trained so far."""
+
+    def fn(host, progress, cancel):
+        from app.core.train.trainer import Trainer
+
+        trainer = Trainer(config, progress, cancel)
+        try:
+            result = trainer.run()
+            return {"output": result.output, "step": result.step, "psnr": result.val_psnr, "stopped": False}
+        except Cancelled:
+            if trainer.step == 0:
+                raise
+            return {"output": trainer.export_generator(config.output), "step": trainer.step,
+                    "psnr": trainer.last_val.get("val_psnr"), "stopped": True}
+
+    return fn
+
+
+class FinetunePage(QWidget):
+    useWeights = Signal(str)
+
+    def __init__(self, jobs, settings, parent=None):
+        super().__init__(parent)
+        self.jobs, self.settings = jobs, settings
+        self.output: Path | None = None
+        self.footage = QLineEdit()
+        self.footage.setPlaceholderText("A folder of videos or frame folders showing your kind of footage")
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.footage, 1)
+        row.addWidget(browse)
+        self.steps = QSpinBox()
+        self.steps.setRange(1, 1_000_000)
+        self.steps.setValue(500)
+        self.lr = QDoubleSpinBox()
+        self.lr.setDecimals(6)
+        self.lr.setRange(1e-6, 1e-2)
+        self.lr.setSingleStep(1e-5)
+        self.lr.setValue(1e-5)
+        self.lr.setToolTip("Fine-tuning uses a smaller rate than training from scratch (1e-4)")
+        form = QFormLayout()
+        form.addRow("Footage", row)
+        form.addRow("Steps", self.steps)
+        form.addRow("Learning rate", self.lr)
+        self.start_button = QPushButton("Start")
+        self.stop_button = QPushButton("Stop")
+        self.use_button = QPushButton("Use these weights")
+        self.start_button.clicked.connect(self.start)
+        self.stop_button.clicked.connect(jobs.cancel)
+        self.use_button.clicked.connect(self._use)
+        buttons = QHBoxLayout()
+        for b in (self.start_button, self.stop_button, self.use_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        self.plot = LossPlot()
+        self.status = QLabel("Fine-tuning starts from the weights chosen on the General page.")
+        self.status.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addLayout(buttons)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.status)
+        jobs.progress.connect(self._progress)
+        jobs.finished.connect(self._finished)
+        jobs.failed.connect(lambda job, msg: self._ended(job, msg))
+        jobs.cancelled.connect(lambda job: self._ended(job, "Stopped before the first step; nothing to keep."))
+        jobs.busyChanged.connect(self._busy)
+        self._busy(jobs.busy)
+
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Footage folder", self.footage.text())
+        if folder:
+            self.footage.setText(folder)
+
+    def _busy(self, busy: bool) -> None:
+        self.start_button.setEnabled(not busy)
+        self.stop_button.setEnabled(busy)
+        self.use_button.setEnabled(not busy and self.output is not None)
+
+    def make_config(self):
+        from app.core.train.trainer import TrainConfig
+
+        weights = self.settings.weights_path()
+        if weights is None:
+            raise InpaintError("Choose the weights to start from on the General page first.")
+        folder = self.footage.text().strip()
+        if not folder:
+            raise InpaintError("Choose a footage folder to fine-tune on.")
+        steps = self.steps.value()
+        workdir = user_data_dir() / "finetune" / time.strftime("%Y%m%d-%H%M%S")
+        # Validate on the same footage: the point of fine-tuning is to fit this footage.
+        return TrainConfig(data=[folder], val_data=[folder], workdir=str(workdir), steps=steps, lr=self.lr.value(),
+                           init_weights=str(weights), output=str(workdir / "finetuned.pth"),
+                           device=self.settings.device, log_every=1, val_every=max(1, steps // 20),
+                           checkpoint_every=max(100, steps), val_frames=5, val_samples=0)
+
+    def start(self) -> None:
+        try:
+            config = self.make_config()
+        except InpaintError as exc:
+            self.status.setText(str(exc))
+            return
+        self.plot.clear(config.steps)
+        self.output = None
+        self.status.setText("Preparing footage and loading the model…")
+        self.jobs.submit("Fine-tune", finetune_job(config), kind="finetune")
+
+    def _progress(self, job, p) -> None:
+        self.plot.add(p.done, p.info)
+        parts = [f"Step {p.done}/{p.total}", f"ETA {format_seconds(p.eta)}"]
+        parts += [f"{k} {v:.4g}" for k, v in p.info.items() if isinstance(v, float)]
+        self.status.setText(" · ".join(parts))
+
+    def _finished(self, job, result) -> None:
+        self.output = Path(result["output"]) if result.get("output") else None
+        psnr = f", validation PSNR {result['psnr']:.2f} dB" if result.get("psnr") else ""
+        verb = "Stopped" if result.get("stopped") else "Finished"
+        self.status.setText(f"{verb} at step {result['step']}{psnr}. Weights: {self.output}")
+        self._busy(False)
+
+    def _ended(self, job, message: str) -> None:
+        self.status.setText(message)
+
+    def _use(self) -> None:
+        if self.output is not None:
+            self.settings.weights = str(self.output)
+            self.status.setText(f"Inpainting now uses {self.output}.")
+            self.useWeights.emit(str(self.output))

@@ -1,0 +1,176 @@
+"""Settings dialog: device, weights, SAM checkpoint, engine settings, and the fine-tune page.
+
+Everything shown here is stored with QSettings (AppSettings); engine fields are built from
+EngineConfig itself, so a new engine setting appears here without touching this file.
+"""
+from __future__ import annotations
+
+from dataclasses import fields
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
+                               QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QRadioButton,
+                               QSpinBox, QTabWidget, QVBoxLayout, QWidget)
+
+from app.core.engine import EngineConfig, available_devices
+from app.core.paths import default_weights
+
+from ..appsettings import MACHINE_FIELDS, AppSettings
+
+ENGINE_LABELS = {
+    "neighbor_radius": ("Neighbour radius", "Frames on each side inpainted together (paper: 5)"),
+    "ref_stride": ("Reference stride", "Every n-th frame is a far-away reference (paper: 10)"),
+    "max_refs": ("Max references", "How many reference frames each window uses (0: none)"),
+    "dilate": ("Mask dilation", "Grow masks by this many pixels so edges and shadows go too"),
+    "crop_to_mask": ("Crop around mask", "Inpaint a crop around the mask at full resolution"),
+    "crop_margin": ("Crop margin", "Context pixels kept around the mask when cropping"),
+    "attention": ("Attention", "How attention treats masked patches; 'from weights' keeps the file's mode"),
+}
+
+
+def device_label(name: str) -> str:
+    if name == "cuda":
+        try:
+            import torch
+
+            return f"CUDA ({torch.cuda.get_device_name(0)})"
+        except Exception:  # noqa: BLE001 - a label only
+            return "CUDA"
+    return {"cpu": "CPU", "mps": "Apple GPU (MPS)"}.get(name, name)
+
+
+def path_row(edit: QLineEdit, caption: str, filters: str, parent) -> QHBoxLayout:
+    button = QPushButton("Browse…")
+
+    def browse():
+        path, _ = QFileDialog.getOpenFileName(parent, caption, edit.text(), filters)
+        if path:
+            edit.setText(path)
+
+    button.clicked.connect(browse)
+    row = QHBoxLayout()
+    row.addWidget(edit, 1)
+    row.addWidget(button)
+    return row
+
+
+class SettingsDialog(QDialog):
+    engineChanged = Signal(dict)
+
+    def __init__(self, settings: AppSettings, engine_values: dict, finetune_page: QWidget | None = None, parent=None):
+        super().__init__(parent)
+        self.settings = settings
+        self.setWindowTitle("Settings")
+        self.setMinimumWidth(560)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._general_tab(), "General")
+        self.tabs.addTab(self._engine_tab(engine_values), "Engine")
+        if finetune_page is not None:
+            self.tabs.addTab(finetune_page, "Fine-tune")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+                                   | QDialogButtonBox.StandardButton.RestoreDefaults)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        buttons.button(QDialogButtonBox.StandardButton.RestoreDefaults).clicked.connect(self.restore_defaults)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tabs)
+        layout.addWidget(buttons)
+
+    # --- General -----------------------------------------------------------------
+    def _general_tab(self) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        found = available_devices()
+        self.device = QComboBox()
+        self.device.addItem(f"Automatic (uses {device_label(found[0])})", "auto")
+        for name in found:
+            self.device.addItem(device_label(name), name)
+        self.device.setCurrentIndex(max(0, self.device.findData(self.settings.device)))
+        form.addRow("Device", self.device)
+        form.addRow("", QLabel("Found: " + ", ".join(device_label(d) for d in found)))
+
+        bundled = default_weights()
+        self.weights_bundled = QRadioButton("Bundled weights" if bundled else "Bundled weights (none installed)")
+        self.weights_bundled.setEnabled(bundled is not None)
+        self.weights_file = QRadioButton("Weights file")
+        group = QButtonGroup(page)
+        group.addButton(self.weights_bundled)
+        group.addButton(self.weights_file)
+        self.weights_edit = QLineEdit(self.settings.weights)
+        self.weights_edit.setPlaceholderText("e.g. sttn.pth from the STTN authors, or a fine-tuned file")
+        self.weights_edit.textEdited.connect(lambda _: self.weights_file.setChecked(True))
+        (self.weights_file if self.settings.weights or not bundled else self.weights_bundled).setChecked(True)
+        form.addRow("Weights", self.weights_bundled)
+        form.addRow("", self.weights_file)
+        form.addRow("", path_row(self.weights_edit, "STTN weights", "PyTorch weights (*.pth *.pt)", self))
+        self.sam_edit = QLineEdit(self.settings.sam_checkpoint)
+        self.sam_edit.setPlaceholderText("SAM checkpoint for click-to-segment (optional)")
+        form.addRow("SAM checkpoint", path_row(self.sam_edit, "SAM checkpoint", "Checkpoints (*.pth *.pt)", self))
+        return page
+
+    # --- Engine ------------------------------------------------------------------
+    def _engine_tab(self, values: dict) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        self.engine_widgets: dict[str, QWidget] = {}
+        defaults = EngineConfig()
+        for f in fields(EngineConfig):
+            if f.name in MACHINE_FIELDS:
+                continue
+            label, tip = ENGINE_LABELS.get(f.name, (f.name.replace("_", " ").capitalize(), ""))
+            default = getattr(defaults, f.name)
+            if f.name == "attention":
+                w = QComboBox()
+                for text, data in (("From weights", None), ("Official", "official"), ("Masked", "masked")):
+                    w.addItem(text, data)
+            elif isinstance(default, bool):
+                w = QCheckBox()
+            elif isinstance(default, int):
+                w = QSpinBox()
+                w.setRange(1 if f.name in ("neighbor_radius", "ref_stride") else 0, 4096)
+            else:
+                w = QLineEdit()
+            w.setToolTip(tip)
+            self.engine_widgets[f.name] = w
+            form.addRow(label, w)
+        self.set_engine_values({**defaults.to_dict(), **values})
+        return page
+
+    def set_engine_values(self, values: dict) -> None:
+        for name, w in self.engine_widgets.items():
+            v = values.get(name)
+            if isinstance(w, QComboBox):
+                w.setCurrentIndex(max(0, w.findData(v)))
+            elif isinstance(w, QCheckBox):
+                w.setChecked(bool(v))
+            elif isinstance(w, QSpinBox):
+                w.setValue(int(v))
+            else:
+                w.setText("" if v is None else str(v))
+
+    def engine_values(self) -> dict:
+        out = {}
+        for name, w in self.engine_widgets.items():
+            if isinstance(w, QComboBox):
+                out[name] = w.currentData()
+            elif isinstance(w, QCheckBox):
+                out[name] = w.isChecked()
+            elif isinstance(w, QSpinBox):
+                out[name] = w.value()
+            else:
+                out[name] = w.text() or None
+        return out
+
+    def restore_defaults(self) -> None:
+        self.set_engine_values(EngineConfig().to_dict())
+        self.device.setCurrentIndex(0)
+
+    def accept(self) -> None:
+        self.settings.device = self.device.currentData()
+        self.settings.weights = self.weights_edit.text().strip() if self.weights_file.isChecked() else ""
+        self.settings.sam_checkpoint = self.sam_edit.text().strip()
+        values = self.engine_values()
+        EngineConfig.from_dict(values)  # raises InpaintError with a readable message if invalid
+        self.settings.set_engine(values)
+        self.engineChanged.emit(values)
+        super().accept()

@@ -1,0 +1,48 @@
+"""Status-bar widget for the running job: stage, frames done, ETA, Cancel."""
+from __future__ import annotations
+
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
+
+from .icons import icon
+
+
+def format_seconds(seconds) -> str:
+    if seconds is None:
+        return "–"
+    seconds = int(round(seconds))
+    m, s = divmod(seconds, 60)
+    h, m = divmod(m, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+class JobBar(QWidget):
+    def __init__(self, jobs, parent=None):
+        super().__init__(parent)
+        self.jobs = jobs
+        self.label = QLabel()
+        self.bar = QProgressBar()
+        self.bar.setFixedWidth(220)
+        self.bar.setTextVisible(True)
+        self.cancel_button = QToolButton()
+        self.cancel_button.setIcon(icon("cancel"))
+        self.cancel_button.setToolTip("Cancel the running job")
+        self.cancel_button.clicked.connect(jobs.cancel)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for w in (self.label, self.bar, self.cancel_button):
+            layout.addWidget(w)
+        jobs.started.connect(self._started)
+        jobs.progress.connect(self._progress)
+        jobs.busyChanged.connect(lambda busy: None if busy else self.hide())
+        self.hide()
+
+    def _started(self, job) -> None:
+        self.label.setText(f"{job.name}…")
+        self.bar.setRange(0, 0)  # busy until the first report (e.g. while the model loads)
+        self.show()
+
+    def _progress(self, job, p) -> None:
+        self.bar.setRange(0, max(1, p.total))
+        self.bar.setValue(p.done)
+        self.bar.setFormat(f"{p.done}/{p.total}")
+        self.label.setText(f"{job.name}: {p.done}/{p.total} frames · ETA {format_seconds(p.eta)}")

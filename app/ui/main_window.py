@@ -1,0 +1,385 @@
+"""The main window: composes the widgets, menus and actions; holds no logic of its own."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (QFileDialog, QMainWindow, QMessageBox, QToolBar, QVBoxLayout, QWidget)
+
+from app.core.errors import InpaintError
+from app.core.paths import user_data_dir
+
+from .appsettings import AppSettings
+from .canvas import MaskCanvas, ViewState, bind_canvas
+from .controller import Controller
+from .dialogs.export import ExportDialog
+from .dialogs.finetune import FinetunePage
+from .dialogs.settings import SettingsDialog
+from .icons import icon
+from .jobbar import JobBar
+from .preview import CompareArea, ResultView, bind_preview
+from .project import PROJECT_SUFFIX, Autosaver, Project
+from .statusbar import StatusFields
+from .timeline import Timeline, bind_timeline
+from .tools import ToolPanel
+
+APP_TITLE = "STTN Inpaint"
+VIDEO_FILTER = "Videos (*.mp4 *.mov *.mkv *.avi *.webm *.m4v);;All files (*)"
+PROJECT_FILTER = f"Projects (*{PROJECT_SUFFIX})"
+MOUSE_HELP = [("Zoom", "Mouse wheel"), ("Pan", "Middle drag, or Space + drag"),
+              ("Move the split", "Drag in the result view (split mode)")]
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, settings: AppSettings | None = None, autosave_ms: int = 60_000):
+        super().__init__()
+        self.settings = settings or AppSettings()
+        self.project = Project(self)
+        self.controller = Controller(self.project, self.settings, self)
+        self.project.engine_settings = self.settings.engine()
+        self.setWindowIcon(icon("app"))
+        self.setAcceptDrops(True)
+
+        view = ViewState(self)
+        self.canvas = MaskCanvas(view)
+        self.result_view = ResultView(view)
+        self.compare = CompareArea(self.canvas, self.result_view)
+        self.timeline = Timeline()
+        self.tools = ToolPanel(self)
+        bind_canvas(self.canvas, self.project, self.tools)
+        bind_timeline(self.timeline, self.project)
+        bind_preview(self.result_view, self.project, self.compare)
+        self.canvas.spaceTapped.connect(self.timeline.toggle_play)
+
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.compare, 1)
+        layout.addWidget(self.timeline)
+        self.setCentralWidget(central)
+
+        self.finetune = FinetunePage(self.controller.training, self.settings)
+        self.settings_dialog: SettingsDialog | None = None
+        self.export_dialog: ExportDialog | None = None
+
+        self._make_actions()
+        self._make_menus()
+        self._make_toolbars()
+        self.job_bar = JobBar(self.controller.engine)
+        self.statusBar().addWidget(self.job_bar)
+        self.status = StatusFields(self.statusBar(), self.settings)
+        self.finetune.useWeights.connect(lambda _: self.status.refresh())
+
+        self.controller.error.connect(self.show_error)
+        self.controller.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        self.controller.engine.busyChanged.connect(self._busy)
+        self.project.dirtyChanged.connect(lambda _: self._title())
+        self.project.pathChanged.connect(lambda _: self._title())
+        self.project.videoChanged.connect(self._video_opened)
+        self.autosaver = Autosaver(self.project, user_data_dir() / "autosave", autosave_ms, self)
+        self._busy(False)
+        self._video_opened()
+        self.resize(1280, 820)
+        if self.settings.geometry() is not None:
+            self.restoreGeometry(self.settings.geometry())
+
+    # --- actions and menus -------------------------------------------------------
+    def _act(self, text, slot, shortcut=None, icon_name=None, tip=None) -> QAction:
+        a = QAction(text, self)
+        if icon_name:
+            a.setIcon(icon(icon_name))
+        if shortcut:
+            a.setShortcuts([QKeySequence(s) for s in ([shortcut] if isinstance(shortcut, (str, QKeySequence.StandardKey)) else shortcut)])
+        if tip or shortcut:
+            a.setToolTip(f"{tip or text}" + (f" ({a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})" if shortcut else ""))
+        a.triggered.connect(slot)
+        return a
+
+    def _make_actions(self) -> None:
+        self.open_action = self._act("&Open video…", self.open_dialog, QKeySequence.StandardKey.Open, "open")
+        self.open_project_action = self._act("Open &project…", self.open_project_dialog, "Ctrl+Shift+O")
+        self.save_action = self._act("&Save project", self.save, QKeySequence.StandardKey.Save, "save")
+        self.save_as_action = self._act("Save project &as…", self.save_as, "Ctrl+Shift+S")
+        self.import_masks_action = self._act("&Import masks…", self.import_masks, None, "import-mask",
+                                             "Import a mask image, folder of masks or mask video")
+        self.export_masks_action = self._act("Export masks as &PNGs…", self.export_masks, None, "export-mask")
+        self.export_action = self._act("&Export video…", self.export_dialog_show, "Ctrl+E", "export")
+        self.quit_action = self._act("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.undo_action = self.project.undo.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcuts([QKeySequence("Ctrl+Z")])
+        self.undo_action.setIcon(icon("undo"))
+        self.redo_action = self.project.undo.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        self.redo_action.setIcon(icon("redo"))
+        self.settings_action = self._act("&Settings…", self.show_settings, "Ctrl+,", "settings")
+        self.inpaint_action = self._act("&Inpaint range", self.controller.inpaint, "Ctrl+Return", "inpaint",
+                                        "Inpaint the frames between the in and out points")
+        self.preview_action = self._act("&Preview this frame", self.controller.preview, "Ctrl+P", "preview",
+                                        "Inpaint only the current frame, for a quick look")
+        self.cancel_action = self._act("&Cancel job", self.controller.cancel, "Esc", "cancel")
+        self.fit_action = self._act("&Fit to window", self.canvas.state.fit, "F")
+        self.zoom1_action = self._act("Actual &pixels", lambda: self.canvas.zoom_at(
+            1 / self.canvas.scale(), self.canvas.rect().center().toPointF()), "Ctrl+0")
+        self.shortcuts_action = self._act("&Keyboard and mouse…", self.show_shortcuts, "F1")
+        self.about_action = self._act("&About", self.show_about)
+
+    def _make_menus(self) -> None:
+        mb = self.menuBar()
+        m = mb.addMenu("&File")
+        m.addActions([self.open_action, self.open_project_action])
+        self.recent_menu = m.addMenu("Open &recent")
+        self._fill_recent()
+        m.addSeparator()
+        m.addActions([self.save_action, self.save_as_action])
+        m.addSeparator()
+        m.addActions([self.import_masks_action, self.export_masks_action, self.export_action])
+        m.addSeparator()
+        m.addAction(self.quit_action)
+        m = mb.addMenu("&Edit")
+        m.addActions([self.undo_action, self.redo_action])
+        m.addSeparator()
+        m.addAction(self.settings_action)
+        m = mb.addMenu("&Mask")
+        m.addActions(self.tools._group.actions())
+        m.addActions(self.tools.size_actions)
+        m.addAction(self.tools.clear_action)
+        m = mb.addMenu("&View")
+        m.addActions(list(self.compare.mode_actions.values()))
+        m.addSeparator()
+        m.addActions([self.fit_action, self.zoom1_action])
+        m = mb.addMenu("&Playback")
+        m.addActions(self.timeline.actions_for_menu())
+        m = mb.addMenu("&Inpaint")
+        m.addActions([self.inpaint_action, self.preview_action, self.cancel_action])
+        m = mb.addMenu("&Help")
+        m.addActions([self.shortcuts_action, self.about_action])
+
+    def _make_toolbars(self) -> None:
+        bar = QToolBar("Main", self)
+        bar.setObjectName("MainToolbar")
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        bar.setMovable(False)
+        for a in (self.open_action, self.save_action, self.export_action):
+            bar.addAction(a)
+        bar.addSeparator()
+        bar.addActions([self.undo_action, self.redo_action])
+        bar.addSeparator()
+        bar.addActions([self.inpaint_action, self.preview_action, self.cancel_action])
+        bar.addSeparator()
+        bar.addActions(list(self.compare.mode_actions.values()))
+        bar.addSeparator()
+        bar.addAction(self.settings_action)
+        self.addToolBar(bar)
+        self.addToolBarBreak()
+        self.tools.setMovable(False)
+        self.addToolBar(self.tools)
+        for a in (self.undo_action, self.redo_action, *self.compare.mode_actions.values()):
+            bar.widgetForAction(a).setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self.settings.recent():
+            self.recent_menu.addAction(Path(path).name, lambda p=path: self.open_path(p)).setToolTip(path)
+        self.recent_menu.setEnabled(bool(self.settings.recent()))
+
+    def _busy(self, busy: bool) -> None:
+        has_video = self.project.has_video
+        for a in (self.inpaint_action, self.preview_action, self.export_action):
+            a.setEnabled(has_video and not busy)
+        self.cancel_action.setEnabled(busy)
+
+    def _video_opened(self) -> None:
+        has_video = self.project.has_video
+        for a in (self.save_action, self.save_as_action, self.import_masks_action, self.export_masks_action,
+                  self.inpaint_action, self.preview_action, self.export_action):
+            a.setEnabled(has_video)
+        self._title()
+
+    def _title(self) -> None:
+        p = self.project
+        name = (p.path.stem if p.path else p.video_path.name) if p.has_video else ""
+        self.setWindowTitle(f"{name}{'*' if p.dirty else ''} — {APP_TITLE}" if name else APP_TITLE)
+
+    # --- files ---------------------------------------------------------------------
+    def show_error(self, message: str) -> None:
+        QMessageBox.critical(self, APP_TITLE, message)
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open video", self.settings.last_dir,
+                                              f"{VIDEO_FILTER};;{PROJECT_FILTER}")
+        if path:
+            self.open_path(path)
+
+    def open_project_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open project", self.settings.last_dir, PROJECT_FILTER)
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path) -> bool:
+        """Open a video, a frame folder or a project file; errors go to a dialog."""
+        path = Path(path)
+        if not self.maybe_save():
+            return False
+        try:
+            if path.suffix == PROJECT_SUFFIX:
+                self.project.load(path)
+            else:
+                self.project.open_video(path)
+                self.project.engine_settings = self.settings.engine()
+        except InpaintError as exc:
+            self.show_error(str(exc))
+            return False
+        self.settings.last_dir = str(path.parent)
+        self.settings.add_recent(path)
+        self._fill_recent()
+        self.statusBar().showMessage(f"Opened {path.name}: {self.project.n_frames} frames, "
+                                     f"{self.project.reader.width}x{self.project.reader.height}, "
+                                     f"{self.project.fps:.3g} fps", 8000)
+        return True
+
+    def save(self) -> bool:
+        return self.save_as() if self.project.path is None else self._save_to(self.project.path)
+
+    def save_as(self) -> bool:
+        start = str(self.project.video_path.with_suffix(PROJECT_SUFFIX)) if self.project.video_path else ""
+        path, _ = QFileDialog.getSaveFileName(self, "Save project", start, PROJECT_FILTER)
+        return bool(path) and self._save_to(Path(path))
+
+    def _save_to(self, path: Path) -> bool:
+        try:
+            saved = self.project.save(path)
+        except InpaintError as exc:
+            self.show_error(str(exc))
+            return False
+        self.settings.add_recent(saved)
+        self._fill_recent()
+        self.statusBar().showMessage(f"Saved {saved}", 5000)
+        return True
+
+    def import_masks(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import mask image or mask video", self.settings.last_dir,
+                                              "Masks (*.png *.jpg *.bmp *.tif *.mp4 *.avi *.mkv);;All files (*)")
+        if not path:
+            path = QFileDialog.getExistingDirectory(self, "…or a folder of per-frame masks", self.settings.last_dir)
+        if path:
+            try:
+                self.project.import_masks(path)
+            except InpaintError as exc:
+                self.show_error(str(exc))
+
+    def export_masks(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Export masks to folder", self.settings.last_dir)
+        if folder:
+            try:
+                paths = self.project.masks.save_pngs(folder)
+            except InpaintError as exc:
+                self.show_error(str(exc))
+                return
+            self.statusBar().showMessage(f"Wrote {len(paths)} mask PNGs to {folder}", 5000)
+
+    def maybe_save(self) -> bool:
+        """True if it is fine to drop the current project (saved, discarded, or unchanged)."""
+        if not self.project.dirty:
+            return True
+        answer = QMessageBox.question(self, APP_TITLE, "Save the changes to this project first?",
+                                      QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                                      | QMessageBox.StandardButton.Cancel)
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def offer_recovery(self) -> bool:
+        """After a crash the autosave is still there: offer to reopen it."""
+        path = self.autosaver.path
+        if not path.exists():
+            return False
+        answer = QMessageBox.question(self, APP_TITLE, "The last session ended without saving. "
+                                      "Recover its work (at most a minute is lost)?",
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        if answer != QMessageBox.StandardButton.Yes:
+            self.autosaver.discard()
+            return False
+        try:
+            self.project.load(path)
+        except InpaintError as exc:
+            self.show_error(str(exc))
+            return False
+        self.project.path = None  # recovered work still needs a real save
+        self.project._touch()
+        self._title()
+        return True
+
+    # --- dialogs -----------------------------------------------------------------------
+    def export_dialog_show(self) -> ExportDialog | None:
+        p = self.project
+        if not p.has_video:
+            return None
+        fresh = self.controller.result_is_current(self.controller.engine_config())
+        summary = (f"Frames {p.start}..{p.end - 1} are inpainted, the others copied. "
+                   + ("The computed result is re-encoded." if fresh else "Inpainting runs during the export."))
+        d = ExportDialog(p.video_path.with_name(p.video_path.stem + "_inpainted.mp4"), self.settings.crf,
+                         self.settings.keep_audio, bool(p.reader.has_audio), summary, self)
+
+        def requested(options):
+            self.settings.crf, self.settings.keep_audio = options.crf, options.keep_audio
+            if self.controller.export(options) is not None:
+                d.job_started()
+
+        d.exportRequested.connect(requested)
+        d.cancelRequested.connect(self.controller.cancel)
+        d.follow(self.controller.engine)
+        d.finished.connect(d.deleteLater)
+        self.export_dialog = d
+        d.show()
+        return d
+
+    def show_settings(self) -> SettingsDialog:
+        if self.settings_dialog is None:
+            self.settings_dialog = SettingsDialog(self.settings, self.project.engine_settings, self.finetune, self)
+            self.settings_dialog.engineChanged.connect(self.project.set_engine_settings)
+            self.settings_dialog.accepted.connect(self.status.refresh)
+        else:
+            self.settings_dialog.set_engine_values(self.project.engine_settings)
+        self.settings_dialog.show()
+        return self.settings_dialog
+
+    def show_shortcuts(self) -> None:
+        rows = []
+        for menu_action in self.menuBar().actions():
+            for a in menu_action.menu().actions():
+                keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in a.shortcuts())
+                if keys:
+                    rows.append((a.text().replace("&", ""), keys))
+        rows += MOUSE_HELP
+        html = "<table cellspacing=4>" + "".join(f"<tr><td>{t}</td><td><b>{k}</b></td></tr>" for t, k in rows)
+        QMessageBox.information(self, "Keyboard and mouse", html + "</table>")
+
+    def show_about(self) -> None:
+        QMessageBox.about(self, APP_TITLE, "<b>STTN Inpaint</b><br>Remove objects and watermarks from video with "
+                          "Spatial-Temporal Transformer Networks (Zeng, Fu, Chao, ECCV 2020).")
+
+    # --- window events -----------------------------------------------------------------
+    def dragEnterEvent(self, e):
+        if e.mimeData().hasUrls():
+            e.acceptProposedAction()
+
+    def dropEvent(self, e):
+        urls = [u.toLocalFile() for u in e.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            e.acceptProposedAction()
+            self.open_path(urls[0])
+
+    def closeEvent(self, e):
+        if not self.maybe_save():
+            e.ignore()
+            return
+        self.timeline.stop()
+        self.settings.set_geometry(self.saveGeometry())
+        self.controller.shutdown()
+        self.autosaver.timer.stop()
+        self.autosaver.discard()  # a clean exit leaves nothing to recover
+        self.project.close_video()
+        self.project.results.dispose()
+        e.accept()

@@ -1,0 +1,171 @@
+"""Compare view: the inpainted result beside the original, or split over one view.
+
+``ResultView`` shares the canvas's ViewState, so zoom and pan stay in step, and follows
+the project's current frame, so playback and scrubbing drive both sides.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QAction, QActionGroup, QColor, QKeySequence, QPainter, QPen
+from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
+
+from .canvas import ImageView, ViewState
+from .icons import icon
+from .qimage import rgb_to_qimage
+
+MODES = {"original": ("Original only", "view-original", "1"), "side": ("Side by side", "view-side", "2"),
+         "split": ("Split slider", "view-split", "3")}
+
+
+class ResultView(ImageView):
+    """Shows the result of the current frame; in split mode the original left of a handle."""
+
+    splitMoved = Signal(float)
+
+    def __init__(self, state: Optional[ViewState] = None, parent=None):
+        super().__init__(state, parent)
+        self.original = None  # QImage
+        self.result_rgb: Optional[np.ndarray] = None  # what is shown, for tests and screenshots
+        self.split = False
+        self.split_at = 0.5  # fraction of the image width
+        self.note = ""
+        self.placeholder = "The inpainted result appears here"
+
+    def set_frames(self, original: Optional[np.ndarray], result: Optional[np.ndarray], note: str = "") -> None:
+        self.original = rgb_to_qimage(original) if original is not None else None
+        self.result_rgb = result
+        self.image = rgb_to_qimage(result) if result is not None else self.original
+        self.note = note
+        self.update()
+
+    def set_split(self, on: bool) -> None:
+        self.split = on
+        self.update()
+
+    def _split_x(self) -> float:
+        r = self.image_rect()
+        return r.left() + r.width() * self.split_at
+
+    def paint_content(self, p: QPainter) -> None:
+        r = self.image_rect()
+        if self.result_rgb is None:
+            p.setOpacity(0.35)  # no result for this frame: the original, dimmed
+            p.drawImage(r, self.image)
+            p.setOpacity(1.0)
+        elif self.split and self.original is not None:
+            x = self._split_x()
+            p.save()
+            p.setClipRect(QRectF(QPointF(r.left(), r.top()), QPointF(x, r.bottom())))
+            p.drawImage(r, self.original)
+            p.setClipRect(QRectF(QPointF(x, r.top()), QPointF(r.right(), r.bottom())))
+            p.drawImage(r, self.image)
+            p.restore()
+        else:
+            p.drawImage(r, self.image)
+
+    def paint_over(self, p: QPainter) -> None:
+        r = self.image_rect()
+        if self.split and self.result_rgb is not None:
+            x = self._split_x()
+            p.setPen(QPen(QColor(255, 255, 255, 230), 2))
+            p.drawLine(QPointF(x, max(0, r.top())), QPointF(x, min(self.height(), r.bottom())))
+            p.setBrush(QColor(40, 44, 52, 220))
+            p.drawEllipse(QPointF(x, self.height() / 2), 9, 9)
+            self._tag(p, "Original", Qt.AlignmentFlag.AlignLeft)
+            self._tag(p, "Result", Qt.AlignmentFlag.AlignRight)
+        elif self.result_rgb is not None:
+            self._tag(p, "Result", Qt.AlignmentFlag.AlignLeft)
+        if self.note:
+            p.setPen(QColor(255, 210, 120))
+            p.drawText(self.rect().adjusted(10, 0, -10, -10), Qt.AlignmentFlag.AlignBottom
+                       | Qt.AlignmentFlag.AlignHCenter | Qt.TextFlag.TextWordWrap, self.note)
+
+    def _tag(self, p: QPainter, text: str, side) -> None:
+        fm = p.fontMetrics()
+        w, h = fm.horizontalAdvance(text) + 12, fm.height() + 6
+        x = 8 if side == Qt.AlignmentFlag.AlignLeft else self.width() - w - 8
+        box = QRectF(x, 8, w, h)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(0, 0, 0, 150))
+        p.drawRoundedRect(box, 4, 4)
+        p.setPen(QColor(235, 235, 235))
+        p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+
+    def mousePressEvent(self, e):
+        if self._start_pan(e):
+            return
+        if self.split and e.button() == Qt.MouseButton.LeftButton:
+            self._drag_split(e.position().x())
+
+    def mouseMoveEvent(self, e):
+        if self._pan_from is not None:
+            super().mouseMoveEvent(e)
+        elif self.split and e.buttons() & Qt.MouseButton.LeftButton:
+            self._drag_split(e.position().x())
+
+    def _drag_split(self, x: float) -> None:
+        r = self.image_rect()
+        self.split_at = max(0.0, min(1.0, (x - r.left()) / max(1.0, r.width())))
+        self.splitMoved.emit(self.split_at)
+        self.update()
+
+
+class CompareArea(QWidget):
+    """The canvas and the result view, arranged by the compare mode."""
+
+    modeChanged = Signal(str)
+
+    def __init__(self, canvas: ImageView, result: ResultView, parent=None):
+        super().__init__(parent)
+        self.canvas, self.result = canvas, result
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(canvas)
+        self.splitter.addWidget(result)
+        self.splitter.setChildrenCollapsible(False)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.splitter)
+        self.mode_actions: dict[str, QAction] = {}
+        group = QActionGroup(self)
+        for key, (text, icon_name, shortcut) in MODES.items():
+            a = QAction(icon(icon_name), text, self, checkable=True, shortcut=QKeySequence(shortcut))
+            a.setToolTip(f"{text} ({shortcut})")
+            a.triggered.connect(lambda _=False, k=key: self.set_mode(k))
+            group.addAction(a)
+            self.mode_actions[key] = a
+        self.mode = ""
+        self.set_mode("original")
+
+    def set_mode(self, mode: str) -> None:
+        self.mode = mode
+        self.mode_actions[mode].setChecked(True)
+        self.canvas.setVisible(mode != "split")
+        self.result.setVisible(mode != "original")
+        self.result.set_split(mode == "split")
+        if mode == "side":
+            half = max(1, self.splitter.width() // 2)
+            self.splitter.setSizes([half, half])
+        self.modeChanged.emit(mode)
+
+
+def bind_preview(view: ResultView, project, area: CompareArea) -> None:
+    def refresh(*_):
+        if not project.has_video or view.isHidden():  # hidden: skip decoding the result
+            return
+        i = project.current
+        result = project.result_frame(i)
+        if result is None:
+            note = "No result for this frame yet: press Inpaint, or Preview frame."
+        elif project.results.stale:
+            note = "Masks or settings changed since this result: press Inpaint to update it."
+        else:
+            note = ""
+        view.set_frames(project.frame(i), result, note)
+
+    project.currentChanged.connect(refresh)
+    project.videoChanged.connect(refresh)
+    project.resultChanged.connect(refresh)
+    area.modeChanged.connect(refresh)

@@ -1,0 +1,346 @@
+"""The project: the state every widget observes (video, masks, range, settings, result).
+
+Widgets never hold this state themselves; they call methods here and redraw on the
+signals. Mask edits go through a QUndoStack whose commands store, per changed frame,
+the compressed mask blob before and after (bytes shared with the MaskStore), so a stroke
+applied to 10,000 frames of one watermark costs a dict of references, not 10,000 masks.
+"""
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from pathlib import Path
+from typing import Iterable, Optional
+
+import numpy as np
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
+from shiboken6 import isValid
+
+from app.core.errors import InpaintError
+from app.core.fsutil import atomic_path
+from app.core.masks import MaskStore, load_masks
+from app.core.video import open_video
+
+from .results import ResultCache
+
+FORMAT = "sttn-inpaint-project/1"
+PROJECT_SUFFIX = ".sttnproj"
+SCOPES = ("frame", "range", "onwards")
+
+
+class MaskEditCommand(QUndoCommand):
+    """One undo step: ``changes[i] = (blob_before, blob_after)`` for each changed frame."""
+
+    def __init__(self, project: "Project", changes: dict, text: str):
+        super().__init__(text)
+        self.project = project
+        self.changes = changes
+
+    def _apply(self, which: int) -> None:
+        for i, pair in self.changes.items():
+            self.project.masks.set_blob(i, pair[which])
+        self.project._masks_edited(list(self.changes))
+
+    def redo(self):
+        self._apply(1)
+
+    def undo(self):
+        self._apply(0)
+
+
+class Project(QObject):
+    videoChanged = Signal()
+    currentChanged = Signal(int)
+    rangeChanged = Signal(int, int)  # [start, end)
+    masksChanged = Signal(object)  # list[int] of frames whose mask changed
+    settingsChanged = Signal()
+    resultChanged = Signal()
+    dirtyChanged = Signal(bool)
+    pathChanged = Signal(object)
+
+    FRAME_CACHE = 24
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.reader = None
+        self.video_path: Optional[Path] = None
+        self.masks: Optional[MaskStore] = None
+        self.current = 0
+        self.start = self.end = 0
+        self.engine_settings: dict = {}
+        self.path: Optional[Path] = None
+        self.results = ResultCache()
+        self.undo = QUndoStack(self)
+        self.undo.cleanChanged.connect(self._clean_changed)
+        self._dirty = False
+        self._frames: "OrderedDict[int, np.ndarray]" = OrderedDict()
+
+    # --- video -------------------------------------------------------------------
+    @property
+    def has_video(self) -> bool:
+        return self.reader is not None
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.reader) if self.reader is not None else 0
+
+    @property
+    def fps(self) -> float:
+        return self.reader.fps if self.reader is not None else 25.0
+
+    def open_video(self, path) -> None:
+        """Open a video (or frame folder); raises VideoError. Only the first frame is decoded."""
+        reader = open_video(path)
+        self.close_video()
+        self.reader = reader
+        self.video_path = Path(path).expanduser().resolve()
+        self.masks = MaskStore(len(reader), reader.width, reader.height)
+        self.current, self.start, self.end = 0, 0, len(reader)
+        self.path = None
+        self._dirty = False
+        self.undo.clear()
+        self.videoChanged.emit()
+        self.rangeChanged.emit(self.start, self.end)
+        self.currentChanged.emit(0)
+        self.pathChanged.emit(None)
+        self.dirtyChanged.emit(False)
+
+    def close_video(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+        self.reader = None
+        self._frames.clear()
+        self.results.clear()
+
+    def frame(self, index: int) -> np.ndarray:
+        """RGB uint8 (H, W, 3); a few recent frames are cached for scrubbing back and forth."""
+        if index in self._frames:
+            self._frames.move_to_end(index)
+            return self._frames[index]
+        rgb = self.reader[index]
+        self._frames[index] = rgb
+        while len(self._frames) > self.FRAME_CACHE:
+            self._frames.popitem(last=False)
+        return rgb
+
+    def set_current(self, index: int) -> None:
+        index = max(0, min(int(index), self.n_frames - 1))
+        if index != self.current:
+            self.current = index
+            self.currentChanged.emit(index)
+
+    def set_range(self, start: int, end: int) -> None:
+        start = max(0, min(int(start), self.n_frames - 1))
+        end = max(start + 1, min(int(end), self.n_frames))
+        if (start, end) != (self.start, self.end):
+            self.start, self.end = start, end
+            self._touch()
+            self.rangeChanged.emit(start, end)
+
+    # --- settings ----------------------------------------------------------------
+    def set_engine_settings(self, settings: dict) -> None:
+        if settings != self.engine_settings:
+            self.engine_settings = dict(settings)
+            self.mark_result_stale()
+            self._touch()
+            self.settingsChanged.emit()
+
+    # --- masks -------------------------------------------------------------------
+    def scope_frames(self, scope: str) -> range:
+        if scope == "range":
+            return range(self.start, self.end)
+        if scope == "onwards":
+            return range(self.current, self.n_frames)
+        return range(self.current, self.current + 1)
+
+    def edit_mask(self, new_mask: np.ndarray, scope: str = "frame", text: str = "Paint") -> None:
+        """Make the current frame's mask ``new_mask`` and apply the same change to ``scope``.
+
+        What the edit added and erased on this frame is added and erased on each target
+        frame, so painting 'every frame in range' keeps the other frames' own masks.
+        """
+        old = self.masks.get(self.current)
+        new_mask = np.asarray(new_mask, bool)
+        self.apply_delta(self.scope_frames(scope), new_mask & ~old, old & ~new_mask, text)
+
+    def apply_delta(self, targets: Iterable[int], added: np.ndarray, removed: Optional[np.ndarray],
+                    text: str) -> None:
+        if not added.any() and (removed is None or not removed.any()):
+            return
+        groups: dict[int, tuple] = {}  # frames sharing one blob get one decode and one encode
+        for i in targets:
+            blob = self.masks.blob(i)
+            groups.setdefault(id(blob), (blob, []))[1].append(i)
+        changes = {}
+        for blob, frames in groups.values():
+            before = self.masks.get(frames[0])
+            after = before | added
+            if removed is not None:
+                after &= ~removed
+            if np.array_equal(before, after):
+                continue
+            self.masks.set_many(frames, after)
+            new_blob = self.masks.blob(frames[0])
+            changes.update({i: (blob, new_blob) for i in frames})
+        if changes:
+            self.undo.push(MaskEditCommand(self, changes, text))
+
+    def clear_masks(self, scope: str = "frame") -> None:
+        changes = {i: (self.masks.blob(i), None) for i in self.scope_frames(scope) if not self.masks.is_empty(i)}
+        if changes:
+            for i in changes:
+                self.masks.clear(i)
+            self.undo.push(MaskEditCommand(self, changes, "Clear mask"))
+
+    def import_masks(self, path) -> None:
+        """Replace the masks with an image (all frames), a folder or a mask video; undoable."""
+        store = MaskStore.from_source(load_masks(path, self.n_frames, self.masks.width, self.masks.height),
+                                      self.n_frames)
+        changes = {}
+        for i in range(self.n_frames):
+            before, after = self.masks.blob(i), store.blob(i)
+            if before is not after and before != after:
+                changes[i] = (before, after)
+                self.masks.set_blob(i, after)
+        if changes:
+            self.undo.push(MaskEditCommand(self, changes, f"Import masks from {Path(path).name}"))
+
+    def masks_snapshot(self) -> MaskStore:
+        """A copy for a worker thread: blobs are immutable bytes, so copying references suffices."""
+        snap = MaskStore(self.masks.n_frames, self.masks.width, self.masks.height)
+        for i in self.masks.masked_frames():
+            snap.set_blob(i, self.masks.blob(i))
+        return snap
+
+    def _masks_edited(self, frames: list[int]) -> None:
+        self.mark_result_stale()
+        self.masksChanged.emit(frames)
+
+    # --- results -----------------------------------------------------------------
+    def mark_result_stale(self) -> None:
+        if len(self.results) and not self.results.stale:
+            self.results.stale = True
+            self.resultChanged.emit()
+
+    def result_frame(self, index: int) -> Optional[np.ndarray]:
+        return self.results.get(index)
+
+    # --- dirty state and files ---------------------------------------------------
+    @property
+    def dirty(self) -> bool:
+        return self.has_video and (self._dirty or not self.undo.isClean())
+
+    def _clean_changed(self, _clean: bool) -> None:
+        if isValid(self.undo):  # the stack also emits while it is being destroyed
+            self.dirtyChanged.emit(self.dirty)
+
+    def _touch(self) -> None:
+        if not self._dirty:
+            self._dirty = True
+            self.dirtyChanged.emit(True)
+
+    def to_dict(self, masks_name: str) -> dict:
+        return {"format": FORMAT, "video": str(self.video_path), "range": [self.start, self.end],
+                "current": self.current, "engine": self.engine_settings, "masks": masks_name}
+
+    def save(self, path, mark_clean: bool = True) -> Path:
+        """Write ``path`` (JSON) and the masks beside it as ``<stem>.masks.npz``; both atomically."""
+        path = Path(path)
+        if path.suffix != PROJECT_SUFFIX:
+            path = path.with_name(path.name + PROJECT_SUFFIX)
+        masks_path = path.with_name(path.stem + ".masks.npz")
+        with atomic_path(masks_path) as tmp:
+            save_mask_blobs(self.masks, tmp)
+        with atomic_path(path) as tmp:
+            tmp.write_text(json.dumps(self.to_dict(masks_path.name), indent=2))
+        if mark_clean:
+            self.path = path
+            self._dirty = False
+            self.undo.setClean()
+            self.pathChanged.emit(path)
+            self.dirtyChanged.emit(False)
+        return path
+
+    def load(self, path) -> None:
+        """Reopen a saved project; raises InpaintError with a readable message."""
+        path = Path(path)
+        try:
+            data = json.loads(path.read_text())
+            if data.get("format") != FORMAT:
+                raise ValueError("unknown format")
+        except (OSError, ValueError) as exc:
+            raise InpaintError(f"Cannot read project {path} ({exc}); is it a project saved by this application?") from None
+        video = Path(data["video"])
+        if not video.exists() and (path.parent / video.name).exists():
+            video = path.parent / video.name  # project and video moved together
+        self.open_video(video)
+        masks_file = path.parent / data.get("masks", "")
+        if masks_file.is_file():
+            load_mask_blobs(self.masks, masks_file)
+            self.masksChanged.emit(self.masks.masked_frames())
+        self.engine_settings = dict(data.get("engine", {}))
+        self.settingsChanged.emit()
+        self.set_range(*data.get("range", [0, self.n_frames]))
+        self.set_current(data.get("current", 0))
+        self.path = path
+        self._dirty = False
+        self.pathChanged.emit(path)
+        self.dirtyChanged.emit(False)
+
+
+def save_mask_blobs(store: MaskStore, path) -> None:
+    """npz with each distinct blob once: ``frames``, ``ids`` (blob index per frame), ``blob_<k>``."""
+    unique: dict[int, int] = {}
+    arrays, frames, ids = {}, [], []
+    for i in store.masked_frames():
+        blob = store.blob(i)
+        k = unique.setdefault(id(blob), len(unique))
+        if f"blob_{k}" not in arrays:
+            arrays[f"blob_{k}"] = np.frombuffer(blob, np.uint8)
+        frames.append(i)
+        ids.append(k)
+    with open(path, "wb") as f:
+        np.savez(f, frames=np.array(frames, np.int64), ids=np.array(ids, np.int64),
+                 size=np.array([store.n_frames, store.width, store.height]), **arrays)
+
+
+def load_mask_blobs(store: MaskStore, path) -> None:
+    with np.load(path) as data:
+        n, w, h = (int(v) for v in data["size"])
+        if (w, h) != (store.width, store.height):
+            raise InpaintError(f"Masks in {path} are {w}x{h} but the video is {store.width}x{store.height}.")
+        blobs = {}
+        for i, k in zip(data["frames"].tolist(), data["ids"].tolist()):
+            if i < store.n_frames:
+                store.set_blob(i, blobs.setdefault(k, data[f"blob_{k}"].tobytes()))
+
+
+class Autosaver(QObject):
+    """Saves a copy of a changed project to ``folder`` every ``interval_ms`` (crash insurance)."""
+
+    saved = Signal(object)
+
+    def __init__(self, project: Project, folder: Path, interval_ms: int = 60_000, parent=None):
+        super().__init__(parent)
+        self.project = project
+        self.folder = Path(folder)
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.save_now)
+        self.timer.start(interval_ms)
+
+    @property
+    def path(self) -> Path:
+        return self.folder / ("autosave" + PROJECT_SUFFIX)
+
+    def save_now(self) -> Optional[Path]:
+        if not self.project.dirty:
+            return None
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.project.save(self.path, mark_clean=False)
+        self.saved.emit(path)
+        return path
+
+    def discard(self) -> None:
+        for p in (self.path, self.path.with_name(self.path.stem + ".masks.npz")):
+            p.unlink(missing_ok=True)

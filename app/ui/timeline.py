@@ -1,0 +1,274 @@
+"""Timeline: a frame-accurate scrub bar with mask marks, playback, and the in/out range.
+
+It knows a frame count, a frame rate, the current frame, a range and which frames are
+marked; nothing about videos or masks. ``bind_timeline`` connects it to a Project.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QElapsedTimer, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QColor, QKeySequence, QPainter, QPen, QPolygonF
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from superqt import QLabeledRangeSlider
+
+from .icons import icon
+
+
+def timecode(index: int, fps: float) -> str:
+    """'HH:MM:SS.ff' (ff = frame within the second) for frame ``index``."""
+    fps = fps or 25.0
+    whole = int(round(fps))
+    seconds, ff = divmod(index, whole) if abs(fps - whole) < 1e-3 else (int(index / fps), int(index % fps))
+    h, rem = divmod(int(seconds), 3600)
+    m, s = divmod(rem, 60)
+    return f"{h:02d}:{m:02d}:{s:02d}.{ff:02d}"
+
+
+class FrameBar(QWidget):
+    """Scrub bar: click or drag to pick a frame; shows range, mask marks and the playhead."""
+
+    frameClicked = Signal(int)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.count, self.current, self.start, self.end = 0, 0, 0, 0
+        self.marks: frozenset[int] = frozenset()
+        self.setMinimumHeight(30)
+        self.setMouseTracking(False)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+
+    def x_of(self, index: float) -> float:
+        return 6 + (self.width() - 12) * (index + 0.5) / max(1, self.count)
+
+    def index_at(self, x: float) -> int:
+        if self.count <= 0:
+            return 0
+        return max(0, min(self.count - 1, int((x - 6) / max(1, self.width() - 12) * self.count)))
+
+    def paintEvent(self, _):
+        p = QPainter(self)
+        pal = self.palette()
+        h = self.height()
+        track = QRectF(6, h * 0.3, self.width() - 12, h * 0.4)
+        p.fillRect(track, pal.base().color())
+        if self.count <= 0:
+            return
+        unit = (self.width() - 12) / self.count
+        in_x = self.x_of(self.start) - unit / 2
+        p.fillRect(QRectF(in_x, track.top(), unit * (self.end - self.start), track.height()),
+                   QColor(90, 130, 220, 90))
+        mark = QColor(235, 70, 100)
+        # Adjacent marked frames merge into runs, so a 10,000-frame video draws quickly.
+        for a, b in _runs(sorted(self.marks)):
+            x0 = self.x_of(a) - unit / 2
+            p.fillRect(QRectF(x0, h * 0.72, max(1.5, unit * (b - a + 1)), 4), mark)
+        x = self.x_of(self.current)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setPen(QPen(pal.highlight().color(), 2))
+        p.drawLine(QPointF(x, 2), QPointF(x, h - 2))
+        p.setBrush(pal.highlight().color())
+        p.drawPolygon(QPolygonF([QPointF(x - 5, 1), QPointF(x + 5, 1), QPointF(x, 7)]))
+
+    def mousePressEvent(self, e):
+        if e.button() == Qt.MouseButton.LeftButton:
+            self.frameClicked.emit(self.index_at(e.position().x()))
+
+    def mouseMoveEvent(self, e):
+        if e.buttons() & Qt.MouseButton.LeftButton:
+            self.frameClicked.emit(self.index_at(e.position().x()))
+
+
+def _runs(indices):
+    start = prev = None
+    for i in indices:
+        if start is None:
+            start = prev = i
+        elif i == prev + 1:
+            prev = i
+        else:
+            yield start, prev
+            start = prev = i
+    if start is not None:
+        yield start, prev
+
+
+class Timeline(QWidget):
+    currentChanged = Signal(int)
+    rangeChanged = Signal(int, int)  # [start, end)
+    playingChanged = Signal(bool)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.count, self.fps, self.current = 0, 25.0, 0
+        self.bar = FrameBar()
+        self.bar.frameClicked.connect(self.set_current)
+        self.play_button = QToolButton()
+        self.play_button.setAutoRaise(True)
+        self.label = QLabel("–")
+        self.label.setObjectName("FrameLabel")
+        self.label.setMinimumWidth(190)
+        self.label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.range_slider = QLabeledRangeSlider(Qt.Orientation.Horizontal)
+        self.range_slider.setToolTip("In and out points: the frames Inpaint works on")
+        self.range_slider.setRange(0, 0)
+        self.range_slider.valueChanged.connect(self._range_moved)
+        self.range_label = QLabel("Range")
+
+        self.play_action = QAction(icon("play"), "Play / Pause", self, shortcut=QKeySequence(Qt.Key.Key_Space))
+        self.play_action.triggered.connect(self.toggle_play)
+        self.play_button.setDefaultAction(self.play_action)
+        self.prev_action = self._action("Previous frame", Qt.Key.Key_Left, lambda: self.step(-1), "step-back")
+        self.next_action = self._action("Next frame", Qt.Key.Key_Right, lambda: self.step(1), "step-forward")
+        self.home_action = self._action("First frame", Qt.Key.Key_Home, lambda: self.set_current(0))
+        self.end_action = self._action("Last frame", Qt.Key.Key_End, lambda: self.set_current(self.count - 1))
+        self.set_in_action = self._action("Set in point here", Qt.Key.Key_I, lambda: self.set_in_out(in_=self.current))
+        self.set_out_action = self._action("Set out point here", Qt.Key.Key_O, lambda: self.set_in_out(out=self.current))
+        prev_button, next_button = QToolButton(), QToolButton()
+        prev_button.setDefaultAction(self.prev_action)
+        next_button.setDefaultAction(self.next_action)
+        for b in (prev_button, next_button):
+            b.setAutoRaise(True)
+
+        self._timer = QTimer(self)
+        self._timer.timeout.connect(self._tick)
+        self._clock = QElapsedTimer()
+        self._play_from = 0
+
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        for w in (prev_button, self.play_button, next_button):
+            top.addWidget(w)
+        top.addWidget(self.bar, 1)
+        top.addWidget(self.label)
+        bottom = QHBoxLayout()
+        bottom.setContentsMargins(0, 0, 0, 0)
+        bottom.addWidget(self.range_label)
+        bottom.addWidget(self.range_slider, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.setSpacing(2)
+        layout.addLayout(top)
+        layout.addLayout(bottom)
+        self.setEnabled(False)
+
+    def _action(self, text, key, slot, icon_name=None) -> QAction:
+        a = QAction(text, self, shortcut=QKeySequence(key))
+        if icon_name:
+            a.setIcon(icon(icon_name))
+        a.triggered.connect(slot)
+        return a
+
+    def actions_for_menu(self) -> list[QAction]:
+        return [self.play_action, self.prev_action, self.next_action, self.home_action, self.end_action,
+                self.set_in_action, self.set_out_action]
+
+    # --- model side --------------------------------------------------------------
+    def set_length(self, count: int, fps: float) -> None:
+        self.stop()
+        self.count, self.fps = int(count), float(fps) or 25.0
+        self.bar.count = self.count
+        self.range_slider.blockSignals(True)
+        self.range_slider.setRange(0, max(0, self.count - 1))
+        self.range_slider.setValue((0, max(0, self.count - 1)))
+        self.range_slider.blockSignals(False)
+        self.setEnabled(self.count > 0)
+        self.set_range(0, self.count)
+        self._show(0)
+
+    def set_current(self, index: int) -> None:
+        if self.count <= 0:
+            return
+        index = max(0, min(int(index), self.count - 1))
+        if index != self.current:
+            self._show(index)
+            self.currentChanged.emit(index)
+
+    def _show(self, index: int) -> None:
+        self.current = index
+        self.bar.current = index
+        self.label.setText(f"{index} / {self.count - 1}   {timecode(index, self.fps)}")
+        self.bar.update()
+
+    def show_current(self, index: int) -> None:
+        """Follow the model without emitting (avoids signal loops)."""
+        if index != self.current:
+            self._show(index)
+
+    def set_range(self, start: int, end: int) -> None:
+        self.bar.start, self.bar.end = start, end
+        value = (start, max(start, end - 1))
+        if tuple(self.range_slider.value()) != value:
+            self.range_slider.blockSignals(True)
+            self.range_slider.setValue(value)
+            self.range_slider.blockSignals(False)
+        self.bar.update()
+
+    def set_in_out(self, in_: int | None = None, out: int | None = None) -> None:
+        a, b = self.range_slider.value()
+        a = a if in_ is None else in_
+        b = b if out is None else out
+        if a > b:
+            a, b = (b, a) if in_ is None else (a, a)
+        self.range_slider.setValue((a, b))
+
+    def _range_moved(self, value) -> None:
+        a, b = int(value[0]), int(value[1])
+        self.bar.start, self.bar.end = a, b + 1
+        self.bar.update()
+        self.rangeChanged.emit(a, b + 1)
+
+    def set_marks(self, frames) -> None:
+        self.bar.marks = frozenset(frames)
+        self.bar.update()
+
+    # --- playback and stepping ---------------------------------------------------
+    @property
+    def playing(self) -> bool:
+        return self._timer.isActive()
+
+    def step(self, delta: int) -> None:
+        self.stop()
+        self.set_current(self.current + delta)
+
+    def toggle_play(self) -> None:
+        self.stop() if self.playing else self.play()
+
+    def play(self) -> None:
+        if self.count <= 1:
+            return
+        start, end = self.bar.start, self.bar.end
+        if not start <= self.current < end - 1:
+            self.set_current(start)
+        self._play_from = self.current
+        self._clock.start()
+        self._timer.start(max(5, int(500 / self.fps)))  # tick at twice the frame rate
+        self.play_action.setIcon(icon("pause"))
+        self.playingChanged.emit(True)
+
+    def stop(self) -> None:
+        if self._timer.isActive():
+            self._timer.stop()
+            self.play_action.setIcon(icon("play"))
+            self.playingChanged.emit(False)
+
+    def _tick(self) -> None:
+        # Follow the wall clock: if decoding falls behind, frames are skipped, not slowed.
+        start, end = self.bar.start, self.bar.end
+        target = self._play_from + int(self._clock.elapsed() * self.fps / 1000)
+        if target >= end:  # loop inside the in/out range
+            self._play_from, target = start, start
+            self._clock.start()
+        if target != self.current:
+            self.set_current(target)
+
+
+def bind_timeline(timeline: Timeline, project) -> None:
+    def video_changed():
+        timeline.set_length(project.n_frames, project.fps)
+        timeline.set_marks(project.masks.masked_frames() if project.masks else [])
+
+    project.videoChanged.connect(video_changed)
+    project.currentChanged.connect(timeline.show_current)
+    project.rangeChanged.connect(timeline.set_range)
+    project.masksChanged.connect(lambda _: timeline.set_marks(project.masks.masked_frames()))
+    timeline.currentChanged.connect(project.set_current)
+    timeline.rangeChanged.connect(project.set_range)

@@ -1,0 +1,228 @@
+"""Long work off the GUI thread: one adapter from the core's progress/cancel protocol to Qt.
+
+A ``JobThread`` owns one long-lived QThread and runs jobs on it one at a time. A job is a
+function ``fn(host, progress, cancel)`` written against app.core; the worker turns its
+Progress reports, result, InpaintError or Cancelled into signals. The ``EngineHost``
+lives on that thread and keeps the loaded model and a reader per video between jobs, so
+the model is loaded once (and a CUDA context stays on one thread).
+"""
+from __future__ import annotations
+
+import logging
+import traceback
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from app.core.engine import EngineConfig, InpaintEngine
+from app.core.errors import Cancelled, InpaintError, WeightsError
+from app.core.jobs import CancelToken, Progress, ProgressClock
+from app.core.sttn import load_generator
+from app.core.video import VideoWriter, open_video
+
+log = logging.getLogger(__name__)
+
+#: Every worker QThread ever started; tests fail if one is still running afterwards.
+THREADS: "weakref.WeakSet[QThread]" = weakref.WeakSet()
+
+
+@dataclass
+class Job:
+    name: str
+    fn: Callable[["EngineHost", Callable[[Progress], None], CancelToken], Any]
+    cancel: CancelToken = field(default_factory=CancelToken)
+    data: dict = field(default_factory=dict)
+
+
+class EngineHost:
+    """State that survives between jobs on the worker thread."""
+
+    def __init__(self):
+        self._model = None
+        self._model_key = None
+        self._readers: dict[Path, Any] = {}
+
+    def engine(self, weights: Optional[Path], config: EngineConfig) -> InpaintEngine:
+        if weights is None:
+            raise WeightsError("No weights are bundled yet; choose a weights file (e.g. sttn.pth) in Settings.")
+        engine = InpaintEngine(self._load(Path(weights), config), config)
+        return engine
+
+    def _load(self, weights: Path, config: EngineConfig):
+        from app.core.engine import resolve_device
+
+        device = resolve_device(config.device)
+        key = (weights.resolve(), weights.stat().st_mtime if weights.exists() else 0, str(device), config.attention)
+        if key != self._model_key:
+            self._model = None  # free the old model before loading the next
+            self._model = load_generator(weights, attention=config.attention, device=device)
+            self._model_key = key
+        return self._model
+
+    @property
+    def model_loaded(self) -> bool:
+        return self._model is not None
+
+    def reader(self, path) -> Any:
+        path = Path(path)
+        if path not in self._readers:
+            self._readers[path] = open_video(path)
+        return self._readers[path]
+
+    def close(self) -> None:
+        for r in self._readers.values():
+            r.close()
+        self._readers.clear()
+        self._model = None
+
+
+class _Worker(QObject):
+    progress = Signal(object, object)  # job, Progress
+    done = Signal(object, object)  # job, result
+    failed = Signal(object, str)  # job, message for the user
+    cancelled = Signal(object)
+
+    def __init__(self):
+        super().__init__()
+        self.host = EngineHost()
+
+    @Slot(object)
+    def run(self, job: Job) -> None:
+        try:
+            result = job.fn(self.host, lambda p: self.progress.emit(job, p), job.cancel)
+        except Cancelled:
+            self.cancelled.emit(job)
+        except InpaintError as exc:
+            self.failed.emit(job, str(exc))
+        except Exception as exc:  # a bug: keep the traceback in the log, show a sentence
+            log.error("job %s failed:\n%s", job.name, traceback.format_exc())
+            self.failed.emit(job, f"{job.name} failed unexpectedly ({type(exc).__name__}: {exc}).")
+        else:
+            self.done.emit(job, result)
+
+    @Slot()
+    def close(self) -> None:
+        self.host.close()
+
+
+class JobThread(QObject):
+    """Runs one job at a time on its own QThread. Signals arrive on the GUI thread."""
+
+    started = Signal(object)
+    progress = Signal(object, object)
+    finished = Signal(object, object)
+    failed = Signal(object, str)
+    cancelled = Signal(object)
+    busyChanged = Signal(bool)
+    _submit = Signal(object)
+    _close = Signal()
+
+    def __init__(self, name: str = "worker", parent=None):
+        super().__init__(parent)
+        self.current: Optional[Job] = None
+        self._thread = QThread()
+        self._thread.setObjectName(name)
+        self._worker = _Worker()
+        self._worker.moveToThread(self._thread)
+        self._submit.connect(self._worker.run)
+        self._close.connect(self._worker.close)
+        self._worker.progress.connect(self.progress)
+        self._worker.done.connect(lambda job, r: self._end(job, self.finished, r))
+        self._worker.failed.connect(lambda job, msg: self._end(job, self.failed, msg))
+        self._worker.cancelled.connect(lambda job: self._end(job, self.cancelled))
+        THREADS.add(self._thread)
+        self._thread.start()
+
+    @property
+    def busy(self) -> bool:
+        return self.current is not None
+
+    def submit(self, name: str, fn, **data) -> Job:
+        if self.busy:
+            raise RuntimeError(f"{self.current.name} is still running")
+        job = Job(name, fn, data=data)
+        self.current = job
+        self.started.emit(job)
+        self.busyChanged.emit(True)
+        self._submit.emit(job)
+        return job
+
+    def cancel(self) -> None:
+        if self.current is not None:
+            self.current.cancel.cancel()
+
+    def _end(self, job: Job, signal, *args) -> None:
+        if job is self.current:
+            self.current = None
+            self.busyChanged.emit(False)
+        signal.emit(job, *args)
+
+    def shutdown(self, timeout_ms: int = 30_000) -> bool:
+        """Cancel the running job, let it unwind, stop the thread. True if it stopped."""
+        self.cancel()
+        if self._thread.isRunning():
+            self._close.emit()
+            self._thread.quit()
+            return self._thread.wait(timeout_ms)
+        return True
+
+
+# --- jobs: thin calls into app.core ------------------------------------------------------
+
+def inpaint_job(video, masks, start: int, end: int, results, weights, config: EngineConfig):
+    """Inpaint [start, end) into ``results`` (a ResultCache), frame by frame."""
+
+    def fn(host: EngineHost, progress, cancel):
+        engine = host.engine(weights, config)
+        inpainted = engine.run(host.reader(video), masks, results.put, start, end, progress=progress, cancel=cancel)
+        return {"start": start, "end": end, "inpainted": inpainted}
+
+    return fn
+
+
+def preview_job(video, masks, index: int, results, weights, config: EngineConfig):
+    def fn(host: EngineHost, progress, cancel):
+        engine = host.engine(weights, config)
+        progress(Progress(0, 1, "preview"))
+        results.put(index, engine.preview_frame(host.reader(video), masks, index))
+        progress(Progress(1, 1, "preview"))
+        return {"index": index}
+
+    return fn
+
+
+def export_results_job(video, results, output, crf: int, keep_audio: bool):
+    """Write the whole video: computed results where there are some, original frames elsewhere."""
+
+    def fn(host: EngineHost, progress, cancel):
+        reader = host.reader(video)
+        n = len(reader)
+        clock = ProgressClock(progress, n, "export")
+        audio = video if keep_audio and reader.has_audio else None
+        with VideoWriter(output, reader.width, reader.height, fps=reader.rate, crf=crf, audio_from=audio,
+                         inputs=(video,)) as writer:
+            for i in range(n):
+                cancel.check()
+                frame = results.get(i) if i in results else None
+                writer.write(frame if frame is not None else reader[i])
+                clock.report(i + 1)
+        return {"output": Path(output), "frames": n}
+
+    return fn
+
+
+def export_inpaint_job(video, masks, output, start: int, end: int, weights, config: EngineConfig, crf: int,
+                       keep_audio: bool):
+    """No up-to-date result: inpaint while writing (the core's one-pass export)."""
+    from app.core.engine import inpaint_video
+
+    def fn(host: EngineHost, progress, cancel):
+        engine = host.engine(weights, config) if any(not masks.is_empty(i) for i in range(start, end)) else None
+        res = inpaint_video(video, masks, output, weights=weights, config=config, start=start, end=end, crf=crf,
+                            keep_audio=keep_audio, engine=engine, progress=progress, cancel=cancel)
+        return {"output": res.output, "frames": res.frames, "warnings": res.warnings}
+
+    return fn

@@ -1,0 +1,91 @@
+"""GUI fixtures: settings and user data in tmp, a tiny generator, small clips, and a thread guard."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
+
+from app.core.sttn import GeneratorConfig, InpaintGenerator, save_generator
+from app.ui import workers
+
+TINY = GeneratorConfig(channels=32, blocks=1, patch_sizes=((27, 15), (9, 5)), width=108, height=60)
+
+
+@pytest.fixture(autouse=True)
+def no_thread_left_running():
+    """Fail a test that leaves a worker QThread running (napari's rule)."""
+    yield
+    running = [t for t in list(workers.THREADS) if t.isRunning()]
+    for t in running:
+        t.quit()
+        t.wait(10_000)
+    assert not running, f"QThreads left running: {[t.objectName() for t in running]}"
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    """QSettings and user data in tmp: tests never see or change the user's files."""
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    monkeypatch.setenv("STTN_INPAINT_DATA", str(tmp_path / "userdata"))
+    return tmp_path
+
+
+@pytest.fixture
+def dialogs(monkeypatch):
+    """Record message boxes instead of blocking on them; questions answer ``dialogs.answer``."""
+
+    class Log(list):
+        answer = QMessageBox.StandardButton.Discard
+
+    log = Log()
+
+    def record(kind):
+        def fn(parent, title, text, *a, **k):
+            log.append((kind, text))
+            return log.answer if kind == "question" else QMessageBox.StandardButton.Ok
+        return fn
+
+    for kind in ("critical", "warning", "information", "question"):
+        monkeypatch.setattr(QMessageBox, kind, staticmethod(record(kind)))
+    return log
+
+
+@pytest.fixture(scope="session")
+def tiny_weights(tmp_path_factory):
+    import torch
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("weights") / "tiny.pth"
+    save_generator(InpaintGenerator(TINY), path)
+    return path
+
+
+@pytest.fixture
+def settings(tiny_weights):
+    from app.ui.appsettings import AppSettings
+
+    s = AppSettings()
+    s.weights = str(tiny_weights)
+    s.device = "cpu"
+    return s
+
+
+@pytest.fixture
+def window(qtbot, settings, dialogs):
+    from app.ui.main_window import MainWindow
+
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    w.resize(900, 600)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w.project.undo.setClean()
+    w.project._dirty = False
+    w.close()
+
+
+@pytest.fixture
+def clip(make_clip):
+    return make_clip(n=12, width=96, height=64, fps=12, audio=True)

@@ -1,0 +1,83 @@
+"""Project model: open, masks with undo that stores changes, save and reopen, autosave."""
+import numpy as np
+
+from app.ui.project import Autosaver, Project
+from uihelpers import square_mask
+
+
+def test_open_video_shows_first_frame_without_decoding_all(qtbot, clip):
+    p = Project()
+    with qtbot.waitSignal(p.videoChanged):
+        p.open_video(clip)
+    assert (p.n_frames, p.start, p.end, p.current) == (12, 0, 12, 0)
+    assert p.frame(0).shape == (64, 96, 3)
+
+
+def test_edit_scope_and_undo_store_only_changed_frames(qtbot, clip):
+    p = Project()
+    p.open_video(clip)
+    p.set_range(2, 6)
+    p.set_current(3)
+    p.edit_mask(square_mask(), "range")
+    assert p.masks.masked_frames() == [2, 3, 4, 5]
+    # frames painted together share one blob, and the undo command references it
+    assert p.masks.blob(2) is p.masks.blob(5)
+    cmd = p.undo.command(0)
+    assert sorted(cmd.changes) == [2, 3, 4, 5]
+    # an edit on one frame adds a command holding just that frame
+    extra = square_mask(box=(60, 40, 70, 50)) | p.masks.get(3)
+    p.edit_mask(extra, "frame")
+    assert sorted(p.undo.command(1).changes) == [3]
+    p.undo.undo()
+    assert np.array_equal(p.masks.get(3), square_mask())
+    p.undo.undo()
+    assert p.masks.masked_frames() == []
+    p.undo.redo()
+    assert p.masks.masked_frames() == [2, 3, 4, 5]
+
+
+def test_range_edit_keeps_each_frames_own_mask(qtbot, clip):
+    p = Project()
+    p.open_video(clip)
+    p.set_current(1)
+    own = square_mask(box=(0, 0, 8, 8))
+    p.edit_mask(own, "frame")
+    p.set_current(0)
+    p.edit_mask(square_mask(), "onwards")
+    assert np.array_equal(p.masks.get(1), own | square_mask())
+    assert np.array_equal(p.masks.get(11), square_mask())
+
+
+def test_save_and_reopen(qtbot, clip, tmp_path):
+    p = Project()
+    p.open_video(clip)
+    p.set_range(1, 9)
+    p.edit_mask(square_mask(), "range")
+    p.set_engine_settings({**p.engine_settings, "neighbor_radius": 3})
+    assert p.dirty
+    path = p.save(tmp_path / "proj")
+    assert path.suffix == ".sttnproj" and not p.dirty
+    assert (tmp_path / "proj.masks.npz").exists()
+    q = Project()
+    q.load(path)
+    assert (q.start, q.end) == (1, 9)
+    assert q.masks.masked_frames() == list(range(1, 9))
+    assert np.array_equal(q.masks.get(4), square_mask())
+    assert q.engine_settings["neighbor_radius"] == 3
+    assert not q.dirty
+
+
+def test_autosave_writes_only_when_dirty(qtbot, clip, tmp_path):
+    p = Project()
+    p.open_video(clip)
+    saver = Autosaver(p, tmp_path / "auto", interval_ms=50)
+    assert saver.save_now() is None
+    p.edit_mask(square_mask(), "frame")
+    with qtbot.waitSignal(saver.saved, timeout=3000):
+        pass
+    assert saver.path.exists() and p.dirty  # an autosave does not count as saving
+    q = Project()
+    q.load(saver.path)
+    assert q.masks.masked_frames() == [0]
+    saver.discard()
+    assert not saver.path.exists()
