@@ -1,0 +1,111 @@
+"""The command line as a user runs it: one line on stderr and a non-zero exit for bad input."""
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from app.cli import main
+from app.core.video import VideoReader
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def clip_and_mask(make_clip, tmp_path):
+    clip = make_clip(n=6, width=160, height=90, audio=True)
+    m = np.zeros((90, 160), np.uint8)
+    m[30:50, 60:100] = 255
+    cv2.imwrite(str(tmp_path / "mask.png"), m)
+    return clip, tmp_path / "mask.png"
+
+
+@pytest.mark.slow
+def test_end_to_end_with_fixture_weights(clip_and_mask, fixture_weights, tmp_path):
+    clip, mask = clip_and_mask
+    out = tmp_path / "result.mp4"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "main.py"), "inpaint", str(clip), "--mask", str(mask), "--output", str(out),
+         "--weights", str(fixture_weights), "--device", "cpu", "--max-refs", "0", "--dilate", "2"],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "Wrote" in proc.stdout and "6 inpainted" in proc.stdout
+    with VideoReader(out) as o, VideoReader(clip) as i:
+        assert (len(o), o.width, o.height, o.has_audio) == (6, 160, 90, True)
+        diff = np.abs(o[3].astype(int) - i[3]).mean(axis=2)
+        assert diff[30:50, 60:100].mean() > 10 * max(diff[:20].mean(), 0.5)
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    err = capsys.readouterr().err.strip().splitlines()
+    return code, err
+
+
+def one_error_line(err):
+    lines = [line for line in err if line.startswith("error:")]
+    assert len(lines) == 1 and "Traceback" not in "\n".join(err), err
+    return lines[0]
+
+
+def test_bad_inputs_get_one_line(clip_and_mask, fixture_weights, tmp_path, capsys, make_clip):
+    clip, mask = clip_and_mask
+    out = str(tmp_path / "o.mp4")
+    w = ["--weights", str(fixture_weights)]
+    cases = {
+        "does not exist": ["inpaint", str(tmp_path / "nope.mp4"), "--mask", str(mask), "-o", out, *w],
+        "Cannot open|no video stream": ["inpaint", str(ROOT / "pyproject.toml"), "--mask", str(mask), "-o", out, *w],
+        "is the input file": ["inpaint", str(clip), "--mask", str(mask), "-o", str(clip), *w],
+        "folder .* does not exist": ["inpaint", str(clip), "--mask", str(mask), "-o", str(tmp_path / "x" / "o.mp4"), *w],
+        "Mask .* does not exist": ["inpaint", str(clip), "--mask", str(tmp_path / "m.png"), "-o", out, *w],
+        "not an STTN generator|Cannot read weights": ["inpaint", str(clip), "--mask", str(mask), "-o", out,
+                                                      "--weights", str(mask)],
+        "pass --weights": ["inpaint", str(clip), "--mask", str(mask), "-o", out],
+    }
+    square = tmp_path / "square.png"
+    cv2.imwrite(str(square), np.full((50, 50), 255, np.uint8))
+    cases["another shape"] = ["inpaint", str(clip), "--mask", str(square), "-o", out, *w]
+    folder = tmp_path / "masks"
+    folder.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(folder / f"{i}.png"), np.full((90, 160), 255, np.uint8))
+    cases["has 3 images but the video has 6"] = ["inpaint", str(clip), "--mask", str(folder), "-o", out, *w]
+    truncated = tmp_path / "cut.mp4"
+    truncated.write_bytes(clip.read_bytes()[:2000])
+    cases["Cannot open|truncated|damaged"] = ["inpaint", str(truncated), "--mask", str(mask), "-o", out, *w]
+    before = clip.read_bytes()
+    import re
+
+    for pattern, argv in cases.items():
+        code, err = run_cli(capsys, *argv)
+        assert code != 0, pattern
+        assert re.search(pattern, one_error_line(err)), (pattern, err)
+    assert clip.read_bytes() == before
+    assert not Path(out).exists()
+
+
+def test_empty_mask_warns_and_copies(clip_and_mask, tmp_path, capsys):
+    clip, _ = clip_and_mask
+    empty = tmp_path / "empty.png"
+    cv2.imwrite(str(empty), np.zeros((90, 160), np.uint8))
+    code = main(["inpaint", str(clip), "--mask", str(empty), "-o", str(tmp_path / "copy.mp4")])
+    captured = capsys.readouterr()
+    assert code == 0 and "warning: The mask is empty" in captured.err
+    with VideoReader(tmp_path / "copy.mp4") as o:
+        assert len(o) == 6 and o.has_audio
+
+
+def test_help_explains_options(capsys):
+    with pytest.raises(SystemExit):
+        main(["inpaint", "--help"])
+    text = capsys.readouterr().out
+    for option in ("--mask", "--weights", "--device", "--dilate", "--start", "--end", "--max-refs", "--crop-to-mask"):
+        assert option in text
+
+
+def test_info(clip_and_mask, capsys):
+    clip, _ = clip_and_mask
+    assert main(["info", str(clip)]) == 0
+    assert "frames=6 width=160 height=90" in capsys.readouterr().out
