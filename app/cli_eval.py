@@ -1,0 +1,111 @@
+"""``evaluate`` subcommand: PSNR / SSIM / E_warp on clips with seeded stationary masks.
+
+    sttn-inpaint evaluate CLIP [CLIP ...] --masks stationary --seed 0 \\
+        --method propagate+telea [--method telea ...] [--weights sttn.pth] [--max-frames 40] \\
+        [--i3d i3d_torchscript.pt] [--json OUT.json] [--markdown OUT.md]
+
+``register(subparsers)`` adds it to the main parser; the handler prints the Markdown table,
+returns 0, and raises ``InpaintError`` subclasses for user errors.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .core.errors import InpaintError
+
+
+def _methods(values) -> list[str]:
+    from .core.evaluate import METHODS
+
+    out = []
+    for v in values or ["propagate+telea"]:
+        for m in v.split(","):
+            m = m.strip()
+            if not m:
+                continue
+            if m not in METHODS:
+                raise InpaintError(f"Unknown method {m!r}; use one of {', '.join(METHODS)}.")
+            if m not in out:
+                out.append(m)
+    return out
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(x) for x in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must look like 432x240, not {text!r}") from None
+    if w < 16 or h < 16:
+        raise argparse.ArgumentTypeError("size must be at least 16x16")
+    return w, h
+
+
+def register(subparsers) -> None:
+    """Add ``evaluate`` to an argparse subparsers object."""
+    p = subparsers.add_parser(
+        "evaluate", help="score inpainting methods on clips with seeded stationary masks (PSNR, SSIM, E_warp)",
+        description="Blank a seeded Algorithm 1 stationary mask in each clip (resized to 432x240), fill it with "
+                    "each method and compare with the original frames: PSNR, SSIM, flow warping error, "
+                    "and VFID when I3D weights are given.")
+    p.add_argument("clips", nargs="+", type=Path, metavar="CLIP", help="video files or folders of frames")
+    p.add_argument("--masks", default="stationary", choices=["stationary"],
+                   help="test masks: stationary = paper supplement Algorithm 1, one per clip (default)")
+    p.add_argument("--seed", type=int, default=0, help="mask seed; a clip gets the same mask for every method")
+    p.add_argument("--method", action="append", metavar="METHOD",
+                   help="none | telea | propagate | propagate+telea | sttn | propagate+sttn; repeat the option "
+                        "or separate with commas (default propagate+telea)")
+    p.add_argument("--weights", type=Path, help="STTN generator weights for the sttn methods")
+    p.add_argument("--max-frames", type=int, default=None, help="use only the first N frames of each clip")
+    p.add_argument("--size", type=_size, default=(432, 240), help="evaluation size WxH (default 432x240, the paper's)")
+    p.add_argument("--i3d", type=Path, help="TorchScript I3D feature extractor for VFID (not bundled)")
+    p.add_argument("--json", type=Path, metavar="OUT.json", help="write all numbers as JSON")
+    p.add_argument("--markdown", type=Path, metavar="OUT.md", help="write the tables as Markdown")
+    p.set_defaults(func=evaluate_command)
+
+
+def _write(path: Path, text: str) -> None:
+    from .core.fsutil import atomic_path
+
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def evaluate_command(args) -> int:
+    from .cliutil import TqdmProgress
+    from .core.evaluate import evaluate, to_markdown
+    from .core.fsutil import check_writable
+
+    methods = _methods(args.method)
+    if args.max_frames is not None and args.max_frames < 2:
+        raise InpaintError("--max-frames must be at least 2.")
+    # Fail on unwritable outputs before minutes of computing.
+    for out in (args.json, args.markdown):
+        if out is not None:
+            check_writable(out, inputs=args.clips)
+    with TqdmProgress("evaluate", unit="run") as bar:
+        result = evaluate(args.clips, methods, masks=args.masks, seed=args.seed, max_frames=args.max_frames,
+                          size=args.size, weights=args.weights, i3d=args.i3d, progress=bar)
+    md = to_markdown(result)
+    sys.stdout.write(md)
+    if args.json is not None:
+        _write(args.json, json.dumps(result, indent=2) + "\n")
+    if args.markdown is not None:
+        _write(args.markdown, md)
+    return 0
+
+
+if __name__ == "__main__":  # python -m app.cli_eval CLIP ... (without the rest of the CLI)
+    from .core.errors import InpaintError as _E
+
+    _parser = argparse.ArgumentParser(prog="evaluate")
+    _sub = _parser.add_subparsers(dest="command")
+    register(_sub)
+    _args = _parser.parse_args(["evaluate"] + sys.argv[1:])
+    try:
+        sys.exit(_args.func(_args))
+    except _E as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(exc.exit_code)
