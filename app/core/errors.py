@@ -36,3 +36,7 @@ class Cancelled(InpaintError):
     """The user cancelled the job; nothing partial was left behind."""
 
     exit_code = 130
+
+
+class SegmentError(InpaintError):
+    """A segmentation model is missing or unusable, or a download of one failed."""

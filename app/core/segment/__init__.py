@@ -1,0 +1,18 @@
+"""Click-to-segment and mask tracking (headless; no Qt).
+
+* ``Segmenter`` / ``Candidate``: prompted segmentation with a per-frame embedding cache.
+* ``GrabCutSegmenter``: needs no learned weights (the offline default).
+* ``SamSegmenter``: Segment Anything (ViT-B/L/H) from a local checkpoint.
+* ``track`` / ``iter_track``: propagate keyframe masks through a video with optical flow.
+* ``download_sam_checkpoint``: fetch an official SAM checkpoint with progress and cancel.
+"""
+from .base import Box, Candidate, Point, Segmenter, mask_box, mask_iou
+from .grabcut import GrabCutSegmenter
+from .track import (FALLBACK, KEYFRAME, LOST, OK, Flow, TrackParams, TrackResult, TrackStep, iter_track,
+                    plan_runs, prompts_from_mask, track, warp)
+
+__all__ = [
+    "Box", "Candidate", "Point", "Segmenter", "mask_box", "mask_iou", "GrabCutSegmenter",
+    "FALLBACK", "KEYFRAME", "LOST", "OK", "Flow", "TrackParams", "TrackResult", "TrackStep",
+    "iter_track", "plan_runs", "prompts_from_mask", "track", "warp",
+]

@@ -1,0 +1,111 @@
+"""The segmenter interface shared by SAM and the weight-free GrabCut segmenter.
+
+A segmenter is used in two steps: ``set_image`` (the expensive part, cached per frame
+index) then any number of ``predict`` calls with click/box prompts. ``predict`` returns
+several candidates, best first, so the GUI can cycle through them.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+Point = tuple[float, float, int]  # (x, y, label): label 1 = object, 0 = background
+Box = tuple[float, float, float, float]  # (x0, y0, x1, y1) in pixels, inclusive-exclusive
+
+
+@dataclass
+class Candidate:
+    """One proposed object mask: ``mask`` bool (H, W) at the frame's size; higher ``score`` is better."""
+
+    mask: np.ndarray
+    score: float
+
+
+class Segmenter(ABC):
+    """Prompted single-image segmentation with a per-frame LRU cache of the image state.
+
+    Subclasses implement ``_embed(rgb) -> state`` (expensive, cached), ``_restore(state)`` and
+    ``_predict(points, box, prior) -> list[Candidate]``.
+    """
+
+    def __init__(self, cache_size: int = 4):
+        self.cache_size = max(1, int(cache_size))
+        self._cache: "OrderedDict[Any, Any]" = OrderedDict()
+        self.image_shape: Optional[tuple[int, int]] = None
+        self.embed_calls = 0  # how many times the expensive step really ran (tests and stats)
+
+    def set_image(self, rgb: np.ndarray, index: Optional[int] = None) -> None:
+        """Prepare ``rgb`` (uint8 (H, W, 3), RGB) for prompting.
+
+        With an ``index`` (the frame number) the prepared state is cached, so returning to a
+        frame the user already clicked on costs nothing. Without one nothing is cached.
+        """
+        rgb = np.asarray(rgb)
+        if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+            raise ValueError(f"set_image expects RGB uint8 (H, W, 3), got {rgb.dtype} {rgb.shape}")
+        key = None if index is None else (int(index), rgb.shape)
+        if key is not None and key in self._cache:
+            self._cache.move_to_end(key)
+            self._restore(self._cache[key])
+        else:
+            state = self._embed(rgb)
+            self.embed_calls += 1
+            if key is not None:
+                self._cache[key] = state
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+            self._restore(state)
+        self.image_shape = rgb.shape[:2]
+
+    def clear_cache(self) -> None:
+        self._cache.clear()
+
+    def predict(self, points: Sequence[Point] = (), box: Optional[Box] = None,
+                prior: Optional[np.ndarray] = None) -> list[Candidate]:
+        """Candidates for the current image, sorted best first (at least one).
+
+        ``points``: clicks (x, y, label). ``box``: (x0, y0, x1, y1) or None. ``prior``: optional
+        bool (H, W) mask expected near the answer (the tracker passes the flow-warped previous
+        mask); segmenters that cannot use it ignore it.
+        """
+        if self.image_shape is None:
+            raise RuntimeError("call set_image before predict")
+        pts = [(float(x), float(y), int(l)) for x, y, l in points]
+        if not pts and box is None and prior is None:
+            raise ValueError("predict needs at least one click, a box or a prior mask")
+        if prior is not None:
+            prior = np.asarray(prior, bool)
+            if prior.shape != self.image_shape:
+                raise ValueError(f"prior mask {prior.shape} does not match the image {self.image_shape}")
+        cands = self._predict(pts, None if box is None else tuple(float(v) for v in box), prior)
+        cands.sort(key=lambda c: -c.score)
+        return cands
+
+    @abstractmethod
+    def _embed(self, rgb: np.ndarray) -> Any: ...
+
+    @abstractmethod
+    def _restore(self, state: Any) -> None: ...
+
+    @abstractmethod
+    def _predict(self, points: list[Point], box: Optional[Box], prior: Optional[np.ndarray]) -> list[Candidate]: ...
+
+
+def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
+    """IoU of two bool masks of the same shape; two empty masks count as 1.0."""
+    a = np.asarray(a, bool)
+    b = np.asarray(b, bool)
+    union = np.count_nonzero(a | b)
+    return 1.0 if union == 0 else np.count_nonzero(a & b) / union
+
+
+def mask_box(mask: np.ndarray) -> Optional[Box]:
+    """Tight (x0, y0, x1, y1) box of a bool mask (x1, y1 exclusive), or None when empty."""
+    ys, xs = np.nonzero(mask)
+    if xs.size == 0:
+        return None
+    return float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)

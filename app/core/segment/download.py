@@ -1,0 +1,122 @@
+"""Downloading SAM checkpoints: streamed, cancellable, digest-checked, written atomically.
+
+The file appears in the models folder only when it is complete (and matches its SHA-256 when
+one is known), so a cancelled or broken download never leaves a half file that would later
+fail to load.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Optional
+
+from ..errors import SegmentError
+from ..fsutil import atomic_path
+from ..jobs import CancelToken, ProgressClock, ProgressFn
+from .sam import SAM_CHECKPOINTS
+
+APP_NAME = "sttn-inpaint"
+
+
+def user_data_dir(app: str = APP_NAME) -> Path:
+    """The platform's per-user data folder for the app (not created here).
+
+    Linux: $XDG_DATA_HOME or ~/.local/share/<app>; Windows: %APPDATA%\\<app>;
+    macOS: ~/Library/Application Support/<app>.
+    """
+    if sys.platform.startswith("win"):
+        base = os.environ.get("APPDATA") or str(Path.home() / "AppData" / "Roaming")
+    elif sys.platform == "darwin":
+        base = str(Path.home() / "Library" / "Application Support")
+    else:
+        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / app
+
+
+def models_dir() -> Path:
+    """Where downloaded model files go: ``user_data_dir() / "models"``."""
+    return user_data_dir() / "models"
+
+
+def download_file(url: str, dest, sha256: Optional[str] = None, progress: Optional[ProgressFn] = None,
+                  cancel: Optional[CancelToken] = None, timeout: float = 30.0, chunk: int = 1 << 20) -> Path:
+    """Stream ``url`` to ``dest``; progress counts bytes (total 0 when the server gives no size).
+
+    Raises ``SegmentError`` on network/HTTP errors, truncation or a digest mismatch, and
+    ``Cancelled`` on cancel; in every failure ``dest`` is left as it was.
+    """
+    dest = Path(dest).expanduser()
+    name = dest.name
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SegmentError(f"Cannot create the models folder {dest.parent}: {exc.strerror}.") from None
+    try:
+        resp = urllib.request.urlopen(url, timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        raise SegmentError(f"Download of {name} failed: the server answered HTTP {exc.code} {exc.reason}; "
+                           f"try again later or place the file in {dest.parent} by hand.") from None
+    except (urllib.error.URLError, socket.timeout, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise SegmentError(f"Download of {name} failed: cannot reach {url} ({reason}); "
+                           f"check the connection or place the file in {dest.parent} by hand.") from None
+    with resp:
+        total = int(resp.headers.get("Content-Length") or 0)
+        clock = ProgressClock(progress, total, f"downloading {name}")
+        digest = hashlib.sha256()
+        done = 0
+        with atomic_path(dest) as tmp:
+            with open(tmp, "wb") as out:
+                while True:
+                    if cancel is not None:
+                        cancel.check()
+                    try:
+                        block = resp.read(chunk)
+                    except (socket.timeout, OSError) as exc:
+                        raise SegmentError(f"Download of {name} broke off after {done} bytes ({exc}); "
+                                           "try again.") from None
+                    if not block:
+                        break
+                    out.write(block)
+                    digest.update(block)
+                    done += len(block)
+                    clock.report(done)
+            if total and done != total:
+                raise SegmentError(f"Download of {name} is incomplete ({done} of {total} bytes); try again.")
+            got = digest.hexdigest()
+            if sha256 and got.lower() != sha256.lower():
+                raise SegmentError(f"Downloaded {name} is corrupt (SHA-256 {got[:16]}... instead of "
+                                   f"{sha256[:16]}...); nothing was saved, try again.")
+    return dest
+
+
+def download_sam_checkpoint(model_type: str = "vit_b", dest_dir=None, url: Optional[str] = None,
+                            sha256: Optional[str] = None, progress: Optional[ProgressFn] = None,
+                            cancel: Optional[CancelToken] = None, timeout: float = 30.0) -> Path:
+    """Fetch an official SAM checkpoint into ``dest_dir`` (default ``models_dir()``); returns its path.
+
+    ``url``/``sha256`` override the table (mirrors, tests). The digest is checked whenever one
+    is known. An existing complete file is reused (re-verified when a digest is known).
+    """
+    if model_type not in SAM_CHECKPOINTS:
+        raise SegmentError(f"Unknown SAM model type {model_type!r}; use vit_b, vit_l or vit_h.")
+    ck = SAM_CHECKPOINTS[model_type]
+    dest = Path(dest_dir).expanduser() if dest_dir is not None else models_dir()
+    dest = dest / ck.filename
+    sha256 = sha256 or ck.sha256
+    if dest.is_file() and (sha256 is None or _sha256_file(dest) == sha256.lower()):
+        return dest
+    return download_file(url or ck.url, dest, sha256, progress, cancel, timeout)
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

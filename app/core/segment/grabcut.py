@@ -1,0 +1,249 @@
+"""Weight-free segmenter: OpenCV GrabCut seeded by clicks, a box, or a prior mask.
+
+The offline default when no SAM checkpoint is present. Two modes:
+
+* clicks/box (first frame): positive clicks are definite-object disks, negatives definite
+  background; without a box, boxes of several sizes are tried around the clicks and each
+  grows where the result touches its edge, so one click yields several candidates.
+* prior (tracking): the flow-warped mask of the previous frame seeds GrabCut. Its deep
+  interior is definite object, the rest of it probable object, a band around it probable
+  background and everything further away definite background, so the cut can only move the
+  edge by about a band width per frame and cannot jump to a distant look-alike.
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+import cv2
+import numpy as np
+
+from .base import Box, Candidate, Point, Segmenter, mask_iou
+
+_FG_LABELS = (cv2.GC_FGD, cv2.GC_PR_FGD)
+
+
+class GrabCutSegmenter(Segmenter):
+    """GrabCut segmenter. Works on a copy downscaled to ``max_side`` pixels (long side) for speed.
+
+    ``scales``: half-sizes of the automatic boxes around clicks, as fractions of the image's
+    short side. ``band``: (fraction of sqrt(prior area), min px, max px) for the prior band.
+    """
+
+    def __init__(self, max_side: int = 640, iterations: int = 4, cache_size: int = 4,
+                 scales=(0.12, 0.2, 0.3, 0.45), band=(0.12, 3, 16)):
+        super().__init__(cache_size)
+        self.max_side = max_side
+        self.iterations = iterations
+        self.scales = tuple(scales)
+        self.band = band
+        self._s = None
+
+    # -- image state -------------------------------------------------------------------------
+    def _embed(self, rgb):
+        h, w = rgb.shape[:2]
+        f = min(1.0, self.max_side / max(h, w))
+        small = rgb if f == 1.0 else cv2.resize(rgb, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+        bgr = np.ascontiguousarray(small[..., ::-1])
+        grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY).astype(np.float32)
+        grad = cv2.magnitude(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1))
+        return {"bgr": bgr, "grad": grad, "f": f, "shape": (h, w)}
+
+    def _restore(self, state):
+        self._s = state
+
+    # -- prediction --------------------------------------------------------------------------
+    def _predict(self, points: list[Point], box: Optional[Box], prior: Optional[np.ndarray]) -> list[Candidate]:
+        s = self._s
+        f = s["f"]
+        pts = [(x * f, y * f, l) for x, y, l in points]
+        sbox = None if box is None else tuple(v * f for v in box)
+        if prior is not None and prior.any():
+            small_prior = self._to_small(prior)
+            cands = [self._cut_prior(small_prior, pts)]
+        else:
+            cands = self._cut_clicks(pts, sbox)
+        out: list[Candidate] = []
+        kept: list[np.ndarray] = []
+        for m, score in sorted(cands, key=lambda c: -c[1]):
+            if any(mask_iou(m, k) > 0.92 for k in kept):
+                continue  # near-duplicate of a better candidate: not worth cycling to
+            kept.append(m)
+            out.append(Candidate(self._to_full(m), float(score)))
+        return out
+
+    def _to_small(self, mask):
+        h, w = self._s["bgr"].shape[:2]
+        if mask.shape == (h, w):
+            return mask
+        return cv2.resize(mask.astype(np.uint8), (w, h), interpolation=cv2.INTER_AREA if self._s["f"] < 1 else cv2.INTER_NEAREST) > 0
+
+    def _to_full(self, mask):
+        h, w = self._s["shape"]
+        if mask.shape == (h, w):
+            return mask
+        return cv2.resize(mask.astype(np.float32), (w, h), interpolation=cv2.INTER_LINEAR) > 0.5
+
+    def _disk_radius(self):
+        return max(2, round(0.015 * min(self._s["bgr"].shape[:2])))
+
+    def _paint_points(self, lab, pts, x0=0, y0=0):
+        r = self._disk_radius()
+        for x, y, l in pts:
+            cv2.circle(lab, (round(x - x0), round(y - y0)), r, int(cv2.GC_FGD if l else cv2.GC_BGD), -1)
+
+    def _run(self, lab, crop):
+        """GrabCut on ``crop`` (BGR uint8) from label map ``lab``; returns bool FG or None."""
+        if not ((lab == cv2.GC_BGD) | (lab == cv2.GC_PR_BGD)).any() or not ((lab == cv2.GC_FGD) | (lab == cv2.GC_PR_FGD)).any():
+            return None
+        bg, fg = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+        try:
+            cv2.grabCut(crop, lab, None, bg, fg, self.iterations, cv2.GC_INIT_WITH_MASK)
+        except cv2.error:
+            return None  # GMM cannot be fitted (too few samples of a class)
+        return np.isin(lab, _FG_LABELS)
+
+    def _cut_clicks(self, pts, box):
+        """Candidates (small-scale bool mask, score) from clicks and an optional box."""
+        H, W = self._s["bgr"].shape[:2]
+        pos = [(x, y) for x, y, l in pts if l]
+        if box is not None:
+            boxes = [box]
+        elif pos:
+            xs, ys = [p[0] for p in pos], [p[1] for p in pos]
+            boxes = [(min(xs) - k, min(ys) - k, max(xs) + k, max(ys) + k)
+                     for k in (sc * min(H, W) for sc in self.scales)]
+        else:
+            raise ValueError("GrabCut needs a positive click or a box")
+        cands = []
+        for b in boxes:
+            grow = box is None  # a user box is taken as drawn
+            for _ in range(3 if grow else 1):
+                b = _clip_box(b, W, H)
+                m = self._cut_box(b, pts)
+                if m is None:
+                    break
+                touch = _touching_sides(m, b, W, H)
+                if not grow or not touch:
+                    break
+                bw, bh = b[2] - b[0], b[3] - b[1]
+                b = (b[0] - 0.5 * bw * ("l" in touch), b[1] - 0.5 * bh * ("t" in touch),
+                     b[2] + 0.5 * bw * ("r" in touch), b[3] + 0.5 * bh * ("b" in touch))
+            if m is not None and m.any():
+                cands.append((m, self._score(m, b)))
+        if not cands:
+            # GrabCut found nothing usable: offer the click disks themselves rather than nothing
+            lab = np.zeros((H, W), np.uint8)
+            self._paint_points(lab, [p for p in pts if p[2]])
+            cands.append((lab == cv2.GC_FGD, 0.0))
+        return cands
+
+    def _cut_box(self, b, pts):
+        H, W = self._s["bgr"].shape[:2]
+        x0, y0, x1, y1 = (int(round(v)) for v in b)
+        mg = max(8, round(0.25 * max(x1 - x0, y1 - y0)))
+        cx0, cy0, cx1, cy1 = max(0, x0 - mg), max(0, y0 - mg), min(W, x1 + mg), min(H, y1 + mg)
+        lab = np.full((cy1 - cy0, cx1 - cx0), cv2.GC_BGD, np.uint8)
+        lab[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0] = cv2.GC_PR_FGD
+        self._paint_points(lab, pts, cx0, cy0)
+        fg = self._run(lab, self._s["bgr"][cy0:cy1, cx0:cx1])
+        if fg is None:
+            return None
+        full = np.zeros((H, W), bool)
+        full[cy0:cy1, cx0:cx1] = fg
+        seeds = [(x, y) for x, y, l in pts if l]
+        return _keep_components(full, seeds=seeds)
+
+    def _cut_prior(self, prior, pts):
+        """One (mask, score) from a prior mask (small scale)."""
+        H, W = prior.shape
+        area = np.count_nonzero(prior)
+        frac, lo, hi = self.band
+        r = float(np.clip(frac * np.sqrt(area), lo, hi))
+        ys, xs = np.nonzero(prior)
+        mg = int(np.ceil(2 * r)) + 6
+        cx0, cy0 = max(0, xs.min() - mg), max(0, ys.min() - mg)
+        cx1, cy1 = min(W, xs.max() + 1 + mg), min(H, ys.max() + 1 + mg)
+        p = prior[cy0:cy1, cx0:cx1].astype(np.uint8)
+        d_in = cv2.distanceTransform(p, cv2.DIST_L2, 3)
+        d_out = cv2.distanceTransform(1 - p, cv2.DIST_L2, 3)
+        lab = np.full(p.shape, cv2.GC_BGD, np.uint8)
+        lab[d_out <= 2 * r] = cv2.GC_PR_BGD
+        lab[p > 0] = cv2.GC_PR_FGD
+        lab[d_in > r] = cv2.GC_FGD
+        self._paint_points(lab, pts, cx0, cy0)
+        fg = self._run(lab, self._s["bgr"][cy0:cy1, cx0:cx1])
+        full = np.zeros((H, W), bool)
+        if fg is None:
+            full[:] = prior
+            return full, 0.0
+        full[cy0:cy1, cx0:cx1] = fg
+        full = _keep_components(full, overlap=prior)
+        return full, self._score(full, (cx0, cy0, cx1, cy1))
+
+    def _score(self, m, b):
+        """Edge contrast along the mask outline, discounted where the mask runs along the box edge.
+
+        An object whose outline follows image edges, and which the box fully contains, scores high.
+        """
+        grad = self._s["grad"]
+        m8 = m.astype(np.uint8)
+        edge = (m8 - cv2.erode(m8, np.ones((3, 3), np.uint8))) > 0
+        if not edge.any():
+            return 0.0
+        x0, y0, x1, y1 = (int(round(v)) for v in b)
+        region = grad[max(0, y0):y1, max(0, x0):x1]
+        contrast = float(grad[edge].mean() / (region.mean() + 1e-3)) if region.size else 0.0
+        H, W = m.shape
+        on_box = np.zeros_like(edge)
+        on_box[max(0, y0):y1, max(0, x0):x1] = True
+        inner = np.zeros_like(edge)
+        inner[max(0, y0) + 2:y1 - 2, max(0, x0) + 2:x1 - 2] = True
+        at_border = edge & on_box & ~inner
+        # the image border is a legitimate object edge (objects leave the frame)
+        at_border[:2, :] = at_border[-2:, :] = False
+        at_border[:, :2] = at_border[:, -2:] = False
+        touch = np.count_nonzero(at_border) / np.count_nonzero(edge)
+        return contrast * (1.0 - touch)
+
+
+def _clip_box(b, W, H):
+    x0, y0, x1, y1 = b
+    return (max(0.0, x0), max(0.0, y0), min(float(W), x1), min(float(H), y1))
+
+
+def _touching_sides(m, b, W, H, tol=2):
+    """Which sides ('l', 't', 'r', 'b') of box ``b`` the mask reaches, ignoring the image border."""
+    x0, y0, x1, y1 = (int(round(v)) for v in b)
+    sides = ""
+    if x0 > 0 and m[y0:y1, x0:x0 + tol].any():
+        sides += "l"
+    if y0 > 0 and m[y0:y0 + tol, x0:x1].any():
+        sides += "t"
+    if x1 < W and m[y0:y1, x1 - tol:x1].any():
+        sides += "r"
+    if y1 < H and m[y1 - tol:y1, x0:x1].any():
+        sides += "b"
+    return sides
+
+
+def _keep_components(m, seeds=(), overlap=None):
+    """Keep the connected components that contain a seed point or overlap ``overlap``.
+
+    Falls back to the largest component, so a result is never emptied by this step.
+    """
+    n, lab, stats, _ = cv2.connectedComponentsWithStats(m.astype(np.uint8), connectivity=8)
+    if n <= 2:
+        return m
+    keep = np.zeros(n, bool)
+    H, W = m.shape
+    for x, y in seeds:
+        xi, yi = int(np.clip(round(x), 0, W - 1)), int(np.clip(round(y), 0, H - 1))
+        keep[lab[yi, xi]] = True
+    if overlap is not None:
+        counts = np.bincount(lab[overlap], minlength=n)
+        # components mostly inside the prior are the object; stray blobs outside it are not
+        keep |= counts >= 0.5 * stats[:, cv2.CC_STAT_AREA]
+    keep[0] = False
+    if not keep.any():
+        keep[1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))] = True
+    return keep[lab]

@@ -1,0 +1,137 @@
+"""Segment Anything (ViT-B/L/H) behind the ``Segmenter`` interface.
+
+The image embedding (the encoder pass, ~22 s for ViT-B on a 2-core CPU) is cached per frame
+index: the cached state is the predictor's ``features`` tensor (1, 256, 64, 64) with the
+original and model-input sizes, restored into the predictor instead of recomputed.
+Checkpoints load with ``torch.load(weights_only=True)``: a downloaded file cannot run code.
+"""
+from __future__ import annotations
+
+import pickle
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Optional
+
+import numpy as np
+import torch
+
+from ..errors import SegmentError
+from .base import Box, Candidate, Point, Segmenter
+
+
+@dataclass(frozen=True)
+class SamCheckpoint:
+    """An official SAM checkpoint. ``sha256`` is None where no digest is known (see docs)."""
+
+    model_type: str
+    filename: str
+    url: str
+    sha256: Optional[str] = None
+
+
+_BASE = "https://dl.fbaipublicfiles.com/segment_anything/"
+# Meta does not publish digests for these files; fill sha256 in once verified from a trusted copy.
+SAM_CHECKPOINTS = {
+    "vit_b": SamCheckpoint("vit_b", "sam_vit_b_01ec64.pth", _BASE + "sam_vit_b_01ec64.pth"),
+    "vit_l": SamCheckpoint("vit_l", "sam_vit_l_0b3195.pth", _BASE + "sam_vit_l_0b3195.pth"),
+    "vit_h": SamCheckpoint("vit_h", "sam_vit_h_4b8939.pth", _BASE + "sam_vit_h_4b8939.pth"),
+}
+# Encoder width -> model type, to recognise a renamed checkpoint from its contents.
+_EMBED_DIM = {768: "vit_b", 1024: "vit_l", 1280: "vit_h"}
+
+
+def find_sam_checkpoint(dirs: Iterable, model_type: Optional[str] = None) -> Optional[Path]:
+    """First official SAM checkpoint file found in ``dirs`` (ViT-B first: fastest on CPU), or None.
+
+    ``model_type`` ("vit_b", "vit_l", "vit_h") restricts the search to that model.
+    """
+    types = [model_type] if model_type else ["vit_b", "vit_l", "vit_h"]
+    for t in types:
+        if t not in SAM_CHECKPOINTS:
+            raise SegmentError(f"Unknown SAM model type {t!r}; use vit_b, vit_l or vit_h.")
+    for d in dirs:
+        if d is None:
+            continue
+        d = Path(d).expanduser()
+        for t in types:
+            f = d / SAM_CHECKPOINTS[t].filename
+            if f.is_file():
+                return f
+    return None
+
+
+def load_sam(path, model_type: Optional[str] = None, device: str = "cpu"):
+    """Build the SAM model for ``path`` and load its weights; returns a ``Sam`` in eval mode.
+
+    The model type is read from the weights (encoder width) unless given. Any unreadable or
+    non-SAM file raises ``SegmentError`` naming the file.
+    """
+    from segment_anything import sam_model_registry
+
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise SegmentError(f"SAM checkpoint {path} does not exist; download one or pick the .pth file in settings.")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise SegmentError(f"Cannot read SAM checkpoint {path}: not a safe PyTorch checkpoint ({first[:160]}).") from None
+    if isinstance(state, dict) and isinstance(state.get("model"), dict):
+        state = state["model"]
+    w = state.get("image_encoder.patch_embed.proj.weight") if isinstance(state, dict) else None
+    if not isinstance(w, torch.Tensor):
+        raise SegmentError(f"{path} is not a Segment Anything checkpoint (no image encoder weights); "
+                           "use sam_vit_b_01ec64.pth, sam_vit_l_0b3195.pth or sam_vit_h_4b8939.pth.")
+    found = _EMBED_DIM.get(int(w.shape[0]))
+    if model_type is None:
+        model_type = found
+    if model_type not in SAM_CHECKPOINTS:
+        raise SegmentError(f"{path} holds a SAM encoder of width {w.shape[0]}, which is none of ViT-B/L/H.")
+    model = sam_model_registry[model_type]()
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise SegmentError(f"{path} does not fit SAM {model_type} ({str(exc).splitlines()[0][:160]}).") from None
+    return model.to(device).eval()
+
+
+class SamSegmenter(Segmenter):
+    """``Segmenter`` over ``segment_anything.SamPredictor``; any ``Sam`` model (tests use a tiny one).
+
+    ``predict`` returns SAM's three multimask outputs, sorted by its predicted IoU.
+    The ``prior`` mask is ignored: SAM's mask prompt expects its own low-resolution logits.
+    """
+
+    def __init__(self, model, cache_size: int = 4):
+        from segment_anything import SamPredictor
+
+        super().__init__(cache_size)
+        self.predictor = SamPredictor(model)
+
+    @classmethod
+    def from_checkpoint(cls, path, model_type: Optional[str] = None, device: str = "cpu", cache_size: int = 4):
+        return cls(load_sam(path, model_type, device), cache_size)
+
+    def _embed(self, rgb):
+        self.predictor.set_image(rgb, image_format="RGB")
+        p = self.predictor
+        return p.features, p.original_size, p.input_size
+
+    def _restore(self, state):
+        p = self.predictor
+        p.features, p.original_size, p.input_size = state
+        p.is_image_set = True
+
+    @torch.no_grad()
+    def _predict(self, points: list[Point], box: Optional[Box], prior) -> list[Candidate]:
+        coords = labels = None
+        if points:
+            coords = np.array([[x, y] for x, y, _ in points], np.float32)
+            labels = np.array([l for _, _, l in points], np.int64)
+        box_arr = None if box is None else np.array(box, np.float32)
+        if coords is None and box_arr is None:
+            raise ValueError("SAM needs a click or a box")
+        masks, scores, _ = self.predictor.predict(point_coords=coords, point_labels=labels, box=box_arr,
+                                                  multimask_output=True)
+        return [Candidate(m.astype(bool), float(s)) for m, s in zip(masks, scores)]

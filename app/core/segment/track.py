@@ -1,0 +1,251 @@
+"""Mask propagation through a video from one or more keyframes (user-confirmed masks).
+
+Every frame is computed once: frames before the first keyframe are propagated backward from
+it, frames after the last forward from it, and frames between two keyframes take the result
+propagated from the nearer one. One propagation step:
+
+1. optical flow from the new frame to the previous one (DIS, or Farnebäck) warps the previous
+   mask onto the new frame;
+2. prompts come from the warped mask: its box (expanded), positive clicks deep inside it,
+   negative clicks outside the expanded box; the segmenter re-segments the frame with them and
+   with the warped mask as a prior;
+3. the candidate agreeing best with the warped mask is accepted when its IoU with it is
+   reasonable; otherwise the warped mask is kept and the frame is flagged ``fallback``;
+4. frames where the object looks lost (area collapse or explosion, or the warped object's
+   colours no longer match the previous frame) are flagged ``lost`` for the user to check.
+
+Only two frames and the current mask are held; masks are yielded (``iter_track``) or stored
+bit-packed (``track``), 1 bit per pixel.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Optional
+
+import cv2
+import numpy as np
+
+from ..jobs import CancelToken, ProgressClock, ProgressFn
+from .base import Segmenter, mask_box, mask_iou
+
+FrameFn = Callable[[int], np.ndarray]
+
+OK, KEYFRAME, FALLBACK, LOST = "", "keyframe", "fallback", "lost"
+
+
+@dataclass
+class TrackParams:
+    """Tunables of one propagation step (defaults chosen on the benchmark clips, see docs)."""
+
+    accept_iou: float = 0.5      # re-segmentation accepted when IoU with the warped mask >= this
+    box_expand: float = 0.15     # prompt box grows by this fraction of its size on each side
+    n_positive: int = 3          # positive clicks placed deep inside the warped mask
+    area_low: float = 0.4        # area / previous area below this: object collapsed (lost)
+    area_high: float = 2.5       # ... above this: segmentation exploded (lost)
+    photo_tol: float = 30.0      # mean |RGB| difference under which a warped pixel is consistent
+    photo_min: float = 0.35      # fewer consistent pixels than this inside the mask: lost
+    flow: str = "dis"            # "dis" (preset medium) or "farneback"
+    flow_max_side: int = 640     # flow runs on frames downscaled to this long side
+
+
+@dataclass
+class TrackStep:
+    """One frame's result: ``mask`` bool (H, W); ``flag`` one of "", keyframe, fallback, lost."""
+
+    index: int
+    mask: np.ndarray
+    flag: str
+    source: int          # the keyframe this result was propagated from
+    iou: float = 1.0     # IoU of the accepted re-segmentation with the warped mask
+
+
+@dataclass
+class TrackResult:
+    """All frames' masks, bit-packed (np.packbits of the flattened bool mask), and flags."""
+
+    shape: tuple[int, int]
+    packed: list[Optional[np.ndarray]]
+    flags: list[str]
+    sources: list[int]
+    ious: list[float] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.flags)
+
+    def mask(self, i: int) -> np.ndarray:
+        """Frame ``i``'s mask, bool (H, W)."""
+        h, w = self.shape
+        return np.unpackbits(self.packed[i], count=h * w).reshape(h, w).astype(bool)
+
+    def flagged(self) -> list[int]:
+        """Frames the user should look at (fallback or lost)."""
+        return [i for i, f in enumerate(self.flags) if f in (FALLBACK, LOST)]
+
+
+def plan_runs(n_frames: int, keyframes) -> list[tuple[int, list[int]]]:
+    """Propagation runs as (start keyframe, frames in processing order); each frame once."""
+    keys = sorted(k for k in keyframes if 0 <= k < n_frames)
+    if not keys:
+        raise ValueError("tracking needs at least one keyframe inside the video")
+    runs = [(keys[0], list(range(keys[0] - 1, -1, -1)))]
+    for a, b in zip(keys, keys[1:]):
+        mid = (a + b) // 2  # ties go to the earlier keyframe
+        runs.append((a, list(range(a + 1, mid + 1))))
+        runs.append((b, list(range(b - 1, mid, -1))))
+    runs.append((keys[-1], list(range(keys[-1] + 1, n_frames))))
+    return [(k, frames) for k, frames in runs if frames]
+
+
+class Flow:
+    """Dense flow ``flow(cur, prev)`` -> float32 (H, W, 2): where each pixel of ``cur`` was in ``prev``."""
+
+    def __init__(self, method: str = "dis", max_side: int = 640):
+        if method not in ("dis", "farneback"):
+            raise ValueError(f"unknown flow method {method!r}; use 'dis' or 'farneback'")
+        self.method = method
+        self.max_side = max_side
+        self._dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM) if method == "dis" else None
+
+    def __call__(self, cur: np.ndarray, prev: np.ndarray) -> np.ndarray:
+        h, w = cur.shape[:2]
+        f = min(1.0, self.max_side / max(h, w))
+        a, b = (cv2.cvtColor(x, cv2.COLOR_RGB2GRAY) for x in (cur, prev))
+        if f < 1.0:
+            size = (round(w * f), round(h * f))
+            a, b = (cv2.resize(x, size, interpolation=cv2.INTER_AREA) for x in (a, b))
+        if self._dis is not None:
+            flow = self._dis.calc(a, b, None)
+        else:
+            flow = cv2.calcOpticalFlowFarneback(a, b, None, 0.5, 4, 21, 3, 5, 1.1, 0)
+        if f < 1.0:
+            flow = cv2.resize(flow, (w, h), interpolation=cv2.INTER_LINEAR) / f
+        return flow
+
+
+def warp(img: np.ndarray, flow: np.ndarray, interpolation=cv2.INTER_LINEAR) -> np.ndarray:
+    """Backward warp: out[y, x] = img[y + fy, x + fx]; pixels from outside the frame become 0."""
+    h, w = flow.shape[:2]
+    gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return cv2.remap(img, gx + flow[..., 0], gy + flow[..., 1], interpolation,
+                     borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+def prompts_from_mask(mask: np.ndarray, n_positive: int = 3, expand: float = 0.15):
+    """Prompts derived from a bool (H, W) mask: (points [(x, y, label)], box (x0, y0, x1, y1)).
+
+    Positive clicks are the points farthest from the mask edge, spread apart; negative clicks
+    sit at the midpoints of the expanded box's sides when those are outside the mask.
+    """
+    h, w = mask.shape
+    x0, y0, x1, y1 = mask_box(mask)
+    ex, ey = expand * (x1 - x0) + 2, expand * (y1 - y0) + 2
+    box = (max(0.0, x0 - ex), max(0.0, y0 - ey), min(float(w), x1 + ex), min(float(h), y1 + ey))
+    dist = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 3)
+    points = []
+    suppress = max(3.0, 0.5 * float(dist.max()))
+    for _ in range(n_positive):
+        y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
+        if dist[y, x] <= 0 or (points and dist[y, x] < 0.3 * suppress):
+            break
+        points.append((float(x), float(y), 1))
+        cv2.circle(dist, (int(x), int(y)), int(round(2 * suppress)), 0, -1)
+    bx0, by0, bx1, by1 = box
+    cx, cy = (bx0 + bx1) / 2, (by0 + by1) / 2
+    for x, y in ((bx0, cy), (bx1 - 1, cy), (cx, by0), (cx, by1 - 1)):
+        xi, yi = int(np.clip(x, 0, w - 1)), int(np.clip(y, 0, h - 1))
+        inside_image = 0 < x < w - 1 and 0 < y < h - 1
+        if inside_image and not mask[yi, xi]:
+            points.append((float(xi), float(yi), 0))
+    return points, box
+
+
+def _step(prev_rgb, prev_mask, cur_rgb, index, segmenter, flow_fn, p: TrackParams):
+    """Propagate ``prev_mask`` onto ``cur_rgb``; returns (mask, flag, iou)."""
+    flow = flow_fn(cur_rgb, prev_rgb)
+    # Per-pixel backward warp: on the benchmark clips it beats a RANSAC similarity fit of the
+    # object's motion (one-step IoU 0.56-0.89 against 0.59-0.85), as objects deform.
+    warped = warp(prev_mask.astype(np.float32), flow) > 0.5
+    moved_rgb = warp(prev_rgb, flow)
+    prev_area = max(1, np.count_nonzero(prev_mask))
+    if np.count_nonzero(warped) < max(4, 0.05 * prev_area):
+        return warped, LOST, 0.0  # moved out of the frame or vanished
+    # Do the moved object's pixels still look like the object? (occlusion, disappearance)
+    diff = np.abs(moved_rgb.astype(np.int16) - cur_rgb.astype(np.int16)).mean(axis=2)
+    consistent = np.count_nonzero(diff[warped] < p.photo_tol) / np.count_nonzero(warped)
+
+    points, box = prompts_from_mask(warped, p.n_positive, p.box_expand)
+    segmenter.set_image(cur_rgb, index=index)
+    cands = segmenter.predict(points, box, prior=warped)
+    best, best_iou = None, -1.0
+    for c in cands:
+        iou = mask_iou(c.mask, warped)
+        if iou > best_iou:
+            best, best_iou = c.mask, iou
+    if best is None or best_iou < p.accept_iou:
+        mask, flag = warped, FALLBACK
+    else:
+        mask, flag = best, OK
+    ratio = np.count_nonzero(mask) / prev_area
+    if consistent < p.photo_min or not (p.area_low <= ratio <= p.area_high):
+        flag = LOST
+        if ratio > p.area_high:
+            mask = warped  # an exploded cut is useless; the warped mask is the better guess
+    return mask, flag, max(best_iou, 0.0)
+
+
+def iter_track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Segmenter,
+               cancel: Optional[CancelToken] = None, params: Optional[TrackParams] = None) -> Iterator[TrackStep]:
+    """Yield a ``TrackStep`` per frame (keyframes included), in processing order, not frame order.
+
+    ``get_frame(i)`` returns frame ``i`` as RGB uint8 (H, W, 3). ``keyframes`` maps frame index
+    to a bool (H, W) mask. ``cancel.check()`` runs before each frame (raises ``Cancelled``).
+    """
+    p = params or TrackParams()
+    flow_fn = Flow(p.flow, p.flow_max_side)
+    keys = {int(k): np.asarray(m, bool) for k, m in keyframes.items()}
+    runs = plan_runs(n_frames, keys)
+    for k in sorted(keys):
+        if cancel is not None:
+            cancel.check()
+        yield TrackStep(k, keys[k], KEYFRAME, k)
+    for k, frames in runs:
+        prev_rgb, prev_mask = get_frame(k), keys[k]
+        for i in frames:
+            if cancel is not None:
+                cancel.check()
+            cur = get_frame(i)
+            if cur.shape[:2] != prev_mask.shape:
+                raise ValueError(f"frame {i} is {cur.shape[:2]}, masks are {prev_mask.shape}")
+            mask, flag, iou = _step(prev_rgb, prev_mask, cur, i, segmenter, flow_fn, p)
+            yield TrackStep(i, mask, flag, k, iou)
+            prev_rgb, prev_mask = cur, mask
+
+
+def track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Segmenter,
+          progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None,
+          on_mask: Optional[Callable[[TrackStep], None]] = None, keep_masks: bool = True,
+          params: Optional[TrackParams] = None) -> TrackResult:
+    """Track the object through all ``n_frames`` frames; see ``iter_track`` for the arguments.
+
+    ``on_mask(step)`` receives each frame's result as soon as it exists (e.g. to write it to
+    disk); with ``keep_masks=False`` the result holds flags only, so memory stays flat.
+    Progress reports count frames done, with ``info={"flagged": n}``.
+    """
+    keys = {int(k): np.asarray(m, bool) for k, m in keyframes.items()}
+    if not keys:
+        raise ValueError("tracking needs at least one keyframe")
+    shape = next(iter(keys.values())).shape
+    result = TrackResult(shape, [None] * n_frames, [OK] * n_frames, [-1] * n_frames, [1.0] * n_frames)
+    clock = ProgressClock(progress, n_frames, "tracking")
+    flagged = 0
+    for done, step in enumerate(iter_track(get_frame, n_frames, keys, segmenter, cancel, params), 1):
+        if keep_masks:
+            result.packed[step.index] = np.packbits(step.mask.ravel())
+        result.flags[step.index] = step.flag
+        result.sources[step.index] = step.source
+        result.ious[step.index] = step.iou
+        flagged += step.flag in (FALLBACK, LOST)
+        if on_mask is not None:
+            on_mask(step)
+        clock.report(done, flagged=flagged)
+    return result

@@ -1,0 +1,131 @@
+"""Click-and-track benchmark of the weight-free segmenter on the shared clips.
+
+For every ground-truth object of every clip: one positive click at the object's centre on
+the first frame (the interior point farthest from the edge of its ground-truth mask), the
+segmenter's top candidate becomes the keyframe, and the tracker propagates it through all
+frames. Reports mean IoU per object, per clip (mean over its objects) and overall (mean
+over clips), plus the IoU of the union of a clip's tracked objects against the union mask.
+
+Objects: binary masks (bmx-trees, tennis) are one object; palette masks (schoolgirls,
+dogs_jump) have one object per label value.
+
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_segment.py [--clips DIR] [--keyframe click|gt]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from app.core.segment import GrabCutSegmenter, TrackParams, mask_iou, track  # noqa: E402
+
+CLIPS = ("bmx-trees", "tennis", "schoolgirls", "dogs_jump")
+
+
+def load_frames(clips: Path, name: str) -> list[np.ndarray]:
+    """All frames of a clip as RGB uint8 (H, W, 3): an image folder or an .mp4 beside it."""
+    folder = clips / name
+    if folder.is_dir():
+        return [cv2.imread(str(f))[..., ::-1].copy() for f in sorted(folder.iterdir())
+                if f.suffix.lower() in (".jpg", ".png")]
+    cap = cv2.VideoCapture(str(clips / f"{name}.mp4"))
+    frames = []
+    while True:
+        ok, f = cap.read()
+        if not ok:
+            break
+        frames.append(f[..., ::-1].copy())
+    return frames
+
+
+def load_objects(clips: Path, name: str) -> dict[int, list[np.ndarray]]:
+    """Ground truth: {object id: [bool (H, W) per frame]}."""
+    from PIL import Image
+
+    labels = [np.array(Image.open(f)) for f in sorted((clips / f"{name}_mask").glob("*.png"))]
+    ids = sorted(set(np.unique(np.stack(labels))) - {0})
+    if ids == [255]:
+        return {1: [m > 0 for m in labels]}
+    return {int(i): [m == i for m in labels] for i in ids}
+
+
+def centre_click(mask: np.ndarray) -> tuple[int, int]:
+    """(x, y) of the interior point farthest from the mask's edge."""
+    d = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, 5)
+    y, x = np.unravel_index(int(np.argmax(d)), d.shape)
+    return int(x), int(y)
+
+
+def run_object(frames, gt, keyframe: str, params: TrackParams):
+    seg = GrabCutSegmenter()
+    if keyframe == "gt":
+        key = gt[0]
+    else:
+        x, y = centre_click(gt[0])
+        seg.set_image(frames[0], index=0)
+        key = seg.predict([(x, y, 1)])[0].mask
+    res = track(lambda i: frames[i], len(frames), {0: key}, seg, params=params)
+    masks = [res.mask(i) for i in range(len(frames))]
+    ious = [mask_iou(m, g) for m, g in zip(masks, gt)]
+    return masks, ious, res.flagged()
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--clips", type=Path, default=ROOT.parent / "shared" / "data" / "clips")
+    ap.add_argument("--only", nargs="*", default=list(CLIPS))
+    ap.add_argument("--keyframe", choices=("click", "gt"), default="click",
+                    help="first-frame mask from one click (default) or the ground truth")
+    ap.add_argument("--flow", choices=("dis", "farneback"), default="dis")
+    ap.add_argument("--json", type=Path, help="also write the results here")
+    args = ap.parse_args(argv)
+    params = TrackParams(flow=args.flow)
+    t_all = time.monotonic()
+    rows, clip_means = [], {}
+    for name in args.only:
+        frames = load_frames(args.clips, name)
+        objects = load_objects(args.clips, name)
+        t0 = time.monotonic()
+        union_pred = [np.zeros(f.shape[:2], bool) for f in frames]
+        per_obj = {}
+        for oid, gt in objects.items():
+            masks, ious, flagged = run_object(frames, gt, args.keyframe, params)
+            for u, m in zip(union_pred, masks):
+                u |= m
+            per_obj[oid] = (float(np.mean(ious)), float(ious[0]), len(flagged))
+            print(f"{name} object {oid}: first-frame IoU {ious[0]:.3f}, mean IoU {np.mean(ious):.3f}, "
+                  f"flagged {len(flagged)}/{len(frames)}", flush=True)
+        union_gt = [np.any([gt[i] for gt in objects.values()], axis=0) for i in range(len(frames))]
+        union_iou = float(np.mean([mask_iou(a, b) for a, b in zip(union_pred, union_gt)]))
+        mean = float(np.mean([v[0] for v in per_obj.values()]))
+        clip_means[name] = mean
+        secs = time.monotonic() - t0
+        rows.append({"clip": name, "frames": len(frames), "objects": len(objects), "mean_iou": mean,
+                     "first_frame_iou": float(np.mean([v[1] for v in per_obj.values()])),
+                     "union_iou": union_iou, "flagged": sum(v[2] for v in per_obj.values()),
+                     "seconds": secs, "per_object": {str(k): v[0] for k, v in per_obj.items()}})
+        print(f"== {name}: mean IoU {mean:.3f} (union {union_iou:.3f}) in {secs:.0f} s", flush=True)
+    overall = float(np.mean(list(clip_means.values())))
+    total = time.monotonic() - t_all
+    print("\n| clip | frames | objects | first-frame IoU | mean IoU | union IoU | flagged frames | seconds |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    for r in rows:
+        print(f"| {r['clip']} | {r['frames']} | {r['objects']} | {r['first_frame_iou']:.3f} | {r['mean_iou']:.3f} "
+              f"| {r['union_iou']:.3f} | {r['flagged']} | {r['seconds']:.0f} |")
+    print(f"| **overall (mean of clips)** | | | | **{overall:.3f}** | | | {total:.0f} |")
+    if args.json:
+        args.json.write_text(json.dumps({"rows": rows, "overall": overall, "seconds": total,
+                                         "keyframe": args.keyframe, "flow": args.flow}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
