@@ -39,6 +39,11 @@ def _engine_args(p: argparse.ArgumentParser) -> None:
                    help="take every S-th frame of the video as a reference, s in the paper (default %(default)s)")
     g.add_argument("--max-refs", type=int, default=d.max_refs,
                    help="at most this many reference frames per window, the nearest ones (default %(default)s)")
+    g.add_argument("--window-step", type=int, default=None,
+                   help="frames between window centres: default n (the authors', windows overlap and are "
+                        "averaged); 2n+1 computes each frame once, about twice as fast")
+    g.add_argument("--precision", default=d.precision, choices=["auto", "fp32", "bf16", "fp16"],
+                   help="auto: bfloat16 on CUDA and on CPUs with native bf16, else float32 (default %(default)s)")
     g.add_argument("--crop-to-mask", action="store_true",
                    help="process only a box around the masks (faster and sharper on large videos with small masks)")
     g.add_argument("--crop-margin", type=int, default=d.crop_margin,
@@ -50,7 +55,8 @@ def _engine_config(args):
 
     return EngineConfig(neighbor_radius=args.neighbor_radius, ref_stride=args.ref_stride, max_refs=args.max_refs,
                         dilate=args.dilate, crop_to_mask=args.crop_to_mask, crop_margin=args.crop_margin,
-                        device=args.device, attention=args.attention)
+                        device=args.device, attention=args.attention, window_step=args.window_step,
+                        precision=args.precision)
 
 
 def _weights(args) -> Path:

@@ -27,6 +27,7 @@ def box_mask(h, w, y0, y1, x0, x1):
 
 def test_schedule_matches_authors_defaults():
     assert window_schedule(0, 23, 5) == [0, 5, 10, 15, 20]
+    assert window_schedule(0, 23, 5, 11) == [5, 16, 27]  # tiles 0..10, 11..21, 22
     assert neighbours(0, 0, 23, 5) == list(range(0, 6))
     assert neighbours(10, 0, 23, 5) == list(range(5, 16))
     # Uncapped: every 10th frame of the video outside the neighbours, as in the authors' test.py.
@@ -59,14 +60,15 @@ def _run(engine, reader, masks, **kw):
     return out, n
 
 
-@pytest.mark.parametrize("crop", [False, True])
-def test_only_masked_pixels_change(make_clip, tiny_weights, crop):
+@pytest.mark.parametrize("crop,step,precision", [(False, None, "fp32"), (True, 11, "bf16")])
+def test_only_masked_pixels_change(make_clip, tiny_weights, crop, step, precision):
     path = make_clip(n=23, width=160, height=90)
     reader = VideoReader(path)
     masks = MaskStore(len(reader), reader.width, reader.height)
     m = box_mask(90, 160, 30, 50, 60, 90)
     masks.set_many(range(2, 21), m)
-    engine = InpaintEngine(tiny_weights, EngineConfig(max_refs=2, dilate=2, crop_to_mask=crop, crop_margin=8))
+    engine = InpaintEngine(tiny_weights, EngineConfig(max_refs=2, dilate=2, crop_to_mask=crop, crop_margin=8,
+                                                      window_step=step, precision=precision))
     seen = []
     out, n = _run(engine, reader, masks, progress=seen.append)
     assert n == 19 and sorted(out) == list(range(23))
@@ -164,3 +166,13 @@ def test_empty_mask_copies_through(make_clip, tmp_path):
     with VideoReader(res.output) as o, VideoReader(src) as i:
         assert len(o) == 5 and o.has_audio
         assert all(np.array_equal(o[k], i[k]) for k in range(5))  # stream copy: bit-exact
+
+
+def test_bf16_output_close_to_fp32(make_clip, tiny_weights):
+    reader = VideoReader(make_clip(n=8, width=108, height=60))
+    masks = MaskStore(8, 108, 60)
+    masks.set_many(range(8), box_mask(60, 108, 20, 40, 30, 60))
+    a, _ = _run(InpaintEngine(tiny_weights, EngineConfig(precision="fp32")), reader, masks)
+    b, _ = _run(InpaintEngine(tiny_weights, EngineConfig(precision="bf16")), reader, masks)
+    mse = np.mean([(a[i].astype(float) - b[i]) ** 2 for i in range(8)])
+    assert 10 * np.log10(255 ** 2 / max(mse, 1e-10)) > 40
