@@ -39,6 +39,10 @@ def _engine_args(p: argparse.ArgumentParser) -> None:
                    help="take every S-th frame of the video as a reference, s in the paper (default %(default)s)")
     g.add_argument("--max-refs", type=int, default=d.max_refs,
                    help="at most this many reference frames per window, the nearest ones (default %(default)s)")
+    g.add_argument("--fill", default=d.fill, choices=["auto", "sttn", "propagate+sttn", "propagate+telea", "telea"],
+                   help="how holes are filled: sttn = the model alone; propagate+X = copy pixels seen in other "
+                        "frames along optical flow, X fills the rest; auto = propagate+sttn with weights, "
+                        "propagate+telea without (default %(default)s)")
     g.add_argument("--window-step", type=int, default=None,
                    help="frames between window centres: default n (the authors', windows overlap and are "
                         "averaged); 2n+1 computes each frame once, about twice as fast")
@@ -56,7 +60,7 @@ def _engine_config(args):
     return EngineConfig(neighbor_radius=args.neighbor_radius, ref_stride=args.ref_stride, max_refs=args.max_refs,
                         dilate=args.dilate, crop_to_mask=args.crop_to_mask, crop_margin=args.crop_margin,
                         device=args.device, attention=args.attention, window_step=args.window_step,
-                        precision=args.precision)
+                        precision=args.precision, fill=args.fill)
 
 
 def _weights(args) -> Path:
@@ -74,16 +78,24 @@ def _weights(args) -> Path:
     return bundled
 
 
+def _note_without_weights(weights, args) -> None:
+    if weights is None and args.fill == "auto":
+        print("note: no STTN weights (none bundled, no --weights): filling with flow propagation + OpenCV Telea; "
+              "pass --weights PATH (e.g. the authors' sttn.pth) to use STTN.", file=sys.stderr)
+
+
 def cmd_inpaint(args) -> int:
     from .core.engine import inpaint_video
 
+    weights = _weights_if_needed(args)
+    _note_without_weights(weights, args)
     with TqdmProgress("inpaint") as bar:
-        result = inpaint_video(args.input, args.mask, args.output, weights=_weights_if_needed(args),
+        result = inpaint_video(args.input, args.mask, args.output, weights=weights,
                                config=_engine_config(args), start=args.start, end=args.end, crf=args.crf,
                                keep_audio=not args.no_audio, progress=bar)
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
-    print(f"Wrote {result.output} ({result.frames} frames, {result.inpainted} inpainted, "
+    print(f"Wrote {result.output} ({result.frames} frames, {result.inpainted} inpainted with {result.fill or 'nothing'}, "
           f"{result.seconds:.1f} s, {result.inpainted / max(result.seconds, 1e-9):.2f} inpainted frames/s)")
     return 0
 
@@ -103,8 +115,10 @@ def cmd_demo(args) -> int:
     output = Path(args.output) if args.output else Path.cwd() / "demo_inpainted.mp4"
     clip, mask = paths.demo_clip(), paths.demo_mask()
     print(f"Demo: removing the logo in {clip} (mask {mask}).")
+    weights = _weights_if_needed(args)
+    _note_without_weights(weights, args)
     with TqdmProgress("demo") as bar:
-        result = inpaint_video(clip, mask, output, weights=_weights(args), config=_engine_config(args),
+        result = inpaint_video(clip, mask, output, weights=weights, config=_engine_config(args),
                                crf=18, progress=bar)
     print(f"Done in {result.seconds:.1f} s. The result is at {result.output.resolve()}")
     return 0

@@ -32,6 +32,20 @@ log = logging.getLogger(__name__)
 
 Sink = Callable[[int, np.ndarray], None]
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+# sttn: the model fills every hole. propagate+X: pixels visible in other frames are carried
+# along optical flow first (app.core.propagate), X fills the rest. telea: OpenCV per frame.
+FILL_MODES = ("auto", "sttn", "propagate+sttn", "propagate+telea", "telea")
+
+
+def resolve_fill(fill: str, have_weights: bool) -> str:
+    if fill == "auto":
+        return "propagate+sttn" if have_weights else "propagate+telea"
+    if fill.endswith("sttn") and not have_weights:
+        raise WeightsError(
+            "No weights given and none are bundled; pass --weights PATH (e.g. the authors' sttn.pth), "
+            "or use --fill propagate+telea, which needs none."
+        )
+    return fill
 
 
 def cpu_has_fast_bf16() -> bool:
@@ -76,8 +90,12 @@ class EngineConfig:
     window_step: Optional[int] = None
     # "auto": bfloat16 autocast on CUDA and on CPUs with native bf16 (AMX/AVX512-BF16), else float32.
     precision: str = "auto"
+    # How holes are filled; see FILL_MODES. "auto": propagate+sttn with weights, propagate+telea without.
+    fill: str = "auto"
 
     def __post_init__(self):
+        if self.fill not in FILL_MODES:
+            raise InpaintError(f"fill must be one of {', '.join(FILL_MODES)}.")
         if self.precision not in PRECISIONS:
             raise InpaintError(f"precision must be one of {', '.join(PRECISIONS)}.")
         if self.window_step is not None and not 1 <= self.window_step <= 2 * self.neighbor_radius + 1:
@@ -416,6 +434,39 @@ class InpaintEngine:
         return self._paste(target_frame, pred[0], target_mask, crop)
 
 
+def fill_range(reader, masks: MaskSource, sink: Sink, start: int = 0, end: Optional[int] = None,
+               config: Optional[EngineConfig] = None, engine: Optional[InpaintEngine] = None,
+               progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None) -> str:
+    """Fill frames [start, end) with ``config.fill`` and hand them to ``sink(i, rgb)`` in order.
+
+    ``engine`` is needed for the modes that use STTN. Returns the fill mode that ran.
+    """
+    from . import propagate as prop
+
+    config = config or (engine.config if engine is not None else EngineConfig())
+    mode = resolve_fill(config.fill, engine is not None)
+    if mode == "sttn":
+        engine.run(reader, masks, sink, start, end, progress=progress, cancel=cancel)
+        return mode
+    if mode == "telea":
+        n = len(reader)
+        end = n if end is None else min(end, n)
+        clock = ProgressClock(progress, end - start, "telea")
+        fill = prop.fill_with_telea()
+        for i in range(start, end):
+            (cancel or CancelToken()).check()
+            frame = reader.read(i)
+            if not masks.is_empty(i):
+                frame = fill([frame], [dilate(masks.get(i), config.dilate)])[0]
+            sink(i, frame)
+            clock.report(i + 1 - start)
+        return mode
+    remaining = prop.fill_with_engine(engine, cancel) if mode == "propagate+sttn" else prop.fill_with_telea()
+    prop.propagate_video(reader, masks, sink, start, end, fill_remaining=remaining,
+                         config=prop.PropagateConfig(mask_dilate=config.dilate), progress=progress, cancel=cancel)
+    return mode
+
+
 @dataclass
 class InpaintResult:
     output: Path
@@ -423,6 +474,7 @@ class InpaintResult:
     inpainted: int
     seconds: float
     warnings: list
+    fill: str = ""
 
 
 def inpaint_video(input_path, masks, output_path, weights=None, config: Optional[EngineConfig] = None,
@@ -461,10 +513,11 @@ def inpaint_video(input_path, masks, output_path, weights=None, config: Optional
                     return InpaintResult(out, n, 0, time.monotonic() - t0, warnings)
                 except OutputError:
                     pass  # a codec mp4 cannot hold: re-encode below
-        elif engine is None:
-            if weights is None:
-                raise WeightsError("No weights given and none are bundled; pass --weights PATH (e.g. the authors' sttn.pth).")
-            engine = InpaintEngine(weights, config)
+        config = config or (engine.config if engine is not None else EngineConfig())
+        if not empty:
+            mode = resolve_fill(config.fill, engine is not None or weights is not None)
+            if engine is None and mode.endswith("sttn"):
+                engine = InpaintEngine(weights, config)
         audio = input_path if keep_audio and reader.has_audio else None
         writer = VideoWriter(
             output_path, reader.width, reader.height, fps=reader.rate, crf=crf, audio_from=audio, inputs=(input_path,))
@@ -486,7 +539,8 @@ def inpaint_video(input_path, masks, output_path, weights=None, config: Optional
                 def relay(p):
                     clock.report(start + p.done)
 
-                inpainted = engine.run(reader, masks, sink, start, end, progress=relay, cancel=cancel)
+                mode = fill_range(reader, masks, sink, start, end, config, engine, progress=relay, cancel=cancel)
+                inpainted = sum(not masks.is_empty(i) for i in range(start, end))
             for i in range(end, n):
                 cancel.check()
                 writer.write(reader.read(i))
@@ -495,4 +549,4 @@ def inpaint_video(input_path, masks, output_path, weights=None, config: Optional
         except BaseException:
             writer.abort()
             raise
-    return InpaintResult(out, n, inpainted, time.monotonic() - t0, warnings)
+    return InpaintResult(out, n, inpainted, time.monotonic() - t0, warnings, "" if empty else mode)

@@ -62,7 +62,7 @@ def test_bad_inputs_get_one_line(clip_and_mask, fixture_weights, tmp_path, capsy
         "Mask .* does not exist": ["inpaint", str(clip), "--mask", str(tmp_path / "m.png"), "-o", out, *w],
         "not an STTN generator|Cannot read weights": ["inpaint", str(clip), "--mask", str(mask), "-o", out,
                                                       "--weights", str(mask)],
-        "pass --weights": ["inpaint", str(clip), "--mask", str(mask), "-o", out],
+        "pass --weights": ["inpaint", str(clip), "--mask", str(mask), "-o", out, "--fill", "sttn"],
     }
     square = tmp_path / "square.png"
     cv2.imwrite(str(square), np.full((50, 50), 255, np.uint8))
@@ -95,6 +95,29 @@ def test_empty_mask_warns_and_copies(clip_and_mask, tmp_path, capsys):
     assert code == 0 and "warning: The mask is empty" in captured.err
     with VideoReader(tmp_path / "copy.mp4") as o:
         assert len(o) == 6 and o.has_audio
+
+
+def test_without_weights_fills_by_propagation(clip_and_mask, tmp_path, capsys):
+    clip, mask = clip_and_mask
+    code = main(["inpaint", str(clip), "--mask", str(mask), "-o", str(tmp_path / "p.mp4")])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "note: no STTN weights" in captured.err and "propagate+telea" in captured.out
+    with VideoReader(tmp_path / "p.mp4") as o:
+        assert len(o) == 6 and o.has_audio
+
+
+def test_demo_runs_headless(tmp_path, capsys):
+    code = main(["demo", "--output", str(tmp_path / "demo.mp4")])
+    out = capsys.readouterr().out
+    assert code == 0 and str((tmp_path / "demo.mp4").resolve()) in out
+    from app.core import paths
+
+    with VideoReader(tmp_path / "demo.mp4") as o, VideoReader(paths.demo_clip()) as i:
+        assert len(o) == len(i) and o.has_audio
+        logo = cv2.imread(str(paths.demo_mask()), cv2.IMREAD_GRAYSCALE) > 0
+        # The burnt-in logo is white; after inpainting the masked area is no longer bright text.
+        assert o[20][logo].mean() < i[20][logo].mean() - 20
 
 
 def test_help_explains_options(capsys):

@@ -149,7 +149,7 @@ def test_inpaint_video_bad_inputs(make_clip, tiny_weights, tmp_path):
     masks = MaskStore(6, 108, 60)
     masks.set(0, box_mask(60, 108, 0, 5, 0, 5))
     with pytest.raises(WeightsError, match="--weights"):
-        inpaint_video(src, masks, tmp_path / "o.mp4", weights=None)
+        inpaint_video(src, masks, tmp_path / "o.mp4", weights=None, config=EngineConfig(fill="sttn"))
     with pytest.raises(MaskError, match="Masks are 50x50"):
         inpaint_video(src, MaskStore(6, 50, 50), tmp_path / "o.mp4", weights=tiny_weights)
     token = CancelToken()
