@@ -21,8 +21,27 @@ def _excepthook(previous):
     return hook
 
 
-def run_gui(argv: list[str] | None = None) -> int:
-    """Open the main window, and ``argv[1]`` (a video, frame folder or project) if given."""
+def dark_palette():
+    """Fusion draws check boxes, spin arrows and sliders from the palette; the .qss does the rest."""
+    from PySide6.QtGui import QColor, QPalette
+
+    pal = QPalette()
+    roles = QPalette.ColorRole
+    for role, color in ((roles.Window, "#23262d"), (roles.WindowText, "#dfe4ee"), (roles.Base, "#1a1c21"),
+                        (roles.AlternateBase, "#2a2d35"), (roles.Text, "#dfe4ee"), (roles.Button, "#323642"),
+                        (roles.ButtonText, "#dfe4ee"), (roles.Highlight, "#4a6fb8"),
+                        (roles.HighlightedText, "#ffffff"), (roles.ToolTipBase, "#2a2d35"),
+                        (roles.ToolTipText, "#dfe4ee"), (roles.PlaceholderText, "#7d8392"),
+                        (roles.Light, "#4a4f5c"), (roles.Midlight, "#3a3e48"), (roles.Mid, "#2c2f37"),
+                        (roles.Dark, "#15171b"), (roles.Shadow, "#0d0e10"), (roles.Link, "#7aa7ff")):
+        pal.setColor(role, QColor(color))
+    for role in (roles.WindowText, roles.Text, roles.ButtonText):
+        pal.setColor(QPalette.ColorGroup.Disabled, role, QColor("#6d7280"))
+    return pal
+
+
+def make_app(argv: list[str]):
+    """The QApplication with this application's names, HiDPI policy and dark style sheet."""
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
@@ -30,22 +49,31 @@ def run_gui(argv: list[str] | None = None) -> int:
     from app.core.paths import resources_dir
 
     from .ui.appsettings import APP, ORG
-    from .ui.main_window import MainWindow
 
-    argv = list(sys.argv if argv is None else argv)
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
-    app = QApplication.instance() or QApplication(argv)
+    app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     app.setOrganizationName(ORG)
     app.setApplicationName(APP)
     app.setStyle("Fusion")  # the style sheet is written against Fusion on every platform
+    app.setPalette(dark_palette())
     style = resources_dir() / "style.qss"
     if style.exists():
         app.setStyleSheet(style.read_text())
+    return app
+
+
+def run_gui(argv: list[str] | None = None) -> int:
+    """Open the main window; ``argv`` are the arguments after the program name (as app.cli
+    passes ``sys.argv[1:]``): an optional video, frame folder or project file to open."""
+    from .ui.main_window import MainWindow
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    app = make_app(argv)
     sys.excepthook = _excepthook(sys.excepthook)
     window = MainWindow()
     window.show()
     window.offer_recovery()
-    paths = [a for a in argv[1:] if not a.startswith("-")]
+    paths = [a for a in argv if not a.startswith("-")]
     if paths:
         window.open_path(Path(paths[0]))
     return app.exec()

@@ -48,6 +48,7 @@ class ImageView(QWidget):
         self.state.changed.connect(self.update)
         self.image: Optional[QImage] = None
         self.placeholder = ""
+        self.tag = ""  # a label in the top-left corner ("Original" beside the result)
         self._pan_from: Optional[QPointF] = None
         self._space_down = False
         self._space_panned = False
@@ -100,17 +101,30 @@ class ImageView(QWidget):
             p.setPen(self.palette().text().color())
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.placeholder)
             return
-        # Crisp pixels when zoomed in (you paint on pixels); smooth when zoomed out.
-        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.scale() < 1.0)
+        # Smooth at ordinary sizes; crisp pixels once zoomed in far enough to paint single pixels.
+        p.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, self.scale() < 4.0)
         self.paint_content(p)
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         self.paint_over(p)
+        if self.tag:
+            self.draw_tag(p, self.tag, Qt.AlignmentFlag.AlignLeft)
 
     def paint_content(self, p: QPainter) -> None:
         p.drawImage(self.image_rect(), self.image)
 
     def paint_over(self, p: QPainter) -> None:
         pass
+
+    def draw_tag(self, p: QPainter, text: str, side) -> None:
+        fm = p.fontMetrics()
+        w, h = fm.horizontalAdvance(text) + 12, fm.height() + 6
+        x = 8 if side == Qt.AlignmentFlag.AlignLeft else self.width() - w - 8
+        box = QRectF(x, 8, w, h)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(QColor(0, 0, 0, 150))
+        p.drawRoundedRect(box, 4, 4)
+        p.setPen(QColor(235, 235, 235))
+        p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
 
     # --- zoom and pan --------------------------------------------------------------
     def wheelEvent(self, e):

@@ -74,25 +74,14 @@ class ResultView(ImageView):
             p.drawLine(QPointF(x, max(0, r.top())), QPointF(x, min(self.height(), r.bottom())))
             p.setBrush(QColor(40, 44, 52, 220))
             p.drawEllipse(QPointF(x, self.height() / 2), 9, 9)
-            self._tag(p, "Original", Qt.AlignmentFlag.AlignLeft)
-            self._tag(p, "Result", Qt.AlignmentFlag.AlignRight)
+            self.draw_tag(p, "Original", Qt.AlignmentFlag.AlignLeft)
+            self.draw_tag(p, "Result", Qt.AlignmentFlag.AlignRight)
         elif self.result_rgb is not None:
-            self._tag(p, "Result", Qt.AlignmentFlag.AlignLeft)
+            self.draw_tag(p, "Result", Qt.AlignmentFlag.AlignLeft)
         if self.note:
             p.setPen(QColor(255, 210, 120))
             p.drawText(self.rect().adjusted(10, 0, -10, -10), Qt.AlignmentFlag.AlignBottom
                        | Qt.AlignmentFlag.AlignHCenter | Qt.TextFlag.TextWordWrap, self.note)
-
-    def _tag(self, p: QPainter, text: str, side) -> None:
-        fm = p.fontMetrics()
-        w, h = fm.horizontalAdvance(text) + 12, fm.height() + 6
-        x = 8 if side == Qt.AlignmentFlag.AlignLeft else self.width() - w - 8
-        box = QRectF(x, 8, w, h)
-        p.setPen(Qt.PenStyle.NoPen)
-        p.setBrush(QColor(0, 0, 0, 150))
-        p.drawRoundedRect(box, 4, 4)
-        p.setPen(QColor(235, 235, 235))
-        p.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
 
     def mousePressEvent(self, e):
         if self._start_pan(e):
@@ -143,6 +132,7 @@ class CompareArea(QWidget):
         self.mode = mode
         self.mode_actions[mode].setChecked(True)
         self.canvas.setVisible(mode != "split")
+        self.canvas.tag = "Original" if mode == "side" else ""
         self.result.setVisible(mode != "original")
         self.result.set_split(mode == "split")
         if mode == "side":

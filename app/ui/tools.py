@@ -97,8 +97,9 @@ class RectTool(Tool):
         self._b = pt
         r = self.rect()
         h, w = mask.shape
+        # Pixels from the one under the press to the one under the release, both included.
         x0, y0 = max(0, int(np.floor(r.left()))), max(0, int(np.floor(r.top())))
-        x1, y1 = min(w, int(np.ceil(r.right()))), min(h, int(np.ceil(r.bottom())))
+        x1, y1 = min(w, int(np.floor(r.right())) + 1), min(h, int(np.floor(r.bottom())) + 1)
         self._a = self._b = None
         if x1 <= x0 or y1 <= y0:
             return False

@@ -1,0 +1,126 @@
+"""Screenshots of the real window for docs/GUI.md. Run under a display or Xvfb:
+
+    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots/make_screenshots.py [--weights W]
+
+Uses ../shared/data/clips/schoolgirls.mp4 and its mask folder (read in place, not copied).
+Settings and user data go to a temporary folder. Without --weights it uses the bundled
+weights, else the shared seeded-random reference checkpoint (so the inpainted region is
+not meaningful, only the GUI is). The fine-tune page trains a tiny generator for real.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+SHARED = ROOT.parent / "shared"
+CLIP = SHARED / "data" / "clips" / "schoolgirls.mp4"
+MASKS = SHARED / "data" / "clips" / "schoolgirls_mask"
+OUT = Path(__file__).resolve().parent
+
+
+def wait(app, condition, timeout=600):
+    t0 = time.monotonic()
+    while not condition():
+        app.processEvents()
+        time.sleep(0.02)
+        if time.monotonic() - t0 > timeout:
+            raise TimeoutError("waited too long")
+    for _ in range(5):
+        app.processEvents()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--weights")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="sttn-shots-"))
+    os.environ["STTN_INPAINT_DATA"] = str(tmp / "data")
+
+    from PySide6.QtCore import QSettings
+
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp / "settings"))
+    from app.core.paths import default_weights
+    from app.core.sttn import GeneratorConfig, InpaintGenerator, save_generator
+    from app.gui import make_app
+    from app.ui.appsettings import AppSettings
+    from app.ui.main_window import MainWindow
+
+    app = make_app([])
+    settings = AppSettings()
+    weights = args.weights or default_weights() or SHARED / "fixtures" / "sttn_reference" / "sttn_ref_seed7.pth"
+    settings.weights = str(weights)
+    win = MainWindow(settings)
+    win.resize(1440, 900)
+    win.show()
+    wait(app, lambda: win.isVisible())
+
+    win.open_path(CLIP)
+    win.project.import_masks(MASKS)
+    win.project.set_range(24, 36)
+    win.project.set_current(30)
+    win.tools.size_spin.setValue(18)
+    # the brush cursor where a user would hover
+    from PySide6.QtCore import QPointF
+    win.canvas._mouse = win.canvas.to_widget(QPointF(300, 120))
+    wait(app, lambda: True)
+    win.grab().save(str(OUT / "main_window_mask.png"))
+    win.canvas._mouse = None
+
+    win.controller.inpaint()
+    wait(app, lambda: not win.controller.engine.busy)
+    win.compare.set_mode("side")
+    win.project.set_current(31)
+    wait(app, lambda: True)
+    win.grab().save(str(OUT / "side_by_side.png"))
+    win.compare.set_mode("split")
+    win.result_view.split_at = 0.45
+    wait(app, lambda: True)
+    win.grab().save(str(OUT / "split_view.png"))
+    win.compare.set_mode("original")
+
+    dialog = win.export_dialog_show()
+    dialog.path_edit.setText(str(tmp / "schoolgirls_inpainted.mp4"))
+    dialog.export_button.click()
+    wait(app, lambda: not dialog.running)
+    dialog.grab().save(str(OUT / "export_dialog.png"))
+    dialog.close()
+
+    # Fine-tune for real, with a tiny generator so it finishes in a minute on a CPU.
+    tiny = tmp / "tiny.pth"
+    save_generator(InpaintGenerator(GeneratorConfig(channels=32, blocks=1, patch_sizes=((27, 15), (9, 5)),
+                                                    width=108, height=60)), tiny)
+    settings.weights = str(tiny)
+    footage = tmp / "footage"
+    footage.mkdir()
+    for name in ("cotracker_bear.mp4", "cotracker_cat.mp4"):
+        (footage / name).symlink_to(SHARED / "data" / "train" / name)
+    d = win.show_settings()
+    d.tabs.setCurrentIndex(2)
+    page = win.finetune
+    page.footage.setText(str(footage))
+    page.steps.setValue(30)
+    page.lr.setValue(1e-4)
+    page.start()
+    wait(app, lambda: not win.controller.training.busy)
+    wait(app, lambda: True)
+    d.resize(760, 620)
+    wait(app, lambda: True)
+    d.grab().save(str(OUT / "finetune_page.png"))
+    d.tabs.setCurrentIndex(1)
+    wait(app, lambda: True)
+    d.grab().save(str(OUT / "settings_engine.png"))
+    d.close()
+    win.project._dirty = False
+    win.project.undo.setClean()
+    win.close()
+    print("screenshots in", OUT)
+
+
+if __name__ == "__main__":
+    main()

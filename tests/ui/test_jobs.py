@@ -1,0 +1,157 @@
+"""Worker jobs through the GUI: inpaint, preview, cancel, export, settings, fine-tune."""
+import numpy as np
+import pytest
+from PySide6.QtCore import QSettings
+
+from app.core.masks import dilate
+from app.core.video import open_video, probe
+from app.ui.controller import ExportOptions
+from uihelpers import square_mask
+
+
+def paint_range(window, start, end):
+    window.project.set_range(start, end)
+    window.project.set_current(start)
+    window.project.edit_mask(square_mask(), "range")
+
+
+def test_inpaint_range_changes_only_masked_pixels(window, clip, qtbot):
+    window.open_path(clip)
+    paint_range(window, 2, 8)
+    window.compare.set_mode("side")
+    jobs = window.controller.engine
+    with qtbot.waitSignal(jobs.finished, timeout=120_000) as blocker:
+        job = window.controller.inpaint()
+        assert job is not None and jobs.busy
+        assert not window.inpaint_action.isEnabled()  # one job at a time
+    assert blocker.args[1] == {"start": 2, "end": 8, "inpainted": 6}
+    assert window.project.results.indices() == list(range(2, 8))
+    assert window.inpaint_action.isEnabled()
+    window.project.set_current(5)
+    shown = window.result_view.result_rgb
+    original = window.project.reader[5]
+    assert shown is not None and shown.shape == original.shape
+    changed = np.any(shown != original, axis=2)
+    allowed = dilate(square_mask(), window.controller.engine_config().dilate)
+    assert changed.any()
+    assert not (changed & ~allowed).any()
+    # a frame outside the range has no result: the view says so
+    window.project.set_current(0)
+    assert window.result_view.result_rgb is None and "No result" in window.result_view.note
+    # painting again marks the result out of date
+    window.project.set_current(3)
+    window.project.edit_mask(square_mask(box=(0, 0, 4, 4)) | square_mask(), "frame")
+    assert window.project.results.stale and "changed" in window.result_view.note
+
+
+def test_preview_this_frame(window, clip, qtbot):
+    window.open_path(clip)
+    paint_range(window, 0, 12)
+    window.project.set_current(6)
+    window.compare.set_mode("split")
+    with qtbot.waitSignal(window.controller.engine.finished, timeout=120_000):
+        window.preview_action.trigger()
+    assert window.project.results.indices() == [6]
+    assert window.result_view.result_rgb is not None and window.result_view.split
+
+
+def test_cancel_running_inpaint(window, make_clip, qtbot):
+    window.open_path(make_clip(n=80, width=96, height=64, name="long.mp4"))
+    paint_range(window, 0, 80)
+    jobs = window.controller.engine
+    jobs.progress.connect(lambda job, p: window.cancel_action.trigger())
+    with qtbot.waitSignal(jobs.cancelled, timeout=120_000):
+        window.controller.inpaint()
+    assert not jobs.busy
+    assert len(window.project.results) < 80
+    assert "cancelled" in window.statusBar().currentMessage()
+
+
+def test_errors_from_jobs_reach_a_dialog(window, clip, qtbot, dialogs, tmp_path):
+    window.open_path(clip)
+    paint_range(window, 0, 4)
+    window.settings.weights = str(tmp_path / "missing.pth")
+    with qtbot.waitSignal(window.controller.engine.failed, timeout=30_000):
+        window.controller.inpaint()
+    assert dialogs[-1][0] == "critical" and "missing.pth" in dialogs[-1][1]
+    window.controller.inpaint  # still usable afterwards
+    window.settings.weights = ""
+    dialogs.clear()
+    window.project.clear_masks("range")
+    assert window.controller.inpaint() is None and "mask" in dialogs[-1][1]
+
+
+@pytest.mark.parametrize("computed", [True, False], ids=["re-encode-result", "inpaint-while-exporting"])
+def test_export_keeps_frames_size_and_audio(window, clip, qtbot, tmp_path, computed):
+    window.open_path(clip)
+    paint_range(window, 3, 9)
+    jobs = window.controller.engine
+    if computed:
+        with qtbot.waitSignal(jobs.finished, timeout=120_000):
+            window.controller.inpaint()
+        assert window.controller.result_is_current(window.controller.engine_config())
+    dialog = window.export_dialog_show()
+    assert ("re-encoded" in dialog.summary.text()) == computed
+    out = tmp_path / "out.mp4"
+    dialog.path_edit.setText(str(out))
+    dialog.crf.setValue(20)
+    with qtbot.waitSignal(window.controller.exportFinished, timeout=120_000):
+        dialog.export_button.click()
+        assert dialog.running
+    info = probe(out)
+    assert (info["frames"], info["width"], info["height"], info["has_audio"]) == (12, 96, 64, True)
+    assert "Wrote" in dialog.status.text() and not dialog.running
+    with open_video(out) as r, open_video(clip) as src:
+        outside = np.abs(r[0].astype(int) - src[0].astype(int)).mean()
+        inside = np.abs(r[5].astype(int) - src[5].astype(int))[square_mask()].mean()
+    assert outside < 4 and inside > outside  # untouched frames stay, masked pixels changed
+    assert window.settings.crf == 20
+    dialog.close()
+
+
+def test_settings_persist_across_restart(qtbot, window, settings, dialogs):
+    from app.ui.appsettings import AppSettings
+    from app.ui.main_window import MainWindow
+
+    d = window.show_settings()
+    d.device.setCurrentIndex(d.device.findData("cpu"))
+    d.engine_widgets["neighbor_radius"].setValue(3)
+    d.engine_widgets["crop_to_mask"].setChecked(True)
+    d.sam_edit.setText("/models/sam_vit_b.pth")
+    d.accept()
+    assert window.project.engine_settings["neighbor_radius"] == 3
+    window.close()
+
+    QSettings().sync()
+    again = MainWindow(AppSettings())  # a fresh QSettings reads the ini file back
+    qtbot.addWidget(again)
+    assert again.settings.device == "cpu"
+    assert again.settings.sam_checkpoint == "/models/sam_vit_b.pth"
+    assert again.settings.engine()["neighbor_radius"] == 3
+    assert again.settings.engine()["crop_to_mask"] is True
+    d2 = again.show_settings()
+    assert d2.engine_widgets["neighbor_radius"].value() == 3
+    assert "Device: CPU" in again.status.device.text()
+    d2.close()
+    again.close()
+
+
+def test_finetune_page_trains_plots_and_uses_weights(window, make_clip, qtbot, tmp_path):
+    footage = tmp_path / "footage"
+    footage.mkdir()
+    make_clip(n=10, width=96, height=64, name="footage/a.mp4")
+    page = window.finetune
+    page.footage.setText(str(footage))
+    page.steps.setValue(2)
+    jobs = window.controller.training
+    with qtbot.waitSignal(jobs.finished, timeout=240_000) as blocker:
+        page.start_button.click()
+        assert not page.start_button.isEnabled() and page.stop_button.isEnabled()
+    result = blocker.args[1]
+    assert result["step"] == 2 and result["output"].exists()
+    assert page.plot.points["loss"] and page.plot.points["val_psnr"]
+    assert page.use_button.isEnabled()
+    page.use_button.click()
+    assert window.settings.weights == str(result["output"])
+    assert result["output"].name in window.status.weights.text()
+    page.plot.grab()  # paints without error

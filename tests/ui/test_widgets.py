@@ -1,0 +1,268 @@
+"""Canvas, timeline and main window driven with simulated mouse and keys."""
+import numpy as np
+import pytest
+from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent, QDragEnterEvent
+from PySide6.QtTest import QTest
+
+from app.ui.timeline import timecode
+
+
+def widget_point(canvas, x, y) -> QPoint:
+    """The widget point over the centre of image pixel (x, y)."""
+    return canvas.to_widget(QPointF(x + 0.5, y + 0.5)).toPoint()
+
+
+def stroke(qtbot, canvas, points):
+    """A left-button drag through image-pixel ``points``."""
+    first = widget_point(canvas, *points[0])
+    QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, first)
+    for x, y in points[1:]:
+        QTest.mouseMove(canvas, widget_point(canvas, x, y))
+    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                       widget_point(canvas, *points[-1]))
+
+
+def test_open_shows_first_frame(window, clip):
+    assert window.open_path(clip)
+    assert window.project.n_frames == 12
+    assert window.canvas.image is not None and window.canvas.image.width() == 96
+    assert window.timeline.label.text().startswith("0 / 11")
+    assert str(clip.resolve()) in window.settings.recent()
+
+
+def test_open_error_goes_to_dialog(window, tmp_path, dialogs):
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"not a video")
+    assert not window.open_path(bad)
+    assert dialogs and dialogs[-1][0] == "critical" and "broken.mp4" in dialogs[-1][1]
+
+
+def test_drop_a_file_opens_it(window, clip):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(clip))])
+    pos = QPointF(100, 100)
+    enter = QDragEnterEvent(pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                            Qt.KeyboardModifier.NoModifier)
+    window.dragEnterEvent(enter)
+    assert enter.isAccepted()
+    window.dropEvent(QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                                Qt.KeyboardModifier.NoModifier))
+    assert window.project.n_frames == 12
+
+
+def test_scrub_step_and_jump(window, clip, qtbot):
+    window.open_path(clip)
+    bar = window.timeline.bar
+    QTest.mouseClick(bar, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     QPoint(int(bar.x_of(7)), bar.height() // 2))
+    assert window.project.current == 7 and window.timeline.current == 7
+    assert window.timeline.label.text() == f"7 / 11   {timecode(7, 12)}"
+    shown = window.canvas.image
+    assert shown is not None
+    window.canvas.setFocus()
+    window.timeline.next_action.trigger()
+    assert window.project.current == 8
+    window.timeline.prev_action.trigger()
+    window.timeline.end_action.trigger()
+    assert window.project.current == 11
+    window.timeline.home_action.trigger()
+    assert window.project.current == 0
+    # displayed frame is the frame of that index
+    window.project.set_current(5)
+    from app.ui.qimage import qimage_to_rgb
+    assert np.array_equal(qimage_to_rgb(window.canvas.image), window.project.reader[5])
+
+
+def test_playback_advances_at_fps(window, clip, qtbot):
+    window.open_path(clip)
+    window.timeline.play()
+    assert window.timeline.playing
+    qtbot.waitUntil(lambda: window.project.current >= 3, timeout=3000)
+    window.timeline.toggle_play()
+    assert not window.timeline.playing
+
+
+def test_range_slider_sets_project_range(window, clip):
+    window.open_path(clip)
+    window.timeline.range_slider.setValue((2, 8))
+    assert (window.project.start, window.project.end) == (2, 9)
+    window.project.set_current(4)
+    window.timeline.set_out_action.trigger()
+    assert (window.project.start, window.project.end) == (2, 5)
+
+
+def test_paint_stroke_undo_redo(window, clip, qtbot):
+    window.open_path(clip)
+    canvas = window.canvas
+    window.tools.size_spin.setValue(6)
+    stroke(qtbot, canvas, [(20, 30), (40, 30), (60, 30)])
+    m = window.project.masks.get(0)
+    assert m[30, 20] and m[30, 40] and m[30, 59]
+    assert not m[10, 40] and not m[50, 40]
+    assert window.project.masks.masked_frames() == [0]
+    assert window.timeline.bar.marks == {0}
+    assert window.project.undo.count() == 1 and window.windowTitle().startswith("clip.mp4*")
+    canvas.setFocus()
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert window.project.masks.masked_frames() == []
+    assert not canvas.mask.any()
+    QTest.keyClick(window, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert window.project.masks.get(0)[30, 40]
+    # the eraser removes part of it in a second undo step
+    window.tools.set_tool("eraser")
+    stroke(qtbot, canvas, [(40, 20), (40, 40)])
+    m = window.project.masks.get(0)
+    assert not m[30, 40] and m[30, 20]
+    assert window.project.undo.count() == 2
+
+
+def test_rectangle_on_every_frame_in_range(window, clip, qtbot):
+    window.open_path(clip)
+    window.timeline.range_slider.setValue((3, 7))
+    window.project.set_current(4)
+    window.tools.set_tool("rect")
+    window.tools.set_scope("range")
+    stroke(qtbot, window.canvas, [(10, 10), (30, 20), (50, 40)])
+    assert window.project.masks.masked_frames() == [3, 4, 5, 6, 7]
+    m = window.project.masks.get(7)
+    assert m[10:41, 10:51].all() and m.sum() == 31 * 41
+    assert window.project.undo.count() == 1
+    window.project.undo.undo()
+    assert window.project.masks.masked_frames() == []
+    # clear on the current frame only
+    window.project.undo.redo()
+    window.tools.set_scope("frame")
+    window.tools.clear_action.trigger()
+    assert window.project.masks.masked_frames() == [3, 5, 6, 7]
+
+
+def test_brush_size_keys_and_zoom_pan(window, clip, qtbot):
+    window.open_path(clip)
+    canvas = window.canvas
+    size = window.tools.brush_size
+    window.tools.size_actions[1].trigger()
+    assert window.tools.brush_size > size and canvas.brush_size == window.tools.brush_size
+    window.tools.size_actions[0].trigger()
+    scale = canvas.scale()
+    anchor = QPointF(canvas.width() / 2 + 30, canvas.height() / 2)
+    under = canvas.to_image(anchor)
+    canvas.zoom_at(2.0, anchor)
+    assert canvas.scale() == pytest.approx(scale * 2)
+    assert canvas.to_image(anchor).x() == pytest.approx(under.x(), abs=1e-6)  # zoom keeps the cursor's pixel
+    before = canvas.to_image(QPointF(100, 100))
+    QTest.mousePress(canvas, Qt.MouseButton.MiddleButton, Qt.KeyboardModifier.NoModifier, QPoint(100, 100))
+    QTest.mouseMove(canvas, QPoint(140, 100))
+    QTest.mouseRelease(canvas, Qt.MouseButton.MiddleButton, Qt.KeyboardModifier.NoModifier, QPoint(140, 100))
+    assert canvas.to_image(QPointF(140, 100)).x() == pytest.approx(before.x(), abs=0.5)
+    assert window.project.masks.masked_frames() == []  # panning paints nothing
+    # the result view shares the view state: same zoom
+    assert window.result_view.state is canvas.state
+
+
+def test_import_and_export_masks(window, clip, tmp_path):
+    import cv2
+    from uihelpers import square_mask
+
+    window.open_path(clip)
+    img = tmp_path / "logo.png"
+    cv2.imwrite(str(img), square_mask().astype(np.uint8) * 255)
+    window.project.import_masks(img)
+    assert window.project.masks.masked_frames() == list(range(12))
+    out = tmp_path / "out_masks"
+    window.project.masks.save_pngs(out)
+    assert len(list(out.glob("*.png"))) == 12
+    window.project.undo.undo()
+    assert window.project.masks.masked_frames() == []
+
+
+def test_compare_modes(window, clip):
+    window.open_path(clip)
+    area = window.compare
+    area.mode_actions["side"].trigger()
+    assert window.canvas.isVisible() and window.result_view.isVisible()
+    area.mode_actions["split"].trigger()
+    assert not window.canvas.isVisible() and window.result_view.split
+    area.mode_actions["original"].trigger()
+    assert window.canvas.isVisible() and not window.result_view.isVisible()
+
+
+def test_unsaved_changes_prompt_on_close(window, clip, dialogs, qtbot):
+    from uihelpers import square_mask
+
+    window.open_path(clip)
+    window.project.edit_mask(square_mask(), "frame")
+    dialogs.answer = dialogs.answer.__class__.Cancel
+    assert not window.close()
+    assert dialogs[-1][0] == "question"
+    dialogs.answer = dialogs.answer.__class__.Discard
+
+
+def test_help_lists_shortcuts(window, dialogs):
+    window.show_shortcuts()
+    kind, text = dialogs[-1]
+    for expected in ("Undo", "Ctrl+Z", "Ctrl+Shift+Z", "Play / Pause", "Space", "[", "]", "Mouse wheel"):
+        assert expected in text
+
+
+def test_space_tap_plays_and_space_drag_pans(window, clip, qtbot):
+    window.open_path(clip)
+    canvas = window.canvas
+    canvas.setFocus()
+    QTest.keyPress(canvas, Qt.Key.Key_Space)
+    QTest.keyRelease(canvas, Qt.Key.Key_Space)
+    assert window.timeline.playing
+    window.timeline.stop()
+    canvas.zoom_at(2.0, QPointF(canvas.width() / 2, canvas.height() / 2))
+    before = canvas.to_image(QPointF(100, 100))
+    QTest.keyPress(canvas, Qt.Key.Key_Space)
+    QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(100, 100))
+    QTest.mouseMove(canvas, QPoint(130, 110))
+    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(130, 110))
+    QTest.keyRelease(canvas, Qt.Key.Key_Space)
+    after = canvas.to_image(QPointF(130, 110))
+    assert (after.x(), after.y()) == (pytest.approx(before.x(), abs=0.5), pytest.approx(before.y(), abs=0.5))
+    assert not window.timeline.playing  # a space that dragged does not toggle playback
+    assert window.project.masks.masked_frames() == []
+
+
+def test_project_save_and_reopen_through_window(window, clip, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+    from uihelpers import square_mask
+
+    window.open_path(clip)
+    window.timeline.range_slider.setValue((1, 6))
+    window.project.edit_mask(square_mask(), "range")
+    target = tmp_path / "work.sttnproj"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), "")))
+    window.save_action.trigger()
+    assert target.exists() and not window.project.dirty and window.windowTitle().startswith("work —")
+    window.open_path(clip)  # a fresh video, no masks
+    assert window.project.masks.masked_frames() == []
+    window.open_path(target)
+    assert window.project.masks.masked_frames() == [1, 2, 3, 4, 5, 6]
+    assert (window.project.start, window.project.end) == (1, 7)
+    assert tuple(window.timeline.range_slider.value()) == (1, 6)
+    assert window.timeline.bar.marks == set(range(1, 7))
+
+
+def test_recovers_autosave_after_a_crash(qtbot, settings, dialogs, clip):
+    from PySide6.QtWidgets import QMessageBox
+    from uihelpers import square_mask
+    from app.ui.main_window import MainWindow
+
+    first = MainWindow(settings)
+    qtbot.addWidget(first)
+    first.open_path(clip)
+    first.project.edit_mask(square_mask(), "frame")
+    assert first.autosaver.save_now() is not None
+    first.controller.shutdown()  # "crash": the window never closes cleanly, the autosave stays
+    second = MainWindow(settings)
+    qtbot.addWidget(second)
+    dialogs.answer = QMessageBox.StandardButton.Yes
+    assert second.offer_recovery()
+    assert second.project.masks.masked_frames() == [0] and second.project.dirty
+    dialogs.answer = QMessageBox.StandardButton.Discard
+    second.close()
+    first.project._dirty = False
+    first.project.undo.setClean()
