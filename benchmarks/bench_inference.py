@@ -75,14 +75,23 @@ def authors_procedure(clip, mask_dir, weights, frames, out_path, device="cpu"):
     return length
 
 
+# CLI variants measured against the authors' procedure (all with the same weights, STTN only).
+CLI_MODES = {
+    "cli": ["--fill", "sttn"],                                  # defaults: authors' schedule, auto precision
+    "cli-fp32": ["--fill", "sttn", "--precision", "fp32"],      # the schedule alone, no bf16
+    "cli-step11": ["--fill", "sttn", "--window-step", "11"],    # each frame in one window
+}
+
+
 def run_child(mode, frames, device) -> dict:
     """Run one measurement in a fresh process; returns seconds, frames/s and peak RSS (MB)."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "out.mp4"
-        if mode == "cli":
+        if mode in CLI_MODES:
+            extra = CLI_MODES[mode]
             # The CLI inpaints a range; --end limits it to the same frames as the authors' run.
             cmd = [sys.executable, str(ROOT / "main.py"), "inpaint", str(CLIP), "--mask", str(MASKS), "-o", str(out),
-                   "--weights", str(WEIGHTS), "--device", device, "--end", str(frames)]
+                   "--weights", str(WEIGHTS), "--device", device, "--end", str(frames), *extra]
         else:
             cmd = [sys.executable, __file__, "--child-authors", "--frames", str(frames), "--out", str(out),
                    "--device", device]
@@ -104,7 +113,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--frames", type=int, default=80)
     ap.add_argument("--device", default="cpu")
-    ap.add_argument("--modes", default="cli,authors")
+    ap.add_argument("--modes", default="authors,cli,cli-fp32,cli-step11",
+                    help=f"comma-separated: authors, {', '.join(CLI_MODES)}")
     ap.add_argument("--json", type=Path)
     ap.add_argument("--child-authors", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -115,22 +125,27 @@ def main():
     for p in (CLIP, MASKS, WEIGHTS):
         if not p.exists():
             raise SystemExit(f"{p} is missing: the benchmark reads ../shared beside the repository.")
-    results = {}
-    for mode in args.modes.split(","):
-        runs = []
-        for k in range(args.runs):
+    modes = args.modes.split(",")
+    runs = {m: [] for m in modes}
+    # Interleaved, so that a change in machine load affects every mode alike.
+    for k in range(args.runs):
+        for mode in modes:
             r = run_child(mode, args.frames, args.device)
             print(f"{mode} run {k + 1}: {r['seconds']:.1f} s, {r['fps']:.3f} frames/s, peak {r['peak_rss_mb']:.0f} MB",
                   flush=True)
-            runs.append(r)
+            runs[mode].append(r)
+    results = {}
+    for mode in modes:
         results[mode] = {
-            "median_seconds": statistics.median(r["seconds"] for r in runs),
-            "median_fps": statistics.median(r["fps"] for r in runs),
-            "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
-            "runs": runs,
+            "median_seconds": statistics.median(r["seconds"] for r in runs[mode]),
+            "median_fps": statistics.median(r["fps"] for r in runs[mode]),
+            "peak_rss_mb": max(r["peak_rss_mb"] for r in runs[mode]),
+            "runs": runs[mode],
         }
-    if "cli" in results and "authors" in results:
-        results["speedup_cli_vs_authors"] = results["cli"]["median_fps"] / results["authors"]["median_fps"]
+    if "authors" in results:
+        for mode in modes:
+            if mode != "authors":
+                results[f"speedup_{mode}_vs_authors"] = results[mode]["median_fps"] / results["authors"]["median_fps"]
     results["machine"] = {"platform": platform.platform(), "cpus": os.cpu_count(), "python": platform.python_version(),
                           "device": args.device, "frames": args.frames, "clip": CLIP.name}
     print(json.dumps({k: v for k, v in results.items() if k != "runs"}, indent=1, default=str))
