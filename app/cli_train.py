@@ -1,0 +1,186 @@
+"""``train`` and ``finetune`` subcommands.
+
+    sttn-inpaint finetune --data CLIPS_DIR --from sttn.pth --steps 2000 --output tuned.pth \\
+        [--val VAL_DIR] [--workdir DIR] [--lr 1e-4] [--device auto] [--resume]
+    sttn-inpaint train --data CLIPS_DIR --steps 300000 --output model.pth [--batch-size 8] ...
+    torchrun --nproc_per_node 4 -m app.cli_train train ...      # several GPUs (DDP)
+
+``register(subparsers)`` adds both to the main parser; each handler returns an exit code and
+raises ``InpaintError`` subclasses for user errors. ``python -m app.cli_train`` runs them alone.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from pathlib import Path
+
+from .core.errors import DataError, InpaintError, OutputError
+
+_TUNING = ("steps", "lr", "batch_size", "sample_frames", "lr_decay_every", "lr_decay_gamma", "adv_weight",
+           "seed", "checkpoint_every", "val_every", "val_frames", "log_every", "width", "height", "attention",
+           "device", "init_discriminator", "cache_dir", "disc_channels")
+
+
+def _add_common(p: argparse.ArgumentParser, finetune: bool) -> None:
+    p.add_argument("--data", nargs="+", metavar="PATH",
+                   help="folders of videos and/or frame folders, or video files (required unless --resume)")
+    p.add_argument("--from", dest="init_weights", metavar="WEIGHTS", required=False,
+                   help="generator file to start from (sttn.pth or a file written by this program)"
+                   + ("" if finetune else "; default: a fresh generator"))
+    p.add_argument("--output", "-o", metavar="OUT.pth", help="write the trained generator here (float16) at the end")
+    p.add_argument("--steps", type=int, help=f"iterations (default {2000 if finetune else 300000})")
+    p.add_argument("--workdir", metavar="DIR", help="checkpoints, cache, metrics.jsonl and samples "
+                   "(default: OUT.pth's name + '.train' beside it)")
+    p.add_argument("--val", nargs="+", dest="val_data", metavar="PATH",
+                   help="held-out clips for validation (PSNR/SSIM with fixed seeded masks)")
+    p.add_argument("--resume", action="store_true", help="continue from WORKDIR/checkpoints/last.pt")
+    p.add_argument("--config", metavar="JSON", help="TrainConfig fields as JSON; command-line options win")
+    g = p.add_argument_group("tuning")
+    g.add_argument("--lr", type=float, help="Adam learning rate (default 1e-4)")
+    g.add_argument("--batch-size", type=int, help="samples per iteration and process (default 1; paper 8)")
+    g.add_argument("--frames", dest="sample_frames", type=int, help="frames per sample (default 5)")
+    g.add_argument("--lr-decay-every", type=int, help="multiply lr by --lr-decay-gamma every N steps (paper 150000)")
+    g.add_argument("--lr-decay-gamma", type=float, help="default 0.1")
+    g.add_argument("--adv-weight", type=float, help="adversarial loss weight (default 0.01; 0 = no discriminator)")
+    g.add_argument("--attention", choices=("official", "masked"),
+                   help="attention mode to train (default: the weights' own; official for the authors' files)")
+    g.add_argument("--from-discriminator", dest="init_discriminator", metavar="PATH",
+                   help="training checkpoint whose discriminator to start from (default: fresh)")
+    g.add_argument("--width", type=int, help="training width (default: the generator's, 432)")
+    g.add_argument("--height", type=int, help="training height (default: the generator's, 240)")
+    g.add_argument("--device", help="auto, cpu or cuda (default auto)")
+    g.add_argument("--seed", type=int)
+    g.add_argument("--checkpoint-every", type=int, help="steps between checkpoints (default 500)")
+    g.add_argument("--val-every", type=int, help="steps between validations (default 500)")
+    g.add_argument("--val-frames", type=int, help="frames per validation clip (default 10)")
+    g.add_argument("--log-every", type=int, help="steps between metrics.jsonl lines (default 10)")
+    g.add_argument("--cache-dir", help="where decoded frames are cached (default WORKDIR/cache)")
+    if not finetune:
+        g.add_argument("--channels", type=int, help="fresh generator width (default 256)")
+        g.add_argument("--blocks", type=int, help="fresh generator transformer blocks (default 8)")
+        g.add_argument("--disc-channels", type=int, help="discriminator base width (default 64, Table 5)")
+
+
+def register(subparsers) -> None:
+    """Add ``train`` and ``finetune`` to an argparse subparsers object."""
+    ft = subparsers.add_parser("finetune", help="fine-tune a generator on your own clips",
+                               description="Fine-tune an STTN generator on a folder of clips "
+                               "(masks are generated; the clips are the ground truth).")
+    _add_common(ft, finetune=True)
+    ft.set_defaults(func=finetune_command, _finetune=True)
+    tr = subparsers.add_parser("train", help="train a generator (from scratch or from weights)",
+                               description="Train STTN with the T-PatchGAN discriminator (paper Sec. 3.3).")
+    _add_common(tr, finetune=False)
+    tr.set_defaults(func=train_command, _finetune=False)
+
+
+def build_config(args):
+    """TrainConfig from parsed arguments (and --config JSON). Returns (config, resume)."""
+    from .core.train import TrainConfig
+
+    fields = {}
+    if args.config:
+        try:
+            fields.update(json.loads(Path(args.config).expanduser().read_text()))
+        except (OSError, ValueError) as exc:
+            raise DataError(f"Cannot read --config {args.config} ({exc}); pass a JSON file of TrainConfig fields.") from None
+    for name in _TUNING + ("channels", "blocks", "init_weights", "output", "workdir"):
+        value = getattr(args, name, None)
+        if value is not None:
+            fields[name] = value
+    if args.data:
+        fields["data"] = args.data
+    if args.val_data:
+        fields["val_data"] = args.val_data
+    finetune = args._finetune
+    if not args.resume:
+        fields.setdefault("steps", 2000 if finetune else 300000)
+    if finetune and not fields.get("init_weights") and not args.resume:
+        raise DataError("finetune needs --from WEIGHTS (the generator to start from, e.g. sttn.pth).")
+    if not fields.get("workdir"):
+        if not fields.get("output"):
+            raise OutputError("Give --output OUT.pth (the trained generator) or --workdir DIR for checkpoints.")
+        out = Path(fields["output"]).expanduser()
+        fields["workdir"] = str(out.with_name(out.stem + ".train"))
+    cfg = TrainConfig.from_dict(fields)
+    if args.resume:
+        if not cfg.checkpoint_path.exists():
+            raise DataError(f"Nothing to resume: {cfg.checkpoint_path} does not exist; start without --resume.")
+        from .core.train import read_training_checkpoint
+
+        saved = read_training_checkpoint(cfg.checkpoint_path)["config"]
+        # The checkpoint's settings define the run; options given now (steps, output, ...) win.
+        merged = {**saved, **fields}
+        cfg = TrainConfig.from_dict(merged)
+        return cfg, cfg.checkpoint_path
+    if not cfg.data:
+        raise DataError("Give --data with a folder of videos (or frame folders) to train on.")
+    if cfg.checkpoint_path.exists():
+        raise OutputError(f"{cfg.workdir} already holds a training run ({cfg.checkpoint_path}); "
+                          "add --resume to continue it or choose another --workdir.")
+    return cfg, None
+
+
+def _run(args) -> int:
+    from .cliutil import TqdmProgress
+    from .core.jobs import CancelToken
+    from .core.train import Trainer
+
+    cfg, resume = build_config(args)
+    cancel = CancelToken()
+    previous = None
+    try:  # Ctrl-C stops after the current step and saves a checkpoint; a second Ctrl-C aborts.
+        def on_sigint(signum, frame):
+            if cancel.cancelled:
+                raise KeyboardInterrupt
+            print("\nStopping after this step (saving a checkpoint); press Ctrl-C again to abort.", file=sys.stderr)
+            cancel.cancel()
+
+        previous = signal.signal(signal.SIGINT, on_sigint)
+    except ValueError:  # not the main thread
+        previous = None
+    try:
+        with TqdmProgress(desc="finetune" if args._finetune else "train", unit="step") as bar:
+            trainer = Trainer(cfg, progress=bar, cancel=cancel, resume=resume)
+            if trainer.ctx.is_main:
+                print(f"data: {trainer.data_description}; {cfg.width or trainer.width}x{cfg.height or trainer.height}, "
+                      f"device {trainer.device}, {trainer.ctx.world_size} process(es), step {trainer.step}/{cfg.steps}",
+                      file=sys.stderr)
+            result = trainer.run()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    if trainer.ctx.is_main:
+        line = f"trained to step {result.step}; checkpoint {result.checkpoint}"
+        if result.val_psnr is not None:
+            line += f"; validation PSNR {result.val_psnr:.2f} dB, SSIM {result.val_ssim:.4f}"
+        if result.output:
+            line += f"; generator written to {result.output}"
+        print(line)
+    return 0
+
+
+def finetune_command(args) -> int:
+    return _run(args)
+
+
+def train_command(args) -> int:
+    return _run(args)
+
+
+def main(argv=None) -> int:
+    """Standalone entry (``python -m app.cli_train`` / ``torchrun ... -m app.cli_train``)."""
+    parser = argparse.ArgumentParser(prog="sttn-train")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except InpaintError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,514 @@
+"""Adversarial training and fine-tuning of the STTN generator (paper Sec. 3.3, supplement D).
+
+One iteration (batch of B samples of T frames at H x W):
+
+1. frames (B, T, 3, H, W) in [-1, 1] and masks (B, T, 1, H, W) from ``ClipSampler``;
+2. ``pred = G(frames * (1 - masks), masks)`` -> (B*T, 3, H, W);
+   ``comp = pred * mask + frames * (1 - mask)``;
+3. discriminator step: hinge loss (Eq. 8) on D(frames) vs D(comp.detach()), Adam;
+4. generator step: hole L1 + valid L1 + 0.01 * (-E[D(comp)]) (Eq. 6, 7, 9, 10), Adam.
+
+Adam lr 1e-4, betas (0, 0.99), lr x0.1 every ``lr_decay_every`` iterations (paper: 150k).
+Training checkpoints (``<workdir>/checkpoints/last.pt``) hold both networks, optimisers,
+schedulers, the step, all RNG states and the sampler state, so a killed run resumes exactly.
+``export_generator`` writes a float16 generator-only file that ``load_generator`` loads.
+
+Under torchrun, G and D are wrapped in DistributedDataParallel; each rank samples its own
+batches (seed + rank); rank 0 validates and writes files.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import cv2
+import numpy as np
+import torch
+from torch.nn.parallel import DistributedDataParallel as DDP
+
+from ..errors import Cancelled, DataError, WeightsError
+from ..fsutil import atomic_path, check_writable
+from ..jobs import CancelToken, Progress, ProgressFn, no_progress
+from ..maskgen import sample_masks
+from ..sttn.checkpoint import build_from_checkpoint, save_generator
+from ..sttn.discriminator import Discriminator
+from ..sttn.generator import DEFAULT_PATCH_SIZES, GeneratorConfig, InpaintGenerator
+from . import ddp
+from .dataset import DEFAULT_EXCLUDE, ClipSampler, describe_clips, load_clips
+from .losses import LossWeights, d_hinge_loss, generator_loss
+from .metrics import psnr, ssim
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_FORMAT = "sttn-train/1"
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run; saved in every training checkpoint.
+
+    ``init_weights``: a generator file to start from (the authors' ``sttn.pth``, a file of this
+    project, or a training checkpoint); None trains a fresh generator built from ``channels``,
+    ``blocks`` and ``patch_sizes``. ``width``/``height`` None: the generator's own size (432x240).
+    """
+
+    data: list = field(default_factory=list)
+    workdir: str = "sttn-train"
+    steps: int = 1000
+    output: Optional[str] = None
+    init_weights: Optional[str] = None
+    init_discriminator: Optional[str] = None
+    attention: Optional[str] = None
+    channels: int = 256
+    blocks: int = 8
+    patch_sizes: list = field(default_factory=lambda: [list(p) for p in DEFAULT_PATCH_SIZES])
+    width: Optional[int] = None
+    height: Optional[int] = None
+    disc_channels: int = 64
+    sample_frames: int = 5
+    batch_size: int = 1
+    lr: float = 1e-4
+    beta1: float = 0.0
+    beta2: float = 0.99
+    lr_decay_every: int = 150_000
+    lr_decay_gamma: float = 0.1
+    hole_weight: float = 1.0
+    valid_weight: float = 1.0
+    adv_weight: float = 0.01
+    flip: bool = True
+    p_moving: float = 0.5
+    seed: int = 0
+    device: str = "auto"
+    amp: bool = True
+    checkpoint_every: int = 500
+    log_every: int = 10
+    val_data: list = field(default_factory=list)
+    val_every: int = 500
+    val_frames: int = 10
+    val_seed: int = 2020
+    val_at_start: bool = True
+    val_samples: int = 2
+    cache_dir: Optional[str] = None
+    exclude: list = field(default_factory=lambda: list(DEFAULT_EXCLUDE))
+
+    def __post_init__(self):
+        if isinstance(self.data, (str, Path)):
+            self.data = [self.data]
+        if isinstance(self.val_data, (str, Path)):
+            self.val_data = [self.val_data]
+        self.data = [str(p) for p in self.data]
+        self.val_data = [str(p) for p in self.val_data]
+        for name in ("steps", "sample_frames", "batch_size"):
+            if int(getattr(self, name)) < (0 if name == "steps" else 1):
+                raise DataError(f"{name} must be a positive number, not {getattr(self, name)}.")
+
+    def to_dict(self) -> dict:
+        return json.loads(json.dumps(dataclasses.asdict(self)))
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+    @property
+    def cache_path(self) -> Path:
+        return Path(self.cache_dir).expanduser() if self.cache_dir else Path(self.workdir).expanduser() / "cache"
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return Path(self.workdir).expanduser() / "checkpoints" / "last.pt"
+
+
+@dataclass
+class TrainResult:
+    step: int
+    checkpoint: Optional[Path]
+    output: Optional[Path]
+    val_psnr: Optional[float] = None
+    val_ssim: Optional[float] = None
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise DataError("CUDA was requested but no CUDA GPU is available; use --device cpu.")
+    if name not in ("cpu",) and not name.startswith("cuda"):
+        raise DataError(f"Unknown device {name!r}; use auto, cpu or cuda.")
+    return torch.device(name)
+
+
+def read_training_checkpoint(path) -> dict:
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise WeightsError(f"Training checkpoint {path} does not exist; check --workdir or the path.")
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is a user error here
+        raise WeightsError(f"Cannot read training checkpoint {path} ({type(exc).__name__}); "
+                           "it may be truncated; delete it and resume from an earlier one.") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
+        raise WeightsError(f"{path} is not a training checkpoint of this program; "
+                           "to start from generator weights use --from.")
+    return ckpt
+
+
+def _rng_state(sampler: ClipSampler) -> dict:
+    np_state = np.random.get_state()
+    return {
+        "python": random.getstate(),
+        "numpy": [np_state[0], np_state[1].tolist(), int(np_state[2]), int(np_state[3]), float(np_state[4])],
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "sampler": sampler.state_dict(),
+    }
+
+
+def _set_rng_state(state: dict, sampler: ClipSampler) -> None:
+    random.setstate(tuple(x if not isinstance(x, list) else tuple(x) for x in state["python"]))
+    n = state["numpy"]
+    np.random.set_state((n[0], np.array(n[1], dtype=np.uint32), n[2], n[3], n[4]))
+    torch.set_rng_state(state["torch"])
+    if state.get("cuda") and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    sampler.load_state_dict(state["sampler"])
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """(N, 3, H, W) in [-1, 1] -> (N, H, W, 3) uint8."""
+    return ((x.float().clamp(-1, 1) + 1) * 127.5).round().byte().permute(0, 2, 3, 1).cpu().numpy()
+
+
+class Trainer:
+    """``Trainer(config, progress, cancel, resume).run()``.
+
+    resume: None (start at step 0), a training checkpoint path, or ``'auto'`` (the workdir's
+    ``last.pt`` if there is one). When resuming, networks, optimisers, schedulers, step, RNG
+    and sampler states come from the checkpoint; ``config`` still decides ``steps``, output,
+    logging and validation.
+    """
+
+    def __init__(self, config: TrainConfig, progress: ProgressFn | None = None,
+                 cancel: CancelToken | None = None, resume=None):
+        self.cfg = config
+        self.progress = progress or no_progress
+        self.cancel = cancel or CancelToken()
+        self.device = pick_device(config.device)
+        self.ctx = ddp.init_from_env(self.device.type)
+        if self.ctx.distributed and self.device.type == "cuda":
+            self.device = torch.device("cuda", self.ctx.local_rank)
+            torch.cuda.set_device(self.device)
+        self.workdir = Path(config.workdir).expanduser()
+        self.metrics_path = self.workdir / "metrics.jsonl"
+        self.samples_dir = self.workdir / "samples"
+        if self.ctx.is_main:
+            self.workdir.mkdir(parents=True, exist_ok=True)
+        if config.output:
+            check_writable(config.output)
+
+        ckpt = None
+        if resume == "auto":
+            resume = config.checkpoint_path if config.checkpoint_path.exists() else None
+        if resume is not None:
+            ckpt = read_training_checkpoint(resume)
+        self.resumed_from = Path(resume) if resume is not None else None
+
+        torch.manual_seed(config.seed)
+        self.G = self._build_generator(ckpt)
+        gcfg = self.G.config
+        self.width, self.height = gcfg.width, gcfg.height
+        self._check_size(gcfg)
+        self.D = Discriminator(base_channels=config.disc_channels)
+        self._load_discriminator(ckpt)
+        self.G.to(self.device)
+        self.D.to(self.device)
+        self.G_ddp = DDP(self.G) if self.ctx.distributed else self.G
+        self.D_ddp = DDP(self.D) if self.ctx.distributed else self.D
+
+        betas = (float(config.beta1), float(config.beta2))
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=config.lr, betas=betas)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=config.lr, betas=betas)
+        self.sched_g = torch.optim.lr_scheduler.StepLR(self.opt_g, config.lr_decay_every, config.lr_decay_gamma)
+        self.sched_d = torch.optim.lr_scheduler.StepLR(self.opt_d, config.lr_decay_every, config.lr_decay_gamma)
+        self.weights = LossWeights(config.hole_weight, config.valid_weight, config.adv_weight)
+        self.amp = config.amp and self.device.type == "cuda"
+
+        self.clips = self._load_data(config.data, config.sample_frames, "training")
+        self.data_description = describe_clips(self.clips)
+        self.sampler = ClipSampler(self.clips, config.sample_frames, [config.seed, self.ctx.rank],
+                                   flip=config.flip, p_moving=config.p_moving)
+        self.val = self._prepare_validation() if config.val_data else []
+        self.step = 0
+        self.last_val: dict = {}
+        if ckpt is not None:
+            self._restore(ckpt)
+
+    # ----------------------------------------------------------------- setup
+    def _build_generator(self, ckpt) -> InpaintGenerator:
+        cfg = self.cfg
+        if ckpt is not None:
+            gconf = GeneratorConfig.from_dict(ckpt["meta"]["config"])
+            return InpaintGenerator(gconf)
+        if cfg.init_weights:
+            model, _ = build_from_checkpoint(cfg.init_weights, cfg.attention)
+            if (cfg.width or model.config.width) != model.config.width or (cfg.height or model.config.height) != model.config.height:
+                model.config = GeneratorConfig(**{**model.config.to_dict(), "width": cfg.width or model.config.width,
+                                                  "height": cfg.height or model.config.height})
+            return model
+        return InpaintGenerator(GeneratorConfig(
+            channels=cfg.channels, blocks=cfg.blocks, patch_sizes=tuple(tuple(p) for p in cfg.patch_sizes),
+            attention=cfg.attention or "official", width=cfg.width or 432, height=cfg.height or 240))
+
+    @staticmethod
+    def _check_size(g: GeneratorConfig) -> None:
+        fw, fh = g.width // 4, g.height // 4
+        bad = [p for p in g.patch_sizes if g.width % 4 or g.height % 4 or fw % p[0] or fh % p[1]]
+        if bad:
+            raise DataError(f"Training size {g.width}x{g.height} does not fit the generator's patch sizes "
+                            f"{[tuple(p) for p in g.patch_sizes]} (feature map {fw}x{fh}); use 432x240 for this model.")
+
+    def _load_discriminator(self, ckpt) -> None:
+        state = None
+        if ckpt is not None:
+            state = ckpt["netD"]
+        elif self.cfg.init_discriminator:
+            path = Path(self.cfg.init_discriminator).expanduser()
+            try:
+                obj = torch.load(path, map_location="cpu", weights_only=True)
+            except Exception:  # noqa: BLE001
+                raise WeightsError(f"Cannot read discriminator file {path}; pass a training checkpoint "
+                                   "or leave it out to start a fresh discriminator.") from None
+            state = obj.get("netD", obj) if isinstance(obj, dict) else None
+        if state is not None:
+            try:
+                self.D.load_state_dict({k: v.float() for k, v in state.items()})
+            except (RuntimeError, AttributeError) as exc:
+                raise WeightsError(f"Discriminator weights do not fit the T-PatchGAN ({str(exc).splitlines()[0][:120]}).") from None
+
+    def _load_data(self, paths, min_frames, what):
+        # Rank 0 decodes into the shared cache first; the other ranks then only memory-map it.
+        if self.ctx.is_main:
+            clips = load_clips(paths, self.cfg.cache_path, self.width, self.height, min_frames,
+                               self.cfg.exclude, what=what, cancel=self.cancel)
+        ddp.barrier(self.ctx)
+        if not self.ctx.is_main:
+            clips = load_clips(paths, self.cfg.cache_path, self.width, self.height, min_frames,
+                               self.cfg.exclude, what=what, cancel=self.cancel)
+        return clips
+
+    def _prepare_validation(self) -> list[dict]:
+        """Fixed validation items: the first ``val_frames`` frames of each clip with seeded masks."""
+        clips = self._load_data(self.cfg.val_data, 1, "validation")
+        items = []
+        for i, clip in enumerate(clips):
+            frames = np.array(clip.frames[: self.cfg.val_frames])
+            t = len(frames)
+            masks = sample_masks(t, self.height, self.width, np.random.default_rng([self.cfg.val_seed, i]))
+            items.append({"name": clip.path.name, "frames": frames, "masks": masks})
+        return items
+
+    # ------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict:
+        """The training checkpoint (call on every rank: the RNG states of all ranks are gathered)."""
+        rng_states = ddp.all_gather_object(self.ctx, _rng_state(self.sampler))
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "step": self.step,
+            "config": self.cfg.to_dict(),
+            "meta": {"config": self.G.config.to_dict(), "steps": self.step},
+            "netG": {k: v.detach().cpu() for k, v in self.G.state_dict().items()},
+            "netD": {k: v.detach().cpu() for k, v in self.D.state_dict().items()},
+            "optG": self.opt_g.state_dict(),
+            "optD": self.opt_d.state_dict(),
+            "schedG": self.sched_g.state_dict(),
+            "schedD": self.sched_d.state_dict(),
+            "world_size": self.ctx.world_size,
+            "rng": rng_states,
+            "last_val": self.last_val,
+        }
+
+    def save_checkpoint(self, path=None) -> Optional[Path]:
+        """Write the training checkpoint atomically (rank 0); returns its path."""
+        state = self.state_dict()
+        path = Path(path) if path else self.cfg.checkpoint_path
+        if self.ctx.is_main:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(path) as tmp:
+                torch.save(state, tmp)
+        ddp.barrier(self.ctx)
+        return path
+
+    def _restore(self, ckpt: dict) -> None:
+        self.G.load_state_dict(ckpt["netG"])
+        self.opt_g.load_state_dict(ckpt["optG"])
+        self.opt_d.load_state_dict(ckpt["optD"])
+        self.sched_g.load_state_dict(ckpt["schedG"])
+        self.sched_d.load_state_dict(ckpt["schedD"])
+        self.step = int(ckpt["step"])
+        self.last_val = dict(ckpt.get("last_val", {}))
+        states = ckpt["rng"]
+        if len(states) == self.ctx.world_size:
+            _set_rng_state(states[self.ctx.rank], self.sampler)
+        else:
+            log.warning("checkpoint was written by %d processes, now %d: sampling continues from fresh seeds",
+                        len(states), self.ctx.world_size)
+            self.sampler = ClipSampler(self.clips, self.cfg.sample_frames, [self.cfg.seed, self.ctx.rank, self.step],
+                                       flip=self.cfg.flip, p_moving=self.cfg.p_moving)
+
+    def export_generator(self, path, half: bool = True) -> Path:
+        """Generator-only file (float16 by default) for inference; rank 0 writes it."""
+        path = Path(path).expanduser()
+        if self.ctx.is_main:
+            meta = {"attention": self.G.config.attention, "steps": self.step, "data": self.data_description,
+                    "trained_from": Path(self.cfg.init_weights).name if self.cfg.init_weights else None}
+            meta.update({k: v for k, v in self.last_val.items() if k in ("val_psnr", "val_ssim")})
+            save_generator(self.G, path, half=half, **meta)
+        ddp.barrier(self.ctx)
+        return path
+
+    # -------------------------------------------------------------- training
+    def _autocast(self):
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.amp)
+
+    def train_step(self, frames: torch.Tensor | None = None, masks: torch.Tensor | None = None) -> dict:
+        """One D step and one G step. frames (B, T, 3, H, W) in [-1, 1], masks (B, T, 1, H, W);
+        drawn from the sampler when not given. Returns the losses as floats."""
+        self.G_ddp.train()
+        self.D_ddp.train()
+        if frames is None:
+            frames, masks = self.sampler.batch(self.cfg.batch_size)
+        frames = frames.to(self.device, non_blocking=True)
+        masks = masks.to(self.device, non_blocking=True)
+        b, t, c, h, w = frames.shape
+        with self._autocast():
+            pred = self.G_ddp(frames * (1 - masks), masks).float()  # (B*T, 3, H, W)
+        gt = frames.reshape(b * t, c, h, w)
+        m = masks.reshape(b * t, 1, h, w)
+        comp = pred * m + gt * (1 - m)
+        out = {}
+        fake_scores = None
+        if self.weights.adv:
+            with self._autocast():
+                scores = self.D_ddp(torch.cat([gt, comp.detach()]).reshape(2 * b, t, c, h, w)).float()
+            real_scores, fake_d = scores[:b], scores[b:]
+            d_loss = d_hinge_loss(real_scores, fake_d)
+            self.opt_d.zero_grad(set_to_none=True)
+            d_loss.backward()
+            self.opt_d.step()
+            out["d_loss"] = float(d_loss.detach())
+            # G's adversarial term: D frozen, run without the DDP wrapper (nothing of D is updated).
+            for p in self.D.parameters():
+                p.requires_grad_(False)
+            with self._autocast():
+                fake_scores = self.D(comp.reshape(b, t, c, h, w)).float()
+            for p in self.D.parameters():
+                p.requires_grad_(True)
+        g_loss, parts = generator_loss(pred, gt, m, fake_scores, self.weights)
+        self.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.opt_g.step()
+        self.sched_g.step()
+        if self.weights.adv:
+            self.sched_d.step()
+        self.step += 1
+        out.update(parts)
+        out["loss"] = float(g_loss.detach())
+        return out
+
+    @torch.no_grad()
+    def validate(self, save_samples: bool = True) -> dict:
+        """PSNR/SSIM of the composited output on the validation clips (rank 0; {} elsewhere)."""
+        if not self.val or not self.ctx.is_main:
+            return {}
+        self.G.eval()
+        ps, ss = [], []
+        for i, item in enumerate(self.val):
+            frames = torch.from_numpy(item["frames"]).permute(0, 3, 1, 2).float().div(127.5).sub(1).to(self.device)
+            masks = torch.from_numpy(item["masks"]).unsqueeze(1).float().to(self.device)
+            with self._autocast():
+                pred = self.G((frames * (1 - masks))[None], masks[None]).float()
+            comp = to_uint8(pred * masks + frames * (1 - masks))
+            gt = item["frames"]
+            for k in range(len(gt)):
+                ps.append(psnr(comp[k], gt[k]))
+                ss.append(ssim(comp[k], gt[k]))
+            if save_samples and i < self.cfg.val_samples:
+                k = len(gt) // 2
+                shown = gt[k].copy()
+                shown[item["masks"][k] > 0] = (255, 255, 255)
+                row = np.concatenate([shown, comp[k], gt[k]], axis=1)
+                self.samples_dir.mkdir(parents=True, exist_ok=True)
+                cv2.imwrite(str(self.samples_dir / f"step{self.step:07d}_{i:02d}_{Path(item['name']).stem}.png"),
+                            cv2.cvtColor(row, cv2.COLOR_RGB2BGR))
+        self.G.train()
+        finite = [p for p in ps if math.isfinite(p)]
+        self.last_val = {"val_psnr": float(np.mean(finite)) if finite else math.inf, "val_ssim": float(np.mean(ss))}
+        return self.last_val
+
+    def _log(self, record: dict) -> None:
+        if not self.ctx.is_main:
+            return
+        with open(self.metrics_path, "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    def run(self) -> TrainResult:
+        """Train until ``config.steps``; checkpoints every ``checkpoint_every`` steps and at the end.
+
+        On cancel: saves a checkpoint and raises ``Cancelled`` (its message says how to resume).
+        Progress: Progress(done=step, total=steps, stage='train', info={'loss', 'd_loss', 'val_psnr'}).
+        """
+        cfg = self.cfg
+        start = time.monotonic()
+        t_last, n_since, sums = start, 0, {}
+        saved_at = None
+
+        def report():
+            info = {k: round(v / max(n_since, 1), 5) for k, v in sums.items() if k in ("loss", "d_loss")}
+            if "val_psnr" in self.last_val:
+                info["val_psnr"] = round(self.last_val["val_psnr"], 3)
+            self.progress(Progress(self.step, cfg.steps, "train", time.monotonic() - start, info))
+
+        if self.step == 0 and cfg.val_at_start and self.val:
+            v = self.validate()
+            self._log({"step": 0, **v, "time": 0.0})
+        report()
+        try:
+            while self.step < cfg.steps:
+                if ddp.any_flag(self.ctx, self.cancel.cancelled):
+                    path = self.save_checkpoint()
+                    raise Cancelled(f"Training stopped at step {self.step}; checkpoint saved to {path}; "
+                                    "run again with --resume to continue.")
+                losses = self.train_step()
+                n_since += 1
+                for k, v in losses.items():
+                    sums[k] = sums.get(k, 0.0) + v
+                record = None
+                if cfg.log_every and (self.step % cfg.log_every == 0 or self.step == cfg.steps):
+                    now = time.monotonic()
+                    record = {"step": self.step, **{k: v / n_since for k, v in sums.items()},
+                              "lr": self.opt_g.param_groups[0]["lr"], "sec_per_step": (now - t_last) / n_since}
+                if cfg.val_every and self.val and self.step % cfg.val_every == 0:
+                    record = {**(record or {"step": self.step}), **self.validate()}
+                if record is not None:
+                    record["time"] = round(time.monotonic() - start, 3)
+                    self._log(record)
+                report()
+                if record is not None and "loss" in record:
+                    t_last, n_since, sums = time.monotonic(), 0, {}
+                if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
+                    self.save_checkpoint()
+                    saved_at = self.step
+            if saved_at != self.step:
+                self.save_checkpoint()
+            output = self.export_generator(cfg.output) if cfg.output else None
+            return TrainResult(self.step, cfg.checkpoint_path, output,
+                               self.last_val.get("val_psnr"), self.last_val.get("val_ssim"))
+        finally:
+            ddp.shutdown(self.ctx)

@@ -1,0 +1,155 @@
+"""Trainer: learning, exact resume, validation logs, export, fine-tuning the full model, CLI."""
+import json
+
+import pytest
+import torch
+
+from app.cli_train import main as train_main
+from app.core.errors import Cancelled, DataError, OutputError
+from app.core.sttn.checkpoint import build_from_checkpoint, load_generator, read_checkpoint, save_generator
+from app.core.sttn.generator import GeneratorConfig, InpaintGenerator
+from app.core.train import TrainConfig, Trainer
+from app.core.train.losses import generator_loss
+
+TINY = dict(channels=16, blocks=1, patch_sizes=[[8, 4], [4, 2]], width=64, height=32, sample_frames=3,
+            disc_channels=8, checkpoint_every=0, log_every=1, val_every=0, val_at_start=False)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """The test machine is shared: one intra-op thread avoids oversubscription (10x faster here)."""
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+@pytest.fixture
+def data(make_clip):
+    return make_clip(n=8, width=96, height=64, name="train.mp4")
+
+
+def tiny(workdir, data, **kw):
+    return TrainConfig(**{"data": [str(data)], "workdir": str(workdir), "steps": 4, **TINY, **kw})
+
+
+def _states_equal(a, b):
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_steps_reduce_loss_on_fixed_batch(tmp_path, data):
+    tr = Trainer(tiny(tmp_path / "w", data, lr=2e-3))
+    frames, masks = tr.sampler.batch(1)
+    b, t, c, h, w = frames.shape
+
+    def recon():
+        with torch.no_grad():
+            pred = tr.G(frames * (1 - masks), masks)
+        return generator_loss(pred, frames.reshape(b * t, c, h, w), masks.reshape(b * t, 1, h, w), None)[0].item()
+
+    before = recon()
+    for _ in range(4):
+        out = tr.train_step(frames, masks)
+    assert set(out) == {"loss", "hole", "valid", "adv", "d_loss"}
+    assert recon() < 0.97 * before
+    assert tr.step == 4
+
+
+def test_cancel_then_resume_equals_uninterrupted(tmp_path, data):
+    straight = Trainer(tiny(tmp_path / "a", data, steps=5))
+    straight.run()
+
+    cancel_at = 2
+    first = None
+
+    def progress(p):
+        if p.done == cancel_at:
+            first.cancel.cancel()
+
+    first = Trainer(tiny(tmp_path / "b", data, steps=5), progress=progress)
+    with pytest.raises(Cancelled, match="step 2"):
+        first.run()
+    ckpt = tmp_path / "b" / "checkpoints" / "last.pt"
+    assert ckpt.exists()
+    del first
+    resumed = Trainer(tiny(tmp_path / "b", data, steps=5), resume=ckpt)
+    assert resumed.step == cancel_at
+    resumed.run()
+    assert resumed.step == 5
+    assert _states_equal(straight.G.state_dict(), resumed.G.state_dict())
+    assert _states_equal(straight.D.state_dict(), resumed.D.state_dict())
+    sa, sb = straight.opt_g.state_dict()["state"], resumed.opt_g.state_dict()["state"]
+    assert all(torch.equal(sa[k]["exp_avg_sq"], sb[k]["exp_avg_sq"]) for k in sa)
+    assert straight.sampler.state_dict() == resumed.sampler.state_dict()
+    # a training checkpoint is also a generator file
+    model, meta = build_from_checkpoint(ckpt)
+    assert meta["config"]["channels"] == 16
+
+
+def test_validation_log_samples_and_export(tmp_path, data, make_clip):
+    val = make_clip(n=5, width=96, height=64, name="val.mp4")
+    out = tmp_path / "tuned.pth"
+    cfg = tiny(tmp_path / "w", data, steps=2, val_data=[str(val)], val_every=2, val_at_start=True,
+               output=str(out), val_frames=4)
+    seen = []
+    result = Trainer(cfg, progress=seen.append).run()
+    lines = [json.loads(s) for s in (tmp_path / "w" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in lines] == [0, 1, 2]
+    assert {"val_psnr", "val_ssim", "time"} <= set(lines[0]) and {"val_psnr", "loss", "hole"} <= set(lines[2])
+    assert 5 < lines[2]["val_psnr"] < 60 and 0 < lines[2]["val_ssim"] <= 1
+    assert len(list((tmp_path / "w" / "samples").glob("*.png"))) == 2
+    assert [p.done for p in seen] == [0, 1, 2] and seen[-1].total == 2 and "loss" in seen[-1].info
+    assert result.output == out and result.val_psnr == lines[2]["val_psnr"]
+    state, meta = read_checkpoint(out)
+    assert all(v.dtype == torch.float16 for v in state.values() if v.is_floating_point())
+    assert meta["steps"] == 2 and meta["attention"] == "official" and "train.mp4" in meta["data"]
+    g = load_generator(out)
+    assert g.config.width == 64 and g.config.blocks == 1
+
+
+@pytest.mark.slow
+def test_finetune_full_size_from_fixture(tmp_path, fixture_weights, make_clip):
+    clip = make_clip(n=4, width=216, height=120, name="clip.mp4")
+    out = tmp_path / "ft.pth"
+    cfg = TrainConfig(data=[str(clip)], workdir=str(tmp_path / "w"), init_weights=str(fixture_weights),
+                      steps=1, sample_frames=2, output=str(out), checkpoint_every=0, val_every=0, log_every=1,
+                      attention="masked", disc_channels=16)
+    tr = Trainer(cfg)
+    assert (tr.width, tr.height) == (432, 240)
+    before = {k: v.clone() for k, v in tr.G.state_dict().items()}
+    tr.run()
+    g = load_generator(out)
+    assert g.attention_mode == "masked" and g.config.channels == 256
+    assert any(not torch.equal(before[k], v) for k, v in tr.G.state_dict().items())
+    meta = read_checkpoint(out)[1]
+    assert meta["trained_from"] == fixture_weights.name and meta["steps"] == 1
+
+
+def test_bad_size_and_empty_data(tmp_path, data):
+    with pytest.raises(DataError, match="does not fit"):
+        Trainer(tiny(tmp_path / "w", data, width=60))
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="No videos"):
+        Trainer(tiny(tmp_path / "w", tmp_path / "empty"))
+    with pytest.raises(DataError, match="shorter than 9"):
+        Trainer(tiny(tmp_path / "w", data, sample_frames=9))
+
+
+def test_cli_finetune_and_resume(tmp_path, data, capsys):
+    g = InpaintGenerator(GeneratorConfig(channels=16, blocks=1, patch_sizes=((8, 4), (4, 2)), width=64, height=32))
+    weights = save_generator(g, tmp_path / "tiny.pth")
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"disc_channels": 8, "sample_frames": 3}))
+    out = tmp_path / "out.pth"
+    args = ["finetune", "--data", str(data), "--from", str(weights), "--steps", "2", "--output", str(out),
+            "--config", str(cfg), "--device", "cpu"]
+    assert train_main(args) == 0
+    assert "generator written to" in capsys.readouterr().out
+    assert load_generator(out).config.channels == 16
+    # the same workdir again without --resume is refused; with --resume it continues
+    assert train_main(args) == OutputError.exit_code
+    assert "--resume" in capsys.readouterr().err
+    assert train_main(args[:5] + ["--steps", "3", "--output", str(out), "--resume"]) == 0
+    assert read_checkpoint(out)[1]["steps"] == 3
+    assert train_main(["finetune", "--data", str(data), "--output", str(tmp_path / "x.pth")]) == DataError.exit_code
+    assert "--from" in capsys.readouterr().err
