@@ -6,7 +6,7 @@ import torch
 
 from app.core.train.losses import (LossWeights, d_hinge_loss, g_adversarial_loss, generator_loss, hole_l1,
                                    valid_l1)
-from app.core.train.metrics import psnr, ssim
+from app.core.metrics import psnr, ssim  # the metrics the trainer validates with
 
 
 @pytest.fixture

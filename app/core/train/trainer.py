@@ -43,7 +43,7 @@ from ..sttn.generator import DEFAULT_PATCH_SIZES, GeneratorConfig, InpaintGenera
 from . import ddp
 from .dataset import DEFAULT_EXCLUDE, ClipSampler, describe_clips, load_clips
 from .losses import LossWeights, d_hinge_loss, generator_loss
-from .metrics import psnr, ssim
+from ..metrics import psnr, ssim
 
 log = logging.getLogger(__name__)
 
