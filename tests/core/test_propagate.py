@@ -137,3 +137,21 @@ def test_cancel_and_bad_arguments():
         propagate_video(FrameList(gt), MaskList([m] * 8), lambda i, f: None, chunk=10, overlap=5)
     with pytest.raises(InpaintError):
         PropagateConfig(flow_preset="slowest")
+
+
+def test_fill_with_engine_runs_sttn_on_what_is_left(fixture_weights):
+    from app.core.engine import EngineConfig, InpaintEngine
+    from app.core.propagate import fill_with_engine
+
+    engine = InpaintEngine(fixture_weights, EngineConfig(device="cpu", dilate=0))
+    still = [panning(1)[0]] * 2  # static: propagation reveals nothing, STTN fills it all
+    m = hole()
+    inp = blank(still, m)
+    got = {}
+    stats = propagate_video(FrameList(inp), MaskList([m] * 2), lambda i, f: got.__setitem__(i, f),
+                            chunk=4, overlap=1, fill_remaining=fill_with_engine(engine))
+    assert stats["propagated_pixels"] == 0
+    for i in range(2):
+        assert got[i].shape == inp[i].shape and got[i].dtype == np.uint8
+        assert np.array_equal(got[i][~m], inp[i][~m])
+        assert not np.array_equal(got[i][m], inp[i][m])  # the generator wrote the hole
