@@ -105,6 +105,11 @@ def test_validation_log_samples_and_export(tmp_path, data, make_clip):
     assert meta["steps"] == 2 and meta["attention"] == "official" and "train.mp4" in meta["data"]
     g = load_generator(out)
     assert g.config.width == 64 and g.config.blocks == 1
+    # a run that does not end on a validation step still validates at the end
+    Trainer(TrainConfig.from_dict({**cfg.to_dict(), "steps": 3}), resume="auto").run()
+    last = json.loads((tmp_path / "w" / "metrics.jsonl").read_text().splitlines()[-1])
+    assert last["step"] == 3 and "val_psnr" in last
+    assert read_checkpoint(out)[1]["val_psnr"] == last["val_psnr"]
 
 
 @pytest.mark.slow

@@ -449,8 +449,9 @@ class Trainer:
                             cv2.cvtColor(row, cv2.COLOR_RGB2BGR))
         self.G.train()
         finite = [p for p in ps if math.isfinite(p)]
-        self.last_val = {"val_psnr": float(np.mean(finite)) if finite else math.inf, "val_ssim": float(np.mean(ss))}
-        return self.last_val
+        self.last_val = {"val_psnr": float(np.mean(finite)) if finite else math.inf, "val_ssim": float(np.mean(ss)),
+                         "step": self.step}
+        return {k: v for k, v in self.last_val.items() if k != "step"}
 
     def _log(self, record: dict) -> None:
         if not self.ctx.is_main:
@@ -477,7 +478,7 @@ class Trainer:
 
         if self.step == 0 and cfg.val_at_start and self.val:
             v = self.validate()
-            self._log({"step": 0, **v, "time": 0.0})
+            self._log({"step": 0, **v, "time": round(time.monotonic() - start, 3)})
         report()
         try:
             while self.step < cfg.steps:
@@ -505,6 +506,9 @@ class Trainer:
                 if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
                     self.save_checkpoint()
                     saved_at = self.step
+            if self.val and self.last_val.get("step") != self.step:
+                # the exported file's metadata and the last log line carry the final scores
+                self._log({"step": self.step, **self.validate(), "time": round(time.monotonic() - start, 3)})
             if saved_at != self.step:
                 self.save_checkpoint()
             output = self.export_generator(cfg.output) if cfg.output else None
