@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from app.core.segment import GrabCutSegmenter, mask_iou
 
@@ -59,3 +60,40 @@ def test_large_frames_are_downscaled_and_answered_at_full_size():
     seg.set_image(img, index=5)
     m = seg.predict([(300, 220, 1)])[0].mask
     assert m.shape == (480, 640) and mask_iou(m, gt) > 0.8
+
+
+def test_motion_grows_a_click_over_a_two_coloured_moving_object():
+    """A click on one colour of a moving two-colour disc: the shared motion brings in the other half."""
+    from app.core.segment import Flow
+
+    h, w, r = 96, 128, 18
+    rng = np.random.default_rng(5)
+    tex = cv2.resize(rng.integers(0, 160, (h // 8 + 2, w // 8 + 2, 3), dtype=np.uint8), (w + 16, h + 16),
+                     interpolation=cv2.INTER_CUBIC)
+    # the object is textured too (flow needs texture), red on top, blue below
+    obj = cv2.resize(rng.integers(0, 70, (12, 12), dtype=np.uint8), (48, 48), interpolation=cv2.INTER_CUBIC)
+    tint = np.zeros((48, 48, 3), np.int16)
+    tint[:24] = (180, 20, 20)
+    tint[24:] = (20, 40, 180)
+    obj_rgb = np.clip(tint + obj[..., None], 0, 255).astype(np.uint8)
+    frames, masks = [], []
+    for i in range(2):
+        img = np.ascontiguousarray(tex[:h, i:i + w])  # background pans 1 px
+        m = np.zeros((h, w), np.uint8)
+        cx = 55 + 5 * i  # disc moves 5 px
+        cv2.circle(m, (cx, 48), r, 1, -1)
+        m = m.astype(bool)
+        patch = np.zeros_like(img)
+        patch[24:72, cx - 24:cx + 24] = obj_rgb
+        img[m] = patch[m]
+        frames.append(img)
+        masks.append(m)
+    seg = GrabCutSegmenter()
+    seg.set_image(frames[0], index=0)
+    seg.set_motion(Flow()(frames[0], frames[1]))
+    best = seg.predict([(55, 38, 1)])[0].mask
+    assert mask_iou(best, masks[0]) > 0.8
+    seg.set_motion(None)
+    assert seg.predict([(55, 38, 1)])[0].mask.shape == (h, w)
+    with pytest.raises(ValueError):
+        seg.set_motion(np.zeros((10, 10, 2), np.float32))

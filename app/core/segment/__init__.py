@@ -8,11 +8,11 @@
 """
 from .base import Box, Candidate, Point, Segmenter, mask_box, mask_iou
 from .grabcut import GrabCutSegmenter
-from .track import (FALLBACK, KEYFRAME, LOST, OK, Flow, TrackParams, TrackResult, TrackStep, iter_track,
+from .track import (FALLBACK, KEYFRAME, LOST, OK, Flow, click_motion, TrackParams, TrackResult, TrackStep, iter_track,
                     plan_runs, prompts_from_mask, track, warp)
 
 __all__ = [
     "Box", "Candidate", "Point", "Segmenter", "mask_box", "mask_iou", "GrabCutSegmenter",
-    "FALLBACK", "KEYFRAME", "LOST", "OK", "Flow", "TrackParams", "TrackResult", "TrackStep",
+    "FALLBACK", "KEYFRAME", "LOST", "OK", "Flow", "click_motion", "TrackParams", "TrackResult", "TrackStep",
     "iter_track", "plan_runs", "prompts_from_mask", "track", "warp",
 ]

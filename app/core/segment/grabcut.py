@@ -30,7 +30,7 @@ class GrabCutSegmenter(Segmenter):
     """
 
     def __init__(self, max_side: int = 640, iterations: int = 4, cache_size: int = 4,
-                 scales=(0.12, 0.2, 0.3, 0.45), band=(0.12, 3, 16)):
+                 scales=(0.12, 0.2, 0.3, 0.45), band=(0.05, 2, 6)):
         super().__init__(cache_size)
         self.max_side = max_side
         self.iterations = iterations
@@ -50,6 +50,24 @@ class GrabCutSegmenter(Segmenter):
 
     def _restore(self, state):
         self._s = state
+
+    def set_motion(self, flow: Optional[np.ndarray]) -> None:
+        """Give the current image's optical flow to a nearby frame: float32 (H, W, 2) in pixels.
+
+        With it, clicks on an object that moves against the background are grown along the
+        pixels that share its motion, and candidates agreeing with that region rank first.
+        Stored with the cached image state; ``None`` removes it.
+        """
+        if self._s is None:
+            raise RuntimeError("call set_image before set_motion")
+        if flow is None:
+            self._s.pop("motion", None)
+            return
+        h, w = self._s["bgr"].shape[:2]
+        f = self._s["f"]
+        if flow.shape[:2] != tuple(self._s["shape"]):
+            raise ValueError(f"flow {flow.shape[:2]} does not match the image {self._s['shape']}")
+        self._s["motion"] = cv2.resize(flow, (w, h), interpolation=cv2.INTER_AREA) * f if f < 1 else flow
 
     # -- prediction --------------------------------------------------------------------------
     def _predict(self, points: list[Point], box: Optional[Box], prior: Optional[np.ndarray]) -> list[Candidate]:
@@ -115,6 +133,15 @@ class GrabCutSegmenter(Segmenter):
         else:
             raise ValueError("GrabCut needs a positive click or a box")
         cands = []
+        region = self._motion_region(pts) if box is None else None
+        if region is not None:
+            ys, xs = np.nonzero(region)
+            bw, bh = xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min()
+            b = _clip_box((xs.min() - 0.1 * bw, ys.min() - 0.1 * bh, xs.max() + 1 + 0.1 * bw,
+                           ys.max() + 1 + 0.1 * bh), W, H)
+            m = self._cut_box(b, pts, region)
+            if m is not None and m.any():
+                cands.append((m, self._score(m, b)))
         for b in boxes:
             grow = box is None  # a user box is taken as drawn
             for _ in range(3 if grow else 1):
@@ -130,6 +157,10 @@ class GrabCutSegmenter(Segmenter):
                      b[2] + 0.5 * bw * ("r" in touch), b[3] + 0.5 * bh * ("b" in touch))
             if m is not None and m.any():
                 cands.append((m, self._score(m, b)))
+        if region is not None:
+            # agreement with the co-moving region outweighs edge contrast (a colour part of the
+            # object, e.g. a shirt, has strong edges too)
+            cands = [(m, sc + 3.0 * mask_iou(m, region)) for m, sc in cands]
         if not cands:
             # GrabCut found nothing usable: offer the click disks themselves rather than nothing
             lab = np.zeros((H, W), np.uint8)
@@ -137,13 +168,56 @@ class GrabCutSegmenter(Segmenter):
             cands.append((lab == cv2.GC_FGD, 0.0))
         return cands
 
-    def _cut_box(self, b, pts):
+    def _motion_region(self, pts):
+        """Bool mask of the pixels moving like the positive clicks and unlike the background, or None.
+
+        The background's motion is a RANSAC affine fit to the whole flow field (camera pans and
+        zooms); an object is what remains, grown as the connected region around the clicks.
+        """
+        flow = self._s.get("motion")
+        pos = [(x, y) for x, y, l in pts if l]
+        if flow is None or not pos:
+            return None
+        H, W = flow.shape[:2]
+        gy, gx = np.mgrid[0:H:4, 0:W:4]
+        src = np.stack([gx.ravel(), gy.ravel()], 1).astype(np.float32)
+        dst = src + flow[gy.ravel(), gx.ravel()]
+        M, _ = cv2.estimateAffine2D(src, dst, method=cv2.RANSAC, ransacReprojThreshold=1.0)
+        if M is None:
+            return None
+        yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+        bg = np.stack([M[0, 0] * xx + M[0, 1] * yy + M[0, 2] - xx, M[1, 0] * xx + M[1, 1] * yy + M[1, 2] - yy], -1)
+        res = flow - bg
+        r = self._disk_radius() * 2
+        near = np.concatenate([res[max(0, int(y) - r):int(y) + r + 1, max(0, int(x) - r):int(x) + r + 1].reshape(-1, 2)
+                               for x, y in pos])
+        rc = np.median(near, axis=0)
+        speed = float(np.hypot(*rc))
+        if speed < 1.0:
+            return None  # the clicked object moves with the background: no motion cue
+        d = np.hypot(res[..., 0] - rc[0], res[..., 1] - rc[1])
+        like = ((d < max(1.0, 0.5 * speed)) & (np.hypot(res[..., 0], res[..., 1]) > 0.5 * speed)).astype(np.uint8)
+        k = np.ones((5, 5), np.uint8)
+        like = cv2.morphologyEx(cv2.morphologyEx(like, cv2.MORPH_OPEN, k), cv2.MORPH_CLOSE, k)
+        region = _keep_components(like > 0, seeds=pos)
+        if not region.any() or region.mean() > 0.5:
+            return None  # nothing, or most of the frame: not an object
+        for x, y in pos:  # the clicked object must be in it
+            if not region[int(np.clip(y, 0, H - 1)), int(np.clip(x, 0, W - 1))]:
+                return None
+        return region
+
+    def _cut_box(self, b, pts, region=None):
         H, W = self._s["bgr"].shape[:2]
         x0, y0, x1, y1 = (int(round(v)) for v in b)
         mg = max(8, round(0.25 * max(x1 - x0, y1 - y0)))
         cx0, cy0, cx1, cy1 = max(0, x0 - mg), max(0, y0 - mg), min(W, x1 + mg), min(H, y1 + mg)
         lab = np.full((cy1 - cy0, cx1 - cx0), cv2.GC_BGD, np.uint8)
-        lab[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0] = cv2.GC_PR_FGD
+        if region is None:
+            lab[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0] = cv2.GC_PR_FGD
+        else:  # inside the box: the co-moving region is probable object, the rest probable background
+            inner = region[y0:y1, x0:x1]
+            lab[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0] = np.where(inner, cv2.GC_PR_FGD, cv2.GC_PR_BGD)
         self._paint_points(lab, pts, cx0, cy0)
         fg = self._run(lab, self._s["bgr"][cy0:cy1, cx0:cx1])
         if fg is None:

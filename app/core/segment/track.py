@@ -249,3 +249,17 @@ def track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Segment
             on_mask(step)
         clock.report(done, flagged=flagged)
     return result
+
+
+def click_motion(get_frame: FrameFn, index: int, n_frames: int, step: int = 1, flow: Optional[Flow] = None):
+    """Flow from frame ``index`` to a frame ``step`` away (forward, else backward), float32 (H, W, 2).
+
+    Pass it to ``GrabCutSegmenter.set_motion`` before a click so the click grows along the
+    object's motion; None for a one-frame video.
+    """
+    other = index + step if index + step < n_frames else index - step
+    other = int(np.clip(other, 0, n_frames - 1))
+    if other == index:
+        return None
+    flow = flow or Flow()
+    return flow(get_frame(index), get_frame(other))  # frame(index)(x) ~ frame(other)(x + f(x))

@@ -1,0 +1,118 @@
+"""Tracker on a synthetic clip: a red disc moving over a textured, slowly panning background."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.core.errors import Cancelled
+from app.core.jobs import CancelToken
+from app.core.segment import (FALLBACK, KEYFRAME, LOST, OK, GrabCutSegmenter, iter_track, mask_iou, plan_runs,
+                              prompts_from_mask, track)
+
+import cv2
+
+
+def make_clip(n=10, h=96, w=128, r=15, vanish_at=None, seed=1):
+    """Frames RGB uint8 (h, w, 3) and bool disc masks; the disc moves 3 px right, 1 px down per frame."""
+    rng = np.random.default_rng(seed)
+    tex = rng.integers(0, 160, (h // 8 + 2, (w + 2 * n) // 8 + 2, 3), dtype=np.uint8)
+    tex[..., 0] //= 3
+    big = cv2.resize(tex, (tex.shape[1] * 8, tex.shape[0] * 8), interpolation=cv2.INTER_CUBIC)
+    frames, masks = [], []
+    for i in range(n):
+        img = np.ascontiguousarray(big[:h, i:i + w])  # background pans 1 px per frame
+        m = np.zeros((h, w), np.uint8)
+        cv2.circle(m, (35 + 3 * i, 40 + i), r, 1, -1)
+        m = m.astype(bool)
+        if vanish_at is None or i < vanish_at:
+            img[m] = (220, 60, 50)
+        else:
+            m[:] = False
+        frames.append(img)
+        masks.append(m)
+    return frames, masks
+
+
+def test_plan_runs_covers_every_frame_once_from_the_nearer_keyframe():
+    runs = plan_runs(12, [3, 8])
+    order = [i for _, frames in runs for i in frames]
+    assert sorted(order + [3, 8]) == list(range(12))
+    source = {i: k for k, frames in runs for i in frames}
+    for i, k in source.items():
+        assert abs(i - k) == min(abs(i - 3), abs(i - 8))
+    for k, frames in runs:  # each run walks away from its keyframe one frame at a time
+        assert [abs(f - k) for f in frames] == list(range(1, len(frames) + 1))
+    with pytest.raises(ValueError):
+        plan_runs(5, [7])
+
+
+def test_prompts_from_mask():
+    m = np.zeros((60, 80), bool)
+    m[20:40, 30:50] = True
+    points, box = prompts_from_mask(m)
+    pos = [(x, y) for x, y, l in points if l]
+    neg = [(x, y) for x, y, l in points if not l]
+    assert pos and all(m[int(y), int(x)] for x, y in pos)
+    assert neg and not any(m[int(y), int(x)] for x, y in neg)
+    x0, y0, x1, y1 = box
+    assert x0 < 30 and y0 < 20 and x1 > 50 and y1 > 40
+
+
+def test_tracks_moving_disc_forward_and_backward():
+    frames, masks = make_clip(n=11)
+    progress = []
+    res = track(lambda i: frames[i], len(frames), {5: masks[5]}, GrabCutSegmenter(), progress=progress.append)
+    ious = [mask_iou(res.mask(i), masks[i]) for i in range(len(frames))]
+    assert min(ious) > 0.8, ious
+    assert res.flags[5] == KEYFRAME and res.sources[0] == 5 and res.sources[10] == 5
+    assert not res.flagged()
+    assert progress[-1].done == progress[-1].total == len(frames)
+
+
+def test_two_keyframes_and_streaming_without_storing_masks():
+    frames, masks = make_clip(n=10)
+    got = {}
+    res = track(lambda i: frames[i], len(frames), {0: masks[0], 9: masks[9]}, GrabCutSegmenter(),
+                on_mask=lambda s: got.__setitem__(s.index, s.mask), keep_masks=False)
+    assert sorted(got) == list(range(10))
+    assert all(p is None for p in res.packed)
+    assert res.sources[:5] == [0] * 5 and res.sources[5:] == [9] * 5
+    assert min(mask_iou(got[i], masks[i]) for i in range(10)) > 0.8
+
+
+def test_cancel_stops_tracking():
+    frames, masks = make_clip(n=10)
+    token = CancelToken()
+    seen = []
+
+    def get_frame(i):
+        seen.append(i)
+        if len(seen) == 4:
+            token.cancel()
+        return frames[i]
+
+    with pytest.raises(Cancelled):
+        track(get_frame, len(frames), {0: masks[0]}, GrabCutSegmenter(), cancel=token)
+    assert len(seen) <= 5  # stopped at the next frame boundary
+
+
+def test_flags_the_frame_where_the_object_disappears():
+    frames, masks = make_clip(n=10, vanish_at=6)
+    steps = {s.index: s for s in iter_track(lambda i: frames[i], len(frames), {0: masks[0]}, GrabCutSegmenter())}
+    assert steps[6].flag == LOST
+    assert all(steps[i].flag == OK for i in range(1, 6))
+    assert steps[0].flag == KEYFRAME
+    assert FALLBACK != LOST
+
+
+def test_tracker_drives_sam_segmenter():
+    """The SAM path through the tracker (tiny random SAM): masks keep the frame's size."""
+    from app.core.segment.sam import SamSegmenter
+    from tests.core.test_segment_sam import tiny_sam
+
+    frames, masks = make_clip(n=4)
+    res = track(lambda i: frames[i], len(frames), {0: masks[0]}, SamSegmenter(tiny_sam()))
+    for i in range(4):
+        assert res.mask(i).shape == masks[0].shape
+    # random weights give arbitrary masks: they must have been rejected in favour of the warp
+    assert all(mask_iou(res.mask(i), masks[i]) > 0.6 for i in range(4))
