@@ -220,6 +220,10 @@ class MainWindow(QMainWindow):
     def open_path(self, path) -> bool:
         """Open a video, a frame folder or a project file; errors go to a dialog."""
         path = Path(path)
+        if self.controller.engine.busy:
+            self.show_error(f"{self.controller.engine.current.name} is still running on this video; "
+                            "wait for it or cancel it (Esc) first.")
+            return False
         if not self.maybe_save():
             return False
         try:
@@ -341,6 +345,7 @@ class MainWindow(QMainWindow):
             self.settings_dialog.engineChanged.connect(self.project.set_engine_settings)
             self.settings_dialog.accepted.connect(self.status.refresh)
         else:
+            self.settings_dialog.load_general()
             self.settings_dialog.set_engine_values(self.project.engine_settings)
         self.settings_dialog.show()
         return self.settings_dialog

@@ -59,7 +59,7 @@ class Project(QObject):
     dirtyChanged = Signal(bool)
     pathChanged = Signal(object)
 
-    FRAME_CACHE = 24
+    FRAME_CACHE = 12  # decoded frames kept for scrubbing back and forth (6 MB each at 1080p)
 
     def __init__(self, parent=None):
         super().__init__(parent)

@@ -44,7 +44,7 @@ class StatusFields:
             device = f"{self.settings.device} (unavailable)"
         self.device.setText(f"Device: {device}")
         w = self.settings.weights_path()
-        self.weights.setText(f"Weights: {w.name}" if w else "Weights: none (Settings)")
+        self.weights.setText(f"Weights: {w.name}" if w else "Weights: none (classic fill)")
         self.weights.setToolTip(str(w) if w else "Choose a weights file in Settings > General")
         self.update_memory()
 

@@ -17,7 +17,7 @@ from typing import Any, Callable, Optional
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from app.core.engine import EngineConfig, InpaintEngine
+from app.core.engine import EngineConfig, InpaintEngine, fill_range, resolve_fill
 from app.core.errors import Cancelled, InpaintError, WeightsError
 from app.core.jobs import CancelToken, Progress, ProgressClock
 from app.core.sttn import load_generator
@@ -48,8 +48,12 @@ class EngineHost:
     def engine(self, weights: Optional[Path], config: EngineConfig) -> InpaintEngine:
         if weights is None:
             raise WeightsError("No weights are bundled yet; choose a weights file (e.g. sttn.pth) in Settings.")
-        engine = InpaintEngine(self._load(Path(weights), config), config)
-        return engine
+        return InpaintEngine(self._load(Path(weights), config), config)
+
+    def engine_for_fill(self, weights: Optional[Path], config: EngineConfig) -> tuple[str, Optional[InpaintEngine]]:
+        """The fill mode that will run, and the engine if that mode uses STTN (None otherwise)."""
+        mode = resolve_fill(config.fill, weights is not None)
+        return mode, (self.engine(weights, config) if mode.endswith("sttn") else None)
 
     def _load(self, weights: Path, config: EngineConfig):
         from app.core.engine import resolve_device
@@ -176,20 +180,28 @@ def inpaint_job(video, masks, start: int, end: int, results, weights, config: En
     """Inpaint [start, end) into ``results`` (a ResultCache), frame by frame."""
 
     def fn(host: EngineHost, progress, cancel):
-        engine = host.engine(weights, config)
-        inpainted = engine.run(host.reader(video), masks, results.put, start, end, progress=progress, cancel=cancel)
-        return {"start": start, "end": end, "inpainted": inpainted}
+        mode, engine = host.engine_for_fill(weights, config)
+        fill_range(host.reader(video), masks, results.put, start, end, config, engine, progress=progress, cancel=cancel)
+        return {"start": start, "end": end, "fill": mode}
 
     return fn
 
 
 def preview_job(video, masks, index: int, results, weights, config: EngineConfig):
     def fn(host: EngineHost, progress, cancel):
-        engine = host.engine(weights, config)
+        mode, engine = host.engine_for_fill(weights, config)
+        reader = host.reader(video)
         progress(Progress(0, 1, "preview"))
-        results.put(index, engine.preview_frame(host.reader(video), masks, index))
+        if mode == "sttn":
+            results.put(index, engine.preview_frame(reader, masks, index))
+        else:
+            # Propagation needs the neighbouring frames: fill a short window, keep this frame.
+            r = config.neighbor_radius
+            keep = lambda i, rgb: results.put(i, rgb) if i == index else None  # noqa: E731
+            fill_range(reader, masks, keep, max(0, index - r), min(len(reader), index + r + 1), config, engine,
+                       cancel=cancel)
         progress(Progress(1, 1, "preview"))
-        return {"index": index}
+        return {"index": index, "fill": mode}
 
     return fn
 
@@ -220,7 +232,8 @@ def export_inpaint_job(video, masks, output, start: int, end: int, weights, conf
     from app.core.engine import inpaint_video
 
     def fn(host: EngineHost, progress, cancel):
-        engine = host.engine(weights, config) if any(not masks.is_empty(i) for i in range(start, end)) else None
+        has_mask = any(not masks.is_empty(i) for i in range(start, end))
+        engine = host.engine_for_fill(weights, config)[1] if has_mask else None
         res = inpaint_video(video, masks, output, weights=weights, config=config, start=start, end=end, crf=crf,
                             keep_audio=keep_audio, engine=engine, progress=progress, cancel=cancel)
         return {"output": res.output, "frames": res.frames, "warnings": res.warnings}

@@ -38,7 +38,10 @@ def wait(app, condition, timeout=600):
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--weights")
+    parser.add_argument("--scale", type=float, help="device pixel ratio (checks HiDPI drawing): main window only")
     args = parser.parse_args()
+    if args.scale:
+        os.environ["QT_SCALE_FACTOR"] = str(args.scale)
     tmp = Path(tempfile.mkdtemp(prefix="sttn-shots-"))
     os.environ["STTN_INPAINT_DATA"] = str(tmp / "data")
 
@@ -69,6 +72,12 @@ def main() -> None:
     from PySide6.QtCore import QPointF
     win.canvas._mouse = win.canvas.to_widget(QPointF(300, 120))
     wait(app, lambda: True)
+    if args.scale:
+        win.grab().save(str(OUT / f"main_window_x{args.scale:g}.png"))
+        win.project._dirty = False
+        win.project.undo.setClean()
+        win.close()
+        return
     win.grab().save(str(OUT / "main_window_mask.png"))
     win.canvas._mouse = None
 

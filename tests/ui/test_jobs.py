@@ -24,7 +24,7 @@ def test_inpaint_range_changes_only_masked_pixels(window, clip, qtbot):
         job = window.controller.inpaint()
         assert job is not None and jobs.busy
         assert not window.inpaint_action.isEnabled()  # one job at a time
-    assert blocker.args[1] == {"start": 2, "end": 8, "inpainted": 6}
+    assert blocker.args[1] == {"start": 2, "end": 8, "fill": "propagate+sttn"}
     assert window.project.results.indices() == list(range(2, 8))
     assert window.inpaint_action.isEnabled()
     window.project.set_current(5)
@@ -74,11 +74,28 @@ def test_errors_from_jobs_reach_a_dialog(window, clip, qtbot, dialogs, tmp_path)
     with qtbot.waitSignal(window.controller.engine.failed, timeout=30_000):
         window.controller.inpaint()
     assert dialogs[-1][0] == "critical" and "missing.pth" in dialogs[-1][1]
-    window.controller.inpaint  # still usable afterwards
-    window.settings.weights = ""
     dialogs.clear()
     window.project.clear_masks("range")
     assert window.controller.inpaint() is None and "mask" in dialogs[-1][1]
+
+
+def test_without_weights_the_classic_fill_runs(window, clip, qtbot):
+    window.settings.weights = ""  # nothing bundled in the tree: fill 'auto' falls back to propagation + Telea
+    window.open_path(clip)
+    paint_range(window, 0, 6)
+    with qtbot.waitSignal(window.controller.engine.finished, timeout=120_000) as blocker:
+        window.controller.inpaint()
+    assert blocker.args[1]["fill"] == "propagate+telea"
+    assert window.project.results.indices() == list(range(6))
+
+
+def test_fill_mode_from_settings_reaches_the_engine(window, clip, qtbot):
+    window.open_path(clip)
+    paint_range(window, 0, 4)
+    window.project.set_engine_settings({**window.project.engine_settings, "fill": "sttn"})
+    with qtbot.waitSignal(window.controller.engine.finished, timeout=120_000) as blocker:
+        window.controller.inpaint()
+    assert blocker.args[1]["fill"] == "sttn"
 
 
 @pytest.mark.parametrize("computed", [True, False], ids=["re-encode-result", "inpaint-while-exporting"])
@@ -98,9 +115,10 @@ def test_export_keeps_frames_size_and_audio(window, clip, qtbot, tmp_path, compu
     with qtbot.waitSignal(window.controller.exportFinished, timeout=120_000):
         dialog.export_button.click()
         assert dialog.running
+    qtbot.waitUntil(lambda: not dialog.running, timeout=10_000)
     info = probe(out)
     assert (info["frames"], info["width"], info["height"], info["has_audio"]) == (12, 96, 64, True)
-    assert "Wrote" in dialog.status.text() and not dialog.running
+    assert "Wrote" in dialog.status.text()
     with open_video(out) as r, open_video(clip) as src:
         outside = np.abs(r[0].astype(int) - src[0].astype(int)).mean()
         inside = np.abs(r[5].astype(int) - src[5].astype(int))[square_mask()].mean()
@@ -155,3 +173,29 @@ def test_finetune_page_trains_plots_and_uses_weights(window, make_clip, qtbot, t
     assert window.settings.weights == str(result["output"])
     assert result["output"].name in window.status.weights.text()
     page.plot.grab()  # paints without error
+
+
+def test_settings_dialog_shows_weights_chosen_elsewhere(window, tmp_path):
+    d = window.show_settings()
+    d.close()
+    window.settings.weights = str(tmp_path / "finetuned.pth")  # e.g. 'Use these weights'
+    d = window.show_settings()
+    assert d.weights_edit.text().endswith("finetuned.pth") and d.weights_file.isChecked()
+    d.close()
+
+
+def test_engine_settings_form_round_trips_every_field(window, dialogs):
+    from app.core.engine import EngineConfig
+
+    d = window.show_settings()
+    d.engine_widgets["window_step"].setValue(3)
+    d.engine_widgets["fill"].setCurrentIndex(d.engine_widgets["fill"].findData("telea"))
+    values = d.engine_values()
+    assert values["window_step"] == 3 and values["fill"] == "telea"
+    EngineConfig.from_dict(values)  # what the form produces is a valid config
+    d.engine_widgets["window_step"].setValue(0)
+    assert d.engine_values()["window_step"] is None  # "Auto"
+    d.engine_widgets["window_step"].setValue(99)  # invalid: a warning, the dialog stays open
+    d.accept()
+    assert dialogs[-1][0] == "warning" and d.isVisible()
+    d.close()

@@ -9,10 +9,12 @@ from dataclasses import fields
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
-                               QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QRadioButton,
+                               QFormLayout, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QRadioButton,
                                QSpinBox, QTabWidget, QVBoxLayout, QWidget)
 
+from app.core import engine as engine_module
 from app.core.engine import EngineConfig, available_devices
+from app.core.errors import InpaintError
 from app.core.paths import default_weights
 
 from ..appsettings import MACHINE_FIELDS, AppSettings
@@ -25,6 +27,16 @@ ENGINE_LABELS = {
     "crop_to_mask": ("Crop around mask", "Inpaint a crop around the mask at full resolution"),
     "crop_margin": ("Crop margin", "Context pixels kept around the mask when cropping"),
     "attention": ("Attention", "How attention treats masked patches; 'from weights' keeps the file's mode"),
+    "window_step": ("Window step", "Frames between window centres; Auto overlaps windows and averages (paper)"),
+    "precision": ("Precision", "auto: bfloat16 where the hardware computes it natively, else float32"),
+    "fill": ("Fill", "sttn: the model fills holes; propagate+...: pixels seen in other frames are carried "
+                     "along optical flow first; telea: classic per-frame fill, no weights needed"),
+}
+#: Fields chosen from a list: (value, label) pairs; a new engine field with choices is added here.
+CHOICES = {
+    "attention": ((None, "From weights"), ("official", "Official"), ("masked", "Masked")),
+    "precision": tuple((v, v) for v in getattr(engine_module, "PRECISIONS", ())),
+    "fill": tuple((v, v) for v in getattr(engine_module, "FILL_MODES", ())),
 }
 
 
@@ -85,7 +97,6 @@ class SettingsDialog(QDialog):
         self.device.addItem(f"Automatic (uses {device_label(found[0])})", "auto")
         for name in found:
             self.device.addItem(device_label(name), name)
-        self.device.setCurrentIndex(max(0, self.device.findData(self.settings.device)))
         form.addRow("Device", self.device)
         form.addRow("", QLabel("Found: " + ", ".join(device_label(d) for d in found)))
 
@@ -96,17 +107,25 @@ class SettingsDialog(QDialog):
         group = QButtonGroup(page)
         group.addButton(self.weights_bundled)
         group.addButton(self.weights_file)
-        self.weights_edit = QLineEdit(self.settings.weights)
+        self.weights_edit = QLineEdit()
         self.weights_edit.setPlaceholderText("e.g. sttn.pth from the STTN authors, or a fine-tuned file")
         self.weights_edit.textEdited.connect(lambda _: self.weights_file.setChecked(True))
-        (self.weights_file if self.settings.weights or not bundled else self.weights_bundled).setChecked(True)
         form.addRow("Weights", self.weights_bundled)
         form.addRow("", self.weights_file)
         form.addRow("", path_row(self.weights_edit, "STTN weights", "PyTorch weights (*.pth *.pt)", self))
-        self.sam_edit = QLineEdit(self.settings.sam_checkpoint)
+        self.sam_edit = QLineEdit()
         self.sam_edit.setPlaceholderText("SAM checkpoint for click-to-segment (optional)")
         form.addRow("SAM checkpoint", path_row(self.sam_edit, "SAM checkpoint", "Checkpoints (*.pth *.pt)", self))
+        self.load_general()
         return page
+
+    def load_general(self) -> None:
+        """Show the stored device, weights and SAM path (they may change while the dialog is closed)."""
+        self.device.setCurrentIndex(max(0, self.device.findData(self.settings.device)))
+        self.weights_edit.setText(self.settings.weights)
+        use_file = bool(self.settings.weights) or not self.weights_bundled.isEnabled()
+        (self.weights_file if use_file else self.weights_bundled).setChecked(True)
+        self.sam_edit.setText(self.settings.sam_checkpoint)
 
     # --- Engine ------------------------------------------------------------------
     def _engine_tab(self, values: dict) -> QWidget:
@@ -119,10 +138,14 @@ class SettingsDialog(QDialog):
                 continue
             label, tip = ENGINE_LABELS.get(f.name, (f.name.replace("_", " ").capitalize(), ""))
             default = getattr(defaults, f.name)
-            if f.name == "attention":
+            if CHOICES.get(f.name):
                 w = QComboBox()
-                for text, data in (("From weights", None), ("Official", "official"), ("Masked", "masked")):
+                for data, text in CHOICES[f.name]:
                     w.addItem(text, data)
+            elif default is None:  # optional number: the lowest value means None ("Auto")
+                w = QSpinBox()
+                w.setRange(0, 4096)
+                w.setSpecialValueText("Auto")
             elif isinstance(default, bool):
                 w = QCheckBox()
             elif isinstance(default, int):
@@ -144,7 +167,7 @@ class SettingsDialog(QDialog):
             elif isinstance(w, QCheckBox):
                 w.setChecked(bool(v))
             elif isinstance(w, QSpinBox):
-                w.setValue(int(v))
+                w.setValue(w.minimum() if v is None else int(v))
             else:
                 w.setText("" if v is None else str(v))
 
@@ -156,7 +179,7 @@ class SettingsDialog(QDialog):
             elif isinstance(w, QCheckBox):
                 out[name] = w.isChecked()
             elif isinstance(w, QSpinBox):
-                out[name] = w.value()
+                out[name] = None if w.specialValueText() and w.value() == w.minimum() else w.value()
             else:
                 out[name] = w.text() or None
         return out
@@ -170,7 +193,11 @@ class SettingsDialog(QDialog):
         self.settings.weights = self.weights_edit.text().strip() if self.weights_file.isChecked() else ""
         self.settings.sam_checkpoint = self.sam_edit.text().strip()
         values = self.engine_values()
-        EngineConfig.from_dict(values)  # raises InpaintError with a readable message if invalid
+        try:
+            EngineConfig.from_dict(values)
+        except InpaintError as exc:
+            QMessageBox.warning(self, "Settings", str(exc))
+            return
         self.settings.set_engine(values)
         self.engineChanged.emit(values)
         super().accept()
