@@ -102,8 +102,10 @@ class MainWindow(QMainWindow):
         self.open_project_action = self._act("Open &project…", self.open_project_dialog, "Ctrl+Shift+O")
         self.save_action = self._act("&Save project", self.save, QKeySequence.StandardKey.Save, "save")
         self.save_as_action = self._act("Save project &as…", self.save_as, "Ctrl+Shift+S")
-        self.import_masks_action = self._act("&Import masks…", self.import_masks, None, "import-mask",
-                                             "Import a mask image, folder of masks or mask video")
+        self.import_masks_action = self._act("&Import mask image or video…", self.import_masks, None, "import-mask",
+                                             "One image for every frame (a watermark), or a mask video")
+        self.import_folder_action = self._act("Import mask &folder…", self.import_mask_folder, None, None,
+                                              "A folder of per-frame mask images, sorted by name")
         self.export_masks_action = self._act("Export masks as &PNGs…", self.export_masks, None, "export-mask")
         self.export_action = self._act("&Export video…", self.export_dialog_show, "Ctrl+E", "export")
         self.quit_action = self._act("&Quit", self.close, QKeySequence.StandardKey.Quit)
@@ -134,7 +136,8 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         m.addActions([self.save_action, self.save_as_action])
         m.addSeparator()
-        m.addActions([self.import_masks_action, self.export_masks_action, self.export_action])
+        m.addActions([self.import_masks_action, self.import_folder_action, self.export_masks_action,
+                      self.export_action])
         m.addSeparator()
         m.addAction(self.quit_action)
         m = mb.addMenu("&Edit")
@@ -192,7 +195,8 @@ class MainWindow(QMainWindow):
 
     def _video_opened(self) -> None:
         has_video = self.project.has_video
-        for a in (self.save_action, self.save_as_action, self.import_masks_action, self.export_masks_action,
+        for a in (self.save_action, self.save_as_action, self.import_masks_action, self.import_folder_action,
+                  self.export_masks_action,
                   self.inpaint_action, self.preview_action, self.export_action):
             a.setEnabled(has_video)
         self._title()
@@ -265,8 +269,12 @@ class MainWindow(QMainWindow):
     def import_masks(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import mask image or mask video", self.settings.last_dir,
                                               "Masks (*.png *.jpg *.bmp *.tif *.mp4 *.avi *.mkv);;All files (*)")
-        if not path:
-            path = QFileDialog.getExistingDirectory(self, "…or a folder of per-frame masks", self.settings.last_dir)
+        self._import(path)
+
+    def import_mask_folder(self) -> None:
+        self._import(QFileDialog.getExistingDirectory(self, "Import a folder of per-frame masks", self.settings.last_dir))
+
+    def _import(self, path: str) -> None:
         if path:
             try:
                 self.project.import_masks(path)

@@ -5,7 +5,6 @@ from PySide6.QtCore import QSettings
 
 from app.core.masks import dilate
 from app.core.video import open_video, probe
-from app.ui.controller import ExportOptions
 from uihelpers import square_mask
 
 

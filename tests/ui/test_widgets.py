@@ -42,7 +42,7 @@ def test_drop_a_file_opens_it(window, clip):
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(clip))])
     pos = QPointF(100, 100)
-    enter = QDragEnterEvent(pos.toPoint(), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+    enter = QDragEnterEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                             Qt.KeyboardModifier.NoModifier)
     window.dragEnterEvent(enter)
     assert enter.isAccepted()
@@ -160,20 +160,27 @@ def test_brush_size_keys_and_zoom_pan(window, clip, qtbot):
     assert window.result_view.state is canvas.state
 
 
-def test_import_and_export_masks(window, clip, tmp_path):
+def test_import_and_export_masks(window, clip, tmp_path, monkeypatch):
     import cv2
+    from PySide6.QtWidgets import QFileDialog
     from uihelpers import square_mask
 
     window.open_path(clip)
     img = tmp_path / "logo.png"
     cv2.imwrite(str(img), square_mask().astype(np.uint8) * 255)
-    window.project.import_masks(img)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(img), "")))
+    window.import_masks_action.trigger()
     assert window.project.masks.masked_frames() == list(range(12))
     out = tmp_path / "out_masks"
-    window.project.masks.save_pngs(out)
+    out.mkdir()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(out)))
+    window.export_masks_action.trigger()
     assert len(list(out.glob("*.png"))) == 12
     window.project.undo.undo()
     assert window.project.masks.masked_frames() == []
+    window.import_folder_action.trigger()  # the folder just written: one mask per frame
+    assert window.project.masks.masked_frames() == list(range(12))
+    assert np.array_equal(window.project.masks.get(3), square_mask())
 
 
 def test_compare_modes(window, clip):
