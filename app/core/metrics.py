@@ -105,9 +105,14 @@ def sample(img: np.ndarray, pos: np.ndarray, border=cv2.BORDER_REPLICATE) -> np.
     """Bilinear lookup of ``img`` (H, W[, C]) at float positions ``pos`` (..., 2) as (x, y)."""
     pos = np.asarray(pos, np.float32)
     shape = pos.shape[:-1]
-    flat = pos.reshape(-1, 1, 2)
-    out = cv2.remap(img, flat[..., 0], flat[..., 1], cv2.INTER_LINEAR, borderMode=border)
-    return out.reshape(shape + img.shape[2:])
+    flat = pos.reshape(-1, 2)
+    n, row = len(flat), 1024  # remap's maps must be < 32767 on each side
+    rows = max(1, -(-n // row))
+    grid = np.zeros((rows * row, 2), np.float32)
+    grid[:n] = flat
+    grid = grid.reshape(rows, row, 2)
+    out = cv2.remap(img, grid[..., 0], grid[..., 1], cv2.INTER_LINEAR, borderMode=border)
+    return out.reshape((rows * row,) + img.shape[2:])[:n].reshape(shape + img.shape[2:])
 
 
 def warp_back(img: np.ndarray, flow: np.ndarray) -> np.ndarray:

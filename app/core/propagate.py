@@ -45,6 +45,7 @@ of the returned frames are used."""
 
 _PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
             "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
+_ROW = 1024
 _CROSS = np.array([[0, 0.25, 0], [0.25, 0, 0.25], [0, 0.25, 0]], np.float32)
 
 
@@ -85,9 +86,14 @@ class PropagateConfig:
 # ---- helpers --------------------------------------------------------------------------------
 def _sample(img: np.ndarray, pos: np.ndarray) -> np.ndarray:
     """Bilinear values of ``img`` (H, W[, C]) at float (x, y) positions ``pos`` (N, 2) -> (N[, C])."""
-    p = np.ascontiguousarray(pos, np.float32).reshape(-1, 1, 2)
+    n = len(pos)
+    # remap's maps must be < 32767 on each side: lay the points out as rows of _ROW.
+    rows = max(1, -(-n // _ROW))
+    p = np.zeros((rows * _ROW, 2), np.float32)
+    p[:n] = pos
+    p = p.reshape(rows, _ROW, 2)
     out = cv2.remap(img, p[..., 0], p[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return out.reshape((len(pos),) + img.shape[2:])
+    return out.reshape((rows * _ROW,) + img.shape[2:])[:n]
 
 
 def _grow(mask: np.ndarray, steps: int) -> np.ndarray:

@@ -155,3 +155,15 @@ def test_fill_with_engine_runs_sttn_on_what_is_left(fixture_weights):
         assert got[i].shape == inp[i].shape and got[i].dtype == np.uint8
         assert np.array_equal(got[i][~m], inp[i][~m])
         assert not np.array_equal(got[i][m], inp[i][m])  # the generator wrote the hole
+
+
+def test_sampling_many_points_beyond_opencv_map_limit():
+    from app.core import metrics
+    from app.core.propagate import _sample
+
+    img = np.arange(200 * 300, dtype=np.float32).reshape(200, 300)
+    rng = np.random.default_rng(0)
+    pos = np.stack([rng.integers(0, 300, 40000), rng.integers(0, 200, 40000)], 1).astype(np.float32)
+    expect = img[pos[:, 1].astype(int), pos[:, 0].astype(int)]
+    assert np.array_equal(_sample(img, pos), expect)
+    assert np.array_equal(metrics.sample(img, pos), expect)
