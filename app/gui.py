@@ -58,7 +58,8 @@ def make_app(argv: list[str]):
     app.setPalette(dark_palette())
     style = resources_dir() / "style.qss"
     if style.exists():
-        app.setStyleSheet(style.read_text())
+        icons = (resources_dir() / "icons").as_posix()
+        app.setStyleSheet(style.read_text().replace("@ICONS@", icons))
     return app
 
 

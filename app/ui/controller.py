@@ -101,10 +101,11 @@ class Controller(QObject):
         self.engine.cancel()
 
     def _progress(self, job: Job, progress) -> None:
-        if job.data.get("kind") == "inpaint" and progress.done:
-            # Frames arrive in order; refresh the view when the shown frame is written.
-            if job.data["start"] + progress.done - 1 == self.project.current:
-                self.project.resultChanged.emit()
+        # Show the current frame's result as soon as the worker has written it (once per frame).
+        current = self.project.current
+        if job.data.get("kind") == "inpaint" and current in self.project.results and job.data.get("shown") != current:
+            job.data["shown"] = current
+            self.project.resultChanged.emit()
 
     def _finished(self, job: Job, result) -> None:
         kind = job.data.get("kind")

@@ -45,4 +45,5 @@ class JobBar(QWidget):
         self.bar.setRange(0, max(1, p.total))
         self.bar.setValue(p.done)
         self.bar.setFormat(f"{p.done}/{p.total}")
-        self.label.setText(f"{job.name}: {p.done}/{p.total} frames · ETA {format_seconds(p.eta)}")
+        stage = f" ({p.stage})" if p.stage and p.stage.lower() != job.name.lower() else ""
+        self.label.setText(f"{job.name}{stage}: {p.done}/{p.total} · ETA {format_seconds(p.eta)}")

@@ -4,8 +4,8 @@
 
 Uses ../shared/data/clips/schoolgirls.mp4 and its mask folder (read in place, not copied).
 Settings and user data go to a temporary folder. Without --weights it uses the bundled
-weights, else the shared seeded-random reference checkpoint (so the inpainted region is
-not meaningful, only the GUI is). The fine-tune page trains a tiny generator for real.
+weights, and without those the engine's weight-free fill (flow propagation + Telea), which is
+what the application does today. The fine-tune page trains a tiny generator for real.
 """
 from __future__ import annotations
 
@@ -56,8 +56,7 @@ def main() -> None:
 
     app = make_app([])
     settings = AppSettings()
-    weights = args.weights or default_weights() or SHARED / "fixtures" / "sttn_reference" / "sttn_ref_seed7.pth"
-    settings.weights = str(weights)
+    settings.weights = str(args.weights or default_weights() or "")
     win = MainWindow(settings)
     win.resize(1440, 900)
     win.show()
@@ -124,6 +123,9 @@ def main() -> None:
     d.tabs.setCurrentIndex(1)
     wait(app, lambda: True)
     d.grab().save(str(OUT / "settings_engine.png"))
+    d.tabs.setCurrentIndex(0)
+    wait(app, lambda: True)
+    d.grab().save(str(OUT / "settings_general.png"))
     d.close()
     win.project._dirty = False
     win.project.undo.setClean()

@@ -58,10 +58,13 @@ def test_cancel_running_inpaint(window, make_clip, qtbot):
     window.open_path(make_clip(n=80, width=96, height=64, name="long.mp4"))
     paint_range(window, 0, 80)
     jobs = window.controller.engine
-    jobs.progress.connect(lambda job, p: window.cancel_action.trigger())
+    seen = []
+    jobs.progress.connect(lambda job, p: (seen.append(window.job_bar.label.text()), window.cancel_action.trigger()))
     with qtbot.waitSignal(jobs.cancelled, timeout=120_000):
         window.controller.inpaint()
-    assert not jobs.busy
+        assert window.job_bar.isVisible() and window.cancel_action.isEnabled()
+    assert seen and seen[0].startswith("Inpaint") and "/80" in seen[0] and "ETA" in seen[0]
+    assert not jobs.busy and not window.job_bar.isVisible()
     assert len(window.project.results) < 80
     assert "cancelled" in window.statusBar().currentMessage()
 
@@ -198,3 +201,19 @@ def test_engine_settings_form_round_trips_every_field(window, dialogs):
     d.accept()
     assert dialogs[-1][0] == "warning" and d.isVisible()
     d.close()
+
+
+def test_finetune_stop_keeps_what_was_learned(window, make_clip, qtbot, tmp_path):
+    footage = tmp_path / "footage"
+    footage.mkdir()
+    make_clip(n=10, width=96, height=64, name="footage/a.mp4")
+    page = window.finetune
+    page.footage.setText(str(footage))
+    page.steps.setValue(1000)
+    jobs = window.controller.training
+    jobs.progress.connect(lambda job, p: page.stop_button.click() if p.done >= 1 else None)
+    with qtbot.waitSignal(jobs.finished, timeout=240_000) as blocker:
+        page.start_button.click()
+    result = blocker.args[1]
+    assert result["stopped"] and 1 <= result["step"] < 1000 and result["output"].exists()
+    assert "Stopped at step" in page.status.text() and page.use_button.isEnabled()
