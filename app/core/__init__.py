@@ -1,14 +1,25 @@
-"""Headless core: video I/O, masks, the STTN model, the inference engine. Imports no Qt."""
-from .engine import EngineConfig, InpaintEngine, InpaintResult, available_devices, inpaint_video, resolve_device
-from .errors import Cancelled, InpaintError
-from .jobs import CancelToken, Progress
-from .masks import MaskStore, dilate, load_masks
-from .sttn import GeneratorConfig, InpaintGenerator, load_generator, save_generator
-from .video import VideoReader, VideoWriter, open_video
+"""Headless core: video I/O, masks, the STTN model, the inference engine. Imports no Qt.
 
-__all__ = [
-    "EngineConfig", "InpaintEngine", "InpaintResult", "available_devices", "inpaint_video", "resolve_device",
-    "Cancelled", "InpaintError", "CancelToken", "Progress", "MaskStore", "dilate", "load_masks",
-    "GeneratorConfig", "InpaintGenerator", "load_generator", "save_generator", "VideoReader", "VideoWriter",
-    "open_video",
-]
+Names are imported on first use (PEP 562), so that `import app.core.jobs` or `--help` does
+not pay for torch, OpenCV and FFmpeg.
+"""
+import importlib
+
+_EXPORTS = {
+    "EngineConfig": "engine", "InpaintEngine": "engine", "InpaintResult": "engine", "available_devices": "engine",
+    "inpaint_video": "engine", "resolve_device": "engine", "fill_range": "engine",
+    "Cancelled": "errors", "InpaintError": "errors",
+    "CancelToken": "jobs", "Progress": "jobs",
+    "MaskStore": "masks", "dilate": "masks", "load_masks": "masks",
+    "GeneratorConfig": "sttn", "InpaintGenerator": "sttn", "load_generator": "sttn", "save_generator": "sttn",
+    "VideoReader": "video", "VideoWriter": "video", "open_video": "video",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

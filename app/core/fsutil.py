@@ -9,6 +9,27 @@ from pathlib import Path
 from .errors import OutputError
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def make_temp_beside(path: Path, tag: str) -> Path:
+    """An empty temporary file next to ``path`` (same filesystem, so a rename is atomic).
+
+    mkstemp creates files readable by the owner only; the final file should get the
+    permissions any new file of the user gets, so the mode follows the umask.
+    """
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".{tag}.part{path.suffix}", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(f"Cannot write in {path.parent} ({exc.strerror}); choose another folder.") from None
+    os.close(fd)
+    os.chmod(name, 0o666 & ~_umask())
+    return Path(name)
+
+
 def check_writable(path, inputs=()) -> Path:
     """Refuse an output that would overwrite an input, or that lies in a folder we cannot write."""
     path = Path(path).expanduser()
@@ -41,13 +62,7 @@ def atomic_path(path, suffix: str | None = None):
     On any exception (including cancel) the temporary file is removed and ``path`` is untouched.
     """
     path = Path(path)
-    suffix = suffix if suffix is not None else path.suffix
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".part" + suffix, dir=path.parent or ".")
-    except OSError as exc:
-        raise OutputError(f"Cannot write {path}: {exc.strerror}; choose another path.") from None
-    os.close(fd)
-    tmp = Path(tmp)
+    tmp = make_temp_beside(path if suffix is None else path.with_suffix(suffix), "tmp")
     try:
         yield tmp
         with open(tmp, "rb+") as f:

@@ -17,6 +17,9 @@ def root() -> Path:
     bundle = getattr(sys, "_MEIPASS", None)
     if bundle:
         return Path(bundle)
+    installed = Path(__file__).resolve().parents[1] / "_data"  # a wheel: setup.py copies the folders here
+    if installed.is_dir():
+        return installed
     return Path(__file__).resolve().parents[2]
 
 

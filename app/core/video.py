@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import heapq
 import os
-import tempfile
 from fractions import Fraction
 from pathlib import Path
 from typing import Iterator, Optional
@@ -20,7 +19,7 @@ import cv2
 import numpy as np
 
 from .errors import OutputError, VideoError
-from .fsutil import check_writable
+from .fsutil import check_writable, make_temp_beside
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 # Audio codecs the mp4 container takes as they are; anything else is re-encoded to AAC.
@@ -276,12 +275,7 @@ class VideoWriter:
             raise OutputError(f"Cannot start writing {self.path} ({_short(exc)}).") from None
 
     def _temp(self, tag: str) -> Path:
-        try:
-            fd, name = tempfile.mkstemp(prefix=f".{self.path.stem}.", suffix=f".{tag}.part.mp4", dir=self.path.parent)
-        except OSError as exc:
-            raise OutputError(f"Cannot write in {self.path.parent} ({exc.strerror}); choose another folder.") from None
-        os.close(fd)
-        return Path(name)
+        return make_temp_beside(self.path.with_suffix(".mp4"), tag)
 
     def write(self, frame: np.ndarray) -> None:
         if frame.shape != (self.height, self.width, 3) or frame.dtype != np.uint8:
@@ -363,9 +357,7 @@ def remux(input_path, output_path, keep_audio: bool = True) -> Path:
     Raises ``OutputError`` when the mp4 container cannot hold the input's video codec.
     """
     output_path = check_writable(output_path, inputs=(input_path,))
-    fd, tmp = tempfile.mkstemp(prefix=f".{output_path.stem}.", suffix=".copy.part.mp4", dir=output_path.parent)
-    os.close(fd)
-    tmp = Path(tmp)
+    tmp = make_temp_beside(output_path.with_suffix(".mp4"), "copy")
     try:
         _mux_audio(Path(input_path), Path(input_path) if keep_audio and _has_audio(input_path) else None, tmp)
         os.replace(tmp, output_path)

@@ -213,3 +213,18 @@ def test_audio_reencoded_when_mp4_cannot_hold_it(tmp_path):
             w.write(f)
     with av.open(str(tmp_path / "o.mp4")) as c:
         assert c.streams.audio[0].codec_context.name == "aac"
+
+
+def test_output_permissions_follow_umask(tmp_path, make_clip):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        src = make_clip(n=3, width=64, height=48)
+        with VideoReader(src) as r, VideoWriter(tmp_path / "o.mp4", 64, 48, fps=r.rate) as w:
+            for f in r:
+                w.write(f)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "o.mp4").stat().st_mode) == 0o644
