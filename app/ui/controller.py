@@ -120,4 +120,5 @@ class Controller(QObject):
             self.message.emit(f"Exported {result['output']}.")
 
     def shutdown(self) -> bool:
-        return self.engine.shutdown() & self.training.shutdown()
+        stopped = [self.engine.shutdown(), self.training.shutdown()]  # stop both, even if one hangs
+        return all(stopped)

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (QFileDialog, QMainWindow, QMessageBox, QToolBar, QVBoxLayout, QWidget)
 
 from app.core.errors import InpaintError
@@ -87,13 +87,12 @@ class MainWindow(QMainWindow):
 
     # --- actions and menus -------------------------------------------------------
     def _act(self, text, slot, shortcut=None, icon_name=None, tip=None) -> QAction:
-        a = QAction(text, self)
-        if icon_name:
-            a.setIcon(icon(icon_name))
+        a = QAction(icon(icon_name) if icon_name else QIcon(), text, self)
+        tip = tip or text.replace("&", "").rstrip("…")
         if shortcut:
-            a.setShortcuts([QKeySequence(s) for s in ([shortcut] if isinstance(shortcut, (str, QKeySequence.StandardKey)) else shortcut)])
-        if tip or shortcut:
-            a.setToolTip(f"{tip or text}" + (f" ({a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})" if shortcut else ""))
+            a.setShortcut(QKeySequence(shortcut))
+            tip += f" ({a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})"
+        a.setToolTip(tip)
         a.triggered.connect(slot)
         return a
 
@@ -145,7 +144,7 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         m.addAction(self.settings_action)
         m = mb.addMenu("&Mask")
-        m.addActions(self.tools._group.actions())
+        m.addActions(self.tools.tool_actions())
         m.addActions(self.tools.size_actions)
         m.addAction(self.tools.clear_action)
         m = mb.addMenu("&View")
@@ -319,7 +318,7 @@ class MainWindow(QMainWindow):
             self.show_error(str(exc))
             return False
         self.project.path = None  # recovered work still needs a real save
-        self.project._touch()
+        self.project.mark_dirty()
         self._title()
         return True
 

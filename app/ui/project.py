@@ -235,6 +235,10 @@ class Project(QObject):
         if isValid(self.undo):  # the stack also emits while it is being destroyed
             self.dirtyChanged.emit(self.dirty)
 
+    def mark_dirty(self) -> None:
+        """Changed in a way the undo stack does not track (range, settings, recovered work)."""
+        self._touch()
+
     def _touch(self) -> None:
         if not self._dirty:
             self._dirty = True

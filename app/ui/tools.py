@@ -185,6 +185,9 @@ class ToolPanel(QToolBar):
         self.tools[tool.name] = tool
         return action
 
+    def tool_actions(self) -> list[QAction]:
+        return self._group.actions()
+
     def set_tool(self, name: str) -> None:
         for a in self._group.actions():
             a.setChecked(a.data() == name)

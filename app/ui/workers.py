@@ -17,7 +17,7 @@ from typing import Any, Callable, Optional
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
-from app.core.engine import EngineConfig, InpaintEngine, fill_range, resolve_fill
+from app.core.engine import EngineConfig, InpaintEngine, fill_range, resolve_device, resolve_fill
 from app.core.errors import Cancelled, InpaintError, WeightsError
 from app.core.jobs import CancelToken, Progress, ProgressClock
 from app.core.sttn import load_generator
@@ -56,8 +56,6 @@ class EngineHost:
         return mode, (self.engine(weights, config) if mode.endswith("sttn") else None)
 
     def _load(self, weights: Path, config: EngineConfig):
-        from app.core.engine import resolve_device
-
         device = resolve_device(config.device)
         key = (weights.resolve(), weights.stat().st_mtime if weights.exists() else 0, str(device), config.attention)
         if key != self._model_key:

@@ -273,3 +273,14 @@ def test_recovers_autosave_after_a_crash(qtbot, settings, dialogs, clip):
     second.close()
     first.project._dirty = False
     first.project.undo.setClean()
+
+
+def test_make_app_applies_the_dark_theme(qapp):
+    from app.gui import make_app
+
+    app = make_app([])
+    sheet = app.styleSheet()
+    assert "@ICONS@" not in sheet and "icons/check.svg" in sheet
+    assert app.palette().window().color().lightness() < 60
+    assert app.organizationName() == "sttn-inpaint"
+    app.setStyleSheet("")
