@@ -1,32 +1,7 @@
 """GUI fixtures: settings and user data in tmp, a tiny generator, small clips, and a thread guard."""
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
-
-
-def _import_qtpy_with_real_packaging() -> None:
-    """superqt imports qtpy, which needs the ``packaging`` distribution; tests/packaging (a test
-    package named like it, on sys.path because pytest puts tests/ there) hides it. Import qtpy
-    once with the real one in place, then put back whatever was there. Remove this when
-    tests/packaging is renamed."""
-    tests_dir = Path(__file__).resolve().parents[1]
-    shadow = {k: sys.modules.pop(k) for k in list(sys.modules) if k == "packaging" or k.startswith("packaging.")}
-    saved_path = sys.path[:]
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != tests_dir]
-    try:
-        import qtpy  # noqa: F401
-    finally:
-        sys.path[:] = saved_path
-        if shadow:
-            for k in [k for k in sys.modules if k == "packaging" or k.startswith("packaging.")]:
-                del sys.modules[k]
-            sys.modules.update(shadow)
-
-
-_import_qtpy_with_real_packaging()
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMessageBox
 
