@@ -36,6 +36,7 @@ class Controller(QObject):
         self.project, self.settings = project, settings
         self.engine = JobThread("engine", self)
         self.training = JobThread("training", self)
+        self.segment = JobThread("segment", self)  # click-to-select answers, while the engine may be busy
         self.engine.progress.connect(self._progress)
         self.engine.finished.connect(self._finished)
         self.engine.failed.connect(lambda job, msg: self.error.emit(msg))
@@ -120,5 +121,5 @@ class Controller(QObject):
             self.message.emit(f"Exported {result['output']}.")
 
     def shutdown(self) -> bool:
-        stopped = [self.engine.shutdown(), self.training.shutdown()]  # stop both, even if one hangs
+        stopped = [self.engine.shutdown(), self.training.shutdown(), self.segment.shutdown()]  # stop all, even if one hangs
         return all(stopped)

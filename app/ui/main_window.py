@@ -20,6 +20,7 @@ from .icons import icon
 from .jobbar import JobBar
 from .preview import CompareArea, ResultView, bind_preview
 from .project import PROJECT_SUFFIX, Autosaver, Project
+from .segment_tool import SegmentController
 from .statusbar import StatusFields
 from .timeline import Timeline, bind_timeline
 from .tools import ToolPanel
@@ -28,6 +29,8 @@ APP_TITLE = "STTN Inpaint"
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.mkv *.avi *.webm *.m4v);;All files (*)"
 PROJECT_FILTER = f"Projects (*{PROJECT_SUFFIX})"
 MOUSE_HELP = [("Zoom", "Mouse wheel"), ("Pan", "Middle drag, or Space + drag"),
+              ("Click to select", "Click: object, right click or Alt+click: not object, drag: box; "
+               "Tab: next candidate, Enter: keep, Esc: discard"),
               ("Move the split", "Drag in the result view (split mode)")]
 
 
@@ -51,6 +54,8 @@ class MainWindow(QMainWindow):
         bind_timeline(self.timeline, self.project)
         bind_preview(self.result_view, self.project, self.compare)
         self.canvas.spaceTapped.connect(self.timeline.toggle_play)
+        self.segment = SegmentController(self.canvas, self.project, self.tools, self.controller, self.settings,
+                                         self.timeline, self)
 
         central = QWidget()
         layout = QVBoxLayout(central)
@@ -147,6 +152,8 @@ class MainWindow(QMainWindow):
         m.addActions(self.tools.tool_actions())
         m.addActions(self.tools.size_actions)
         m.addAction(self.tools.clear_action)
+        m.addSeparator()
+        m.addActions([self.segment.commit_action, self.segment.track_action])
         m = mb.addMenu("&View")
         m.addActions(list(self.compare.mode_actions.values()))
         m.addSeparator()

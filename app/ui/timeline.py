@@ -23,6 +23,9 @@ def timecode(index: int, fps: float) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}.{ff:02d}"
 
 
+FLAG_COLOR = QColor(255, 170, 0)  # amber, above the bar: distinct from the red mask marks
+
+
 class FrameBar(QWidget):
     """Scrub bar: click or drag to pick a frame; shows range, mask marks and the playhead."""
 
@@ -32,6 +35,7 @@ class FrameBar(QWidget):
         super().__init__(parent)
         self.count, self.current, self.start, self.end = 0, 0, 0, 0
         self.marks: frozenset[int] = frozenset()
+        self.flagged: frozenset[int] = frozenset()  # frames to check (tracking 'lost' / 'fallback')
         self.setMinimumHeight(30)
         self.setMouseTracking(False)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -61,6 +65,8 @@ class FrameBar(QWidget):
         for a, b in _runs(sorted(self.marks)):
             x0 = self.x_of(a) - unit / 2
             p.fillRect(QRectF(x0, h * 0.72, max(1.5, unit * (b - a + 1)), 4), mark)
+        for a, b in _runs(sorted(self.flagged)):
+            p.fillRect(QRectF(self.x_of(a) - unit / 2, h * 0.3 - 5, max(1.5, unit * (b - a + 1)), 4), FLAG_COLOR)
         x = self.x_of(self.current)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.setPen(QPen(pal.highlight().color(), 2))
@@ -218,6 +224,11 @@ class Timeline(QWidget):
 
     def set_marks(self, frames) -> None:
         self.bar.marks = frozenset(frames)
+        self.bar.update()
+
+    def set_flagged(self, frames) -> None:
+        """Frames to check after tracking, drawn in amber above the bar."""
+        self.bar.flagged = frozenset(frames)
         self.bar.update()
 
     # --- playback and stepping ---------------------------------------------------

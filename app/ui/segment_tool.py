@@ -1,0 +1,420 @@
+"""Click to remove: click an object, keep one of the segmenter's candidates, track it through the range.
+
+``ClickSegmentTool`` is the tool on the tool panel (C): it only holds what the canvas draws
+(clicks, the box being dragged, the candidates of the latest answer). ``SegmentController``
+turns canvas input into requests for a segmenter job on its own worker thread (only the latest
+request's answer is kept), commits the chosen candidate through the canvas (one undo step), and
+runs the tracker as an engine job whose masks land in the MaskStore as one undo step.
+The segmenter is SAM when a checkpoint is configured or found, else the weight-free GrabCut.
+"""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Optional
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QAction, QColor, QPainter, QPen, QPolygonF
+
+from app.core.engine import resolve_device
+from app.core.masks import MaskStore
+from app.core.paths import models_dir
+from app.core.segment import FALLBACK, KEYFRAME, LOST, GrabCutSegmenter, click_motion, track
+from app.core.segment import download
+from app.core.segment.sam import SamSegmenter, find_sam_checkpoint, load_sam
+
+from .qimage import mask_to_qimage
+from .tools import Tool
+
+CANDIDATE_COLOR = QColor(40, 220, 255)  # cyan: distinct from the committed mask's red
+DRAG_PX = 5  # widget pixels a press must move to become a box instead of a click
+
+
+class ClickSegmentTool(Tool):
+    """What the canvas shows while selecting: clicks, the dragged box, the current candidate."""
+
+    name, label, shortcut = "segment", "Click to select", "C"
+
+    def __init__(self):
+        self.points: list[tuple[float, float, int]] = []
+        self.box: Optional[tuple[float, float, float, float]] = None
+        self.drag: Optional[tuple[QPointF, QPointF]] = None
+        self.candidates: list = []  # app.core.segment.Candidate, best first
+        self.index = 0
+        self._drawn = (None, None, [])  # (mask id, overlay QImage, contours) of the shown candidate
+
+    @property
+    def candidate(self) -> Optional[np.ndarray]:
+        return self.candidates[self.index].mask if self.candidates else None
+
+    def reset(self) -> None:
+        self.points, self.box, self.drag, self.candidates, self.index = [], None, None, [], 0
+
+    def release(self, mask, pt, size):
+        return False  # input is handled by SegmentController; never commit a stroke
+
+    def paint_preview(self, painter: QPainter, to_widget) -> None:
+        m = self.candidate
+        if m is not None:
+            if self._drawn[0] is not id(m):
+                contours, _ = cv2.findContours(m.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+                self._drawn = (id(m), mask_to_qimage(m, CANDIDATE_COLOR), [c.reshape(-1, 2) for c in contours])
+            _, overlay, contours = self._drawn
+            h, w = m.shape
+            painter.setOpacity(0.4)
+            painter.drawImage(QRectF(to_widget(QPointF(0, 0)), to_widget(QPointF(w, h))), overlay)
+            painter.setOpacity(1.0)
+            pen = QPen(CANDIDATE_COLOR, 2.0)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            for c in contours:
+                painter.drawPolygon(QPolygonF([to_widget(QPointF(float(x), float(y))) for x, y in c]))
+        pen = QPen(QColor(255, 255, 255), 1.5, Qt.PenStyle.DashLine)
+        pen.setCosmetic(True)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        if self.drag is not None:
+            painter.drawRect(QRectF(to_widget(self.drag[0]), to_widget(self.drag[1])).normalized())
+        elif self.box is not None:
+            x0, y0, x1, y1 = self.box
+            painter.drawRect(QRectF(to_widget(QPointF(x0, y0)), to_widget(QPointF(x1, y1))))
+        for x, y, label in self.points:
+            painter.setPen(QPen(QColor(0, 0, 0), 1.5))
+            painter.setBrush(QColor(60, 220, 60) if label else QColor(240, 60, 60))
+            painter.drawEllipse(to_widget(QPointF(x, y)), 5, 5)
+
+
+class SegmenterProvider:
+    """Builds segmenters on the worker threads: SAM if a checkpoint is given, else GrabCut.
+
+    The SAM model is loaded once per checkpoint and shared; each thread gets its own segmenter
+    (the click thread keeps one with a per-frame cache, each tracking run a fresh one).
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._model, self._model_key = None, None
+        self._click, self._click_key = None, None
+        self._video = None
+        self._motion_frames: set[int] = set()
+
+    def new(self, sam_path: Optional[Path], device: str = "cpu"):
+        if sam_path is None:
+            return GrabCutSegmenter()
+        with self._lock:
+            key = (str(sam_path), device)
+            if key != self._model_key:
+                self._model = None
+                self._model = load_sam(sam_path, device=device)
+                self._model_key = key
+            return SamSegmenter(self._model)
+
+    def for_clicks(self, sam_path: Optional[Path], device: str, video):
+        """The click segmenter, kept between requests (its cache makes a second click instant)."""
+        key = (str(sam_path), device)
+        if key != self._click_key or video != self._video:
+            self._click, self._click_key, self._video = self.new(sam_path, device), key, video
+        return self._click
+
+
+def sam_checkpoint(settings) -> Optional[Path]:
+    """The SAM checkpoint to use: the one in Settings if it exists, else one found in the models folders."""
+    configured = Path(settings.sam_checkpoint).expanduser() if settings.sam_checkpoint else None
+    if configured is not None and configured.is_file():
+        return configured
+    return find_sam_checkpoint([models_dir(), download.models_dir()])
+
+
+def segment_job(provider: SegmenterProvider, sam_path, device, video, index: int, rgb: np.ndarray,
+                points: list, box):
+    """Candidates for clicks/box on frame ``index`` (rgb: uint8 (H, W, 3)); runs on the click worker."""
+
+    def fn(host, progress, cancel):
+        seg = provider.for_clicks(sam_path, device, video)
+        before = seg.embed_calls
+        seg.set_image(rgb, index=index)
+        if isinstance(seg, GrabCutSegmenter) and seg.embed_calls != before:
+            reader = host.reader(video)
+            cancel.check()
+            # The object's motion to a neighbouring frame helps GrabCut grow a click to the whole object.
+            seg.set_motion(click_motion(lambda i: rgb if i == index else reader[i], index, len(reader)))
+        cancel.check()
+        return seg.predict(points, box)
+
+    return fn
+
+
+def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, end: int, keyframes: dict,
+              masks: MaskStore):
+    """Track ``keyframes`` ({absolute frame: bool mask}) through [start, end) on the engine worker.
+
+    ``masks`` is the worker's own snapshot; each tracked mask is united with it there, so the GUI
+    only swaps blobs. Returns {"changes": {frame: (blob_before, blob_after)}, "flags": {frame: flag}}.
+    """
+
+    def fn(host, progress, cancel):
+        reader = host.reader(video)
+        seg = provider.new(sam_path, device)
+        changes, flags = {}, {}
+
+        def on_mask(step):
+            i = start + step.index
+            if step.flag in (FALLBACK, LOST):
+                flags[i] = step.flag
+            if step.flag == KEYFRAME or not step.mask.any():
+                return
+            before = masks.blob(i)
+            masks.set(i, masks.get(i) | step.mask)
+            if masks.blob(i) != before:
+                changes[i] = (before, masks.blob(i))
+
+        track(lambda k: reader[start + k], end - start, {k - start: m for k, m in keyframes.items()}, seg,
+              progress=progress, cancel=cancel, on_mask=on_mask, keep_masks=False)
+        return {"changes": changes, "flags": flags, "start": start, "end": end}
+
+    return fn
+
+
+class SegmentController(QObject):
+    """Wires the click tool to the canvas, the project, the workers and the timeline."""
+
+    candidatesChanged = Signal()  # the latest request's candidates arrived (or were cleared)
+    trackFinished = Signal(object)  # {"frames": [...], "flagged": [...]}
+
+    def __init__(self, canvas, project, panel, controller, settings, timeline=None, parent=None):
+        super().__init__(parent)
+        self.canvas, self.project, self.panel = canvas, project, panel
+        self.controller, self.settings, self.timeline = controller, settings, timeline
+        self.tool = ClickSegmentTool()
+        self.provider = SegmenterProvider()
+        self.jobs = controller.segment
+        self.keyframes: set[int] = set()
+        self.flagged: dict[int, str] = {}
+        self._request = 0  # id of the latest request; older answers are dropped
+        self._pending: Optional[tuple] = None
+        self._press: Optional[tuple] = None  # (widget pos, image pos, label)
+
+        self.tool_action = panel.add_tool(self.tool)
+        self.commit_action = QAction("Commit selection", self)
+        self.commit_action.setToolTip("Add the shown candidate to this frame's mask (Enter; Tab shows the next one)")
+        self.commit_action.triggered.connect(self.commit)
+        self.track_action = QAction("Track through range", self)
+        self.track_action.setToolTip("Follow this frame's mask through the in/out range (Ctrl+T)")
+        self.track_action.setShortcut("Ctrl+T")
+        self.track_action.triggered.connect(self.track)
+        panel.addAction(self.commit_action)
+        panel.addAction(self.track_action)
+
+        canvas.installEventFilter(self)
+        self.jobs.finished.connect(self._answered)
+        self.jobs.failed.connect(self._failed)
+        self.jobs.cancelled.connect(lambda job: self._next())
+        controller.engine.finished.connect(self._tracked)
+        controller.engine.busyChanged.connect(lambda busy: self._enable())
+        project.currentChanged.connect(lambda _: self.discard())
+        project.videoChanged.connect(self._video_changed)
+        self._enable()
+
+    # --- state ---------------------------------------------------------------------------
+    @property
+    def active(self) -> bool:
+        return self.panel.tool is self.tool
+
+    def _enable(self) -> None:
+        self.track_action.setEnabled(self.project.has_video and not self.controller.engine.busy)
+        self.commit_action.setEnabled(self.tool.candidate is not None)
+
+    def _video_changed(self) -> None:
+        self.keyframes.clear()
+        self.flagged.clear()
+        self._show_flags()
+        self.discard()
+
+    def _show_flags(self) -> None:
+        if self.timeline is not None:
+            self.timeline.set_flagged(self.flagged)
+
+    def discard(self) -> None:
+        """Drop the clicks and candidates (Esc); an answer still on its way is ignored."""
+        self._request += 1
+        self._pending = None
+        self.tool.reset()
+        self._enable()
+        self.canvas.update()
+        self.candidatesChanged.emit()
+
+    def cycle(self) -> None:
+        if self.tool.candidates:
+            self.tool.index = (self.tool.index + 1) % len(self.tool.candidates)
+            self.canvas.update()
+            self.candidatesChanged.emit()
+
+    def commit(self) -> bool:
+        """Add the shown candidate to the current frame's mask through the canvas (one undo step)."""
+        m = self.tool.candidate
+        if m is None or self.canvas.mask is None:
+            return False
+        index = self.project.current
+        self.canvas.commit(self.canvas.mask | m)
+        self.keyframes.add(index)
+        self.discard()
+        return True
+
+    # --- segmentation requests -----------------------------------------------------------------
+    def add_point(self, x: float, y: float, label: int) -> None:
+        self.tool.points.append((float(x), float(y), int(label)))
+        self.request()
+
+    def set_box(self, box) -> None:
+        self.tool.box = tuple(float(v) for v in box)
+        self.request()
+
+    def request(self) -> None:
+        p = self.project
+        if not p.has_video or (not self.tool.points and self.tool.box is None):
+            return
+        self._request += 1
+        self._pending = (self._request, p.current, p.frame(p.current), list(self.tool.points), self.tool.box)
+        self.canvas.update()
+        if self.jobs.busy:
+            self.jobs.cancel()  # superseded: stop it at its next check, the pending one follows
+        else:
+            self._next()
+
+    def _next(self) -> None:
+        if self._pending is None or self.jobs.busy:
+            return
+        req, index, rgb, points, box = self._pending
+        self._pending = None
+        fn = segment_job(self.provider, sam_checkpoint(self.settings), str(resolve_device(self.settings.device)),
+                         self.project.video_path, index, rgb, points, box)
+        self.jobs.submit("Select", fn, request=req)
+        self.controller.message.emit("Segmenting…")
+
+    def _answered(self, job, candidates) -> None:
+        if job.data.get("request") == self._request:
+            self.tool.candidates, self.tool.index = list(candidates), 0
+            self._enable()
+            self.canvas.update()
+            self.controller.message.emit(f"{len(candidates)} candidate(s): Tab shows the next, Enter keeps it, "
+                                         "Esc discards.")
+            self.candidatesChanged.emit()
+        self._next()
+
+    def _failed(self, job, message: str) -> None:
+        if job.data.get("request") == self._request:
+            self.controller.error.emit(message)
+        self._next()
+
+    # --- tracking ---------------------------------------------------------------------------
+    def track(self):
+        """Track the current frame's mask (and other keyframes in range) through the in/out range."""
+        p, c = self.project, self.controller
+        if not c._ready():
+            return None
+        if not p.start <= p.current < p.end:
+            c.error.emit("The current frame is outside the in/out range; move into the range first.")
+            return None
+        if p.masks.is_empty(p.current):
+            c.error.emit("This frame has no mask to track; click the object and press Enter first.")
+            return None
+        keys = {i for i in self.keyframes if p.start <= i < p.end and not p.masks.is_empty(i)} | {p.current}
+        keyframes = {i: p.masks.get(i) for i in sorted(keys)}
+        fn = track_job(self.provider, sam_checkpoint(self.settings), str(resolve_device(self.settings.device)),
+                       p.video_path, p.start, p.end, keyframes, p.masks_snapshot())
+        return c.engine.submit("Track", fn, kind="track")
+
+    def _tracked(self, job, result) -> None:
+        if job.data.get("kind") != "track":
+            return
+        from .project import MaskEditCommand
+
+        p = self.project
+        changes = {}
+        for i, (before, after) in result["changes"].items():
+            now = p.masks.blob(i)
+            if now is not before:  # edited while tracking: unite the tracked mask with the edit
+                scratch = MaskStore(1, p.masks.width, p.masks.height)
+                scratch.set_blob(0, after)
+                scratch.set(0, scratch.get(0) | p.masks.get(i))
+                after = scratch.blob(0)
+            if after != now:
+                changes[i] = (now, after)
+        if changes:
+            p.undo.push(MaskEditCommand(p, changes, "Track object"))
+        for i in range(result["start"], result["end"]):
+            self.flagged.pop(i, None)
+        self.flagged.update(result["flags"])
+        self._show_flags()
+        flagged = sorted(result["flags"])
+        self.controller.message.emit(f"Tracked frames {result['start']}..{result['end'] - 1}"
+                                     + (f"; check the {len(flagged)} flagged frame(s)." if flagged else "."))
+        self.trackFinished.emit({"frames": sorted(changes), "flagged": flagged})
+
+    # --- canvas input ----------------------------------------------------------------------
+    def eventFilter(self, obj, e) -> bool:
+        if obj is not self.canvas or not self.active:
+            return False
+        t = e.type()
+        if t == QEvent.Type.ShortcutOverride and e.key() == Qt.Key.Key_Escape and (
+                self.tool.points or self.tool.box is not None or self.tool.candidates):
+            e.accept()  # Esc discards the selection here instead of cancelling a job
+            return True
+        if t == QEvent.Type.KeyPress:
+            return self._key(e)
+        if t in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick):
+            return self._mouse_press(e)
+        if t == QEvent.Type.MouseMove and self._press is not None:
+            self.tool.drag = (self._press[1], self.canvas.to_image(e.position())) if self._dragging(e) else None
+            self.canvas.update()
+            return True
+        if t == QEvent.Type.MouseButtonRelease and self._press is not None:
+            return self._mouse_release(e)
+        return False
+
+    def _key(self, e) -> bool:
+        key = e.key()
+        if key == Qt.Key.Key_Tab and self.tool.candidates:
+            self.cycle()
+            return True
+        if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not e.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            return self.commit()
+        if key == Qt.Key.Key_Escape and (self.tool.points or self.tool.box is not None or self.tool.candidates):
+            self.discard()
+            return True
+        return False
+
+    def _mouse_press(self, e) -> bool:
+        c = self.canvas
+        button = e.button()
+        if button == Qt.MouseButton.MiddleButton or c._space_down or c.image is None or not c.editable:
+            return False  # pan as usual
+        if button not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
+            return False
+        negative = button == Qt.MouseButton.RightButton or bool(e.modifiers() & Qt.KeyboardModifier.AltModifier)
+        self._press = (e.position(), c.to_image(e.position()), 0 if negative else 1)
+        c.setFocus(Qt.FocusReason.MouseFocusReason)
+        return True
+
+    def _dragging(self, e) -> bool:
+        d = e.position() - self._press[0]
+        return self._press[2] == 1 and abs(d.x()) + abs(d.y()) >= DRAG_PX
+
+    def _mouse_release(self, e) -> bool:
+        (_, start, label), self._press = self._press, None
+        self.tool.drag = None
+        end = self.canvas.to_image(e.position())
+        h, w = self.canvas.image.height(), self.canvas.image.width()
+        d = e.position() - QPointF(self.canvas.to_widget(start))
+        if label == 1 and abs(d.x()) + abs(d.y()) >= DRAG_PX:
+            r = QRectF(start, end).normalized()
+            box = (max(0.0, r.left()), max(0.0, r.top()), min(float(w), r.right()), min(float(h), r.bottom()))
+            if box[2] > box[0] and box[3] > box[1]:
+                self.set_box(box)
+        elif 0 <= start.x() < w and 0 <= start.y() < h:
+            self.add_point(start.x(), start.y(), label)
+        self.canvas.update()
+        return True

@@ -1,0 +1,167 @@
+"""Click to remove through the GUI: click -> candidate -> commit -> track -> undo; and on to export."""
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+
+from app.core.segment import mask_iou
+from app.core.video import open_video, probe, write_test_clip
+
+N, W, H, R = 8, 128, 96, 14
+
+
+def disc_centre(i):
+    return 34 + 6 * i, 46 + 2 * i
+
+
+def disc_mask(i):
+    yy, xx = np.mgrid[:H, :W]
+    cx, cy = disc_centre(i)
+    return (xx - cx) ** 2 + (yy - cy) ** 2 <= R ** 2
+
+
+@pytest.fixture
+def disc_clip(tmp_path):
+    """A saturated orange disc moving right over a grey, smoothly textured background."""
+    import cv2
+
+    rng = np.random.default_rng(1)
+    tex = cv2.resize(rng.integers(60, 150, (H // 8, W // 8), dtype=np.uint8), (W, H), interpolation=cv2.INTER_CUBIC)
+    bg = np.repeat(tex[..., None], 3, axis=2)
+    frames = []
+    for i in range(N):
+        f = bg.copy()
+        f[disc_mask(i)] = (240, 120, 20)
+        frames.append(f)
+    return write_test_clip(tmp_path / "disc.mp4", frames, fps=10)
+
+
+def click(qtbot, window, x, y, button=Qt.MouseButton.LeftButton):
+    seg = window.segment
+    with qtbot.waitSignal(seg.candidatesChanged, timeout=30_000):
+        qtbot.mouseClick(window.canvas, button, pos=window.canvas.to_widget(QPointF(x, y)).toPoint())
+
+
+def select_and_commit(qtbot, window, x, y):
+    window.tools.set_tool("segment")
+    click(qtbot, window, x, y)
+    seg = window.segment
+    assert seg.tool.candidates and seg.commit_action.isEnabled()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Return)
+    assert not seg.tool.candidates and not seg.tool.points
+
+
+def test_click_commit_track_undo(window, disc_clip, qtbot):
+    window.open_path(disc_clip)
+    p, seg = window.project, window.segment
+    assert "segment" in window.tools.tools and seg.tool_action.shortcut().toString() == "C"
+    p.set_current(2)
+
+    # a click shows candidates (not yet in the mask); Tab cycles, Esc discards
+    window.tools.set_tool("segment")
+    click(qtbot, window, *disc_centre(2))
+    assert seg.tool.candidates and p.masks.is_empty(2)
+    assert mask_iou(seg.tool.candidate, disc_mask(2)) > 0.7
+    window.canvas.grab()  # the candidate overlay paints without error
+    if len(seg.tool.candidates) > 1:
+        qtbot.keyClick(window.canvas, Qt.Key.Key_Tab)
+        assert seg.tool.index == 1
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)
+    assert not seg.tool.candidates and not seg.tool.points and p.masks.is_empty(2)
+
+    # a negative right click far from the disc keeps it; Enter commits as one undo step
+    click(qtbot, window, *disc_centre(2))
+    click(qtbot, window, 110, 10, Qt.MouseButton.RightButton)
+    assert [pt[2] for pt in seg.tool.points] == [1, 0]
+    steps = p.undo.count()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Return)
+    assert p.undo.count() == steps + 1
+    assert mask_iou(p.masks.get(2), disc_mask(2)) > 0.7
+    assert p.masks.masked_frames() == [2]
+
+    # track through the range [1, 7): masks follow the disc, one undo step
+    p.set_range(1, 7)
+    with qtbot.waitSignal(seg.trackFinished, timeout=60_000) as blocker:
+        seg.track_action.trigger()
+        assert not seg.track_action.isEnabled() and window.job_bar.isVisible()
+    assert blocker.args[0]["frames"] == [1, 3, 4, 5, 6]
+    assert p.masks.masked_frames() == [1, 2, 3, 4, 5, 6]
+    for i in range(1, 7):
+        assert mask_iou(p.masks.get(i), disc_mask(i)) > 0.6, i
+    assert window.timeline.bar.marks == frozenset(range(1, 7))
+    assert window.timeline.bar.flagged == frozenset(blocker.args[0]["flagged"])
+    window.undo_action.trigger()
+    assert p.masks.masked_frames() == [2]
+    window.undo_action.trigger()
+    assert p.masks.masked_frames() == []
+
+
+def test_box_drag_and_latest_request_wins(window, disc_clip, qtbot):
+    window.open_path(disc_clip)
+    seg = window.segment
+    window.tools.set_tool("segment")
+    cx, cy = disc_centre(0)
+    a = window.canvas.to_widget(QPointF(cx - R - 4, cy - R - 4)).toPoint()
+    b = window.canvas.to_widget(QPointF(cx + R + 4, cy + R + 4)).toPoint()
+    with qtbot.waitSignal(seg.candidatesChanged, timeout=30_000):
+        qtbot.mousePress(window.canvas, Qt.MouseButton.LeftButton, pos=a)
+        qtbot.mouseMove(window.canvas, b)
+        qtbot.mouseRelease(window.canvas, Qt.MouseButton.LeftButton, pos=b)
+    assert seg.tool.box is not None and not seg.tool.points
+    assert mask_iou(seg.tool.candidate, disc_mask(0)) > 0.7
+    seg.discard()
+    # two requests in a row: only the second one's answer is shown
+    shown = []
+    seg.candidatesChanged.connect(lambda: shown.append(mask_iou(seg.tool.candidate, disc_mask(0))))
+    seg.tool.points = [(110.0, 10.0, 1)]
+    seg.request()
+    seg.tool.points = [(*map(float, disc_centre(0)), 1)]
+    seg.request()
+    qtbot.waitUntil(lambda: not seg.jobs.busy and seg._pending is None and bool(seg.tool.candidates), timeout=30_000)
+    assert len(shown) == 1 and shown[0] > 0.7
+    # the segment tool never paints a stroke itself
+    assert window.project.masks.is_empty(0)
+
+
+def test_track_needs_a_mask(window, disc_clip, dialogs):
+    window.open_path(disc_clip)
+    assert window.segment.track() is None
+    assert "no mask" in dialogs[-1][1]
+
+
+def test_click_track_inpaint_export(window, clips_dir, qtbot, tmp_path):
+    """End to end on 8 frames of dogs_jump with the weight-free fill (propagate + Telea)."""
+    import cv2
+
+    from app.ui.controller import ExportOptions
+
+    with open_video(clips_dir / "dogs_jump.mp4") as r:
+        frames = [r[i] for i in range(8)]
+    clip = write_test_clip(tmp_path / "dogs8.mp4", frames, fps=24)
+    from PIL import Image
+
+    gt = np.array(Image.open(clips_dir / "dogs_jump_mask" / "00000.png"))  # palette: one label per object
+    labels = [v for v in np.unique(gt) if v]
+    obj = max(labels, key=lambda v: np.count_nonzero(gt == v))
+    dist = cv2.distanceTransform((gt == obj).astype(np.uint8), cv2.DIST_L2, 5)
+    y, x = np.unravel_index(int(np.argmax(dist)), dist.shape)
+
+    window.settings.weights = ""  # no weights: fill=auto is propagate + Telea
+    assert window.settings.weights_path() is None
+    window.open_path(clip)
+    p = window.project
+    p.set_range(0, 6)
+    select_and_commit(qtbot, window, float(x), float(y))
+    assert np.count_nonzero(p.masks.get(0) & (gt == obj)) > 0
+    with qtbot.waitSignal(window.segment.trackFinished, timeout=120_000):
+        window.segment.track_action.trigger()
+    assert p.masks.masked_frames() == list(range(6))
+
+    out = tmp_path / "out.mp4"
+    with qtbot.waitSignal(window.controller.exportFinished, timeout=180_000):
+        window.controller.export(ExportOptions(out, keep_audio=False))
+    assert probe(out)["frames"] == 8
+    with open_video(out) as r, open_video(clip) as src:
+        for i in (0, 3, 5):
+            m = p.masks.get(i)
+            diff = np.abs(r[i].astype(int) - src[i].astype(int)).mean(axis=2)
+            assert diff[m].mean() > 3 * max(1.0, diff[~m].mean()), i
