@@ -2,9 +2,9 @@
 
 A tool turns mouse positions (image pixel coordinates, floats) into edits of a working
 bool mask. The canvas owns the working mask during a stroke and commits it on release,
-so every tool stroke becomes one undo step. Click-to-segment plugs in here: a tool whose
-``release`` asks a segmenter and later calls ``canvas.commit(mask)`` with the answer;
-register it with ``ToolPanel.add_tool``.
+so every tool stroke becomes one undo step. Tools that answer later register with
+``ToolPanel.add_tool`` and call ``canvas.commit(mask)`` themselves (click to select:
+``segment_tool.py``).
 """
 from __future__ import annotations
 

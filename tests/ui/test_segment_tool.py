@@ -89,6 +89,8 @@ def test_click_commit_track_undo(window, disc_clip, qtbot):
         assert mask_iou(p.masks.get(i), disc_mask(i)) > 0.6, i
     assert window.timeline.bar.marks == frozenset(range(1, 7))
     assert window.timeline.bar.flagged == frozenset(blocker.args[0]["flagged"])
+    window.timeline.set_flagged([3, 4])  # the amber marks paint
+    window.timeline.grab()
     window.undo_action.trigger()
     assert p.masks.masked_frames() == [2]
     window.undo_action.trigger()
@@ -165,3 +167,15 @@ def test_click_track_inpaint_export(window, clips_dir, qtbot, tmp_path):
             m = p.masks.get(i)
             diff = np.abs(r[i].astype(int) - src[i].astype(int)).mean(axis=2)
             assert diff[m].mean() > 3 * max(1.0, diff[~m].mean()), i
+
+
+def test_cancel_tracking_writes_nothing(window, disc_clip, qtbot):
+    window.open_path(disc_clip)
+    p = window.project
+    p.edit_mask(disc_mask(0))
+    steps = p.undo.count()
+    with qtbot.waitSignal(window.controller.engine.cancelled, timeout=30_000):
+        window.segment.track_action.trigger()
+        window.cancel_action.trigger()  # the job bar's Cancel (Esc): no selection pending
+    assert p.masks.masked_frames() == [0] and p.undo.count() == steps
+    assert window.segment.track_action.isEnabled()
