@@ -37,13 +37,13 @@ def test_desktop_entry_is_well_formed():
     assert "AudioVideo" in entry["Categories"].split(";")
 
 
-def test_icon_svg_renders_and_png_matches_it():
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+def test_icon_svg_renders_and_png_matches_it(qapp):
+    # qapp (pytest-qt) makes the one QApplication of the session; a bare QGuiApplication made
+    # here would outlive this test and make every later QWidget abort.
     pytest.importorskip("PySide6.QtSvg")
-    from PySide6.QtGui import QGuiApplication, QImage
+    from PySide6.QtGui import QImage
     from PySide6.QtSvg import QSvgRenderer
 
-    QGuiApplication.instance() or QGuiApplication([])
     renderer = QSvgRenderer(str(LINUX / "sttn-inpaint.svg"))
     assert renderer.isValid()
     assert renderer.defaultSize().width() == renderer.defaultSize().height() == 256
