@@ -52,27 +52,6 @@ def make_frames(n: int, width: int, height: int, seed: int = 0) -> list[np.ndarr
     return [np.ascontiguousarray(big[:height, 2 * i: 2 * i + width]) for i in range(n)]
 
 
-def encode_frames(path, frames, pix_fmt="yuv420p", rotation=None, container_options=None, codec_options=None):
-    """Encode RGB frames with libx264 at 25 fps through PyAV, with knobs the reader tests need."""
-    import av
-
-    h, w = frames[0].shape[:2]
-    with av.open(str(path), "w", options=container_options or {}) as out:
-        s = out.add_stream("libx264", rate=25)
-        s.width, s.height, s.pix_fmt = w, h, pix_fmt
-        s.options = codec_options or {}
-        if rotation is not None:
-            s.set_display_rotation(rotation)
-        for i, f in enumerate(frames):
-            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")
-            vf.pts = i
-            for p in s.encode(vf):
-                out.mux(p)
-        for p in s.encode():
-            out.mux(p)
-    return path
-
-
 @pytest.fixture
 def make_clip(tmp_path):
     """make_clip(n=8, width=96, height=64, fps=25, audio=False, name='clip.mp4') -> Path."""

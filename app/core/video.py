@@ -425,16 +425,23 @@ def probe(path) -> dict:
         return {"frames": len(r), "width": r.width, "height": r.height, "fps": r.fps, "has_audio": r.has_audio}
 
 
-def write_test_clip(path, frames, fps: float = 25, audio: bool = False, crf: int = 12) -> Path:
-    """Write RGB frames to an mp4 (optionally with a 440 Hz AAC tone); for tests and demos."""
+def write_test_clip(path, frames, fps: float = 25, audio: bool = False, crf: int = 12, pix_fmt: str = "yuv420p",
+                    rotation: Optional[int] = None, container_options: Optional[dict] = None,
+                    codec_options: Optional[dict] = None) -> Path:
+    """Write RGB frames with libx264 (optionally with a 440 Hz AAC tone); for tests and demos.
+
+    The container follows the file's extension; ``rotation`` sets display-matrix metadata.
+    """
     path = Path(path)
     frames = list(frames)
     h, w = frames[0].shape[:2]
     rate = Fraction(fps).limit_denominator(100000)
-    with av.open(str(path), "w", format="mp4") as out:
+    with av.open(str(path), "w", options=container_options or {}) as out:
         vs = out.add_stream("libx264", rate=rate)
-        vs.width, vs.height, vs.pix_fmt = w, h, "yuv420p"
-        vs.options = {"crf": str(crf)}
+        vs.width, vs.height, vs.pix_fmt = w, h, pix_fmt
+        vs.options = {"crf": str(crf), **(codec_options or {})}
+        if rotation is not None:
+            vs.set_display_rotation(rotation)
         if audio:
             sample_rate = 44100
             aus = out.add_stream("aac", rate=sample_rate)

@@ -15,14 +15,14 @@ from app.cli import main
 from app.core.errors import InpaintError, MaskError, VideoError
 from app.core.masks import load_masks
 from app.core.video import VideoReader, open_video, write_test_clip
-from conftest import encode_frames, make_frames
+from conftest import make_frames
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_ten_bit_video_decodes_to_8_bit_rgb(tmp_path):
     frames = make_frames(4, 64, 48)
-    path = encode_frames(tmp_path / "10bit.mp4", frames, pix_fmt="yuv420p10le")
+    path = write_test_clip(tmp_path / "10bit.mp4", frames, pix_fmt="yuv420p10le")
     with av.open(str(path)) as c:
         assert c.streams.video[0].codec_context.pix_fmt == "yuv420p10le"
     with VideoReader(path) as r:
@@ -59,7 +59,7 @@ def test_zero_frame_video(tmp_path):
 def test_full_mask_and_odd_sized_video(tmp_path, capsys):
     frames = [np.ascontiguousarray(f[:47, :63]) for f in make_frames(5, 64, 48)]
     src = tmp_path / "odd.mkv"
-    encode_frames(src, [cv2.resize(f, (62, 46)) for f in frames])  # encoders need even sizes; read back as is
+    write_test_clip(src, [cv2.resize(f, (62, 46)) for f in frames])  # encoders need even sizes; read back as is
     full = tmp_path / "full.png"
     cv2.imwrite(str(full), np.full((46, 62), 255, np.uint8))
     assert main(["inpaint", str(src), "--mask", str(full), "-o", str(tmp_path / "out.mp4"), "--fill", "telea"]) == 0
@@ -85,7 +85,7 @@ def test_large_frame_is_read_without_trouble(tmp_path):
     """An 8K frame: decoded, masked and filled by the crop path without holding more than a window."""
     frame = np.zeros((4320, 7680, 3), np.uint8)
     frame[:, :, 1] = 90
-    path = encode_frames(tmp_path / "8k.mp4", [frame, frame], codec_options={"preset": "ultrafast"})
+    path = write_test_clip(tmp_path / "8k.mp4", [frame, frame], codec_options={"preset": "ultrafast"})
     with VideoReader(path) as r:
         assert (r.width, r.height, len(r)) == (7680, 4320, 2)
         assert r[1].shape == (4320, 7680, 3)

@@ -8,7 +8,7 @@ import pytest
 
 from app.core.errors import OutputError, VideoError
 from app.core.video import FrameFolderReader, VideoReader, VideoWriter, open_video, write_test_clip
-from conftest import encode_frames, make_frames
+from conftest import make_frames
 
 
 def test_round_trip_keeps_count_size_fps_audio(make_clip, tmp_path):
@@ -94,7 +94,7 @@ def test_variable_frame_rate_counts_every_frame(tmp_path):
 
 def test_rotation_metadata_is_applied(tmp_path):
     frames = make_frames(3, 64, 48)
-    path = encode_frames(tmp_path / "rot.mp4", frames, rotation=90)
+    path = write_test_clip(tmp_path / "rot.mp4", frames, rotation=90)
     with VideoReader(path) as r:
         assert (r.width, r.height) == (48, 64)
         assert np.abs(r[0].astype(int) - np.rot90(frames[0])).mean() < 10
@@ -127,7 +127,7 @@ def test_unreadable_and_truncated(tmp_path, make_clip):
 
 def test_truncated_tail_of_a_streamable_file(tmp_path):
     """A file whose index comes first (faststart) but whose data is cut: an error at the missing frame."""
-    src = encode_frames(tmp_path / "fast.mp4", make_frames(30, 64, 48), container_options={"movflags": "faststart"})
+    src = write_test_clip(tmp_path / "fast.mp4", make_frames(30, 64, 48), container_options={"movflags": "faststart"})
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(src.read_bytes()[: int(src.stat().st_size * 0.6)])
     with pytest.raises(VideoError, match="truncated|damaged|no video frames"):
