@@ -21,7 +21,7 @@ PLUGINS = ("app.cli_train", "app.cli_eval", "app.cli_segment")
 
 
 def _engine_args(p: argparse.ArgumentParser) -> None:
-    from .core.engine import EngineConfig
+    from .core.config import EngineConfig
 
     d = EngineConfig()
     g = p.add_argument_group("engine")
@@ -55,7 +55,7 @@ def _engine_args(p: argparse.ArgumentParser) -> None:
 
 
 def _engine_config(args):
-    from .core.engine import EngineConfig
+    from .core.config import EngineConfig
 
     return EngineConfig(neighbor_radius=args.neighbor_radius, ref_stride=args.ref_stride, max_refs=args.max_refs,
                         dilate=args.dilate, crop_to_mask=args.crop_to_mask, crop_margin=args.crop_margin,

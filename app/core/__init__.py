@@ -6,7 +6,7 @@ not pay for torch, OpenCV and FFmpeg.
 import importlib
 
 _EXPORTS = {
-    "EngineConfig": "engine", "InpaintEngine": "engine", "InpaintResult": "engine", "available_devices": "engine",
+    "EngineConfig": "config", "InpaintEngine": "engine", "InpaintResult": "engine", "available_devices": "engine",
     "inpaint_video": "engine", "resolve_device": "engine", "fill_range": "engine",
     "Cancelled": "errors", "InpaintError": "errors",
     "CancelToken": "jobs", "Progress": "jobs",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 import torch
 
+from .config import FILL_MODES, PRECISIONS, EngineConfig  # noqa: F401 - re-exported
 from .errors import InpaintError, MaskError, OutputError, WeightsError
 from .jobs import CancelToken, ProgressClock, ProgressFn
 from .masks import MaskSource, dilate, load_masks
@@ -31,10 +32,6 @@ from .sttn import InpaintGenerator, load_generator
 log = logging.getLogger(__name__)
 
 Sink = Callable[[int, np.ndarray], None]
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-# sttn: the model fills every hole. propagate+X: pixels visible in other frames are carried
-# along optical flow first (app.core.propagate), X fills the rest. telea: OpenCV per frame.
-FILL_MODES = ("auto", "sttn", "propagate+sttn", "propagate+telea", "telea")
 
 
 def resolve_fill(fill: str, have_weights: bool) -> str:
@@ -71,49 +68,6 @@ def resolve_precision(precision: str, device: torch.device) -> Optional[torch.dt
     if device.type == "cpu" and cpu_has_fast_bf16():
         return torch.bfloat16
     return None
-
-
-@dataclass
-class EngineConfig:
-    """Engine settings; defaults are the authors' (n=5, s=10, 4 dilations)."""
-
-    neighbor_radius: int = 5
-    ref_stride: int = 10
-    max_refs: int = 10
-    dilate: int = 4
-    crop_to_mask: bool = False
-    crop_margin: int = 64
-    device: str = "auto"
-    attention: Optional[str] = None
-    # Frames between window centres; the authors' procedure uses neighbor_radius (windows
-    # overlap and results are averaged). 2*radius+1 computes each frame in one window only.
-    window_step: Optional[int] = None
-    # "auto": bfloat16 autocast on CUDA and on CPUs with native bf16 (AMX/AVX512-BF16), else float32.
-    precision: str = "auto"
-    # How holes are filled; see FILL_MODES. "auto": propagate+sttn with weights, propagate+telea without.
-    fill: str = "auto"
-
-    def __post_init__(self):
-        if self.fill not in FILL_MODES:
-            raise InpaintError(f"fill must be one of {', '.join(FILL_MODES)}.")
-        if self.precision not in PRECISIONS:
-            raise InpaintError(f"precision must be one of {', '.join(PRECISIONS)}.")
-        if self.window_step is not None and not 1 <= self.window_step <= 2 * self.neighbor_radius + 1:
-            raise InpaintError("window_step must be between 1 and 2*neighbor_radius+1.")
-        if self.neighbor_radius < 1:
-            raise InpaintError("neighbor_radius must be at least 1.")
-        if self.ref_stride < 1:
-            raise InpaintError("ref_stride must be at least 1.")
-        if self.max_refs < 0 or self.dilate < 0 or self.crop_margin < 0:
-            raise InpaintError("max_refs, dilate and crop_margin cannot be negative.")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "EngineConfig":
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
 
 
 def available_devices() -> list[str]:
