@@ -16,6 +16,17 @@ CLIPS = SHARED / "data" / "clips"
 TRAIN_CLIPS = SHARED / "data" / "train"
 
 
+@pytest.fixture
+def one_torch_thread():
+    """Run a test with one torch intra-op thread, restoring the previous count afterwards."""
+    import torch
+
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
 def _need(path: Path) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is not here (it comes from ../shared beside the repository)")

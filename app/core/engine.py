@@ -398,6 +398,7 @@ def fill_range(reader, masks: MaskSource, sink: Sink, start: int = 0, end: Optio
     from . import propagate as prop
 
     config = config or (engine.config if engine is not None else EngineConfig())
+    cancel = cancel or CancelToken()
     mode = resolve_fill(config.fill, engine is not None)
     if mode == "sttn":
         engine.run(reader, masks, sink, start, end, progress=progress, cancel=cancel)
@@ -408,7 +409,7 @@ def fill_range(reader, masks: MaskSource, sink: Sink, start: int = 0, end: Optio
         clock = ProgressClock(progress, end - start, "telea")
         fill = prop.fill_with_telea()
         for i in range(start, end):
-            (cancel or CancelToken()).check()
+            cancel.check()
             frame = reader.read(i)
             if not masks.is_empty(i):
                 frame = fill([frame], [dilate(masks.get(i), config.dilate)])[0]

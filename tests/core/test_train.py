@@ -15,13 +15,8 @@ TINY = dict(channels=16, blocks=1, patch_sizes=[[8, 4], [4, 2]], width=64, heigh
             disc_channels=8, checkpoint_every=0, log_every=1, val_every=0, val_at_start=False)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """The test machine is shared: one intra-op thread avoids oversubscription (10x faster here)."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+# The test machine is shared: one intra-op thread avoids oversubscription (10x faster here).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

@@ -6,13 +6,8 @@ from app.core.train import TrainConfig, Trainer
 from app.core.train.ddp import run_local
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """The test machine is shared: one intra-op thread avoids oversubscription (10x faster here)."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
+# The test machine is shared: one intra-op thread avoids oversubscription (10x faster here).
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _worker(rank, cfg, out_dir):

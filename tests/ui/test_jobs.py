@@ -156,12 +156,18 @@ def test_settings_persist_across_restart(qtbot, window, settings, dialogs):
     again.close()
 
 
-def test_finetune_page_trains_plots_and_uses_weights(window, make_clip, qtbot, tmp_path):
+@pytest.fixture
+def finetune_page(window, make_clip, tmp_path):
+    """The fine-tune page with a one-clip footage folder chosen."""
     footage = tmp_path / "footage"
     footage.mkdir()
     make_clip(n=10, width=96, height=64, name="footage/a.mp4")
-    page = window.finetune
-    page.footage.setText(str(footage))
+    window.finetune.footage.setText(str(footage))
+    return window.finetune
+
+
+def test_finetune_page_trains_plots_and_uses_weights(window, finetune_page, qtbot):
+    page = finetune_page
     page.steps.setValue(2)
     jobs = window.controller.training
     with qtbot.waitSignal(jobs.finished, timeout=240_000) as blocker:
@@ -203,12 +209,8 @@ def test_engine_settings_form_round_trips_every_field(window, dialogs):
     d.close()
 
 
-def test_finetune_stop_keeps_what_was_learned(window, make_clip, qtbot, tmp_path):
-    footage = tmp_path / "footage"
-    footage.mkdir()
-    make_clip(n=10, width=96, height=64, name="footage/a.mp4")
-    page = window.finetune
-    page.footage.setText(str(footage))
+def test_finetune_stop_keeps_what_was_learned(window, finetune_page, qtbot):
+    page = finetune_page
     page.steps.setValue(1000)
     jobs = window.controller.training
     jobs.progress.connect(lambda job, p: page.stop_button.click() if p.done >= 1 else None)
