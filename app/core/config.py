@@ -10,6 +10,8 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 # sttn: the model fills every hole. propagate+X: pixels visible in other frames are carried
 # along optical flow first (app.core.propagate), X fills the rest. telea: OpenCV per frame.
 FILL_MODES = ("auto", "sttn", "propagate+sttn", "propagate+telea", "telea")
+# How the patch attention is computed (same result): see app.core.sttn.generator.ATTENTION_KERNELS.
+ATTENTION_KERNELS = ("auto", "matmul", "sdpa")
 
 
 @dataclass
@@ -31,8 +33,14 @@ class EngineConfig:
     precision: str = "auto"
     # How holes are filled; see FILL_MODES. "auto": propagate+sttn with weights, propagate+telea without.
     fill: str = "auto"
+    # "auto": the kernel measured fastest on the device (docs/BENCHMARKS.md).
+    attention_kernel: str = "auto"
+    # Decode ahead and encode behind on threads, so the model never waits on FFmpeg.
+    io_threads: bool = True
 
     def __post_init__(self):
+        if self.attention_kernel not in ATTENTION_KERNELS:
+            raise InpaintError(f"attention_kernel must be one of {', '.join(ATTENTION_KERNELS)}.")
         if self.fill not in FILL_MODES:
             raise InpaintError(f"fill must be one of {', '.join(FILL_MODES)}.")
         if self.precision not in PRECISIONS:

@@ -25,6 +25,7 @@ import torch
 
 from .config import FILL_MODES, PRECISIONS, EngineConfig  # noqa: F401 - re-exported
 from .errors import InpaintError, MaskError, OutputError, WeightsError
+from .iothreads import BackgroundSink, ReadAhead
 from .jobs import CancelToken, ProgressClock, ProgressFn
 from .masks import MaskSource, dilate, load_masks
 from .sttn import InpaintGenerator, load_generator
@@ -68,6 +69,17 @@ def resolve_precision(precision: str, device: torch.device) -> Optional[torch.dt
     if device.type == "cpu" and cpu_has_fast_bf16():
         return torch.bfloat16
     return None
+
+
+def resolve_attention_kernel(kernel: str, device: torch.device) -> str:
+    """The patch-attention kernel for a device: ``auto`` picks the one measured faster there."""
+    if kernel != "auto":
+        return kernel
+    return AUTO_ATTENTION_KERNEL.get(device.type, "matmul")
+
+
+#: Which kernel ``auto`` picks per device type, from benchmarks/bench_gpu.py and bench_inference.py.
+AUTO_ATTENTION_KERNEL = {"cpu": "matmul", "cuda": "matmul"}
 
 
 def available_devices() -> list[str]:
@@ -180,6 +192,7 @@ class InpaintEngine:
             model = model.eval().to(self.device)
             if self.config.attention:
                 model.set_attention_mode(self.config.attention)
+        model.set_attention_kernel(resolve_attention_kernel(self.config.attention_kernel, self.device))
         self.autocast_dtype = resolve_precision(self.config.precision, self.device)
         if self.autocast_dtype is not None:
             # Channels-last lets oneDNN/cuDNN use their fastest reduced-precision convolutions.
@@ -274,6 +287,8 @@ class InpaintEngine:
         radius, stride = cfg.neighbor_radius, cfg.ref_stride
 
         ref_reader = reader.reopen()
+        # The main pass reads strictly in order: decode it ahead on a thread.
+        main_reader = ReadAhead(reader, start, end) if cfg.io_threads else reader
         full: dict[int, np.ndarray] = {}       # full-res originals awaiting output
         full_masks: dict[int, np.ndarray] = {}  # their dilated masks
         feats: dict[int, tuple] = {}           # index -> (features, model-size mask)
@@ -286,7 +301,7 @@ class InpaintEngine:
         def full_frame(i):
             nonlocal next_read
             while next_read <= i:
-                full[next_read] = reader.read(next_read)
+                full[next_read] = main_reader.read(next_read)
                 m = masks.get(next_read) if not masks.is_empty(next_read) else None
                 full_masks[next_read] = dilate(m, cfg.dilate) if m is not None else None
                 next_read += 1
@@ -359,6 +374,8 @@ class InpaintEngine:
                         del feats[i]
             emit_until(end)
         finally:
+            if main_reader is not reader:
+                main_reader.close()
             ref_reader.close()
         return inpainted
 
@@ -476,21 +493,21 @@ def inpaint_video(input_path, masks, output_path, weights=None, config: Optional
         audio = input_path if keep_audio and reader.has_audio else None
         writer = VideoWriter(
             output_path, reader.width, reader.height, fps=reader.rate, crf=crf, audio_from=audio, inputs=(input_path,))
+        # Encoding happens behind the model on a thread (frames still reach the file in order).
+        sink = BackgroundSink(lambda i, frame: writer.write(frame)) if config.io_threads else (
+            lambda i, frame: writer.write(frame))
         inpainted = 0
         try:
             clock = ProgressClock(progress, n, "inpaint")
             for i in range(0, start):
                 cancel.check()
-                writer.write(reader.read(i))
+                sink(i, reader.read(i))
             if empty:
                 for i in range(start, end):
                     cancel.check()
-                    writer.write(reader.read(i))
+                    sink(i, reader.read(i))
                     clock.report(i + 1)
             else:
-                def sink(i, frame):
-                    writer.write(frame)
-
                 def relay(p):
                     clock.report(start + p.done)
 
@@ -498,10 +515,14 @@ def inpaint_video(input_path, masks, output_path, weights=None, config: Optional
                 inpainted = sum(not masks.is_empty(i) for i in range(start, end))
             for i in range(end, n):
                 cancel.check()
-                writer.write(reader.read(i))
+                sink(i, reader.read(i))
+            if isinstance(sink, BackgroundSink):
+                sink.close()
             clock.report(n)
             out = writer.close()
         except BaseException:
+            if isinstance(sink, BackgroundSink):
+                sink.abort()
             writer.abort()
             raise
     return InpaintResult(out, n, inpainted, time.monotonic() - t0, warnings, "" if empty else mode)

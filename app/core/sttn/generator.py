@@ -15,6 +15,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 ATTENTION_MODES = ("official", "masked")
+#: How the patch attention is computed: two explicit matrix products with a softmax between
+#: ("matmul"), or torch's scaled_dot_product_attention ("sdpa"). Same function; which is
+#: faster depends on the device (docs/BENCHMARKS.md). Patch vectors hold 2,880 to 414,720
+#: numbers, beyond what fused (flash / memory-efficient) kernels take, so SDPA falls back to
+#: its own math path on most devices.
+ATTENTION_KERNELS = ("matmul", "sdpa")
 
 #: (width, height) of the patches of each head on the 108x60 feature map (paper Sec. 3.2).
 DEFAULT_PATCH_SIZES = ((108, 60), (36, 20), (18, 10), (9, 5))
@@ -52,12 +58,20 @@ class GeneratorConfig:
         return cls(**known)
 
 
-def patch_attention(query, key, value, key_missing, patch_dim: int):
+def patch_attention(query, key, value, key_missing, patch_dim: int, kernel: str = "matmul"):
     """Scaled dot-product attention over flattened patches.
 
     query/key/value: (B, N, D) with D = d_k * patch_h * patch_w; key_missing: (B, N) bool
     or None. Returns (B, N, D). The scale is 1/sqrt(D), as in the authors' code.
     """
+    if kernel == "sdpa":
+        bias = None
+        if key_missing is not None:
+            # An additive bias rather than a boolean mask: a row whose keys are all missing
+            # then stays finite (as with the matmul kernel) instead of becoming NaN.
+            bias = torch.zeros(key_missing.shape, dtype=query.dtype, device=query.device)
+            bias = bias.masked_fill(key_missing, -1e9 if query.dtype != torch.float16 else -6e4).unsqueeze(1)
+        return F.scaled_dot_product_attention(query, key, value, attn_mask=bias, scale=1.0 / math.sqrt(patch_dim))
     scores = torch.matmul(query, key.transpose(-2, -1)) / math.sqrt(patch_dim)
     if key_missing is not None:
         scores = scores.masked_fill(key_missing.unsqueeze(1), -1e9)
@@ -72,6 +86,7 @@ class MultiHeadedAttention(nn.Module):
         super().__init__()
         self.patch_sizes = tuple(patch_sizes)
         self.attention_mode = attention
+        self.kernel = "matmul"
         self.query_embedding = nn.Conv2d(channels, channels, kernel_size=1)
         self.value_embedding = nn.Conv2d(channels, channels, kernel_size=1)
         self.key_embedding = nn.Conv2d(channels, channels, kernel_size=1)
@@ -110,6 +125,7 @@ class MultiHeadedAttention(nn.Module):
                 self._to_patches(v, b, t, d, ph, pw),
                 missing,
                 d * ph * pw,
+                self.kernel,
             )
             y = y.reshape(b, t, nh, nw, d, ph, pw).permute(0, 1, 4, 2, 5, 3, 6)
             outs.append(y.reshape(bt, d, h, w))
@@ -199,6 +215,17 @@ class InpaintGenerator(nn.Module):
         self.config = GeneratorConfig(**{**self.config.to_dict(), "attention": mode})
         for block in self.transformer:
             block.attention.attention_mode = mode
+
+    @property
+    def attention_kernel(self) -> str:
+        return self.transformer[0].attention.kernel if len(self.transformer) else "matmul"
+
+    def set_attention_kernel(self, kernel: str) -> None:
+        """"matmul" or "sdpa" (see ATTENTION_KERNELS); changes speed, not results."""
+        if kernel not in ATTENTION_KERNELS:
+            raise ValueError(f"attention kernel must be one of {ATTENTION_KERNELS}, not {kernel!r}")
+        for block in self.transformer:
+            block.attention.kernel = kernel
 
     # The three stages are public so that the engine can encode each frame once and
     # reuse the features across overlapping windows (as the authors' test procedure does).

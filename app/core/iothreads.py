@@ -1,0 +1,122 @@
+"""Decode ahead and encode behind on threads, so that the model does not wait on FFmpeg.
+
+PyAV and OpenCV release the GIL while they decode, convert and encode, and torch releases it
+while the model runs, so one thread for each side overlaps them with the model's work.
+Queues are bounded: memory stays at ``depth`` frames whatever the video's length.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+from typing import Callable, Optional
+
+import numpy as np
+
+_DONE = object()
+
+
+class ReadAhead:
+    """Frames ``start, start+1, ...`` of ``reader`` decoded on a thread, up to ``depth`` ahead.
+
+    ``read(i)`` must be called with consecutive indices from ``start`` (the engine's main
+    pass); errors of the decoding thread are raised there. ``close()`` stops the thread; the
+    reader is not used by it afterwards, so the caller may use it again.
+    """
+
+    def __init__(self, reader, start: int, end: int, depth: int = 8):
+        self._reader = reader
+        self._next = start
+        self._end = end
+        self._queue: queue.Queue = queue.Queue(maxsize=max(1, depth))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._work, args=(start, end), name="read-ahead", daemon=True)
+        self._thread.start()
+
+    def _put(self, item) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _work(self, start: int, end: int) -> None:
+        try:
+            frames = (self._reader.iter_frames(start, end) if hasattr(self._reader, "iter_frames")
+                      else (self._reader.read(i) for i in range(start, end)))
+            for frame in frames:
+                if not self._put(frame):
+                    return
+            self._put(_DONE)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            self._put(exc)
+
+    def read(self, index: int) -> np.ndarray:
+        if index != self._next or index >= self._end:
+            raise IndexError(f"ReadAhead expects frame {self._next}, not {index}")
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        if item is _DONE:
+            # The file held fewer frames than its index promised (a truncated file).
+            from .errors import VideoError
+
+            raise VideoError(f"The video ends before frame {index}; it may be truncated.")
+        self._next += 1
+        return item
+
+    def close(self) -> None:
+        self._stop.set()
+        while True:  # unblock a put in progress
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        self._thread.join()
+
+
+class BackgroundSink:
+    """``sink(i, frame)`` called on a thread in call order; at most ``depth`` frames wait.
+
+    An error of the sink is raised by the next call or by ``close()``. ``close()`` waits for
+    every frame handed over to be written; ``abort()`` drops the rest.
+    """
+
+    def __init__(self, sink: Callable[[int, np.ndarray], None], depth: int = 8):
+        self._sink = sink
+        self._queue: queue.Queue = queue.Queue(maxsize=max(1, depth))
+        self._error: Optional[BaseException] = None
+        self._abort = threading.Event()
+        self._thread = threading.Thread(target=self._work, name="write-behind", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _DONE:
+                return
+            if self._error is not None or self._abort.is_set():
+                continue  # drain without writing
+            try:
+                self._sink(*item)
+            except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread
+                self._error = exc
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def __call__(self, index: int, frame: np.ndarray) -> None:
+        self._raise()
+        self._queue.put((index, frame))
+
+    def close(self) -> None:
+        self._queue.put(_DONE)
+        self._thread.join()
+        self._raise()
+
+    def abort(self) -> None:
+        self._abort.set()
+        self._queue.put(_DONE)
+        self._thread.join()
