@@ -17,7 +17,7 @@ from .cliutil import TqdmProgress
 from .core.errors import Cancelled, InpaintError
 
 # Subcommand modules that register themselves: module name -> attribute `register(subparsers)`.
-PLUGINS = ("app.cli_train", "app.cli_eval", "app.cli_segment")
+PLUGINS = ("app.cli_train", "app.cli_eval", "app.cli_segment", "app.cli_cache")
 
 
 def _engine_args(p: argparse.ArgumentParser) -> None:
@@ -157,6 +157,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details (and tracebacks) to stderr")
+    parser.add_argument("--log-file", type=Path, metavar="PATH",
+                        help="also log (INFO and above) to this file, rotated at 1 MB, 3 kept; the GUI always "
+                             "logs to sttn-inpaint.log in the user log folder (see `cache info`)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("inpaint", help="inpaint a video with a mask and write an mp4",
@@ -213,6 +216,11 @@ def main(argv=None) -> int:
         parser.print_help()
         return 0
     try:
+        if args.log_file is not None:
+            from .core.logfile import add_log_file
+
+            add_log_file(args.log_file)
+            logging.getLogger("app").info("sttn-inpaint %s: %s", __version__, " ".join(argv))
         return int(args.func(args) or 0)
     except Cancelled as exc:
         print(f"cancelled: {exc}", file=sys.stderr)

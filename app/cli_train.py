@@ -31,7 +31,7 @@ def _add_common(p: argparse.ArgumentParser, finetune: bool) -> None:
                    + ("" if finetune else "; default: a fresh generator"))
     p.add_argument("--output", "-o", metavar="OUT.pth", help="write the trained generator here (float16) at the end")
     p.add_argument("--steps", type=int, help=f"iterations (default {2000 if finetune else 300000})")
-    p.add_argument("--workdir", metavar="DIR", help="checkpoints, cache, metrics.jsonl and samples "
+    p.add_argument("--workdir", metavar="DIR", help="checkpoints, metrics.jsonl and samples "
                    "(default: OUT.pth's name + '.train' beside it)")
     p.add_argument("--val", nargs="+", dest="val_data", metavar="PATH",
                    help="held-out clips for validation (PSNR/SSIM with fixed seeded masks)")
@@ -56,7 +56,8 @@ def _add_common(p: argparse.ArgumentParser, finetune: bool) -> None:
     g.add_argument("--val-every", type=int, help="steps between validations (default 500)")
     g.add_argument("--val-frames", type=int, help="frames per validation clip (default 10)")
     g.add_argument("--log-every", type=int, help="steps between metrics.jsonl lines (default 10)")
-    g.add_argument("--cache-dir", help="where decoded frames are cached (default WORKDIR/cache)")
+    g.add_argument("--cache-dir", help="where decoded frames are cached (default: train-frames in the user "
+                   "cache folder, see `cache info`; give a large disk for big data sets)")
     if not finetune:
         g.add_argument("--channels", type=int, help="fresh generator width (default 256)")
         g.add_argument("--blocks", type=int, help="fresh generator transformer blocks (default 8)")

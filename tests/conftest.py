@@ -16,6 +16,13 @@ CLIPS = SHARED / "data" / "clips"
 TRAIN_CLIPS = SHARED / "data" / "train"
 
 
+@pytest.fixture(autouse=True)
+def user_cache_and_logs(tmp_path_factory, monkeypatch):
+    """Caches (decoded training clips, GUI results) and logs go to tmp, never the user's folders."""
+    monkeypatch.setenv("STTN_INPAINT_CACHE", str(tmp_path_factory.mktemp("usercache")))
+    monkeypatch.setenv("STTN_INPAINT_LOGS", str(tmp_path_factory.mktemp("userlogs")))
+
+
 @pytest.fixture
 def one_torch_thread():
     """Run a test with one torch intra-op thread, restoring the previous count afterwards."""

@@ -1,4 +1,6 @@
-"""Inpainted frames kept on disk, not in RAM: one lossless PNG per frame in a temp folder.
+"""Inpainted frames kept on disk, not in RAM: one lossless PNG per frame in a temp folder
+under the user cache folder (``app.core.cache``: ``results/sttn-results-*``), which keeps it
+under the cache size limit without touching the open project's folder.
 
 Written by the worker thread as frames come out of the engine and read by the compare
 view on the GUI thread; a frame is visible only once its file is complete (write, then
@@ -15,10 +17,16 @@ from typing import Optional
 import cv2
 import numpy as np
 
+from app.core.cache import cache_dir
+
 
 class ResultCache:
     def __init__(self, folder: Optional[Path] = None):
-        self.folder = Path(folder) if folder else Path(tempfile.mkdtemp(prefix="sttn-results-"))
+        if folder is None:
+            parent = cache_dir("results")
+            parent.mkdir(parents=True, exist_ok=True)
+            folder = tempfile.mkdtemp(prefix="sttn-results-", dir=parent)
+        self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self._have: set[int] = set()
         #: True once masks or settings changed after these frames were computed.
@@ -31,6 +39,7 @@ class ResultCache:
 
     def put(self, index: int, rgb: np.ndarray) -> None:
         tmp = self.folder / f".{index:06d}.tmp.png"
+        self.folder.mkdir(parents=True, exist_ok=True)  # `cache clear` in another process may have removed it
         # Compression level 1: fast to write on the worker, still lossless.
         cv2.imwrite(str(tmp), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1])
         os.replace(tmp, self._path(index))
@@ -40,7 +49,10 @@ class ResultCache:
         if index not in self._have:
             return None
         img = cv2.imread(str(self._path(index)), cv2.IMREAD_COLOR)
-        return None if img is None else cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+        if img is None:  # deleted from the cache meanwhile: no longer computed
+            self._have.discard(index)
+            return None
+        return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
     def __contains__(self, index: int) -> bool:
         return index in self._have

@@ -7,9 +7,7 @@ fail to load.
 from __future__ import annotations
 
 import hashlib
-import os
 import socket
-import sys
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -18,24 +16,8 @@ from typing import Optional
 from ..errors import SegmentError
 from ..fsutil import atomic_path
 from ..jobs import CancelToken, ProgressClock, ProgressFn
+from ..paths import user_data_dir
 from .sam import SAM_CHECKPOINTS
-
-APP_NAME = "sttn-inpaint"
-
-
-def user_data_dir(app: str = APP_NAME) -> Path:
-    """The platform's per-user data folder for the app (not created here).
-
-    Linux: $XDG_DATA_HOME or ~/.local/share/<app>; Windows: %APPDATA%\\<app>;
-    macOS: ~/Library/Application Support/<app>.
-    """
-    if sys.platform.startswith("win"):
-        base = os.environ.get("APPDATA") or str(Path.home() / "AppData" / "Roaming")
-    elif sys.platform == "darwin":
-        base = str(Path.home() / "Library" / "Application Support")
-    else:
-        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
-    return Path(base) / app
 
 
 def models_dir() -> Path:

@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
 
+from ..cache import cache_dir as user_cache_folder
 from ..errors import Cancelled, DataError, WeightsError
 from ..fsutil import atomic_path, check_writable
 from ..jobs import CancelToken, Progress, ProgressFn, no_progress
@@ -119,7 +120,8 @@ class TrainConfig:
 
     @property
     def cache_path(self) -> Path:
-        return Path(self.cache_dir).expanduser() if self.cache_dir else Path(self.workdir).expanduser() / "cache"
+        """``cache_dir``, else the user's cache folder (shared by every workdir: a clip is decoded once)."""
+        return Path(self.cache_dir).expanduser() if self.cache_dir else user_cache_folder("train-frames")
 
     @property
     def checkpoint_path(self) -> Path:
