@@ -1,8 +1,18 @@
-"""GUI entry point: ``run_gui(argv)`` starts the Qt application (``python main.py [PATH]``)."""
+"""GUI entry point: ``run_gui(argv)`` starts the Qt application (``python main.py [PATH]``).
+
+The GUI keeps a rotating log file in the user's log folder (``app.core.logfile``); uncaught
+exceptions are written there with their traceback, for bug reports.
+"""
 from __future__ import annotations
 
+import logging
+import platform
 import sys
 from pathlib import Path
+
+#: Only the log file listens here (propagate off): stderr already gets the traceback from Python's hook.
+crash_log = logging.getLogger("app.crash")
+crash_log.propagate = False
 
 
 def _excepthook(previous):
@@ -14,11 +24,31 @@ def _excepthook(previous):
         from app.core.errors import InpaintError
 
         if issubclass(exc_type, InpaintError) and QApplication.instance() is not None:
+            crash_log.warning("%s", exc)
             QMessageBox.critical(QApplication.activeWindow(), "STTN Inpaint", str(exc))
         else:
+            crash_log.error("uncaught exception", exc_info=(exc_type, exc, tb))
             previous(exc_type, exc, tb)
 
     return hook
+
+
+def start_log_file():
+    """The GUI's log file; a folder that cannot be written costs the log, never the application."""
+    from app import __version__
+    from app.core.errors import InpaintError
+    from app.core.logfile import add_log_file
+
+    try:
+        handler = add_log_file()
+    except InpaintError as exc:
+        print(f"warning: {exc}", file=sys.stderr)
+        return None
+    if handler not in crash_log.handlers:
+        crash_log.addHandler(handler)
+    logging.getLogger("app").info("STTN Inpaint %s started (Python %s, %s)", __version__,
+                                  platform.python_version(), platform.platform())
+    return handler
 
 
 def dark_palette():
@@ -69,6 +99,7 @@ def run_gui(argv: list[str] | None = None) -> int:
     from .ui.main_window import MainWindow
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    start_log_file()
     app = make_app(argv)
     sys.excepthook = _excepthook(sys.excepthook)
     window = MainWindow()

@@ -11,6 +11,7 @@ from typing import Optional
 
 from PySide6.QtCore import QSettings
 
+from app.core.cache import DEFAULT_LIMIT_BYTES
 from app.core.engine import EngineConfig
 from app.core.paths import default_weights
 
@@ -44,6 +45,9 @@ class AppSettings:
     crf = property(lambda s: s._get("export/crf", 18, int), lambda s, v: s._set("export/crf", int(v)))
     keep_audio = property(lambda s: s._get("export/keep_audio", True, bool), lambda s, v: s._set("export/keep_audio", bool(v)))
     last_dir = property(lambda s: s._get("last_dir", str(Path.home())), lambda s, v: s._set("last_dir", str(v)))
+    #: size limit of the user cache folder (app.core.cache), in MiB
+    cache_limit_mb = property(lambda s: s._get("cache/limit_mb", DEFAULT_LIMIT_BYTES >> 20, int),
+                              lambda s, v: s._set("cache/limit_mb", max(1, int(v))))
 
     def weights_path(self) -> Optional[Path]:
         return Path(self.weights) if self.weights else default_weights()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
+from app.core import cache
 from app.core.engine import EngineConfig
 
 from .appsettings import AppSettings
@@ -101,6 +102,25 @@ class Controller(QObject):
     def cancel(self) -> None:
         self.engine.cancel()
 
+    # --- the user cache folder (app.core.cache) ------------------------------------------
+    @property
+    def busy(self) -> bool:
+        """A job that writes into the cache is running (inpaint, preview, fine-tune decoding clips)."""
+        return self.engine.busy or self.training.busy
+
+    def trim_cache(self) -> cache.Removed:
+        """Evict least recently used cache files over the limit; the open project's results stay."""
+        return cache.enforce_limit(self.settings.cache_limit_mb << 20, keep=[self.project.results.folder])
+
+    def clear_cache(self) -> cache.Removed:
+        """Empty the cache folder except the open project's results; refused while a job runs."""
+        if self.busy:
+            self.error.emit("A job is running; clear the cache when it has finished or been cancelled.")
+            return cache.Removed()
+        removed = cache.clear_cache(keep=[self.project.results.folder])
+        self.message.emit(f"Cleared {cache.format_size(removed.bytes)} from the cache.")
+        return removed
+
     def _progress(self, job: Job, progress) -> None:
         # Show the current frame's result as soon as the worker has written it (once per frame).
         current = self.project.current
@@ -111,6 +131,7 @@ class Controller(QObject):
     def _finished(self, job: Job, result) -> None:
         kind = job.data.get("kind")
         if kind in ("inpaint", "preview"):
+            self.trim_cache()
             self.project.resultChanged.emit()
             if kind == "inpaint":
                 self.message.emit(f"Inpainted frames {result['start']}..{result['end'] - 1}.")

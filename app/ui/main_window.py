@@ -86,6 +86,7 @@ class MainWindow(QMainWindow):
         self.autosaver = Autosaver(self.project, user_data_dir() / "autosave", autosave_ms, self)
         self._busy(False)
         self._video_opened()
+        self.controller.trim_cache()  # results left by a crashed session, clips beyond the limit
         self.resize(1280, 820)
         if self.settings.geometry() is not None:
             self.restoreGeometry(self.settings.geometry())
@@ -355,7 +356,8 @@ class MainWindow(QMainWindow):
 
     def show_settings(self) -> SettingsDialog:
         if self.settings_dialog is None:
-            self.settings_dialog = SettingsDialog(self.settings, self.project.engine_settings, self.finetune, self)
+            self.settings_dialog = SettingsDialog(self.settings, self.project.engine_settings, self.finetune, self,
+                                                  controller=self.controller)
             self.settings_dialog.engineChanged.connect(self.project.set_engine_settings)
             self.settings_dialog.accepted.connect(self.status.refresh)
         else:

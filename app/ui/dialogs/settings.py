@@ -1,4 +1,4 @@
-"""Settings dialog: device, weights, SAM checkpoint, engine settings, and the fine-tune page.
+"""Settings dialog: device, weights, SAM checkpoint, engine settings, storage, and the fine-tune page.
 
 Everything shown here is stored with QSettings (AppSettings); engine fields are built from
 EngineConfig itself, so a new engine setting appears here without touching this file.
@@ -7,15 +7,16 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QUrl, Signal
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
                                QFormLayout, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QRadioButton,
                                QSpinBox, QTabWidget, QVBoxLayout, QWidget)
 
+from app.core import cache
 from app.core import engine as engine_module
 from app.core.engine import EngineConfig, available_devices
 from app.core.errors import InpaintError
-from app.core.paths import default_weights
+from app.core.paths import default_weights, user_cache_dir, user_data_dir, user_log_dir
 
 from ..appsettings import MACHINE_FIELDS, AppSettings
 
@@ -69,14 +70,17 @@ def path_row(edit: QLineEdit, caption: str, filters: str, parent) -> QHBoxLayout
 class SettingsDialog(QDialog):
     engineChanged = Signal(dict)
 
-    def __init__(self, settings: AppSettings, engine_values: dict, finetune_page: QWidget | None = None, parent=None):
+    def __init__(self, settings: AppSettings, engine_values: dict, finetune_page: QWidget | None = None, parent=None,
+                 controller=None):
         super().__init__(parent)
         self.settings = settings
+        self.controller = controller
         self.setWindowTitle("Settings")
         self.setMinimumWidth(560)
         self.tabs = QTabWidget()
         self.tabs.addTab(self._general_tab(), "General")
         self.tabs.addTab(self._engine_tab(engine_values), "Engine")
+        self.tabs.addTab(self._storage_tab(), "Storage")
         if finetune_page is not None:
             self.tabs.addTab(finetune_page, "Fine-tune")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -126,6 +130,67 @@ class SettingsDialog(QDialog):
         use_file = bool(self.settings.weights) or not self.weights_bundled.isEnabled()
         (self.weights_file if use_file else self.weights_bundled).setChecked(True)
         self.sam_edit.setText(self.settings.sam_checkpoint)
+
+    # --- Storage -----------------------------------------------------------------
+    def _storage_tab(self) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        folders = (("Settings", self.settings.q.fileName(), "this file"),
+                   ("Data", user_data_dir(), "autosaves, fine-tunes, downloaded models"),
+                   ("Cache", user_cache_dir(), "can be deleted at any time"),
+                   ("Logs", user_log_dir(), "the GUI's log, for bug reports"))
+        for label, path, what in folders:
+            link = QLabel(f'<a href="{QUrl.fromLocalFile(str(path)).toString()}">{path}</a> ({what})')
+            link.setOpenExternalLinks(True)
+            link.setWordWrap(True)
+            form.addRow(label, link)
+        self.cache_usage = QLabel()
+        self.cache_usage.setWordWrap(True)
+        form.addRow("Cache usage", self.cache_usage)
+        self.cache_limit = QSpinBox()
+        self.cache_limit.setRange(1, 100 << 20)  # 1 MB .. 100 TB
+        self.cache_limit.setSingleStep(1024)
+        self.cache_limit.setSuffix(" MB")
+        self.cache_limit.setToolTip("Least recently used cache files are deleted beyond this size; "
+                                    "the open project's results are kept")
+        form.addRow("Cache limit", self.cache_limit)
+        self.clear_cache_button = QPushButton("Clear cache…")
+        self.clear_cache_button.clicked.connect(self.clear_cache)
+        form.addRow("", self.clear_cache_button)
+        if self.controller is not None:
+            for jobs in (self.controller.engine, self.controller.training):
+                jobs.busyChanged.connect(lambda _busy: self._cache_buttons())
+        self.refresh_storage()
+        return page
+
+    def refresh_storage(self) -> None:
+        usage = cache.cache_usage()
+        parts = [f"{name} {cache.format_size(size)}" for name, size in usage.items()]
+        self.cache_usage.setText(f"{cache.format_size(sum(usage.values()))}: " + ", ".join(parts))
+        self._cache_buttons()
+
+    def _cache_buttons(self) -> None:
+        busy = self.controller is not None and self.controller.busy
+        self.clear_cache_button.setEnabled(not busy)
+        self.clear_cache_button.setToolTip("Wait for the running job to finish" if busy else
+                                           "Delete decoded training clips and old results")
+
+    def clear_cache(self) -> None:
+        answer = QMessageBox.question(self, "Clear cache", "Delete everything in the cache folder? The open "
+                                      "project's results are kept; the rest is rebuilt when needed.",
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        removed = self.controller.clear_cache() if self.controller is not None else cache.clear_cache()
+        if removed.failed:
+            QMessageBox.warning(self, "Clear cache", f"{len(removed.failed)} files could not be deleted "
+                                f"(in use?), e.g. {removed.failed[0]}")
+        self.refresh_storage()
+
+    def showEvent(self, event) -> None:
+        self.cache_limit.setValue(self.settings.cache_limit_mb)
+        self.refresh_storage()
+        super().showEvent(event)
 
     # --- Engine ------------------------------------------------------------------
     def _engine_tab(self, values: dict) -> QWidget:
@@ -199,5 +264,8 @@ class SettingsDialog(QDialog):
             QMessageBox.warning(self, "Settings", str(exc))
             return
         self.settings.set_engine(values)
+        self.settings.cache_limit_mb = self.cache_limit.value()
+        if self.controller is not None:
+            self.controller.trim_cache()
         self.engineChanged.emit(values)
         super().accept()
