@@ -96,6 +96,9 @@ def main(argv=None) -> int:
     for name in args.only:
         frames = load_frames(args.clips, name)
         objects = load_objects(args.clips, name)
+        n_masks = len(next(iter(objects.values())))
+        if n_masks != len(frames):  # a silent off-by-N would pair each frame with another's mask
+            raise SystemExit(f"{name}: {len(frames)} frames but {n_masks} masks")
         t0 = time.monotonic()
         union_pred = [np.zeros(f.shape[:2], bool) for f in frames]
         per_obj = {}

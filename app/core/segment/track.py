@@ -14,6 +14,16 @@ propagated from the nearer one. One propagation step:
 4. frames where the object looks lost (area collapse or explosion, or the warped object's
    colours no longer match the previous frame) are flagged ``lost`` for the user to check.
 
+With a weight-free segmenter (``GrabCutSegmenter``, ``weight_free = True``) and
+``TrackParams.cues`` (the default), step 2-3 is replaced by a cue cut: per pixel a logit sums a
+shape term (signed distance to the warped mask's edge, counted only where the warp is
+photo-consistent), a colour term (object : background histograms fitted on the keyframe and
+blended with each tracked frame) and a motion term (the pixel's flow, camera motion removed by a
+RANSAC homography, moves like the object's median rather than like the background; weighted by
+local texture, where flow means something). GrabCut then cuts a band around the warped mask with
+|logit| > ``hard`` as definite labels and the sign elsewhere as probable labels; components that
+do not overlap the warped mask are dropped. The same accept / fallback / lost rules apply.
+
 Only two frames and the current mask are held; masks are yielded (``iter_track``) or stored
 bit-packed (``track``), 1 bit per pixel.
 """
@@ -27,6 +37,7 @@ import numpy as np
 
 from ..jobs import CancelToken, ProgressClock, ProgressFn
 from .base import Segmenter, mask_box, mask_iou
+from .cues import ColourModel, camera_motion, motion_logit, ring, signed_distance, texture_weight
 
 FrameFn = Callable[[int], np.ndarray]
 
@@ -46,6 +57,18 @@ class TrackParams:
     photo_min: float = 0.35      # fewer consistent pixels than this inside the mask: lost
     flow: str = "dis"            # "dis" (preset medium) or "farneback"
     flow_max_side: int = 640     # flow runs on frames downscaled to this long side
+    cues: bool = True            # weight-free segmenters: cut with colour + motion + shape cues
+    w_colour: float = 1.0        # weights of the three logit terms (colour clipped to +-4,
+    w_shape: float = 1.0         # shape to +-3, motion to +-2 before weighting)
+    w_motion: float = 2.0
+    shape_scale: float = 0.08    # signed distance / (this * sqrt(area)) -> shape logit
+    band: float = 0.25           # the cut may move the edge by this * sqrt(area) (min 6 px)
+    hard: float = 2.0            # |logit| above this: definite label
+    colour_rate: float = 0.2     # blend of each tracked frame into the colour model (keyframe keeps half)
+    cut: str = "grabcut"         # or "threshold": the blurred logit's sign, no GrabCut (faster, a little worse)
+    replicate: bool = True       # warped masks keep touching the frame edge (objects leaving the frame)
+    photo_weight: bool = True    # shape term only where the warp is photo-consistent
+    texture: float = 15.0        # motion cue counts fully where the local gradient exceeds this
 
 
 @dataclass
@@ -122,12 +145,13 @@ class Flow:
         return flow
 
 
-def warp(img: np.ndarray, flow: np.ndarray, interpolation=cv2.INTER_LINEAR) -> np.ndarray:
-    """Backward warp: out[y, x] = img[y + fy, x + fx]; pixels from outside the frame become 0."""
+def warp(img: np.ndarray, flow: np.ndarray, interpolation=cv2.INTER_LINEAR, replicate: bool = False) -> np.ndarray:
+    """Backward warp: out[y, x] = img[y + fy, x + fx]; pixels from outside the frame become 0
+    (``replicate``: take the nearest edge pixel, so a mask touching the frame edge stays there)."""
     h, w = flow.shape[:2]
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     return cv2.remap(img, gx + flow[..., 0], gy + flow[..., 1], interpolation,
-                     borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+                     borderMode=cv2.BORDER_REPLICATE if replicate else cv2.BORDER_CONSTANT, borderValue=0)
 
 
 def prompts_from_mask(mask: np.ndarray, n_positive: int = 3, expand: float = 0.15):
@@ -157,6 +181,112 @@ def prompts_from_mask(mask: np.ndarray, n_positive: int = 3, expand: float = 0.1
         if inside_image and not mask[yi, xi]:
             points.append((float(xi), float(yi), 0))
     return points, box
+
+
+class _CueState:
+    """Per-run state of the cue tracker: the colour model fitted on the keyframe."""
+
+    def __init__(self, rgb, mask, p: TrackParams):
+        self.colour = ColourModel()
+        self.p = p
+        b = _band(mask, p)
+        self.colour.fit(rgb, _erode(mask, 1), ring(mask, 2, b))
+
+    def update(self, rgb, mask):
+        b = _band(mask, self.p)
+        self.colour.update(rgb, _erode(mask, 1), ring(mask, 2, b), self.p.colour_rate)
+
+
+def _band(mask, p):
+    return int(max(6, p.band * np.sqrt(max(1, np.count_nonzero(mask)))))
+
+
+def _erode(mask, r):
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    e = cv2.erode(mask.astype(np.uint8), k) > 0
+    return e if e.any() else mask
+
+
+def _step_cues(prev_rgb, prev_mask, cur_rgb, state: _CueState, flow_fn, p: TrackParams):
+    """Propagate with colour + motion + shape cues and a GrabCut on a band; returns (mask, flag, iou)."""
+    flow = flow_fn(cur_rgb, prev_rgb)
+    warped = warp(prev_mask.astype(np.float32), flow, replicate=p.replicate) > 0.5
+    moved_rgb = warp(prev_rgb, flow)
+    prev_area = max(1, np.count_nonzero(prev_mask))
+    area = np.count_nonzero(warped)
+    if area < max(4, 0.05 * prev_area):
+        return warped, LOST, 0.0
+    diff = np.abs(moved_rgb.astype(np.int16) - cur_rgb.astype(np.int16)).mean(axis=2)
+    consistent = np.count_nonzero(diff[warped] < p.photo_tol) / area
+    H, W = warped.shape
+    band = _band(warped, p)
+    sd = signed_distance(warped)
+    logit = p.w_shape * np.clip(sd / max(2.0, p.shape_scale * np.sqrt(area)), -3, 3)
+    if p.photo_weight:
+        # where the warped frame does not match the new one (occluder, flow error) the warped
+        # mask is no evidence: the shape prior counts only where the warp is photo-consistent
+        d = cv2.GaussianBlur(diff.astype(np.float32), (5, 5), 0)
+        c = np.clip(1.0 - (d - p.photo_tol) / p.photo_tol, 0, 1)
+        logit = np.where(logit > 0, logit * c, logit)
+    logit += p.w_colour * np.clip(state.colour.logit(cur_rgb), -4, 4)
+    if p.w_motion:
+        _, res = camera_motion(flow, exclude=sd > -band)
+        inner = _erode(warped, 2)
+        m_obj = np.median(res[inner], axis=0)
+        ml = motion_logit(res, m_obj)
+        if ml is not None:
+            logit += p.w_motion * ml * texture_weight(cur_rgb, p.texture)
+    ys, xs = np.nonzero(sd > -band)
+    x0, y0, x1, y1 = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
+    L = logit[y0:y1, x0:x1]
+    inband = sd[y0:y1, x0:x1] > -band
+    if p.cut == "threshold":
+        fg = cv2.GaussianBlur(L, (5, 5), 0) > 0
+    else:
+        lab = np.where(L > 0, cv2.GC_PR_FGD, cv2.GC_PR_BGD).astype(np.uint8)
+        lab[L > p.hard] = cv2.GC_FGD
+        lab[L < -p.hard] = cv2.GC_BGD
+        lab[~inband] = cv2.GC_BGD
+        fg = None
+        if (lab == cv2.GC_BGD).any() and np.isin(lab, (cv2.GC_FGD, cv2.GC_PR_FGD)).any():
+            bgm, fgm = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+            try:
+                cv2.grabCut(np.ascontiguousarray(cur_rgb[y0:y1, x0:x1, ::-1]), lab, None, bgm, fgm, 3,
+                            cv2.GC_INIT_WITH_MASK)
+                fg = np.isin(lab, (cv2.GC_FGD, cv2.GC_PR_FGD))
+            except cv2.error:
+                fg = None
+        if fg is None:
+            fg = L > 0
+    fg &= inband
+    mask = np.zeros((H, W), bool)
+    mask[y0:y1, x0:x1] = fg
+    mask = _keep_overlapping(mask, warped)
+    iou = mask_iou(mask, warped)
+    flag = OK
+    if not mask.any() or iou < p.accept_iou:
+        mask, flag = warped, FALLBACK
+    ratio = np.count_nonzero(mask) / prev_area
+    if consistent < p.photo_min or not (p.area_low <= ratio <= p.area_high):
+        flag = LOST
+        if ratio > p.area_high:
+            mask = warped
+    if flag != LOST:
+        state.update(cur_rgb, mask)
+    return mask, flag, iou
+
+
+def _keep_overlapping(m, ref):
+    n, lab = cv2.connectedComponents(m.astype(np.uint8), connectivity=8)
+    if n <= 2:
+        return m
+    counts = np.bincount(lab[ref], minlength=n)
+    sizes = np.bincount(lab.ravel(), minlength=n)
+    keep = counts >= 0.3 * sizes
+    keep[0] = False
+    if not keep.any():
+        return m
+    return keep[lab]
 
 
 def _step(prev_rgb, prev_mask, cur_rgb, index, segmenter, flow_fn, p: TrackParams):
@@ -208,15 +338,20 @@ def iter_track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Se
         if cancel is not None:
             cancel.check()
         yield TrackStep(k, keys[k], KEYFRAME, k)
+    use_cues = p.cues and getattr(segmenter, "weight_free", False)
     for k, frames in runs:
         prev_rgb, prev_mask = get_frame(k), keys[k]
+        state = _CueState(prev_rgb, prev_mask, p) if use_cues and prev_mask.any() else None
         for i in frames:
             if cancel is not None:
                 cancel.check()
             cur = get_frame(i)
             if cur.shape[:2] != prev_mask.shape:
                 raise ValueError(f"frame {i} is {cur.shape[:2]}, masks are {prev_mask.shape}")
-            mask, flag, iou = _step(prev_rgb, prev_mask, cur, i, segmenter, flow_fn, p)
+            if state is not None and prev_mask.any():
+                mask, flag, iou = _step_cues(prev_rgb, prev_mask, cur, state, flow_fn, p)
+            else:
+                mask, flag, iou = _step(prev_rgb, prev_mask, cur, i, segmenter, flow_fn, p)
             yield TrackStep(i, mask, flag, k, iou)
             prev_rgb, prev_mask = cur, mask
 
@@ -251,15 +386,24 @@ def track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Segment
     return result
 
 
-def click_motion(get_frame: FrameFn, index: int, n_frames: int, step: int = 1, flow: Optional[Flow] = None):
-    """Flow from frame ``index`` to a frame ``step`` away (forward, else backward), float32 (H, W, 2).
+def click_motion(get_frame: FrameFn, index: int, n_frames: int, step: Optional[int] = None,
+                 flow: Optional[Flow] = None, steps=(2, 4, 6)):
+    """Flows from frame ``index`` to frames a few ``steps`` away (forward, else backward).
 
-    Pass it to ``GrabCutSegmenter.set_motion`` before a click so the click grows along the
-    object's motion; None for a one-frame video.
+    Returns a list of float32 (H, W, 2) flows (one per distinct other frame; empty for a
+    one-frame video), or with ``step`` given a single flow (None for a one-frame video). Pass it
+    to ``GrabCutSegmenter.set_motion`` before a click so the click grows along the object's
+    motion; several steps let slowly moving objects show their motion too.
     """
-    other = index + step if index + step < n_frames else index - step
-    other = int(np.clip(other, 0, n_frames - 1))
-    if other == index:
-        return None
     flow = flow or Flow()
-    return flow(get_frame(index), get_frame(other))  # frame(index)(x) ~ frame(other)(x + f(x))
+    out, seen = [], set()
+    for st in ([step] if step is not None else steps):
+        other = index + st if index + st < n_frames else index - st
+        other = int(np.clip(other, 0, n_frames - 1))
+        if other == index or other in seen:
+            continue
+        seen.add(other)
+        out.append(flow(get_frame(index), get_frame(other)))  # frame(index)(x) ~ frame(other)(x + f(x))
+    if step is not None:
+        return out[0] if out else None
+    return out
