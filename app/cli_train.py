@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .core.errors import DataError, InpaintError, OutputError
 
-_TUNING = ("steps", "lr", "batch_size", "sample_frames", "lr_decay_every", "lr_decay_gamma", "adv_weight",
+_TUNING = ("steps", "time_limit", "lr", "batch_size", "sample_frames", "lr_decay_every", "lr_decay_gamma", "adv_weight",
            "seed", "checkpoint_every", "val_every", "val_frames", "log_every", "width", "height", "attention",
            "device", "init_discriminator", "cache_dir", "disc_channels")
 
@@ -31,6 +31,9 @@ def _add_common(p: argparse.ArgumentParser, finetune: bool) -> None:
                    + ("" if finetune else "; default: a fresh generator"))
     p.add_argument("--output", "-o", metavar="OUT.pth", help="write the trained generator here (float16) at the end")
     p.add_argument("--steps", type=int, help=f"iterations (default {2000 if finetune else 300000})")
+    p.add_argument("--time-limit", type=_duration, metavar="TIME",
+                   help="stop after this much training time even if --steps is not reached, e.g. 45m, 2h, 600s "
+                        "(a checkpoint and --output are written as at the end)")
     p.add_argument("--workdir", metavar="DIR", help="checkpoints, metrics.jsonl and samples "
                    "(default: OUT.pth's name + '.train' beside it)")
     p.add_argument("--val", nargs="+", dest="val_data", metavar="PATH",
@@ -62,6 +65,20 @@ def _add_common(p: argparse.ArgumentParser, finetune: bool) -> None:
         g.add_argument("--channels", type=int, help="fresh generator width (default 256)")
         g.add_argument("--blocks", type=int, help="fresh generator transformer blocks (default 8)")
         g.add_argument("--disc-channels", type=int, help="discriminator base width (default 64, Table 5)")
+
+
+def _duration(text: str) -> float:
+    """'90', '90s', '30m', '2h', '1.5h' -> seconds."""
+    units = {"s": 1, "m": 60, "h": 3600}
+    t = text.strip().lower()
+    scale = units.get(t[-1:], None)
+    try:
+        value = float(t[:-1] if scale else t) * (scale or 1)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration; write e.g. 600s, 45m or 2h") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("the time limit must be positive")
+    return value
 
 
 def register(subparsers) -> None:

@@ -94,3 +94,18 @@ def test_sampler_reproducible_both_index_modes_and_flip(tmp_path):
     assert x[0].shape == (2, 5, 3, 8, 16) and x[1].shape == (2, 5, 1, 8, 16)
     assert float(x[0].min()) >= -1 and float(x[0].max()) <= 1
     assert all(map(lambda p: bool((p[0] == p[1]).all()), zip(x, y)))
+
+
+def test_clip_cut_short_trains_on_the_frames_it_holds(tmp_path, caplog):
+    from app.core.video import write_test_clip
+    from tests.conftest import make_frames
+
+    src = write_test_clip(tmp_path / "cut.mp4", make_frames(30, 64, 48), container_options={"movflags": "faststart"})
+    data = src.read_bytes()
+    (tmp_path / "data").mkdir()
+    cut = tmp_path / "data" / "cut.mp4"
+    cut.write_bytes(data[: int(len(data) * 0.8)])
+    with caplog.at_level(logging.WARNING):
+        clips = load_clips([tmp_path / "data"], tmp_path / "c", 64, 32, min_frames=5)
+    assert len(clips) == 1 and 5 <= len(clips[0]) < 30
+    assert "first" in caplog.text and "cut.mp4" in caplog.text

@@ -25,7 +25,7 @@ import cv2
 import numpy as np
 import torch
 
-from ..errors import Cancelled, DataError, InpaintError
+from ..errors import Cancelled, DataError, InpaintError, VideoError
 from ..fsutil import atomic_path
 from ..maskgen import sample_masks
 from ..video import IMAGE_EXTS, open_video
@@ -141,11 +141,17 @@ class FrameCache:
         self.root.mkdir(parents=True, exist_ok=True)
         n = 0
         with atomic_path(data) as tmp, open(tmp, "wb") as f, open_video(src) as reader:
-            for frame in reader:
-                if cancel is not None:
-                    cancel.check()
-                f.write(_resize(frame, self.width, self.height).tobytes())
-                n += 1
+            try:
+                for frame in reader:
+                    if cancel is not None:
+                        cancel.check()
+                    f.write(_resize(frame, self.width, self.height).tobytes())
+                    n += 1
+            except VideoError as exc:
+                if n == 0:
+                    raise
+                # A file cut short (a few frames missing at the end) still trains on what it holds.
+                log.warning("using the first %d frames of %s: %s", n, src, exc)
             f.flush()
         info = {"source": str(src.resolve()), "frames": n, "width": self.width, "height": self.height,
                 "version": CACHE_VERSION}
@@ -255,3 +261,60 @@ class ClipSampler:
 
     def load_state_dict(self, state: dict) -> None:
         self.rng.bit_generator.state = state["bit_generator"]
+
+
+class BatchPrefetcher:
+    """Batches of a ``ClipSampler`` drawn on a thread, ``depth`` ahead of the training step.
+
+    Mask generation and frame gathering then overlap the GPU's work. Each batch comes with
+    the sampler's state right after it was drawn, so a checkpoint taken after consuming it
+    resumes with exactly the next batch (the batches queued ahead are simply drawn again).
+    """
+
+    def __init__(self, sampler: ClipSampler, batch_size: int, depth: int = 2, pin_memory: bool = False):
+        import queue
+        import threading
+
+        self._queue = queue.Queue(maxsize=max(1, depth))
+        self._stop = threading.Event()
+        self._sampler, self._b, self._pin = sampler, int(batch_size), pin_memory
+        self._thread = threading.Thread(target=self._work, name="batch-prefetch", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        import queue
+
+        while not self._stop.is_set():
+            try:
+                frames, masks = self._sampler.batch(self._b)
+                if self._pin:
+                    frames, masks = frames.pin_memory(), masks.pin_memory()
+                item = (frames, masks, self._sampler.state_dict())
+            except BaseException as exc:  # noqa: BLE001 - raised in the training thread
+                item = exc
+            while not self._stop.is_set():
+                try:
+                    self._queue.put(item, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if isinstance(item, BaseException):
+                return
+
+    def next(self) -> tuple[torch.Tensor, torch.Tensor, dict]:
+        """-> frames, masks (as ``ClipSampler.batch``) and the sampler state after this batch."""
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def close(self) -> None:
+        import queue
+
+        self._stop.set()
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        self._thread.join()

@@ -42,7 +42,7 @@ from ..sttn.checkpoint import build_from_checkpoint, save_generator
 from ..sttn.discriminator import Discriminator
 from ..sttn.generator import DEFAULT_PATCH_SIZES, GeneratorConfig, InpaintGenerator
 from . import ddp
-from .dataset import DEFAULT_EXCLUDE, ClipSampler, describe_clips, load_clips
+from .dataset import DEFAULT_EXCLUDE, BatchPrefetcher, ClipSampler, describe_clips, load_clips
 from .losses import LossWeights, d_hinge_loss, generator_loss
 from ..metrics import psnr, ssim
 
@@ -98,6 +98,9 @@ class TrainConfig:
     val_samples: int = 2
     cache_dir: Optional[str] = None
     exclude: list = field(default_factory=lambda: list(DEFAULT_EXCLUDE))
+    # Stop after this many seconds of training (checkpoint, validation and export as at the
+    # end of ``steps``); None: no limit. A resumed run counts its time afresh.
+    time_limit: Optional[float] = None
 
     def __post_init__(self):
         if isinstance(self.data, (str, Path)):
@@ -162,14 +165,14 @@ def read_training_checkpoint(path) -> dict:
     return ckpt
 
 
-def _rng_state(sampler: ClipSampler) -> dict:
+def _rng_state(sampler: ClipSampler, sampler_state: Optional[dict] = None) -> dict:
     np_state = np.random.get_state()
     return {
         "python": random.getstate(),
         "numpy": [np_state[0], np_state[1].tolist(), int(np_state[2]), int(np_state[3]), float(np_state[4])],
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "sampler": sampler.state_dict(),
+        "sampler": sampler_state if sampler_state is not None else sampler.state_dict(),
     }
 
 
@@ -231,6 +234,12 @@ class Trainer:
         self._load_discriminator(ckpt)
         self.G.to(self.device)
         self.D.to(self.device)
+        if self.device.type == "cuda":
+            # Channels-last lets cuDNN use its fastest bf16 convolutions; TF32 for what stays float32.
+            self.G.to(memory_format=torch.channels_last)
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+            torch.backends.cudnn.benchmark = True
         self.G_ddp = DDP(self.G) if self.ctx.distributed else self.G
         self.D_ddp = DDP(self.D) if self.ctx.distributed else self.D
 
@@ -249,6 +258,8 @@ class Trainer:
         self.val = self._prepare_validation() if config.val_data else []
         self.step = 0
         self.last_val: dict = {}
+        self._prefetch: Optional[BatchPrefetcher] = None
+        self._sampler_state: Optional[dict] = None  # the sampler's state after the last consumed batch
         if ckpt is not None:
             self._restore(ckpt)
 
@@ -319,7 +330,7 @@ class Trainer:
     # ------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict:
         """The training checkpoint (call on every rank: the RNG states of all ranks are gathered)."""
-        rng_states = ddp.all_gather_object(self.ctx, _rng_state(self.sampler))
+        rng_states = ddp.all_gather_object(self.ctx, _rng_state(self.sampler, self._sampler_state))
         return {
             "format": CHECKPOINT_FORMAT,
             "step": self.step,
@@ -385,7 +396,10 @@ class Trainer:
         self.G_ddp.train()
         self.D_ddp.train()
         if frames is None:
-            frames, masks = self.sampler.batch(self.cfg.batch_size)
+            if self._prefetch is None:
+                self._prefetch = BatchPrefetcher(self.sampler, self.cfg.batch_size,
+                                                 pin_memory=self.device.type == "cuda")
+            frames, masks, self._sampler_state = self._prefetch.next()
         frames = frames.to(self.device, non_blocking=True)
         masks = masks.to(self.device, non_blocking=True)
         b, t, c, h, w = frames.shape
@@ -455,6 +469,12 @@ class Trainer:
                          "step": self.step}
         return {k: v for k, v in self.last_val.items() if k != "step"}
 
+    def close(self) -> None:
+        """Stop the batch thread (``run`` does this itself)."""
+        if self._prefetch is not None:
+            self._prefetch.close()
+            self._prefetch = None
+
     def _log(self, record: dict) -> None:
         if not self.ctx.is_main:
             return
@@ -484,6 +504,9 @@ class Trainer:
         report()
         try:
             while self.step < cfg.steps:
+                if cfg.time_limit is not None and ddp.any_flag(self.ctx, time.monotonic() - start >= cfg.time_limit):
+                    log.info("time limit of %.0f s reached at step %d", cfg.time_limit, self.step)
+                    break
                 if ddp.any_flag(self.ctx, self.cancel.cancelled):
                     path = self.save_checkpoint()
                     raise Cancelled(f"Training stopped at step {self.step}; checkpoint saved to {path}; "
@@ -517,4 +540,5 @@ class Trainer:
             return TrainResult(self.step, cfg.checkpoint_path, output,
                                self.last_val.get("val_psnr"), self.last_val.get("val_ssim"))
         finally:
+            self.close()
             ddp.shutdown(self.ctx)

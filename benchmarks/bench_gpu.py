@@ -1,0 +1,329 @@
+"""GPU speed and memory: the authors' test procedure against this engine, model-only and end to end.
+
+Model-only: decoded frames already in memory (432x240 schoolgirls, 80 frames, its object
+masks), composited frames back in memory; no file I/O. End to end: ``inpaint_video`` on
+running_car.mp4 (972x540, 292 frames, audio) with its logo mask: decode, model, paste-back,
+H.264 encode and audio mux. Times are medians of ``--runs`` runs after one warm-up, with
+the GPU synchronised; peak CUDA memory from torch's allocator statistics.
+
+    python benchmarks/bench_gpu.py --data DIR --weights W.pth --json out.json [--only model,e2e,length,profile,compile]
+
+DIR holds schoolgirls.mp4, schoolgirls_mask/, running_car.mp4 and running_car_mask_logo.png
+(../shared/data/clips by default). Without --weights a generator with seeded random weights
+is used (speed does not depend on the weights; the bf16-vs-fp32 PSNR does a little).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from app.core.config import EngineConfig  # noqa: E402
+from app.core.engine import InpaintEngine, inpaint_video  # noqa: E402
+from app.core.masks import dilate, fit_mask, read_mask_image  # noqa: E402
+from app.core.sttn import InpaintGenerator, load_generator  # noqa: E402
+from app.core.video import open_video  # noqa: E402
+
+MODEL_SIZE = (432, 240)  # (width, height) of the generator; --tiny makes it 108x60 for a smoke test
+TINY = None
+
+
+class MemoryReader:
+    """Frames held in memory, indexed modulo their count (a looped clip of any length)."""
+
+    def __init__(self, frames, length=None):
+        self.frames = frames
+        self.height, self.width = frames[0].shape[:2]
+        self._n = length or len(frames)
+
+    def __len__(self):
+        return self._n
+
+    def read(self, i):
+        return self.frames[i % len(self.frames)]
+
+    def iter_frames(self, start=0, end=None):
+        for i in range(start, self._n if end is None else end):
+            yield self.read(i)
+
+    def reopen(self):
+        return self
+
+    def close(self):
+        pass
+
+
+class MemoryMasks:
+    def __init__(self, masks, length=None):
+        self.masks = masks
+        self.height, self.width = masks[0].shape
+        self._n = length or len(masks)
+
+    def __len__(self):
+        return self._n
+
+    def get(self, i):
+        return self.masks[i % len(self.masks)]
+
+    def is_empty(self, i):
+        return False
+
+
+def sync():
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def load_clip(data: Path, n: int):
+    W, H = MODEL_SIZE
+    with open_video(data / "schoolgirls.mp4") as r:
+        frames = [cv2.resize(f, (W, H)) if f.shape[:2] != (H, W) else f for f in r.iter_frames(0, n)]
+    files = sorted((data / "schoolgirls_mask").iterdir())[:len(frames)]
+    masks = [fit_mask(read_mask_image(p), W, H) > 0 for p in files]
+    return frames, masks
+
+
+def authors_model_only(model, frames, masks, device):
+    """researchmm/STTN test.py's schedule on in-memory frames (float32, as the paper timed it)."""
+    neighbor_stride, ref_length = 5, 10
+    kernel = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
+    binary = [cv2.dilate(m.astype(np.uint8), kernel, iterations=4)[..., None] for m in masks]
+    length = len(frames)
+    video = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).float().div(255).mul(2).sub(1).to(device)
+    mt = torch.from_numpy(np.stack(binary)).permute(0, 3, 1, 2).float().to(device)
+    comp = [None] * length
+    with torch.no_grad():
+        enc = model.encode(video * (1 - mt))
+        for f in range(0, length, neighbor_stride):
+            nb = list(range(max(0, f - neighbor_stride), min(length, f + neighbor_stride + 1)))
+            refs = [i for i in range(0, length, ref_length) if i not in nb]
+            ids = nb + refs
+            pred = model.decode(model.transform(enc[ids], mt[ids], 1)[:len(nb)])
+            pred = ((pred + 1) / 2).permute(0, 2, 3, 1).cpu().numpy() * 255
+            for k, idx in enumerate(nb):
+                img = pred[k].astype(np.uint8) * binary[idx] + frames[idx] * (1 - binary[idx])
+                comp[idx] = img if comp[idx] is None else comp[idx].astype(np.float32) * 0.5 + img.astype(np.float32) * 0.5
+    return [np.asarray(c).astype(np.uint8) for c in comp]
+
+
+def engine_model_only(engine, frames, masks, length=None):
+    out = {}
+    reader, ms = MemoryReader(frames, length), MemoryMasks(masks, length)
+    engine.run(reader, ms, lambda i, f: out.__setitem__(i, f) if length is None else None)
+    return [out[i] for i in sorted(out)]
+
+
+def timed(fn, runs):
+    fn()  # warm-up: cuDNN autotuning, allocator growth, lazy initialisation
+    sync()
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
+    times, result = [], None
+    for _ in range(runs):
+        sync()
+        t0 = time.perf_counter()
+        result = fn()
+        sync()
+        times.append(time.perf_counter() - t0)
+    peak = torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None
+    return statistics.median(times), times, peak, result
+
+
+def psnr(a, b, mask=None):
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    if mask is not None:
+        a, b = a[mask], b[mask]
+    mse = np.mean((a - b) ** 2)
+    return float("inf") if mse == 0 else float(10 * np.log10(255.0 ** 2 / mse))
+
+
+def make_model(weights, device):
+    if weights:
+        return load_generator(weights, device=device)
+    torch.manual_seed(0)
+    return InpaintGenerator(TINY).eval().to(device)
+
+
+ENGINE_VARIANTS = {
+    # name: EngineConfig fields (all with the authors' n=5, s=10, nearest 10 references)
+    "engine-fp32": dict(precision="fp32", attention_kernel="matmul"),
+    "engine-bf16": dict(precision="bf16", attention_kernel="matmul"),
+    "engine-bf16-sdpa": dict(precision="bf16", attention_kernel="sdpa"),
+    "engine-fp32-sdpa": dict(precision="fp32", attention_kernel="sdpa"),
+    "engine-bf16-step11": dict(precision="bf16", attention_kernel="matmul", window_step=11),
+    "engine-bf16-sdpa-step11": dict(precision="bf16", attention_kernel="sdpa", window_step=11),
+}
+
+
+def bench_model(args, device, results):
+    frames, masks = load_clip(args.data, args.frames)
+    n = len(frames)
+    model = make_model(args.weights, device)
+    sec, times, peak, ref_out = timed(lambda: authors_model_only(model, frames, masks, device), args.runs)
+    results["authors-fp32"] = {"seconds": sec, "fps": n / sec, "runs": times, "peak_cuda_mb": peak}
+    print(f"authors-fp32: {n / sec:.1f} frames/s, peak {peak} MB", flush=True)
+    outs = {}
+    for name, fields in ENGINE_VARIANTS.items():
+        engine = InpaintEngine(make_model(args.weights, device), EngineConfig(device=str(device), **fields))
+        sec, times, peak, out = timed(lambda: engine_model_only(engine, frames, masks), args.runs)
+        outs[name] = out
+        results[name] = {"seconds": sec, "fps": n / sec, "runs": times, "peak_cuda_mb": peak,
+                         "speedup_vs_authors": results["authors-fp32"]["seconds"] / sec}
+        print(f"{name}: {n / sec:.1f} frames/s ({results[name]['speedup_vs_authors']:.2f}x authors), "
+              f"peak {peak} MB", flush=True)
+        del engine
+        torch.cuda.empty_cache() if torch.cuda.is_available() else None
+    hole = np.stack([dilate(m, 4) for m in masks])
+    ref = np.stack(outs["engine-fp32"])
+    quality = {}
+    for name, out in outs.items():
+        o = np.stack(out)
+        quality[name] = {"psnr_vs_engine_fp32": psnr(o, ref), "psnr_hole_vs_engine_fp32": psnr(o, ref, hole)}
+    a = np.stack(ref_out)
+    quality["authors-fp32"] = {"psnr_vs_engine_fp32": psnr(a, ref), "psnr_hole_vs_engine_fp32": psnr(a, ref, hole)}
+    results["quality"] = quality
+    print(json.dumps(quality, indent=1), flush=True)
+
+
+def bench_length(args, device, results):
+    """Per-frame time and peak memory for a 100- and a 1000-frame clip (schoolgirls looped)."""
+    frames, masks = load_clip(args.data, 80)
+    engine = InpaintEngine(make_model(args.weights, device), EngineConfig(device=str(device), precision="bf16"))
+    out = {}
+    for length in (100, 1000):
+        engine_model_only(engine, frames, masks, 100)  # warm
+        sync()
+        torch.cuda.reset_peak_memory_stats() if torch.cuda.is_available() else None
+        t0 = time.perf_counter()
+        engine_model_only(engine, frames, masks, length)
+        sync()
+        sec = time.perf_counter() - t0
+        peak = torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None
+        out[str(length)] = {"seconds": sec, "sec_per_frame": sec / length, "peak_cuda_mb": peak, "rss_mb": rss_mb()}
+        print(f"length {length}: {length / sec:.1f} frames/s, peak CUDA {peak} MB", flush=True)
+    results["length"] = out
+
+
+def bench_e2e(args, device, results):
+    clip, mask = args.data / "running_car.mp4", args.data / "running_car_mask_logo.png"
+    with open_video(clip) as r:
+        n = len(r)
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        variants = {
+            "e2e-bf16": dict(precision="bf16"),
+            "e2e-bf16-no-io-threads": dict(precision="bf16", io_threads=False),
+            "e2e-bf16-crop": dict(precision="bf16", crop_to_mask=True),
+            "e2e-bf16-crop-step11": dict(precision="bf16", crop_to_mask=True, window_step=11),
+        }
+        for name, fields in variants.items():
+            cfg = EngineConfig(device=str(device), fill="sttn", **fields)
+            engine = InpaintEngine(make_model(args.weights, device), cfg)
+            target = Path(tmp) / f"{name}.mp4"
+            sec, times, peak, res = timed(lambda: inpaint_video(clip, mask, target, engine=engine, config=cfg),
+                                          max(1, args.runs - 1))
+            with open_video(res.output) as o:
+                kept = (len(o), o.has_audio)
+            out[name] = {"seconds": sec, "fps": n / sec, "runs": times, "peak_cuda_mb": peak, "frames": n,
+                         "output_frames_audio": kept}
+            print(f"{name}: {n / sec:.1f} frames/s end to end ({n} frames), peak CUDA {peak} MB", flush=True)
+    results["e2e"] = out
+
+
+def bench_profile(args, device, results):
+    """Where one engine pass spends GPU time (top kernels), bf16."""
+    from torch.profiler import ProfilerActivity, profile
+
+    frames, masks = load_clip(args.data, 40)
+    engine = InpaintEngine(make_model(args.weights, device), EngineConfig(device=str(device), precision="bf16"))
+    engine_model_only(engine, frames, masks)
+    acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if torch.cuda.is_available() else [])
+    with profile(activities=acts) as prof:
+        engine_model_only(engine, frames, masks)
+        sync()
+    key = "cuda_time_total" if torch.cuda.is_available() else "cpu_time_total"
+    table = prof.key_averages().table(sort_by=key, row_limit=25)
+    if args.out_dir:
+        (args.out_dir / "profile.txt").write_text(table)
+    print(table[:6000], flush=True)
+
+
+def bench_compile(args, device, results):
+    """torch.compile of the transformer stage (the bulk of the work), bf16."""
+    frames, masks = load_clip(args.data, args.frames)
+    n = len(frames)
+    engine = InpaintEngine(make_model(args.weights, device), EngineConfig(device=str(device), precision="bf16"))
+    eager = np.stack(engine_model_only(engine, frames, masks))
+    t0 = time.perf_counter()
+    engine.model.transform = torch.compile(engine.model.transform, dynamic=True)
+    engine_model_only(engine, frames, masks)
+    sync()
+    first = time.perf_counter() - t0
+    sec, times, peak, out = timed(lambda: engine_model_only(engine, frames, masks), args.runs)
+    same = psnr(np.stack(out), eager)
+    results["engine-bf16-compiled"] = {"seconds": sec, "fps": n / sec, "runs": times, "peak_cuda_mb": peak,
+                                       "first_run_seconds": first, "psnr_vs_eager": same}
+    print(f"engine-bf16-compiled: {n / sec:.1f} frames/s (first run incl. compile {first:.1f} s), "
+          f"PSNR vs eager {same:.1f} dB", flush=True)
+
+
+STAGES = {"model": bench_model, "length": bench_length, "e2e": bench_e2e, "profile": bench_profile,
+          "compile": bench_compile}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data" / "clips")
+    ap.add_argument("--weights", type=Path)
+    ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    ap.add_argument("--frames", type=int, default=80)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--only", default="model,length,e2e,profile")
+    ap.add_argument("--json", type=Path)
+    ap.add_argument("--out-dir", type=Path)
+    ap.add_argument("--tiny", action="store_true", help="a small random generator (smoke test on a CPU)")
+    args = ap.parse_args()
+    if args.tiny:
+        global TINY, MODEL_SIZE
+        from app.core.sttn import GeneratorConfig
+
+        TINY = GeneratorConfig(channels=32, blocks=2, patch_sizes=((27, 15), (9, 5)), width=108, height=60)
+        MODEL_SIZE = (108, 60)
+    device = torch.device(args.device)
+    results = {"machine": {"platform": platform.platform(), "python": platform.python_version(),
+                           "torch": torch.__version__, "cpus": os.cpu_count(),
+                           "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+                           "weights": str(args.weights) if args.weights else "random (seed 0)"}}
+    for stage in args.only.split(","):
+        try:
+            STAGES[stage](args, device, results)
+        except Exception as exc:  # noqa: BLE001 - report and go on with the other stages
+            import traceback
+
+            traceback.print_exc()
+            results[f"{stage}_error"] = repr(exc)
+        if args.json:
+            args.json.write_text(json.dumps(results, indent=1, default=str))
+    print(json.dumps({k: v for k, v in results.items() if k != "quality"}, indent=1, default=str)[-3000:])
+
+
+if __name__ == "__main__":
+    main()
