@@ -20,12 +20,14 @@ import numpy as np
 
 from .errors import OutputError, VideoError
 from .fsutil import check_writable, make_temp_beside
+from .jobs import CancelToken, ProgressClock, ProgressFn
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 # Audio codecs the mp4 container takes as they are; anything else is re-encoded to AAC.
 MP4_AUDIO_COPY = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}
 DEFAULT_FPS = 25.0
 FORWARD_SKIP = 120
+INDEX_REPORT_EVERY = 2000  # packets between progress reports (and cancel checks) while indexing
 
 
 def _short(exc: Exception) -> str:
@@ -41,7 +43,7 @@ class VideoReader:
     Rotation metadata is applied: frames come out as they are meant to be displayed.
     """
 
-    def __init__(self, path):
+    def __init__(self, path, progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None):
         self.path = Path(path).expanduser()
         if not self.path.exists():
             raise VideoError(f"Video {self.path} does not exist; check the path.")
@@ -58,7 +60,11 @@ class VideoReader:
             raise VideoError(f"{self.path} has no video stream; pick a video file.")
         self._stream = self._container.streams.video[0]
         self.has_audio = bool(self._container.streams.audio)
-        self._index_timestamps()
+        try:
+            self._index_timestamps(progress, cancel)
+        except BaseException:
+            self._container.close()
+            raise
         self._decoder: Optional[Iterator] = None
         self._next = 0  # index of the frame the running decoder yields next
         first = self[0]
@@ -67,13 +73,19 @@ class VideoReader:
         self.fps = float(rate) if rate else DEFAULT_FPS
         self.rate = Fraction(rate).limit_denominator(100000) if rate else Fraction(DEFAULT_FPS)
 
-    def _index_timestamps(self) -> None:
+    def _index_timestamps(self, progress: Optional[ProgressFn], cancel: Optional[CancelToken]) -> None:
+        # An hour of 25 fps video is 90,000 packets (a few seconds): report and honour cancel.
+        clock = ProgressClock(progress, self._estimated_frames(), "index")
         pts = []
         try:
             for packet in self._container.demux(self._stream):
                 if packet.size == 0:
                     continue
                 pts.append(packet.pts if packet.pts is not None else packet.dts)
+                if len(pts) % INDEX_REPORT_EVERY == 0:
+                    if cancel is not None:
+                        cancel.check()
+                    clock.report(min(len(pts), clock.total) if clock.total else len(pts))
         except av.error.FFmpegError:
             pass  # a truncated tail: keep what was indexed; decoding will tell if frames are missing
         if not pts:
@@ -82,7 +94,19 @@ class VideoReader:
         self._seekable = all(p is not None for p in pts)
         self._pts = sorted(pts) if self._seekable else []
         self._count = len(pts)
+        clock.total = self._count
+        clock.report(self._count)
         self._container.seek(0, stream=self._stream)
+
+    def _estimated_frames(self) -> int:
+        """Frames the container claims (for progress only; the index counts the real ones)."""
+        s = self._stream
+        if s.frames:
+            return int(s.frames)
+        rate = s.average_rate or s.guessed_rate
+        if s.duration and s.time_base and rate:
+            return max(1, int(s.duration * s.time_base * rate))
+        return 0
 
     def __len__(self) -> int:
         return self._count
@@ -161,8 +185,19 @@ class VideoReader:
         return self.iter_frames()
 
     def reopen(self) -> "VideoReader":
-        """A second, independent cursor on the same file."""
-        return VideoReader(self.path)
+        """A second, independent cursor on the same file (for another thread).
+
+        It shares this reader's index, so it costs an ``av.open``, not another demux pass.
+        """
+        other = object.__new__(VideoReader)
+        other.__dict__.update(self.__dict__)
+        try:
+            other._container = av.open(str(self.path))
+        except (av.error.FFmpegError, OSError, ValueError) as exc:
+            raise VideoError(f"Cannot reopen {self.path} ({_short(exc)}); was it moved or deleted?") from None
+        other._stream = other._container.streams.video[0]
+        other._decoder, other._next = None, 0
+        return other
 
     def close(self) -> None:
         self._decoder = None
@@ -235,12 +270,16 @@ class FrameFolderReader:
         return False
 
 
-def open_video(path, fps: float = DEFAULT_FPS):
-    """A reader for a video file or a folder of frames (``fps`` applies to folders)."""
+def open_video(path, fps: float = DEFAULT_FPS, progress: Optional[ProgressFn] = None,
+               cancel: Optional[CancelToken] = None):
+    """A reader for a video file or a folder of frames (``fps`` applies to folders).
+
+    ``progress``/``cancel`` follow the jobs protocol while a video file is indexed.
+    """
     path = Path(path).expanduser()
     if path.is_dir():
         return FrameFolderReader(path, fps=fps)
-    return VideoReader(path)
+    return VideoReader(path, progress=progress, cancel=cancel)
 
 
 class VideoWriter:
