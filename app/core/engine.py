@@ -499,9 +499,10 @@ def inpaint_video(input_path, masks, output_path, weights=None, config: Optional
         inpainted = 0
         try:
             clock = ProgressClock(progress, n, "inpaint")
-            for i in range(0, start):
+            for i in range(0, start):  # copied through, with progress: from the middle of an hour this is long
                 cancel.check()
                 sink(i, reader.read(i))
+                clock.report(i + 1)
             if empty:
                 for i in range(start, end):
                     cancel.check()
@@ -516,6 +517,7 @@ def inpaint_video(input_path, masks, output_path, weights=None, config: Optional
             for i in range(end, n):
                 cancel.check()
                 sink(i, reader.read(i))
+                clock.report(i + 1)
             if isinstance(sink, BackgroundSink):
                 sink.close()
             clock.report(n)
