@@ -201,6 +201,7 @@ class MaskCanvas(ImageView):
         self.opacity = 0.55
         self.color = QColor(255, 40, 90)
         self.editable = True
+        self.frame_index: Optional[int] = None  # which frame the picture shows (bind_canvas sets it)
         self._working: Optional[np.ndarray] = None
         self._mouse: Optional[QPointF] = None
         self.placeholder = "Open a video (File > Open, or drop a file here)"
@@ -302,17 +303,24 @@ class MaskCanvas(ImageView):
 def bind_canvas(canvas: MaskCanvas, project, panel) -> None:
     """Show the project's current frame and mask on ``canvas``; send strokes back as edits."""
 
-    def show_current(*_):
+    def show_mask(index):
+        # The mask follows at once (edits apply to the current frame), the picture when decoded.
         if project.has_video:
-            canvas.set_frame(project.frame(project.current), project.masks.get(project.current))
+            canvas.set_mask(project.masks.get(index))
+
+    def show_picture(index):
+        rgb = project.cached_frame(index) if project.has_video and index == project.current else None
+        if rgb is not None:
+            canvas.frame_index = index
+            canvas.set_image(rgb_to_qimage(rgb))
 
     def masks_changed(frames):
         if project.has_video and project.current in frames:
             canvas.set_mask(project.masks.get(project.current))
 
     project.videoChanged.connect(canvas.state.fit)
-    project.currentChanged.connect(show_current)
-    project.videoChanged.connect(show_current)
+    project.currentChanged.connect(show_mask)
+    project.frameReady.connect(show_picture)
     project.masksChanged.connect(masks_changed)
     canvas.strokeFinished.connect(lambda m: project.edit_mask(m, panel.scope, canvas.tool.label))
     panel.toolChanged.connect(canvas.set_tool)

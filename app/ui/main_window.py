@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (QFileDialog, QMainWindow, QMessageBox, QToolBar, QVBoxLayout, QWidget)
 
-from app.core.errors import InpaintError
+from app.core.errors import Cancelled, InpaintError
 from app.core.paths import user_data_dir
 
 from .appsettings import AppSettings
@@ -16,6 +16,7 @@ from .controller import Controller
 from .dialogs.export import ExportDialog
 from .dialogs.finetune import FinetunePage
 from .dialogs.settings import SettingsDialog
+from .frames import FrameLoader, bind_frames
 from .icons import icon
 from .jobbar import JobBar
 from .preview import CompareArea, ResultView, bind_preview
@@ -40,6 +41,8 @@ class MainWindow(QMainWindow):
         self.settings = settings or AppSettings()
         self.project = Project(self)
         self.controller = Controller(self.project, self.settings, self)
+        self.frames = FrameLoader(self)  # opening and decoding for display, off the GUI thread
+        bind_frames(self.frames, self.project)
         self.project.engine_settings = self.settings.engine()
         self.setWindowIcon(icon("app"))
         self.setAcceptDrops(True)
@@ -74,6 +77,9 @@ class MainWindow(QMainWindow):
         self._make_toolbars()
         self.job_bar = JobBar(self.controller.engine)
         self.statusBar().addWidget(self.job_bar)
+        self.open_bar = JobBar(self.frames.opener)  # indexing a long video: progress and Cancel
+        self.statusBar().addWidget(self.open_bar)
+        self.frames.failed.connect(lambda m: self.statusBar().showMessage(m, 8000))
         self.status = StatusFields(self.statusBar(), self.settings)
         self.finetune.useWeights.connect(lambda _: self.status.refresh())
 
@@ -235,17 +241,28 @@ class MainWindow(QMainWindow):
             self.show_error(f"{self.controller.engine.current.name} is still running on this video; "
                             "wait for it or cancel it (Esc) first.")
             return False
-        if not self.maybe_save():
+        if self.frames.opening or not self.maybe_save():
             return False
+        # Indexing runs on a worker; the window stays live meanwhile, with opening disabled.
+        blocked = [a for a in (self.open_action, self.open_project_action, self.recent_menu.menuAction())
+                   if a.isEnabled()]
+        for a in blocked:
+            a.setEnabled(False)
         try:
             if path.suffix == PROJECT_SUFFIX:
-                self.project.load(path)
+                self.project.load(path, opener=self.frames.open)
             else:
-                self.project.open_video(path)
+                self.project.open_video(path, opener=self.frames.open)
                 self.project.engine_settings = self.settings.engine()
+        except Cancelled:
+            self.statusBar().showMessage(f"Opening {path.name} cancelled.", 5000)
+            return False
         except InpaintError as exc:
             self.show_error(str(exc))
             return False
+        finally:
+            for a in blocked:
+                a.setEnabled(True)
         self.settings.last_dir = str(path.parent)
         self.settings.add_recent(path)
         self._fill_recent()
@@ -396,11 +413,13 @@ class MainWindow(QMainWindow):
         if not self.maybe_save():
             e.ignore()
             return
+        self.frames.cancel_open()
         self.timeline.stop()
         self.settings.set_geometry(self.saveGeometry())
         self.controller.shutdown()
         self.autosaver.timer.stop()
         self.autosaver.discard()  # a clean exit leaves nothing to recover
         self.project.close_video()
+        self.frames.shutdown()
         self.project.results.dispose()
         e.accept()

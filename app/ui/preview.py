@@ -34,8 +34,11 @@ class ResultView(ImageView):
         self.note = ""
         self.placeholder = "The inpainted result appears here"
 
-    def set_frames(self, original: Optional[np.ndarray], result: Optional[np.ndarray], note: str = "") -> None:
-        self.original = rgb_to_qimage(original) if original is not None else None
+    def set_frames(self, original: Optional[np.ndarray], result: Optional[np.ndarray], note: str = "",
+                   keep_original: bool = False) -> None:
+        """``keep_original``: the original is still being decoded; keep showing the one there is."""
+        if not keep_original:
+            self.original = rgb_to_qimage(original) if original is not None else None
         self.result_rgb = result
         self.image = rgb_to_qimage(result) if result is not None else self.original
         self.note = note
@@ -153,9 +156,16 @@ def bind_preview(view: ResultView, project, area: CompareArea) -> None:
             note = "Masks or settings changed since this result: press Inpaint to update it."
         else:
             note = ""
-        view.set_frames(project.frame(i), result, note)
+        original = project.cached_frame(i)
+        if original is None:
+            project.request_frame(i)  # decoded off the GUI thread; frameReady calls back here
+        view.set_frames(original, result, note, keep_original=original is None)
+
+    def frame_ready(index):
+        if index == project.current:
+            refresh()
 
     project.currentChanged.connect(refresh)
-    project.videoChanged.connect(refresh)
+    project.frameReady.connect(frame_ready)
     project.resultChanged.connect(refresh)
     area.modeChanged.connect(refresh)

@@ -58,6 +58,7 @@ class Project(QObject):
     resultChanged = Signal()
     dirtyChanged = Signal(bool)
     pathChanged = Signal(object)
+    frameReady = Signal(int)  # the decoded picture of this frame is in the cache: cached_frame(index)
 
     FRAME_CACHE = 12  # decoded frames kept for scrubbing back and forth (6 MB each at 1080p)
 
@@ -75,6 +76,9 @@ class Project(QObject):
         self.undo.cleanChanged.connect(self._clean_changed)
         self._dirty = False
         self._frames: "OrderedDict[int, np.ndarray]" = OrderedDict()
+        #: decodes frames off the GUI thread (app.ui.frames.FrameLoader, set by bind_frames);
+        #: None: request_frame decodes at once, on the calling thread
+        self.frame_loader = None
 
     # --- video -------------------------------------------------------------------
     @property
@@ -89,11 +93,18 @@ class Project(QObject):
     def fps(self) -> float:
         return self.reader.fps if self.reader is not None else 25.0
 
-    def open_video(self, path) -> None:
-        """Open a video (or frame folder); raises VideoError. Only the first frame is decoded."""
-        reader = open_video(path)
+    def open_video(self, path, opener=None) -> None:
+        """Open a video (or frame folder); raises VideoError. Only the first frame is decoded.
+
+        ``opener(path) -> (reader, first frame)`` does the opening (the window's runs it on a
+        worker thread: indexing an hour of video takes seconds); default: here, at once.
+        """
+        reader, first = (opener or open_with_first_frame)(path)
         self.close_video()
         self.reader = reader
+        self._frames[0] = first
+        if self.frame_loader is not None:
+            self.frame_loader.set_reader(reader)
         self.video_path = Path(path).expanduser().resolve()
         self.masks = MaskStore(len(reader), reader.width, reader.height)
         self.current, self.start, self.end = 0, 0, len(reader)
@@ -103,32 +114,66 @@ class Project(QObject):
         self.videoChanged.emit()
         self.rangeChanged.emit(self.start, self.end)
         self.currentChanged.emit(0)
+        self.request_frame(0)
         self.pathChanged.emit(None)
         self.dirtyChanged.emit(False)
 
     def close_video(self) -> None:
         if self.reader is not None:
             self.reader.close()
+            if self.frame_loader is not None:
+                self.frame_loader.set_reader(None)
         self.reader = None
         self._frames.clear()
         self.results.clear()
 
     def frame(self, index: int) -> np.ndarray:
-        """RGB uint8 (H, W, 3); a few recent frames are cached for scrubbing back and forth."""
-        if index in self._frames:
+        """RGB uint8 (H, W, 3), decoded here if it is not cached (views use request_frame)."""
+        rgb = self.cached_frame(index)
+        if rgb is None:
+            rgb = self.reader[index]
+            self._cache(index, rgb)
+        return rgb
+
+    def cached_frame(self, index: int) -> Optional[np.ndarray]:
+        """The frame if it is among the few recent ones kept for scrubbing back and forth, else None."""
+        rgb = self._frames.get(index)
+        if rgb is not None:
             self._frames.move_to_end(index)
-            return self._frames[index]
-        rgb = self.reader[index]
+        return rgb
+
+    def _cache(self, index: int, rgb: np.ndarray) -> None:
         self._frames[index] = rgb
         while len(self._frames) > self.FRAME_CACHE:
             self._frames.popitem(last=False)
-        return rgb
+
+    def request_frame(self, index: Optional[int] = None) -> None:
+        """Make frame ``index`` (default: the current one) available; ``frameReady`` tells when.
+
+        At once if it is cached; otherwise ``frame_loader`` decodes it off the GUI thread
+        (only the newest request is decoded) and ``put_frame`` brings it back.
+        """
+        if not self.has_video:
+            return
+        index = self.current if index is None else index
+        if index in self._frames or self.frame_loader is None:
+            self.frame(index)
+            self.frameReady.emit(index)
+        else:
+            self.frame_loader.request(index)
+
+    def put_frame(self, index: int, rgb: np.ndarray) -> None:
+        """A frame decoded elsewhere (the frame loader's thread) for the current video."""
+        if self.has_video and 0 <= index < self.n_frames:
+            self._cache(index, rgb)
+            self.frameReady.emit(index)
 
     def set_current(self, index: int) -> None:
         index = max(0, min(int(index), self.n_frames - 1))
         if index != self.current:
             self.current = index
             self.currentChanged.emit(index)
+            self.request_frame(index)
 
     def set_range(self, start: int, end: int) -> None:
         start = max(0, min(int(start), self.n_frames - 1))
@@ -266,8 +311,8 @@ class Project(QObject):
             self.dirtyChanged.emit(False)
         return path
 
-    def load(self, path) -> None:
-        """Reopen a saved project; raises InpaintError with a readable message."""
+    def load(self, path, opener=None) -> None:
+        """Reopen a saved project; raises InpaintError with a readable message (``opener``: see open_video)."""
         path = Path(path)
         try:
             data = json.loads(path.read_text())
@@ -278,7 +323,7 @@ class Project(QObject):
         video = Path(data["video"])
         if not video.exists() and (path.parent / video.name).exists():
             video = path.parent / video.name  # project and video moved together
-        self.open_video(video)
+        self.open_video(video, opener)
         masks_file = path.parent / data.get("masks", "")
         if masks_file.is_file():
             load_mask_blobs(self.masks, masks_file)
@@ -291,6 +336,16 @@ class Project(QObject):
         self._dirty = False
         self.pathChanged.emit(path)
         self.dirtyChanged.emit(False)
+
+
+def open_with_first_frame(path, progress=None, cancel=None):
+    """``(reader, frame 0)``: what ``Project.open_video`` needs (``progress``/``cancel``: the index)."""
+    reader = open_video(path, progress=progress, cancel=cancel)
+    try:
+        return reader, reader[0]
+    except BaseException:
+        reader.close()
+        raise
 
 
 def save_mask_blobs(store: MaskStore, path) -> None:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QEventLoop, QObject, QThread, Signal, Slot
 
 from app.core.engine import EngineConfig, InpaintEngine, fill_range, resolve_device, resolve_fill
 from app.core.errors import Cancelled, InpaintError, WeightsError
@@ -151,6 +151,40 @@ class JobThread(QObject):
         self.busyChanged.emit(True)
         self._submit.emit(job)
         return job
+
+    def call(self, name: str, fn, **data):
+        """Run a job and return its result, like a direct call, while the event loop keeps running.
+
+        The window repaints, timers fire and input is handled meanwhile (as under a modal
+        progress dialog), so the caller must keep re-entrant actions disabled. Raises
+        ``Cancelled`` or ``InpaintError`` (with the worker's message) as the job ended.
+        """
+        loop = QEventLoop()
+        outcome: dict = {}
+
+        def ended(kind):
+            def slot(job, *args):
+                if job is outcome.get("job"):
+                    outcome["end"] = (kind, args[0] if args else None)
+                    loop.quit()
+            return slot
+
+        slots = [(self.finished, ended("done")), (self.failed, ended("failed")), (self.cancelled, ended("cancelled"))]
+        for signal, slot in slots:
+            signal.connect(slot)
+        try:
+            outcome["job"] = self.submit(name, fn, **data)
+            if "end" not in outcome:
+                loop.exec()
+        finally:
+            for signal, slot in slots:
+                signal.disconnect(slot)
+        kind, value = outcome["end"]
+        if kind == "cancelled":
+            raise Cancelled(f"{name} was cancelled.")
+        if kind == "failed":
+            raise InpaintError(value)
+        return value
 
     def cancel(self) -> None:
         if self.current is not None:

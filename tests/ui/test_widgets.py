@@ -68,8 +68,9 @@ def test_scrub_step_and_jump(window, clip, qtbot):
     assert window.project.current == 11
     window.timeline.home_action.trigger()
     assert window.project.current == 0
-    # displayed frame is the frame of that index
+    # displayed frame is the frame of that index (decoded off the GUI thread, shown when it arrives)
     window.project.set_current(5)
+    qtbot.waitUntil(lambda: window.canvas.frame_index == 5, timeout=5000)
     from app.ui.qimage import qimage_to_rgb
     assert np.array_equal(qimage_to_rgb(window.canvas.image), window.project.reader[5])
 
