@@ -25,6 +25,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import statistics
 import sys
 import tempfile
@@ -194,6 +195,7 @@ def child(clip: Path, mode: str, seed: int) -> dict:
     result["busy_ms"] = {k: summary(v) for k, v in probe.gaps(busy=True).items() if k != "end"}
     probe.timer.stop()
     window.close()
+    shutil.rmtree(tmp, ignore_errors=True)
     return result
 
 
