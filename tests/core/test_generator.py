@@ -53,6 +53,7 @@ def test_saved_checkpoint_records_mode_and_settings(tmp_path):
 def test_masked_attention_changes_output():
     torch.manual_seed(1)
     model = InpaintGenerator(tiny_config()).eval()
+    model.init_weights(gain=0.2)  # larger than the training init, so that attention visibly matters
     x = torch.rand(1, 3, 3, 60, 108) * 2 - 1
     m = torch.zeros(1, 3, 1, 60, 108)
     m[..., :, :60] = 1
@@ -126,3 +127,16 @@ def test_sdpa_kernel_computes_the_same_function(mode):
     assert (a - b).abs().max() < 1e-5
     with pytest.raises(ValueError, match="kernel"):
         model.set_attention_kernel("flash")
+
+
+def test_fresh_generator_starts_near_zero_output():
+    """The authors' N(0, 0.02) initialisation: a fresh generator predicts mid-grey, far from tanh's
+    saturation (PyTorch's default init saturates it once training starts)."""
+    torch.manual_seed(0)
+    model = InpaintGenerator(tiny_config()).eval()
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert all(abs(float(c.weight.std()) - 0.02) < 0.005 and not c.bias.any() for c in convs)
+    x = torch.rand(1, 3, 3, 60, 108) * 2 - 1
+    with torch.no_grad():
+        out = model(x, torch.zeros(1, 3, 1, 60, 108))
+    assert out.abs().max() < 0.1

@@ -33,7 +33,9 @@ def _states_equal(a, b):
 
 
 def test_steps_reduce_loss_on_fixed_batch(tmp_path, data):
-    tr = Trainer(tiny(tmp_path / "w", data, lr=2e-3))
+    # Reconstruction only: with beta1 = 0 (the paper's Adam) single steps are noisy, so the check
+    # looks at the last few of 12 steps; the adversarial step is checked below.
+    tr = Trainer(tiny(tmp_path / "w", data, lr=1e-3, adv_weight=0))
     frames, masks = tr.sampler.batch(1)
     b, t, c, h, w = frames.shape
 
@@ -43,11 +45,15 @@ def test_steps_reduce_loss_on_fixed_batch(tmp_path, data):
         return generator_loss(pred, frames.reshape(b * t, c, h, w), masks.reshape(b * t, 1, h, w), None)[0].item()
 
     before = recon()
-    for _ in range(4):
+    after = []
+    for _ in range(12):
         out = tr.train_step(frames, masks)
-    assert set(out) == {"loss", "hole", "valid", "adv", "d_loss"}
-    assert recon() < 0.97 * before
-    assert tr.step == 4
+        after.append(recon())
+    assert set(out) == {"loss", "hole", "valid"}
+    assert max(after[-3:]) < 0.95 * before
+    assert tr.step == 12
+    gan = Trainer(tiny(tmp_path / "g", data))
+    assert set(gan.train_step(frames, masks)) == {"loss", "hole", "valid", "adv", "d_loss"}
 
 
 def test_cancel_then_resume_equals_uninterrupted(tmp_path, data):

@@ -204,6 +204,20 @@ class InpaintGenerator(nn.Module):
             nn.LeakyReLU(0.2, inplace=True),
             nn.Conv2d(64, 3, kernel_size=3, stride=1, padding=1),
         )
+        self.init_weights()
+
+    def init_weights(self, gain: float = 0.02) -> None:
+        """N(0, gain) convolution weights and zero biases, as the authors initialise STTN.
+
+        PyTorch's default initialisation is far larger; with eight residual blocks and no
+        normalisation it drives the tanh output into saturation within a few dozen training
+        steps (seen on a GPU run: the output stuck at -1 and never recovered).
+        """
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.normal_(m.weight, 0.0, gain)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
 
     @property
     def attention_mode(self) -> str:
