@@ -44,10 +44,14 @@ def _engine_args(p: argparse.ArgumentParser) -> None:
                         "frames along optical flow, X fills the rest; auto = propagate+sttn with weights, "
                         "propagate+telea without (default %(default)s)")
     g.add_argument("--window-step", type=int, default=None,
-                   help="frames between window centres: default n (the authors', windows overlap and are "
-                        "averaged); 2n+1 computes each frame once, about twice as fast")
+                   help="frames between window centres: default 2n+1, each frame computed once; n is the "
+                        "authors' schedule (windows overlap and are averaged): about 2x slower, within "
+                        "0.02 dB here (docs/BENCHMARKS.md)")
     g.add_argument("--precision", default=d.precision, choices=["auto", "fp32", "bf16", "fp16"],
                    help="auto: bfloat16 on CUDA and on CPUs with native bf16, else float32 (default %(default)s)")
+    g.add_argument("--attention-kernel", default=d.attention_kernel, choices=["auto", "matmul", "sdpa"],
+                   help="how the patch attention is computed (same result): auto = the one measured faster "
+                        "on the device, matmul on CPU and CUDA so far (default %(default)s)")
     g.add_argument("--crop-to-mask", action="store_true",
                    help="process only a box around the masks (faster and sharper on large videos with small masks)")
     g.add_argument("--crop-margin", type=int, default=d.crop_margin,
@@ -60,7 +64,7 @@ def _engine_config(args):
     return EngineConfig(neighbor_radius=args.neighbor_radius, ref_stride=args.ref_stride, max_refs=args.max_refs,
                         dilate=args.dilate, crop_to_mask=args.crop_to_mask, crop_margin=args.crop_margin,
                         device=args.device, attention=args.attention, window_step=args.window_step,
-                        precision=args.precision, fill=args.fill)
+                        precision=args.precision, fill=args.fill, attention_kernel=args.attention_kernel)
 
 
 def _weights(args) -> Path:
@@ -79,9 +83,17 @@ def _weights(args) -> Path:
 
 
 def _note_without_weights(weights, args) -> None:
-    if weights is None and args.fill == "auto":
+    from .core import paths
+
+    if args.fill != "auto":
+        return
+    if weights is None:
         print("note: no STTN weights (none bundled, no --weights): filling with flow propagation + OpenCV Telea; "
               "pass --weights PATH (e.g. the authors' sttn.pth) to use STTN.", file=sys.stderr)
+    elif paths.is_bundled(weights):
+        print("note: --fill auto uses flow propagation + OpenCV Telea, which scores higher than the bundled "
+              "STTN model (a short bootstrap training, docs/QUALITY.md); --fill propagate+sttn uses that model, "
+              "--weights PATH uses yours (e.g. the authors' sttn.pth).", file=sys.stderr)
 
 
 def cmd_inpaint(args) -> int:

@@ -81,3 +81,11 @@ def make_clip(tmp_path):
         return path
 
     return _make
+
+
+@pytest.fixture
+def no_bundled_weights(monkeypatch):
+    """A build that ships no generator in models/: fill 'auto' falls back to propagation + Telea."""
+    from app.core import paths
+
+    monkeypatch.setattr(paths, "default_weights", lambda: None)

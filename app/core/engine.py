@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 import torch
 
+from . import paths
 from .config import FILL_MODES, PRECISIONS, EngineConfig  # noqa: F401 - re-exported
 from .errors import InpaintError, MaskError, OutputError, WeightsError
 from .iothreads import BackgroundSink, ReadAhead
@@ -35,8 +36,18 @@ log = logging.getLogger(__name__)
 Sink = Callable[[int, np.ndarray], None]
 
 
-def resolve_fill(fill: str, have_weights: bool) -> str:
+#: What ``fill=auto`` runs when the only weights are the bundled ones. The bundled generator
+#: is a short bootstrap training (docs/TRAINING.md); on the quality benchmark
+#: (docs/QUALITY.md) propagation + Telea scores higher PSNR than propagation + that model,
+#: so ``auto`` keeps the classical fill until a better-trained model ships. Weights the
+#: user chooses (the authors' sttn.pth, a fine-tune) always run under ``auto``.
+BUNDLED_AUTO_FILL = "propagate+telea"
+
+
+def resolve_fill(fill: str, have_weights: bool, bundled: bool = False) -> str:
     if fill == "auto":
+        if have_weights and bundled:
+            return BUNDLED_AUTO_FILL
         return "propagate+sttn" if have_weights else "propagate+telea"
     if fill.endswith("sttn") and not have_weights:
         raise WeightsError(
@@ -184,6 +195,8 @@ class InpaintEngine:
     def __init__(self, model, config: Optional[EngineConfig] = None):
         self.config = config or EngineConfig()
         self.device = resolve_device(self.config.device)
+        #: the weights are the generator shipped in models/ (see BUNDLED_AUTO_FILL)
+        self.bundled = isinstance(model, (str, Path)) and paths.is_bundled(model)
         if isinstance(model, (str, Path)):
             model = load_generator(model, attention=self.config.attention, device=self.device)
         elif not isinstance(model, InpaintGenerator):
@@ -343,7 +356,7 @@ class InpaintEngine:
                 clock.report(next_out - start)
 
         try:
-            centres = window_schedule(start, end, radius, cfg.window_step)
+            centres = window_schedule(start, end, radius, cfg.window_step or 2 * radius + 1)
             for k, c in enumerate(centres):
                 cancel.check()
                 nbrs = neighbours(c, start, end, radius)
@@ -416,7 +429,7 @@ def fill_range(reader, masks: MaskSource, sink: Sink, start: int = 0, end: Optio
 
     config = config or (engine.config if engine is not None else EngineConfig())
     cancel = cancel or CancelToken()
-    mode = resolve_fill(config.fill, engine is not None)
+    mode = resolve_fill(config.fill, engine is not None, engine is not None and engine.bundled)
     if mode == "sttn":
         engine.run(reader, masks, sink, start, end, progress=progress, cancel=cancel)
         return mode
@@ -487,7 +500,8 @@ def inpaint_video(input_path, masks, output_path, weights=None, config: Optional
                     pass  # a codec mp4 cannot hold: re-encode below
         config = config or (engine.config if engine is not None else EngineConfig())
         if not empty:
-            mode = resolve_fill(config.fill, engine is not None or weights is not None)
+            mode = resolve_fill(config.fill, engine is not None or weights is not None,
+                                engine.bundled if engine is not None else paths.is_bundled(weights))
             if engine is None and mode.endswith("sttn"):
                 engine = InpaintEngine(weights, config)
         audio = input_path if keep_audio and reader.has_audio else None

@@ -90,6 +90,17 @@ def default_weights() -> Path | None:
     return path if path.exists() else None
 
 
+def is_bundled(weights) -> bool:
+    """True if ``weights`` is the generator shipped in models/."""
+    bundled = default_weights()
+    if weights is None or bundled is None or not isinstance(weights, (str, Path)):
+        return False
+    try:
+        return Path(weights).expanduser().resolve() == bundled.resolve()
+    except OSError:
+        return False
+
+
 def demo_clip() -> Path:
     return resources_dir() / "demo" / "demo.mp4"
 

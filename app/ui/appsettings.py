@@ -13,7 +13,7 @@ from PySide6.QtCore import QSettings
 
 from app.core.cache import DEFAULT_LIMIT_BYTES
 from app.core.engine import EngineConfig
-from app.core.paths import default_weights
+from app.core import paths
 
 ORG, APP = "sttn-inpaint", "STTN Inpaint"
 MAX_RECENT = 8
@@ -50,7 +50,7 @@ class AppSettings:
                               lambda s, v: s._set("cache/limit_mb", max(1, int(v))))
 
     def weights_path(self) -> Optional[Path]:
-        return Path(self.weights) if self.weights else default_weights()
+        return Path(self.weights) if self.weights else paths.default_weights()
 
     def engine(self) -> dict:
         """Job settings (EngineConfig fields except the device), defaults filled in."""

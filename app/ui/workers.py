@@ -17,6 +17,7 @@ from typing import Any, Callable, Optional
 
 from PySide6.QtCore import QEventLoop, QObject, QThread, Signal, Slot
 
+from app.core import paths
 from app.core.engine import EngineConfig, InpaintEngine, fill_range, resolve_device, resolve_fill
 from app.core.errors import Cancelled, InpaintError, WeightsError
 from app.core.jobs import CancelToken, Progress, ProgressClock
@@ -52,7 +53,7 @@ class EngineHost:
 
     def engine_for_fill(self, weights: Optional[Path], config: EngineConfig) -> tuple[str, Optional[InpaintEngine]]:
         """The fill mode that will run, and the engine if that mode uses STTN (None otherwise)."""
-        mode = resolve_fill(config.fill, weights is not None)
+        mode = resolve_fill(config.fill, weights is not None, paths.is_bundled(weights))
         return mode, (self.engine(weights, config) if mode.endswith("sttn") else None)
 
     def _load(self, weights: Path, config: EngineConfig):

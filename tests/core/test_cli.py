@@ -50,7 +50,7 @@ def one_error_line(err):
     return lines[0]
 
 
-def test_bad_inputs_get_one_line(clip_and_mask, fixture_weights, tmp_path, capsys, make_clip):
+def test_bad_inputs_get_one_line(clip_and_mask, fixture_weights, tmp_path, capsys, make_clip, no_bundled_weights):
     clip, mask = clip_and_mask
     out = str(tmp_path / "o.mp4")
     w = ["--weights", str(fixture_weights)]
@@ -97,7 +97,7 @@ def test_empty_mask_warns_and_copies(clip_and_mask, tmp_path, capsys):
         assert len(o) == 6 and o.has_audio
 
 
-def test_without_weights_fills_by_propagation(clip_and_mask, tmp_path, capsys):
+def test_without_weights_fills_by_propagation(clip_and_mask, tmp_path, capsys, no_bundled_weights):
     clip, mask = clip_and_mask
     code = main(["inpaint", str(clip), "--mask", str(mask), "-o", str(tmp_path / "p.mp4")])
     captured = capsys.readouterr()

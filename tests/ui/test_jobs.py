@@ -81,7 +81,7 @@ def test_errors_from_jobs_reach_a_dialog(window, clip, qtbot, dialogs, tmp_path)
     assert window.controller.inpaint() is None and "mask" in dialogs[-1][1]
 
 
-def test_without_weights_the_classic_fill_runs(window, clip, qtbot):
+def test_without_weights_the_classic_fill_runs(window, clip, qtbot, no_bundled_weights):
     window.settings.weights = ""  # nothing bundled in the tree: fill 'auto' falls back to propagation + Telea
     window.open_path(clip)
     paint_range(window, 0, 6)

@@ -130,7 +130,7 @@ def test_track_needs_a_mask(window, disc_clip, dialogs):
     assert "no mask" in dialogs[-1][1]
 
 
-def test_click_track_inpaint_export(window, clips_dir, qtbot, tmp_path):
+def test_click_track_inpaint_export(window, clips_dir, qtbot, tmp_path, no_bundled_weights):
     """End to end on 8 frames of dogs_jump with the weight-free fill (propagate + Telea)."""
     import cv2
 

@@ -16,7 +16,8 @@ from app.core import cache
 from app.core import engine as engine_module
 from app.core.engine import EngineConfig, available_devices
 from app.core.errors import InpaintError
-from app.core.paths import default_weights, user_cache_dir, user_data_dir, user_log_dir
+from app.core import paths
+from app.core.paths import user_cache_dir, user_data_dir, user_log_dir
 
 from ..appsettings import MACHINE_FIELDS, AppSettings
 
@@ -28,7 +29,7 @@ ENGINE_LABELS = {
     "crop_to_mask": ("Crop around mask", "Inpaint a crop around the mask at full resolution"),
     "crop_margin": ("Crop margin", "Context pixels kept around the mask when cropping"),
     "attention": ("Attention", "How attention treats masked patches; 'from weights' keeps the file's mode"),
-    "window_step": ("Window step", "Frames between window centres; Auto overlaps windows and averages (paper)"),
+    "window_step": ("Window step", "Frames between window centres; Auto = 2n+1, each frame once (n = the paper's overlapping windows, ~2x slower)"),
     "precision": ("Precision", "auto: bfloat16 where the hardware computes it natively, else float32"),
     "fill": ("Fill", "sttn: the model fills holes; propagate+...: pixels seen in other frames are carried "
                      "along optical flow first; telea: classic per-frame fill, no weights needed"),
@@ -104,7 +105,7 @@ class SettingsDialog(QDialog):
         form.addRow("Device", self.device)
         form.addRow("", QLabel("Found: " + ", ".join(device_label(d) for d in found)))
 
-        bundled = default_weights()
+        bundled = paths.default_weights()
         self.weights_bundled = QRadioButton("Bundled weights" if bundled else "Bundled weights (none installed)")
         self.weights_bundled.setEnabled(bundled is not None)
         self.weights_file = QRadioButton("Weights file")
