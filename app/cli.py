@@ -16,6 +16,8 @@ from . import __version__
 from .cliutil import TqdmProgress
 from .core.errors import Cancelled, InpaintError
 
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
+
 # Subcommand modules that register themselves: module name -> attribute `register(subparsers)`.
 PLUGINS = ("app.cli_train", "app.cli_eval", "app.cli_segment", "app.cli_cache")
 
@@ -104,7 +106,7 @@ def cmd_inpaint(args) -> int:
     with TqdmProgress("inpaint") as bar:
         result = inpaint_video(args.input, args.mask, args.output, weights=weights,
                                config=_engine_config(args), start=args.start, end=args.end, crf=args.crf,
-                               keep_audio=not args.no_audio, progress=bar)
+                               keep_audio=not args.no_audio, progress=bar, preset=args.preset)
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
     print(f"Wrote {result.output} ({result.frames} frames, {result.inpainted} inpainted with {result.fill or 'nothing'}, "
@@ -185,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--end", type=int, default=None, help="frame after the last to inpaint (default: the end)")
     p.add_argument("--crf", type=int, default=18, help="H.264 quality, 0 = lossless .. 51 = worst (default 18)")
     p.add_argument("--no-audio", action="store_true", help="drop the audio track")
+    p.add_argument("--preset", default="medium", choices=X264_PRESETS,
+                   help="H.264 encoder speed: faster presets make larger files at the same quality "
+                        "(default %(default)s; encoding is the main cost around the model on a GPU)")
     _engine_args(p)
     p.set_defaults(func=cmd_inpaint)
 

@@ -465,11 +465,13 @@ class InpaintResult:
 def inpaint_video(input_path, masks, output_path, weights=None, config: Optional[EngineConfig] = None,
                   start: int = 0, end: Optional[int] = None, crf: int = 18, keep_audio: bool = True,
                   engine: Optional[InpaintEngine] = None, progress: Optional[ProgressFn] = None,
-                  cancel: Optional[CancelToken] = None) -> InpaintResult:
+                  cancel: Optional[CancelToken] = None, preset: str = "medium") -> InpaintResult:
     """Inpaint ``input_path`` into an H.264 mp4 at ``output_path`` (atomic; audio kept).
 
     masks: a path (image, folder, mask video) or a MaskSource/MaskStore of the video's size.
     Frames outside [start, end) are copied through unchanged, so audio stays in sync.
+    ``preset`` is x264's speed/size trade-off (ultrafast ... veryslow); encoding is the largest
+    cost around the model (docs/BENCHMARKS.md), so a faster preset speeds up GPU runs.
     """
     from .fsutil import check_writable
     from .video import VideoReader, VideoWriter, open_video, remux
@@ -506,7 +508,8 @@ def inpaint_video(input_path, masks, output_path, weights=None, config: Optional
                 engine = InpaintEngine(weights, config)
         audio = input_path if keep_audio and reader.has_audio else None
         writer = VideoWriter(
-            output_path, reader.width, reader.height, fps=reader.rate, crf=crf, audio_from=audio, inputs=(input_path,))
+            output_path, reader.width, reader.height, fps=reader.rate, crf=crf, preset=preset, audio_from=audio,
+            inputs=(input_path,))
         # Encoding happens behind the model on a thread (frames still reach the file in order).
         sink = BackgroundSink(lambda i, frame: writer.write(frame)) if config.io_threads else (
             lambda i, frame: writer.write(frame))

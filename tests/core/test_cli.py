@@ -132,3 +132,15 @@ def test_info(clip_and_mask, capsys):
     clip, _ = clip_and_mask
     assert main(["info", str(clip)]) == 0
     assert "frames=6 width=160 height=90" in capsys.readouterr().out
+
+
+def test_encoder_preset_option(clip_and_mask, tmp_path, capsys):
+    clip, mask = clip_and_mask
+    out = tmp_path / "fast.mp4"
+    assert main(["inpaint", str(clip), "--mask", str(mask), "-o", str(out), "--fill", "telea",
+                 "--preset", "ultrafast"]) == 0
+    with VideoReader(out) as o:
+        assert (len(o), o.has_audio) == (6, True)
+    with pytest.raises(SystemExit) as exc:
+        main(["inpaint", str(clip), "--mask", str(mask), "-o", str(tmp_path / "x.mp4"), "--preset", "warp"])
+    assert exc.value.code == 2 and "invalid choice" in capsys.readouterr().err
