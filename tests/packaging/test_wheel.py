@@ -58,7 +58,7 @@ def wheel(tmp_path_factory) -> Path:
 def test_wheel_ships_resources_inside_the_package(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for rel in ("resources/demo/demo.mp4", "resources/demo/demo_mask.png", "resources/style.qss",
-                "resources/icons/app.svg"):
+                "resources/icons/app.svg", "models/sttn_inpaint.pth", "models/MODEL_CARD.md"):
         assert f"app/_data/{rel}" in names, f"{rel} is not in the wheel"
     assert not [n for n in names if n.split("/")[0] in ("resources", "models", "tests", "packaging")], \
         "the wheel must not install top-level resources/, models/, tests/ or packaging/ folders"
@@ -92,6 +92,17 @@ def test_installed_package_finds_its_data(installed, tmp_path):
     assert Path(app_file).resolve().is_relative_to(installed.resolve()), f"app imported from {app_file}"
     assert Path(resources).resolve().is_relative_to(installed.resolve()), f"resources found at {resources}"
     assert flags == "True True True True"
+
+
+def test_installed_package_finds_its_bundled_weights(installed, tmp_path):
+    python = installed / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    code = ("import app.core.paths as p; from app.core.sttn import checkpoint_meta; w = p.default_weights(); "
+            "print(w); print(checkpoint_meta(w)['steps'])")
+    r = _run([python, "-c", code], cwd=tmp_path, env=_clean_env())
+    assert r.returncode == 0, r.stderr
+    weights, steps = r.stdout.strip().splitlines()[-2:]
+    assert Path(weights).resolve().is_relative_to(installed.resolve()), f"weights found at {weights}"
+    assert int(steps) > 0
 
 
 def test_console_script_runs_the_demo_from_anywhere(installed, tmp_path):
