@@ -177,3 +177,44 @@ def test_time_limit_option_parses_durations():
     for bad in ("soon", "-5m", "0"):
         with pytest.raises(Exception, match="duration|positive"):
             _duration(bad)
+
+
+@pytest.mark.slow
+def test_killed_training_resumes_from_its_last_checkpoint(tmp_path, data):
+    """SIGKILL in the middle of a run (no chance to clean up): the checkpoint on disk is whole
+    (written atomically) and --resume carries on from it."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({**{k: v for k, v in TINY.items() if k != "checkpoint_every"},
+                               "checkpoint_every": 1, "device": "cpu"}))
+    workdir = tmp_path / "w"
+    ckpt = workdir / "checkpoints" / "last.pt"
+    root = Path(__file__).resolve().parents[2]
+    args = [sys.executable, "-m", "app.cli_train", "train", "--data", str(data), "--workdir", str(workdir),
+            "--config", str(cfg), "--steps", "100000"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(args, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and proc.poll() is None:
+            if ckpt.exists() and torch.load(ckpt, weights_only=True)["step"] >= 3:
+                break
+            time.sleep(0.2)
+        assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    step = torch.load(ckpt, weights_only=True)["step"]  # loads: never half-written
+    assert step >= 3
+    r = subprocess.run(args[:-2] + ["--steps", str(step + 2), "--resume", "--output", str(tmp_path / "g.pth")],
+                       cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert read_checkpoint(tmp_path / "g.pth")[1]["steps"] == step + 2
