@@ -37,6 +37,7 @@ from app.core.engine import InpaintEngine, inpaint_video  # noqa: E402
 from app.core.masks import dilate, fit_mask, read_mask_image  # noqa: E402
 from app.core.sttn import InpaintGenerator, load_generator  # noqa: E402
 from app.core.video import open_video  # noqa: E402
+from authors_schedule import authors_inpaint  # noqa: E402  (benchmarks/ is on sys.path as the script's folder)
 
 MODEL_SIZE = (432, 240)  # (width, height) of the generator; --tiny makes it 108x60 for a smoke test
 TINY = None
@@ -103,25 +104,7 @@ def load_clip(data: Path, n: int):
 
 def authors_model_only(model, frames, masks, device):
     """researchmm/STTN test.py's schedule on in-memory frames (float32, as the paper timed it)."""
-    neighbor_stride, ref_length = 5, 10
-    kernel = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
-    binary = [cv2.dilate(m.astype(np.uint8), kernel, iterations=4)[..., None] for m in masks]
-    length = len(frames)
-    video = torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).float().div(255).mul(2).sub(1).to(device)
-    mt = torch.from_numpy(np.stack(binary)).permute(0, 3, 1, 2).float().to(device)
-    comp = [None] * length
-    with torch.no_grad():
-        enc = model.encode(video * (1 - mt))
-        for f in range(0, length, neighbor_stride):
-            nb = list(range(max(0, f - neighbor_stride), min(length, f + neighbor_stride + 1)))
-            refs = [i for i in range(0, length, ref_length) if i not in nb]
-            ids = nb + refs
-            pred = model.decode(model.transform(enc[ids], mt[ids], 1)[:len(nb)])
-            pred = ((pred + 1) / 2).permute(0, 2, 3, 1).cpu().numpy() * 255
-            for k, idx in enumerate(nb):
-                img = pred[k].astype(np.uint8) * binary[idx] + frames[idx] * (1 - binary[idx])
-                comp[idx] = img if comp[idx] is None else comp[idx].astype(np.float32) * 0.5 + img.astype(np.float32) * 0.5
-    return [np.asarray(c).astype(np.uint8) for c in comp]
+    return authors_inpaint(model, frames, masks, device)
 
 
 def engine_model_only(engine, frames, masks, length=None):

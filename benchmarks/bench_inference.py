@@ -35,44 +35,24 @@ def authors_procedure(clip, mask_dir, weights, frames, out_path, device="cpu"):
     """The authors' test.py schedule, with their memory behaviour (whole clip in memory)."""
     sys.path.insert(0, str(ROOT))
     import cv2
-    import numpy as np
-    import torch
 
     from app.core.masks import fit_mask, read_mask_image
     from app.core.sttn import load_generator
     from app.core.video import VideoWriter, open_video
 
+    from authors_schedule import authors_inpaint
+
     w, h = 432, 240
-    neighbor_stride, ref_length = 5, 10
     model = load_generator(weights, device=device)
     with open_video(clip) as r:
         fps = r.rate
         video = [cv2.resize(f, (w, h)) for f in r.iter_frames(0, frames)]
     mask_files = sorted(Path(mask_dir).iterdir())[:len(video)]
-    kernel = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
-    binary = []
-    for p in mask_files:
-        m = fit_mask(read_mask_image(p), w, h).astype(np.uint8)
-        binary.append(cv2.dilate(m, kernel, iterations=4)[..., None])
-    length = len(video)
-    feats = torch.from_numpy(np.stack(video)).permute(0, 3, 1, 2).float().div(255).mul(2).sub(1).to(device)
-    masks = torch.from_numpy(np.stack(binary)).permute(0, 3, 1, 2).float().to(device)
-    comp = [None] * length
-    with torch.no_grad():
-        enc = model.encode(feats * (1 - masks))
-        for f in range(0, length, neighbor_stride):
-            nb = list(range(max(0, f - neighbor_stride), min(length, f + neighbor_stride + 1)))
-            refs = [i for i in range(0, length, ref_length) if i not in nb]
-            ids = nb + refs
-            pred = model.decode(model.transform(enc[ids], masks[ids], 1)[:len(nb)])
-            pred = ((pred + 1) / 2).permute(0, 2, 3, 1).cpu().numpy() * 255
-            for k, idx in enumerate(nb):
-                img = pred[k].astype(np.uint8) * binary[idx] + video[idx] * (1 - binary[idx])
-                comp[idx] = img if comp[idx] is None else comp[idx].astype(np.float32) * 0.5 + img.astype(np.float32) * 0.5
+    comp = authors_inpaint(model, video, [fit_mask(read_mask_image(p), w, h) > 0 for p in mask_files], device)
     with VideoWriter(out_path, w, h, fps=fps) as writer:
         for img in comp:
-            writer.write(np.asarray(img).astype(np.uint8))
-    return length
+            writer.write(img)
+    return len(comp)
 
 
 # CLI variants measured against the authors' procedure (all with the same weights, STTN only).
