@@ -9,7 +9,7 @@ over clips), plus the IoU of the union of a clip's tracked objects against the u
 Objects: binary masks (bmx-trees, tennis) are one object; palette masks (schoolgirls,
 dogs_jump) have one object per label value.
 
-    PYTHONPATH=. .venv/bin/python benchmarks/bench_segment.py [--clips DIR] [--keyframe click|gt]
+    PYTHONPATH=. .venv/bin/python benchmarks/bench_segment.py [--clips DIR] [--keyframe click|gt] [--no-redetect]
 """
 from __future__ import annotations
 
@@ -88,9 +88,12 @@ def main(argv=None) -> int:
     ap.add_argument("--flow", choices=("dis", "farneback"), default="dis")
     ap.add_argument("--warp-only", action="store_true",
                     help="ablation: keep the flow-warped mask, never the re-segmentation")
+    ap.add_argument("--no-redetect", action="store_true",
+                    help="ablation: no occlusion guard / whole-frame re-detection (the tracker before it)")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args(argv)
-    params = TrackParams(flow=args.flow, accept_iou=1.01 if args.warp_only else TrackParams.accept_iou)
+    params = TrackParams(flow=args.flow, accept_iou=1.01 if args.warp_only else TrackParams.accept_iou,
+                         redetect=not args.no_redetect)
     t_all = time.monotonic()
     rows, clip_means = [], {}
     for name in args.only:
@@ -130,7 +133,7 @@ def main(argv=None) -> int:
     if args.json:
         args.json.write_text(json.dumps({"rows": rows, "overall": overall, "seconds": total,
                                          "keyframe": args.keyframe, "flow": args.flow,
-                                         "warp_only": args.warp_only}, indent=1))
+                                         "warp_only": args.warp_only, "redetect": not args.no_redetect}, indent=1))
     return 0
 
 

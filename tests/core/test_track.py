@@ -6,7 +6,7 @@ import pytest
 
 from app.core.errors import Cancelled
 from app.core.jobs import CancelToken
-from app.core.segment import (FALLBACK, KEYFRAME, LOST, OK, GrabCutSegmenter, iter_track, mask_iou, plan_runs,
+from app.core.segment import (FALLBACK, KEYFRAME, LOST, OK, GrabCutSegmenter, TrackParams, iter_track, mask_iou, plan_runs,
                               prompts_from_mask, track)
 
 import cv2
@@ -116,3 +116,38 @@ def test_tracker_drives_sam_segmenter():
         assert res.mask(i).shape == masks[0].shape
     # random weights give arbitrary masks: they must have been rejected in favour of the warp
     assert all(mask_iou(res.mask(i), masks[i]) > 0.6 for i in range(4))
+
+
+def make_occluded_clip(n=30, h=96, w=160, r=12, bar=(70, 110), seed=3):
+    """A textured red disc moving 4 px right per frame passes behind a grey bar (hidden on frames
+    15-18) and comes out whole from frame 25; masks are the disc's visible part."""
+    rng = np.random.default_rng(seed)
+    bg = cv2.resize(rng.integers(40, 140, (h // 8, w // 8, 3), dtype=np.uint8), (w, h), interpolation=cv2.INTER_CUBIC)
+    bg[..., 0] //= 2  # little red in the background
+    yy, xx = np.mgrid[0:h, 0:w]
+    stripes = (40 * np.sin(xx / 2.0) * np.sin(yy / 3.0)).astype(np.int16)
+    frames, masks = [], []
+    for i in range(n):
+        img = bg.copy()
+        m = (xx - (25 + 4 * i)) ** 2 + (yy - 48) ** 2 <= r * r
+        obj = np.stack([200 + stripes, 70 + stripes // 2, 50 + stripes // 2], -1)
+        img[m] = np.clip(obj[m], 0, 255).astype(np.uint8)
+        occ = np.zeros((h, w), bool)
+        occ[:, bar[0]:bar[1]] = True
+        img[occ] = (np.array([150, 150, 140]) + ((yy[occ] % 7) * 3)[:, None]).astype(np.uint8)  # ribbed bar
+        frames.append(img)
+        masks.append(m & ~occ)
+    return frames, masks
+
+
+def test_redetects_object_after_it_passes_behind_an_occluder():
+    frames, masks = make_occluded_clip()
+    assert not any(masks[i].any() for i in range(15, 19))
+    res = track(lambda i: frames[i], len(frames), {0: masks[0]}, GrabCutSegmenter())
+    ious = [mask_iou(res.mask(i), masks[i]) for i in range(len(frames))]
+    assert min(ious[25:]) > 0.7, ious
+    assert any(res.flags[i] in (FALLBACK, LOST) for i in range(12, 25)), res.flags  # the user is told
+    # without re-detection the tracker does not come back (what the guard is for)
+    off = track(lambda i: frames[i], len(frames), {0: masks[0]}, GrabCutSegmenter(),
+                params=TrackParams(redetect=False))
+    assert np.mean([mask_iou(off.mask(i), masks[i]) for i in range(25, len(frames))]) < 0.5

@@ -23,6 +23,11 @@ RANSAC homography, moves like the object's median rather than like the backgroun
 local texture, where flow means something). GrabCut then cuts a band around the warped mask with
 |logit| > ``hard`` as definite labels and the sign elsewhere as probable labels; components that
 do not overlap the warped mask are dropped. The same accept / fallback / lost rules apply.
+With ``TrackParams.redetect`` (the default) an occlusion guard follows each cue step: a mask that
+no longer looks like the keyframe's object (colour score against a whole-frame colour model, area)
+triggers a whole-frame search for the object (keyframe colour + residual motion, near its
+predicted position, about its size) that re-seeds the cut; when nothing is found the mask is
+dropped (empty, ``lost``) rather than left on the occluder, and the search repeats each frame.
 
 Only two frames and the current mask are held; masks are yielded (``iter_track``) or stored
 bit-packed (``track``), 1 bit per pixel.
@@ -69,6 +74,13 @@ class TrackParams:
     replicate: bool = True       # warped masks keep touching the frame edge (objects leaving the frame)
     photo_weight: bool = True    # shape term only where the warp is photo-consistent
     texture: float = 15.0        # motion cue counts fully where the local gradient exceeds this
+    redetect: bool = True        # cue tracker: search the whole frame when the object looks lost
+    guard: float = 0.6           # mask's keyframe-colour score below this * the keyframe's: suspect
+    found: float = 0.8           # a re-detected region needs a colour score of this * the keyframe's
+    switch: float = 0.5          # ... and replaces a plausible mask only when its colour score is this much higher
+    keep_doubtful: bool = True   # a doubtful mask the cut agreed with (flag "") is kept, else dropped (empty, lost)
+    min_contrast: float = 0.5    # no guard / re-detection when the keyframe's own colour score is under this
+    redetect_min: float = 0.5    # a re-detected region needs at least this score (colour logit x size x nearness)
 
 
 @dataclass
@@ -184,17 +196,49 @@ def prompts_from_mask(mask: np.ndarray, n_positive: int = 3, expand: float = 0.1
 
 
 class _CueState:
-    """Per-run state of the cue tracker: the colour model fitted on the keyframe."""
+    """Per-run state of the cue tracker: the colour model fitted on the keyframe, and for
+    re-detection a whole-frame colour model (object : everything else) with the object's last
+    trusted position, size and motion."""
 
     def __init__(self, rgb, mask, p: TrackParams):
         self.colour = ColourModel()
         self.p = p
         b = _band(mask, p)
         self.colour.fit(rgb, _erode(mask, 1), ring(mask, 2, b))
+        self.key = ColourModel(anchor=1.0)
+        self.key.fit(rgb, _erode(mask, 1), ~_dilate(mask, b))
+        self.s0 = self.appearance(rgb, mask)  # the keyframe's own score: how well colour separates it
+        self.good = mask            # last trusted mask
+        self.velocity = np.zeros(2)  # its centroid's motion per frame
+        self.missed = 0             # frames since the last trusted one
+        self.motion = None          # object's residual motion on the last trusted frame
+        self.flow = None            # the last step's flow (new frame -> previous)
+
+    def appearance(self, rgb, mask):
+        """Mean keyframe colour logit (object : whole background) inside ``mask``."""
+        if not mask.any() or not self.key.ready:
+            return 0.0
+        return float(np.clip(self.key.logit(rgb)[mask], -4, 4).mean())
+
+    def trust(self, mask):
+        c0, c1 = _centroid(self.good), _centroid(mask)
+        if c0 is not None and c1 is not None:
+            self.velocity = 0.5 * self.velocity + 0.5 * (c1 - c0) / max(1, self.missed + 1)
+        self.good, self.missed = mask, 0
 
     def update(self, rgb, mask):
         b = _band(mask, self.p)
         self.colour.update(rgb, _erode(mask, 1), ring(mask, 2, b), self.p.colour_rate)
+
+
+def _centroid(mask):
+    ys, xs = np.nonzero(mask)
+    return None if xs.size == 0 else np.array([xs.mean(), ys.mean()])
+
+
+def _dilate(mask, r):
+    k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))
+    return cv2.dilate(mask.astype(np.uint8), k) > 0
 
 
 def _band(mask, p):
@@ -210,6 +254,7 @@ def _erode(mask, r):
 def _step_cues(prev_rgb, prev_mask, cur_rgb, state: _CueState, flow_fn, p: TrackParams):
     """Propagate with colour + motion + shape cues and a GrabCut on a band; returns (mask, flag, iou)."""
     flow = flow_fn(cur_rgb, prev_rgb)
+    state.flow, state.res = flow, None
     warped = warp(prev_mask.astype(np.float32), flow, replicate=p.replicate) > 0.5
     moved_rgb = warp(prev_rgb, flow)
     prev_area = max(1, np.count_nonzero(prev_mask))
@@ -236,6 +281,108 @@ def _step_cues(prev_rgb, prev_mask, cur_rgb, state: _CueState, flow_fn, p: Track
         ml = motion_logit(res, m_obj)
         if ml is not None:
             logit += p.w_motion * ml * texture_weight(cur_rgb, p.texture)
+        state.res, state.step_motion = res, m_obj
+    mask = _band_cut(cur_rgb, logit, sd, band, p)
+    mask = _keep_overlapping(mask, warped)
+    iou = mask_iou(mask, warped)
+    flag = OK
+    if not mask.any() or iou < p.accept_iou:
+        mask, flag = warped, FALLBACK
+    ratio = np.count_nonzero(mask) / prev_area
+    if consistent < p.photo_min or not (p.area_low <= ratio <= p.area_high):
+        flag = LOST
+        if ratio > p.area_high:
+            mask = warped
+    if flag != LOST:
+        state.update(cur_rgb, mask)
+    return mask, flag, iou
+
+
+def _redetect(cur_rgb, state: _CueState, p: TrackParams):
+    """Search the whole frame for the object; returns (mask or None, score).
+
+    Evidence per pixel: the keyframe's colour logit (object : the whole background) blurred,
+    plus the motion logit (the residual flow after the camera homography moves like the object
+    did on its last trusted frame). Connected regions of positive evidence are scored by mean
+    evidence x size agreement with the last trusted mask x nearness to its predicted position;
+    the best one seeds a band cut like a tracking step.
+    """
+    H, W = cur_rgb.shape[:2]
+    ref = state.good
+    aref = max(16, np.count_nonzero(ref))
+    ev = np.clip(state.key.logit(cur_rgb), -4, 4)
+    if state.motion is not None:
+        if state.res is None and state.flow is not None:
+            _, state.res = camera_motion(state.flow)
+        ml = motion_logit(state.res, state.motion) if state.res is not None else None
+        if ml is not None:
+            ev = ev + p.w_motion * ml * texture_weight(cur_rgb, p.texture)
+    k = int(max(3, 0.15 * np.sqrt(aref))) | 1
+    ev = cv2.blur(ev, (k, k))
+    n, lab, stats, cents = cv2.connectedComponentsWithStats((ev > 0).astype(np.uint8), connectivity=8)
+    c0 = _centroid(ref)
+    pred = c0 + state.velocity * min(state.missed + 1, 5)
+    sigma = np.sqrt(aref) * (1.5 + 0.5 * state.missed)
+    best, best_score = None, 0.0
+    for j in range(1, n):
+        a = stats[j, cv2.CC_STAT_AREA]
+        if a < 0.15 * aref or a > 0.5 * H * W:
+            continue
+        sel = lab == j
+        size = min(a, aref) / max(a, aref)
+        d = np.hypot(*(cents[j] - pred)) / sigma
+        score = float(ev[sel].mean()) * size ** 0.5 * np.exp(-0.5 * d * d)
+        if score > best_score:
+            best, best_score = sel, score
+    if best is None or best_score < p.redetect_min:
+        return None, best_score
+    sd = signed_distance(best)
+    area = np.count_nonzero(best)
+    logit = p.w_shape * np.clip(sd / max(2.0, p.shape_scale * np.sqrt(area)), -3, 3)
+    logit += p.w_colour * np.clip(state.colour.logit(cur_rgb), -4, 4)
+    mask = _keep_overlapping(_band_cut(cur_rgb, logit, sd, _band(best, p), p), best)
+    return (mask if mask.any() else best), best_score
+
+
+def _guarded(cur_rgb, mask, flag, state: _CueState, p: TrackParams):
+    """Occlusion guard after a cue step; returns (mask, flag).
+
+    A result is trusted when the step did not flag it lost, its area is within x3 of the last
+    trusted mask and its keyframe colour score is at least ``guard`` x the keyframe's own. Else
+    (or while the object is missing) the whole frame is searched (``_redetect``); a found region
+    replaces the mask when it looks more like the object. A doubtful mask that nothing replaces
+    is kept when the cut agreed with the warp (flag ""), otherwise dropped: an empty mask, ``lost``,
+    and the search goes on in the next frames.
+    """
+    area = np.count_nonzero(mask)
+    aref = max(1, np.count_nonzero(state.good))
+    app = state.appearance(cur_rgb, mask)
+    looks = app >= p.guard * state.s0 and 0.33 <= area / aref <= 3.0  # still looks like the object
+    if flag != LOST and looks and state.missed == 0:
+        if state.res is not None:
+            inner = _erode(mask, 2)
+            state.motion = np.median(state.res[inner], axis=0)
+        state.trust(mask)
+        return mask, flag
+    found, _ = _redetect(cur_rgb, state, p)
+    if found is not None:
+        fa = state.appearance(cur_rgb, found)
+        better = fa > app if not looks else (mask_iou(found, mask) < 0.5 and fa > app + p.switch)
+        if fa >= p.found * state.s0 and better:
+            state.trust(found)
+            return found, FALLBACK
+    if looks:
+        state.trust(mask)
+        return mask, flag
+    state.missed += 1
+    if p.keep_doubtful and flag == OK:
+        return mask, FALLBACK  # doubtful but not clearly wrong: keep it, keep searching
+    return np.zeros_like(mask), LOST
+
+
+def _band_cut(cur_rgb, logit, sd, band, p: TrackParams):
+    """GrabCut (or the logit's sign) inside the band ``sd > -band``: |logit| > hard definite."""
+    H, W = sd.shape
     ys, xs = np.nonzero(sd > -band)
     x0, y0, x1, y1 = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
     L = logit[y0:y1, x0:x1]
@@ -261,19 +408,7 @@ def _step_cues(prev_rgb, prev_mask, cur_rgb, state: _CueState, flow_fn, p: Track
     fg &= inband
     mask = np.zeros((H, W), bool)
     mask[y0:y1, x0:x1] = fg
-    mask = _keep_overlapping(mask, warped)
-    iou = mask_iou(mask, warped)
-    flag = OK
-    if not mask.any() or iou < p.accept_iou:
-        mask, flag = warped, FALLBACK
-    ratio = np.count_nonzero(mask) / prev_area
-    if consistent < p.photo_min or not (p.area_low <= ratio <= p.area_high):
-        flag = LOST
-        if ratio > p.area_high:
-            mask = warped
-    if flag != LOST:
-        state.update(cur_rgb, mask)
-    return mask, flag, iou
+    return mask
 
 
 def _keep_overlapping(m, ref):
@@ -342,6 +477,7 @@ def iter_track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Se
     for k, frames in runs:
         prev_rgb, prev_mask = get_frame(k), keys[k]
         state = _CueState(prev_rgb, prev_mask, p) if use_cues and prev_mask.any() else None
+        guard = state is not None and p.redetect and state.s0 >= p.min_contrast
         for i in frames:
             if cancel is not None:
                 cancel.check()
@@ -350,6 +486,13 @@ def iter_track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Se
                 raise ValueError(f"frame {i} is {cur.shape[:2]}, masks are {prev_mask.shape}")
             if state is not None and prev_mask.any():
                 mask, flag, iou = _step_cues(prev_rgb, prev_mask, cur, state, flow_fn, p)
+                if guard:
+                    mask, flag = _guarded(cur, mask, flag, state, p)
+            elif guard:  # dropped on an earlier frame: search the whole frame again
+                state.flow = flow_fn(cur, prev_rgb)
+                state.res = None
+                mask, flag = _guarded(cur, prev_mask, LOST, state, p)
+                iou = 0.0
             else:
                 mask, flag, iou = _step(prev_rgb, prev_mask, cur, i, segmenter, flow_fn, p)
             yield TrackStep(i, mask, flag, k, iou)
