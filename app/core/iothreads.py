@@ -15,7 +15,49 @@ import numpy as np
 _DONE = object()
 
 
-class ReadAhead:
+class Producer:
+    """A thread that fills a bounded queue until told to stop; the base of the read-ahead helpers.
+
+    Subclasses implement ``_work`` and hand items over with ``_put`` (which gives up once
+    ``close()`` was called); an exception put into the queue is raised by ``_get`` in the
+    consumer's thread. ``close()`` stops the thread and waits for it.
+    """
+
+    def __init__(self, depth: int, name: str, args=()):
+        self._queue: queue.Queue = queue.Queue(maxsize=max(1, depth))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._work, args=args, name=name, daemon=True)
+        self._thread.start()
+
+    def _work(self, *args) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _put(self, item) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _get(self):
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    def close(self) -> None:
+        self._stop.set()
+        while True:  # unblock a put in progress
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        self._thread.join()
+
+
+class ReadAhead(Producer):
     """Frames ``start, start+1, ...`` of ``reader`` decoded on a thread, up to ``depth`` ahead.
 
     ``read(i)`` must be called with consecutive indices from ``start`` (the engine's main
@@ -27,19 +69,7 @@ class ReadAhead:
         self._reader = reader
         self._next = start
         self._end = end
-        self._queue: queue.Queue = queue.Queue(maxsize=max(1, depth))
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._work, args=(start, end), name="read-ahead", daemon=True)
-        self._thread.start()
-
-    def _put(self, item) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+        super().__init__(depth, "read-ahead", (start, end))
 
     def _work(self, start: int, end: int) -> None:
         try:
@@ -55,9 +85,7 @@ class ReadAhead:
     def read(self, index: int) -> np.ndarray:
         if index != self._next or index >= self._end:
             raise IndexError(f"ReadAhead expects frame {self._next}, not {index}")
-        item = self._queue.get()
-        if isinstance(item, BaseException):
-            raise item
+        item = self._get()
         if item is _DONE:
             # The file held fewer frames than its index promised (a truncated file).
             from .errors import VideoError
@@ -65,15 +93,6 @@ class ReadAhead:
             raise VideoError(f"The video ends before frame {index}; it may be truncated.")
         self._next += 1
         return item
-
-    def close(self) -> None:
-        self._stop.set()
-        while True:  # unblock a put in progress
-            try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                break
-        self._thread.join()
 
 
 class BackgroundSink:

@@ -27,6 +27,7 @@ import torch
 
 from ..errors import Cancelled, DataError, InpaintError, VideoError
 from ..fsutil import atomic_path
+from ..iothreads import Producer
 from ..maskgen import sample_masks
 from ..video import IMAGE_EXTS, open_video
 
@@ -263,7 +264,7 @@ class ClipSampler:
         self.rng.bit_generator.state = state["bit_generator"]
 
 
-class BatchPrefetcher:
+class BatchPrefetcher(Producer):
     """Batches of a ``ClipSampler`` drawn on a thread, ``depth`` ahead of the training step.
 
     Mask generation and frame gathering then overlap the GPU's work. Each batch comes with
@@ -272,18 +273,10 @@ class BatchPrefetcher:
     """
 
     def __init__(self, sampler: ClipSampler, batch_size: int, depth: int = 2, pin_memory: bool = False):
-        import queue
-        import threading
-
-        self._queue = queue.Queue(maxsize=max(1, depth))
-        self._stop = threading.Event()
         self._sampler, self._b, self._pin = sampler, int(batch_size), pin_memory
-        self._thread = threading.Thread(target=self._work, name="batch-prefetch", daemon=True)
-        self._thread.start()
+        super().__init__(depth, "batch-prefetch")
 
     def _work(self) -> None:
-        import queue
-
         while not self._stop.is_set():
             try:
                 frames, masks = self._sampler.batch(self._b)
@@ -292,29 +285,9 @@ class BatchPrefetcher:
                 item = (frames, masks, self._sampler.state_dict())
             except BaseException as exc:  # noqa: BLE001 - raised in the training thread
                 item = exc
-            while not self._stop.is_set():
-                try:
-                    self._queue.put(item, timeout=0.1)
-                    break
-                except queue.Full:
-                    continue
-            if isinstance(item, BaseException):
+            if not self._put(item) or isinstance(item, BaseException):
                 return
 
     def next(self) -> tuple[torch.Tensor, torch.Tensor, dict]:
         """-> frames, masks (as ``ClipSampler.batch``) and the sampler state after this batch."""
-        item = self._queue.get()
-        if isinstance(item, BaseException):
-            raise item
-        return item
-
-    def close(self) -> None:
-        import queue
-
-        self._stop.set()
-        while True:
-            try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                break
-        self._thread.join()
+        return self._get()
