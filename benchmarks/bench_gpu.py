@@ -15,6 +15,7 @@ is used (speed does not depend on the weights; the bf16-vs-fp32 PSNR does a litt
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -307,8 +308,146 @@ def bench_e2e_profile(args, device, results):
     print(text[:8000], flush=True)
 
 
+def _generator_class_at(rev):
+    """InpaintGenerator as app/core/sttn/generator.py defines it at git revision ``rev``."""
+    import importlib.util
+    import subprocess
+
+    src = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:app/core/sttn/generator.py"],
+                         check=True, capture_output=True, text=True).stdout
+    path = Path(tempfile.mkdtemp()) / f"generator_{rev.replace('/', '_')}.py"
+    path.write_text(src)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = mod  # dataclasses look their module up there
+    spec.loader.exec_module(mod)
+    return mod.InpaintGenerator
+
+
+def _op_shares(prof):
+    """Self CPU time of a torch.profiler run, grouped: layout copies, matrix products, convolutions."""
+    groups = {"copies/permutes": ("aten::copy_", "aten::clone", "aten::contiguous", "aten::cat",
+                                  "aten::_to_copy", "aten::to_dense", "aten::to_mkldnn", "aten::as_strided_"),
+              "matmul": ("aten::bmm", "aten::mm", "aten::matmul", "aten::addmm", "aten::baddbmm",
+                         "aten::_scaled_dot_product", "aten::_softmax", "aten::softmax"),
+              "conv": ("aten::mkldnn_convolution", "aten::convolution", "aten::_convolution", "aten::conv2d",
+                       "aten::cudnn_convolution", "aten::_nnpack", "aten::slow_conv", "aten::thnn_conv"),
+              }
+    total, out = 0.0, {k: 0.0 for k in groups}
+    out["other"] = 0.0
+    for e in prof.key_averages():
+        t = e.self_cpu_time_total
+        total += t
+        for k, names in groups.items():
+            if any(e.key.startswith(n) for n in names):
+                out[k] += t
+                break
+        else:
+            out["other"] += t
+    return {k: round(100 * v / max(total, 1e-9), 1) for k, v in out.items()}, total / 1e3
+
+
+def bench_layout(args, device, results):
+    """Model-only time of one engine window through the model's entry points (issue 8: the patch
+    re-layouts of the attention), the current generator against the one at ``--baseline-rev``.
+
+    As ``InpaintEngine._encode``/``_predict`` call them: ``encode`` of the window's new frames
+    (``--new-frames``), ``transform`` of ``--window`` frames' features (11 neighbours + references),
+    ``decode`` of the ``--targets`` first. float32 (NCHW) and bf16 autocast with a channels-last model,
+    as the engine runs them. Runs alternate between the two generators; medians of ``--runs``.
+    """
+    from torch.profiler import ProfilerActivity, profile
+
+    W, H = MODEL_SIZE
+    T, n_new, n_tg = args.window, min(args.new_frames, args.window), min(args.targets, args.window)
+    torch.manual_seed(0)
+    frames = torch.rand(T, 3, H, W, device=device) * 2 - 1
+    masks = torch.zeros(T, 1, H, W, device=device)
+    masks[:, :, H // 4: 3 * H // 4, W // 3: 2 * W // 3] = 1
+    current = make_model(args.weights, device)
+    models = {"current": current}
+    if args.baseline_rev:
+        base = _generator_class_at(args.baseline_rev)(current.config).eval().to(device)
+        base.load_state_dict(current.state_dict())
+        models = {"baseline": base, "current": current}
+    out = {"window": T, "new_frames": n_new, "targets": n_tg, "baseline_rev": args.baseline_rev}
+    for precision in args.precisions.split(","):
+        dtype = torch.bfloat16 if precision == "bf16" else None
+        for mode in args.modes.split(","):
+            for kernel in args.kernels.split(","):
+                ms = {}
+                for name, mdl in models.items():
+                    mdl.set_attention_mode(mode)
+                    mdl.set_attention_kernel(kernel)
+                    ms[name] = mdl.to(memory_format=torch.channels_last if dtype else torch.contiguous_format)
+
+                def window(mdl):
+                    ctx = torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext()
+                    stages = {}
+                    with torch.inference_mode(), ctx:
+                        sync()
+                        t0 = time.perf_counter()
+                        mdl.encode(frames[:n_new] * (1 - masks[:n_new]))
+                        sync()
+                        t1 = time.perf_counter()
+                        y = mdl.transform(feats, masks, 1)
+                        sync()
+                        t2 = time.perf_counter()
+                        img = mdl.decode(y[:n_tg])
+                        sync()
+                        t3 = time.perf_counter()
+                    stages.update(encode=t1 - t0, transform=t2 - t1, decode=t3 - t2, total=t3 - t0)
+                    return stages, y.float(), img.float()
+
+                ctx = torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext()
+                with torch.inference_mode(), ctx:
+                    # The engine stacks per-frame features, which gives an NCHW-contiguous tensor.
+                    feats = current.encode(frames * (1 - masks)).contiguous()
+                times = {name: [] for name in ms}
+                outs = {}
+                for name, mdl in ms.items():
+                    _, y, img = window(mdl)  # warm-up
+                    outs[name] = (y, img)
+                for r in range(args.runs):
+                    order = list(ms.items()) if r % 2 == 0 else list(ms.items())[::-1]
+                    for name, mdl in order:
+                        times[name].append(window(mdl)[0])
+                key = f"{precision}-{mode}-{kernel}"
+                res = {}
+                for name, ts in times.items():
+                    res[name] = {s: statistics.median(t[s] for t in ts) for s in ts[0]}
+                    res[name]["total_runs"] = [round(t["total"], 4) for t in ts]
+                    res[name]["transform_runs"] = [round(t["transform"], 4) for t in ts]
+                if "baseline" in res:
+                    res["transform_speedup"] = res["baseline"]["transform"] / res["current"]["transform"]
+                    res["total_speedup"] = res["baseline"]["total"] / res["current"]["total"]
+                    res["max_abs_diff_transform"] = float((outs["baseline"][0] - outs["current"][0]).abs().max())
+                    res["max_abs_diff_decode"] = float((outs["baseline"][1] - outs["current"][1]).abs().max())
+                if args.profile_layout:
+                    for name, mdl in ms.items():
+                        acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+                        with profile(activities=acts) as prof:
+                            window(mdl)
+                        shares, ms_total = _op_shares(prof)
+                        res[name]["profile_self_cpu_share_pct"] = shares
+                        res[name]["profile_self_cpu_ms"] = round(ms_total, 1)
+                        if args.out_dir:
+                            (args.out_dir / f"profile_layout_{key}_{name}.txt").write_text(
+                                prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=30))
+                out[key] = res
+                line = ", ".join(f"{n}: transform {r['transform']:.3f} s, total {r['total']:.3f} s"
+                                 for n, r in res.items() if isinstance(r, dict))
+                extra = (f"; transform x{res['transform_speedup']:.3f}, max |diff| {res['max_abs_diff_decode']:.2e}"
+                         if "baseline" in res else "")
+                print(f"layout {key}: {line}{extra}", flush=True)
+                for name in ms:
+                    if "profile_self_cpu_share_pct" in res[name]:
+                        print(f"  {name} profile (self CPU %): {res[name]['profile_self_cpu_share_pct']}", flush=True)
+    results["layout"] = out
+
+
 STAGES = {"e2e-profile": bench_e2e_profile, "model": bench_model, "length": bench_length, "e2e": bench_e2e, "profile": bench_profile,
-          "compile": bench_compile}
+          "compile": bench_compile, "layout": bench_layout}
 
 
 def main():
@@ -324,6 +463,14 @@ def main():
     ap.add_argument("--json", type=Path)
     ap.add_argument("--out-dir", type=Path)
     ap.add_argument("--tiny", action="store_true", help="a small random generator (smoke test on a CPU)")
+    ap.add_argument("--baseline-rev", help="layout stage: time the generator of this git revision alongside")
+    ap.add_argument("--window", type=int, default=18, help="layout stage: frames per window (11 neighbours + refs)")
+    ap.add_argument("--new-frames", type=int, default=5, help="layout stage: frames encoded per window")
+    ap.add_argument("--targets", type=int, default=11, help="layout stage: frames decoded per window")
+    ap.add_argument("--precisions", default="fp32,bf16", help="layout stage")
+    ap.add_argument("--modes", default="official", help="layout stage: attention modes")
+    ap.add_argument("--kernels", default="matmul", help="layout stage: attention kernels")
+    ap.add_argument("--profile-layout", action="store_true", help="layout stage: op-group shares (torch.profiler)")
     args = ap.parse_args()
     if args.tiny:
         global TINY, MODEL_SIZE
