@@ -79,8 +79,26 @@ def patch_attention(query, key, value, key_missing, patch_dim: int, kernel: str 
     return torch.matmul(attn, value)
 
 
+def is_channels_last(x) -> bool:
+    """True where a 4-d tensor is laid out channels-last (and not also plain contiguous)."""
+    return x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
+
+
 class MultiHeadedAttention(nn.Module):
-    """One head per patch size; each head owns ``channels / heads`` channels."""
+    """One head per patch size; each head owns ``channels / heads`` channels.
+
+    The work is mostly re-layout between the (B*T, C, h, w) feature maps and the (B, N, D)
+    patch matrices (docs/BENCHMARKS.md), so the forward keeps it to one copy in per head
+    (query, key and value together) and one copy out per head, with no concatenation:
+    query, key and value come from one 1x1 convolution whose output channels are ordered
+    head by head (the three weights are concatenated on each call, so the checkpoint keeps
+    the authors' three modules and training updates them as before); each head's output is
+    written straight into its channels of the output map. The order of the numbers inside a
+    patch vector does not change the attention (a dot product and a weighted sum, both taken
+    the same way for query, key and value), so it follows the memory layout: (d, ph, pw) for
+    NCHW features, (ph, pw, d) for channels-last ones, which keeps each copy's inner loop on
+    contiguous memory.
+    """
 
     def __init__(self, patch_sizes, channels: int, attention: str = "official"):
         super().__init__()
@@ -95,13 +113,15 @@ class MultiHeadedAttention(nn.Module):
             nn.LeakyReLU(0.2, inplace=True),
         )
 
-    @staticmethod
-    def _to_patches(x, b, t, d, ph, pw):
-        """(B*T, d, H, W) -> (B, T*nh*nw, d*ph*pw)."""
-        _, _, h, w = x.shape
-        nh, nw = h // ph, w // pw
-        x = x.reshape(b, t, d, nh, ph, nw, pw).permute(0, 1, 3, 5, 2, 4, 6)
-        return x.reshape(b, t * nh * nw, d * ph * pw)
+    def _qkv_weight_bias(self):
+        """The query, key and value convolutions as one: output channels (head, q/k/v, d)."""
+        heads = len(self.patch_sizes)
+        convs = (self.query_embedding, self.key_embedding, self.value_embedding)
+        c_out, c_in = convs[0].weight.shape[:2]
+        w = torch.stack([m.weight.reshape(c_out, c_in) for m in convs])  # (3, C, C)
+        w = w.view(3, heads, c_out // heads, c_in).transpose(0, 1).reshape(3 * c_out, c_in, 1, 1)
+        bias = torch.stack([m.bias for m in convs]).view(3, heads, c_out // heads).transpose(0, 1).reshape(-1)
+        return w, bias
 
     def forward(self, x, m, b: int):
         """x: (B*T, C, h, w) features; m: (B*T, 1, h, w) mask at feature size, 1 = missing."""
@@ -109,27 +129,29 @@ class MultiHeadedAttention(nn.Module):
         t = bt // b
         heads = len(self.patch_sizes)
         d = c // heads
-        qs = torch.chunk(self.query_embedding(x), heads, dim=1)
-        ks = torch.chunk(self.key_embedding(x), heads, dim=1)
-        vs = torch.chunk(self.value_embedding(x), heads, dim=1)
-        outs = []
-        for (pw, ph), q, k, v in zip(self.patch_sizes, qs, ks, vs):
+        qkv = F.conv2d(x, *self._qkv_weight_bias())  # (B*T, heads * 3 * d, h, w)
+        cl = is_channels_last(qkv)
+        # Dimension orders of one head's channels viewed as (b, t, [3,] d, nh, ph, nw, pw), to
+        # ([3,] b, t, nh, nw, <patch vector>), the patch vector (ph, pw, d) or (d, ph, pw).
+        in_order = (2, 0, 1, 4, 6, 5, 7, 3) if cl else (2, 0, 1, 4, 6, 3, 5, 7)
+        out_order = (0, 1, 3, 5, 4, 6, 2) if cl else (0, 1, 3, 5, 2, 4, 6)
+        out = None
+        for i, (pw, ph) in enumerate(self.patch_sizes):
             nh, nw = h // ph, w // pw
+            n, dim = t * nh * nw, d * ph * pw
+            part = qkv[:, 3 * d * i:3 * d * (i + 1)].view(b, t, 3, d, nh, ph, nw, pw)
+            q, k, v = part.permute(in_order).reshape(3, b, n, dim).unbind(0)  # one copy
             missing = None
             if self.attention_mode == "masked":
-                mp = self._to_patches(m, b, t, 1, ph, pw)  # (B, N, ph*pw)
-                missing = mp.mean(-1) > 0.5
-            y = patch_attention(
-                self._to_patches(q, b, t, d, ph, pw),
-                self._to_patches(k, b, t, d, ph, pw),
-                self._to_patches(v, b, t, d, ph, pw),
-                missing,
-                d * ph * pw,
-                self.kernel,
-            )
-            y = y.reshape(b, t, nh, nw, d, ph, pw).permute(0, 1, 4, 2, 5, 3, 6)
-            outs.append(y.reshape(bt, d, h, w))
-        return self.output_linear(torch.cat(outs, dim=1))
+                mp = m.reshape(b, t, nh, ph, nw, pw).mean((3, 5))  # (B, T, nh, nw)
+                missing = mp.reshape(b, n) > 0.5
+            y = patch_attention(q, k, v, missing, dim, self.kernel)  # (B, N, D)
+            if out is None:
+                out = torch.empty((bt, c, h, w), dtype=y.dtype, device=y.device,
+                                  memory_format=torch.channels_last if cl else torch.contiguous_format)
+            dest = out[:, d * i:d * (i + 1)].view(b, t, d, nh, ph, nw, pw).permute(out_order)
+            dest.copy_(y.reshape(dest.shape))
+        return self.output_linear(out)
 
 
 class FeedForward(nn.Module):
@@ -250,6 +272,11 @@ class InpaintGenerator(nn.Module):
     def transform(self, feats, masks, b: int = 1):
         """feats: (B*T, C, h, w); masks: (B*T, 1, H, W) at frame size -> (B*T, C, h, w)."""
         m = F.interpolate(masks, scale_factor=0.25)  # nearest, as the authors do
+        if len(self.transformer) and is_channels_last(self.transformer[0].feed_forward.conv[0].weight):
+            # A channels-last model (the engine's reduced-precision setting) gets its features
+            # in that layout once here, rather than a conversion in front of every convolution
+            # and residual additions of mixed layouts in every block.
+            feats = feats.contiguous(memory_format=torch.channels_last)
         for block in self.transformer:
             feats = block(feats, m, b)
         return feats
