@@ -54,6 +54,9 @@ def _engine_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--attention-kernel", default=d.attention_kernel, choices=["auto", "matmul", "sdpa"],
                    help="how the patch attention is computed (same result): auto = the one measured faster "
                         "on the device, matmul on CPU and CUDA so far (default %(default)s)")
+    g.add_argument("--seam", default=d.seam, choices=["match", "none"],
+                   help="match: correct the model's fill to the colours around the hole (Poisson-style), so "
+                        "no patch edge shows; none: paste it as it is (default %(default)s)")
     g.add_argument("--crop-to-mask", action="store_true",
                    help="process only a box around the masks (faster and sharper on large videos with small masks)")
     g.add_argument("--crop-margin", type=int, default=d.crop_margin,
@@ -66,7 +69,8 @@ def _engine_config(args):
     return EngineConfig(neighbor_radius=args.neighbor_radius, ref_stride=args.ref_stride, max_refs=args.max_refs,
                         dilate=args.dilate, crop_to_mask=args.crop_to_mask, crop_margin=args.crop_margin,
                         device=args.device, attention=args.attention, window_step=args.window_step,
-                        precision=args.precision, fill=args.fill, attention_kernel=args.attention_kernel)
+                        precision=args.precision, fill=args.fill, attention_kernel=args.attention_kernel,
+                        seam=args.seam)
 
 
 def _weights(args) -> Path:

@@ -12,6 +12,9 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 FILL_MODES = ("auto", "sttn", "propagate+sttn", "propagate+telea", "telea")
 # How the patch attention is computed (same result): see app.core.sttn.generator.ATTENTION_KERNELS.
 ATTENTION_KERNELS = ("auto", "matmul", "sdpa")
+# How generated pixels meet the frame: "match" corrects the fill's level to the pixels around the
+# hole (app.core.blend, Poisson-style), "none" pastes the generator's output as it is.
+SEAM_MODES = ("match", "none")
 
 
 @dataclass
@@ -38,12 +41,16 @@ class EngineConfig:
     attention_kernel: str = "auto"
     # Decode ahead and encode behind on threads, so the model never waits on FFmpeg.
     io_threads: bool = True
+    # See SEAM_MODES; measured in docs/QUALITY.md ("Seam matching").
+    seam: str = "match"
 
     def __post_init__(self):
         if self.attention_kernel not in ATTENTION_KERNELS:
             raise InpaintError(f"attention_kernel must be one of {', '.join(ATTENTION_KERNELS)}.")
         if self.fill not in FILL_MODES:
             raise InpaintError(f"fill must be one of {', '.join(FILL_MODES)}.")
+        if self.seam not in SEAM_MODES:
+            raise InpaintError(f"seam must be one of {', '.join(SEAM_MODES)}.")
         if self.precision not in PRECISIONS:
             raise InpaintError(f"precision must be one of {', '.join(PRECISIONS)}.")
         if self.window_step is not None and not 1 <= self.window_step <= 2 * self.neighbor_radius + 1:

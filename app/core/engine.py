@@ -24,7 +24,8 @@ import numpy as np
 import torch
 
 from . import paths
-from .config import FILL_MODES, PRECISIONS, EngineConfig  # noqa: F401 - re-exported
+from .config import FILL_MODES, PRECISIONS, SEAM_MODES, EngineConfig  # noqa: F401 - re-exported
+from .blend import match_boundary
 from .errors import InpaintError, MaskError, OutputError, WeightsError
 from .iothreads import BackgroundSink, ReadAhead
 from .jobs import CancelToken, ProgressClock, ProgressFn
@@ -255,6 +256,8 @@ class InpaintEngine:
         region = out if crop is None else out[crop.y0:crop.y1, crop.x0:crop.x1]
         m = mask if crop is None else mask[crop.y0:crop.y1, crop.x0:crop.x1]
         h, w = region.shape[:2]
+        if self.config.seam == "match":
+            pred = match_boundary(pred, region, m)
         pred = np.clip(pred + 0.5, 0, 255).astype(np.uint8)
         if (w, h) != (self.model_w, self.model_h):
             pred = cv2.resize(pred, (w, h), interpolation=cv2.INTER_CUBIC)

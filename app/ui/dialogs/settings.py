@@ -33,12 +33,15 @@ ENGINE_LABELS = {
     "precision": ("Precision", "auto: bfloat16 where the hardware computes it natively, else float32"),
     "fill": ("Fill", "sttn: the model fills holes; propagate+...: pixels seen in other frames are carried "
                      "along optical flow first; telea: classic per-frame fill, no weights needed"),
+    "seam": ("Seam", "match: shift the model's fill to the colours around the hole so no edge shows; "
+                     "none: paste the model's output as it is"),
 }
 #: Fields chosen from a list: (value, label) pairs; a new engine field with choices is added here.
 CHOICES = {
     "attention": ((None, "From weights"), ("official", "Official"), ("masked", "Masked")),
     "precision": tuple((v, v) for v in getattr(engine_module, "PRECISIONS", ())),
     "fill": tuple((v, v) for v in getattr(engine_module, "FILL_MODES", ())),
+    "seam": tuple((v, v) for v in getattr(engine_module, "SEAM_MODES", ())),
 }
 
 
