@@ -61,6 +61,10 @@ def register(subparsers) -> None:
     p.add_argument("--max-frames", type=int, default=None, help="use only the first N frames of each clip")
     p.add_argument("--size", type=_size, default=(432, 240), help="evaluation size WxH (default 432x240, the paper's)")
     p.add_argument("--i3d", type=Path, help="TorchScript I3D feature extractor for VFID (not bundled)")
+    p.add_argument("--seam", default="match", choices=["match", "none"],
+                   help="seam mode of the sttn methods: match = Poisson-style level correction (default), none")
+    p.add_argument("--samples", type=Path, metavar="DIR",
+                   help="write DIR/<clip>.png: the middle frame's ground truth, input and each method's output")
     p.add_argument("--json", type=Path, metavar="OUT.json", help="write all numbers as JSON")
     p.add_argument("--markdown", type=Path, metavar="OUT.md", help="write the tables as Markdown")
     p.set_defaults(func=evaluate_command)
@@ -87,7 +91,8 @@ def evaluate_command(args) -> int:
             check_writable(out, inputs=args.clips)
     with TqdmProgress("evaluate", unit="run") as bar:
         result = evaluate(args.clips, methods, masks=args.masks, seed=args.seed, max_frames=args.max_frames,
-                          size=args.size, weights=args.weights, i3d=args.i3d, progress=bar)
+                          size=args.size, weights=args.weights, i3d=args.i3d, progress=bar,
+                          samples_dir=args.samples, seam=args.seam)
     md = to_markdown(result)
     sys.stdout.write(md)
     if args.json is not None:

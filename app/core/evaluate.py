@@ -106,14 +106,47 @@ def _mean(values):
     return float(np.mean(finite)) if finite else math.inf
 
 
+def sample_grid(tiles: dict) -> np.ndarray:
+    """Label -> RGB uint8 frame (all the same size) as one RGB image, two tiles per row, each
+    labelled in its top-left corner."""
+    items = list(tiles.items())
+    h, w = items[0][1].shape[:2]
+    cols = 2
+    rows = (len(items) + cols - 1) // cols
+    grid = np.full((rows * h, cols * w, 3), 255, np.uint8)
+    for k, (label, img) in enumerate(items):
+        tile = np.ascontiguousarray(img, dtype=np.uint8).copy()
+        scale = max(h / 480, 0.4)
+        (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+        cv2.rectangle(tile, (0, 0), (tw + 8, th + base + 8), (0, 0, 0), -1)
+        cv2.putText(tile, label, (4, th + 4), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA)
+        r, c = divmod(k, cols)
+        grid[r * h:(r + 1) * h, c * w:(c + 1) * w] = tile
+    return grid
+
+
+def write_sample(path: Path, tiles: dict) -> None:
+    """Write ``sample_grid(tiles)`` as a PNG, atomically."""
+    from .fsutil import atomic_path
+
+    ok, png = cv2.imencode(".png", cv2.cvtColor(sample_grid(tiles), cv2.COLOR_RGB2BGR))
+    if not ok:
+        raise InpaintError(f"Could not encode the sample image {path}.")
+    with atomic_path(path) as tmp:
+        Path(tmp).write_bytes(png.tobytes())
+
+
 def evaluate(clips: Sequence, method="propagate+telea", masks: str = "stationary", seed: int = 0,
              max_frames: Optional[int] = None, size=PAPER_SIZE, weights=None, i3d=None,
              propagate_config: Optional[PropagateConfig] = None, progress: Optional[ProgressFn] = None,
-             cancel: Optional[CancelToken] = None) -> dict:
+             cancel: Optional[CancelToken] = None, samples_dir=None, seam: str = "match") -> dict:
     """Score one or several methods on ``clips`` (paths of videos or frame folders).
 
     method: a name from METHODS or a list of them. weights: STTN weights path (or an
     InpaintGenerator) for the sttn methods. i3d: TorchScript I3D path for VFID (else not computed).
+    samples_dir: if given, one PNG per clip (``<clip>.png``) showing its middle frame: ground
+    truth, masked input and every method's output. seam: the engine's seam mode for the sttn
+    methods (``EngineConfig.seam``).
     Returns a JSON-ready dict: settings, methods -> {clips: [per-clip rows], mean: row}, vfid.
     Rows hold clip, frames, psnr (dB), ssim (0-1), ewarp (x100), psnr_hole (dB),
     propagated (fraction or None), sec_per_frame.
@@ -135,7 +168,7 @@ def evaluate(clips: Sequence, method="propagate+telea", masks: str = "stationary
             raise WeightsError("The sttn methods need STTN weights; pass --weights PATH.")
         from .engine import EngineConfig, InpaintEngine
 
-        engine = InpaintEngine(weights, EngineConfig(dilate=0))
+        engine = InpaintEngine(weights, EngineConfig(dilate=0, seam=seam))
     extractor = metrics.I3DFeatures(i3d) if i3d else None
 
     result = {
@@ -143,6 +176,7 @@ def evaluate(clips: Sequence, method="propagate+telea", masks: str = "stationary
                      "ewarp_unit": "mean squared RGB difference in [0,1] x 100 (paper's %)",
                      "ssim": "Gaussian 11x11 sigma 1.5, RGB channels averaged",
                      "weights": str(weights) if weights is not None and not hasattr(weights, "state_dict") else None,
+                     "seam": seam if engine is not None else None,
                      "propagate": (propagate_config or PropagateConfig()).to_dict()},
         "methods": {m: {"clips": [], "mean": {}} for m in methods},
     }
@@ -164,6 +198,8 @@ def evaluate(clips: Sequence, method="propagate+telea", masks: str = "stationary
             b[hole] = 0
             blanked.append(b)
         ref = metrics.WarpReference(gt)
+        mid = len(gt) // 2
+        tiles = {"ground truth": gt[mid], "masked input": blanked[mid]}
         if extractor is not None:
             gt_feats.append(extractor(gt))
         for m in methods:
@@ -181,10 +217,14 @@ def evaluate(clips: Sequence, method="propagate+telea", masks: str = "stationary
                 "sec_per_frame": secs / len(gt),
             }
             result["methods"][m]["clips"].append(row)
+            tiles[m] = out[mid]
             if extractor is not None:
                 feats[m].append(extractor(out))
             done += 1
             clock.report(done, clip=name, method=m, psnr=row["psnr"])
+        if samples_dir is not None:
+            Path(samples_dir).mkdir(parents=True, exist_ok=True)
+            write_sample(Path(samples_dir) / f"{name}.png", tiles)
     for m in methods:
         rows = result["methods"][m]["clips"]
         result["methods"][m]["mean"] = {k: _mean([r[k] for r in rows]) for k in FIELDS}

@@ -60,7 +60,7 @@ def test_cli_end_to_end_writes_json_and_markdown(clip, tmp_path):
     out_json, out_md = tmp_path / "r.json", tmp_path / "r.md"
     cmd = [sys.executable, "main.py", "evaluate", str(clip), "--masks", "stationary", "--seed", "1",
            "--method", "none,telea", "--method", "propagate", "--size", "96x64", "--max-frames", "6",
-           "--json", str(out_json), "--markdown", str(out_md)]
+           "--json", str(out_json), "--markdown", str(out_md), "--samples", str(tmp_path / "samples")]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300,
                           env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 0, proc.stderr
@@ -70,6 +70,16 @@ def test_cli_end_to_end_writes_json_and_markdown(clip, tmp_path):
     assert data["settings"]["seed"] == 1
     assert out_md.read_text() == proc.stdout
     assert "VFID: not computed (needs I3D weights, see docs)" in proc.stdout
+    # The sample image: ground truth, masked input and three methods, two tiles per row.
+    import cv2
+
+    grid = cv2.imread(str(tmp_path / "samples" / "pan.png"))
+    assert grid is not None and grid.shape == (3 * 64, 2 * 96, 3)
+    tiles = [grid[r * 64:(r + 1) * 64, c * 96:(c + 1) * 96] for r in range(3) for c in range(2)]
+    # below the label, the "masked input" tile differs from the ground truth, "none" equals the input
+    assert np.abs(tiles[0][30:].astype(int) - tiles[1][30:]).mean() > 1
+    assert np.array_equal(tiles[1][30:], tiles[2][30:])
+    assert not list((tmp_path / "samples").glob("*.tmp*"))
 
     bad = subprocess.run(cmd[:4] + ["--method", "sttn"], cwd=ROOT, capture_output=True, text=True, timeout=300,
                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
