@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from . import paths
-from .config import FILL_MODES, PRECISIONS, SEAM_MODES, EngineConfig  # noqa: F401 - re-exported
+from .config import ATTENTION_KERNELS, FILL_MODES, PRECISIONS, SEAM_MODES, EngineConfig  # noqa: F401 - re-exported
 from .blend import match_boundary
 from .errors import InpaintError, MaskError, OutputError, WeightsError
 from .iothreads import BackgroundSink, ReadAhead

@@ -33,6 +33,9 @@ ENGINE_LABELS = {
     "precision": ("Precision", "auto: bfloat16 where the hardware computes it natively, else float32"),
     "fill": ("Fill", "sttn: the model fills holes; propagate+...: pixels seen in other frames are carried "
                      "along optical flow first; telea: classic per-frame fill, no weights needed"),
+    "attention_kernel": ("Attention kernel", "How the patch attention is computed (same result); auto = the one "
+                                             "measured faster on this device"),
+    "io_threads": ("Decode/encode threads", "Decode ahead and encode behind on threads, so the model never waits"),
     "seam": ("Seam", "match: shift the model's fill to the colours around the hole so no edge shows; "
                      "none: paste the model's output as it is"),
 }
@@ -42,6 +45,7 @@ CHOICES = {
     "precision": tuple((v, v) for v in getattr(engine_module, "PRECISIONS", ())),
     "fill": tuple((v, v) for v in getattr(engine_module, "FILL_MODES", ())),
     "seam": tuple((v, v) for v in getattr(engine_module, "SEAM_MODES", ())),
+    "attention_kernel": tuple((v, v) for v in getattr(engine_module, "ATTENTION_KERNELS", ())),
 }
 
 
