@@ -13,6 +13,7 @@ original-resolution frame only the (dilated) masked pixels are replaced.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -190,6 +191,10 @@ def crop_around(bbox, frame_w: int, frame_h: int, model_w: int, model_h: int, ma
     return _Crop(left, top, left + w, top + h)
 
 
+def _same(frame: np.ndarray) -> np.ndarray:
+    return frame
+
+
 class InpaintEngine:
     """Runs an STTN generator over videos. Load once, run many jobs (the GUI keeps one)."""
 
@@ -344,15 +349,24 @@ class InpaintEngine:
                     feats[i] = (enc[j], batch_m[k + j])
             return torch.stack([feats[i][0] for i in ids]), torch.stack([feats[i][1] for i in ids])
 
+        # Paste-back (resize, seam matching) runs behind the model on a thread, in frame order,
+        # so that the next window's model work does not wait for it.
+        paste_behind = BackgroundSink(lambda i, job: sink(i, job()), depth=4) if cfg.io_threads else None
+
         def emit_until(limit):
             nonlocal next_out, inpainted
             while next_out < limit:
                 i = next_out
                 frame, m = full_frame(i)
                 if m is not None and i in acc:
-                    frame = self._paste(frame, acc.pop(i) / count.pop(i), m, crop)
+                    job = functools.partial(self._paste, frame, acc.pop(i) / count.pop(i), m, crop)
                     inpainted += 1
-                sink(i, frame)
+                else:
+                    job = functools.partial(_same, frame)
+                if paste_behind is not None:
+                    paste_behind(i, job)
+                else:
+                    sink(i, job())
                 full.pop(i, None)
                 full_masks.pop(i, None)
                 next_out += 1
@@ -389,7 +403,15 @@ class InpaintEngine:
                     for i in [i for i in feats if i < lowest or (i not in keep and i < nxt)]:
                         del feats[i]
             emit_until(end)
+            if paste_behind is not None:
+                behind, paste_behind = paste_behind, None
+                behind.close()  # every frame pasted and handed to the sink; raises the sink's error
         finally:
+            if paste_behind is not None:
+                # An error or a cancel: frames already computed still reach the sink (a cancelled
+                # preview keeps them); an error of the sink's own is not raised over the first one.
+                with contextlib.suppress(BaseException):
+                    paste_behind.close()
             if main_reader is not reader:
                 main_reader.close()
             ref_reader.close()

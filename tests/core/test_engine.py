@@ -204,3 +204,37 @@ def test_io_threads_and_kernels_do_not_change_the_output(make_clip, tiny_weights
         # Each frame lands in its own place (closer to its source than to a neighbour's).
         assert err(o.read(0), r.read(0)) < err(o.read(0), r.read(1))
         assert err(o.read(6), outs[0][5]) < min(err(o.read(6), outs[0][4]), err(o.read(6), outs[0][6]))
+
+
+@pytest.mark.parametrize("io_threads", [True, False])
+def test_sink_order_errors_and_cancel_with_paste_behind(make_clip, tiny_weights, io_threads):
+    """Paste-back runs on a thread with io_threads: frames still arrive in order, a failing sink's
+    own error reaches the caller, and a cancel still delivers the frames already computed."""
+    reader = VideoReader(make_clip(n=24, width=108, height=60))
+    masks = MaskStore(24, 108, 60)
+    masks.set_many(range(0, 24, 2), box_mask(60, 108, 10, 30, 10, 40))  # every other frame masked
+    engine = InpaintEngine(tiny_weights, EngineConfig(max_refs=2, io_threads=io_threads))
+    seen = []
+    engine.run(reader, masks, lambda i, f: seen.append(i))
+    assert seen == list(range(24))
+
+    class DiskFull(OSError):
+        pass
+
+    def failing(i, frame):
+        if i == 5:
+            raise DiskFull("no space left")
+
+    with pytest.raises(DiskFull):
+        engine.run(reader, masks, failing)
+
+    token = CancelToken()
+    got = []
+
+    def progress(p):
+        if p.done >= 12:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        engine.run(reader, masks, lambda i, f: got.append(i), progress=progress, cancel=token)
+    assert got == list(range(len(got))) and len(got) >= 12  # in order, nothing emitted is dropped
