@@ -144,9 +144,10 @@ def _membrane(v: np.ndarray, hole: np.ndarray, iters: int) -> np.ndarray:
         up = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_LINEAR).reshape(v.shape)
         out[hole] = up[hole]
         n = iters
+    where = hole[..., None]  # copyto with a broadcast mask: same values, no gather/scatter copies
     for _ in range(n):
         sm = cv2.filter2D(out, -1, _CROSS, borderType=cv2.BORDER_REPLICATE).reshape(out.shape)
-        out[hole] = sm[hole]
+        np.copyto(out, sm, where=where)
     return out
 
 
