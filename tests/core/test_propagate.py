@@ -52,7 +52,7 @@ def test_panning_clip_hidden_pixels_recovered():
     m = hole()
     out, remaining = propagate(blank(gt, m), [m] * len(gt))
     for o, g, b in zip(out, gt, blank(gt, m)):
-        assert psnr(o, g, mask=m) > 30
+        assert psnr(o, g, mask=m) > 35  # the bar; the worst frame measures 40.2 dB
         assert np.array_equal(o[~m], b[~m])  # unmasked pixels untouched
     assert sum(int(r.sum()) for r in remaining) == 0
 
