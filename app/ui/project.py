@@ -59,6 +59,7 @@ class Project(QObject):
     dirtyChanged = Signal(bool)
     pathChanged = Signal(object)
     frameReady = Signal(int)  # the decoded picture of this frame is in the cache: cached_frame(index)
+    trackingChanged = Signal()  # keyframes or flagged frames were replaced (a project was loaded)
 
     FRAME_CACHE = 12  # decoded frames kept for scrubbing back and forth (6 MB each at 1080p)
 
@@ -70,6 +71,10 @@ class Project(QObject):
         self.current = 0
         self.start = self.end = 0
         self.engine_settings: dict = {}
+        #: frames whose mask the user made or corrected for tracking (click tool), and frames the
+        #: tracker flagged for a check ({frame: "lost" | "fallback"}); saved with the project
+        self.keyframes: set[int] = set()
+        self.flagged: dict[int, str] = {}
         self.path: Optional[Path] = None
         self.results = ResultCache()
         self.undo = QUndoStack(self)
@@ -107,6 +112,7 @@ class Project(QObject):
             self.frame_loader.set_reader(reader)
         self.video_path = Path(path).expanduser().resolve()
         self.masks = MaskStore(len(reader), reader.width, reader.height)
+        self.keyframes, self.flagged = set(), {}
         self.current, self.start, self.end = 0, 0, len(reader)
         self.path = None
         self._dirty = False
@@ -291,7 +297,9 @@ class Project(QObject):
 
     def to_dict(self, masks_name: str) -> dict:
         return {"format": FORMAT, "video": str(self.video_path), "range": [self.start, self.end],
-                "current": self.current, "engine": self.engine_settings, "masks": masks_name}
+                "current": self.current, "engine": self.engine_settings, "masks": masks_name,
+                "tracking": {"keyframes": sorted(self.keyframes),
+                             "flagged": {str(i): why for i, why in sorted(self.flagged.items())}}}
 
     def save(self, path, mark_clean: bool = True) -> Path:
         """Write ``path`` (JSON) and the masks beside it as ``<stem>.masks.npz``; both atomically."""
@@ -330,12 +338,32 @@ class Project(QObject):
             self.masksChanged.emit(self.masks.masked_frames())
         self.engine_settings = dict(data.get("engine", {}))
         self.settingsChanged.emit()
+        self._load_tracking(data.get("tracking") or {})
         self.set_range(*data.get("range", [0, self.n_frames]))
         self.set_current(data.get("current", 0))
         self.path = path
         self._dirty = False
         self.pathChanged.emit(path)
         self.dirtyChanged.emit(False)
+
+
+    def _load_tracking(self, tracking: dict) -> None:
+        """Restore keyframes and flags, dropping entries that do not fit this video (an edited file)."""
+        n = self.n_frames
+
+        def frame(v):
+            try:
+                i = int(v)
+            except (TypeError, ValueError):
+                return None
+            return i if 0 <= i < n else None
+
+        keys = tracking.get("keyframes", []) if isinstance(tracking, dict) else []
+        flags = tracking.get("flagged", {}) if isinstance(tracking, dict) else {}
+        self.keyframes = {i for i in map(frame, keys if isinstance(keys, list) else []) if i is not None}
+        self.flagged = {frame(k): str(v) for k, v in (flags.items() if isinstance(flags, dict) else [])
+                        if frame(k) is not None}
+        self.trackingChanged.emit()
 
 
 def open_with_first_frame(path, progress=None, cancel=None):

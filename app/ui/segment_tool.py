@@ -191,8 +191,6 @@ class SegmentController(QObject):
         self.tool = ClickSegmentTool()
         self.provider = SegmenterProvider()
         self.jobs = controller.segment
-        self.keyframes: set[int] = set()
-        self.flagged: dict[int, str] = {}
         self._request = 0  # id of the latest request; older answers are dropped
         self._pending: Optional[tuple] = None
         self._press: Optional[tuple] = None  # (widget pos, image pos, label)
@@ -216,9 +214,20 @@ class SegmentController(QObject):
         controller.engine.busyChanged.connect(lambda busy: self._enable())
         project.currentChanged.connect(lambda _: self.discard())
         project.videoChanged.connect(self._video_changed)
+        project.trackingChanged.connect(self._show_flags)
         self._enable()
 
     # --- state ---------------------------------------------------------------------------
+    @property
+    def keyframes(self) -> set[int]:
+        """Frames whose mask was made or corrected with the click tool (kept in the project)."""
+        return self.project.keyframes
+
+    @property
+    def flagged(self) -> dict[int, str]:
+        """Frames the tracker asks the user to check (kept in the project)."""
+        return self.project.flagged
+
     @property
     def active(self) -> bool:
         return self.panel.tool is self.tool
@@ -228,9 +237,7 @@ class SegmentController(QObject):
         self.commit_action.setEnabled(self.tool.candidate is not None)
 
     def _video_changed(self) -> None:
-        self.keyframes.clear()
-        self.flagged.clear()
-        self._show_flags()
+        self._show_flags()  # the project starts a new video with no keyframes or flags
         self.discard()
 
     def _show_flags(self) -> None:
@@ -345,9 +352,12 @@ class SegmentController(QObject):
                 changes[i] = (now, after)
         if changes:
             p.undo.push(MaskEditCommand(p, changes, "Track object"))
+        before = dict(self.flagged)
         for i in range(result["start"], result["end"]):
             self.flagged.pop(i, None)
         self.flagged.update(result["flags"])
+        if self.flagged != before:
+            p.mark_dirty()  # the flags are saved with the project
         self._show_flags()
         flagged = sorted(result["flags"])
         self.controller.message.emit(f"Tracked frames {result['start']}..{result['end'] - 1}"

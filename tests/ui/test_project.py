@@ -67,6 +67,34 @@ def test_save_and_reopen(qtbot, clip, tmp_path):
     assert not q.dirty
 
 
+def test_tracking_keyframes_and_flags_survive_save_and_reopen(qtbot, clip, tmp_path):
+    import json
+
+    p = Project()
+    p.open_video(clip)
+    p.keyframes.update({2, 7})
+    p.flagged.update({5: "lost", 6: "fallback"})
+    path = p.save(tmp_path / "track")
+    q = Project()
+    with qtbot.waitSignal(q.trackingChanged):
+        q.load(path)
+    assert q.keyframes == {2, 7} and q.flagged == {5: "lost", 6: "fallback"}
+    # A hand-edited or older file: entries that do not fit the video are dropped, no traceback.
+    data = json.loads(path.read_text())
+    data["tracking"] = {"keyframes": [1, 99, "x", -1], "flagged": {"3": "lost", "400": "lost", "a": "b"}}
+    path.write_text(json.dumps(data))
+    q.load(path)
+    assert q.keyframes == {1} and q.flagged == {3: "lost"}
+    del data["tracking"]
+    path.write_text(json.dumps(data))
+    q.load(path)
+    assert q.keyframes == set() and q.flagged == {}
+    # A new video starts with none.
+    q.keyframes.add(4)
+    q.open_video(clip)
+    assert q.keyframes == set()
+
+
 def test_autosave_writes_only_when_dirty(qtbot, clip, tmp_path):
     p = Project()
     p.open_video(clip)

@@ -179,3 +179,17 @@ def test_cancel_tracking_writes_nothing(window, disc_clip, qtbot):
         window.cancel_action.trigger()  # the job bar's Cancel (Esc): no selection pending
     assert p.masks.masked_frames() == [0] and p.undo.count() == steps
     assert window.segment.track_action.isEnabled()
+
+
+def test_keyframes_and_flags_come_back_with_the_project(window, disc_clip, qtbot, tmp_path):
+    window.open_path(disc_clip)
+    p, seg = window.project, window.segment
+    select_and_commit(qtbot, window, *disc_centre(0))
+    assert seg.keyframes == {0}
+    p.flagged.update({4: "lost"})
+    path = p.save(tmp_path / "disc")
+    window.open_path(disc_clip)  # another video: no keyframes, no flags
+    assert seg.keyframes == set() and window.timeline.bar.flagged == frozenset()
+    assert window.open_path(path)
+    assert seg.keyframes == {0} and seg.flagged == {4: "lost"}
+    assert window.timeline.bar.flagged == frozenset({4})
