@@ -226,7 +226,10 @@ class InpaintEngine:
 
     # ---- per-frame preparation -------------------------------------------------------
     def _prepare(self, frame: np.ndarray, mask: np.ndarray, crop: Optional[_Crop]):
-        """Full-res RGB frame + dilated bool mask -> (model-size frame tensor, model-size mask)."""
+        """Full-res RGB frame + dilated bool mask -> model-size uint8 tensors (3, h, w) and (1, h, w).
+
+        They stay uint8 until they reach the device: a quarter of the bytes to transfer, and the
+        conversion to float runs there (``_encode``)."""
         if crop is not None:
             frame = frame[crop.y0:crop.y1, crop.x0:crop.x1]
             mask = mask[crop.y0:crop.y1, crop.x0:crop.x1]
@@ -236,22 +239,31 @@ class InpaintEngine:
         small = cv2.resize(frame, size, interpolation=interp) if (w, h) != size else frame
         # Any coverage of a model pixel marks it missing, so thin masks survive downscaling.
         m = cv2.resize(mask.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0 if (w, h) != size else mask
-        t = torch.from_numpy(np.ascontiguousarray(small)).permute(2, 0, 1).float().div_(127.5).sub_(1)
-        mt = torch.from_numpy(m.astype(np.float32))[None]
+        t = torch.from_numpy(np.ascontiguousarray(small)).permute(2, 0, 1)
+        mt = torch.from_numpy(np.ascontiguousarray(m, dtype=np.uint8))[None]
         return t, mt
 
+    def _to_device(self, t: torch.Tensor) -> torch.Tensor:
+        if self.device.type == "cuda":
+            # Page-locked staging lets the copy run asynchronously to the host thread.
+            return t.pin_memory().to(self.device, non_blocking=True)
+        return t.to(self.device)
+
     @torch.inference_mode()
-    def _encode(self, frames: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
-        """frames (N,3,h,w) in [-1,1], masks (N,1,h,w) -> features (N,C,h/4,w/4) on device."""
-        frames, masks = frames.to(self.device), masks.to(self.device)
+    def _encode(self, frames: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """uint8 frames (N,3,h,w) and masks (N,1,h,w) from ``_prepare`` -> (features (N,C,h/4,w/4),
+        float masks (N,1,h,w), 1 = missing), both on the device; the masks are kept for ``_predict``."""
+        frames = self._to_device(frames).float().div_(127.5).sub_(1)
+        masks = self._to_device(masks).float()
         with self._autocast():
-            return self.model.encode(frames * (1 - masks))
+            return self.model.encode(frames * (1 - masks)), masks
 
     @torch.inference_mode()
     def _predict(self, feats: torch.Tensor, masks: torch.Tensor, n_targets: int) -> np.ndarray:
-        """Features of [targets + refs] -> targets' predictions as float32 (n, h, w, 3) in [0, 255]."""
+        """Features and device masks of [targets + refs] -> targets' predictions as float32
+        (n, h, w, 3) in [0, 255]."""
         with self._autocast():
-            out = self.model.transform(feats, masks.to(self.device), 1)
+            out = self.model.transform(feats, masks, 1)
             img = self.model.decode(out[:n_targets])
         return ((img.float().clamp_(-1, 1) + 1) * 127.5).permute(0, 2, 3, 1).cpu().numpy()
 
@@ -344,9 +356,9 @@ class InpaintEngine:
                 batch_f.append(t)
                 batch_m.append(mt)
             for k in range(0, len(todo), 8):
-                enc = self._encode(torch.stack(batch_f[k:k + 8]), torch.stack(batch_m[k:k + 8]))
+                enc, dev_m = self._encode(torch.stack(batch_f[k:k + 8]), torch.stack(batch_m[k:k + 8]))
                 for j, i in enumerate(todo[k:k + 8]):
-                    feats[i] = (enc[j], batch_m[k + j])
+                    feats[i] = (enc[j], dev_m[j])
             return torch.stack([feats[i][0] for i in ids]), torch.stack([feats[i][1] for i in ids])
 
         # Paste-back (resize, seam matching) runs behind the model on a thread, in frame order,
@@ -437,9 +449,8 @@ class InpaintEngine:
             t, mt = self._prepare(frame, m, crop)
             ts.append(t)
             ms.append(mt)
-        mstack = torch.stack(ms)
-        f = self._encode(torch.stack(ts), mstack)
-        pred = self._predict(f, mstack, 1)
+        f, mdev = self._encode(torch.stack(ts), torch.stack(ms))
+        pred = self._predict(f, mdev, 1)
         return self._paste(target_frame, pred[0], target_mask, crop)
 
 
