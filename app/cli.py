@@ -43,8 +43,9 @@ def _engine_args(p: argparse.ArgumentParser) -> None:
                    help="at most this many reference frames per window, the nearest ones (default %(default)s)")
     g.add_argument("--fill", default=d.fill, choices=["auto", "sttn", "propagate+sttn", "propagate+telea", "telea"],
                    help="how holes are filled: sttn = the model alone; propagate+X = copy pixels seen in other "
-                        "frames along optical flow, X fills the rest; auto = propagate+sttn with weights, "
-                        "propagate+telea without (default %(default)s)")
+                        "frames along optical flow, X fills the rest; auto = propagate+sttn with weights (the bundled "
+                        "ones: on a GPU; on a CPU propagate+telea, 10x faster), propagate+telea without "
+                        "(default %(default)s)")
     g.add_argument("--window-step", type=int, default=None,
                    help="frames between window centres: default 2n+1, each frame computed once; n is the "
                         "authors' schedule (windows overlap and are averaged): about 2x slower, within "
@@ -97,9 +98,13 @@ def _note_without_weights(weights, args) -> None:
         print("note: no STTN weights (none bundled, no --weights): filling with flow propagation + OpenCV Telea; "
               "pass --weights PATH (e.g. the authors' sttn.pth) to use STTN.", file=sys.stderr)
     elif paths.is_bundled(weights):
-        print("note: --fill auto uses flow propagation + OpenCV Telea, which scores higher than the bundled "
-              "STTN model (a short bootstrap training, docs/QUALITY.md); --fill propagate+sttn uses that model, "
-              "--weights PATH uses yours (e.g. the authors' sttn.pth).", file=sys.stderr)
+        from .core.engine import resolve_device, resolve_fill
+
+        if resolve_fill("auto", True, True, resolve_device(args.device)) == "propagate+telea":
+            print("note: on a CPU --fill auto uses flow propagation + OpenCV Telea, about ten times faster here "
+                  "than the bundled STTN model; --fill propagate+sttn uses that model (+0.5 dB and less flicker "
+                  "on docs/QUALITY.md's benchmark), --weights PATH uses yours (e.g. the authors' sttn.pth).",
+                  file=sys.stderr)
 
 
 def cmd_inpaint(args) -> int:

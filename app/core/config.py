@@ -35,7 +35,8 @@ class EngineConfig:
     window_step: Optional[int] = None
     # "auto": bfloat16 autocast on CUDA and on CPUs with native bf16 (AMX/AVX512-BF16), else float32.
     precision: str = "auto"
-    # How holes are filled; see FILL_MODES. "auto": propagate+sttn with weights, propagate+telea without.
+    # How holes are filled; see FILL_MODES. "auto": propagate+sttn with weights, propagate+telea without
+    # (and with only the bundled weights on a CPU: engine.BUNDLED_AUTO_FILL_CPU).
     fill: str = "auto"
     # "auto": the kernel measured fastest on the device (docs/BENCHMARKS.md).
     attention_kernel: str = "auto"

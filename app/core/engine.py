@@ -38,18 +38,25 @@ log = logging.getLogger(__name__)
 Sink = Callable[[int, np.ndarray], None]
 
 
-#: What ``fill=auto`` runs when the only weights are the bundled ones. The bundled generator
-#: is a short bootstrap training (docs/TRAINING.md); on the quality benchmark
-#: (docs/QUALITY.md) propagation + Telea scores higher PSNR than propagation + that model,
-#: so ``auto`` keeps the classical fill until a better-trained model ships. Weights the
-#: user chooses (the authors' sttn.pth, a fine-tune) always run under ``auto``.
-BUNDLED_AUTO_FILL = "propagate+telea"
+#: What ``fill=auto`` runs when the only weights are the bundled ones, on a GPU and on a CPU.
+#: The bundled generator is a short bootstrap training (models/MODEL_CARD.md). On the quality
+#: benchmark (docs/QUALITY.md, three mask seeds) propagation + that model, with seam matching,
+#: beats propagation + Telea (27.74 vs 27.28 dB, E_warp 0.077 vs 0.104), so a GPU runs it. On a
+#: CPU the model costs about ten times the classical fill per frame, so ``auto`` keeps the
+#: classical fill there and says so. Weights the user chooses (the authors' sttn.pth, a
+#: fine-tune) always run STTN under ``auto``.
+BUNDLED_AUTO_FILL = "propagate+sttn"
+BUNDLED_AUTO_FILL_CPU = "propagate+telea"
 
 
-def resolve_fill(fill: str, have_weights: bool, bundled: bool = False) -> str:
+def resolve_fill(fill: str, have_weights: bool, bundled: bool = False, device=None) -> str:
+    """The fill mode that runs for ``fill`` (see FILL_MODES). ``device``: where the model would run
+    (a torch.device or its name; None counts as a CPU) - it matters only for ``auto`` with the
+    bundled weights."""
     if fill == "auto":
         if have_weights and bundled:
-            return BUNDLED_AUTO_FILL
+            on_gpu = device is not None and torch.device(device).type in ("cuda", "mps")
+            return BUNDLED_AUTO_FILL if on_gpu else BUNDLED_AUTO_FILL_CPU
         return "propagate+sttn" if have_weights else "propagate+telea"
     if fill.endswith("sttn") and not have_weights:
         raise WeightsError(
@@ -465,7 +472,8 @@ def fill_range(reader, masks: MaskSource, sink: Sink, start: int = 0, end: Optio
 
     config = config or (engine.config if engine is not None else EngineConfig())
     cancel = cancel or CancelToken()
-    mode = resolve_fill(config.fill, engine is not None, engine is not None and engine.bundled)
+    mode = resolve_fill(config.fill, engine is not None, engine is not None and engine.bundled,
+                        engine.device if engine is not None else None)
     if mode == "sttn":
         engine.run(reader, masks, sink, start, end, progress=progress, cancel=cancel)
         return mode
@@ -539,7 +547,8 @@ def inpaint_video(input_path, masks, output_path, weights=None, config: Optional
         config = config or (engine.config if engine is not None else EngineConfig())
         if not empty:
             mode = resolve_fill(config.fill, engine is not None or weights is not None,
-                                engine.bundled if engine is not None else paths.is_bundled(weights))
+                                engine.bundled if engine is not None else paths.is_bundled(weights),
+                                engine.device if engine is not None else resolve_device(config.device))
             if engine is None and mode.endswith("sttn"):
                 engine = InpaintEngine(weights, config)
         audio = input_path if keep_audio and reader.has_audio else None

@@ -53,7 +53,7 @@ class EngineHost:
 
     def engine_for_fill(self, weights: Optional[Path], config: EngineConfig) -> tuple[str, Optional[InpaintEngine]]:
         """The fill mode that will run, and the engine if that mode uses STTN (None otherwise)."""
-        mode = resolve_fill(config.fill, weights is not None, paths.is_bundled(weights))
+        mode = resolve_fill(config.fill, weights is not None, paths.is_bundled(weights), resolve_device(config.device))
         return mode, (self.engine(weights, config) if mode.endswith("sttn") else None)
 
     def _load(self, weights: Path, config: EngineConfig):
