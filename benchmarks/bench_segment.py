@@ -10,10 +10,12 @@ Objects: binary masks (bmx-trees, tennis) are one object; palette masks (schoolg
 dogs_jump) have one object per label value.
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_segment.py [--clips DIR] [--keyframe click|gt] [--no-redetect]
+        [--seeds 0 1 2] [--json out.json]
 """
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import sys
 import time
@@ -64,7 +66,10 @@ def centre_click(mask: np.ndarray) -> tuple[int, int]:
     return int(x), int(y)
 
 
-def run_object(frames, gt, keyframe: str, params: TrackParams):
+def run_object(frames, gt, keyframe: str, params: TrackParams, seed: int = 0):
+    # GrabCut's k-means draws from OpenCV's global random state: seeding it per object makes
+    # each object's figure independent of the objects run before it, and reproducible
+    cv2.setRNGSeed(seed)
     seg = GrabCutSegmenter()
     if keyframe == "gt":
         key = gt[0]
@@ -90,10 +95,19 @@ def main(argv=None) -> int:
                     help="ablation: keep the flow-warped mask, never the re-segmentation")
     ap.add_argument("--no-redetect", action="store_true",
                     help="ablation: no occlusion guard / whole-frame re-detection (the tracker before it)")
-    ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument("--seeds", type=int, nargs="*", default=[0],
+                    help="OpenCV random seeds (GrabCut's k-means); with several, every object is run once "
+                         "per seed and the figures are means over the seeds")
+    ap.add_argument("--json", type=Path, help="also write the results here (with per-frame IoU)")
+    ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                    help="override a TrackParams field for an ablation, e.g. --param fb_check=False")
     args = ap.parse_args(argv)
-    params = TrackParams(flow=args.flow, accept_iou=1.01 if args.warp_only else TrackParams.accept_iou,
-                         redetect=not args.no_redetect)
+    overrides = {}
+    for item in args.param:
+        key, _, value = item.partition("=")
+        overrides[key] = ast.literal_eval(value)
+    params = TrackParams(**{"flow": args.flow, "accept_iou": 1.01 if args.warp_only else TrackParams.accept_iou,
+                            "redetect": not args.no_redetect, **overrides})
     t_all = time.monotonic()
     rows, clip_means = [], {}
     for name in args.only:
@@ -103,24 +117,29 @@ def main(argv=None) -> int:
         if n_masks != len(frames):  # a silent off-by-N would pair each frame with another's mask
             raise SystemExit(f"{name}: {len(frames)} frames but {n_masks} masks")
         t0 = time.monotonic()
-        union_pred = [np.zeros(f.shape[:2], bool) for f in frames]
-        per_obj = {}
-        for oid, gt in objects.items():
-            masks, ious, flagged = run_object(frames, gt, args.keyframe, params)
-            for u, m in zip(union_pred, masks):
-                u |= m
-            per_obj[oid] = (float(np.mean(ious)), float(ious[0]), len(flagged))
-            print(f"{name} object {oid}: first-frame IoU {ious[0]:.3f}, mean IoU {np.mean(ious):.3f}, "
-                  f"flagged {len(flagged)}/{len(frames)}", flush=True)
+        per_obj, per_frame, union_ious = {}, {}, []
         union_gt = [np.any([gt[i] for gt in objects.values()], axis=0) for i in range(len(frames))]
-        union_iou = float(np.mean([mask_iou(a, b) for a, b in zip(union_pred, union_gt)]))
+        for seed in args.seeds:
+            union_pred = [np.zeros(f.shape[:2], bool) for f in frames]
+            for oid, gt in objects.items():
+                masks, ious, flagged = run_object(frames, gt, args.keyframe, params, seed)
+                for u, m in zip(union_pred, masks):
+                    u |= m
+                per_obj.setdefault(oid, []).append((float(np.mean(ious)), float(ious[0]), len(flagged)))
+                per_frame.setdefault(oid, []).append([round(float(v), 4) for v in ious])
+                print(f"{name} object {oid} seed {seed}: first-frame IoU {ious[0]:.3f}, mean IoU {np.mean(ious):.3f}, "
+                      f"flagged {len(flagged)}/{len(frames)}", flush=True)
+            union_ious.append(np.mean([mask_iou(a, b) for a, b in zip(union_pred, union_gt)]))
+        per_obj = {k: tuple(np.mean(v, axis=0)) for k, v in per_obj.items()}
+        union_iou = float(np.mean(union_ious))
         mean = float(np.mean([v[0] for v in per_obj.values()]))
         clip_means[name] = mean
         secs = time.monotonic() - t0
         rows.append({"clip": name, "frames": len(frames), "objects": len(objects), "mean_iou": mean,
                      "first_frame_iou": float(np.mean([v[1] for v in per_obj.values()])),
                      "union_iou": union_iou, "flagged": sum(v[2] for v in per_obj.values()),
-                     "seconds": secs, "per_object": {str(k): v[0] for k, v in per_obj.items()}})
+                     "seconds": secs, "per_object": {str(k): v[0] for k, v in per_obj.items()},
+                     "per_frame": {str(k): v for k, v in per_frame.items()}})
         print(f"== {name}: mean IoU {mean:.3f} (union {union_iou:.3f}) in {secs:.0f} s", flush=True)
     overall = float(np.mean(list(clip_means.values())))
     total = time.monotonic() - t_all
@@ -128,11 +147,11 @@ def main(argv=None) -> int:
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
         print(f"| {r['clip']} | {r['frames']} | {r['objects']} | {r['first_frame_iou']:.3f} | {r['mean_iou']:.3f} "
-              f"| {r['union_iou']:.3f} | {r['flagged']} | {r['seconds']:.0f} |")
+              f"| {r['union_iou']:.3f} | {r['flagged']:.0f} | {r['seconds']:.0f} |")
     print(f"| **overall (mean of clips)** | | | | **{overall:.3f}** | | | {total:.0f} |")
     if args.json:
         args.json.write_text(json.dumps({"rows": rows, "overall": overall, "seconds": total,
-                                         "keyframe": args.keyframe, "flow": args.flow,
+                                         "keyframe": args.keyframe, "flow": args.flow, "seeds": args.seeds,
                                          "warp_only": args.warp_only, "redetect": not args.no_redetect}, indent=1))
     return 0
 
