@@ -151,3 +151,26 @@ def test_redetects_object_after_it_passes_behind_an_occluder():
     off = track(lambda i: frames[i], len(frames), {0: masks[0]}, GrabCutSegmenter(),
                 params=TrackParams(redetect=False))
     assert np.mean([mask_iou(off.mask(i), masks[i]) for i in range(25, len(frames))]) < 0.5
+
+
+def test_cue_step_refuses_a_cut_that_grows_the_object_too_fast(monkeypatch):
+    """A cut over ``max_growth`` x the warped mask's area (a look-alike neighbour swallowed) is
+    not taken: the step keeps the warped mask and flags ``fallback``. (Growing back to the
+    object's recent size, out of an occlusion, is allowed: the occluder test above.)"""
+    import importlib
+
+    tr = importlib.import_module("app.core.segment.track")  # the package's ``track`` is the function
+    frames, masks = make_clip(n=2)
+    p = TrackParams()
+    state = tr._CueState(frames[0], masks[0], p)
+    # the cut returns the object plus a neighbour of 80 % of its size
+    monkeypatch.setattr(tr, "_band_cut", lambda rgb, logit, sd, band, p: tr._dilate(sd > 0, 4))
+    mask, flag, _ = tr._step_cues(frames[0], masks[0], frames[1], state, tr.Flow(), p)
+    assert flag == FALLBACK
+    assert mask.sum() < 1.2 * masks[1].sum()
+    grown = np.count_nonzero(tr._dilate(masks[1], 4)) / masks[1].sum()
+    assert grown > p.max_growth  # the test's cut really is over the limit
+    # with a looser limit the same cut is taken
+    state = tr._CueState(frames[0], masks[0], TrackParams(max_growth=3.0))
+    mask, flag, _ = tr._step_cues(frames[0], masks[0], frames[1], state, tr.Flow(), TrackParams(max_growth=3.0))
+    assert flag == OK and mask.sum() > p.max_growth * masks[1].sum()

@@ -81,6 +81,8 @@ class TrackParams:
     keep_doubtful: bool = True   # a doubtful mask the cut agreed with (flag "") is kept, else dropped (empty, lost)
     min_contrast: float = 0.5    # no guard / re-detection when the keyframe's own colour score is under this
     redetect_min: float = 0.5    # a re-detected region needs at least this score (colour logit x size x nearness)
+    max_growth: float = 1.5      # a cut under 1/this x the warped mask's area, or over this x the larger of
+    size_fade: float = 0.8       # it and the object's recent size (max area so far, x this per frame), is refused
 
 
 @dataclass
@@ -211,6 +213,7 @@ class _CueState:
         self.good = mask            # last trusted mask
         self.velocity = np.zeros(2)  # its centroid's motion per frame
         self.missed = 0             # frames since the last trusted one
+        self.size = float(np.count_nonzero(mask))  # the object's recent area (max, fading by size_fade a frame)
         self.motion = None          # object's residual motion on the last trusted frame
         self.flow = None            # the last step's flow (new frame -> previous)
 
@@ -286,8 +289,14 @@ def _step_cues(prev_rgb, prev_mask, cur_rgb, state: _CueState, flow_fn, p: Track
     mask = _keep_overlapping(mask, warped)
     iou = mask_iou(mask, warped)
     flag = OK
-    if not mask.any() or iou < p.accept_iou:
+    # objects change size slowly: a cut that swallows a look-alike neighbour, or loses half the
+    # object, is refused. Growth is measured against the larger of the warped mask and the
+    # object's recent size, so an object coming out from behind an occluder may grow back.
+    n = np.count_nonzero(mask)
+    too_big = n > p.max_growth * max(area, state.size)
+    if not mask.any() or iou < p.accept_iou or too_big or n * p.max_growth < area:
         mask, flag = warped, FALLBACK
+    state.size = max(float(np.count_nonzero(mask)), p.size_fade * state.size)
     ratio = np.count_nonzero(mask) / prev_area
     if consistent < p.photo_min or not (p.area_low <= ratio <= p.area_high):
         flag = LOST
