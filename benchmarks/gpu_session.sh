@@ -51,6 +51,10 @@ echo "== bench" >>"$LOG"
 timeout 260 $PY benchmarks/bench_gpu.py --data "$DATA/clips" --device "$DEVICE" "${WEIGHTS[@]}" $BENCH_ARGS --json "$OUT/bench_gpu.json" \
   --out-dir "$OUT" --only "$STAGES" >>"$LOG" 2>&1
 echo "bench exit $?" >>"$LOG"
+echo "== layout (attention re-layouts: the generator of 73b5b3f against this one, same weights)" >>"$LOG"
+timeout 120 $PY benchmarks/bench_gpu.py --device "$DEVICE" --only layout --runs 5 --baseline-rev 73b5b3f \
+  --precisions bf16,fp32 >>"$LOG" 2>&1
+echo "layout exit $? (needs the repository's .git for --baseline-rev)" >>"$LOG"
 echo "== compile" >>"$LOG"
 timeout 90 $PY benchmarks/bench_gpu.py --data "$DATA/clips" --device "$DEVICE" "${WEIGHTS[@]}" $BENCH_ARGS --only compile >>"$LOG" 2>&1
 echo "compile exit $?" >>"$LOG"

@@ -220,8 +220,9 @@ class InpaintEngine:
                 model.set_attention_mode(self.config.attention)
         model.set_attention_kernel(resolve_attention_kernel(self.config.attention_kernel, self.device))
         self.autocast_dtype = resolve_precision(self.config.precision, self.device)
-        if self.autocast_dtype is not None:
-            # Channels-last lets oneDNN/cuDNN use their fastest reduced-precision convolutions.
+        if self.autocast_dtype is not None or self.device.type == "cpu":
+            # Channels-last lets oneDNN/cuDNN use their fastest reduced-precision convolutions; on a
+            # CPU oneDNN's float32 convolutions gain too (one window 1.15x, docs/BENCHMARKS.md).
             model = model.to(memory_format=torch.channels_last)
         self.model: InpaintGenerator = model
         self.model_w, self.model_h = model.config.width, model.config.height
