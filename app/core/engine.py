@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +29,7 @@ from . import paths
 from .config import ATTENTION_KERNELS, FILL_MODES, PRECISIONS, SEAM_MODES, EngineConfig  # noqa: F401 - re-exported
 from .blend import match_boundary
 from .errors import InpaintError, MaskError, OutputError, WeightsError
-from .iothreads import BackgroundSink, ReadAhead
+from .iothreads import BackgroundSink, OrderedWork, ReadAhead
 from .jobs import CancelToken, ProgressClock, ProgressFn
 from .masks import MaskSource, dilate, load_masks
 from .sttn import InpaintGenerator, load_generator
@@ -202,6 +203,12 @@ def _same(frame: np.ndarray) -> np.ndarray:
     return frame
 
 
+def paste_workers() -> int:
+    """Threads for paste-back: a quarter of the cores, 1 to 4, leaving the rest to the model, the
+    decoder and the encoder."""
+    return max(1, min(4, (os.cpu_count() or 2) // 4))
+
+
 class InpaintEngine:
     """Runs an STTN generator over videos. Load once, run many jobs (the GUI keeps one)."""
 
@@ -369,9 +376,9 @@ class InpaintEngine:
                     feats[i] = (enc[j], dev_m[j])
             return torch.stack([feats[i][0] for i in ids]), torch.stack([feats[i][1] for i in ids])
 
-        # Paste-back (resize, seam matching) runs behind the model on a thread, in frame order,
-        # so that the next window's model work does not wait for it.
-        paste_behind = BackgroundSink(lambda i, job: sink(i, job()), depth=4) if cfg.io_threads else None
+        # Paste-back (resize, seam matching: ~15 ms a frame on one core) runs behind the model on a
+        # few threads; the sink still gets the frames in order, on this thread.
+        paste_behind = OrderedWork(sink, workers=paste_workers()) if cfg.io_threads else None
 
         def emit_until(limit):
             nonlocal next_out, inpainted
@@ -425,11 +432,11 @@ class InpaintEngine:
             emit_until(end)
             if paste_behind is not None:
                 behind, paste_behind = paste_behind, None
-                behind.close()  # every frame pasted and handed to the sink; raises the sink's error
+                behind.close()  # every frame pasted and handed to the sink; raises their errors
         finally:
             if paste_behind is not None:
                 # An error or a cancel: frames already computed still reach the sink (a cancelled
-                # preview keeps them); an error of the sink's own is not raised over the first one.
+                # preview keeps them); a second error is not raised over the first one.
                 with contextlib.suppress(BaseException):
                     paste_behind.close()
             if main_reader is not reader:

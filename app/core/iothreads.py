@@ -3,12 +3,16 @@
 PyAV and OpenCV release the GIL while they decode, convert and encode, and torch releases it
 while the model runs, so one thread for each side overlaps them with the model's work.
 Queues are bounded: memory stays at ``depth`` frames whatever the video's length.
+``OrderedWork`` spreads per-frame work (the engine's paste-back) over a few threads and hands
+the results on in frame order.
 """
 from __future__ import annotations
 
+import collections
 import queue
 import threading
-from typing import Callable, Optional
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Optional
 
 import numpy as np
 
@@ -139,3 +143,41 @@ class BackgroundSink:
         self._abort.set()
         self._queue.put(_DONE)
         self._thread.join()
+
+
+class OrderedWork:
+    """Run ``job()`` callables on ``workers`` threads; hand each result to ``sink(index, result)``
+    in the order the jobs were given, on the calling thread.
+
+    At most ``depth`` jobs are in flight: a call blocks on the oldest one beyond that. A job's
+    error is raised by the call (or the ``close()``) that would hand its result over.
+    ``close()`` hands every remaining result over; ``abort()`` drops them.
+    """
+
+    def __init__(self, sink: Callable[[int, Any], None], workers: int = 2, depth: Optional[int] = None):
+        self._sink = sink
+        self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="ordered-work")
+        self._pending: collections.deque = collections.deque()
+        self._depth = max(1, depth if depth is not None else 2 * max(1, workers))
+
+    def __call__(self, index: int, job: Callable[[], Any]) -> None:
+        self._pending.append((index, self._pool.submit(job)))
+        while len(self._pending) > self._depth:
+            self._hand_over()
+
+    def _hand_over(self) -> None:
+        index, future = self._pending.popleft()
+        self._sink(index, future.result())
+
+    def close(self) -> None:
+        try:
+            while self._pending:
+                self._hand_over()
+        finally:
+            self.abort()
+
+    def abort(self) -> None:
+        for _, future in self._pending:
+            future.cancel()
+        self._pending.clear()
+        self._pool.shutdown(wait=True, cancel_futures=True)

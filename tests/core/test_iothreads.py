@@ -100,3 +100,49 @@ def test_background_sink_abort_drops_the_rest():
     n = len(got)
     time.sleep(0.05)
     assert len(got) == n < 20
+
+
+def test_ordered_work_keeps_order_over_threads_and_raises_job_errors():
+    import random
+    import threading
+    import time
+
+    from app.core.iothreads import OrderedWork
+
+    got, threads = [], set()
+
+    def job(i):
+        def run():
+            threads.add(threading.get_ident())
+            time.sleep(random.uniform(0, 0.01))  # finish out of order
+            return i * 10
+        return run
+
+    work = OrderedWork(lambda i, r: got.append((i, r, threading.get_ident())), workers=4, depth=6)
+    for i in range(40):
+        work(i, job(i))
+    work.close()
+    assert [(i, r) for i, r, _ in got] == [(i, i * 10) for i in range(40)]
+    assert {t for _, _, t in got} == {threading.get_ident()}  # the sink runs on the caller's thread
+    assert len(threads) > 1
+
+    def boom():
+        raise ValueError("bad frame")
+
+    work = OrderedWork(lambda i, r: got.append(i), workers=2, depth=1)
+    work(0, lambda: 0)
+    work(1, boom)
+    with pytest.raises(ValueError, match="bad frame"):
+        work(2, lambda: 2)  # hands over 1, whose job failed
+    work.abort()
+
+
+def test_ordered_work_abort_drops_the_rest():
+    from app.core.iothreads import OrderedWork
+
+    got = []
+    work = OrderedWork(lambda i, r: got.append(i), workers=1, depth=8)
+    for i in range(5):
+        work(i, lambda: None)
+    work.abort()
+    assert got == []
