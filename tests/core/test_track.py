@@ -153,6 +153,16 @@ def test_redetects_object_after_it_passes_behind_an_occluder():
     assert np.mean([mask_iou(off.mask(i), masks[i]) for i in range(25, len(frames))]) < 0.5
 
 
+def test_redetection_with_probation_still_comes_back():
+    """``probation``: after a re-detection the search goes on for a few frames (and may switch to a
+    clearly better region); on the occluder clip it must come back as well as without it."""
+    frames, masks = make_occluded_clip()
+    res = track(lambda i: frames[i], len(frames), {0: masks[0]}, GrabCutSegmenter(),
+                params=TrackParams(probation=10))
+    ious = [mask_iou(res.mask(i), masks[i]) for i in range(len(frames))]
+    assert min(ious[25:]) > 0.7, ious
+
+
 def test_cue_step_refuses_a_cut_that_grows_the_object_too_fast(monkeypatch):
     """A cut over ``max_growth`` x the warped mask's area (a look-alike neighbour swallowed) is
     not taken: the step keeps the warped mask and flags ``fallback``. (Growing back to the

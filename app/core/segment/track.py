@@ -81,6 +81,7 @@ class TrackParams:
     keep_doubtful: bool = True   # a doubtful mask the cut agreed with (flag "") is kept, else dropped (empty, lost)
     min_contrast: float = 0.5    # no guard / re-detection when the keyframe's own colour score is under this
     redetect_min: float = 0.5    # a re-detected region needs at least this score (colour logit x size x nearness)
+    probation: int = 0           # after a re-detection keep searching this many frames; switch to a clearly better region
     max_growth: float = 1.5      # a cut under 1/this x the warped mask's area, or over this x the larger of
     size_fade: float = 0.8       # it and the object's recent size (max area so far, x this per frame), is refused
 
@@ -213,6 +214,7 @@ class _CueState:
         self.good = mask            # last trusted mask
         self.velocity = np.zeros(2)  # its centroid's motion per frame
         self.missed = 0             # frames since the last trusted one
+        self.probation = 0          # frames left to keep searching after a re-detection
         self.size = float(np.count_nonzero(mask))  # the object's recent area (max, fading by size_fade a frame)
         self.motion = None          # object's residual motion on the last trusted frame
         self.flow = None            # the last step's flow (new frame -> previous)
@@ -368,6 +370,16 @@ def _guarded(cur_rgb, mask, flag, state: _CueState, p: TrackParams):
     app = state.appearance(cur_rgb, mask)
     looks = app >= p.guard * state.s0 and 0.33 <= area / aref <= 3.0  # still looks like the object
     if flag != LOST and looks and state.missed == 0:
+        if state.probation > 0:
+            # a re-detected mask may be a look-alike: keep searching for a while and switch
+            # to a region that looks clearly more like the object
+            state.probation -= 1
+            found, _ = _redetect(cur_rgb, state, p)
+            if found is not None and mask_iou(found, mask) < 0.5:
+                fa = state.appearance(cur_rgb, found)
+                if fa >= p.found * state.s0 and fa > app + p.switch:
+                    state.trust(found)
+                    return found, FALLBACK
         if state.res is not None:
             inner = _erode(mask, 2)
             state.motion = np.median(state.res[inner], axis=0)
@@ -379,6 +391,7 @@ def _guarded(cur_rgb, mask, flag, state: _CueState, p: TrackParams):
         better = fa > app if not looks else (mask_iou(found, mask) < 0.5 and fa > app + p.switch)
         if fa >= p.found * state.s0 and better:
             state.trust(found)
+            state.probation = p.probation
             return found, FALLBACK
     if looks:
         state.trust(mask)
