@@ -14,6 +14,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from .masks import shrink_mask
 from .propagate import membrane_fill
 
 
@@ -30,11 +31,10 @@ def match_boundary(fill: np.ndarray, frame: np.ndarray, hole: np.ndarray) -> np.
     h, w = fill.shape[:2]
     if frame.shape[:2] != (h, w):
         small = cv2.resize(np.asarray(frame), (w, h), interpolation=cv2.INTER_AREA).astype(np.float32)
-        # Any coverage of a small pixel marks it as hole: its value mixes in what is being removed.
-        small_hole = cv2.resize(hole.astype(np.float32), (w, h), interpolation=cv2.INTER_AREA) > 0
     else:
         small = np.asarray(frame, np.float32)
-        small_hole = hole.astype(bool)
+    # Any coverage of a small pixel marks it as hole: its value mixes in what is being removed.
+    small_hole = shrink_mask(hole, (w, h))
     if not small_hole.any() or small_hole.all():
         return fill
     offset = membrane_fill(small - fill, small_hole)

@@ -31,7 +31,7 @@ from .blend import match_boundary
 from .errors import InpaintError, MaskError, OutputError, WeightsError
 from .iothreads import BackgroundSink, OrderedWork, ReadAhead
 from .jobs import CancelToken, ProgressClock, ProgressFn
-from .masks import MaskSource, dilate, load_masks
+from .masks import MaskSource, dilate, load_masks, shrink_mask
 from .sttn import InpaintGenerator, load_generator
 
 log = logging.getLogger(__name__)
@@ -252,8 +252,7 @@ class InpaintEngine:
         size = (self.model_w, self.model_h)
         interp = cv2.INTER_AREA if (w > self.model_w or h > self.model_h) else cv2.INTER_LINEAR
         small = cv2.resize(frame, size, interpolation=interp) if (w, h) != size else frame
-        # Any coverage of a model pixel marks it missing, so thin masks survive downscaling.
-        m = cv2.resize(mask.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0 if (w, h) != size else mask
+        m = shrink_mask(mask, size)  # any coverage of a model pixel marks it missing
         t = torch.from_numpy(np.ascontiguousarray(small)).permute(2, 0, 1)
         mt = torch.from_numpy(np.ascontiguousarray(m, dtype=np.uint8))[None]
         return t, mt

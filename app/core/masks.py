@@ -38,6 +38,15 @@ def dilate(mask: np.ndarray, iterations: int) -> np.ndarray:
     return cv2.dilate(mask.astype(np.uint8), kernel, iterations=int(iterations)).astype(bool)
 
 
+def shrink_mask(mask: np.ndarray, size) -> np.ndarray:
+    """A bool mask resized to ``size`` = (width, height) where any coverage of a target pixel marks
+    it, so thin masks survive downscaling; a mask already that size is returned as it is."""
+    h, w = mask.shape[:2]
+    if (w, h) == tuple(size):
+        return mask.astype(bool, copy=False)
+    return cv2.resize(mask.astype(np.float32), tuple(size), interpolation=cv2.INTER_AREA) > 0
+
+
 def fit_mask(mask: np.ndarray, width: int, height: int, name: str = "mask") -> np.ndarray:
     """Binarise (non-zero = remove) and resize with nearest neighbour to (height, width)."""
     if mask.ndim == 3:

@@ -37,6 +37,7 @@ import numpy as np
 
 from .errors import InpaintError, MaskError
 from .jobs import CancelToken, ProgressClock, ProgressFn
+from .masks import shrink_mask
 
 FillFn = Callable[[list, list], list]
 """fill_remaining(frames, masks) -> frames: frames are RGB uint8 (H, W, 3), masks bool (H, W)
@@ -163,10 +164,9 @@ class _Flows:
         grey, invalid = [], []
         for f, m in zip(frames, holes):
             g = cv2.cvtColor(f, cv2.COLOR_RGB2GRAY)
-            mh = m
+            mh = shrink_mask(m, size)
             if size != (w, h):
                 g = cv2.resize(g, size, interpolation=cv2.INTER_AREA)
-                mh = cv2.resize(m.astype(np.float32), size, interpolation=cv2.INTER_AREA) > 0
             if mh.any():
                 g = cv2.inpaint(g, mh.astype(np.uint8), 3, cv2.INPAINT_TELEA)
             grey.append(g)
