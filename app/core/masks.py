@@ -47,6 +47,15 @@ def shrink_mask(mask: np.ndarray, size) -> np.ndarray:
     return cv2.resize(mask.astype(np.float32), tuple(size), interpolation=cv2.INTER_AREA) > 0
 
 
+def mask_box(mask: np.ndarray):
+    """(x0, y0, x1, y1) of a bool mask's bounding box (exclusive ends), or None if it is empty."""
+    cols = np.flatnonzero(mask.any(axis=0))
+    if cols.size == 0:
+        return None
+    rows = np.flatnonzero(mask.any(axis=1))
+    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+
+
 def fit_mask(mask: np.ndarray, width: int, height: int, name: str = "mask") -> np.ndarray:
     """Binarise (non-zero = remove) and resize with nearest neighbour to (height, width)."""
     if mask.ndim == 3:

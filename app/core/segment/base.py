@@ -13,6 +13,8 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
+from ..masks import mask_box as _int_mask_box
+
 Point = tuple[float, float, int]  # (x, y, label): label 1 = object, 0 = background
 Box = tuple[float, float, float, float]  # (x0, y0, x1, y1) in pixels, inclusive-exclusive
 
@@ -104,8 +106,6 @@ def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def mask_box(mask: np.ndarray) -> Optional[Box]:
-    """Tight (x0, y0, x1, y1) box of a bool mask (x1, y1 exclusive), or None when empty."""
-    ys, xs = np.nonzero(mask)
-    if xs.size == 0:
-        return None
-    return float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)
+    """Tight (x0, y0, x1, y1) box of a bool mask (x1, y1 exclusive) as floats, or None when empty."""
+    box = _int_mask_box(mask)
+    return None if box is None else tuple(float(v) for v in box)
