@@ -184,10 +184,14 @@ class VideoReader:
     def __iter__(self):
         return self.iter_frames()
 
-    def reopen(self) -> "VideoReader":
+    def reopen(self, sequential: bool = False) -> "VideoReader":
         """A second, independent cursor on the same file (for another thread).
 
         It shares this reader's index, so it costs an ``av.open``, not another demux pass.
+        ``sequential``: the cursor will read frames in order (the engine's main pass), so the decoder
+        works on several frames at once on FFmpeg's threads (frame threading: H.264 files have one
+        slice a frame, so FFmpeg's default slice threading decodes on one core). Not for random
+        access: after a seek such a decoder takes a few frames more to deliver the first one.
         """
         other = object.__new__(VideoReader)
         other.__dict__.update(self.__dict__)
@@ -196,6 +200,8 @@ class VideoReader:
         except (av.error.FFmpegError, OSError, ValueError) as exc:
             raise VideoError(f"Cannot reopen {self.path} ({_short(exc)}); was it moved or deleted?") from None
         other._stream = other._container.streams.video[0]
+        if sequential:
+            other._stream.thread_type = "AUTO"
         other._decoder, other._next = None, 0
         return other
 
@@ -308,6 +314,9 @@ class VideoWriter:
             stream.height = self.height + self.height % 2
             stream.pix_fmt = "yuv420p"
             stream.options = {"crf": str(int(crf)), "preset": preset}
+            # x264's frame threads (PyAV's default, slice threads, makes every encode call wait for
+            # its frame, holding up the thread that feeds the encoder).
+            stream.codec_context.thread_type = "FRAME"
             self._stream = stream
         except Exception as exc:
             self._cleanup()
