@@ -27,11 +27,11 @@ import torch
 
 from . import paths
 from .config import ATTENTION_KERNELS, FILL_MODES, PRECISIONS, SEAM_MODES, EngineConfig  # noqa: F401 - re-exported
-from .blend import match_boundary
+from .blend import match_boundary, match_boundary_torch
 from .errors import InpaintError, MaskError, OutputError, WeightsError
 from .iothreads import BackgroundSink, OrderedWork, ReadAhead
 from .jobs import CancelToken, ProgressClock, ProgressFn
-from .masks import MaskSource, dilate, load_masks, shrink_mask
+from .masks import MaskSource, dilate, load_masks, mask_box, shrink_mask
 from .sttn import InpaintGenerator, load_generator
 
 log = logging.getLogger(__name__)
@@ -233,6 +233,10 @@ class InpaintEngine:
             model = model.to(memory_format=torch.channels_last)
         self.model: InpaintGenerator = model
         self.model_w, self.model_h = model.config.width, model.config.height
+        # Seam matching at the model's size runs on the accelerator, a window at a time (a few hundred
+        # small kernels), instead of 10-20 ms of CPU per frame on the paste-back threads, which
+        # bounded the GPU's frame rate. On a CPU the NumPy solver per frame is the faster of the two.
+        self.seam_on_device = self.config.seam == "match" and self.device.type != "cpu"
 
     def _autocast(self):
         if self.autocast_dtype is None:
@@ -264,35 +268,77 @@ class InpaintEngine:
         return t.to(self.device)
 
     @torch.inference_mode()
-    def _encode(self, frames: torch.Tensor, masks: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _encode(self, frames: torch.Tensor, masks: torch.Tensor):
         """uint8 frames (N,3,h,w) and masks (N,1,h,w) from ``_prepare`` -> (features (N,C,h/4,w/4),
-        float masks (N,1,h,w), 1 = missing), both on the device; the masks are kept for ``_predict``."""
-        frames = self._to_device(frames).float().div_(127.5).sub_(1)
+        float masks (N,1,h,w), 1 = missing, uint8 frames), all on the device; the masks and frames
+        are kept for ``_predict`` (the frames for seam matching there)."""
+        frames_u8 = self._to_device(frames)
+        frames = frames_u8.float().div_(127.5).sub_(1)
         masks = self._to_device(masks).float()
         with self._autocast():
-            return self.model.encode(frames * (1 - masks)), masks
+            return self.model.encode(frames * (1 - masks)), masks, frames_u8
 
     @torch.inference_mode()
-    def _predict(self, feats: torch.Tensor, masks: torch.Tensor, n_targets: int) -> np.ndarray:
-        """Features and device masks of [targets + refs] -> targets' predictions as float32
-        (n, h, w, 3) in [0, 255]."""
+    def _predict_start(self, feats: torch.Tensor, masks: torch.Tensor, n_targets: int,
+                       frames: Optional[torch.Tensor] = None):
+        """Queue a window's prediction on the device and its copy back to the host; returns a handle
+        for ``_predict_finish``. On CUDA nothing waits here, so the host prepares the next window
+        while the GPU computes this one. Seam matching runs here when ``seam_on_device``
+        (``frames``: the uint8 model-size frames from ``_encode``, targets first)."""
         with self._autocast():
             out = self.model.transform(feats, masks, 1)
             img = self.model.decode(out[:n_targets])
-        return ((img.float().clamp_(-1, 1) + 1) * 127.5).permute(0, 2, 3, 1).cpu().numpy()
+        img = (img.float().clamp_(-1, 1) + 1) * 127.5
+        if self.seam_on_device and frames is not None:
+            img = match_boundary_torch(img, frames[:n_targets], masks[:n_targets] > 0.5)
+        img = img.permute(0, 2, 3, 1)
+        if self.device.type == "cuda":
+            host = torch.empty(img.shape, dtype=img.dtype, pin_memory=True)
+            host.copy_(img, non_blocking=True)
+            done = torch.cuda.Event()
+            done.record()
+            return host, done
+        return img.cpu(), None
+
+    @staticmethod
+    def _predict_finish(handle) -> np.ndarray:
+        """The targets' predictions of a ``_predict_start`` handle: float32 (n, h, w, 3) in [0, 255]."""
+        host, done = handle
+        if done is not None:
+            done.synchronize()
+        return host.numpy()
+
+    def _predict(self, feats: torch.Tensor, masks: torch.Tensor, n_targets: int,
+                 frames: Optional[torch.Tensor] = None) -> np.ndarray:
+        """Features and device masks of [targets + refs] -> targets' predictions (waits for them)."""
+        return self._predict_finish(self._predict_start(feats, masks, n_targets, frames))
 
     def _paste(self, original: np.ndarray, pred: np.ndarray, mask: np.ndarray, crop: Optional[_Crop]) -> np.ndarray:
-        """Replace the masked pixels of the original frame with the (resized) prediction."""
+        """Replace the masked pixels of the original frame with the (resized) prediction.
+
+        Only the mask's bounding box is resized and written: a watermark covers a few percent of a
+        frame, and a cubic resize of the whole prediction to 972x540 cost more than the rest of
+        the paste together."""
         out = original.copy()
         region = out if crop is None else out[crop.y0:crop.y1, crop.x0:crop.x1]
         m = mask if crop is None else mask[crop.y0:crop.y1, crop.x0:crop.x1]
         h, w = region.shape[:2]
-        if self.config.seam == "match":
+        if self.config.seam == "match" and not self.seam_on_device:
             pred = match_boundary(pred, region, m)
+        box = mask_box(m)
+        if box is None:
+            return out
+        x0, y0, x1, y1 = box
         pred = np.clip(pred + 0.5, 0, 255).astype(np.uint8)
         if (w, h) != (self.model_w, self.model_h):
-            pred = cv2.resize(pred, (w, h), interpolation=cv2.INTER_CUBIC)
-        region[m] = pred[m]
+            # The box of cv2.resize(pred, (w, h), INTER_CUBIC): the same pixel-centre mapping.
+            sx, sy = self.model_w / w, self.model_h / h
+            affine = np.array([[sx, 0, (x0 + 0.5) * sx - 0.5], [0, sy, (y0 + 0.5) * sy - 0.5]], np.float64)
+            part = cv2.warpAffine(pred, affine, (x1 - x0, y1 - y0), flags=cv2.INTER_CUBIC | cv2.WARP_INVERSE_MAP,
+                                  borderMode=cv2.BORDER_REPLICATE)
+        else:
+            part = pred[y0:y1, x0:x1]
+        np.copyto(region[y0:y1, x0:x1], part, where=m[y0:y1, x0:x1, None])
         return out
 
     def _crop_for(self, masks: MaskSource, start: int, end: int, width: int, height: int) -> Optional[_Crop]:
@@ -302,11 +348,9 @@ class InpaintEngine:
         for i in range(start, end):
             if masks.is_empty(i):
                 continue
-            m = dilate(masks.get(i), self.config.dilate)
-            ys, xs = np.nonzero(m)
-            if len(xs) == 0:
+            b = mask_box(dilate(masks.get(i), self.config.dilate))
+            if b is None:
                 continue
-            b = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
             box = b if box is None else (min(box[0], b[0]), min(box[1], b[1]), max(box[2], b[2]), max(box[3], b[3]))
         if box is None:
             return None
@@ -333,9 +377,13 @@ class InpaintEngine:
         crop = self._crop_for(masks, start, end, reader.width, reader.height)
         radius, stride = cfg.neighbor_radius, cfg.ref_stride
 
+        from .video import VideoReader
+
         ref_reader = reader.reopen()
-        # The main pass reads strictly in order: decode it ahead on a thread.
-        main_reader = ReadAhead(reader, start, end) if cfg.io_threads else reader
+        # The main pass reads strictly in order: decode it ahead on a thread, with a cursor of its own
+        # whose decoder uses FFmpeg's frame threads (VideoReader.reopen).
+        seq_reader = reader.reopen(sequential=True) if cfg.io_threads and isinstance(reader, VideoReader) else reader
+        main_reader = ReadAhead(seq_reader, start, end) if cfg.io_threads else reader
         full: dict[int, np.ndarray] = {}       # full-res originals awaiting output
         full_masks: dict[int, np.ndarray] = {}  # their dilated masks
         feats: dict[int, tuple] = {}           # index -> (features, model-size mask)
@@ -370,10 +418,10 @@ class InpaintEngine:
                 batch_f.append(t)
                 batch_m.append(mt)
             for k in range(0, len(todo), 8):
-                enc, dev_m = self._encode(torch.stack(batch_f[k:k + 8]), torch.stack(batch_m[k:k + 8]))
+                enc, dev_m, dev_f = self._encode(torch.stack(batch_f[k:k + 8]), torch.stack(batch_m[k:k + 8]))
                 for j, i in enumerate(todo[k:k + 8]):
-                    feats[i] = (enc[j], dev_m[j])
-            return torch.stack([feats[i][0] for i in ids]), torch.stack([feats[i][1] for i in ids])
+                    feats[i] = (enc[j], dev_m[j], dev_f[j])
+            return tuple(torch.stack([feats[i][n] for i in ids]) for n in range(3))
 
         # Paste-back (resize, seam matching: ~15 ms a frame on one core) runs behind the model on a
         # few threads; the sink still gets the frames in order, on this thread.
@@ -398,36 +446,52 @@ class InpaintEngine:
                 next_out += 1
                 clock.report(next_out - start)
 
+        def finish(window):
+            """Take a window's predictions off the device, then emit what no later window changes."""
+            targets, handle, first_needed = window
+            if handle is not None:
+                pred = self._predict_finish(handle)
+                for j, i in enumerate(targets):
+                    if i in acc:
+                        acc[i] += pred[j]
+                        count[i] += 1
+                    else:
+                        acc[i], count[i] = pred[j], 1
+            emit_until(first_needed)
+
         try:
             centres = window_schedule(start, end, radius, cfg.window_step or 2 * radius + 1)
+            pending = None  # the window whose prediction is still on the device
             for k, c in enumerate(centres):
                 cancel.check()
                 nbrs = neighbours(c, start, end, radius)
                 for i in nbrs:
                     full_frame(i)
                 targets = [i for i in nbrs if full_masks[i] is not None]
+                handle = None
                 if targets:
                     refs = reference_ids(c, start, end, stride, cfg.max_refs, nbrs)
                     # Targets first so that the decoder only sees the frames that need it.
                     order = targets + [i for i in nbrs if i not in targets] + refs
-                    f, m = features(order)
-                    pred = self._predict(f, m, len(targets))
-                    for j, i in enumerate(targets):
-                        if i in acc:
-                            acc[i] += pred[j]
-                            count[i] += 1
-                        else:
-                            acc[i], count[i] = pred[j], 1
-                # Everything before the next window's first neighbour is final.
+                    f, m, fr = features(order)
+                    handle = self._predict_start(f, m, len(targets), fr)
+                # The previous window is collected only now that this one is queued: the GPU works on
+                # this window while its predecessor is pasted back.
+                if pending is not None:
+                    finish(pending)
+                # Everything before the next window's first neighbour is final after this window.
                 nxt = centres[k + 1] if k + 1 < len(centres) else end
                 first_needed = max(start, nxt - radius) if k + 1 < len(centres) else end
-                emit_until(first_needed)
+                pending = (targets, handle, first_needed)
                 if k + 1 < len(centres):
                     nn_ = neighbours(nxt, start, end, radius)
                     keep = set(nn_) | set(reference_ids(nxt, start, end, stride, cfg.max_refs, nn_))
                     lowest = min(keep)
                     for i in [i for i in feats if i < lowest or (i not in keep and i < nxt)]:
                         del feats[i]
+            cancel.check()
+            if pending is not None:
+                finish(pending)
             emit_until(end)
             if paste_behind is not None:
                 behind, paste_behind = paste_behind, None
@@ -440,6 +504,8 @@ class InpaintEngine:
                     paste_behind.close()
             if main_reader is not reader:
                 main_reader.close()
+            if seq_reader is not reader:
+                seq_reader.close()
             ref_reader.close()
         return inpainted
 
@@ -463,8 +529,8 @@ class InpaintEngine:
             t, mt = self._prepare(frame, m, crop)
             ts.append(t)
             ms.append(mt)
-        f, mdev = self._encode(torch.stack(ts), torch.stack(ms))
-        pred = self._predict(f, mdev, 1)
+        f, mdev, fdev = self._encode(torch.stack(ts), torch.stack(ms))
+        pred = self._predict(f, mdev, 1, fdev)
         return self._paste(target_frame, pred[0], target_mask, crop)
 
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from app.core.blend import match_boundary
+from app.core.blend import match_boundary, match_boundary_torch, membrane_fill_torch
 from app.core.config import EngineConfig
 from app.core.engine import InpaintEngine
 from app.core.errors import InpaintError
@@ -85,10 +85,11 @@ def test_engine_config_rejects_unknown_seam():
         EngineConfig(seam="poisson")
 
 
-def _run(seam, frames, masks):
+def _run(seam, frames, masks, on_device=False):
     torch.manual_seed(0)
     cfg = GeneratorConfig(channels=16, blocks=1, patch_sizes=((8, 8), (4, 4)), width=32, height=32)
     engine = InpaintEngine(InpaintGenerator(cfg), EngineConfig(device="cpu", dilate=0, seam=seam, precision="fp32"))
+    engine.seam_on_device = on_device  # the GPU's path (torch, per window), here on the CPU
     out = {}
     engine.run(FrameList(frames), MaskList(masks), lambda i, rgb: out.__setitem__(i, rgb))
     return [out[i] for i in range(len(frames))]
@@ -112,3 +113,60 @@ def test_engine_fill_meets_the_frame_with_seam_matching():
     assert err_matched < err_plain / 3
     for f in matched:  # pixels outside the hole are the input's
         np.testing.assert_array_equal(f[~hole], frames[0][~hole])
+
+
+def _batch(*arrays):
+    return [torch.from_numpy(np.ascontiguousarray(np.stack(a))).permute(0, 3, 1, 2) if np.stack(a).ndim == 4
+            else torch.from_numpy(np.stack(a))[:, None] for a in arrays]
+
+
+def test_torch_membrane_agrees_with_numpy_and_with_the_exact_solution():
+    # The GPU's solver (whole frames, batched) and the CPU's (cropped to the hole, one frame at a time)
+    # approximate the same harmonic interpolation: both near the converged solution, and near each other.
+    from app.core.propagate import membrane_fill
+
+    rng = np.random.default_rng(4)
+    h, w = 96, 160
+    values = [(_texture(h, w, s) - 128 + rng.normal(0, 3, (h, w, 3))).astype(np.float32) for s in range(3)]
+    holes = [_disc(h, w, 30), np.roll(_disc(h, w, 20), 40, axis=1), np.zeros((h, w), bool)]
+    v, hole = _batch(values, holes)
+    exact = membrane_fill_torch(v.double(), hole, 2000).permute(0, 2, 3, 1).numpy()
+    fast = membrane_fill_torch(v, hole).permute(0, 2, 3, 1).numpy()
+    ref = np.stack([membrane_fill(a, b) for a, b in zip(values, holes)])
+    inside = np.stack(holes)
+    scale = np.abs(exact[inside]).mean()
+    err_fast = np.abs(fast[inside] - exact[inside]).mean() / scale
+    err_cpu = np.abs(ref[inside] - exact[inside]).mean() / scale
+    assert err_fast < 0.1 and err_cpu < 0.1  # both within 10% of the converged solution (30 sweeps a level)
+    assert err_fast <= 1.25 * err_cpu  # the GPU's solver is no coarser than the CPU's
+    assert np.abs(fast[inside] - ref[inside]).mean() / scale < 0.15
+    np.testing.assert_array_equal(fast[~inside], np.stack(values)[~inside])  # outside: untouched
+
+
+def test_torch_match_boundary_removes_a_level_error_per_frame():
+    h, w = 60, 80
+    frames = [_texture(h, w, s) for s in (5, 6, 7)]
+    holes = [_disc(h, w, 18), np.zeros((h, w), bool), np.ones((h, w), bool)]
+    fills = [f - 40.0 for f in frames]
+    fill, frame, hole = _batch(fills, frames, holes)
+    out = match_boundary_torch(fill, frame, hole).permute(0, 2, 3, 1).numpy()
+    assert np.abs(out[0][holes[0]] - frames[0][holes[0]]).mean() < 1.0  # corrected
+    np.testing.assert_array_equal(out[0][~holes[0]], fills[0][~holes[0]])
+    np.testing.assert_array_equal(out[1], fills[1])  # no hole: unchanged
+    np.testing.assert_array_equal(out[2], fills[2])  # all hole: nothing to match, unchanged
+
+
+def test_engine_seam_matching_on_the_device_path_matches_the_cpu_path():
+    n, h, w = 4, 64, 64
+    frames = [(_texture(h, w, 8 + i)).astype(np.uint8) for i in range(n)]
+    masks = [_disc(h, w, 14)] * n
+    cpu = _run("match", frames, masks)
+    device_path = _run("match", frames, masks, on_device=True)
+    plain = _run("none", frames, masks)
+    hole = masks[0]
+    diff = np.mean([np.abs(a[hole].astype(float) - b[hole].astype(float)).mean() for a, b in zip(cpu, device_path)])
+    corr = np.mean([np.abs(a[hole].astype(float) - b[hole].astype(float)).mean() for a, b in zip(cpu, plain)])
+    assert corr > 5  # seam matching changes the fill a lot here ...
+    assert diff < 0.1 * corr  # ... and both paths change it the same way
+    for f, src in zip(device_path, frames):  # outside the hole: the input's pixels
+        np.testing.assert_array_equal(f[~hole], src[~hole])

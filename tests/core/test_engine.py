@@ -108,13 +108,13 @@ def test_streaming_keeps_feature_cache_bounded(make_clip, tiny_weights, monkeypa
     masks.set_many(range(120), box_mask(60, 108, 10, 30, 10, 40))
     engine = InpaintEngine(tiny_weights, EngineConfig(max_refs=4))
     windows = []
-    real = engine._predict
+    real = engine._predict_start
 
-    def spy(feats, m, n_targets):
+    def spy(feats, m, n_targets, frames=None):
         windows.append(feats.shape[0])
-        return real(feats, m, n_targets)
+        return real(feats, m, n_targets, frames)
 
-    monkeypatch.setattr(engine, "_predict", spy)
+    monkeypatch.setattr(engine, "_predict_start", spy)
     encoded = []
     real_encode = engine._encode
     monkeypatch.setattr(engine, "_encode", lambda f, m: encoded.append(len(f)) or real_encode(f, m))
@@ -238,3 +238,40 @@ def test_sink_order_errors_and_cancel_with_paste_behind(make_clip, tiny_weights,
     with pytest.raises(Cancelled):
         engine.run(reader, masks, lambda i, f: got.append(i), progress=progress, cancel=token)
     assert got == list(range(len(got))) and len(got) >= 12  # in order, nothing emitted is dropped
+
+
+def test_paste_back_writes_only_the_masks_box_as_a_full_resize_would():
+    # The paste resizes only the mask's bounding box (cv2.warpAffine with resize's pixel mapping);
+    # the result must be the full cubic resize's pixels inside the mask, the frame's elsewhere.
+    import cv2
+
+    from app.core.config import EngineConfig
+    from app.core.engine import InpaintEngine, crop_around
+    from app.core.sttn import GeneratorConfig, InpaintGenerator
+
+    gcfg = GeneratorConfig(channels=16, blocks=1, patch_sizes=((8, 8),), width=64, height=32)
+    engine = InpaintEngine(InpaintGenerator(gcfg), EngineConfig(device="cpu", seam="none"))
+    rng = np.random.default_rng(1)
+    frame = rng.integers(0, 256, (90, 170, 3), dtype=np.uint8)
+    pred = cv2.GaussianBlur(rng.uniform(0, 255, (32, 64, 3)).astype(np.float32), (0, 0), 2)
+    mask = np.zeros((90, 170), bool)
+    mask[20:47, 101:150] = True
+    mask[60:63, 5:9] = True
+    full = cv2.resize(np.clip(pred + 0.5, 0, 255).astype(np.uint8), (170, 90), interpolation=cv2.INTER_CUBIC)
+    out = engine._paste(frame, pred, mask, None)
+    assert np.abs(out[mask].astype(int) - full[mask].astype(int)).max() <= 1
+    np.testing.assert_array_equal(out[~mask], frame[~mask])
+    assert out is not frame and not np.shares_memory(out, frame)
+    # with a crop: the same inside the crop's region
+    crop = crop_around((100, 20, 150, 47), 170, 90, 64, 32, 4)
+    region = np.ascontiguousarray(frame[crop.y0:crop.y1, crop.x0:crop.x1])
+    full_c = cv2.resize(np.clip(pred + 0.5, 0, 255).astype(np.uint8), (crop.w, crop.h), interpolation=cv2.INTER_CUBIC)
+    m = np.zeros_like(mask)
+    m[25:40, 110:140] = True
+    out = engine._paste(frame, pred, m, crop)
+    mc = m[crop.y0:crop.y1, crop.x0:crop.x1]
+    assert np.abs(out[crop.y0:crop.y1, crop.x0:crop.x1][mc].astype(int) - full_c[mc].astype(int)).max() <= 1
+    np.testing.assert_array_equal(out[~m], frame[~m])
+    assert region.shape[:2] == (crop.h, crop.w)
+    # an empty mask pastes nothing
+    np.testing.assert_array_equal(engine._paste(frame, pred, np.zeros_like(mask), None), frame)
