@@ -155,6 +155,10 @@ ENGINE_VARIANTS = {
     "engine-fp32-sdpa": dict(precision="fp32", attention_kernel="sdpa", window_step=5),
     "engine-bf16-step11": dict(precision="bf16", attention_kernel="matmul", window_step=11),
     "engine-bf16-sdpa-step11": dict(precision="bf16", attention_kernel="sdpa", window_step=11),
+    "engine-fp32-step11": dict(precision="fp32", attention_kernel="matmul", window_step=11),
+    # EngineConfig's defaults as the CLI runs them on this device (bf16 on CUDA, window step 2n+1)
+    "engine-default": dict(),
+    "engine-default-no-seam": dict(seam="none"),
 }
 
 
@@ -187,6 +191,11 @@ def bench_model(args, device, results):
     for name, out in outs.items():
         o = np.stack(out)
         quality[name] = {"psnr_vs_engine_fp32": psnr(o, ref), "psnr_hole_vs_engine_fp32": psnr(o, ref, hole)}
+    if "engine-default" in outs and "engine-fp32-step11" in outs:
+        # bf16 against float32 at the default schedule (same weights, same windows)
+        a, b = np.stack(outs["engine-default"]), np.stack(outs["engine-fp32-step11"])
+        quality["engine-default"]["psnr_vs_fp32_step11"] = psnr(a, b)
+        quality["engine-default"]["psnr_hole_vs_fp32_step11"] = psnr(a, b, hole)
     if ref_out is not None:
         a = np.stack(ref_out)
         quality["authors-fp32"] = {"psnr_vs_engine_fp32": psnr(a, ref), "psnr_hole_vs_engine_fp32": psnr(a, ref, hole)}
@@ -197,8 +206,7 @@ def bench_model(args, device, results):
 def bench_length(args, device, results):
     """Per-frame time and peak memory for a 100- and a 1000-frame clip (schoolgirls looped)."""
     frames, masks = load_clip(args.data, 80)
-    engine = InpaintEngine(make_model(args.weights, device), EngineConfig(device=str(device), precision="bf16",
-                                                                         window_step=5))
+    engine = InpaintEngine(make_model(args.weights, device), EngineConfig(device=str(device)))
     out = {}
     for length in (100, 1000):
         engine_model_only(engine, frames, masks, 100)  # warm
@@ -214,30 +222,59 @@ def bench_length(args, device, results):
     results["length"] = out
 
 
+E2E_VARIANTS = {
+    # name: (EngineConfig fields, inpaint_video keywords); fill "sttn" is the engine alone
+    "e2e-default": (dict(fill="sttn"), {}),
+    "e2e-veryfast": (dict(fill="sttn"), dict(preset="veryfast")),
+    "e2e-ultrafast": (dict(fill="sttn"), dict(preset="ultrafast")),
+    "e2e-veryfast-crop": (dict(fill="sttn", crop_to_mask=True), dict(preset="veryfast")),
+    "e2e-veryfast-no-seam": (dict(fill="sttn", seam="none"), dict(preset="veryfast")),
+    "e2e-no-io-threads": (dict(fill="sttn", io_threads=False), {}),
+    "e2e-step5": (dict(fill="sttn", window_step=5), {}),
+    # the CLI's own default fill with the bundled weights on a GPU (propagation + STTN)
+    "e2e-fill-auto": (dict(fill="auto"), {}),
+}
+
+
 def bench_e2e(args, device, results):
     clip, mask = args.data / "running_car.mp4", args.data / "running_car_mask_logo.png"
     with open_video(clip) as r:
         n = len(r)
-    out = {}
+    out = results.setdefault("e2e", {})
+    model = make_model(args.weights, device)  # one model shared by the variants' engines
+    warm = False
     with tempfile.TemporaryDirectory() as tmp:
-        variants = {
-            "e2e-bf16": dict(precision="bf16", window_step=5),
-            "e2e-bf16-no-io-threads": dict(precision="bf16", io_threads=False, window_step=5),
-            "e2e-bf16-crop": dict(precision="bf16", crop_to_mask=True, window_step=5),
-            "e2e-bf16-crop-step11": dict(precision="bf16", crop_to_mask=True, window_step=11),
-        }
-        for name, fields in variants.items():
-            cfg = EngineConfig(device=str(device), fill="sttn", **fields)
-            engine = InpaintEngine(make_model(args.weights, device), cfg)
+        for name in args.e2e_variants.split(","):
+            fields, kw = E2E_VARIANTS[name]
+            cfg = EngineConfig(device=str(device), **fields)
+            engine = InpaintEngine(model, cfg)
+            if args.weights and fields.get("fill") == "auto":
+                engine.bundled = True  # auto resolves as it does for the bundled weights
             target = Path(tmp) / f"{name}.mp4"
-            sec, times, peak, res = timed(lambda: inpaint_video(clip, mask, target, engine=engine, config=cfg),
-                                          max(1, args.runs - 1))
+
+            def job():
+                return inpaint_video(clip, mask, target, engine=engine, config=cfg, **kw)
+
+            if not warm:
+                job()  # cuDNN autotuning, allocator growth (once: the model is shared)
+                warm = True
+            sync()
+            torch.cuda.reset_peak_memory_stats() if torch.cuda.is_available() else None
+            times = []
+            for _ in range(args.e2e_runs):
+                t0 = time.perf_counter()
+                res = job()
+                sync()
+                times.append(time.perf_counter() - t0)
+            peak = torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None
+            sec = statistics.median(times)
             with open_video(res.output) as o:
                 kept = (len(o), o.has_audio)
             out[name] = {"seconds": sec, "fps": n / sec, "runs": times, "peak_cuda_mb": peak, "frames": n,
-                         "output_frames_audio": kept}
-            print(f"{name}: {n / sec:.1f} frames/s end to end ({n} frames), peak CUDA {peak} MB", flush=True)
-    results["e2e"] = out
+                         "output_frames_audio": kept, "fill": res.fill,
+                         "bytes": target.stat().st_size}
+            print(f"{name}: {n / sec:.1f} frames/s end to end ({n} frames, runs {[round(t, 2) for t in times]}), "
+                  f"peak CUDA {peak} MB, {target.stat().st_size / 1e6:.2f} MB", flush=True)
 
 
 def bench_profile(args, device, results):
@@ -245,8 +282,7 @@ def bench_profile(args, device, results):
     from torch.profiler import ProfilerActivity, profile
 
     frames, masks = load_clip(args.data, 40)
-    engine = InpaintEngine(make_model(args.weights, device), EngineConfig(device=str(device), precision="bf16",
-                                                                         window_step=5))
+    engine = InpaintEngine(make_model(args.weights, device), EngineConfig(device=str(device)))
     engine_model_only(engine, frames, masks)
     acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if torch.cuda.is_available() else [])
     with profile(activities=acts) as prof:
@@ -263,58 +299,70 @@ def bench_compile(args, device, results):
     """torch.compile of the transformer stage (the bulk of the work), bf16."""
     frames, masks = load_clip(args.data, args.frames)
     n = len(frames)
-    engine = InpaintEngine(make_model(args.weights, device), EngineConfig(device=str(device), precision="bf16",
-                                                                         window_step=5))
+    engine = InpaintEngine(make_model(args.weights, device), EngineConfig(device=str(device)))
     eager = np.stack(engine_model_only(engine, frames, masks))
     t0 = time.perf_counter()
-    engine.model.transform = torch.compile(engine.model.transform, dynamic=True)
+    engine.model.transform = torch.compile(engine.model.transform, dynamic=True, mode=args.compile_mode)
     engine_model_only(engine, frames, masks)
     sync()
     first = time.perf_counter() - t0
     sec, times, peak, out = timed(lambda: engine_model_only(engine, frames, masks), args.runs)
     same = psnr(np.stack(out), eager)
-    results["engine-bf16-compiled"] = {"seconds": sec, "fps": n / sec, "runs": times, "peak_cuda_mb": peak,
+    results[f"engine-default-compiled-{args.compile_mode or 'default'}"] = {"seconds": sec, "fps": n / sec, "runs": times, "peak_cuda_mb": peak,
                                        "first_run_seconds": first, "psnr_vs_eager": same}
-    print(f"engine-bf16-compiled: {n / sec:.1f} frames/s (first run incl. compile {first:.1f} s), "
+    print(f"engine-default-compiled ({args.compile_mode or 'default'}): {n / sec:.1f} frames/s (first run incl. compile {first:.1f} s), "
           f"PSNR vs eager {same:.1f} dB", flush=True)
 
 
 def bench_e2e_profile(args, device, results):
-    """cProfile of one end-to-end run (running_car, the default schedule): where the CPU side goes.
+    """cProfile of end-to-end runs (running_car, the default schedule, the engine's fill).
 
-    With ``--tiny`` on a CPU the model is cheap, so the profile shows the per-frame work around
-    it (decode, resize, paste-back, mask dilation, encode) that bounds the end-to-end rate on a GPU.
-    Threads are off so that the profile sees every stage in this thread.
+    Threads off: every stage runs on this thread, so the profile gives each one's cost per frame
+    (decode, resize, model, paste-back, encode). Threads on (the default): the profile sees this
+    thread only, so its waits show which stage the pipeline waits for. With ``--tiny`` on a CPU the
+    model is cheap and the profile shows the per-frame work around it.
     """
     import cProfile
     import io
     import pstats
 
     clip, mask = args.data / "running_car.mp4", args.data / "running_car_mask_logo.png"
-    cfg = EngineConfig(device=str(device), fill="sttn", io_threads=False)
-    engine = InpaintEngine(make_model(args.weights, device), cfg)
-    with tempfile.TemporaryDirectory() as tmp:
-        prof = cProfile.Profile()
-        t0 = time.perf_counter()
-        prof.enable()
-        res = inpaint_video(clip, mask, Path(tmp) / "p.mp4", engine=engine, config=cfg, end=args.frames)
-        prof.disable()
-        sec = time.perf_counter() - t0
-    buf = io.StringIO()
-    pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(25)
-    text = f"{res.frames} frames written, {args.frames} inpainted, {sec:.1f} s\n" + buf.getvalue()
+    model = make_model(args.weights, device)
+    texts = []
+    for threads in (False, True):
+        cfg = EngineConfig(device=str(device), fill="sttn", io_threads=threads)
+        engine = InpaintEngine(model, cfg)
+        with tempfile.TemporaryDirectory() as tmp:
+            inpaint_video(clip, mask, Path(tmp) / "w.mp4", engine=engine, config=cfg, end=20)  # warm
+            prof = cProfile.Profile()
+            t0 = time.perf_counter()
+            prof.enable()
+            res = inpaint_video(clip, mask, Path(tmp) / "p.mp4", engine=engine, config=cfg,
+                                preset=args.profile_preset)
+            prof.disable()
+            sec = time.perf_counter() - t0
+        buf = io.StringIO()
+        pstats.Stats(prof, stream=buf).sort_stats("tottime").print_stats(22)
+        texts.append(f"== io_threads={threads}, preset {args.profile_preset}: {res.frames} frames, "
+                     f"{res.inpainted} inpainted, {sec:.1f} s\n" + buf.getvalue())
+        results.setdefault("e2e_profile", {})[f"io_threads={threads}"] = {"seconds": sec, "frames": res.frames}
+    text = "\n".join(texts)
     if args.out_dir:
         (args.out_dir / "profile_e2e.txt").write_text(text)
-    print(text[:8000], flush=True)
+    print(text[:9000], flush=True)
 
 
-def _generator_class_at(rev):
-    """InpaintGenerator as app/core/sttn/generator.py defines it at git revision ``rev``."""
+def _generator_class_at(rev, file=None):
+    """InpaintGenerator as app/core/sttn/generator.py defines it at git revision ``rev`` (or as the
+    copy ``file`` of it holds, where the repository's history is not at hand)."""
     import importlib.util
     import subprocess
 
-    src = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:app/core/sttn/generator.py"],
-                         check=True, capture_output=True, text=True).stdout
+    if file:
+        src = Path(file).read_text()
+    else:
+        src = subprocess.run(["git", "-C", str(ROOT), "show", f"{rev}:app/core/sttn/generator.py"],
+                             check=True, capture_output=True, text=True).stdout
     path = Path(tempfile.mkdtemp()) / f"generator_{rev.replace('/', '_')}.py"
     path.write_text(src)
     spec = importlib.util.spec_from_file_location(path.stem, path)
@@ -367,7 +415,7 @@ def bench_layout(args, device, results):
     current = make_model(args.weights, device)
     models = {"current": current}
     if args.baseline_rev:
-        base = _generator_class_at(args.baseline_rev)(current.config).eval().to(device)
+        base = _generator_class_at(args.baseline_rev, args.baseline_file)(current.config).eval().to(device)
         base.load_state_dict(current.state_dict())
         models = {"baseline": base, "current": current}
     out = {"window": T, "new_frames": n_new, "targets": n_tg, "baseline_rev": args.baseline_rev}
@@ -466,6 +514,13 @@ def main():
     ap.add_argument("--out-dir", type=Path)
     ap.add_argument("--tiny", action="store_true", help="a small random generator (smoke test on a CPU)")
     ap.add_argument("--baseline-rev", help="layout stage: time the generator of this git revision alongside")
+    ap.add_argument("--baseline-file", help="layout stage: that revision's generator.py, copied out "
+                    "(`git show REV:app/core/sttn/generator.py`), for a machine without the history")
+    ap.add_argument("--e2e-variants", default="e2e-default,e2e-veryfast,e2e-no-io-threads",
+                    help=f"end-to-end variants: {', '.join(E2E_VARIANTS)}")
+    ap.add_argument("--e2e-runs", type=int, default=2, help="timed end-to-end runs per variant")
+    ap.add_argument("--profile-preset", default="medium", help="e2e-profile stage: x264 preset")
+    ap.add_argument("--compile-mode", default=None, help="compile stage: torch.compile mode")
     ap.add_argument("--window", type=int, default=18, help="layout stage: frames per window (11 neighbours + refs)")
     ap.add_argument("--new-frames", type=int, default=5, help="layout stage: frames encoded per window")
     ap.add_argument("--targets", type=int, default=11, help="layout stage: frames decoded per window")

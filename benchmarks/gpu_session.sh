@@ -4,6 +4,9 @@
 #
 #   bash benchmarks/gpu_session.sh DATA_DIR OUT_DIR [TRAIN_SECONDS]
 #
+# TRAIN_SECONDS=0 skips training and benchmarks $WEIGHTS_FILE (default: the bundled generator).
+# BASELINE_FILE: the 73b5b3f generator.py copied out, for a machine without the git history.
+#
 # DATA_DIR holds train/ (clips to train on) and clips/ (schoolgirls.mp4 + schoolgirls_mask/,
 # running_car.mp4 + running_car_mask_logo.png, dogs_jump.mp4 for validation). Results in
 # OUT_DIR: log.txt, metrics.jsonl, sample.png, bench_gpu.json, profile.txt and the float16
@@ -17,7 +20,10 @@ TRAIN_ARGS=${TRAIN_ARGS:---batch-size 8}
 PY=${PY:-python3}
 BENCH_ARGS=${BENCH_ARGS:-}       # e.g. "--frames 10 --runs 1" for a smoke test
 # e2e-profile: where the end-to-end time goes on the GPU host (decode, paste-back, encode, model)
-STAGES=${STAGES:-model,length,e2e,profile,e2e-profile}
+STAGES=${STAGES:-model,e2e,e2e-profile,profile,length}
+E2E_ARGS=${E2E_ARGS:---e2e-variants e2e-default,e2e-veryfast,e2e-ultrafast,e2e-veryfast-crop,e2e-no-io-threads,e2e-fill-auto}
+BENCH_TIMEOUT=${BENCH_TIMEOUT:-260}
+COMPILE_TIMEOUT=${COMPILE_TIMEOUT:-120}   # LAYOUT=0 / COMPILE=0 skip those stages
 export PYTHONUNBUFFERED=1
 LOG="$OUT/log.txt"
 W=/tmp/sttn-gpu
@@ -29,6 +35,7 @@ mkdir -p "$W" "$OUT"
   nproc
 } >>"$LOG" 2>&1
 
+if [ "$TRAIN_S" -gt 0 ]; then
 echo "== train ($TRAIN_S s)" >>"$LOG"
 t0=$(date +%s)
 timeout $((TRAIN_S + 150)) $PY -m app.cli_train train --data "$DATA/train" --val "$DATA/clips/dogs_jump.mp4" \
@@ -46,17 +53,25 @@ if [ -f "$W/sttn_inpaint.pth" ]; then
 else
   WEIGHTS=()
 fi
+else
+  WEIGHTS=(--weights "${WEIGHTS_FILE:-models/sttn_inpaint.pth}")
+fi
 
 echo "== bench" >>"$LOG"
-timeout 260 $PY benchmarks/bench_gpu.py --data "$DATA/clips" --device "$DEVICE" "${WEIGHTS[@]}" $BENCH_ARGS --json "$OUT/bench_gpu.json" \
-  --out-dir "$OUT" --only "$STAGES" >>"$LOG" 2>&1
+timeout "$BENCH_TIMEOUT" $PY benchmarks/bench_gpu.py --data "$DATA/clips" --device "$DEVICE" "${WEIGHTS[@]}" $BENCH_ARGS \
+  $E2E_ARGS --json "$OUT/bench_gpu.json" --out-dir "$OUT" --only "$STAGES" >>"$LOG" 2>&1
 echo "bench exit $?" >>"$LOG"
+if [ "${LAYOUT:-1}" = 1 ]; then
 echo "== layout (attention re-layouts: the generator of 73b5b3f against this one, same weights)" >>"$LOG"
 timeout 120 $PY benchmarks/bench_gpu.py --device "$DEVICE" --only layout --runs 5 --baseline-rev 73b5b3f \
-  --precisions bf16,fp32 >>"$LOG" 2>&1
+  ${BASELINE_FILE:+--baseline-file "$BASELINE_FILE"} --precisions bf16,fp32 --json "$OUT/bench_layout.json" >>"$LOG" 2>&1
 echo "layout exit $? (needs the repository's .git for --baseline-rev)" >>"$LOG"
+fi
+if [ "${COMPILE:-1}" = 1 ]; then
 echo "== compile" >>"$LOG"
-timeout 90 $PY benchmarks/bench_gpu.py --data "$DATA/clips" --device "$DEVICE" "${WEIGHTS[@]}" $BENCH_ARGS --only compile >>"$LOG" 2>&1
+timeout "$COMPILE_TIMEOUT" $PY benchmarks/bench_gpu.py --data "$DATA/clips" --device "$DEVICE" "${WEIGHTS[@]}" $BENCH_ARGS --only compile \
+  --json "$OUT/bench_compile.json" >>"$LOG" 2>&1
 echo "compile exit $?" >>"$LOG"
+fi
 date -u >>"$LOG"
 tail -c 6000 "$LOG"
