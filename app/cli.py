@@ -58,6 +58,9 @@ def _engine_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--seam", default=d.seam, choices=["match", "none"],
                    help="match: correct the model's fill to the colours around the hole (Poisson-style), so "
                         "no patch edge shows; none: paste it as it is (default %(default)s)")
+    g.add_argument("--compile", action="store_true",
+                   help="torch.compile the model on CUDA: about 9%% faster on an H100 after a minute or two of "
+                        "compiling when the run starts; for long clips")
     g.add_argument("--crop-to-mask", action="store_true",
                    help="process only a box around the masks (faster and sharper on large videos with small masks)")
     g.add_argument("--crop-margin", type=int, default=d.crop_margin,
@@ -71,7 +74,7 @@ def _engine_config(args):
                         dilate=args.dilate, crop_to_mask=args.crop_to_mask, crop_margin=args.crop_margin,
                         device=args.device, attention=args.attention, window_step=args.window_step,
                         precision=args.precision, fill=args.fill, attention_kernel=args.attention_kernel,
-                        seam=args.seam)
+                        seam=args.seam, compile=args.compile)
 
 
 def _weights(args) -> Path:

@@ -44,6 +44,9 @@ class EngineConfig:
     io_threads: bool = True
     # See SEAM_MODES; measured in docs/QUALITY.md ("Seam matching").
     seam: str = "match"
+    # torch.compile the transformer stage on CUDA: on an H100 254 against 232 frames/s, after about
+    # 85 s of compiling at the first window (docs/BENCHMARKS.md); worth it for long clips only.
+    compile: bool = False
 
     def __post_init__(self):
         if self.attention_kernel not in ATTENTION_KERNELS:

@@ -209,6 +209,22 @@ def paste_workers() -> int:
     return max(1, min(4, (os.cpu_count() or 2) // 4))
 
 
+def compile_transform(model: InpaintGenerator, wanted: bool, device: torch.device) -> bool:
+    """``torch.compile`` the model's transformer stage (most of its time) where asked and on CUDA;
+    once per model, so engines sharing a model do not compile it again. Returns whether the model's
+    transform is compiled. ``dynamic=True``: window sizes vary (fewer references near the ends)."""
+    if getattr(model, "_compiled_transform", False):
+        return True
+    if not wanted:
+        return False
+    if device.type != "cuda":
+        log.info("compile is used on CUDA only (here: %s); running eagerly", device.type)
+        return False
+    model.transform = torch.compile(model.transform, dynamic=True)
+    model._compiled_transform = True
+    return True
+
+
 class InpaintEngine:
     """Runs an STTN generator over videos. Load once, run many jobs (the GUI keeps one)."""
 
@@ -231,6 +247,7 @@ class InpaintEngine:
             # Channels-last lets oneDNN/cuDNN use their fastest reduced-precision convolutions; on a
             # CPU oneDNN's float32 convolutions gain too (one window 1.15x, docs/BENCHMARKS.md).
             model = model.to(memory_format=torch.channels_last)
+        compile_transform(model, self.config.compile, self.device)
         self.model: InpaintGenerator = model
         self.model_w, self.model_h = model.config.width, model.config.height
         # Seam matching at the model's size runs on the accelerator, a window at a time (a few hundred

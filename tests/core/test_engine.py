@@ -275,3 +275,35 @@ def test_paste_back_writes_only_the_masks_box_as_a_full_resize_would():
     assert region.shape[:2] == (crop.h, crop.w)
     # an empty mask pastes nothing
     np.testing.assert_array_equal(engine._paste(frame, pred, np.zeros_like(mask), None), frame)
+
+
+def test_compile_option_compiles_the_transform_once_on_cuda_only(monkeypatch):
+    # torch.compile itself is not run here (minutes of compiling on a CPU); what is checked is that the
+    # option reaches it on CUDA with the measured arguments, once per model, and is ignored elsewhere.
+    from app.core import engine as engine_mod
+    from app.core.sttn import GeneratorConfig, InpaintGenerator
+
+    calls = []
+
+    def fake_compile(fn, **kw):
+        calls.append(kw)
+
+        def compiled(*a, **k):
+            return fn(*a, **k)
+        return compiled
+
+    monkeypatch.setattr(engine_mod.torch, "compile", fake_compile)
+    model = InpaintGenerator(GeneratorConfig(channels=16, blocks=1, patch_sizes=((8, 8),), width=32, height=32))
+    assert not engine_mod.compile_transform(model, True, torch.device("cpu"))
+    assert not engine_mod.compile_transform(model, False, torch.device("cuda"))
+    assert calls == []
+    assert engine_mod.compile_transform(model, True, torch.device("cuda"))
+    assert engine_mod.compile_transform(model, True, torch.device("cuda"))  # already compiled: not again
+    assert calls == [{"dynamic": True}]
+    x = torch.zeros(2, 16, 8, 8)
+    m = torch.zeros(2, 1, 32, 32)
+    assert model.transform(x, m, 1).shape == x.shape  # the wrapper still runs the model
+    # and the engine's option: on a CPU it runs eagerly
+    eng = InpaintEngine(InpaintGenerator(model.config), EngineConfig(device="cpu", compile=True))
+    assert not getattr(eng.model, "_compiled_transform", False)
+    assert EngineConfig.from_dict({"compile": True}).compile is True
