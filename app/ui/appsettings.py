@@ -11,6 +11,7 @@ from typing import Optional
 
 from PySide6.QtCore import QSettings
 
+from app.cli import X264_PRESETS
 from app.core.cache import DEFAULT_LIMIT_BYTES
 from app.core.engine import EngineConfig
 from app.core import paths
@@ -34,6 +35,10 @@ class AppSettings:
         except (TypeError, ValueError):
             return default
 
+    def _choice(self, key: str, default: str, choices) -> str:
+        value = self._get(key, default)
+        return value if value in choices else default
+
     def _set(self, key: str, value) -> None:
         self.q.setValue(key, value)
         self.q.sync()
@@ -44,6 +49,9 @@ class AppSettings:
     sam_checkpoint = property(lambda s: s._get("sam_checkpoint", ""), lambda s, v: s._set("sam_checkpoint", str(v or "")))
     crf = property(lambda s: s._get("export/crf", 18, int), lambda s, v: s._set("export/crf", int(v)))
     keep_audio = property(lambda s: s._get("export/keep_audio", True, bool), lambda s, v: s._set("export/keep_audio", bool(v)))
+    #: x264 preset (encoder speed) of exports; a stored name that is no preset (hand-edited) reads as medium
+    preset = property(lambda s: s._choice("export/preset", "medium", X264_PRESETS),
+                      lambda s, v: s._set("export/preset", str(v)))
     last_dir = property(lambda s: s._get("last_dir", str(Path.home())), lambda s, v: s._set("last_dir", str(v)))
     #: size limit of the user cache folder (app.core.cache), in MiB
     cache_limit_mb = property(lambda s: s._get("cache/limit_mb", DEFAULT_LIMIT_BYTES >> 20, int),

@@ -25,6 +25,8 @@ class ExportOptions:
     keep_audio: bool = True
     #: inpaint a crop around the mask at the video's resolution (EngineConfig.crop_to_mask)
     full_res: bool = False
+    #: x264 preset (encoder speed): medium keeps the most detail, faster ones encode sooner
+    preset: str = "medium"
 
 
 class Controller(QObject):
@@ -93,10 +95,12 @@ class Controller(QObject):
             return None
         config = self.engine_config(crop_to_mask=options.full_res)
         if self.result_is_current(config):
-            fn = export_results_job(p.video_path, p.results, options.path, options.crf, options.keep_audio)
+            fn = export_results_job(p.video_path, p.results, options.path, options.crf, options.keep_audio,
+                                    preset=options.preset)
         else:
             fn = export_inpaint_job(p.video_path, p.masks_snapshot(), options.path, p.start, p.end,
-                                    self.settings.weights_path(), config, options.crf, options.keep_audio)
+                                    self.settings.weights_path(), config, options.crf, options.keep_audio,
+                                    preset=options.preset)
         return self.engine.submit("Export", fn, kind="export")
 
     def cancel(self) -> None:

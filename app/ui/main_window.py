@@ -356,10 +356,12 @@ class MainWindow(QMainWindow):
         summary = (f"Frames {p.start}..{p.end - 1} are inpainted, the others copied. "
                    + ("The computed result is re-encoded." if fresh else "Inpainting runs during the export."))
         d = ExportDialog(p.video_path.with_name(p.video_path.stem + "_inpainted.mp4"), self.settings.crf,
-                         self.settings.keep_audio, bool(p.reader.has_audio), summary, self)
+                         self.settings.keep_audio, bool(p.reader.has_audio), summary, self,
+                         preset=self.settings.preset)
 
         def requested(options):
             self.settings.crf, self.settings.keep_audio = options.crf, options.keep_audio
+            self.settings.preset = options.preset
             if self.controller.export(options) is not None:
                 d.job_started()
 

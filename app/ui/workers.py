@@ -239,7 +239,7 @@ def preview_job(video, masks, index: int, results, weights, config: EngineConfig
     return fn
 
 
-def export_results_job(video, results, output, crf: int, keep_audio: bool):
+def export_results_job(video, results, output, crf: int, keep_audio: bool, preset: str = "medium"):
     """Write the whole video: computed results where there are some, original frames elsewhere."""
 
     def fn(host: EngineHost, progress, cancel):
@@ -247,8 +247,8 @@ def export_results_job(video, results, output, crf: int, keep_audio: bool):
         n = len(reader)
         clock = ProgressClock(progress, n, "export")
         audio = video if keep_audio and reader.has_audio else None
-        with VideoWriter(output, reader.width, reader.height, fps=reader.rate, crf=crf, audio_from=audio,
-                         inputs=(video,)) as writer:
+        with VideoWriter(output, reader.width, reader.height, fps=reader.rate, crf=crf, preset=preset,
+                         audio_from=audio, inputs=(video,)) as writer:
             for i in range(n):
                 cancel.check()
                 frame = results.get(i) if i in results else None
@@ -260,7 +260,7 @@ def export_results_job(video, results, output, crf: int, keep_audio: bool):
 
 
 def export_inpaint_job(video, masks, output, start: int, end: int, weights, config: EngineConfig, crf: int,
-                       keep_audio: bool):
+                       keep_audio: bool, preset: str = "medium"):
     """No up-to-date result: inpaint while writing (the core's one-pass export)."""
     from app.core.engine import inpaint_video
 
@@ -268,7 +268,7 @@ def export_inpaint_job(video, masks, output, start: int, end: int, weights, conf
         has_mask = any(not masks.is_empty(i) for i in range(start, end))
         engine = host.engine_for_fill(weights, config)[1] if has_mask else None
         res = inpaint_video(video, masks, output, weights=weights, config=config, start=start, end=end, crf=crf,
-                            keep_audio=keep_audio, engine=engine, progress=progress, cancel=cancel)
+                            preset=preset, keep_audio=keep_audio, engine=engine, progress=progress, cancel=cancel)
         return {"output": res.output, "frames": res.frames, "warnings": res.warnings}
 
     return fn

@@ -1,4 +1,4 @@
-"""Export dialog: where, what quality, audio, full-resolution detail; shows the export's progress.
+"""Export dialog: where, what quality and encoder speed, audio, full-resolution detail; shows progress.
 
 The dialog only collects options and shows progress; the Controller runs the export.
 """
@@ -7,18 +7,34 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QCheckBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout,
-                               QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox, QVBoxLayout)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox, QVBoxLayout)
+
+from app.cli import X264_PRESETS
 
 from ..controller import ExportOptions
 from ..jobbar import format_seconds
+
+#: The encoder speeds offered (x264 presets, fastest first) and how the combo box names them.
+ENCODER_SPEEDS = (("veryfast", "Fast (veryfast)"), ("faster", "Quicker (faster)"),
+                  ("medium", "Balanced (medium, default)"), ("slow", "Thorough (slow)"))
+ENCODER_SPEED_TIP = (
+    "x264 preset: how hard the encoder works on each frame. At the same CRF, faster presets\n"
+    "trade a little quality for speed; medium keeps the most detail and is the default.\n"
+    "Measured at CRF 18 (PSNR of the file against its frames, 972x540 / 432x240 clips):\n"
+    "  medium: 43.19 / 35.21 dB\n"
+    "  faster: 42.99 / 34.64 dB, encodes about 1.8x faster\n"
+    "  veryfast: 42.69 / 33.77 dB, encodes about 2.6x faster\n"
+    "A whole export on an H100 GPU (inpaint + encode, 972x540) ran at 46 frames/s with\n"
+    "medium and 63 frames/s with veryfast.")
 
 
 class ExportDialog(QDialog):
     exportRequested = Signal(object)  # ExportOptions
     cancelRequested = Signal()
 
-    def __init__(self, default_path: Path, crf: int, keep_audio: bool, has_audio: bool, summary: str, parent=None):
+    def __init__(self, default_path: Path, crf: int, keep_audio: bool, has_audio: bool, summary: str, parent=None,
+                 *, preset: str = "medium"):
         super().__init__(parent)
         self.setWindowTitle("Export video")
         self.setMinimumWidth(520)
@@ -32,6 +48,14 @@ class ExportDialog(QDialog):
         self.crf.setRange(0, 51)
         self.crf.setValue(crf)
         self.crf.setToolTip("x264 constant rate factor: 0 lossless, 18 looks untouched, 23 default, 28 small")
+        self.preset = QComboBox()
+        for name, label in ENCODER_SPEEDS:
+            self.preset.addItem(label, name)
+        preset = preset if preset in X264_PRESETS else "medium"
+        if self.preset.findData(preset) < 0:
+            self.preset.addItem(preset, preset)  # a preset this list leaves out (set in the ini file)
+        self.preset.setCurrentIndex(self.preset.findData(preset))
+        self.preset.setToolTip(ENCODER_SPEED_TIP)
         self.keep_audio = QCheckBox("Copy the audio track")
         self.keep_audio.setChecked(keep_audio and has_audio)
         self.keep_audio.setEnabled(has_audio)
@@ -43,7 +67,9 @@ class ExportDialog(QDialog):
         form = QFormLayout()
         form.addRow("File", row)
         form.addRow("Quality (CRF)", self.crf)
-        form.addRow("", QLabel("Lower is better: 18 looks untouched, 23 is smaller."))
+        form.addRow("Encoder speed", self.preset)
+        form.addRow("", QLabel("Lower CRF is better: 18 looks untouched, 23 is smaller.\n"
+                               "Faster encoding exports sooner and loses a little detail."))
         form.addRow("Audio", self.keep_audio)
         form.addRow("Detail", self.full_res)
         self.summary = QLabel(summary)
@@ -66,8 +92,9 @@ class ExportDialog(QDialog):
         self.running = False
 
     def options(self) -> ExportOptions:
-        return ExportOptions(Path(self.path_edit.text()).expanduser(), self.crf.value(),
-                             self.keep_audio.isChecked(), self.full_res.isChecked())
+        return ExportOptions(Path(self.path_edit.text()).expanduser(), crf=self.crf.value(),
+                             keep_audio=self.keep_audio.isChecked(), full_res=self.full_res.isChecked(),
+                             preset=self.preset.currentData())
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export to", self.path_edit.text(), "MP4 video (*.mp4)")
