@@ -29,6 +29,7 @@ feather-blended over a thin band of propagated pixels so the seam between the tw
 """
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass
 from typing import Callable, Optional, Sequence
 
@@ -62,6 +63,8 @@ class PropagateConfig:
     passes: propagation passes (>= 1); later passes may use pixels filled in earlier ones.
     mask_dilate: ``propagate_video`` grows the masks by this many 3x3-cross steps first.
     blend_band: width in pixels of the feathered seam between propagated and generated pixels.
+    workers: threads for the per-frame and per-pair work (0: one per core). Every frame and frame
+    pair is computed the same way on any thread, so the result does not depend on it.
     """
 
     flow_max_side: int = 512
@@ -73,6 +76,8 @@ class PropagateConfig:
     passes: int = 2
     mask_dilate: int = 0
     blend_band: int = 4
+    #: threads for the flows and the chain tracing (0: one per core); results do not depend on it
+    workers: int = 0
 
     def __post_init__(self):
         if self.flow_preset not in _PRESETS:
@@ -95,6 +100,14 @@ def _sample(img: np.ndarray, pos: np.ndarray) -> np.ndarray:
     p = p.reshape(rows, _ROW, 2)
     out = cv2.remap(img, p[..., 0], p[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return out.reshape((rows * _ROW,) + img.shape[2:])[:n]
+
+
+def _pool(cfg: "PropagateConfig"):
+    """Threads for per-frame work: OpenCV and NumPy's array loops release the interpreter lock.
+    ``map`` keeps the order and raises the first error (a cancel among them)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(max_workers=cfg.workers or os.cpu_count() or 1, thread_name_prefix="propagate")
 
 
 def _grow(mask: np.ndarray, steps: int) -> np.ndarray:
@@ -161,27 +174,31 @@ class _Flows:
         self.s = min(1.0, cfg.flow_max_side / max(h, w))
         size = (max(int(round(w * self.s)), 8), max(int(round(h * self.s)), 8))
         self.sx, self.sy = size[0] / w, size[1] / h
-        grey, invalid = [], []
-        for f, m in zip(frames, holes):
-            g = cv2.cvtColor(f, cv2.COLOR_RGB2GRAY)
-            mh = shrink_mask(m, size)
+
+        def prepare(k):
+            g = cv2.cvtColor(frames[k], cv2.COLOR_RGB2GRAY)
+            mh = shrink_mask(holes[k], size)
             if size != (w, h):
                 g = cv2.resize(g, size, interpolation=cv2.INTER_AREA)
             if mh.any():
                 g = cv2.inpaint(g, mh.astype(np.uint8), 3, cv2.INPAINT_TELEA)
-            grey.append(g)
-            invalid.append(_grow(mh, cfg.hole_dilate))
-        dis = cv2.DISOpticalFlow_create(_PRESETS[cfg.flow_preset])
-        self.fwd, self.bwd = [], []
-        for k in range(len(frames) - 1):
+            return g, _grow(mh, cfg.hole_dilate)
+
+        def pair(k):
             cancel.check()
+            dis = cv2.DISOpticalFlow_create(_PRESETS[cfg.flow_preset])  # one per task: not thread-safe
             f = dis.calc(grey[k], grey[k + 1], None)
             b = dis.calc(grey[k + 1], grey[k], None)
             # Either frame's hole spoils the match (the other side is made-up there), so the
             # union is replaced; this also lets chains cross from a holed frame into a filled one.
             bad = invalid[k] | invalid[k + 1]
-            self.fwd.append(membrane_fill(f, bad))
-            self.bwd.append(membrane_fill(b, bad))
+            return membrane_fill(f, bad), membrane_fill(b, bad)
+
+        with _pool(cfg) as pool:
+            grey, invalid = zip(*pool.map(prepare, range(len(frames))))
+            pairs = list(pool.map(pair, range(len(frames) - 1)))
+        self.fwd = [f for f, _ in pairs]
+        self.bwd = [b for _, b in pairs]
 
     def at(self, flow: np.ndarray, pos: np.ndarray) -> np.ndarray:
         """Flow in full-resolution pixels at full-resolution positions ``pos`` (N, 2)."""
@@ -256,14 +273,15 @@ def propagate(frames: Sequence[np.ndarray], masks: Sequence[np.ndarray], config:
         return out, remaining
     flows = _Flows(out, remaining, cfg, cancel)
     for _ in range(cfg.passes):
-        # Sources are the state after the previous pass, so a pass is order-independent.
+        # Sources are the state after the previous pass, so a pass is order-independent: each frame
+        # reads only src/holes_f and writes only its own out[t]/remaining[t], on any thread.
         src = [f.astype(np.float32) for f in out]
         holes_f = [m.astype(np.float32) for m in remaining]
-        filled_any = False
-        for t in range(len(out)):
+
+        def fill(t):
             cancel.check()
             if not remaining[t].any():
-                continue
+                return False
             ys, xs = np.nonzero(remaining[t])
             pos = np.stack([xs, ys], 1).astype(np.float32)
             vf, df = _trace(t, +1, pos, flows, holes_f, src, cfg)
@@ -272,11 +290,14 @@ def propagate(frames: Sequence[np.ndarray], masks: Sequence[np.ndarray], config:
             wb = np.where(db > 0, 1.0 / np.maximum(db, 1), 0.0)[:, None]
             got = (df > 0) | (db > 0)
             if not got.any():
-                continue
+                return False
             val = (vf * wf + vb * wb)[got] / (wf + wb)[got]
             out[t][ys[got], xs[got]] = np.clip(val + 0.5, 0, 255).astype(np.uint8)
             remaining[t][ys[got], xs[got]] = False
-            filled_any = True
+            return True
+
+        with _pool(cfg) as pool:
+            filled_any = any(list(pool.map(fill, range(len(out)))))
         if not filled_any:
             break
     return out, remaining

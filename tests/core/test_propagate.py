@@ -57,6 +57,18 @@ def test_panning_clip_hidden_pixels_recovered():
     assert sum(int(r.sum()) for r in remaining) == 0
 
 
+def test_threads_give_the_same_result_as_one():
+    # Flows and chain tracing run per frame (pair) on a thread pool: the result must not depend on it.
+    gt = panning(12, step=4, seed=3)
+    masks = [np.roll(hole(), 3 * i, axis=1) for i in range(12)]  # a moving hole, partly revealed
+    holed = [blank([f], m)[0] for f, m in zip(gt, masks)]
+    one = propagate(holed, masks, PropagateConfig(workers=1))
+    many = propagate(holed, masks, PropagateConfig(workers=4))
+    for a, b in zip(one[0] + one[1], many[0] + many[1]):
+        np.testing.assert_array_equal(a, b)
+    assert sum(int(r.sum()) for r in one[1]) < sum(int(m.sum()) for m in masks)  # it did fill something
+
+
 def test_never_revealed_region_stays_missing():
     # A static scene: nothing behind the mask is ever visible.
     still = [panning(1)[0]] * 6
