@@ -14,9 +14,8 @@ from pathlib import Path
 
 from . import __version__
 from .cliutil import TqdmProgress
+from .core.config import X264_PRESETS  # noqa: F401 - the --preset choices
 from .core.errors import Cancelled, InpaintError
-
-X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 
 # Subcommand modules that register themselves: module name -> attribute `register(subparsers)`.
 PLUGINS = ("app.cli_train", "app.cli_eval", "app.cli_segment", "app.cli_cache")

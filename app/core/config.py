@@ -15,6 +15,8 @@ ATTENTION_KERNELS = ("auto", "matmul", "sdpa")
 # How generated pixels meet the frame: "match" corrects the fill's level to the pixels around the
 # hole (app.core.blend, Poisson-style), "none" pastes the generator's output as it is.
 SEAM_MODES = ("match", "none")
+# x264's speed/size presets, fastest first (the encoder's own names); medium is the default.
+X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 
 
 @dataclass

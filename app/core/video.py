@@ -18,6 +18,7 @@ import av
 import cv2
 import numpy as np
 
+from .config import X264_PRESETS
 from .errors import OutputError, VideoError
 from .fsutil import check_writable, make_temp_beside
 from .jobs import CancelToken, ProgressClock, ProgressFn
@@ -301,6 +302,8 @@ class VideoWriter:
 
     def __init__(self, path, width: int, height: int, fps=DEFAULT_FPS, crf: int = 18,
                  preset: str = "medium", audio_from=None, inputs=()):
+        if preset not in X264_PRESETS:
+            raise OutputError(f"Unknown encoder preset {preset!r}; use one of {', '.join(X264_PRESETS)}.")
         self.path = check_writable(path, inputs=tuple(inputs) + ((audio_from,) if audio_from else ()))
         self.width, self.height = int(width), int(height)
         self.audio_from = Path(audio_from) if audio_from else None

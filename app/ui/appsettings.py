@@ -11,7 +11,7 @@ from typing import Optional
 
 from PySide6.QtCore import QSettings
 
-from app.cli import X264_PRESETS
+from app.core.config import X264_PRESETS
 from app.core.cache import DEFAULT_LIMIT_BYTES
 from app.core.engine import EngineConfig
 from app.core import paths

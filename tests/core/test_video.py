@@ -206,3 +206,10 @@ def test_output_permissions_follow_umask(tmp_path, make_clip):
     finally:
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "o.mp4").stat().st_mode) == 0o644
+
+
+def test_unknown_encoder_preset_is_refused_before_anything_is_written(tmp_path):
+    target = tmp_path / "out.mp4"
+    with pytest.raises(OutputError, match="Unknown encoder preset 'quick'; use one of ultrafast"):
+        VideoWriter(target, 64, 48, preset="quick")
+    assert list(tmp_path.iterdir()) == []

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
 
-from app.cli import X264_PRESETS
+from app.core.config import X264_PRESETS
 from app.core import video
 from app.core.jobs import CancelToken
 from app.core.video import open_video

@@ -10,7 +10,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
                                QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox, QVBoxLayout)
 
-from app.cli import X264_PRESETS
+from app.core.config import X264_PRESETS
 
 from ..controller import ExportOptions
 from ..jobbar import format_seconds
