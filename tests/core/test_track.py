@@ -184,3 +184,57 @@ def test_cue_step_refuses_a_cut_that_grows_the_object_too_fast(monkeypatch):
     state = tr._CueState(frames[0], masks[0], TrackParams(max_growth=3.0))
     mask, flag, _ = tr._step_cues(frames[0], masks[0], frames[1], state, tr.Flow(), TrackParams(max_growth=3.0))
     assert flag == OK and mask.sum() > p.max_growth * masks[1].sum()
+
+
+def make_decoy_clip(n=30, h=96, w=160, r=12, bar=(76, 108), decoy=(46, 70, 34, 62), seed=3):
+    """A red disc whose texture moves with it (4 px right per frame, static camera) passes a static
+    patch of nearly its colours and goes behind a bar right of it (hidden on frames 17-18)."""
+    rng = np.random.default_rng(seed)
+    bg = cv2.resize(rng.integers(40, 140, (h // 8, w // 8, 3), dtype=np.uint8), (w, h), interpolation=cv2.INTER_CUBIC)
+    bg[..., 0] //= 2
+    yy, xx = np.mgrid[0:h, 0:w]
+    x0, x1, y0, y1 = decoy
+    s = (40 * np.sin(xx / 2.0) * np.sin(yy / 3.0)).astype(np.int16)
+    patch = np.stack([195 + s, 72 + s // 2, 52 + s // 2], -1)
+    bg[y0:y1, x0:x1] = np.clip(patch[y0:y1, x0:x1], 0, 255)
+    occ = np.zeros((h, w), bool)
+    occ[:, bar[0]:bar[1]] = True
+    frames, masks = [], []
+    for i in range(n):
+        cx = 20 + 4 * i
+        img = bg.copy()
+        m = (xx - cx) ** 2 + (yy - 48) ** 2 <= r * r
+        st = (40 * np.sin((xx - cx) / 2.0) * np.sin(yy / 3.0)).astype(np.int16)  # texture moves with the disc
+        obj = np.stack([200 + st, 70 + st // 2, 50 + st // 2], -1)
+        img[m] = np.clip(obj[m], 0, 255).astype(np.uint8)
+        img[occ] = (np.array([150, 150, 140]) + ((yy[occ] % 7) * 3)[:, None]).astype(np.uint8)
+        frames.append(img)
+        masks.append(m & ~occ)
+    decoy_mask = np.zeros((h, w), bool)
+    decoy_mask[y0:y1, x0:x1] = True
+    return frames, masks, decoy_mask
+
+
+@pytest.mark.parametrize("guard", [True, False])
+def test_mask_stuck_on_a_static_look_alike_is_not_trusted(guard):
+    """The bmx failure: after the occlusion the mask sits on a static patch of the object's colours.
+    The object moved 4 px a frame on its own, the patch moves with the background: with
+    ``motion_guard`` the patch is not trusted, the search runs and re-finds the disc that has come
+    out from behind the bar; without it the patch is trusted and the disc never looked for."""
+    import importlib
+
+    tr = importlib.import_module("app.core.segment.track")
+    frames, masks, decoy = make_decoy_clip()
+    p = TrackParams(motion_guard=guard)
+    k = 25  # the disc is out again, whole, right of the bar
+    state = tr._CueState(frames[0], masks[0], p)
+    state.good, state.velocity = masks[12], np.array([4.0, 0.0])  # last trusted: before the bar
+    state.motion = np.array([-4.0, 0.0])  # its residual flow (new frame -> previous) on that frame
+    state.flow = tr.Flow()(frames[k], frames[k - 1])
+    _, state.res = tr.camera_motion(state.flow)
+    mask, flag = tr._guarded(frames[k], decoy, OK, state, p)
+    if guard:
+        assert mask_iou(mask, masks[k]) > 0.7 and flag == FALLBACK
+    else:
+        assert mask_iou(mask, decoy) > 0.9 and flag == OK
+

@@ -24,9 +24,10 @@ local texture, where flow means something). GrabCut then cuts a band around the 
 |logit| > ``hard`` as definite labels and the sign elsewhere as probable labels; components that
 do not overlap the warped mask are dropped. The same accept / fallback / lost rules apply.
 With ``TrackParams.redetect`` (the default) an occlusion guard follows each cue step: a mask that
-no longer looks like the keyframe's object (colour score against a whole-frame colour model, area)
-triggers a whole-frame search for the object (keyframe colour + residual motion, near its
-predicted position, about its size) that re-seeds the cut; when nothing is found the mask is
+no longer looks like the keyframe's object (colour score against a whole-frame colour model, area,
+or it stopped dead while the object moved on its own: stuck on the background) triggers a
+whole-frame search for the object (keyframe colour + residual motion, near its predicted
+position, about its size) that re-seeds the cut; when nothing is found the mask is
 dropped (empty, ``lost``) rather than left on the occluder, and the search repeats each frame.
 
 Only two frames and the current mask are held; masks are yielded (``iter_track``) or stored
@@ -84,6 +85,9 @@ class TrackParams:
     probation: int = 0           # after a re-detection keep searching this many frames; switch to a clearly better region
     max_growth: float = 1.5      # a cut under 1/this x the warped mask's area, or over this x the larger of
     size_fade: float = 0.8       # it and the object's recent size (max area so far, x this per frame), is refused
+    motion_guard: bool = True    # a mask that moves with the background while the object moved on its own is not trusted:
+    stuck_speed: float = 2.0     # the object's residual motion was >= this (px per frame, well above flow noise)
+    stuck_ratio: float = 0.25    # and the mask's is under this fraction of it (a stop within one frame)
 
 
 @dataclass
@@ -369,6 +373,7 @@ def _guarded(cur_rgb, mask, flag, state: _CueState, p: TrackParams):
     aref = max(1, np.count_nonzero(state.good))
     app = state.appearance(cur_rgb, mask)
     looks = app >= p.guard * state.s0 and 0.33 <= area / aref <= 3.0  # still looks like the object
+    looks = looks and (not p.motion_guard or _moves_like_object(mask, state, p))
     if flag != LOST and looks and state.missed == 0:
         if state.probation > 0:
             # a re-detected mask may be a look-alike: keep searching for a while and switch
@@ -400,6 +405,23 @@ def _guarded(cur_rgb, mask, flag, state: _CueState, p: TrackParams):
     if p.keep_doubtful and flag == OK:
         return mask, FALLBACK  # doubtful but not clearly wrong: keep it, keep searching
     return np.zeros_like(mask), LOST
+
+
+def _moves_like_object(mask, state: _CueState, p: TrackParams) -> bool:
+    """False when ``mask`` moves with the background (its median residual motion after the camera
+    homography under ``stuck_ratio`` x the object's on its last trusted frame) although the object
+    moved on its own (at least ``stuck_speed`` px per frame). A moving object does not stop dead
+    between two frames; a mask that slipped onto the background or an occluder does, and trusting
+    it would teach the guard the background's position, size and (zero) motion, so the search
+    would never look for the object again. True when there is no flow or no clear own motion."""
+    m = state.motion
+    if m is None or state.res is None or np.hypot(*m) < p.stuck_speed:
+        return True
+    inner = _erode(mask, 2)
+    if not inner.any():
+        return True
+    r = np.median(state.res[inner], axis=0)
+    return bool(np.hypot(*r) >= p.stuck_ratio * np.hypot(*m))
 
 
 def _band_cut(cur_rgb, logit, sd, band, p: TrackParams):
