@@ -4,6 +4,7 @@
 #
 #   bash benchmarks/gpu_session.sh DATA_DIR OUT_DIR [TRAIN_SECONDS]
 #
+# benchmarks/pack_for_device.sh prepares DATA_DIR (.devdata) and PyAV (.devav) for the device tool.
 # TRAIN_SECONDS=0 skips training and benchmarks $WEIGHTS_FILE (default: the bundled generator).
 # BASELINE_FILE: the 73b5b3f generator.py copied out, for a machine without the git history.
 #

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Prepare what a GPU lease needs beside the working tree, inside the 64 MiB the device tool carries:
+#   .devav/av.tar.xz   PyAV 18.1.0 for CPython 3.12 (the device has torch but not PyAV), with its
+#                      H.265 and SVT-AV1 encoder libraries replaced by stubs (the benchmarks encode
+#                      H.264 only; the two are 28 of the wheel's 102 MB and push the carry over 64 MiB
+#                      once models/ is in the tree)
+#   .devdata/clips     the clips bench_gpu.py reads (schoolgirls + masks, running_car + logo mask)
+#   .devdata/generator_73b5b3f.py   the pre-layout generator for `--only layout` (no .git travels)
+# Both folders must be git-ignored (.git/info/exclude). Then, on the device:
+#   mkdir -p /tmp/site && tar xJf .devav/av.tar.xz -C /tmp/site && export PYTHONPATH=/tmp/site &&
+#   BASELINE_FILE=.devdata/generator_73b5b3f.py bash benchmarks/gpu_session.sh .devdata $OUT 0
+# with carry [".devav", ".devdata"].
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SHARED=${SHARED:-../shared}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+  --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 -d "$work/whl" av==18.1.0
+mkdir -p "$work/av" && (cd "$work/av" && unzip -q "$work"/whl/av-*.whl)
+libs="$work/av/av.libs"
+x265=$(basename "$(ls "$libs"/libx265-*)")
+svt=$(basename "$(ls "$libs"/libSvtAv1Enc-*)")
+# The stubs export what libavcodec imports from each (nm -D --undefined-only libavcodec-*.so*).
+echo 'void *x265_api_get_216(int bits) { (void)bits; return 0; }' >"$work/x265.c"
+{
+  echo '#define STUB(n) int n(void) { return -1; }'
+  nm -D --undefined-only "$libs"/libavcodec-*.so* | awk '/ svt_/ {print "STUB(" $2 ")"}'
+} >"$work/svt.c"
+gcc -shared -fPIC -O2 -Wl,-soname,"$x265" -o "$libs/$x265" "$work/x265.c"
+gcc -shared -fPIC -O2 -Wl,-soname,"$svt" -o "$libs/$svt" "$work/svt.c"
+mkdir -p .devav .devdata/clips
+(cd "$work/av" && tar cf - . | xz -9 -T0 >"$OLDPWD/.devav/av.tar.xz")
+cp -r "$SHARED"/data/clips/schoolgirls.mp4 "$SHARED"/data/clips/schoolgirls_mask \
+      "$SHARED"/data/clips/running_car.mp4 "$SHARED"/data/clips/running_car_mask_logo.png .devdata/clips/
+git show 73b5b3f:app/core/sttn/generator.py >.devdata/generator_73b5b3f.py
+du -sh .devav .devdata
