@@ -9,8 +9,13 @@ over clips), plus the IoU of the union of a clip's tracked objects against the u
 Objects: binary masks (bmx-trees, tennis) are one object; palette masks (schoolgirls,
 dogs_jump) have one object per label value.
 
+Held-out frames (``--click-frames 5 25 45``): the click (or the true mask) is on each of those
+frames instead of frame 0 and the tracker runs forward from it to the end of the clip; objects
+under ``--min-area`` px on that frame are skipped. A run's IoU is over the frames it tracked
+(the click frame to the end); a clip's figures are means over its runs (objects x click frames).
+
     PYTHONPATH=. .venv/bin/python benchmarks/bench_segment.py [--clips DIR] [--keyframe click|gt] [--no-redetect]
-        [--seeds 0 1 2] [--json out.json]
+        [--click-frames 5 25 45] [--seeds 0 1 2] [--param NAME=VALUE] [--json out.json]
 """
 from __future__ import annotations
 
@@ -66,7 +71,10 @@ def centre_click(mask: np.ndarray) -> tuple[int, int]:
     return int(x), int(y)
 
 
-def run_object(frames, gt, keyframe: str, params: TrackParams, seed: int = 0):
+def run_object(frames, gt, keyframe: str, params: TrackParams, seed: int = 0, start: int = 0):
+    """Keyframe on frame ``start`` (a click at the object's centre, or the true mask), tracked
+    forward to the last frame; returns (masks, per-frame IoU, flagged) for frames ``start``..end."""
+    frames, gt = frames[start:], gt[start:]
     # GrabCut's k-means draws from OpenCV's global random state: seeding it per object makes
     # each object's figure independent of the objects run before it, and reproducible
     cv2.setRNGSeed(seed)
@@ -98,6 +106,11 @@ def main(argv=None) -> int:
     ap.add_argument("--seeds", type=int, nargs="*", default=[0],
                     help="OpenCV random seeds (GrabCut's k-means); with several, every object is run once "
                          "per seed and the figures are means over the seeds")
+    ap.add_argument("--click-frames", type=int, nargs="+", default=[0], metavar="N",
+                    help="held-out check: keyframe (click or true mask) on each of these frames instead of frame 0, "
+                         "tracked forward to the end, e.g. --click-frames 5 25 45")
+    ap.add_argument("--min-area", type=int, default=200,
+                    help="with --click-frames: skip objects smaller than this (px) on the click frame")
     ap.add_argument("--json", type=Path, help="also write the results here (with per-frame IoU)")
     ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                     help="override a TrackParams field for an ablation, e.g. --param fb_check=False")
@@ -117,25 +130,36 @@ def main(argv=None) -> int:
         if n_masks != len(frames):  # a silent off-by-N would pair each frame with another's mask
             raise SystemExit(f"{name}: {len(frames)} frames but {n_masks} masks")
         t0 = time.monotonic()
+        held_out = args.click_frames != [0]
         per_obj, per_frame, union_ious = {}, {}, []
-        union_gt = [np.any([gt[i] for gt in objects.values()], axis=0) for i in range(len(frames))]
         for seed in args.seeds:
-            union_pred = [np.zeros(f.shape[:2], bool) for f in frames]
-            for oid, gt in objects.items():
-                masks, ious, flagged = run_object(frames, gt, args.keyframe, params, seed)
-                for u, m in zip(union_pred, masks):
-                    u |= m
-                per_obj.setdefault(oid, []).append((float(np.mean(ious)), float(ious[0]), len(flagged)))
-                per_frame.setdefault(oid, []).append([round(float(v), 4) for v in ious])
-                print(f"{name} object {oid} seed {seed}: first-frame IoU {ious[0]:.3f}, mean IoU {np.mean(ious):.3f}, "
-                      f"flagged {len(flagged)}/{len(frames)}", flush=True)
-            union_ious.append(np.mean([mask_iou(a, b) for a, b in zip(union_pred, union_gt)]))
+            for start in args.click_frames:
+                if not 0 <= start < len(frames):
+                    raise SystemExit(f"{name}: click frame {start} outside 0..{len(frames) - 1}")
+                run = {oid: gt for oid, gt in objects.items()
+                       if not held_out or np.count_nonzero(gt[start]) >= args.min_area}
+                if not run:
+                    continue
+                union_gt = [np.any([gt[i] for gt in run.values()], axis=0) for i in range(start, len(frames))]
+                union_pred = [np.zeros(f.shape[:2], bool) for f in frames[start:]]
+                for oid, gt in run.items():
+                    key = f"{oid}@{start}" if held_out else oid
+                    masks, ious, flagged = run_object(frames, gt, args.keyframe, params, seed, start)
+                    for u, m in zip(union_pred, masks):
+                        u |= m
+                    per_obj.setdefault(key, []).append((float(np.mean(ious)), float(ious[0]), len(flagged)))
+                    per_frame.setdefault(key, []).append([round(float(v), 4) for v in ious])
+                    print(f"{name} object {oid}{f' from frame {start}' if held_out else ''} seed {seed}: "
+                          f"first-frame IoU {ious[0]:.3f}, mean IoU {np.mean(ious):.3f}, "
+                          f"flagged {len(flagged)}/{len(masks)}", flush=True)
+                union_ious.append(np.mean([mask_iou(a, b) for a, b in zip(union_pred, union_gt)]))
         per_obj = {k: tuple(np.mean(v, axis=0)) for k, v in per_obj.items()}
         union_iou = float(np.mean(union_ious))
         mean = float(np.mean([v[0] for v in per_obj.values()]))
         clip_means[name] = mean
         secs = time.monotonic() - t0
-        rows.append({"clip": name, "frames": len(frames), "objects": len(objects), "mean_iou": mean,
+        rows.append({"clip": name, "frames": len(frames), "objects": len(objects), "runs": len(per_obj),
+                     "mean_iou": mean,
                      "first_frame_iou": float(np.mean([v[1] for v in per_obj.values()])),
                      "union_iou": union_iou, "flagged": sum(v[2] for v in per_obj.values()),
                      "seconds": secs, "per_object": {str(k): v[0] for k, v in per_obj.items()},
@@ -143,15 +167,19 @@ def main(argv=None) -> int:
         print(f"== {name}: mean IoU {mean:.3f} (union {union_iou:.3f}) in {secs:.0f} s", flush=True)
     overall = float(np.mean(list(clip_means.values())))
     total = time.monotonic() - t_all
-    print("\n| clip | frames | objects | first-frame IoU | mean IoU | union IoU | flagged frames | seconds |")
+    first = float(np.mean([r["first_frame_iou"] for r in rows]))
+    runs_col = "runs" if args.click_frames != [0] else "objects"
+    print(f"\n| clip | frames | {runs_col} | first-frame IoU | mean IoU | union IoU | flagged frames | seconds |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for r in rows:
-        print(f"| {r['clip']} | {r['frames']} | {r['objects']} | {r['first_frame_iou']:.3f} | {r['mean_iou']:.3f} "
+        print(f"| {r['clip']} | {r['frames']} | {r['runs'] if runs_col == 'runs' else r['objects']} "
+              f"| {r['first_frame_iou']:.3f} | {r['mean_iou']:.3f} "
               f"| {r['union_iou']:.3f} | {r['flagged']:.0f} | {r['seconds']:.0f} |")
-    print(f"| **overall (mean of clips)** | | | | **{overall:.3f}** | | | {total:.0f} |")
+    print(f"| **overall (mean of clips)** | | | {first:.3f} | **{overall:.3f}** | | | {total:.0f} |")
     if args.json:
         args.json.write_text(json.dumps({"rows": rows, "overall": overall, "seconds": total,
                                          "keyframe": args.keyframe, "flow": args.flow, "seeds": args.seeds,
+                                         "click_frames": args.click_frames, "params": overrides,
                                          "warp_only": args.warp_only, "redetect": not args.no_redetect}, indent=1))
     return 0
 
