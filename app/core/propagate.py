@@ -169,7 +169,7 @@ class _Flows:
     """Completed forward/backward flows of a chunk, stored at flow resolution (scale ``s``)."""
 
     def __init__(self, frames: Sequence[np.ndarray], holes: Sequence[np.ndarray], cfg: PropagateConfig,
-                 cancel: CancelToken):
+                 cancel: CancelToken, pool):
         h, w = frames[0].shape[:2]
         self.s = min(1.0, cfg.flow_max_side / max(h, w))
         size = (max(int(round(w * self.s)), 8), max(int(round(h * self.s)), 8))
@@ -194,9 +194,8 @@ class _Flows:
             bad = invalid[k] | invalid[k + 1]
             return membrane_fill(f, bad), membrane_fill(b, bad)
 
-        with _pool(cfg) as pool:
-            grey, invalid = zip(*pool.map(prepare, range(len(frames))))
-            pairs = list(pool.map(pair, range(len(frames) - 1)))
+        grey, invalid = zip(*pool.map(prepare, range(len(frames))))
+        pairs = list(pool.map(pair, range(len(frames) - 1)))
         self.fwd = [f for f, _ in pairs]
         self.bwd = [b for _, b in pairs]
 
@@ -271,7 +270,14 @@ def propagate(frames: Sequence[np.ndarray], masks: Sequence[np.ndarray], config:
             raise MaskError(f"A mask is {m.shape[1]}x{m.shape[0]} but the frames are {w}x{h}.")
     if len(frames) < 2 or not any(m.any() for m in remaining):
         return out, remaining
-    flows = _Flows(out, remaining, cfg, cancel)
+    with _pool(cfg) as pool:
+        _propagate_passes(out, remaining, _Flows(out, remaining, cfg, cancel, pool), cfg, cancel, pool)
+    return out, remaining
+
+
+def _propagate_passes(out: list, remaining: list, flows: _Flows, cfg: PropagateConfig, cancel: CancelToken,
+                      pool) -> None:
+    """``cfg.passes`` passes of chain tracing, filling ``out``/``remaining`` in place."""
     for _ in range(cfg.passes):
         # Sources are the state after the previous pass, so a pass is order-independent: each frame
         # reads only src/holes_f and writes only its own out[t]/remaining[t], on any thread.
@@ -296,11 +302,8 @@ def propagate(frames: Sequence[np.ndarray], masks: Sequence[np.ndarray], config:
             remaining[t][ys[got], xs[got]] = False
             return True
 
-        with _pool(cfg) as pool:
-            filled_any = any(list(pool.map(fill, range(len(out)))))
-        if not filled_any:
+        if not any(list(pool.map(fill, range(len(out))))):
             break
-    return out, remaining
 
 
 def blend_fill(frames: Sequence[np.ndarray], masks: Sequence[np.ndarray], remaining: Sequence[np.ndarray],
