@@ -129,8 +129,10 @@ def sam_checkpoint(settings) -> Optional[Path]:
 
 
 def segment_job(provider: SegmenterProvider, sam_path, device, video, index: int, rgb: np.ndarray,
-                points: list, box):
-    """Candidates for clicks/box on frame ``index`` (rgb: uint8 (H, W, 3)); runs on the click worker."""
+                points: list, box, previous: Optional[np.ndarray] = None):
+    """Candidates for clicks/box on frame ``index`` (rgb: uint8 (H, W, 3)); runs on the click worker.
+
+    ``previous``: the candidate shown when the latest click was made; the clicks edit it."""
 
     def fn(host, progress, cancel):
         seg = provider.for_clicks(sam_path, device, video)
@@ -142,7 +144,7 @@ def segment_job(provider: SegmenterProvider, sam_path, device, video, index: int
             # The object's motion to a neighbouring frame helps GrabCut grow a click to the whole object.
             seg.set_motion(click_motion(lambda i: rgb if i == index else reader[i], index, len(reader)))
         cancel.check()
-        return seg.predict(points, box)
+        return seg.predict(points, box, previous=previous)
 
     return fn
 
@@ -273,18 +275,20 @@ class SegmentController(QObject):
     # --- segmentation requests -----------------------------------------------------------------
     def add_point(self, x: float, y: float, label: int) -> None:
         self.tool.points.append((float(x), float(y), int(label)))
-        self.request()
+        # a click after the first corrects the candidate on screen instead of starting over
+        self.request(previous=self.tool.candidate if len(self.tool.points) > 1 else None)
 
     def set_box(self, box) -> None:
         self.tool.box = tuple(float(v) for v in box)
         self.request()
 
-    def request(self) -> None:
+    def request(self, previous: Optional[np.ndarray] = None) -> None:
         p = self.project
         if not p.has_video or (not self.tool.points and self.tool.box is None):
             return
         self._request += 1
-        self._pending = (self._request, p.current, p.frame(p.current), list(self.tool.points), self.tool.box)
+        self._pending = (self._request, p.current, p.frame(p.current), list(self.tool.points), self.tool.box,
+                         previous)
         self.canvas.update()
         if self.jobs.busy:
             self.jobs.cancel()  # superseded: stop it at its next check, the pending one follows
@@ -294,10 +298,10 @@ class SegmentController(QObject):
     def _next(self) -> None:
         if self._pending is None or self.jobs.busy:
             return
-        req, index, rgb, points, box = self._pending
+        req, index, rgb, points, box, previous = self._pending
         self._pending = None
         fn = segment_job(self.provider, sam_checkpoint(self.settings), str(resolve_device(self.settings.device)),
-                         self.project.video_path, index, rgb, points, box)
+                         self.project.video_path, index, rgb, points, box, previous)
         self.jobs.submit("Select", fn, request=req)
         self.controller.message.emit("Segmenting…")
 

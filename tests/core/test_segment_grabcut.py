@@ -97,3 +97,61 @@ def test_motion_grows_a_click_over_a_two_coloured_moving_object():
     assert seg.predict([(55, 38, 1)])[0].mask.shape == (h, w)
     with pytest.raises(ValueError):
         seg.set_motion(np.zeros((10, 10, 2), np.float32))
+
+
+def two_discs(seed=7):
+    """A red disc (the object) touching a green disc (a neighbour), on a textured background."""
+    img, red = scene(centre=(50, 48), r=15, seed=seed)
+    green = np.zeros(red.shape, np.uint8)
+    cv2.circle(green, (80, 48), 15, 1, -1)
+    green = green.astype(bool) & ~red
+    img[green] = (60, 200, 70)
+    return img, red, green
+
+
+def test_negative_click_edits_the_shown_mask_and_leaves_the_rest():
+    """The user's mask took in the neighbour: one negative click on it removes the neighbour only."""
+    img, red, green = two_discs()
+    seg = GrabCutSegmenter()
+    seg.set_image(img, index=0)
+    shown = red | green
+    out = seg.predict([(50, 48, 1), (84, 48, 0)], previous=shown)[0].mask
+    assert mask_iou(out, red) > 0.85
+    assert np.count_nonzero(out & green) < 0.1 * np.count_nonzero(green)
+    assert not out[48, 84]
+
+
+def test_positive_click_adds_the_missed_part_and_keeps_the_mask():
+    img, red, green = two_discs()
+    seg = GrabCutSegmenter()
+    seg.set_image(img, index=0)
+    half = red.copy()
+    half[:, 50:] = False  # the shown mask misses the red disc's right half
+    out = seg.predict([(44, 48, 1), (58, 48, 1)], previous=half)[0].mask
+    added = out & ~half
+    assert mask_iou(out, red) > mask_iou(half, red) + 0.15  # the part around the click comes in
+    assert np.count_nonzero(added & red) >= 0.9 * np.count_nonzero(added)  # and no background with it
+    assert (out & half).sum() >= 0.95 * half.sum()  # what was right stays
+    # a second click on what is still missing adds that too
+    out2 = seg.predict([(44, 48, 1), (58, 48, 1), (56, 38, 1), (56, 58, 1)][:3], previous=out)[0].mask
+    out3 = seg.predict([(44, 48, 1), (58, 48, 1), (56, 38, 1), (56, 58, 1)], previous=out2)[0].mask
+    assert mask_iou(out3, red) > max(0.85, mask_iou(out, red))
+
+
+def test_edit_far_from_the_click_changes_nothing():
+    """An edit is local: a second object in the shown mask, far from the click, is kept as it was."""
+    img, red, green = two_discs()
+    far = np.zeros(red.shape, bool)
+    far[5:15, 5:15] = True  # e.g. a separate part the user kept on purpose
+    seg = GrabCutSegmenter()
+    seg.set_image(img, index=0)
+    out = seg.predict([(50, 48, 1), (84, 48, 0)], previous=red | green | far)[0].mask
+    assert out[far].all()
+
+
+def test_previous_of_the_wrong_size_is_refused():
+    img, red, _ = two_discs()
+    seg = GrabCutSegmenter()
+    seg.set_image(img)
+    with pytest.raises(ValueError, match="previous mask"):
+        seg.predict([(50, 48, 1)], previous=np.ones((5, 5), bool))

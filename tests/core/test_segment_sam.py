@@ -144,3 +144,28 @@ def test_load_checkpoint_round_trip_into_registry_model(tmp_path, monkeypatch):
     seg = SamSegmenter(loaded)
     seg.set_image(frame(), 0)
     assert seg.predict([(3, 3, 1)])[0].mask.shape == (48, 80)
+
+
+def test_previous_answer_is_refined_through_sams_mask_prompt():
+    """Correcting a shown candidate feeds SAM's own low-resolution logits back as the mask prompt."""
+    seg = SamSegmenter(tiny_sam())
+    seg.set_image(frame(), index=0)
+    first = seg.predict([(20, 12, 1)])
+    seen = []
+    real = seg.predictor.predict
+
+    def spy(**kw):
+        seen.append(kw)
+        return real(**kw)
+
+    seg.predictor.predict = spy
+    refined = seg.predict([(20, 12, 1), (60, 30, 0)], previous=first[1].mask)
+    assert seen[-1]["mask_input"] is not None and seen[-1]["mask_input"].shape[0] == 1  # (1, 4 x grid, 4 x grid)
+    assert len(refined) == 1 and refined[0].mask.shape == (48, 80)
+    # a mask SAM did not produce (e.g. painted) cannot be turned back into its logits: plain clicks
+    seg.predict([(20, 12, 1), (60, 30, 0)], previous=np.ones((48, 80), bool))
+    assert seen[-1]["mask_input"] is None
+    # a new frame forgets the last answers
+    seg.set_image(frame(1), index=1)
+    seg.predict([(20, 12, 1)], previous=refined[0].mask)
+    assert seen[-1]["mask_input"] is None

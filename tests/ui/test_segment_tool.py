@@ -124,6 +124,32 @@ def test_box_drag_and_latest_request_wins(window, disc_clip, qtbot):
     assert window.project.masks.is_empty(0)
 
 
+def test_a_further_click_corrects_the_shown_candidate(window, disc_clip, qtbot):
+    """Clicks after the first edit the candidate on screen: a right click removes the part it lands
+    on and leaves the rest of the candidate as it was (starting over would lose it)."""
+    from app.core.segment import Candidate
+
+    window.open_path(disc_clip)
+    seg = window.segment
+    window.tools.set_tool("segment")
+    click(qtbot, window, *disc_centre(0))
+    shown = disc_mask(0).copy()
+    shown[62:80, 100:124] = True  # a part the user keeps (say, the object's shadow)
+    shown[4:30, 90:120] = True  # a part taken by mistake
+    seg.tool.candidates, seg.tool.index = [Candidate(shown, 1.0)], 0
+    click(qtbot, window, 105, 17, Qt.MouseButton.RightButton)
+    m = seg.tool.candidate
+    assert not m[17, 105] and np.count_nonzero(m[4:30, 90:120]) < 0.2 * 26 * 30
+    assert m[62:80, 100:124].all()
+    assert mask_iou(m & ~shown_part(62, 80, 100, 124), disc_mask(0)) > 0.8
+
+
+def shown_part(y0, y1, x0, x1):
+    part = np.zeros((H, W), bool)
+    part[y0:y1, x0:x1] = True
+    return part
+
+
 def test_track_needs_a_mask(window, disc_clip, dialogs):
     window.open_path(disc_clip)
     assert window.segment.track() is None

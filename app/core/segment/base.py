@@ -31,7 +31,7 @@ class Segmenter(ABC):
     """Prompted single-image segmentation with a per-frame LRU cache of the image state.
 
     Subclasses implement ``_embed(rgb) -> state`` (expensive, cached), ``_restore(state)`` and
-    ``_predict(points, box, prior) -> list[Candidate]``.
+    ``_predict(points, box, prior, previous) -> list[Candidate]``.
     """
 
     def __init__(self, cache_size: int = 4):
@@ -67,12 +67,15 @@ class Segmenter(ABC):
         self._cache.clear()
 
     def predict(self, points: Sequence[Point] = (), box: Optional[Box] = None,
-                prior: Optional[np.ndarray] = None) -> list[Candidate]:
+                prior: Optional[np.ndarray] = None, previous: Optional[np.ndarray] = None) -> list[Candidate]:
         """Candidates for the current image, sorted best first (at least one).
 
         ``points``: clicks (x, y, label). ``box``: (x0, y0, x1, y1) or None. ``prior``: optional
         bool (H, W) mask expected near the answer (the tracker passes the flow-warped previous
-        mask); segmenters that cannot use it ignore it.
+        mask); segmenters that cannot use it ignore it. ``previous``: the mask the user is
+        correcting (the candidate shown when the latest click was made); the clicks then edit it
+        instead of starting over, so a negative click removes what it lands on and a positive
+        one adds to it.
         """
         if self.image_shape is None:
             raise RuntimeError("call set_image before predict")
@@ -83,7 +86,14 @@ class Segmenter(ABC):
             prior = np.asarray(prior, bool)
             if prior.shape != self.image_shape:
                 raise ValueError(f"prior mask {prior.shape} does not match the image {self.image_shape}")
-        cands = self._predict(pts, None if box is None else tuple(float(v) for v in box), prior)
+        box = None if box is None else tuple(float(v) for v in box)
+        if previous is not None:
+            previous = np.asarray(previous, bool)
+            if previous.shape != self.image_shape:
+                raise ValueError(f"previous mask {previous.shape} does not match the image {self.image_shape}")
+        if previous is not None and not (previous.any() and pts):
+            previous = None  # nothing to edit, or no click to edit it with: start over
+        cands = self._predict(pts, box, prior, previous)
         cands.sort(key=lambda c: -c.score)
         return cands
 
@@ -94,7 +104,8 @@ class Segmenter(ABC):
     def _restore(self, state: Any) -> None: ...
 
     @abstractmethod
-    def _predict(self, points: list[Point], box: Optional[Box], prior: Optional[np.ndarray]) -> list[Candidate]: ...
+    def _predict(self, points: list[Point], box: Optional[Box], prior: Optional[np.ndarray],
+                 previous: Optional[np.ndarray] = None) -> list[Candidate]: ...
 
 
 def mask_iou(a: np.ndarray, b: np.ndarray) -> float:

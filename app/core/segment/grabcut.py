@@ -9,6 +9,9 @@ The offline default when no SAM checkpoint is present. Two modes:
   interior is definite object, the rest of it probable object, a band around it probable
   background and everything further away definite background, so the cut can only move the
   edge by about a band width per frame and cannot jump to a distant look-alike.
+* previous (correcting): the mask on screen is edited by the latest click, locally: a negative
+  click removes the piece it lands on, a positive one adds the piece around it, and the rest of
+  the mask stays as it was (``_cut_edit``).
 """
 from __future__ import annotations
 
@@ -28,14 +31,21 @@ class GrabCutSegmenter(Segmenter):
 
     ``scales``: half-sizes of the automatic boxes around clicks, as fractions of the image's
     short side. ``band``: (fraction of sqrt(prior area), min px, max px) for the prior band.
+    Corrections (``predict(..., previous=mask)``): ``edit_reach`` x sqrt(mask area), at least
+    ``edit_radius`` x the short side, is the radius a click may change; ``click_tol`` and
+    ``click_grow`` let the clicked superpixel take in neighbours within that colour distance, that
+    many rings out (0: the clicked superpixel alone, which measured best).
     """
 
     weight_free = True  # the tracker may use its own colour/motion cues with it
 
     def __init__(self, max_side: int = 640, iterations: int = 4, cache_size: int = 4,
                  scales=(0.12, 0.2, 0.3, 0.45), band=(0.05, 2, 6), sp_step: int = 12,
-                 sp_thresh: float = 0.3, min_speed: float = 0.6, agree: float = 0.4):
+                 sp_thresh: float = 0.3, min_speed: float = 0.6, agree: float = 0.4, edit_radius: float = 0.03,
+                 edit_reach: float = 0.5, click_tol: float = 12.0, click_grow: int = 0):
         super().__init__(cache_size)
+        self.edit_radius, self.edit_reach = edit_radius, edit_reach
+        self.click_tol, self.click_grow = click_tol, click_grow
         self.sp_step = sp_step
         self.sp_thresh = sp_thresh
         self.min_speed = min_speed
@@ -86,12 +96,15 @@ class GrabCutSegmenter(Segmenter):
         self._s["motions"] = [camera_motion(fl)[1] for fl in small]  # residual flows
 
     # -- prediction --------------------------------------------------------------------------
-    def _predict(self, points: list[Point], box: Optional[Box], prior: Optional[np.ndarray]) -> list[Candidate]:
+    def _predict(self, points: list[Point], box: Optional[Box], prior: Optional[np.ndarray],
+                 previous: Optional[np.ndarray] = None) -> list[Candidate]:
         s = self._s
         f = s["f"]
         pts = [(x * f, y * f, l) for x, y, l in points]
         sbox = None if box is None else tuple(v * f for v in box)
-        if prior is not None and prior.any():
+        if previous is not None:
+            cands = [self._cut_edit(self._to_small(previous), pts, sbox)]
+        elif prior is not None and prior.any():
             small_prior = self._to_small(prior)
             cands = [self._cut_prior(small_prior, pts)]
         else:
@@ -305,6 +318,119 @@ class GrabCutSegmenter(Segmenter):
         seeds = [(x, y) for x, y, l in pts if l]
         return _keep_components(full, seeds=seeds)
 
+    def _cut_edit(self, prev, pts, box=None):
+        """One (mask, score): ``prev`` (small scale) edited by the latest click.
+
+        The edit is local: outside a disk around the latest click (radius ``edit_reach`` x the
+        square root of the mask's area, at least ``edit_radius`` of the short side) the mask stays
+        as it was. Inside it GrabCut runs from the mask, except that the pixels that look more like
+        the click than like what the click is against start on the click's side, and the click's
+        superpixel (``_click_region``) is definite. Of what the cut changes, only the connected
+        piece at the click is applied: a negative click removes the piece it lands on, a positive
+        one adds the piece around it. Earlier clicks keep their side; components holding no positive
+        click and lying in the window are dropped.
+        """
+        H, W = prev.shape
+        x, y, label = pts[-1]
+        area = np.count_nonzero(prev)
+        r = max(self.edit_radius * min(H, W), self.edit_reach * np.sqrt(area))
+        yy, xx = np.ogrid[:H, :W]
+        local = (xx - x) ** 2 + (yy - y) ** 2 <= r * r
+        if box is not None:
+            bx0, by0, bx1, by1 = (int(round(v)) for v in box)
+            inbox = np.zeros((H, W), bool)
+            inbox[max(0, by0):by1, max(0, bx0):bx1] = True
+        else:
+            inbox = np.ones((H, W), bool)
+        lab = np.where(prev, cv2.GC_FGD, cv2.GC_BGD).astype(np.uint8)
+        region = self._click_region(x, y, self.click_tol, self.click_grow)
+        # GrabCut's first colour models come from this labelling: inside the window, the pixels on
+        # the other side of the mask edge from what the click says that look more like the click
+        # than like that side's keeper (the object's pixels away from the window for a negative
+        # click, the background in the window for a positive one) start on the click's side
+        flip = local & (~prev if label else prev)
+        keeper = (~prev & local) if label else (prev & ~local)
+        if not label and not keeper.any():
+            keeper = prev.copy()
+        seed = region & local if region is not None and (region & local).any() else _disk(H, W, x, y, self._disk_radius())
+        keeper &= ~seed
+        if keeper.any():
+            bgr = self._s["bgr"].astype(np.float32)
+            d_click = np.linalg.norm(bgr - bgr[seed].mean(0), axis=2)
+            flip &= d_click < _colour_distance(bgr, bgr[keeper])
+        else:
+            flip &= seed
+        side = prev ^ flip  # the starting mask inside the window
+        lab[local & side] = cv2.GC_PR_FGD
+        lab[local & ~side] = cv2.GC_PR_BGD
+        if region is not None:
+            lab[region & local] = cv2.GC_FGD if label else cv2.GC_BGD
+        lab[~inbox] = cv2.GC_BGD
+        self._paint_points(lab, pts)
+        mg = int(np.ceil(r)) + 8
+        x0, y0 = max(0, int(x) - mg), max(0, int(y) - mg)
+        x1, y1 = min(W, int(x) + mg + 1), min(H, int(y) + mg + 1)
+        fg = self._run(lab[y0:y1, x0:x1].copy(), self._s["bgr"][y0:y1, x0:x1])
+        cut = np.isin(lab, _FG_LABELS)
+        if fg is not None:
+            cut[y0:y1, x0:x1] = fg
+        # what changes is the part the click is on, and only that: the connected piece of the
+        # cut's change (removed for a negative click, added for a positive one) at the click
+        changed = (cut & ~prev) if label else (prev & ~cut)
+        changed |= seed & (~prev if label else prev)  # the click's own region changes at least
+        n, comp = cv2.connectedComponents(changed.astype(np.uint8), connectivity=8)
+        ids = np.unique(comp[seed & changed])
+        piece = np.isin(comp, ids[ids > 0])
+        full = (prev | piece) if label else (prev & ~piece)
+        for px, py, l in pts[:-1]:  # earlier clicks keep their side
+            full[_disk(H, W, px, py, self._disk_radius())] = bool(l)
+        seeds = [(px, py) for px, py, l in pts if l]
+        # parts the edit did not touch stay, even when it cut them off from the clicked part
+        full = _keep_components(full, seeds=seeds, overlap=prev & ~local)
+        return full, self._score(full, (x0, y0, x1, y1))
+
+    def _click_region(self, x, y, tol: float = 12.0, max_grow: int = 3):
+        """Bool mask (small scale) of the clicked superpixel and the neighbours of its colour, or None.
+
+        From the clicked superpixel, neighbouring superpixels whose mean colour (BGR) is within
+        ``tol`` of the clicked one's are added, ``max_grow`` rings out: the part of the object
+        (or of the background) the click lands on, not just a disk.
+        """
+        if max_grow < 0:
+            return None
+        sp = self._superpixels()
+        H, W = sp.shape
+        xi, yi = int(np.clip(round(x), 0, W - 1)), int(np.clip(round(y), 0, H - 1))
+        n = int(sp.max()) + 1
+        if "sp_mean" not in self._s:
+            count = np.maximum(1, np.bincount(sp.ravel(), minlength=n))
+            bgr = self._s["bgr"].reshape(-1, 3).astype(np.float64)
+            mean = np.stack([np.bincount(sp.ravel(), bgr[:, c], minlength=n) for c in range(3)], 1) / count[:, None]
+            # adjacency from horizontally and vertically neighbouring pixels
+            a = np.concatenate([sp[:, :-1].ravel(), sp[:-1, :].ravel()])
+            b = np.concatenate([sp[:, 1:].ravel(), sp[1:, :].ravel()])
+            pairs = np.unique(np.stack([a[a != b], b[a != b]], 1), axis=0)
+            adj = [[] for _ in range(n)]
+            for i, j in pairs:
+                adj[i].append(j)
+                adj[j].append(i)
+            self._s["sp_mean"], self._s["sp_adj"] = mean, adj
+        mean, adj = self._s["sp_mean"], self._s["sp_adj"]
+        start = int(sp[yi, xi])
+        ref = mean[start]
+        chosen, frontier = {start}, [start]
+        for _ in range(max_grow):
+            nxt = []
+            for i in frontier:
+                for j in adj[i]:
+                    if j not in chosen and np.abs(mean[j] - ref).max() <= tol:
+                        chosen.add(j)
+                        nxt.append(j)
+            frontier = nxt
+        region = np.isin(sp, list(chosen))
+        _, comp = cv2.connectedComponents(region.astype(np.uint8), connectivity=8)
+        return comp == comp[yi, xi]  # the piece at the click (a label can be split by watershed lines)
+
     def _cut_prior(self, prior, pts):
         """One (mask, score) from a prior mask (small scale)."""
         H, W = prior.shape
@@ -376,6 +502,29 @@ def _touching_sides(m, b, W, H, tol=2):
     if y1 < H and m[y1 - tol:y1, x0:x1].any():
         sides += "b"
     return sides
+
+
+def _colour_distance(bgr, samples, k: int = 3, iters: int = 8):
+    """Per-pixel distance (float32 (H, W)) from ``bgr`` to the nearest of ``k`` colour centres of
+    ``samples`` (N, 3): a small k-means (at most 2,000 samples, farthest-point start, fixed seed, so
+    an edit repeats exactly and OpenCV's global random state is left alone)."""
+    samples = samples.astype(np.float32)
+    if len(samples) > 2000:
+        samples = samples[np.random.default_rng(0).choice(len(samples), 2000, replace=False)]
+    centres = samples[:1]
+    for _ in range(min(k, len(samples)) - 1):
+        d = np.min(np.linalg.norm(samples[:, None] - centres[None], axis=2), axis=1)
+        centres = np.concatenate([centres, samples[int(np.argmax(d))][None]])
+    for _ in range(iters):
+        near = np.argmin(np.linalg.norm(samples[:, None] - centres[None], axis=2), axis=1)
+        centres = np.stack([samples[near == c].mean(0) if np.any(near == c) else centres[c]
+                            for c in range(len(centres))])
+    return np.min(np.stack([np.linalg.norm(bgr - c, axis=2) for c in centres]), axis=0)
+
+
+def _disk(H, W, x, y, r):
+    yy, xx = np.ogrid[:H, :W]
+    return (xx - x) ** 2 + (yy - y) ** 2 <= r * r
 
 
 def _keep_components(m, seeds=(), overlap=None):

@@ -100,7 +100,9 @@ class SamSegmenter(Segmenter):
     """``Segmenter`` over ``segment_anything.SamPredictor``; any ``Sam`` model (tests use a tiny one).
 
     ``predict`` returns SAM's three multimask outputs, sorted by its predicted IoU.
-    The ``prior`` mask is ignored: SAM's mask prompt expects its own low-resolution logits.
+    The ``prior`` mask is ignored: SAM's mask prompt expects its own low-resolution logits. A
+    ``previous`` mask that is one of this frame's last answers is refined the way SAM is meant to
+    be: its low-resolution logits go back in as the mask prompt with all the clicks, one output.
     """
 
     def __init__(self, model, cache_size: int = 4):
@@ -108,6 +110,7 @@ class SamSegmenter(Segmenter):
 
         super().__init__(cache_size)
         self.predictor = SamPredictor(model)
+        self._last = None  # (masks, low-res logits) of the latest answer on the current image
 
     @classmethod
     def from_checkpoint(cls, path, model_type: Optional[str] = None, device: str = "cpu", cache_size: int = 4):
@@ -122,9 +125,10 @@ class SamSegmenter(Segmenter):
         p = self.predictor
         p.features, p.original_size, p.input_size = state
         p.is_image_set = True
+        self._last = None
 
     @torch.no_grad()
-    def _predict(self, points: list[Point], box: Optional[Box], prior) -> list[Candidate]:
+    def _predict(self, points: list[Point], box: Optional[Box], prior, previous=None) -> list[Candidate]:
         coords = labels = None
         if points:
             coords = np.array([[x, y] for x, y, _ in points], np.float32)
@@ -132,6 +136,14 @@ class SamSegmenter(Segmenter):
         box_arr = None if box is None else np.array(box, np.float32)
         if coords is None and box_arr is None:
             raise ValueError("SAM needs a click or a box")
-        masks, scores, _ = self.predictor.predict(point_coords=coords, point_labels=labels, box=box_arr,
-                                                  multimask_output=True)
-        return [Candidate(m.astype(bool), float(s)) for m, s in zip(masks, scores)]
+        mask_input = None
+        if previous is not None and self._last is not None:
+            for m, logits in zip(*self._last):
+                if np.array_equal(m, previous):
+                    mask_input = logits[None]
+                    break
+        masks, scores, low_res = self.predictor.predict(point_coords=coords, point_labels=labels, box=box_arr,
+                                                        mask_input=mask_input, multimask_output=mask_input is None)
+        masks = [m.astype(bool) for m in masks]
+        self._last = (masks, low_res)
+        return [Candidate(m, float(s)) for m, s in zip(masks, scores)]
