@@ -9,13 +9,23 @@ over clips), plus the IoU of the union of a clip's tracked objects against the u
 Objects: binary masks (bmx-trees, tennis) are one object; palette masks (schoolgirls,
 dogs_jump) have one object per label value.
 
+Corrective clicks (``--clicks 5``): the protocol of interactive-segmentation benchmarks. After
+the first click, each next click goes to the interior point of the largest error region (a
+positive click where the object was missed, a negative one where background was taken), until
+N clicks; the first-frame IoU after each click is reported and the last mask is the keyframe.
+
+Periodic keyframes (``--keyframe-every 10``): true masks on every 10th frame from the click frame
+(a user who corrects a frame every 10), the tracker fills the frames between them; the IoU is
+over the frames that are not keyframes.
+
 Held-out frames (``--click-frames 5 25 45``): the click (or the true mask) is on each of those
 frames instead of frame 0 and the tracker runs forward from it to the end of the clip; objects
 under ``--min-area`` px on that frame are skipped. A run's IoU is over the frames it tracked
 (the click frame to the end); a clip's figures are means over its runs (objects x click frames).
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_segment.py [--clips DIR] [--keyframe click|gt] [--no-redetect]
-        [--click-frames 5 25 45] [--seeds 0 1 2] [--param NAME=VALUE] [--json out.json]
+        [--click-frames 5 25 45] [--clicks 5] [--keyframe-every 10] [--seeds 0 1 2] [--param NAME=VALUE]
+        [--json out.json]
 """
 from __future__ import annotations
 
@@ -71,25 +81,67 @@ def centre_click(mask: np.ndarray) -> tuple[int, int]:
     return int(x), int(y)
 
 
-def run_object(frames, gt, keyframe: str, params: TrackParams, seed: int = 0, start: int = 0):
-    """Keyframe on frame ``start`` (a click at the object's centre, or the true mask), tracked
-    forward to the last frame; returns (masks, per-frame IoU, flagged) for frames ``start``..end."""
+def next_click(pred: np.ndarray, gt: np.ndarray):
+    """(x, y, label) of the next corrective click: the interior point of the largest error region
+    (label 1 where the object was missed, 0 where background was taken), or None when none is left."""
+    best = None
+    for err, label in ((gt & ~pred, 1), (pred & ~gt, 0)):
+        n, lab, stats, _ = cv2.connectedComponentsWithStats(err.astype(np.uint8), connectivity=8)
+        if n <= 1:
+            continue
+        j = 1 + int(np.argmax(stats[1:, cv2.CC_STAT_AREA]))
+        if best is None or stats[j, cv2.CC_STAT_AREA] > best[0]:
+            best = (stats[j, cv2.CC_STAT_AREA], lab == j, label)
+    if best is None:
+        return None
+    # farthest from the region's edge, the frame border counting as an edge
+    d = cv2.distanceTransform(np.pad(best[1], 1).astype(np.uint8), cv2.DIST_L2, 5)[1:-1, 1:-1]
+    y, x = np.unravel_index(int(np.argmax(d)), d.shape)
+    return int(x), int(y), best[2]
+
+
+def click_keyframe(seg, frames, gt0, n_clicks: int = 1, edit: bool = True):
+    """The segmenter's top candidate after ``n_clicks`` clicks (the first at the object's centre,
+    the rest corrective; with ``edit`` each click edits the shown mask, as in the GUI, else the
+    segmenter starts over from all the clicks); returns (mask, [first-frame IoU after each click])."""
+    x, y = centre_click(gt0)
+    seg.set_image(frames[0], index=0)
+    seg.set_motion(click_motion(lambda i: frames[i], 0, len(frames)))
+    points = [(x, y, 1)]
+    mask = seg.predict(points)[0].mask
+    ious = [mask_iou(mask, gt0)]
+    while len(points) < n_clicks:
+        c = next_click(mask, gt0)
+        if c is None:
+            break
+        points.append(c)
+        mask = seg.predict(points, previous=mask if edit else None)[0].mask
+        ious.append(mask_iou(mask, gt0))
+    return mask, ious
+
+
+def run_object(frames, gt, keyframe: str, params: TrackParams, seed: int = 0, start: int = 0,
+               n_clicks: int = 1, every: int = 0, edit: bool = True):
+    """Keyframe on frame ``start`` (clicks on the object, or the true mask), plus true masks on every
+    ``every``-th frame after it when ``every`` > 0, tracked forward to the last frame; returns
+    (masks, per-frame IoU, flagged, keyframe indices, first-frame IoU after each click) for frames
+    ``start``..end (indices relative to ``start``)."""
     frames, gt = frames[start:], gt[start:]
     # GrabCut's k-means draws from OpenCV's global random state: seeding it per object makes
     # each object's figure independent of the objects run before it, and reproducible
     cv2.setRNGSeed(seed)
     seg = GrabCutSegmenter()
     if keyframe == "gt":
-        key = gt[0]
+        key, click_ious = gt[0], [1.0]
     else:
-        x, y = centre_click(gt[0])
-        seg.set_image(frames[0], index=0)
-        seg.set_motion(click_motion(lambda i: frames[i], 0, len(frames)))
-        key = seg.predict([(x, y, 1)])[0].mask
-    res = track(lambda i: frames[i], len(frames), {0: key}, seg, params=params)
+        key, click_ious = click_keyframe(seg, frames, gt[0], n_clicks, edit)
+    keys = {0: key}
+    if every > 0:
+        keys.update({i: gt[i] for i in range(every, len(frames), every)})
+    res = track(lambda i: frames[i], len(frames), keys, seg, params=params)
     masks = [res.mask(i) for i in range(len(frames))]
     ious = [mask_iou(m, g) for m, g in zip(masks, gt)]
-    return masks, ious, res.flagged()
+    return masks, ious, res.flagged(), sorted(keys), click_ious
 
 
 def main(argv=None) -> int:
@@ -111,6 +163,12 @@ def main(argv=None) -> int:
                          "tracked forward to the end, e.g. --click-frames 5 25 45")
     ap.add_argument("--min-area", type=int, default=200,
                     help="with --click-frames: skip objects smaller than this (px) on the click frame")
+    ap.add_argument("--clicks", type=int, default=1, metavar="N",
+                    help="N clicks on the click frame: the centre click, then corrective ones at the largest error")
+    ap.add_argument("--from-scratch", action="store_true",
+                    help="ablation: each corrective click re-segments from all clicks instead of editing the shown mask")
+    ap.add_argument("--keyframe-every", type=int, default=0, metavar="K",
+                    help="also give the true mask on every K-th frame after the click frame (IoU over the other frames)")
     ap.add_argument("--json", type=Path, help="also write the results here (with per-frame IoU)")
     ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                     help="override a TrackParams field for an ablation, e.g. --param fb_check=False")
@@ -131,7 +189,7 @@ def main(argv=None) -> int:
             raise SystemExit(f"{name}: {len(frames)} frames but {n_masks} masks")
         t0 = time.monotonic()
         held_out = args.click_frames != [0]
-        per_obj, per_frame, union_ious = {}, {}, []
+        per_obj, per_frame, per_click, union_ious = {}, {}, {}, []
         for seed in args.seeds:
             for start in args.click_frames:
                 if not 0 <= start < len(frames):
@@ -144,16 +202,28 @@ def main(argv=None) -> int:
                 union_pred = [np.zeros(f.shape[:2], bool) for f in frames[start:]]
                 for oid, gt in run.items():
                     key = f"{oid}@{start}" if held_out else oid
-                    masks, ious, flagged = run_object(frames, gt, args.keyframe, params, seed, start)
+                    masks, ious, flagged, keys, click_ious = run_object(
+                        frames, gt, args.keyframe, params, seed, start, args.clicks, args.keyframe_every,
+                        not args.from_scratch)
                     for u, m in zip(union_pred, masks):
                         u |= m
-                    per_obj.setdefault(key, []).append((float(np.mean(ious)), float(ious[0]), len(flagged)))
+                    # with periodic true keyframes only the tracked frames count (keyframe 0 is the clicked one)
+                    scored = [v for i, v in enumerate(ious) if i == 0 or i not in keys] if args.keyframe_every else ious
+                    per_obj.setdefault(key, []).append((float(np.mean(scored)), float(ious[0]), len(flagged)))
                     per_frame.setdefault(key, []).append([round(float(v), 4) for v in ious])
+                    per_click.setdefault(key, []).append([round(float(v), 4) for v in click_ious])
+                    clicks_txt = (" (after each click: " + " ".join(f"{v:.3f}" for v in click_ious) + ")"
+                                  if args.clicks > 1 else "")
                     print(f"{name} object {oid}{f' from frame {start}' if held_out else ''} seed {seed}: "
-                          f"first-frame IoU {ious[0]:.3f}, mean IoU {np.mean(ious):.3f}, "
+                          f"first-frame IoU {ious[0]:.3f}{clicks_txt}, mean IoU {np.mean(scored):.3f}, "
                           f"flagged {len(flagged)}/{len(masks)}", flush=True)
-                union_ious.append(np.mean([mask_iou(a, b) for a, b in zip(union_pred, union_gt)]))
+                union_ious.append(np.mean([mask_iou(a, b) for i, (a, b) in enumerate(zip(union_pred, union_gt))
+                                           if not args.keyframe_every or i == 0 or i % args.keyframe_every]))
         per_obj = {k: tuple(np.mean(v, axis=0)) for k, v in per_obj.items()}
+        # first-frame IoU after 1..N clicks, mean over the clip's runs (a run that ran out of
+        # errors early keeps its last figure)
+        curves = [c + c[-1:] * (args.clicks - len(c)) for runs in per_click.values() for c in runs]
+        click_curve = [float(v) for v in np.mean(curves, axis=0)]
         union_iou = float(np.mean(union_ious))
         mean = float(np.mean([v[0] for v in per_obj.values()]))
         clip_means[name] = mean
@@ -163,7 +233,8 @@ def main(argv=None) -> int:
                      "first_frame_iou": float(np.mean([v[1] for v in per_obj.values()])),
                      "union_iou": union_iou, "flagged": sum(v[2] for v in per_obj.values()),
                      "seconds": secs, "per_object": {str(k): v[0] for k, v in per_obj.items()},
-                     "per_frame": {str(k): v for k, v in per_frame.items()}})
+                     "per_frame": {str(k): v for k, v in per_frame.items()},
+                     "per_click": {str(k): v for k, v in per_click.items()}, "click_curve": click_curve})
         print(f"== {name}: mean IoU {mean:.3f} (union {union_iou:.3f}) in {secs:.0f} s", flush=True)
     overall = float(np.mean(list(clip_means.values())))
     total = time.monotonic() - t_all
@@ -176,10 +247,16 @@ def main(argv=None) -> int:
               f"| {r['first_frame_iou']:.3f} | {r['mean_iou']:.3f} "
               f"| {r['union_iou']:.3f} | {r['flagged']:.0f} | {r['seconds']:.0f} |")
     print(f"| **overall (mean of clips)** | | | {first:.3f} | **{overall:.3f}** | | | {total:.0f} |")
+    if args.clicks > 1:
+        curve = np.mean([r["click_curve"] for r in rows], axis=0)
+        print("\nfirst-frame IoU after 1.." + str(args.clicks) + " clicks (mean of clips): "
+              + " ".join(f"{v:.3f}" for v in curve))
     if args.json:
         args.json.write_text(json.dumps({"rows": rows, "overall": overall, "seconds": total,
                                          "keyframe": args.keyframe, "flow": args.flow, "seeds": args.seeds,
                                          "click_frames": args.click_frames, "params": overrides,
+                                         "clicks": args.clicks, "keyframe_every": args.keyframe_every,
+                                         "from_scratch": args.from_scratch,
                                          "warp_only": args.warp_only, "redetect": not args.no_redetect}, indent=1))
     return 0
 
