@@ -32,9 +32,7 @@ class GrabCutSegmenter(Segmenter):
     ``scales``: half-sizes of the automatic boxes around clicks, as fractions of the image's
     short side. ``band``: (fraction of sqrt(prior area), min px, max px) for the prior band.
     Corrections (``predict(..., previous=mask)``): ``edit_reach`` x sqrt(mask area), at least
-    ``edit_radius`` x the short side, is the radius a click may change; ``click_tol`` and
-    ``click_grow`` let the clicked superpixel take in neighbours within that colour distance, that
-    many rings out (0: the clicked superpixel alone, which measured best).
+    ``edit_radius`` x the short side, is the radius a click may change.
     """
 
     weight_free = True  # the tracker may use its own colour/motion cues with it
@@ -42,10 +40,9 @@ class GrabCutSegmenter(Segmenter):
     def __init__(self, max_side: int = 640, iterations: int = 4, cache_size: int = 4,
                  scales=(0.12, 0.2, 0.3, 0.45), band=(0.05, 2, 6), sp_step: int = 12,
                  sp_thresh: float = 0.3, min_speed: float = 0.6, agree: float = 0.4, edit_radius: float = 0.03,
-                 edit_reach: float = 0.5, click_tol: float = 12.0, click_grow: int = 0):
+                 edit_reach: float = 0.5):
         super().__init__(cache_size)
         self.edit_radius, self.edit_reach = edit_radius, edit_reach
-        self.click_tol, self.click_grow = click_tol, click_grow
         self.sp_step = sp_step
         self.sp_thresh = sp_thresh
         self.min_speed = min_speed
@@ -343,7 +340,7 @@ class GrabCutSegmenter(Segmenter):
         else:
             inbox = np.ones((H, W), bool)
         lab = np.where(prev, cv2.GC_FGD, cv2.GC_BGD).astype(np.uint8)
-        region = self._click_region(x, y, self.click_tol, self.click_grow)
+        region = self._click_region(x, y)
         # GrabCut's first colour models come from this labelling: inside the window, the pixels on
         # the other side of the mask edge from what the click says that look more like the click
         # than like that side's keeper (the object's pixels away from the window for a negative
@@ -352,7 +349,7 @@ class GrabCutSegmenter(Segmenter):
         keeper = (~prev & local) if label else (prev & ~local)
         if not label and not keeper.any():
             keeper = prev.copy()
-        seed = region & local if region is not None and (region & local).any() else _disk(H, W, x, y, self._disk_radius())
+        seed = region & local if (region & local).any() else _disk(H, W, x, y, self._disk_radius())
         keeper &= ~seed
         if keeper.any():
             bgr = self._s["bgr"].astype(np.float32)
@@ -363,8 +360,7 @@ class GrabCutSegmenter(Segmenter):
         side = prev ^ flip  # the starting mask inside the window
         lab[local & side] = cv2.GC_PR_FGD
         lab[local & ~side] = cv2.GC_PR_BGD
-        if region is not None:
-            lab[region & local] = cv2.GC_FGD if label else cv2.GC_BGD
+        lab[region & local] = cv2.GC_FGD if label else cv2.GC_BGD
         lab[~inbox] = cv2.GC_BGD
         self._paint_points(lab, pts)
         mg = int(np.ceil(r)) + 8
@@ -389,47 +385,16 @@ class GrabCutSegmenter(Segmenter):
         full = _keep_components(full, seeds=seeds, overlap=prev & ~local)
         return full, self._score(full, (x0, y0, x1, y1))
 
-    def _click_region(self, x, y, tol: float = 12.0, max_grow: int = 3):
-        """Bool mask (small scale) of the clicked superpixel and the neighbours of its colour, or None.
-
-        From the clicked superpixel, neighbouring superpixels whose mean colour (BGR) is within
-        ``tol`` of the clicked one's are added, ``max_grow`` rings out: the part of the object
-        (or of the background) the click lands on, not just a disk.
-        """
-        if max_grow < 0:
-            return None
+    def _click_region(self, x, y):
+        """Bool mask (small scale) of the clicked superpixel's connected piece at the click: the part
+        of the object (or of the background) the click lands on, not just a disk. (Growing it by
+        colour into neighbouring superpixels measured no better.)"""
         sp = self._superpixels()
         H, W = sp.shape
         xi, yi = int(np.clip(round(x), 0, W - 1)), int(np.clip(round(y), 0, H - 1))
-        n = int(sp.max()) + 1
-        if "sp_mean" not in self._s:
-            count = np.maximum(1, np.bincount(sp.ravel(), minlength=n))
-            bgr = self._s["bgr"].reshape(-1, 3).astype(np.float64)
-            mean = np.stack([np.bincount(sp.ravel(), bgr[:, c], minlength=n) for c in range(3)], 1) / count[:, None]
-            # adjacency from horizontally and vertically neighbouring pixels
-            a = np.concatenate([sp[:, :-1].ravel(), sp[:-1, :].ravel()])
-            b = np.concatenate([sp[:, 1:].ravel(), sp[1:, :].ravel()])
-            pairs = np.unique(np.stack([a[a != b], b[a != b]], 1), axis=0)
-            adj = [[] for _ in range(n)]
-            for i, j in pairs:
-                adj[i].append(j)
-                adj[j].append(i)
-            self._s["sp_mean"], self._s["sp_adj"] = mean, adj
-        mean, adj = self._s["sp_mean"], self._s["sp_adj"]
-        start = int(sp[yi, xi])
-        ref = mean[start]
-        chosen, frontier = {start}, [start]
-        for _ in range(max_grow):
-            nxt = []
-            for i in frontier:
-                for j in adj[i]:
-                    if j not in chosen and np.abs(mean[j] - ref).max() <= tol:
-                        chosen.add(j)
-                        nxt.append(j)
-            frontier = nxt
-        region = np.isin(sp, list(chosen))
-        _, comp = cv2.connectedComponents(region.astype(np.uint8), connectivity=8)
-        return comp == comp[yi, xi]  # the piece at the click (a label can be split by watershed lines)
+        # a label can be split by watershed lines, which go to a neighbouring label
+        _, comp = cv2.connectedComponents((sp == sp[yi, xi]).astype(np.uint8), connectivity=8)
+        return comp == comp[yi, xi]
 
     def _cut_prior(self, prior, pts):
         """One (mask, score) from a prior mask (small scale)."""
