@@ -331,8 +331,7 @@ class GrabCutSegmenter(Segmenter):
         x, y, label = pts[-1]
         area = np.count_nonzero(prev)
         r = max(self.edit_radius * min(H, W), self.edit_reach * np.sqrt(area))
-        yy, xx = np.ogrid[:H, :W]
-        local = (xx - x) ** 2 + (yy - y) ** 2 <= r * r
+        local = _disk(H, W, x, y, r)
         if box is not None:
             bx0, by0, bx1, by1 = (int(round(v)) for v in box)
             inbox = np.zeros((H, W), bool)
@@ -352,9 +351,10 @@ class GrabCutSegmenter(Segmenter):
         seed = region & local if (region & local).any() else _disk(H, W, x, y, self._disk_radius())
         keeper &= ~seed
         if keeper.any():
-            bgr = self._s["bgr"].astype(np.float32)
-            d_click = np.linalg.norm(bgr - bgr[seed].mean(0), axis=2)
-            flip &= d_click < _colour_distance(bgr, bgr[keeper])
+            bgr = self._s["bgr"]
+            pix = bgr[flip].astype(np.float32)  # only the pixels that may flip need a distance
+            d_click = np.linalg.norm(pix - bgr[seed].astype(np.float32).mean(0), axis=-1)
+            flip[flip] = d_click < _colour_distance(pix, bgr[keeper])
         else:
             flip &= seed
         side = prev ^ flip  # the starting mask inside the window
@@ -470,7 +470,8 @@ def _touching_sides(m, b, W, H, tol=2):
 
 
 def _colour_distance(bgr, samples, k: int = 3, iters: int = 8):
-    """Per-pixel distance (float32 (H, W)) from ``bgr`` to the nearest of ``k`` colour centres of
+    """Per-pixel distance (float32, ``bgr``'s shape without its last axis) from ``bgr`` (..., 3) to
+    the nearest of ``k`` colour centres of
     ``samples`` (N, 3): a small k-means (at most 2,000 samples, farthest-point start, fixed seed, so
     an edit repeats exactly and OpenCV's global random state is left alone)."""
     samples = samples.astype(np.float32)
@@ -484,7 +485,7 @@ def _colour_distance(bgr, samples, k: int = 3, iters: int = 8):
         near = np.argmin(np.linalg.norm(samples[:, None] - centres[None], axis=2), axis=1)
         centres = np.stack([samples[near == c].mean(0) if np.any(near == c) else centres[c]
                             for c in range(len(centres))])
-    return np.min(np.stack([np.linalg.norm(bgr - c, axis=2) for c in centres]), axis=0)
+    return np.min(np.stack([np.linalg.norm(bgr - c, axis=-1) for c in centres]), axis=0)
 
 
 def _disk(H, W, x, y, r):
