@@ -12,9 +12,11 @@ from app.core.segment import (FALLBACK, KEYFRAME, LOST, OK, GrabCutSegmenter, Tr
 import cv2
 
 
-def make_clip(n=10, h=96, w=128, r=15, vanish_at=None, seed=1):
-    """Frames RGB uint8 (h, w, 3) and bool disc masks; the disc moves 3 px right, 1 px down per frame."""
+def make_clip(n=10, h=96, w=128, r=15, vanish_at=None, seed=1, textured=False):
+    """Frames RGB uint8 (h, w, 3) and bool disc masks; the disc moves 3 px right, 1 px down per frame.
+    The disc is flat red, or with ``textured`` red with a pattern that moves with it."""
     rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
     tex = rng.integers(0, 160, (h // 8 + 2, (w + 2 * n) // 8 + 2, 3), dtype=np.uint8)
     tex[..., 0] //= 3
     big = cv2.resize(tex, (tex.shape[1] * 8, tex.shape[0] * 8), interpolation=cv2.INTER_CUBIC)
@@ -25,7 +27,12 @@ def make_clip(n=10, h=96, w=128, r=15, vanish_at=None, seed=1):
         cv2.circle(m, (35 + 3 * i, 40 + i), r, 1, -1)
         m = m.astype(bool)
         if vanish_at is None or i < vanish_at:
-            img[m] = (220, 60, 50)
+            if textured:  # the pattern's phase follows the disc's centre
+                u, v = xx - (35 + 3 * i), yy - (40 + i)
+                s = (35 * np.sin(u / 2.5) * np.cos(v / 3.5)).astype(np.int16)
+                img[m] = np.clip(np.stack([200 + s, 60 + s // 2, 50 + s // 2], -1)[m], 0, 255).astype(np.uint8)
+            else:
+                img[m] = (220, 60, 50)
         else:
             m[:] = False
         frames.append(img)
@@ -238,3 +245,47 @@ def test_mask_stuck_on_a_static_look_alike_is_not_trusted(guard):
     else:
         assert mask_iou(mask, decoy) > 0.9 and flag == OK
 
+
+
+def test_between_close_keyframes_a_textured_object_follows_the_flow_alone(monkeypatch):
+    """Between two keyframes at most ``between_warp`` frames apart a textured object that colour
+    does not separate (real objects; measured in docs/SEGMENTATION.md) follows the flow warp, as
+    each cue cut costs edge precision. A flat object, one that colour alone separates, a lone
+    keyframe's runs and keyframes far apart keep the cut."""
+    import importlib
+
+    tr = importlib.import_module("app.core.segment.track")
+    textured, tmasks = make_clip(n=10, textured=True)
+    flat, fmasks = make_clip(n=10)
+    # the synthetic disc is red on a background with little red: its colour score is the ceiling
+    assert tr._CueState(textured[0], tmasks[0], TrackParams()).s0 >= TrackParams().warp_colour
+    p = TrackParams(warp_colour=10.0)  # as if colour did not separate it
+    assert tr._warp_between(0, [1, 2, 3, 4], [0, 9], textured[0], tmasks[0], 1.0, p) == 9
+    assert tr._warp_between(9, [8, 7, 6, 5], [0, 9], textured[9], tmasks[9], 1.0, p) == 0
+    assert tr._warp_between(0, [1, 2, 3, 4], [0, 9], flat[0], fmasks[0], 1.0, p) is None  # flat: the flow drifts
+    assert tr._warp_between(5, [4, 3, 2, 1, 0], [5, 9], textured[5], tmasks[5], 1.0, p) is None  # no keyframe ahead
+    assert tr._warp_between(0, [1, 2], [0, 30], textured[0], tmasks[0], 1.0, p) is None  # too far apart
+    assert tr._warp_between(0, [1, 2], [0, 9], textured[0], tmasks[0], 1.0, TrackParams(between_warp=0)) is None
+    assert tr._warp_between(0, [1, 2], [0, 9], textured[0], tmasks[0], 3.5, TrackParams()) is None  # colour separates it
+
+    # with no size check (and no guard, whose search cuts too) the textured run between keyframes
+    # 0 and 9 never calls the cut
+    calls = []
+    band_cut = tr._band_cut
+    monkeypatch.setattr(tr, "_band_cut", lambda *a: calls.append(1) or band_cut(*a))
+    keys = {0: tmasks[0], 9: tmasks[9]}
+    free = TrackParams(warp_colour=10.0, warp_area_tol=100.0, redetect=False)
+    res = track(lambda i: textured[i], 10, keys, GrabCutSegmenter(), params=free)
+    warped = [mask_iou(res.mask(i), tmasks[i]) for i in range(10)]
+    assert not calls and not res.flagged()
+    assert min(warped) > 0.5, warped  # still on the disc; the flow on this small frame blurs its edge
+    # the size check cuts the frames where the warp bloats (this clip's area is constant)
+    res = track(lambda i: textured[i], 10, keys, GrabCutSegmenter(), params=p)
+    checked = [mask_iou(res.mask(i), tmasks[i]) for i in range(10)]
+    assert 0 < len(calls) < 8 and np.mean(checked) > np.mean(warped), (len(calls), checked, warped)
+    calls.clear()
+    track(lambda i: textured[i], 10, {0: tmasks[0]}, GrabCutSegmenter(), params=free)
+    assert len(calls) == 9  # a lone keyframe's runs cut every frame
+    calls.clear()
+    track(lambda i: textured[i], 10, keys, GrabCutSegmenter())
+    assert len(calls) == 8  # and so does the default between keyframes on this red disc

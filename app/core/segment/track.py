@@ -88,6 +88,13 @@ class TrackParams:
     motion_guard: bool = True    # a mask that moves with the background while the object moved on its own is not trusted:
     stuck_speed: float = 2.0     # the object's residual motion was >= this (px per frame, well above flow noise)
     stuck_ratio: float = 0.25    # and the mask's is under this fraction of it (a stop within one frame)
+    between_warp: int = 20       # between two keyframes at most this many frames apart, a textured object's
+    warp_texture: float = 0.5    # mask is the flow warp alone (no cue cut): mean texture_weight inside the
+                                 # keyframe mask >= this (flat objects give the flow nothing to hold: cut)
+    warp_area_tol: float = 1.15  # ... while the warped area is within this factor of the area interpolated
+                                 # between the two keyframes' (a warp that bloats or shrinks is cut)
+    warp_colour: float = 3.0     # ... and colour does not already separate it (keyframe colour score s0 under
+                                 # this, of at most 4: where colour alone finds the object, the cut is exact)
 
 
 @dataclass
@@ -260,8 +267,27 @@ def _erode(mask, r):
     return e if e.any() else mask
 
 
-def _step_cues(prev_rgb, prev_mask, cur_rgb, state: _CueState, flow_fn, p: TrackParams):
-    """Propagate with colour + motion + shape cues and a GrabCut on a band; returns (mask, flag, iou)."""
+def _cue_logit(cur_rgb, sd, diff, area, state: _CueState, p: TrackParams):
+    """Shape + colour logit per pixel (the motion term is added by the caller)."""
+    logit = p.w_shape * np.clip(sd / max(2.0, p.shape_scale * np.sqrt(area)), -3, 3)
+    if p.photo_weight:
+        # where the warped frame does not match the new one (occluder, flow error) the warped
+        # mask is no evidence: the shape prior counts only where the warp is photo-consistent
+        d = cv2.GaussianBlur(diff.astype(np.float32), (5, 5), 0)
+        c = np.clip(1.0 - (d - p.photo_tol) / p.photo_tol, 0, 1)
+        logit = np.where(logit > 0, logit * c, logit)
+    logit += p.w_colour * np.clip(state.colour.logit(cur_rgb), -4, 4)
+    return logit
+
+
+def _step_cues(prev_rgb, prev_mask, cur_rgb, state: _CueState, flow_fn, p: TrackParams,
+               expect: Optional[float] = None):
+    """Propagate with colour + motion + shape cues and a GrabCut on a band; returns (mask, flag, iou).
+
+    ``expect``: the object's area expected on this frame (between two close keyframes, see
+    ``_warp_between``). The warped mask is then the result (flag "" unless lost) when its area is
+    within ``warp_area_tol`` of it; the residual motion the guard needs is still computed.
+    """
     flow = flow_fn(cur_rgb, prev_rgb)
     state.flow, state.res = flow, None
     warped = warp(prev_mask.astype(np.float32), flow, replicate=p.replicate) > 0.5
@@ -272,27 +298,22 @@ def _step_cues(prev_rgb, prev_mask, cur_rgb, state: _CueState, flow_fn, p: Track
         return warped, LOST, 0.0
     diff = np.abs(moved_rgb.astype(np.int16) - cur_rgb.astype(np.int16)).mean(axis=2)
     consistent = np.count_nonzero(diff[warped] < p.photo_tol) / area
-    H, W = warped.shape
+    cut = expect is None or not (1 / p.warp_area_tol <= area / max(1.0, expect) <= p.warp_area_tol)
     band = _band(warped, p)
     sd = signed_distance(warped)
-    logit = p.w_shape * np.clip(sd / max(2.0, p.shape_scale * np.sqrt(area)), -3, 3)
-    if p.photo_weight:
-        # where the warped frame does not match the new one (occluder, flow error) the warped
-        # mask is no evidence: the shape prior counts only where the warp is photo-consistent
-        d = cv2.GaussianBlur(diff.astype(np.float32), (5, 5), 0)
-        c = np.clip(1.0 - (d - p.photo_tol) / p.photo_tol, 0, 1)
-        logit = np.where(logit > 0, logit * c, logit)
-    logit += p.w_colour * np.clip(state.colour.logit(cur_rgb), -4, 4)
-    if p.w_motion:
+    logit = _cue_logit(cur_rgb, sd, diff, area, state, p) if cut else None
+    if p.w_motion or not cut:
         _, res = camera_motion(flow, exclude=sd > -band)
         inner = _erode(warped, 2)
         m_obj = np.median(res[inner], axis=0)
-        ml = motion_logit(res, m_obj)
+        ml = motion_logit(res, m_obj) if cut and p.w_motion else None
         if ml is not None:
             logit += p.w_motion * ml * texture_weight(cur_rgb, p.texture)
         state.res, state.step_motion = res, m_obj
-    mask = _band_cut(cur_rgb, logit, sd, band, p)
-    mask = _keep_overlapping(mask, warped)
+    if cut:
+        mask = _keep_overlapping(_band_cut(cur_rgb, logit, sd, band, p), warped)
+    else:
+        mask = warped
     iou = mask_iou(mask, warped)
     flag = OK
     # objects change size slowly: a cut that swallows a look-alike neighbour, or loses half the
@@ -502,6 +523,23 @@ def _step(prev_rgb, prev_mask, cur_rgb, index, segmenter, flow_fn, p: TrackParam
     return mask, flag, max(best_iou, 0.0)
 
 
+def _warp_between(k, frames, keys, rgb, mask, s0: float, p: TrackParams) -> Optional[int]:
+    """The keyframe a run from keyframe ``k`` ends at, when it is at most ``between_warp`` frames
+    away, the object is textured and its colour score ``s0`` is under ``warp_colour`` (else None). Such a run follows the flow warp alone while the
+    warp keeps the object's size (``_step_cues``' ``expect``): over a few frames it stays closer
+    to the truth than the cue cut, each step of which costs some edge precision (measured in
+    docs/SEGMENTATION.md)."""
+    step = 1 if frames[0] > k else -1
+    ahead = [j for j in keys if (j - k) * step > 0]
+    if not ahead:
+        return None
+    other = min(ahead, key=lambda j: abs(j - k))
+    if abs(other - k) > p.between_warp or s0 >= p.warp_colour:
+        return None
+    tex = texture_weight(rgb, p.texture)[_erode(mask, 2)]
+    return other if tex.size and float(tex.mean()) >= p.warp_texture else None
+
+
 def iter_track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Segmenter,
                cancel: Optional[CancelToken] = None, params: Optional[TrackParams] = None) -> Iterator[TrackStep]:
     """Yield a ``TrackStep`` per frame (keyframes included), in processing order, not frame order.
@@ -518,10 +556,13 @@ def iter_track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Se
             cancel.check()
         yield TrackStep(k, keys[k], KEYFRAME, k)
     use_cues = p.cues and getattr(segmenter, "weight_free", False)
+    order = sorted(keys)
     for k, frames in runs:
         prev_rgb, prev_mask = get_frame(k), keys[k]
         state = _CueState(prev_rgb, prev_mask, p) if use_cues and prev_mask.any() else None
         guard = state is not None and p.redetect and state.s0 >= p.min_contrast
+        target = _warp_between(k, frames, order, prev_rgb, prev_mask, state.s0, p) if state is not None else None
+        a0 = float(np.count_nonzero(prev_mask))
         for i in frames:
             if cancel is not None:
                 cancel.check()
@@ -529,7 +570,10 @@ def iter_track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Se
             if cur.shape[:2] != prev_mask.shape:
                 raise ValueError(f"frame {i} is {cur.shape[:2]}, masks are {prev_mask.shape}")
             if state is not None and prev_mask.any():
-                mask, flag, iou = _step_cues(prev_rgb, prev_mask, cur, state, flow_fn, p)
+                expect = None
+                if target is not None:  # areas interpolated between the two keyframes
+                    expect = a0 + (np.count_nonzero(keys[target]) - a0) * abs(i - k) / abs(target - k)
+                mask, flag, iou = _step_cues(prev_rgb, prev_mask, cur, state, flow_fn, p, expect)
                 if guard:
                     mask, flag = _guarded(cur, mask, flag, state, p)
             elif guard:  # dropped on an earlier frame: search the whole frame again
