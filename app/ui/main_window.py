@@ -160,7 +160,8 @@ class MainWindow(QMainWindow):
         m.addActions(self.tools.size_actions)
         m.addAction(self.tools.clear_action)
         m.addSeparator()
-        m.addActions([self.segment.commit_action, self.segment.track_action])
+        m.addActions([self.segment.commit_action, self.segment.track_action, self.segment.next_flag_action,
+                      self.segment.prev_flag_action])
         m = mb.addMenu("&View")
         m.addActions(list(self.compare.mode_actions.values()))
         m.addSeparator()

@@ -205,8 +205,15 @@ class SegmentController(QObject):
         self.track_action.setToolTip("Follow this frame's mask through the in/out range (Ctrl+T)")
         self.track_action.setShortcut("Ctrl+T")
         self.track_action.triggered.connect(self.track)
-        panel.addAction(self.commit_action)
-        panel.addAction(self.track_action)
+        self.next_flag_action = QAction("Next frame to check", self)
+        self.next_flag_action.setToolTip("Go to the next frame the tracker flagged (G; Shift+G goes back)")
+        self.next_flag_action.setShortcut("G")
+        self.next_flag_action.triggered.connect(lambda: self.go_to_flagged(1))
+        self.prev_flag_action = QAction("Previous frame to check", self)
+        self.prev_flag_action.setShortcut("Shift+G")
+        self.prev_flag_action.triggered.connect(lambda: self.go_to_flagged(-1))
+        for a in (self.commit_action, self.track_action, self.next_flag_action, self.prev_flag_action):
+            panel.addAction(a)
 
         canvas.installEventFilter(self)
         self.jobs.finished.connect(self._answered)
@@ -236,6 +243,8 @@ class SegmentController(QObject):
 
     def _enable(self) -> None:
         self.track_action.setEnabled(self.project.has_video and not self.controller.engine.busy)
+        for a in (self.next_flag_action, self.prev_flag_action):
+            a.setEnabled(bool(self.flagged))
         self.commit_action.setEnabled(self.tool.candidate is not None)
 
     def _video_changed(self) -> None:
@@ -245,6 +254,19 @@ class SegmentController(QObject):
     def _show_flags(self) -> None:
         if self.timeline is not None:
             self.timeline.set_flagged(self.flagged)
+        self._enable()
+
+    def go_to_flagged(self, direction: int = 1) -> Optional[int]:
+        """Show the next (``direction`` 1) or previous (-1) flagged frame after the current one,
+        wrapping around; returns it, or None when no frame is flagged."""
+        if not self.flagged or not self.project.has_video:
+            return None
+        cur = self.project.current
+        frames = sorted(self.flagged)
+        ahead = [i for i in frames if (i - cur) * direction > 0]
+        target = (ahead[0] if direction > 0 else ahead[-1]) if ahead else (frames[0] if direction > 0 else frames[-1])
+        self.project.set_current(target)
+        return target
 
     def discard(self) -> None:
         """Drop the clicks and candidates (Esc); an answer still on its way is ignored."""
@@ -269,6 +291,8 @@ class SegmentController(QObject):
         index = self.project.current
         self.canvas.commit(self.canvas.mask | m)
         self.keyframes.add(index)
+        if self.flagged.pop(index, None) is not None:  # the user has checked this frame
+            self._show_flags()
         self.discard()
         return True
 

@@ -219,3 +219,31 @@ def test_keyframes_and_flags_come_back_with_the_project(window, disc_clip, qtbot
     assert window.open_path(path)
     assert seg.keyframes == {0} and seg.flagged == {4: "lost"}
     assert window.timeline.bar.flagged == frozenset({4})
+
+
+def test_go_to_flagged_frames_and_a_correction_clears_the_flag(window, disc_clip, qtbot):
+    """G / Shift+G walk through the frames the tracker flagged (wrapping around); committing a
+    correction on a flagged frame makes it a keyframe and takes its amber mark away."""
+    window.open_path(disc_clip)
+    p, seg = window.project, window.segment
+    assert not seg.next_flag_action.isEnabled()  # nothing to check yet
+    assert seg.go_to_flagged(1) is None
+    p.flagged.update({2: "lost", 6: "fallback"})
+    p.trackingChanged.emit()
+    assert seg.next_flag_action.isEnabled() and window.timeline.bar.flagged == {2, 6}
+    p.set_current(0)
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_G)
+    assert p.current == 2
+    qtbot.keyClick(window.canvas, Qt.Key.Key_G)
+    assert p.current == 6
+    qtbot.keyClick(window.canvas, Qt.Key.Key_G)
+    assert p.current == 2  # wraps
+    qtbot.keyClick(window.canvas, Qt.Key.Key_G, Qt.KeyboardModifier.ShiftModifier)
+    assert p.current == 6
+    cx, cy = disc_centre(6)
+    select_and_commit(qtbot, window, cx, cy)
+    assert 6 not in p.flagged and 6 in seg.keyframes
+    assert window.timeline.bar.flagged == {2}
+    qtbot.keyClick(window.canvas, Qt.Key.Key_G)
+    assert p.current == 2

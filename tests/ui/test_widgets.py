@@ -285,3 +285,17 @@ def test_make_app_applies_the_dark_theme(qapp):
     assert app.palette().window().color().lightness() < 60
     assert app.organizationName() == "sttn-inpaint"
     app.setStyleSheet("")
+
+
+def test_no_two_actions_share_a_shortcut(window):
+    """An ambiguous shortcut does nothing in Qt: every key of the window's actions is unique."""
+    from PySide6.QtGui import QAction
+
+    seen = {}
+    for a in window.findChildren(QAction):
+        for key in a.shortcuts():
+            k = key.toString()
+            if k:
+                assert k not in seen or seen[k] is a, f"{k}: {seen[k].text()!r} and {a.text()!r}"
+                seen[k] = a
+    assert {"G", "Shift+G", "F", "Ctrl+T", "C"} <= set(seen)
