@@ -16,7 +16,8 @@ N clicks; the first-frame IoU after each click is reported and the last mask is 
 
 Periodic keyframes (``--keyframe-every 10``): true masks on every 10th frame from the click frame
 (a user who corrects a frame every 10), the tracker fills the frames between them; the IoU is
-over the frames that are not keyframes.
+over the frames that are not keyframes. With ``--every-by click`` those keyframes are the masks of
+``--clicks`` clicks on each of them instead (a user correcting with clicks; IoU over all frames).
 
 Held-out frames (``--click-frames 5 25 45``): the click (or the true mask) is on each of those
 frames instead of frame 0 and the tracker runs forward from it to the end of the clip; objects
@@ -100,13 +101,15 @@ def next_click(pred: np.ndarray, gt: np.ndarray):
     return int(x), int(y), best[2]
 
 
-def click_keyframe(seg, frames, gt0, n_clicks: int = 1, edit: bool = True):
-    """The segmenter's top candidate after ``n_clicks`` clicks (the first at the object's centre,
-    the rest corrective; with ``edit`` each click edits the shown mask, as in the GUI, else the
-    segmenter starts over from all the clicks); returns (mask, [first-frame IoU after each click])."""
+def click_keyframe(seg, frames, gt0, n_clicks: int = 1, edit: bool = True, index: int = 0):
+    """The segmenter's top candidate on frame ``index`` after ``n_clicks`` clicks (the first at the
+    object's centre, the rest corrective; with ``edit`` each click edits the shown mask, as in the
+    GUI, else the segmenter starts over from all the clicks); returns (mask, [IoU after each click])."""
+    if not gt0.any():  # the object is not on this frame: a user would leave it empty
+        return np.zeros_like(gt0), [1.0]
     x, y = centre_click(gt0)
-    seg.set_image(frames[0], index=0)
-    seg.set_motion(click_motion(lambda i: frames[i], 0, len(frames)))
+    seg.set_image(frames[index], index=index)
+    seg.set_motion(click_motion(lambda i: frames[i], index, len(frames)))
     points = [(x, y, 1)]
     mask = seg.predict(points)[0].mask
     ious = [mask_iou(mask, gt0)]
@@ -120,10 +123,29 @@ def click_keyframe(seg, frames, gt0, n_clicks: int = 1, edit: bool = True):
     return mask, ious
 
 
+def correct_mask(seg, frames, index, mask, gt, n_clicks):
+    """``mask`` on frame ``index`` after ``n_clicks`` corrective clicks that edit it (each at the
+    largest error region, as in the GUI when a frame's mask is corrected). An empty mask (the
+    tracker lost the object) is made again from clicks, as on the first frame."""
+    if not mask.any():
+        return click_keyframe(seg, frames, gt, n_clicks, True, index)[0]
+    seg.set_image(frames[index], index=index)
+    seg.set_motion(click_motion(lambda i: frames[i], index, len(frames)))
+    points = []
+    for _ in range(n_clicks):
+        c = next_click(mask, gt)
+        if c is None:
+            break
+        points.append(c)
+        mask = seg.predict(points, previous=mask)[0].mask
+    return mask
+
+
 def run_object(frames, gt, keyframe: str, params: TrackParams, seed: int = 0, start: int = 0,
-               n_clicks: int = 1, every: int = 0, edit: bool = True):
-    """Keyframe on frame ``start`` (clicks on the object, or the true mask), plus true masks on every
-    ``every``-th frame after it when ``every`` > 0, tracked forward to the last frame; returns
+               n_clicks: int = 1, every: int = 0, edit: bool = True, every_by: str = "gt"):
+    """Keyframe on frame ``start`` (clicks on the object, or the true mask), plus on every
+    ``every``-th frame after it when ``every`` > 0 the true mask (``every_by`` "gt") or the mask of
+    ``n_clicks`` clicks there ("click"), tracked forward to the last frame; returns
     (masks, per-frame IoU, flagged, keyframe indices, first-frame IoU after each click) for frames
     ``start``..end (indices relative to ``start``)."""
     frames, gt = frames[start:], gt[start:]
@@ -136,8 +158,16 @@ def run_object(frames, gt, keyframe: str, params: TrackParams, seed: int = 0, st
     else:
         key, click_ious = click_keyframe(seg, frames, gt[0], n_clicks, edit)
     keys = {0: key}
-    if every > 0:
-        keys.update({i: gt[i] for i in range(every, len(frames), every)})
+    last = 0
+    for i in range(every, len(frames), every) if every > 0 else ():
+        if every_by == "gt":
+            keys[i] = gt[i]
+        elif every_by == "click":
+            keys[i] = click_keyframe(seg, frames, gt[i], n_clicks, edit, i)[0]
+        else:  # "edit": the user looks at the tracked mask on frame i and corrects it with clicks
+            part = track(lambda j: frames[last + j], i - last + 1, {0: keys[last]}, seg, params=params)
+            keys[i] = correct_mask(seg, frames, i, part.mask(i - last), gt[i], n_clicks)
+            last = i
     res = track(lambda i: frames[i], len(frames), keys, seg, params=params)
     masks = [res.mask(i) for i in range(len(frames))]
     ious = [mask_iou(m, g) for m, g in zip(masks, gt)]
@@ -169,6 +199,10 @@ def main(argv=None) -> int:
                     help="ablation: each corrective click re-segments from all clicks instead of editing the shown mask")
     ap.add_argument("--keyframe-every", type=int, default=0, metavar="K",
                     help="also give the true mask on every K-th frame after the click frame (IoU over the other frames)")
+    ap.add_argument("--every-by", choices=("gt", "click", "edit"), default="gt",
+                    help="with --keyframe-every: the periodic keyframes are the true masks (default) or the masks "
+                         "of --clicks clicks on those frames (a user correcting with clicks; IoU over all frames), or "
+                         "(edit) the tracked mask there corrected with --clicks clicks that edit it")
     ap.add_argument("--json", type=Path, help="also write the results here (with per-frame IoU)")
     ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                     help="override a TrackParams field for an ablation, e.g. --param fb_check=False")
@@ -180,6 +214,8 @@ def main(argv=None) -> int:
     params = TrackParams(**{"flow": args.flow, "accept_iou": 1.01 if args.warp_only else TrackParams.accept_iou,
                             "redetect": not args.no_redetect, **overrides})
     t_all = time.monotonic()
+    # with periodic true keyframes only the tracked frames count; clicked ones are the user's masks
+    true_keys = bool(args.keyframe_every) and args.every_by == "gt"
     rows, clip_means = [], {}
     for name in args.only:
         frames = load_frames(args.clips, name)
@@ -204,11 +240,11 @@ def main(argv=None) -> int:
                     key = f"{oid}@{start}" if held_out else oid
                     masks, ious, flagged, keys, click_ious = run_object(
                         frames, gt, args.keyframe, params, seed, start, args.clicks, args.keyframe_every,
-                        not args.from_scratch)
+                        not args.from_scratch, args.every_by)
                     for u, m in zip(union_pred, masks):
                         u |= m
                     # with periodic true keyframes only the tracked frames count (keyframe 0 is the clicked one)
-                    scored = [v for i, v in enumerate(ious) if i == 0 or i not in keys] if args.keyframe_every else ious
+                    scored = [v for i, v in enumerate(ious) if i == 0 or i not in keys] if true_keys else ious
                     per_obj.setdefault(key, []).append((float(np.mean(scored)), float(ious[0]), len(flagged)))
                     per_frame.setdefault(key, []).append([round(float(v), 4) for v in ious])
                     per_click.setdefault(key, []).append([round(float(v), 4) for v in click_ious])
@@ -218,7 +254,7 @@ def main(argv=None) -> int:
                           f"first-frame IoU {ious[0]:.3f}{clicks_txt}, mean IoU {np.mean(scored):.3f}, "
                           f"flagged {len(flagged)}/{len(masks)}", flush=True)
                 union_ious.append(np.mean([mask_iou(a, b) for i, (a, b) in enumerate(zip(union_pred, union_gt))
-                                           if not args.keyframe_every or i == 0 or i % args.keyframe_every]))
+                                           if not true_keys or i == 0 or i % args.keyframe_every]))
         per_obj = {k: tuple(np.mean(v, axis=0)) for k, v in per_obj.items()}
         # first-frame IoU after 1..N clicks, mean over the clip's runs (a run that ran out of
         # errors early keeps its last figure)
@@ -255,7 +291,7 @@ def main(argv=None) -> int:
         args.json.write_text(json.dumps({"rows": rows, "overall": overall, "seconds": total,
                                          "keyframe": args.keyframe, "flow": args.flow, "seeds": args.seeds,
                                          "click_frames": args.click_frames, "params": overrides,
-                                         "clicks": args.clicks, "keyframe_every": args.keyframe_every,
+                                         "clicks": args.clicks, "keyframe_every": args.keyframe_every, "every_by": args.every_by,
                                          "from_scratch": args.from_scratch,
                                          "warp_only": args.warp_only, "redetect": not args.no_redetect}, indent=1))
     return 0

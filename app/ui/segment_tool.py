@@ -43,6 +43,7 @@ class ClickSegmentTool(Tool):
         self.drag: Optional[tuple[QPointF, QPointF]] = None
         self.candidates: list = []  # app.core.segment.Candidate, best first
         self.index = 0
+        self.edits_frame = False  # the candidates correct the frame's own mask (commit replaces it)
         self._drawn = (None, None, [])  # (mask id, overlay QImage, contours) of the shown candidate
 
     @property
@@ -51,6 +52,7 @@ class ClickSegmentTool(Tool):
 
     def reset(self) -> None:
         self.points, self.box, self.drag, self.candidates, self.index = [], None, None, [], 0
+        self.edits_frame = False
 
     def release(self, mask, pt, size):
         return False  # input is handled by SegmentController; never commit a stroke
@@ -129,10 +131,15 @@ def sam_checkpoint(settings) -> Optional[Path]:
 
 
 def segment_job(provider: SegmenterProvider, sam_path, device, video, index: int, rgb: np.ndarray,
-                points: list, box, previous: Optional[np.ndarray] = None):
-    """Candidates for clicks/box on frame ``index`` (rgb: uint8 (H, W, 3)); runs on the click worker.
+                points: list, box, previous: Optional[np.ndarray] = None,
+                frame_mask: Optional[np.ndarray] = None):
+    """(candidates, edits_frame) for clicks/box on frame ``index`` (rgb: uint8 (H, W, 3)); runs on
+    the click worker.
 
-    ``previous``: the candidate shown when the latest click was made; the clicks edit it."""
+    ``previous``: the candidate shown when the latest click was made; the clicks edit it.
+    ``frame_mask``: the frame's own mask at a first click; when the segmenter can edit it and the
+    click reaches it (``Segmenter.reaches``), the click corrects that mask (``edits_frame`` True:
+    the candidates are the whole corrected mask) instead of selecting something new."""
 
     def fn(host, progress, cancel):
         seg = provider.for_clicks(sam_path, device, video)
@@ -144,7 +151,11 @@ def segment_job(provider: SegmenterProvider, sam_path, device, video, index: int
             # The object's motion to a neighbouring frame helps GrabCut grow a click to the whole object.
             seg.set_motion(click_motion(lambda i: rgb if i == index else reader[i], index, len(reader)))
         cancel.check()
-        return seg.predict(points, box, previous=previous)
+        if previous is None and frame_mask is not None and len(points) == 1 and box is None:
+            x, y, _ = points[0]
+            if seg.reaches(frame_mask, x, y):
+                return seg.predict(points, previous=frame_mask), True
+        return seg.predict(points, box, previous=previous), False
 
     return fn
 
@@ -289,7 +300,8 @@ class SegmentController(QObject):
         if m is None or self.canvas.mask is None:
             return False
         index = self.project.current
-        self.canvas.commit(self.canvas.mask | m)
+        # a correction of the frame's own mask replaces it; a new selection is added to it
+        self.canvas.commit(m if self.tool.edits_frame else self.canvas.mask | m)
         self.keyframes.add(index)
         if self.flagged.pop(index, None) is not None:  # the user has checked this frame
             self._show_flags()
@@ -299,20 +311,25 @@ class SegmentController(QObject):
     # --- segmentation requests -----------------------------------------------------------------
     def add_point(self, x: float, y: float, label: int) -> None:
         self.tool.points.append((float(x), float(y), int(label)))
-        # a click after the first corrects the candidate on screen instead of starting over
-        self.request(previous=self.tool.candidate if len(self.tool.points) > 1 else None)
+        # a click after the first corrects the candidate on screen instead of starting over; a
+        # first click near the frame's own mask (say one the tracker made) may correct that
+        if len(self.tool.points) > 1:
+            self.request(previous=self.tool.candidate)
+        else:
+            m = self.canvas.mask
+            self.request(frame_mask=m.copy() if m is not None and m.any() else None)
 
     def set_box(self, box) -> None:
         self.tool.box = tuple(float(v) for v in box)
         self.request()
 
-    def request(self, previous: Optional[np.ndarray] = None) -> None:
+    def request(self, previous: Optional[np.ndarray] = None, frame_mask: Optional[np.ndarray] = None) -> None:
         p = self.project
         if not p.has_video or (not self.tool.points and self.tool.box is None):
             return
         self._request += 1
         self._pending = (self._request, p.current, p.frame(p.current), list(self.tool.points), self.tool.box,
-                         previous)
+                         previous, frame_mask)
         self.canvas.update()
         if self.jobs.busy:
             self.jobs.cancel()  # superseded: stop it at its next check, the pending one follows
@@ -322,20 +339,26 @@ class SegmentController(QObject):
     def _next(self) -> None:
         if self._pending is None or self.jobs.busy:
             return
-        req, index, rgb, points, box, previous = self._pending
+        req, index, rgb, points, box, previous, frame_mask = self._pending
         self._pending = None
         fn = segment_job(self.provider, sam_checkpoint(self.settings), str(resolve_device(self.settings.device)),
-                         self.project.video_path, index, rgb, points, box, previous)
+                         self.project.video_path, index, rgb, points, box, previous, frame_mask)
         self.jobs.submit("Select", fn, request=req)
         self.controller.message.emit("Segmenting…")
 
-    def _answered(self, job, candidates) -> None:
+    def _answered(self, job, result) -> None:
         if job.data.get("request") == self._request:
+            candidates, edits_frame = result
             self.tool.candidates, self.tool.index = list(candidates), 0
+            self.tool.edits_frame = self.tool.edits_frame or edits_frame
             self._enable()
             self.canvas.update()
-            self.controller.message.emit(f"{len(candidates)} candidate(s): Tab shows the next, Enter keeps it, "
-                                         "Esc discards.")
+            if self.tool.edits_frame:
+                self.controller.message.emit("Correcting this frame's mask: click again to refine, Enter keeps it "
+                                             "(drag a box to select something new), Esc discards.")
+            else:
+                self.controller.message.emit(f"{len(candidates)} candidate(s): Tab shows the next, Enter keeps it, "
+                                             "Esc discards.")
             self.candidatesChanged.emit()
         self._next()
 

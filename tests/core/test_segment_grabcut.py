@@ -155,3 +155,17 @@ def test_previous_of_the_wrong_size_is_refused():
     seg.set_image(img)
     with pytest.raises(ValueError, match="previous mask"):
         seg.predict([(50, 48, 1)], previous=np.ones((5, 5), bool))
+
+
+def test_reaches_tells_whether_a_click_can_correct_a_mask():
+    """``reaches``: inside the mask or within the edit window of it (0.5 sqrt(area), at least 3 %
+    of the short side) a click corrects the mask; farther away it selects something new."""
+    from app.core.segment.base import Segmenter
+
+    seg = GrabCutSegmenter()
+    m = np.zeros((100, 200), bool)
+    m[40:60, 40:60] = True  # area 400: reach 10 px
+    assert seg.reaches(m, 50, 50) and seg.reaches(m, 68, 50) and seg.reaches(m, 50, 33)
+    assert not seg.reaches(m, 75, 50) and not seg.reaches(m, 150, 90)
+    assert not seg.reaches(np.zeros_like(m), 50, 50)
+    assert Segmenter.reaches(seg, m, 50, 50) is False  # the default: segmenters that only refine their own answers

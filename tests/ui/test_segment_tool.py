@@ -144,6 +144,39 @@ def test_a_further_click_corrects_the_shown_candidate(window, disc_clip, qtbot):
     assert mask_iou(m & ~shown_part(62, 80, 100, 124), disc_mask(0)) > 0.8
 
 
+def test_a_first_click_near_the_frames_mask_corrects_it(window, disc_clip, qtbot):
+    """On a frame that already has a mask (the tracker's, or painted), a first click within reach
+    of it corrects that mask: a right click on a wrong part takes it out and Enter replaces the
+    frame's mask (adding would bring the part back). A click far from it selects something new,
+    which Enter adds."""
+    window.open_path(disc_clip)
+    p, seg = window.project, window.segment
+    p.set_current(3)
+    wrong = shown_part(50, 76, 62, 84)  # background beside the disc, taken by a tracker's mistake
+    p.edit_mask(disc_mask(3) | wrong, "frame")
+    window.tools.set_tool("segment")
+    click(qtbot, window, 73, 64, Qt.MouseButton.RightButton)
+    assert seg.tool.edits_frame
+    m = seg.tool.candidate
+    assert not m[64, 73] and np.count_nonzero(m & wrong) < 0.2 * wrong.sum()
+    assert mask_iou(m, disc_mask(3)) > 0.8
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Return)
+    got = p.masks.get(3)
+    assert np.count_nonzero(got & wrong) < 0.2 * wrong.sum() and mask_iou(got, disc_mask(3)) > 0.8
+    window.undo_action.trigger()  # one undo step brings the wrong part back
+    assert p.masks.get(3)[wrong].all()
+    window.redo_action.trigger()
+
+    # far from the mask: a new selection, added to what the frame has
+    p.set_current(0)
+    p.edit_mask(shown_part(70, 90, 100, 124), "frame")  # say, a logo in the corner
+    click(qtbot, window, *disc_centre(0))
+    assert not seg.tool.edits_frame
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Return)
+    got = p.masks.get(0)
+    assert got[70:90, 100:124].all() and mask_iou(got & ~shown_part(70, 90, 100, 124), disc_mask(0)) > 0.8
+
+
 def shown_part(y0, y1, x0, x1):
     part = np.zeros((H, W), bool)
     part[y0:y1, x0:x1] = True

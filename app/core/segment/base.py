@@ -34,6 +34,12 @@ class Segmenter(ABC):
     ``_predict(points, box, prior, previous) -> list[Candidate]``.
     """
 
+    def reaches(self, mask: np.ndarray, x: float, y: float) -> bool:
+        """Whether a click at (x, y) can edit ``mask``, any bool (H, W) mask such as one the user
+        painted or the tracker made, through ``predict(previous=mask)``. False here: segmenters
+        that only refine their own answers (SAM) start over instead."""
+        return False
+
     def __init__(self, cache_size: int = 4):
         self.cache_size = max(1, int(cache_size))
         self._cache: "OrderedDict[Any, Any]" = OrderedDict()

@@ -115,6 +115,20 @@ class GrabCutSegmenter(Segmenter):
             out.append(Candidate(self._to_full(m), float(score)))
         return out
 
+    def reaches(self, mask: np.ndarray, x: float, y: float) -> bool:
+        """True when (x, y) is inside ``mask`` or within the window an edit of it may change (radius
+        ``edit_reach`` x sqrt(mask area), at least ``edit_radius`` x the short side, as in
+        ``_cut_edit``): the click then corrects that mask instead of selecting something new."""
+        mask = np.asarray(mask, bool)
+        area = np.count_nonzero(mask)
+        if area == 0:
+            return False
+        H, W = mask.shape
+        r = max(self.edit_radius * min(H, W), self.edit_reach * np.sqrt(area))
+        x0, y0 = max(0, int(np.floor(x - r))), max(0, int(np.floor(y - r)))
+        ys, xs = np.nonzero(mask[y0:int(np.ceil(y + r)) + 1, x0:int(np.ceil(x + r)) + 1])
+        return bool(xs.size) and float(np.min((xs + x0 - x) ** 2 + (ys + y0 - y) ** 2)) <= r * r
+
     def _to_small(self, mask):
         h, w = self._s["bgr"].shape[:2]
         if mask.shape == (h, w):
