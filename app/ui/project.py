@@ -30,16 +30,20 @@ SCOPES = ("frame", "range", "onwards")
 
 
 class MaskEditCommand(QUndoCommand):
-    """One undo step: ``changes[i] = (blob_before, blob_after)`` for each changed frame."""
+    """One undo step: ``changes[i] = (blob_before, blob_after)`` for each changed frame, and
+    ``tracked`` the same for the project's record of what the tracker added (a tracking run)."""
 
-    def __init__(self, project: "Project", changes: dict, text: str):
+    def __init__(self, project: "Project", changes: dict, text: str, tracked: Optional[dict] = None):
         super().__init__(text)
         self.project = project
         self.changes = changes
+        self.tracked = tracked or {}
 
     def _apply(self, which: int) -> None:
         for i, pair in self.changes.items():
             self.project.masks.set_blob(i, pair[which])
+        for i, pair in self.tracked.items():
+            self.project.tracked.set_blob(i, pair[which])
         self.project._masks_edited(list(self.changes))
 
     def redo(self):
@@ -75,6 +79,9 @@ class Project(QObject):
         #: tracker flagged for a check ({frame: "lost" | "fallback"}); saved with the project
         self.keyframes: set[int] = set()
         self.flagged: dict[int, str] = {}
+        #: per frame, the pixels the tracker's last run added to the mask: tracking again replaces
+        #: them, so a correction also takes a wrong tracked part away on the other frames
+        self.tracked: Optional[MaskStore] = None
         self.path: Optional[Path] = None
         self.results = ResultCache()
         self.undo = QUndoStack(self)
@@ -112,6 +119,7 @@ class Project(QObject):
             self.frame_loader.set_reader(reader)
         self.video_path = Path(path).expanduser().resolve()
         self.masks = MaskStore(len(reader), reader.width, reader.height)
+        self.tracked = MaskStore(len(reader), reader.width, reader.height)
         self.keyframes, self.flagged = set(), {}
         self.current, self.start, self.end = 0, 0, len(reader)
         self.path = None
@@ -257,11 +265,13 @@ class Project(QObject):
         if changes:
             self.undo.push(MaskEditCommand(self, changes, f"Import masks from {Path(path).name}"))
 
-    def masks_snapshot(self) -> MaskStore:
-        """A copy for a worker thread: blobs are immutable bytes, so copying references suffices."""
-        snap = MaskStore(self.masks.n_frames, self.masks.width, self.masks.height)
-        for i in self.masks.masked_frames():
-            snap.set_blob(i, self.masks.blob(i))
+    def masks_snapshot(self, store: Optional[MaskStore] = None) -> MaskStore:
+        """A copy of the masks (or ``store``, e.g. ``tracked``) for a worker thread: blobs are
+        immutable bytes, so copying references suffices."""
+        store = self.masks if store is None else store
+        snap = MaskStore(store.n_frames, store.width, store.height)
+        for i in store.masked_frames():
+            snap.set_blob(i, store.blob(i))
         return snap
 
     def _masks_edited(self, frames: list[int]) -> None:
@@ -295,22 +305,33 @@ class Project(QObject):
             self._dirty = True
             self.dirtyChanged.emit(True)
 
-    def to_dict(self, masks_name: str) -> dict:
+    def to_dict(self, masks_name: str, tracked_name: Optional[str] = None) -> dict:
+        tracking = {"keyframes": sorted(self.keyframes),
+                    "flagged": {str(i): why for i, why in sorted(self.flagged.items())}}
+        if tracked_name:
+            tracking["tracked"] = tracked_name
         return {"format": FORMAT, "video": str(self.video_path), "range": [self.start, self.end],
                 "current": self.current, "engine": self.engine_settings, "masks": masks_name,
-                "tracking": {"keyframes": sorted(self.keyframes),
-                             "flagged": {str(i): why for i, why in sorted(self.flagged.items())}}}
+                "tracking": tracking}
 
     def save(self, path, mark_clean: bool = True) -> Path:
-        """Write ``path`` (JSON) and the masks beside it as ``<stem>.masks.npz``; both atomically."""
+        """Write ``path`` (JSON) and the masks beside it as ``<stem>.masks.npz`` (and what the tracker
+        added as ``<stem>.tracked.npz``); each atomically."""
         path = Path(path)
         if path.suffix != PROJECT_SUFFIX:
             path = path.with_name(path.name + PROJECT_SUFFIX)
         masks_path = path.with_name(path.stem + ".masks.npz")
         with atomic_path(masks_path) as tmp:
             save_mask_blobs(self.masks, tmp)
+        tracked_path = path.with_name(path.stem + ".tracked.npz")
+        if self.tracked is not None and self.tracked.masked_frames():
+            with atomic_path(tracked_path) as tmp:
+                save_mask_blobs(self.tracked, tmp)
+        else:  # nothing tracked: no file (and none left over from an earlier save)
+            tracked_path.unlink(missing_ok=True)
+            tracked_path = None
         with atomic_path(path) as tmp:
-            tmp.write_text(json.dumps(self.to_dict(masks_path.name), indent=2))
+            tmp.write_text(json.dumps(self.to_dict(masks_path.name, tracked_path and tracked_path.name), indent=2))
         if mark_clean:
             self.path = path
             self._dirty = False
@@ -338,7 +359,15 @@ class Project(QObject):
             self.masksChanged.emit(self.masks.masked_frames())
         self.engine_settings = dict(data.get("engine", {}))
         self.settingsChanged.emit()
-        self._load_tracking(data.get("tracking") or {})
+        tracking = data.get("tracking") or {}
+        tracked_name = tracking.get("tracked") if isinstance(tracking, dict) else None
+        if isinstance(tracked_name, str) and (path.parent / tracked_name).is_file():
+            try:
+                load_mask_blobs(self.tracked, path.parent / tracked_name)
+            except (OSError, ValueError, KeyError, InpaintError):  # only a hint for re-tracking: without it,
+                # tracking again adds to the masks instead of replacing what the tracker added
+                self.tracked = MaskStore(self.n_frames, self.masks.width, self.masks.height)
+        self._load_tracking(tracking)
         self.set_range(*data.get("range", [0, self.n_frames]))
         self.set_current(data.get("current", 0))
         self.path = path
@@ -429,5 +458,5 @@ class Autosaver(QObject):
         return path
 
     def discard(self) -> None:
-        for p in (self.path, self.path.with_name(self.path.stem + ".masks.npz")):
-            p.unlink(missing_ok=True)
+        for suffix in ("", ".masks.npz", ".tracked.npz"):
+            (self.path.with_name(self.path.stem + suffix) if suffix else self.path).unlink(missing_ok=True)

@@ -161,32 +161,43 @@ def segment_job(provider: SegmenterProvider, sam_path, device, video, index: int
 
 
 def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, end: int, keyframes: dict,
-              masks: MaskStore):
+              masks: MaskStore, tracked: Optional[MaskStore] = None):
     """Track ``keyframes`` ({absolute frame: bool mask}) through [start, end) on the engine worker.
 
-    ``masks`` is the worker's own snapshot; each tracked mask is united with it there, so the GUI
-    only swaps blobs. Returns {"changes": {frame: (blob_before, blob_after)}, "flags": {frame: flag}}.
+    ``masks`` and ``tracked`` (per frame, the pixels an earlier run added) are the worker's own
+    snapshots. On each tracked frame what an earlier run added is replaced by the new result (the
+    rest of the frame's mask, e.g. a painted logo, stays), so the GUI only swaps blobs; on a
+    keyframe the user's mask is left alone and owes nothing to the tracker any more. Returns
+    {"changes": {frame: (blob_before, blob_after)}, "flags": {frame: flag}, "tracked": {frame: blob}}.
     """
+    tracked = tracked if tracked is not None else MaskStore(masks.n_frames, masks.width, masks.height)
 
     def fn(host, progress, cancel):
         reader = host.reader(video)
         seg = provider.new(sam_path, device)
-        changes, flags = {}, {}
+        changes, flags, owned = {}, {}, {}
 
         def on_mask(step):
             i = start + step.index
             if step.flag in (FALLBACK, LOST):
                 flags[i] = step.flag
-            if step.flag == KEYFRAME or not step.mask.any():
+            if step.flag == KEYFRAME:
+                if not tracked.is_empty(i):
+                    owned[i] = None
                 return
             before = masks.blob(i)
-            masks.set(i, masks.get(i) | step.mask)
+            base = masks.get(i) & ~tracked.get(i)  # the frame's mask without the earlier run's part
+            masks.set(i, base | step.mask)
             if masks.blob(i) != before:
                 changes[i] = (before, masks.blob(i))
+            added = step.mask & ~base
+            if added.any() or not tracked.is_empty(i):
+                tracked.set(i, added)
+                owned[i] = tracked.blob(i)
 
         track(lambda k: reader[start + k], end - start, {k - start: m for k, m in keyframes.items()}, seg,
               progress=progress, cancel=cancel, on_mask=on_mask, keep_masks=False)
-        return {"changes": changes, "flags": flags, "start": start, "end": end}
+        return {"changes": changes, "flags": flags, "tracked": owned, "start": start, "end": end}
 
     return fn
 
@@ -382,7 +393,7 @@ class SegmentController(QObject):
         keys = {i for i in self.keyframes if p.start <= i < p.end and not p.masks.is_empty(i)} | {p.current}
         keyframes = {i: p.masks.get(i) for i in sorted(keys)}
         fn = track_job(self.provider, sam_checkpoint(self.settings), str(resolve_device(self.settings.device)),
-                       p.video_path, p.start, p.end, keyframes, p.masks_snapshot())
+                       p.video_path, p.start, p.end, keyframes, p.masks_snapshot(), p.masks_snapshot(p.tracked))
         return c.engine.submit("Track", fn, kind="track")
 
     def _tracked(self, job, result) -> None:
@@ -394,15 +405,20 @@ class SegmentController(QObject):
         changes = {}
         for i, (before, after) in result["changes"].items():
             now = p.masks.blob(i)
-            if now is not before:  # edited while tracking: unite the tracked mask with the edit
-                scratch = MaskStore(1, p.masks.width, p.masks.height)
+            if now is not before:  # edited while tracking: apply the user's edit to the tracked mask
+                scratch = MaskStore(2, p.masks.width, p.masks.height)
                 scratch.set_blob(0, after)
-                scratch.set(0, scratch.get(0) | p.masks.get(i))
+                scratch.set_blob(1, before)
+                was, cur = scratch.get(1), p.masks.get(i)
+                scratch.set(0, (scratch.get(0) | (cur & ~was)) & ~(was & ~cur))
                 after = scratch.blob(0)
             if after != now:
                 changes[i] = (now, after)
-        if changes:
-            p.undo.push(MaskEditCommand(p, changes, "Track object"))
+        # what this run added, so that the next run replaces it (undone with the masks)
+        tracked = {i: (p.tracked.blob(i), blob) for i, blob in result.get("tracked", {}).items()
+                   if p.tracked.blob(i) != blob}
+        if changes or tracked:
+            p.undo.push(MaskEditCommand(p, changes, "Track object", tracked))
         before = dict(self.flagged)
         for i in range(result["start"], result["end"]):
             self.flagged.pop(i, None)

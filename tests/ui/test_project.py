@@ -79,6 +79,19 @@ def test_tracking_keyframes_and_flags_survive_save_and_reopen(qtbot, clip, tmp_p
     with qtbot.waitSignal(q.trackingChanged):
         q.load(path)
     assert q.keyframes == {2, 7} and q.flagged == {5: "lost", 6: "fallback"}
+    assert not (tmp_path / "track.tracked.npz").exists()  # nothing tracked yet: no file
+    # what the tracker added comes back too, so tracking again after a reopen still replaces it
+    part = np.zeros((p.masks.height, p.masks.width), bool)
+    part[10:20, 30:50] = True
+    p.tracked.set(4, part)
+    p.save(path)
+    q.load(path)
+    assert q.tracked.masked_frames() == [4] and np.array_equal(q.tracked.get(4), part)
+    (tmp_path / "track.tracked.npz").write_bytes(b"not an npz")  # damaged: ignored, not a traceback
+    q.load(path)
+    assert q.tracked.masked_frames() == [] and q.keyframes == {2, 7}
+    q.save(path)  # nothing tracked any more: the file goes
+    assert not (tmp_path / "track.tracked.npz").exists()
     # A hand-edited or older file: entries that do not fit the video are dropped, no traceback.
     data = json.loads(path.read_text())
     data["tracking"] = {"keyframes": [1, 99, "x", -1], "flagged": {"3": "lost", "400": "lost", "a": "b"}}
@@ -101,11 +114,12 @@ def test_autosave_writes_only_when_dirty(qtbot, clip, tmp_path):
     saver = Autosaver(p, tmp_path / "auto", interval_ms=50)
     assert saver.save_now() is None
     p.edit_mask(square_mask(), "frame")
+    p.tracked.set(0, square_mask())  # as if the tracker had added it
     with qtbot.waitSignal(saver.saved, timeout=3000):
         pass
     assert saver.path.exists() and p.dirty  # an autosave does not count as saving
     q = Project()
     q.load(saver.path)
-    assert q.masks.masked_frames() == [0]
+    assert q.masks.masked_frames() == [0] and q.tracked.masked_frames() == [0]
     saver.discard()
-    assert not saver.path.exists()
+    assert list((tmp_path / "auto").iterdir()) == []  # project, masks and tracked record all gone

@@ -97,6 +97,34 @@ def test_click_commit_track_undo(window, disc_clip, qtbot):
     assert p.masks.masked_frames() == []
 
 
+def test_tracking_again_replaces_what_the_tracker_added_before(window, disc_clip, qtbot):
+    """Correct, track again: on the other frames the earlier run's part (here a wrong blob it had
+    added) is replaced by the new result, while what the user painted there stays. One undo step
+    brings the earlier state back."""
+    window.open_path(disc_clip)
+    p, seg = window.project, window.segment
+    logo = shown_part(80, 92, 4, 24)  # painted on frame 5 by the user
+    wrong = shown_part(4, 24, 96, 124)  # added to frame 5 by an earlier, mistaken run
+    p.set_current(5)
+    p.edit_mask(logo | wrong | disc_mask(5), "frame")
+    p.tracked.set(5, wrong | disc_mask(5))
+    p.set_current(0)
+    window.tools.set_tool("segment")
+    select_and_commit(qtbot, window, *disc_centre(0))
+    with qtbot.waitSignal(seg.trackFinished, timeout=60_000):
+        seg.track_action.trigger()
+    got = p.masks.get(5)
+    assert got[logo].all(), "the user's paint is kept"
+    assert not got[wrong].any(), "the earlier run's wrong part is gone"
+    assert mask_iou(got & ~logo, disc_mask(5)) > 0.6
+    assert not (p.tracked.get(5) & logo).any() and mask_iou(p.tracked.get(5), got & ~logo) > 0.99
+    assert p.tracked.is_empty(0)  # the keyframe is the user's
+    window.undo_action.trigger()
+    assert p.masks.get(5)[wrong].all() and p.tracked.get(5)[wrong].all()  # the record is undone too
+    window.redo_action.trigger()
+    assert not p.masks.get(5)[wrong].any() and not p.tracked.get(5)[wrong].any()
+
+
 def test_box_drag_and_latest_request_wins(window, disc_clip, qtbot):
     window.open_path(disc_clip)
     seg = window.segment
