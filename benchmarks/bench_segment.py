@@ -291,7 +291,8 @@ def main(argv=None) -> int:
         args.json.write_text(json.dumps({"rows": rows, "overall": overall, "seconds": total,
                                          "keyframe": args.keyframe, "flow": args.flow, "seeds": args.seeds,
                                          "click_frames": args.click_frames, "params": overrides,
-                                         "clicks": args.clicks, "keyframe_every": args.keyframe_every, "every_by": args.every_by,
+                                         "clicks": args.clicks, "keyframe_every": args.keyframe_every,
+                                         "every_by": args.every_by,
                                          "from_scratch": args.from_scratch,
                                          "warp_only": args.warp_only, "redetect": not args.no_redetect}, indent=1))
     return 0

@@ -234,8 +234,8 @@ class SegmentController(QObject):
         self.prev_flag_action = QAction("Previous frame to check", self)
         self.prev_flag_action.setShortcut("Shift+G")
         self.prev_flag_action.triggered.connect(lambda: self.go_to_flagged(-1))
-        for a in (self.commit_action, self.track_action, self.next_flag_action, self.prev_flag_action):
-            panel.addAction(a)
+        panel.addAction(self.commit_action)
+        panel.addAction(self.track_action)  # the frames-to-check pair lives in the Mask menu (G, Shift+G)
 
         canvas.installEventFilter(self)
         self.jobs.finished.connect(self._answered)
@@ -428,7 +428,8 @@ class SegmentController(QObject):
         self._show_flags()
         flagged = sorted(result["flags"])
         self.controller.message.emit(f"Tracked frames {result['start']}..{result['end'] - 1}"
-                                     + (f"; check the {len(flagged)} flagged frame(s)." if flagged else "."))
+                                     + (f"; check the {len(flagged)} flagged frame(s) (G goes to the next)."
+                                        if flagged else "."))
         self.trackFinished.emit({"frames": sorted(changes), "flagged": flagged})
 
     # --- canvas input ----------------------------------------------------------------------

@@ -525,10 +525,10 @@ def _step(prev_rgb, prev_mask, cur_rgb, index, segmenter, flow_fn, p: TrackParam
 
 def _warp_between(k, frames, keys, rgb, mask, s0: float, p: TrackParams) -> Optional[int]:
     """The keyframe a run from keyframe ``k`` ends at, when it is at most ``between_warp`` frames
-    away, the object is textured and its colour score ``s0`` is under ``warp_colour`` (else None). Such a run follows the flow warp alone while the
-    warp keeps the object's size (``_step_cues``' ``expect``): over a few frames it stays closer
-    to the truth than the cue cut, each step of which costs some edge precision (measured in
-    docs/SEGMENTATION.md)."""
+    away, the object is textured and its colour score ``s0`` is under ``warp_colour`` (else
+    None). Such a run follows the flow warp alone while the warp keeps the object's size
+    (``_step_cues``' ``expect``): over a few frames it stays closer to the truth than the cue
+    cut, each step of which costs some edge precision (measured in docs/SEGMENTATION.md)."""
     step = 1 if frames[0] > k else -1
     ahead = [j for j in keys if (j - k) * step > 0]
     if not ahead:
