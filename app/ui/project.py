@@ -218,13 +218,26 @@ class Project(QObject):
 
         What the edit added and erased on this frame is added and erased on each target
         frame, so painting 'every frame in range' keeps the other frames' own masks.
+        A hand edit of this frame alone on a frame the tracker filled is a correction: the frame
+        becomes a keyframe (tracking again starts from it instead of overwriting it), the record of
+        what the tracker added there is dropped (in the same undo step) and its flag is cleared.
         """
-        old = self.masks.get(self.current)
+        i = self.current
+        old = self.masks.get(i)
         new_mask = np.asarray(new_mask, bool)
-        self.apply_delta(self.scope_frames(scope), new_mask & ~old, old & ~new_mask, text)
+        corrects = (scope == "frame" and self.tracked is not None and not self.tracked.is_empty(i)
+                    and not np.array_equal(old, new_mask))
+        tracked = {i: (self.tracked.blob(i), None)} if corrects else None
+        self.apply_delta(self.scope_frames(scope), new_mask & ~old, old & ~new_mask, text, tracked)
+        if corrects:
+            self.keyframes.add(i)
+            self.flagged.pop(i, None)
+            self.trackingChanged.emit()
 
     def apply_delta(self, targets: Iterable[int], added: np.ndarray, removed: Optional[np.ndarray],
-                    text: str) -> None:
+                    text: str, tracked: Optional[dict] = None) -> None:
+        """Add ``added`` to and erase ``removed`` from each target frame's mask as one undo step
+        (``tracked``: changes to the tracker's record that belong to the same step)."""
         if not added.any() and (removed is None or not removed.any()):
             return
         groups: dict[int, tuple] = {}  # frames sharing one blob get one decode and one encode
@@ -243,7 +256,7 @@ class Project(QObject):
             new_blob = self.masks.blob(frames[0])
             changes.update({i: (blob, new_blob) for i in frames})
         if changes:
-            self.undo.push(MaskEditCommand(self, changes, text))
+            self.undo.push(MaskEditCommand(self, changes, text, tracked))
 
     def clear_masks(self, scope: str = "frame") -> None:
         changes = {i: (self.masks.blob(i), None) for i in self.scope_frames(scope) if not self.masks.is_empty(i)}

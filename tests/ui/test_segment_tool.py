@@ -125,6 +125,38 @@ def test_tracking_again_replaces_what_the_tracker_added_before(window, disc_clip
     assert not p.masks.get(5)[wrong].any() and not p.tracked.get(5)[wrong].any()
 
 
+def test_a_brush_correction_on_a_tracked_frame_makes_it_a_keyframe(window, disc_clip, qtbot):
+    """Erasing part of a tracked frame's mask by hand is a correction: the frame becomes a
+    keyframe (its flag goes), so tracking again keeps the erasure instead of tracking over it."""
+    window.open_path(disc_clip)
+    p, seg = window.project, window.segment
+    window.tools.set_tool("segment")
+    select_and_commit(qtbot, window, *disc_centre(0))
+    with qtbot.waitSignal(seg.trackFinished, timeout=60_000):
+        seg.track_action.trigger()
+    assert not p.tracked.is_empty(4) and 4 not in seg.keyframes
+    p.flagged[4] = "fallback"
+    p.set_current(4)
+    cut = shown_part(0, H, 0, disc_centre(4)[0])  # erase the disc's left half
+    corrected = p.masks.get(4) & ~cut
+    p.edit_mask(corrected, "frame", "Eraser")
+    assert 4 in seg.keyframes and 4 not in p.flagged and p.tracked.is_empty(4)
+    assert 4 not in window.timeline.bar.flagged
+    window.undo_action.trigger()  # the tracker's record comes back with the mask
+    assert not p.tracked.is_empty(4) and p.masks.get(4)[cut].any()
+    window.redo_action.trigger()
+    assert p.tracked.is_empty(4) and np.array_equal(p.masks.get(4), corrected)
+    p.set_current(0)
+    with qtbot.waitSignal(seg.trackFinished, timeout=60_000):
+        seg.track_action.trigger()
+    assert np.array_equal(p.masks.get(4), corrected)  # tracked again around it, not over it
+    assert not p.tracked.is_empty(3)
+    # painting the whole range (a logo) is not a correction of each frame
+    p.set_current(5)
+    p.edit_mask(p.masks.get(5) | shown_part(80, 92, 4, 24), "range")
+    assert 5 not in seg.keyframes and not p.tracked.is_empty(5)
+
+
 def test_box_drag_and_latest_request_wins(window, disc_clip, qtbot):
     window.open_path(disc_clip)
     seg = window.segment
