@@ -19,6 +19,10 @@ Periodic keyframes (``--keyframe-every 10``): true masks on every 10th frame fro
 over the frames that are not keyframes. With ``--every-by click`` those keyframes are the masks of
 ``--clicks`` clicks on each of them instead (a user correcting with clicks; IoU over all frames).
 
+Flags: after the table, how the tracker's flags (the GUI's amber marks) line up with its mistakes
+(``flag_quality``: flagged frames that are bad, bad frames that are flagged, runs whose failure is
+flagged within 3 frames).
+
 Held-out frames (``--click-frames 5 25 45``): the click (or the true mask) is on each of those
 frames instead of frame 0 and the tracker runs forward from it to the end of the clip; objects
 under ``--min-area`` px on that frame are skipped. A run's IoU is over the frames it tracked
@@ -174,6 +178,28 @@ def run_object(frames, gt, keyframe: str, params: TrackParams, seed: int = 0, st
     return masks, ious, res.flagged(), sorted(keys), click_ious
 
 
+def flag_quality(rows, bad: float = 0.5, near: int = 3) -> dict:
+    """Do the tracker's flags point at its mistakes? Over every run's frames after the first: how
+    many flagged frames are bad (IoU under ``bad``: precision), how many bad frames are flagged
+    (recall), how many unflagged frames are bad, and of the runs that start good and go bad, in
+    how many a frame within ``near`` frames of the first bad one is flagged."""
+    tp = fp = fn = tn = onsets = caught = 0
+    for row in rows:
+        for key, runs in row["per_frame"].items():
+            for ious, flags in zip(runs, row["flagged_frames"][key]):
+                flags = set(flags)
+                for i, v in enumerate(ious[1:], 1):
+                    b, f = v < bad, i in flags
+                    tp, fp, fn, tn = tp + (b and f), fp + (f and not b), fn + (b and not f), tn + (not b and not f)
+                if ious[0] >= bad:
+                    t = next((i for i, v in enumerate(ious) if v < bad), None)
+                    if t is not None:
+                        onsets += 1
+                        caught += any(j in flags for j in range(t - near, t + near + 1))
+    return {"flagged": tp + fp, "precision": tp / max(1, tp + fp), "bad": tp + fn, "recall": tp / max(1, tp + fn),
+            "unflagged_bad": fn / max(1, fn + tn), "onsets": onsets, "onsets_flagged": caught}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clips", type=Path, default=ROOT.parent / "shared" / "data" / "clips")
@@ -225,7 +251,7 @@ def main(argv=None) -> int:
             raise SystemExit(f"{name}: {len(frames)} frames but {n_masks} masks")
         t0 = time.monotonic()
         held_out = args.click_frames != [0]
-        per_obj, per_frame, per_click, union_ious = {}, {}, {}, []
+        per_obj, per_frame, per_click, per_flags, union_ious = {}, {}, {}, {}, []
         for seed in args.seeds:
             for start in args.click_frames:
                 if not 0 <= start < len(frames):
@@ -247,6 +273,7 @@ def main(argv=None) -> int:
                     scored = [v for i, v in enumerate(ious) if i == 0 or i not in keys] if true_keys else ious
                     per_obj.setdefault(key, []).append((float(np.mean(scored)), float(ious[0]), len(flagged)))
                     per_frame.setdefault(key, []).append([round(float(v), 4) for v in ious])
+                    per_flags.setdefault(key, []).append([int(i) for i in flagged])
                     per_click.setdefault(key, []).append([round(float(v), 4) for v in click_ious])
                     clicks_txt = (" (after each click: " + " ".join(f"{v:.3f}" for v in click_ious) + ")"
                                   if args.clicks > 1 else "")
@@ -270,6 +297,7 @@ def main(argv=None) -> int:
                      "union_iou": union_iou, "flagged": sum(v[2] for v in per_obj.values()),
                      "seconds": secs, "per_object": {str(k): v[0] for k, v in per_obj.items()},
                      "per_frame": {str(k): v for k, v in per_frame.items()},
+                     "flagged_frames": {str(k): v for k, v in per_flags.items()},
                      "per_click": {str(k): v for k, v in per_click.items()}, "click_curve": click_curve})
         print(f"== {name}: mean IoU {mean:.3f} (union {union_iou:.3f}) in {secs:.0f} s", flush=True)
     overall = float(np.mean(list(clip_means.values())))
@@ -287,8 +315,13 @@ def main(argv=None) -> int:
         curve = np.mean([r["click_curve"] for r in rows], axis=0)
         print("\nfirst-frame IoU after 1.." + str(args.clicks) + " clicks (mean of clips): "
               + " ".join(f"{v:.3f}" for v in curve))
+    fq = flag_quality(rows)
+    print(f"\nflags: {fq['flagged']} flagged frames, {fq['precision']:.2f} of them bad (IoU < 0.5); "
+          f"{fq['bad']} bad frames, {fq['recall']:.2f} of them flagged; {fq['unflagged_bad']:.2f} of the "
+          f"unflagged frames bad; {fq['onsets_flagged']} of {fq['onsets']} runs that went bad flagged "
+          "within 3 frames of it")
     if args.json:
-        args.json.write_text(json.dumps({"rows": rows, "overall": overall, "seconds": total,
+        args.json.write_text(json.dumps({"rows": rows, "overall": overall, "seconds": total, "flags": fq,
                                          "keyframe": args.keyframe, "flow": args.flow, "seeds": args.seeds,
                                          "click_frames": args.click_frames, "params": overrides,
                                          "clicks": args.clicks, "keyframe_every": args.keyframe_every,
