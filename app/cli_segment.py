@@ -1,0 +1,201 @@
+"""``track`` subcommand: click-to-remove without the GUI.
+
+    sttn-inpaint track VIDEO --click 210,96 [--click 250,120,30] [--not 300,40] [--box 180,60,260,200]
+        --output masks/ [--start 0 --end 80] [--sam sam_vit_b_01ec64.pth] [--json flags.json]
+    sttn-inpaint inpaint VIDEO --mask masks/ --dilate 8 -o clean.mp4
+
+Clicks are ``X,Y`` (frame 0, or ``--frame``) or ``X,Y,FRAME`` in video pixels. On each frame with
+clicks the segmenter selects the object the way the GUI's click tool does (the first click
+proposes, every further click on that frame edits the proposal), those frames become keyframes,
+and the tracker follows the object through [start, end). The masks (white = object) are written
+as one PNG per frame of the whole video, the format ``inpaint --mask`` reads; frames outside the
+range are empty. The folder is written under a temporary name and renamed when complete, so a
+failed or cancelled run leaves nothing half-written. Frames the tracker is unsure of are listed
+at the end (and in ``--json``).
+
+``register(subparsers)`` adds it to the main parser; user errors raise ``InpaintError``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from .core.errors import InpaintError
+
+
+def _point(text: str) -> tuple[float, float, int | None]:
+    parts = text.split(",")
+    try:
+        if len(parts) not in (2, 3):
+            raise ValueError
+        x, y = float(parts[0]), float(parts[1])
+        frame = int(parts[2]) if len(parts) == 3 else None
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a click is X,Y or X,Y,FRAME (video pixels), not {text!r}") from None
+    return x, y, frame
+
+
+def _box(text: str) -> tuple[tuple[float, float, float, float], int | None]:
+    parts = text.split(",")
+    try:
+        if len(parts) not in (4, 5):
+            raise ValueError
+        box = tuple(float(v) for v in parts[:4])
+        frame = int(parts[4]) if len(parts) == 5 else None
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a box is X0,Y0,X1,Y1 or X0,Y0,X1,Y1,FRAME, not {text!r}") from None
+    if box[2] <= box[0] or box[3] <= box[1]:
+        raise argparse.ArgumentTypeError(f"box {text!r}: X1 must exceed X0 and Y1 must exceed Y0")
+    return box, frame
+
+
+def register(subparsers) -> None:
+    """Add ``track`` to an argparse subparsers object."""
+    p = subparsers.add_parser(
+        "track", help="select an object by clicks and track it through the video; writes a mask folder",
+        description="Select an object by clicks (in video pixels) on one or more frames and track it through the "
+                    "video; write one mask PNG per frame (white = object), the folder that `inpaint --mask` reads.")
+    p.add_argument("input", type=Path, help="video file or folder of frames")
+    p.add_argument("--click", type=_point, action="append", default=[], metavar="X,Y[,FRAME]",
+                   help="a point on the object (repeat for more; on one frame, later clicks correct the first)")
+    p.add_argument("--not", dest="negative", type=_point, action="append", default=[], metavar="X,Y[,FRAME]",
+                   help="a point that is not the object (applied after the clicks of its frame)")
+    p.add_argument("--box", type=_box, action="append", default=[], metavar="X0,Y0,X1,Y1[,FRAME]",
+                   help="a box around the object (one per frame)")
+    p.add_argument("--frame", type=int, default=0, help="frame of clicks and boxes given without one (default 0)")
+    p.add_argument("--output", "-o", required=True, type=Path, help="mask folder to create (must not exist)")
+    p.add_argument("--start", type=int, default=0, help="first frame to track")
+    p.add_argument("--end", type=int, default=None, help="frame after the last to track (default: the end)")
+    p.add_argument("--sam", type=Path, metavar="CHECKPOINT",
+                   help="Segment Anything checkpoint (sam_vit_b_01ec64.pth ...); default: the weight-free segmenter")
+    p.add_argument("--device", default="cpu", help="device for SAM (cpu, cuda; default %(default)s)")
+    p.add_argument("--json", type=Path, help="also write keyframes and flagged frames here")
+    p.set_defaults(func=cmd_track)
+
+
+def _prompts(args, n_frames: int) -> dict[int, tuple[list, object]]:
+    """{frame: ([(x, y, label)], box)} from the command line, checked against the video."""
+    frames: dict[int, tuple[list, object]] = {}
+    for (x, y, f), label in [(c, 1) for c in args.click] + [(c, 0) for c in args.negative]:
+        f = args.frame if f is None else f
+        frames.setdefault(f, ([], None))[0].append((x, y, label))
+    for box, f in args.box:
+        f = args.frame if f is None else f
+        pts, old = frames.setdefault(f, ([], None))
+        if old is not None:
+            raise InpaintError(f"Two boxes on frame {f}; give one box per frame.")
+        frames[f] = (pts, box)
+    if not frames:
+        raise InpaintError("Nothing to track: give at least one --click X,Y (or --box) on the object.")
+    for f, (pts, box) in frames.items():
+        if not 0 <= f < n_frames:
+            raise InpaintError(f"Frame {f} is outside the video (frames 0..{n_frames - 1}).")
+        if pts and all(label == 0 for _, _, label in pts) and box is None:
+            raise InpaintError(f"Frame {f} has only --not points; add a --click on the object or a --box.")
+    return frames
+
+
+def _select(seg, rgb, index, points, box, motion=None):
+    """The mask the GUI's click tool would show after these clicks: the first click (with the box)
+    proposes, each further one edits the proposal."""
+    seg.set_image(rgb, index=index)
+    if motion is not None:
+        seg.set_motion(motion)
+    points = sorted(points, key=lambda p: -p[2])  # positive clicks first: the proposal starts on the object
+    mask = seg.predict(points[:1], box)[0].mask
+    for k in range(2, len(points) + 1):
+        mask = seg.predict(points[:k], previous=mask)[0].mask
+    return mask
+
+
+def cmd_track(args) -> int:
+    import cv2
+    import numpy as np
+
+    from .cliutil import TqdmProgress
+    from .core.segment import GrabCutSegmenter, click_motion, track
+    from .core.video import open_video
+
+    out = Path(args.output).expanduser()
+    if out.exists():
+        raise InpaintError(f"{out} already exists; give a new folder for the masks (nothing is overwritten).")
+    if not out.parent.is_dir():
+        raise InpaintError(f"The folder {out.parent} does not exist; create it or choose another --output.")
+    if not os.access(out.parent, os.W_OK):
+        raise InpaintError(f"Cannot write in {out.parent}; choose another --output.")
+    reader = open_video(args.input)
+    t0 = time.monotonic()
+    try:
+        n = len(reader)
+        start, end = args.start, n if args.end is None else min(args.end, n)
+        if not 0 <= start < end:
+            raise InpaintError(f"Empty range {start}..{end}: the video has {n} frames.")
+        prompts = _prompts(args, n)
+        outside = [f for f in prompts if not start <= f < end]
+        if outside:
+            raise InpaintError(f"Clicks on frame {outside[0]} lie outside the range {start}..{end - 1}.")
+        for f, (pts, box) in prompts.items():
+            for x, y, _ in pts:
+                if not (0 <= x < reader.width and 0 <= y < reader.height):
+                    raise InpaintError(f"Click {x:g},{y:g} on frame {f} lies outside the {reader.width}x{reader.height} "
+                                       "frame; clicks are in video pixels.")
+        if args.sam is not None:
+            from .core.segment.sam import SamSegmenter
+
+            seg = SamSegmenter.from_checkpoint(args.sam, device=args.device)
+        else:
+            seg = GrabCutSegmenter()
+        keyframes = {}
+        for f, (pts, box) in sorted(prompts.items()):
+            motion = None
+            if isinstance(seg, GrabCutSegmenter):
+                motion = click_motion(lambda i: reader[i], f, n)
+            mask = _select(seg, reader[f], f, pts, box, motion)
+            if not mask.any():
+                raise InpaintError(f"The clicks on frame {f} selected nothing; click inside the object.")
+            keyframes[f - start] = mask
+            print(f"frame {f}: selected {int(mask.sum())} px", file=sys.stderr)
+
+        tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
+        tmp.mkdir()
+        try:
+            flags = {}
+
+            def write(i, mask):
+                if not cv2.imwrite(str(tmp / f"{i:05d}.png"), mask.astype(np.uint8) * 255):
+                    raise InpaintError(f"Cannot write masks into {tmp}; is the disk full?")
+
+            empty = np.zeros((reader.height, reader.width), bool)
+            for i in list(range(start)) + list(range(end, n)):
+                write(i, empty)
+
+            def on_mask(step):
+                write(start + step.index, step.mask)
+                if step.flag in ("fallback", "lost"):
+                    flags[start + step.index] = step.flag
+
+            with TqdmProgress("track") as bar:
+                track(lambda k: reader[start + k], end - start, keyframes, seg, progress=bar, on_mask=on_mask,
+                      keep_masks=False)
+            os.replace(tmp, out)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    finally:
+        reader.close()
+    info = {"video": str(args.input), "range": [start, end], "keyframes": sorted(k + start for k in keyframes),
+            "flagged": {str(i): f for i, f in sorted(flags.items())}}
+    if args.json:
+        args.json.write_text(json.dumps(info, indent=1))
+    secs = time.monotonic() - t0
+    print(f"Wrote {n} masks to {out} (tracked frames {start}..{end - 1} in {secs:.1f} s).")
+    if flags:
+        shown = ", ".join(str(i) for i in sorted(flags)[:20]) + (" ..." if len(flags) > 20 else "")
+        print(f"Check {len(flags)} flagged frame(s): {shown}")
+    print(f"Next: inpaint {args.input} --mask {out} --dilate 8 -o OUTPUT.mp4")
+    return 0

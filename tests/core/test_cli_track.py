@@ -1,0 +1,120 @@
+"""`track` on the command line: click, track, then `inpaint --mask` on the folder it writes."""
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from app.cli import main
+from app.core.segment import mask_iou
+from app.core.video import VideoReader, write_test_clip
+
+N, W, H, R = 8, 128, 96, 14
+ORANGE = (240, 120, 20)
+
+
+def disc_mask(i):
+    yy, xx = np.mgrid[:H, :W]
+    return (xx - (34 + 6 * i)) ** 2 + (yy - (46 + 2 * i)) ** 2 <= R ** 2
+
+
+@pytest.fixture
+def disc_clip(tmp_path):
+    """An orange disc moving right over a grey, smoothly textured background."""
+    rng = np.random.default_rng(1)
+    tex = cv2.resize(rng.integers(60, 150, (H // 8, W // 8), dtype=np.uint8), (W, H), interpolation=cv2.INTER_CUBIC)
+    frames = []
+    for i in range(N):
+        f = np.repeat(tex[..., None], 3, axis=2)
+        f[disc_mask(i)] = ORANGE
+        frames.append(f)
+    return write_test_clip(tmp_path / "disc.mp4", frames, fps=10)
+
+
+def read_masks(folder):
+    return [cv2.imread(str(p), cv2.IMREAD_GRAYSCALE) > 0 for p in sorted(folder.glob("*.png"))]
+
+
+def test_click_track_then_inpaint(disc_clip, tmp_path, capsys, no_bundled_weights):
+    out, info = tmp_path / "masks", tmp_path / "flags.json"
+    assert main(["track", str(disc_clip), "--click", "34,46", "-o", str(out), "--json", str(info)]) == 0
+    printed = capsys.readouterr().out
+    assert f"Wrote {N} masks to {out}" in printed and "inpaint" in printed
+    masks = read_masks(out)
+    assert len(masks) == N
+    assert min(mask_iou(m, disc_mask(i)) for i, m in enumerate(masks)) > 0.7
+    assert json.loads(info.read_text())["keyframes"] == [0]
+    assert not list(tmp_path.glob(".masks.partial-*"))
+
+    # the folder is what `inpaint --mask` takes: the disc is gone from the result
+    result = tmp_path / "clean.mp4"
+    assert main(["inpaint", str(disc_clip), "--mask", str(out), "--dilate", "3", "-o", str(result)]) == 0
+    with VideoReader(result) as r:
+        assert len(r) == N
+        for i in (0, 4, 7):
+            inside = r[i][disc_mask(i)].astype(int)
+            # orange is far from the grey background in red minus blue; the fill is grey
+            assert np.median(inside[:, 0] - inside[:, 2]) < 40, i
+
+
+def test_range_keyframes_box_and_corrections(disc_clip, tmp_path):
+    """Clicks on two frames make two keyframes; frames outside --start/--end get empty masks so
+    the folder still has one mask per frame; a box alone selects too; --not corrects."""
+    out = tmp_path / "m"
+    code = main(["track", str(disc_clip), "--click", "46,50,2", "--box", "50,38,86,74,5", "--not", "120,90,2",
+                 "--start", "1", "--end", "7", "-o", str(out)])
+    assert code == 0
+    masks = read_masks(out)
+    assert len(masks) == N and not masks[0].any() and not masks[7].any()
+    assert min(mask_iou(masks[i], disc_mask(i)) for i in range(1, 7)) > 0.7
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["--click", "500,20"], "outside the 128x96 frame"),
+    (["--click", "30,30,99"], "outside the video"),
+    (["--not", "30,30"], "only --not points"),
+    ([], "Nothing to track"),
+    (["--click", "34,46,6", "--end", "5"], "outside the range"),
+    (["--click", "34,46", "--start", "5", "--end", "5"], "Empty range"),
+])
+def test_bad_input_gets_one_line_and_leaves_nothing(disc_clip, tmp_path, capsys, argv, says):
+    out = tmp_path / "masks"
+    assert main(["track", str(disc_clip), "-o", str(out), *argv]) != 0
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(err) == 1 and says in err[0], err
+    assert not out.exists() and not list(tmp_path.glob(".masks.partial-*"))
+
+
+def test_existing_output_is_never_overwritten(disc_clip, tmp_path, capsys):
+    out = tmp_path / "masks"
+    out.mkdir()
+    (out / "keep.txt").write_text("mine")
+    assert main(["track", str(disc_clip), "--click", "34,46", "-o", str(out)]) != 0
+    assert "already exists" in capsys.readouterr().err
+    assert (out / "keep.txt").read_text() == "mine" and len(list(out.iterdir())) == 1
+
+
+def test_malformed_click_is_a_usage_error(disc_clip, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["track", str(disc_clip), "--click", "34;46", "-o", str(tmp_path / "m")])
+    assert exc.value.code == 2 and "X,Y or X,Y,FRAME" in capsys.readouterr().err
+
+
+def test_interrupted_tracking_leaves_no_folder(disc_clip, tmp_path, monkeypatch, capsys):
+    """A run stopped half-way (Ctrl+C, a crash in the tracker) removes its partial folder."""
+    import app.core.segment as segment
+
+    real = segment.track
+
+    def stop_half_way(get_frame, n, keys, seg, on_mask=None, **kw):
+        def first_three(step):
+            on_mask(step)
+            if step.index >= 3:
+                raise KeyboardInterrupt
+        return real(get_frame, n, keys, seg, on_mask=first_three, **kw)
+
+    monkeypatch.setattr(segment, "track", stop_half_way)
+    out = tmp_path / "masks"
+    assert main(["track", str(disc_clip), "--click", "34,46", "-o", str(out)]) != 0
+    assert "cancelled" in capsys.readouterr().err
+    assert not out.exists() and not list(tmp_path.glob(".masks.partial-*"))
