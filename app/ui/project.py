@@ -471,5 +471,6 @@ class Autosaver(QObject):
         return path
 
     def discard(self) -> None:
-        for suffix in ("", ".masks.npz", ".tracked.npz"):
-            (self.path.with_name(self.path.stem + suffix) if suffix else self.path).unlink(missing_ok=True)
+        beside = [self.path.with_name(self.path.stem + suffix) for suffix in (".masks.npz", ".tracked.npz")]
+        for p in (self.path, *beside):
+            p.unlink(missing_ok=True)

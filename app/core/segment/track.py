@@ -306,7 +306,7 @@ def _step_cues(prev_rgb, prev_mask, cur_rgb, state: _CueState, flow_fn, p: Track
         _, res = camera_motion(flow, exclude=sd > -band)
         inner = _erode(warped, 2)
         m_obj = np.median(res[inner], axis=0)
-        ml = motion_logit(res, m_obj) if cut and p.w_motion else None
+        ml = motion_logit(res, m_obj) if cut else None
         if ml is not None:
             logit += p.w_motion * ml * texture_weight(cur_rgb, p.texture)
         state.res, state.step_motion = res, m_obj
@@ -562,7 +562,8 @@ def iter_track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Se
         state = _CueState(prev_rgb, prev_mask, p) if use_cues and prev_mask.any() else None
         guard = state is not None and p.redetect and state.s0 >= p.min_contrast
         target = _warp_between(k, frames, order, prev_rgb, prev_mask, state.s0, p) if state is not None else None
-        a0 = float(np.count_nonzero(prev_mask))
+        if target is not None:  # object areas at both ends, interpolated for each frame between
+            a0, a1 = float(np.count_nonzero(prev_mask)), float(np.count_nonzero(keys[target]))
         for i in frames:
             if cancel is not None:
                 cancel.check()
@@ -570,9 +571,7 @@ def iter_track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Se
             if cur.shape[:2] != prev_mask.shape:
                 raise ValueError(f"frame {i} is {cur.shape[:2]}, masks are {prev_mask.shape}")
             if state is not None and prev_mask.any():
-                expect = None
-                if target is not None:  # areas interpolated between the two keyframes
-                    expect = a0 + (np.count_nonzero(keys[target]) - a0) * abs(i - k) / abs(target - k)
+                expect = None if target is None else a0 + (a1 - a0) * abs(i - k) / abs(target - k)
                 mask, flag, iou = _step_cues(prev_rgb, prev_mask, cur, state, flow_fn, p, expect)
                 if guard:
                     mask, flag = _guarded(cur, mask, flag, state, p)
