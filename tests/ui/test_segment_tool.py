@@ -125,6 +125,26 @@ def test_tracking_again_replaces_what_the_tracker_added_before(window, disc_clip
     assert not p.masks.get(5)[wrong].any() and not p.tracked.get(5)[wrong].any()
 
 
+def test_edits_made_while_tracking_survive_the_result(window, disc_clip, qtbot):
+    """Painting and erasing on a frame while the tracker works on its snapshot: when the result
+    arrives, the user's strokes are applied on top of it (an erased part does not come back)."""
+    window.open_path(disc_clip)
+    p, seg = window.project, window.segment
+    old_paint, new_paint = shown_part(80, 92, 4, 24), shown_part(4, 16, 100, 124)
+    p.set_current(5)
+    p.edit_mask(old_paint, "frame")  # there before tracking starts
+    p.set_current(0)
+    window.tools.set_tool("segment")
+    select_and_commit(qtbot, window, *disc_centre(0))
+    with qtbot.waitSignal(seg.trackFinished, timeout=60_000):
+        seg.track_action.trigger()  # the worker has its snapshot now; the GUI goes on
+        p.set_current(5)
+        p.edit_mask((p.masks.get(5) | new_paint) & ~old_paint, "frame")
+    got = p.masks.get(5)
+    assert got[new_paint].all() and not got[old_paint].any()
+    assert mask_iou(got & ~new_paint, disc_mask(5)) > 0.6
+
+
 def test_a_brush_correction_on_a_tracked_frame_makes_it_a_keyframe(window, disc_clip, qtbot):
     """Erasing part of a tracked frame's mask by hand is a correction: the frame becomes a
     keyframe (its flag goes), so tracking again keeps the erasure instead of tracking over it."""
