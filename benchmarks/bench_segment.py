@@ -229,6 +229,9 @@ def main(argv=None) -> int:
                     help="with --keyframe-every: the periodic keyframes are the true masks (default) or the masks "
                          "of --clicks clicks on those frames (a user correcting with clicks; IoU over all frames), or "
                          "(edit) the tracked mask there corrected with --clicks clicks that edit it")
+    ap.add_argument("--size", type=lambda t: tuple(int(v) for v in t.lower().split("x")), metavar="WxH",
+                    help="upscale the clips and masks to this size first (e.g. 1280x720: tracking speed and "
+                         "quality on HD-sized frames; upscaled frames are softer than real HD footage)")
     ap.add_argument("--json", type=Path, help="also write the results here (with per-frame IoU)")
     ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                     help="override a TrackParams field for an ablation, e.g. --param fb_check=False")
@@ -246,6 +249,10 @@ def main(argv=None) -> int:
     for name in args.only:
         frames = load_frames(args.clips, name)
         objects = load_objects(args.clips, name)
+        if args.size:  # stand-in for HD footage: frames and masks upscaled
+            frames = [cv2.resize(f, args.size, interpolation=cv2.INTER_CUBIC) for f in frames]
+            objects = {k: [cv2.resize(m.astype(np.uint8), args.size, interpolation=cv2.INTER_NEAREST) > 0 for m in ms]
+                       for k, ms in objects.items()}
         n_masks = len(next(iter(objects.values())))
         if n_masks != len(frames):  # a silent off-by-N would pair each frame with another's mask
             raise SystemExit(f"{name}: {len(frames)} frames but {n_masks} masks")
@@ -325,7 +332,7 @@ def main(argv=None) -> int:
                                          "keyframe": args.keyframe, "flow": args.flow, "seeds": args.seeds,
                                          "click_frames": args.click_frames, "params": overrides,
                                          "clicks": args.clicks, "keyframe_every": args.keyframe_every,
-                                         "every_by": args.every_by,
+                                         "every_by": args.every_by, "size": args.size,
                                          "from_scratch": args.from_scratch,
                                          "warp_only": args.warp_only, "redetect": not args.no_redetect}, indent=1))
     return 0

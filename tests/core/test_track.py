@@ -289,3 +289,31 @@ def test_between_close_keyframes_a_textured_object_follows_the_flow_alone(monkey
     calls.clear()
     track(lambda i: textured[i], 10, keys, GrabCutSegmenter())
     assert len(calls) == 8  # and so does the default between keyframes on this red disc
+
+
+def test_large_frames_are_tracked_at_the_working_size(monkeypatch):
+    """Frames longer than ``work_side`` are tracked scaled down (the cue cut's cost grows with the
+    frame) and the masks come back at the frames' own size; ``work_side=0`` tracks at full size."""
+    import importlib
+
+    tr = importlib.import_module("app.core.segment.track")
+    small, masks = make_clip(n=5, textured=True)
+    big = [cv2.resize(f, (768, 576), interpolation=cv2.INTER_CUBIC) for f in small]
+    big_masks = [cv2.resize(m.astype(np.uint8), (768, 576), interpolation=cv2.INTER_NEAREST) > 0 for m in masks]
+    seen = []
+    band_cut = tr._band_cut
+    monkeypatch.setattr(tr, "_band_cut", lambda rgb, *a: seen.append(rgb.shape[:2]) or band_cut(rgb, *a))
+    res = track(lambda i: big[i], 5, {0: big_masks[0]}, GrabCutSegmenter(), params=TrackParams(work_side=384))
+    assert set(seen) == {(288, 384)}
+    assert all(res.mask(i).shape == (576, 768) for i in range(5))
+    assert np.array_equal(res.mask(0), big_masks[0])  # the keyframe comes back as given
+    assert min(mask_iou(res.mask(i), big_masks[i]) for i in range(5)) > 0.8
+    seen.clear()
+    track(lambda i: big[i], 3, {0: big_masks[0]}, GrabCutSegmenter(), params=TrackParams(work_side=0))
+    assert set(seen) == {(576, 768)}
+    tiny = np.zeros((576, 768), bool)
+    tiny[100, 200] = True  # one pixel: scaled down it still marks its place
+    assert tr._resize_mask(tiny, (384, 288)).sum() >= 1 and tr._resize_mask(tiny, (384, 288))[50, 100]
+    with pytest.raises(ValueError, match="frame 2"):  # a frame of another size is still caught
+        track(lambda i: big[i] if i < 2 else small[i], 5, {0: big_masks[0]}, GrabCutSegmenter(),
+              params=TrackParams(work_side=384))

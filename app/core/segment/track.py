@@ -88,6 +88,7 @@ class TrackParams:
     motion_guard: bool = True    # a mask that moves with the background while the object moved on its own is not trusted:
     stuck_speed: float = 2.0     # the object's residual motion was >= this (px per frame, well above flow noise)
     stuck_ratio: float = 0.25    # and the mask's is under this fraction of it (a stop within one frame)
+    work_side: int = 640         # cue tracker: frames with a longer side are tracked scaled to this (0: own size)
     between_warp: int = 20       # between two keyframes at most this many frames apart, a textured object's
     warp_texture: float = 0.5    # mask is the flow warp alone (no cue cut): mean texture_weight inside the
                                  # keyframe mask >= this (flat objects give the flow nothing to hold: cut)
@@ -540,6 +541,26 @@ def _warp_between(k, frames, keys, rgb, mask, s0: float, p: TrackParams) -> Opti
     return other if tex.size and float(tex.mean()) >= p.warp_texture else None
 
 
+def _work_size(shape, side: int) -> Optional[tuple[int, int]]:
+    """(width, height) with the long side ``side`` for a frame of ``shape`` (H, W) larger than
+    that, else None (the frame is tracked at its own size)."""
+    h, w = shape
+    if not side or max(h, w) <= side:
+        return None
+    f = side / max(h, w)
+    return max(1, round(w * f)), max(1, round(h * f))
+
+
+def _resize_mask(mask, size, upscale: bool = False):
+    """Bool mask resized to ``size`` (width, height): area-weighted down (a small object keeps at
+    least its best-covered pixels), bilinear up."""
+    m = cv2.resize(mask.astype(np.float32), size, interpolation=cv2.INTER_LINEAR if upscale else cv2.INTER_AREA)
+    out = m > 0.5
+    if not upscale and not out.any() and mask.any():
+        out = m >= m.max()
+    return out
+
+
 def iter_track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Segmenter,
                cancel: Optional[CancelToken] = None, params: Optional[TrackParams] = None) -> Iterator[TrackStep]:
     """Yield a ``TrackStep`` per frame (keyframes included), in processing order, not frame order.
@@ -557,6 +578,19 @@ def iter_track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Se
         yield TrackStep(k, keys[k], KEYFRAME, k)
     use_cues = p.cues and getattr(segmenter, "weight_free", False)
     order = sorted(keys)
+    full = next(iter(keys.values())).shape
+    work = _work_size(full, p.work_side) if use_cues else None
+    if work is not None:
+        # the cue tracker runs at a working size: its pixel constants were tuned there, and the
+        # band GrabCut's cost grows with the frame (1 s a frame at 1280x720 instead of 0.08)
+        keys = {k: _resize_mask(m, work) for k, m in keys.items()}  # (the keyframe steps went out full size)
+        get_full = get_frame
+
+        def get_frame(i):
+            rgb = get_full(i)
+            if rgb.shape[:2] != full:
+                raise ValueError(f"frame {i} is {rgb.shape[:2]}, masks are {full}")
+            return cv2.resize(rgb, work, interpolation=cv2.INTER_AREA)
     for k, frames in runs:
         prev_rgb, prev_mask = get_frame(k), keys[k]
         state = _CueState(prev_rgb, prev_mask, p) if use_cues and prev_mask.any() else None
@@ -582,7 +616,8 @@ def iter_track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Se
                 iou = 0.0
             else:
                 mask, flag, iou = _step(prev_rgb, prev_mask, cur, i, segmenter, flow_fn, p)
-            yield TrackStep(i, mask, flag, k, iou)
+            out = mask if work is None else _resize_mask(mask, (full[1], full[0]), upscale=True)
+            yield TrackStep(i, out, flag, k, iou)
             prev_rgb, prev_mask = cur, mask
 
 
