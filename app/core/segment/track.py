@@ -582,7 +582,7 @@ def iter_track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Se
     work = _work_size(full, p.work_side) if use_cues else None
     if work is not None:
         # the cue tracker runs at a working size: its pixel constants were tuned there, and the
-        # band GrabCut's cost grows with the frame (1 s a frame at 1280x720 instead of 0.08)
+        # band GrabCut's cost grows with the frame (3.3 s a frame at 1280x720, 0.22 s at 640: docs/SEGMENTATION.md)
         keys = {k: _resize_mask(m, work) for k, m in keys.items()}  # (the keyframe steps went out full size)
         get_full = get_frame
 
