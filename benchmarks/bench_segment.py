@@ -105,6 +105,26 @@ def next_click(pred: np.ndarray, gt: np.ndarray):
     return int(x), int(y), best[2]
 
 
+def _prepare(seg, frames, index):
+    seg.set_image(frames[index], index=index)
+    seg.set_motion(click_motion(lambda i: frames[i], index, len(frames)))
+
+
+def _corrective_clicks(seg, mask, gt, points, n_clicks: int, edit: bool = True):
+    """Clicks at the largest error region until there are ``n_clicks`` points (or no error is
+    left), each editing the shown mask (``edit``) or re-segmenting from all the clicks; returns
+    (mask, [IoU after each of these clicks])."""
+    ious = []
+    while len(points) < n_clicks:
+        c = next_click(mask, gt)
+        if c is None:
+            break
+        points.append(c)
+        mask = seg.predict(points, previous=mask if edit else None)[0].mask
+        ious.append(mask_iou(mask, gt))
+    return mask, ious
+
+
 def click_keyframe(seg, frames, gt0, n_clicks: int = 1, edit: bool = True, index: int = 0):
     """The segmenter's top candidate on frame ``index`` after ``n_clicks`` clicks (the first at the
     object's centre, the rest corrective; with ``edit`` each click edits the shown mask, as in the
@@ -112,19 +132,12 @@ def click_keyframe(seg, frames, gt0, n_clicks: int = 1, edit: bool = True, index
     if not gt0.any():  # the object is not on this frame: a user would leave it empty
         return np.zeros_like(gt0), [1.0]
     x, y = centre_click(gt0)
-    seg.set_image(frames[index], index=index)
-    seg.set_motion(click_motion(lambda i: frames[i], index, len(frames)))
+    _prepare(seg, frames, index)
     points = [(x, y, 1)]
     mask = seg.predict(points)[0].mask
-    ious = [mask_iou(mask, gt0)]
-    while len(points) < n_clicks:
-        c = next_click(mask, gt0)
-        if c is None:
-            break
-        points.append(c)
-        mask = seg.predict(points, previous=mask if edit else None)[0].mask
-        ious.append(mask_iou(mask, gt0))
-    return mask, ious
+    first = mask_iou(mask, gt0)
+    mask, more = _corrective_clicks(seg, mask, gt0, points, n_clicks, edit)
+    return mask, [first] + more
 
 
 def correct_mask(seg, frames, index, mask, gt, n_clicks):
@@ -133,16 +146,8 @@ def correct_mask(seg, frames, index, mask, gt, n_clicks):
     tracker lost the object) is made again from clicks, as on the first frame."""
     if not mask.any():
         return click_keyframe(seg, frames, gt, n_clicks, True, index)[0]
-    seg.set_image(frames[index], index=index)
-    seg.set_motion(click_motion(lambda i: frames[i], index, len(frames)))
-    points = []
-    for _ in range(n_clicks):
-        c = next_click(mask, gt)
-        if c is None:
-            break
-        points.append(c)
-        mask = seg.predict(points, previous=mask)[0].mask
-    return mask
+    _prepare(seg, frames, index)
+    return _corrective_clicks(seg, mask, gt, [], n_clicks)[0]
 
 
 def run_object(frames, gt, keyframe: str, params: TrackParams, seed: int = 0, start: int = 0,

@@ -115,6 +115,10 @@ class GrabCutSegmenter(Segmenter):
             out.append(Candidate(self._to_full(m), float(score)))
         return out
 
+    def _edit_window(self, h: int, w: int, area: int) -> float:
+        """Radius a correcting click may change, for a mask of ``area`` px on an (h, w) image."""
+        return max(self.edit_radius * min(h, w), self.edit_reach * np.sqrt(area))
+
     def reaches(self, mask: np.ndarray, x: float, y: float) -> bool:
         """True when (x, y) is inside ``mask`` or within the window an edit of it may change (radius
         ``edit_reach`` x sqrt(mask area), at least ``edit_radius`` x the short side, as in
@@ -124,7 +128,7 @@ class GrabCutSegmenter(Segmenter):
         if area == 0:
             return False
         H, W = mask.shape
-        r = max(self.edit_radius * min(H, W), self.edit_reach * np.sqrt(area))
+        r = self._edit_window(H, W, area)
         x0, y0 = max(0, int(np.floor(x - r))), max(0, int(np.floor(y - r)))
         ys, xs = np.nonzero(mask[y0:int(np.ceil(y + r)) + 1, x0:int(np.ceil(x + r)) + 1])
         return bool(xs.size) and float(np.min((xs + x0 - x) ** 2 + (ys + y0 - y) ** 2)) <= r * r
@@ -344,7 +348,7 @@ class GrabCutSegmenter(Segmenter):
         H, W = prev.shape
         x, y, label = pts[-1]
         area = np.count_nonzero(prev)
-        r = max(self.edit_radius * min(H, W), self.edit_reach * np.sqrt(area))
+        r = self._edit_window(H, W, area)
         local = _disk(H, W, x, y, r)
         if box is not None:
             bx0, by0, bx1, by1 = (int(round(v)) for v in box)
