@@ -169,3 +169,21 @@ def test_reaches_tells_whether_a_click_can_correct_a_mask():
     assert not seg.reaches(m, 75, 50) and not seg.reaches(m, 150, 90)
     assert not seg.reaches(np.zeros_like(m), 50, 50)
     assert Segmenter.reaches(seg, m, 50, 50) is False  # the default: segmenters that only refine their own answers
+
+
+def test_the_reach_is_sized_by_the_piece_near_the_click():
+    """A large painted logo elsewhere on the frame does not widen a small object's reach: each piece
+    of the frame's mask has its own edit window, so a click meant for a new object beside the small
+    one selects anew, while clicks on or near either piece still correct the mask."""
+    seg = GrabCutSegmenter()
+    m = np.zeros((240, 432), bool)
+    m[40:60, 40:60] = True      # the tracked object: area 400, reach 10 px (7.2 px floor)
+    m[150:230, 250:420] = True  # a painted logo: area 13,600, reach 58 px
+    assert seg.reaches(m, 68, 50) and seg.reaches(m, 50, 50)       # at the object
+    assert not seg.reaches(m, 90, 50)  # 30 px away: a new object (the whole mask's window would be 60 px)
+    assert seg.reaches(m, 250 - 50, 190) and seg.reaches(m, 300, 200)  # near or on the logo
+    assert seg._reached_area(m, 68, 50) == 400 and seg._reached_area(m, 300, 200) == 13600
+    both = m.copy()
+    both[60:200, 40:44] = True    # joined by a strip that runs down and across, away from the click:
+    both[196:200, 40:256] = True  # one piece, so the whole mask's window (62 px) applies again
+    assert seg._reached_area(both, 90, 50) == np.count_nonzero(both)
