@@ -2,7 +2,8 @@
 
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots/make_screenshots.py [--weights W]
 
-Uses ../shared/data/clips/schoolgirls.mp4 and its mask folder (read in place, not copied).
+Uses ../shared/data/clips/schoolgirls.mp4 and its mask folder (read in place, not copied), and
+dogs_jump.mp4 for the click-to-remove pictures (``--only click`` makes just those).
 Settings and user data go to a temporary folder. Without --weights it uses the bundled
 weights, and without those the engine's weight-free fill (flow propagation + Telea), which is
 what the application does today. The fine-tune page trains a tiny generator for real.
@@ -39,6 +40,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--weights")
     parser.add_argument("--scale", type=float, help="device pixel ratio (checks HiDPI drawing): main window only")
+    parser.add_argument("--only", choices=("all", "click"), default="all",
+                        help="click: only the click-to-remove pictures (click_select, tracked_flags, click_removed)")
     args = parser.parse_args()
     if args.scale:
         os.environ["QT_SCALE_FACTOR"] = str(args.scale)
@@ -62,6 +65,9 @@ def main() -> None:
     win.show()
     wait(app, lambda: win.isVisible())
 
+    if args.only == "click":
+        click_to_remove(app, win)
+        return
     win.open_path(CLIP)
     win.project.import_masks(MASKS)
     win.project.set_range(24, 36)
@@ -127,10 +133,49 @@ def main() -> None:
     wait(app, lambda: True)
     d.grab().save(str(OUT / "settings_general.png"))
     d.close()
-    win.project._dirty = False
-    win.project.undo.setClean()
-    win.close()
+    click_to_remove(app, win)
     print("screenshots in", OUT)
+
+
+DOG = 2  # dogs_jump's object labels: 1 the small dog, 2 the big dog, 3 the woman
+
+
+def click_to_remove(app, win) -> None:
+    """Click a dog on dogs_jump's first frame (the weight-free segmenter unless a SAM checkpoint is
+    set), commit, track through frames 0-29, go to the first frame the tracker flagged, inpaint."""
+    import cv2
+    import numpy as np
+    from PIL import Image
+
+    win.open_path(SHARED / "data" / "clips" / "dogs_jump.mp4")
+    p, seg = win.project, win.segment
+    p.set_range(0, 30)
+    p.set_current(0)
+    seg.tool_action.trigger()
+    # the click a user would make: the middle of the big dog (the ground truth's deepest point)
+    gt = np.array(Image.open(SHARED / "data" / "clips" / "dogs_jump_mask" / "00000.png"))  # palette indices
+    dog = (gt == DOG).astype("uint8")
+    d = cv2.distanceTransform(dog, cv2.DIST_L2, 5)
+    y, x = divmod(int(d.argmax()), d.shape[1])
+    seg.add_point(x, y, 1)
+    wait(app, lambda: seg.tool.candidate is not None, timeout=120)
+    win.canvas._mouse = None
+    win.grab().save(str(OUT / "click_select.png"))
+    seg.commit()
+    seg.track()
+    wait(app, lambda: not win.controller.engine.busy, timeout=900)
+    seg.go_to_flagged(1)
+    wait(app, lambda: True)
+    win.grab().save(str(OUT / "tracked_flags.png"))
+    p.set_current(15)
+    win.controller.inpaint()
+    wait(app, lambda: not win.controller.engine.busy, timeout=1800)
+    win.compare.set_mode("side")
+    wait(app, lambda: True)
+    win.grab().save(str(OUT / "click_removed.png"))
+    p._dirty = False
+    p.undo.setClean()
+    win.close()
 
 
 if __name__ == "__main__":
