@@ -119,38 +119,27 @@ class GrabCutSegmenter(Segmenter):
         """Radius a correcting click may change, for a mask of ``area`` px on an (h, w) image."""
         return max(self.edit_radius * min(h, w), self.edit_reach * np.sqrt(area))
 
-    def _reached_area(self, mask: np.ndarray, x: float, y: float) -> int:
-        """Area of the pieces of ``mask`` (8-connected components) that a click at (x, y) reaches:
-        each piece counts when the click is inside it or within its own edit window (``_edit_window``
-        of the piece's area). 0 when none is reached. Sizing the window per piece keeps a large
-        painted logo elsewhere on the frame from widening the reach of a small tracked object."""
+    def reaches(self, mask: np.ndarray, x: float, y: float) -> bool:
+        """True when (x, y) is inside a piece of ``mask`` (an 8-connected component) or within the
+        window an edit of that piece may change (radius ``edit_reach`` x sqrt(the piece's area), at
+        least ``edit_radius`` x the short side, as in ``_cut_edit``): the click then corrects that
+        mask instead of selecting something new. Sizing the window per piece keeps a large painted
+        logo elsewhere on the frame from widening the reach of a small tracked object."""
+        mask = np.asarray(mask, bool)
         H, W = mask.shape
         n, lab, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
-        if n <= 1:
-            return 0
-        areas = stats[:, cv2.CC_STAT_AREA].astype(np.int64)
-        reach = np.array([self._edit_window(H, W, int(a)) for a in areas])
-        # only pieces whose bounding box comes within their reach of the click are looked at closely
-        x0, y0 = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
-        x1, y1 = x0 + stats[:, cv2.CC_STAT_WIDTH] - 1, y0 + stats[:, cv2.CC_STAT_HEIGHT] - 1
+        x0, y0 = stats[1:, cv2.CC_STAT_LEFT], stats[1:, cv2.CC_STAT_TOP]
+        x1, y1 = x0 + stats[1:, cv2.CC_STAT_WIDTH] - 1, y0 + stats[1:, cv2.CC_STAT_HEIGHT] - 1
+        reach = np.array([self._edit_window(H, W, int(a)) for a in stats[1:, cv2.CC_STAT_AREA]])
+        # only the pieces whose bounding box comes within their reach of the click are looked at closely
         dx, dy = np.maximum(0, np.maximum(x0 - x, x - x1)), np.maximum(0, np.maximum(y0 - y, y - y1))
-        total = 0
         for j in np.nonzero(dx * dx + dy * dy <= reach * reach)[0]:
-            if j == 0:
-                continue
             r = reach[j]
             bx0, by0 = max(0, int(np.floor(x - r))), max(0, int(np.floor(y - r)))
-            ys, xs = np.nonzero(lab[by0:int(np.ceil(y + r)) + 1, bx0:int(np.ceil(x + r)) + 1] == j)
+            ys, xs = np.nonzero(lab[by0:int(np.ceil(y + r)) + 1, bx0:int(np.ceil(x + r)) + 1] == j + 1)
             if xs.size and float(np.min((xs + bx0 - x) ** 2 + (ys + by0 - y) ** 2)) <= r * r:
-                total += int(areas[j])
-        return total
-
-    def reaches(self, mask: np.ndarray, x: float, y: float) -> bool:
-        """True when (x, y) is inside a piece of ``mask`` or within the window an edit of that piece
-        may change (radius ``edit_reach`` x sqrt(the piece's area), at least ``edit_radius`` x the
-        short side, as in ``_cut_edit``): the click then corrects that mask instead of selecting
-        something new."""
-        return self._reached_area(np.asarray(mask, bool), x, y) > 0
+                return True
+        return False
 
     def _to_small(self, mask):
         h, w = self._s["bgr"].shape[:2]
@@ -357,14 +346,15 @@ class GrabCutSegmenter(Segmenter):
 
         The edit is local: outside a disk around the latest click (radius ``edit_reach`` x the
         square root of the mask's area, at least ``edit_radius`` of the short side) the mask stays
-        as it was. (Whether a first click edits a frame's mask at all is decided per piece,
+        as it was (whether a first click edits a frame's mask at all is decided per piece, in
         ``reaches``; the window here stays the whole mask's: sizing it per piece cost the corrective
-        clicks on tracked masks 0.512 -> 0.496 in bench_segment's edit run.) Inside it GrabCut runs from the mask, except that the pixels that look more like
-        the click than like what the click is against start on the click's side, and the click's
-        superpixel (``_click_region``) is definite. Of what the cut changes, only the connected
-        piece at the click is applied: a negative click removes the piece it lands on, a positive
-        one adds the piece around it. Earlier clicks keep their side; components holding no positive
-        click and lying in the window are dropped.
+        clicks on tracked masks 0.512 -> 0.496 in bench_segment's edit run). Inside it GrabCut runs
+        from the mask, except that the pixels that look more like the click than like what the click
+        is against start on the click's side, and the click's superpixel (``_click_region``) is
+        definite. Of what the cut changes, only the connected piece at the click is applied: a
+        negative click removes the piece it lands on, a positive one adds the piece around it.
+        Earlier clicks keep their side; components holding no positive click and lying in the window
+        are dropped.
         """
         H, W = prev.shape
         x, y, label = pts[-1]
