@@ -23,6 +23,10 @@ Flags: after the table, how the tracker's flags (the GUI's amber marks) line up 
 (``flag_quality``: flagged frames that are bad, bad frames that are flagged, runs whose failure is
 flagged within 3 frames).
 
+Coverage (``--coverage 0 4 8 16``): how much of each object the tracked mask, grown by D steps of
+the engine's Dilation setting, covers (what inpainting would remove) and how much larger than the
+object it is.
+
 Held-out frames (``--click-frames 5 25 45``): the click (or the true mask) is on each of those
 frames instead of frame 0 and the tracker runs forward from it to the end of the clip; objects
 under ``--min-area`` px on that frame are skipped. A run's IoU is over the frames it tracked
@@ -30,7 +34,7 @@ under ``--min-area`` px on that frame are skipped. A run's IoU is over the frame
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_segment.py [--clips DIR] [--keyframe click|gt] [--no-redetect]
         [--click-frames 5 25 45] [--clicks 5] [--keyframe-every 10] [--seeds 0 1 2] [--param NAME=VALUE]
-        [--json out.json]
+        [--coverage 0 4 8 16] [--json out.json]
 """
 from __future__ import annotations
 
@@ -47,6 +51,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from app.core.masks import dilate  # noqa: E402
 from app.core.segment import GrabCutSegmenter, TrackParams, click_motion, mask_iou, track  # noqa: E402
 
 CLIPS = ("bmx-trees", "tennis", "schoolgirls", "dogs_jump")
@@ -183,6 +188,20 @@ def run_object(frames, gt, keyframe: str, params: TrackParams, seed: int = 0, st
     return masks, ious, res.flagged(), sorted(keys), click_ious
 
 
+def coverage(masks, gt, dilation: int) -> tuple[float, float]:
+    """(share of the object's pixels inside the mask grown by ``dilation`` steps, the grown mask's
+    area / the object's), means over the frames where the object is present: what inpainting with
+    that dilation setting would remove of the object, and how much more than the object it fills."""
+    recall, size = [], []
+    for m, g in zip(masks, gt):
+        n = np.count_nonzero(g)
+        if n:
+            md = dilate(m, dilation)
+            recall.append(np.count_nonzero(md & g) / n)
+            size.append(np.count_nonzero(md) / n)
+    return (float(np.mean(recall)), float(np.mean(size))) if recall else (1.0, 1.0)
+
+
 def flag_quality(rows, bad: float = 0.5, near: int = 3) -> dict:
     """Do the tracker's flags point at its mistakes? Over every run's frames after the first: how
     many flagged frames are bad (IoU under ``bad``: precision), how many bad frames are flagged
@@ -237,6 +256,9 @@ def main(argv=None) -> int:
     ap.add_argument("--size", type=lambda t: tuple(int(v) for v in t.lower().split("x")), metavar="WxH",
                     help="upscale the clips and masks to this size first (e.g. 1280x720: tracking speed and "
                          "quality on HD-sized frames; upscaled frames are softer than real HD footage)")
+    ap.add_argument("--coverage", type=int, nargs="+", default=[], metavar="D",
+                    help="also report how much of each object the tracked mask grown by D dilation steps (the "
+                         "engine's Dilation setting) covers, e.g. --coverage 0 4 8 16")
     ap.add_argument("--json", type=Path, help="also write the results here (with per-frame IoU)")
     ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                     help="override a TrackParams field for an ablation, e.g. --param fb_check=False")
@@ -263,7 +285,7 @@ def main(argv=None) -> int:
             raise SystemExit(f"{name}: {len(frames)} frames but {n_masks} masks")
         t0 = time.monotonic()
         held_out = args.click_frames != [0]
-        per_obj, per_frame, per_click, per_flags, union_ious = {}, {}, {}, {}, []
+        per_obj, per_frame, per_click, per_flags, union_ious, per_cov = {}, {}, {}, {}, [], {}
         for seed in args.seeds:
             for start in args.click_frames:
                 if not 0 <= start < len(frames):
@@ -287,6 +309,8 @@ def main(argv=None) -> int:
                     per_frame.setdefault(key, []).append([round(float(v), 4) for v in ious])
                     per_flags.setdefault(key, []).append([int(i) for i in flagged])
                     per_click.setdefault(key, []).append([round(float(v), 4) for v in click_ious])
+                    if args.coverage:
+                        per_cov.setdefault(key, []).append([coverage(masks, gt[start:], d) for d in args.coverage])
                     clicks_txt = (" (after each click: " + " ".join(f"{v:.3f}" for v in click_ious) + ")"
                                   if args.clicks > 1 else "")
                     print(f"{name} object {oid}{f' from frame {start}' if held_out else ''} seed {seed}: "
@@ -310,7 +334,9 @@ def main(argv=None) -> int:
                      "seconds": secs, "per_object": {str(k): v[0] for k, v in per_obj.items()},
                      "per_frame": {str(k): v for k, v in per_frame.items()},
                      "flagged_frames": {str(k): v for k, v in per_flags.items()},
-                     "per_click": {str(k): v for k, v in per_click.items()}, "click_curve": click_curve})
+                     "per_click": {str(k): v for k, v in per_click.items()}, "click_curve": click_curve,
+                     "coverage": np.mean([np.mean(v, axis=0) for v in per_cov.values()], axis=0).tolist()
+                     if per_cov else []})
         print(f"== {name}: mean IoU {mean:.3f} (union {union_iou:.3f}) in {secs:.0f} s", flush=True)
     overall = float(np.mean(list(clip_means.values())))
     total = time.monotonic() - t_all
@@ -327,6 +353,12 @@ def main(argv=None) -> int:
         curve = np.mean([r["click_curve"] for r in rows], axis=0)
         print("\nfirst-frame IoU after 1.." + str(args.clicks) + " clicks (mean of clips): "
               + " ".join(f"{v:.3f}" for v in curve))
+    if args.coverage:
+        cov = np.mean([r["coverage"] for r in rows], axis=0)
+        print("\ncoverage (mean of clips): share of the object inside the tracked mask grown by D steps, "
+              "and that mask's area / the object's")
+        for d, (rec, size) in zip(args.coverage, cov):
+            print(f"  dilation {d}: covered {rec:.3f}, area x{size:.2f}")
     fq = flag_quality(rows)
     print(f"\nflags: {fq['flagged']} flagged frames, {fq['precision']:.2f} of them bad (IoU < 0.5); "
           f"{fq['bad']} bad frames, {fq['recall']:.2f} of them flagged; {fq['unflagged_bad']:.2f} of the "
