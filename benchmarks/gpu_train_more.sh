@@ -11,6 +11,7 @@
 # through it. Results in OUT_DIR: log.txt, metrics.jsonl, sample.png and the float16 generator
 # split into weights.part.* (join with `cat weights.part.* > sttn_inpaint.pth`).
 #
+# ADV=0.01 turns the paper's adversarial term on (a fresh discriminator).
 # Check it on the CPU first (a few seconds of training, a tiny batch):
 #   DEVICE=cpu TRAIN_ARGS="--batch-size 1" bash benchmarks/gpu_train_more.sh .devdata /tmp/gtm 5
 set -u
@@ -20,6 +21,7 @@ TRAIN_S=${3:-420}
 FROM=${4:-models/sttn_inpaint.pth}
 DEVICE=${DEVICE:-cuda}
 TRAIN_ARGS=${TRAIN_ARGS:---batch-size 8}
+ADV=${ADV:-0}  # adversarial loss weight: 0 (runs 2-4) or the paper's 0.01 (T-PatchGAN, starts fresh)
 PY=${PY:-python3}
 export PYTHONUNBUFFERED=1
 W=${WORK:-/tmp/sttn-train-more}
@@ -64,7 +66,7 @@ t0=$(date +%s)
 PYTHONPATH="$W/noav${PYTHONPATH:+:$PYTHONPATH}" timeout $((TRAIN_S + 120)) $PY -m app.cli_train train \
   --data "$W/frames/train" --val "$W/frames/val/dogs_jump" --from "$FROM" \
   --output "$W/sttn_inpaint.pth" --workdir "$W/run" --cache-dir "$W/cache" --device "$DEVICE" \
-  $TRAIN_ARGS --frames 5 --lr 1e-4 --adv-weight 0 --steps 1000000 --time-limit "${TRAIN_S}s" \
+  $TRAIN_ARGS --frames 5 --lr 1e-4 --adv-weight "$ADV" --steps 1000000 --time-limit "${TRAIN_S}s" \
   --val-every 250 --val-frames 10 --checkpoint-every 0 --log-every 20 >>"$LOG" 2>&1
 echo "train exit $? after $(( $(date +%s) - t0 )) s" >>"$LOG"
 cp "$W/run/metrics.jsonl" "$OUT/" 2>>"$LOG"
