@@ -73,7 +73,8 @@ def register(subparsers) -> None:
     p.add_argument("--end", type=int, default=None, help="frame after the last to track (default: the end)")
     p.add_argument("--sam", type=Path, metavar="CHECKPOINT",
                    help="Segment Anything checkpoint (sam_vit_b_01ec64.pth ...); default: the weight-free segmenter")
-    p.add_argument("--device", default="cpu", help="device for SAM (cpu, cuda; default %(default)s)")
+    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
+                   help="device for SAM: auto = a CUDA GPU when PyTorch sees one, else the CPU (default %(default)s)")
     p.add_argument("--json", type=Path, help="also write keyframes and flagged frames here")
     p.set_defaults(func=cmd_track)
 
@@ -128,6 +129,11 @@ def cmd_track(args) -> int:
         raise InpaintError(f"The folder {out.parent} does not exist; create it or choose another --output.")
     if not os.access(out.parent, os.W_OK):
         raise InpaintError(f"Cannot write in {out.parent}; choose another --output.")
+    device = None
+    if args.sam is not None:  # an unavailable --device is refused before any work
+        from .core.engine import resolve_device
+
+        device = str(resolve_device(args.device))
     reader = open_video(args.input)
     t0 = time.monotonic()
     try:
@@ -147,7 +153,7 @@ def cmd_track(args) -> int:
         if args.sam is not None:
             from .core.segment.sam import SamSegmenter
 
-            seg = SamSegmenter.from_checkpoint(args.sam, device=args.device)
+            seg = SamSegmenter.from_checkpoint(args.sam, device=device)
         else:
             seg = GrabCutSegmenter()
         keyframes = {}

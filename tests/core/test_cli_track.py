@@ -118,3 +118,38 @@ def test_interrupted_tracking_leaves_no_folder(disc_clip, tmp_path, monkeypatch,
     assert main(["track", str(disc_clip), "--click", "34,46", "-o", str(out)]) != 0
     assert "cancelled" in capsys.readouterr().err
     assert not out.exists() and not list(tmp_path.glob(".masks.partial-*"))
+
+
+def test_sam_device_defaults_to_the_gpu_when_present(disc_clip, tmp_path, monkeypatch, capsys):
+    """Without --device, SAM goes to CUDA when PyTorch sees a GPU (as the GUI does); the CPU otherwise."""
+    import torch
+
+    from app.core.errors import InpaintError
+    from app.core.segment.sam import SamSegmenter
+
+    asked = []
+
+    def record(path, model_type=None, device="cpu", cache_size=4):
+        asked.append(device)
+        raise InpaintError("stopped after choosing the device")
+
+    monkeypatch.setattr(SamSegmenter, "from_checkpoint", staticmethod(record))
+    argv = ["track", str(disc_clip), "--click", "34,46", "--sam", str(tmp_path / "sam_vit_b_01ec64.pth")]
+    for gpu, want in ((True, "cuda"), (False, "cpu")):
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: gpu)
+        assert main([*argv, "-o", str(tmp_path / f"masks_{want}")]) != 0
+        assert asked[-1] == want
+        assert not (tmp_path / f"masks_{want}").exists()
+    assert "stopped after choosing the device" in capsys.readouterr().err
+
+
+def test_unavailable_sam_device_is_one_line_before_any_work(disc_clip, tmp_path, monkeypatch, capsys):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    out = tmp_path / "masks"
+    code = main(["track", str(disc_clip), "--click", "34,46", "--sam", str(tmp_path / "sam_vit_b_01ec64.pth"),
+                 "--device", "cuda", "-o", str(out)])
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert code != 0 and len(err) == 1 and "CUDA was asked for" in err[0] and "--device cpu" in err[0], err
+    assert not out.exists()
