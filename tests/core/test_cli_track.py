@@ -134,6 +134,7 @@ def test_sam_device_defaults_to_the_gpu_when_present(disc_clip, tmp_path, monkey
         raise InpaintError("stopped after choosing the device")
 
     monkeypatch.setattr(SamSegmenter, "from_checkpoint", staticmethod(record))
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)  # the same answer on a Mac
     argv = ["track", str(disc_clip), "--click", "34,46", "--sam", str(tmp_path / "sam_vit_b_01ec64.pth")]
     for gpu, want in ((True, "cuda"), (False, "cpu")):
         monkeypatch.setattr(torch.cuda, "is_available", lambda: gpu)
