@@ -163,10 +163,11 @@ def run_object(frames, gt, keyframe: str, params: TrackParams, seed: int = 0, st
     (masks, per-frame IoU, flagged, keyframe indices, first-frame IoU after each click) for frames
     ``start``..end (indices relative to ``start``)."""
     frames, gt = frames[start:], gt[start:]
-    # GrabCut's k-means draws from OpenCV's global random state: seeding it per object makes
-    # each object's figure independent of the objects run before it, and reproducible
+    # GrabCut's k-means draws from OpenCV's random state: seeding it per object (the tracker's cuts
+    # use the global state, the click cuts the segmenter's seed) makes each object's figure
+    # independent of the objects run before it, and reproducible
     cv2.setRNGSeed(seed)
-    seg = GrabCutSegmenter()
+    seg = GrabCutSegmenter(seed=seed)
     if keyframe == "gt":
         key, click_ious = gt[0], [1.0]
     else:

@@ -62,6 +62,48 @@ def test_large_frames_are_downscaled_and_answered_at_full_size():
     assert m.shape == (480, 640) and mask_iou(m, gt) > 0.8
 
 
+def test_a_click_on_a_large_frame_cuts_at_most_cut_pixels_and_still_finds_the_object(monkeypatch):
+    """GrabCut's time grows faster than its pixel count: a click's box cuts on a big frame run on
+    scaled copies of at most ``cut_pixels`` pixels, and the answer comes back at full size."""
+    img, gt = scene(h=360, w=640, centre=(330, 170), r=90, seed=2)
+    sizes = []
+    run = GrabCutSegmenter._run
+
+    def counting(self, lab, crop):
+        sizes.append(lab.size)
+        assert crop.shape[:2] == lab.shape
+        return run(self, lab, crop)
+
+    monkeypatch.setattr(GrabCutSegmenter, "_run", counting)
+    seg = GrabCutSegmenter(cut_pixels=20_000)
+    seg.set_image(img, index=0)
+    cands = seg.predict([(330, 170, 1)])
+    assert max(sizes) <= 20_000 * 1.02 and len(sizes) >= 4
+    assert cands[0].mask.shape == gt.shape and mask_iou(cands[0].mask, gt) > 0.85
+    # unscaled (the default budget holds this whole frame's crops): the same object
+    sizes.clear()
+    seg = GrabCutSegmenter(cut_pixels=640 * 360)
+    seg.set_image(img, index=0)
+    full = seg.predict([(330, 170, 1)])[0].mask
+    assert max(sizes) > 20_000 and mask_iou(full, gt) > 0.85
+
+
+def test_the_same_click_gives_the_same_candidates_and_leaves_opencvs_random_state_alone():
+    img, _ = scene(h=120, w=160, centre=(80, 60), r=22, seed=4)
+    seg = GrabCutSegmenter()
+    seg.set_image(img, index=0)
+    cv2.setRNGSeed(123)
+    first = seg.predict([(80, 60, 1)])
+    after = cv2.randu(np.zeros((4, 1), np.int32), 0, 1 << 30).ravel().tolist()
+    cv2.setRNGSeed(123)
+    expected = cv2.randu(np.zeros((4, 1), np.int32), 0, 1 << 30).ravel().tolist()
+    assert after == expected  # the cuts ran on their own threads' generators
+    cv2.setRNGSeed(999)  # a different global state changes nothing either
+    again = seg.predict([(80, 60, 1)])
+    assert len(again) == len(first)
+    assert all(np.array_equal(a.mask, b.mask) and a.score == b.score for a, b in zip(first, again))
+
+
 def test_motion_grows_a_click_over_a_two_coloured_moving_object():
     """A click on one colour of a moving two-colour disc: the shared motion brings in the other half."""
     from app.core.segment import Flow

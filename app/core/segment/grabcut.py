@@ -1,10 +1,12 @@
 """Weight-free segmenter: OpenCV GrabCut seeded by clicks, a box, or a prior mask.
 
-The offline default when no SAM checkpoint is present. Two modes:
+The offline default when no SAM checkpoint is present. Three modes:
 
 * clicks/box (first frame): positive clicks are definite-object disks, negatives definite
   background; without a box, boxes of several sizes are tried around the clicks and each
-  grows where the result touches its edge, so one click yields several candidates.
+  grows where the result touches its edge, so one click yields several candidates. The boxes
+  are cut side by side on a thread pool, and a crop larger than ``cut_pixels`` is cut on a scaled
+  copy (docs/BENCHMARKS.md, "first click on large frames").
 * prior (tracking): the flow-warped mask of the previous frame seeds GrabCut. Its deep
   interior is definite object, the rest of it probable object, a band around it probable
   background and everything further away definite background, so the cut can only move the
@@ -15,6 +17,8 @@ The offline default when no SAM checkpoint is present. Two modes:
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Optional
 
 import cv2
@@ -31,6 +35,11 @@ class GrabCutSegmenter(Segmenter):
 
     ``scales``: half-sizes of the automatic boxes around clicks, as fractions of the image's
     short side. ``band``: (fraction of sqrt(prior area), min px, max px) for the prior band.
+    ``cut_pixels``: a click's box cut whose crop holds more pixels than this runs on a copy of the
+    crop scaled down to this many (GrabCut's time grows faster than the pixel count; 110,000 is
+    a whole 432x240 frame, so frames up to that size are never scaled; 0: never). ``seed``: the OpenCV
+    random seed of the click cuts (GrabCut's k-means starts), so a click repeats exactly.
+    ``threads``: how many of a click's cuts run at once (0: one per CPU core).
     Corrections (``predict(..., previous=mask)``): ``edit_reach`` x sqrt(mask area), at least
     ``edit_radius`` x the short side, is the radius a click may change.
     """
@@ -40,8 +49,11 @@ class GrabCutSegmenter(Segmenter):
     def __init__(self, max_side: int = 640, iterations: int = 4, cache_size: int = 4,
                  scales=(0.12, 0.2, 0.3, 0.45), band=(0.05, 2, 6), sp_step: int = 12,
                  sp_thresh: float = 0.3, min_speed: float = 0.6, agree: float = 0.4, edit_radius: float = 0.03,
-                 edit_reach: float = 0.5):
+                 edit_reach: float = 0.5, cut_pixels: int = 110_000, seed: int = 0, threads: int = 0):
         super().__init__(cache_size)
+        self.threads = threads
+        self.seed = seed
+        self.cut_pixels = cut_pixels
         self.edit_radius, self.edit_reach = edit_radius, edit_reach
         self.sp_step = sp_step
         self.sp_thresh = sp_thresh
@@ -156,10 +168,11 @@ class GrabCutSegmenter(Segmenter):
     def _disk_radius(self):
         return max(2, round(0.015 * min(self._s["bgr"].shape[:2])))
 
-    def _paint_points(self, lab, pts, x0=0, y0=0):
-        r = self._disk_radius()
+    def _paint_points(self, lab, pts, x0=0, y0=0, scale=1.0):
+        r = max(2, round(self._disk_radius() * scale))
         for x, y, l in pts:
-            cv2.circle(lab, (round(x - x0), round(y - y0)), r, int(cv2.GC_FGD if l else cv2.GC_BGD), -1)
+            cv2.circle(lab, (round((x - x0) * scale), round((y - y0) * scale)), r,
+                       int(cv2.GC_FGD if l else cv2.GC_BGD), -1)
 
     def _run(self, lab, crop):
         """GrabCut on ``crop`` (BGR uint8) from label map ``lab``; returns bool FG or None."""
@@ -184,34 +197,26 @@ class GrabCutSegmenter(Segmenter):
                      for k in (sc * min(H, W) for sc in self.scales)]
         else:
             raise ValueError("GrabCut needs a positive click or a box")
-        cands = []
         proposal = self._motion_proposal(pts) if box is None else None
         region = self._motion_region(pts) if box is None else None
         if proposal is not None:
             region = proposal
+        jobs = []  # (box, region to seed it, grow the box where the cut touches it)
         if region is not None:
             ys, xs = np.nonzero(region)
             bw, bh = xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min()
-            b = _clip_box((xs.min() - 0.1 * bw, ys.min() - 0.1 * bh, xs.max() + 1 + 0.1 * bw,
-                           ys.max() + 1 + 0.1 * bh), W, H)
-            m = self._cut_box(b, pts, region)
-            if m is not None and m.any():
-                cands.append((m, self._score(m, b)))
-        for b in boxes:
-            grow = box is None  # a user box is taken as drawn
-            for _ in range(3 if grow else 1):
-                b = _clip_box(b, W, H)
-                m = self._cut_box(b, pts)
-                if m is None:
-                    break
-                touch = _touching_sides(m, b, W, H)
-                if not grow or not touch:
-                    break
-                bw, bh = b[2] - b[0], b[3] - b[1]
-                b = (b[0] - 0.5 * bw * ("l" in touch), b[1] - 0.5 * bh * ("t" in touch),
-                     b[2] + 0.5 * bw * ("r" in touch), b[3] + 0.5 * bh * ("b" in touch))
-            if m is not None and m.any():
-                cands.append((m, self._score(m, b)))
+            jobs.append((_clip_box((xs.min() - 0.1 * bw, ys.min() - 0.1 * bh, xs.max() + 1 + 0.1 * bw,
+                                    ys.max() + 1 + 0.1 * bh), W, H), region, False))
+        jobs += [(b, None, box is None) for b in boxes]  # a user box is taken as drawn
+        # The cuts are independent, so they run side by side (OpenCV lets go of the GIL in GrabCut).
+        # Each job seeds its own thread's OpenCV generator (GrabCut's k-means) from ``seed`` and its
+        # place in the list, so the same click gives the same candidates every time, whichever
+        # thread runs which job, and the caller's own OpenCV random state is left alone.
+        base = self.seed << 8
+        with ThreadPoolExecutor(max_workers=max(1, min(len(jobs), self.threads or os.cpu_count() or 1)),
+                                thread_name_prefix="grabcut") as pool:
+            done = list(pool.map(lambda a: self._cut_job(base + a[0], pts, *a[1]), enumerate(jobs)))
+        cands = [c for c in done if c is not None]
         if region is not None:
             # agreement with the co-moving region outweighs edge contrast (a colour part of the
             # object, e.g. a shirt, has strong edges too)
@@ -233,6 +238,26 @@ class GrabCutSegmenter(Segmenter):
             self._paint_points(lab, [p for p in pts if p[2]])
             cands.append((lab == cv2.GC_FGD, 0.0))
         return cands
+
+    def _cut_job(self, seed, pts, b, region, grow):
+        """One click candidate (mask, score) from box ``b``, or None; runs on a pool thread.
+
+        ``grow``: where the cut reaches a side of the box (not the image border), the box grows
+        by half its size on that side and the cut runs again, at most three cuts in all."""
+        cv2.setRNGSeed(seed)  # this thread's generator only
+        H, W = self._s["bgr"].shape[:2]
+        for _ in range(3 if grow else 1):
+            b = _clip_box(b, W, H)
+            m = self._cut_box(b, pts, region)
+            if m is None:
+                return None
+            touch = _touching_sides(m, b, W, H)
+            if not grow or not touch:
+                break
+            bw, bh = b[2] - b[0], b[3] - b[1]
+            b = (b[0] - 0.5 * bw * ("l" in touch), b[1] - 0.5 * bh * ("t" in touch),
+                 b[2] + 0.5 * bw * ("r" in touch), b[3] + 0.5 * bh * ("b" in touch))
+        return (m, self._score(m, b)) if m.any() else None
 
     def _superpixels(self):
         """Watershed superpixels on a regular grid of seeds (about ``sp_step`` px), cached."""
@@ -332,10 +357,18 @@ class GrabCutSegmenter(Segmenter):
         else:  # inside the box: the co-moving region is probable object, the rest probable background
             inner = region[y0:y1, x0:x1]
             lab[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0] = np.where(inner, cv2.GC_PR_FGD, cv2.GC_PR_BGD)
-        self._paint_points(lab, pts, cx0, cy0)
-        fg = self._run(lab, self._s["bgr"][cy0:cy1, cx0:cx1])
+        crop = self._s["bgr"][cy0:cy1, cx0:cx1]
+        ch, cw = lab.shape
+        f = min(1.0, float(np.sqrt(self.cut_pixels / (ch * cw)))) if self.cut_pixels > 0 else 1.0
+        if f < 1.0:  # a large crop: cut a scaled copy, then bring the answer back to the crop's size
+            size = (max(1, round(cw * f)), max(1, round(ch * f)))
+            crop, lab = cv2.resize(crop, size, interpolation=cv2.INTER_AREA), cv2.resize(lab, size, interpolation=cv2.INTER_NEAREST)
+        self._paint_points(lab, pts, cx0, cy0, scale=lab.shape[1] / cw)
+        fg = self._run(lab, crop)
         if fg is None:
             return None
+        if f < 1.0:
+            fg = cv2.resize(fg.astype(np.float32), (cw, ch), interpolation=cv2.INTER_LINEAR) > 0.5
         full = np.zeros((H, W), bool)
         full[cy0:cy1, cx0:cx1] = fg
         seeds = [(x, y) for x, y, l in pts if l]
