@@ -6,6 +6,15 @@ Anything that is not an ``InpaintError`` is a bug and may show a traceback.
 from __future__ import annotations
 
 
+def short(exc: BaseException) -> str:
+    """An exception as a short detail for a one-line message: its first line (at most 160
+    characters), or its type's name where it has no text or only a key or index (KeyError 7)."""
+    text = str(exc).strip().splitlines()
+    if not text:
+        return type(exc).__name__
+    return (f"{type(exc).__name__} {text[0]}" if isinstance(exc, LookupError) else text[0])[:160]
+
+
 class InpaintError(Exception):
     """Base class: the message is meant for the user."""
 

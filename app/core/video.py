@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from .config import X264_PRESETS
-from .errors import OutputError, VideoError
+from .errors import OutputError, VideoError, short
 from .fsutil import check_writable, make_temp_beside
 from .jobs import CancelToken, ProgressClock, ProgressFn
 
@@ -29,11 +29,6 @@ MP4_AUDIO_COPY = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}
 DEFAULT_FPS = 25.0
 FORWARD_SKIP = 120
 INDEX_REPORT_EVERY = 2000  # packets between progress reports (and cancel checks) while indexing
-
-
-def _short(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:160] if text else type(exc).__name__
 
 
 class VideoReader:
@@ -54,7 +49,7 @@ class VideoReader:
             self._container = av.open(str(self.path))
         except (av.error.FFmpegError, OSError, ValueError) as exc:
             raise VideoError(
-                f"Cannot open {self.path} as a video ({_short(exc)}); is it a complete video file?"
+                f"Cannot open {self.path} as a video ({short(exc)}); is it a complete video file?"
             ) from None
         if not self._container.streams.video:
             self._container.close()
@@ -171,7 +166,7 @@ class VideoReader:
             ) from None
         except av.error.FFmpegError as exc:
             self._decoder = None
-            raise VideoError(f"{self.path} is damaged at frame {index} ({_short(exc)}); re-export or repair it.") from None
+            raise VideoError(f"{self.path} is damaged at frame {index} ({short(exc)}); re-export or repair it.") from None
         self._next = index + 1
         return self._to_rgb(frame)
 
@@ -199,7 +194,7 @@ class VideoReader:
         try:
             other._container = av.open(str(self.path))
         except (av.error.FFmpegError, OSError, ValueError) as exc:
-            raise VideoError(f"Cannot reopen {self.path} ({_short(exc)}); was it moved or deleted?") from None
+            raise VideoError(f"Cannot reopen {self.path} ({short(exc)}); was it moved or deleted?") from None
         other._stream = other._container.streams.video[0]
         if sequential:
             other._stream.thread_type = "AUTO"
@@ -323,7 +318,7 @@ class VideoWriter:
             self._stream = stream
         except Exception as exc:
             self._cleanup()
-            raise OutputError(f"Cannot start writing {self.path} ({_short(exc)}).") from None
+            raise OutputError(f"Cannot start writing {self.path} ({short(exc)}).") from None
 
     def _temp(self, tag: str) -> Path:
         return make_temp_beside(self.path.with_suffix(".mp4"), tag)
@@ -339,7 +334,7 @@ class VideoWriter:
             for packet in self._stream.encode(vf):
                 self._out.mux(packet)
         except (av.error.FFmpegError, OSError) as exc:
-            raise OutputError(f"Writing {self.path} failed ({_short(exc)}); is the disk full?") from None
+            raise OutputError(f"Writing {self.path} failed ({short(exc)}); is the disk full?") from None
         self.count += 1
 
     def close(self) -> Path:
@@ -360,7 +355,7 @@ class VideoWriter:
             os.replace(self._tmp_video, self.path)
         except (av.error.FFmpegError, OSError) as exc:
             self._cleanup()
-            raise OutputError(f"Finishing {self.path} failed ({_short(exc)}); is the disk full?") from None
+            raise OutputError(f"Finishing {self.path} failed ({short(exc)}); is the disk full?") from None
         except BaseException:
             self._cleanup()
             raise
@@ -414,7 +409,7 @@ def remux(input_path, output_path, keep_audio: bool = True) -> Path:
         os.replace(tmp, output_path)
     except (av.error.FFmpegError, ValueError) as exc:
         tmp.unlink(missing_ok=True)
-        raise OutputError(f"Cannot copy {input_path} into an mp4 as it is ({_short(exc)}).") from None
+        raise OutputError(f"Cannot copy {input_path} into an mp4 as it is ({short(exc)}).") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

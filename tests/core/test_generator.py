@@ -77,6 +77,8 @@ def test_bare_state_dict_and_float32_load(tmp_path):
 @pytest.mark.parametrize("content,match", [
     (b"not a checkpoint at all", "Cannot read weights file"),
     (b"", "Cannot read weights file"),
+    (b"junk\n", "Cannot read weights file"),  # the unpickler raises KeyError
+    (b"K", "Cannot read weights file"),  # ... and IndexError
 ])
 def test_garbage_files_give_clear_errors(tmp_path, content, match):
     p = tmp_path / "bad.pth"

@@ -117,9 +117,10 @@ def test_wrong_files_give_clear_errors(tmp_path):
     with pytest.raises(SegmentError, match="nope.pth"):
         load_sam(missing)
     junk = tmp_path / "junk.pth"
-    junk.write_bytes(b"not a checkpoint at all")
-    with pytest.raises(SegmentError, match="junk.pth"):
-        load_sam(junk)
+    for content in (b"not a checkpoint at all", b"junk\n", b"K"):  # the last two: KeyError, IndexError inside torch
+        junk.write_bytes(content)
+        with pytest.raises(SegmentError, match="junk.pth"):
+            load_sam(junk)
     other = tmp_path / "sttn.pth"
     torch.save({"netG": {"w": torch.zeros(2)}}, other)
     with pytest.raises(SegmentError, match="sttn.pth.*not a Segment Anything"):

@@ -7,8 +7,6 @@ Checkpoints load with ``torch.load(weights_only=True)``: a downloaded file canno
 """
 from __future__ import annotations
 
-import pickle
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Optional
@@ -16,7 +14,7 @@ from typing import Iterable, Optional
 import numpy as np
 import torch
 
-from ..errors import SegmentError
+from ..errors import SegmentError, short
 from .base import Box, Candidate, Point, Segmenter
 
 
@@ -74,9 +72,8 @@ def load_sam(path, model_type: Optional[str] = None, device: str = "cpu"):
         raise SegmentError(f"SAM checkpoint {path} does not exist; download one or pick the .pth file in settings.")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise SegmentError(f"Cannot read SAM checkpoint {path}: not a safe PyTorch checkpoint ({first[:160]}).") from None
+    except Exception as exc:  # noqa: BLE001 - torch's unpickler raises KeyError, IndexError, ... on junk
+        raise SegmentError(f"Cannot read SAM checkpoint {path}: not a safe PyTorch checkpoint ({short(exc)}).") from None
     if isinstance(state, dict) and isinstance(state.get("model"), dict):
         state = state["model"]
     w = state.get("image_encoder.patch_embed.proj.weight") if isinstance(state, dict) else None

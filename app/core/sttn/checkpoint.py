@@ -7,13 +7,11 @@ A file without ``meta`` is the authors' and runs in ``official`` attention mode.
 """
 from __future__ import annotations
 
-import pickle
-import zipfile
 from pathlib import Path
 
 import torch
 
-from ..errors import WeightsError
+from ..errors import WeightsError, short
 from ..fsutil import atomic_path
 from .generator import ATTENTION_MODES, GeneratorConfig, InpaintGenerator
 
@@ -29,10 +27,9 @@ def read_checkpoint(path) -> tuple[dict, dict]:
         raise WeightsError(f"Weights path {path} is a folder; pass the .pth file itself.")
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    except Exception as exc:  # noqa: BLE001 - torch's unpickler raises KeyError, IndexError, ... on junk
         raise WeightsError(
-            f"Cannot read weights file {path}: not a safe PyTorch checkpoint ({first[:160]}); "
+            f"Cannot read weights file {path}: not a safe PyTorch checkpoint ({short(exc)}); "
             "use an STTN generator file such as sttn.pth."
         ) from None
     if not isinstance(obj, dict):
