@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 from shiboken6 import isValid
 
-from app.core.errors import InpaintError
+from app.core.errors import InpaintError, short
 from app.core.fsutil import atomic_path
 from app.core.masks import MaskStore, load_masks
 from app.core.video import open_video
@@ -358,29 +358,36 @@ class Project(QObject):
         path = Path(path)
         try:
             data = json.loads(path.read_text())
-            if data.get("format") != FORMAT:
+            if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("video"), str):
                 raise ValueError("unknown format")
         except (OSError, ValueError) as exc:
             raise InpaintError(f"Cannot read project {path} ({exc}); is it a project saved by this application?") from None
+        # the masks are read before anything changes: a damaged file leaves the open project as it was
+        masks_file = path.parent / str(data.get("masks", ""))
+        masks = read_mask_blobs(masks_file) if data.get("masks") and masks_file.is_file() else None
+        tracking = data.get("tracking") or {}
+        tracked_name = tracking.get("tracked") if isinstance(tracking, dict) else None
+        tracked = None
+        if isinstance(tracked_name, str) and (path.parent / tracked_name).is_file():
+            try:
+                tracked = read_mask_blobs(path.parent / tracked_name)
+            except InpaintError:  # only a hint for re-tracking: without it, tracking again adds to
+                pass  # the masks instead of replacing what the tracker added
         video = Path(data["video"])
         if not video.exists() and (path.parent / video.name).exists():
             video = path.parent / video.name  # project and video moved together
         self.open_video(video, opener)
-        masks_file = path.parent / data.get("masks", "")
-        if masks_file.is_file():
-            load_mask_blobs(self.masks, masks_file)
+        if masks is not None:
+            apply_mask_blobs(self.masks, masks, masks_file)
             self.masksChanged.emit(self.masks.masked_frames())
         self.engine_settings = dict(data.get("engine", {}))
         self.settingsChanged.emit()
-        tracking = data.get("tracking") or {}
-        tracked_name = tracking.get("tracked") if isinstance(tracking, dict) else None
-        if isinstance(tracked_name, str) and (path.parent / tracked_name).is_file():
+        if tracked is not None:
             try:
-                load_mask_blobs(self.tracked, path.parent / tracked_name)
-            except (OSError, ValueError, KeyError, InpaintError):  # only a hint for re-tracking: without it,
-                # tracking again adds to the masks instead of replacing what the tracker added
+                apply_mask_blobs(self.tracked, tracked, path.parent / tracked_name)
+            except InpaintError:
                 self.tracked = MaskStore(self.n_frames, self.masks.width, self.masks.height)
-        self._load_tracking(tracking)
+        self._load_tracking(tracking if isinstance(tracking, dict) else {})
         self.set_range(*data.get("range", [0, self.n_frames]))
         self.set_current(data.get("current", 0))
         self.path = path
@@ -434,15 +441,29 @@ def save_mask_blobs(store: MaskStore, path) -> None:
                  size=np.array([store.n_frames, store.width, store.height]), **arrays)
 
 
-def load_mask_blobs(store: MaskStore, path) -> None:
-    with np.load(path) as data:
-        n, w, h = (int(v) for v in data["size"])
-        if (w, h) != (store.width, store.height):
-            raise InpaintError(f"Masks in {path} are {w}x{h} but the video is {store.width}x{store.height}.")
-        blobs = {}
-        for i, k in zip(data["frames"].tolist(), data["ids"].tolist()):
-            if i < store.n_frames:
-                store.set_blob(i, blobs.setdefault(k, data[f"blob_{k}"].tobytes()))
+def read_mask_blobs(path) -> tuple[tuple[int, int], dict[int, bytes]]:
+    """((width, height), {frame: mask blob}) from a file written by ``save_mask_blobs``; any damaged
+    or foreign file raises InpaintError naming it."""
+    try:
+        with np.load(path) as data:
+            n, w, h = (int(v) for v in data["size"])
+            blobs, frames = {}, {}
+            for i, k in zip(data["frames"].tolist(), data["ids"].tolist()):
+                frames[int(i)] = blobs.setdefault(k, data[f"blob_{k}"].tobytes())
+    except Exception as exc:  # noqa: BLE001 - np.load raises many kinds on a damaged file
+        raise InpaintError(f"Cannot read the masks file {path} ({short(exc)}); it is damaged: restore it "
+                           "from a copy, or open the video alone and paint the masks again.") from None
+    return (w, h), frames
+
+
+def apply_mask_blobs(store: MaskStore, masks: tuple[tuple[int, int], dict[int, bytes]], path) -> None:
+    """Put what ``read_mask_blobs`` read into ``store``; masks of another size raise InpaintError."""
+    (w, h), frames = masks
+    if (w, h) != (store.width, store.height):
+        raise InpaintError(f"Masks in {path} are {w}x{h} but the video is {store.width}x{store.height}.")
+    for i, blob in frames.items():
+        if i < store.n_frames:
+            store.set_blob(i, blob)
 
 
 class Autosaver(QObject):

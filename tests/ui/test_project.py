@@ -123,3 +123,36 @@ def test_autosave_writes_only_when_dirty(qtbot, clip, tmp_path):
     assert q.masks.masked_frames() == [0] and q.tracked.masked_frames() == [0]
     saver.discard()
     assert list((tmp_path / "auto").iterdir()) == []  # project, masks and tracked record all gone
+
+
+def test_a_damaged_project_is_one_message_and_changes_nothing(qtbot, clip, tmp_path):
+    """A damaged masks file, a project file of another shape: InpaintError naming the file, and
+    the project that was open stays open with its masks."""
+    import json
+
+    import pytest
+
+    from app.core.errors import InpaintError
+
+    p = Project()
+    p.open_video(clip)
+    p.edit_mask(square_mask(), "frame")
+    path = p.save(tmp_path / "proj")
+    masks_file = tmp_path / "proj.masks.npz"
+    good = masks_file.read_bytes()
+    q = Project()
+    q.open_video(clip)
+    q.set_range(2, 5)
+    for damaged in (b"", good[: len(good) // 2], b"PK\x03\x04 not a zip"):
+        masks_file.write_bytes(damaged)
+        with pytest.raises(InpaintError, match="proj.masks.npz.*damaged"):
+            q.load(path)
+        assert (q.start, q.end) == (2, 5) and q.path is None  # nothing of the damaged project was taken
+    masks_file.write_bytes(good)
+    for text in ("[1, 2]", json.dumps({"format": json.loads(path.read_text())["format"]})):
+        other = tmp_path / "other.sttnproj"
+        other.write_text(text)
+        with pytest.raises(InpaintError, match="other.sttnproj"):
+            q.load(other)
+    q.load(path)
+    assert np.array_equal(q.masks.get(0), square_mask())
