@@ -25,14 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.core.segment import GrabCutSegmenter, click_motion  # noqa: E402
-from app.core.video import VideoReader  # noqa: E402
-
-
-def centre_click(mask: np.ndarray) -> tuple[float, float]:
-    """The object's interior point farthest from its edge (as in bench_segment)."""
-    d = cv2.distanceTransform(np.pad(mask.astype(np.uint8), 1), cv2.DIST_L2, 5)[1:-1, 1:-1]
-    y, x = np.unravel_index(int(np.argmax(d)), d.shape)
-    return float(x), float(y)
+from bench_segment import centre_click, load_frames, load_objects  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -44,17 +37,12 @@ def main(argv=None) -> int:
     ap.add_argument("--cut-pixels", type=int, default=None, help="GrabCutSegmenter(cut_pixels=); default its own")
     ap.add_argument("--threads", type=int, default=None, help="GrabCutSegmenter(threads=); default its own")
     args = ap.parse_args(argv)
-    video = args.clips / f"{args.clip}.mp4"
-    masks = sorted((args.clips / f"{args.clip}_mask").glob("*.png"))
-    if not video.is_file() or not masks:
-        print(f"error: {video} or its masks in {args.clip}_mask/ not found; pass --clips", file=sys.stderr)
+    if not (args.clips / f"{args.clip}_mask").is_dir():
+        print(f"error: {args.clip}_mask/ not found in {args.clips}; pass --clips", file=sys.stderr)
         return 2
-    reader = VideoReader(video)
-    frames = [reader[i] for i in range(min(7, len(reader)))]
-    gt = cv2.imread(str(masks[0]), cv2.IMREAD_GRAYSCALE)
-    labels = [v for v in np.unique(gt) if v]
-    obj = max((gt == v for v in labels), key=np.count_nonzero)  # the largest object
-    cx, cy = centre_click(obj)
+    frames = load_frames(args.clips, args.clip)[:7]
+    objects = load_objects(args.clips, args.clip)
+    cx, cy = centre_click(max((ms[0] for ms in objects.values()), key=np.count_nonzero))  # the largest object
     kw = {k: v for k, v in (("cut_pixels", args.cut_pixels), ("threads", args.threads)) if v is not None}
     print(f"{args.clip}, click at ({cx:.0f}, {cy:.0f}) of {frames[0].shape[1]}x{frames[0].shape[0]}, "
           f"{args.runs} runs, GrabCutSegmenter({kw})")

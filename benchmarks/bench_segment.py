@@ -1,4 +1,4 @@
-"""Click-and-track benchmark of the weight-free segmenter on the shared clips.
+"""Click-and-track benchmark of the weight-free segmenter (or SAM, ``--sam CHECKPOINT``) on the shared clips.
 
 For every ground-truth object of every clip: one positive click at the object's centre on
 the first frame (the interior point farthest from the edge of its ground-truth mask), the
@@ -8,6 +8,11 @@ over clips), plus the IoU of the union of a clip's tracked objects against the u
 
 Objects: binary masks (bmx-trees, tennis) are one object; palette masks (schoolgirls,
 dogs_jump) have one object per label value.
+
+Segment Anything (``--sam sam_vit_b_01ec64.pth [--device cuda]``): SAM answers the clicks and the
+tracker re-prompts it on every frame (box and points from the warped mask), as ``track --sam``
+and the GUI do with a checkpoint. Its image embedding takes about 20 s a frame on a 2-core CPU and
+0.06 s on a GPU: on a CPU try ``--only tennis --frames 10`` first.
 
 Corrective clicks (``--clicks 5``): the protocol of interactive-segmentation benchmarks. After
 the first click, each next click goes to the interior point of the largest error region (a
@@ -34,7 +39,8 @@ under ``--min-area`` px on that frame are skipped. A run's IoU is over the frame
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_segment.py [--clips DIR] [--keyframe click|gt] [--no-redetect]
         [--click-frames 5 25 45] [--clicks 5] [--keyframe-every 10] [--seeds 0 1 2] [--param NAME=VALUE]
-        [--coverage 0 4 8 16] [--json out.json]
+        [--seg NAME=VALUE] [--coverage 0 4 8 16] [--json out.json] [--frames N]
+        [--sam sam_vit_b_01ec64.pth [--device auto|cpu|cuda|mps]]
 """
 from __future__ import annotations
 
@@ -43,6 +49,7 @@ import ast
 import json
 import sys
 import time
+from typing import Callable, Optional
 from pathlib import Path
 
 import cv2
@@ -52,7 +59,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.core.masks import dilate  # noqa: E402
-from app.core.segment import GrabCutSegmenter, TrackParams, click_motion, mask_iou, track  # noqa: E402
+from app.core.segment import (GrabCutSegmenter, Segmenter, TrackParams, click_motion, mask_iou,  # noqa: E402
+                              track)
 
 CLIPS = ("bmx-trees", "tennis", "schoolgirls", "dogs_jump")
 
@@ -112,7 +120,8 @@ def next_click(pred: np.ndarray, gt: np.ndarray):
 
 def _prepare(seg, frames, index):
     seg.set_image(frames[index], index=index)
-    seg.set_motion(click_motion(lambda i: frames[i], index, len(frames)))
+    if isinstance(seg, GrabCutSegmenter):  # as in the GUI: the motion cue is the weight-free path's
+        seg.set_motion(click_motion(lambda i: frames[i], index, len(frames)))
 
 
 def _corrective_clicks(seg, mask, gt, points, n_clicks: int, edit: bool = True):
@@ -156,18 +165,20 @@ def correct_mask(seg, frames, index, mask, gt, n_clicks):
 
 
 def run_object(frames, gt, keyframe: str, params: TrackParams, seed: int = 0, start: int = 0,
-               n_clicks: int = 1, every: int = 0, edit: bool = True, every_by: str = "gt"):
+               n_clicks: int = 1, every: int = 0, edit: bool = True, every_by: str = "gt",
+               make_segmenter: Optional[Callable[[int], Segmenter]] = None):
     """Keyframe on frame ``start`` (clicks on the object, or the true mask), plus on every
     ``every``-th frame after it when ``every`` > 0 the true mask (``every_by`` "gt") or the mask of
     ``n_clicks`` clicks there ("click"), tracked forward to the last frame; returns
     (masks, per-frame IoU, flagged, keyframe indices, first-frame IoU after each click) for frames
-    ``start``..end (indices relative to ``start``)."""
+    ``start``..end (indices relative to ``start``). ``make_segmenter(seed)`` gives the object's
+    segmenter (default: ``GrabCutSegmenter(seed=seed)``)."""
     frames, gt = frames[start:], gt[start:]
     # GrabCut's k-means draws from OpenCV's random state: seeding it per object (the tracker's cuts
     # use the global state, the click cuts the segmenter's seed) makes each object's figure
     # independent of the objects run before it, and reproducible
     cv2.setRNGSeed(seed)
-    seg = GrabCutSegmenter(seed=seed)
+    seg = make_segmenter(seed) if make_segmenter is not None else GrabCutSegmenter(seed=seed)
     if keyframe == "gt":
         key, click_ious = gt[0], [1.0]
     else:
@@ -225,6 +236,21 @@ def flag_quality(rows, bad: float = 0.5, near: int = 3) -> dict:
             "unflagged_bad": fn / max(1, fn + tn), "onsets": onsets, "onsets_flagged": caught}
 
 
+def sam_segmenters(checkpoint: Path, device: str = "auto") -> Callable[[int], Segmenter]:
+    """``make_segmenter`` for ``run_object`` with Segment Anything: the model is loaded once (an
+    unusable file or device stops here with one line) and each object gets its own segmenter
+    (its own embedding cache) over it. The seed is not used: SAM draws no random numbers."""
+    from app.core.engine import resolve_device
+    from app.core.errors import InpaintError
+    from app.core.segment.sam import SamSegmenter, load_sam
+
+    try:
+        model = load_sam(checkpoint, device=str(resolve_device(device)))
+    except InpaintError as exc:  # SegmentError and an unavailable device
+        raise SystemExit(f"error: {exc}") from None
+    return lambda seed: SamSegmenter(model)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clips", type=Path, default=ROOT.parent / "shared" / "data" / "clips")
@@ -263,7 +289,20 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path, help="also write the results here (with per-frame IoU)")
     ap.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                     help="override a TrackParams field for an ablation, e.g. --param fb_check=False")
+    ap.add_argument("--seg", action="append", default=[], metavar="NAME=VALUE",
+                    help="a GrabCutSegmenter argument for an ablation, e.g. --seg cut_pixels=60000")
+    ap.add_argument("--sam", type=Path, metavar="CHECKPOINT",
+                    help="segment with Segment Anything from this checkpoint (sam_vit_b_01ec64.pth, ...) "
+                         "instead of the weight-free segmenter")
+    ap.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto",
+                    help="with --sam: where SAM runs (auto: the GPU when there is one)")
+    ap.add_argument("--frames", type=int, default=0, metavar="N",
+                    help="only the first N frames of each clip (a quick run)")
     args = ap.parse_args(argv)
+    seg_kwargs = {k: ast.literal_eval(v) for k, _, v in (item.partition("=") for item in args.seg)}
+    make_segmenter = (lambda seed: GrabCutSegmenter(**{"seed": seed, **seg_kwargs}))
+    if args.sam is not None:
+        make_segmenter = sam_segmenters(args.sam, args.device)
     overrides = {}
     for item in args.param:
         key, _, value = item.partition("=")
@@ -277,6 +316,8 @@ def main(argv=None) -> int:
     for name in args.only:
         frames = load_frames(args.clips, name)
         objects = load_objects(args.clips, name)
+        if args.frames > 0:
+            frames, objects = frames[:args.frames], {k: ms[:args.frames] for k, ms in objects.items()}
         if args.size:  # stand-in for HD footage: frames and masks upscaled
             frames = [cv2.resize(f, args.size, interpolation=cv2.INTER_CUBIC) for f in frames]
             objects = {k: [cv2.resize(m.astype(np.uint8), args.size, interpolation=cv2.INTER_NEAREST) > 0 for m in ms]
@@ -301,7 +342,7 @@ def main(argv=None) -> int:
                     key = f"{oid}@{start}" if held_out else oid
                     masks, ious, flagged, keys, click_ious = run_object(
                         frames, gt, args.keyframe, params, seed, start, args.clicks, args.keyframe_every,
-                        not args.from_scratch, args.every_by)
+                        not args.from_scratch, args.every_by, make_segmenter)
                     for u, m in zip(union_pred, masks):
                         u |= m
                     # with periodic true keyframes only the tracked frames count (keyframe 0 is the clicked one)
@@ -371,6 +412,8 @@ def main(argv=None) -> int:
                                          "click_frames": args.click_frames, "params": overrides,
                                          "clicks": args.clicks, "keyframe_every": args.keyframe_every,
                                          "every_by": args.every_by, "size": args.size,
+                                         "segmenter": f"sam:{args.sam.name}" if args.sam else "grabcut",
+                                         "segmenter_args": seg_kwargs, "frames": args.frames,
                                          "from_scratch": args.from_scratch,
                                          "warp_only": args.warp_only, "redetect": not args.no_redetect}, indent=1))
     return 0
