@@ -36,8 +36,9 @@ class GrabCutSegmenter(Segmenter):
     ``scales``: half-sizes of the automatic boxes around clicks, as fractions of the image's
     short side. ``band``: (fraction of sqrt(prior area), min px, max px) for the prior band.
     ``cut_pixels``: a click's box cut whose crop holds more pixels than this runs on a copy of the
-    crop scaled down to this many (GrabCut's time grows faster than the pixel count; 110,000 is
-    a whole 432x240 frame, so frames up to that size are never scaled; 0: never). ``seed``: the OpenCV
+    crop scaled down to this many (GrabCut's time grows faster than the pixel count; 0: never).
+    60,000 measured the same IoU as no scaling on the benchmark clips, at their own size and
+    upscaled to 1280x720 (docs/BENCHMARKS.md, "First click on large frames"). ``seed``: the OpenCV
     random seed of the click cuts (GrabCut's k-means starts), so a click repeats exactly.
     ``threads``: how many of a click's cuts run at once (0: one per CPU core).
     Corrections (``predict(..., previous=mask)``): ``edit_reach`` x sqrt(mask area), at least
@@ -49,7 +50,7 @@ class GrabCutSegmenter(Segmenter):
     def __init__(self, max_side: int = 640, iterations: int = 4, cache_size: int = 4,
                  scales=(0.12, 0.2, 0.3, 0.45), band=(0.05, 2, 6), sp_step: int = 12,
                  sp_thresh: float = 0.3, min_speed: float = 0.6, agree: float = 0.4, edit_radius: float = 0.03,
-                 edit_reach: float = 0.5, cut_pixels: int = 110_000, seed: int = 0, threads: int = 0):
+                 edit_reach: float = 0.5, cut_pixels: int = 60_000, seed: int = 0, threads: int = 0):
         super().__init__(cache_size)
         self.threads = threads
         self.seed = seed
