@@ -80,7 +80,7 @@ def test_a_click_on_a_large_frame_cuts_at_most_cut_pixels_and_still_finds_the_ob
     cands = seg.predict([(330, 170, 1)])
     assert max(sizes) <= 20_000 * 1.02 and len(sizes) >= 4
     assert cands[0].mask.shape == gt.shape and mask_iou(cands[0].mask, gt) > 0.85
-    # unscaled (the default budget holds this whole frame's crops): the same object
+    # unscaled (a budget that holds the whole frame): the same object, on crops over the small budget
     sizes.clear()
     seg = GrabCutSegmenter(cut_pixels=640 * 360)
     seg.set_image(img, index=0)
