@@ -49,8 +49,8 @@ import ast
 import json
 import sys
 import time
-from typing import Callable, Optional
 from pathlib import Path
+from typing import Callable, Optional
 
 import cv2
 import numpy as np

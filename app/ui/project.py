@@ -364,7 +364,7 @@ class Project(QObject):
             raise InpaintError(f"Cannot read project {path} ({exc}); is it a project saved by this application?") from None
         # the masks are read before anything changes: a damaged file leaves the open project as it was
         masks_file = path.parent / str(data.get("masks", ""))
-        masks = read_mask_blobs(masks_file) if data.get("masks") and masks_file.is_file() else None
+        masks = read_mask_blobs(masks_file) if masks_file.is_file() else None
         tracking = data.get("tracking") or {}
         tracked_name = tracking.get("tracked") if isinstance(tracking, dict) else None
         tracked = None
