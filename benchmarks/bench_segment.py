@@ -32,6 +32,12 @@ Coverage (``--coverage 0 4 8 16``): how much of each object the tracked mask, gr
 the engine's Dilation setting, covers (what inpainting would remove) and how much larger than the
 object it is.
 
+Objects together (``--together``): a user who clicks several objects on one frame and tracks
+once. The objects' first masks (from their clicks, or the true ones with ``--keyframe gt``) are
+one keyframe, tracked in one run; its union IoU against the union of the true masks is printed
+beside the union of the objects tracked one by one. ``--param object_gap=0`` follows such a
+keyframe as one blob (the tracker before the objects were told apart).
+
 Held-out frames (``--click-frames 5 25 45``): the click (or the true mask) is on each of those
 frames instead of frame 0 and the tracker runs forward from it to the end of the clip; objects
 under ``--min-area`` px on that frame are skipped. A run's IoU is over the frames it tracked
@@ -40,6 +46,7 @@ under ``--min-area`` px on that frame are skipped. A run's IoU is over the frame
     PYTHONPATH=. .venv/bin/python benchmarks/bench_segment.py [--clips DIR] [--keyframe click|gt] [--no-redetect]
         [--click-frames 5 25 45] [--clicks 5] [--keyframe-every 10] [--seeds 0 1 2] [--param NAME=VALUE]
         [--seg NAME=VALUE] [--coverage 0 4 8 16] [--json out.json] [--frames N]
+        [--together]
         [--sam sam_vit_b_01ec64.pth [--device auto|cpu|cuda|mps]]
 """
 from __future__ import annotations
@@ -298,6 +305,9 @@ def main(argv=None) -> int:
                     help="with --sam: where SAM runs (auto: the GPU when there is one)")
     ap.add_argument("--frames", type=int, default=0, metavar="N",
                     help="only the first N frames of each clip (a quick run)")
+    ap.add_argument("--together", action="store_true",
+                    help="also track all of a clip's objects from one keyframe, the union of their first "
+                         "masks (a user who clicks several objects on a frame, then tracks once); union IoU")
     args = ap.parse_args(argv)
     seg_kwargs = {k: ast.literal_eval(v) for k, _, v in (item.partition("=") for item in args.seg)}
     make_segmenter = (lambda seed: GrabCutSegmenter(**{"seed": seed, **seg_kwargs}))
@@ -328,6 +338,7 @@ def main(argv=None) -> int:
         t0 = time.monotonic()
         held_out = args.click_frames != [0]
         per_obj, per_frame, per_click, per_flags, union_ious, per_cov = {}, {}, {}, {}, [], {}
+        together = []
         for seed in args.seeds:
             for start in args.click_frames:
                 if not 0 <= start < len(frames):
@@ -338,6 +349,7 @@ def main(argv=None) -> int:
                     continue
                 union_gt = [np.any([gt[i] for gt in run.values()], axis=0) for i in range(start, len(frames))]
                 union_pred = [np.zeros(f.shape[:2], bool) for f in frames[start:]]
+                firsts = []
                 for oid, gt in run.items():
                     key = f"{oid}@{start}" if held_out else oid
                     masks, ious, flagged, keys, click_ious = run_object(
@@ -345,6 +357,7 @@ def main(argv=None) -> int:
                         not args.from_scratch, args.every_by, make_segmenter)
                     for u, m in zip(union_pred, masks):
                         u |= m
+                    firsts.append(masks[0])
                     # with periodic true keyframes only the tracked frames count (keyframe 0 is the clicked one)
                     scored = [v for i, v in enumerate(ious) if i == 0 or i not in keys] if true_keys else ious
                     per_obj.setdefault(key, []).append((float(np.mean(scored)), float(ious[0]), len(flagged)))
@@ -360,6 +373,11 @@ def main(argv=None) -> int:
                           f"flagged {len(flagged)}/{len(masks)}", flush=True)
                 union_ious.append(np.mean([mask_iou(a, b) for i, (a, b) in enumerate(zip(union_pred, union_gt))
                                            if not true_keys or i == 0 or i % args.keyframe_every]))
+                if args.together:  # the objects' first masks as one keyframe, tracked once
+                    cv2.setRNGSeed(seed)
+                    res = track(lambda i: frames[start + i], len(frames) - start, {0: np.any(firsts, axis=0)},
+                                make_segmenter(seed), params=params)
+                    together.append(np.mean([mask_iou(res.mask(i), g) for i, g in enumerate(union_gt)]))
         per_obj = {k: tuple(np.mean(v, axis=0)) for k, v in per_obj.items()}
         # first-frame IoU after 1..N clicks, mean over the clip's runs (a run that ran out of
         # errors early keeps its last figure)
@@ -378,7 +396,7 @@ def main(argv=None) -> int:
                      "flagged_frames": {str(k): v for k, v in per_flags.items()},
                      "per_click": {str(k): v for k, v in per_click.items()}, "click_curve": click_curve,
                      "coverage": np.mean([np.mean(v, axis=0) for v in per_cov.values()], axis=0).tolist()
-                     if per_cov else []})
+                     if per_cov else [], "together_iou": float(np.mean(together)) if together else None})
         print(f"== {name}: mean IoU {mean:.3f} (union {union_iou:.3f}) in {secs:.0f} s", flush=True)
     overall = float(np.mean(list(clip_means.values())))
     total = time.monotonic() - t_all
@@ -391,6 +409,11 @@ def main(argv=None) -> int:
               f"| {r['first_frame_iou']:.3f} | {r['mean_iou']:.3f} "
               f"| {r['union_iou']:.3f} | {r['flagged']:.0f} | {r['seconds']:.0f} |")
     print(f"| **overall (mean of clips)** | | | {first:.3f} | **{overall:.3f}** | | | {total:.0f} |")
+    if args.together:
+        print("\nall objects from one keyframe (--together), union IoU: "
+              + ", ".join(f"{r['clip']} {r['together_iou']:.3f} (each alone {r['union_iou']:.3f})" for r in rows)
+              + f"; mean {np.mean([r['together_iou'] for r in rows]):.3f} "
+              f"(each alone {np.mean([r['union_iou'] for r in rows]):.3f})")
     if args.clicks > 1:
         curve = np.mean([r["click_curve"] for r in rows], axis=0)
         print("\nfirst-frame IoU after 1.." + str(args.clicks) + " clicks (mean of clips): "
@@ -414,7 +437,7 @@ def main(argv=None) -> int:
                                          "every_by": args.every_by, "size": args.size,
                                          "segmenter": f"sam:{args.sam.name}" if args.sam else "grabcut",
                                          "segmenter_args": seg_kwargs, "frames": args.frames,
-                                         "from_scratch": args.from_scratch,
+                                         "from_scratch": args.from_scratch, "together": args.together,
                                          "warp_only": args.warp_only, "redetect": not args.no_redetect}, indent=1))
     return 0
 

@@ -21,7 +21,7 @@ from PySide6.QtGui import QAction, QColor, QPainter, QPen, QPolygonF
 from app.core.engine import resolve_device
 from app.core.masks import MaskStore
 from app.core.paths import models_dir
-from app.core.segment import FALLBACK, KEYFRAME, LOST, GrabCutSegmenter, click_motion, track
+from app.core.segment import FALLBACK, KEYFRAME, LOST, GrabCutSegmenter, click_motion, track, without_static
 from app.core.segment import download
 from app.core.segment.sam import SamSegmenter, find_sam_checkpoint, load_sam
 
@@ -391,7 +391,18 @@ class SegmentController(QObject):
             c.error.emit("This frame has no mask to track; click the object and press Enter first.")
             return None
         keys = {i for i in self.keyframes if p.start <= i < p.end and not p.masks.is_empty(i)} | {p.current}
-        keyframes = {i: p.masks.get(i) for i in sorted(keys)}
+        # what is masked on every frame already (a logo painted for all frames) stays where it is
+        # and is not followed: only the objects on the keyframes are (a few other frames, spread
+        # over the range, tell which is which; the tracker's own earlier results do not count)
+        rest = [i for i in range(p.start, p.end) if i not in keys]
+        sample = [rest[round(j * (len(rest) - 1) / 7)] for j in range(8)] if len(rest) > 8 else rest
+        keyframes = without_static({i: p.masks.get(i) for i in sorted(keys)},
+                                   (p.masks.get(i) & ~p.tracked.get(i) for i in sample))
+        keyframes = {i: m for i, m in keyframes.items() if m.any()}
+        if not keyframes:
+            c.error.emit("This frame's mask is on every frame already (painted for all frames), so there is "
+                         "nothing to follow; click the object to remove, press Enter, then track.")
+            return None
         fn = track_job(self.provider, sam_checkpoint(self.settings), str(resolve_device(self.settings.device)),
                        p.video_path, p.start, p.end, keyframes, p.masks_snapshot(), p.masks_snapshot(p.tracked))
         return c.engine.submit("Track", fn, kind="track")

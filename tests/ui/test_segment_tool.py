@@ -125,6 +125,48 @@ def test_tracking_again_replaces_what_the_tracker_added_before(window, disc_clip
     assert not p.masks.get(5)[wrong].any() and not p.tracked.get(5)[wrong].any()
 
 
+@pytest.fixture
+def panning_clip(tmp_path):
+    """The orange disc over a background that pans 2 px a frame to the left (a moving camera)."""
+    import cv2
+
+    rng = np.random.default_rng(2)
+    big = cv2.resize(rng.integers(60, 150, (H // 8, (W + 2 * N) // 8 + 1), dtype=np.uint8),
+                     ((W + 2 * N) // 8 * 8 + 8, H), interpolation=cv2.INTER_CUBIC)
+    frames = []
+    for i in range(N):
+        f = np.repeat(np.ascontiguousarray(big[:, 2 * i:2 * i + W])[..., None], 3, axis=2)
+        f[disc_mask(i)] = (240, 120, 20)
+        frames.append(f)
+    return write_test_clip(tmp_path / "pan.mp4", frames, fps=10)
+
+
+def test_a_logo_painted_on_every_frame_is_not_followed_with_the_object(window, panning_clip, qtbot, dialogs):
+    """The mission's common case, a watermark and a passer-by in one clip: the logo painted for
+    all frames stays put on every frame, and tracking follows the clicked disc alone. (Followed as
+    an object, the logo's mask would slide with the panning background and the tracker would add
+    that strip beside the logo to every frame.)"""
+    import cv2
+
+    window.open_path(panning_clip)
+    p, seg = window.project, window.segment
+    logo = shown_part(4, 14, 92, 124)
+    p.set_current(0)
+    p.edit_mask(logo, "range")  # painted for all frames
+    assert window.segment.track() is None  # only the logo: nothing to follow, and it says so
+    assert "every frame already" in dialogs[-1][1]
+    window.tools.set_tool("segment")
+    select_and_commit(qtbot, window, *disc_centre(0))
+    with qtbot.waitSignal(seg.trackFinished, timeout=60_000):
+        seg.track_action.trigger()
+    for i in range(1, N):
+        got, added = p.masks.get(i), p.tracked.get(i)
+        assert got[logo].all(), i
+        assert mask_iou(got & ~logo, disc_mask(i)) > 0.7, i
+        near_disc = cv2.dilate(disc_mask(i).astype(np.uint8), np.ones((13, 13), np.uint8)) > 0
+        assert added.any() and not (added & ~near_disc).any(), i  # the tracker added the disc, nothing else
+
+
 def test_edits_made_while_tracking_survive_the_result(window, disc_clip, qtbot):
     """Painting and erasing on a frame while the tracker works on its snapshot: when the result
     arrives, the user's strokes are applied on top of it (an erased part does not come back)."""

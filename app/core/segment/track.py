@@ -96,6 +96,8 @@ class TrackParams:
                                  # between the two keyframes' (a warp that bloats or shrinks is cut)
     warp_colour: float = 3.0     # ... and colour does not already separate it (keyframe colour score s0 under
                                  # this, of at most 4: where colour alone finds the object, the cut is exact)
+    object_gap: float = 0.02     # parts of a keyframe mask farther apart than this x the frame's short side are
+                                 # separate objects, each followed on its own (0: the whole mask as one object)
 
 
 @dataclass
@@ -561,15 +563,125 @@ def _resize_mask(mask, size, upscale: bool = False):
     return out
 
 
+def split_objects(mask: np.ndarray, gap: int, min_share: float = 0.05, max_objects: int = 8) -> list[np.ndarray]:
+    """The separate objects of a keyframe mask: bool (H, W) masks, one per group of parts at
+    most ``gap`` px apart (a person whose arm the racket splits stays one object; two people
+    apart are two). Parts under ``min_share`` of the largest group's area join the nearest group
+    (specks are not objects of their own). More than ``max_objects`` groups, or none: the whole
+    mask as one object, as before."""
+    m = mask.astype(np.uint8)
+    if not m.any():
+        return [mask]
+    r = max(0, int(gap) // 2)
+    joined = cv2.dilate(m, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))) if r else m
+    n, lab = cv2.connectedComponents(joined, connectivity=8)
+    if n <= 2:
+        return [mask]
+    lab = np.where(m > 0, lab, 0)
+    areas = np.bincount(lab.ravel(), minlength=n)
+    big = [j for j in range(1, n) if areas[j] >= min_share * areas[1:].max()]
+    if len(big) > max_objects:
+        return [mask]
+    groups = {j: lab == j for j in big}
+    if len(groups) > 1:
+        dist = {j: cv2.distanceTransform((~g).astype(np.uint8), cv2.DIST_L2, 3) for j, g in groups.items()}
+        for j in range(1, n):
+            if j not in groups and areas[j]:
+                part = lab == j
+                near = min(groups, key=lambda g: float(dist[g][part].min()))
+                groups[near] |= part
+    else:
+        groups = {big[0]: mask.astype(bool)}
+    return list(groups.values())
+
+
+def without_static(keyframes: dict, others) -> dict:
+    """``keyframes`` ({frame: bool mask}) less what every mask in ``others`` (bool masks of other
+    frames, e.g. a few spread over the range) also has: a logo or subtitle painted for all frames
+    is already on every frame and is not an object to follow. With no ``others`` nothing is
+    taken away. Returns {frame: bool mask}, empty masks included."""
+    common = None
+    for m in others:
+        common = np.asarray(m, bool).copy() if common is None else common & m
+    if common is None or not common.any():
+        return {k: np.asarray(m, bool) for k, m in keyframes.items()}
+    return {k: np.asarray(m, bool) & ~common for k, m in keyframes.items()}
+
+
+class _SharedFlow:
+    """A flow function that computes each (new frame, previous frame) pair once, however many
+    objects ask for it in turn."""
+
+    def __init__(self, fn):
+        self.fn, self.key, self.value = fn, None, None
+
+    def __call__(self, cur, prev):
+        if self.key is None or self.key[0] is not cur or self.key[1] is not prev:
+            self.key, self.value = (cur, prev), self.fn(cur, prev)
+        return self.value
+
+
+class _Follower:
+    """One object followed through one run, frame by frame (``step``), from its keyframe mask."""
+
+    def __init__(self, k, frames, rgb, mask, ends: dict, segmenter, flow_fn, p: TrackParams, use_cues: bool):
+        self.k, self.segmenter, self.flow_fn, self.p = k, segmenter, flow_fn, p
+        self.prev_rgb, self.prev_mask = rgb, mask
+        self.state = _CueState(rgb, mask, p) if use_cues and mask.any() else None
+        self.guard = self.state is not None and p.redetect and self.state.s0 >= p.min_contrast
+        self.target = None
+        if self.state is not None:
+            t = _warp_between(k, frames, sorted(ends), rgb, mask, self.state.s0, p)
+            end = None if t is None else _matching(mask, ends[t])
+            if end is not None:  # object areas at both ends, interpolated for each frame between
+                self.target = t
+                self.a0, self.a1 = float(np.count_nonzero(mask)), float(np.count_nonzero(end))
+
+    def step(self, i, cur):
+        """This object's (mask, flag, iou) on frame ``i`` (RGB ``cur``), after the previous one."""
+        p, state = self.p, self.state
+        if state is not None and self.prev_mask.any():
+            expect = None if self.target is None else (
+                self.a0 + (self.a1 - self.a0) * abs(i - self.k) / abs(self.target - self.k))
+            mask, flag, iou = _step_cues(self.prev_rgb, self.prev_mask, cur, state, self.flow_fn, p, expect)
+            if self.guard:
+                mask, flag = _guarded(cur, mask, flag, state, p)
+        elif self.guard:  # dropped on an earlier frame: search the whole frame again
+            state.flow = self.flow_fn(cur, self.prev_rgb)
+            state.res = None
+            mask, flag = _guarded(cur, self.prev_mask, LOST, state, p)
+            iou = 0.0
+        else:
+            mask, flag, iou = _step(self.prev_rgb, self.prev_mask, cur, i, self.segmenter, self.flow_fn, p)
+        self.prev_rgb, self.prev_mask = cur, mask
+        return mask, flag, iou
+
+
+def _matching(mask, objects: list[np.ndarray]) -> Optional[np.ndarray]:
+    """The object of another keyframe that is ``mask``'s: the only one, or the one whose centre
+    is nearest to ``mask``'s, when its area is within x3; else None."""
+    if len(objects) == 1:
+        return objects[0]
+    c = _centroid(mask)
+    best = min(objects, key=lambda o: np.inf if _centroid(o) is None else float(np.hypot(*(_centroid(o) - c))))
+    ratio = (np.count_nonzero(best) + 1) / (np.count_nonzero(mask) + 1)
+    return best if 1 / 3 <= ratio <= 3 else None
+
+
+_WORST = {OK: 0, FALLBACK: 1, LOST: 2}
+
+
 def iter_track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Segmenter,
                cancel: Optional[CancelToken] = None, params: Optional[TrackParams] = None) -> Iterator[TrackStep]:
     """Yield a ``TrackStep`` per frame (keyframes included), in processing order, not frame order.
 
     ``get_frame(i)`` returns frame ``i`` as RGB uint8 (H, W, 3). ``keyframes`` maps frame index
     to a bool (H, W) mask. ``cancel.check()`` runs before each frame (raises ``Cancelled``).
+    A keyframe mask with several objects apart (``TrackParams.object_gap``) has each followed on
+    its own; a frame's mask is their union and its flag the worst of theirs.
     """
     p = params or TrackParams()
-    flow_fn = Flow(p.flow, p.flow_max_side)
+    flow_fn = _SharedFlow(Flow(p.flow, p.flow_max_side))
     keys = {int(k): np.asarray(m, bool) for k, m in keyframes.items()}
     runs = plan_runs(n_frames, keys)
     for k in sorted(keys):
@@ -577,7 +689,6 @@ def iter_track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Se
             cancel.check()
         yield TrackStep(k, keys[k], KEYFRAME, k)
     use_cues = p.cues and getattr(segmenter, "weight_free", False)
-    order = sorted(keys)
     full = next(iter(keys.values())).shape
     work = _work_size(full, p.work_side) if use_cues else None
     if work is not None:
@@ -591,34 +702,24 @@ def iter_track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Se
             if rgb.shape[:2] != full:
                 raise ValueError(f"frame {i} is {rgb.shape[:2]}, masks are {full}")
             return cv2.resize(rgb, work, interpolation=cv2.INTER_AREA)
+    shape = next(iter(keys.values())).shape
+    gap = round(p.object_gap * min(shape)) if p.object_gap > 0 else 0
+    objects = {k: split_objects(m, gap) if gap else [m] for k, m in keys.items()}
     for k, frames in runs:
-        prev_rgb, prev_mask = get_frame(k), keys[k]
-        state = _CueState(prev_rgb, prev_mask, p) if use_cues and prev_mask.any() else None
-        guard = state is not None and p.redetect and state.s0 >= p.min_contrast
-        target = _warp_between(k, frames, order, prev_rgb, prev_mask, state.s0, p) if state is not None else None
-        if target is not None:  # object areas at both ends, interpolated for each frame between
-            a0, a1 = float(np.count_nonzero(prev_mask)), float(np.count_nonzero(keys[target]))
+        rgb = get_frame(k)
+        followers = [_Follower(k, frames, rgb, m, objects, segmenter, flow_fn, p, use_cues) for m in objects[k]]
         for i in frames:
             if cancel is not None:
                 cancel.check()
             cur = get_frame(i)
-            if cur.shape[:2] != prev_mask.shape:
-                raise ValueError(f"frame {i} is {cur.shape[:2]}, masks are {prev_mask.shape}")
-            if state is not None and prev_mask.any():
-                expect = None if target is None else a0 + (a1 - a0) * abs(i - k) / abs(target - k)
-                mask, flag, iou = _step_cues(prev_rgb, prev_mask, cur, state, flow_fn, p, expect)
-                if guard:
-                    mask, flag = _guarded(cur, mask, flag, state, p)
-            elif guard:  # dropped on an earlier frame: search the whole frame again
-                state.flow = flow_fn(cur, prev_rgb)
-                state.res = None
-                mask, flag = _guarded(cur, prev_mask, LOST, state, p)
-                iou = 0.0
-            else:
-                mask, flag, iou = _step(prev_rgb, prev_mask, cur, i, segmenter, flow_fn, p)
+            if cur.shape[:2] != shape:
+                raise ValueError(f"frame {i} is {cur.shape[:2]}, masks are {shape}")
+            results = [f.step(i, cur) for f in followers]
+            mask = results[0][0] if len(results) == 1 else np.logical_or.reduce([r[0] for r in results])
+            flag = max((r[1] for r in results), key=_WORST.__getitem__)
+            iou = min(r[2] for r in results)
             out = mask if work is None else _resize_mask(mask, (full[1], full[0]), upscale=True)
             yield TrackStep(i, out, flag, k, iou)
-            prev_rgb, prev_mask = cur, mask
 
 
 def track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Segmenter,

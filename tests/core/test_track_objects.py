@@ -1,0 +1,79 @@
+"""Several objects in one keyframe mask (a user clicked two people, or painted a logo as well):
+each object is followed on its own, and what is painted on every frame is not followed."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from app.core.segment import GrabCutSegmenter, TrackParams, mask_iou, split_objects, track, without_static
+from app.core.video import open_video
+
+
+def discs(h, w, *circles):
+    m = np.zeros((h, w), np.uint8)
+    for x, y, r in circles:
+        cv2.circle(m, (x, y), r, 1, -1)
+    return m.astype(bool)
+
+
+def test_split_objects_groups_parts_by_distance_and_folds_specks_in():
+    two = discs(96, 128, (30, 40, 12), (95, 50, 14))
+    parts = split_objects(two, gap=5)
+    assert len(parts) == 2 and sum(int(p.sum()) for p in parts) == int(two.sum())
+    assert not (parts[0] & parts[1]).any()
+    # parts closer than the gap (a racket splitting an arm) stay one object
+    assert len(split_objects(discs(96, 128, (30, 40, 12), (46, 40, 3)), gap=5)) == 1
+    # a speck far away is not an object of its own: it joins the nearest one
+    speck = two | discs(96, 128, (120, 90, 1))
+    parts = split_objects(speck, gap=5)
+    assert len(parts) == 2 and sum(int(p.sum()) for p in parts) == int(speck.sum())
+    # many objects (scattered paint), an empty mask, or a lone object: the mask as it is
+    many = discs(96, 128, *[(10 + 12 * i, 10 + 9 * (i % 2), 3) for i in range(10)])
+    assert len(split_objects(many, gap=3)) == 1
+    assert len(split_objects(np.zeros((8, 8), bool), gap=3)) == 1
+    assert np.array_equal(split_objects(two, gap=5, max_objects=1)[0], two)
+
+
+def test_without_static_drops_what_every_other_frame_has():
+    logo = np.zeros((40, 60), bool)
+    logo[2:8, 40:58] = True
+    obj = discs(40, 60, (20, 25, 6))
+    others = [logo | discs(40, 60, (30, 25, 6)), logo.copy()]  # the object elsewhere there
+    got = without_static({0: obj | logo, 9: logo}, others)
+    assert np.array_equal(got[0], obj) and not got[9].any()
+    # without other frames to compare with, nothing is taken away
+    assert np.array_equal(without_static({0: obj | logo}, [])[0], obj | logo)
+
+
+def _dogs(clips_dir, n):
+    with open_video(clips_dir / "dogs_jump.mp4") as reader:
+        frames = list(reader.iter_frames(0, n))
+    labels = [np.array(Image.open(f)) for f in sorted((clips_dir / "dogs_jump_mask").glob("*.png"))[:n]]
+    return frames, labels
+
+
+def test_two_objects_clicked_on_one_frame_are_followed_each_on_its_own(clips_dir):
+    """dogs_jump's big dog and the woman, selected on frame 0 (true masks), tracked together: the
+    tracked union stays as close to theirs as tracking each alone does. Followed as one blob (the
+    tracker before, ``object_gap=0``) the two objects' different motions and colours blur into
+    one model and the masks drift (0.69 against 0.84 over these 20 frames, measured)."""
+    n = 20
+    frames, labels = _dogs(clips_dir, n)
+    truth = [np.isin(lab, (2, 3)) for lab in labels]
+    assert len(split_objects(truth[0], round(0.02 * 240))) == 2
+
+    def run(key, **kw):
+        cv2.setRNGSeed(0)
+        res = track(lambda i: frames[i], n, {0: key}, GrabCutSegmenter(seed=0), params=TrackParams(**kw))
+        return [res.mask(i) for i in range(n)]
+
+    def score(masks, gt):
+        return float(np.mean([mask_iou(m, g) for m, g in zip(masks[1:], gt[1:])]))
+
+    together = score(run(truth[0]), truth)
+    alone = [run(labels[0] == k) for k in (2, 3)]
+    separate = score([a | b for a, b in zip(*alone)], truth)
+    as_one = score(run(truth[0], object_gap=0), truth)
+    assert together > 0.78 and together > separate - 0.03, (together, separate)
+    assert together > as_one + 0.08, (together, as_one)
