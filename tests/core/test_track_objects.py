@@ -77,3 +77,34 @@ def test_two_objects_clicked_on_one_frame_are_followed_each_on_its_own(clips_dir
     as_one = score(run(truth[0], object_gap=0), truth)
     assert together > 0.78 and together > separate - 0.03, (together, separate)
     assert together > as_one + 0.08, (together, as_one)
+
+
+def test_two_objects_between_two_keyframes_and_one_left_out_of_the_second():
+    """Two textured discs moving apart, both on keyframes 0 and 8: every frame between has both.
+    With only the left disc on keyframe 8 (the user took the right one out there), the frames
+    nearer to 8 follow that keyframe's word: the left disc alone."""
+    n, h, w = 9, 96, 160
+    rng = np.random.default_rng(4)
+    big = cv2.resize(rng.integers(0, 150, (h // 8 + 1, (w + 2 * n) // 8 + 1, 3), dtype=np.uint8),
+                     ((w + 2 * n) // 8 * 8 + 8, h + 8), interpolation=cv2.INTER_CUBIC)
+    yy, xx = np.mgrid[:h, :w]
+    frames, left, right = [], [], []
+    for i in range(n):
+        img = np.ascontiguousarray(big[:h, i:i + w])
+        a, b = discs(h, w, (40 - 2 * i, 48, 13)), discs(h, w, (110 + 2 * i, 44, 13))
+        for m, c in ((a, (210, 50, 40)), (b, (40, 60, 220))):
+            s = (30 * np.sin(xx / 2.0) * np.cos(yy / 3.0)).astype(np.int16)
+            img[m] = np.clip(np.array(c, np.int16) + s[m][:, None], 0, 255).astype(np.uint8)
+        frames.append(img)
+        left.append(a)
+        right.append(b)
+    res = track(lambda i: frames[i], n, {0: left[0] | right[0], 8: left[8] | right[8]}, GrabCutSegmenter())
+    for i in range(1, 8):
+        got = res.mask(i)
+        assert mask_iou(got & (xx < 80), left[i]) > 0.8, i
+        assert mask_iou(got & (xx >= 80), right[i]) > 0.8, i
+    res = track(lambda i: frames[i], n, {0: left[0] | right[0], 8: left[8]}, GrabCutSegmenter())
+    for i in range(1, 8):
+        got = res.mask(i)
+        assert mask_iou(got & (xx < 80), left[i]) > 0.8, i
+        assert mask_iou(got & (xx >= 80), right[i]) > 0.8 if i <= 4 else not (got & (xx >= 80)).any(), i

@@ -632,7 +632,7 @@ class _Follower:
         self.target = None
         if self.state is not None:
             t = _warp_between(k, frames, sorted(ends), rgb, mask, self.state.s0, p)
-            end = None if t is None else _matching(mask, ends[t])
+            end = None if t is None else _matching(mask, ends[t], alone=len(ends[k]) == 1)
             if end is not None:  # object areas at both ends, interpolated for each frame between
                 self.target = t
                 self.a0, self.a1 = float(np.count_nonzero(mask)), float(np.count_nonzero(end))
@@ -657,10 +657,11 @@ class _Follower:
         return mask, flag, iou
 
 
-def _matching(mask, objects: list[np.ndarray]) -> Optional[np.ndarray]:
-    """The object of another keyframe that is ``mask``'s: the only one, or the one whose centre
-    is nearest to ``mask``'s, when its area is within x3; else None."""
-    if len(objects) == 1:
+def _matching(mask, objects: list[np.ndarray], alone: bool = True) -> Optional[np.ndarray]:
+    """The object of another keyframe that is ``mask``'s: the other keyframe's only one when
+    ``mask`` is its own keyframe's only one too, else the one whose centre is nearest to
+    ``mask``'s, when its area is within x3; else None."""
+    if alone and len(objects) == 1:
         return objects[0]
     c = _centroid(mask)
     best = min(objects, key=lambda o: np.inf if _centroid(o) is None else float(np.hypot(*(_centroid(o) - c))))
