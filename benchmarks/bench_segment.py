@@ -32,11 +32,13 @@ Coverage (``--coverage 0 4 8 16``): how much of each object the tracked mask, gr
 the engine's Dilation setting, covers (what inpainting would remove) and how much larger than the
 object it is.
 
-Objects together (``--together``): a user who clicks several objects on one frame and tracks
-once. The objects' first masks (from their clicks, or the true ones with ``--keyframe gt``) are
-one keyframe, tracked in one run; its union IoU against the union of the true masks is printed
-beside the union of the objects tracked one by one. ``--param object_gap=0`` follows such a
-keyframe as one blob (the tracker before the objects were told apart).
+Objects together (``--together [objects|mask]``): a user who selects several objects on one frame
+and tracks once. The objects' first masks (from their clicks, or the true ones with ``--keyframe
+gt``) are one keyframe, tracked in one run; its union IoU against the union of the true masks is
+printed beside the union of the objects tracked one by one. ``objects`` passes them as a list, as
+the GUI passes the selections it remembers; ``mask`` as their union, one mask, whose objects the
+tracker tells apart by distance (a reopened project, painted masks); with ``--param
+object_gap=0`` it is followed as one blob (the tracker before).
 
 Held-out frames (``--click-frames 5 25 45``): the click (or the true mask) is on each of those
 frames instead of frame 0 and the tracker runs forward from it to the end of the clip; objects
@@ -46,7 +48,7 @@ under ``--min-area`` px on that frame are skipped. A run's IoU is over the frame
     PYTHONPATH=. .venv/bin/python benchmarks/bench_segment.py [--clips DIR] [--keyframe click|gt] [--no-redetect]
         [--click-frames 5 25 45] [--clicks 5] [--keyframe-every 10] [--seeds 0 1 2] [--param NAME=VALUE]
         [--seg NAME=VALUE] [--coverage 0 4 8 16] [--json out.json] [--frames N]
-        [--together]
+        [--together [objects|mask]]
         [--sam sam_vit_b_01ec64.pth [--device auto|cpu|cuda|mps]]
 """
 from __future__ import annotations
@@ -305,9 +307,11 @@ def main(argv=None) -> int:
                     help="with --sam: where SAM runs (auto: the GPU when there is one)")
     ap.add_argument("--frames", type=int, default=0, metavar="N",
                     help="only the first N frames of each clip (a quick run)")
-    ap.add_argument("--together", action="store_true",
-                    help="also track all of a clip's objects from one keyframe, the union of their first "
-                         "masks (a user who clicks several objects on a frame, then tracks once); union IoU")
+    ap.add_argument("--together", nargs="?", const="objects", choices=("objects", "mask"),
+                    help="also track all of a clip's objects from one keyframe (a user who selects several "
+                         "objects on a frame, then tracks once); union IoU. objects (default): the first "
+                         "masks as a list, one per object, as the GUI passes its selections; mask: their "
+                         "union as one mask (a project reopened, or masks painted)")
     args = ap.parse_args(argv)
     seg_kwargs = {k: ast.literal_eval(v) for k, _, v in (item.partition("=") for item in args.seg)}
     make_segmenter = (lambda seed: GrabCutSegmenter(**{"seed": seed, **seg_kwargs}))
@@ -375,7 +379,8 @@ def main(argv=None) -> int:
                                            if not true_keys or i == 0 or i % args.keyframe_every]))
                 if args.together:  # the objects' first masks as one keyframe, tracked once
                     cv2.setRNGSeed(seed)
-                    res = track(lambda i: frames[start + i], len(frames) - start, {0: np.any(firsts, axis=0)},
+                    key = firsts if args.together == "objects" else np.any(firsts, axis=0)
+                    res = track(lambda i: frames[start + i], len(frames) - start, {0: key},
                                 make_segmenter(seed), params=params)
                     together.append(np.mean([mask_iou(res.mask(i), g) for i, g in enumerate(union_gt)]))
         per_obj = {k: tuple(np.mean(v, axis=0)) for k, v in per_obj.items()}
@@ -410,7 +415,7 @@ def main(argv=None) -> int:
               f"| {r['union_iou']:.3f} | {r['flagged']:.0f} | {r['seconds']:.0f} |")
     print(f"| **overall (mean of clips)** | | | {first:.3f} | **{overall:.3f}** | | | {total:.0f} |")
     if args.together:
-        print("\nall objects from one keyframe (--together), union IoU: "
+        print(f"\nall objects from one keyframe (--together {args.together}), union IoU: "
               + ", ".join(f"{r['clip']} {r['together_iou']:.3f} (each alone {r['union_iou']:.3f})" for r in rows)
               + f"; mean {np.mean([r['together_iou'] for r in rows]):.3f} "
               f"(each alone {np.mean([r['union_iou'] for r in rows]):.3f})")

@@ -8,6 +8,7 @@ applied to 10,000 frames of one watermark costs a dict of references, not 10,000
 from __future__ import annotations
 
 import json
+import zipfile
 from collections import OrderedDict
 from pathlib import Path
 from typing import Iterable, Optional
@@ -79,6 +80,9 @@ class Project(QObject):
         #: tracker flagged for a check ({frame: "lost" | "fallback"}); saved with the project
         self.keyframes: set[int] = set()
         self.flagged: dict[int, str] = {}
+        #: per keyframe, the objects selected on it one by one (bit-packed masks, this session
+        #: only): tracking follows each on its own even where they touch (a woman and her dog)
+        self.objects: dict[int, list[np.ndarray]] = {}
         #: per frame, the pixels the tracker's last run added to the mask: tracking again replaces
         #: them, so a correction also takes a wrong tracked part away on the other frames
         self.tracked: Optional[MaskStore] = None
@@ -120,7 +124,7 @@ class Project(QObject):
         self.video_path = Path(path).expanduser().resolve()
         self.masks = MaskStore(len(reader), reader.width, reader.height)
         self.tracked = MaskStore(len(reader), reader.width, reader.height)
-        self.keyframes, self.flagged = set(), {}
+        self.keyframes, self.flagged, self.objects = set(), {}, {}
         self.current, self.start, self.end = 0, 0, len(reader)
         self.path = None
         self._dirty = False
@@ -206,6 +210,15 @@ class Project(QObject):
             self.settingsChanged.emit()
 
     # --- masks -------------------------------------------------------------------
+    def add_object(self, index: int, mask: np.ndarray) -> None:
+        """Remember ``mask`` as one object selected on frame ``index`` (for tracking)."""
+        self.objects.setdefault(index, []).append(np.packbits(np.asarray(mask, bool).ravel()))
+
+    def objects_on(self, index: int) -> list[np.ndarray]:
+        """The objects selected one by one on frame ``index``, bool (H, W) masks."""
+        h, w = self.masks.height, self.masks.width
+        return [np.unpackbits(b, count=h * w).reshape(h, w).astype(bool) for b in self.objects.get(index, [])]
+
     def scope_frames(self, scope: str) -> range:
         if scope == "range":
             return range(self.start, self.end)
@@ -318,11 +331,13 @@ class Project(QObject):
             self._dirty = True
             self.dirtyChanged.emit(True)
 
-    def to_dict(self, masks_name: str, tracked_name: Optional[str] = None) -> dict:
+    def to_dict(self, masks_name: str, tracked_name: Optional[str] = None, objects_name: Optional[str] = None) -> dict:
         tracking = {"keyframes": sorted(self.keyframes),
                     "flagged": {str(i): why for i, why in sorted(self.flagged.items())}}
         if tracked_name:
             tracking["tracked"] = tracked_name
+        if objects_name:
+            tracking["objects"] = objects_name
         return {"format": FORMAT, "video": str(self.video_path), "range": [self.start, self.end],
                 "current": self.current, "engine": self.engine_settings, "masks": masks_name,
                 "tracking": tracking}
@@ -343,8 +358,16 @@ class Project(QObject):
         else:  # nothing tracked: no file (and none left over from an earlier save)
             tracked_path.unlink(missing_ok=True)
             tracked_path = None
+        objects_path = path.with_name(path.stem + ".objects.npz")
+        if any(self.objects.values()):
+            with atomic_path(objects_path) as tmp, open(tmp, "wb") as f:
+                np.savez(f, **{f"f{i}_{j}": b for i, blobs in self.objects.items() for j, b in enumerate(blobs)})
+        else:
+            objects_path.unlink(missing_ok=True)
+            objects_path = None
         with atomic_path(path) as tmp:
-            tmp.write_text(json.dumps(self.to_dict(masks_path.name, tracked_path and tracked_path.name), indent=2))
+            tmp.write_text(json.dumps(self.to_dict(masks_path.name, tracked_path and tracked_path.name,
+                                                   objects_path and objects_path.name), indent=2))
         if mark_clean:
             self.path = path
             self._dirty = False
@@ -373,6 +396,8 @@ class Project(QObject):
                 tracked = read_mask_blobs(path.parent / tracked_name)
             except InpaintError:  # only a hint for re-tracking: without it, tracking again adds to
                 pass  # the masks instead of replacing what the tracker added
+        objects_name = tracking.get("objects") if isinstance(tracking, dict) else None
+        objects = _read_objects(path.parent / objects_name) if isinstance(objects_name, str) else {}
         video = Path(data["video"])
         if not video.exists() and (path.parent / video.name).exists():
             video = path.parent / video.name  # project and video moved together
@@ -388,6 +413,9 @@ class Project(QObject):
             except InpaintError:
                 self.tracked = MaskStore(self.n_frames, self.masks.width, self.masks.height)
         self._load_tracking(tracking if isinstance(tracking, dict) else {})
+        size = (self.masks.width * self.masks.height + 7) // 8
+        self.objects = {i: blobs for i, blobs in objects.items()
+                        if 0 <= i < self.n_frames and all(b.size == size for b in blobs)}
         self.set_range(*data.get("range", [0, self.n_frames]))
         self.set_current(data.get("current", 0))
         self.path = path
@@ -410,6 +438,7 @@ class Project(QObject):
         keys = tracking.get("keyframes", []) if isinstance(tracking, dict) else []
         flags = tracking.get("flagged", {}) if isinstance(tracking, dict) else {}
         self.keyframes = {i for i in map(frame, keys if isinstance(keys, list) else []) if i is not None}
+        self.objects = {}
         self.flagged = {frame(k): str(v) for k, v in (flags.items() if isinstance(flags, dict) else [])
                         if frame(k) is not None}
         self.trackingChanged.emit()
@@ -423,6 +452,21 @@ def open_with_first_frame(path, progress=None, cancel=None):
     except BaseException:
         reader.close()
         raise
+
+
+def _read_objects(path) -> dict[int, list[np.ndarray]]:
+    """The objects file of a project ({frame: [bit-packed mask]}), or {} when it is missing or
+    unreadable: it only keeps touching objects apart when tracking again."""
+    try:
+        with np.load(path) as z:
+            items = sorted((tuple(map(int, k[1:].split("_"))), z[k]) for k in z.files)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+        return {}
+    out: dict[int, list[np.ndarray]] = {}
+    for (i, _), blob in items:
+        if blob.dtype == np.uint8 and blob.ndim == 1:
+            out.setdefault(i, []).append(blob)
+    return out
 
 
 def save_mask_blobs(store: MaskStore, path) -> None:
@@ -492,6 +536,6 @@ class Autosaver(QObject):
         return path
 
     def discard(self) -> None:
-        beside = [self.path.with_name(self.path.stem + suffix) for suffix in (".masks.npz", ".tracked.npz")]
+        beside = [self.path.with_name(self.path.stem + suffix) for suffix in (".masks.npz", ".tracked.npz", ".objects.npz")]
         for p in (self.path, *beside):
             p.unlink(missing_ok=True)

@@ -21,7 +21,8 @@ from PySide6.QtGui import QAction, QColor, QPainter, QPen, QPolygonF
 from app.core.engine import resolve_device
 from app.core.masks import MaskStore
 from app.core.paths import models_dir
-from app.core.segment import FALLBACK, KEYFRAME, LOST, GrabCutSegmenter, click_motion, track, without_static
+from app.core.segment import (FALLBACK, KEYFRAME, LOST, GrabCutSegmenter, TrackParams, click_motion, objects_in, track,
+                              without_static)
 from app.core.segment import download
 from app.core.segment.sam import SamSegmenter, find_sam_checkpoint, load_sam
 
@@ -162,7 +163,8 @@ def segment_job(provider: SegmenterProvider, sam_path, device, video, index: int
 
 def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, end: int, keyframes: dict,
               masks: MaskStore, tracked: Optional[MaskStore] = None):
-    """Track ``keyframes`` ({absolute frame: bool mask}) through [start, end) on the engine worker.
+    """Track ``keyframes`` ({absolute frame: bool mask, or a list of them, one per object}) through
+    [start, end) on the engine worker.
 
     ``masks`` and ``tracked`` (per frame, the pixels an earlier run added) are the worker's own
     snapshots. On each tracked frame what an earlier run added is replaced by the new result (the
@@ -311,8 +313,11 @@ class SegmentController(QObject):
         if m is None or self.canvas.mask is None:
             return False
         index = self.project.current
-        # a correction of the frame's own mask replaces it; a new selection is added to it
+        # a correction of the frame's own mask replaces it; a new selection is added to it (and is
+        # remembered as an object of its own, so tracking tells it from one it touches)
         self.canvas.commit(m if self.tool.edits_frame else self.canvas.mask | m)
+        if not self.tool.edits_frame:
+            self.project.add_object(index, m)
         self.keyframes.add(index)
         if self.flagged.pop(index, None) is not None:  # the user has checked this frame
             self._show_flags()
@@ -398,7 +403,8 @@ class SegmentController(QObject):
         sample = [rest[round(j * (len(rest) - 1) / 7)] for j in range(8)] if len(rest) > 8 else rest
         keyframes = without_static({i: p.masks.get(i) for i in sorted(keys)},
                                    (p.masks.get(i) & ~p.tracked.get(i) for i in sample))
-        keyframes = {i: m for i, m in keyframes.items() if m.any()}
+        gap = max(1, round(TrackParams().object_gap * min(p.masks.height, p.masks.width)))
+        keyframes = {i: objects_in(m, p.objects_on(i), gap) for i, m in keyframes.items() if m.any()}
         if not keyframes:
             c.error.emit("This frame's mask is on every frame already (painted for all frames), so there is "
                          "nothing to follow; click the object to remove, press Enter, then track.")

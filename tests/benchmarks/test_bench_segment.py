@@ -39,7 +39,7 @@ def toy_clips(root: Path, n: int = 4, h: int = 72, w: int = 96) -> Path:
 def test_weight_free_run_tracks_the_disc_and_writes_json(tmp_path):
     clips = toy_clips(tmp_path / "clips")
     out = tmp_path / "r.json"
-    assert bench_segment.main(["--clips", str(clips), "--only", "toy", "--json", str(out), "--together"]) == 0
+    assert bench_segment.main(["--clips", str(clips), "--only", "toy", "--json", str(out), "--together", "mask"]) == 0
     res = json.loads(out.read_text())
     assert res["segmenter"] == "grabcut" and res["rows"][0]["frames"] == 4
     assert res["overall"] > 0.7  # one click on a plain red disc, tracked over 4 frames

@@ -9,10 +9,10 @@
 from .base import Box, Candidate, Point, Segmenter, mask_box, mask_iou
 from .grabcut import GrabCutSegmenter
 from .track import (FALLBACK, KEYFRAME, LOST, OK, Flow, click_motion, TrackParams, TrackResult, TrackStep, iter_track,
-                    plan_runs, prompts_from_mask, split_objects, track, warp, without_static)
+                    objects_in, plan_runs, prompts_from_mask, split_objects, track, warp, without_static)
 
 __all__ = [
     "Box", "Candidate", "Point", "Segmenter", "mask_box", "mask_iou", "GrabCutSegmenter",
     "FALLBACK", "KEYFRAME", "LOST", "OK", "Flow", "click_motion", "TrackParams", "TrackResult", "TrackStep",
-    "iter_track", "plan_runs", "prompts_from_mask", "split_objects", "track", "warp", "without_static",
+    "iter_track", "objects_in", "plan_runs", "prompts_from_mask", "split_objects", "track", "warp", "without_static",
 ]

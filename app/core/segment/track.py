@@ -608,6 +608,51 @@ def without_static(keyframes: dict, others) -> dict:
     return {k: np.asarray(m, bool) & ~common for k, m in keyframes.items()}
 
 
+def objects_in(mask: np.ndarray, known, gap: int) -> list[np.ndarray]:
+    """The objects of ``mask`` when some are known (``known``: bool masks the user selected one by
+    one, e.g. a woman and the dog at her feet): each known object's part of ``mask`` (a known
+    object with under 5 % of it left there is dropped), then the rest grouped by
+    ``split_objects``; a group of the rest within ``gap`` px of a known object belongs to it (a
+    brush stroke that extended it), else it is an object of its own."""
+    mask = np.asarray(mask, bool)
+    objs, claimed = [], np.zeros_like(mask)
+    for k in reversed(list(known)):  # the latest selection first: an older one it overlaps (one
+        k = np.asarray(k, bool)          # selected again after an undo) keeps only what is left,
+        own = k & mask & ~claimed        # and one mostly erased since is no object any more
+        if np.count_nonzero(own) > 0.05 * np.count_nonzero(k):
+            objs.insert(0, own)
+            claimed |= own
+    rest = mask & ~claimed
+    if not rest.any():
+        return objs or [mask]
+    if not objs:
+        return split_objects(mask, gap)
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * gap + 1, 2 * gap + 1))
+    for g in split_objects(rest, gap):
+        near = cv2.dilate(g.astype(np.uint8), kernel) > 0
+        touch = [np.count_nonzero(near & o) for o in objs]
+        if max(touch) > 0:
+            j = int(np.argmax(touch))
+            objs[j] = objs[j] | g
+        else:
+            objs.append(g)
+    return objs
+
+
+def _key_objects(keyframes: dict) -> dict:
+    """{frame: bool mask} or {frame: [bool mask per object]} -> {frame: (union, objects or None)}."""
+    out = {}
+    for k, v in keyframes.items():
+        if isinstance(v, (list, tuple)):
+            objs = [np.asarray(m, bool) for m in v]
+            if not objs:
+                raise ValueError(f"keyframe {k} has an empty list of objects")
+            out[int(k)] = (np.logical_or.reduce(objs), objs)
+        else:
+            out[int(k)] = (np.asarray(v, bool), None)
+    return out
+
+
 class _SharedFlow:
     """A flow function that computes each (new frame, previous frame) pair once, however many
     objects ask for it in turn."""
@@ -677,13 +722,15 @@ def iter_track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Se
     """Yield a ``TrackStep`` per frame (keyframes included), in processing order, not frame order.
 
     ``get_frame(i)`` returns frame ``i`` as RGB uint8 (H, W, 3). ``keyframes`` maps frame index
-    to a bool (H, W) mask. ``cancel.check()`` runs before each frame (raises ``Cancelled``).
-    A keyframe mask with several objects apart (``TrackParams.object_gap``) has each followed on
-    its own; a frame's mask is their union and its flag the worst of theirs.
+    to a bool (H, W) mask, or to a list of them, one per object. ``cancel.check()`` runs before
+    each frame (raises ``Cancelled``). Each object is followed on its own: those of a list as
+    given, those of a mask as ``split_objects`` separates them (``TrackParams.object_gap``); a
+    frame's mask is their union and its flag the worst of theirs.
     """
     p = params or TrackParams()
     flow_fn = _SharedFlow(Flow(p.flow, p.flow_max_side))
-    keys = {int(k): np.asarray(m, bool) for k, m in keyframes.items()}
+    given = _key_objects(keyframes)
+    keys = {k: union for k, (union, _) in given.items()}
     runs = plan_runs(n_frames, keys)
     for k in sorted(keys):
         if cancel is not None:
@@ -696,6 +743,8 @@ def iter_track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Se
         # the cue tracker runs at a working size: its pixel constants were tuned there, and the
         # band GrabCut's cost grows with the frame (3.3 s a frame at 1280x720, 0.22 s at 640: docs/SEGMENTATION.md)
         keys = {k: _resize_mask(m, work) for k, m in keys.items()}  # (the keyframe steps went out full size)
+        given = {k: (keys[k], None if objs is None else [_resize_mask(m, work) for m in objs])
+                 for k, (_, objs) in given.items()}
         get_full = get_frame
 
         def get_frame(i):
@@ -705,7 +754,8 @@ def iter_track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Se
             return cv2.resize(rgb, work, interpolation=cv2.INTER_AREA)
     shape = next(iter(keys.values())).shape
     gap = round(p.object_gap * min(shape)) if p.object_gap > 0 else 0
-    objects = {k: split_objects(m, gap) if gap else [m] for k, m in keys.items()}
+    objects = {k: objs if objs is not None else split_objects(m, gap) if gap else [m]
+               for k, (m, objs) in given.items()}
     for k, frames in runs:
         rgb = get_frame(k)
         followers = [_Follower(k, frames, rgb, m, objects, segmenter, flow_fn, p, use_cues) for m in objects[k]]
@@ -727,20 +777,19 @@ def track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Segment
           progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None,
           on_mask: Optional[Callable[[TrackStep], None]] = None, keep_masks: bool = True,
           params: Optional[TrackParams] = None) -> TrackResult:
-    """Track the object through all ``n_frames`` frames; see ``iter_track`` for the arguments.
+    """Track the object(s) through all ``n_frames`` frames; see ``iter_track`` for the arguments.
 
     ``on_mask(step)`` receives each frame's result as soon as it exists (e.g. to write it to
     disk); with ``keep_masks=False`` the result holds flags only, so memory stays flat.
     Progress reports count frames done, with ``info={"flagged": n}``.
     """
-    keys = {int(k): np.asarray(m, bool) for k, m in keyframes.items()}
-    if not keys:
+    if not keyframes:
         raise ValueError("tracking needs at least one keyframe")
-    shape = next(iter(keys.values())).shape
+    shape = next(iter(_key_objects(keyframes).values()))[0].shape
     result = TrackResult(shape, [None] * n_frames, [OK] * n_frames, [-1] * n_frames, [1.0] * n_frames)
     clock = ProgressClock(progress, n_frames, "tracking")
     flagged = 0
-    for done, step in enumerate(iter_track(get_frame, n_frames, keys, segmenter, cancel, params), 1):
+    for done, step in enumerate(iter_track(get_frame, n_frames, keyframes, segmenter, cancel, params), 1):
         if keep_masks:
             result.packed[step.index] = np.packbits(step.mask.ravel())
         result.flags[step.index] = step.flag
