@@ -35,6 +35,9 @@ bit-packed (``track``), 1 bit per pixel.
 """
 from __future__ import annotations
 
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Optional
 
@@ -98,6 +101,8 @@ class TrackParams:
                                  # this, of at most 4: where colour alone finds the object, the cut is exact)
     object_gap: float = 0.02     # parts of a keyframe mask farther apart than this x the frame's short side are
                                  # separate objects, each followed on its own (0: the whole mask as one object)
+    threads: int = 0             # several objects (cue tracker): followed side by side on this many threads
+                                 # (0: one per core); 1: one after another
 
 
 @dataclass
@@ -659,11 +664,14 @@ class _SharedFlow:
 
     def __init__(self, fn):
         self.fn, self.key, self.value = fn, None, None
+        self.lock = threading.Lock()
 
     def __call__(self, cur, prev):
-        if self.key is None or self.key[0] is not cur or self.key[1] is not prev:
-            self.key, self.value = (cur, prev), self.fn(cur, prev)
-        return self.value
+        with self.lock:  # objects followed side by side ask at once: one computes, the rest wait
+            if self.key is None or self.key[0] is not cur or self.key[1] is not prev:
+                self.value = self.fn(cur, prev)
+                self.key = (cur, prev)
+            return self.value
 
 
 class _Follower:
@@ -756,6 +764,30 @@ def iter_track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Se
     gap = round(p.object_gap * min(shape)) if p.object_gap > 0 else 0
     objects = {k: objs if objs is not None else split_objects(m, gap) if gap else [m]
                for k, (m, objs) in given.items()}
+    most = max(len(o) for o in objects.values())
+    workers = min(most, p.threads or os.cpu_count() or 1) if use_cues else 1  # (SAM's predictor is not shareable)
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="track") if workers > 1 else None
+    base = _thread_seed_base() if pool is not None else 0
+    try:
+        yield from _runs(runs, objects, get_frame, shape, full, work, segmenter, flow_fn, p, use_cues, cancel,
+                         pool, base)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _seeded_step(follower, i, cur, seed):
+    cv2.setRNGSeed(seed)  # this thread's generator (GrabCut's k-means): the same run gives the same masks
+    return follower.step(i, cur)
+
+
+def _thread_seed_base() -> int:
+    """A base for the threads' seeds drawn from the calling thread's OpenCV generator, so that
+    seeding it (``cv2.setRNGSeed``) decides a run on threads as it decides one without."""
+    return int(cv2.randu(np.zeros((1, 1), np.int32), 0, 1 << 20)[0, 0]) << 10
+
+
+def _runs(runs, objects, get_frame, shape, full, work, segmenter, flow_fn, p, use_cues, cancel, pool, base):
     for k, frames in runs:
         rgb = get_frame(k)
         followers = [_Follower(k, frames, rgb, m, objects, segmenter, flow_fn, p, use_cues) for m in objects[k]]
@@ -765,7 +797,11 @@ def iter_track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Se
             cur = get_frame(i)
             if cur.shape[:2] != shape:
                 raise ValueError(f"frame {i} is {cur.shape[:2]}, masks are {shape}")
-            results = [f.step(i, cur) for f in followers]
+            if pool is None or len(followers) == 1:
+                results = [f.step(i, cur) for f in followers]
+            else:  # each object's step on a thread of its own, seeded by frame and object
+                results = list(pool.map(_seeded_step, followers, [i] * len(followers), [cur] * len(followers),
+                                        [(base + (i << 8) + j) % 0x7FFFFFFF for j in range(len(followers))]))
             mask = results[0][0] if len(results) == 1 else np.logical_or.reduce([r[0] for r in results])
             flag = max((r[1] for r in results), key=_WORST.__getitem__)
             iou = min(r[2] for r in results)
