@@ -1,13 +1,15 @@
 """``track`` subcommand: click-to-remove without the GUI.
 
     sttn-inpaint track VIDEO --click 210,96 [--click 250,120,30] [--not 300,40] [--box 180,60,260,200]
-        --output masks/ [--start 0 --end 80] [--sam sam_vit_b_01ec64.pth] [--json flags.json]
+        [--click 330,100#2] --output masks/ [--start 0 --end 80] [--sam sam_vit_b_01ec64.pth] [--json flags.json]
     sttn-inpaint inpaint VIDEO --mask masks/ --dilate 8 -o clean.mp4
 
 Clicks are ``X,Y`` (frame 0, or ``--frame``) or ``X,Y,FRAME`` in video pixels. On each frame with
 clicks the segmenter selects the object the way the GUI's click tool does (the first click
 proposes, every further click on that frame edits the proposal), those frames become keyframes,
-and the tracker follows the object through [start, end). The masks (white = object) are written
+and the tracker follows the object through [start, end). ``#N`` after a click or box names the
+object it is for (default 1): each object of a frame is selected from its own clicks and
+followed on its own, as the GUI does with selections committed one by one. The masks (white = object) are written
 as one PNG per frame of the whole video, the format ``inpaint --mask`` reads; frames outside the
 range are empty. The folder is written under a temporary name and renamed when complete, so a
 failed or cancelled run leaves nothing half-written. Frames the tracker is unsure of are listed
@@ -28,30 +30,43 @@ from pathlib import Path
 from .core.errors import InpaintError
 
 
-def _point(text: str) -> tuple[float, float, int | None]:
-    parts = text.split(",")
+def _object(text: str) -> tuple[str, int]:
+    """``"...#N"`` -> ("...", N); without ``#N`` the object is 1."""
+    body, sep, obj = text.partition("#")
+    n = int(obj) if sep else 1  # ValueError for "#x", caught by the callers
+    if n < 1:
+        raise ValueError
+    return body, n
+
+
+def _point(text: str) -> tuple[float, float, int | None, int]:
     try:
+        body, obj = _object(text)
+        parts = body.split(",")
         if len(parts) not in (2, 3):
             raise ValueError
         x, y = float(parts[0]), float(parts[1])
         frame = int(parts[2]) if len(parts) == 3 else None
     except ValueError:
-        raise argparse.ArgumentTypeError(f"a click is X,Y or X,Y,FRAME (video pixels), not {text!r}") from None
-    return x, y, frame
+        raise argparse.ArgumentTypeError(
+            f"a click is X,Y or X,Y,FRAME (video pixels), with #N after it for object N, not {text!r}") from None
+    return x, y, frame, obj
 
 
-def _box(text: str) -> tuple[tuple[float, float, float, float], int | None]:
-    parts = text.split(",")
+def _box(text: str) -> tuple[tuple[float, float, float, float], int | None, int]:
     try:
+        body, obj = _object(text)
+        parts = body.split(",")
         if len(parts) not in (4, 5):
             raise ValueError
         box = tuple(float(v) for v in parts[:4])
         frame = int(parts[4]) if len(parts) == 5 else None
     except ValueError:
-        raise argparse.ArgumentTypeError(f"a box is X0,Y0,X1,Y1 or X0,Y0,X1,Y1,FRAME, not {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"a box is X0,Y0,X1,Y1 or X0,Y0,X1,Y1,FRAME, with #N after it for object N, not {text!r}") from None
     if box[2] <= box[0] or box[3] <= box[1]:
         raise argparse.ArgumentTypeError(f"box {text!r}: X1 must exceed X0 and Y1 must exceed Y0")
-    return box, frame
+    return box, frame, obj
 
 
 def register(subparsers) -> None:
@@ -61,12 +76,13 @@ def register(subparsers) -> None:
         description="Select an object by clicks (in video pixels) on one or more frames and track it through the "
                     "video; write one mask PNG per frame (white = object), the folder that `inpaint --mask` reads.")
     p.add_argument("input", type=Path, help="video file or folder of frames")
-    p.add_argument("--click", type=_point, action="append", default=[], metavar="X,Y[,FRAME]",
-                   help="a point on the object (repeat for more; on one frame, later clicks correct the first)")
-    p.add_argument("--not", dest="negative", type=_point, action="append", default=[], metavar="X,Y[,FRAME]",
-                   help="a point that is not the object (applied after the clicks of its frame)")
-    p.add_argument("--box", type=_box, action="append", default=[], metavar="X0,Y0,X1,Y1[,FRAME]",
-                   help="a box around the object (one per frame)")
+    p.add_argument("--click", type=_point, action="append", default=[], metavar="X,Y[,FRAME][#N]",
+                   help="a point on the object (repeat for more; on one frame, later clicks correct the first); "
+                        "#N: on object N, for several objects (default 1), each followed on its own")
+    p.add_argument("--not", dest="negative", type=_point, action="append", default=[], metavar="X,Y[,FRAME][#N]",
+                   help="a point that is not the object (applied after the clicks of its frame and object)")
+    p.add_argument("--box", type=_box, action="append", default=[], metavar="X0,Y0,X1,Y1[,FRAME][#N]",
+                   help="a box around the object (one per frame and object)")
     p.add_argument("--frame", type=int, default=0, help="frame of clicks and boxes given without one (default 0)")
     p.add_argument("--output", "-o", required=True, type=Path, help="mask folder to create (must not exist)")
     p.add_argument("--start", type=int, default=0, help="first frame to track")
@@ -79,25 +95,27 @@ def register(subparsers) -> None:
     p.set_defaults(func=cmd_track)
 
 
-def _prompts(args, n_frames: int) -> dict[int, tuple[list, object]]:
-    """{frame: ([(x, y, label)], box)} from the command line, checked against the video."""
-    frames: dict[int, tuple[list, object]] = {}
-    for (x, y, f), label in [(c, 1) for c in args.click] + [(c, 0) for c in args.negative]:
+def _prompts(args, n_frames: int) -> dict[int, dict[int, tuple[list, object]]]:
+    """{frame: {object: ([(x, y, label)], box)}} from the command line, checked against the video."""
+    frames: dict[int, dict[int, tuple[list, object]]] = {}
+    for (x, y, f, obj), label in [(c, 1) for c in args.click] + [(c, 0) for c in args.negative]:
         f = args.frame if f is None else f
-        frames.setdefault(f, ([], None))[0].append((x, y, label))
-    for box, f in args.box:
+        frames.setdefault(f, {}).setdefault(obj, ([], None))[0].append((x, y, label))
+    for box, f, obj in args.box:
         f = args.frame if f is None else f
-        pts, old = frames.setdefault(f, ([], None))
+        pts, old = frames.setdefault(f, {}).setdefault(obj, ([], None))
         if old is not None:
-            raise InpaintError(f"Two boxes on frame {f}; give one box per frame.")
-        frames[f] = (pts, box)
+            raise InpaintError(f"Two boxes for object {obj} on frame {f}; give one box per object and frame.")
+        frames[f][obj] = (pts, box)
     if not frames:
         raise InpaintError("Nothing to track: give at least one --click X,Y (or --box) on the object.")
-    for f, (pts, box) in frames.items():
+    for f, objects in frames.items():
         if not 0 <= f < n_frames:
             raise InpaintError(f"Frame {f} is outside the video (frames 0..{n_frames - 1}).")
-        if pts and all(label == 0 for _, _, label in pts) and box is None:
-            raise InpaintError(f"Frame {f} has only --not points; add a --click on the object or a --box.")
+        for obj, (pts, box) in objects.items():
+            if pts and all(label == 0 for _, _, label in pts) and box is None:
+                which = "" if list(objects) == [1] else f" for object {obj}"
+                raise InpaintError(f"Frame {f} has only --not points{which}; add a --click on the object or a --box.")
     return frames
 
 
@@ -145,8 +163,8 @@ def cmd_track(args) -> int:
         outside = [f for f in prompts if not start <= f < end]
         if outside:
             raise InpaintError(f"Clicks on frame {outside[0]} lie outside the range {start}..{end - 1}.")
-        for f, (pts, box) in prompts.items():
-            for x, y, _ in pts:
+        for f, objects in prompts.items():
+            for x, y, _ in (pt for pts, _ in objects.values() for pt in pts):
                 if not (0 <= x < reader.width and 0 <= y < reader.height):
                     raise InpaintError(f"Click {x:g},{y:g} on frame {f} lies outside the {reader.width}x{reader.height} "
                                        "frame; clicks are in video pixels.")
@@ -157,15 +175,19 @@ def cmd_track(args) -> int:
         else:
             seg = GrabCutSegmenter()
         keyframes = {}
-        for f, (pts, box) in sorted(prompts.items()):
+        for f, objects in sorted(prompts.items()):
             motion = None
             if isinstance(seg, GrabCutSegmenter):
                 motion = click_motion(lambda i: reader[i], f, n)
-            mask = _select(seg, reader[f], f, pts, box, motion)
-            if not mask.any():
-                raise InpaintError(f"The clicks on frame {f} selected nothing; click inside the object.")
-            keyframes[f - start] = mask
-            print(f"frame {f}: selected {int(mask.sum())} px", file=sys.stderr)
+            masks = []
+            for obj, (pts, box) in sorted(objects.items()):
+                mask = _select(seg, reader[f], f, pts, box, motion)
+                which = "" if len(objects) == 1 else f" for object {obj}"
+                if not mask.any():
+                    raise InpaintError(f"The clicks on frame {f}{which} selected nothing; click inside the object.")
+                masks.append(mask)
+                print(f"frame {f}: selected {int(mask.sum())} px{which}", file=sys.stderr)
+            keyframes[f - start] = masks[0] if len(masks) == 1 else masks
 
         tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
         tmp.mkdir()

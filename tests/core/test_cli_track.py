@@ -73,6 +73,8 @@ def test_range_keyframes_box_and_corrections(disc_clip, tmp_path):
     (["--click", "500,20"], "outside the 128x96 frame"),
     (["--click", "30,30,99"], "outside the video"),
     (["--not", "30,30"], "only --not points"),
+    (["--click", "34,46", "--not", "90,40#2"], "only --not points for object 2"),
+    (["--box", "20,30,50,60#2", "--box", "22,30,50,60#2"], "Two boxes for object 2"),
     ([], "Nothing to track"),
     (["--click", "34,46,6", "--end", "5"], "outside the range"),
     (["--click", "34,46", "--start", "5", "--end", "5"], "Empty range"),
@@ -94,10 +96,36 @@ def test_existing_output_is_never_overwritten(disc_clip, tmp_path, capsys):
     assert (out / "keep.txt").read_text() == "mine" and len(list(out.iterdir())) == 1
 
 
-def test_malformed_click_is_a_usage_error(disc_clip, tmp_path, capsys):
+@pytest.mark.parametrize("click", ["34;46", "34,46#x", "34,46#0", "34,46,1,2"])
+def test_malformed_click_is_a_usage_error(disc_clip, tmp_path, capsys, click):
     with pytest.raises(SystemExit) as exc:
-        main(["track", str(disc_clip), "--click", "34;46", "-o", str(tmp_path / "m")])
+        main(["track", str(disc_clip), "--click", click, "-o", str(tmp_path / "m")])
     assert exc.value.code == 2 and "X,Y or X,Y,FRAME" in capsys.readouterr().err
+
+
+def test_two_objects_by_number_are_each_selected_and_followed(tmp_path, capsys):
+    """Two discs touching on frame 0 and moving apart: ``#2`` marks the clicks on the second, so
+    each is selected from its own click and followed on its own (one click on each without a
+    number would make the second correct the first)."""
+    def pair(i, which):
+        yy, xx = np.mgrid[:H, :W]
+        cx = 44 - i if which == 0 else 70 + 4 * i
+        return (xx - cx) ** 2 + (yy - 48) ** 2 <= 13 ** 2
+
+    rng = np.random.default_rng(3)
+    tex = cv2.resize(rng.integers(60, 150, (H // 8, W // 8), dtype=np.uint8), (W, H), interpolation=cv2.INTER_CUBIC)
+    frames = []
+    for i in range(N):
+        f = np.repeat(tex[..., None], 3, axis=2)
+        f[pair(i, 0)], f[pair(i, 1)] = ORANGE, (30, 60, 230)
+        frames.append(f)
+    clip = write_test_clip(tmp_path / "pair.mp4", frames, fps=10)
+    out = tmp_path / "m"
+    assert main(["track", str(clip), "--click", "44,48", "--click", "70,48#2", "-o", str(out)]) == 0
+    assert "for object 2" in capsys.readouterr().err
+    masks = read_masks(out)
+    for i in range(N):
+        assert mask_iou(masks[i], pair(i, 0) | pair(i, 1)) > 0.75, i
 
 
 def test_interrupted_tracking_leaves_no_folder(disc_clip, tmp_path, monkeypatch, capsys):
