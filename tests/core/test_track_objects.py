@@ -2,9 +2,15 @@
 each object is followed on its own, and what is painted on every frame is not followed."""
 from __future__ import annotations
 
+import threading
+
 import cv2
 import numpy as np
+import pytest
 from PIL import Image
+
+from app.core.errors import Cancelled
+from app.core.jobs import CancelToken
 
 from app.core.segment import (GrabCutSegmenter, TrackParams, mask_iou, objects_in, split_objects, track,
                               without_static)
@@ -164,3 +170,29 @@ def test_objects_followed_side_by_side_give_the_same_masks_every_time(clips_dir)
     truth = [np.isin(lab, (1, 2, 3)) for lab in labels]
     side, seq = (float(np.mean([mask_iou(m, g) for m, g in zip(r[1:], truth[1:])])) for r in (a, one))
     assert side > 0.75 and abs(side - seq) < 0.05, (side, seq)
+
+
+def test_cancel_stops_objects_followed_side_by_side_and_their_threads():
+    h, w, n = 72, 128, 12
+    rng = np.random.default_rng(5)
+    bg = cv2.resize(rng.integers(0, 150, (h // 8, w // 8, 3), dtype=np.uint8), (w, h), interpolation=cv2.INTER_CUBIC)
+    frames = []
+    for i in range(n):
+        f = bg.copy()
+        f[discs(h, w, (20 + 2 * i, 36, 9))] = (220, 60, 50)
+        f[discs(h, w, (100 - 2 * i, 36, 9))] = (50, 60, 220)
+        frames.append(f)
+    before = threading.active_count()
+    token, seen = CancelToken(), []
+
+    def get_frame(i):
+        seen.append(i)
+        if len(seen) == 4:
+            token.cancel()
+        return frames[i]
+
+    key = [discs(h, w, (20, 36, 9)), discs(h, w, (100, 36, 9))]
+    with pytest.raises(Cancelled):
+        track(get_frame, n, {0: key}, GrabCutSegmenter(), cancel=token, params=TrackParams(threads=2))
+    assert len(seen) <= 5  # stopped at the next frame boundary
+    assert threading.active_count() == before  # the worker threads are gone
