@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+import zlib
 from collections import OrderedDict
 from pathlib import Path
 from typing import Iterable, Optional
@@ -83,6 +84,9 @@ class Project(QObject):
         #: per keyframe, the objects selected on it one by one (bit-packed masks, this session
         #: only): tracking follows each on its own even where they touch (a woman and her dog)
         self.objects: dict[int, list[np.ndarray]] = {}
+        #: per tracked frame with several objects, which pixel the last run gave to which object (a
+        #: compressed label map): a correction there keeps touching objects apart (this session only)
+        self.tracked_objects: dict[int, bytes] = {}
         #: per frame, the pixels the tracker's last run added to the mask: tracking again replaces
         #: them, so a correction also takes a wrong tracked part away on the other frames
         self.tracked: Optional[MaskStore] = None
@@ -124,7 +128,7 @@ class Project(QObject):
         self.video_path = Path(path).expanduser().resolve()
         self.masks = MaskStore(len(reader), reader.width, reader.height)
         self.tracked = MaskStore(len(reader), reader.width, reader.height)
-        self.keyframes, self.flagged, self.objects = set(), {}, {}
+        self.keyframes, self.flagged, self.objects, self.tracked_objects = set(), {}, {}, {}
         self.current, self.start, self.end = 0, 0, len(reader)
         self.path = None
         self._dirty = False
@@ -214,10 +218,24 @@ class Project(QObject):
         """Remember ``mask`` as one object selected on frame ``index`` (for tracking)."""
         self.objects.setdefault(index, []).append(np.packbits(np.asarray(mask, bool).ravel()))
 
+    def set_tracked_objects(self, index: int, blob: Optional[bytes]) -> None:
+        """Record (``label_blob``) or forget which of the tracked objects each pixel of frame ``index`` is."""
+        if blob is None:
+            self.tracked_objects.pop(index, None)
+        else:
+            self.tracked_objects[index] = blob
+
     def objects_on(self, index: int) -> list[np.ndarray]:
-        """The objects selected one by one on frame ``index``, bool (H, W) masks."""
+        """The objects on frame ``index``, bool (H, W) masks: those selected there one by one, else
+        those the last tracking run followed there (when it followed several), else none."""
         h, w = self.masks.height, self.masks.width
-        return [np.unpackbits(b, count=h * w).reshape(h, w).astype(bool) for b in self.objects.get(index, [])]
+        if self.objects.get(index):
+            return [np.unpackbits(b, count=h * w).reshape(h, w).astype(bool) for b in self.objects[index]]
+        blob = self.tracked_objects.get(index)
+        if blob is None:
+            return []
+        lab = np.frombuffer(zlib.decompress(blob), np.uint8).reshape(h, w)
+        return [lab == k for k in range(1, int(lab.max()) + 1)]
 
     def scope_frames(self, scope: str) -> range:
         if scope == "range":
@@ -438,7 +456,7 @@ class Project(QObject):
         keys = tracking.get("keyframes", []) if isinstance(tracking, dict) else []
         flags = tracking.get("flagged", {}) if isinstance(tracking, dict) else {}
         self.keyframes = {i for i in map(frame, keys if isinstance(keys, list) else []) if i is not None}
-        self.objects = {}
+        self.objects, self.tracked_objects = {}, {}
         self.flagged = {frame(k): str(v) for k, v in (flags.items() if isinstance(flags, dict) else [])
                         if frame(k) is not None}
         self.trackingChanged.emit()

@@ -10,6 +10,7 @@ The segmenter is SAM when a checkpoint is configured or found, else the weight-f
 from __future__ import annotations
 
 import threading
+import zlib
 from pathlib import Path
 from typing import Optional
 
@@ -161,6 +162,17 @@ def segment_job(provider: SegmenterProvider, sam_path, device, video, index: int
     return fn
 
 
+def label_blob(objects: list) -> Optional[bytes]:
+    """Per-object bool masks as one compressed label map (0: none, k: the k-th object; where two
+    overlap the later one), or None past 255 objects."""
+    if len(objects) > 255:
+        return None
+    lab = np.zeros(objects[0].shape, np.uint8)
+    for k, m in enumerate(objects, 1):
+        lab[m] = k
+    return zlib.compress(lab.tobytes(), 1)
+
+
 def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, end: int, keyframes: dict,
               masks: MaskStore, tracked: Optional[MaskStore] = None):
     """Track ``keyframes`` ({absolute frame: bool mask, or a list of them, one per object}) through
@@ -170,14 +182,16 @@ def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, 
     snapshots. On each tracked frame what an earlier run added is replaced by the new result (the
     rest of the frame's mask, e.g. a painted logo, stays), so the GUI only swaps blobs; on a
     keyframe the user's mask is left alone and owes nothing to the tracker any more. Returns
-    {"changes": {frame: (blob_before, blob_after)}, "flags": {frame: flag}, "tracked": {frame: blob}}.
+    {"changes": {frame: (blob_before, blob_after)}, "flags": {frame: flag}, "tracked": {frame: blob},
+    "objects": {frame: label map blob or None}}: with several objects, which tracked pixel is whose
+    (``label_blob``), so that a correction there still tells touching objects apart.
     """
     tracked = tracked if tracked is not None else MaskStore(masks.n_frames, masks.width, masks.height)
 
     def fn(host, progress, cancel):
         reader = host.reader(video)
         seg = provider.new(sam_path, device)
-        changes, flags, owned = {}, {}, {}
+        changes, flags, owned, labels = {}, {}, {}, {}
 
         def on_mask(step):
             i = start + step.index
@@ -187,6 +201,7 @@ def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, 
                 if not tracked.is_empty(i):
                     owned[i] = None
                 return
+            labels[i] = label_blob(step.objects) if step.objects else None
             before = masks.blob(i)
             base = masks.get(i) & ~tracked.get(i)  # the frame's mask without the earlier run's part
             masks.set(i, base | step.mask)
@@ -199,7 +214,7 @@ def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, 
 
         track(lambda k: reader[start + k], end - start, {k - start: m for k, m in keyframes.items()}, seg,
               progress=progress, cancel=cancel, on_mask=on_mask, keep_masks=False)
-        return {"changes": changes, "flags": flags, "tracked": owned, "start": start, "end": end}
+        return {"changes": changes, "flags": flags, "tracked": owned, "objects": labels, "start": start, "end": end}
 
     return fn
 
@@ -434,6 +449,8 @@ class SegmentController(QObject):
         # what this run added, so that the next run replaces it (undone with the masks)
         tracked = {i: (p.tracked.blob(i), blob) for i, blob in result.get("tracked", {}).items()
                    if p.tracked.blob(i) != blob}
+        for i, blob in result.get("objects", {}).items():  # a hint for corrections, not undone
+            p.set_tracked_objects(i, blob)
         if changes or tracked:
             p.undo.push(MaskEditCommand(p, changes, "Track object", tracked))
         before = dict(self.flagged)

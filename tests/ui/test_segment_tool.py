@@ -219,6 +219,16 @@ def test_two_touching_objects_selected_one_by_one_are_tracked_each_on_its_own(wi
             cx = pair_centre(i, which)[0]
             near[:, max(0, cx - 16):cx + 17] = True
             assert mask_iou(got & near, pair_mask(i, which)) > 0.75, (i, which)
+    # a brush correction on a tracked frame makes it a keyframe; tracking again still tells its
+    # two objects apart there (the last run recorded which tracked pixel was whose)
+    p.set_current(1)
+    assert len(p.objects_on(1)) == 2
+    p.edit_mask(p.masks.get(1) | shown_part(46, 50, 26, 34), "frame")  # a stroke at the orange disc's edge
+    assert 1 in seg.keyframes
+    with qtbot.waitSignal(seg.trackFinished, timeout=60_000):
+        seg.track_action.trigger()
+    keys = given[-1]
+    assert sorted(keys) == [0, 1] and len(keys[0]) == 2 and len(keys[1]) == 2
 
 
 def test_edits_made_while_tracking_survive_the_result(window, disc_clip, qtbot):

@@ -114,6 +114,7 @@ class TrackStep:
     flag: str
     source: int          # the keyframe this result was propagated from
     iou: float = 1.0     # IoU of the accepted re-segmentation with the warped mask
+    objects: Optional[list] = None  # with several objects, each one's bool (H, W) mask (``mask`` is their union)
 
 
 @dataclass
@@ -805,8 +806,11 @@ def _runs(runs, objects, get_frame, shape, full, work, segmenter, flow_fn, p, us
             mask = results[0][0] if len(results) == 1 else np.logical_or.reduce([r[0] for r in results])
             flag = max((r[1] for r in results), key=_WORST.__getitem__)
             iou = min(r[2] for r in results)
-            out = mask if work is None else _resize_mask(mask, (full[1], full[0]), upscale=True)
-            yield TrackStep(i, out, flag, k, iou)
+            size = (full[1], full[0])
+            out = mask if work is None else _resize_mask(mask, size, upscale=True)
+            each = None if len(results) == 1 else [r[0] if work is None else _resize_mask(r[0], size, upscale=True)
+                                                     for r in results]
+            yield TrackStep(i, out, flag, k, iou, each)
 
 
 def track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Segmenter,
