@@ -9,9 +9,9 @@ clicks the segmenter selects the object the way the GUI's click tool does (the f
 proposes, every further click on that frame edits the proposal), those frames become keyframes,
 and the tracker follows the object through [start, end). ``#N`` after a click or box names the
 object it is for (default 1): each object of a frame is selected from its own clicks and
-followed on its own, as the GUI does with selections committed one by one. The masks (white = object) are written
-as one PNG per frame of the whole video, the format ``inpaint --mask`` reads; frames outside the
-range are empty. The folder is written under a temporary name and renamed when complete, so a
+followed on its own, as the GUI does with selections committed one by one. The masks (white =
+object) are written as one PNG per frame of the whole video, the format ``inpaint --mask`` reads;
+frames outside the range are empty. The folder is written under a temporary name and renamed when complete, so a
 failed or cancelled run leaves nothing half-written. Frames the tracker is unsure of are listed
 at the end (and in ``--json``).
 
