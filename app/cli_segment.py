@@ -119,12 +119,9 @@ def _prompts(args, n_frames: int) -> dict[int, dict[int, tuple[list, object]]]:
     return frames
 
 
-def _select(seg, rgb, index, points, box, motion=None):
-    """The mask the GUI's click tool would show after these clicks: the first click (with the box)
-    proposes, each further one edits the proposal."""
-    seg.set_image(rgb, index=index)
-    if motion is not None:
-        seg.set_motion(motion)
+def _select(seg, points, box):
+    """The mask the GUI's click tool would show after these clicks on the segmenter's current
+    image: the first click (with the box) proposes, each further one edits the proposal."""
     points = sorted(points, key=lambda p: -p[2])  # positive clicks first: the proposal starts on the object
     mask = seg.predict(points[:1], box)[0].mask
     for k in range(2, len(points) + 1):
@@ -176,12 +173,12 @@ def cmd_track(args) -> int:
             seg = GrabCutSegmenter()
         keyframes = {}
         for f, objects in sorted(prompts.items()):
-            motion = None
+            seg.set_image(reader[f], index=f)
             if isinstance(seg, GrabCutSegmenter):
-                motion = click_motion(lambda i: reader[i], f, n)
+                seg.set_motion(click_motion(lambda i: reader[i], f, n))
             masks = []
             for obj, (pts, box) in sorted(objects.items()):
-                mask = _select(seg, reader[f], f, pts, box, motion)
+                mask = _select(seg, pts, box)
                 which = "" if len(objects) == 1 else f" for object {obj}"
                 if not mask.any():
                     raise InpaintError(f"The clicks on frame {f}{which} selected nothing; click inside the object.")

@@ -418,7 +418,7 @@ class SegmentController(QObject):
         sample = [rest[round(j * (len(rest) - 1) / 7)] for j in range(8)] if len(rest) > 8 else rest
         keyframes = without_static({i: p.masks.get(i) for i in sorted(keys)},
                                    (p.masks.get(i) & ~p.tracked.get(i) for i in sample))
-        gap = max(1, round(TrackParams().object_gap * min(p.masks.height, p.masks.width)))
+        gap = TrackParams().gap_px((p.masks.height, p.masks.width))
         keyframes = {i: objects_in(m, p.objects_on(i), gap) for i, m in keyframes.items() if m.any()}
         if not keyframes:
             c.error.emit("This frame's mask is on every frame already (painted for all frames), so there is "

@@ -104,6 +104,10 @@ class TrackParams:
     threads: int = 0             # several objects (cue tracker): followed side by side on this many threads
                                  # (0: one per core); 1: one after another
 
+    def gap_px(self, shape) -> int:
+        """``object_gap`` in pixels for frames of ``shape`` (H, W); 0: objects are not told apart."""
+        return round(self.object_gap * min(shape[:2])) if self.object_gap > 0 else 0
+
 
 @dataclass
 class TrackStep:
@@ -632,7 +636,7 @@ def objects_in(mask: np.ndarray, known, gap: int) -> list[np.ndarray]:
     if not rest.any():
         return objs or [mask]
     if not objs:
-        return split_objects(mask, gap)
+        return split_objects(mask, gap) if gap else [mask]
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * gap + 1, 2 * gap + 1))
     for g in split_objects(rest, gap):
         near = cv2.dilate(g.astype(np.uint8), kernel) > 0
@@ -737,23 +741,20 @@ def iter_track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Se
     frame's mask is their union and its flag the worst of theirs.
     """
     p = params or TrackParams()
-    flow_fn = _SharedFlow(Flow(p.flow, p.flow_max_side))
-    given = _key_objects(keyframes)
-    keys = {k: union for k, (union, _) in given.items()}
-    runs = plan_runs(n_frames, keys)
-    for k in sorted(keys):
+    given = _key_objects(keyframes)  # {frame: (union, objects or None)}
+    runs = plan_runs(n_frames, given)
+    for k in sorted(given):
         if cancel is not None:
             cancel.check()
-        yield TrackStep(k, keys[k], KEYFRAME, k)
+        yield TrackStep(k, given[k][0], KEYFRAME, k)
     use_cues = p.cues and getattr(segmenter, "weight_free", False)
-    full = next(iter(keys.values())).shape
+    full = next(iter(given.values()))[0].shape
     work = _work_size(full, p.work_side) if use_cues else None
     if work is not None:
         # the cue tracker runs at a working size: its pixel constants were tuned there, and the
         # band GrabCut's cost grows with the frame (3.3 s a frame at 1280x720, 0.22 s at 640: docs/SEGMENTATION.md)
-        keys = {k: _resize_mask(m, work) for k, m in keys.items()}  # (the keyframe steps went out full size)
-        given = {k: (keys[k], None if objs is None else [_resize_mask(m, work) for m in objs])
-                 for k, (_, objs) in given.items()}
+        given = {k: (_resize_mask(m, work), None if objs is None else [_resize_mask(o, work) for o in objs])
+                 for k, (m, objs) in given.items()}  # (the keyframe steps went out full size)
         get_full = get_frame
 
         def get_frame(i):
@@ -761,17 +762,36 @@ def iter_track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Se
             if rgb.shape[:2] != full:
                 raise ValueError(f"frame {i} is {rgb.shape[:2]}, masks are {full}")
             return cv2.resize(rgb, work, interpolation=cv2.INTER_AREA)
-    shape = next(iter(keys.values())).shape
-    gap = round(p.object_gap * min(shape)) if p.object_gap > 0 else 0
+    shape = next(iter(given.values()))[0].shape
+    gap = p.gap_px(shape)
     objects = {k: objs if objs is not None else split_objects(m, gap) if gap else [m]
                for k, (m, objs) in given.items()}
+    flow_fn = _SharedFlow(Flow(p.flow, p.flow_max_side))
     most = max(len(o) for o in objects.values())
     workers = min(most, p.threads or os.cpu_count() or 1) if use_cues else 1  # (SAM's predictor is not shareable)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="track") if workers > 1 else None
     base = _thread_seed_base() if pool is not None else 0
     try:
-        yield from _runs(runs, objects, get_frame, shape, full, work, segmenter, flow_fn, p, use_cues, cancel,
-                         pool, base)
+        for k, frames in runs:
+            rgb = get_frame(k)
+            followers = [_Follower(k, frames, rgb, m, objects, segmenter, flow_fn, p, use_cues) for m in objects[k]]
+            for i in frames:
+                if cancel is not None:
+                    cancel.check()
+                cur = get_frame(i)
+                if cur.shape[:2] != shape:
+                    raise ValueError(f"frame {i} is {cur.shape[:2]}, masks are {shape}")
+                if pool is None or len(followers) == 1:
+                    results = [f.step(i, cur) for f in followers]
+                else:  # each object's step on a thread of its own, seeded by frame and object
+                    seeds = [(base + (i << 8) + j) % 0x7FFFFFFF for j in range(len(followers))]
+                    results = list(pool.map(_seeded_step, followers, [i] * len(followers), [cur] * len(followers),
+                                            seeds))
+                masks = [r[0] if work is None else _resize_mask(r[0], (full[1], full[0]), upscale=True)
+                         for r in results]
+                mask = masks[0] if len(masks) == 1 else np.logical_or.reduce(masks)
+                flag = max((r[1] for r in results), key=_WORST.__getitem__)
+                yield TrackStep(i, mask, flag, k, min(r[2] for r in results), None if len(masks) == 1 else masks)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -788,31 +808,6 @@ def _thread_seed_base() -> int:
     return int(cv2.randu(np.zeros((1, 1), np.int32), 0, 1 << 20)[0, 0]) << 10
 
 
-def _runs(runs, objects, get_frame, shape, full, work, segmenter, flow_fn, p, use_cues, cancel, pool, base):
-    for k, frames in runs:
-        rgb = get_frame(k)
-        followers = [_Follower(k, frames, rgb, m, objects, segmenter, flow_fn, p, use_cues) for m in objects[k]]
-        for i in frames:
-            if cancel is not None:
-                cancel.check()
-            cur = get_frame(i)
-            if cur.shape[:2] != shape:
-                raise ValueError(f"frame {i} is {cur.shape[:2]}, masks are {shape}")
-            if pool is None or len(followers) == 1:
-                results = [f.step(i, cur) for f in followers]
-            else:  # each object's step on a thread of its own, seeded by frame and object
-                results = list(pool.map(_seeded_step, followers, [i] * len(followers), [cur] * len(followers),
-                                        [(base + (i << 8) + j) % 0x7FFFFFFF for j in range(len(followers))]))
-            mask = results[0][0] if len(results) == 1 else np.logical_or.reduce([r[0] for r in results])
-            flag = max((r[1] for r in results), key=_WORST.__getitem__)
-            iou = min(r[2] for r in results)
-            size = (full[1], full[0])
-            out = mask if work is None else _resize_mask(mask, size, upscale=True)
-            each = None if len(results) == 1 else [r[0] if work is None else _resize_mask(r[0], size, upscale=True)
-                                                     for r in results]
-            yield TrackStep(i, out, flag, k, iou, each)
-
-
 def track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Segmenter,
           progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None,
           on_mask: Optional[Callable[[TrackStep], None]] = None, keep_masks: bool = True,
@@ -825,11 +820,13 @@ def track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Segment
     """
     if not keyframes:
         raise ValueError("tracking needs at least one keyframe")
-    shape = next(iter(_key_objects(keyframes).values()))[0].shape
-    result = TrackResult(shape, [None] * n_frames, [OK] * n_frames, [-1] * n_frames, [1.0] * n_frames)
+    result = None
     clock = ProgressClock(progress, n_frames, "tracking")
     flagged = 0
     for done, step in enumerate(iter_track(get_frame, n_frames, keyframes, segmenter, cancel, params), 1):
+        if result is None:  # the first step is a keyframe's, at the frames' size
+            result = TrackResult(step.mask.shape, [None] * n_frames, [OK] * n_frames, [-1] * n_frames,
+                                 [1.0] * n_frames)
         if keep_masks:
             result.packed[step.index] = np.packbits(step.mask.ravel())
         result.flags[step.index] = step.flag
