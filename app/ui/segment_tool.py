@@ -337,6 +337,10 @@ class SegmentController(QObject):
         if self.flagged.pop(index, None) is not None:  # the user has checked this frame
             self._show_flags()
         self.discard()
+        count = len(self.project.objects.get(index, []))
+        self.controller.message.emit(
+            (f"{count} objects selected on this frame" if count > 1 else "Kept")
+            + ": click another object to add it, or Track through range (Ctrl+T) follows each on its own.")
         return True
 
     # --- segmentation requests -----------------------------------------------------------------
@@ -426,7 +430,7 @@ class SegmentController(QObject):
             return None
         fn = track_job(self.provider, sam_checkpoint(self.settings), str(resolve_device(self.settings.device)),
                        p.video_path, p.start, p.end, keyframes, p.masks_snapshot(), p.masks_snapshot(p.tracked))
-        return c.engine.submit("Track", fn, kind="track")
+        return c.engine.submit("Track", fn, kind="track", objects=max(len(v) for v in keyframes.values()))
 
     def _tracked(self, job, result) -> None:
         if job.data.get("kind") != "track":
@@ -461,7 +465,9 @@ class SegmentController(QObject):
             p.mark_dirty()  # the flags are saved with the project
         self._show_flags()
         flagged = sorted(result["flags"])
-        self.controller.message.emit(f"Tracked frames {result['start']}..{result['end'] - 1}"
+        n = job.data.get("objects", 1)
+        self.controller.message.emit(f"Tracked {f'{n} objects through ' if n > 1 else ''}"
+                                     f"frames {result['start']}..{result['end'] - 1}"
                                      + (f"; check the {len(flagged)} flagged frame(s) (G goes to the next)."
                                         if flagged else "."))
         self.trackFinished.emit({"frames": sorted(changes), "flagged": flagged})

@@ -204,14 +204,17 @@ def test_two_touching_objects_selected_one_by_one_are_tracked_each_on_its_own(wi
     p, seg = window.project, window.segment
     p.set_current(0)
     window.tools.set_tool("segment")
+    said = []
+    window.controller.message.connect(said.append)
     select_and_commit(qtbot, window, *pair_centre(0, 0))
     select_and_commit(qtbot, window, *pair_centre(0, 1))
-    assert len(p.objects_on(0)) == 2
+    assert len(p.objects_on(0)) == 2 and said[-1].startswith("2 objects selected on this frame")
     for which in (0, 1):
         assert mask_iou(p.objects_on(0)[which], pair_mask(0, which)) > 0.8
     with qtbot.waitSignal(seg.trackFinished, timeout=60_000):
         seg.track_action.trigger()
     assert len(given) == 1 and len(given[0][0]) == 2  # the tracker was given two objects on frame 0
+    assert any(m.startswith("Tracked 2 objects through frames 0..") for m in said)
     for i in range(1, N):
         got = p.masks.get(i)
         for which in (0, 1):
