@@ -30,8 +30,8 @@ APP_TITLE = "STTN Inpaint"
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.mkv *.avi *.webm *.m4v);;All files (*)"
 PROJECT_FILTER = f"Projects (*{PROJECT_SUFFIX})"
 MOUSE_HELP = [("Zoom", "Mouse wheel"), ("Pan", "Middle drag, or Space + drag"),
-              ("Click to select", "Click: object, right click or Alt+click: not object, drag: box; "
-               "Tab: next candidate, Enter: keep, Esc: discard"),
+              ("Click to select", "Click: object, right click or Alt+click: not object, drag: box, "
+               "Shift+click: a new object beside the mask; Tab: next candidate, Enter: keep, Esc: discard"),
               ("Move the split", "Drag in the result view (split mode)")]
 
 

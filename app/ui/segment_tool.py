@@ -340,11 +340,14 @@ class SegmentController(QObject):
         count = len(self.project.objects.get(index, []))
         self.controller.message.emit(
             (f"{count} objects selected on this frame" if count > 1 else "Kept")
-            + ": click another object to add it, or Track through range (Ctrl+T) follows each on its own.")
+            + ": Shift+click another object to add it (a plain click next to the mask corrects it), or Track "
+              "through range (Ctrl+T) follows each on its own.")
         return True
 
     # --- segmentation requests -----------------------------------------------------------------
-    def add_point(self, x: float, y: float, label: int) -> None:
+    def add_point(self, x: float, y: float, label: int, new: bool = False) -> None:
+        """A click: ``label`` 1 object, 0 not. ``new`` (Shift+click): a first click selects a new
+        object even next to the frame's mask (a second person beside the first), never corrects it."""
         self.tool.points.append((float(x), float(y), int(label)))
         # a click after the first corrects the candidate on screen instead of starting over; a
         # first click near the frame's own mask (say one the tracker made) may correct that
@@ -352,7 +355,7 @@ class SegmentController(QObject):
             self.request(previous=self.tool.candidate)
         else:
             m = self.canvas.mask
-            self.request(frame_mask=m.copy() if m is not None and m.any() else None)
+            self.request(frame_mask=m.copy() if m is not None and m.any() and not new else None)
 
     def set_box(self, box) -> None:
         self.tool.box = tuple(float(v) for v in box)
@@ -390,7 +393,7 @@ class SegmentController(QObject):
             self.canvas.update()
             if self.tool.edits_frame:
                 self.controller.message.emit("Correcting this frame's mask: click again to refine, Enter keeps it "
-                                             "(drag a box to select something new), Esc discards.")
+                                             "(Shift+click or drag a box to select something new), Esc discards.")
             else:
                 self.controller.message.emit(f"{len(candidates)} candidate(s): Tab shows the next, Enter keeps it, "
                                              "Esc discards.")
@@ -513,7 +516,8 @@ class SegmentController(QObject):
         if button not in (Qt.MouseButton.LeftButton, Qt.MouseButton.RightButton):
             return False
         negative = button == Qt.MouseButton.RightButton or bool(e.modifiers() & Qt.KeyboardModifier.AltModifier)
-        self._press = (e.position(), c.to_image(e.position()), 0 if negative else 1)
+        self._press = (e.position(), c.to_image(e.position()), 0 if negative else 1,
+                       bool(e.modifiers() & Qt.KeyboardModifier.ShiftModifier))
         c.setFocus(Qt.FocusReason.MouseFocusReason)
         return True
 
@@ -522,7 +526,7 @@ class SegmentController(QObject):
         return self._press[2] == 1 and abs(d.x()) + abs(d.y()) >= DRAG_PX
 
     def _mouse_release(self, e) -> bool:
-        (_, start, label), self._press = self._press, None
+        (_, start, label, new), self._press = self._press, None
         self.tool.drag = None
         end = self.canvas.to_image(e.position())
         h, w = self.canvas.image.height(), self.canvas.image.width()
@@ -533,6 +537,6 @@ class SegmentController(QObject):
             if box[2] > box[0] and box[3] > box[1]:
                 self.set_box(box)
         elif 0 <= start.x() < w and 0 <= start.y() < h:
-            self.add_point(start.x(), start.y(), label)
+            self.add_point(start.x(), start.y(), label, new)
         self.canvas.update()
         return True

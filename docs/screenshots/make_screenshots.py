@@ -40,8 +40,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--weights")
     parser.add_argument("--scale", type=float, help="device pixel ratio (checks HiDPI drawing): main window only")
-    parser.add_argument("--only", choices=("all", "click"), default="all",
-                        help="click: only the click-to-remove pictures (click_select, tracked_flags, click_removed)")
+    parser.add_argument("--only", choices=("all", "click", "objects"), default="all",
+                        help="click: only the click-to-remove pictures (click_select, tracked_flags, click_removed); "
+                             "objects: only several_objects (three girls and a logo in one tracking run)")
     args = parser.parse_args()
     if args.scale:
         os.environ["QT_SCALE_FACTOR"] = str(args.scale)
@@ -67,6 +68,9 @@ def main() -> None:
 
     if args.only == "click":
         click_to_remove(app, win)
+        return
+    if args.only == "objects":
+        several_objects(app, win)
         return
     win.open_path(CLIP)
     win.project.import_masks(MASKS)
@@ -165,7 +169,7 @@ def click_to_remove(app, win) -> None:
     seg.track()
     wait(app, lambda: not win.controller.engine.busy, timeout=900)
     seg.go_to_flagged(1)
-    wait(app, lambda: True)
+    wait(app, lambda: win.canvas.frame_index == p.current)  # the picture is decoded after the mask shows
     win.grab().save(str(OUT / "tracked_flags.png"))
     p.set_current(15)
     win.controller.inpaint()
@@ -173,6 +177,39 @@ def click_to_remove(app, win) -> None:
     win.compare.set_mode("side")
     wait(app, lambda: True)
     win.grab().save(str(OUT / "click_removed.png"))
+    p._dirty = False
+    p.undo.setClean()
+    win.close()
+
+
+def several_objects(app, win) -> None:
+    """Paint a logo for all frames, click three girls on schoolgirls' first frame (one commit each),
+    track frames 0-29 once, and show frame 20: each girl followed on its own, the logo in place."""
+    import cv2
+    import numpy as np
+    from PIL import Image
+
+    win.open_path(CLIP)
+    p, seg = win.project, win.segment
+    p.set_range(0, 30)
+    p.set_current(0)
+    logo = np.zeros((p.masks.height, p.masks.width), bool)
+    logo[8:30, p.masks.width - 110:p.masks.width - 10] = True
+    p.edit_mask(logo, "range")
+    seg.tool_action.trigger()
+    gt = np.array(Image.open(MASKS / "00000.png"))  # palette indices, one per girl
+    for girl in (1, 5, 6):
+        d = cv2.distanceTransform((gt == girl).astype("uint8"), cv2.DIST_L2, 5)
+        y, x = divmod(int(d.argmax()), d.shape[1])
+        seg.add_point(x, y, 1, new=True)  # Shift+click: a new object even beside the last one
+        wait(app, lambda: seg.tool.candidate is not None, timeout=120)
+        seg.commit()
+    seg.track()
+    wait(app, lambda: not win.controller.engine.busy, timeout=900)
+    p.set_current(20)
+    win.canvas._mouse = None
+    wait(app, lambda: win.canvas.frame_index == 20)  # the picture is decoded after the mask shows
+    win.grab().save(str(OUT / "several_objects.png"))
     p._dirty = False
     p.undo.setClean()
     win.close()

@@ -41,10 +41,10 @@ def disc_clip(tmp_path):
     return textured_clip(tmp_path / "disc.mp4", 1, lambda i: [(disc_mask(i), (240, 120, 20))])
 
 
-def click(qtbot, window, x, y, button=Qt.MouseButton.LeftButton):
+def click(qtbot, window, x, y, button=Qt.MouseButton.LeftButton, modifier=Qt.KeyboardModifier.NoModifier):
     seg = window.segment
     with qtbot.waitSignal(seg.candidatesChanged, timeout=30_000):
-        qtbot.mouseClick(window.canvas, button, pos=window.canvas.to_widget(QPointF(x, y)).toPoint())
+        qtbot.mouseClick(window.canvas, button, modifier, window.canvas.to_widget(QPointF(x, y)).toPoint())
 
 
 def select_and_commit(qtbot, window, x, y):
@@ -355,6 +355,11 @@ def test_a_first_click_near_the_frames_mask_corrects_it(window, disc_clip, qtbot
     window.undo_action.trigger()  # one undo step brings the wrong part back
     assert p.masks.get(3)[wrong].all()
     window.redo_action.trigger()
+
+    # Shift+click within reach of the mask: a new selection all the same (a second object beside it)
+    click(qtbot, window, 73, 64, modifier=Qt.KeyboardModifier.ShiftModifier)
+    assert not seg.tool.edits_frame
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)
 
     # far from the mask: a new selection, added to what the frame has
     p.set_current(0)
