@@ -81,11 +81,11 @@ class Project(QObject):
         #: tracker flagged for a check ({frame: "lost" | "fallback"}); saved with the project
         self.keyframes: set[int] = set()
         self.flagged: dict[int, str] = {}
-        #: per keyframe, the objects selected on it one by one (bit-packed masks, this session
-        #: only): tracking follows each on its own even where they touch (a woman and her dog)
+        #: per keyframe, the objects selected on it one by one (bit-packed masks): tracking follows
+        #: each on its own even where they touch (a woman and her dog); saved as NAME.objects.npz
         self.objects: dict[int, list[np.ndarray]] = {}
         #: per tracked frame with several objects, which pixel the last run gave to which object (a
-        #: compressed label map): a correction there keeps touching objects apart (this session only)
+        #: compressed label map): a correction there keeps touching objects apart; saved with them
         self.tracked_objects: dict[int, bytes] = {}
         #: per frame, the pixels the tracker's last run added to the mask: tracking again replaces
         #: them, so a correction also takes a wrong tracked part away on the other frames
@@ -377,9 +377,11 @@ class Project(QObject):
             tracked_path.unlink(missing_ok=True)
             tracked_path = None
         objects_path = path.with_name(path.stem + ".objects.npz")
-        if any(self.objects.values()):
+        if any(self.objects.values()) or self.tracked_objects:
+            arrays = {f"f{i}_{j}": b for i, blobs in self.objects.items() for j, b in enumerate(blobs)}
+            arrays.update({f"t{i}": np.frombuffer(b, np.uint8) for i, b in self.tracked_objects.items()})
             with atomic_path(objects_path) as tmp, open(tmp, "wb") as f:
-                np.savez(f, **{f"f{i}_{j}": b for i, blobs in self.objects.items() for j, b in enumerate(blobs)})
+                np.savez(f, **arrays)
         else:
             objects_path.unlink(missing_ok=True)
             objects_path = None
@@ -415,7 +417,8 @@ class Project(QObject):
             except InpaintError:  # only a hint for re-tracking: without it, tracking again adds to
                 pass  # the masks instead of replacing what the tracker added
         objects_name = tracking.get("objects") if isinstance(tracking, dict) else None
-        objects = _read_objects(path.parent / objects_name) if isinstance(objects_name, str) else {}
+        objects, tracked_objects = (_read_objects(path.parent / objects_name) if isinstance(objects_name, str)
+                                    else ({}, {}))
         video = Path(data["video"])
         if not video.exists() and (path.parent / video.name).exists():
             video = path.parent / video.name  # project and video moved together
@@ -434,6 +437,8 @@ class Project(QObject):
         size = (self.masks.width * self.masks.height + 7) // 8
         self.objects = {i: blobs for i, blobs in objects.items()
                         if 0 <= i < self.n_frames and all(b.size == size for b in blobs)}
+        self.tracked_objects = {i: b for i, b in tracked_objects.items()
+                                if 0 <= i < self.n_frames and _label_size(b) == self.masks.width * self.masks.height}
         self.set_range(*data.get("range", [0, self.n_frames]))
         self.set_current(data.get("current", 0))
         self.path = path
@@ -472,19 +477,33 @@ def open_with_first_frame(path, progress=None, cancel=None):
         raise
 
 
-def _read_objects(path) -> dict[int, list[np.ndarray]]:
-    """The objects file of a project ({frame: [bit-packed mask]}), or {} when it is missing or
-    unreadable: it only keeps touching objects apart when tracking again."""
+def _read_objects(path) -> tuple[dict[int, list[np.ndarray]], dict[int, bytes]]:
+    """The objects file of a project: ({frame: [bit-packed selection]}, {frame: tracked label map
+    blob}), or empty dicts when it is missing or unreadable: it only keeps touching objects apart
+    when tracking again."""
+    selections: dict[int, list[np.ndarray]] = {}
+    labels: dict[int, bytes] = {}
     try:
         with np.load(path) as z:
-            items = sorted((tuple(map(int, k[1:].split("_"))), z[k]) for k in z.files)
+            for k in sorted(z.files, key=lambda k: (k[0], tuple(map(int, k[1:].split("_"))))):
+                blob = z[k]
+                if blob.dtype != np.uint8 or blob.ndim != 1:
+                    continue
+                if k[0] == "f":
+                    selections.setdefault(int(k[1:].split("_")[0]), []).append(blob)
+                elif k[0] == "t":
+                    labels[int(k[1:])] = blob.tobytes()
     except (OSError, ValueError, EOFError, zipfile.BadZipFile):
-        return {}
-    out: dict[int, list[np.ndarray]] = {}
-    for (i, _), blob in items:
-        if blob.dtype == np.uint8 and blob.ndim == 1:
-            out.setdefault(i, []).append(blob)
-    return out
+        return {}, {}
+    return selections, labels
+
+
+def _label_size(blob: bytes) -> int:
+    """Pixels in a compressed label map, or -1 when it does not decompress."""
+    try:
+        return len(zlib.decompress(blob))
+    except zlib.error:
+        return -1
 
 
 def save_mask_blobs(store: MaskStore, path) -> None:

@@ -191,7 +191,7 @@ def pair_mask(i, which):
 
 
 def test_two_touching_objects_selected_one_by_one_are_tracked_each_on_its_own(window, pair_clip, qtbot,
-                                                                              monkeypatch):
+                                                                              monkeypatch, tmp_path):
     """Two objects that touch on the clicked frame, each selected and committed: the frame's mask
     is one blob, but tracking follows each selection on its own as they separate (on dogs_jump's
     woman and dog that is 0.61 against 0.44 IoU: tests/core/test_track_objects.py)."""
@@ -232,6 +232,15 @@ def test_two_touching_objects_selected_one_by_one_are_tracked_each_on_its_own(wi
         seg.track_action.trigger()
     keys = given[-1]
     assert sorted(keys) == [0, 1] and len(keys[0]) == 2 and len(keys[1]) == 2
+    # the selections and what the tracker followed come back with the project
+    path = p.save(tmp_path / "pair")
+    before = {i: [m.copy() for m in p.objects_on(i)] for i in range(N)}
+    window.open_path(pair_clip)
+    assert p.objects_on(0) == [] and p.objects_on(3) == []
+    assert window.open_path(path)
+    for i in range(N):
+        assert len(p.objects_on(i)) == len(before[i]), i
+        assert all(np.array_equal(a, b) for a, b in zip(p.objects_on(i), before[i])), i
 
 
 def test_edits_made_while_tracking_survive_the_result(window, disc_clip, qtbot):
