@@ -232,10 +232,11 @@ class Project(QObject):
         if self.objects.get(index):
             return [np.unpackbits(b, count=h * w).reshape(h, w).astype(bool) for b in self.objects[index]]
         blob = self.tracked_objects.get(index)
-        if blob is None:
-            return []
-        lab = np.frombuffer(zlib.decompress(blob), np.uint8).reshape(h, w)
-        return [lab == k for k in range(1, int(lab.max()) + 1)]
+        try:
+            lab = np.frombuffer(zlib.decompress(blob), np.uint8).reshape(h, w) if blob is not None else None
+        except (zlib.error, ValueError):  # a damaged record (an edited project file) is only a lost hint
+            lab = None
+        return [] if lab is None else [lab == k for k in range(1, int(lab.max()) + 1)]
 
     def scope_frames(self, scope: str) -> range:
         if scope == "range":
@@ -437,8 +438,7 @@ class Project(QObject):
         size = (self.masks.width * self.masks.height + 7) // 8
         self.objects = {i: blobs for i, blobs in objects.items()
                         if 0 <= i < self.n_frames and all(b.size == size for b in blobs)}
-        self.tracked_objects = {i: b for i, b in tracked_objects.items()
-                                if 0 <= i < self.n_frames and _label_size(b) == self.masks.width * self.masks.height}
+        self.tracked_objects = {i: b for i, b in tracked_objects.items() if 0 <= i < self.n_frames}
         self.set_range(*data.get("range", [0, self.n_frames]))
         self.set_current(data.get("current", 0))
         self.path = path
@@ -493,17 +493,9 @@ def _read_objects(path) -> tuple[dict[int, list[np.ndarray]], dict[int, bytes]]:
                     selections.setdefault(int(k[1:].split("_")[0]), []).append(blob)
                 elif k[0] == "t":
                     labels[int(k[1:])] = blob.tobytes()
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+    except (OSError, ValueError, IndexError, EOFError, zipfile.BadZipFile):
         return {}, {}
     return selections, labels
-
-
-def _label_size(blob: bytes) -> int:
-    """Pixels in a compressed label map, or -1 when it does not decompress."""
-    try:
-        return len(zlib.decompress(blob))
-    except zlib.error:
-        return -1
 
 
 def save_mask_blobs(store: MaskStore, path) -> None:
@@ -573,6 +565,7 @@ class Autosaver(QObject):
         return path
 
     def discard(self) -> None:
-        beside = [self.path.with_name(self.path.stem + suffix) for suffix in (".masks.npz", ".tracked.npz", ".objects.npz")]
+        beside = [self.path.with_name(self.path.stem + suffix)
+                  for suffix in (".masks.npz", ".tracked.npz", ".objects.npz")]
         for p in (self.path, *beside):
             p.unlink(missing_ok=True)

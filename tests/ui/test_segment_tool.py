@@ -241,6 +241,8 @@ def test_two_touching_objects_selected_one_by_one_are_tracked_each_on_its_own(wi
     for i in range(N):
         assert len(p.objects_on(i)) == len(before[i]), i
         assert all(np.array_equal(a, b) for a, b in zip(p.objects_on(i), before[i])), i
+    p.set_tracked_objects(3, b"junk")  # a damaged record is a lost hint, not an error
+    assert p.objects_on(3) == []
 
 
 def test_edits_made_while_tracking_survive_the_result(window, disc_clip, qtbot):
