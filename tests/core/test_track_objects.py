@@ -196,3 +196,19 @@ def test_cancel_stops_objects_followed_side_by_side_and_their_threads():
         track(get_frame, n, {0: key}, GrabCutSegmenter(), cancel=token, params=TrackParams(threads=2))
     assert len(seen) <= 5  # stopped at the next frame boundary
     assert threading.active_count() == before  # the worker threads are gone
+
+
+def test_a_keyframe_list_with_an_empty_object_or_mixed_sizes():
+    h, w, n = 60, 80, 4
+    rng = np.random.default_rng(6)
+    bg = cv2.resize(rng.integers(0, 150, (h // 8, w // 8, 3), dtype=np.uint8), (w, h), interpolation=cv2.INTER_CUBIC)
+    frames = []
+    for i in range(n):
+        f = bg.copy()
+        f[discs(h, w, (20 + 2 * i, 30, 8))] = (220, 60, 50)
+        frames.append(f)
+    key = [discs(h, w, (20, 30, 8)), np.zeros((h, w), bool)]  # the second: a selection erased since
+    res = track(lambda i: frames[i], n, {0: key}, GrabCutSegmenter())
+    assert res.flagged() == [] and all(mask_iou(res.mask(i), discs(h, w, (20 + 2 * i, 30, 8))) > 0.8 for i in range(n))
+    with pytest.raises(ValueError, match="differ in size"):
+        track(lambda i: frames[i], n, {0: [key[0], np.zeros((10, 10), bool)]}, GrabCutSegmenter())

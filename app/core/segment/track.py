@@ -657,7 +657,11 @@ def _key_objects(keyframes: dict) -> dict:
             objs = [np.asarray(m, bool) for m in v]
             if not objs:
                 raise ValueError(f"keyframe {k} has an empty list of objects")
-            out[int(k)] = (np.logical_or.reduce(objs), objs)
+            if len({o.shape for o in objs}) > 1:
+                raise ValueError(f"keyframe {k}: its object masks differ in size ({', '.join(str(o.shape) for o in objs)})")
+            union = np.logical_or.reduce(objs)
+            # an empty object has nothing to follow (it would only flag every frame lost)
+            out[int(k)] = (union, [o for o in objs if o.any()] or [union])
         else:
             out[int(k)] = (np.asarray(v, bool), None)
     return out
