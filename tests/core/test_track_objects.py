@@ -24,6 +24,20 @@ def discs(h, w, *circles):
     return m.astype(bool)
 
 
+def flat_discs_clip(h, w, n, seed, where):
+    """``n`` frames of a smooth colour texture with flat discs painted on: ``where(i)`` gives
+    [((x, y, r), RGB)] for frame ``i``."""
+    rng = np.random.default_rng(seed)
+    bg = cv2.resize(rng.integers(0, 150, (h // 8, w // 8, 3), dtype=np.uint8), (w, h), interpolation=cv2.INTER_CUBIC)
+    frames = []
+    for i in range(n):
+        f = bg.copy()
+        for circle, colour in where(i):
+            f[discs(h, w, circle)] = colour
+        frames.append(f)
+    return frames
+
+
 def test_split_objects_groups_parts_by_distance_and_folds_specks_in():
     two = discs(96, 128, (30, 40, 12), (95, 50, 14))
     parts = split_objects(two, gap=5)
@@ -174,14 +188,8 @@ def test_objects_followed_side_by_side_give_the_same_masks_every_time(clips_dir)
 
 def test_cancel_stops_objects_followed_side_by_side_and_their_threads():
     h, w, n = 72, 128, 12
-    rng = np.random.default_rng(5)
-    bg = cv2.resize(rng.integers(0, 150, (h // 8, w // 8, 3), dtype=np.uint8), (w, h), interpolation=cv2.INTER_CUBIC)
-    frames = []
-    for i in range(n):
-        f = bg.copy()
-        f[discs(h, w, (20 + 2 * i, 36, 9))] = (220, 60, 50)
-        f[discs(h, w, (100 - 2 * i, 36, 9))] = (50, 60, 220)
-        frames.append(f)
+    frames = flat_discs_clip(h, w, n, 5, lambda i: [((20 + 2 * i, 36, 9), (220, 60, 50)),
+                                                    ((100 - 2 * i, 36, 9), (50, 60, 220))])
     before = threading.active_count()
     token, seen = CancelToken(), []
 
@@ -200,13 +208,7 @@ def test_cancel_stops_objects_followed_side_by_side_and_their_threads():
 
 def test_a_keyframe_list_with_an_empty_object_or_mixed_sizes():
     h, w, n = 60, 80, 4
-    rng = np.random.default_rng(6)
-    bg = cv2.resize(rng.integers(0, 150, (h // 8, w // 8, 3), dtype=np.uint8), (w, h), interpolation=cv2.INTER_CUBIC)
-    frames = []
-    for i in range(n):
-        f = bg.copy()
-        f[discs(h, w, (20 + 2 * i, 30, 8))] = (220, 60, 50)
-        frames.append(f)
+    frames = flat_discs_clip(h, w, n, 6, lambda i: [((20 + 2 * i, 30, 8), (220, 60, 50))])
     key = [discs(h, w, (20, 30, 8)), np.zeros((h, w), bool)]  # the second: a selection erased since
     res = track(lambda i: frames[i], n, {0: key}, GrabCutSegmenter())
     assert res.flagged() == [] and all(mask_iou(res.mask(i), discs(h, w, (20 + 2 * i, 30, 8))) > 0.8 for i in range(n))

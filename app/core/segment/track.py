@@ -658,7 +658,8 @@ def _key_objects(keyframes: dict) -> dict:
             if not objs:
                 raise ValueError(f"keyframe {k} has an empty list of objects")
             if len({o.shape for o in objs}) > 1:
-                raise ValueError(f"keyframe {k}: its object masks differ in size ({', '.join(str(o.shape) for o in objs)})")
+                sizes = ", ".join(str(o.shape) for o in objs)
+                raise ValueError(f"keyframe {k}: its object masks differ in size ({sizes})")
             union = np.logical_or.reduce(objs)
             # an empty object has nothing to follow (it would only flag every frame lost)
             out[int(k)] = (union, [o for o in objs if o.any()] or [union])
