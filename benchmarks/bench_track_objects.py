@@ -5,6 +5,13 @@ thread per core (the default) and one after another (``--threads 1``).
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_track_objects.py [--clip schoolgirls] [--frames 30]
         [--size 1280x720] [--repeat 3]
+
+``--gui``: the same through the real main window (offscreen): three girls of schoolgirls selected on
+frame 0 (one click each at the centre of their true masks, Shift+click), Track through all 80
+frames, while a 10 ms QTimer records the gaps between its ticks on the GUI thread (a gap well
+over 10 ms is time the window could not repaint or take input); per ``--threads`` value.
+
+    QT_QPA_PLATFORM=offscreen PYTHONPATH=. .venv/bin/python benchmarks/bench_track_objects.py --gui
 """
 from __future__ import annotations
 
@@ -37,6 +44,73 @@ def run(frames, keys, truth, threads: int, repeat: int) -> tuple[float, float]:
     return float(np.median(times)), iou
 
 
+def gui_run(threads_values, repeat: int, clips: Path) -> None:
+    """Track three clicked girls in the main window; event-loop gaps while it runs."""
+    import os
+    import tempfile
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    tmp = Path(tempfile.mkdtemp(prefix="bench-track-gui-"))
+    os.environ["STTN_INPAINT_DATA"] = str(tmp / "data")
+    from PySide6.QtCore import QSettings, QTimer
+
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp / "settings"))
+    from app.gui import make_app
+    from app.ui import segment_tool
+    from app.ui.appsettings import AppSettings
+    from app.ui.main_window import MainWindow
+
+    app = make_app([])
+    win = MainWindow(AppSettings())
+    win.show()
+
+    def wait(condition):
+        while not condition():
+            app.processEvents()
+            time.sleep(0.005)
+
+    objects = load_objects(clips, "schoolgirls")
+    real = segment_tool.track
+    print("| threads | tracking s (median) | event-loop gap median / p99 / max ms |")
+    print("| ---: | ---: | --- |")
+    for threads in threads_values:
+        segment_tool.track = lambda *a, **k: real(*a, **{**k, "params": TrackParams(threads=threads)})
+        times, gaps = [], []
+        for _ in range(repeat):
+            win.open_path(clips / "schoolgirls.mp4")
+            p, seg = win.project, win.segment
+            p.set_current(0)
+            seg.tool_action.trigger()
+            for girl in (1, 5, 6):
+                d = cv2.distanceTransform(objects[girl][0].astype(np.uint8), cv2.DIST_L2, 5)
+                y, x = divmod(int(d.argmax()), d.shape[1])
+                seg.add_point(x, y, 1, new=True)
+                wait(lambda: seg.tool.candidate is not None)
+                seg.commit()
+            last = [time.perf_counter()]
+
+            def tick():
+                now = time.perf_counter()
+                gaps.append(1000 * (now - last[0]))
+                last[0] = now
+
+            timer = QTimer()
+            timer.timeout.connect(tick)
+            timer.start(10)
+            t0 = time.perf_counter()
+            seg.track()
+            wait(lambda: not win.controller.engine.busy)
+            times.append(time.perf_counter() - t0)
+            timer.stop()
+            p._dirty = False
+            p.undo.setClean()
+        g = np.array(gaps[1:])
+        print(f"| {threads or 'per core'} | {np.median(times):.1f} | {np.median(g):.1f} / "
+              f"{np.percentile(g, 99):.1f} / {g.max():.1f} |", flush=True)
+    segment_tool.track = real
+    win.close()
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clips", type=Path, default=ROOT.parent / "shared" / "data" / "clips")
@@ -47,7 +121,11 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--threads", type=int, nargs="+", default=[0, 1],
                     help="TrackParams.threads values to compare (0: one per core)")
+    ap.add_argument("--gui", action="store_true", help="through the main window, with event-loop gaps")
     args = ap.parse_args(argv)
+    if args.gui:
+        gui_run(args.threads, args.repeat, args.clips)
+        return 0
     print("| clip | objects | frames | size | threads | median s | s a frame | union IoU |")
     print("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |")
     for name in args.clip:
