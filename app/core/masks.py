@@ -180,6 +180,31 @@ def _decode(blob: bytes) -> np.ndarray:
     return cv2.imdecode(np.frombuffer(blob, np.uint8), cv2.IMREAD_UNCHANGED) > 0
 
 
+def encode_labels(objects) -> Optional[bytes]:
+    """Several bool (H, W) masks of one frame as one label map, PNG bytes (0: none, k: the k-th
+    mask; where two overlap, the later one), or None past 255 masks."""
+    if not objects or len(objects) > 255:
+        return None
+    lab = np.zeros(np.shape(objects[0]), np.uint8)
+    for k, m in enumerate(objects, 1):
+        lab[np.asarray(m, bool)] = k
+    ok, buf = cv2.imencode(".png", lab, [cv2.IMWRITE_PNG_COMPRESSION, 1])
+    assert ok
+    return buf.tobytes()
+
+
+def decode_labels(blob: bytes, shape) -> list[np.ndarray]:
+    """The bool masks of an ``encode_labels`` blob for frames of ``shape`` (H, W); [] when the
+    bytes do not decode to a label map of that shape (a damaged or foreign record)."""
+    try:
+        lab = cv2.imdecode(np.frombuffer(blob, np.uint8), cv2.IMREAD_UNCHANGED)
+    except cv2.error:
+        lab = None
+    if lab is None or lab.dtype != np.uint8 or lab.shape != tuple(shape):
+        return []
+    return [lab == k for k in range(1, int(lab.max()) + 1)]
+
+
 class MaskStore:
     """Editable per-frame masks for the GUI and the tracker, kept compressed.
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import zipfile
-import zlib
 from collections import OrderedDict
 from pathlib import Path
 from typing import Iterable, Optional
@@ -21,7 +20,7 @@ from shiboken6 import isValid
 
 from app.core.errors import InpaintError, short
 from app.core.fsutil import atomic_path
-from app.core.masks import MaskStore, load_masks
+from app.core.masks import MaskStore, decode_labels, load_masks
 from app.core.video import open_video
 
 from .results import ResultCache
@@ -219,7 +218,7 @@ class Project(QObject):
         self.objects.setdefault(index, []).append(np.packbits(np.asarray(mask, bool).ravel()))
 
     def set_tracked_objects(self, index: int, blob: Optional[bytes]) -> None:
-        """Record (``label_blob``) or forget which of the tracked objects each pixel of frame ``index`` is."""
+        """Record (``encode_labels``) or forget which tracked object each pixel of frame ``index`` is."""
         if blob is None:
             self.tracked_objects.pop(index, None)
         else:
@@ -232,11 +231,7 @@ class Project(QObject):
         if self.objects.get(index):
             return [np.unpackbits(b, count=h * w).reshape(h, w).astype(bool) for b in self.objects[index]]
         blob = self.tracked_objects.get(index)
-        try:
-            lab = np.frombuffer(zlib.decompress(blob), np.uint8).reshape(h, w) if blob is not None else None
-        except (zlib.error, ValueError):  # a damaged record (an edited project file) is only a lost hint
-            lab = None
-        return [] if lab is None else [lab == k for k in range(1, int(lab.max()) + 1)]
+        return [] if blob is None else decode_labels(blob, (h, w))  # damaged: a lost hint, no error
 
     def scope_frames(self, scope: str) -> range:
         if scope == "range":

@@ -10,7 +10,6 @@ The segmenter is SAM when a checkpoint is configured or found, else the weight-f
 from __future__ import annotations
 
 import threading
-import zlib
 from pathlib import Path
 from typing import Optional
 
@@ -20,7 +19,7 @@ from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QPainter, QPen, QPolygonF
 
 from app.core.engine import resolve_device
-from app.core.masks import MaskStore
+from app.core.masks import MaskStore, encode_labels
 from app.core.paths import models_dir
 from app.core.segment import (FALLBACK, KEYFRAME, LOST, GrabCutSegmenter, TrackParams, click_motion, objects_in, track,
                               without_static)
@@ -162,17 +161,6 @@ def segment_job(provider: SegmenterProvider, sam_path, device, video, index: int
     return fn
 
 
-def label_blob(objects: list) -> Optional[bytes]:
-    """Per-object bool masks as one compressed label map (0: none, k: the k-th object; where two
-    overlap the later one), or None past 255 objects."""
-    if len(objects) > 255:
-        return None
-    lab = np.zeros(objects[0].shape, np.uint8)
-    for k, m in enumerate(objects, 1):
-        lab[m] = k
-    return zlib.compress(lab.tobytes(), 1)
-
-
 def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, end: int, keyframes: dict,
               masks: MaskStore, tracked: Optional[MaskStore] = None):
     """Track ``keyframes`` ({absolute frame: bool mask, or a list of them, one per object}) through
@@ -184,7 +172,7 @@ def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, 
     keyframe the user's mask is left alone and owes nothing to the tracker any more. Returns
     {"changes": {frame: (blob_before, blob_after)}, "flags": {frame: flag}, "tracked": {frame: blob},
     "objects": {frame: label map blob or None}}: with several objects, which tracked pixel is whose
-    (``label_blob``), so that a correction there still tells touching objects apart.
+    (``encode_labels``), so that a correction there still tells touching objects apart.
     """
     tracked = tracked if tracked is not None else MaskStore(masks.n_frames, masks.width, masks.height)
 
@@ -201,7 +189,7 @@ def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, 
                 if not tracked.is_empty(i):
                     owned[i] = None
                 return
-            labels[i] = label_blob(step.objects) if step.objects else None
+            labels[i] = encode_labels(step.objects) if step.objects else None
             before = masks.blob(i)
             base = masks.get(i) & ~tracked.get(i)  # the frame's mask without the earlier run's part
             masks.set(i, base | step.mask)

@@ -94,3 +94,17 @@ def test_store_round_trip_pngs(tmp_path):
     store.save_pngs(tmp_path / "out")
     again = MaskStore.from_source(load_masks(tmp_path / "out", 3, 32, 24), 3)
     assert again.masked_frames() == [1] and np.array_equal(again.get(1), m)
+
+
+def test_label_maps_keep_several_masks_of_a_frame_apart():
+    from app.core.masks import decode_labels, encode_labels
+
+    a = np.zeros((30, 40), bool)
+    a[5:15, 5:15] = True
+    b = np.zeros((30, 40), bool)
+    b[10:20, 12:30] = True  # overlaps a: the later mask keeps the shared pixels
+    got = decode_labels(encode_labels([a, b]), (30, 40))
+    assert len(got) == 2 and np.array_equal(got[1], b) and np.array_equal(got[0], a & ~b)
+    assert encode_labels([a] * 256) is None and encode_labels([]) is None
+    assert decode_labels(b"junk", (30, 40)) == []  # damaged: nothing, not an error
+    assert decode_labels(encode_labels([a, b]), (40, 30)) == []  # another frame size
