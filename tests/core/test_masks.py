@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from app.core.errors import MaskError
-from app.core.masks import MaskFolder, MaskStore, StationaryMask, dilate, load_masks
+from app.core.masks import MaskFolder, MaskStore, StationaryMask, decode_labels, dilate, encode_labels, load_masks
 
 
 def _png(path, mask):
@@ -97,8 +97,6 @@ def test_store_round_trip_pngs(tmp_path):
 
 
 def test_label_maps_keep_several_masks_of_a_frame_apart():
-    from app.core.masks import decode_labels, encode_labels
-
     a = np.zeros((30, 40), bool)
     a[5:15, 5:15] = True
     b = np.zeros((30, 40), bool)
