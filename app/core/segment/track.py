@@ -583,7 +583,7 @@ def split_objects(mask: np.ndarray, gap: int, min_share: float = 0.05, max_objec
     if not m.any():
         return [mask]
     r = max(0, int(gap) // 2)
-    joined = cv2.dilate(m, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * r + 1, 2 * r + 1))) if r else m
+    joined = _dilate(m, r).astype(np.uint8) if r else m
     n, lab = cv2.connectedComponents(joined, connectivity=8)
     if n <= 2:
         return [mask]
@@ -592,17 +592,18 @@ def split_objects(mask: np.ndarray, gap: int, min_share: float = 0.05, max_objec
     big = [j for j in range(1, n) if areas[j] >= min_share * areas[1:].max()]
     if len(big) > max_objects:
         return [mask]
-    groups = {j: lab == j for j in big}
-    if len(groups) > 1:
-        dist = {j: cv2.distanceTransform((~g).astype(np.uint8), cv2.DIST_L2, 3) for j, g in groups.items()}
-        for j in range(1, n):
-            if j not in groups and areas[j]:
-                part = lab == j
-                near = min(groups, key=lambda g: float(dist[g][part].min()))
-                groups[near] |= part
-    else:
-        groups = {big[0]: mask.astype(bool)}
-    return list(groups.values())
+    if len(big) == 1:
+        return [mask.astype(bool)]
+    # every part joins the group nearest to it (its own, for a group): per group one distance
+    # transform, and each part's least distance to it over the mask's pixels
+    inside = m > 0
+    parts = lab[inside]
+    nearest = np.full((len(big), n), np.inf)
+    for g, j in enumerate(big):
+        d = cv2.distanceTransform((lab != j).astype(np.uint8), cv2.DIST_L2, 3)
+        np.minimum.at(nearest[g], parts, d[inside])
+    owner = nearest.argmin(axis=0)[lab]
+    return [inside & (owner == g) for g in range(len(big))]
 
 
 def without_static(keyframes: dict, others) -> dict:
@@ -637,9 +638,8 @@ def objects_in(mask: np.ndarray, known, gap: int) -> list[np.ndarray]:
         return objs or [mask]
     if not objs:
         return split_objects(mask, gap) if gap else [mask]
-    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * gap + 1, 2 * gap + 1))
     for g in split_objects(rest, gap):
-        near = cv2.dilate(g.astype(np.uint8), kernel) > 0
+        near = _dilate(g, gap)
         touch = [np.count_nonzero(near & o) for o in objs]
         if max(touch) > 0:
             j = int(np.argmax(touch))
