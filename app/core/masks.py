@@ -188,9 +188,7 @@ def encode_labels(objects) -> Optional[bytes]:
     lab = np.zeros(np.shape(objects[0]), np.uint8)
     for k, m in enumerate(objects, 1):
         lab[np.asarray(m, bool)] = k
-    ok, buf = cv2.imencode(".png", lab, [cv2.IMWRITE_PNG_COMPRESSION, 1])
-    assert ok
-    return buf.tobytes()
+    return _encode(lab)
 
 
 def decode_labels(blob: bytes, shape) -> list[np.ndarray]:
