@@ -52,7 +52,9 @@ def gui_run(threads_values, repeat: int, clips: Path) -> None:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     tmp = Path(tempfile.mkdtemp(prefix="bench-track-gui-"))
     os.environ["STTN_INPAINT_DATA"] = str(tmp / "data")
-    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtCore import QSettings
+
+    from bench_gui_responsiveness import Probe, summary, wait
 
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp / "settings"))
     from app.gui import make_app
@@ -63,12 +65,6 @@ def gui_run(threads_values, repeat: int, clips: Path) -> None:
     app = make_app([])
     win = MainWindow(AppSettings())
     win.show()
-
-    def wait(condition):
-        while not condition():
-            app.processEvents()
-            time.sleep(0.005)
-
     objects = load_objects(clips, "schoolgirls")
     real = segment_tool.track
     print("| threads | tracking s (median) | event-loop gap median / p99 / max ms |")
@@ -85,28 +81,21 @@ def gui_run(threads_values, repeat: int, clips: Path) -> None:
                 d = cv2.distanceTransform(objects[girl][0].astype(np.uint8), cv2.DIST_L2, 5)
                 y, x = divmod(int(d.argmax()), d.shape[1])
                 seg.add_point(x, y, 1, new=True)
-                wait(lambda: seg.tool.candidate is not None)
+                wait(app, lambda: seg.tool.candidate is not None, 120)
                 seg.commit()
-            last = [time.perf_counter()]
-
-            def tick():
-                now = time.perf_counter()
-                gaps.append(1000 * (now - last[0]))
-                last[0] = now
-
-            timer = QTimer()
-            timer.timeout.connect(tick)
-            timer.start(10)
+            probe = Probe(app)
+            probe.start("track")
             t0 = time.perf_counter()
             seg.track()
-            wait(lambda: not win.controller.engine.busy)
+            wait(app, lambda: not win.controller.engine.busy, 900)
             times.append(time.perf_counter() - t0)
-            timer.stop()
+            probe.timer.stop()
+            gaps += probe.gaps()["track"]
             p._dirty = False
             p.undo.setClean()
-        g = np.array(gaps[1:])
-        print(f"| {threads or 'per core'} | {np.median(times):.1f} | {np.median(g):.1f} / "
-              f"{np.percentile(g, 99):.1f} / {g.max():.1f} |", flush=True)
+        g = summary(gaps)
+        print(f"| {threads or 'per core'} | {np.median(times):.1f} | {g['median']} / {g['p99']} / {g['max']} |",
+              flush=True)
     segment_tool.track = real
     win.close()
 
