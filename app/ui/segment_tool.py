@@ -19,6 +19,7 @@ from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QPainter, QPen, QPolygonF
 
 from app.core.engine import resolve_device
+from app.core.errors import SegmentError
 from app.core.masks import MaskStore, encode_labels
 from app.core.paths import models_dir
 from app.core.segment import (FALLBACK, KEYFRAME, LOST, GrabCutSegmenter, TrackParams, click_motion, objects_in, track,
@@ -162,22 +163,34 @@ def segment_job(provider: SegmenterProvider, sam_path, device, video, index: int
 
 
 def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, end: int, keyframes: dict,
-              masks: MaskStore, tracked: Optional[MaskStore] = None):
-    """Track ``keyframes`` ({absolute frame: bool mask, or a list of them, one per object}) through
-    [start, end) on the engine worker.
+              masks: MaskStore, tracked: Optional[MaskStore] = None, gap: int = 0):
+    """Track the masks of the ``keyframes`` ({absolute frame: the objects selected there one by
+    one, bool masks, possibly none}) through [start, end) on the engine worker.
 
     ``masks`` and ``tracked`` (per frame, the pixels an earlier run added) are the worker's own
-    snapshots. On each tracked frame what an earlier run added is replaced by the new result (the
-    rest of the frame's mask, e.g. a painted logo, stays), so the GUI only swaps blobs; on a
-    keyframe the user's mask is left alone and owes nothing to the tracker any more. Returns
-    {"changes": {frame: (blob_before, blob_after)}, "flags": {frame: flag}, "tracked": {frame: blob},
-    "objects": {frame: label map blob or None}}: with several objects, which tracked pixel is whose
+    snapshots. Paint that stays put around a keyframe (a logo painted for all frames, or onwards)
+    is not followed (``without_static``); each keyframe's mask is split into objects
+    (``objects_in``, parts ``gap`` px apart), each followed on its own; with nothing left to follow
+    the job fails with a sentence saying so. On each tracked frame what an earlier run added is
+    replaced by the new result (the rest of the frame's mask, e.g. a painted logo, stays), so the
+    GUI only swaps blobs; on a keyframe the user's mask is left alone and owes nothing to the
+    tracker any more. Returns {"changes": {frame: (blob_before, blob_after)}, "flags": {frame:
+    flag}, "tracked": {frame: blob}, "objects": {frame: label map blob or None}, "n_objects": the
+    most objects on a keyframe}: with several objects, which tracked pixel is whose
     (``encode_labels``), so that a correction there still tells touching objects apart.
     """
     tracked = tracked if tracked is not None else MaskStore(masks.n_frames, masks.width, masks.height)
 
     def fn(host, progress, cancel):
         reader = host.reader(video)
+        # the masks of the frames around the keyframes are decoded here, off the GUI thread
+        own = without_static({i: masks.get(i) for i in sorted(keyframes)}, lambda i: masks.get(i) & ~tracked.get(i),
+                             [i for i in range(start, end) if i not in keyframes])
+        follow = {i: objects_in(m, keyframes[i], gap) for i, m in own.items() if m.any()}
+        if not follow:
+            raise SegmentError("This frame's mask is painted on the frames around it too (a logo painted for all "
+                               "frames or onwards), so there is nothing to follow; click the object to remove, "
+                               "press Enter, then track.")
         seg = provider.new(sam_path, device)
         changes, flags, owned, labels = {}, {}, {}, {}
 
@@ -200,9 +213,10 @@ def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, 
                 tracked.set(i, added)
                 owned[i] = tracked.blob(i)
 
-        track(lambda k: reader[start + k], end - start, {k - start: m for k, m in keyframes.items()}, seg,
+        track(lambda k: reader[start + k], end - start, {k - start: m for k, m in follow.items()}, seg,
               progress=progress, cancel=cancel, on_mask=on_mask, keep_masks=False)
-        return {"changes": changes, "flags": flags, "tracked": owned, "objects": labels, "start": start, "end": end}
+        return {"changes": changes, "flags": flags, "tracked": owned, "objects": labels, "start": start, "end": end,
+                "n_objects": max(len(v) for v in follow.values())}
 
     return fn
 
@@ -406,22 +420,10 @@ class SegmentController(QObject):
             c.error.emit("This frame has no mask to track; click the object and press Enter first.")
             return None
         keys = {i for i in self.keyframes if p.start <= i < p.end and not p.masks.is_empty(i)} | {p.current}
-        # what is masked on every frame already (a logo painted for all frames) stays where it is
-        # and is not followed: only the objects on the keyframes are (a few other frames, spread
-        # over the range, tell which is which; the tracker's own earlier results do not count)
-        rest = [i for i in range(p.start, p.end) if i not in keys]
-        sample = [rest[round(j * (len(rest) - 1) / 7)] for j in range(8)] if len(rest) > 8 else rest
-        keyframes = without_static({i: p.masks.get(i) for i in sorted(keys)},
-                                   (p.masks.get(i) & ~p.tracked.get(i) for i in sample))
-        gap = TrackParams().gap_px((p.masks.height, p.masks.width))
-        keyframes = {i: objects_in(m, p.objects_on(i), gap) for i, m in keyframes.items() if m.any()}
-        if not keyframes:
-            c.error.emit("This frame's mask is on every frame already (painted for all frames), so there is "
-                         "nothing to follow; click the object to remove, press Enter, then track.")
-            return None
         fn = track_job(self.provider, sam_checkpoint(self.settings), str(resolve_device(self.settings.device)),
-                       p.video_path, p.start, p.end, keyframes, p.masks_snapshot(), p.masks_snapshot(p.tracked))
-        return c.engine.submit("Track", fn, kind="track", objects=max(len(v) for v in keyframes.values()))
+                       p.video_path, p.start, p.end, {i: p.objects_on(i) for i in keys}, p.masks_snapshot(),
+                       p.masks_snapshot(p.tracked), TrackParams().gap_px((p.masks.height, p.masks.width)))
+        return c.engine.submit("Track", fn, kind="track")
 
     def _tracked(self, job, result) -> None:
         if job.data.get("kind") != "track":
@@ -456,7 +458,7 @@ class SegmentController(QObject):
             p.mark_dirty()  # the flags are saved with the project
         self._show_flags()
         flagged = sorted(result["flags"])
-        n = job.data.get("objects", 1)
+        n = result.get("n_objects", 1)
         self.controller.message.emit(f"Tracked {f'{n} objects through ' if n > 1 else ''}"
                                      f"frames {result['start']}..{result['end'] - 1}"
                                      + (f"; check the {len(flagged)} flagged frame(s) (G goes to the next)."

@@ -60,11 +60,36 @@ def test_without_static_drops_what_every_other_frame_has():
     logo = np.zeros((40, 60), bool)
     logo[2:8, 40:58] = True
     obj = discs(40, 60, (20, 25, 6))
-    others = [logo | discs(40, 60, (30, 25, 6)), logo.copy()]  # the object elsewhere there
-    got = without_static({0: obj | logo, 9: logo}, others)
+    paint = {i: logo | discs(40, 60, (20 + i, 25, 6)) if i % 3 else logo.copy() for i in range(1, 9)}
+    got = without_static({0: obj | logo, 9: logo}, paint.get, range(1, 9))
     assert np.array_equal(got[0], obj) and not got[9].any()
     # without other frames to compare with, nothing is taken away
-    assert np.array_equal(without_static({0: obj | logo}, [])[0], obj | logo)
+    assert np.array_equal(without_static({0: obj | logo}, paint.get, [])[0], obj | logo)
+
+
+def test_without_static_drops_paint_from_some_frame_onwards_but_not_an_object_painted_beside():
+    """A logo that appears at frame 10 and is painted from there onwards, an object selected on
+    frame 14 (keyframe) and painted by hand, a little further on, on frame 15: the logo is not
+    followed, the object is, whole. (Compared with every frame, the logo is not on frames 0-9,
+    so before it was followed as an object: its mask slid with the camera onto every frame.)"""
+    logo = np.zeros((40, 60), bool)
+    logo[2:8, 40:58] = True
+    obj = discs(40, 60, (20, 25, 6))
+    paint = {i: (logo.copy() if i >= 10 else np.zeros_like(logo)) for i in range(30)}
+    paint[15] = paint[15] | discs(40, 60, (22, 25, 6))
+    reads = []
+
+    def read(i):
+        reads.append(i)
+        return paint[i]
+
+    others = [i for i in range(30) if i not in (5, 14)]
+    got = without_static({5: obj, 14: obj | logo}, read, others)
+    assert np.array_equal(got[14], obj) and np.array_equal(got[5], obj)
+    assert len(reads) == len(set(reads)), "each frame's paint is read once"
+    # a side needs `near` frames: near the range's end one frame alone is no evidence
+    got = without_static({27: obj | logo}, read, [5, 26, 28])
+    assert np.array_equal(got[27], obj | logo)
 
 
 def _dogs(clips_dir, n):

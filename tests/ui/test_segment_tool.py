@@ -147,27 +147,36 @@ def panning_clip(tmp_path):
     return write_test_clip(tmp_path / "pan.mp4", frames, fps=10)
 
 
-def test_a_logo_painted_on_every_frame_is_not_followed_with_the_object(window, panning_clip, qtbot, dialogs):
+@pytest.mark.parametrize("painted_from, key", [(0, 0), (3, 4)], ids=["all frames", "onwards from frame 3"])
+def test_a_logo_painted_on_every_frame_is_not_followed_with_the_object(window, panning_clip, qtbot, dialogs,
+                                                                      painted_from, key):
     """The mission's common case, a watermark and a passer-by in one clip: the logo painted for
-    all frames stays put on every frame, and tracking follows the clicked disc alone. (Followed as
-    an object, the logo's mask would slide with the panning background and the tracker would add
-    that strip beside the logo to every frame.)"""
+    all frames (or from the frame where it appears onwards) stays put where it was painted, and
+    tracking follows the clicked disc alone. (Followed as an object, the logo's mask would slide
+    with the panning background and the tracker would add that strip beside the logo to every
+    frame, and onto the frames before the logo appears.)"""
     import cv2
 
     window.open_path(panning_clip)
     p, seg = window.project, window.segment
     logo = shown_part(4, 14, 92, 124)
-    p.set_current(0)
-    p.edit_mask(logo, "range")  # painted for all frames
-    assert window.segment.track() is None  # only the logo: nothing to follow, and it says so
-    assert "every frame already" in dialogs[-1][1]
+    p.set_current(painted_from)
+    p.edit_mask(logo, "range" if painted_from == 0 else "onwards")
+    before = p.masks_snapshot()
+    with qtbot.waitSignal(window.controller.engine.failed, timeout=30_000):  # only the logo: nothing to follow,
+        window.segment.track()                                   # and it says so
+    assert "painted on the frames around it" in dialogs[-1][1]
+    assert all(p.masks.blob(i) == before.blob(i) for i in range(N)) and p.tracked.masked_frames() == []
+    p.set_current(key)
     window.tools.set_tool("segment")
-    select_and_commit(qtbot, window, *disc_centre(0))
+    select_and_commit(qtbot, window, *disc_centre(key))
     with qtbot.waitSignal(seg.trackFinished, timeout=60_000):
         seg.track_action.trigger()
-    for i in range(1, N):
+    for i in range(N):
+        if i == key:
+            continue
         got, added = p.masks.get(i), p.tracked.get(i)
-        assert got[logo].all(), i
+        assert got[logo].all() if i >= painted_from else not (got & logo).any(), i
         assert mask_iou(got & ~logo, disc_mask(i)) > 0.7, i
         near_disc = cv2.dilate(disc_mask(i).astype(np.uint8), np.ones((13, 13), np.uint8)) > 0
         assert added.any() and not (added & ~near_disc).any(), i  # the tracker added the disc, nothing else

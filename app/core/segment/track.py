@@ -35,6 +35,7 @@ bit-packed (``track``), 1 bit per pixel.
 """
 from __future__ import annotations
 
+import bisect
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -606,17 +607,47 @@ def split_objects(mask: np.ndarray, gap: int, min_share: float = 0.05, max_objec
     return [inside & (owner == g) for g in range(len(big))]
 
 
-def without_static(keyframes: dict, others) -> dict:
-    """``keyframes`` ({frame: bool mask}) less what every mask in ``others`` (bool masks of other
-    frames, e.g. a few spread over the range) also has: a logo or subtitle painted for all frames
-    is already on every frame and is not an object to follow. With no ``others`` nothing is
-    taken away. Returns {frame: bool mask}, empty masks included."""
-    common = None
-    for m in others:
-        common = np.asarray(m, bool).copy() if common is None else common & m
-    if common is None or not common.any():
-        return {k: np.asarray(m, bool) for k, m in keyframes.items()}
-    return {k: np.asarray(m, bool) & ~common for k, m in keyframes.items()}
+def without_static(keyframes: dict, paint: Callable[[int], np.ndarray], frames, grid: int = 16,
+                   near: int = 3) -> dict:
+    """``keyframes`` ({frame: bool mask}) less the paint that stays put around them: a logo or
+    subtitle painted for all frames, or from some frame onwards, is on those frames already and is
+    not an object to follow. ``paint(i)``: the user's own paint on frame ``i`` (bool mask, what a
+    tracker added there left out); ``frames``: the frames it may be compared on (the range less
+    the keyframes).
+
+    What a keyframe's mask shares with every one of ``grid`` frames spread over ``frames`` is
+    static; so is what it shares with every compared frame on one side of it (the spread frames
+    there and the ``near`` nearest), when that side has at least ``near`` frames: paint from frame
+    40 onwards is on every frame after a keyframe at 50 but not before it. A moving object is not
+    at the same place on all of them. Each frame's paint is read once. Returns {frame: bool mask},
+    empty masks included; with no frames to compare with, nothing is taken away."""
+    frames = sorted(frames)
+    spread = (sorted({frames[round(j * (len(frames) - 1) / (grid - 1))] for j in range(grid)})
+              if len(frames) > grid else frames)
+    read: dict = {}
+
+    def shared(m, group):  # the pixels of m painted on every frame of group
+        out = m.copy()
+        for i in group:
+            if i not in read:
+                read[i] = np.asarray(paint(i), bool)
+            out &= read[i]
+            if not out.any():
+                break
+        return out
+
+    result = {}
+    for k, m in keyframes.items():
+        m = np.asarray(m, bool)
+        static = shared(m, spread) if spread else np.zeros_like(m)
+        at = bisect.bisect_left(frames, k)
+        after = frames[at + 1:] if at < len(frames) and frames[at] == k else frames[at:]
+        for side, nearest in ((frames[:at], frames[max(0, at - near):at]), (after, after[:near])):
+            if len(side) >= near:
+                lo, hi = side[0], side[-1]
+                static |= shared(m, sorted(set(nearest) | {i for i in spread if lo <= i <= hi}))
+        result[k] = m & ~static
+    return result
 
 
 def objects_in(mask: np.ndarray, known, gap: int) -> list[np.ndarray]:
