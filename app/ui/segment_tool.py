@@ -10,6 +10,7 @@ The segmenter is SAM when a checkpoint is configured or found, else the weight-f
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -20,10 +21,11 @@ from PySide6.QtGui import QAction, QColor, QPainter, QPen, QPolygonF
 
 from app.core.engine import resolve_device
 from app.core.errors import SegmentError
+from app.core.jobs import Progress
 from app.core.masks import MaskStore, encode_labels
 from app.core.paths import models_dir
-from app.core.segment import (FALLBACK, KEYFRAME, LOST, GrabCutSegmenter, TrackParams, click_motion, objects_in, track,
-                              without_static)
+from app.core.segment import (FALLBACK, KEYFRAME, LOST, GrabCutSegmenter, TrackParams, changed_spans, click_motion,
+                              objects_in, track, without_static)
 from app.core.segment import download
 from app.core.segment.sam import SamSegmenter, find_sam_checkpoint, load_sam
 
@@ -163,9 +165,10 @@ def segment_job(provider: SegmenterProvider, sam_path, device, video, index: int
 
 
 def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, end: int, keyframes: dict,
-              masks: MaskStore, tracked: Optional[MaskStore] = None, gap: int = 0):
+              masks: MaskStore, tracked: Optional[MaskStore] = None, gap: int = 0, spans=None):
     """Track the masks of the ``keyframes`` ({absolute frame: the objects selected there one by
-    one, bool masks, possibly none}) through [start, end) on the engine worker.
+    one, bool masks, possibly none}) through [start, end) on the engine worker, or through the
+    half-open ``spans`` of it only (what changed since the last run, ``changed_spans``).
 
     ``masks`` and ``tracked`` (per frame, the pixels an earlier run added) are the worker's own
     snapshots. Paint that stays put around a keyframe (a logo painted for all frames, or onwards)
@@ -193,9 +196,12 @@ def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, 
                                "press Enter, then track.")
         seg = provider.new(sam_path, device)
         changes, flags, owned, labels = {}, {}, {}, {}
+        todo = spans or [(start, end)]
+        total, offset = sum(b - a for a, b in todo), 0
+        t0 = time.monotonic()
 
         def on_mask(step):
-            i = start + step.index
+            i = offset + step.index
             if step.flag in (FALLBACK, LOST):
                 flags[i] = step.flag
             if step.flag == KEYFRAME:
@@ -213,10 +219,17 @@ def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, 
                 tracked.set(i, added)
                 owned[i] = tracked.blob(i)
 
-        track(lambda k: reader[start + k], end - start, {k - start: m for k, m in follow.items()}, seg,
-              progress=progress, cancel=cancel, on_mask=on_mask, keep_masks=False)
+        done = 0
+        for a, b in todo:
+            keys = {k - a: m for k, m in follow.items() if a <= k < b}
+            if keys:  # (a span whose keyframes held only static paint is left as it is)
+                offset = a
+                track(lambda k: reader[a + k], b - a, keys, seg, cancel=cancel, on_mask=on_mask, keep_masks=False,
+                      progress=lambda r: progress(Progress(done + r.done, total, r.stage, time.monotonic() - t0,
+                                                           r.info)))
+            done += b - a
         return {"changes": changes, "flags": flags, "tracked": owned, "objects": labels, "start": start, "end": end,
-                "n_objects": max(len(v) for v in follow.values())}
+                "spans": todo, "n_objects": max(len(v) for v in follow.values())}
 
     return fn
 
@@ -237,6 +250,9 @@ class SegmentController(QObject):
         self._request = 0  # id of the latest request; older answers are dropped
         self._pending: Optional[tuple] = None
         self._press: Optional[tuple] = None  # (widget pos, image pos, label)
+        # the last tracking run: its range, segmenter, keyframe blobs and each frame's tracked blob
+        # after it, so that tracking again after a correction redoes only what the correction touches
+        self._last_run: Optional[dict] = None
 
         self.tool_action = panel.add_tool(self.tool)
         self.commit_action = QAction("Commit selection", self)
@@ -289,6 +305,7 @@ class SegmentController(QObject):
         self.commit_action.setEnabled(self.tool.candidate is not None)
 
     def _video_changed(self) -> None:
+        self._last_run = None
         self._show_flags()  # the project starts a new video with no keyframes or flags
         self.discard()
 
@@ -420,10 +437,19 @@ class SegmentController(QObject):
             c.error.emit("This frame has no mask to track; click the object and press Enter first.")
             return None
         keys = {i for i in self.keyframes if p.start <= i < p.end and not p.masks.is_empty(i)} | {p.current}
-        fn = track_job(self.provider, sam_checkpoint(self.settings), str(resolve_device(self.settings.device)),
+        self.keyframes.add(p.current)  # its mask is followed, so the user owns it from now on
+        sam, blobs = sam_checkpoint(self.settings), {i: p.masks.blob(i) for i in keys}
+        # after a correction only the stretches between the keyframes around it are tracked again
+        # (each frame is tracked from its neighbouring keyframes); with nothing changed, all of it
+        last, spans = self._last_run, None
+        if last is not None and last["range"] == (p.start, p.end) and last["sam"] == sam:
+            spans = changed_spans(p.start, p.end, blobs, last["keys"],
+                                  lambda i: p.tracked.blob(i) == last["tracked"].get(i))
+        fn = track_job(self.provider, sam, str(resolve_device(self.settings.device)),
                        p.video_path, p.start, p.end, {i: p.objects_on(i) for i in keys}, p.masks_snapshot(),
-                       p.masks_snapshot(p.tracked), TrackParams().gap_px((p.masks.height, p.masks.width)))
-        return c.engine.submit("Track", fn, kind="track")
+                       p.masks_snapshot(p.tracked), TrackParams().gap_px((p.masks.height, p.masks.width)),
+                       spans or None)
+        return c.engine.submit("Track", fn, kind="track", keys=blobs, range=(p.start, p.end), sam=sam)
 
     def _tracked(self, job, result) -> None:
         if job.data.get("kind") != "track":
@@ -450,17 +476,23 @@ class SegmentController(QObject):
             p.set_tracked_objects(i, blob)
         if changes or tracked:
             p.undo.push(MaskEditCommand(p, changes, "Track object", tracked))
+        self._last_run = {"range": job.data["range"], "sam": job.data["sam"], "keys": job.data["keys"],
+                          "tracked": {i: p.tracked.blob(i) for i in range(*job.data["range"])}}
         before = dict(self.flagged)
-        for i in range(result["start"], result["end"]):
-            self.flagged.pop(i, None)
+        for a, b in result["spans"]:
+            for i in range(a, b):
+                self.flagged.pop(i, None)
         self.flagged.update(result["flags"])
         if self.flagged != before:
             p.mark_dirty()  # the flags are saved with the project
         self._show_flags()
         flagged = sorted(result["flags"])
         n = result.get("n_objects", 1)
+        spans = result["spans"]
+        again = spans != [(result["start"], result["end"])]
         self.controller.message.emit(f"Tracked {f'{n} objects through ' if n > 1 else ''}"
-                                     f"frames {result['start']}..{result['end'] - 1}"
+                                     f"frames {', '.join(f'{a}..{b - 1}' for a, b in spans)}"
+                                     + (" again (the other frames are as the last run left them)" if again else "")
                                      + (f"; check the {len(flagged)} flagged frame(s) (G goes to the next)."
                                         if flagged else "."))
         self.trackFinished.emit({"frames": sorted(changes), "flagged": flagged})

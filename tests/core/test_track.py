@@ -6,7 +6,8 @@ import pytest
 
 from app.core.errors import Cancelled
 from app.core.jobs import CancelToken
-from app.core.segment import (FALLBACK, KEYFRAME, LOST, OK, GrabCutSegmenter, TrackParams, iter_track, mask_iou, plan_runs,
+from app.core.segment import (FALLBACK, KEYFRAME, LOST, OK, GrabCutSegmenter, TrackParams, changed_spans, iter_track,
+                              mask_iou, plan_runs,
                               prompts_from_mask, track)
 
 import cv2
@@ -38,6 +39,24 @@ def make_clip(n=10, h=96, w=128, r=15, vanish_at=None, seed=1, textured=False):
         frames.append(img)
         masks.append(m)
     return frames, masks
+
+
+def test_changed_spans_are_the_stretches_between_the_keyframes_around_a_change():
+    same = lambda i: True  # noqa: E731
+    keys = {0: "a", 20: "b", 40: "c", 60: "d"}
+    assert changed_spans(0, 80, keys, keys, same) == []  # nothing changed
+    assert changed_spans(0, 80, {**keys, 50: "e"}, keys, same) == [(40, 61)]  # a new keyframe
+    assert changed_spans(0, 80, {**keys, 60: "x"}, keys, same) == [(40, 80)]  # a changed one, to the end
+    assert changed_spans(0, 80, {**keys, 0: "x"}, keys, same) == [(0, 21)]
+    gone = {k: v for k, v in keys.items() if k != 40}
+    assert changed_spans(0, 80, gone, keys, same) == [(20, 61)]  # a keyframe removed
+    assert changed_spans(0, 80, keys, keys, lambda i: i not in (10, 70)) == [(0, 21), (60, 80)]  # undone frames
+    assert changed_spans(0, 80, keys, keys, lambda i: i not in (10, 30)) == [(0, 41)]  # neighbours merge
+    # frames before the first keyframe depend on it alone; a range end is no keyframe
+    assert changed_spans(0, 80, {10: "a", 11: "b"}, {10: "a", 11: "b"}, lambda i: i != 5) == [(0, 11)]
+    assert changed_spans(5, 30, {10: "a"}, {10: "a"}, lambda i: i != 29) == [(10, 30)]
+    # adjacent keyframes leave no frame between them to track
+    assert changed_spans(0, 10, {3: "a", 4: "x"}, {3: "a", 4: "b"}, same) == [(4, 10)]
 
 
 def test_plan_runs_covers_every_frame_once_from_the_nearer_keyframe():

@@ -239,8 +239,9 @@ def test_two_touching_objects_selected_one_by_one_are_tracked_each_on_its_own(wi
     assert 1 in seg.keyframes
     with qtbot.waitSignal(seg.trackFinished, timeout=60_000):
         seg.track_action.trigger()
-    keys = given[-1]
-    assert sorted(keys) == [0, 1] and len(keys[0]) == 2 and len(keys[1]) == 2
+    keys = given[-1]  # only what follows frame 1 is tracked again, from it (frame 0 is unchanged)
+    assert sorted(keys) == [0] and len(keys[0]) == 2
+    assert said[-1].startswith("Tracked 2 objects through frames 1..7 again")
     # the selections and what the tracker followed come back with the project
     path = p.save(tmp_path / "pair")
     before = {i: [m.copy() for m in p.objects_on(i)] for i in range(N)}
@@ -252,6 +253,49 @@ def test_two_touching_objects_selected_one_by_one_are_tracked_each_on_its_own(wi
         assert all(np.array_equal(a, b) for a, b in zip(p.objects_on(i), before[i])), i
     p.set_tracked_objects(3, b"junk")  # a damaged record is a lost hint, not an error
     assert p.objects_on(3) == []
+
+
+def test_tracking_again_after_a_correction_redoes_only_the_frames_it_touches(window, disc_clip, qtbot, monkeypatch):
+    """Keyframes 0 and 4, tracked; a correction on frame 6: tracking again follows frames 4..7 only
+    (each frame is tracked from its neighbouring keyframes, so frames 1-3 would come out the same),
+    and frames 1-3 keep the result the user may have checked already. An undone run is tracked
+    again; with nothing changed, Track runs over the whole range."""
+    from app.ui import segment_tool
+
+    calls = []
+    real = segment_tool.track
+    monkeypatch.setattr(segment_tool, "track", lambda g, n, keys, *a, **k: calls.append((n, sorted(keys)))
+                        or real(g, n, keys, *a, **k))
+    window.open_path(disc_clip)
+    p, seg = window.project, window.segment
+    said = []
+    window.controller.message.connect(said.append)
+    window.tools.set_tool("segment")
+    for key in (0, 4):
+        p.set_current(key)
+        select_and_commit(qtbot, window, *disc_centre(key))
+
+    def track_now():
+        with qtbot.waitSignal(seg.trackFinished, timeout=60_000):
+            seg.track_action.trigger()
+
+    track_now()
+    assert calls[-1] == (N, [0, 4]) and said[-1].startswith("Tracked frames 0..7") and "again" not in said[-1]
+    checked = {i: p.masks.blob(i) for i in (1, 2, 3)}
+    p.set_current(6)
+    p.edit_mask(p.masks.get(6) | shown_part(40, 44, 60, 64), "frame")  # a correction: frame 6 is a keyframe
+    track_now()
+    assert calls[-1] == (4, [0, 2]), "frames 4..7, from keyframes 4 and 6"
+    assert said[-1].startswith("Tracked frames 4..7 again")
+    assert all(p.masks.blob(i) == b for i, b in checked.items())
+    assert not p.tracked.is_empty(5) and not p.tracked.is_empty(7)
+    window.undo_action.trigger()  # the last run is undone: frames 5 and 7 hold the first run's masks
+    track_now()
+    assert calls[-1] == (4, [0, 2])
+    track_now()  # nothing changed: the whole range again
+    assert calls[-1] == (N, [0, 4, 6]) and "again" not in said[-1]
+    for i in (1, 2, 3, 5, 7):
+        assert mask_iou(p.masks.get(i), disc_mask(i)) > 0.7, i
 
 
 def test_edits_made_while_tracking_survive_the_result(window, disc_clip, qtbot):

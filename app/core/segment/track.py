@@ -159,6 +159,37 @@ def plan_runs(n_frames: int, keyframes) -> list[tuple[int, list[int]]]:
     return [(k, frames) for k, frames in runs if frames]
 
 
+def changed_spans(start: int, end: int, keys: dict, before: dict,
+                  unchanged: Callable[[int], bool]) -> list[tuple[int, int]]:
+    """What to track again in [start, end) after a user's corrections: half-open spans [a, b).
+
+    ``keys``: {keyframe: token} now, ``before``: the same for the last run over this range (a
+    token is anything compared with ==, e.g. the keyframe mask's PNG blob), ``unchanged(i)``:
+    whether non-key frame ``i`` still holds what that run gave it. Each frame is tracked from its
+    neighbouring keyframes only (``plan_runs``), so the stretch between two neighbouring
+    keyframes (or a keyframe and an end of the range) is tracked again, keyframes included, when
+    a keyframe at its end is new or changed, a keyframe of the last run inside it has gone, or a
+    frame inside it no longer holds the last run's result (an undo); every other stretch would
+    come out as it is. Neighbouring stretches are merged. Empty when nothing changed."""
+    ks = sorted(k for k in keys if start <= k < end)
+    gone = sorted(k for k in before if start <= k < end and k not in keys)
+    spans: list[tuple[int, int]] = []
+    for lo, hi in zip([None] + ks, ks + [None]):
+        first = start if lo is None else lo + 1  # the frames between the two keyframes
+        last = end - 1 if hi is None else hi - 1
+        if first > last:
+            continue
+        stale = ((lo is not None and before.get(lo) != keys[lo]) or (hi is not None and before.get(hi) != keys[hi])
+                 or any(first <= g <= last for g in gone) or not all(unchanged(i) for i in range(first, last + 1)))
+        if stale:
+            a, b = (start if lo is None else lo), (end if hi is None else hi + 1)
+            if spans and spans[-1][1] >= a + 1:
+                spans[-1] = (spans[-1][0], b)
+            else:
+                spans.append((a, b))
+    return spans
+
+
 class Flow:
     """Dense flow ``flow(cur, prev)`` -> float32 (H, W, 2): where each pixel of ``cur`` was in ``prev``."""
 
