@@ -353,8 +353,8 @@ class SegmentController(QObject):
         if not self.tool.edits_frame:
             self.project.add_object(index, m)
         self.keyframes.add(index)
-        if self.flagged.pop(index, None) is not None:  # the user has checked this frame
-            self._show_flags()
+        self.flagged.pop(index, None)  # the user has checked this frame
+        self.project.trackingChanged.emit()  # the timeline's keyframe tick and amber mark
         self.discard()
         count = len(self.project.objects.get(index, []))
         self.controller.message.emit(
@@ -437,7 +437,9 @@ class SegmentController(QObject):
             c.error.emit("This frame has no mask to track; click the object and press Enter first.")
             return None
         keys = {i for i in self.keyframes if p.start <= i < p.end and not p.masks.is_empty(i)} | {p.current}
-        self.keyframes.add(p.current)  # its mask is followed, so the user owns it from now on
+        if p.current not in self.keyframes:  # its mask is followed, so the user owns it from now on
+            self.keyframes.add(p.current)
+            p.trackingChanged.emit()
         sam, blobs = sam_checkpoint(self.settings), {i: p.masks.blob(i) for i in keys}
         # after a correction only the stretches between the keyframes around it are tracked again
         # (each frame is tracked from its neighbouring keyframes); with nothing changed, all of it

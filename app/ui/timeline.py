@@ -24,6 +24,8 @@ def timecode(index: int, fps: float) -> str:
 
 
 FLAG_COLOR = QColor(255, 170, 0)  # amber, above the bar: distinct from the red mask marks
+TRACKED_COLOR = QColor(60, 200, 190)  # teal, under the mask marks: frames the tracker filled
+KEY_COLOR = QColor(245, 245, 245)  # keyframes: white diamonds on the mask marks
 
 
 class FrameBar(QWidget):
@@ -36,7 +38,11 @@ class FrameBar(QWidget):
         self.count, self.current, self.start, self.end = 0, 0, 0, 0
         self.marks: frozenset[int] = frozenset()
         self.flagged: frozenset[int] = frozenset()  # frames to check (tracking 'lost' / 'fallback')
-        self.setMinimumHeight(30)
+        self.tracked: frozenset[int] = frozenset()  # frames whose mask the tracker filled (in part)
+        self.keys: frozenset[int] = frozenset()  # keyframes: masks the user made, that tracking starts from
+        self.setMinimumHeight(34)
+        self.setToolTip("Red: frames with a mask; teal below: filled by tracking; white diamonds: keyframes "
+                        "(tracking starts from them); amber above: frames to check (G)")
         self.setMouseTracking(False)
         self.setCursor(Qt.CursorShape.PointingHandCursor)
 
@@ -65,8 +71,19 @@ class FrameBar(QWidget):
         for a, b in _runs(sorted(self.marks)):
             x0 = self.x_of(a) - unit / 2
             p.fillRect(QRectF(x0, h * 0.72, max(1.5, unit * (b - a + 1)), 4), mark)
+        for a, b in _runs(sorted(self.tracked)):
+            p.fillRect(QRectF(self.x_of(a) - unit / 2, h * 0.72 + 5, max(1.5, unit * (b - a + 1)), 3), TRACKED_COLOR)
         for a, b in _runs(sorted(self.flagged)):
             p.fillRect(QRectF(self.x_of(a) - unit / 2, h * 0.3 - 5, max(1.5, unit * (b - a + 1)), 4), FLAG_COLOR)
+        if self.keys:  # a small diamond on the mask marks per keyframe
+            p.setRenderHint(QPainter.RenderHint.Antialiasing)
+            p.setPen(QPen(QColor(20, 20, 24), 1))
+            p.setBrush(KEY_COLOR)
+            y = h * 0.72 + 2
+            for k in sorted(self.keys):
+                x = self.x_of(k)
+                p.drawPolygon(QPolygonF([QPointF(x, y - 4.5), QPointF(x + 4.5, y), QPointF(x, y + 4.5),
+                                         QPointF(x - 4.5, y)]))
         x = self.x_of(self.current)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.setPen(QPen(pal.highlight().color(), 2))
@@ -226,6 +243,11 @@ class Timeline(QWidget):
         self.bar.marks = frozenset(frames)
         self.bar.update()
 
+    def set_tracking(self, tracked, keyframes) -> None:
+        """Frames the tracker filled (teal, under the mask marks) and keyframes (white diamonds)."""
+        self.bar.tracked, self.bar.keys = frozenset(tracked), frozenset(keyframes)
+        self.bar.update()
+
     def set_flagged(self, frames) -> None:
         """Frames to check after tracking, drawn in amber above the bar."""
         self.bar.flagged = frozenset(frames)
@@ -273,13 +295,18 @@ class Timeline(QWidget):
 
 
 def bind_timeline(timeline: Timeline, project) -> None:
+    def tracking_changed():
+        timeline.set_tracking(project.tracked.masked_frames() if project.tracked else [], project.keyframes)
+
     def video_changed():
         timeline.set_length(project.n_frames, project.fps)
         timeline.set_marks(project.masks.masked_frames() if project.masks else [])
+        tracking_changed()
 
     project.videoChanged.connect(video_changed)
+    project.trackingChanged.connect(tracking_changed)
     project.currentChanged.connect(timeline.show_current)
     project.rangeChanged.connect(timeline.set_range)
-    project.masksChanged.connect(lambda _: timeline.set_marks(project.masks.masked_frames()))
+    project.masksChanged.connect(lambda _: (timeline.set_marks(project.masks.masked_frames()), tracking_changed()))
     timeline.currentChanged.connect(project.set_current)
     timeline.rangeChanged.connect(project.set_range)

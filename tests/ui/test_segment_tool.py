@@ -83,6 +83,7 @@ def test_click_commit_track_undo(window, disc_clip, qtbot):
     assert p.undo.count() == steps + 1
     assert mask_iou(p.masks.get(2), disc_mask(2)) > 0.7
     assert p.masks.masked_frames() == [2]
+    assert window.timeline.bar.keys == {2} and not window.timeline.bar.tracked  # a keyframe tick
 
     # track through the range [1, 7): masks follow the disc, one undo step
     p.set_range(1, 7)
@@ -95,10 +96,11 @@ def test_click_commit_track_undo(window, disc_clip, qtbot):
         assert mask_iou(p.masks.get(i), disc_mask(i)) > 0.6, i
     assert window.timeline.bar.marks == frozenset(range(1, 7))
     assert window.timeline.bar.flagged == frozenset(blocker.args[0]["flagged"])
+    assert window.timeline.bar.tracked == {1, 3, 4, 5, 6} and window.timeline.bar.keys == {2}  # what was tracked
     window.timeline.set_flagged([3, 4])  # the amber marks paint
     window.timeline.grab()
     window.undo_action.trigger()
-    assert p.masks.masked_frames() == [2]
+    assert p.masks.masked_frames() == [2] and not window.timeline.bar.tracked
     window.undo_action.trigger()
     assert p.masks.masked_frames() == []
 
