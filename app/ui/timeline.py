@@ -23,6 +23,7 @@ def timecode(index: int, fps: float) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}.{ff:02d}"
 
 
+MASK_COLOR = QColor(235, 70, 100)  # red, under the bar: frames with a mask
 FLAG_COLOR = QColor(255, 170, 0)  # amber, above the bar: distinct from the red mask marks
 TRACKED_COLOR = QColor(60, 200, 190)  # teal, under the mask marks: frames the tracker filled
 KEY_COLOR = QColor(245, 245, 245)  # keyframes: white diamonds on the mask marks
@@ -66,15 +67,12 @@ class FrameBar(QWidget):
         in_x = self.x_of(self.start) - unit / 2
         p.fillRect(QRectF(in_x, track.top(), unit * (self.end - self.start), track.height()),
                    QColor(90, 130, 220, 90))
-        mark = QColor(235, 70, 100)
         # Adjacent marked frames merge into runs, so a 10,000-frame video draws quickly.
-        for a, b in _runs(sorted(self.marks)):
-            x0 = self.x_of(a) - unit / 2
-            p.fillRect(QRectF(x0, h * 0.72, max(1.5, unit * (b - a + 1)), 4), mark)
-        for a, b in _runs(sorted(self.tracked)):
-            p.fillRect(QRectF(self.x_of(a) - unit / 2, h * 0.72 + 5, max(1.5, unit * (b - a + 1)), 3), TRACKED_COLOR)
-        for a, b in _runs(sorted(self.flagged)):
-            p.fillRect(QRectF(self.x_of(a) - unit / 2, h * 0.3 - 5, max(1.5, unit * (b - a + 1)), 4), FLAG_COLOR)
+        for frames, y, height, colour in ((self.marks, h * 0.72, 4, MASK_COLOR),
+                                          (self.tracked, h * 0.72 + 5, 3, TRACKED_COLOR),
+                                          (self.flagged, h * 0.3 - 5, 4, FLAG_COLOR)):
+            for a, b in _runs(sorted(frames)):
+                p.fillRect(QRectF(self.x_of(a) - unit / 2, y, max(1.5, unit * (b - a + 1)), height), colour)
         if self.keys:  # a small diamond on the mask marks per keyframe
             p.setRenderHint(QPainter.RenderHint.Antialiasing)
             p.setPen(QPen(QColor(20, 20, 24), 1))
@@ -296,7 +294,11 @@ class Timeline(QWidget):
 
 def bind_timeline(timeline: Timeline, project) -> None:
     def tracking_changed():
-        timeline.set_tracking(project.tracked.masked_frames() if project.tracked else [], project.keyframes)
+        if project.tracked is None:
+            timeline.set_tracking([], [])
+        else:  # a keyframe whose mask has been cleared since is none any more
+            timeline.set_tracking(project.tracked.masked_frames(),
+                                  [k for k in project.keyframes if not project.masks.is_empty(k)])
 
     def video_changed():
         timeline.set_length(project.n_frames, project.fps)
