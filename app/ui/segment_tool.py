@@ -229,7 +229,7 @@ def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, 
                                                            r.info)))
             done += b - a
         return {"changes": changes, "flags": flags, "tracked": owned, "objects": labels, "start": start, "end": end,
-                "spans": todo, "n_objects": max(len(v) for v in follow.values())}
+                "spans": todo, "followed": sorted(follow), "n_objects": max(len(v) for v in follow.values())}
 
     return fn
 
@@ -437,9 +437,6 @@ class SegmentController(QObject):
             c.error.emit("This frame has no mask to track; click the object and press Enter first.")
             return None
         keys = {i for i in self.keyframes if p.start <= i < p.end and not p.masks.is_empty(i)} | {p.current}
-        if p.current not in self.keyframes:  # its mask is followed, so the user owns it from now on
-            self.keyframes.add(p.current)
-            p.trackingChanged.emit()
         sam, blobs = sam_checkpoint(self.settings), {i: p.masks.blob(i) for i in keys}
         # after a correction only the stretches between the keyframes around it are tracked again
         # (each frame is tracked from its neighbouring keyframes); with nothing changed, all of it
@@ -478,16 +475,21 @@ class SegmentController(QObject):
             p.set_tracked_objects(i, blob)
         if changes or tracked:
             p.undo.push(MaskEditCommand(p, changes, "Track object", tracked))
-        self._last_run = {"range": job.data["range"], "sam": job.data["sam"], "keys": job.data["keys"],
+        # the frames followed (the current one too) are keyframes from now on: the user owns their
+        # masks; a frame whose mask held only paint that stays put (a logo) is none
+        new_keys = set(result["followed"]) - self.keyframes
+        self.keyframes.update(new_keys)
+        self._last_run = {"range": job.data["range"], "sam": job.data["sam"],
+                          "keys": {k: job.data["keys"][k] for k in result["followed"]},
                           "tracked": {i: p.tracked.blob(i) for i in range(*job.data["range"])}}
         before = dict(self.flagged)
         for a, b in result["spans"]:
             for i in range(a, b):
                 self.flagged.pop(i, None)
         self.flagged.update(result["flags"])
-        if self.flagged != before:
-            p.mark_dirty()  # the flags are saved with the project
-        self._show_flags()
+        if self.flagged != before or new_keys:
+            p.mark_dirty()  # the flags and keyframes are saved with the project
+        p.trackingChanged.emit()  # the timeline's marks
         flagged = sorted(result["flags"])
         n = result.get("n_objects", 1)
         spans = result["spans"]

@@ -184,6 +184,24 @@ def test_a_logo_painted_on_every_frame_is_not_followed_with_the_object(window, p
         assert added.any() and not (added & ~near_disc).any(), i  # the tracker added the disc, nothing else
 
 
+def test_track_from_a_frame_with_only_the_logo_follows_the_keyframes_elsewhere(window, panning_clip, qtbot):
+    """Ctrl+T pressed on a frame whose mask is only the logo painted for all frames: the disc
+    selected on frame 0 is followed through the range, and the frame pressed on is tracked like
+    any other (it is no keyframe: nothing on it is followed)."""
+    window.open_path(panning_clip)
+    p, seg = window.project, window.segment
+    logo = shown_part(4, 14, 92, 124)
+    p.set_current(0)
+    p.edit_mask(logo, "range")
+    window.tools.set_tool("segment")
+    select_and_commit(qtbot, window, *disc_centre(0))
+    p.set_current(5)
+    with qtbot.waitSignal(seg.trackFinished, timeout=60_000):
+        seg.track_action.trigger()
+    assert seg.keyframes == {0} and window.timeline.bar.keys == {0}
+    assert mask_iou(p.masks.get(5) & ~logo, disc_mask(5)) > 0.7 and not p.tracked.is_empty(5)
+
+
 @pytest.fixture
 def pair_clip(tmp_path):
     """An orange and a blue disc touching on frame 0, then moving apart (1 px and 4 px a frame)."""
