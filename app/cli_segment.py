@@ -1,7 +1,8 @@
 """``track`` subcommand: click-to-remove without the GUI.
 
     sttn-inpaint track VIDEO --click 210,96 [--click 250,120,30] [--not 300,40] [--box 180,60,260,200]
-        [--click 330,100#2] --output masks/ [--start 0 --end 80] [--sam sam_vit_b_01ec64.pth] [--json flags.json]
+        [--click 330,100#2] [--keyframe fixed_40.png,40] --output masks/ [--start 0 --end 80]
+        [--sam sam_vit_b_01ec64.pth] [--json flags.json]
     sttn-inpaint inpaint VIDEO --mask masks/ --dilate 8 -o clean.mp4
 
 Clicks are ``X,Y`` (frame 0, or ``--frame``) or ``X,Y,FRAME`` in video pixels. On each frame with
@@ -9,7 +10,10 @@ clicks the segmenter selects the object the way the GUI's click tool does (the f
 proposes, every further click on that frame edits the proposal), those frames become keyframes,
 and the tracker follows the object through [start, end). ``#N`` after a click or box names the
 object it is for (default 1): each object of a frame is selected from its own clicks and
-followed on its own, as the GUI does with selections committed one by one. The masks (white =
+followed on its own, as the GUI does with selections committed one by one. ``--keyframe
+MASK[,FRAME]`` gives a frame's object mask as an image instead (drawn elsewhere, or a mask this
+command wrote and that was corrected in a paint program): tracking again from corrected frames
+is how a mask folder is fixed without the GUI. The masks (white =
 object) are written as one PNG per frame of the whole video, the format ``inpaint --mask`` reads;
 frames outside the range are empty. The folder is written under a temporary name and renamed when complete, so a
 failed or cancelled run leaves nothing half-written. Frames the tracker is unsure of are listed
@@ -69,6 +73,14 @@ def _box(text: str) -> tuple[tuple[float, float, float, float], int | None, int]
     return box, frame, obj
 
 
+def _keyframe(text: str) -> tuple[Path, int | None]:
+    """``PATH`` or ``PATH,FRAME`` (a path may hold commas: only a final integer is the frame)."""
+    body, sep, last = text.rpartition(",")
+    if sep and last.strip().lstrip("-").isdigit():
+        return Path(body).expanduser(), int(last)
+    return Path(text).expanduser(), None
+
+
 def register(subparsers) -> None:
     """Add ``track`` to an argparse subparsers object."""
     p = subparsers.add_parser(
@@ -83,7 +95,11 @@ def register(subparsers) -> None:
                    help="a point that is not the object (applied after the clicks of its frame and object)")
     p.add_argument("--box", type=_box, action="append", default=[], metavar="X0,Y0,X1,Y1[,FRAME][#N]",
                    help="a box around the object (one per frame and object)")
-    p.add_argument("--frame", type=int, default=0, help="frame of clicks and boxes given without one (default 0)")
+    p.add_argument("--keyframe", type=_keyframe, action="append", default=[], metavar="MASK[,FRAME]",
+                   help="a mask image of the object(s) on a frame (white = object; e.g. a frame of an earlier run, "
+                        "corrected): tracking starts from it as from clicks; parts apart are objects of their own")
+    p.add_argument("--frame", type=int, default=0,
+                   help="frame of clicks, boxes and keyframe masks given without one (default 0)")
     p.add_argument("--output", "-o", required=True, type=Path, help="mask folder to create (must not exist)")
     p.add_argument("--start", type=int, default=0, help="first frame to track")
     p.add_argument("--end", type=int, default=None, help="frame after the last to track (default: the end)")
@@ -107,8 +123,11 @@ def _prompts(args, n_frames: int) -> dict[int, dict[int, tuple[list, object]]]:
         if old is not None:
             raise InpaintError(f"Two boxes for object {obj} on frame {f}; give one box per object and frame.")
         frames[f][obj] = (pts, box)
+    for _, f in args.keyframe:
+        frames.setdefault(args.frame if f is None else f, {})
     if not frames:
-        raise InpaintError("Nothing to track: give at least one --click X,Y (or --box) on the object.")
+        raise InpaintError("Nothing to track: give at least one --click X,Y (or --box, or --keyframe MASK) on the "
+                           "object.")
     for f, objects in frames.items():
         if not 0 <= f < n_frames:
             raise InpaintError(f"Frame {f} is outside the video (frames 0..{n_frames - 1}).")
@@ -134,7 +153,8 @@ def cmd_track(args) -> int:
     import numpy as np
 
     from .cliutil import TqdmProgress
-    from .core.segment import GrabCutSegmenter, click_motion, track
+    from .core.masks import fit_mask, read_mask_image
+    from .core.segment import GrabCutSegmenter, TrackParams, click_motion, split_objects, track
     from .core.video import open_video
 
     out = Path(args.output).expanduser()
@@ -159,7 +179,19 @@ def cmd_track(args) -> int:
         prompts = _prompts(args, n)
         outside = [f for f in prompts if not start <= f < end]
         if outside:
-            raise InpaintError(f"Clicks on frame {outside[0]} lie outside the range {start}..{end - 1}.")
+            raise InpaintError(f"The clicks or keyframe mask on frame {outside[0]} lie outside the range "
+                               f"{start}..{end - 1}.")
+        given: dict[int, list] = {}  # --keyframe: {frame: [its objects]}, read before any slow work
+        gap = TrackParams().gap_px((reader.height, reader.width))
+        for path, f in args.keyframe:
+            f = args.frame if f is None else f
+            if not path.is_file():
+                raise InpaintError(f"Keyframe mask {path} does not exist; give an image of the object on frame {f} "
+                                   "(white = object).")
+            mask = fit_mask(read_mask_image(path), reader.width, reader.height, f"Keyframe mask {path.name}")
+            if not mask.any():
+                raise InpaintError(f"Keyframe mask {path} is empty (all black); white marks the object on frame {f}.")
+            given.setdefault(f, []).extend(split_objects(mask, gap))
         for f, objects in prompts.items():
             for x, y, _ in (pt for pts, _ in objects.values() for pt in pts):
                 if not (0 <= x < reader.width and 0 <= y < reader.height):
@@ -173,10 +205,11 @@ def cmd_track(args) -> int:
             seg = GrabCutSegmenter()
         keyframes = {}
         for f, objects in sorted(prompts.items()):
-            seg.set_image(reader[f], index=f)
-            if isinstance(seg, GrabCutSegmenter):
-                seg.set_motion(click_motion(lambda i: reader[i], f, n))
-            masks = []
+            masks = list(given.get(f, []))
+            if objects:
+                seg.set_image(reader[f], index=f)
+                if isinstance(seg, GrabCutSegmenter):
+                    seg.set_motion(click_motion(lambda i: reader[i], f, n))
             for obj, (pts, box) in sorted(objects.items()):
                 mask = _select(seg, pts, box)
                 which = "" if len(objects) == 1 else f" for object {obj}"

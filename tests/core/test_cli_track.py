@@ -182,3 +182,45 @@ def test_unavailable_sam_device_is_one_line_before_any_work(disc_clip, tmp_path,
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert code != 0 and len(err) == 1 and "CUDA was asked for" in err[0] and "--device cpu" in err[0], err
     assert not out.exists()
+
+
+def test_keyframe_masks_from_files_start_the_tracking(disc_clip, tmp_path, capsys):
+    """A mask drawn elsewhere (half the video's size, same shape) is a keyframe: tracked from it
+    like from a click. Fixing a folder without the GUI: a frame of a run's output, corrected,
+    given back with --keyframe MASK,FRAME comes back exactly and the tracking starts from it."""
+    drawn = tmp_path / "drawn.png"
+    cv2.imwrite(str(drawn), cv2.resize(disc_mask(0).astype(np.uint8) * 255, (W // 2, H // 2),
+                                       interpolation=cv2.INTER_NEAREST))
+    out, info = tmp_path / "a", tmp_path / "a.json"
+    assert main(["track", str(disc_clip), "--keyframe", str(drawn), "-o", str(out), "--json", str(info)]) == 0
+    masks = read_masks(out)
+    assert min(mask_iou(m, disc_mask(i)) for i, m in enumerate(masks)) > 0.7
+    assert json.loads(info.read_text())["keyframes"] == [0]
+    fixed = tmp_path / "fixed_5.png"
+    cv2.imwrite(str(fixed), disc_mask(5).astype(np.uint8) * 255)  # frame 5, corrected by hand
+    again = tmp_path / "b"
+    assert main(["track", str(disc_clip), "--click", "34,46", "--keyframe", f"{fixed},5", "-o", str(again)]) == 0
+    masks = read_masks(again)
+    assert np.array_equal(masks[5], disc_mask(5))
+    assert min(mask_iou(m, disc_mask(i)) for i, m in enumerate(masks)) > 0.7
+
+
+@pytest.mark.parametrize("kind, says", [
+    ("missing", "does not exist"),
+    ("shape", "another shape"),
+    ("empty", "is empty"),
+    ("frame", "outside the video"),
+])
+def test_bad_keyframe_mask_gets_one_line(disc_clip, tmp_path, capsys, kind, says):
+    path = tmp_path / "k.png"
+    if kind != "missing":
+        mask = np.zeros((H, H) if kind == "shape" else (H, W), np.uint8)
+        if kind != "empty":
+            mask[40:50, 30:40] = 255
+        cv2.imwrite(str(path), mask)
+    spec = f"{path},{N + 3}" if kind == "frame" else str(path)
+    out = tmp_path / "masks"
+    assert main(["track", str(disc_clip), "--keyframe", spec, "-o", str(out)]) != 0
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(err) == 1 and says in err[0], err
+    assert not out.exists() and not list(tmp_path.glob(".masks.partial-*"))
