@@ -154,7 +154,7 @@ def cmd_track(args) -> int:
 
     from .cliutil import TqdmProgress
     from .core.masks import fit_mask, read_mask_image
-    from .core.segment import GrabCutSegmenter, TrackParams, click_motion, split_objects, track
+    from .core.segment import CHECK, GrabCutSegmenter, TrackParams, click_motion, split_objects, track
     from .core.video import open_video
 
     out = Path(args.output).expanduser()
@@ -234,7 +234,7 @@ def cmd_track(args) -> int:
 
             def on_mask(step):
                 write(start + step.index, step.mask)
-                if step.flag in ("fallback", "lost"):
+                if step.flag in CHECK:
                     flags[start + step.index] = step.flag
 
             with TqdmProgress("track") as bar:

@@ -77,7 +77,7 @@ class Project(QObject):
         self.start = self.end = 0
         self.engine_settings: dict = {}
         #: frames whose mask the user made or corrected for tracking (click tool), and frames the
-        #: tracker flagged for a check ({frame: "lost" | "fallback"}); saved with the project
+        #: tracker flagged for a check ({frame: "lost" | "fallback" | "shrunk"}); saved with the project
         self.keyframes: set[int] = set()
         self.flagged: dict[int, str] = {}
         #: per keyframe, the objects selected on it one by one (bit-packed masks): tracking follows

@@ -24,7 +24,7 @@ from app.core.errors import SegmentError
 from app.core.jobs import Progress
 from app.core.masks import MaskStore, encode_labels
 from app.core.paths import models_dir
-from app.core.segment import (FALLBACK, KEYFRAME, LOST, GrabCutSegmenter, TrackParams, changed_spans, click_motion,
+from app.core.segment import (CHECK, KEYFRAME, GrabCutSegmenter, TrackParams, changed_spans, click_motion,
                               objects_in, track, without_static)
 from app.core.segment import download
 from app.core.segment.sam import SamSegmenter, find_sam_checkpoint, load_sam
@@ -202,7 +202,7 @@ def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, 
 
         def on_mask(step):
             i = offset + step.index
-            if step.flag in (FALLBACK, LOST):
+            if step.flag in CHECK:
                 flags[i] = step.flag
             if step.flag == KEYFRAME:
                 if not tracked.is_empty(i):

@@ -38,7 +38,7 @@ class FrameBar(QWidget):
         super().__init__(parent)
         self.count, self.current, self.start, self.end = 0, 0, 0, 0
         self.marks: frozenset[int] = frozenset()
-        self.flagged: frozenset[int] = frozenset()  # frames to check (tracking 'lost' / 'fallback')
+        self.flagged: frozenset[int] = frozenset()  # frames to check ('lost' / 'fallback' / 'shrunk')
         self.tracked: frozenset[int] = frozenset()  # frames whose mask the tracker filled (in part)
         self.keys: frozenset[int] = frozenset()  # keyframes: masks the user made, that tracking starts from
         self.setMinimumHeight(34)

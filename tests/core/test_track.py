@@ -6,9 +6,8 @@ import pytest
 
 from app.core.errors import Cancelled
 from app.core.jobs import CancelToken
-from app.core.segment import (FALLBACK, KEYFRAME, LOST, OK, GrabCutSegmenter, TrackParams, changed_spans, iter_track,
-                              mask_iou, plan_runs,
-                              prompts_from_mask, track)
+from app.core.segment import (CHECK, FALLBACK, KEYFRAME, LOST, OK, SHRUNK, GrabCutSegmenter, TrackParams, changed_spans,
+                              iter_track, mask_iou, plan_runs, prompts_from_mask, track)
 
 import cv2
 
@@ -177,6 +176,22 @@ def test_redetects_object_after_it_passes_behind_an_occluder():
     off = track(lambda i: frames[i], len(frames), {0: masks[0]}, GrabCutSegmenter(),
                 params=TrackParams(redetect=False))
     assert np.mean([mask_iou(off.mask(i), masks[i]) for i in range(25, len(frames))]) < 0.5
+
+
+def test_a_mask_under_half_its_keyframe_size_asks_for_a_check():
+    """The disc going behind the bar: while at least half of it shows, nothing is flagged; when a
+    third shows, the frame is flagged SHRUNK. Coming out again, the mask first grows back too
+    little (a sliver where the whole disc is): those frames are flagged too, where before they
+    looked fine (flag "")."""
+    frames, masks = make_occluded_clip()
+    res = track(lambda i: frames[i], len(frames), {0: masks[0]}, GrabCutSegmenter())
+    before = track(lambda i: frames[i], len(frames), {0: masks[0]}, GrabCutSegmenter(), params=TrackParams(shrunk=0))
+    assert all(res.flags[i] == OK for i in range(1, 12))  # at least half the disc shows
+    assert res.flags[12] == SHRUNK and before.flags[12] == OK
+    small = [i for i in range(19, 25) if np.count_nonzero(res.mask(i)) < 0.5 * np.count_nonzero(masks[i])]
+    assert small and all(i in res.flagged() for i in small), (small, res.flags)
+    assert any(before.flags[i] == OK for i in small)
+    assert SHRUNK in CHECK and FALLBACK in CHECK and LOST in CHECK
 
 
 def test_redetection_with_probation_still_comes_back():

@@ -8,13 +8,13 @@
 """
 from .base import Box, Candidate, Point, Segmenter, mask_box, mask_iou
 from .grabcut import GrabCutSegmenter
-from .track import (FALLBACK, KEYFRAME, LOST, OK, Flow, changed_spans, click_motion, TrackParams, TrackResult,
-                    TrackStep, iter_track, objects_in, plan_runs, prompts_from_mask, split_objects, track, warp,
-                    without_static)
+from .track import (CHECK, FALLBACK, KEYFRAME, LOST, OK, SHRUNK, Flow, changed_spans, click_motion, TrackParams,
+                    TrackResult, TrackStep, iter_track, objects_in, plan_runs, prompts_from_mask, split_objects, track,
+                    warp, without_static)
 
 __all__ = [
     "Box", "Candidate", "Point", "Segmenter", "mask_box", "mask_iou", "GrabCutSegmenter",
-    "FALLBACK", "KEYFRAME", "LOST", "OK", "Flow", "changed_spans", "click_motion", "TrackParams", "TrackResult",
-    "TrackStep", "iter_track", "objects_in", "plan_runs", "prompts_from_mask", "split_objects", "track", "warp",
-    "without_static",
+    "CHECK", "FALLBACK", "KEYFRAME", "LOST", "OK", "SHRUNK", "Flow", "changed_spans", "click_motion", "TrackParams",
+    "TrackResult", "TrackStep", "iter_track", "objects_in", "plan_runs", "prompts_from_mask", "split_objects", "track",
+    "warp", "without_static",
 ]
