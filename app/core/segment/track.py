@@ -106,6 +106,9 @@ class TrackParams:
                                  # separate objects, each followed on its own (0: the whole mask as one object)
     threads: int = 0             # several objects (cue tracker): followed side by side on this many threads
                                  # (0: one per core); 1: one after another
+    cut_iters: int = 1           # GrabCut iterations of a tracking step's band cut (3 until the eleventh session:
+                                 # same IoU over 3 seeds, 0.483 / 0.484 from true first masks, and 1.3-1.7x
+                                 # faster for one object at 1280x720; docs/BENCHMARKS.md)
     shrunk: float = 0.5          # an object's mask under this x its keyframe's area (between two close
                                  # keyframes: the area expected there) is flagged SHRUNK (0: never)
 
@@ -512,7 +515,7 @@ def _band_cut(cur_rgb, logit, sd, band, p: TrackParams):
         if (lab == cv2.GC_BGD).any() and np.isin(lab, (cv2.GC_FGD, cv2.GC_PR_FGD)).any():
             bgm, fgm = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
             try:
-                cv2.grabCut(np.ascontiguousarray(cur_rgb[y0:y1, x0:x1, ::-1]), lab, None, bgm, fgm, 3,
+                cv2.grabCut(np.ascontiguousarray(cur_rgb[y0:y1, x0:x1, ::-1]), lab, None, bgm, fgm, p.cut_iters,
                             cv2.GC_INIT_WITH_MASK)
                 fg = np.isin(lab, (cv2.GC_FGD, cv2.GC_PR_FGD))
             except cv2.error:
