@@ -7,6 +7,7 @@ applied to 10,000 frames of one watermark costs a dict of references, not 10,000
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import zipfile
 from collections import OrderedDict
@@ -89,6 +90,10 @@ class Project(QObject):
         #: per frame, the pixels the tracker's last run added to the mask: tracking again replaces
         #: them, so a correction also takes a wrong tracked part away on the other frames
         self.tracked: Optional[MaskStore] = None
+        #: the last tracking run, so that tracking again redoes only what changed since
+        #: (``changed_spans``): {"range": (start, end), "sam": checkpoint or None, "keys": {keyframe:
+        #: digest of its mask}, "tracked": {frame: the tracked blob it left}}; saved with the project
+        self.last_track: Optional[dict] = None
         self.path: Optional[Path] = None
         self.results = ResultCache()
         self.undo = QUndoStack(self)
@@ -128,6 +133,7 @@ class Project(QObject):
         self.masks = MaskStore(len(reader), reader.width, reader.height)
         self.tracked = MaskStore(len(reader), reader.width, reader.height)
         self.keyframes, self.flagged, self.objects, self.tracked_objects = set(), {}, {}, {}
+        self.last_track = None
         self.current, self.start, self.end = 0, 0, len(reader)
         self.path = None
         self._dirty = False
@@ -352,6 +358,11 @@ class Project(QObject):
             tracking["tracked"] = tracked_name
         if objects_name:
             tracking["objects"] = objects_name
+        if self.last_track is not None:  # the tracked blobs by one digest: reopened, they must match
+            run = self.last_track
+            tracking["last_run"] = {"range": list(run["range"]), "sam": run["sam"],
+                                    "keys": {str(k): d for k, d in sorted(run["keys"].items())},
+                                    "tracked": _digest_frames(run["tracked"])}
         return {"format": FORMAT, "video": str(self.video_path), "range": [self.start, self.end],
                 "current": self.current, "engine": self.engine_settings, "masks": masks_name,
                 "tracking": tracking}
@@ -442,6 +453,27 @@ class Project(QObject):
         self.dirtyChanged.emit(False)
 
 
+    def record_track(self, span: tuple[int, int], sam: Optional[str], keys: dict) -> None:
+        """Remember a finished tracking run over ``span`` (its range): ``keys`` {keyframe: digest of
+        the mask it started from, ``mask_digest``}; each frame's tracked blob is read now."""
+        self.last_track = {"range": tuple(span), "sam": sam, "keys": dict(keys),
+                           "tracked": {i: self.tracked.blob(i) for i in range(*span)}}
+
+    def _load_last_track(self, run) -> None:
+        """The saved record of the last run, if it still describes the tracked masks just loaded."""
+        self.last_track = None
+        try:
+            start, end = (int(v) for v in run["range"])
+            keys = {int(k): str(d) for k, d in run["keys"].items()}
+            sam = run["sam"] if run["sam"] is None else str(run["sam"])
+            if not 0 <= start < end <= self.n_frames:
+                return
+            tracked = {i: self.tracked.blob(i) for i in range(start, end)}
+            if _digest_frames(tracked) == run["tracked"]:
+                self.last_track = {"range": (start, end), "sam": sam, "keys": keys, "tracked": tracked}
+        except (KeyError, TypeError, ValueError, AttributeError):
+            pass  # an edited or older file: the next Track runs over the whole range
+
     def _load_tracking(self, tracking: dict) -> None:
         """Restore keyframes and flags, dropping entries that do not fit this video (an edited file)."""
         n = self.n_frames
@@ -459,7 +491,23 @@ class Project(QObject):
         self.objects, self.tracked_objects = {}, {}
         self.flagged = {frame(k): str(v) for k, v in (flags.items() if isinstance(flags, dict) else [])
                         if frame(k) is not None}
+        self._load_last_track(tracking.get("last_run"))
         self.trackingChanged.emit()
+
+
+def mask_digest(blob: Optional[bytes]) -> Optional[str]:
+    """A short digest of a mask blob (None for an empty mask): how a keyframe is recognised later."""
+    return None if blob is None else hashlib.sha1(blob).hexdigest()[:20]
+
+
+def _digest_frames(blobs: dict) -> str:
+    """One digest of {frame: blob or None}."""
+    h = hashlib.sha1()
+    for i in sorted(blobs):
+        if blobs[i] is not None:
+            h.update(f"{i}:{len(blobs[i])};".encode())
+            h.update(blobs[i])
+    return h.hexdigest()
 
 
 def open_with_first_frame(path, progress=None, cancel=None):

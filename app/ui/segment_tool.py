@@ -29,6 +29,7 @@ from app.core.segment import (CHECK, KEYFRAME, GrabCutSegmenter, TrackParams, ch
 from app.core.segment import download
 from app.core.segment.sam import SamSegmenter, find_sam_checkpoint, load_sam
 
+from .project import mask_digest
 from .qimage import mask_to_qimage
 from .tools import Tool
 
@@ -250,9 +251,6 @@ class SegmentController(QObject):
         self._request = 0  # id of the latest request; older answers are dropped
         self._pending: Optional[tuple] = None
         self._press: Optional[tuple] = None  # (widget pos, image pos, label)
-        # the last tracking run: its range, segmenter, keyframe blobs and each frame's tracked blob
-        # after it, so that tracking again after a correction redoes only what the correction touches
-        self._last_run: Optional[dict] = None
 
         self.tool_action = panel.add_tool(self.tool)
         self.commit_action = QAction("Commit selection", self)
@@ -305,7 +303,6 @@ class SegmentController(QObject):
         self.commit_action.setEnabled(self.tool.candidate is not None)
 
     def _video_changed(self) -> None:
-        self._last_run = None
         self._show_flags()  # the project starts a new video with no keyframes or flags
         self.discard()
 
@@ -437,18 +434,20 @@ class SegmentController(QObject):
             c.error.emit("This frame has no mask to track; click the object and press Enter first.")
             return None
         keys = {i for i in self.keyframes if p.start <= i < p.end and not p.masks.is_empty(i)} | {p.current}
-        sam, blobs = sam_checkpoint(self.settings), {i: p.masks.blob(i) for i in keys}
+        sam = sam_checkpoint(self.settings)
+        sam = None if sam is None else str(sam)
+        digests = {i: mask_digest(p.masks.blob(i)) for i in keys}
         # after a correction only the stretches between the keyframes around it are tracked again
         # (each frame is tracked from its neighbouring keyframes); with nothing changed, all of it
-        last, spans = self._last_run, None
+        last, spans = p.last_track, None
         if last is not None and last["range"] == (p.start, p.end) and last["sam"] == sam:
-            spans = changed_spans(p.start, p.end, blobs, last["keys"],
+            spans = changed_spans(p.start, p.end, digests, last["keys"],
                                   lambda i: p.tracked.blob(i) == last["tracked"].get(i))
         fn = track_job(self.provider, sam, str(resolve_device(self.settings.device)),
                        p.video_path, p.start, p.end, {i: p.objects_on(i) for i in keys}, p.masks_snapshot(),
                        p.masks_snapshot(p.tracked), TrackParams().gap_px((p.masks.height, p.masks.width)),
                        spans or None)
-        return c.engine.submit("Track", fn, kind="track", keys=blobs, range=(p.start, p.end), sam=sam)
+        return c.engine.submit("Track", fn, kind="track", keys=digests, range=(p.start, p.end), sam=sam)
 
     def _tracked(self, job, result) -> None:
         if job.data.get("kind") != "track":
@@ -479,9 +478,7 @@ class SegmentController(QObject):
         # masks; a frame whose mask held only paint that stays put (a logo) is none
         new_keys = set(result["followed"]) - self.keyframes
         self.keyframes.update(new_keys)
-        self._last_run = {"range": job.data["range"], "sam": job.data["sam"],
-                          "keys": {k: job.data["keys"][k] for k in result["followed"]},
-                          "tracked": {i: p.tracked.blob(i) for i in range(*job.data["range"])}}
+        p.record_track(job.data["range"], job.data["sam"], {k: job.data["keys"][k] for k in result["followed"]})
         before = dict(self.flagged)
         for a, b in result["spans"]:
             for i in range(a, b):

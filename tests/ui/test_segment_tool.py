@@ -275,21 +275,17 @@ def test_two_touching_objects_selected_one_by_one_are_tracked_each_on_its_own(wi
     assert p.objects_on(3) == []
 
 
-def test_tracking_again_after_a_correction_redoes_only_the_frames_it_touches(window, disc_clip, qtbot, monkeypatch):
-    """Keyframes 0 and 4, tracked; a correction on frame 6: tracking again follows frames 4..7 only
-    (each frame is tracked from its neighbouring keyframes, so frames 1-3 would come out the same),
-    and frames 1-3 keep the result the user may have checked already. An undone run is tracked
-    again; with nothing changed, Track runs over the whole range."""
+def keyframes_0_and_4_tracked(window, clip, qtbot, monkeypatch):
+    """Open ``clip``, select the disc on frames 0 and 4 and track; returns (calls, track_now):
+    each call of the tracker as (frames, its keyframes), and a function that tracks again."""
     from app.ui import segment_tool
 
     calls = []
     real = segment_tool.track
     monkeypatch.setattr(segment_tool, "track", lambda g, n, keys, *a, **k: calls.append((n, sorted(keys)))
                         or real(g, n, keys, *a, **k))
-    window.open_path(disc_clip)
+    window.open_path(clip)
     p, seg = window.project, window.segment
-    said = []
-    window.controller.message.connect(said.append)
     window.tools.set_tool("segment")
     for key in (0, 4):
         p.set_current(key)
@@ -300,6 +296,18 @@ def test_tracking_again_after_a_correction_redoes_only_the_frames_it_touches(win
             seg.track_action.trigger()
 
     track_now()
+    return calls, track_now
+
+
+def test_tracking_again_after_a_correction_redoes_only_the_frames_it_touches(window, disc_clip, qtbot, monkeypatch):
+    """Keyframes 0 and 4, tracked; a correction on frame 6: tracking again follows frames 4..7 only
+    (each frame is tracked from its neighbouring keyframes, so frames 1-3 would come out the same),
+    and frames 1-3 keep the result the user may have checked already. An undone run is tracked
+    again; with nothing changed, Track runs over the whole range."""
+    said = []
+    window.controller.message.connect(said.append)
+    calls, track_now = keyframes_0_and_4_tracked(window, disc_clip, qtbot, monkeypatch)
+    p = window.project
     assert calls[-1] == (N, [0, 4]) and said[-1].startswith("Tracked frames 0..7") and "again" not in said[-1]
     checked = {i: p.masks.blob(i) for i in (1, 2, 3)}
     p.set_current(6)
@@ -319,6 +327,33 @@ def test_tracking_again_after_a_correction_redoes_only_the_frames_it_touches(win
     assert calls[-1] == (N, [0, 4, 6]) and "again" not in said[-1]
     for i in (1, 2, 3, 5, 7):
         assert mask_iou(p.masks.get(i), disc_mask(i)) > 0.7, i
+
+
+def test_a_reopened_project_still_tracks_again_only_what_a_correction_touches(window, disc_clip, qtbot,
+                                                                              monkeypatch, tmp_path):
+    """The record of the last run is saved with the project: reopened, a correction on frame 6
+    re-tracks frames 4..7 only. A file whose record no longer matches its tracked masks (edited by
+    hand) is not trusted: Track runs over the whole range."""
+    import json
+
+    calls, track_now = keyframes_0_and_4_tracked(window, disc_clip, qtbot, monkeypatch)
+    p = window.project
+    path = p.save(tmp_path / "proj")
+    window.open_path(disc_clip)  # another project in between
+    assert p.last_track is None
+    assert window.open_path(path) and p.last_track is not None and p.last_track["range"] == (0, N)
+    p.set_current(6)
+    p.edit_mask(p.masks.get(6) | shown_part(40, 44, 60, 64), "frame")
+    track_now()
+    assert calls[-1] == (4, [0, 2])
+    data = json.loads(path.read_text())
+    data["tracking"]["last_run"]["tracked"] = "0" * 40  # the record does not match the masks
+    path.write_text(json.dumps(data))
+    assert window.open_path(path) and p.last_track is None
+    p.set_current(6)
+    p.edit_mask(p.masks.get(6) | shown_part(40, 44, 60, 64), "frame")
+    track_now()
+    assert calls[-1][0] == N
 
 
 def test_edits_made_while_tracking_survive_the_result(window, disc_clip, qtbot):
