@@ -24,8 +24,8 @@ from app.core.errors import SegmentError
 from app.core.jobs import Progress
 from app.core.masks import MaskStore, encode_labels
 from app.core.paths import models_dir
-from app.core.segment import (CHECK, KEYFRAME, GrabCutSegmenter, TrackParams, changed_spans, click_motion,
-                              objects_in, track, without_static)
+from app.core.segment import (CHECK, FALLBACK, KEYFRAME, LOST, SHRUNK, GrabCutSegmenter, TrackParams, changed_spans,
+                              click_motion, objects_in, track, without_static)
 from app.core.segment import download
 from app.core.segment.sam import SamSegmenter, find_sam_checkpoint, load_sam
 
@@ -33,6 +33,11 @@ from .project import mask_digest
 from .qimage import mask_to_qimage
 from .tools import Tool
 
+#: what each flag tells the user, when G brings them to the frame
+FLAG_REASONS = {LOST: "the object seems hidden or gone here",
+                FALLBACK: "the new cut was refused and the flow-warped mask kept",
+                SHRUNK: "the mask is under half its size on the keyframe (the object partly hidden, or part "
+                        "of it lost)"}
 CANDIDATE_COLOR = QColor(40, 220, 255)  # cyan: distinct from the committed mask's red
 DRAG_PX = 5  # widget pixels a press must move to become a box instead of a click
 
@@ -321,6 +326,9 @@ class SegmentController(QObject):
         ahead = [i for i in frames if (i - cur) * direction > 0]
         target = (ahead[0] if direction > 0 else ahead[-1]) if ahead else (frames[0] if direction > 0 else frames[-1])
         self.project.set_current(target)
+        why = FLAG_REASONS.get(self.flagged[target], "the tracker is unsure of it")
+        self.controller.message.emit(f"Frame {target} ({frames.index(target) + 1} of {len(frames)} to check): {why}. "
+                                     "Correct it with clicks or the brush and track again, or go on (G).")
         return target
 
     def discard(self) -> None:

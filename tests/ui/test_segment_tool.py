@@ -587,11 +587,13 @@ def test_go_to_flagged_frames_and_a_correction_clears_the_flag(window, disc_clip
     p.trackingChanged.emit()
     assert seg.next_flag_action.isEnabled() and window.timeline.bar.flagged == {2, 6}
     p.set_current(0)
+    said = []
+    window.controller.message.connect(said.append)
     window.canvas.setFocus()
     qtbot.keyClick(window.canvas, Qt.Key.Key_G)
-    assert p.current == 2
+    assert p.current == 2 and said[-1].startswith("Frame 2 (1 of 2 to check): the object seems hidden or gone")
     qtbot.keyClick(window.canvas, Qt.Key.Key_G)
-    assert p.current == 6
+    assert p.current == 6 and "flow-warped mask kept" in said[-1]
     qtbot.keyClick(window.canvas, Qt.Key.Key_G)
     assert p.current == 2  # wraps
     qtbot.keyClick(window.canvas, Qt.Key.Key_G, Qt.KeyboardModifier.ShiftModifier)
@@ -602,3 +604,5 @@ def test_go_to_flagged_frames_and_a_correction_clears_the_flag(window, disc_clip
     assert window.timeline.bar.flagged == {2}
     qtbot.keyClick(window.canvas, Qt.Key.Key_G)
     assert p.current == 2
+    p.flagged[5] = "shrunk"  # each flag says why the frame is worth a look
+    assert seg.go_to_flagged(1) == 5 and said[-1].startswith("Frame 5 (2 of 2 to check): the mask is under half")
