@@ -137,6 +137,8 @@ def main() -> None:
     wait(app, lambda: True)
     d.grab().save(str(OUT / "settings_general.png"))
     d.close()
+    win.project._dirty = False  # the painted demo project is not saved: no "unsaved changes" question
+    win.project.undo.setClean()
     click_to_remove(app, win)
     print("screenshots in", OUT)
 
