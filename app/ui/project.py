@@ -452,7 +452,6 @@ class Project(QObject):
         self.pathChanged.emit(path)
         self.dirtyChanged.emit(False)
 
-
     def record_track(self, span: tuple[int, int], sam: Optional[str], keys: dict) -> None:
         """Remember a finished tracking run over ``span`` (its range): ``keys`` {keyframe: digest of
         the mask it started from, ``mask_digest``}; each frame's tracked blob is read now."""
