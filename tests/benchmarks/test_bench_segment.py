@@ -81,3 +81,28 @@ def test_an_unusable_sam_checkpoint_stops_in_one_line(tmp_path):
         with pytest.raises(SystemExit) as e:
             bench_segment.main(["--clips", str(clips), "--only", "toy", "--sam", str(path)])
         assert str(e.value).startswith("error: ") and path.name in str(e.value) and "\n" not in str(e.value)
+
+
+def test_sam_embed_benchmark_times_each_registry_model(tmp_path, monkeypatch):
+    """bench_sam_embed.py builds each requested size from the registry (patched to the tiny model)
+    and reports embedding and click times per frame of a real video file."""
+    import segment_anything
+
+    import bench_sam_embed
+
+    clips = toy_clips(tmp_path / "clips", n=3)
+    video = tmp_path / "toy.mp4"
+    w = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"mp4v"), 10, (96, 72))
+    for f in sorted((clips / "toy").iterdir()):
+        w.write(cv2.imread(str(f)))
+    w.release()
+    for t in ("vit_b", "vit_l"):
+        monkeypatch.setitem(segment_anything.sam_model_registry, t, lambda: tiny_sam(seed=5))
+    out = tmp_path / "sam.json"
+    assert bench_sam_embed.main([str(video), "--types", "vit_b", "vit_l", "--device", "cpu",
+                                 "--frames", "3", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())
+    assert [r["type"] for r in rows] == ["vit_b", "vit_l"]
+    assert all(r["frames"] == 3 and r["embed_median_s"] > 0 and r["click_median_s"] > 0 for r in rows)
+    with pytest.raises(SystemExit, match="no frames"):
+        bench_sam_embed.main([str(tmp_path / "missing.mp4"), "--device", "cpu"])
