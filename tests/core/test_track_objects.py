@@ -2,6 +2,7 @@
 each object is followed on its own, and what is painted on every frame is not followed."""
 from __future__ import annotations
 
+import importlib
 import threading
 
 import cv2
@@ -210,6 +211,39 @@ def test_objects_followed_side_by_side_give_the_same_masks_every_time(clips_dir)
     truth = [np.isin(lab, (1, 2, 3)) for lab in labels]
     side, seq = (float(np.mean([mask_iou(m, g) for m, g in zip(r[1:], truth[1:])])) for r in (a, one))
     assert side > 0.75 and abs(side - seq) < 0.05, (side, seq)
+
+
+def test_objects_share_each_frames_flow_warp_colour_bins_and_texture(monkeypatch):
+    """What every object's step computes alike on a frame (the flow, the previous frame warped by
+    it, the colour bins, the texture weight) is computed once a frame, however many objects,
+    on threads or not, and the masks are those of objects tracked one by one."""
+    tr = importlib.import_module("app.core.segment.track")  # the package's ``track`` is the function
+    h, w, n = 72, 128, 6
+    frames = flat_discs_clip(h, w, n, 7, lambda i: [((22 + 2 * i, 24, 8), (220, 60, 50)),
+                                                    ((100 - 2 * i, 24, 8), (50, 60, 220)),
+                                                    ((60, 52 - i, 8), (60, 200, 60))])
+    key = [discs(h, w, (22, 24, 8)), discs(h, w, (100, 24, 8)), discs(h, w, (60, 52, 8))]
+    calls = {"bins": 0, "texture": 0, "warp": 0}
+    for name, fn in (("bins", tr.colour_bins), ("texture", tr.texture_weight), ("warp", tr.warp)):
+        def counted(*a, _fn=fn, _name=name, **k):
+            calls[_name] += 1
+            return _fn(*a, **k)
+        monkeypatch.setattr(tr, {"bins": "colour_bins", "texture": "texture_weight", "warp": "warp"}[name], counted)
+
+    def run(objs, threads):
+        cv2.setRNGSeed(0)
+        res = track(lambda i: frames[i], n, {0: objs}, GrabCutSegmenter(), params=TrackParams(threads=threads))
+        return [res.mask(i) for i in range(n)]
+
+    together = run(key, 3)
+    steps = n - 1
+    # per frame: the new frame's bins and texture once; the previous frame's warp once, and each
+    # object's own mask warp; the keyframe's bins and texture once more (colour fit, texture gate)
+    assert calls["bins"] <= steps + 1 and calls["texture"] <= steps + 1, calls
+    assert calls["warp"] <= steps * (1 + len(key)), calls
+    alone = [run([o], 1) for o in key]
+    union = [np.logical_or.reduce([a[i] for a in alone]) for i in range(n)]
+    assert all(mask_iou(a, b) > 0.97 for a, b in zip(together, union))
 
 
 def test_cancel_stops_objects_followed_side_by_side_and_their_threads():

@@ -76,15 +76,14 @@ class ColourModel:
         self.anchor = anchor
         self._fg0 = self._bg0 = self._fg = self._bg = None
 
-    def _hist(self, rgb, mask):
-        idx = self._index(rgb)[mask]
+    def _hist(self, rgb, mask, index=None):
+        idx = (self._index(rgb) if index is None else index)[mask]
         h = np.bincount(idx, minlength=self.bins ** 3).astype(np.float32)
         h = cv2.GaussianBlur(h.reshape(self.bins, self.bins * self.bins), (3, 3), 0).ravel()  # mild smoothing
         return (h + 0.5) / (h.sum() + 0.5 * h.size)
 
     def _index(self, rgb):
-        q = (rgb.astype(np.int32) * self.bins) >> 8
-        return (q[..., 0] * self.bins + q[..., 1]) * self.bins + q[..., 2]
+        return colour_bins(rgb, self.bins)
 
     @property
     def ready(self) -> bool:
@@ -96,22 +95,31 @@ class ColourModel:
         self._fg0, self._bg0 = self._hist(rgb, fg), self._hist(rgb, bg)
         self._fg, self._bg = self._fg0.copy(), self._bg0.copy()
 
-    def update(self, rgb: np.ndarray, fg: np.ndarray, bg: np.ndarray, rate: float = 0.2) -> None:
+    def update(self, rgb: np.ndarray, fg: np.ndarray, bg: np.ndarray, rate: float = 0.2,
+               index: Optional[np.ndarray] = None) -> None:
+        """``index``: ``colour_bins(rgb, self.bins)`` when the caller has it already."""
         if not self.ready:
             self.fit(rgb, fg, bg)
             return
         if fg.sum() >= 16:
-            self._fg = (1 - rate) * self._fg + rate * self._hist(rgb, fg)
+            self._fg = (1 - rate) * self._fg + rate * self._hist(rgb, fg, index)
         if bg.sum() >= 16:
-            self._bg = (1 - rate) * self._bg + rate * self._hist(rgb, bg)
+            self._bg = (1 - rate) * self._bg + rate * self._hist(rgb, bg, index)
 
-    def logit(self, rgb: np.ndarray) -> np.ndarray:
-        """log p(colour | object) - log p(colour | background), float32 (H, W)."""
+    def logit(self, rgb: np.ndarray, index: Optional[np.ndarray] = None) -> np.ndarray:
+        """log p(colour | object) - log p(colour | background), float32 (H, W). ``index``:
+        ``colour_bins(rgb, self.bins)`` when the caller has it already."""
         a = self.anchor
         fg = a * self._fg0 + (1 - a) * self._fg
         bg = a * self._bg0 + (1 - a) * self._bg
         table = np.log(fg / bg).astype(np.float32)
-        return table[self._index(rgb)]
+        return table[self._index(rgb) if index is None else index]
+
+
+def colour_bins(rgb: np.ndarray, bins: int = 16) -> np.ndarray:
+    """Each pixel's bin of a ``bins``^3 RGB histogram, int32 (H, W)."""
+    q = (rgb.astype(np.int32) * bins) >> 8
+    return (q[..., 0] * bins + q[..., 1]) * bins + q[..., 2]
 
 
 def ring(mask: np.ndarray, inner: int, outer: int) -> np.ndarray:

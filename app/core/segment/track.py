@@ -47,7 +47,7 @@ import numpy as np
 
 from ..jobs import CancelToken, ProgressClock, ProgressFn
 from .base import Segmenter, mask_box, mask_iou
-from .cues import ColourModel, camera_motion, motion_logit, ring, signed_distance, texture_weight
+from .cues import ColourModel, camera_motion, colour_bins, motion_logit, ring, signed_distance, texture_weight
 
 FrameFn = Callable[[int], np.ndarray]
 
@@ -232,6 +232,11 @@ def warp(img: np.ndarray, flow: np.ndarray, interpolation=cv2.INTER_LINEAR, repl
                      borderMode=cv2.BORDER_REPLICATE if replicate else cv2.BORDER_CONSTANT, borderValue=0)
 
 
+def warp_diff(prev: np.ndarray, flow: np.ndarray, cur: np.ndarray) -> np.ndarray:
+    """Mean |RGB difference| per pixel between ``prev`` warped onto ``cur`` by ``flow`` and ``cur``."""
+    return np.abs(warp(prev, flow).astype(np.int16) - cur.astype(np.int16)).mean(axis=2)
+
+
 def prompts_from_mask(mask: np.ndarray, n_positive: int = 3, expand: float = 0.15):
     """Prompts derived from a bool (H, W) mask: (points [(x, y, label)], box (x0, y0, x1, y1)).
 
@@ -261,12 +266,46 @@ def prompts_from_mask(mask: np.ndarray, n_positive: int = 3, expand: float = 0.1
     return points, box
 
 
+class _Shared:
+    """What the steps of the objects followed side by side compute alike on a frame: the flow to
+    the previous frame (calling the object as ``flow_fn(cur, prev)``), the difference between the
+    previous frame warped by it and the new one, the new frame's colour bins and texture weight. The
+    first object that asks computes a value; it is kept for the arrays it came from, matched by
+    identity (frames are not changed in place during a run), so seven objects cost one of each a
+    frame instead of seven."""
+
+    def __init__(self, flow_fn=None):
+        self.flow_fn = flow_fn
+        self._lock = threading.RLock()
+        self._last = {}  # name -> (the arrays it was computed from, value)
+
+    def get(self, name, key: tuple, compute):
+        with self._lock:  # objects followed side by side ask at once: one computes, the rest wait
+            hit = self._last.get(name)
+            if hit is None or any(a is not b for a, b in zip(hit[0], key)):
+                hit = self._last[name] = (key, compute())
+            return hit[1]
+
+    def __call__(self, cur, prev):
+        return self.get("flow", (cur, prev), lambda: self.flow_fn(cur, prev))
+
+    def diff(self, prev, flow, cur):
+        return self.get("diff", (prev, flow, cur), lambda: warp_diff(prev, flow, cur))
+
+    def bins(self, rgb, bins: int):
+        return self.get(("bins", bins), (rgb,), lambda: colour_bins(rgb, bins))
+
+    def texture(self, rgb, scale: float):
+        return self.get(("texture", scale), (rgb,), lambda: texture_weight(rgb, scale))
+
+
 class _CueState:
     """Per-run state of the cue tracker: the colour model fitted on the keyframe, and for
     re-detection a whole-frame colour model (object : everything else) with the object's last
-    trusted position, size and motion."""
+    trusted position, size and motion. ``shared``: what the objects of a run compute alike."""
 
-    def __init__(self, rgb, mask, p: TrackParams):
+    def __init__(self, rgb, mask, p: TrackParams, shared: Optional[_Shared] = None):
+        self.shared = shared or _Shared()
         self.colour = ColourModel()
         self.p = p
         b = _band(mask, p)
@@ -286,7 +325,7 @@ class _CueState:
         """Mean keyframe colour logit (object : whole background) inside ``mask``."""
         if not mask.any() or not self.key.ready:
             return 0.0
-        return float(np.clip(self.key.logit(rgb)[mask], -4, 4).mean())
+        return float(np.clip(self.key.logit(rgb, self.bins(rgb))[mask], -4, 4).mean())
 
     def trust(self, mask):
         c0, c1 = _centroid(self.good), _centroid(mask)
@@ -296,7 +335,13 @@ class _CueState:
 
     def update(self, rgb, mask):
         b = _band(mask, self.p)
-        self.colour.update(rgb, _erode(mask, 1), ring(mask, 2, b), self.p.colour_rate)
+        self.colour.update(rgb, _erode(mask, 1), ring(mask, 2, b), self.p.colour_rate, self.bins(rgb))
+
+    def bins(self, rgb):
+        return self.shared.bins(rgb, self.colour.bins)
+
+    def texture(self, rgb):
+        return self.shared.texture(rgb, self.p.texture)
 
 
 def _centroid(mask):
@@ -328,7 +373,7 @@ def _cue_logit(cur_rgb, sd, diff, area, state: _CueState, p: TrackParams):
         d = cv2.GaussianBlur(diff.astype(np.float32), (5, 5), 0)
         c = np.clip(1.0 - (d - p.photo_tol) / p.photo_tol, 0, 1)
         logit = np.where(logit > 0, logit * c, logit)
-    logit += p.w_colour * np.clip(state.colour.logit(cur_rgb), -4, 4)
+    logit += p.w_colour * np.clip(state.colour.logit(cur_rgb, state.bins(cur_rgb)), -4, 4)
     return logit
 
 
@@ -343,12 +388,11 @@ def _step_cues(prev_rgb, prev_mask, cur_rgb, state: _CueState, flow_fn, p: Track
     flow = flow_fn(cur_rgb, prev_rgb)
     state.flow, state.res = flow, None
     warped = warp(prev_mask.astype(np.float32), flow, replicate=p.replicate) > 0.5
-    moved_rgb = warp(prev_rgb, flow)
     prev_area = max(1, np.count_nonzero(prev_mask))
     area = np.count_nonzero(warped)
     if area < max(4, 0.05 * prev_area):
         return warped, LOST, 0.0
-    diff = np.abs(moved_rgb.astype(np.int16) - cur_rgb.astype(np.int16)).mean(axis=2)
+    diff = state.shared.diff(prev_rgb, flow, cur_rgb)
     consistent = np.count_nonzero(diff[warped] < p.photo_tol) / area
     cut = expect is None or not (1 / p.warp_area_tol <= area / max(1.0, expect) <= p.warp_area_tol)
     band = _band(warped, p)
@@ -360,7 +404,7 @@ def _step_cues(prev_rgb, prev_mask, cur_rgb, state: _CueState, flow_fn, p: Track
         m_obj = np.median(res[inner], axis=0)
         ml = motion_logit(res, m_obj) if cut else None
         if ml is not None:
-            logit += p.w_motion * ml * texture_weight(cur_rgb, p.texture)
+            logit += p.w_motion * ml * state.texture(cur_rgb)
         state.res, state.step_motion = res, m_obj
     if cut:
         mask = _keep_overlapping(_band_cut(cur_rgb, logit, sd, band, p), warped)
@@ -398,13 +442,13 @@ def _redetect(cur_rgb, state: _CueState, p: TrackParams):
     H, W = cur_rgb.shape[:2]
     ref = state.good
     aref = max(16, np.count_nonzero(ref))
-    ev = np.clip(state.key.logit(cur_rgb), -4, 4)
+    ev = np.clip(state.key.logit(cur_rgb, state.bins(cur_rgb)), -4, 4)
     if state.motion is not None:
         if state.res is None and state.flow is not None:
             _, state.res = camera_motion(state.flow)
         ml = motion_logit(state.res, state.motion) if state.res is not None else None
         if ml is not None:
-            ev = ev + p.w_motion * ml * texture_weight(cur_rgb, p.texture)
+            ev = ev + p.w_motion * ml * state.texture(cur_rgb)
     k = int(max(3, 0.15 * np.sqrt(aref))) | 1
     ev = cv2.blur(ev, (k, k))
     n, lab, stats, cents = cv2.connectedComponentsWithStats((ev > 0).astype(np.uint8), connectivity=8)
@@ -427,7 +471,7 @@ def _redetect(cur_rgb, state: _CueState, p: TrackParams):
     sd = signed_distance(best)
     area = np.count_nonzero(best)
     logit = p.w_shape * np.clip(sd / max(2.0, p.shape_scale * np.sqrt(area)), -3, 3)
-    logit += p.w_colour * np.clip(state.colour.logit(cur_rgb), -4, 4)
+    logit += p.w_colour * np.clip(state.colour.logit(cur_rgb, state.bins(cur_rgb)), -4, 4)
     mask = _keep_overlapping(_band_cut(cur_rgb, logit, sd, _band(best, p), p), best)
     return (mask if mask.any() else best), best_score
 
@@ -547,12 +591,11 @@ def _step(prev_rgb, prev_mask, cur_rgb, index, segmenter, flow_fn, p: TrackParam
     # Per-pixel backward warp: on the benchmark clips it beats a RANSAC similarity fit of the
     # object's motion (one-step IoU 0.56-0.89 against 0.59-0.85), as objects deform.
     warped = warp(prev_mask.astype(np.float32), flow) > 0.5
-    moved_rgb = warp(prev_rgb, flow)
     prev_area = max(1, np.count_nonzero(prev_mask))
     if np.count_nonzero(warped) < max(4, 0.05 * prev_area):
         return warped, LOST, 0.0  # moved out of the frame or vanished
     # Do the moved object's pixels still look like the object? (occlusion, disappearance)
-    diff = np.abs(moved_rgb.astype(np.int16) - cur_rgb.astype(np.int16)).mean(axis=2)
+    diff = warp_diff(prev_rgb, flow, cur_rgb)
     consistent = np.count_nonzero(diff[warped] < p.photo_tol) / np.count_nonzero(warped)
 
     points, box = prompts_from_mask(warped, p.n_positive, p.box_expand)
@@ -737,22 +780,6 @@ def _key_objects(keyframes: dict) -> dict:
     return out
 
 
-class _SharedFlow:
-    """A flow function that computes each (new frame, previous frame) pair once, however many
-    objects ask for it in turn."""
-
-    def __init__(self, fn):
-        self.fn, self.key, self.value = fn, None, None
-        self.lock = threading.Lock()
-
-    def __call__(self, cur, prev):
-        with self.lock:  # objects followed side by side ask at once: one computes, the rest wait
-            if self.key is None or self.key[0] is not cur or self.key[1] is not prev:
-                self.value = self.fn(cur, prev)
-                self.key = (cur, prev)
-            return self.value
-
-
 class _Follower:
     """One object followed through one run, frame by frame (``step``), from its keyframe mask."""
 
@@ -760,7 +787,8 @@ class _Follower:
         self.k, self.segmenter, self.flow_fn, self.p = k, segmenter, flow_fn, p
         self.prev_rgb, self.prev_mask = rgb, mask
         self.area = float(np.count_nonzero(mask))  # the keyframe's
-        self.state = _CueState(rgb, mask, p) if use_cues and mask.any() else None
+        shared = flow_fn if isinstance(flow_fn, _Shared) else None
+        self.state = _CueState(rgb, mask, p, shared) if use_cues and mask.any() else None
         self.guard = self.state is not None and p.redetect and self.state.s0 >= p.min_contrast
         self.target = None
         if self.state is not None:
@@ -846,7 +874,7 @@ def iter_track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Se
     gap = p.gap_px(shape)
     objects = {k: objs if objs is not None else split_objects(m, gap) if gap else [m]
                for k, (m, objs) in given.items()}
-    flow_fn = _SharedFlow(Flow(p.flow, p.flow_max_side))
+    flow_fn = _Shared(Flow(p.flow, p.flow_max_side))
     most = max(len(o) for o in objects.values())
     workers = min(most, p.threads or os.cpu_count() or 1) if use_cues else 1  # (SAM's predictor is not shareable)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="track") if workers > 1 else None
