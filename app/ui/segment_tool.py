@@ -276,6 +276,7 @@ class SegmentController(QObject):
         panel.addAction(self.track_action)  # the frames-to-check pair lives in the Mask menu (G, Shift+G)
 
         canvas.installEventFilter(self)
+        panel.toolChanged.connect(self._tool_changed)
         self.jobs.finished.connect(self._answered)
         self.jobs.failed.connect(self._failed)
         self.jobs.cancelled.connect(lambda job: self._next())
@@ -306,6 +307,12 @@ class SegmentController(QObject):
         for a in (self.next_flag_action, self.prev_flag_action):
             a.setEnabled(bool(self.flagged))
         self.commit_action.setEnabled(self.tool.candidate is not None)
+
+    def _tool_changed(self, tool) -> None:
+        if tool is not self.tool and self._press is not None:
+            # another tool picked mid-drag: its release goes to that tool, so the drag ends here
+            self._press, self.tool.drag = None, None
+            self.canvas.update()
 
     def _video_changed(self) -> None:
         self._show_flags()  # the project starts a new video with no keyframes or flags

@@ -606,3 +606,28 @@ def test_go_to_flagged_frames_and_a_correction_clears_the_flag(window, disc_clip
     assert p.current == 2
     p.flagged[5] = "shrunk"  # each flag says why the frame is worth a look
     assert seg.go_to_flagged(1) == 5 and said[-1].startswith("Frame 5 (2 of 2 to check): the mask is under half")
+
+
+def test_switching_tools_mid_drag_leaves_no_stale_box(window, disc_clip, qtbot):
+    """A box drag left by switching to the brush (B) before the release is dropped: its dashed
+    box does not come back with the click tool, and a brush stroke released after switching
+    back to the click tool still ends (the canvas follows mask edits again)."""
+    window.open_path(disc_clip)
+    p, seg, canvas = window.project, window.segment, window.canvas
+    window.tools.set_tool("segment")
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=canvas.to_widget(QPointF(20, 20)).toPoint())
+    qtbot.mouseMove(canvas, canvas.to_widget(QPointF(60, 60)).toPoint())
+    assert seg.tool.drag is not None
+    window.tools.set_tool("brush")
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=canvas.to_widget(QPointF(60, 60)).toPoint())
+    window.tools.set_tool("segment")
+    assert seg.tool.drag is None and seg.tool.box is None
+
+    window.tools.set_tool("brush")
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=canvas.to_widget(QPointF(90, 20)).toPoint())
+    qtbot.mouseMove(canvas, canvas.to_widget(QPointF(100, 30)).toPoint())
+    window.tools.set_tool("segment")
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=canvas.to_widget(QPointF(100, 30)).toPoint())
+    assert canvas._working is None and seg.tool.box is None
+    p.edit_mask(disc_mask(0), "frame")
+    assert np.array_equal(canvas.mask, disc_mask(0))
