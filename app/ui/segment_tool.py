@@ -165,6 +165,8 @@ def segment_job(provider: SegmenterProvider, sam_path, device, video, index: int
             x, y, _ = points[0]
             if seg.reaches(frame_mask, x, y):
                 return seg.predict(points, previous=frame_mask), True
+        if box is None and previous is None and not any(label for _, _, label in points):
+            return [], False  # right clicks alone: nothing selected to take a part out of
         return seg.predict(points, box, previous=previous), False
 
     return fn
@@ -256,6 +258,7 @@ class SegmentController(QObject):
         self._request = 0  # id of the latest request; older answers are dropped
         self._pending: Optional[tuple] = None
         self._press: Optional[tuple] = None  # (widget pos, image pos, label)
+        self._box_last = False  # the latest input was a box (not a click)
 
         self.tool_action = panel.add_tool(self.tool)
         self.commit_action = QAction("Commit selection", self)
@@ -380,6 +383,7 @@ class SegmentController(QObject):
         """A click: ``label`` 1 object, 0 not. ``new`` (Shift+click): a first click selects a new
         object even next to the frame's mask (a second person beside the first), never corrects it."""
         self.tool.points.append((float(x), float(y), int(label)))
+        self._box_last = False
         # a click after the first corrects the candidate on screen instead of starting over; a
         # first click near the frame's own mask (say one the tracker made) may correct that
         if len(self.tool.points) > 1:
@@ -390,6 +394,7 @@ class SegmentController(QObject):
 
     def set_box(self, box) -> None:
         self.tool.box = tuple(float(v) for v in box)
+        self._box_last = True
         self.request()
 
     def request(self, previous: Optional[np.ndarray] = None, frame_mask: Optional[np.ndarray] = None) -> None:
@@ -418,6 +423,11 @@ class SegmentController(QObject):
     def _answered(self, job, result) -> None:
         if job.data.get("request") == self._request:
             candidates, edits_frame = result
+            candidates = [c for c in candidates if c.mask.any()]
+            if not candidates:
+                self._found_nothing()
+                self._next()
+                return
             self.tool.candidates, self.tool.index = list(candidates), 0
             self.tool.edits_frame = self.tool.edits_frame or edits_frame
             self._enable()
@@ -430,6 +440,25 @@ class SegmentController(QObject):
                                              "Esc discards.")
             self.candidatesChanged.emit()
         self._next()
+
+    def _found_nothing(self) -> None:
+        """The latest click or box selected nothing: drop it and keep what was shown."""
+        dropped = None
+        if self._box_last:
+            self.tool.box = None
+        elif self.tool.points:
+            dropped = self.tool.points.pop()
+        if self.tool.box is None and not any(label for _, _, label in self.tool.points) and not self.tool.candidates:
+            self.tool.points = []  # right clicks left alone would select nothing either
+        if dropped is not None and not dropped[2] and not self.tool.points and not self.tool.candidates:
+            self.controller.message.emit("Nothing selected: left-click the object first (or drag a box around it); "
+                                         "a right click then takes a wrong part out.")
+        else:
+            self.controller.message.emit("Nothing found there, so that input was dropped: left-click inside the "
+                                         "object, or drag a box around it.")
+        self._enable()
+        self.canvas.update()
+        self.candidatesChanged.emit()
 
     def _failed(self, job, message: str) -> None:
         if job.data.get("request") == self._request:

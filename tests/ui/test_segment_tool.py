@@ -631,3 +631,35 @@ def test_switching_tools_mid_drag_leaves_no_stale_box(window, disc_clip, qtbot):
     assert canvas._working is None and seg.tool.box is None
     p.edit_mask(disc_mask(0), "frame")
     assert np.array_equal(canvas.mask, disc_mask(0))
+
+
+def test_a_click_that_selects_nothing_is_dropped_with_a_sentence(window, disc_clip, qtbot, dialogs, monkeypatch):
+    """A first right click (nothing selected yet to take a part out of) and an answer with only
+    empty candidates (a box around the whole frame) show no error dialog and offer nothing to
+    commit: the click is dropped, the status bar says why, and what was shown stays."""
+    from app.core.segment import Candidate
+    from app.ui import segment_tool
+
+    window.open_path(disc_clip)
+    p, seg = window.project, window.segment
+    said = []
+    window.controller.message.connect(said.append)
+    window.tools.set_tool("segment")
+    click(qtbot, window, 110, 10, Qt.MouseButton.RightButton)
+    assert not dialogs and not seg.tool.points and not seg.tool.candidates
+    assert not seg.commit_action.isEnabled() and "left-click the object" in said[-1]
+
+    click(qtbot, window, *disc_centre(0))
+    shown = seg.tool.candidate
+    monkeypatch.setattr(segment_tool, "segment_job", lambda *a, **k: lambda host, progress, cancel: (
+        [Candidate(np.zeros((H, W), bool), 1.0)], False))
+    click(qtbot, window, 110, 10)
+    assert not dialogs and seg.tool.candidate is shown and len(seg.tool.points) == 1
+    assert "Nothing" in said[-1]
+    steps = p.undo.count()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)
+    seg.set_box((0, 0, W, H))
+    qtbot.waitUntil(lambda: not seg.jobs.busy and seg._pending is None, timeout=30_000)
+    assert seg.tool.box is None and seg.tool.candidate is None and not seg.commit_action.isEnabled()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Return)
+    assert p.undo.count() == steps and not seg.keyframes
