@@ -219,3 +219,23 @@ def test_finetune_stop_keeps_what_was_learned(window, finetune_page, qtbot):
     result = blocker.args[1]
     assert result["stopped"] and 1 <= result["step"] < 1000 and result["output"].exists()
     assert "Stopped at step" in page.status.text() and page.use_button.isEnabled()
+
+
+def test_a_job_bar_is_not_drawn_over_a_status_message(window, clip, qtbot):
+    """A status line shown just before a job starts ("Kept: ... Track through range") would be
+    painted across the job bar's label and progress: the job's bar replaces it."""
+    import time
+
+    window.open_path(clip)
+    jobs = window.controller.engine
+
+    def wait_for_cancel(host, progress, cancel):
+        while True:
+            cancel.check()
+            time.sleep(0.01)
+
+    window.statusBar().showMessage("Kept: Shift+click another object to add it, or Track through range", 8000)
+    with qtbot.waitSignal(jobs.cancelled, timeout=10_000):
+        jobs.submit("Track", wait_for_cancel)
+        assert window.job_bar.isVisible() and window.statusBar().currentMessage() == ""
+        window.cancel_action.trigger()
