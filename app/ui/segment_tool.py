@@ -516,18 +516,20 @@ class SegmentController(QObject):
                    if p.tracked.blob(i) != blob}
         for i, blob in result.get("objects", {}).items():  # a hint for corrections, not undone
             p.set_tracked_objects(i, blob)
+        # the run's flags replace those of the frames it tracked (undone with the masks)
+        before = dict(self.flagged)
+        flags = {i: f for i, f in before.items() if not any(a <= i < b for a, b in result["spans"])}
+        flags.update(result["flags"])
         if changes or tracked:
-            p.undo.push(MaskEditCommand(p, changes, "Track object", tracked))
+            p.undo.push(MaskEditCommand(p, changes, "Track object", tracked, (before, flags)))
+        else:
+            self.flagged.clear()
+            self.flagged.update(flags)
         # the frames followed (the current one too) are keyframes from now on: the user owns their
         # masks; a frame whose mask held only paint that stays put (a logo) is none
         new_keys = set(result["followed"]) - self.keyframes
         self.keyframes.update(new_keys)
         p.record_track(job.data["range"], job.data["sam"], {k: job.data["keys"][k] for k in result["followed"]})
-        before = dict(self.flagged)
-        for a, b in result["spans"]:
-            for i in range(a, b):
-                self.flagged.pop(i, None)
-        self.flagged.update(result["flags"])
         if self.flagged != before or new_keys:
             p.mark_dirty()  # the flags and keyframes are saved with the project
         p.trackingChanged.emit()  # the timeline's marks

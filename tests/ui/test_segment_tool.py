@@ -663,3 +663,28 @@ def test_a_click_that_selects_nothing_is_dropped_with_a_sentence(window, disc_cl
     assert seg.tool.box is None and seg.tool.candidate is None and not seg.commit_action.isEnabled()
     qtbot.keyClick(window.canvas, Qt.Key.Key_Return)
     assert p.undo.count() == steps and not seg.keyframes
+
+
+def test_undoing_a_tracking_run_takes_its_flags_away(window, disc_clip, qtbot, monkeypatch):
+    """Undo of a tracking run takes its amber marks too (G led to frames without a mask, saying
+    the flow-warped mask was kept there); redo brings them back."""
+    from app.ui import segment_tool
+
+    real = segment_tool.track_job
+
+    def flagging(*a, **k):
+        fn = real(*a, **k)
+        return lambda host, progress, cancel: {**fn(host, progress, cancel), "flags": {5: "lost"}}
+
+    monkeypatch.setattr(segment_tool, "track_job", flagging)
+    window.open_path(disc_clip)
+    p, seg = window.project, window.segment
+    select_and_commit(qtbot, window, *disc_centre(0))
+    with qtbot.waitSignal(seg.trackFinished, timeout=60_000):
+        seg.track_action.trigger()
+    assert p.flagged == {5: "lost"} and window.timeline.bar.flagged == {5} and seg.next_flag_action.isEnabled()
+    window.undo_action.trigger()
+    assert p.masks.masked_frames() == [0]
+    assert p.flagged == {} and window.timeline.bar.flagged == frozenset() and not seg.next_flag_action.isEnabled()
+    window.redo_action.trigger()
+    assert p.flagged == {5: "lost"} and window.timeline.bar.flagged == {5}
