@@ -239,3 +239,23 @@ def test_a_job_bar_is_not_drawn_over_a_status_message(window, clip, qtbot):
         jobs.submit("Track", wait_for_cancel)
         assert window.job_bar.isVisible() and window.statusBar().currentMessage() == ""
         window.cancel_action.trigger()
+
+
+def test_a_job_ends_on_the_gui_thread(qtbot):
+    """``busy`` turns False on the GUI thread, with the finished signal: it ended on the worker
+    (a lambda connected to the worker's signal runs there), so for a moment the job was over for
+    ``busy`` (a new one could start) while its result had not arrived."""
+    import threading
+    import time
+
+    from app.ui.workers import JobThread
+
+    jobs = JobThread("test")
+    ran = threading.Event()
+    with qtbot.waitSignal(jobs.finished, timeout=10_000):
+        jobs.submit("Quick", lambda host, progress, cancel: ran.set())
+        assert ran.wait(10)
+        time.sleep(0.1)  # the worker has long returned
+        ended_early = not jobs.busy
+    assert jobs.shutdown()
+    assert not ended_early and not jobs.busy
