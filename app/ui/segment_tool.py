@@ -474,10 +474,12 @@ class SegmentController(QObject):
         if not p.start <= p.current < p.end:
             c.error.emit("The current frame is outside the in/out range; move into the range first.")
             return None
-        if p.masks.is_empty(p.current):
+        keys = {i for i in self.keyframes if p.start <= i < p.end and not p.masks.is_empty(i)}
+        if not p.masks.is_empty(p.current):
+            keys.add(p.current)
+        if not keys:  # (an empty frame between keyframes tracks from them)
             c.error.emit("This frame has no mask to track; click the object and press Enter first.")
             return None
-        keys = {i for i in self.keyframes if p.start <= i < p.end and not p.masks.is_empty(i)} | {p.current}
         sam = sam_checkpoint(self.settings)
         sam = None if sam is None else str(sam)
         digests = {i: mask_digest(p.masks.blob(i)) for i in keys}

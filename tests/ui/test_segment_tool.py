@@ -688,3 +688,16 @@ def test_undoing_a_tracking_run_takes_its_flags_away(window, disc_clip, qtbot, m
     assert p.flagged == {} and window.timeline.bar.flagged == frozenset() and not seg.next_flag_action.isEnabled()
     window.redo_action.trigger()
     assert p.flagged == {5: "lost"} and window.timeline.bar.flagged == {5}
+
+
+def test_track_from_a_frame_without_a_mask_follows_the_keyframes_in_range(window, disc_clip, qtbot, dialogs):
+    """Committed on frame 0, then moved on to look at frame 4: Ctrl+T tracks from the keyframe
+    instead of asking to click the object and press Enter (which the user did)."""
+    window.open_path(disc_clip)
+    p, seg = window.project, window.segment
+    select_and_commit(qtbot, window, *disc_centre(0))
+    p.set_current(4)
+    with qtbot.waitSignal(seg.trackFinished, timeout=60_000):
+        assert seg.track() is not None, dialogs
+    assert not dialogs and p.masks.masked_frames() == list(range(N))
+    assert mask_iou(p.masks.get(4), disc_mask(4)) > 0.6 and 4 not in seg.keyframes
