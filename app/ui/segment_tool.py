@@ -569,8 +569,8 @@ class SegmentController(QObject):
 
     def _key(self, e) -> bool:
         key = e.key()
-        if key == Qt.Key.Key_Tab and self.tool.candidates:
-            self.cycle()
+        if key == Qt.Key.Key_Tab and (self.tool.candidates or self.tool.points or self.tool.box is not None):
+            self.cycle()  # (before the answer too: the focus stays here for the Enter that follows)
             return True
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not e.modifiers() & Qt.KeyboardModifier.ControlModifier:
             return self.commit()

@@ -701,3 +701,19 @@ def test_track_from_a_frame_without_a_mask_follows_the_keyframes_in_range(window
         assert seg.track() is not None, dialogs
     assert not dialogs and p.masks.masked_frames() == list(range(N))
     assert mask_iou(p.masks.get(4), disc_mask(4)) > 0.6 and 4 not in seg.keyframes
+
+
+def test_tab_pressed_before_the_answer_keeps_the_focus_on_the_frame(window, disc_clip, qtbot):
+    """Tab pressed while the first answer is on its way moved the focus to the next widget, so the
+    Enter after it no longer reached the click tool and nothing was committed."""
+    window.open_path(disc_clip)
+    seg, canvas = window.segment, window.canvas
+    window.tools.set_tool("segment")
+    with qtbot.waitSignal(seg.candidatesChanged, timeout=30_000):
+        qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=canvas.to_widget(QPointF(*disc_centre(0))).toPoint())
+        assert canvas.hasFocus() and not seg.tool.candidates
+        qtbot.keyClick(canvas, Qt.Key.Key_Tab)
+        assert canvas.hasFocus()
+    assert seg.tool.index == 0
+    qtbot.keyClick(window.focusWidget(), Qt.Key.Key_Return)
+    assert window.project.masks.masked_frames() == [0]
