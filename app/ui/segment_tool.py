@@ -475,7 +475,10 @@ class SegmentController(QObject):
             c.error.emit("The current frame is outside the in/out range; move into the range first.")
             return None
         keys = {i for i in self.keyframes if p.start <= i < p.end and not p.masks.is_empty(i)}
-        if not p.masks.is_empty(p.current):
+        # this frame's mask is followed too, unless it is only what the tracker made there (say a
+        # flagged frame not corrected yet), which the keyframes around it make again
+        tracker_made = bool(keys) and (p.masks.get(p.current) <= p.tracked.get(p.current)).all()
+        if not p.masks.is_empty(p.current) and not tracker_made:
             keys.add(p.current)
         if not keys:  # (an empty frame between keyframes tracks from them)
             c.error.emit("This frame has no mask to track; click the object and press Enter first.")

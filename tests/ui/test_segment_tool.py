@@ -717,3 +717,18 @@ def test_tab_pressed_before_the_answer_keeps_the_focus_on_the_frame(window, disc
     assert seg.tool.index == 0
     qtbot.keyClick(window.focusWidget(), Qt.Key.Key_Return)
     assert window.project.masks.masked_frames() == [0]
+
+
+def test_tracking_again_from_a_tracked_frame_does_not_make_its_mask_a_keyframe(window, disc_clip, qtbot):
+    """G brings the user to a flagged frame; Ctrl+T there before correcting it tracks from the
+    keyframes again, rather than making the tracker's own (flagged) mask a keyframe that later
+    runs keep as the user's."""
+    window.open_path(disc_clip)
+    p, seg = window.project, window.segment
+    select_and_commit(qtbot, window, *disc_centre(0))
+    with qtbot.waitSignal(seg.trackFinished, timeout=60_000):
+        seg.track_action.trigger()
+    p.set_current(5)
+    with qtbot.waitSignal(seg.trackFinished, timeout=60_000):
+        seg.track_action.trigger()
+    assert seg.keyframes == {0} and not p.tracked.is_empty(5)
