@@ -1,7 +1,7 @@
 """Status-bar widget for the running job: stage, frames done, ETA, Cancel."""
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QToolButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QStatusBar, QToolButton, QWidget
 
 from .icons import icon
 
@@ -39,6 +39,8 @@ class JobBar(QWidget):
     def _started(self, job) -> None:
         self.label.setText(f"{job.name}…")
         self.bar.setRange(0, 0)  # busy until the first report (e.g. while the model loads)
+        if isinstance(self.parent(), QStatusBar):
+            self.parent().clearMessage()  # it would be painted across this bar
         self.show()
 
     def _progress(self, job, p) -> None:

@@ -33,13 +33,16 @@ SCOPES = ("frame", "range", "onwards")
 
 class MaskEditCommand(QUndoCommand):
     """One undo step: ``changes[i] = (blob_before, blob_after)`` for each changed frame, and
-    ``tracked`` the same for the project's record of what the tracker added (a tracking run)."""
+    ``tracked`` the same for the project's record of what the tracker added (a tracking run),
+    ``flags`` (before, after) for the frames it flagged."""
 
-    def __init__(self, project: "Project", changes: dict, text: str, tracked: Optional[dict] = None):
+    def __init__(self, project: "Project", changes: dict, text: str, tracked: Optional[dict] = None,
+                 flags: Optional[tuple[dict, dict]] = None):
         super().__init__(text)
         self.project = project
         self.changes = changes
         self.tracked = tracked or {}
+        self.flags = flags
 
     def _apply(self, which: int) -> None:
         for i, pair in self.changes.items():
@@ -47,6 +50,10 @@ class MaskEditCommand(QUndoCommand):
         for i, pair in self.tracked.items():
             self.project.tracked.set_blob(i, pair[which])
         self.project._masks_edited(list(self.changes))
+        if self.flags is not None:
+            self.project.flagged.clear()
+            self.project.flagged.update(self.flags[which])
+            self.project.trackingChanged.emit()
 
     def redo(self):
         self._apply(1)

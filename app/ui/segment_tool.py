@@ -165,6 +165,8 @@ def segment_job(provider: SegmenterProvider, sam_path, device, video, index: int
             x, y, _ = points[0]
             if seg.reaches(frame_mask, x, y):
                 return seg.predict(points, previous=frame_mask), True
+        if box is None and previous is None and not any(label for _, _, label in points):
+            return [], False  # right clicks alone: nothing selected to take a part out of
         return seg.predict(points, box, previous=previous), False
 
     return fn
@@ -256,6 +258,7 @@ class SegmentController(QObject):
         self._request = 0  # id of the latest request; older answers are dropped
         self._pending: Optional[tuple] = None
         self._press: Optional[tuple] = None  # (widget pos, image pos, label)
+        self._box_last = False  # the latest input was a box (not a click)
 
         self.tool_action = panel.add_tool(self.tool)
         self.commit_action = QAction("Commit selection", self)
@@ -276,6 +279,7 @@ class SegmentController(QObject):
         panel.addAction(self.track_action)  # the frames-to-check pair lives in the Mask menu (G, Shift+G)
 
         canvas.installEventFilter(self)
+        panel.toolChanged.connect(self._tool_changed)
         self.jobs.finished.connect(self._answered)
         self.jobs.failed.connect(self._failed)
         self.jobs.cancelled.connect(lambda job: self._next())
@@ -306,6 +310,12 @@ class SegmentController(QObject):
         for a in (self.next_flag_action, self.prev_flag_action):
             a.setEnabled(bool(self.flagged))
         self.commit_action.setEnabled(self.tool.candidate is not None)
+
+    def _tool_changed(self, tool) -> None:
+        if tool is not self.tool and self._press is not None:
+            # another tool picked mid-drag: its release goes to that tool, so the drag ends here
+            self._press, self.tool.drag = None, None
+            self.canvas.update()
 
     def _video_changed(self) -> None:
         self._show_flags()  # the project starts a new video with no keyframes or flags
@@ -373,6 +383,7 @@ class SegmentController(QObject):
         """A click: ``label`` 1 object, 0 not. ``new`` (Shift+click): a first click selects a new
         object even next to the frame's mask (a second person beside the first), never corrects it."""
         self.tool.points.append((float(x), float(y), int(label)))
+        self._box_last = False
         # a click after the first corrects the candidate on screen instead of starting over; a
         # first click near the frame's own mask (say one the tracker made) may correct that
         if len(self.tool.points) > 1:
@@ -383,6 +394,7 @@ class SegmentController(QObject):
 
     def set_box(self, box) -> None:
         self.tool.box = tuple(float(v) for v in box)
+        self._box_last = True
         self.request()
 
     def request(self, previous: Optional[np.ndarray] = None, frame_mask: Optional[np.ndarray] = None) -> None:
@@ -411,6 +423,11 @@ class SegmentController(QObject):
     def _answered(self, job, result) -> None:
         if job.data.get("request") == self._request:
             candidates, edits_frame = result
+            candidates = [c for c in candidates if c.mask.any()]
+            if not candidates:
+                self._found_nothing()
+                self._next()
+                return
             self.tool.candidates, self.tool.index = list(candidates), 0
             self.tool.edits_frame = self.tool.edits_frame or edits_frame
             self._enable()
@@ -423,6 +440,25 @@ class SegmentController(QObject):
                                              "Esc discards.")
             self.candidatesChanged.emit()
         self._next()
+
+    def _found_nothing(self) -> None:
+        """The latest click or box selected nothing: drop it and keep what was shown."""
+        dropped = None
+        if self._box_last:
+            self.tool.box = None
+        elif self.tool.points:
+            dropped = self.tool.points.pop()
+        if self.tool.box is None and not any(label for _, _, label in self.tool.points) and not self.tool.candidates:
+            self.tool.points = []  # right clicks left alone would select nothing either
+        if dropped is not None and not dropped[2] and not self.tool.points and not self.tool.candidates:
+            self.controller.message.emit("Nothing selected: left-click the object first (or drag a box around it); "
+                                         "a right click then takes a wrong part out.")
+        else:
+            self.controller.message.emit("Nothing found there, so that input was dropped: left-click inside the "
+                                         "object, or drag a box around it.")
+        self._enable()
+        self.canvas.update()
+        self.candidatesChanged.emit()
 
     def _failed(self, job, message: str) -> None:
         if job.data.get("request") == self._request:
@@ -438,10 +474,15 @@ class SegmentController(QObject):
         if not p.start <= p.current < p.end:
             c.error.emit("The current frame is outside the in/out range; move into the range first.")
             return None
-        if p.masks.is_empty(p.current):
+        keys = {i for i in self.keyframes if p.start <= i < p.end and not p.masks.is_empty(i)}
+        # this frame's mask is followed too, unless it is only what the tracker made there (say a
+        # flagged frame not corrected yet), which the keyframes around it make again
+        tracker_made = bool(keys) and (p.masks.get(p.current) <= p.tracked.get(p.current)).all()
+        if not p.masks.is_empty(p.current) and not tracker_made:
+            keys.add(p.current)
+        if not keys:  # (an empty frame between keyframes tracks from them)
             c.error.emit("This frame has no mask to track; click the object and press Enter first.")
             return None
-        keys = {i for i in self.keyframes if p.start <= i < p.end and not p.masks.is_empty(i)} | {p.current}
         sam = sam_checkpoint(self.settings)
         sam = None if sam is None else str(sam)
         digests = {i: mask_digest(p.masks.blob(i)) for i in keys}
@@ -480,18 +521,20 @@ class SegmentController(QObject):
                    if p.tracked.blob(i) != blob}
         for i, blob in result.get("objects", {}).items():  # a hint for corrections, not undone
             p.set_tracked_objects(i, blob)
+        # the run's flags replace those of the frames it tracked (undone with the masks)
+        before = dict(self.flagged)
+        flags = {i: f for i, f in before.items() if not any(a <= i < b for a, b in result["spans"])}
+        flags.update(result["flags"])
         if changes or tracked:
-            p.undo.push(MaskEditCommand(p, changes, "Track object", tracked))
+            p.undo.push(MaskEditCommand(p, changes, "Track object", tracked, (before, flags)))
+        else:
+            self.flagged.clear()
+            self.flagged.update(flags)
         # the frames followed (the current one too) are keyframes from now on: the user owns their
         # masks; a frame whose mask held only paint that stays put (a logo) is none
         new_keys = set(result["followed"]) - self.keyframes
         self.keyframes.update(new_keys)
         p.record_track(job.data["range"], job.data["sam"], {k: job.data["keys"][k] for k in result["followed"]})
-        before = dict(self.flagged)
-        for a, b in result["spans"]:
-            for i in range(a, b):
-                self.flagged.pop(i, None)
-        self.flagged.update(result["flags"])
         if self.flagged != before or new_keys:
             p.mark_dirty()  # the flags and keyframes are saved with the project
         p.trackingChanged.emit()  # the timeline's marks
@@ -529,8 +572,8 @@ class SegmentController(QObject):
 
     def _key(self, e) -> bool:
         key = e.key()
-        if key == Qt.Key.Key_Tab and self.tool.candidates:
-            self.cycle()
+        if key == Qt.Key.Key_Tab and (self.tool.candidates or self.tool.points or self.tool.box is not None):
+            self.cycle()  # (before the answer too: the focus stays here for the Enter that follows)
             return True
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not e.modifiers() & Qt.KeyboardModifier.ControlModifier:
             return self.commit()

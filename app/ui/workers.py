@@ -133,9 +133,11 @@ class JobThread(QObject):
         self._submit.connect(self._worker.run)
         self._close.connect(self._worker.close)
         self._worker.progress.connect(self.progress)
-        self._worker.done.connect(lambda job, r: self._end(job, self.finished, r))
-        self._worker.failed.connect(lambda job, msg: self._end(job, self.failed, msg))
-        self._worker.cancelled.connect(lambda job: self._end(job, self.cancelled))
+        # bound slots, not lambdas: a lambda would run on the worker's thread, and the job would
+        # end for ``busy`` before its result reached the GUI thread
+        self._worker.done.connect(self._done)
+        self._worker.failed.connect(self._failed)
+        self._worker.cancelled.connect(self._cancelled)
         THREADS.add(self._thread)
         self._thread.start()
 
@@ -190,6 +192,18 @@ class JobThread(QObject):
     def cancel(self) -> None:
         if self.current is not None:
             self.current.cancel.cancel()
+
+    @Slot(object, object)
+    def _done(self, job: Job, result) -> None:
+        self._end(job, self.finished, result)
+
+    @Slot(object, str)
+    def _failed(self, job: Job, message: str) -> None:
+        self._end(job, self.failed, message)
+
+    @Slot(object)
+    def _cancelled(self, job: Job) -> None:
+        self._end(job, self.cancelled)
 
     def _end(self, job: Job, signal, *args) -> None:
         if job is self.current:

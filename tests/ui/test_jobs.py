@@ -219,3 +219,43 @@ def test_finetune_stop_keeps_what_was_learned(window, finetune_page, qtbot):
     result = blocker.args[1]
     assert result["stopped"] and 1 <= result["step"] < 1000 and result["output"].exists()
     assert "Stopped at step" in page.status.text() and page.use_button.isEnabled()
+
+
+def test_a_job_bar_is_not_drawn_over_a_status_message(window, clip, qtbot):
+    """A status line shown just before a job starts ("Kept: ... Track through range") would be
+    painted across the job bar's label and progress: the job's bar replaces it."""
+    import time
+
+    window.open_path(clip)
+    jobs = window.controller.engine
+
+    def wait_for_cancel(host, progress, cancel):
+        while True:
+            cancel.check()
+            time.sleep(0.01)
+
+    window.statusBar().showMessage("Kept: Shift+click another object to add it, or Track through range", 8000)
+    with qtbot.waitSignal(jobs.cancelled, timeout=10_000):
+        jobs.submit("Track", wait_for_cancel)
+        assert window.job_bar.isVisible() and window.statusBar().currentMessage() == ""
+        window.cancel_action.trigger()
+
+
+def test_a_job_ends_on_the_gui_thread(qtbot):
+    """``busy`` turns False on the GUI thread, with the finished signal: it ended on the worker
+    (a lambda connected to the worker's signal runs there), so for a moment the job was over for
+    ``busy`` (a new one could start) while its result had not arrived."""
+    import threading
+    import time
+
+    from app.ui.workers import JobThread
+
+    jobs = JobThread("test")
+    ran = threading.Event()
+    with qtbot.waitSignal(jobs.finished, timeout=10_000):
+        jobs.submit("Quick", lambda host, progress, cancel: ran.set())
+        assert ran.wait(10)
+        time.sleep(0.1)  # the worker has long returned
+        ended_early = not jobs.busy
+    assert jobs.shutdown()
+    assert not ended_early and not jobs.busy

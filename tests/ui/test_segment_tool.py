@@ -606,3 +606,129 @@ def test_go_to_flagged_frames_and_a_correction_clears_the_flag(window, disc_clip
     assert p.current == 2
     p.flagged[5] = "shrunk"  # each flag says why the frame is worth a look
     assert seg.go_to_flagged(1) == 5 and said[-1].startswith("Frame 5 (2 of 2 to check): the mask is under half")
+
+
+def test_switching_tools_mid_drag_leaves_no_stale_box(window, disc_clip, qtbot):
+    """A box drag left by switching to the brush (B) before the release is dropped: its dashed
+    box does not come back with the click tool, and a brush stroke released after switching
+    back to the click tool still ends (the canvas follows mask edits again)."""
+    window.open_path(disc_clip)
+    p, seg, canvas = window.project, window.segment, window.canvas
+    window.tools.set_tool("segment")
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=canvas.to_widget(QPointF(20, 20)).toPoint())
+    qtbot.mouseMove(canvas, canvas.to_widget(QPointF(60, 60)).toPoint())
+    assert seg.tool.drag is not None
+    window.tools.set_tool("brush")
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=canvas.to_widget(QPointF(60, 60)).toPoint())
+    window.tools.set_tool("segment")
+    assert seg.tool.drag is None and seg.tool.box is None
+
+    window.tools.set_tool("brush")
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=canvas.to_widget(QPointF(90, 20)).toPoint())
+    qtbot.mouseMove(canvas, canvas.to_widget(QPointF(100, 30)).toPoint())
+    window.tools.set_tool("segment")
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=canvas.to_widget(QPointF(100, 30)).toPoint())
+    assert canvas._working is None and seg.tool.box is None
+    p.edit_mask(disc_mask(0), "frame")
+    assert np.array_equal(canvas.mask, disc_mask(0))
+
+
+def test_a_click_that_selects_nothing_is_dropped_with_a_sentence(window, disc_clip, qtbot, dialogs, monkeypatch):
+    """A first right click (nothing selected yet to take a part out of) and an answer with only
+    empty candidates (a box around the whole frame) show no error dialog and offer nothing to
+    commit: the click is dropped, the status bar says why, and what was shown stays."""
+    from app.core.segment import Candidate
+    from app.ui import segment_tool
+
+    window.open_path(disc_clip)
+    p, seg = window.project, window.segment
+    said = []
+    window.controller.message.connect(said.append)
+    window.tools.set_tool("segment")
+    click(qtbot, window, 110, 10, Qt.MouseButton.RightButton)
+    assert not dialogs and not seg.tool.points and not seg.tool.candidates
+    assert not seg.commit_action.isEnabled() and "left-click the object" in said[-1]
+
+    click(qtbot, window, *disc_centre(0))
+    shown = seg.tool.candidate
+    monkeypatch.setattr(segment_tool, "segment_job", lambda *a, **k: lambda host, progress, cancel: (
+        [Candidate(np.zeros((H, W), bool), 1.0)], False))
+    click(qtbot, window, 110, 10)
+    assert not dialogs and seg.tool.candidate is shown and len(seg.tool.points) == 1
+    assert "Nothing" in said[-1]
+    steps = p.undo.count()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)
+    seg.set_box((0, 0, W, H))
+    qtbot.waitUntil(lambda: not seg.jobs.busy and seg._pending is None, timeout=30_000)
+    assert seg.tool.box is None and seg.tool.candidate is None and not seg.commit_action.isEnabled()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Return)
+    assert p.undo.count() == steps and not seg.keyframes
+
+
+def test_undoing_a_tracking_run_takes_its_flags_away(window, disc_clip, qtbot, monkeypatch):
+    """Undo of a tracking run takes its amber marks too (G led to frames without a mask, saying
+    the flow-warped mask was kept there); redo brings them back."""
+    from app.ui import segment_tool
+
+    real = segment_tool.track_job
+
+    def flagging(*a, **k):
+        fn = real(*a, **k)
+        return lambda host, progress, cancel: {**fn(host, progress, cancel), "flags": {5: "lost"}}
+
+    monkeypatch.setattr(segment_tool, "track_job", flagging)
+    window.open_path(disc_clip)
+    p, seg = window.project, window.segment
+    select_and_commit(qtbot, window, *disc_centre(0))
+    with qtbot.waitSignal(seg.trackFinished, timeout=60_000):
+        seg.track_action.trigger()
+    assert p.flagged == {5: "lost"} and window.timeline.bar.flagged == {5} and seg.next_flag_action.isEnabled()
+    window.undo_action.trigger()
+    assert p.masks.masked_frames() == [0]
+    assert p.flagged == {} and window.timeline.bar.flagged == frozenset() and not seg.next_flag_action.isEnabled()
+    window.redo_action.trigger()
+    assert p.flagged == {5: "lost"} and window.timeline.bar.flagged == {5}
+
+
+def test_track_from_a_frame_without_a_mask_follows_the_keyframes_in_range(window, disc_clip, qtbot, dialogs):
+    """Committed on frame 0, then moved on to look at frame 4: Ctrl+T tracks from the keyframe
+    instead of asking to click the object and press Enter (which the user did)."""
+    window.open_path(disc_clip)
+    p, seg = window.project, window.segment
+    select_and_commit(qtbot, window, *disc_centre(0))
+    p.set_current(4)
+    with qtbot.waitSignal(seg.trackFinished, timeout=60_000):
+        assert seg.track() is not None, dialogs
+    assert not dialogs and p.masks.masked_frames() == list(range(N))
+    assert mask_iou(p.masks.get(4), disc_mask(4)) > 0.6 and 4 not in seg.keyframes
+
+
+def test_tab_pressed_before_the_answer_keeps_the_focus_on_the_frame(window, disc_clip, qtbot):
+    """Tab pressed while the first answer is on its way moved the focus to the next widget, so the
+    Enter after it no longer reached the click tool and nothing was committed."""
+    window.open_path(disc_clip)
+    seg, canvas = window.segment, window.canvas
+    window.tools.set_tool("segment")
+    with qtbot.waitSignal(seg.candidatesChanged, timeout=30_000):
+        qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=canvas.to_widget(QPointF(*disc_centre(0))).toPoint())
+        assert canvas.hasFocus() and not seg.tool.candidates
+        qtbot.keyClick(canvas, Qt.Key.Key_Tab)
+        assert canvas.hasFocus()
+    assert seg.tool.index == 0
+    qtbot.keyClick(window.focusWidget(), Qt.Key.Key_Return)
+    assert window.project.masks.masked_frames() == [0]
+
+
+def test_tracking_again_from_a_tracked_frame_does_not_make_its_mask_a_keyframe(window, disc_clip, qtbot):
+    """G brings the user to a flagged frame; Ctrl+T there before correcting it tracks from the
+    keyframes again, rather than making the tracker's own (flagged) mask a keyframe that later
+    runs keep as the user's."""
+    window.open_path(disc_clip)
+    p, seg = window.project, window.segment
+    select_and_commit(qtbot, window, *disc_centre(0))
+    with qtbot.waitSignal(seg.trackFinished, timeout=60_000):
+        seg.track_action.trigger()
+    p.set_current(5)
+    with qtbot.waitSignal(seg.trackFinished, timeout=60_000):
+        seg.track_action.trigger()
+    assert seg.keyframes == {0} and not p.tracked.is_empty(5)
