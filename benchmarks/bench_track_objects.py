@@ -16,6 +16,7 @@ over 10 ms is time the window could not repaint or take input); per ``--threads`
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -111,12 +112,16 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, nargs="+", default=[0, 1],
                     help="TrackParams.threads values to compare (0: one per core)")
     ap.add_argument("--gui", action="store_true", help="through the main window, with event-loop gaps")
+    ap.add_argument("--cv-threads", type=int, nargs="+", default=[-1], metavar="N",
+                    help="cv2.setNumThreads values to compare (-1: OpenCV's default, one per core)")
     args = ap.parse_args(argv)
     if args.gui:
         gui_run(args.threads, args.repeat, args.clips)
         return 0
-    print("| clip | objects | frames | size | threads | median s | s a frame | union IoU |")
-    print("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: |")
+    print(f"{os.cpu_count()} cores, OpenCV {cv2.__version__} (default {cv2.getNumThreads()} threads)")
+    print("| clip | objects | frames | size | threads | OpenCV threads | median s | s a frame | union IoU |")
+    print("| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |")
+    default_cv = cv2.getNumThreads()
     for name in args.clip:
         frames = load_frames(args.clips, name)[:args.frames]
         objects = {k: v[:args.frames] for k, v in load_objects(args.clips, name).items()}
@@ -127,10 +132,13 @@ def main(argv=None) -> int:
             truth = [cv2.resize(m.astype(np.uint8), args.size, interpolation=cv2.INTER_NEAREST) > 0 for m in truth]
             keys = [cv2.resize(m.astype(np.uint8), args.size, interpolation=cv2.INTER_NEAREST) > 0 for m in keys]
         h, w = frames[0].shape[:2]
-        for threads in args.threads:
-            secs, iou = run(frames, keys, truth, threads, args.repeat)
-            print(f"| {name} | {len(keys)} | {len(frames)} | {w}x{h} | {threads or 'per core'} | {secs:.2f} "
-                  f"| {secs / len(frames):.3f} | {iou:.3f} |", flush=True)
+        for cv_threads in args.cv_threads:
+            cv2.setNumThreads(cv_threads if cv_threads >= 0 else default_cv)
+            for threads in args.threads:
+                secs, iou = run(frames, keys, truth, threads, args.repeat)
+                print(f"| {name} | {len(keys)} | {len(frames)} | {w}x{h} | {threads or 'per core'} "
+                      f"| {cv2.getNumThreads()} | {secs:.2f} | {secs / len(frames):.3f} | {iou:.3f} |", flush=True)
+        cv2.setNumThreads(default_cv)
     return 0
 
 
