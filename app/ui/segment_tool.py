@@ -3,7 +3,7 @@
 ``ClickSegmentTool`` is the tool on the tool panel (C): it only holds what the canvas draws
 (clicks, the box being dragged, the candidates of the latest answer). ``SegmentController``
 turns canvas input into requests for a segmenter job on its own worker thread (only the latest
-request's answer is kept), commits the chosen candidate through the canvas (one undo step), and
+request's answer is kept), commits the chosen candidate to the project (one undo step), and
 runs the tracker as an engine job whose masks land in the MaskStore as one undo step.
 The segmenter is SAM when a checkpoint is configured or found, else the weight-free GrabCut.
 """
@@ -363,13 +363,12 @@ class SegmentController(QObject):
             return False
         index = self.project.current
         # a correction of the frame's own mask replaces it; a new selection is added to it (and is
-        # remembered as an object of its own, so tracking tells it from one it touches)
-        self.canvas.commit(m if self.tool.edits_frame else self.canvas.mask | m)
+        # remembered as an object of its own, so tracking tells it from one it touches); the frame
+        # becomes a keyframe and loses its flag (the user has checked it) in the same undo step
+        self.project.edit_mask(m if self.tool.edits_frame else self.canvas.mask | m, self.panel.scope,
+                               self.tool.label, keyframe=True)
         if not self.tool.edits_frame:
             self.project.add_object(index, m)
-        self.keyframes.add(index)
-        self.flagged.pop(index, None)  # the user has checked this frame
-        self.project.trackingChanged.emit()  # the timeline's keyframe tick and amber mark
         self.discard()
         count = len(self.project.objects.get(index, []))
         self.controller.message.emit(

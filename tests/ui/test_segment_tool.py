@@ -732,3 +732,32 @@ def test_tracking_again_from_a_tracked_frame_does_not_make_its_mask_a_keyframe(w
     with qtbot.waitSignal(seg.trackFinished, timeout=60_000):
         seg.track_action.trigger()
     assert seg.keyframes == {0} and not p.tracked.is_empty(5)
+
+
+def test_undoing_a_correction_takes_its_keyframe_away_and_brings_its_flag_back(window, disc_clip, qtbot):
+    """Ctrl+Z of a click-tool commit (or of a brush correction) on a frame the tracker filled makes
+    it a tracked frame again: no keyframe (the next Track kept the tracker's old mask there as if
+    the user had made it) and its amber flag back; redo makes it a keyframe again."""
+    window.open_path(disc_clip)
+    p, seg = window.project, window.segment
+    select_and_commit(qtbot, window, *disc_centre(0))
+    with qtbot.waitSignal(seg.trackFinished, timeout=60_000):
+        seg.track_action.trigger()
+    p.flagged.update({4: "shrunk", 5: "lost"})
+    p.trackingChanged.emit()
+    p.set_current(4)
+    select_and_commit(qtbot, window, *disc_centre(4))
+    assert seg.keyframes == {0, 4} and p.flagged == {5: "lost"}
+    window.undo_action.trigger()
+    assert seg.keyframes == {0} and p.flagged == {4: "shrunk", 5: "lost"} and not p.tracked.is_empty(4)
+    assert window.timeline.bar.keys == {0} and window.timeline.bar.flagged == {4, 5}
+    window.redo_action.trigger()
+    assert seg.keyframes == {0, 4} and p.flagged == {5: "lost"} and window.timeline.bar.keys == {0, 4}
+    window.undo_action.trigger()
+    p.set_current(5)
+    p.edit_mask(p.masks.get(5) & ~shown_part(0, H, 0, disc_centre(5)[0]), "frame", "Eraser")
+    assert seg.keyframes == {0, 5} and p.flagged == {4: "shrunk"}
+    window.undo_action.trigger()
+    assert seg.keyframes == {0} and p.flagged == {4: "shrunk", 5: "lost"} and window.timeline.bar.flagged == {4, 5}
+    window.redo_action.trigger()
+    assert seg.keyframes == {0, 5} and p.flagged == {4: "shrunk"}
