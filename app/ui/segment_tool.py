@@ -256,6 +256,8 @@ class SegmentController(QObject):
         self.provider = SegmenterProvider()
         self.jobs = controller.segment
         self._request = 0  # id of the latest request; older answers are dropped
+        self._answered_request = 0  # id of the latest request whose answer (or failure) has come
+        self._commit_on_answer = None  # the request whose answer Enter, pressed before it came, commits
         self._pending: Optional[tuple] = None
         self._press: Optional[tuple] = None  # (widget pos, image pos, label)
         self._box_last = False  # the latest input was a box (not a click)
@@ -263,7 +265,7 @@ class SegmentController(QObject):
         self.tool_action = panel.add_tool(self.tool)
         self.commit_action = QAction("Commit selection", self)
         self.commit_action.setToolTip("Add the shown candidate to this frame's mask (Enter; Tab shows the next one)")
-        self.commit_action.triggered.connect(self.commit)
+        self.commit_action.triggered.connect(self.commit_when_answered)
         self.track_action = QAction("Track through range", self)
         self.track_action.setToolTip("Follow this frame's mask through the in/out range (Ctrl+T)")
         self.track_action.setShortcut("Ctrl+T")
@@ -356,6 +358,16 @@ class SegmentController(QObject):
             self.canvas.update()
             self.candidatesChanged.emit()
 
+    def commit_when_answered(self) -> bool:
+        """Enter: commit the shown candidate, or, while the answer to the latest click or box is on its
+        way, that answer when it comes (a further click, Esc or another frame cancels this)."""
+        if (self.tool.points or self.tool.box is not None) and self._answered_request != self._request:
+            self._commit_on_answer = self._request
+            self.controller.message.emit("The selection is still being computed: Enter keeps it when it appears "
+                                         "(a further click cancels that).")
+            return True
+        return self.commit()
+
     def commit(self) -> bool:
         """Add the shown candidate to the current frame's mask through the canvas (one undo step)."""
         m = self.tool.candidate
@@ -421,6 +433,7 @@ class SegmentController(QObject):
 
     def _answered(self, job, result) -> None:
         if job.data.get("request") == self._request:
+            self._answered_request = self._request
             candidates, edits_frame = result
             candidates = [c for c in candidates if c.mask.any()]
             if not candidates:
@@ -438,6 +451,8 @@ class SegmentController(QObject):
                 self.controller.message.emit(f"{len(candidates)} candidate(s): Tab shows the next, Enter keeps it, "
                                              "Esc discards.")
             self.candidatesChanged.emit()
+            if self._commit_on_answer == self._request:
+                self.commit()
         self._next()
 
     def _found_nothing(self) -> None:
@@ -461,6 +476,7 @@ class SegmentController(QObject):
 
     def _failed(self, job, message: str) -> None:
         if job.data.get("request") == self._request:
+            self._answered_request = self._request
             self.controller.error.emit(message)
         self._next()
 
@@ -575,7 +591,7 @@ class SegmentController(QObject):
             self.cycle()  # (before the answer too: the focus stays here for the Enter that follows)
             return True
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not e.modifiers() & Qt.KeyboardModifier.ControlModifier:
-            return self.commit()
+            return self.commit_when_answered()
         if key == Qt.Key.Key_Escape and (self.tool.points or self.tool.box is not None or self.tool.candidates):
             self.discard()
             return True

@@ -761,3 +761,43 @@ def test_undoing_a_correction_takes_its_keyframe_away_and_brings_its_flag_back(w
     assert seg.keyframes == {0} and p.flagged == {4: "shrunk", 5: "lost"} and window.timeline.bar.flagged == {4, 5}
     window.redo_action.trigger()
     assert seg.keyframes == {0, 5} and p.flagged == {4: "shrunk"}
+
+
+def slow_answers(monkeypatch, seconds=0.3):
+    """Each click's answer takes ``seconds`` longer (the first click on a frame takes ~1 s)."""
+    import time
+
+    from app.ui import segment_tool
+
+    real = segment_tool.segment_job
+
+    def slow(*a, **k):
+        fn = real(*a, **k)
+        return lambda host, progress, cancel: (time.sleep(seconds), fn(host, progress, cancel))[1]
+
+    monkeypatch.setattr(segment_tool, "segment_job", slow)
+
+
+def test_enter_pressed_before_the_answer_commits_it_when_it_arrives(window, disc_clip, qtbot, monkeypatch):
+    """Enter pressed while the click's answer is on its way did nothing, silently: it is queued
+    (the status bar says so) and commits the answer as one undo step when it arrives; a further
+    click before then cancels it (its answer is shown, not committed)."""
+    slow_answers(monkeypatch)
+    window.open_path(disc_clip)
+    p, seg, canvas = window.project, window.segment, window.canvas
+    said = []
+    window.controller.message.connect(said.append)
+    window.tools.set_tool("segment")
+    steps = p.undo.count()
+    qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=canvas.to_widget(QPointF(*disc_centre(0))).toPoint())
+    qtbot.keyClick(canvas, Qt.Key.Key_Return)
+    assert not seg.tool.candidates and p.masks.is_empty(0) and "still" in said[-1]
+    qtbot.waitUntil(lambda: not p.masks.is_empty(0), timeout=30_000)
+    assert mask_iou(p.masks.get(0), disc_mask(0)) > 0.7 and p.undo.count() == steps + 1 and seg.keyframes == {0}
+    assert not seg.tool.candidates and not seg.tool.points
+    p.set_current(3)
+    qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=canvas.to_widget(QPointF(*disc_centre(3))).toPoint())
+    qtbot.keyClick(canvas, Qt.Key.Key_Return)
+    with qtbot.waitSignal(seg.candidatesChanged, timeout=30_000):
+        qtbot.mouseClick(canvas, Qt.MouseButton.RightButton, pos=canvas.to_widget(QPointF(110, 10)).toPoint())
+    assert seg.tool.candidates and p.masks.is_empty(3) and p.undo.count() == steps + 1
