@@ -356,6 +356,10 @@ class SegmentController(QObject):
         if self.tool.candidates:
             self.tool.index = (self.tool.index + 1) % len(self.tool.candidates)
             self.canvas.update()
+            self.controller.message.emit(f"Candidate {self.tool.index + 1} of {len(self.tool.candidates)}: Tab shows "
+                                         "the next, Enter keeps it"
+                                         + (" (it replaces this frame's mask)" if self.tool.edits_frame else "")
+                                         + ", Esc discards.")
             self.candidatesChanged.emit()
 
     def commit_when_answered(self) -> bool:

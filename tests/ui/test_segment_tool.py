@@ -801,3 +801,21 @@ def test_enter_pressed_before_the_answer_commits_it_when_it_arrives(window, disc
     with qtbot.waitSignal(seg.candidatesChanged, timeout=30_000):
         qtbot.mouseClick(canvas, Qt.MouseButton.RightButton, pos=canvas.to_widget(QPointF(110, 10)).toPoint())
     assert seg.tool.candidates and p.masks.is_empty(3) and p.undo.count() == steps + 1
+
+
+def test_tab_says_which_candidate_is_shown(window, disc_clip, qtbot):
+    """Tab showed the next candidate with no word of which one of how many it is."""
+    from app.core.segment import Candidate
+
+    window.open_path(disc_clip)
+    seg = window.segment
+    said = []
+    window.controller.message.connect(said.append)
+    window.tools.set_tool("segment")
+    click(qtbot, window, *disc_centre(0))
+    seg.tool.candidates = [Candidate(disc_mask(0), 0.9), Candidate(disc_mask(1), 0.8), Candidate(disc_mask(2), 0.7)]
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Tab)
+    assert seg.tool.index == 1 and said[-1].startswith("Candidate 2 of 3: Tab shows the next, Enter keeps it")
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Tab)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Tab)
+    assert seg.tool.index == 0 and said[-1].startswith("Candidate 1 of 3") and "Esc discards" in said[-1]
