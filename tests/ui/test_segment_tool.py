@@ -819,3 +819,22 @@ def test_tab_says_which_candidate_is_shown(window, disc_clip, qtbot):
     qtbot.keyClick(window.canvas, Qt.Key.Key_Tab)
     qtbot.keyClick(window.canvas, Qt.Key.Key_Tab)
     assert seg.tool.index == 0 and said[-1].startswith("Candidate 1 of 3") and "Esc discards" in said[-1]
+
+
+def test_a_brush_stroke_in_progress_is_kept_when_the_click_tool_is_picked(window, disc_clip, qtbot):
+    """C pressed mid-stroke dropped the brush stroke (the click tool's release commits nothing):
+    it is committed as it was, one undo step, as releasing the mouse would; the release that
+    follows is no click."""
+    window.open_path(disc_clip)
+    p, seg, canvas = window.project, window.segment, window.canvas
+    window.tools.set_tool("brush")
+    canvas.setFocus()
+    steps = p.undo.count()
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=canvas.to_widget(QPointF(20, 20)).toPoint())
+    qtbot.mouseMove(canvas, canvas.to_widget(QPointF(60, 20)).toPoint())
+    qtbot.keyClick(canvas, Qt.Key.Key_C)
+    assert window.tools.tool is seg.tool
+    assert p.undo.count() == steps + 1 and p.undo.undoText() == "Brush" and p.masks.get(0)[20, 20:61].all()
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=canvas.to_widget(QPointF(60, 20)).toPoint())
+    assert p.undo.count() == steps + 1 and not seg.tool.points and not seg.jobs.busy
+    assert canvas._working is None and np.array_equal(canvas.mask, p.masks.get(0))
