@@ -311,13 +311,15 @@ class SegmentController(QObject):
         self.track_action.setEnabled(self.project.has_video and not self.controller.engine.busy)
         for a in (self.next_flag_action, self.prev_flag_action):
             a.setEnabled(bool(self.flagged))
-        self.commit_action.setEnabled(self.tool.candidate is not None)
+        # the candidate is drawn (and committed) only while the click tool is picked; it is kept meanwhile
+        self.commit_action.setEnabled(self.tool.candidate is not None and self.active)
 
     def _tool_changed(self, tool) -> None:
         if tool is not self.tool and self._press is not None:
             # another tool picked mid-drag: its release goes to that tool, so the drag ends here
             self._press, self.tool.drag = None, None
             self.canvas.update()
+        self._enable()
 
     def _video_changed(self) -> None:
         self._show_flags()  # the project starts a new video with no keyframes or flags
@@ -375,7 +377,7 @@ class SegmentController(QObject):
     def commit(self) -> bool:
         """Add the shown candidate to the current frame's mask through the canvas (one undo step)."""
         m = self.tool.candidate
-        if m is None or self.canvas.mask is None:
+        if m is None or self.canvas.mask is None or not self.active:
             return False
         index = self.project.current
         # a correction of the frame's own mask replaces it; a new selection is added to it (and is

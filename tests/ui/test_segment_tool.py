@@ -838,3 +838,20 @@ def test_a_brush_stroke_in_progress_is_kept_when_the_click_tool_is_picked(window
     qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=canvas.to_widget(QPointF(60, 20)).toPoint())
     assert p.undo.count() == steps + 1 and not seg.tool.points and not seg.jobs.busy
     assert canvas._working is None and np.array_equal(canvas.mask, p.masks.get(0))
+
+
+def test_commit_selection_waits_while_another_tool_is_picked(window, disc_clip, qtbot):
+    """With the brush picked the click tool's candidate is not drawn, yet the tool bar's Commit
+    selection committed it: it is off until the click tool is picked again, which shows the
+    selection again."""
+    window.open_path(disc_clip)
+    p, seg = window.project, window.segment
+    window.tools.set_tool("segment")
+    click(qtbot, window, *disc_centre(0))
+    assert seg.commit_action.isEnabled()
+    window.tools.set_tool("brush")
+    assert not seg.commit_action.isEnabled() and not seg.commit() and p.masks.is_empty(0)
+    window.tools.set_tool("segment")
+    assert seg.commit_action.isEnabled() and seg.tool.candidates
+    seg.commit_action.trigger()
+    assert mask_iou(p.masks.get(0), disc_mask(0)) > 0.7
