@@ -203,6 +203,7 @@ class MaskCanvas(ImageView):
         self.editable = True
         self.frame_index: Optional[int] = None  # which frame the picture shows (bind_canvas sets it)
         self._working: Optional[np.ndarray] = None
+        self._stroke_at: Optional[QPointF] = None  # the image point the stroke in progress has reached
         self._mouse: Optional[QPointF] = None
         self.placeholder = "Open a video (File > Open, or drop a file here)"
 
@@ -221,6 +222,8 @@ class MaskCanvas(ImageView):
         self.update()
 
     def set_tool(self, tool: Tool) -> None:
+        if self._working is not None and tool is not self.tool:
+            self._end_stroke(self._stroke_at)  # picked mid-stroke (C): the stroke is kept, as a release keeps it
         self.tool = tool
         self.update()
 
@@ -262,7 +265,8 @@ class MaskCanvas(ImageView):
             return
         if e.button() == Qt.MouseButton.LeftButton:
             self._working = self.mask.copy()
-            self.tool.press(self._working, self.to_image(e.position()), self.brush_size)
+            self._stroke_at = self.to_image(e.position())
+            self.tool.press(self._working, self._stroke_at, self.brush_size)
             self._refresh_overlay(self._working)
 
     def mouseMoveEvent(self, e):
@@ -271,7 +275,8 @@ class MaskCanvas(ImageView):
             super().mouseMoveEvent(e)
             return
         if self._working is not None:
-            self.tool.move(self._working, self.to_image(e.position()), self.brush_size)
+            self._stroke_at = self.to_image(e.position())
+            self.tool.move(self._working, self._stroke_at, self.brush_size)
             self._refresh_overlay(self._working)
         else:
             self.update()
@@ -281,10 +286,13 @@ class MaskCanvas(ImageView):
             super().mouseReleaseEvent(e)
             return
         if self._working is not None and e.button() == Qt.MouseButton.LeftButton:
-            working, self._working = self._working, None
-            if self.tool.release(working, self.to_image(e.position()), self.brush_size):
-                self.commit(working)
-            self.set_mask(self.mask if self.mask is not None else working)
+            self._end_stroke(self.to_image(e.position()))
+
+    def _end_stroke(self, pt: QPointF) -> None:
+        working, self._working = self._working, None
+        if self.tool.release(working, pt, self.brush_size):
+            self.commit(working)
+        self.set_mask(self.mask if self.mask is not None else working)
 
     def enterEvent(self, e):
         if self.tool.shows_brush:

@@ -1,4 +1,6 @@
-"""Status-bar widget for the running job: stage, frames done, ETA, Cancel."""
+"""Status-bar widget for the running job: stage, frames done, ETA, Cancel.
+
+The window adds it as a permanent widget: a message shown while the job runs leaves it visible."""
 from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QStatusBar, QToolButton, QWidget
@@ -40,7 +42,7 @@ class JobBar(QWidget):
         self.label.setText(f"{job.name}…")
         self.bar.setRange(0, 0)  # busy until the first report (e.g. while the model loads)
         if isinstance(self.parent(), QStatusBar):
-            self.parent().clearMessage()  # it would be painted across this bar
+            self.parent().clearMessage()  # a hint for the step before (Kept: ... Track) is out of date now
         self.show()
 
     def _progress(self, job, p) -> None:

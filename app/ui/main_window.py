@@ -76,9 +76,9 @@ class MainWindow(QMainWindow):
         self._make_menus()
         self._make_toolbars()
         self.job_bar = JobBar(self.controller.engine)
-        self.statusBar().addWidget(self.job_bar)
+        self.statusBar().addPermanentWidget(self.job_bar)  # a message shown meanwhile leaves it (and Cancel) visible
         self.open_bar = JobBar(self.frames.opener)  # indexing a long video: progress and Cancel
-        self.statusBar().addWidget(self.open_bar)
+        self.statusBar().addPermanentWidget(self.open_bar)
         self.frames.failed.connect(lambda m: self.statusBar().showMessage(m, 8000))
         self.status = StatusFields(self.statusBar(), self.settings)
         self.finetune.useWeights.connect(lambda _: self.status.refresh())

@@ -34,26 +34,38 @@ SCOPES = ("frame", "range", "onwards")
 class MaskEditCommand(QUndoCommand):
     """One undo step: ``changes[i] = (blob_before, blob_after)`` for each changed frame, and
     ``tracked`` the same for the project's record of what the tracker added (a tracking run),
-    ``flags`` (before, after) for the frames it flagged."""
+    ``flags`` (before, after) for the frames it flagged, and ``marks[i] = ((keyframe, flag) before,
+    (keyframe, flag) after)`` for a frame a correction made a keyframe (its flag cleared)."""
 
     def __init__(self, project: "Project", changes: dict, text: str, tracked: Optional[dict] = None,
-                 flags: Optional[tuple[dict, dict]] = None):
+                 flags: Optional[tuple[dict, dict]] = None, marks: Optional[dict] = None):
         super().__init__(text)
         self.project = project
         self.changes = changes
         self.tracked = tracked or {}
         self.flags = flags
+        self.marks = marks or {}
 
     def _apply(self, which: int) -> None:
+        p = self.project
         for i, pair in self.changes.items():
-            self.project.masks.set_blob(i, pair[which])
+            p.masks.set_blob(i, pair[which])
         for i, pair in self.tracked.items():
-            self.project.tracked.set_blob(i, pair[which])
-        self.project._masks_edited(list(self.changes))
+            p.tracked.set_blob(i, pair[which])
+        if self.changes or self.tracked:
+            p._masks_edited(list(self.changes))
         if self.flags is not None:
-            self.project.flagged.clear()
-            self.project.flagged.update(self.flags[which])
-            self.project.trackingChanged.emit()
+            p.flagged.clear()
+            p.flagged.update(self.flags[which])
+        for i, pair in self.marks.items():
+            key, flag = pair[which]
+            (p.keyframes.add if key else p.keyframes.discard)(i)
+            if flag is None:
+                p.flagged.pop(i, None)
+            else:
+                p.flagged[i] = flag
+        if self.flags is not None or self.marks:
+            p.trackingChanged.emit()
 
     def redo(self):
         self._apply(1)
@@ -253,14 +265,16 @@ class Project(QObject):
             return range(self.current, self.n_frames)
         return range(self.current, self.current + 1)
 
-    def edit_mask(self, new_mask: np.ndarray, scope: str = "frame", text: str = "Paint") -> None:
+    def edit_mask(self, new_mask: np.ndarray, scope: str = "frame", text: str = "Paint",
+                  keyframe: bool = False) -> None:
         """Make the current frame's mask ``new_mask`` and apply the same change to ``scope``.
 
         What the edit added and erased on this frame is added and erased on each target
         frame, so painting 'every frame in range' keeps the other frames' own masks.
         A hand edit of this frame alone on a frame the tracker filled is a correction: the frame
         becomes a keyframe (tracking again starts from it instead of overwriting it), the record of
-        what the tracker added there is dropped (in the same undo step) and its flag is cleared.
+        what the tracker added there is dropped and its flag is cleared, all in the same undo step.
+        ``keyframe``: the edit makes the frame a keyframe in any case (a commit of the click tool).
         """
         i = self.current
         old = self.masks.get(i)
@@ -268,17 +282,16 @@ class Project(QObject):
         corrects = (scope == "frame" and self.tracked is not None and not self.tracked.is_empty(i)
                     and not np.array_equal(old, new_mask))
         tracked = {i: (self.tracked.blob(i), None)} if corrects else None
-        self.apply_delta(self.scope_frames(scope), new_mask & ~old, old & ~new_mask, text, tracked)
-        if corrects:
-            self.keyframes.add(i)
-            self.flagged.pop(i, None)
-            self.trackingChanged.emit()
+        was = (i in self.keyframes, self.flagged.get(i))
+        marks = {i: (was, (True, None))} if (keyframe or corrects) and was != (True, None) else None
+        self.apply_delta(self.scope_frames(scope), new_mask & ~old, old & ~new_mask, text, tracked, marks)
 
     def apply_delta(self, targets: Iterable[int], added: np.ndarray, removed: Optional[np.ndarray],
-                    text: str, tracked: Optional[dict] = None) -> None:
+                    text: str, tracked: Optional[dict] = None, marks: Optional[dict] = None) -> None:
         """Add ``added`` to and erase ``removed`` from each target frame's mask as one undo step
-        (``tracked``: changes to the tracker's record that belong to the same step)."""
-        if not added.any() and (removed is None or not removed.any()):
+        (``tracked``, ``marks``: changes to the tracker's record, to keyframes and flags that belong
+        to the same step, see MaskEditCommand; with those a step may leave the masks as they were)."""
+        if not added.any() and (removed is None or not removed.any()) and not marks:
             return
         groups: dict[int, tuple] = {}  # frames sharing one blob get one decode and one encode
         for i in targets:
@@ -295,8 +308,8 @@ class Project(QObject):
             self.masks.set_many(frames, after)
             new_blob = self.masks.blob(frames[0])
             changes.update({i: (blob, new_blob) for i in frames})
-        if changes:
-            self.undo.push(MaskEditCommand(self, changes, text, tracked))
+        if changes or marks:
+            self.undo.push(MaskEditCommand(self, changes, text, tracked, marks=marks))
 
     def clear_masks(self, scope: str = "frame") -> None:
         changes = {i: (self.masks.blob(i), None) for i in self.scope_frames(scope) if not self.masks.is_empty(i)}

@@ -3,7 +3,7 @@
 ``ClickSegmentTool`` is the tool on the tool panel (C): it only holds what the canvas draws
 (clicks, the box being dragged, the candidates of the latest answer). ``SegmentController``
 turns canvas input into requests for a segmenter job on its own worker thread (only the latest
-request's answer is kept), commits the chosen candidate through the canvas (one undo step), and
+request's answer is kept), commits the chosen candidate to the project (one undo step), and
 runs the tracker as an engine job whose masks land in the MaskStore as one undo step.
 The segmenter is SAM when a checkpoint is configured or found, else the weight-free GrabCut.
 """
@@ -256,6 +256,8 @@ class SegmentController(QObject):
         self.provider = SegmenterProvider()
         self.jobs = controller.segment
         self._request = 0  # id of the latest request; older answers are dropped
+        self._answered_request = 0  # id of the latest request whose answer (or failure) has come
+        self._commit_on_answer = None  # the request whose answer Enter, pressed before it came, commits
         self._pending: Optional[tuple] = None
         self._press: Optional[tuple] = None  # (widget pos, image pos, label)
         self._box_last = False  # the latest input was a box (not a click)
@@ -263,7 +265,7 @@ class SegmentController(QObject):
         self.tool_action = panel.add_tool(self.tool)
         self.commit_action = QAction("Commit selection", self)
         self.commit_action.setToolTip("Add the shown candidate to this frame's mask (Enter; Tab shows the next one)")
-        self.commit_action.triggered.connect(self.commit)
+        self.commit_action.triggered.connect(self.commit_when_answered)
         self.track_action = QAction("Track through range", self)
         self.track_action.setToolTip("Follow this frame's mask through the in/out range (Ctrl+T)")
         self.track_action.setShortcut("Ctrl+T")
@@ -309,13 +311,15 @@ class SegmentController(QObject):
         self.track_action.setEnabled(self.project.has_video and not self.controller.engine.busy)
         for a in (self.next_flag_action, self.prev_flag_action):
             a.setEnabled(bool(self.flagged))
-        self.commit_action.setEnabled(self.tool.candidate is not None)
+        # the candidate is drawn (and committed) only while the click tool is picked; it is kept meanwhile
+        self.commit_action.setEnabled(self.tool.candidate is not None and self.active)
 
     def _tool_changed(self, tool) -> None:
         if tool is not self.tool and self._press is not None:
             # another tool picked mid-drag: its release goes to that tool, so the drag ends here
             self._press, self.tool.drag = None, None
             self.canvas.update()
+        self._enable()
 
     def _video_changed(self) -> None:
         self._show_flags()  # the project starts a new video with no keyframes or flags
@@ -354,22 +358,35 @@ class SegmentController(QObject):
         if self.tool.candidates:
             self.tool.index = (self.tool.index + 1) % len(self.tool.candidates)
             self.canvas.update()
+            self.controller.message.emit(f"Candidate {self.tool.index + 1} of {len(self.tool.candidates)}: Tab shows "
+                                         "the next, Enter keeps it"
+                                         + (" (it replaces this frame's mask)" if self.tool.edits_frame else "")
+                                         + ", Esc discards.")
             self.candidatesChanged.emit()
+
+    def commit_when_answered(self) -> bool:
+        """Enter: commit the shown candidate, or, while the answer to the latest click or box is on its
+        way, that answer when it comes (a further click, Esc or another frame cancels this)."""
+        if (self.tool.points or self.tool.box is not None) and self._answered_request != self._request:
+            self._commit_on_answer = self._request
+            self.controller.message.emit("The selection is still being computed: Enter keeps it when it appears "
+                                         "(a further click cancels that).")
+            return True
+        return self.commit()
 
     def commit(self) -> bool:
         """Add the shown candidate to the current frame's mask through the canvas (one undo step)."""
         m = self.tool.candidate
-        if m is None or self.canvas.mask is None:
+        if m is None or self.canvas.mask is None or not self.active:
             return False
         index = self.project.current
         # a correction of the frame's own mask replaces it; a new selection is added to it (and is
-        # remembered as an object of its own, so tracking tells it from one it touches)
-        self.canvas.commit(m if self.tool.edits_frame else self.canvas.mask | m)
+        # remembered as an object of its own, so tracking tells it from one it touches); the frame
+        # becomes a keyframe and loses its flag (the user has checked it) in the same undo step
+        self.project.edit_mask(m if self.tool.edits_frame else self.canvas.mask | m, self.panel.scope,
+                               self.tool.label, keyframe=True)
         if not self.tool.edits_frame:
             self.project.add_object(index, m)
-        self.keyframes.add(index)
-        self.flagged.pop(index, None)  # the user has checked this frame
-        self.project.trackingChanged.emit()  # the timeline's keyframe tick and amber mark
         self.discard()
         count = len(self.project.objects.get(index, []))
         self.controller.message.emit(
@@ -422,6 +439,7 @@ class SegmentController(QObject):
 
     def _answered(self, job, result) -> None:
         if job.data.get("request") == self._request:
+            self._answered_request = self._request
             candidates, edits_frame = result
             candidates = [c for c in candidates if c.mask.any()]
             if not candidates:
@@ -439,6 +457,8 @@ class SegmentController(QObject):
                 self.controller.message.emit(f"{len(candidates)} candidate(s): Tab shows the next, Enter keeps it, "
                                              "Esc discards.")
             self.candidatesChanged.emit()
+            if self._commit_on_answer == self._request:
+                self.commit()
         self._next()
 
     def _found_nothing(self) -> None:
@@ -462,6 +482,7 @@ class SegmentController(QObject):
 
     def _failed(self, job, message: str) -> None:
         if job.data.get("request") == self._request:
+            self._answered_request = self._request
             self.controller.error.emit(message)
         self._next()
 
@@ -576,7 +597,7 @@ class SegmentController(QObject):
             self.cycle()  # (before the answer too: the focus stays here for the Enter that follows)
             return True
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not e.modifiers() & Qt.KeyboardModifier.ControlModifier:
-            return self.commit()
+            return self.commit_when_answered()
         if key == Qt.Key.Key_Escape and (self.tool.points or self.tool.box is not None or self.tool.candidates):
             self.discard()
             return True

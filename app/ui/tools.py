@@ -1,10 +1,10 @@
 """Mask tools and the tool bar that picks them.
 
 A tool turns mouse positions (image pixel coordinates, floats) into edits of a working
-bool mask. The canvas owns the working mask during a stroke and commits it on release,
-so every tool stroke becomes one undo step. Tools that answer later register with
-``ToolPanel.add_tool`` and call ``canvas.commit(mask)`` themselves (click to select:
-``segment_tool.py``).
+bool mask. The canvas owns the working mask during a stroke and commits it on release (or when
+another tool is picked mid-stroke), so every tool stroke becomes one undo step. Tools that answer
+later register with ``ToolPanel.add_tool`` and commit themselves, through ``canvas.commit(mask)``
+or the project (click to select, whose commit also makes a keyframe: ``segment_tool.py``).
 """
 from __future__ import annotations
 

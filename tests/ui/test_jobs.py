@@ -1,4 +1,6 @@
 """Worker jobs through the GUI: inpaint, preview, cancel, export, settings, fine-tune."""
+import time
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
@@ -221,19 +223,19 @@ def test_finetune_stop_keeps_what_was_learned(window, finetune_page, qtbot):
     assert "Stopped at step" in page.status.text() and page.use_button.isEnabled()
 
 
-def test_a_job_bar_is_not_drawn_over_a_status_message(window, clip, qtbot):
-    """A status line shown just before a job starts ("Kept: ... Track through range") would be
-    painted across the job bar's label and progress: the job's bar replaces it."""
-    import time
+def wait_for_cancel(host, progress, cancel):
+    """A job that runs until it is cancelled."""
+    while True:
+        cancel.check()
+        time.sleep(0.01)
 
+
+def test_a_job_bar_is_not_drawn_over_a_status_message(window, clip, qtbot):
+    """A status line shown just before a job starts ("Kept: ... Track through range") was painted
+    across the job bar's label and progress; it is out of date once the job runs: the job's bar
+    replaces it."""
     window.open_path(clip)
     jobs = window.controller.engine
-
-    def wait_for_cancel(host, progress, cancel):
-        while True:
-            cancel.check()
-            time.sleep(0.01)
-
     window.statusBar().showMessage("Kept: Shift+click another object to add it, or Track through range", 8000)
     with qtbot.waitSignal(jobs.cancelled, timeout=10_000):
         jobs.submit("Track", wait_for_cancel)
@@ -259,3 +261,20 @@ def test_a_job_ends_on_the_gui_thread(qtbot):
         ended_early = not jobs.busy
     assert jobs.shutdown()
     assert not ended_early and not jobs.busy
+
+
+def test_a_status_message_during_a_job_leaves_its_bar_and_cancel_visible(window, clip, qtbot):
+    """A message shown while a job runs (a click answered during tracking, "Segmenting…") hid
+    the job bar and its Cancel button for the message's 8 s: the bar stays, beside the message."""
+    window.open_path(clip)
+    jobs = window.controller.engine
+    with qtbot.waitSignal(jobs.cancelled, timeout=10_000):
+        jobs.submit("Track", wait_for_cancel)
+        qtbot.waitUntil(window.job_bar.isVisible, timeout=5_000)
+        window.controller.message.emit("Segmenting…")
+        assert window.statusBar().currentMessage() == "Segmenting…"
+        assert window.job_bar.isVisible() and window.job_bar.cancel_button.isVisible()
+        window.statusBar().showMessage("Opening cancelled.", 5000)
+        assert window.job_bar.cancel_button.isVisible()
+        window.job_bar.cancel_button.click()
+    assert not window.job_bar.isVisible()

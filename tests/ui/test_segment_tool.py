@@ -732,3 +732,126 @@ def test_tracking_again_from_a_tracked_frame_does_not_make_its_mask_a_keyframe(w
     with qtbot.waitSignal(seg.trackFinished, timeout=60_000):
         seg.track_action.trigger()
     assert seg.keyframes == {0} and not p.tracked.is_empty(5)
+
+
+def test_undoing_a_correction_takes_its_keyframe_away_and_brings_its_flag_back(window, disc_clip, qtbot):
+    """Ctrl+Z of a click-tool commit (or of a brush correction) on a frame the tracker filled makes
+    it a tracked frame again: no keyframe (the next Track kept the tracker's old mask there as if
+    the user had made it) and its amber flag back; redo makes it a keyframe again."""
+    window.open_path(disc_clip)
+    p, seg = window.project, window.segment
+    select_and_commit(qtbot, window, *disc_centre(0))
+    with qtbot.waitSignal(seg.trackFinished, timeout=60_000):
+        seg.track_action.trigger()
+    p.flagged.update({4: "shrunk", 5: "lost"})
+    p.trackingChanged.emit()
+    p.set_current(4)
+    select_and_commit(qtbot, window, *disc_centre(4))
+    assert seg.keyframes == {0, 4} and p.flagged == {5: "lost"}
+    window.undo_action.trigger()
+    assert seg.keyframes == {0} and p.flagged == {4: "shrunk", 5: "lost"} and not p.tracked.is_empty(4)
+    assert window.timeline.bar.keys == {0} and window.timeline.bar.flagged == {4, 5}
+    window.redo_action.trigger()
+    assert seg.keyframes == {0, 4} and p.flagged == {5: "lost"} and window.timeline.bar.keys == {0, 4}
+    window.undo_action.trigger()
+    p.set_current(5)
+    p.edit_mask(p.masks.get(5) & ~shown_part(0, H, 0, disc_centre(5)[0]), "frame", "Eraser")
+    assert seg.keyframes == {0, 5} and p.flagged == {4: "shrunk"}
+    window.undo_action.trigger()
+    assert seg.keyframes == {0} and p.flagged == {4: "shrunk", 5: "lost"} and window.timeline.bar.flagged == {4, 5}
+    window.redo_action.trigger()
+    assert seg.keyframes == {0, 5} and p.flagged == {4: "shrunk"}
+
+
+def slow_answers(monkeypatch, seconds=0.3):
+    """Each click's answer takes ``seconds`` longer (the first click on a frame takes ~1 s)."""
+    import time
+
+    from app.ui import segment_tool
+
+    real = segment_tool.segment_job
+
+    def slow(*a, **k):
+        fn = real(*a, **k)
+        return lambda host, progress, cancel: (time.sleep(seconds), fn(host, progress, cancel))[1]
+
+    monkeypatch.setattr(segment_tool, "segment_job", slow)
+
+
+def test_enter_pressed_before_the_answer_commits_it_when_it_arrives(window, disc_clip, qtbot, monkeypatch):
+    """Enter pressed while the click's answer is on its way did nothing, silently: it is queued
+    (the status bar says so) and commits the answer as one undo step when it arrives; a further
+    click before then cancels it (its answer is shown, not committed)."""
+    slow_answers(monkeypatch)
+    window.open_path(disc_clip)
+    p, seg, canvas = window.project, window.segment, window.canvas
+    said = []
+    window.controller.message.connect(said.append)
+    window.tools.set_tool("segment")
+    steps = p.undo.count()
+    qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=canvas.to_widget(QPointF(*disc_centre(0))).toPoint())
+    qtbot.keyClick(canvas, Qt.Key.Key_Return)
+    assert not seg.tool.candidates and p.masks.is_empty(0) and "still" in said[-1]
+    qtbot.waitUntil(lambda: not p.masks.is_empty(0), timeout=30_000)
+    assert mask_iou(p.masks.get(0), disc_mask(0)) > 0.7 and p.undo.count() == steps + 1 and seg.keyframes == {0}
+    assert not seg.tool.candidates and not seg.tool.points
+    p.set_current(3)
+    qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=canvas.to_widget(QPointF(*disc_centre(3))).toPoint())
+    qtbot.keyClick(canvas, Qt.Key.Key_Return)
+    with qtbot.waitSignal(seg.candidatesChanged, timeout=30_000):
+        qtbot.mouseClick(canvas, Qt.MouseButton.RightButton, pos=canvas.to_widget(QPointF(110, 10)).toPoint())
+    assert seg.tool.candidates and p.masks.is_empty(3) and p.undo.count() == steps + 1
+
+
+def test_tab_says_which_candidate_is_shown(window, disc_clip, qtbot):
+    """Tab showed the next candidate with no word of which one of how many it is."""
+    from app.core.segment import Candidate
+
+    window.open_path(disc_clip)
+    seg = window.segment
+    said = []
+    window.controller.message.connect(said.append)
+    window.tools.set_tool("segment")
+    click(qtbot, window, *disc_centre(0))
+    seg.tool.candidates = [Candidate(disc_mask(0), 0.9), Candidate(disc_mask(1), 0.8), Candidate(disc_mask(2), 0.7)]
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Tab)
+    assert seg.tool.index == 1 and said[-1].startswith("Candidate 2 of 3: Tab shows the next, Enter keeps it")
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Tab)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Tab)
+    assert seg.tool.index == 0 and said[-1].startswith("Candidate 1 of 3") and "Esc discards" in said[-1]
+
+
+def test_a_brush_stroke_in_progress_is_kept_when_the_click_tool_is_picked(window, disc_clip, qtbot):
+    """C pressed mid-stroke dropped the brush stroke (the click tool's release commits nothing):
+    it is committed as it was, one undo step, as releasing the mouse would; the release that
+    follows is no click."""
+    window.open_path(disc_clip)
+    p, seg, canvas = window.project, window.segment, window.canvas
+    window.tools.set_tool("brush")
+    canvas.setFocus()
+    steps = p.undo.count()
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=canvas.to_widget(QPointF(20, 20)).toPoint())
+    qtbot.mouseMove(canvas, canvas.to_widget(QPointF(60, 20)).toPoint())
+    qtbot.keyClick(canvas, Qt.Key.Key_C)
+    assert window.tools.tool is seg.tool
+    assert p.undo.count() == steps + 1 and p.undo.undoText() == "Brush" and p.masks.get(0)[20, 20:61].all()
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=canvas.to_widget(QPointF(60, 20)).toPoint())
+    assert p.undo.count() == steps + 1 and not seg.tool.points and not seg.jobs.busy
+    assert canvas._working is None and np.array_equal(canvas.mask, p.masks.get(0))
+
+
+def test_commit_selection_waits_while_another_tool_is_picked(window, disc_clip, qtbot):
+    """With the brush picked the click tool's candidate is not drawn, yet the tool bar's Commit
+    selection committed it: it is off until the click tool is picked again, which shows the
+    selection again."""
+    window.open_path(disc_clip)
+    p, seg = window.project, window.segment
+    window.tools.set_tool("segment")
+    click(qtbot, window, *disc_centre(0))
+    assert seg.commit_action.isEnabled()
+    window.tools.set_tool("brush")
+    assert not seg.commit_action.isEnabled() and not seg.commit() and p.masks.is_empty(0)
+    window.tools.set_tool("segment")
+    assert seg.commit_action.isEnabled() and seg.tool.candidates
+    seg.commit_action.trigger()
+    assert mask_iou(p.masks.get(0), disc_mask(0)) > 0.7
