@@ -106,3 +106,16 @@ def test_sam_embed_benchmark_times_each_registry_model(tmp_path, monkeypatch):
     assert all(r["frames"] == 3 and r["embed_median_s"] > 0 and r["click_median_s"] > 0 for r in rows)
     with pytest.raises(SystemExit, match="no frames"):
         bench_sam_embed.main([str(tmp_path / "missing.mp4"), "--device", "cpu"])
+
+
+def test_first_click_benchmark_compares_the_first_and_the_best_candidate(tmp_path):
+    """bench_first_click.py clicks each object on every step-th frame and reports the first
+    candidate's IoU beside the best one's; on a plain red disc both are high."""
+    import bench_first_click
+
+    clips = toy_clips(tmp_path / "clips", n=4)
+    out = tmp_path / "fc.json"
+    assert bench_first_click.main(["--clips", str(clips), "--only", "toy", "--step", "2", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["frame"] for r in rows] == [0, 2]
+    assert all(0.7 < r["first"] <= r["best"] <= 1.0 for r in rows)
