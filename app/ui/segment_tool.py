@@ -261,6 +261,8 @@ class SegmentController(QObject):
         self._pending: Optional[tuple] = None
         self._press: Optional[tuple] = None  # (widget pos, image pos, label)
         self._box_last = False  # the latest input was a box (not a click)
+        self._corrects = False  # the latest request corrects the frame's own mask (its answer replaces it)
+        self._committing = False  # our own commit is changing the frame's mask
 
         self.tool_action = panel.add_tool(self.tool)
         self.commit_action = QAction("Commit selection", self)
@@ -288,6 +290,7 @@ class SegmentController(QObject):
         controller.engine.finished.connect(self._tracked)
         controller.engine.busyChanged.connect(lambda busy: self._enable())
         project.currentChanged.connect(lambda _: self.discard())
+        project.masksChanged.connect(self._masks_changed)
         project.videoChanged.connect(self._video_changed)
         project.trackingChanged.connect(self._show_flags)
         self._enable()
@@ -345,10 +348,22 @@ class SegmentController(QObject):
                                      "Correct it with clicks or the brush and track again, or go on (G).")
         return target
 
+    def _masks_changed(self, frames) -> None:
+        """A correction of the frame's mask replaces the whole mask when committed: made before
+        the mask changed (the brush, an undo, a tracking run), it would take that change back."""
+        corrects = self.tool.edits_frame or (self._corrects and self._answered_request != self._request)
+        if self._committing or not corrects or self.project.current not in frames:
+            return
+        if self.tool.points or self.tool.box is not None or self.tool.candidates:
+            self.discard()
+            self.controller.message.emit("This frame's mask changed, so the correction selected before it was "
+                                         "dropped: click again to correct the mask as it is now.")
+
     def discard(self) -> None:
         """Drop the clicks and candidates (Esc); an answer still on its way is ignored."""
         self._request += 1
         self._pending = None
+        self._corrects = False
         self.tool.reset()
         self._enable()
         self.canvas.update()
@@ -383,8 +398,12 @@ class SegmentController(QObject):
         # a correction of the frame's own mask replaces it; a new selection is added to it (and is
         # remembered as an object of its own, so tracking tells it from one it touches); the frame
         # becomes a keyframe and loses its flag (the user has checked it) in the same undo step
-        self.project.edit_mask(m if self.tool.edits_frame else self.canvas.mask | m, self.panel.scope,
-                               self.tool.label, keyframe=True)
+        self._committing = True
+        try:
+            self.project.edit_mask(m if self.tool.edits_frame else self.canvas.mask | m, self.panel.scope,
+                                   self.tool.label, keyframe=True)
+        finally:
+            self._committing = False
         if not self.tool.edits_frame:
             self.project.add_object(index, m)
         self.discard()
@@ -419,6 +438,7 @@ class SegmentController(QObject):
         if not p.has_video or (not self.tool.points and self.tool.box is None):
             return
         self._request += 1
+        self._corrects = frame_mask is not None or (previous is not None and self.tool.edits_frame)
         self._pending = (self._request, p.current, p.frame(p.current), list(self.tool.points), self.tool.box,
                          previous, frame_mask)
         self.canvas.update()

@@ -855,3 +855,40 @@ def test_commit_selection_waits_while_another_tool_is_picked(window, disc_clip, 
     assert seg.commit_action.isEnabled() and seg.tool.candidates
     seg.commit_action.trigger()
     assert mask_iou(p.masks.get(0), disc_mask(0)) > 0.7
+
+
+def test_a_correction_is_dropped_when_the_frames_mask_changes_under_it(window, disc_clip, qtbot):
+    """A correction of the frame's mask (right click on a wrong part) is a whole new mask for the
+    frame: when the mask changes meanwhile (the brush, an undo), Enter replaced it all the same and
+    the brush stroke was lost. The stale correction is dropped, with a sentence; a new selection
+    (added to the mask, not replacing it) is kept."""
+    window.open_path(disc_clip)
+    p, seg, canvas = window.project, window.segment, window.canvas
+    said = []
+    window.controller.message.connect(said.append)
+    p.set_current(3)
+    wrong = shown_part(50, 76, 62, 84)
+    p.edit_mask(disc_mask(3) | wrong, "frame")
+    window.tools.set_tool("segment")
+    click(qtbot, window, 73, 64, Qt.MouseButton.RightButton)
+    assert seg.tool.edits_frame and seg.tool.candidates
+    window.tools.set_tool("brush")  # paint a logo in the corner, then back to the click tool
+    canvas.setFocus()
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=canvas.to_widget(QPointF(110, 80)).toPoint())
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=canvas.to_widget(QPointF(110, 80)).toPoint())
+    assert p.masks.get(3)[80, 110]
+    window.tools.set_tool("segment")
+    assert not seg.tool.candidates and not seg.tool.points and not seg.commit_action.isEnabled()
+    assert any("changed" in s for s in said)
+    qtbot.keyClick(canvas, Qt.Key.Key_Return)
+    assert p.masks.get(3)[80, 110] and p.masks.get(3)[wrong].all()  # the stroke stays; nothing replaced
+
+    # a new selection is only added to the frame's mask: a change beside it does not make it stale
+    p.set_current(0)
+    click(qtbot, window, *disc_centre(0))
+    assert not seg.tool.edits_frame
+    p.edit_mask(p.masks.get(0) | shown_part(80, 90, 110, 120), "frame")
+    assert seg.tool.candidates
+    qtbot.keyClick(canvas, Qt.Key.Key_Return)
+    got = p.masks.get(0)
+    assert got[80:90, 110:120].all() and mask_iou(got & ~shown_part(80, 90, 110, 120), disc_mask(0)) > 0.8
