@@ -566,15 +566,16 @@ class SegmentController(QObject):
         before = dict(self.flagged)
         flags = {i: f for i, f in before.items() if not any(a <= i < b for a, b in result["spans"])}
         flags.update(result["flags"])
+        # the frames followed (the current one too) are keyframes from now on: the user owns their
+        # masks; a frame whose mask held only paint that stays put (a logo) is none (undone with the run)
+        new_keys = set(result["followed"]) - self.keyframes
         if changes or tracked:
-            p.undo.push(MaskEditCommand(p, changes, "Track object", tracked, (before, flags)))
+            marks = {i: ((False, before.get(i)), (True, flags.get(i))) for i in new_keys}
+            p.undo.push(MaskEditCommand(p, changes, "Track object", tracked, (before, flags), marks))
         else:
             self.flagged.clear()
             self.flagged.update(flags)
-        # the frames followed (the current one too) are keyframes from now on: the user owns their
-        # masks; a frame whose mask held only paint that stays put (a logo) is none
-        new_keys = set(result["followed"]) - self.keyframes
-        self.keyframes.update(new_keys)
+            self.keyframes.update(new_keys)
         p.record_track(job.data["range"], job.data["sam"], {k: job.data["keys"][k] for k in result["followed"]})
         if self.flagged != before or new_keys:
             p.mark_dirty()  # the flags and keyframes are saved with the project

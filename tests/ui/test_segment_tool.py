@@ -892,3 +892,20 @@ def test_a_correction_is_dropped_when_the_frames_mask_changes_under_it(window, d
     qtbot.keyClick(canvas, Qt.Key.Key_Return)
     got = p.masks.get(0)
     assert got[80:90, 110:120].all() and mask_iou(got & ~shown_part(80, 90, 110, 120), disc_mask(0)) > 0.8
+
+
+def test_undoing_a_tracking_run_takes_away_the_keyframes_it_made(window, disc_clip, qtbot):
+    """A run makes the frames it followed keyframes (a painted mask Track started from): undoing
+    the run left them keyframes (a white diamond on the timeline, and the next Track starting
+    there); they go with the run and come back with redo."""
+    window.open_path(disc_clip)
+    p, seg = window.project, window.segment
+    p.edit_mask(disc_mask(0), "frame")  # painted, not committed with the click tool
+    assert p.keyframes == set()
+    with qtbot.waitSignal(seg.trackFinished, timeout=60_000):
+        seg.track_action.trigger()
+    assert p.keyframes == {0} and len(p.masks.masked_frames()) == N
+    window.undo_action.trigger()
+    assert p.keyframes == set() and p.masks.masked_frames() == [0]
+    window.redo_action.trigger()
+    assert p.keyframes == {0} and len(p.masks.masked_frames()) == N
