@@ -35,7 +35,8 @@ class MaskEditCommand(QUndoCommand):
     """One undo step: ``changes[i] = (blob_before, blob_after)`` for each changed frame, and
     ``tracked`` the same for the project's record of what the tracker added (a tracking run),
     ``flags`` (before, after) for the frames it flagged, and ``marks[i] = ((keyframe, flag) before,
-    (keyframe, flag) after)`` for a frame a correction made a keyframe (its flag cleared)."""
+    (keyframe, flag) after)`` for a frame the step made a keyframe (a correction, a click-tool commit,
+    or a frame a tracking run followed; a correction also clears the frame's flag)."""
 
     def __init__(self, project: "Project", changes: dict, text: str, tracked: Optional[dict] = None,
                  flags: Optional[tuple[dict, dict]] = None, marks: Optional[dict] = None):

@@ -390,7 +390,7 @@ class SegmentController(QObject):
         return self.commit()
 
     def commit(self) -> bool:
-        """Add the shown candidate to the current frame's mask through the canvas (one undo step)."""
+        """Add the shown candidate to the current frame's mask (one undo step, which also makes it a keyframe)."""
         m = self.tool.candidate
         if m is None or self.canvas.mask is None or not self.active:
             return False
