@@ -104,11 +104,45 @@ def register(subparsers) -> None:
     p.add_argument("--start", type=int, default=0, help="first frame to track")
     p.add_argument("--end", type=int, default=None, help="frame after the last to track (default: the end)")
     p.add_argument("--sam", type=Path, metavar="CHECKPOINT",
-                   help="Segment Anything checkpoint (sam_vit_b_01ec64.pth ...); default: the weight-free segmenter")
+                   help="Segment Anything checkpoint (sam_vit_b_01ec64.pth ..., `download-sam` fetches one); "
+                        "default: the weight-free segmenter")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
                    help="device for SAM: auto = a CUDA GPU when PyTorch sees one, else the CPU (default %(default)s)")
     p.add_argument("--json", type=Path, help="also write keyframes and flagged frames here")
     p.set_defaults(func=cmd_track)
+
+    from .core.paths import user_data_dir
+
+    p = subparsers.add_parser(
+        "download-sam", help="download an official Segment Anything checkpoint for click-to-select",
+        description="Download an official Segment Anything checkpoint (not shipped with the application: "
+                    "375 MB to 2.6 GB) into the models folder where the GUI's click tool finds it. The file "
+                    "appears only when complete (and matching --sha256 when given); an interrupted download "
+                    "leaves nothing. Without one, the click tool uses the weight-free segmenter.")
+    p.add_argument("--model", choices=["vit_b", "vit_l", "vit_h"], default="vit_b",
+                   help="ViT-B (375 MB) is the one for a CPU, about 20 s per frame there; on a GPU even ViT-H "
+                        "takes 0.2 s (default %(default)s)")
+    p.add_argument("--dest", type=Path, help=f"folder to save it in (default {user_data_dir() / 'models'})")
+    p.add_argument("--url", help="download from this mirror instead of the official URL")
+    p.add_argument("--sha256", help="expected SHA-256 of the file (Meta publishes none; from a trusted copy)")
+    p.set_defaults(func=cmd_download_sam)
+
+
+def cmd_download_sam(args) -> int:
+    from .cliutil import TqdmProgress
+    from .core.segment import download
+    from .core.segment.sam import SAM_CHECKPOINTS
+
+    ck = SAM_CHECKPOINTS[args.model]
+    dest = args.dest if args.dest is not None else download.models_dir()
+    url = args.url or ck.url
+    print(f"Downloading {ck.filename} from {url} into {dest}", file=sys.stderr)
+    with TqdmProgress(ck.filename, unit="B", scale=True) as bar:
+        path = download.download_sam_checkpoint(args.model, dest, url=url, sha256=args.sha256, progress=bar)
+    size = path.stat().st_size
+    print(f"Saved {path} ({size / 2**20:.0f} MB). The GUI's click tool finds it there; "
+          f"`track --sam {path}` uses it from the command line.")
+    return 0
 
 
 def _prompts(args, n_frames: int) -> dict[int, dict[int, tuple[list, object]]]:

@@ -9,9 +9,10 @@ from .core.jobs import Progress
 class TqdmProgress:
     """Callable progress sink drawing a tqdm bar (with ETA) on stderr; use as a context manager."""
 
-    def __init__(self, desc: str = "", unit: str = "frame", disable: bool | None = None):
+    def __init__(self, desc: str = "", unit: str = "frame", disable: bool | None = None, scale: bool = False):
         self.desc = desc
         self.unit = unit
+        self.scale = scale  # counts shown as k/M/G (bytes: binary)
         self.disable = (not sys.stderr.isatty()) if disable is None else disable
         self.bar = None
 
@@ -20,7 +21,7 @@ class TqdmProgress:
 
         if self.bar is None:
             self.bar = tqdm(total=p.total, desc=self.desc or p.stage, unit=self.unit, disable=self.disable,
-                            dynamic_ncols=True)
+                            dynamic_ncols=True, unit_scale=self.scale, unit_divisor=1024 if self.scale else 1000)
         if p.total != self.bar.total:
             self.bar.total = p.total
         if p.info:

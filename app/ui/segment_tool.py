@@ -322,6 +322,12 @@ class SegmentController(QObject):
             # another tool picked mid-drag: its release goes to that tool, so the drag ends here
             self._press, self.tool.drag = None, None
             self.canvas.update()
+        if tool is self.tool and self.project.has_video:
+            sam = sam_checkpoint(self.settings)
+            self.controller.message.emit(
+                "Click the object (right click: not the object; drag: a box). "
+                + (f"Segment Anything ({sam.name})." if sam is not None else
+                   "Weight-free segmenter: no SAM checkpoint found (Settings > General > Download… fetches one)."))
         self._enable()
 
     def _video_changed(self) -> None:

@@ -96,3 +96,32 @@ def test_data_dir_follows_xdg(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     assert user_data_dir() == tmp_path / "sttn-inpaint"
     assert models_dir() == tmp_path / "sttn-inpaint" / "models"
+
+
+def test_cli_download_sam_saves_into_the_models_folder(server, tmp_path, monkeypatch, capsys):
+    """`main.py download-sam`: the file lands under its official name in the user's models folder
+    (where the GUI finds it), a second run reuses it; a wrong --sha256 or a server error is one
+    line and leaves no file."""
+    import sys
+
+    from app.cli import main
+
+    if sys.platform.startswith("linux"):
+        monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    else:
+        monkeypatch.setattr("app.core.segment.download.models_dir", lambda: tmp_path / "data" / "sttn-inpaint" / "models")
+    folder = tmp_path / "data" / "sttn-inpaint" / "models"
+    assert main(["download-sam", "--url", f"{server}/sam.pth"]) == 0
+    out = capsys.readouterr()
+    assert (folder / "sam_vit_b_01ec64.pth").read_bytes() == PAYLOAD
+    assert "Saved" in out.out and "sam_vit_b_01ec64.pth" in out.err
+    assert main(["download-sam", "--url", f"{server}/error"]) == 0  # present: nothing fetched
+    other = tmp_path / "elsewhere"
+    code = main(["download-sam", "--model", "vit_l", "--dest", str(other), "--url", f"{server}/sam.pth",
+                 "--sha256", "0" * 64])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and err[-1].startswith("error: Downloaded sam_vit_l_0b3195.pth is corrupt")
+    assert leftovers(other) == []
+    code = main(["download-sam", "--model", "vit_h", "--dest", str(other), "--url", f"{server}/error"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and "HTTP 500" in err[-1] and leftovers(other) == []

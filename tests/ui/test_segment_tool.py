@@ -909,3 +909,18 @@ def test_undoing_a_tracking_run_takes_away_the_keyframes_it_made(window, disc_cl
     assert p.keyframes == set() and p.masks.masked_frames() == [0]
     window.redo_action.trigger()
     assert p.keyframes == {0} and len(p.masks.masked_frames()) == N
+
+
+def test_picking_the_click_tool_says_which_segmenter_answers(window, disc_clip, tmp_path, monkeypatch):
+    """Without a SAM checkpoint the tool says so and where to get one; with one it names it."""
+    window.open_path(disc_clip)
+    said = []
+    window.controller.message.connect(said.append)
+    window.tools.set_tool("segment")
+    assert "Weight-free segmenter" in said[-1] and "Download" in said[-1]
+    window.tools.set_tool("brush")
+    ckpt = tmp_path / "sam_vit_b_01ec64.pth"
+    ckpt.write_bytes(b"stand-in")  # only its name is read here
+    monkeypatch.setattr(window.segment.settings, "sam_checkpoint", str(ckpt))
+    window.tools.set_tool("segment")
+    assert "Segment Anything (sam_vit_b_01ec64.pth)" in said[-1]
