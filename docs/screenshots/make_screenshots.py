@@ -3,7 +3,8 @@
     xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python docs/screenshots/make_screenshots.py [--weights W]
 
 Uses ../shared/data/clips/schoolgirls.mp4 and its mask folder (read in place, not copied), and
-dogs_jump.mp4 for the click-to-remove pictures (``--only click`` makes just those).
+dogs_jump.mp4 for the click-to-remove pictures (``--only click`` makes just those; ``--only sam``
+the General settings page and the SAM checkpoint download dialog).
 Settings and user data go to a temporary folder. Without --weights it uses the bundled
 weights, and without those the engine's weight-free fill (flow propagation + Telea), which is
 what the application does today. The fine-tune page trains a tiny generator for real.
@@ -40,9 +41,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--weights")
     parser.add_argument("--scale", type=float, help="device pixel ratio (checks HiDPI drawing): main window only")
-    parser.add_argument("--only", choices=("all", "click", "objects"), default="all",
+    parser.add_argument("--only", choices=("all", "click", "objects", "sam"), default="all",
                         help="click: only the click-to-remove pictures (click_select, tracked_flags, click_removed); "
-                             "objects: only several_objects (three girls and a logo in one tracking run)")
+                             "objects: only several_objects (three girls and a logo in one tracking run); "
+                             "sam: only settings_general and sam_download (the SAM checkpoint dialog)")
     args = parser.parse_args()
     if args.scale:
         os.environ["QT_SCALE_FACTOR"] = str(args.scale)
@@ -71,6 +73,15 @@ def main() -> None:
         return
     if args.only == "objects":
         several_objects(app, win)
+        return
+    if args.only == "sam":
+        settings.weights = ""  # the bundled weights, as after an install
+        d = win.show_settings()
+        d.resize(760, 620)
+        wait(app, lambda: True)
+        d.grab().save(str(OUT / "settings_general.png"))
+        sam_download(app, d)
+        win.close()
         return
     win.open_path(CLIP)
     win.project.import_masks(MASKS)
@@ -136,11 +147,20 @@ def main() -> None:
     d.tabs.setCurrentIndex(0)
     wait(app, lambda: True)
     d.grab().save(str(OUT / "settings_general.png"))
-    d.close()
+    sam_download(app, d)
     win.project._dirty = False  # the painted demo project is not saved: no "unsaved changes" question
     win.project.undo.setClean()
     click_to_remove(app, win)
     print("screenshots in", OUT)
+
+
+def sam_download(app, settings_dialog) -> None:
+    """The SAM checkpoint dialog as Settings > General > Download… opens it (no network here)."""
+    dialog = settings_dialog.download_sam()
+    wait(app, lambda: dialog.isVisible())
+    dialog.grab().save(str(OUT / "sam_download.png"))
+    dialog.close()
+    settings_dialog.close()
 
 
 DOG = 2  # dogs_jump's object labels: 1 the small dog, 2 the big dog, 3 the woman

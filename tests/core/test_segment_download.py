@@ -2,44 +2,29 @@
 from __future__ import annotations
 
 import hashlib
-import http.server
-import threading
 
 import pytest
 
 from app.core.errors import Cancelled, SegmentError
 from app.core.jobs import CancelToken
 from app.core.segment.download import download_file, download_sam_checkpoint, models_dir, user_data_dir
+from httpserve import PayloadHandler, serve
 
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
+class Handler(PayloadHandler):
     def do_GET(self):
         if self.path.startswith("/error"):
             self.send_error(500, "Internal Server Error")
             return
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(PAYLOAD)))
-        self.end_headers()
-        try:
-            for i in range(0, len(PAYLOAD), 65536):
-                self.wfile.write(PAYLOAD[i:i + 65536])
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client cancelled
-
-    def log_message(self, *args):
-        pass
+        self.send_payload(PAYLOAD)
 
 
 @pytest.fixture(scope="module")
 def server():
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    t = threading.Thread(target=httpd.serve_forever, daemon=True)
-    t.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serve(Handler) as url:
+        yield url
 
 
 def leftovers(folder):

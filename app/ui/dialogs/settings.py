@@ -6,6 +6,8 @@ EngineConfig itself, so a new engine setting appears here without touching this 
 from __future__ import annotations
 
 from dataclasses import fields
+from pathlib import Path
+from types import SimpleNamespace
 
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
@@ -18,8 +20,11 @@ from app.core.engine import EngineConfig, available_devices
 from app.core.errors import InpaintError
 from app.core import paths
 from app.core.paths import user_cache_dir, user_data_dir, user_log_dir
+from app.core.segment import download
 
 from ..appsettings import MACHINE_FIELDS, AppSettings
+from ..segment_tool import sam_checkpoint
+from .sam_download import SamDownloadDialog
 
 ENGINE_LABELS = {
     "neighbor_radius": ("Neighbour radius", "Frames on each side inpainted together (paper: 5)"),
@@ -129,7 +134,18 @@ class SettingsDialog(QDialog):
         form.addRow("", path_row(self.weights_edit, "STTN weights", "PyTorch weights (*.pth *.pt)", self))
         self.sam_edit = QLineEdit()
         self.sam_edit.setPlaceholderText("SAM checkpoint for click-to-segment (optional)")
-        form.addRow("SAM checkpoint", path_row(self.sam_edit, "SAM checkpoint", "Checkpoints (*.pth *.pt)", self))
+        sam_row = path_row(self.sam_edit, "SAM checkpoint", "Checkpoints (*.pth *.pt)", self)
+        self.sam_download_button = QPushButton("Download…")
+        self.sam_download_button.setToolTip("Download an official SAM checkpoint (ViT-B: 375 MB) into "
+                                            f"{download.models_dir()}")
+        self.sam_download_button.clicked.connect(lambda: self.download_sam())
+        sam_row.addWidget(self.sam_download_button)
+        form.addRow("SAM checkpoint", sam_row)
+        self.sam_status = QLabel()
+        self.sam_status.setWordWrap(True)
+        self.sam_edit.textChanged.connect(lambda _: self.refresh_sam_status())
+        form.addRow("", self.sam_status)
+        self.sam_dialog: SamDownloadDialog | None = None
         self.load_general()
         return page
 
@@ -140,6 +156,28 @@ class SettingsDialog(QDialog):
         use_file = bool(self.settings.weights) or not self.weights_bundled.isEnabled()
         (self.weights_file if use_file else self.weights_bundled).setChecked(True)
         self.sam_edit.setText(self.settings.sam_checkpoint)
+        self.refresh_sam_status()  # (a file may have appeared in the models folder since)
+
+    def refresh_sam_status(self) -> None:
+        """Say which segmenter the click tool will use with the SAM path as it is in the field."""
+        text = self.sam_edit.text().strip()
+        sam = sam_checkpoint(SimpleNamespace(sam_checkpoint=text))
+        missing = bool(text) and not Path(text).expanduser().is_file()
+        if sam is None:
+            lead = "The file above does not exist and none was found" if missing else "None found"
+            self.sam_status.setText(f"{lead}: the click tool uses the weight-free segmenter; Download… fetches SAM.")
+        else:
+            lead = "The file above does not exist; the click tool uses" if missing else "The click tool uses"
+            self.sam_status.setText(f"{lead} SAM: {sam.name}.")
+        self.sam_status.setToolTip(str(sam) if sam else f"Looked in {paths.models_dir()} and {download.models_dir()}")
+
+    def download_sam(self, dest_dir=None, sha256: str | None = None) -> SamDownloadDialog:
+        """Open the download dialog (modal); a downloaded file goes into the SAM field."""
+        self.sam_dialog = SamDownloadDialog(dest_dir, sha256, self)
+        self.sam_dialog.downloaded.connect(self.sam_edit.setText)
+        self.sam_dialog.finished.connect(self.sam_dialog.deleteLater)
+        self.sam_dialog.open()
+        return self.sam_dialog
 
     # --- Storage -----------------------------------------------------------------
     def _storage_tab(self) -> QWidget:
