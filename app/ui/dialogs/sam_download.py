@@ -84,7 +84,7 @@ class SamDownloadDialog(QDialog):
         self.bar.setRange(0, 1000)  # per mille: a byte count overflows an int above 2 GB
         self.bar.setValue(0)
         self.bar.setFormat("")
-        self.status = QLabel("No network here? Download the file elsewhere and put it in this folder.")
+        self.status = QLabel("No internet on this computer? Download the file on another one and put it in this folder.")
         self.status.setWordWrap(True)
         self.download_button = QPushButton("Download")
         self.download_button.setDefault(True)
