@@ -120,7 +120,7 @@ def register(subparsers) -> None:
                     "appears only when complete (and matching --sha256 when given); an interrupted download "
                     "leaves nothing. Without one, the click tool uses the weight-free segmenter.")
     p.add_argument("--model", choices=["vit_b", "vit_l", "vit_h"], default="vit_b",
-                   help="ViT-B (375 MB) is the one for a CPU, about 20 s per frame there; on a GPU even ViT-H "
+                   help="ViT-B (375 MB) is the one for a CPU, about 8 s per frame on 2 cores; on a GPU even ViT-H "
                         "takes 0.2 s (default %(default)s)")
     p.add_argument("--dest", type=Path, help=f"folder to save it in (default {user_data_dir() / 'models'})")
     p.add_argument("--url", help="download from this mirror instead of the official URL")

@@ -11,8 +11,8 @@ dogs_jump) have one object per label value.
 
 Segment Anything (``--sam sam_vit_b_01ec64.pth [--device cuda]``): SAM answers the clicks and the
 tracker re-prompts it on every frame (box and points from the warped mask), as ``track --sam``
-and the GUI do with a checkpoint. Its image embedding takes about 20 s a frame on a 2-core CPU and
-0.06 s on a GPU: on a CPU try ``--only tennis --frames 10`` first.
+and the GUI do with a checkpoint. Its image embedding takes about 7.5 s a frame on a 2-core CPU and
+0.05 s on a GPU: on a CPU try ``--only tennis --frames 10`` first.
 
 Corrective clicks (``--clicks 5``): the protocol of interactive-segmentation benchmarks. After
 the first click, each next click goes to the interior point of the largest error region (a

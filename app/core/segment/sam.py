@@ -1,6 +1,6 @@
 """Segment Anything (ViT-B/L/H) behind the ``Segmenter`` interface.
 
-The image embedding (the encoder pass, ~22 s for ViT-B on a 2-core CPU, 0.06 s on an H100) is
+The image embedding (the encoder pass, ~7.5 s for ViT-B on a 2-core CPU, 0.05 s on an H100) is
 cached per frame index: the cached state is the predictor's ``features`` tensor (1, 256, 64, 64)
 with the original and model-input sizes, restored into the predictor instead of recomputed.
 Checkpoints load with ``torch.load(weights_only=True)``: a downloaded file cannot run code.

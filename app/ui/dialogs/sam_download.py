@@ -20,10 +20,10 @@ from ..workers import JobThread
 
 #: model type: (name, download size, speed: the image embedding of each frame's first click)
 MODELS = {
-    "vit_b": ("ViT-B", "375 MB", "ViT-B is the one to use on a CPU (about 20 s per frame there); "
+    "vit_b": ("ViT-B", "375 MB", "ViT-B is the one to use on a CPU (about 8 s per frame on 2 cores); "
                                  "0.05 s per frame on a GPU."),
-    "vit_l": ("ViT-L", "1.25 GB", "ViT-L takes 0.11 s per frame on a GPU; on a CPU use ViT-B."),
-    "vit_h": ("ViT-H", "2.56 GB", "ViT-H takes 0.20 s per frame on a GPU; on a CPU use ViT-B."),
+    "vit_l": ("ViT-L", "1.25 GB", "ViT-L takes 0.11 s per frame on a GPU, 17 s on 2 CPU cores."),
+    "vit_h": ("ViT-H", "2.56 GB", "ViT-H takes 0.20 s per frame on a GPU, 32 s on 2 CPU cores."),
 }
 GPU_NOTE = "GPU times measured on an H100."
 
