@@ -69,7 +69,8 @@ def load_sam(path, model_type: Optional[str] = None, device: str = "cpu"):
 
     path = Path(path).expanduser()
     if not path.is_file():
-        raise SegmentError(f"SAM checkpoint {path} does not exist; download one or pick the .pth file in settings.")
+        raise SegmentError(f"SAM checkpoint {path} does not exist; `main.py download-sam` or Settings > General > "
+                           "Download… fetches one.")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch's unpickler raises KeyError, IndexError, ... on junk
