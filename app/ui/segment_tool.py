@@ -134,9 +134,14 @@ class SegmenterProvider:
 
 def sam_checkpoint(settings) -> Optional[Path]:
     """The SAM checkpoint to use: the one in Settings if it exists, else one found in the models folders."""
-    configured = Path(settings.sam_checkpoint).expanduser() if settings.sam_checkpoint else None
-    if configured is not None and configured.is_file():
-        return configured
+    return resolve_sam(settings.sam_checkpoint)
+
+
+def resolve_sam(configured: str) -> Optional[Path]:
+    """``configured`` (a path, or "") if that file exists, else a SAM checkpoint found in the models folders."""
+    path = Path(configured).expanduser() if configured else None
+    if path is not None and path.is_file():
+        return path
     return find_sam_checkpoint([models_dir(), download.models_dir()])
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import fields
 from pathlib import Path
-from types import SimpleNamespace
 
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
@@ -23,7 +22,7 @@ from app.core.paths import user_cache_dir, user_data_dir, user_log_dir
 from app.core.segment import download
 
 from ..appsettings import MACHINE_FIELDS, AppSettings
-from ..segment_tool import sam_checkpoint
+from ..segment_tool import resolve_sam
 from .sam_download import SamDownloadDialog
 
 ENGINE_LABELS = {
@@ -161,7 +160,7 @@ class SettingsDialog(QDialog):
     def refresh_sam_status(self) -> None:
         """Say which segmenter the click tool will use with the SAM path as it is in the field."""
         text = self.sam_edit.text().strip()
-        sam = sam_checkpoint(SimpleNamespace(sam_checkpoint=text))
+        sam = resolve_sam(text)
         missing = bool(text) and not Path(text).expanduser().is_file()
         if sam is None:
             lead = "The file above does not exist and none was found" if missing else "None found"
