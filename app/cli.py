@@ -104,7 +104,7 @@ def _note_without_weights(weights, args) -> None:
 
         if resolve_fill("auto", True, True, resolve_device(args.device)) == "propagate+telea":
             print("note: on a CPU --fill auto uses flow propagation + OpenCV Telea, about ten times faster here "
-                  "than the bundled STTN model; --fill propagate+sttn uses that model (+0.5 dB and less flicker "
+                  "than the bundled STTN model; --fill propagate+sttn uses that model (+1.0 dB and less flicker "
                   "on docs/QUALITY.md's benchmark), --weights PATH uses yours (e.g. the authors' sttn.pth).",
                   file=sys.stderr)
 
@@ -174,8 +174,15 @@ def gui_main(argv=None) -> int:
     return run_gui(list(sys.argv[1:] if argv is None else argv))
 
 
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments give one line (what is wrong, and where the help is), not the usage block."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sttn-inpaint",
         description="Remove watermarks, logos and objects from videos with STTN. "
                     "With no command: the GUI when a display is available, otherwise the headless demo.",

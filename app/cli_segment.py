@@ -81,6 +81,13 @@ def _keyframe(text: str) -> tuple[Path, int | None]:
     return Path(text).expanduser(), None
 
 
+def _sha256(text: str) -> str:
+    t = text.strip().lower()
+    if len(t) != 64 or any(c not in "0123456789abcdef" for c in t):
+        raise argparse.ArgumentTypeError(f"a SHA-256 is 64 hexadecimal digits, not {text!r}")
+    return t
+
+
 def register(subparsers) -> None:
     """Add ``track`` to an argparse subparsers object."""
     p = subparsers.add_parser(
@@ -124,7 +131,8 @@ def register(subparsers) -> None:
                         "takes 0.2 s (default %(default)s)")
     p.add_argument("--dest", type=Path, help=f"folder to save it in (default {user_data_dir() / 'models'})")
     p.add_argument("--url", help="download from this mirror instead of the official URL")
-    p.add_argument("--sha256", help="expected SHA-256 of the file (Meta publishes none; from a trusted copy)")
+    p.add_argument("--sha256", type=_sha256, help="expected SHA-256 of the file, 64 hex digits (Meta publishes none; "
+                                                   "from a trusted copy)")
     p.set_defaults(func=cmd_download_sam)
 
 

@@ -86,6 +86,17 @@ def test_bad_inputs_get_one_line(clip_and_mask, fixture_weights, tmp_path, capsy
     assert not Path(out).exists()
 
 
+def test_bad_arguments_get_one_line_not_the_usage(capsys):
+    """argparse's own errors (a malformed option, a missing argument) are one line naming --help."""
+    for argv, what in ((["track", "x.mp4", "--click", "1a,100", "-o", "m"], "a click is X,Y"),
+                       (["download-sam", "--sha256", "00"], "64 hexadecimal digits"),
+                       (["inpaint"], "required")):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        err = capsys.readouterr().err.strip().splitlines()
+        assert exc.value.code == 2 and len(err) == 1 and what in err[0] and "--help" in err[0], err
+
+
 def test_empty_mask_warns_and_copies(clip_and_mask, tmp_path, capsys):
     clip, _ = clip_and_mask
     empty = tmp_path / "empty.png"

@@ -119,8 +119,16 @@ def test_wrong_files_give_clear_errors(tmp_path):
     junk = tmp_path / "junk.pth"
     for content in (b"not a checkpoint at all", b"junk\n", b"K"):  # the last two: KeyError, IndexError inside torch
         junk.write_bytes(content)
-        with pytest.raises(SegmentError, match="junk.pth"):
+        with pytest.raises(SegmentError, match="junk.pth.*download it again"):
             load_sam(junk)
+    # a real checkpoint holding a class weights_only refuses: torch's own text suggests
+    # weights_only=False, which must never reach the user for a downloaded file
+    import argparse
+
+    torch.save({"model": argparse.Namespace(a=1)}, junk)
+    with pytest.raises(SegmentError, match="junk.pth.*download it again") as err:
+        load_sam(junk)
+    assert "weights_only" not in str(err.value)
     other = tmp_path / "sttn.pth"
     torch.save({"netG": {"w": torch.zeros(2)}}, other)
     with pytest.raises(SegmentError, match="sttn.pth.*not a Segment Anything"):

@@ -74,7 +74,10 @@ def load_sam(path, model_type: Optional[str] = None, device: str = "cpu"):
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch's unpickler raises KeyError, IndexError, ... on junk
-        raise SegmentError(f"Cannot read SAM checkpoint {path}: not a safe PyTorch checkpoint ({short(exc)}).") from None
+        # (torch's own text may suggest weights_only=False: never for a downloaded file)
+        what = type(exc).__name__ if "weights_only" in str(exc) else short(exc)
+        raise SegmentError(f"Cannot read SAM checkpoint {path} ({what}): it is damaged or not a PyTorch checkpoint; "
+                           "download it again (`main.py download-sam`) or pick the official .pth file.") from None
     if isinstance(state, dict) and isinstance(state.get("model"), dict):
         state = state["model"]
     w = state.get("image_encoder.patch_embed.proj.weight") if isinstance(state, dict) else None
