@@ -33,6 +33,7 @@ class Controller(QObject):
     error = Signal(str)  # a sentence for a dialog
     message = Signal(str)  # a line for the status bar
     exportFinished = Signal(object)  # output Path
+    resultsReady = Signal(str)  # an "inpaint" or "preview" job has finished: there is a result to look at
 
     def __init__(self, project, settings: AppSettings, parent=None):
         super().__init__(parent)
@@ -139,6 +140,7 @@ class Controller(QObject):
             self.project.resultChanged.emit()
             if kind == "inpaint":
                 self.message.emit(f"Inpainted frames {result['start']}..{result['end'] - 1}.")
+            self.resultsReady.emit(kind)
         elif kind == "export":
             for w in result.get("warnings", []):
                 self.message.emit(w)

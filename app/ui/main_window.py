@@ -56,6 +56,9 @@ class MainWindow(QMainWindow):
         bind_canvas(self.canvas, self.project, self.tools)
         bind_timeline(self.timeline, self.project)
         bind_preview(self.result_view, self.project, self.compare)
+        # a result is there to compare: show it beside the original, unless a compare mode is chosen
+        self.controller.resultsReady.connect(
+            lambda _: self.compare.mode == "original" and self.compare.set_mode("side"))
         self.canvas.spaceTapped.connect(self.timeline.toggle_play)
         self.segment = SegmentController(self.canvas, self.project, self.tools, self.controller, self.settings,
                                          self.timeline, self)

@@ -19,13 +19,14 @@ def paint_range(window, start, end):
 def test_inpaint_range_changes_only_masked_pixels(window, clip, qtbot):
     window.open_path(clip)
     paint_range(window, 2, 8)
-    window.compare.set_mode("side")
+    assert window.compare.mode == "original"
     jobs = window.controller.engine
     with qtbot.waitSignal(jobs.finished, timeout=120_000) as blocker:
         job = window.controller.inpaint()
         assert job is not None and jobs.busy
         assert not window.inpaint_action.isEnabled()  # one job at a time
     assert blocker.args[1] == {"start": 2, "end": 8, "fill": "propagate+sttn"}
+    assert window.compare.mode == "side"  # the result is shown beside the original by itself
     assert window.project.results.indices() == list(range(2, 8))
     assert window.inpaint_action.isEnabled()
     window.project.set_current(5)
