@@ -18,7 +18,9 @@ import cv2
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QPainter, QPen, QPolygonF
+from PySide6.QtWidgets import QSpinBox
 
+from app.core.config import EngineConfig
 from app.core.engine import resolve_device
 from app.core.errors import SegmentError
 from app.core.jobs import Progress
@@ -286,6 +288,18 @@ class SegmentController(QObject):
         self.prev_flag_action.triggered.connect(lambda: self.go_to_flagged(-1))
         panel.addAction(self.commit_action)
         panel.addAction(self.track_action)  # the frames-to-check pair lives in the Mask menu (G, Shift+G)
+        # the engine's mask dilation, at hand on the way from Track to Inpaint: tracked objects have
+        # motion blur and shadows just outside their masks (the same setting as Settings > Engine)
+        self.dilate_spin = QSpinBox()
+        self.dilate_spin.setRange(0, 64)
+        self.dilate_spin.setPrefix("Grow ")
+        self.dilate_spin.setSuffix(" px")
+        self.dilate_spin.setToolTip("Mask dilation: masks grow by this many pixels before filling, so edges, motion "
+                                    "blur and shadows go too (4 suits a logo, 8 a tracked object; Settings > Engine)")
+        self.dilate_spin.valueChanged.connect(self._dilate_changed)
+        panel.addWidget(self.dilate_spin)
+        project.settingsChanged.connect(self._show_dilate)
+        self._show_dilate()
 
         canvas.installEventFilter(self)
         panel.toolChanged.connect(self._tool_changed)
@@ -321,6 +335,14 @@ class SegmentController(QObject):
             a.setEnabled(bool(self.flagged))
         # the candidate is drawn (and committed) only while the click tool is picked; it is kept meanwhile
         self.commit_action.setEnabled(self.tool.candidate is not None and self.active)
+
+    def _show_dilate(self) -> None:
+        self.dilate_spin.blockSignals(True)
+        self.dilate_spin.setValue(int(self.project.engine_settings.get("dilate", EngineConfig.dilate)))
+        self.dilate_spin.blockSignals(False)
+
+    def _dilate_changed(self, value: int) -> None:
+        self.project.set_engine_settings({**self.project.engine_settings, "dilate": int(value)})
 
     def _tool_changed(self, tool) -> None:
         if tool is not self.tool and self._press is not None:

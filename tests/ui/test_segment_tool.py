@@ -924,3 +924,20 @@ def test_picking_the_click_tool_says_which_segmenter_answers(window, disc_clip, 
     monkeypatch.setattr(window.segment.settings, "sam_checkpoint", str(ckpt))
     window.tools.set_tool("segment")
     assert "Segment Anything (sam_vit_b_01ec64.pth)" in said[-1]
+
+
+def test_the_grow_box_beside_track_is_the_engines_mask_dilation(window, disc_clip, qtbot):
+    """The tool bar's "Grow N px" is the engine's mask dilation for this project (the setting in
+    Settings > Engine), at hand between Track and Inpaint: changing it changes what Inpaint uses,
+    marks a result out of date, and follows a change made in Settings."""
+    window.open_path(disc_clip)
+    p, seg = window.project, window.segment
+    spin = seg.dilate_spin
+    assert spin.value() == window.controller.engine_config().dilate == 4
+    spin.setValue(8)
+    assert p.engine_settings["dilate"] == 8 and window.controller.engine_config().dilate == 8
+    d = window.show_settings()
+    assert d.engine_widgets["dilate"].value() == 8
+    d.engine_widgets["dilate"].setValue(6)
+    d.accept()
+    assert spin.value() == 6 and window.controller.engine_config().dilate == 6
