@@ -941,3 +941,51 @@ def test_the_grow_box_beside_track_is_the_engines_mask_dilation(window, disc_cli
     d.engine_widgets["dilate"].setValue(6)
     d.accept()
     assert spin.value() == 6 and window.controller.engine_config().dilate == 6
+
+
+def test_the_click_tool_and_track_run_segment_anything_from_a_checkpoint(window, disc_clip, qtbot, tmp_path,
+                                                                          monkeypatch):
+    """With a SAM checkpoint in Settings the click tool and Track use it, as the weight-free path:
+    a tiny random-weight SAM saved under the official name (its masks mean nothing, the plumbing is
+    real). A click gets SAM's three candidates at the frame's size, a second click on the frame
+    reuses the cached embedding, Tab cycles, Enter commits, Track fills every frame of the range."""
+    import sys
+
+    import segment_anything
+    import torch
+
+    from app.core.segment import sam
+    from app.core.segment.sam import SamSegmenter
+
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "core"))
+    from test_segment_sam import tiny_sam
+
+    ckpt = tmp_path / "sam_vit_b_01ec64.pth"
+    torch.save(tiny_sam(seed=3).state_dict(), ckpt)
+    monkeypatch.setitem(sam._EMBED_DIM, 32, "vit_b")  # the tiny encoder's width stands for ViT-B
+    monkeypatch.setitem(segment_anything.sam_model_registry, "vit_b", lambda: tiny_sam(seed=9))
+    embedded = []
+    real = SamSegmenter._embed
+    monkeypatch.setattr(SamSegmenter, "_embed", lambda self, rgb: embedded.append(rgb.shape) or real(self, rgb))
+    window.settings.sam_checkpoint = str(ckpt)
+    window.settings.device = "cpu"
+    window.open_path(disc_clip)
+    p, seg = window.project, window.segment
+    said = []
+    window.controller.message.connect(said.append)
+    window.tools.set_tool("segment")
+    assert "Segment Anything (sam_vit_b_01ec64.pth)" in said[-1]
+    click(qtbot, window, *disc_centre(0))
+    assert len(seg.tool.candidates) == 3 and all(c.mask.shape == (H, W) for c in seg.tool.candidates)
+    assert embedded == [(H, W, 3)]
+    click(qtbot, window, 20, 20, Qt.MouseButton.RightButton)  # a correction: same frame, cached embedding
+    assert embedded == [(H, W, 3)] and seg.tool.candidates
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Tab)
+    shown = seg.tool.candidate.copy()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Return)
+    assert shown.any() and np.array_equal(p.masks.get(0), shown) and p.keyframes == {0}
+    with qtbot.waitSignal(seg.trackFinished, timeout=120_000):
+        seg.track_action.trigger()
+    assert len(embedded) >= N  # the tracker re-prompted SAM on every other frame
+    assert p.masks.masked_frames() == list(range(N)) and p.undo.undoText() == "Track object"
+    assert np.array_equal(p.masks.get(0), shown)  # the keyframe stays as committed
