@@ -258,6 +258,7 @@ class MainWindow(QMainWindow):
             else:
                 self.project.open_video(path, opener=self.frames.open)
                 self.project.engine_settings = self.settings.engine()
+                self.project.settingsChanged.emit()  # (the tool bar's Grow box shows the new video's value)
         except Cancelled:
             self.statusBar().showMessage(f"Opening {path.name} cancelled.", 5000)
             return False

@@ -941,6 +941,9 @@ def test_the_grow_box_beside_track_is_the_engines_mask_dilation(window, disc_cli
     d.engine_widgets["dilate"].setValue(6)
     d.accept()
     assert spin.value() == 6 and window.controller.engine_config().dilate == 6
+    spin.setValue(9)
+    window.open_path(disc_clip)  # another video starts from the stored settings, and the box shows them
+    assert spin.value() == window.controller.engine_config().dilate != 9
 
 
 def test_the_click_tool_and_track_run_segment_anything_from_a_checkpoint(window, disc_clip, qtbot, tmp_path,
