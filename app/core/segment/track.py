@@ -276,7 +276,7 @@ class _Shared:
 
     def __init__(self, flow_fn=None):
         self.flow_fn = flow_fn
-        self._lock = threading.RLock()
+        self._lock = threading.Lock()
         self._last = {}  # name -> (the arrays it was computed from, value)
 
     def get(self, name, key: tuple, compute):
@@ -783,12 +783,12 @@ def _key_objects(keyframes: dict) -> dict:
 class _Follower:
     """One object followed through one run, frame by frame (``step``), from its keyframe mask."""
 
-    def __init__(self, k, frames, rgb, mask, ends: dict, segmenter, flow_fn, p: TrackParams, use_cues: bool):
+    def __init__(self, k, frames, rgb, mask, ends: dict, segmenter, flow_fn: _Shared, p: TrackParams,
+                 use_cues: bool):
         self.k, self.segmenter, self.flow_fn, self.p = k, segmenter, flow_fn, p
         self.prev_rgb, self.prev_mask = rgb, mask
         self.area = float(np.count_nonzero(mask))  # the keyframe's
-        shared = flow_fn if isinstance(flow_fn, _Shared) else None
-        self.state = _CueState(rgb, mask, p, shared) if use_cues and mask.any() else None
+        self.state = _CueState(rgb, mask, p, flow_fn) if use_cues and mask.any() else None
         self.guard = self.state is not None and p.redetect and self.state.s0 >= p.min_contrast
         self.target = None
         if self.state is not None:
