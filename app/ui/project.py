@@ -36,16 +36,21 @@ class MaskEditCommand(QUndoCommand):
     ``tracked`` the same for the project's record of what the tracker added (a tracking run),
     ``flags`` (before, after) for the frames it flagged, and ``marks[i] = ((keyframe, flag) before,
     (keyframe, flag) after)`` for a frame the step made a keyframe (a correction, a click-tool commit,
-    or a frame a tracking run followed; a correction also clears the frame's flag)."""
+    or a frame a tracking run followed; a correction also clears the frame's flag), and
+    ``objects[i] = (selections before, after)`` for a frame where a click-tool commit added one,
+    ``labels[i] = (label map before, after)`` for a tracked frame's record of which pixel is whose."""
 
     def __init__(self, project: "Project", changes: dict, text: str, tracked: Optional[dict] = None,
-                 flags: Optional[tuple[dict, dict]] = None, marks: Optional[dict] = None):
+                 flags: Optional[tuple[dict, dict]] = None, marks: Optional[dict] = None,
+                 objects: Optional[dict] = None, labels: Optional[dict] = None):
         super().__init__(text)
         self.project = project
         self.changes = changes
         self.tracked = tracked or {}
         self.flags = flags
         self.marks = marks or {}
+        self.objects = objects or {}
+        self.labels = labels or {}
 
     def _apply(self, which: int) -> None:
         p = self.project
@@ -53,6 +58,13 @@ class MaskEditCommand(QUndoCommand):
             p.masks.set_blob(i, pair[which])
         for i, pair in self.tracked.items():
             p.tracked.set_blob(i, pair[which])
+        for i, pair in self.objects.items():
+            if pair[which]:
+                p.objects[i] = list(pair[which])
+            else:
+                p.objects.pop(i, None)
+        for i, pair in self.labels.items():
+            p.set_tracked_objects(i, pair[which])
         if self.changes or self.tracked:
             p._masks_edited(list(self.changes))
         if self.flags is not None:
@@ -239,9 +251,11 @@ class Project(QObject):
             self.settingsChanged.emit()
 
     # --- masks -------------------------------------------------------------------
-    def add_object(self, index: int, mask: np.ndarray) -> None:
-        """Remember ``mask`` as one object selected on frame ``index`` (for tracking)."""
-        self.objects.setdefault(index, []).append(np.packbits(np.asarray(mask, bool).ravel()))
+    def _with_object(self, index: int, mask: np.ndarray) -> dict:
+        """The ``objects`` entry of an undo step that remembers ``mask`` as one more object selected
+        on frame ``index`` (tracking follows each on its own even where they touch)."""
+        before = list(self.objects.get(index, []))
+        return {index: (before, before + [np.packbits(np.asarray(mask, bool).ravel())])}
 
     def set_tracked_objects(self, index: int, blob: Optional[bytes]) -> None:
         """Record (``encode_labels``) or forget which tracked object each pixel of frame ``index`` is."""
@@ -267,7 +281,7 @@ class Project(QObject):
         return range(self.current, self.current + 1)
 
     def edit_mask(self, new_mask: np.ndarray, scope: str = "frame", text: str = "Paint",
-                  keyframe: bool = False) -> None:
+                  keyframe: bool = False, new_object: Optional[np.ndarray] = None) -> None:
         """Make the current frame's mask ``new_mask`` and apply the same change to ``scope``.
 
         What the edit added and erased on this frame is added and erased on each target
@@ -276,6 +290,7 @@ class Project(QObject):
         becomes a keyframe (tracking again starts from it instead of overwriting it), the record of
         what the tracker added there is dropped and its flag is cleared, all in the same undo step.
         ``keyframe``: the edit makes the frame a keyframe in any case (a commit of the click tool).
+        ``new_object``: the selection committed, remembered as an object of the frame in the same step.
         """
         i = self.current
         old = self.masks.get(i)
@@ -285,14 +300,17 @@ class Project(QObject):
         tracked = {i: (self.tracked.blob(i), None)} if corrects else None
         was = (i in self.keyframes, self.flagged.get(i))
         marks = {i: (was, (True, None))} if (keyframe or corrects) and was != (True, None) else None
-        self.apply_delta(self.scope_frames(scope), new_mask & ~old, old & ~new_mask, text, tracked, marks)
+        objects = self._with_object(i, new_object) if new_object is not None else None
+        self.apply_delta(self.scope_frames(scope), new_mask & ~old, old & ~new_mask, text, tracked, marks, objects)
 
     def apply_delta(self, targets: Iterable[int], added: np.ndarray, removed: Optional[np.ndarray],
-                    text: str, tracked: Optional[dict] = None, marks: Optional[dict] = None) -> None:
+                    text: str, tracked: Optional[dict] = None, marks: Optional[dict] = None,
+                    objects: Optional[dict] = None) -> None:
         """Add ``added`` to and erase ``removed`` from each target frame's mask as one undo step
-        (``tracked``, ``marks``: changes to the tracker's record, to keyframes and flags that belong
-        to the same step, see MaskEditCommand; with those a step may leave the masks as they were)."""
-        if not added.any() and (removed is None or not removed.any()) and not marks:
+        (``tracked``, ``marks``, ``objects``: changes to the tracker's record, to keyframes and flags,
+        to the selections remembered, that belong to the same step, see MaskEditCommand; with those
+        a step may leave the masks as they were)."""
+        if not added.any() and (removed is None or not removed.any()) and not marks and not objects:
             return
         groups: dict[int, tuple] = {}  # frames sharing one blob get one decode and one encode
         for i in targets:
@@ -309,8 +327,8 @@ class Project(QObject):
             self.masks.set_many(frames, after)
             new_blob = self.masks.blob(frames[0])
             changes.update({i: (blob, new_blob) for i in frames})
-        if changes or marks:
-            self.undo.push(MaskEditCommand(self, changes, text, tracked, marks=marks))
+        if changes or marks or objects:
+            self.undo.push(MaskEditCommand(self, changes, text, tracked, marks=marks, objects=objects))
 
     def clear_masks(self, scope: str = "frame") -> None:
         changes = {i: (self.masks.blob(i), None) for i in self.scope_frames(scope) if not self.masks.is_empty(i)}

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QSpinBox
 
 from app.core.config import EngineConfig
 from app.core.engine import resolve_device
-from app.core.errors import SegmentError
+from app.core.errors import Cancelled, SegmentError
 from app.core.jobs import Progress
 from app.core.masks import MaskStore, encode_labels
 from app.core.paths import models_dir
@@ -194,8 +194,10 @@ def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, 
     GUI only swaps blobs; on a keyframe the user's mask is left alone and owes nothing to the
     tracker any more. Returns {"changes": {frame: (blob_before, blob_after)}, "flags": {frame:
     flag}, "tracked": {frame: blob}, "objects": {frame: label map blob or None}, "n_objects": the
-    most objects on a keyframe}: with several objects, which tracked pixel is whose
-    (``encode_labels``), so that a correction there still tells touching objects apart.
+    most objects on a keyframe, "stopped": cancelled after some frames, "frames": the frames
+    done}: with several objects, which tracked pixel is whose (``encode_labels``), so that a
+    correction there still tells touching objects apart. Cancelled after some frames were tracked,
+    the job returns those (each is final) with "stopped" set; cancelled before, it raises.
     """
     tracked = tracked if tracked is not None else MaskStore(masks.n_frames, masks.width, masks.height)
 
@@ -210,13 +212,14 @@ def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, 
                                "frames or onwards), so there is nothing to follow; click the object to remove, "
                                "press Enter, then track.")
         seg = provider.new(sam_path, device)
-        changes, flags, owned, labels = {}, {}, {}, {}
+        changes, flags, owned, labels, seen = {}, {}, {}, {}, set()
         todo = spans or [(start, end)]
         total, offset = sum(b - a for a, b in todo), 0
         t0 = time.monotonic()
 
         def on_mask(step):
             i = offset + step.index
+            seen.add(i)
             if step.flag in CHECK:
                 flags[i] = step.flag
             if step.flag == KEYFRAME:
@@ -234,26 +237,45 @@ def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, 
                 tracked.set(i, added)
                 owned[i] = tracked.blob(i)
 
-        done = 0
-        for a, b in todo:
-            keys = {k - a: m for k, m in follow.items() if a <= k < b}
-            if keys:  # (a span whose keyframes held only static paint is left as it is)
-                offset = a
-                track(lambda k: reader[a + k], b - a, keys, seg, cancel=cancel, on_mask=on_mask, keep_masks=False,
-                      progress=lambda r: progress(Progress(done + r.done, total, r.stage, time.monotonic() - t0,
-                                                           r.info)))
-            done += b - a
+        done, stopped = 0, False
+        try:
+            for a, b in todo:
+                keys = {k - a: m for k, m in follow.items() if a <= k < b}
+                if keys:  # (a span whose keyframes held only static paint is left as it is)
+                    offset = a
+                    track(lambda k: reader[a + k], b - a, keys, seg, cancel=cancel, on_mask=on_mask,
+                          keep_masks=False, progress=lambda r: progress(
+                              Progress(done + r.done, total, r.stage, time.monotonic() - t0, r.info)))
+                done += b - a
+        except Cancelled:
+            # each frame reported is final (tracked once, from its nearer keyframe): a stopped run
+            # keeps them, as one undo step; with nothing tracked yet it is a plain cancel
+            if not (seen - set(follow)):
+                raise
+            stopped = True
         return {"changes": changes, "flags": flags, "tracked": owned, "objects": labels, "start": start, "end": end,
-                "spans": todo, "followed": sorted(follow), "n_objects": max(len(v) for v in follow.values())}
+                "spans": todo, "followed": sorted(follow), "n_objects": max(len(v) for v in follow.values()),
+                "stopped": stopped, "frames": sorted(seen)}
 
     return fn
+
+
+def _runs(frames: list[int]) -> str:
+    """Sorted frame numbers as runs: [3, 4, 5, 9] -> "frames 3..5, 9"."""
+    runs: list[list[int]] = []
+    for i in frames:
+        if runs and i == runs[-1][1] + 1:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i])
+    return "frames " + ", ".join(f"{a}..{b}" if b > a else f"{a}" for a, b in runs)
 
 
 class SegmentController(QObject):
     """Wires the click tool to the canvas, the project, the workers and the timeline."""
 
     candidatesChanged = Signal()  # the latest request's candidates arrived (or were cleared)
-    trackFinished = Signal(object)  # {"frames": [...], "flagged": [...]}
+    trackFinished = Signal(object)  # {"frames": [...], "flagged": [...], "stopped": cancelled part-way}
 
     def __init__(self, canvas, project, panel, controller, settings, timeline=None, parent=None):
         super().__init__(parent)
@@ -434,11 +456,9 @@ class SegmentController(QObject):
         self._committing = True
         try:
             self.project.edit_mask(m if self.tool.edits_frame else self.canvas.mask | m, self.panel.scope,
-                                   self.tool.label, keyframe=True)
+                                   self.tool.label, keyframe=True, new_object=None if self.tool.edits_frame else m)
         finally:
             self._committing = False
-        if not self.tool.edits_frame:
-            self.project.add_object(index, m)
         self.discard()
         count = len(self.project.objects.get(index, []))
         self.controller.message.emit(
@@ -570,7 +590,8 @@ class SegmentController(QObject):
                        p.video_path, p.start, p.end, {i: p.objects_on(i) for i in keys}, p.masks_snapshot(),
                        p.masks_snapshot(p.tracked), TrackParams().gap_px((p.masks.height, p.masks.width)),
                        spans or None)
-        return c.engine.submit("Track", fn, kind="track", keys=digests, range=(p.start, p.end), sam=sam)
+        return c.engine.submit("Track", fn, kind="track", keys=digests, range=(p.start, p.end), sam=sam,
+                               video=p.video_path)
 
     def _tracked(self, job, result) -> None:
         if job.data.get("kind") != "track":
@@ -578,6 +599,9 @@ class SegmentController(QObject):
         from .project import MaskEditCommand
 
         p = self.project
+        if job.data.get("video") != p.video_path:  # (another video was opened as it ended: not ours)
+            return
+        stopped = result.get("stopped", False)
         changes = {}
         for i, (before, after) in result["changes"].items():
             now = p.masks.blob(i)
@@ -593,23 +617,29 @@ class SegmentController(QObject):
         # what this run added, so that the next run replaces it (undone with the masks)
         tracked = {i: (p.tracked.blob(i), blob) for i, blob in result.get("tracked", {}).items()
                    if p.tracked.blob(i) != blob}
-        for i, blob in result.get("objects", {}).items():  # a hint for corrections, not undone
-            p.set_tracked_objects(i, blob)
+        # which tracked pixel is whose, for corrections there (undone with the masks)
+        labels = {i: (p.tracked_objects.get(i), blob) for i, blob in result.get("objects", {}).items()
+                  if p.tracked_objects.get(i) != blob}
         # the run's flags replace those of the frames it tracked (undone with the masks)
         before = dict(self.flagged)
-        flags = {i: f for i, f in before.items() if not any(a <= i < b for a, b in result["spans"])}
+        done = set(result.get("frames", ())) if stopped else None
+        flags = {i: f for i, f in before.items()
+                 if (i not in done if stopped else not any(a <= i < b for a, b in result["spans"]))}
         flags.update(result["flags"])
         # the frames followed (the current one too) are keyframes from now on: the user owns their
         # masks; a frame whose mask held only paint that stays put (a logo) is none (undone with the run)
         new_keys = set(result["followed"]) - self.keyframes
         if changes or tracked:
             marks = {i: ((False, before.get(i)), (True, flags.get(i))) for i in new_keys}
-            p.undo.push(MaskEditCommand(p, changes, "Track object", tracked, (before, flags), marks))
+            p.undo.push(MaskEditCommand(p, changes, "Track object", tracked, (before, flags), marks, labels=labels))
         else:
+            for i, (_, blob) in labels.items():
+                p.set_tracked_objects(i, blob)
             self.flagged.clear()
             self.flagged.update(flags)
             self.keyframes.update(new_keys)
-        p.record_track(job.data["range"], job.data["sam"], {k: job.data["keys"][k] for k in result["followed"]})
+        if not stopped:  # (after a stopped run the next Track redoes what it changed, and the rest)
+            p.record_track(job.data["range"], job.data["sam"], {k: job.data["keys"][k] for k in result["followed"]})
         if self.flagged != before or new_keys:
             p.mark_dirty()  # the flags and keyframes are saved with the project
         p.trackingChanged.emit()  # the timeline's marks
@@ -617,12 +647,20 @@ class SegmentController(QObject):
         n = result.get("n_objects", 1)
         spans = result["spans"]
         again = spans != [(result["start"], result["end"])]
+        if stopped:
+            kept = sorted(set(result["frames"]) - set(result["followed"]))
+            self.controller.message.emit(
+                f"Tracking stopped: kept the {len(kept)} frame(s) tracked so far ({_runs(kept)}; Ctrl+Z takes them "
+                f"away); Track again finishes the range" + (f"; check the {len(flagged)} flagged frame(s)."
+                                                            if flagged else "."))
+            self.trackFinished.emit({"frames": sorted(changes), "flagged": flagged, "stopped": True})
+            return
         self.controller.message.emit(f"Tracked {f'{n} objects through ' if n > 1 else ''}"
                                      f"frames {', '.join(f'{a}..{b - 1}' for a, b in spans)}"
                                      + (" again (the other frames are as the last run left them)" if again else "")
                                      + (f"; check the {len(flagged)} flagged frame(s) (G goes to the next)."
                                         if flagged else "."))
-        self.trackFinished.emit({"frames": sorted(changes), "flagged": flagged})
+        self.trackFinished.emit({"frames": sorted(changes), "flagged": flagged, "stopped": False})
 
     # --- canvas input ----------------------------------------------------------------------
     def eventFilter(self, obj, e) -> bool:

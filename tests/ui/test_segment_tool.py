@@ -240,9 +240,22 @@ def test_two_touching_objects_selected_one_by_one_are_tracked_each_on_its_own(wi
     assert len(p.objects_on(0)) == 2 and said[-1].startswith("2 objects selected on this frame")
     for which in (0, 1):
         assert mask_iou(p.objects_on(0)[which], pair_mask(0, which)) > 0.8
+    # the record of each selection is undone and redone with its commit
+    window.undo_action.trigger()
+    assert len(p.objects_on(0)) == 1 and mask_iou(p.objects_on(0)[0], pair_mask(0, 0)) > 0.8
+    window.undo_action.trigger()
+    assert p.objects_on(0) == [] and p.objects == {}
+    window.redo_action.trigger()
+    window.redo_action.trigger()
+    assert len(p.objects_on(0)) == 2
     with qtbot.waitSignal(seg.trackFinished, timeout=60_000):
         seg.track_action.trigger()
     assert len(given) == 1 and len(given[0][0]) == 2  # the tracker was given two objects on frame 0
+    assert len(p.objects_on(3)) == 2  # which tracked pixel is whose: undone and redone with the run
+    window.undo_action.trigger()
+    assert p.objects_on(3) == [] and p.masks.masked_frames() == [0]
+    window.redo_action.trigger()
+    assert len(p.objects_on(3)) == 2
     assert any(m.startswith("Tracked 2 objects through frames 0..") for m in said)
     for i in range(1, N):
         got = p.masks.get(i)
@@ -554,6 +567,50 @@ def test_cancel_tracking_writes_nothing(window, disc_clip, qtbot):
         window.cancel_action.trigger()  # the job bar's Cancel (Esc): no selection pending
     assert p.masks.masked_frames() == [0] and p.undo.count() == steps
     assert window.segment.track_action.isEnabled()
+
+
+def test_tracking_stopped_part_way_keeps_the_frames_done(window, disc_clip, qtbot, monkeypatch):
+    """Cancel after a few frames keeps those frames (each is final) as one undo step, says so, and
+    the next Track finishes the range."""
+    from app.ui import segment_tool
+
+    real = segment_tool.track_job
+
+    def cancelled_after_four(*a, **k):  # Cancel pressed once the fourth frame is done (on the
+        fn = real(*a, **k)              # worker's thread, so that no frame races past it)
+
+        def run(host, progress, cancel):
+            def report(r):
+                progress(r)
+                if r.done >= 4:
+                    cancel.cancel()
+            return fn(host, report, cancel)
+        return run
+
+    monkeypatch.setattr(segment_tool, "track_job", cancelled_after_four)
+    window.open_path(disc_clip)
+    p, seg = window.project, window.segment
+    select_and_commit(qtbot, window, *disc_centre(0))
+    steps = p.undo.count()
+    said = []
+    window.controller.message.connect(said.append)
+    with qtbot.waitSignal(seg.trackFinished, timeout=60_000) as blocker:
+        seg.track_action.trigger()
+    monkeypatch.setattr(segment_tool, "track_job", real)
+    assert blocker.args[0]["stopped"]
+    kept = p.masks.masked_frames()
+    assert kept == [0, 1, 2, 3]
+    for i in kept:
+        assert mask_iou(p.masks.get(i), disc_mask(i)) > 0.7, i
+    assert p.undo.count() == steps + 1 and said[-1].startswith("Tracking stopped: kept the")
+    assert "3 frame(s) tracked so far (frames 1..3;" in said[-1]
+    assert seg.track_action.isEnabled()
+    with qtbot.waitSignal(seg.trackFinished, timeout=60_000) as blocker:
+        seg.track_action.trigger()
+    assert not blocker.args[0]["stopped"] and p.masks.masked_frames() == list(range(N))
+    window.undo_action.trigger()
+    window.undo_action.trigger()  # both runs undone: only the selection is left
+    assert p.masks.masked_frames() == [0]
 
 
 def test_keyframes_and_flags_come_back_with_the_project(window, disc_clip, qtbot, tmp_path):
