@@ -124,15 +124,15 @@ def register(subparsers) -> None:
         "download-sam", help="download an official Segment Anything checkpoint for click-to-select",
         description="Download an official Segment Anything checkpoint (not shipped with the application: "
                     "375 MB to 2.6 GB) into the models folder where the GUI's click tool finds it. The file "
-                    "appears only when complete (and matching --sha256 when given); an interrupted download "
-                    "leaves nothing. Without one, the click tool uses the weight-free segmenter.")
+                    "appears only when complete and matching the official file's SHA-256 (a mirror must serve the "
+                    "same bytes); an interrupted or wrong download leaves nothing. Without one, the click tool uses the weight-free segmenter.")
     p.add_argument("--model", choices=["vit_b", "vit_l", "vit_h"], default="vit_b",
                    help="ViT-B (375 MB) is the one for a CPU, about 8 s per frame on 2 cores; on a GPU even ViT-H "
                         "takes 0.2 s (default %(default)s)")
     p.add_argument("--dest", type=Path, help=f"folder to save it in (default {user_data_dir() / 'models'})")
     p.add_argument("--url", help="download from this mirror instead of the official URL")
-    p.add_argument("--sha256", type=_sha256, help="expected SHA-256 of the file, 64 hex digits (Meta publishes none; "
-                                                   "from a trusted copy)")
+    p.add_argument("--sha256", type=_sha256, help="expected SHA-256, 64 hex digits, in place of the official file's "
+                                                   "(for a file of your own)")
     p.set_defaults(func=cmd_download_sam)
 
 

@@ -18,7 +18,12 @@ class Handler(PayloadHandler):
         if self.path.startswith("/error"):
             self.send_error(500, "Internal Server Error")
             return
-        self.send_payload(PAYLOAD)
+        if self.path.startswith("/nolength"):  # no Content-Length: the size shows only at the end
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(PAYLOAD)
+            return
+        self.send_payload(PAYLOAD, delay=0.05 if self.path.startswith("/slow") else 0.0)
 
 
 @pytest.fixture(scope="module")
@@ -96,11 +101,12 @@ def test_cli_download_sam_saves_into_the_models_folder(server, tmp_path, monkeyp
     else:
         monkeypatch.setattr("app.core.segment.download.models_dir", lambda: tmp_path / "data" / "sttn-inpaint" / "models")
     folder = tmp_path / "data" / "sttn-inpaint" / "models"
-    assert main(["download-sam", "--url", f"{server}/sam.pth"]) == 0
+    digest = hashlib.sha256(PAYLOAD).hexdigest()
+    assert main(["download-sam", "--url", f"{server}/sam.pth", "--sha256", digest]) == 0
     out = capsys.readouterr()
     assert (folder / "sam_vit_b_01ec64.pth").read_bytes() == PAYLOAD
     assert "Saved" in out.out and "sam_vit_b_01ec64.pth" in out.err
-    assert main(["download-sam", "--url", f"{server}/error"]) == 0  # present: nothing fetched
+    assert main(["download-sam", "--url", f"{server}/error", "--sha256", digest]) == 0  # present: nothing fetched
     other = tmp_path / "elsewhere"
     code = main(["download-sam", "--model", "vit_l", "--dest", str(other), "--url", f"{server}/sam.pth",
                  "--sha256", "0" * 64])
@@ -110,3 +116,62 @@ def test_cli_download_sam_saves_into_the_models_folder(server, tmp_path, monkeyp
     code = main(["download-sam", "--model", "vit_h", "--dest", str(other), "--url", f"{server}/error"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and "HTTP 500" in err[-1] and leftovers(other) == []
+
+
+def test_the_official_files_have_their_digests_and_sizes():
+    from app.core.segment.sam import SAM_CHECKPOINTS
+
+    for ck in SAM_CHECKPOINTS.values():
+        assert len(ck.sha256) == 64 and int(ck.sha256, 16) >= 0, ck.model_type
+        assert 300e6 < ck.size < 3e9, ck.model_type
+    assert len({ck.sha256 for ck in SAM_CHECKPOINTS.values()}) == 3
+
+
+@pytest.fixture
+def known(monkeypatch):
+    """The table's ViT-B entry made to describe PAYLOAD (digest and size), as it describes Meta's file."""
+    from dataclasses import replace
+
+    from app.core.segment import sam
+
+    entry = replace(sam.SAM_CHECKPOINTS["vit_b"], sha256=hashlib.sha256(PAYLOAD).hexdigest(), size=len(PAYLOAD))
+    monkeypatch.setitem(sam.SAM_CHECKPOINTS, "vit_b", entry)
+    return entry
+
+
+def test_a_mirror_is_checked_against_the_known_digest(server, tmp_path, known, monkeypatch):
+    """A mirror URL (no --sha256) must serve the official bytes: the table's digest and size apply."""
+    path = download_sam_checkpoint("vit_b", tmp_path, url=f"{server}/sam.pth")
+    assert path.read_bytes() == PAYLOAD
+    # a file of the wrong size in the folder is fetched again, not taken
+    path.write_bytes(PAYLOAD[:-1])
+    assert download_sam_checkpoint("vit_b", tmp_path, url=f"{server}/sam.pth").read_bytes() == PAYLOAD
+    # a server without Content-Length that sends other bytes of the same length: the digest says so
+    from dataclasses import replace
+
+    from app.core.segment import sam
+
+    monkeypatch.setitem(sam.SAM_CHECKPOINTS, "vit_b", replace(known, sha256="1" * 64))
+    with pytest.raises(SegmentError, match="corrupt"):
+        download_sam_checkpoint("vit_b", tmp_path / "other", url=f"{server}/nolength")
+    assert leftovers(tmp_path / "other") == []
+
+
+def test_a_server_offering_another_size_is_refused_before_the_download(server, tmp_path, known, monkeypatch):
+    import time
+    from dataclasses import replace
+
+    from app.core.segment import sam
+
+    monkeypatch.setitem(sam.SAM_CHECKPOINTS, "vit_b", replace(known, size=375_042_383))
+    t0 = time.monotonic()
+    with pytest.raises(SegmentError, match="is not sam_vit_b_01ec64.pth: the server offers 1,048,576 bytes"):
+        download_sam_checkpoint("vit_b", tmp_path, url=f"{server}/slow/sam.pth")
+    assert time.monotonic() - t0 < 0.5  # (the whole payload takes 0.8 s to come)
+    assert leftovers(tmp_path) == []
+
+
+def test_without_content_length_the_known_size_is_the_progress_total(server, tmp_path, known):
+    seen = []
+    download_sam_checkpoint("vit_b", tmp_path, url=f"{server}/nolength", progress=seen.append)
+    assert seen[-1].total == len(PAYLOAD) == seen[-1].done

@@ -6,18 +6,21 @@ from app.core.segment import download
 from app.core.segment.sam import SAM_CHECKPOINTS
 from httpserve import PayloadHandler, serve
 
-PAYLOAD = bytes(range(256)) * 4096  # 1 MiB
+PAYLOAD = bytes(range(256)) * 4096 * 4  # 4 MiB: the downloader reads 1 MiB at a time
 VIT_B = SAM_CHECKPOINTS["vit_b"].filename
 
 
 class Handler(PayloadHandler):
-    """/<file name>: the payload at once; /slow/<file name>: 8 MiB, 64 KiB every 20 ms; else 404."""
+    """/<file name>: the payload at once; /slow/<file name>: 64 KiB every 20 ms; /other/<file
+    name>: another file (twice the size); else 404."""
 
     def do_GET(self):
         if self.path.rsplit("/", 1)[-1] != VIT_B:
             self.send_error(404, "Not Found")
         elif self.path.startswith("/slow/"):
-            self.send_payload(PAYLOAD * 8, delay=0.02)
+            self.send_payload(PAYLOAD, delay=0.02)
+        elif self.path.startswith("/other/"):
+            self.send_payload(PAYLOAD * 2)
         else:
             self.send_payload(PAYLOAD)
 
@@ -26,6 +29,16 @@ class Handler(PayloadHandler):
 def server():
     with serve(Handler) as url:
         yield url
+
+
+@pytest.fixture(autouse=True)
+def official(monkeypatch):
+    """The table's ViT-B entry describes PAYLOAD (its SHA-256 and size), as it describes Meta's file."""
+    import hashlib
+    from dataclasses import replace
+
+    entry = replace(SAM_CHECKPOINTS["vit_b"], sha256=hashlib.sha256(PAYLOAD).hexdigest(), size=len(PAYLOAD))
+    monkeypatch.setitem(SAM_CHECKPOINTS, "vit_b", entry)
 
 
 @pytest.fixture
@@ -73,7 +86,7 @@ def test_download_fills_the_settings_field(general, server, tmp_path, qtbot):
     assert blocker.args == [str(path)] and path.read_bytes() == PAYLOAD
     p = dialog.last_progress
     assert p.done == p.total == len(PAYLOAD)
-    assert dialog.bar.value() == dialog.bar.maximum() and "1.0 of 1.0 MB" in dialog.bar.format()
+    assert dialog.bar.value() == dialog.bar.maximum() and "4.2 of 4.2 MB" in dialog.bar.format()
     assert general.sam_edit.text() == str(path)
     assert general.sam_status.text().endswith(f"uses SAM: {VIT_B}.")
     assert dialog.download_button.isEnabled() and not dialog.cancel_button.isEnabled()
@@ -126,6 +139,17 @@ def test_wrong_digest_leaves_no_file(general, server, tmp_path, qtbot):
     with qtbot.waitSignal(dialog.jobs.failed, timeout=10_000):
         dialog.download_button.click()
     assert "corrupt" in dialog.status.text() and "nothing was saved" in dialog.status.text()
+    assert files(dest) == [] and general.sam_edit.text() == ""
+    dialog.close()
+
+
+def test_a_mirror_with_another_file_is_refused_in_one_line(general, server, tmp_path, qtbot):
+    dest = tmp_path / "models"
+    dialog = open_download(general, f"{server}/other/{VIT_B}", dest)
+    with qtbot.waitSignal(dialog.jobs.failed, timeout=10_000):
+        dialog.download_button.click()
+    text = dialog.status.text()
+    assert f"is not {VIT_B}: the server offers 8,388,608 bytes, the file has 4,194,304" in text and "\n" not in text
     assert files(dest) == [] and general.sam_edit.text() == ""
     dialog.close()
 

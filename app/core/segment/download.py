@@ -1,8 +1,8 @@
 """Downloading SAM checkpoints: streamed, cancellable, digest-checked, written atomically.
 
-The file appears in the models folder only when it is complete (and matches its SHA-256 when
-one is known), so a cancelled or broken download never leaves a half file that would later
-fail to load.
+The file appears in the models folder only when it is complete and matches its SHA-256 (known
+for the three official files; a mirror must serve the same bytes), so a cancelled, broken or
+wrong download never leaves a file that would later fail to load or give other masks.
 """
 from __future__ import annotations
 
@@ -26,11 +26,14 @@ def models_dir() -> Path:
 
 
 def download_file(url: str, dest, sha256: Optional[str] = None, progress: Optional[ProgressFn] = None,
-                  cancel: Optional[CancelToken] = None, timeout: float = 30.0, chunk: int = 1 << 20) -> Path:
-    """Stream ``url`` to ``dest``; progress counts bytes (total 0 when the server gives no size).
+                  cancel: Optional[CancelToken] = None, timeout: float = 30.0, chunk: int = 1 << 20,
+                  size: Optional[int] = None) -> Path:
+    """Stream ``url`` to ``dest``; progress counts bytes (total 0 when neither the server nor
+    ``size`` gives one). ``size``: the file's known length; a server that announces another is
+    refused before anything is fetched (a mirror's other file, an error page).
 
-    Raises ``SegmentError`` on network/HTTP errors, truncation or a digest mismatch, and
-    ``Cancelled`` on cancel; in every failure ``dest`` is left as it was.
+    Raises ``SegmentError`` on network/HTTP errors, a wrong size, truncation or a digest mismatch,
+    and ``Cancelled`` on cancel; in every failure ``dest`` is left as it was.
     """
     dest = Path(dest).expanduser()
     name = dest.name
@@ -49,6 +52,10 @@ def download_file(url: str, dest, sha256: Optional[str] = None, progress: Option
                            f"check the connection or place the file in {dest.parent} by hand.") from None
     with resp:
         total = int(resp.headers.get("Content-Length") or 0)
+        if size and total and total != size:
+            raise SegmentError(f"{url} is not {name}: the server offers {total:,} bytes, the file has {size:,}; "
+                               f"check the URL, or place the file in {dest.parent} by hand.")
+        total = total or size or 0
         clock = ProgressClock(progress, total, f"downloading {name}")
         digest = hashlib.sha256()
         done = 0
@@ -73,7 +80,8 @@ def download_file(url: str, dest, sha256: Optional[str] = None, progress: Option
             got = digest.hexdigest()
             if sha256 and got.lower() != sha256.lower():
                 raise SegmentError(f"Downloaded {name} is corrupt (SHA-256 {got[:16]}... instead of "
-                                   f"{sha256[:16]}...); nothing was saved, try again.")
+                                   f"{sha256[:16]}...); nothing was saved: try again, or place a copy you "
+                                   f"trust in {dest.parent} by hand.")
     return dest
 
 
@@ -82,18 +90,21 @@ def download_sam_checkpoint(model_type: str = "vit_b", dest_dir=None, url: Optio
                             cancel: Optional[CancelToken] = None, timeout: float = 30.0) -> Path:
     """Fetch an official SAM checkpoint into ``dest_dir`` (default ``models_dir()``); returns its path.
 
-    ``url``/``sha256`` override the table (mirrors, tests). The digest is checked whenever one
-    is known. An existing complete file is reused (re-verified when a digest is known).
+    ``url`` replaces the official address (a mirror: it must serve the same file, checked against
+    the table's SHA-256 and size); ``sha256`` replaces the table's digest and drops its size (a
+    file of your own, tests). An existing file is reused when it has the right size and digest.
     """
     if model_type not in SAM_CHECKPOINTS:
         raise SegmentError(f"Unknown SAM model type {model_type!r}; use vit_b, vit_l or vit_h.")
     ck = SAM_CHECKPOINTS[model_type]
     dest = Path(dest_dir).expanduser() if dest_dir is not None else models_dir()
     dest = dest / ck.filename
+    size = None if sha256 else ck.size
     sha256 = sha256 or ck.sha256
-    if dest.is_file() and (sha256 is None or _sha256_file(dest) == sha256.lower()):
+    if (dest.is_file() and (size is None or dest.stat().st_size == size)
+            and (sha256 is None or _sha256_file(dest) == sha256.lower())):
         return dest
-    return download_file(url or ck.url, dest, sha256, progress, cancel, timeout)
+    return download_file(url or ck.url, dest, sha256, progress, cancel, timeout, size=size)
 
 
 def _sha256_file(path: Path) -> str:

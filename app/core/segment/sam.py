@@ -20,20 +20,26 @@ from .base import Box, Candidate, Point, Segmenter
 
 @dataclass(frozen=True)
 class SamCheckpoint:
-    """An official SAM checkpoint. ``sha256`` is None where no digest is known (see docs)."""
+    """An official SAM checkpoint: its SHA-256 and size in bytes (None where unknown)."""
 
     model_type: str
     filename: str
     url: str
     sha256: Optional[str] = None
+    size: Optional[int] = None
 
 
 _BASE = "https://dl.fbaipublicfiles.com/segment_anything/"
-# Meta does not publish digests for these files; fill sha256 in once verified from a trusted copy.
+# Meta publishes no digests. These are the SHA-256 and size that Git LFS recorded for copies of
+# the official files on many independent public mirrors (an LFS object id is the SHA-256 of the
+# file's bytes), all alike; see docs/SEGMENTATION.md, "SHA-256 digests".
 SAM_CHECKPOINTS = {
-    "vit_b": SamCheckpoint("vit_b", "sam_vit_b_01ec64.pth", _BASE + "sam_vit_b_01ec64.pth"),
-    "vit_l": SamCheckpoint("vit_l", "sam_vit_l_0b3195.pth", _BASE + "sam_vit_l_0b3195.pth"),
-    "vit_h": SamCheckpoint("vit_h", "sam_vit_h_4b8939.pth", _BASE + "sam_vit_h_4b8939.pth"),
+    "vit_b": SamCheckpoint("vit_b", "sam_vit_b_01ec64.pth", _BASE + "sam_vit_b_01ec64.pth",
+                           "ec2df62732614e57411cdcf32a23ffdf28910380d03139ee0f4fcbe91eb8c912", 375_042_383),
+    "vit_l": SamCheckpoint("vit_l", "sam_vit_l_0b3195.pth", _BASE + "sam_vit_l_0b3195.pth",
+                           "3adcc4315b642a4d2101128f611684e8734c41232a17c648ed1693702a49a622", 1_249_524_607),
+    "vit_h": SamCheckpoint("vit_h", "sam_vit_h_4b8939.pth", _BASE + "sam_vit_h_4b8939.pth",
+                           "a7bf3b02f3ebf1267aba913ff637d9a2d5c33d3173bb679e46d9f338c26f262e", 2_564_550_879),
 }
 # Encoder width -> model type, to recognise a renamed checkpoint from its contents.
 _EMBED_DIM = {768: "vit_b", 1024: "vit_l", 1280: "vit_h"}

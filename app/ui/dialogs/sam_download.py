@@ -53,7 +53,7 @@ class SamDownloadDialog(QDialog):
         self.setModal(True)
         self.setMinimumWidth(600)
         self.dest_dir = Path(dest_dir) if dest_dir is not None else download.models_dir()
-        self.sha256 = sha256  # None: the published digest, if any (Meta publishes none)
+        self.sha256 = sha256  # None: the official file's (app.core.segment.sam.SAM_CHECKPOINTS)
         self.path: Optional[Path] = None  # the downloaded (or found) file
         self.last_progress = None
         self._existed = False
