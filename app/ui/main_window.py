@@ -320,6 +320,18 @@ class MainWindow(QMainWindow):
                 return
             self.statusBar().showMessage(f"Wrote {len(paths)} mask PNGs to {folder}", 5000)
 
+    def maybe_stop(self) -> bool:
+        """True if no job runs, or the user agrees to stop the running ones (closing the window)."""
+        c = self.controller
+        running = [j.current.name for j in (c.engine, c.training) if j.busy]
+        if not running:
+            return True
+        what = " and ".join(running)
+        answer = QMessageBox.question(self, APP_TITLE, f"{what} {'is' if len(running) == 1 else 'are'} still running. "
+                                      "Stop and close the window?",
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
     def maybe_save(self) -> bool:
         """True if it is fine to drop the current project (saved, discarded, or unchanged)."""
         if not self.project.dirty:
@@ -365,7 +377,9 @@ class MainWindow(QMainWindow):
                          preset=self.settings.preset)
 
         def requested(options):
-            self.settings.crf, self.settings.keep_audio = options.crf, options.keep_audio
+            self.settings.crf = options.crf
+            if p.reader.has_audio:  # (a silent clip's greyed-out box says nothing about the next clip)
+                self.settings.keep_audio = options.keep_audio
             self.settings.preset = options.preset
             if self.controller.export(options) is not None:
                 d.job_started()
@@ -417,7 +431,7 @@ class MainWindow(QMainWindow):
             self.open_path(urls[0])
 
     def closeEvent(self, e):
-        if not self.maybe_save():
+        if not self.maybe_stop() or not self.maybe_save():
             e.ignore()
             return
         self.frames.cancel_open()

@@ -4,6 +4,7 @@ import time
 import numpy as np
 import pytest
 from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
 
 from app.core.masks import dilate
 from app.core.video import open_video, probe
@@ -279,3 +280,40 @@ def test_a_status_message_during_a_job_leaves_its_bar_and_cancel_visible(window,
         assert window.job_bar.cancel_button.isVisible()
         window.job_bar.cancel_button.click()
     assert not window.job_bar.isVisible()
+
+
+def test_closing_the_window_while_a_job_runs_asks_first(window, clip, qtbot, dialogs):
+    """Closing stopped a running export or track without a word (with nothing unsaved): now it
+    asks; No keeps the window and the job, Yes stops the job and closes."""
+    window.open_path(clip)
+    jobs = window.controller.engine
+    jobs.submit("Export", wait_for_cancel)
+    dialogs.answer = QMessageBox.StandardButton.No
+    assert not window.close()
+    assert dialogs[-1] == ("question", "Export is still running. Stop and close the window?")
+    assert jobs.busy and window.isVisible()
+    dialogs.answer = QMessageBox.StandardButton.Yes
+    with qtbot.waitSignal(jobs.cancelled, timeout=10_000):
+        assert window.close()
+    assert not jobs.busy
+    dialogs.answer = QMessageBox.StandardButton.Discard
+
+
+def test_a_silent_clip_does_not_turn_the_audio_setting_off(window, make_clip, qtbot, tmp_path, monkeypatch):
+    """The audio box is greyed out for a clip without sound; exporting one saved its unticked
+    state, so the next clip with sound was exported silent."""
+    window.settings.keep_audio = True
+    monkeypatch.setattr(window.controller, "export", lambda options: None)
+    window.open_path(make_clip(n=4, audio=False, name="silent.mp4"))
+    dialog = window.export_dialog_show()
+    assert not dialog.keep_audio.isEnabled()
+    dialog.export_button.click()
+    dialog.close()
+    assert window.settings.keep_audio
+    window.open_path(make_clip(n=4, audio=True, name="loud.mp4"))
+    dialog = window.export_dialog_show()
+    assert dialog.keep_audio.isEnabled() and dialog.keep_audio.isChecked()
+    dialog.keep_audio.setChecked(False)  # a choice made where it applies is kept
+    dialog.export_button.click()
+    dialog.close()
+    assert not window.settings.keep_audio

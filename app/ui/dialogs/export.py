@@ -61,7 +61,7 @@ class ExportDialog(QDialog):
         self.keep_audio.setEnabled(has_audio)
         if not has_audio:
             self.keep_audio.setToolTip("This video has no audio")
-        self.full_res = QCheckBox("Full-resolution paste-back around the mask (sharper for small masks)")
+        self.full_res = QCheckBox("Full-resolution paste-back (sharper for small masks)")
         self.full_res.setToolTip("Inpaint a crop around the mask instead of the whole frame scaled down; "
                                  "only masked pixels are replaced either way")
         form = QFormLayout()
