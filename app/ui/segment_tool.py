@@ -33,7 +33,7 @@ from app.core.segment.sam import SamSegmenter, find_sam_checkpoint, load_sam
 
 from .project import mask_digest
 from .qimage import mask_to_qimage
-from .tools import Tool
+from .tools import SCOPE_LABELS, Tool
 
 #: what each flag tells the user, when G brings them to the frame
 FLAG_REASONS = {LOST: "the object seems hidden or gone here",
@@ -208,9 +208,10 @@ def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, 
                              [i for i in range(start, end) if i not in keyframes])
         follow = {i: objects_in(m, keyframes[i], gap) for i, m in own.items() if m.any()}
         if not follow:
-            raise SegmentError("This frame's mask is painted on the frames around it too (a logo painted for all "
-                               "frames or onwards), so there is nothing to follow; click the object to remove, "
-                               "press Enter, then track.")
+            raise SegmentError("This frame's mask is on the frames around it too (painted or committed with Apply to "
+                               "set to every frame in range or onwards, as for a logo), so there is nothing to "
+                               "follow; to follow a moving object, set Apply to 'This frame', select it and press "
+                               "Enter, then track.")
         seg = provider.new(sam_path, device)
         changes, flags, owned, labels, seen = {}, {}, {}, {}, set()
         todo = spans or [(start, end)]
@@ -461,6 +462,13 @@ class SegmentController(QObject):
             self._committing = False
         self.discard()
         count = len(self.project.objects.get(index, []))
+        scope = self.panel.scope
+        if scope != "frame":  # a selection stamped on other frames too: right for a logo, not for a mover
+            n = len(self.project.scope_frames(scope))
+            self.controller.message.emit(
+                f"Kept on {n} frames (Apply to: {SCOPE_LABELS[scope]}), as for a logo that stays put; to follow "
+                "a moving object instead, set Apply to 'This frame', press Ctrl+Z and Enter again, then Track.")
+            return True
         self.controller.message.emit(
             (f"{count} objects selected on this frame" if count > 1 else "Kept")
             + ": Shift+click another object to add it (a plain click next to the mask corrects it), or Track "

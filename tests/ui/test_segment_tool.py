@@ -167,7 +167,7 @@ def test_a_logo_painted_on_every_frame_is_not_followed_with_the_object(window, p
     before = p.masks_snapshot()
     with qtbot.waitSignal(window.controller.engine.failed, timeout=30_000):  # only the logo: nothing to follow,
         window.segment.track()                                   # and it says so
-    assert "painted on the frames around it" in dialogs[-1][1]
+    assert "is on the frames around it too" in dialogs[-1][1] and "set Apply to 'This frame'" in dialogs[-1][1]
     assert all(p.masks.blob(i) == before.blob(i) for i in range(N)) and p.tracked.masked_frames() == []
     p.set_current(key)
     window.tools.set_tool("segment")
@@ -611,6 +611,24 @@ def test_tracking_stopped_part_way_keeps_the_frames_done(window, disc_clip, qtbo
     window.undo_action.trigger()
     window.undo_action.trigger()  # both runs undone: only the selection is left
     assert p.masks.masked_frames() == [0]
+
+
+def test_a_commit_with_apply_to_every_frame_says_what_it_did(window, disc_clip, qtbot, dialogs):
+    """Apply to set to every frame in range (as the README's watermark walk leaves it): Enter
+    stamps the selection on every frame, like a brush stroke, and says so and how to follow a
+    moving object instead; Track then says the same instead of sending the user round."""
+    window.open_path(disc_clip)
+    p = window.project
+    said = []
+    window.controller.message.connect(said.append)
+    window.tools.set_scope("range")
+    select_and_commit(qtbot, window, *disc_centre(0))
+    assert p.masks.masked_frames() == list(range(N))
+    assert said[-1].startswith(f"Kept on {N} frames (Apply to: Every frame in range)")
+    assert "set Apply to 'This frame', press Ctrl+Z and Enter again" in said[-1]
+    with qtbot.waitSignal(window.controller.engine.failed, timeout=30_000):
+        window.segment.track()
+    assert "set Apply to 'This frame'" in dialogs[-1][1]
 
 
 def test_keyframes_and_flags_come_back_with_the_project(window, disc_clip, qtbot, tmp_path):
