@@ -244,6 +244,9 @@ def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, 
                 keys = {k - a: m for k, m in follow.items() if a <= k < b}
                 if keys:  # (a span whose keyframes held only static paint is left as it is)
                     offset = a
+                    # this long-lived thread's OpenCV generator (GrabCut's k-means) starts each span
+                    # alike, so tracking the same keyframes again gives the same masks
+                    cv2.setRNGSeed(0)
                     track(lambda k: reader[a + k], b - a, keys, seg, cancel=cancel, on_mask=on_mask,
                           keep_masks=False, progress=lambda r: progress(
                               Progress(done + r.done, total, r.stage, time.monotonic() - t0, r.info)))
