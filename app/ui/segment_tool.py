@@ -579,6 +579,10 @@ class SegmentController(QObject):
         if not p.start <= p.current < p.end:
             c.error.emit("The current frame is outside the in/out range; move into the range first.")
             return None
+        if p.end - p.start < 2:
+            c.error.emit(f"The in/out range is frame {p.start} alone: nothing to track. Widen it (I and O set the "
+                         "in and out points at the current frame) first.")
+            return None
         keys = {i for i in self.keyframes if p.start <= i < p.end and not p.masks.is_empty(i)}
         # this frame's mask is followed too, unless it is only what the tracker made there (say a
         # flagged frame not corrected yet), which the keyframes around it make again
@@ -700,7 +704,10 @@ class SegmentController(QObject):
             self.cycle()  # (before the answer too: the focus stays here for the Enter that follows)
             return True
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not e.modifiers() & Qt.KeyboardModifier.ControlModifier:
-            return self.commit_when_answered()
+            if not (self.commit_when_answered() or self.tool.points or self.tool.box is not None):
+                self.controller.message.emit("Nothing selected to keep: click the object first (Enter keeps what "
+                                             "the click selects).")
+            return True
         if key == Qt.Key.Key_Escape and (self.tool.points or self.tool.box is not None or self.tool.candidates):
             self.discard()
             return True
@@ -736,5 +743,7 @@ class SegmentController(QObject):
                 self.set_box(box)
         elif 0 <= start.x() < w and 0 <= start.y() < h:
             self.add_point(start.x(), start.y(), label, new)
+        else:
+            self.controller.message.emit("That click is outside the picture: click on the object itself.")
         self.canvas.update()
         return True

@@ -518,6 +518,33 @@ def test_track_needs_a_mask(window, disc_clip, dialogs):
     assert "no mask" in dialogs[-1][1]
 
 
+def test_enter_with_nothing_selected_and_a_click_beside_the_picture_say_so(window, disc_clip, qtbot):
+    """Both did nothing at all."""
+    window.open_path(disc_clip)
+    window.tools.set_tool("segment")
+    said = []
+    window.controller.message.connect(said.append)
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Return)
+    assert said[-1].startswith("Nothing selected to keep: click the object first")
+    beside = window.canvas.to_widget(QPointF(-4, H / 2)).toPoint()
+    assert window.canvas.rect().contains(beside)
+    qtbot.mouseClick(window.canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, beside)
+    assert said[-1] == "That click is outside the picture: click on the object itself."
+    assert not window.segment.tool.points
+
+
+def test_track_over_a_one_frame_range_says_there_is_nothing_to_track(window, disc_clip, qtbot, dialogs):
+    """It said "Tracked frames 5..5." having tracked nothing."""
+    window.open_path(disc_clip)
+    p = window.project
+    p.set_current(5)
+    select_and_commit(qtbot, window, *disc_centre(5))
+    p.set_range(5, 6)
+    assert window.segment.track() is None
+    assert dialogs[-1][1].startswith("The in/out range is frame 5 alone: nothing to track.")
+
+
 def test_click_track_inpaint_export(window, clips_dir, qtbot, tmp_path, no_bundled_weights):
     """End to end on 8 frames of dogs_jump with the weight-free fill (propagate + Telea)."""
     import cv2
