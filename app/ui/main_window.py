@@ -22,7 +22,7 @@ from .jobbar import JobBar
 from .preview import CompareArea, ResultView, bind_preview
 from .project import PROJECT_SUFFIX, Autosaver, Project
 from .segment_tool import SegmentController
-from .statusbar import StatusFields
+from .statusbar import MessageLog, StatusFields
 from .timeline import Timeline, bind_timeline
 from .tools import ToolPanel
 
@@ -82,12 +82,13 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.job_bar)  # a message shown meanwhile leaves it (and Cancel) visible
         self.open_bar = JobBar(self.frames.opener)  # indexing a long video: progress and Cancel
         self.statusBar().addPermanentWidget(self.open_bar)
-        self.frames.failed.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        self.messages = MessageLog(self.statusBar())
+        self.frames.failed.connect(self.messages.show)
         self.status = StatusFields(self.statusBar(), self.settings)
         self.finetune.useWeights.connect(lambda _: self.status.refresh())
 
         self.controller.error.connect(self.show_error)
-        self.controller.message.connect(lambda m: self.statusBar().showMessage(m, 8000))
+        self.controller.message.connect(self.messages.show)
         self.controller.engine.busyChanged.connect(self._busy)
         self.project.dirtyChanged.connect(lambda _: self._title())
         self.project.pathChanged.connect(lambda _: self._title())
@@ -139,6 +140,8 @@ class MainWindow(QMainWindow):
         self.zoom1_action = self._act("Actual &pixels", lambda: self.canvas.zoom_at(
             1 / self.canvas.scale(), self.canvas.rect().center().toPointF()), "Ctrl+0")
         self.shortcuts_action = self._act("&Keyboard and mouse…", self.show_shortcuts, "F1")
+        self.messages_action = self._act("Recent &messages…", lambda: self.messages.dialog(self).exec(),
+                                         "Ctrl+Shift+M")
         self.about_action = self._act("&About", self.show_about)
 
     def _make_menus(self) -> None:
@@ -174,7 +177,7 @@ class MainWindow(QMainWindow):
         m = mb.addMenu("&Inpaint")
         m.addActions([self.inpaint_action, self.preview_action, self.cancel_action])
         m = mb.addMenu("&Help")
-        m.addActions([self.shortcuts_action, self.about_action])
+        m.addActions([self.shortcuts_action, self.messages_action, self.about_action])
 
     def _make_toolbars(self) -> None:
         bar = QToolBar("Main", self)
@@ -260,7 +263,7 @@ class MainWindow(QMainWindow):
                 self.project.engine_settings = self.settings.engine()
                 self.project.settingsChanged.emit()  # (the tool bar's Grow box shows the new video's value)
         except Cancelled:
-            self.statusBar().showMessage(f"Opening {path.name} cancelled.", 5000)
+            self.messages.show(f"Opening {path.name} cancelled.", 5000)
             return False
         except InpaintError as exc:
             self.show_error(str(exc))
@@ -271,7 +274,7 @@ class MainWindow(QMainWindow):
         self.settings.last_dir = str(path.parent)
         self.settings.add_recent(path)
         self._fill_recent()
-        self.statusBar().showMessage(f"Opened {path.name}: {self.project.n_frames} frames, "
+        self.messages.show(f"Opened {path.name}: {self.project.n_frames} frames, "
                                      f"{self.project.reader.width}x{self.project.reader.height}, "
                                      f"{self.project.fps:.3g} fps", 8000)
         return True
@@ -292,7 +295,7 @@ class MainWindow(QMainWindow):
             return False
         self.settings.add_recent(saved)
         self._fill_recent()
-        self.statusBar().showMessage(f"Saved {saved}", 5000)
+        self.messages.show(f"Saved {saved}", 5000)
         return True
 
     def import_masks(self) -> None:
@@ -318,7 +321,7 @@ class MainWindow(QMainWindow):
             except InpaintError as exc:
                 self.show_error(str(exc))
                 return
-            self.statusBar().showMessage(f"Wrote {len(paths)} mask PNGs to {folder}", 5000)
+            self.messages.show(f"Wrote {len(paths)} mask PNGs to {folder}", 5000)
 
     def maybe_stop(self) -> bool:
         """True if no job runs, or the user agrees to stop the running ones (closing the window)."""

@@ -1,11 +1,14 @@
-"""Permanent status-bar fields: device, weights in use, memory of this process."""
+"""Status bar: permanent fields (device, weights in use, memory of this process) and the log of
+its messages (a message may be longer than the bar, and it goes after a while)."""
 from __future__ import annotations
 
 import os
 import sys
+import time
+from collections import deque
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QLabel, QStatusBar
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QStatusBar, QVBoxLayout
 
 from app.core.engine import resolve_device
 from app.core.errors import InpaintError
@@ -50,3 +53,37 @@ class StatusFields:
 
     def update_memory(self) -> None:
         self.memory.setText(f"Memory: {rss_bytes() / 2**20:.0f} MB")
+
+
+class MessageLog:
+    """Shows a message in the status bar long enough to read it (8 s, more for a long one), keeps
+    it as the bar's tooltip (the whole text where the bar cuts it off) and in a history of the last
+    ``size`` messages (Help > Recent messages)."""
+
+    def __init__(self, bar: QStatusBar, size: int = 200):
+        self.bar = bar
+        self.items: deque[tuple[str, str]] = deque(maxlen=size)
+
+    def show(self, text: str, timeout_ms: int = 8000) -> None:
+        self.items.append((time.strftime("%H:%M:%S"), text))
+        self.bar.showMessage(text, max(timeout_ms, 60 * len(text)))  # about 16 characters a second
+        self.bar.setToolTip(text)
+
+    def text(self) -> str:
+        return "\n".join(f"{t}  {m}" for t, m in self.items)
+
+    def dialog(self, parent=None) -> QDialog:
+        """The history, newest last, in a dialog one can copy from."""
+        d = QDialog(parent)
+        d.setWindowTitle("Recent messages")
+        d.resize(760, 360)
+        view = QPlainTextEdit(self.text() or "No messages yet.")
+        view.setReadOnly(True)
+        view.moveCursor(view.textCursor().MoveOperation.End)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(d.reject)
+        layout = QVBoxLayout(d)
+        layout.addWidget(view)
+        layout.addWidget(buttons)
+        d.view = view
+        return d

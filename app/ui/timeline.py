@@ -14,13 +14,14 @@ from .icons import icon
 
 
 def timecode(index: int, fps: float) -> str:
-    """'HH:MM:SS.ff' (ff = frame within the second) for frame ``index``."""
+    """'HH:MM:SS:FF' (FF = frame within the second, after a colon as in SMPTE timecode, so it is
+    not read as hundredths of a second) for frame ``index``."""
     fps = fps or 25.0
     whole = int(round(fps))
     seconds, ff = divmod(index, whole) if abs(fps - whole) < 1e-3 else (int(index / fps), int(index % fps))
     h, rem = divmod(int(seconds), 3600)
     m, s = divmod(rem, 60)
-    return f"{h:02d}:{m:02d}:{s:02d}.{ff:02d}"
+    return f"{h:02d}:{m:02d}:{s:02d}:{ff:02d}"
 
 
 MASK_COLOR = QColor(235, 70, 100)  # red, under the bar: frames with a mask

@@ -58,6 +58,8 @@ def test_scrub_step_and_jump(window, clip, qtbot):
                      QPoint(int(bar.x_of(7)), bar.height() // 2))
     assert window.project.current == 7 and window.timeline.current == 7
     assert window.timeline.label.text() == f"7 / 11   {timecode(7, 12)}"
+    # frame 30 at 24 fps is 1 s and 6 frames: "01:06", not "01.06" (read as 1.06 s)
+    assert timecode(30, 24) == "00:00:01:06" and timecode(24 * 3661 + 23, 24) == "01:01:01:23"
     shown = window.canvas.image
     assert shown is not None
     window.canvas.setFocus()
@@ -299,3 +301,20 @@ def test_no_two_actions_share_a_shortcut(window):
                 assert k not in seen or seen[k] is a, f"{k}: {seen[k].text()!r} and {a.text()!r}"
                 seen[k] = a
     assert {"G", "Shift+G", "F", "Ctrl+T", "C"} <= set(seen)
+
+
+def test_status_messages_stay_readable_and_are_kept(window, clip, qtbot):
+    """A long instruction was cut off at the bar's width and gone after 8 s: it stays longer, the
+    bar's tooltip holds it whole, and Help > Recent messages lists every message."""
+    window.open_path(clip)
+    long = "Kept on 12 frames (Apply to: Every frame in range), as for a logo that stays put; " * 3
+    window.controller.message.emit("short one")
+    window.controller.message.emit(long)
+    bar = window.statusBar()
+    assert bar.currentMessage() == long and bar.toolTip() == long
+    dialog = window.messages.dialog(window)
+    lines = dialog.view.toPlainText().splitlines()
+    assert lines[-2].endswith("  short one") and lines[-1].endswith("  " + long)
+    assert any(line.split("  ", 1)[1].startswith("Opened ") for line in lines)
+    assert window.messages_action.shortcut().toString() == "Ctrl+Shift+M"
+    dialog.close()
