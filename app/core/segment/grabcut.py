@@ -207,8 +207,14 @@ class GrabCutSegmenter(Segmenter):
             ys, xs = np.nonzero(region)
             bw, bh = xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min()
             jobs.append((_clip_box((xs.min() - 0.1 * bw, ys.min() - 0.1 * bh, xs.max() + 1 + 0.1 * bw,
-                                    ys.max() + 1 + 0.1 * bh), W, H), region, False))
-        jobs += [(b, None, box is None) for b in boxes]  # a user box is taken as drawn
+                                    ys.max() + 1 + 0.1 * bh), W, H), region, False, False))
+        jobs += [(b, None, box is None, False) for b in boxes]  # a user box is taken as drawn
+        if box is not None:
+            # ... and also cut against the whole image, as GrabCut's own rectangle mode does: with no
+            # definite-object click inside, the narrow margin around the box can hold too little
+            # background (dogs_jump frame 0: a box around the dog selected 0-9 px; against the whole
+            # frame, the dog). The narrow cut is sharper on plain backgrounds; the score picks.
+            jobs.append((box, None, False, True))
         # The cuts are independent, so they run side by side (OpenCV lets go of the GIL in GrabCut).
         # Each job seeds its own thread's OpenCV generator (GrabCut's k-means) from ``seed`` and its
         # place in the list, so the same click gives the same candidates every time, whichever
@@ -218,6 +224,10 @@ class GrabCutSegmenter(Segmenter):
                                 thread_name_prefix="grabcut") as pool:
             done = list(pool.map(lambda a: self._cut_job(base + a[0], pts, *a[1]), enumerate(jobs)))
         cands = [c for c in done if c is not None]
+        if box is not None:
+            # a speck (under 2% of the box) is a failed cut, not the object the box was drawn around
+            area = max(1.0, (box[2] - box[0]) * (box[3] - box[1]))
+            cands = [c for c in cands if c[0].sum() >= 0.02 * area] or cands
         if region is not None:
             # agreement with the co-moving region outweighs edge contrast (a colour part of the
             # object, e.g. a shirt, has strong edges too)
@@ -240,16 +250,17 @@ class GrabCutSegmenter(Segmenter):
             cands.append((lab == cv2.GC_FGD, 0.0))
         return cands
 
-    def _cut_job(self, seed, pts, b, region, grow):
+    def _cut_job(self, seed, pts, b, region, grow, wide=False):
         """One click candidate (mask, score) from box ``b``, or None; runs on a pool thread.
 
         ``grow``: where the cut reaches a side of the box (not the image border), the box grows
-        by half its size on that side and the cut runs again, at most three cuts in all."""
+        by half its size on that side and the cut runs again, at most three cuts in all.
+        ``wide``: the background around the box is the whole image, not a margin."""
         cv2.setRNGSeed(seed)  # this thread's generator only
         H, W = self._s["bgr"].shape[:2]
         for _ in range(3 if grow else 1):
             b = _clip_box(b, W, H)
-            m = self._cut_box(b, pts, region)
+            m = self._cut_box(b, pts, region, wide)
             if m is None:
                 return None
             touch = _touching_sides(m, b, W, H)
@@ -347,10 +358,12 @@ class GrabCutSegmenter(Segmenter):
                 return None
         return region
 
-    def _cut_box(self, b, pts, region=None):
+    def _cut_box(self, b, pts, region=None, wide=False):
         H, W = self._s["bgr"].shape[:2]
-        x0, y0, x1, y1 = (int(round(v)) for v in b)
-        mg = max(8, round(0.25 * max(x1 - x0, y1 - y0)))
+        x0, y0, x1, y1 = (int(round(v)) for v in _clip_box(b, W, H))
+        if x1 <= x0 or y1 <= y0:
+            return None  # the box lies outside the image
+        mg = max(W, H) if wide else max(8, round(0.25 * max(x1 - x0, y1 - y0)))
         cx0, cy0, cx1, cy1 = max(0, x0 - mg), max(0, y0 - mg), min(W, x1 + mg), min(H, y1 + mg)
         lab = np.full((cy1 - cy0, cx1 - cx0), cv2.GC_BGD, np.uint8)
         if region is None:
