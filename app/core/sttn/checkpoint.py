@@ -7,15 +7,20 @@ A file without ``meta`` is the authors' and runs in ``official`` attention mode.
 """
 from __future__ import annotations
 
+import pickle
+import warnings
 from pathlib import Path
 
 import torch
 
-from ..errors import WeightsError, short
+from ..errors import WeightsError
 from ..fsutil import atomic_path
 from .generator import ATTENTION_MODES, GeneratorConfig, InpaintGenerator
 
 FORMAT = "sttn-inpaint/1"
+#: What to pass instead of a file that is not an STTN generator.
+USE_INSTEAD = ("an STTN generator: the bundled models/sttn_inpaint.pth, the authors' sttn.pth, or a file written by "
+               "`finetune` or `train`")
 
 
 def read_checkpoint(path) -> tuple[dict, dict]:
@@ -26,18 +31,27 @@ def read_checkpoint(path) -> tuple[dict, dict]:
     if path.is_dir():
         raise WeightsError(f"Weights path {path} is a folder; pass the .pth file itself.")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4": a second line the user cannot act on
+            warnings.simplefilter("ignore")
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+    except PermissionError:
+        raise WeightsError(f"Cannot read weights file {path}: permission denied; make it readable or choose "
+                           "another file.") from None
     except Exception as exc:  # noqa: BLE001 - torch's unpickler raises KeyError, IndexError, ... on junk
+        # torch's own text is a page of advice cut off mid-sentence by a one-line message; say what it means
+        what = ("holds Python objects besides tensors, such as a whole pickled model, which are not loaded so that "
+                "a file cannot run code" if isinstance(exc, pickle.UnpicklingError) and
+                "weights only" in str(exc).lower() else "is damaged or another kind of file")
         raise WeightsError(
-            f"Cannot read weights file {path}: not a safe PyTorch checkpoint ({short(exc)}); "
-            "use an STTN generator file such as sttn.pth."
+            f"Cannot read weights file {path}: it is not a PyTorch checkpoint of an STTN generator (it {what}); use "
+            f"{USE_INSTEAD}."
         ) from None
     if not isinstance(obj, dict):
-        raise WeightsError(f"Weights file {path} holds a {type(obj).__name__}, not a state_dict; use an STTN generator file.")
+        raise WeightsError(f"Weights file {path} holds a {type(obj).__name__}, not a state_dict; use {USE_INSTEAD}.")
     meta = obj.get("meta", {}) if isinstance(obj.get("meta", {}), dict) else {}
     state = obj.get("netG", obj)
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise WeightsError(f"Weights file {path} has no generator state_dict ('netG'); use an STTN generator file.")
+        raise WeightsError(f"Weights file {path} has no generator state_dict ('netG'); use {USE_INSTEAD}.")
     return state, meta
 
 
