@@ -9,13 +9,14 @@ import argparse
 import importlib
 import logging
 import os
+import shlex
 import sys
 from pathlib import Path
 
 from . import __version__
-from .cliutil import TqdmProgress
+from .cliutil import TqdmProgress, int_in, program, refuse_inputs, same_path
 from .core.config import X264_PRESETS  # noqa: F401 - the --preset choices
-from .core.errors import Cancelled, InpaintError
+from .core.errors import Cancelled, InpaintError, OutputError
 
 # Subcommand modules that register themselves: module name -> attribute `register(subparsers)`.
 PLUGINS = ("app.cli_train", "app.cli_eval", "app.cli_segment", "app.cli_cache")
@@ -32,20 +33,20 @@ def _engine_args(p: argparse.ArgumentParser) -> None:
                    help="where the model runs: auto picks CUDA, then MPS, then CPU (default %(default)s)")
     g.add_argument("--attention", choices=["official", "masked"], default=None,
                    help="attention mode; default: what the weights file records (the authors' file: official)")
-    g.add_argument("--dilate", type=int, default=d.dilate,
+    g.add_argument("--dilate", type=int_in(0), default=d.dilate,
                    help="grow the mask by N pixels (3x3 cross steps) to cover edges and blur (default %(default)s)")
-    g.add_argument("--neighbor-radius", type=int, default=d.neighbor_radius,
+    g.add_argument("--neighbor-radius", type=int_in(1), default=d.neighbor_radius,
                    help="neighbouring frames on each side of a target window, n in the paper (default %(default)s)")
-    g.add_argument("--ref-stride", type=int, default=d.ref_stride,
+    g.add_argument("--ref-stride", type=int_in(1), default=d.ref_stride,
                    help="take every S-th frame of the video as a reference, s in the paper (default %(default)s)")
-    g.add_argument("--max-refs", type=int, default=d.max_refs,
+    g.add_argument("--max-refs", type=int_in(0), default=d.max_refs,
                    help="at most this many reference frames per window, the nearest ones (default %(default)s)")
     g.add_argument("--fill", default=d.fill, choices=["auto", "sttn", "propagate+sttn", "propagate+telea", "telea"],
                    help="how holes are filled: sttn = the model alone; propagate+X = copy pixels seen in other "
                         "frames along optical flow, X fills the rest; auto = propagate+sttn with weights (the bundled "
                         "ones: on a GPU; on a CPU propagate+telea, 10x faster), propagate+telea without "
                         "(default %(default)s)")
-    g.add_argument("--window-step", type=int, default=None,
+    g.add_argument("--window-step", type=int_in(1), default=None,
                    help="frames between window centres: default 2n+1, each frame computed once; n is the "
                         "authors' schedule (windows overlap and are averaged): about 2x slower, within "
                         "0.02 dB here (docs/BENCHMARKS.md)")
@@ -62,7 +63,7 @@ def _engine_args(p: argparse.ArgumentParser) -> None:
                         "compiling when the run starts; for long clips")
     g.add_argument("--crop-to-mask", action="store_true",
                    help="process only a box around the masks (faster and sharper on large videos with small masks)")
-    g.add_argument("--crop-margin", type=int, default=d.crop_margin,
+    g.add_argument("--crop-margin", type=int_in(0), default=d.crop_margin,
                    help="context in pixels kept around the masks with --crop-to-mask (default %(default)s)")
 
 
@@ -112,6 +113,7 @@ def _note_without_weights(weights, args) -> None:
 def cmd_inpaint(args) -> int:
     from .core.engine import inpaint_video
 
+    refuse_inputs(args.output, [("video", args.input), ("mask", args.mask), ("weights file", args.weights)])
     weights = _weights_if_needed(args)
     _note_without_weights(weights, args)
     with TqdmProgress("inpaint") as bar:
@@ -139,6 +141,7 @@ def cmd_demo(args) -> int:
 
     output = Path(args.output) if args.output else Path.cwd() / "demo_inpainted.mp4"
     clip, mask = paths.demo_clip(), paths.demo_mask()
+    refuse_inputs(output, [("video", clip), ("mask", mask), ("weights file", args.weights)])
     print(f"Demo: removing the logo in {clip} (mask {mask}).")
     weights = _weights_if_needed(args)
     _note_without_weights(weights, args)
@@ -162,13 +165,18 @@ def cmd_gui(args) -> int:
 
 
 def has_display() -> bool:
+    """Whether Qt can open a window: always on Windows and macOS; on Linux with DISPLAY or
+    WAYLAND_DISPLAY, or with QT_QPA_PLATFORM naming a platform plugin (offscreen, vnc, ...)."""
     if sys.platform in ("win32", "darwin"):
         return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) or \
-        os.environ.get("QT_QPA_PLATFORM") == "offscreen"
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM"))
 
 
 def gui_main(argv=None) -> int:
+    if not has_display():  # Qt would abort the process (SIGABRT) with a page of plugin advice
+        print(f"error: no display: the GUI needs one (DISPLAY and WAYLAND_DISPLAY are not set); set DISPLAY, or use "
+              f"the command-line commands (`{program()} --help`: track, inpaint).", file=sys.stderr)
+        return 2
     from .gui import run_gui
 
     return run_gui(list(sys.argv[1:] if argv is None else argv))
@@ -201,9 +209,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="one image for all frames (a watermark), a folder of per-frame images, or a mask video; "
                         "white/non-zero = remove; any size with the video's shape")
     p.add_argument("--output", "-o", required=True, type=Path, help="output .mp4 (never the input)")
-    p.add_argument("--start", type=int, default=0, help="first frame to inpaint (others are copied through)")
-    p.add_argument("--end", type=int, default=None, help="frame after the last to inpaint (default: the end)")
-    p.add_argument("--crf", type=int, default=18, help="H.264 quality, 0 = lossless .. 51 = worst (default 18)")
+    p.add_argument("--start", type=int_in(0), default=0, help="first frame to inpaint (others are copied through)")
+    p.add_argument("--end", type=int_in(1), default=None, help="frame after the last to inpaint (default: the end)")
+    p.add_argument("--crf", type=int_in(0, 51, "0 = lossless .. 51 = worst"), default=18, help="H.264 quality, 0 = lossless .. 51 = worst (default 18)")
     p.add_argument("--no-audio", action="store_true", help="drop the audio track")
     p.add_argument("--preset", default="medium", choices=X264_PRESETS,
                    help="H.264 encoder speed: faster presets make larger files at the same quality "
@@ -235,6 +243,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _looks_like_path(arg: str) -> bool:
+    """A file or folder argument (an existing path, or a name with a suffix or a folder part), not a
+    mistyped command."""
+    return Path(arg).expanduser().exists() or "." in arg or "/" in arg or os.sep in arg
+
+
+def _path_options(args):
+    """(option name, path) for every path the parsed command line names (lists and tuples too)."""
+    for name, value in vars(args).items():
+        for item in value if isinstance(value, list) else [value]:
+            for part in item if isinstance(item, tuple) else (item,):
+                if isinstance(part, Path):
+                    yield name, part
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
@@ -243,6 +266,14 @@ def main(argv=None) -> int:
     if not argv or (argv[0] not in commands and not argv[0].startswith("-")):
         if has_display():
             return gui_main(argv)
+        if argv and _looks_like_path(argv[0]):
+            path = shlex.quote(argv[0])
+            print(f"error: no display, so the GUI cannot open {argv[0]}; use the command line instead: "
+                  f"`{program()} track {path} --click X,Y -o masks/` selects and tracks an object, "
+                  f"`{program()} inpaint {path} --mask MASK -o OUT.mp4` removes it.", file=sys.stderr)
+            return 2
+        if argv:  # a mistyped command: argparse's "invalid choice" line
+            parser.parse_args(argv)
         print("No display found: running the headless demo (use `inpaint` for your own videos).", file=sys.stderr)
         argv = ["demo"] + argv
     args = parser.parse_args(argv)
@@ -253,6 +284,11 @@ def main(argv=None) -> int:
     try:
         if args.log_file is not None:
             from .core.logfile import add_log_file
+
+            for option, path in _path_options(args):
+                if option != "log_file" and same_path(args.log_file, path):
+                    raise OutputError(f"--log-file {args.log_file} is also the {option.replace('_', '-')} of the "
+                                      "command; choose another log file.")
 
             add_log_file(args.log_file)
             logging.getLogger("app").info("sttn-inpaint %s: %s", __version__, " ".join(argv))

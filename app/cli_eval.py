@@ -14,6 +14,7 @@ import json
 import sys
 from pathlib import Path
 
+from .cliutil import int_in
 from .core.errors import InpaintError
 
 
@@ -58,7 +59,7 @@ def register(subparsers) -> None:
                    help="none | telea | propagate | propagate+telea | sttn | propagate+sttn; repeat the option "
                         "or separate with commas (default propagate+telea)")
     p.add_argument("--weights", type=Path, help="STTN generator weights for the sttn methods")
-    p.add_argument("--max-frames", type=int, default=None, help="use only the first N frames of each clip")
+    p.add_argument("--max-frames", type=int_in(2), default=None, help="use only the first N frames of each clip")
     p.add_argument("--size", type=_size, default=(432, 240), help="evaluation size WxH (default 432x240, the paper's)")
     p.add_argument("--i3d", type=Path, help="TorchScript I3D feature extractor for VFID (not bundled)")
     p.add_argument("--seam", default="match", choices=["match", "none"],
@@ -78,16 +79,18 @@ def _write(path: Path, text: str) -> None:
 
 
 def evaluate_command(args) -> int:
-    from .cliutil import TqdmProgress
+    from .cliutil import TqdmProgress, refuse_inputs
     from .core.evaluate import evaluate, to_markdown
     from .core.fsutil import check_writable
 
     methods = _methods(args.method)
     if args.max_frames is not None and args.max_frames < 2:
         raise InpaintError("--max-frames must be at least 2.")
-    # Fail on unwritable outputs before minutes of computing.
-    for out in (args.json, args.markdown):
+    # Fail on unwritable outputs, and on outputs that are inputs, before minutes of computing.
+    reads = [("clip", c) for c in args.clips] + [("weights file", args.weights), ("I3D file", args.i3d)]
+    for option, out in (("--json", args.json), ("--markdown", args.markdown)):
         if out is not None:
+            refuse_inputs(out, reads, option=option)
             check_writable(out, inputs=args.clips)
     with TqdmProgress("evaluate", unit="run") as bar:
         result = evaluate(args.clips, methods, masks=args.masks, seed=args.seed, max_frames=args.max_frames,

@@ -31,6 +31,7 @@ import sys
 import time
 from pathlib import Path
 
+from .cliutil import int_in
 from .core.errors import InpaintError
 
 
@@ -73,6 +74,10 @@ def _box(text: str) -> tuple[tuple[float, float, float, float], int | None, int]
     return box, frame, obj
 
 
+def _fmt_box(box) -> str:
+    return ",".join(f"{v:g}" for v in box)
+
+
 def _keyframe(text: str) -> tuple[Path, int | None]:
     """``PATH`` or ``PATH,FRAME`` (a path may hold commas: only a final integer is the frame)."""
     body, sep, last = text.rpartition(",")
@@ -105,11 +110,11 @@ def register(subparsers) -> None:
     p.add_argument("--keyframe", type=_keyframe, action="append", default=[], metavar="MASK[,FRAME]",
                    help="a mask image of the object(s) on a frame (white = object; e.g. a frame of an earlier run, "
                         "corrected): tracking starts from it as from clicks; parts apart are objects of their own")
-    p.add_argument("--frame", type=int, default=0,
+    p.add_argument("--frame", type=int_in(0), default=0,
                    help="frame of clicks, boxes and keyframe masks given without one (default 0)")
     p.add_argument("--output", "-o", required=True, type=Path, help="mask folder to create (must not exist)")
-    p.add_argument("--start", type=int, default=0, help="first frame to track")
-    p.add_argument("--end", type=int, default=None, help="frame after the last to track (default: the end)")
+    p.add_argument("--start", type=int_in(0), default=0, help="first frame to track")
+    p.add_argument("--end", type=int_in(1), default=None, help="frame after the last to track (default: the end)")
     p.add_argument("--sam", type=Path, metavar="CHECKPOINT",
                    help="Segment Anything checkpoint (sam_vit_b_01ec64.pth ..., `download-sam` fetches one); "
                         "default: the weight-free segmenter")
@@ -194,12 +199,19 @@ def cmd_track(args) -> int:
     import cv2
     import numpy as np
 
-    from .cliutil import TqdmProgress
+    from .cliutil import TqdmProgress, refuse_inputs
+    from .core.errors import OutputError
+    from .core.fsutil import atomic_path, check_writable
     from .core.masks import fit_mask, read_mask_image
     from .core.segment import CHECK, GrabCutSegmenter, TrackParams, click_motion, split_objects, track
     from .core.video import open_video
 
     out = Path(args.output).expanduser()
+    reads = [("video", args.input), ("SAM checkpoint", args.sam)] + [("keyframe mask", k) for k, _ in args.keyframe]
+    refuse_inputs(out, reads)
+    if args.json is not None:
+        refuse_inputs(args.json, reads + [("mask folder", out)], option="--json")
+        check_writable(args.json)
     if out.exists():
         raise InpaintError(f"{out} already exists; give a new folder for the masks (nothing is overwritten).")
     if not out.parent.is_dir():
@@ -239,6 +251,12 @@ def cmd_track(args) -> int:
                 if not (0 <= x < reader.width and 0 <= y < reader.height):
                     raise InpaintError(f"Click {x:g},{y:g} on frame {f} lies outside the {reader.width}x{reader.height} "
                                        "frame; clicks are in video pixels.")
+            for _, box in objects.values():
+                if box is not None and (box[0] >= reader.width or box[1] >= reader.height or box[2] <= 0
+                                        or box[3] <= 0):
+                    raise InpaintError(f"Box {_fmt_box(box)} on frame {f} lies outside the {reader.width}x"
+                                       f"{reader.height} frame; boxes are in video pixels (a box partly outside is "
+                                       "clipped to the frame).")
         if args.sam is not None:
             from .core.segment.sam import SamSegmenter
 
@@ -256,19 +274,34 @@ def cmd_track(args) -> int:
                 mask = _select(seg, pts, box)
                 which = "" if len(objects) == 1 else f" for object {obj}"
                 if not mask.any():
-                    raise InpaintError(f"The clicks on frame {f}{which} selected nothing; click inside the object.")
+                    given_by = "clicks" if box is None else f"box {_fmt_box(box)}" if not pts else \
+                        f"clicks and box {_fmt_box(box)}"
+                    raise InpaintError(f"The {given_by} on frame {f}{which} selected nothing; "
+                                       + ("click inside the object." if box is None else
+                                          "draw the box closely around the object, or add a --click on it."))
                 masks.append(mask)
                 print(f"frame {f}: selected {int(mask.sum())} px{which}", file=sys.stderr)
             keyframes[f - start] = masks[0] if len(masks) == 1 else masks
 
         tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
-        tmp.mkdir()
+        try:
+            tmp.mkdir()
+        except OSError as exc:
+            raise OutputError(f"Cannot create a folder in {out.parent} ({exc.strerror}); choose another --output.") \
+                from None
         try:
             flags = {}
 
             def write(i, mask):
-                if not cv2.imwrite(str(tmp / f"{i:05d}.png"), mask.astype(np.uint8) * 255):
-                    raise InpaintError(f"Cannot write masks into {tmp}; is the disk full?")
+                # cv2.imwrite does not see a full disk (it reports success for an empty file): write the bytes here
+                ok, png = cv2.imencode(".png", mask.astype(np.uint8) * 255)
+                try:
+                    if not ok:
+                        raise OSError(0, "PNG encoding failed")
+                    (tmp / f"{i:05d}.png").write_bytes(png.tobytes())
+                except OSError as exc:
+                    raise OutputError(f"Cannot write the masks in {out.parent} ({exc.strerror or exc}); is the disk "
+                                      "full? Nothing was kept.") from None
 
             empty = np.zeros((reader.height, reader.width), bool)
             for i in list(range(start)) + list(range(end, n)):
@@ -291,7 +324,12 @@ def cmd_track(args) -> int:
     info = {"video": str(args.input), "range": [start, end], "keyframes": sorted(k + start for k in keyframes),
             "flagged": {str(i): f for i, f in sorted(flags.items())}}
     if args.json:
-        args.json.write_text(json.dumps(info, indent=1))
+        try:
+            with atomic_path(args.json) as tmp:
+                tmp.write_text(json.dumps(info, indent=1))
+        except OSError as exc:
+            raise OutputError(f"The masks are in {out}, but writing {args.json} failed ({exc.strerror or exc}); "
+                              "is the disk full?") from None
     secs = time.monotonic() - t0
     print(f"Wrote {n} masks to {out} (tracked frames {start}..{end - 1} in {secs:.1f} s).")
     if flags:

@@ -16,6 +16,7 @@ import signal
 import sys
 from pathlib import Path
 
+from .cliutil import int_in
 from .core.errors import DataError, InpaintError, OutputError
 
 _TUNING = ("steps", "time_limit", "lr", "batch_size", "sample_frames", "lr_decay_every", "lr_decay_gamma", "adv_weight",
@@ -30,7 +31,7 @@ def _add_common(p: argparse.ArgumentParser, finetune: bool) -> None:
                    help="generator file to start from (sttn.pth or a file written by this program)"
                    + ("" if finetune else "; default: a fresh generator"))
     p.add_argument("--output", "-o", metavar="OUT.pth", help="write the trained generator here (float16) at the end")
-    p.add_argument("--steps", type=int, help=f"iterations (default {2000 if finetune else 300000})")
+    p.add_argument("--steps", type=int_in(1), help=f"iterations (default {2000 if finetune else 300000})")
     p.add_argument("--time-limit", type=_duration, metavar="TIME",
                    help="stop after this much training time even if --steps is not reached, e.g. 45m, 2h, 600s "
                         "(a checkpoint and --output are written as at the end)")
@@ -42,29 +43,29 @@ def _add_common(p: argparse.ArgumentParser, finetune: bool) -> None:
     p.add_argument("--config", metavar="JSON", help="TrainConfig fields as JSON; command-line options win")
     g = p.add_argument_group("tuning")
     g.add_argument("--lr", type=float, help="Adam learning rate (default 1e-4)")
-    g.add_argument("--batch-size", type=int, help="samples per iteration and process (default 1; paper 8)")
-    g.add_argument("--frames", dest="sample_frames", type=int, help="frames per sample (default 5)")
-    g.add_argument("--lr-decay-every", type=int, help="multiply lr by --lr-decay-gamma every N steps (paper 150000)")
+    g.add_argument("--batch-size", type=int_in(1), help="samples per iteration and process (default 1; paper 8)")
+    g.add_argument("--frames", dest="sample_frames", type=int_in(1), help="frames per sample (default 5)")
+    g.add_argument("--lr-decay-every", type=int_in(1), help="multiply lr by --lr-decay-gamma every N steps (paper 150000)")
     g.add_argument("--lr-decay-gamma", type=float, help="default 0.1")
     g.add_argument("--adv-weight", type=float, help="adversarial loss weight (default 0.01; 0 = no discriminator)")
     g.add_argument("--attention", choices=("official", "masked"),
                    help="attention mode to train (default: the weights' own; official for the authors' files)")
     g.add_argument("--from-discriminator", dest="init_discriminator", metavar="PATH",
                    help="training checkpoint whose discriminator to start from (default: fresh)")
-    g.add_argument("--width", type=int, help="training width (default: the generator's, 432)")
-    g.add_argument("--height", type=int, help="training height (default: the generator's, 240)")
+    g.add_argument("--width", type=int_in(1), help="training width (default: the generator's, 432)")
+    g.add_argument("--height", type=int_in(1), help="training height (default: the generator's, 240)")
     g.add_argument("--device", help="auto, cpu or cuda (default auto)")
     g.add_argument("--seed", type=int)
-    g.add_argument("--checkpoint-every", type=int, help="steps between checkpoints (default 500)")
-    g.add_argument("--val-every", type=int, help="steps between validations (default 500)")
-    g.add_argument("--val-frames", type=int, help="frames per validation clip (default 10)")
-    g.add_argument("--log-every", type=int, help="steps between metrics.jsonl lines (default 10)")
+    g.add_argument("--checkpoint-every", type=int_in(0), help="steps between checkpoints (default 500; 0: only at the end)")
+    g.add_argument("--val-every", type=int_in(0), help="steps between validations (default 500; 0: never)")
+    g.add_argument("--val-frames", type=int_in(1), help="frames per validation clip (default 10)")
+    g.add_argument("--log-every", type=int_in(0), help="steps between metrics.jsonl lines (default 10; 0: none)")
     g.add_argument("--cache-dir", help="where decoded frames are cached (default: train-frames in the user "
                    "cache folder, see `cache info`; give a large disk for big data sets)")
     if not finetune:
-        g.add_argument("--channels", type=int, help="fresh generator width (default 256)")
-        g.add_argument("--blocks", type=int, help="fresh generator transformer blocks (default 8)")
-        g.add_argument("--disc-channels", type=int, help="discriminator base width (default 64, Table 5)")
+        g.add_argument("--channels", type=int_in(1), help="fresh generator width (default 256)")
+        g.add_argument("--blocks", type=int_in(1), help="fresh generator transformer blocks (default 8)")
+        g.add_argument("--disc-channels", type=int_in(1), help="discriminator base width (default 64, Table 5)")
 
 
 def _duration(text: str) -> float:
@@ -117,6 +118,13 @@ def build_config(args):
         fields.setdefault("steps", 2000 if finetune else 300000)
     if finetune and not fields.get("init_weights") and not args.resume:
         raise DataError("finetune needs --from WEIGHTS (the generator to start from, e.g. sttn.pth).")
+    if fields.get("output"):
+        from .cliutil import refuse_inputs
+
+        refuse_inputs(fields["output"], [("weights file", fields.get("init_weights")),
+                                         ("discriminator checkpoint", fields.get("init_discriminator")),
+                                         ("--config file", args.config)]
+                      + [("data", d) for d in list(fields.get("data") or []) + list(fields.get("val_data") or [])])
     if not fields.get("workdir"):
         if not fields.get("output"):
             raise OutputError("Give --output OUT.pth (the trained generator) or --workdir DIR for checkpoints.")

@@ -1,7 +1,10 @@
-"""Terminal rendering of the core's progress protocol, shared by every CLI subcommand."""
+"""Shared by every CLI subcommand: terminal rendering of the core's progress protocol, and the
+check that an output is none of the files a command reads."""
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 from .core.jobs import Progress
 
@@ -36,3 +39,61 @@ class TqdmProgress:
         if self.bar is not None:
             self.bar.close()
         return False
+
+
+def same_path(a, b) -> bool:
+    """Whether two paths name the same file or folder: after ``~``, relative parts and symlinks
+    are resolved, or (both existing) the same inode, which also catches hard links."""
+    a, b = Path(a).expanduser(), Path(b).expanduser()
+    try:
+        if a.exists() and b.exists() and os.path.samefile(a, b):
+            return True
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
+
+
+def refuse_inputs(output, inputs, option: str = "--output") -> None:
+    """Raise ``OutputError`` when ``output`` is one of ``inputs``, ``(what, path)`` pairs for
+    everything the command reads (a path of None is skipped): inputs are never overwritten."""
+    from .core.errors import OutputError
+
+    if output is None:
+        return
+    for what, path in inputs:
+        if path is not None and same_path(output, path):
+            raise OutputError(f"{option} {output} is the input {what}; choose another path: inputs are never "
+                              "overwritten.")
+
+
+def program() -> str:
+    """How the user started this program, for commands to paste: ``python main.py`` (also the
+    fallback), ``python -m app`` or ``sttn-inpaint``."""
+    arg0 = Path(sys.argv[0] if sys.argv and sys.argv[0] else "main.py")
+    if arg0.name == "__main__.py" and arg0.parent.name == "app":
+        return "python -m app"
+    if arg0.name == "sttn-inpaint":
+        return "sttn-inpaint"
+    if arg0.name == "main.py":
+        return "python " + (str(arg0) if " " not in str(arg0) else "main.py")
+    return "python main.py"
+
+
+def int_in(low: int, high: int | None = None, what: str = ""):
+    """An argparse ``type`` for an integer in ``low..high`` (no upper bound when None): a value
+    outside is a usage error naming the option, at parse time, before any work."""
+    import argparse
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low or (high is not None and value > high):
+            span = f"from {low} to {high}" if high is not None else f"{low} or more"
+            raise argparse.ArgumentTypeError(f"{value} is out of range: give a whole number, {span}"
+                                             + (f" ({what})" if what else ""))
+        return value
+
+    parse.__name__ = "int"  # argparse names the type in its own messages
+    return parse

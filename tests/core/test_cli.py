@@ -57,7 +57,7 @@ def test_bad_inputs_get_one_line(clip_and_mask, fixture_weights, tmp_path, capsy
     cases = {
         "does not exist": ["inpaint", str(tmp_path / "nope.mp4"), "--mask", str(mask), "-o", out, *w],
         "Cannot open|no video stream": ["inpaint", str(ROOT / "pyproject.toml"), "--mask", str(mask), "-o", out, *w],
-        "is the input file": ["inpaint", str(clip), "--mask", str(mask), "-o", str(clip), *w],
+        "is the input video": ["inpaint", str(clip), "--mask", str(mask), "-o", str(clip), *w],
         "folder .* does not exist": ["inpaint", str(clip), "--mask", str(mask), "-o", str(tmp_path / "x" / "o.mp4"), *w],
         "Mask .* does not exist": ["inpaint", str(clip), "--mask", str(tmp_path / "m.png"), "-o", out, *w],
         "not an STTN generator|Cannot read weights": ["inpaint", str(clip), "--mask", str(mask), "-o", out,

@@ -224,3 +224,45 @@ def test_bad_keyframe_mask_gets_one_line(disc_clip, tmp_path, capsys, kind, says
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert len(err) == 1 and says in err[0], err
     assert not out.exists() and not list(tmp_path.glob(".masks.partial-*"))
+
+
+@pytest.mark.parametrize("box", ["200,10,300,60", "-50,-50,-10,-10", "10,100,60,120"])
+def test_box_outside_the_frame_is_one_line(disc_clip, tmp_path, capsys, box):
+    out = tmp_path / "masks"
+    assert main(["track", str(disc_clip), f"--box={box}", "-o", str(out)]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(err) == 1 and f"Box {box} on frame 0 lies outside the 128x96 frame" in err[0], err
+    assert not out.exists()
+
+
+def test_box_partly_outside_is_clipped_to_the_frame(disc_clip, tmp_path):
+    """A box that runs past the frame's edge selects what lies inside it (the disc touches no edge
+    of the clipped box, so the cut is the disc)."""
+    out = tmp_path / "masks"
+    assert main(["track", str(disc_clip), "--box=-5,28,52,64", "--end", "2", "-o", str(out)]) == 0
+    assert mask_iou(read_masks(out)[0], disc_mask(0)) > 0.7
+
+
+def test_a_box_alone_selects_the_dog(clips_dir, tmp_path, capsys):
+    """dogs_jump frame 0: a box around the big dog selected 0 px, a looser one 2 px (the cut's
+    background was only a narrow margin around the box, sky and grass like the dog's colours)."""
+    for i, box in enumerate(("230,120,280,190", "215,110,290,195")):
+        out = tmp_path / f"masks{i}"
+        assert main(["track", str(clips_dir / "dogs_jump.mp4"), "--box", box, "--end", "1", "-o", str(out)]) == 0
+        m = cv2.imread(str(out / "00000.png"), cv2.IMREAD_GRAYSCALE) > 0
+        x0, y0, x1, y1 = map(int, box.split(","))
+        inside = np.zeros_like(m)
+        inside[y0 - 2:y1 + 2, x0 - 2:x1 + 2] = True  # (the cut runs on a scaled copy: a pixel or two over)
+        assert 1500 < m.sum() < 3000 and not (m & ~inside).any(), (box, m.sum())  # the dog: about 2,000 px
+    assert "frame 0: selected" in capsys.readouterr().err
+
+
+def test_a_box_that_selects_nothing_is_named(disc_clip, tmp_path, capsys, monkeypatch):
+    from app.core.segment import Candidate, GrabCutSegmenter
+
+    monkeypatch.setattr(GrabCutSegmenter, "predict",
+                        lambda self, *a, **k: [Candidate(np.zeros((H, W), bool), 0.0)])
+    assert main(["track", str(disc_clip), "--box", "20,30,50,60", "-o", str(tmp_path / "m")]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(err) == 1 and "The box 20,30,50,60 on frame 0 selected nothing" in err[0], err
+    assert "click" not in err[0].split("selected nothing")[0]

@@ -1,0 +1,250 @@
+"""The command line never overwrites what it reads, checks its outputs before the work, and
+says in one line what to do: outputs that are inputs, a full disk, no display, out-of-range
+numbers, files that are not weights."""
+import errno
+import json
+import os
+import pickle
+import re
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from app.cli import main
+
+
+def error_line(capsys):
+    """The one error line (progress lines such as "frame 0: selected ..." may come before it)."""
+    err = capsys.readouterr().err.strip().splitlines()
+    errors = [line for line in err if line.startswith("error:")]
+    assert len(errors) == 1 and err[-1] == errors[0] and "Traceback" not in "\n".join(err), err
+    return errors[0]
+
+
+@pytest.fixture
+def clip_and_mask(make_clip, tmp_path):
+    clip = make_clip(n=4, width=64, height=48)
+    m = np.zeros((48, 64), np.uint8)
+    m[10:20, 20:40] = 255
+    cv2.imwrite(str(tmp_path / "mask.png"), m)
+    return clip, tmp_path / "mask.png"
+
+
+def snapshot(*paths):
+    return {p: p.read_bytes() for p in paths}
+
+
+@pytest.mark.parametrize("which", ["mask", "mask via symlink", "mask relative", "mask video", "weights"])
+def test_inpaint_output_is_never_an_input(clip_and_mask, fixture_weights, tmp_path, capsys, monkeypatch, which):
+    clip, mask = clip_and_mask
+    weights = tmp_path / "w.pth"
+    weights.write_bytes(fixture_weights.read_bytes())
+    argv = ["inpaint", str(clip), "--mask", str(mask), "--weights", str(weights), "--fill", "telea"]
+    if which == "mask":
+        out = mask
+    elif which == "mask via symlink":
+        out = tmp_path / "link.png"
+        out.symlink_to(mask)
+    elif which == "mask relative":
+        monkeypatch.chdir(tmp_path)
+        out = Path("sub/../mask.png")
+        (tmp_path / "sub").mkdir()
+    elif which == "mask video":
+        mask_video = tmp_path / "maskvid.mp4"
+        mask_video.write_bytes(clip.read_bytes())
+        argv[3] = str(mask_video)
+        out = mask_video
+    else:
+        out = weights
+    before = snapshot(clip, mask, weights, *( [out] if out.exists() else []))
+    assert main([*argv, "-o", str(out)]) == 2
+    line = error_line(capsys)
+    assert "is the input " + ("weights file" if which == "weights" else "mask") in line, line
+    assert "choose another" in line
+    assert snapshot(*before) == before
+
+
+def test_demo_output_is_never_the_weights(fixture_weights, tmp_path, capsys):
+    weights = tmp_path / "w.pth"
+    weights.write_bytes(fixture_weights.read_bytes())
+    assert main(["demo", "-o", str(weights), "--weights", str(weights)]) == 2
+    assert "is the input weights file" in error_line(capsys)
+    assert weights.read_bytes() == fixture_weights.read_bytes()
+
+
+def test_evaluate_and_finetune_outputs_are_never_inputs(clip_and_mask, fixture_weights, tmp_path, capsys):
+    clip, _ = clip_and_mask
+    weights = tmp_path / "w.pth"
+    weights.write_bytes(fixture_weights.read_bytes())
+    before = snapshot(clip, weights)
+    assert main(["evaluate", str(clip), "--weights", str(weights), "--json", str(weights)]) == 2
+    assert "is the input weights file" in error_line(capsys)
+    assert main(["evaluate", str(clip), "--markdown", str(clip)]) == 2
+    assert "is the input" in error_line(capsys)
+    assert main(["finetune", "--data", str(tmp_path), "--from", str(weights), "-o", str(weights)]) == 2
+    assert "is the input" in error_line(capsys)
+    assert main(["finetune", "--data", str(clip), "--from", str(weights), "-o", str(clip)]) == 2
+    assert "is the input" in error_line(capsys)
+    assert snapshot(*before) == before
+
+
+def test_log_file_is_never_an_input(clip_and_mask, tmp_path, capsys):
+    clip, mask = clip_and_mask
+    before = snapshot(clip, mask)
+    assert main(["--log-file", str(mask), "inpaint", str(clip), "--mask", str(mask), "-o",
+                 str(tmp_path / "o.mp4")]) == 2
+    assert "--log-file" in error_line(capsys)
+    assert snapshot(*before) == before and not (tmp_path / "o.mp4").exists()
+
+
+@pytest.fixture
+def disc(tmp_path):
+    from app.core.video import write_test_clip
+
+    yy, xx = np.mgrid[:48, :64]
+    frames = []
+    for i in range(4):
+        f = np.full((48, 64, 3), 110, np.uint8)
+        f[(xx - 20 - 3 * i) ** 2 + (yy - 24) ** 2 <= 64] = (240, 120, 20)
+        frames.append(f)
+    return write_test_clip(tmp_path / "disc.mp4", frames, fps=10)
+
+
+def test_track_json_is_never_the_input_and_is_checked_first(disc, tmp_path, capsys, monkeypatch):
+    import app.core.segment as segment
+
+    monkeypatch.setattr(segment, "track", lambda *a, **k: pytest.fail("tracked before the --json check"))
+    before = snapshot(disc)
+    (tmp_path / "folder").mkdir()
+    for json_path, says in ((disc, "is the input video"), (tmp_path / "nope" / "f.json", "does not exist"),
+                            (tmp_path / "folder", "it is a folder")):
+        out = tmp_path / "masks"
+        assert main(["track", str(disc), "--click", "20,24", "-o", str(out), "--json", str(json_path)]) == 2
+        assert says in error_line(capsys)
+        assert not out.exists() and not list(tmp_path.glob(".masks.partial-*"))
+    assert snapshot(*before) == before
+
+
+def full_disk(monkeypatch, where):
+    """Writes under paths containing ``where`` fail as on a full disk; OpenCV's imwrite, as it does
+    there, leaves an empty file and reports success."""
+    real_write_bytes, real_write_text, real_open = Path.write_bytes, Path.write_text, open
+
+    def enospc(path):
+        if where in str(path):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    def write_bytes(self, data):
+        enospc(self)
+        return real_write_bytes(self, data)
+
+    def write_text(self, data, *a, **k):
+        enospc(self)
+        return real_write_text(self, data, *a, **k)
+
+    def imwrite(path, img, *a):
+        if where in str(path):
+            real_open(path, "wb").close()
+            return True
+        return cv2.imwrite.__wrapped__(path, img, *a)
+
+    imwrite.__wrapped__ = cv2.imwrite
+    monkeypatch.setattr(Path, "write_bytes", write_bytes)
+    monkeypatch.setattr(Path, "write_text", write_text)
+    monkeypatch.setattr(cv2, "imwrite", imwrite)
+
+
+def test_track_on_a_full_disk_fails_in_one_line_and_leaves_nothing(disc, tmp_path, capsys, monkeypatch):
+    full_disk(monkeypatch, ".masks.partial-")
+    out = tmp_path / "masks"
+    assert main(["track", str(disc), "--click", "20,24", "-o", str(out)]) == 2
+    assert "disk full" in error_line(capsys)
+    assert not out.exists() and not list(tmp_path.glob(".masks.partial-*"))
+
+
+def test_track_json_on_a_full_disk_is_one_line(disc, tmp_path, capsys, monkeypatch):
+    full_disk(monkeypatch, "flags")
+    out = tmp_path / "masks"
+    assert main(["track", str(disc), "--click", "20,24", "-o", str(out), "--json", str(tmp_path / "flags.json")]) == 2
+    assert "disk full" in error_line(capsys)
+    assert not (tmp_path / "flags.json").exists() and not list(tmp_path.glob(".flags*"))
+
+
+def test_track_json_is_written(disc, tmp_path, capsys):
+    out, flags = tmp_path / "masks", tmp_path / "flags.json"
+    flags.write_text("old")
+    assert main(["track", str(disc), "--click", "20,24", "-o", str(out), "--json", str(flags)]) == 0
+    assert json.loads(flags.read_text())["keyframes"] == [0]
+
+
+@pytest.fixture
+def no_display(monkeypatch):
+    import app.gui
+
+    for name in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.setattr(app.gui, "run_gui", lambda argv=None: pytest.fail("Qt started without a display"))
+
+
+def test_without_a_display_a_file_argument_names_the_commands(no_display, disc, capsys):
+    assert main([str(disc)]) == 2
+    line = error_line(capsys)
+    assert "display" in line and f"track {disc}" in line and f"inpaint {disc}" in line, line
+
+
+def test_without_a_display_a_mistyped_command_is_argparses_one_line(no_display, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["segment", "x"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1 and "invalid choice: 'segment'" in err[0], err
+
+
+def test_gui_command_without_a_display_is_one_line(no_display, capsys):
+    assert main(["gui"]) == 2
+    line = error_line(capsys)
+    assert "no display" in line and "DISPLAY" in line and "command-line" in line
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["--crf", "99"], "argument --crf: 99 is out of range: give a whole number, from 0 to 51"),
+    (["--crf", "-1"], "argument --crf"),
+    (["--dilate=-1"], "argument --dilate: -1 is out of range"),
+    (["--start=-5"], "argument --start: -5 is out of range"),
+    (["--max-refs=-1"], "argument --max-refs"),
+])
+def test_numbers_out_of_range_are_refused_when_parsed(clip_and_mask, tmp_path, capsys, argv, says):
+    clip, mask = clip_and_mask
+    with pytest.raises(SystemExit) as exc:
+        main(["inpaint", str(clip), "--mask", str(mask), "-o", str(tmp_path / "o.mp4"), *argv])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1 and says in err[0], err
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_track_start_must_not_be_negative(disc, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["track", str(disc), "--click", "20,24", "-o", str(tmp_path / "m"), "--start=-1"])
+    assert "argument --start" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["pickled dict", "pickled model", "text"])
+def test_weights_that_are_not_an_sttn_checkpoint_are_one_clear_line(clip_and_mask, tmp_path, capsys, kind):
+    import torch
+
+    clip, mask = clip_and_mask
+    w = tmp_path / "w.pth"
+    if kind == "pickled dict":
+        w.write_bytes(pickle.dumps({"x": 1}))
+    elif kind == "pickled model":
+        torch.save(torch.nn.Linear(2, 2), w)
+    else:
+        w.write_text("not weights")
+    assert main(["inpaint", str(clip), "--mask", str(mask), "-o", str(tmp_path / "o.mp4"), "--weights", str(w),
+                 "--fill", "sttn", "--device", "cpu"]) == 2
+    line = error_line(capsys)
+    assert "not a PyTorch checkpoint of an STTN generator" in line and "sttn.pth" in line, line
+    assert not re.search(r"Re-running|torch\.load|weights_only", line), line
