@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .cliutil import TqdmProgress, int_in, program, refuse_inputs, same_path
+from .cliutil import TqdmProgress, check_readable, int_in, program, refuse_inputs, same_path
 from .core.config import X264_PRESETS  # noqa: F401 - the --preset choices
 from .core.errors import Cancelled, InpaintError, OutputError
 
@@ -114,17 +114,31 @@ def cmd_inpaint(args) -> int:
     from .core.engine import inpaint_video
 
     refuse_inputs(args.output, [("video", args.input), ("mask", args.mask), ("weights file", args.weights)])
+    check_readable(args.input, args.mask)
     weights = _weights_if_needed(args)
-    _note_without_weights(weights, args)
     with TqdmProgress("inpaint") as bar:
         result = inpaint_video(args.input, args.mask, args.output, weights=weights,
                                config=_engine_config(args), start=args.start, end=args.end, crf=args.crf,
-                               keep_audio=not args.no_audio, progress=bar, preset=args.preset)
+                               keep_audio=not args.no_audio, progress=_noted(bar, weights, args), preset=args.preset)
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
     print(f"Wrote {result.output} ({result.frames} frames, {result.inpainted} inpainted with {result.fill or 'nothing'}, "
           f"{result.seconds:.1f} s, {result.inpainted / max(result.seconds, 1e-9):.2f} inpainted frames/s)")
     return 0
+
+
+def _noted(bar, weights, args):
+    """``bar`` that first prints the note on the fill (if any): at the first progress report, when the
+    inputs have been checked, so that a bad input is still one line."""
+    noted = []
+
+    def progress(p):
+        if not noted:
+            noted.append(True)
+            _note_without_weights(weights, args)
+        bar(p)
+
+    return progress
 
 
 def _weights_if_needed(args):
@@ -155,6 +169,7 @@ def cmd_demo(args) -> int:
 def cmd_info(args) -> int:
     from .core.video import probe
 
+    check_readable(args.video)
     info = probe(args.video)
     print(" ".join(f"{k}={v}" for k, v in info.items()))
     return 0

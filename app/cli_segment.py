@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import sys
 import time
@@ -149,6 +150,10 @@ def cmd_download_sam(args) -> int:
     ck = SAM_CHECKPOINTS[args.model]
     dest = args.dest if args.dest is not None else download.models_dir()
     url = args.url or ck.url
+    if not url.lower().startswith(("http://", "https://")):
+        raise InpaintError(f"--url {url} needs http:// or https:// in front (e.g. http://{url}).")
+    if dest.expanduser().exists() and not dest.expanduser().is_dir():
+        raise InpaintError(f"--dest {dest} is a file; give the folder to save the checkpoint in.")
     print(f"Downloading {ck.filename} from {url} into {dest}", file=sys.stderr)
     with TqdmProgress(ck.filename, unit="B", scale=True) as bar:
         path = download.download_sam_checkpoint(args.model, dest, url=url, sha256=args.sha256, progress=bar)
@@ -199,7 +204,7 @@ def cmd_track(args) -> int:
     import cv2
     import numpy as np
 
-    from .cliutil import TqdmProgress, refuse_inputs
+    from .cliutil import TqdmProgress, check_readable, program, refuse_inputs
     from .core.errors import OutputError
     from .core.fsutil import atomic_path, check_writable
     from .core.masks import fit_mask, read_mask_image
@@ -219,10 +224,13 @@ def cmd_track(args) -> int:
     if not os.access(out.parent, os.W_OK):
         raise InpaintError(f"Cannot write in {out.parent}; choose another --output.")
     device = None
+    if args.sam is not None and args.sam.expanduser().is_dir():
+        raise InpaintError(f"--sam {args.sam} is a folder; give the checkpoint file in it (sam_vit_b_01ec64.pth, ...).")
     if args.sam is not None:  # an unavailable --device is refused before any work
         from .core.engine import resolve_device
 
         device = str(resolve_device(args.device))
+    check_readable(args.input, *(k for k, _ in args.keyframe))
     reader = open_video(args.input)
     t0 = time.monotonic()
     try:
@@ -234,7 +242,8 @@ def cmd_track(args) -> int:
         outside = [f for f in prompts if not start <= f < end]
         if outside:
             raise InpaintError(f"The clicks or keyframe mask on frame {outside[0]} lie outside the range "
-                               f"{start}..{end - 1}.")
+                               f"{start}..{end - 1}; a click without a frame is on --frame (default 0): give "
+                               f"X,Y,FRAME or --frame N with N in {start}..{end - 1}.")
         given: dict[int, list] = {}  # --keyframe: {frame: [its objects]}, read before any slow work
         gap = TrackParams().gap_px((reader.height, reader.width))
         for path, f in args.keyframe:
@@ -335,5 +344,6 @@ def cmd_track(args) -> int:
     if flags:
         shown = ", ".join(str(i) for i in sorted(flags)[:20]) + (" ..." if len(flags) > 20 else "")
         print(f"Check {len(flags)} flagged frame(s): {shown}")
-    print(f"Next: inpaint {args.input} --mask {out} --dilate 8 -o OUTPUT.mp4")
+    print(f"Next: {program()} inpaint {shlex.quote(str(args.input))} --mask {shlex.quote(str(out))} --dilate 8 "
+          "-o OUTPUT.mp4")
     return 0

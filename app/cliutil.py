@@ -97,3 +97,14 @@ def int_in(low: int, high: int | None = None, what: str = ""):
 
     parse.__name__ = "int"  # argparse names the type in its own messages
     return parse
+
+
+def check_readable(*paths) -> None:
+    """An existing file that cannot be read is said as such (the video reader would call it
+    damaged); a missing one is left to the reader's own message."""
+    from .core.errors import InpaintError
+
+    for path in paths:
+        if path is not None and Path(path).expanduser().is_file() and not os.access(Path(path).expanduser(), os.R_OK):
+            raise InpaintError(f"Cannot read {path}: permission denied; make it readable (chmod u+r) or copy it "
+                               "somewhere you can read.")
