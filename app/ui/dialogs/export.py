@@ -37,7 +37,7 @@ class ExportDialog(QDialog):
                  *, preset: str = "medium"):
         super().__init__(parent)
         self.setWindowTitle("Export video")
-        self.setMinimumWidth(520)
+        self.setMinimumWidth(580)
         self.path_edit = QLineEdit(str(default_path))
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
