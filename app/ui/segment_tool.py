@@ -264,6 +264,12 @@ def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, 
     return fn
 
 
+#: the mask dilation suggested once objects are tracked: they have motion blur and shadows just
+#: outside their masks (8 steps keep 0.72 of the object's pixels from the true first mask against
+#: 0.68 at the default 4: docs/BENCHMARKS.md, "how much of each object inpainting would remove")
+TRACKED_GROW = 8
+
+
 def _runs(frames: list[int]) -> str:
     """Sorted frame numbers as runs: [3, 4, 5, 9] -> "frames 3..5, 9"."""
     runs: list[list[int]] = []
@@ -670,11 +676,14 @@ class SegmentController(QObject):
                                                             if flagged else "."))
             self.trackFinished.emit({"frames": sorted(changes), "flagged": flagged, "stopped": True})
             return
+        grow = self.dilate_spin.value()
         self.controller.message.emit(f"Tracked {f'{n} objects through ' if n > 1 else ''}"
                                      f"frames {', '.join(f'{a}..{b - 1}' for a, b in spans)}"
                                      + (" again (the other frames are as the last run left them)" if again else "")
                                      + (f"; check the {len(flagged)} flagged frame(s) (G goes to the next)."
-                                        if flagged else "."))
+                                        if flagged else ".")
+                                     + (f" Grow {TRACKED_GROW} px (beside Track; now {grow}) takes a moving object's "
+                                        "blurred edges and shadow too." if grow < TRACKED_GROW else ""))
         self.trackFinished.emit({"frames": sorted(changes), "flagged": flagged, "stopped": False})
 
     # --- canvas input ----------------------------------------------------------------------

@@ -1050,6 +1050,23 @@ def test_the_grow_box_beside_track_is_the_engines_mask_dilation(window, disc_cli
     assert spin.value() == window.controller.engine_config().dilate != 9
 
 
+def test_after_tracking_the_message_suggests_growing_the_mask(window, disc_clip, qtbot):
+    """Moving objects have motion blur and shadows just outside their masks: below Grow 8 px the
+    tracking message says so; at 8 it does not."""
+    window.open_path(disc_clip)
+    seg = window.segment
+    said = []
+    window.controller.message.connect(said.append)
+    select_and_commit(qtbot, window, *disc_centre(0))
+    for grow, hint in ((4, True), (8, False)):
+        seg.dilate_spin.setValue(grow)
+        with qtbot.waitSignal(seg.trackFinished, timeout=60_000):
+            seg.track_action.trigger()
+        assert said[-1].startswith("Tracked frames 0..7")
+        assert ("Grow 8 px (beside Track; now 4) takes a moving object's blurred edges" in said[-1]) == hint
+        window.undo_action.trigger()
+
+
 def test_the_click_tool_and_track_run_segment_anything_from_a_checkpoint(window, disc_clip, qtbot, tmp_path,
                                                                           monkeypatch):
     """With a SAM checkpoint in Settings the click tool and Track use it, as the weight-free path:
