@@ -181,10 +181,13 @@ def cmd_gui(args) -> int:
 
 def has_display() -> bool:
     """Whether Qt can open a window: always on Windows and macOS; on Linux with DISPLAY or
-    WAYLAND_DISPLAY, or with QT_QPA_PLATFORM naming a platform plugin (offscreen, vnc, ...)."""
+    WAYLAND_DISPLAY, or with QT_QPA_PLATFORM naming a platform plugin that needs neither
+    (offscreen, vnc, eglfs, ...; xcb and wayland need theirs)."""
     if sys.platform in ("win32", "darwin"):
         return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM"))
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
+                or (platform and not platform.startswith(("xcb", "wayland"))))
 
 
 def gui_main(argv=None) -> int:
@@ -226,7 +229,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--output", "-o", required=True, type=Path, help="output .mp4 (never the input)")
     p.add_argument("--start", type=int_in(0), default=0, help="first frame to inpaint (others are copied through)")
     p.add_argument("--end", type=int_in(1), default=None, help="frame after the last to inpaint (default: the end)")
-    p.add_argument("--crf", type=int_in(0, 51, "0 = lossless .. 51 = worst"), default=18, help="H.264 quality, 0 = lossless .. 51 = worst (default 18)")
+    p.add_argument("--crf", type=int_in(0, 51, "0 = lossless .. 51 = worst"), default=18,
+                   help="H.264 quality, 0 = lossless .. 51 = worst (default 18)")
     p.add_argument("--no-audio", action="store_true", help="drop the audio track")
     p.add_argument("--preset", default="medium", choices=X264_PRESETS,
                    help="H.264 encoder speed: faster presets make larger files at the same quality "

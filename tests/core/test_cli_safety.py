@@ -203,10 +203,16 @@ def test_without_a_display_a_mistyped_command_is_argparses_one_line(no_display, 
     assert exc.value.code == 2 and len(err) == 1 and "invalid choice: 'segment'" in err[0], err
 
 
-def test_gui_command_without_a_display_is_one_line(no_display, capsys):
+def test_gui_command_without_a_display_is_one_line(no_display, capsys, monkeypatch):
     assert main(["gui"]) == 2
     line = error_line(capsys)
     assert "no display" in line and "DISPLAY" in line and "command-line" in line
+    monkeypatch.setenv("QT_QPA_PLATFORM", "xcb")  # the X11 plugin needs DISPLAY all the same
+    assert main(["gui"]) == 2 and "no display" in error_line(capsys)
+    monkeypatch.setenv("QT_QPA_PLATFORM", "offscreen")  # needs none
+    from app.cli import has_display
+
+    assert has_display()
 
 
 @pytest.mark.parametrize("argv, says", [
