@@ -84,8 +84,6 @@ def evaluate_command(args) -> int:
     from .core.fsutil import check_writable
 
     methods = _methods(args.method)
-    if args.max_frames is not None and args.max_frames < 2:
-        raise InpaintError("--max-frames must be at least 2.")
     # Fail on unwritable outputs, and on outputs that are inputs, before minutes of computing.
     reads = [("clip", c) for c in args.clips] + [("weights file", args.weights), ("I3D file", args.i3d)]
     for option, out in (("--json", args.json), ("--markdown", args.markdown)):

@@ -131,7 +131,8 @@ def register(subparsers) -> None:
         description="Download an official Segment Anything checkpoint (not shipped with the application: "
                     "375 MB to 2.6 GB) into the models folder where the GUI's click tool finds it. The file "
                     "appears only when complete and matching the official file's SHA-256 (a mirror must serve the "
-                    "same bytes); an interrupted or wrong download leaves nothing. Without one, the click tool uses the weight-free segmenter.")
+                    "same bytes); an interrupted or wrong download leaves nothing. Without one, the click tool "
+                    "uses the weight-free segmenter.")
     p.add_argument("--model", choices=["vit_b", "vit_l", "vit_h"], default="vit_b",
                    help="ViT-B (375 MB) is the one for a CPU, about 8 s per frame on 2 cores; on a GPU even ViT-H "
                         "takes 0.2 s (default %(default)s)")

@@ -45,7 +45,8 @@ def _add_common(p: argparse.ArgumentParser, finetune: bool) -> None:
     g.add_argument("--lr", type=float, help="Adam learning rate (default 1e-4)")
     g.add_argument("--batch-size", type=int_in(1), help="samples per iteration and process (default 1; paper 8)")
     g.add_argument("--frames", dest="sample_frames", type=int_in(1), help="frames per sample (default 5)")
-    g.add_argument("--lr-decay-every", type=int_in(1), help="multiply lr by --lr-decay-gamma every N steps (paper 150000)")
+    g.add_argument("--lr-decay-every", type=int_in(1),
+                   help="multiply lr by --lr-decay-gamma every N steps (paper 150000)")
     g.add_argument("--lr-decay-gamma", type=float, help="default 0.1")
     g.add_argument("--adv-weight", type=float, help="adversarial loss weight (default 0.01; 0 = no discriminator)")
     g.add_argument("--attention", choices=("official", "masked"),
@@ -56,7 +57,8 @@ def _add_common(p: argparse.ArgumentParser, finetune: bool) -> None:
     g.add_argument("--height", type=int_in(1), help="training height (default: the generator's, 240)")
     g.add_argument("--device", help="auto, cpu or cuda (default auto)")
     g.add_argument("--seed", type=int)
-    g.add_argument("--checkpoint-every", type=int_in(0), help="steps between checkpoints (default 500; 0: only at the end)")
+    g.add_argument("--checkpoint-every", type=int_in(0),
+                   help="steps between checkpoints (default 500; 0: only at the end)")
     g.add_argument("--val-every", type=int_in(0), help="steps between validations (default 500; 0: never)")
     g.add_argument("--val-frames", type=int_in(1), help="frames per validation clip (default 10)")
     g.add_argument("--log-every", type=int_in(0), help="steps between metrics.jsonl lines (default 10; 0: none)")
