@@ -94,6 +94,8 @@ class MainWindow(QMainWindow):
         self.project.pathChanged.connect(lambda _: self._title())
         self.project.videoChanged.connect(self._video_opened)
         self.autosaver = Autosaver(self.project, user_data_dir() / "autosave", autosave_ms, self)
+        # saved, reopened, undone back to the saved state or its changes discarded: nothing to recover
+        self.project.dirtyChanged.connect(lambda dirty: dirty or self.autosaver.discard())
         self._busy(False)
         self._video_opened()
         self.controller.trim_cache()  # results left by a crashed session, clips beyond the limit
@@ -364,6 +366,7 @@ class MainWindow(QMainWindow):
             return False
         self.project.path = None  # recovered work still needs a real save
         self.project.mark_dirty()
+        self.autosaver.save_now()  # (loading it made the project clean for a moment, which discarded the file)
         self._title()
         return True
 

@@ -312,6 +312,7 @@ class Project(QObject):
         a step may leave the masks as they were)."""
         if not added.any() and (removed is None or not removed.any()) and not marks and not objects:
             return
+        targets = list(targets)
         groups: dict[int, tuple] = {}  # frames sharing one blob get one decode and one encode
         for i in targets:
             blob = self.masks.blob(i)
@@ -327,15 +328,48 @@ class Project(QObject):
             self.masks.set_many(frames, after)
             new_blob = self.masks.blob(frames[0])
             changes.update({i: (blob, new_blob) for i in frames})
-        if changes or marks or objects:
+        tracked = {**self._paint_owned(targets, added), **(tracked or {})}
+        if changes or tracked or marks or objects:
             self.undo.push(MaskEditCommand(self, changes, text, tracked, marks=marks, objects=objects))
 
+    def _paint_owned(self, frames, added: np.ndarray) -> dict:
+        """The tracker's record on ``frames`` without the pixels just painted there (``tracked``
+        changes for MaskEditCommand): paint is the user's, and tracking again, which replaces what
+        the tracker added, must not take it away (a subtitle band painted over a tracked object)."""
+        out = {}
+        if self.tracked is None or not added.any():
+            return out
+        for i in frames:
+            if not self.tracked.is_empty(i):
+                was = self.tracked.get(i)
+                if (was & added).any():
+                    blob = self.tracked.blob(i)
+                    self.tracked.set(i, was & ~added)
+                    out[i] = (blob, self.tracked.blob(i))
+                    self.tracked.set_blob(i, blob)  # (the undo step's redo sets it)
+        return out
+
     def clear_masks(self, scope: str = "frame") -> None:
-        changes = {i: (self.masks.blob(i), None) for i in self.scope_frames(scope) if not self.masks.is_empty(i)}
-        if changes:
+        """Clear the masks of ``scope``'s frames, and what tracking knew of them (the record of what
+        the tracker added, flags, keyframes, selections), as one undo step."""
+        frames = list(self.scope_frames(scope))
+        changes = {i: (self.masks.blob(i), None) for i in frames if not self.masks.is_empty(i)}
+        forget = self._forget_tracking(frames)
+        if changes or any(forget.values()):
             for i in changes:
                 self.masks.clear(i)
-            self.undo.push(MaskEditCommand(self, changes, "Clear mask"))
+            self.undo.push(MaskEditCommand(self, changes, "Clear mask", **forget))
+
+    def _forget_tracking(self, frames) -> dict:
+        """MaskEditCommand arguments that drop what tracking knew of ``frames``: the tracker's
+        record, flags and keyframe marks, the selections remembered and the label maps."""
+        tracked = {i: (self.tracked.blob(i), None) for i in frames
+                   if self.tracked is not None and not self.tracked.is_empty(i)}
+        marks = {i: ((i in self.keyframes, self.flagged.get(i)), (False, None)) for i in frames
+                 if i in self.keyframes or i in self.flagged}
+        objects = {i: (list(self.objects[i]), []) for i in frames if self.objects.get(i)}
+        labels = {i: (self.tracked_objects[i], None) for i in frames if i in self.tracked_objects}
+        return {"tracked": tracked, "marks": marks, "objects": objects, "labels": labels}
 
     def import_masks(self, path) -> None:
         """Replace the masks with an image (all frames), a folder or a mask video; undoable."""
@@ -347,8 +381,9 @@ class Project(QObject):
             if before is not after and before != after:
                 changes[i] = (before, after)
                 self.masks.set_blob(i, after)
-        if changes:
-            self.undo.push(MaskEditCommand(self, changes, f"Import masks from {Path(path).name}"))
+        if changes:  # the imported masks are the user's own: what tracking knew of the frames goes
+            self.undo.push(MaskEditCommand(self, changes, f"Import masks from {Path(path).name}",
+                                           **self._forget_tracking(changes)))
 
     def masks_snapshot(self, store: Optional[MaskStore] = None) -> MaskStore:
         """A copy of the masks (or ``store``, e.g. ``tracked``) for a worker thread: blobs are
@@ -397,11 +432,11 @@ class Project(QObject):
             tracking["tracked"] = tracked_name
         if objects_name:
             tracking["objects"] = objects_name
-        if self.last_track is not None:  # the tracked blobs by one digest: reopened, they must match
+        if self.last_track is not None:  # each frame's tracked blob by its digest (empty frames left out)
             run = self.last_track
             tracking["last_run"] = {"range": list(run["range"]), "sam": run["sam"],
                                     "keys": {str(k): d for k, d in sorted(run["keys"].items())},
-                                    "tracked": _digest_frames(run["tracked"])}
+                                    "tracked": {str(i): d for i, d in sorted(run["tracked"].items())}}
         return {"format": FORMAT, "video": str(self.video_path), "range": [self.start, self.end],
                 "current": self.current, "engine": self.engine_settings, "masks": masks_name,
                 "tracking": tracking}
@@ -493,12 +528,18 @@ class Project(QObject):
 
     def record_track(self, span: tuple[int, int], sam: Optional[str], keys: dict) -> None:
         """Remember a finished tracking run over ``span`` (its range): ``keys`` {keyframe: digest of
-        the mask it started from, ``mask_digest``}; each frame's tracked blob is read now."""
+        the mask it started from, ``mask_digest``}; each frame's tracked blob by its digest, read now
+        (``tracked_as_last_run`` compares a frame with it later, also after a save and reopen)."""
         self.last_track = {"range": tuple(span), "sam": sam, "keys": dict(keys),
-                           "tracked": {i: self.tracked.blob(i) for i in range(*span)}}
+                           "tracked": {i: d for i in range(*span) if (d := mask_digest(self.tracked.blob(i)))}}
+
+    def tracked_as_last_run(self, i: int) -> bool:
+        """Whether frame ``i`` still holds what the last tracking run gave it."""
+        return mask_digest(self.tracked.blob(i)) == self.last_track["tracked"].get(i)
 
     def _load_last_track(self, run) -> None:
-        """The saved record of the last run, if it still describes the tracked masks just loaded."""
+        """The saved record of the last run (a file from before per-frame digests: only if its one
+        digest still describes the tracked masks just loaded)."""
         self.last_track = None
         try:
             start, end = (int(v) for v in run["range"])
@@ -506,9 +547,13 @@ class Project(QObject):
             sam = run["sam"] if run["sam"] is None else str(run["sam"])
             if not 0 <= start < end <= self.n_frames:
                 return
-            tracked = {i: self.tracked.blob(i) for i in range(start, end)}
-            if _digest_frames(tracked) == run["tracked"]:
-                self.last_track = {"range": (start, end), "sam": sam, "keys": keys, "tracked": tracked}
+            if isinstance(run["tracked"], dict):
+                tracked = {int(i): str(d) for i, d in run["tracked"].items() if start <= int(i) < end}
+            elif _digest_frames({i: self.tracked.blob(i) for i in range(start, end)}) == run["tracked"]:
+                tracked = {i: d for i in range(start, end) if (d := mask_digest(self.tracked.blob(i)))}
+            else:
+                return
+            self.last_track = {"range": (start, end), "sam": sam, "keys": keys, "tracked": tracked}
         except (KeyError, TypeError, ValueError, AttributeError):
             pass  # an edited or older file: the next Track runs over the whole range
 

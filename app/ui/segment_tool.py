@@ -606,13 +606,16 @@ class SegmentController(QObject):
         last, spans = p.last_track, None
         if last is not None and last["range"] == (p.start, p.end) and last["sam"] == sam:
             spans = changed_spans(p.start, p.end, digests, last["keys"],
-                                  lambda i: p.tracked.blob(i) == last["tracked"].get(i))
+                                  p.tracked_as_last_run)
         fn = track_job(self.provider, sam, str(resolve_device(self.settings.device)),
                        p.video_path, p.start, p.end, {i: p.objects_on(i) for i in keys}, p.masks_snapshot(),
                        p.masks_snapshot(p.tracked), TrackParams().gap_px((p.masks.height, p.masks.width)),
                        spans or None)
+        # keyframes now (a frame corrected while the run goes on is the user's when it lands), and
+        # those in range whose mask was cleared (the run fills them: they are keyframes no more)
+        empty_keys = {i for i in self.keyframes if p.start <= i < p.end and p.masks.is_empty(i)}
         return c.engine.submit("Track", fn, kind="track", keys=digests, range=(p.start, p.end), sam=sam,
-                               video=p.video_path)
+                               video=p.video_path, keyframes=set(self.keyframes), empty_keys=empty_keys)
 
     def _tracked(self, job, result) -> None:
         if job.data.get("kind") != "track":
@@ -623,8 +626,12 @@ class SegmentController(QObject):
         if job.data.get("video") != p.video_path:  # (another video was opened as it ended: not ours)
             return
         stopped = result.get("stopped", False)
+        # frames corrected while the run went on (keyframes since): the user's mask, flag and record stand
+        fresh = self.keyframes - job.data.get("keyframes", set())
         changes = {}
         for i, (before, after) in result["changes"].items():
+            if i in fresh:
+                continue
             now = p.masks.blob(i)
             if now is not before:  # edited while tracking: apply the user's edit to the tracked mask
                 scratch = MaskStore(2, p.masks.width, p.masks.height)
@@ -637,21 +644,24 @@ class SegmentController(QObject):
                 changes[i] = (now, after)
         # what this run added, so that the next run replaces it (undone with the masks)
         tracked = {i: (p.tracked.blob(i), blob) for i, blob in result.get("tracked", {}).items()
-                   if p.tracked.blob(i) != blob}
+                   if p.tracked.blob(i) != blob and i not in fresh}
         # which tracked pixel is whose, for corrections there (undone with the masks)
         labels = {i: (p.tracked_objects.get(i), blob) for i, blob in result.get("objects", {}).items()
-                  if p.tracked_objects.get(i) != blob}
+                  if p.tracked_objects.get(i) != blob and i not in fresh}
         # the run's flags replace those of the frames it tracked (undone with the masks)
         before = dict(self.flagged)
         done = set(result.get("frames", ())) if stopped else None
         flags = {i: f for i, f in before.items()
                  if (i not in done if stopped else not any(a <= i < b for a, b in result["spans"]))}
-        flags.update(result["flags"])
+        flags.update({i: f for i, f in result["flags"].items() if i not in fresh})
         # the frames followed (the current one too) are keyframes from now on: the user owns their
         # masks; a frame whose mask held only paint that stays put (a logo) is none (undone with the run)
         new_keys = set(result["followed"]) - self.keyframes
+        # a keyframe whose mask had been cleared is filled by the run: the tracker's now, no keyframe
+        emptied = (set(job.data.get("empty_keys", ())) & self.keyframes & set(result.get("frames", ()))) - fresh
         if changes or tracked:
             marks = {i: ((False, before.get(i)), (True, flags.get(i))) for i in new_keys}
+            marks.update({i: ((True, before.get(i)), (False, flags.get(i))) for i in emptied})
             p.undo.push(MaskEditCommand(p, changes, "Track object", tracked, (before, flags), marks, labels=labels))
         else:
             for i, (_, blob) in labels.items():
@@ -659,12 +669,13 @@ class SegmentController(QObject):
             self.flagged.clear()
             self.flagged.update(flags)
             self.keyframes.update(new_keys)
+            self.keyframes.difference_update(emptied)
         if not stopped:  # (after a stopped run the next Track redoes what it changed, and the rest)
             p.record_track(job.data["range"], job.data["sam"], {k: job.data["keys"][k] for k in result["followed"]})
-        if self.flagged != before or new_keys:
+        if self.flagged != before or new_keys or emptied:
             p.mark_dirty()  # the flags and keyframes are saved with the project
         p.trackingChanged.emit()  # the timeline's marks
-        flagged = sorted(result["flags"])
+        flagged = sorted(i for i in result["flags"] if i not in fresh)
         n = result.get("n_objects", 1)
         spans = result["spans"]
         again = spans != [(result["start"], result["end"])]

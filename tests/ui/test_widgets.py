@@ -272,10 +272,32 @@ def test_recovers_autosave_after_a_crash(qtbot, settings, dialogs, clip):
     dialogs.answer = QMessageBox.StandardButton.Yes
     assert second.offer_recovery()
     assert second.project.masks.masked_frames() == [0] and second.project.dirty
+    assert second.autosaver.path.exists()  # the recovered work is insured again at once
     dialogs.answer = QMessageBox.StandardButton.Discard
     second.close()
     first.project._dirty = False
     first.project.undo.setClean()
+
+
+def test_the_autosave_goes_once_the_work_is_saved_or_discarded(window, make_clip, dialogs, tmp_path):
+    """It lived on until a clean exit: after a save (or discarded changes) and then a crash, the
+    next start offered to recover older or thrown-away work."""
+    from uihelpers import square_mask
+
+    saver = window.autosaver
+    window.open_path(make_clip(n=4, name="a.mp4"))
+    window.project.edit_mask(square_mask(), "frame")
+    assert saver.save_now() is not None and saver.path.exists()
+    window.project.save(tmp_path / "a")
+    assert not saver.path.exists()
+    window.project.edit_mask(square_mask() & False, "frame")  # changed again, autosaved again
+    assert window.project.dirty and saver.save_now() is not None
+    window.undo_action.trigger()  # back to the saved state: nothing to recover
+    assert not window.project.dirty and not saver.path.exists()
+    window.project.edit_mask(square_mask() & False, "frame")
+    assert saver.save_now() is not None
+    assert window.open_path(make_clip(n=4, name="b.mp4"))  # its changes discarded (dialogs answer Discard)
+    assert not saver.path.exists()
 
 
 def test_make_app_applies_the_dark_theme(qapp):
