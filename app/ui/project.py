@@ -344,9 +344,8 @@ class Project(QObject):
                 was = self.tracked.get(i)
                 if (was & added).any():
                     blob = self.tracked.blob(i)
-                    self.tracked.set(i, was & ~added)
+                    self.tracked.set(i, was & ~added)  # (as the masks above: set now, pushed as done)
                     out[i] = (blob, self.tracked.blob(i))
-                    self.tracked.set_blob(i, blob)  # (the undo step's redo sets it)
         return out
 
     def clear_masks(self, scope: str = "frame") -> None:
