@@ -120,7 +120,7 @@ def register(subparsers) -> None:
                    help="Segment Anything checkpoint (sam_vit_b_01ec64.pth ..., `download-sam` fetches one); "
                         "default: the weight-free segmenter")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
-                   help="device for SAM: auto = a CUDA GPU when PyTorch sees one, else the CPU (default %(default)s)")
+                   help="device for SAM: auto = CUDA, then MPS, then the CPU (default %(default)s)")
     p.add_argument("--json", type=Path, help="also write keyframes and flagged frames here")
     p.set_defaults(func=cmd_track)
 
@@ -159,8 +159,11 @@ def cmd_download_sam(args) -> int:
     with TqdmProgress(ck.filename, unit="B", scale=True) as bar:
         path = download.download_sam_checkpoint(args.model, dest, url=url, sha256=args.sha256, progress=bar)
     size = path.stat().st_size
-    print(f"Saved {path} ({size / 2**20:.0f} MB). The GUI's click tool finds it there; "
-          f"`track --sam {path}` uses it from the command line.")
+    found = args.dest is None or path.parent.resolve() == download.models_dir().resolve()
+    print(f"Saved {path} ({size / 2**20:.0f} MB). "
+          + ("The GUI's click tool finds it there; " if found else
+             f"The GUI does not look in {path.parent}: choose the file in Settings > General > SAM checkpoint; ")
+          + f"`track --sam {path}` uses it from the command line.")
     return 0
 
 

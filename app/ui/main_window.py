@@ -135,6 +135,7 @@ class MainWindow(QMainWindow):
         self.settings_action = self._act("&Settings…", self.show_settings, "Ctrl+,", "settings")
         self.inpaint_action = self._act("&Inpaint range", self.controller.inpaint, "Ctrl+Return", "inpaint",
                                         "Inpaint the frames between the in and out points")
+        self.inpaint_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])  # (keypad too)
         self.preview_action = self._act("&Preview this frame", self.controller.preview, "Ctrl+P", "preview",
                                         "Inpaint only the current frame, for a quick look")
         self.cancel_action = self._act("&Cancel job", self.controller.cancel, "Esc", "cancel")

@@ -380,9 +380,9 @@ class Project(QObject):
             if before is not after and before != after:
                 changes[i] = (before, after)
                 self.masks.set_blob(i, after)
-        if changes:  # the imported masks are the user's own: what tracking knew of the frames goes
+        if changes:  # the imported masks are all the user's own: what tracking knew of the video goes
             self.undo.push(MaskEditCommand(self, changes, f"Import masks from {Path(path).name}",
-                                           **self._forget_tracking(changes)))
+                                           **self._forget_tracking(range(self.n_frames))))
 
     def masks_snapshot(self, store: Optional[MaskStore] = None) -> MaskStore:
         """A copy of the masks (or ``store``, e.g. ``tracked``) for a worker thread: blobs are

@@ -478,10 +478,12 @@ class SegmentController(QObject):
                 f"Kept on {n} frames (Apply to: {SCOPE_LABELS[scope]}), as for a logo that stays put; to follow "
                 "a moving object instead, set Apply to 'This frame', press Ctrl+Z and Enter again, then Track.")
             return True
+        corrects = ("a plain click next to the mask corrects it" if sam_checkpoint(self.settings) is None else
+                    "the eraser (E) corrects the mask")  # (SAM answers its own clicks only: no edits of a mask)
         self.controller.message.emit(
             (f"{count} objects selected on this frame" if count > 1 else "Kept")
-            + ": Shift+click another object to add it (a plain click next to the mask corrects it), or Track "
-              "through range (Ctrl+T) follows each on its own.")
+            + f": Shift+click another object to add it ({corrects}), or Track through range (Ctrl+T) follows "
+              "each on its own.")
         return True
 
     # --- segmentation requests -----------------------------------------------------------------

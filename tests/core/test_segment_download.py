@@ -106,6 +106,7 @@ def test_cli_download_sam_saves_into_the_models_folder(server, tmp_path, monkeyp
     out = capsys.readouterr()
     assert (folder / "sam_vit_b_01ec64.pth").read_bytes() == PAYLOAD
     assert "Saved" in out.out and "sam_vit_b_01ec64.pth" in out.err
+    assert "The GUI's click tool finds it there" in out.out
     assert main(["download-sam", "--url", f"{server}/error", "--sha256", digest]) == 0  # present: nothing fetched
     other = tmp_path / "elsewhere"
     code = main(["download-sam", "--model", "vit_l", "--dest", str(other), "--url", f"{server}/sam.pth",
@@ -113,9 +114,12 @@ def test_cli_download_sam_saves_into_the_models_folder(server, tmp_path, monkeyp
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and err[-1].startswith("error: Downloaded sam_vit_l_0b3195.pth is corrupt")
     assert leftovers(other) == []
+    # another folder: the GUI does not look there, and the line says what to do instead
+    assert main(["download-sam", "--dest", str(other / "mine"), "--url", f"{server}/sam.pth", "--sha256", digest]) == 0
+    assert "The GUI does not look in" in capsys.readouterr().out
     code = main(["download-sam", "--model", "vit_h", "--dest", str(other), "--url", f"{server}/error"])
     err = capsys.readouterr().err.strip().splitlines()
-    assert code != 0 and "HTTP 500" in err[-1] and leftovers(other) == []
+    assert code != 0 and "HTTP 500" in err[-1] and leftovers(other) == ["mine"]
 
 
 def test_the_official_files_have_their_digests_and_sizes():

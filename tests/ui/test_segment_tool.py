@@ -238,6 +238,7 @@ def test_two_touching_objects_selected_one_by_one_are_tracked_each_on_its_own(wi
     select_and_commit(qtbot, window, *pair_centre(0, 0))
     select_and_commit(qtbot, window, *pair_centre(0, 1))
     assert len(p.objects_on(0)) == 2 and said[-1].startswith("2 objects selected on this frame")
+    assert "(a plain click next to the mask corrects it)" in said[-1]
     for which in (0, 1):
         assert mask_iou(p.objects_on(0)[which], pair_mask(0, which)) > 0.8
     # the record of each selection is undone and redone with its commit
@@ -1108,6 +1109,7 @@ def test_the_click_tool_and_track_run_segment_anything_from_a_checkpoint(window,
     shown = seg.tool.candidate.copy()
     qtbot.keyClick(window.canvas, Qt.Key.Key_Return)
     assert shown.any() and np.array_equal(p.masks.get(0), shown) and p.keyframes == {0}
+    assert "(the eraser (E) corrects the mask)" in said[-1]  # SAM does not edit a mask from a click
     with qtbot.waitSignal(seg.trackFinished, timeout=120_000):
         seg.track_action.trigger()
     assert len(embedded) >= N  # the tracker re-prompted SAM on every other frame

@@ -130,16 +130,16 @@ def test_imported_masks_are_the_users_and_tracking_again_keeps_them(window, disc
                                                                      tmp_path):
     """Import over tracked frames kept the old flags and tracker record; the next Track took
     imported pixels away."""
-    flag_first_run({5: "lost"})
+    flag_first_run({5: "lost", 7: "shrunk"})
     keys_0_and_4_tracked(window, qtbot, disc_clip)
     p = window.project
     folder = tmp_path / "masks"
     folder.mkdir()
     imported = []
     for i in range(N):
-        m = disc_mask(i).copy()
+        m = disc_mask(i).copy() if i < 7 else p.masks.get(7)  # frame 7 as it is: its mark goes all the same
         cx, cy = disc_centre(i)
-        m[cy - 20:cy + 20, cx - 20:cx + 20] = True
+        m[cy - 20:cy + 20, cx - 20:cx + 20] = i < 7
         imported.append(m)
         cv2.imwrite(str(folder / f"{i:04d}.png"), m.astype(np.uint8) * 255)
     p.import_masks(folder)

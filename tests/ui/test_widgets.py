@@ -209,6 +209,7 @@ def test_unsaved_changes_prompt_on_close(window, clip, dialogs, qtbot):
 
 
 def test_help_lists_shortcuts(window, dialogs):
+    assert [k.toString() for k in window.inpaint_action.shortcuts()] == ["Ctrl+Return", "Ctrl+Enter"]
     window.show_shortcuts()
     kind, text = dialogs[-1]
     for expected in ("Undo", "Ctrl+Z", "Ctrl+Shift+Z", "Play / Pause", "Space", "[", "]", "Mouse wheel"):
