@@ -4,8 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QIcon, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QMainWindow, QMessageBox, QToolBar, QVBoxLayout, QWidget)
+from PySide6.QtGui import QAction, QGuiApplication, QIcon, QKeySequence
+from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QMainWindow, QMessageBox, QTextBrowser, QToolBar,
+                               QVBoxLayout, QWidget)
 
 from app.core.errors import Cancelled, InpaintError
 from app.core.paths import user_data_dir
@@ -99,7 +100,8 @@ class MainWindow(QMainWindow):
         self._busy(False)
         self._video_opened()
         self.controller.trim_cache()  # results left by a crashed session, clips beyond the limit
-        self.resize(1280, 820)
+        screen = (self.screen() or QGuiApplication.primaryScreen()).availableGeometry()
+        self.resize(min(1280, int(screen.width() * 0.92)), min(820, int(screen.height() * 0.9)))  # (a 768 screen)
         if self.settings.geometry() is not None:
             self.restoreGeometry(self.settings.geometry())
 
@@ -411,16 +413,34 @@ class MainWindow(QMainWindow):
         self.settings_dialog.show()
         return self.settings_dialog
 
-    def show_shortcuts(self) -> None:
+    def shortcuts_dialog(self) -> QDialog:
+        """Help > Keyboard and mouse: every menu shortcut and the mouse help, scrollable, at most
+        85 % of the screen (the list is taller than a 768-line laptop screen)."""
+        fixed = {self.undo_action: "Undo", self.redo_action: "Redo"}  # (their text names the step)
         rows = []
         for menu_action in self.menuBar().actions():
             for a in menu_action.menu().actions():
                 keys = ", ".join(k.toString(QKeySequence.SequenceFormat.NativeText) for k in a.shortcuts())
                 if keys:
-                    rows.append((a.text().replace("&", ""), keys))
+                    rows.append((fixed.get(a, a.text().replace("&", "")), keys))
         rows += MOUSE_HELP
-        html = "<table cellspacing=4>" + "".join(f"<tr><td>{t}</td><td><b>{k}</b></td></tr>" for t, k in rows)
-        QMessageBox.information(self, "Keyboard and mouse", html + "</table>")
+        d = QDialog(self)
+        d.setWindowTitle("Keyboard and mouse")
+        view = QTextBrowser()
+        view.setHtml("<table cellspacing=4>" + "".join(f"<tr><td>{t}</td><td><b>{k}</b></td></tr>" for t, k in rows)
+                     + "</table>")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(d.reject)
+        layout = QVBoxLayout(d)
+        layout.addWidget(view)
+        layout.addWidget(buttons)
+        screen = (self.screen() or QGuiApplication.primaryScreen()).availableGeometry()
+        d.resize(min(700, int(screen.width() * 0.85)), min(760, int(screen.height() * 0.85)))
+        d.view = view
+        return d
+
+    def show_shortcuts(self) -> None:
+        self.shortcuts_dialog().exec()
 
     def show_about(self) -> None:
         QMessageBox.about(self, APP_TITLE, "<b>STTN Inpaint</b><br>Remove objects and watermarks from video with "

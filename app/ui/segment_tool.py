@@ -31,6 +31,7 @@ from app.core.segment import (CHECK, FALLBACK, KEYFRAME, LOST, SHRUNK, GrabCutSe
 from app.core.segment import download
 from app.core.segment.sam import SamSegmenter, find_sam_checkpoint, load_sam
 
+from .icons import icon
 from .project import mask_digest
 from .qimage import mask_to_qimage
 from .tools import SCOPE_LABELS, Tool
@@ -318,8 +319,12 @@ class SegmentController(QObject):
         self.prev_flag_action = QAction("Previous frame to check", self)
         self.prev_flag_action.setShortcut("Shift+G")
         self.prev_flag_action.triggered.connect(lambda: self.go_to_flagged(-1))
+        self.commit_action.setIcon(icon("check"))
+        self.track_action.setIcon(icon("track"))
         panel.addAction(self.commit_action)
         panel.addAction(self.track_action)  # the frames-to-check pair lives in the Mask menu (G, Shift+G)
+        for action in (self.tool_action, self.commit_action, self.track_action):  # the workflow's words stay
+            panel.widgetForAction(action).setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         # the engine's mask dilation, at hand on the way from Track to Inpaint: tracked objects have
         # motion blur and shadows just outside their masks (the same setting as Settings > Engine)
         self.dilate_spin = QSpinBox()
@@ -409,8 +414,8 @@ class SegmentController(QObject):
         target = (ahead[0] if direction > 0 else ahead[-1]) if ahead else (frames[0] if direction > 0 else frames[-1])
         self.project.set_current(target)
         why = FLAG_REASONS.get(self.flagged[target], "the tracker is unsure of it")
-        self.controller.message.emit(f"Frame {target} ({frames.index(target) + 1} of {len(frames)} to check): {why}. "
-                                     "Correct it with clicks or the brush and track again, or go on (G).")
+        self.controller.message.emit(f"Frame {target} ({frames.index(target) + 1} of {len(frames)} to check): {why}; "
+                                     "correct it and track again, or G for the next.")
         return target
 
     def _masks_changed(self, frames) -> None:

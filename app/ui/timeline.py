@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QElapsedTimer, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence, QPainter, QPen, QPolygonF
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QToolButton, QWidget
 from superqt import QLabeledRangeSlider
 
 from .icons import icon
@@ -68,12 +68,22 @@ class FrameBar(QWidget):
         in_x = self.x_of(self.start) - unit / 2
         p.fillRect(QRectF(in_x, track.top(), unit * (self.end - self.start), track.height()),
                    QColor(90, 130, 220, 90))
+        # the playhead's line goes under the marks and its triangle above the amber row, so that the
+        # current frame's flag and keyframe diamond stay in sight (G brings you to a flagged frame)
+        x = self.x_of(self.current)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        p.setPen(QPen(pal.highlight().color(), 2))
+        p.drawLine(QPointF(x, 4), QPointF(x, h - 2))
         # Adjacent marked frames merge into runs, so a 10,000-frame video draws quickly.
-        for frames, y, height, colour in ((self.marks, h * 0.72, 4, MASK_COLOR),
-                                          (self.tracked, h * 0.72 + 5, 3, TRACKED_COLOR),
-                                          (self.flagged, h * 0.3 - 5, 4, FLAG_COLOR)):
-            for a, b in _runs(sorted(frames)):
-                p.fillRect(QRectF(self.x_of(a) - unit / 2, y, max(1.5, unit * (b - a + 1)), height), colour)
+        for frames, y, height, colour, least in ((self.marks, h * 0.72, 4, MASK_COLOR, 1.5),
+                                                 (self.tracked, h * 0.72 + 5, 3, TRACKED_COLOR, 1.5),
+                                                 (self.flagged, h * 0.3 - 5, 4, FLAG_COLOR, 4.0)):
+            for a, b in _runs(sorted(frames)):  # (a flag at least 4 px wide: one frame of thousands shows)
+                width = max(least, unit * (b - a + 1))
+                p.fillRect(QRectF(self.x_of((a + b) / 2) - width / 2, y, width, height), colour)
+        p.setPen(Qt.PenStyle.NoPen)
+        p.setBrush(pal.highlight().color())
+        p.drawPolygon(QPolygonF([QPointF(x - 4.5, 0), QPointF(x + 4.5, 0), QPointF(x, 4.5)]))
         if self.keys:  # a small diamond on the mask marks per keyframe
             p.setRenderHint(QPainter.RenderHint.Antialiasing)
             p.setPen(QPen(QColor(20, 20, 24), 1))
@@ -83,12 +93,6 @@ class FrameBar(QWidget):
                 x = self.x_of(k)
                 p.drawPolygon(QPolygonF([QPointF(x, y - 4.5), QPointF(x + 4.5, y), QPointF(x, y + 4.5),
                                          QPointF(x - 4.5, y)]))
-        x = self.x_of(self.current)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        p.setPen(QPen(pal.highlight().color(), 2))
-        p.drawLine(QPointF(x, 2), QPointF(x, h - 2))
-        p.setBrush(pal.highlight().color())
-        p.drawPolygon(QPolygonF([QPointF(x - 5, 1), QPointF(x + 5, 1), QPointF(x, 7)]))
 
     def mousePressEvent(self, e):
         if e.button() == Qt.MouseButton.LeftButton:
@@ -155,21 +159,22 @@ class Timeline(QWidget):
         self._clock = QElapsedTimer()
         self._play_from = 0
 
-        top = QHBoxLayout()
-        top.setContentsMargins(0, 0, 0, 0)
+        # the frame bar and the range slider share one column, so the in/out handles stand over the
+        # frames they name (the slider's end labels would shift its groove: the bar's label has the count)
+        self.range_slider.setEdgeLabelMode(self.range_slider.EdgeLabelMode.NoLabel)
+        buttons = QHBoxLayout()
+        buttons.setContentsMargins(0, 0, 0, 0)
         for w in (prev_button, self.play_button, next_button):
-            top.addWidget(w)
-        top.addWidget(self.bar, 1)
-        top.addWidget(self.label)
-        bottom = QHBoxLayout()
-        bottom.setContentsMargins(0, 0, 0, 0)
-        bottom.addWidget(self.range_label)
-        bottom.addWidget(self.range_slider, 1)
-        layout = QVBoxLayout(self)
+            buttons.addWidget(w)
+        layout = QGridLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
-        layout.setSpacing(2)
-        layout.addLayout(top)
-        layout.addLayout(bottom)
+        layout.setVerticalSpacing(2)
+        layout.addLayout(buttons, 0, 0)
+        layout.addWidget(self.bar, 0, 1)
+        layout.addWidget(self.label, 0, 2)
+        layout.addWidget(self.range_label, 1, 0, Qt.AlignmentFlag.AlignRight)
+        layout.addWidget(self.range_slider, 1, 1)
+        layout.setColumnStretch(1, 1)
         self.setEnabled(False)
 
     def _action(self, text, key, slot, icon_name=None) -> QAction:

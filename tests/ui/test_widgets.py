@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QDropEvent, QDragEnterEvent
+from PySide6.QtGui import QDropEvent, QDragEnterEvent, QUndoCommand
 from PySide6.QtTest import QTest
 
 from app.ui.timeline import timecode
@@ -210,10 +210,25 @@ def test_unsaved_changes_prompt_on_close(window, clip, dialogs, qtbot):
 
 def test_help_lists_shortcuts(window, dialogs):
     assert [k.toString() for k in window.inpaint_action.shortcuts()] == ["Ctrl+Return", "Ctrl+Enter"]
-    window.show_shortcuts()
-    kind, text = dialogs[-1]
+    d = window.shortcuts_dialog()
+    text = d.view.toPlainText()
     for expected in ("Undo", "Ctrl+Z", "Ctrl+Shift+Z", "Play / Pause", "Space", "[", "]", "Mouse wheel"):
         assert expected in text
+    window.project.undo.push(QUndoCommand("Track object"))  # the undo action's text names the step:
+    assert "Undo Track object" not in window.shortcuts_dialog().view.toPlainText()  # the list says Undo
+    # the list is taller than a laptop screen: the dialog scrolls and fits the screen
+    screen = window.screen().availableGeometry()
+    assert d.height() <= 0.85 * screen.height() + 1 and d.width() <= 0.85 * screen.width() + 1
+    d.close()
+
+
+def test_the_window_starts_within_the_screen(window, qtbot, settings):
+    from app.ui.main_window import MainWindow
+
+    w = MainWindow(settings)  # (the window fixture resizes its own)
+    qtbot.addWidget(w)
+    screen = w.screen().availableGeometry()
+    assert w.width() <= screen.width() and w.height() <= screen.height()
 
 
 def test_space_tap_plays_and_space_drag_pans(window, clip, qtbot):

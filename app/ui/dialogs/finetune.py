@@ -61,7 +61,7 @@ class LossPlot(QWidget):
             p.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y))
         p.setPen(pal.text().color())
         p.drawText(QRectF(plot.left(), plot.bottom() + 2, plot.width(), fm.height() + 4),
-                   Qt.AlignmentFlag.AlignCenter, f"step (of {self.total_steps})")
+                   Qt.AlignmentFlag.AlignCenter, f"step (of {self.total_steps})" if self.total_steps > 1 else "step")
         x_legend = plot.left()
         for side, (key, (label, color)) in zip((0, 1), SERIES.items()):
             pts = self.points[key]

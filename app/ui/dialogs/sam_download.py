@@ -101,6 +101,7 @@ class SamDownloadDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.bar)
+        self.bar.hide()  # (idle, it looked like an empty text field): shown once a download starts
         layout.addWidget(self.status)
         layout.addLayout(buttons)
         self._model_changed()
@@ -134,6 +135,7 @@ class SamDownloadDialog(QDialog):
         self.last_progress = None
         self.bar.setValue(0)
         self.bar.setFormat("")
+        self.bar.show()
         self.status.setText(f"Checking {self.dest.name}…" if self._existed else f"Connecting to {url}…")
         self.jobs.submit("SAM download", download_job(self.model_type, self.dest_dir, url, self.sha256))
 

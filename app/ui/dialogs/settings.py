@@ -90,7 +90,7 @@ class SettingsDialog(QDialog):
         self.settings = settings
         self.controller = controller
         self.setWindowTitle("Settings")
-        self.setMinimumWidth(560)
+        self.setMinimumWidth(720)  # the weights and SAM fields share their row with two buttons
         self.tabs = QTabWidget()
         self.tabs.addTab(self._general_tab(), "General")
         self.tabs.addTab(self._engine_tab(engine_values), "Engine")
