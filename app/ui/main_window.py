@@ -145,8 +145,7 @@ class MainWindow(QMainWindow):
         self.zoom1_action = self._act("Actual &pixels", lambda: self.canvas.zoom_at(
             1 / self.canvas.scale(), self.canvas.rect().center().toPointF()), "Ctrl+0")
         self.shortcuts_action = self._act("&Keyboard and mouse…", self.show_shortcuts, "F1")
-        self.messages_action = self._act("Recent &messages…", lambda: self.messages.dialog(self).exec(),
-                                         "Ctrl+Shift+M")
+        self.messages_action = self._act("Recent &messages…", self.show_messages, "Ctrl+Shift+M")
         self.about_action = self._act("&About", self.show_about)
 
     def _make_menus(self) -> None:
@@ -440,7 +439,10 @@ class MainWindow(QMainWindow):
         return d
 
     def show_shortcuts(self) -> None:
-        self.shortcuts_dialog().exec()
+        _run_once(self.shortcuts_dialog())
+
+    def show_messages(self) -> None:
+        _run_once(self.messages.dialog(self))
 
     def show_about(self) -> None:
         QMessageBox.about(self, APP_TITLE, "<b>STTN Inpaint</b><br>Remove objects and watermarks from video with "
@@ -471,3 +473,9 @@ class MainWindow(QMainWindow):
         self.frames.shutdown()
         self.project.results.dispose()
         e.accept()
+
+
+def _run_once(dialog: QDialog) -> None:
+    """Show a read-only dialog modally; it is deleted when closed (each opening builds it anew)."""
+    dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+    dialog.exec()
