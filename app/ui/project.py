@@ -317,9 +317,11 @@ class Project(QObject):
         for i in targets:
             blob = self.masks.blob(i)
             groups.setdefault(id(blob), (blob, []))[1].append(i)
-        changes = {}
+        changes, painted_over = {}, []
         for blob, frames in groups.values():
             before = self.masks.get(frames[0])
+            if blob is not None and (before & added).any():
+                painted_over += frames  # (only there can the tracker's record hold painted pixels)
             after = before | added
             if removed is not None:
                 after &= ~removed
@@ -328,7 +330,7 @@ class Project(QObject):
             self.masks.set_many(frames, after)
             new_blob = self.masks.blob(frames[0])
             changes.update({i: (blob, new_blob) for i in frames})
-        tracked = {**self._paint_owned(targets, added), **(tracked or {})}
+        tracked = {**self._paint_owned(painted_over, added), **(tracked or {})}
         if changes or tracked or marks or objects:
             self.undo.push(MaskEditCommand(self, changes, text, tracked, marks=marks, objects=objects))
 
