@@ -105,6 +105,9 @@ class Controller(QObject):
         return self.engine.submit("Export", fn, kind="export")
 
     def cancel(self) -> None:
+        job = self.engine.current
+        if job is not None and not job.cancel.cancelled:  # (a step may take a while: a SAM frame, 10 s on a CPU)
+            self.message.emit(f"Cancelling {job.name}: it stops when the step it is on ends.")
         self.engine.cancel()
 
     # --- the user cache folder (app.core.cache) ------------------------------------------

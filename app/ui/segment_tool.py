@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QSpinBox
 
 from app.core.config import EngineConfig
 from app.core.engine import resolve_device
-from app.core.errors import Cancelled, SegmentError
+from app.core.errors import Cancelled, InpaintError, SegmentError
 from app.core.jobs import Progress
 from app.core.masks import MaskStore, encode_labels
 from app.core.paths import models_dir
@@ -122,10 +122,15 @@ class SegmenterProvider:
         with self._lock:
             key = (str(sam_path), device)
             if key != self._model_key:
-                self._model = None
+                self._model, self._model_key = None, None  # (a failed load leaves nothing to reuse)
                 self._model = load_sam(sam_path, device=device)
                 self._model_key = key
             return SamSegmenter(self._model)
+
+    def embedded(self, sam_path: Optional[Path], video, index: int) -> bool:
+        """Whether the click segmenter for ``sam_path`` has frame ``index`` of ``video`` prepared."""
+        return (self._click is not None and self._click_key is not None and self._click_key[0] == str(sam_path)
+                and self._video == video and self._click.is_cached(index))
 
     def for_clicks(self, sam_path: Optional[Path], device: str, video):
         """The click segmenter, kept between requests (its cache makes a second click instant)."""
@@ -529,10 +534,24 @@ class SegmentController(QObject):
             return
         req, index, rgb, points, box, previous, frame_mask = self._pending
         self._pending = None
-        fn = segment_job(self.provider, sam_checkpoint(self.settings), str(resolve_device(self.settings.device)),
-                         self.project.video_path, index, rgb, points, box, previous, frame_mask)
+        sam = sam_checkpoint(self.settings)
+        try:
+            device = str(resolve_device(self.settings.device))
+        except InpaintError as exc:  # (a setting carried over from a machine with a GPU)
+            self.discard()
+            self.controller.error.emit(str(exc))
+            return
+        fn = segment_job(self.provider, sam, device, self.project.video_path, index, rgb, points, box, previous,
+                         frame_mask)
         self.jobs.submit("Select", fn, request=req)
-        self.controller.message.emit("Segmenting…")
+        self.controller.message.emit(self._segmenting_text(sam, device, index))
+
+    def _segmenting_text(self, sam: Optional[Path], device: str, index: int) -> str:
+        """What the user waits for: with SAM on a CPU the first click on a frame takes seconds."""
+        if sam is None or device != "cpu" or self.provider.embedded(sam, self.project.video_path, index):
+            return "Segmenting…"
+        return ("Segmenting… (Segment Anything on the CPU: the first click on a frame computes its picture's "
+                "embedding, 10-30 s by model; further clicks on it answer in under a second)")
 
     def _answered(self, job, result) -> None:
         if job.data.get("request") == self._request:
@@ -607,17 +626,20 @@ class SegmentController(QObject):
             return None
         sam = sam_checkpoint(self.settings)
         sam = None if sam is None else str(sam)
+        try:
+            device = str(resolve_device(self.settings.device))
+        except InpaintError as exc:
+            c.error.emit(str(exc))
+            return None
         digests = {i: mask_digest(p.masks.blob(i)) for i in keys}
         # after a correction only the stretches between the keyframes around it are tracked again
         # (each frame is tracked from its neighbouring keyframes); with nothing changed, all of it
         last, spans = p.last_track, None
         if last is not None and last["range"] == (p.start, p.end) and last["sam"] == sam:
-            spans = changed_spans(p.start, p.end, digests, last["keys"],
-                                  p.tracked_as_last_run)
-        fn = track_job(self.provider, sam, str(resolve_device(self.settings.device)),
-                       p.video_path, p.start, p.end, {i: p.objects_on(i) for i in keys}, p.masks_snapshot(),
-                       p.masks_snapshot(p.tracked), TrackParams().gap_px((p.masks.height, p.masks.width)),
-                       spans or None)
+            spans = changed_spans(p.start, p.end, digests, last["keys"], p.tracked_as_last_run)
+        fn = track_job(self.provider, sam, device, p.video_path, p.start, p.end, {i: p.objects_on(i) for i in keys},
+                       p.masks_snapshot(), p.masks_snapshot(p.tracked),
+                       TrackParams().gap_px((p.masks.height, p.masks.width)), spans or None)
         # keyframes now (a frame corrected while the run goes on is the user's when it lands), and
         # those in range whose mask was cleared (the run fills them: they are keyframes no more)
         empty_keys = {i for i in self.keyframes if p.start <= i < p.end and p.masks.is_empty(i)}

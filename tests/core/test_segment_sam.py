@@ -133,6 +133,17 @@ def test_wrong_files_give_clear_errors(tmp_path):
     torch.save({"netG": {"w": torch.zeros(2)}}, other)
     with pytest.raises(SegmentError, match="sttn.pth.*not a Segment Anything"):
         load_sam(other)
+    # an official file cut short (a download stopped by hand, a partial copy): one line that says
+    # so, not torch's paragraph cut off mid-sentence ("PytorchStreamReader failed reading zip ...")
+    full = tmp_path / "full.pth"
+    torch.save({"image_encoder.patch_embed.proj.weight": torch.zeros(768, 3, 16, 16)}, full)
+    cut = tmp_path / "sam_vit_b_01ec64.pth"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    with pytest.raises(SegmentError) as err:
+        load_sam(cut)
+    said = str(err.value)
+    assert f"it has {cut.stat().st_size:,} of the official file's 375,042,383 bytes, so it was cut short" in said
+    assert "download it again" in said and "PytorchStreamReader" not in said and "\n" not in said
     odd = tmp_path / "odd.pth"
     torch.save({"image_encoder.patch_embed.proj.weight": torch.zeros(5, 3, 16, 16)}, odd)
     with pytest.raises(SegmentError, match="odd.pth"):

@@ -67,7 +67,12 @@ def test_status_line_says_which_segmenter(general, tmp_path):
     assert general.sam_status.text().startswith("None found: the click tool uses the weight-free segmenter")
     ck = download.models_dir() / VIT_B  # (the conftest's user data folder, in tmp)
     ck.parent.mkdir(parents=True)
-    ck.write_bytes(b"x")
+    ck.write_bytes(PAYLOAD[:1000])  # a download cut short: the official name, not the official size
+    general.load_general()
+    assert general.sam_status.text() == (f"The click tool uses SAM: {VIT_B}, but it has 1,000 of the official "
+                                         "file's 4,194,304 bytes: if a click fails to read it, Download… fetches it "
+                                         "again.")
+    ck.write_bytes(PAYLOAD)
     general.load_general()
     assert general.sam_status.text().endswith(f"uses SAM: {VIT_B}.")
     general.sam_edit.setText(str(tmp_path / "gone.pth"))

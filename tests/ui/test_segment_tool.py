@@ -590,9 +590,12 @@ def test_cancel_tracking_writes_nothing(window, disc_clip, qtbot):
     p = window.project
     p.edit_mask(disc_mask(0))
     steps = p.undo.count()
+    said = []
+    window.controller.message.connect(said.append)
     with qtbot.waitSignal(window.controller.engine.cancelled, timeout=30_000):
         window.segment.track_action.trigger()
         window.cancel_action.trigger()  # the job bar's Cancel (Esc): no selection pending
+    assert "Cancelling Track: it stops when the step it is on ends." in said  # (a SAM step takes seconds)
     assert p.masks.masked_frames() == [0] and p.undo.count() == steps
     assert window.segment.track_action.isEnabled()
 
@@ -1103,8 +1106,11 @@ def test_the_click_tool_and_track_run_segment_anything_from_a_checkpoint(window,
     click(qtbot, window, *disc_centre(0))
     assert len(seg.tool.candidates) == 3 and all(c.mask.shape == (H, W) for c in seg.tool.candidates)
     assert embedded == [(H, W, 3)]
+    waited = [m for m in said if m.startswith("Segmenting")]
+    assert "computes its picture's embedding, 10-30 s" in waited[-1]  # the first click on a frame: say why
     click(qtbot, window, 20, 20, Qt.MouseButton.RightButton)  # a correction: same frame, cached embedding
     assert embedded == [(H, W, 3)] and seg.tool.candidates
+    assert [m for m in said if m.startswith("Segmenting")][-1] == "Segmenting…"
     qtbot.keyClick(window.canvas, Qt.Key.Key_Tab)
     shown = seg.tool.candidate.copy()
     qtbot.keyClick(window.canvas, Qt.Key.Key_Return)
@@ -1136,3 +1142,56 @@ def test_tracking_the_same_keyframes_again_gives_the_same_masks(window, clips_di
         runs.append([p.masks.blob(i) for i in range(10)])
         window.undo_action.trigger()
     assert runs[0] == runs[1] == runs[2]
+
+
+def test_a_checkpoint_that_failed_to_load_does_not_break_the_good_one_after_it(tmp_path, monkeypatch):
+    """Good file, then a damaged one (its load fails), then the good one again: the provider kept
+    the good one's key with no model, and every click and Track failed with AttributeError
+    ('NoneType' object has no attribute 'image_encoder') until a restart."""
+    import sys
+
+    import segment_anything
+    import torch
+
+    from app.core.errors import SegmentError
+    from app.core.segment import sam
+    from app.core.segment.sam import SamSegmenter
+    from app.ui.segment_tool import SegmenterProvider
+
+    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "core"))
+    from test_segment_sam import tiny_sam
+
+    good = tmp_path / "sam_vit_b_01ec64.pth"
+    torch.save(tiny_sam(seed=3).state_dict(), good)
+    monkeypatch.setitem(sam._EMBED_DIM, 32, "vit_b")
+    monkeypatch.setitem(segment_anything.sam_model_registry, "vit_b", lambda: tiny_sam(seed=9))
+    bad = tmp_path / "other" / "sam_vit_b_01ec64.pth"
+    bad.parent.mkdir()
+    bad.write_bytes(b"junk")
+    provider = SegmenterProvider()
+    assert isinstance(provider.new(good), SamSegmenter)
+    with pytest.raises(SegmentError):
+        provider.new(bad)
+    seg = provider.new(good)
+    seg.set_image(np.zeros((H, W, 3), np.uint8))
+    assert seg.predict([(10.0, 10.0, 1)])[0].mask.shape == (H, W)
+
+
+def test_a_gpu_device_setting_without_a_gpu_is_one_message_and_drops_the_click(window, disc_clip, qtbot, dialogs,
+                                                                               monkeypatch):
+    """Settings carried over from a machine with a GPU: each click showed a Qt-wrapped traceback
+    text, the point stayed on the frame and Enter waited for an answer that never came."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    window.settings.device = "cuda"
+    window.open_path(disc_clip)
+    window.tools.set_tool("segment")
+    qtbot.mouseClick(window.canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     window.canvas.to_widget(QPointF(*disc_centre(0))).toPoint())
+    kind, text = dialogs[-1]
+    assert text.startswith("CUDA was asked for but no CUDA GPU is available; choose auto or cpu")
+    assert "Settings > General > Device" in text and "eventFilter" not in text
+    assert not window.segment.tool.points and not window.segment.jobs.busy
+    window.project.edit_mask(disc_mask(0), "frame", keyframe=True)
+    assert window.segment.track() is None and dialogs[-1][1] == text

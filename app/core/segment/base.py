@@ -72,6 +72,13 @@ class Segmenter(ABC):
     def clear_cache(self) -> None:
         self._cache.clear()
 
+    def is_cached(self, index: int) -> bool:
+        """Whether frame ``index`` is prepared already (a click there answers without the expensive step)."""
+        try:
+            return any(key[0] == index for key in list(self._cache))
+        except RuntimeError:  # (being changed on a worker thread right now)
+            return False
+
     def predict(self, points: Sequence[Point] = (), box: Optional[Box] = None,
                 prior: Optional[np.ndarray] = None, previous: Optional[np.ndarray] = None) -> list[Candidate]:
         """Candidates for the current image, sorted best first (at least one).

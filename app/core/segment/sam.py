@@ -14,7 +14,7 @@ from typing import Iterable, Optional
 import numpy as np
 import torch
 
-from ..errors import SegmentError, short
+from ..errors import SegmentError
 from .base import Box, Candidate, Point, Segmenter
 
 
@@ -65,6 +65,21 @@ def find_sam_checkpoint(dirs: Iterable, model_type: Optional[str] = None) -> Opt
     return None
 
 
+def size_mismatch(path) -> Optional[str]:
+    """"it has N of the official file's M bytes" when ``path`` bears an official file name but not
+    that file's size (a download cut short, a partial copy; or a file of one's own under that
+    name), else None. Cheap: the size alone."""
+    path = Path(path).expanduser()
+    ck = next((c for c in SAM_CHECKPOINTS.values() if c.filename == path.name), None)
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return None
+    if ck is None or ck.size is None or size == ck.size:
+        return None
+    return f"it has {size:,} of the official file's {ck.size:,} bytes"
+
+
 def load_sam(path, model_type: Optional[str] = None, device: str = "cpu"):
     """Build the SAM model for ``path`` and load its weights; returns a ``Sam`` in eval mode.
 
@@ -80,10 +95,12 @@ def load_sam(path, model_type: Optional[str] = None, device: str = "cpu"):
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - torch's unpickler raises KeyError, IndexError, ... on junk
-        # (torch's own text may suggest weights_only=False: never for a downloaded file)
-        what = type(exc).__name__ if "weights_only" in str(exc) else short(exc)
-        raise SegmentError(f"Cannot read SAM checkpoint {path} ({what}): it is damaged or not a PyTorch checkpoint; "
-                           "download it again (`main.py download-sam`) or pick the official .pth file.") from None
+        # (torch's own text is a paragraph, cut off mid-sentence in one line, and may suggest
+        # weights_only=False: never for a downloaded file)
+        cut = size_mismatch(path)
+        raise SegmentError(f"Cannot read SAM checkpoint {path} ({type(exc).__name__}): "
+                           + (f"{cut}, so it was cut short; " if cut else "it is damaged or not a PyTorch checkpoint; ")
+                           + "download it again (`main.py download-sam`) or pick the official .pth file.") from None
     if isinstance(state, dict) and isinstance(state.get("model"), dict):
         state = state["model"]
     w = state.get("image_encoder.patch_embed.proj.weight") if isinstance(state, dict) else None

@@ -20,6 +20,7 @@ from app.core.errors import InpaintError
 from app.core import paths
 from app.core.paths import user_cache_dir, user_data_dir, user_log_dir
 from app.core.segment import download
+from app.core.segment.sam import size_mismatch
 
 from ..appsettings import MACHINE_FIELDS, AppSettings
 from ..segment_tool import resolve_sam
@@ -165,6 +166,9 @@ class SettingsDialog(QDialog):
         if sam is None:
             lead = "The file above does not exist and none was found" if missing else "None found"
             self.sam_status.setText(f"{lead}: the click tool uses the weight-free segmenter; Download… fetches SAM.")
+        elif size_mismatch(sam):
+            self.sam_status.setText(f"The click tool uses SAM: {sam.name}, but {size_mismatch(sam)}: if a click "
+                                    "fails to read it, Download… fetches it again.")
         else:
             lead = "The file above does not exist; the click tool uses" if missing else "The click tool uses"
             self.sam_status.setText(f"{lead} SAM: {sam.name}.")
