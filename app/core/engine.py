@@ -124,10 +124,10 @@ def resolve_device(name: str = "auto") -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise InpaintError("CUDA was asked for but no CUDA GPU is available; choose auto or cpu (--device, or "
-                           "Settings > General > Device).")
+        raise InpaintError("CUDA was asked for but no CUDA GPU is available; use --device cpu or auto (in the "
+                           "window: Settings > General > Device).")
     if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise InpaintError("MPS was asked for but is not available; choose auto or cpu (--device, or "
+        raise InpaintError("MPS was asked for but is not available; use --device cpu or auto (in the window: "
                            "Settings > General > Device).")
     try:
         return torch.device(name)

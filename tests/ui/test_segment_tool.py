@@ -1190,7 +1190,7 @@ def test_a_gpu_device_setting_without_a_gpu_is_one_message_and_drops_the_click(w
     qtbot.mouseClick(window.canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
                      window.canvas.to_widget(QPointF(*disc_centre(0))).toPoint())
     kind, text = dialogs[-1]
-    assert text.startswith("CUDA was asked for but no CUDA GPU is available; choose auto or cpu")
+    assert text.startswith("CUDA was asked for but no CUDA GPU is available; use --device cpu or auto")
     assert "Settings > General > Device" in text and "eventFilter" not in text
     assert not window.segment.tool.points and not window.segment.jobs.busy
     window.project.edit_mask(disc_mask(0), "frame", keyframe=True)
