@@ -47,6 +47,13 @@ def click(qtbot, window, x, y, button=Qt.MouseButton.LeftButton, modifier=Qt.Key
         qtbot.mouseClick(window.canvas, button, modifier, window.canvas.to_widget(QPointF(x, y)).toPoint())
 
 
+def heard(window) -> list:
+    """The status-bar messages from now on, as they come."""
+    said = []
+    window.controller.message.connect(said.append)
+    return said
+
+
 def select_and_commit(qtbot, window, x, y):
     window.tools.set_tool("segment")
     click(qtbot, window, x, y)
@@ -233,8 +240,7 @@ def test_two_touching_objects_selected_one_by_one_are_tracked_each_on_its_own(wi
     p, seg = window.project, window.segment
     p.set_current(0)
     window.tools.set_tool("segment")
-    said = []
-    window.controller.message.connect(said.append)
+    said = heard(window)
     select_and_commit(qtbot, window, *pair_centre(0, 0))
     select_and_commit(qtbot, window, *pair_centre(0, 1))
     assert len(p.objects_on(0)) == 2 and said[-1].startswith("2 objects selected on this frame")
@@ -318,8 +324,7 @@ def test_tracking_again_after_a_correction_redoes_only_the_frames_it_touches(win
     (each frame is tracked from its neighbouring keyframes, so frames 1-3 would come out the same),
     and frames 1-3 keep the result the user may have checked already. An undone run is tracked
     again; with nothing changed, Track runs over the whole range."""
-    said = []
-    window.controller.message.connect(said.append)
+    said = heard(window)
     calls, track_now = keyframes_0_and_4_tracked(window, disc_clip, qtbot, monkeypatch)
     p = window.project
     assert calls[-1] == (N, [0, 4]) and said[-1].startswith("Tracked frames 0..7") and "again" not in said[-1]
@@ -523,8 +528,7 @@ def test_enter_with_nothing_selected_and_a_click_beside_the_picture_say_so(windo
     """Both did nothing at all."""
     window.open_path(disc_clip)
     window.tools.set_tool("segment")
-    said = []
-    window.controller.message.connect(said.append)
+    said = heard(window)
     window.canvas.setFocus()
     qtbot.keyClick(window.canvas, Qt.Key.Key_Return)
     assert said[-1].startswith("Nothing selected to keep: click the object first")
@@ -590,8 +594,7 @@ def test_cancel_tracking_writes_nothing(window, disc_clip, qtbot):
     p = window.project
     p.edit_mask(disc_mask(0))
     steps = p.undo.count()
-    said = []
-    window.controller.message.connect(said.append)
+    said = heard(window)
     with qtbot.waitSignal(window.controller.engine.cancelled, timeout=30_000):
         window.segment.track_action.trigger()
         window.cancel_action.trigger()  # the job bar's Cancel (Esc): no selection pending
@@ -623,8 +626,7 @@ def test_tracking_stopped_part_way_keeps_the_frames_done(window, disc_clip, qtbo
     p, seg = window.project, window.segment
     select_and_commit(qtbot, window, *disc_centre(0))
     steps = p.undo.count()
-    said = []
-    window.controller.message.connect(said.append)
+    said = heard(window)
     with qtbot.waitSignal(seg.trackFinished, timeout=60_000) as blocker:
         seg.track_action.trigger()
     monkeypatch.setattr(segment_tool, "track_job", real)
@@ -652,8 +654,7 @@ def test_a_commit_with_apply_to_every_frame_says_what_it_did(window, disc_clip, 
     moving object instead; Track then says the same instead of sending the user round."""
     window.open_path(disc_clip)
     p = window.project
-    said = []
-    window.controller.message.connect(said.append)
+    said = heard(window)
     window.tools.set_scope("range")
     select_and_commit(qtbot, window, *disc_centre(0))
     assert p.masks.masked_frames() == list(range(N))
@@ -695,8 +696,7 @@ def test_go_to_flagged_frames_and_a_correction_clears_the_flag(window, disc_clip
     p.trackingChanged.emit()
     assert seg.next_flag_action.isEnabled() and window.timeline.bar.flagged == {2, 6}
     p.set_current(0)
-    said = []
-    window.controller.message.connect(said.append)
+    said = heard(window)
     window.canvas.setFocus()
     qtbot.keyClick(window.canvas, Qt.Key.Key_G)
     assert p.current == 2 and said[-1].startswith("Frame 2 (1 of 2 to check): the object seems hidden or gone")
@@ -750,8 +750,7 @@ def test_a_click_that_selects_nothing_is_dropped_with_a_sentence(window, disc_cl
 
     window.open_path(disc_clip)
     p, seg = window.project, window.segment
-    said = []
-    window.controller.message.connect(said.append)
+    said = heard(window)
     window.tools.set_tool("segment")
     click(qtbot, window, 110, 10, Qt.MouseButton.RightButton)
     assert not dialogs and not seg.tool.points and not seg.tool.candidates
@@ -893,8 +892,7 @@ def test_enter_pressed_before_the_answer_commits_it_when_it_arrives(window, disc
     slow_answers(monkeypatch)
     window.open_path(disc_clip)
     p, seg, canvas = window.project, window.segment, window.canvas
-    said = []
-    window.controller.message.connect(said.append)
+    said = heard(window)
     window.tools.set_tool("segment")
     steps = p.undo.count()
     qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=canvas.to_widget(QPointF(*disc_centre(0))).toPoint())
@@ -917,8 +915,7 @@ def test_tab_says_which_candidate_is_shown(window, disc_clip, qtbot):
 
     window.open_path(disc_clip)
     seg = window.segment
-    said = []
-    window.controller.message.connect(said.append)
+    said = heard(window)
     window.tools.set_tool("segment")
     click(qtbot, window, *disc_centre(0))
     seg.tool.candidates = [Candidate(disc_mask(0), 0.9), Candidate(disc_mask(1), 0.8), Candidate(disc_mask(2), 0.7)]
@@ -972,8 +969,7 @@ def test_a_correction_is_dropped_when_the_frames_mask_changes_under_it(window, d
     (added to the mask, not replacing it) is kept."""
     window.open_path(disc_clip)
     p, seg, canvas = window.project, window.segment, window.canvas
-    said = []
-    window.controller.message.connect(said.append)
+    said = heard(window)
     p.set_current(3)
     wrong = shown_part(50, 76, 62, 84)
     p.edit_mask(disc_mask(3) | wrong, "frame")
@@ -1022,8 +1018,7 @@ def test_undoing_a_tracking_run_takes_away_the_keyframes_it_made(window, disc_cl
 def test_picking_the_click_tool_says_which_segmenter_answers(window, disc_clip, tmp_path, monkeypatch):
     """Without a SAM checkpoint the tool says so and where to get one; with one it names it."""
     window.open_path(disc_clip)
-    said = []
-    window.controller.message.connect(said.append)
+    said = heard(window)
     window.tools.set_tool("segment")
     assert "Weight-free segmenter" in said[-1] and "Download" in said[-1]
     window.tools.set_tool("brush")
@@ -1059,8 +1054,7 @@ def test_after_tracking_the_message_suggests_growing_the_mask(window, disc_clip,
     tracking message says so; at 8 it does not."""
     window.open_path(disc_clip)
     seg = window.segment
-    said = []
-    window.controller.message.connect(said.append)
+    said = heard(window)
     select_and_commit(qtbot, window, *disc_centre(0))
     for grow, hint in ((4, True), (8, False)):
         seg.dilate_spin.setValue(grow)
@@ -1099,8 +1093,7 @@ def test_the_click_tool_and_track_run_segment_anything_from_a_checkpoint(window,
     window.settings.device = "cpu"
     window.open_path(disc_clip)
     p, seg = window.project, window.segment
-    said = []
-    window.controller.message.connect(said.append)
+    said = heard(window)
     window.tools.set_tool("segment")
     assert "Segment Anything (sam_vit_b_01ec64.pth)" in said[-1]
     click(qtbot, window, *disc_centre(0))
