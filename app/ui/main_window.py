@@ -5,8 +5,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QGuiApplication, QIcon, QKeySequence
-from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFileDialog, QMainWindow, QMessageBox, QTextBrowser, QToolBar,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QDialog, QFileDialog, QMainWindow, QMessageBox, QTextBrowser, QToolBar, QVBoxLayout, QWidget
 
 from app.core.errors import Cancelled, InpaintError
 from app.core.paths import user_data_dir
@@ -17,6 +16,7 @@ from .controller import Controller
 from .dialogs.export import ExportDialog
 from .dialogs.finetune import FinetunePage
 from .dialogs.settings import SettingsDialog
+from .dialogs.text import text_dialog
 from .frames import FrameLoader, bind_frames
 from .icons import icon
 from .jobbar import JobBar
@@ -423,20 +423,10 @@ class MainWindow(QMainWindow):
                 if keys:
                     rows.append((fixed.get(a, a.text().replace("&", "")), keys))
         rows += MOUSE_HELP
-        d = QDialog(self)
-        d.setWindowTitle("Keyboard and mouse")
         view = QTextBrowser()
         view.setHtml("<table cellspacing=4>" + "".join(f"<tr><td>{t}</td><td><b>{k}</b></td></tr>" for t, k in rows)
                      + "</table>")
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(d.reject)
-        layout = QVBoxLayout(d)
-        layout.addWidget(view)
-        layout.addWidget(buttons)
-        screen = (self.screen() or QGuiApplication.primaryScreen()).availableGeometry()
-        d.resize(min(700, int(screen.width() * 0.85)), min(760, int(screen.height() * 0.85)))
-        d.view = view
-        return d
+        return text_dialog(self, "Keyboard and mouse", view, 700, 760)
 
     def show_shortcuts(self) -> None:
         _run_once(self.shortcuts_dialog())

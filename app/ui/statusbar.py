@@ -8,10 +8,12 @@ import time
 from collections import deque
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QStatusBar, QVBoxLayout
+from PySide6.QtWidgets import QDialog, QLabel, QPlainTextEdit, QStatusBar
 
 from app.core.engine import resolve_device
 from app.core.errors import InpaintError
+
+from .dialogs.text import text_dialog
 
 
 def rss_bytes() -> int:
@@ -74,16 +76,7 @@ class MessageLog:
 
     def dialog(self, parent=None) -> QDialog:
         """The history, newest last, in a dialog one can copy from."""
-        d = QDialog(parent)
-        d.setWindowTitle("Recent messages")
-        d.resize(760, 360)
         view = QPlainTextEdit(self.text() or "No messages yet.")
         view.setReadOnly(True)
         view.moveCursor(view.textCursor().MoveOperation.End)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
-        buttons.rejected.connect(d.reject)
-        layout = QVBoxLayout(d)
-        layout.addWidget(view)
-        layout.addWidget(buttons)
-        d.view = view
-        return d
+        return text_dialog(parent, "Recent messages", view, 760, 360)

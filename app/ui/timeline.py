@@ -85,7 +85,6 @@ class FrameBar(QWidget):
         p.setBrush(pal.highlight().color())
         p.drawPolygon(QPolygonF([QPointF(x - 4.5, 0), QPointF(x + 4.5, 0), QPointF(x, 4.5)]))
         if self.keys:  # a small diamond on the mask marks per keyframe
-            p.setRenderHint(QPainter.RenderHint.Antialiasing)
             p.setPen(QPen(QColor(20, 20, 24), 1))
             p.setBrush(KEY_COLOR)
             y = h * 0.72 + 2
