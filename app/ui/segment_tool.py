@@ -167,7 +167,7 @@ def segment_job(provider: SegmenterProvider, sam_path, device, video, index: int
     def fn(host, progress, cancel):
         seg = provider.for_clicks(sam_path, device, video)
         before = seg.embed_calls
-        seg.set_image(rgb, index=index)
+        seg.set_image(rgb, index=index, check=cancel.check)  # (SAM's embedding stops between encoder blocks)
         if isinstance(seg, GrabCutSegmenter) and seg.embed_calls != before:
             reader = host.reader(video)
             cancel.check()
@@ -304,6 +304,8 @@ class SegmentController(QObject):
         self._answered_request = 0  # id of the latest request whose answer (or failure) has come
         self._commit_on_answer = None  # the request whose answer Enter, pressed before it came, commits
         self._pending: Optional[tuple] = None
+        self._asked: Optional[tuple] = None  # the request last submitted (as _pending held it)
+        self._parked: Optional[tuple] = None  # the request stopped when another tool was picked
         self._press: Optional[tuple] = None  # (widget pos, image pos, label)
         self._box_last = False  # the latest input was a box (not a click)
         self._corrects = False  # the latest request corrects the frame's own mask (its answer replaces it)
@@ -391,12 +393,20 @@ class SegmentController(QObject):
             # another tool picked mid-drag: its release goes to that tool, so the drag ends here
             self._press, self.tool.drag = None, None
             self.canvas.update()
+        if tool is not self.tool and self._waiting() and (self._pending is not None or self.jobs.busy):
+            # another tool picked before the answer came: stop computing it (a SAM embedding stops
+            # at its next encoder block); it is asked for again when the click tool is back
+            self._parked, self._pending = self._pending or self._asked, None
+            self.jobs.cancel()
         if tool is self.tool and self.project.has_video:
             sam = sam_checkpoint(self.settings)
             self.controller.message.emit(
                 "Click the object (right click: not the object; drag: a box). "
                 + (f"Segment Anything ({sam.name})." if sam is not None else
                    "Weight-free segmenter: no SAM checkpoint found (Settings > General > Download… fetches one)."))
+        if tool is self.tool and self._parked is not None:
+            self._pending, self._parked = (self._parked if self._waiting() else None), None
+            self._next()
         self._enable()
 
     def _video_changed(self) -> None:
@@ -435,9 +445,11 @@ class SegmentController(QObject):
                                          "dropped: click again to correct the mask as it is now.")
 
     def discard(self) -> None:
-        """Drop the clicks and candidates (Esc); an answer still on its way is ignored."""
+        """Drop the clicks and candidates (Esc); an answer still on its way is not computed further
+        (a SAM embedding stops at its next encoder block) and ignored."""
         self._request += 1
-        self._pending = None
+        self._pending = self._parked = None
+        self.jobs.cancel()
         self._corrects = False
         self.tool.reset()
         self._enable()
@@ -457,7 +469,7 @@ class SegmentController(QObject):
     def commit_when_answered(self) -> bool:
         """Enter: commit the shown candidate, or, while the answer to the latest click or box is on its
         way, that answer when it comes (a further click, Esc or another frame cancels this)."""
-        if (self.tool.points or self.tool.box is not None) and self._answered_request != self._request:
+        if self._waiting():
             self._commit_on_answer = self._request
             self.controller.message.emit("The selection is still being computed: Enter keeps it when it appears "
                                          "(a further click cancels that).")
@@ -524,15 +536,28 @@ class SegmentController(QObject):
         self._pending = (self._request, p.current, p.frame(p.current), list(self.tool.points), self.tool.box,
                          previous, frame_mask)
         self.canvas.update()
-        if self.jobs.busy:
-            self.jobs.cancel()  # superseded: stop it at its next check, the pending one follows
-        else:
+        if not self.jobs.busy:
             self._next()
+        elif not self._embedding(p.current):
+            self.jobs.cancel()  # superseded: stop it at its next check, the pending one follows
+        # (else the running job computes this frame's embedding: the pending one reuses it)
+
+    def _waiting(self) -> bool:
+        """The latest click or box has not been answered yet."""
+        return bool(self.tool.points or self.tool.box is not None) and self._answered_request != self._request
+
+    def _embedding(self, index: int) -> bool:
+        """Whether the running job computes the SAM embedding of frame ``index`` of this video."""
+        job = self.jobs.current
+        if job is None or job.cancel.cancelled or job.data.get("frame") != (self.project.video_path, index):
+            return False
+        sam = job.data.get("sam")
+        return sam is not None and not self.provider.embedded(sam, self.project.video_path, index)
 
     def _next(self) -> None:
         if self._pending is None or self.jobs.busy:
             return
-        req, index, rgb, points, box, previous, frame_mask = self._pending
+        req, index, rgb, points, box, previous, frame_mask = self._asked = self._pending
         self._pending = None
         sam = sam_checkpoint(self.settings)
         try:
@@ -543,7 +568,7 @@ class SegmentController(QObject):
             return
         fn = segment_job(self.provider, sam, device, self.project.video_path, index, rgb, points, box, previous,
                          frame_mask)
-        self.jobs.submit("Select", fn, request=req)
+        self.jobs.submit("Select", fn, request=req, frame=(self.project.video_path, index), sam=sam)
         self.controller.message.emit(self._segmenting_text(sam, device, index))
 
     def _segmenting_text(self, sam: Optional[Path], device: str, index: int) -> str:
@@ -758,7 +783,10 @@ class SegmentController(QObject):
                                              "the click selects).")
             return True
         if key == Qt.Key.Key_Escape and (self.tool.points or self.tool.box is not None or self.tool.candidates):
+            waited = self._waiting()
             self.discard()
+            if waited:  # (the status bar said "Segmenting…")
+                self.controller.message.emit("Selection discarded; its answer, still being computed, was stopped.")
             return True
         return False
 

@@ -7,21 +7,23 @@ import numpy as np
 import pytest
 import torch
 
-from app.core.errors import SegmentError
-from app.core.segment import Segmenter
+from app.core.errors import Cancelled, SegmentError
+from app.core.jobs import CancelToken
+from app.core.segment import GrabCutSegmenter, Segmenter
 from app.core.segment.sam import SAM_CHECKPOINTS, SamSegmenter, find_sam_checkpoint, load_sam
 
 
-def tiny_sam(seed: int = 0):
+def tiny_sam(seed: int = 0, **encoder):
+    """``encoder``: ImageEncoderViT arguments instead of the tiny ones (depth=12: more blocks)."""
     from segment_anything.modeling import ImageEncoderViT, MaskDecoder, PromptEncoder, Sam, TwoWayTransformer
 
     torch.manual_seed(seed)
     img, patch, dim = 64, 16, 32
     grid = img // patch
     return Sam(
-        image_encoder=ImageEncoderViT(img_size=img, patch_size=patch, embed_dim=32, depth=1, num_heads=1,
-                                      mlp_ratio=2, out_chans=dim, qkv_bias=True,
-                                      norm_layer=partial(torch.nn.LayerNorm, eps=1e-6)),
+        image_encoder=ImageEncoderViT(**{**dict(img_size=img, patch_size=patch, embed_dim=32, depth=1, num_heads=1,
+                                                mlp_ratio=2, out_chans=dim, qkv_bias=True,
+                                                norm_layer=partial(torch.nn.LayerNorm, eps=1e-6)), **encoder}),
         prompt_encoder=PromptEncoder(embed_dim=dim, image_embedding_size=(grid, grid),
                                      input_image_size=(img, img), mask_in_chans=4),
         mask_decoder=MaskDecoder(num_multimask_outputs=3, transformer_dim=dim, iou_head_depth=1,
@@ -189,3 +191,62 @@ def test_previous_answer_is_refined_through_sams_mask_prompt():
     seg.set_image(frame(1), index=1)
     seg.predict([(20, 12, 1)], previous=refined[0].mask)
     assert seen[-1]["mask_input"] is None
+
+
+def test_a_cancelled_check_stops_the_embedding_between_encoder_blocks_and_keeps_nothing():
+    """The click worker passes its cancel token's check to set_image: a token cancelled while
+    encoder block k runs stops the pass before block k + 1 (the GUI's Esc, or a click on another
+    frame, takes effect within one block instead of after the whole embedding); nothing is cached
+    or half set (the frame prepared before answers as before), and the frame is computed anew when
+    asked again. Unstopped, the block-by-block pass gives SamPredictor's features to the bit."""
+    from segment_anything import SamPredictor
+
+    # ViT-B's shape in small: windowed attention with relative positions, two global blocks
+    model = tiny_sam(depth=6, window_size=2, global_attn_indexes=(2, 5), use_rel_pos=True)
+    ran, token, stop_after = [], None, 3
+
+    def block_ran(i):
+        def hook(module, args, out):
+            ran.append(i)
+            if i == stop_after - 1 and token is not None:
+                token.cancel()  # (as the GUI thread does while block i runs)
+        return hook
+
+    for i, blk in enumerate(model.image_encoder.blocks):
+        blk.register_forward_hook(block_ran(i))
+    seg = SamSegmenter(model)
+    seg.set_image(frame(0), index=0)  # (no check: SamPredictor's own pass)
+    first = seg.predict([(20, 12, 1)])
+    features = seg.predictor.features
+    ran.clear()
+    token = CancelToken()  # (the hooks cancel this one)
+    with pytest.raises(Cancelled):
+        seg.set_image(frame(1, h=40, w=64), index=1, check=token.check)
+    assert ran == [0, 1, 2]  # stop_after blocks of 6
+    assert seg.is_cached(0) and not seg.is_cached(1) and seg.embed_calls == 1
+    assert seg.predictor.features is features and seg.predictor.original_size == (48, 80)
+    assert seg.image_shape == (48, 80)
+    again = seg.predict([(20, 12, 1)])
+    assert all(np.array_equal(a.mask, b.mask) and a.score == b.score for a, b in zip(first, again))
+
+    ran.clear()
+    seg.set_image(frame(1, h=40, w=64), index=1, check=CancelToken().check)
+    assert ran == list(range(6)) and seg.embed_calls == 2 and seg.is_cached(1) and seg.image_shape == (40, 64)
+    ref = SamPredictor(model)
+    ref.set_image(frame(1, h=40, w=64))
+    assert torch.equal(seg.predictor.features, ref.features)
+    assert (seg.predictor.original_size, seg.predictor.input_size) == (ref.original_size, ref.input_size)
+    assert [c.score for c in seg.predict([(20, 12, 1)])] == sorted(
+        (float(s) for s in ref.predict(np.array([[20.0, 12.0]]), np.array([1]))[1]), reverse=True)
+
+
+def test_a_cancelled_check_stops_a_one_step_embedding_before_it():
+    """A segmenter whose preparation is one step (GrabCut) checks before it."""
+    token = CancelToken()
+    token.cancel()
+    seg = GrabCutSegmenter()
+    with pytest.raises(Cancelled):
+        seg.set_image(frame(0), index=0, check=token.check)
+    assert seg.embed_calls == 0 and not seg.is_cached(0) and seg.image_shape is None
+    seg.set_image(frame(0), index=0, check=CancelToken().check)
+    assert seg.embed_calls == 1 and seg.is_cached(0)

@@ -1,4 +1,6 @@
 """Click to remove through the GUI: click -> candidate -> commit -> track -> undo; and on to export."""
+import time
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
@@ -1065,32 +1067,42 @@ def test_after_tracking_the_message_suggests_growing_the_mask(window, disc_clip,
         window.undo_action.trigger()
 
 
-def test_the_click_tool_and_track_run_segment_anything_from_a_checkpoint(window, disc_clip, qtbot, tmp_path,
-                                                                          monkeypatch):
-    """With a SAM checkpoint in Settings the click tool and Track use it, as the weight-free path:
-    a tiny random-weight SAM saved under the official name (its masks mean nothing, the plumbing is
-    real). A click gets SAM's three candidates at the frame's size, a second click on the frame
-    reuses the cached embedding, Tab cycles, Enter commits, Track fills every frame of the range."""
+def tiny_sam_in_settings(window, tmp_path, monkeypatch, prepare=lambda model: model, **encoder):
+    """A tiny random-weight SAM saved under the official name and set in Settings, on the CPU (its
+    masks mean nothing, the plumbing is real). ``encoder``: its image encoder's arguments instead of
+    the tiny ones; ``prepare(model)`` is called on each model the workers load."""
     import sys
 
     import segment_anything
     import torch
 
     from app.core.segment import sam
-    from app.core.segment.sam import SamSegmenter
 
     sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "core"))
     from test_segment_sam import tiny_sam
 
     ckpt = tmp_path / "sam_vit_b_01ec64.pth"
-    torch.save(tiny_sam(seed=3).state_dict(), ckpt)
+    torch.save(tiny_sam(seed=3, **encoder).state_dict(), ckpt)
     monkeypatch.setitem(sam._EMBED_DIM, 32, "vit_b")  # the tiny encoder's width stands for ViT-B
-    monkeypatch.setitem(segment_anything.sam_model_registry, "vit_b", lambda: tiny_sam(seed=9))
-    embedded = []
-    real = SamSegmenter._embed
-    monkeypatch.setattr(SamSegmenter, "_embed", lambda self, rgb: embedded.append(rgb.shape) or real(self, rgb))
+    monkeypatch.setitem(segment_anything.sam_model_registry, "vit_b", lambda: prepare(tiny_sam(seed=9, **encoder)))
     window.settings.sam_checkpoint = str(ckpt)
     window.settings.device = "cpu"
+
+
+def test_the_click_tool_and_track_run_segment_anything_from_a_checkpoint(window, disc_clip, qtbot, tmp_path,
+                                                                          monkeypatch):
+    """With a SAM checkpoint in Settings the click tool and Track use it, as the weight-free path:
+    a tiny random-weight SAM saved under the official name (its masks mean nothing, the plumbing is
+    real). A click gets SAM's three candidates at the frame's size, a second click on the frame
+    reuses the cached embedding, Tab cycles, Enter commits, Track fills every frame of the range."""
+    from app.core.segment.sam import SamSegmenter
+
+    embedded = []
+    real, real_checked = SamSegmenter._embed, SamSegmenter._embed_checked
+    monkeypatch.setattr(SamSegmenter, "_embed", lambda self, rgb: embedded.append(rgb.shape) or real(self, rgb))
+    monkeypatch.setattr(SamSegmenter, "_embed_checked",  # (the click worker's embedding can be stopped)
+                        lambda self, rgb, check: embedded.append(rgb.shape) or real_checked(self, rgb, check))
+    tiny_sam_in_settings(window, tmp_path, monkeypatch)
     window.open_path(disc_clip)
     p, seg = window.project, window.segment
     said = heard(window)
@@ -1114,6 +1126,103 @@ def test_the_click_tool_and_track_run_segment_anything_from_a_checkpoint(window,
     assert len(embedded) >= N  # the tracker re-prompted SAM on every other frame
     assert p.masks.masked_frames() == list(range(N)) and p.undo.undoText() == "Track object"
     assert np.array_equal(p.masks.get(0), shown)  # the keyframe stays as committed
+
+
+class SlowEncoder:
+    """``prepare`` for tiny_sam_in_settings: each image encoder block of the models the workers
+    load takes ``seconds`` more, and ``passes`` holds the blocks each encoder pass ran, in order."""
+
+    def __init__(self, seconds: float = 0.2):
+        self.seconds = seconds
+        self.passes: list[list[int]] = []
+
+    def __call__(self, model):
+        for i, blk in enumerate(model.image_encoder.blocks):
+            blk.register_forward_hook(lambda module, args, out, i=i: self._ran(i))
+        return model
+
+    def _ran(self, i: int) -> None:  # (on the worker thread)
+        time.sleep(self.seconds)
+        if i == 0:
+            self.passes.append([])
+        self.passes[-1].append(i)
+
+
+def press(qtbot, window, x, y, button=Qt.MouseButton.LeftButton):
+    """A click on the picture at (x, y), not waiting for its answer."""
+    qtbot.mouseClick(window.canvas, button, Qt.KeyboardModifier.NoModifier,
+                     window.canvas.to_widget(QPointF(x, y)).toPoint())
+
+
+def test_a_sam_embedding_no_longer_wanted_stops_at_the_next_encoder_block(window, disc_clip, qtbot, tmp_path,
+                                                                          monkeypatch, dialogs):
+    """On a CPU the first SAM click on a frame computes its embedding (9-13 s for ViT-B), and that
+    pass ran to its end whatever the user did next: a click on a frame embedded before waited for
+    it. It now stops at the next encoder block when the user goes to another frame and clicks
+    there, presses Esc, or picks another tool (the click is asked for again when the click tool is
+    back). Here each of 12 encoder blocks takes 0.2 s (2.4 s a pass)."""
+    slow = SlowEncoder(0.2)
+    tiny_sam_in_settings(window, tmp_path, monkeypatch, prepare=slow, depth=12)
+    window.open_path(disc_clip)
+    p, seg = window.project, window.segment
+    window.tools.set_tool("segment")
+    p.set_current(3)
+    click(qtbot, window, *disc_centre(3))
+    assert slow.passes == [list(range(12))]
+
+    # frame 0's embedding under way, the user goes back to frame 3 and clicks: answered at once
+    p.set_current(0)
+    press(qtbot, window, *disc_centre(0))
+    qtbot.waitUntil(lambda: len(slow.passes) == 2, timeout=30_000)
+    t = time.monotonic()
+    p.set_current(3)
+    click(qtbot, window, *disc_centre(3))
+    assert time.monotonic() - t < 1.2  # (the old pass would have taken up to 2.2 s more)
+    assert len(seg.tool.candidates) == 3 and len(slow.passes) == 2 and len(slow.passes[1]) < 12
+    sam = window.settings.sam_checkpoint
+    assert seg.provider.embedded(sam, p.video_path, 3) and not seg.provider.embedded(sam, p.video_path, 0)
+
+    # Esc: the pass stops within a block; no error, and the status bar no longer says "Segmenting…"
+    p.set_current(0)
+    said = heard(window)
+    press(qtbot, window, *disc_centre(0))
+    qtbot.waitUntil(lambda: len(slow.passes) == 3, timeout=30_000)
+    t = time.monotonic()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not seg.jobs.busy, timeout=30_000)
+    assert time.monotonic() - t < 1.2 and len(slow.passes[2]) < 12
+    assert said[-1] == "Selection discarded; its answer, still being computed, was stopped." and not dialogs
+    assert not seg.tool.points and not seg.provider.embedded(sam, p.video_path, 0)
+
+    # another tool picked: stopped too; the click tool back asks for the click again
+    press(qtbot, window, *disc_centre(0))
+    qtbot.waitUntil(lambda: len(slow.passes) == 4, timeout=30_000)
+    window.tools.set_tool("brush")
+    qtbot.waitUntil(lambda: not seg.jobs.busy, timeout=30_000)
+    assert len(slow.passes[3]) < 12 and seg.tool.points and not seg.tool.candidates
+    with qtbot.waitSignal(seg.candidatesChanged, timeout=30_000):
+        window.tools.set_tool("segment")
+    assert len(seg.tool.candidates) == 3 and slow.passes[4] == list(range(12)) and len(slow.passes) == 5
+    assert not dialogs
+
+
+def test_a_further_click_on_the_frame_waits_for_its_embedding_instead_of_starting_it_over(
+        window, disc_clip, qtbot, tmp_path, monkeypatch):
+    """A second click on the frame while its embedding is computed supersedes the first click's
+    answer, not the embedding: one pass, run to its end, answers both clicks."""
+    slow = SlowEncoder(0.2)
+    tiny_sam_in_settings(window, tmp_path, monkeypatch, prepare=slow, depth=12)
+    window.open_path(disc_clip)
+    seg = window.segment
+    window.tools.set_tool("segment")
+    said = heard(window)
+    press(qtbot, window, *disc_centre(0))
+    qtbot.waitUntil(lambda: len(slow.passes) == 1, timeout=30_000)
+    click(qtbot, window, 110, 10, Qt.MouseButton.RightButton)
+    assert slow.passes == [list(range(12))]  # one pass, not stopped
+    assert len(seg.tool.points) == 2 and len(seg.tool.candidates) == 3 and seg._answered_request == seg._request
+    waited = [m for m in said if m.startswith("Segmenting")]
+    assert len(waited) == 2 and "computes its picture's embedding" in waited[0] and waited[1] == "Segmenting…"
 
 
 def test_tracking_the_same_keyframes_again_gives_the_same_masks(window, clips_dir, qtbot, tmp_path):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -31,7 +31,8 @@ class Segmenter(ABC):
     """Prompted single-image segmentation with a per-frame LRU cache of the image state.
 
     Subclasses implement ``_embed(rgb) -> state`` (expensive, cached), ``_restore(state)`` and
-    ``_predict(points, box, prior, previous) -> list[Candidate]``.
+    ``_predict(points, box, prior, previous) -> list[Candidate]``; one whose ``_embed`` takes
+    several steps may override ``_embed_checked(rgb, check)`` to make it stoppable between them.
     """
 
     def reaches(self, mask: np.ndarray, x: float, y: float) -> bool:
@@ -46,11 +47,15 @@ class Segmenter(ABC):
         self.image_shape: Optional[tuple[int, int]] = None
         self.embed_calls = 0  # how many times the expensive step really ran (tests and stats)
 
-    def set_image(self, rgb: np.ndarray, index: Optional[int] = None) -> None:
+    def set_image(self, rgb: np.ndarray, index: Optional[int] = None,
+                  check: Optional[Callable[[], None]] = None) -> None:
         """Prepare ``rgb`` (uint8 (H, W, 3), RGB) for prompting.
 
         With an ``index`` (the frame number) the prepared state is cached, so returning to a
         frame the user already clicked on costs nothing. Without one nothing is cached.
+        ``check`` (say ``CancelToken.check``) is called between the steps of the expensive part
+        (SAM: before each of its image encoder's blocks); whatever it raises stops the
+        preparation and leaves the cache and the image prepared before as they were.
         """
         rgb = np.asarray(rgb)
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
@@ -60,7 +65,7 @@ class Segmenter(ABC):
             self._cache.move_to_end(key)
             self._restore(self._cache[key])
         else:
-            state = self._embed(rgb)
+            state = self._embed(rgb) if check is None else self._embed_checked(rgb, check)
             self.embed_calls += 1
             if key is not None:
                 self._cache[key] = state
@@ -112,6 +117,11 @@ class Segmenter(ABC):
 
     @abstractmethod
     def _embed(self, rgb: np.ndarray) -> Any: ...
+
+    def _embed_checked(self, rgb: np.ndarray, check: Callable[[], None]) -> Any:
+        """``_embed`` with ``check()`` called between its steps; here it is one step, checked before."""
+        check()
+        return self._embed(rgb)
 
     @abstractmethod
     def _restore(self, state: Any) -> None: ...

@@ -3,6 +3,7 @@
 The image embedding (the encoder pass, ~7.5 s for ViT-B on a 2-core CPU, 0.05 s on an H100) is
 cached per frame index: the cached state is the predictor's ``features`` tensor (1, 256, 64, 64)
 with the original and model-input sizes, restored into the predictor instead of recomputed.
+``set_image(..., check=...)`` runs the encoder block by block and can be stopped between blocks.
 Checkpoints load with ``torch.load(weights_only=True)``: a downloaded file cannot run code.
 """
 from __future__ import annotations
@@ -144,6 +145,32 @@ class SamSegmenter(Segmenter):
         self.predictor.set_image(rgb, image_format="RGB")
         p = self.predictor
         return p.features, p.original_size, p.input_size
+
+    @torch.no_grad()
+    def _embed_checked(self, rgb, check):
+        """``_embed`` with ``check()`` called before each of the image encoder's transformer blocks
+        (ViT-B has 12, ViT-L 24, ViT-H 32) and before its neck. It takes the steps of
+        ``SamPredictor.set_image`` and ``ImageEncoderViT.forward`` one by one, so the features are
+        the same to the bit; the predictor is only touched by ``_restore`` once all of them ran,
+        so a pass stopped by ``check`` leaves it holding the image it had."""
+        from segment_anything.modeling import ImageEncoderViT
+
+        p = self.predictor
+        model, enc = p.model, p.model.image_encoder
+        if type(enc).forward is not ImageEncoderViT.forward:  # (an encoder of its own: one step)
+            return super()._embed_checked(rgb, check)
+        image = rgb if model.image_format == "RGB" else rgb[..., ::-1]
+        x = torch.as_tensor(p.transform.apply_image(image), device=p.device)
+        x = x.permute(2, 0, 1).contiguous()[None, :, :, :]
+        input_size = tuple(x.shape[-2:])
+        x = enc.patch_embed(model.preprocess(x))
+        if enc.pos_embed is not None:
+            x = x + enc.pos_embed
+        for blk in enc.blocks:
+            check()
+            x = blk(x)
+        check()
+        return enc.neck(x.permute(0, 3, 1, 2)), image.shape[:2], input_size
 
     def _restore(self, state):
         p = self.predictor
