@@ -348,6 +348,7 @@ def cmd_track(args) -> int:
     if flags:
         shown = ", ".join(str(i) for i in sorted(flags)[:20]) + (" ..." if len(flags) > 20 else "")
         print(f"Check {len(flags)} flagged frame(s): {shown}")
-    print(f"Next: {program()} inpaint {shlex.quote(str(args.input))} --mask {shlex.quote(str(out))} --dilate 8 "
+    span = (f" --start {start}" if start else "") + (f" --end {end}" if end < n else "")  # only the frames tracked
+    print(f"Next: {program()} inpaint {shlex.quote(str(args.input))} --mask {shlex.quote(str(out))}{span} --dilate 8 "
           "-o OUTPUT.mp4")
     return 0

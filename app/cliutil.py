@@ -55,8 +55,11 @@ def same_path(a, b) -> bool:
 
 def refuse_inputs(output, inputs, option: str = "--output") -> None:
     """Raise ``OutputError`` when ``output`` is one of ``inputs``, ``(what, path)`` pairs for
-    everything the command reads (a path of None is skipped): inputs are never overwritten."""
+    everything the command reads (a path of None is skipped), or is an image file inside one that
+    is a folder (a mask or frame folder: it would replace or join its images): inputs are never
+    overwritten."""
     from .core.errors import OutputError
+    from .core.video import IMAGE_EXTS
 
     if output is None:
         return
@@ -64,6 +67,10 @@ def refuse_inputs(output, inputs, option: str = "--output") -> None:
         if path is not None and same_path(output, path):
             raise OutputError(f"{option} {output} is the input {what}; choose another path: inputs are never "
                               "overwritten.")
+        if path is not None and Path(output).suffix.lower() in IMAGE_EXTS and Path(path).expanduser().is_dir() \
+                and Path(path).expanduser().resolve() in Path(output).expanduser().resolve().parents:
+            raise OutputError(f"{option} {output} is an image inside the input {what} {path}; choose a path "
+                              "outside it: inputs are never overwritten.")
 
 
 def program() -> str:

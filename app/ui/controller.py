@@ -44,7 +44,7 @@ class Controller(QObject):
         self.engine.progress.connect(self._progress)
         self.engine.finished.connect(self._finished)
         self.engine.failed.connect(lambda job, msg: self.error.emit(msg))
-        self.engine.cancelled.connect(lambda job: self.message.emit(f"{job.name} cancelled."))
+        self.engine.cancelled.connect(self._cancelled)
 
     def engine_config(self, **overrides) -> EngineConfig:
         return EngineConfig.from_dict({**self.project.engine_settings, "device": self.settings.device, **overrides})
@@ -69,9 +69,11 @@ class Controller(QObject):
         p.results.clear()
         p.results.config = config.to_dict()
         p.resultChanged.emit()
-        return self.engine.submit("Inpaint", inpaint_job(p.video_path, p.masks_snapshot(), p.start, p.end, p.results,
+        masks = p.masks_snapshot()
+        return self.engine.submit("Inpaint", inpaint_job(p.video_path, masks, p.start, p.end, p.results,
                                                          self.settings.weights_path(), config),
-                                  kind="inpaint", start=p.start)
+                                  kind="inpaint", start=p.start, masks=masks, span=(p.start, p.end),
+                                  config=config.to_dict())
 
     def preview(self) -> Job | None:
         p = self.project
@@ -80,9 +82,11 @@ class Controller(QObject):
         if p.masks.is_empty(p.current):
             self.error.emit("This frame has no mask; paint what should go first.")
             return None
-        return self.engine.submit("Preview", preview_job(p.video_path, p.masks_snapshot(), p.current, p.results,
-                                                         self.settings.weights_path(), self.engine_config()),
-                                  kind="preview", start=p.current)
+        masks, config = p.masks_snapshot(), self.engine_config()
+        return self.engine.submit("Preview", preview_job(p.video_path, masks, p.current, p.results,
+                                                         self.settings.weights_path(), config),
+                                  kind="preview", start=p.current, masks=masks, span=(p.current, p.current + 1),
+                                  config=config.to_dict())
 
     def result_is_current(self, config: EngineConfig) -> bool:
         r = self.project.results
@@ -97,7 +101,7 @@ class Controller(QObject):
         config = self.engine_config(crop_to_mask=options.full_res)
         if self.result_is_current(config):
             fn = export_results_job(p.video_path, p.results, options.path, options.crf, options.keep_audio,
-                                    preset=options.preset)
+                                    preset=options.preset, start=p.start, end=p.end)
         else:
             fn = export_inpaint_job(p.video_path, p.masks_snapshot(), options.path, p.start, p.end,
                                     self.settings.weights_path(), config, options.crf, options.keep_audio,
@@ -136,9 +140,25 @@ class Controller(QObject):
             job.data["shown"] = current
             self.project.resultChanged.emit()
 
+    def _outdated_on_landing(self, job: Job) -> None:
+        """Masks or settings changed while an inpaint or preview ran, before its first frame came
+        (the project marks only a result that has frames): its frames are out of date too."""
+        masks, p = job.data.get("masks"), self.project
+        if masks is None:
+            return
+        lo, hi = job.data["span"]
+        if (job.data["config"] != self.engine_config().to_dict()
+                or any(masks.blob(i) != p.masks.blob(i) for i in range(lo, min(hi, p.n_frames)))):
+            p.mark_result_stale()
+
+    def _cancelled(self, job: Job) -> None:
+        self._outdated_on_landing(job)
+        self.message.emit(f"{job.name} cancelled.")
+
     def _finished(self, job: Job, result) -> None:
         kind = job.data.get("kind")
         if kind in ("inpaint", "preview"):
+            self._outdated_on_landing(job)
             self.trim_cache()
             self.project.resultChanged.emit()
             if kind == "inpaint":

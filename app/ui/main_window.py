@@ -377,12 +377,11 @@ class MainWindow(QMainWindow):
         p = self.project
         if not p.has_video:
             return None
-        fresh = self.controller.result_is_current(self.controller.engine_config())
-        summary = (f"Frames {p.start}..{p.end - 1} are inpainted, the others copied. "
-                   + ("The computed result is re-encoded." if fresh else "Inpainting runs during the export."))
+        full_res = bool(self.controller.engine_config().crop_to_mask)  # (Settings > Engine > Crop around mask)
         d = ExportDialog(p.video_path.with_name(p.video_path.stem + "_inpainted.mp4"), self.settings.crf,
-                         self.settings.keep_audio, bool(p.reader.has_audio), summary, self,
-                         preset=self.settings.preset)
+                         self.settings.keep_audio, bool(p.reader.has_audio), self.export_summary(full_res), self,
+                         preset=self.settings.preset, full_res=full_res)
+        d.full_res.toggled.connect(lambda on: d.summary.setText(self.export_summary(on)))
 
         def requested(options):
             self.settings.crf = options.crf
@@ -399,6 +398,19 @@ class MainWindow(QMainWindow):
         self.export_dialog = d
         d.show()
         return d
+
+    def export_summary(self, full_res: bool) -> str:
+        """What Export will do with these options: re-encode the computed result, or inpaint (and why)."""
+        p, r = self.project, self.project.results
+        config = self.controller.engine_config(crop_to_mask=full_res)
+        text = f"Frames {p.start}..{p.end - 1} are inpainted, the others copied. "
+        if self.controller.result_is_current(config):
+            return text + "The computed result is re-encoded."
+        why = ("nothing is inpainted yet" if not len(r) else
+               "masks or settings changed since the result shown" if r.stale else
+               "the result shown does not cover the range" if not r.covers(p.start, p.end) else
+               "the result shown was computed with the other paste-back setting")
+        return text + f"Inpainting runs during the export ({why})."
 
     def show_settings(self) -> SettingsDialog:
         if self.settings_dialog is None:

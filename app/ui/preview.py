@@ -150,7 +150,10 @@ def bind_preview(view: ResultView, project, area: CompareArea) -> None:
             return
         i = project.current
         result = project.result_frame(i)
-        if result is None:
+        if not project.start <= i < project.end:  # Inpaint would not reach it; Export copies it as it is
+            note = (f"Frame {i} is outside the in/out range ({project.start}..{project.end - 1}): "
+                    "Export copies it unchanged.")
+        elif result is None:
             note = "No result for this frame yet: press Inpaint, or Preview frame."
         elif project.results.stale:
             note = "Masks or settings changed since this result: press Inpaint to update it."
@@ -168,4 +171,5 @@ def bind_preview(view: ResultView, project, area: CompareArea) -> None:
     project.currentChanged.connect(refresh)
     project.frameReady.connect(frame_ready)
     project.resultChanged.connect(refresh)
+    project.rangeChanged.connect(refresh)
     area.modeChanged.connect(refresh)

@@ -253,8 +253,10 @@ def preview_job(video, masks, index: int, results, weights, config: EngineConfig
     return fn
 
 
-def export_results_job(video, results, output, crf: int, keep_audio: bool, preset: str = "medium"):
-    """Write the whole video: computed results where there are some, original frames elsewhere."""
+def export_results_job(video, results, output, crf: int, keep_audio: bool, preset: str = "medium",
+                       start: int = 0, end: Optional[int] = None):
+    """Write the whole video: computed results in [start, end) where there are some, original frames
+    elsewhere (a frame previewed outside the range, or left from a wider one, is not exported)."""
 
     def fn(host: EngineHost, progress, cancel):
         reader = host.reader(video)
@@ -265,7 +267,7 @@ def export_results_job(video, results, output, crf: int, keep_audio: bool, prese
                          audio_from=audio, inputs=(video,)) as writer:
             for i in range(n):
                 cancel.check()
-                frame = results.get(i) if i in results else None
+                frame = results.get(i) if i in results and start <= i < (n if end is None else end) else None
                 writer.write(frame if frame is not None else reader[i])
                 clock.report(i + 1)
         return {"output": Path(output), "frames": n}

@@ -21,6 +21,14 @@ def test_track_summary_ends_with_a_pasteable_command(disc, tmp_path, capsys):
     assert last == f"Next: python main.py inpaint {disc} --mask {out} --dilate 8 -o OUTPUT.mp4", last
 
 
+def test_track_summary_over_a_range_inpaints_that_range(disc, tmp_path, capsys):
+    """The masks outside --start/--end are empty: the command to paste inpaints only the frames tracked."""
+    out = tmp_path / "masks"
+    assert main(["track", str(disc), "--click", "20,24,1", "--start", "1", "--end", "3", "-o", str(out)]) == 0
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    assert last == f"Next: python main.py inpaint {disc} --mask {out} --start 1 --end 3 --dilate 8 -o OUTPUT.mp4", last
+
+
 def test_clicks_outside_the_range_say_how_to_give_a_frame(disc, tmp_path, capsys):
     assert main(["track", str(disc), "--click", "20,24", "--start", "2", "-o", str(tmp_path / "m")]) == 2
     line = only_error(capsys)

@@ -67,6 +67,23 @@ def test_inpaint_output_is_never_an_input(clip_and_mask, fixture_weights, tmp_pa
     assert snapshot(*before) == before
 
 
+def test_inpaint_output_is_never_an_image_in_the_mask_folder(clip_and_mask, tmp_path, capsys):
+    """``-o masks/00000.png`` (a slip of the shell's completion) would replace a tracked mask by an
+    mp4; an image name inside the input mask folder is refused, an mp4 beside the masks is not."""
+    clip, mask = clip_and_mask
+    folder = tmp_path / "masks"
+    folder.mkdir()
+    for i in range(4):
+        (folder / f"{i:05d}.png").write_bytes(mask.read_bytes())
+    before = snapshot(*folder.iterdir())
+    argv = ["inpaint", str(clip), "--mask", str(folder), "--fill", "telea"]
+    assert main([*argv, "-o", str(folder / "00000.png")]) == 2
+    line = error_line(capsys)
+    assert "is an image inside the input mask" in line and "choose a path outside it" in line, line
+    assert snapshot(*folder.iterdir()) == before
+    assert main([*argv, "-o", str(folder / "clean.mp4")]) == 0
+
+
 def test_demo_output_is_never_the_weights(fixture_weights, tmp_path, capsys):
     weights = tmp_path / "w.pth"
     weights.write_bytes(fixture_weights.read_bytes())

@@ -38,9 +38,13 @@ def test_inpaint_range_changes_only_masked_pixels(window, clip, qtbot):
     allowed = dilate(square_mask(), window.controller.engine_config().dilate)
     assert changed.any()
     assert not (changed & ~allowed).any()
-    # a frame outside the range has no result: the view says so
+    # a frame outside the range has no result, and Inpaint would not give it one: the view says so
     window.project.set_current(0)
-    assert window.result_view.result_rgb is None and "No result" in window.result_view.note
+    assert window.result_view.result_rgb is None
+    assert window.result_view.note == "Frame 0 is outside the in/out range (2..7): Export copies it unchanged."
+    window.project.set_range(0, 8)  # in range now: no result yet
+    assert "No result" in window.result_view.note
+    window.project.set_range(2, 8)
     # painting again marks the result out of date
     window.project.set_current(3)
     window.project.edit_mask(square_mask(box=(0, 0, 4, 4)) | square_mask(), "frame")
@@ -71,6 +75,87 @@ def test_cancel_running_inpaint(window, make_clip, qtbot):
     assert not jobs.busy and not window.job_bar.isVisible()
     assert len(window.project.results) < 80
     assert "cancelled" in window.statusBar().currentMessage()
+
+
+def test_a_change_made_before_the_first_inpainted_frame_lands_marks_the_result_out_of_date(
+        window, clip, qtbot, monkeypatch):
+    """Inpaint works on a copy of the masks: a correction made (or Grow changed) while the job is
+    still loading, before any frame came back, leaves the result out of date; the view says so and
+    Export inpaints again instead of re-encoding a result without the correction."""
+    from app.ui import workers
+
+    fill_range = workers.fill_range
+
+    def slow_start(*args, **kw):
+        time.sleep(0.5)
+        return fill_range(*args, **kw)
+
+    monkeypatch.setattr(workers, "fill_range", slow_start)
+    window.open_path(clip)
+    paint_range(window, 0, 4)
+    p, c = window.project, window.controller
+    p.set_engine_settings({**p.engine_settings, "fill": "telea"})
+    for change in ("mask", "grow"):
+        with qtbot.waitSignal(c.engine.finished, timeout=60_000):
+            c.inpaint()
+            assert not len(p.results)
+            if change == "mask":
+                p.edit_mask(square_mask(box=(60, 30, 90, 60)) | square_mask(), "frame")
+            else:
+                window.segment.dilate_spin.setValue(window.segment.dilate_spin.value() + 4)
+        assert p.results.covers(0, 4) and p.results.stale, change
+        assert "changed" in window.result_view.note
+        assert not c.result_is_current(c.engine_config())
+        assert "Inpainting runs during the export" in window.export_summary(False)
+    with qtbot.waitSignal(c.engine.finished, timeout=60_000):
+        c.inpaint()  # nothing changed meanwhile: up to date
+    assert not p.results.stale and c.result_is_current(c.engine_config())
+
+
+def test_export_copies_the_frames_outside_the_range_even_where_a_result_was_computed(window, clip, qtbot, tmp_path):
+    """A frame previewed outside the in/out range, or left from a wider range, is not exported: the
+    export re-encodes the result of the range and copies the other frames, as its summary says."""
+    window.open_path(clip)
+    paint_range(window, 0, 12)
+    p, c = window.project, window.controller
+    p.set_engine_settings({**p.engine_settings, "fill": "telea"})
+    p.set_range(0, 8)
+    with qtbot.waitSignal(c.engine.finished, timeout=60_000):
+        c.inpaint()
+    p.set_current(10)
+    with qtbot.waitSignal(c.engine.finished, timeout=60_000):
+        c.preview()
+    assert p.results.indices() == [*range(8), 10]
+    p.set_range(0, 4)
+    dialog = window.export_dialog_show()
+    assert dialog.summary.text().startswith("Frames 0..3 are inpainted, the others copied. The computed result")
+    out = tmp_path / "out.mp4"
+    dialog.path_edit.setText(str(out))
+    with qtbot.waitSignal(c.exportFinished, timeout=60_000):
+        dialog.export_button.click()
+    dialog.close()
+    with open_video(out) as r, open_video(clip) as src:
+        inside = [np.abs(r[i].astype(int) - src[i].astype(int))[square_mask()].mean() for i in range(12)]
+    assert min(inside[:4]) > 10 and max(inside[4:]) < 4, inside
+
+
+def test_export_dialog_starts_from_the_projects_crop_setting_and_says_what_export_does(window, clip, qtbot):
+    """With Settings > Engine > Crop around mask on, the result is computed that way: the dialog's
+    full-resolution box starts ticked, so Export re-encodes it as the summary says; unticking it
+    says that Export inpaints again, and why."""
+    window.open_path(clip)
+    paint_range(window, 0, 6)
+    p, c = window.project, window.controller
+    p.set_engine_settings({**p.engine_settings, "fill": "telea", "crop_to_mask": True})
+    with qtbot.waitSignal(c.engine.finished, timeout=60_000):
+        c.inpaint()
+    dialog = window.export_dialog_show()
+    assert dialog.full_res.isChecked() and "re-encoded" in dialog.summary.text()
+    assert c.result_is_current(c.engine_config(crop_to_mask=dialog.options().full_res))
+    dialog.full_res.setChecked(False)
+    assert dialog.summary.text().endswith(
+        "Inpainting runs during the export (the result shown was computed with the other paste-back setting).")
+    dialog.close()
 
 
 def test_errors_from_jobs_reach_a_dialog(window, clip, qtbot, dialogs, tmp_path):

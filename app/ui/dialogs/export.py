@@ -34,7 +34,7 @@ class ExportDialog(QDialog):
     cancelRequested = Signal()
 
     def __init__(self, default_path: Path, crf: int, keep_audio: bool, has_audio: bool, summary: str, parent=None,
-                 *, preset: str = "medium"):
+                 *, preset: str = "medium", full_res: bool = False):
         super().__init__(parent)
         self.setWindowTitle("Export video")
         self.setMinimumWidth(580)
@@ -62,6 +62,7 @@ class ExportDialog(QDialog):
         if not has_audio:
             self.keep_audio.setToolTip("This video has no audio")
         self.full_res = QCheckBox("Full-resolution paste-back (sharper for small masks)")
+        self.full_res.setChecked(full_res)
         self.full_res.setToolTip("Inpaint a crop around the mask instead of the whole frame scaled down; "
                                  "only masked pixels are replaced either way")
         form = QFormLayout()
