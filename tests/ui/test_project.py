@@ -48,6 +48,38 @@ def test_range_edit_keeps_each_frames_own_mask(qtbot, clip):
     assert np.array_equal(p.masks.get(11), square_mask())
 
 
+def test_a_long_edit_shows_the_busy_cursor_and_gives_it_back(qtbot, clip, monkeypatch):
+    """A stroke over every frame of a long tracked clip takes seconds on the GUI thread: the
+    cursor says so while it runs, and is the user's again after it, also when the edit fails."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QGuiApplication
+
+    from app.core.masks import MaskStore
+
+    p = Project()
+    p.open_video(clip)
+    seen, real = [], MaskStore.edit
+
+    def edit(store, *a, **k):
+        c = QGuiApplication.overrideCursor()
+        seen.append(None if c is None else c.shape())
+        return real(store, *a, **k)
+
+    monkeypatch.setattr(MaskStore, "edit", edit)
+    p.edit_mask(square_mask(), "range")  # 12 frames: quick, no busy cursor
+    assert seen[0] is None
+    monkeypatch.setattr(Project, "BUSY_FRAMES", 5)
+    seen.clear()
+    p.edit_mask(square_mask(box=(50, 30, 60, 40)) | p.masks.get(0), "range")
+    assert seen and seen[0] == Qt.CursorShape.BusyCursor and QGuiApplication.overrideCursor() is None
+    monkeypatch.setattr(MaskStore, "edit", lambda *a, **k: 1 / 0)
+    try:
+        p.edit_mask(square_mask(box=(70, 30, 80, 40)) | p.masks.get(0), "range")
+    except ZeroDivisionError:
+        pass
+    assert QGuiApplication.overrideCursor() is None
+
+
 def test_save_and_reopen(qtbot, clip, tmp_path):
     p = Project()
     p.open_video(clip)
