@@ -143,6 +143,30 @@ def test_tracker_drives_sam_segmenter():
     assert all(mask_iou(res.mask(i), masks[i]) > 0.6 for i in range(4))
 
 
+def test_cancel_stops_sam_tracking_inside_a_frames_embedding():
+    """Tracking with SAM costs an embedding a frame (seconds on a CPU): Cancel stops inside it,
+    between encoder blocks, instead of at the end of the frame."""
+    from app.core.segment.sam import SamSegmenter
+    from tests.core.test_segment_sam import tiny_sam
+
+    frames, masks = make_clip(n=4)
+    model = tiny_sam(depth=6)
+    token, ran = CancelToken(), []
+
+    def block_ran(k):
+        def hook(*_):
+            ran.append(k)
+            if len(ran) == 6 + 3:  # the third block of the second frame's embedding
+                token.cancel()
+        return hook
+
+    for k, blk in enumerate(model.image_encoder.blocks):
+        blk.register_forward_hook(block_ran(k))
+    with pytest.raises(Cancelled):
+        track(lambda i: frames[i], len(frames), {0: masks[0]}, SamSegmenter(model), cancel=token)
+    assert ran == [*range(6), 0, 1, 2]  # one whole frame, then three blocks of the next
+
+
 def make_occluded_clip(n=30, h=96, w=160, r=12, bar=(70, 110), seed=3):
     """A textured red disc moving 4 px right per frame passes behind a grey bar (hidden on frames
     15-18) and comes out whole from frame 25; masks are the disc's visible part."""

@@ -585,8 +585,9 @@ def _keep_overlapping(m, ref):
     return keep[lab]
 
 
-def _step(prev_rgb, prev_mask, cur_rgb, index, segmenter, flow_fn, p: TrackParams):
-    """Propagate ``prev_mask`` onto ``cur_rgb``; returns (mask, flag, iou)."""
+def _step(prev_rgb, prev_mask, cur_rgb, index, segmenter, flow_fn, p: TrackParams, check=None):
+    """Propagate ``prev_mask`` onto ``cur_rgb``; returns (mask, flag, iou). ``check``: called between
+    the steps of the segmenter's image preparation (a cancelled run stops inside SAM's encoder)."""
     flow = flow_fn(cur_rgb, prev_rgb)
     # Per-pixel backward warp: on the benchmark clips it beats a RANSAC similarity fit of the
     # object's motion (one-step IoU 0.56-0.89 against 0.59-0.85), as objects deform.
@@ -599,7 +600,7 @@ def _step(prev_rgb, prev_mask, cur_rgb, index, segmenter, flow_fn, p: TrackParam
     consistent = np.count_nonzero(diff[warped] < p.photo_tol) / np.count_nonzero(warped)
 
     points, box = prompts_from_mask(warped, p.n_positive, p.box_expand)
-    segmenter.set_image(cur_rgb, index=index)
+    segmenter.set_image(cur_rgb, index=index, check=check)
     cands = segmenter.predict(points, box, prior=warped)
     best, best_iou = None, -1.0
     for c in cands:
@@ -784,8 +785,8 @@ class _Follower:
     """One object followed through one run, frame by frame (``step``), from its keyframe mask."""
 
     def __init__(self, k, frames, rgb, mask, ends: dict, segmenter, flow_fn: _Shared, p: TrackParams,
-                 use_cues: bool):
-        self.k, self.segmenter, self.flow_fn, self.p = k, segmenter, flow_fn, p
+                 use_cues: bool, check=None):
+        self.k, self.segmenter, self.flow_fn, self.p, self.check = k, segmenter, flow_fn, p, check
         self.prev_rgb, self.prev_mask = rgb, mask
         self.area = float(np.count_nonzero(mask))  # the keyframe's
         self.state = _CueState(rgb, mask, p, flow_fn) if use_cues and mask.any() else None
@@ -813,7 +814,7 @@ class _Follower:
             mask, flag = _guarded(cur, self.prev_mask, LOST, state, p)
             iou = 0.0
         else:
-            mask, flag, iou = _step(self.prev_rgb, self.prev_mask, cur, i, self.segmenter, self.flow_fn, p)
+            mask, flag, iou = _step(self.prev_rgb, self.prev_mask, cur, i, self.segmenter, self.flow_fn, p, self.check)
         self.prev_rgb, self.prev_mask = cur, mask
         # measured on the benchmark clips: a mask under half its keyframe's size is mostly a wrong
         # one (a part lost, the object hidden and not grown back); flagging it finds 0.58 -> 0.69
@@ -844,9 +845,10 @@ def iter_track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Se
 
     ``get_frame(i)`` returns frame ``i`` as RGB uint8 (H, W, 3). ``keyframes`` maps frame index
     to a bool (H, W) mask, or to a list of them, one per object. ``cancel.check()`` runs before
-    each frame (raises ``Cancelled``). Each object is followed on its own: those of a list as
-    given, those of a mask as ``split_objects`` separates them (``TrackParams.object_gap``); a
-    frame's mask is their union and its flag the worst of theirs.
+    each frame (raises ``Cancelled``), and with SAM between its image encoder's blocks too. Each
+    object is followed on its own: those of a list as given, those of a mask as ``split_objects``
+    separates them (``TrackParams.object_gap``); a frame's mask is their union and its flag the
+    worst of theirs.
     """
     p = params or TrackParams()
     given = _key_objects(keyframes)  # {frame: (union, objects or None)}
@@ -882,7 +884,8 @@ def iter_track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Se
     try:
         for k, frames in runs:
             rgb = get_frame(k)
-            followers = [_Follower(k, frames, rgb, m, objects, segmenter, flow_fn, p, use_cues) for m in objects[k]]
+            followers = [_Follower(k, frames, rgb, m, objects, segmenter, flow_fn, p, use_cues,
+                                   None if cancel is None else cancel.check) for m in objects[k]]
             for i in frames:
                 if cancel is not None:
                     cancel.check()
