@@ -15,6 +15,7 @@ from app.core import cache
 from app.core.engine import EngineConfig
 
 from .appsettings import AppSettings
+from .results import Made
 from .workers import (Job, JobThread, export_inpaint_job, export_results_job, inpaint_job, preview_job)
 
 
@@ -65,15 +66,13 @@ class Controller(QObject):
         if not any(not p.masks.is_empty(i) for i in range(p.start, p.end)):
             self.error.emit("No frame in the range has a mask; paint what should go first.")
             return None
+        # the frames of an earlier result stay until this run replaces them, each frame with the
+        # record of what it was made from: a cancelled run loses nothing
         config = self.engine_config()
-        p.results.clear()
-        p.results.config = config.to_dict()
-        p.resultChanged.emit()
-        masks = p.masks_snapshot()
-        return self.engine.submit("Inpaint", inpaint_job(p.video_path, masks, p.start, p.end, p.results,
-                                                         self.settings.weights_path(), config),
-                                  kind="inpaint", start=p.start, masks=masks, span=(p.start, p.end),
-                                  config=config.to_dict())
+        made = Made(p.engine_settings, config.to_dict(), p.masks_snapshot(), (p.start, p.end))
+        return self.engine.submit("Inpaint", inpaint_job(p.video_path, made.masks, p.start, p.end, p.results,
+                                                         self.settings.weights_path(), config, made),
+                                  kind="inpaint", start=p.start, made=made)
 
     def preview(self) -> Job | None:
         p = self.project
@@ -82,16 +81,21 @@ class Controller(QObject):
         if p.masks.is_empty(p.current):
             self.error.emit("This frame has no mask; paint what should go first.")
             return None
-        masks, config = p.masks_snapshot(), self.engine_config()
-        return self.engine.submit("Preview", preview_job(p.video_path, masks, p.current, p.results,
-                                                         self.settings.weights_path(), config),
-                                  kind="preview", start=p.current, masks=masks, span=(p.current, p.current + 1),
-                                  config=config.to_dict())
+        config = self.engine_config()
+        r = config.neighbor_radius  # (the frame is filled from its neighbours: their masks count too)
+        made = Made(p.engine_settings, config.to_dict(), p.masks_snapshot(),
+                    (max(0, p.current - r), min(p.n_frames, p.current + r + 1)))
+        return self.engine.submit("Preview", preview_job(p.video_path, made.masks, p.current, p.results,
+                                                         self.settings.weights_path(), config, made),
+                                  kind="preview", start=p.current, made=made)
 
     def result_is_current(self, config: EngineConfig) -> bool:
-        r = self.project.results
-        return (not r.stale and r.covers(self.project.start, self.project.end)
-                and r.config == config.to_dict())
+        """Whether the result covers the range, every frame of it up to date and made with ``config``
+        (Export then re-encodes it instead of inpainting again)."""
+        p = self.project
+        made = p.results.made_in(p.start, p.end)
+        return (p.results.covers(p.start, p.end) and not p.results_outdated(p.start, p.end)
+                and len(made) > 0 and all(m.config == config.to_dict() for m in made))
 
     def export(self, options: ExportOptions) -> Job | None:
         """Re-encode the computed result if it is up to date; otherwise inpaint while writing."""
@@ -136,29 +140,25 @@ class Controller(QObject):
     def _progress(self, job: Job, progress) -> None:
         # Show the current frame's result as soon as the worker has written it (once per frame).
         current = self.project.current
-        if job.data.get("kind") == "inpaint" and current in self.project.results and job.data.get("shown") != current:
+        if (job.data.get("kind") == "inpaint" and self.project.results.made(current) is job.data["made"]
+                and job.data.get("shown") != current):
             job.data["shown"] = current
             self.project.resultChanged.emit()
 
-    def _outdated_on_landing(self, job: Job) -> None:
-        """Masks or settings changed while an inpaint or preview ran, before its first frame came
-        (the project marks only a result that has frames): its frames are out of date too."""
-        masks, p = job.data.get("masks"), self.project
-        if masks is None:
-            return
-        lo, hi = job.data["span"]
-        if (job.data["config"] != self.engine_config().to_dict()
-                or any(masks.blob(i) != p.masks.blob(i) for i in range(lo, min(hi, p.n_frames)))):
-            p.mark_result_stale()
-
     def _cancelled(self, job: Job) -> None:
-        self._outdated_on_landing(job)
-        self.message.emit(f"{job.name} cancelled.")
+        made, p = job.data.get("made"), self.project
+        if job.data.get("kind") != "inpaint" or made is None:
+            self.message.emit(f"{job.name} cancelled.")
+            return
+        a, b = made.span
+        done = sum(1 for i in range(a, b) if p.results.made(i) is made)
+        p.resultChanged.emit()
+        self.message.emit(f"Inpaint cancelled after {done} of {b - a} frames: those are kept; the other frames "
+                          "keep what an earlier Inpaint gave them, if anything.")
 
     def _finished(self, job: Job, result) -> None:
         kind = job.data.get("kind")
         if kind in ("inpaint", "preview"):
-            self._outdated_on_landing(job)
             self.trim_cache()
             self.project.resultChanged.emit()
             if kind == "inpaint":

@@ -406,10 +406,12 @@ class MainWindow(QMainWindow):
         text = f"Frames {p.start}..{p.end - 1} are inpainted, the others copied. "
         if self.controller.result_is_current(config):
             return text + "The computed result is re-encoded."
-        why = ("nothing is inpainted yet" if not len(r) else
-               "masks or settings changed since the result shown" if r.stale else
+        why = ("nothing is inpainted yet" if not any(i in r for i in range(p.start, p.end)) else
+               "masks or settings changed since the result shown" if p.results_outdated(p.start, p.end) else
                "the result shown does not cover the range" if not r.covers(p.start, p.end) else
-               "the result shown was computed with the other paste-back setting")
+               "the result shown was computed with the other paste-back setting"
+               if any(m.config.get("crop_to_mask") != full_res for m in r.made_in(p.start, p.end)) else
+               "the result shown was computed on another device")
         return text + f"Inpainting runs during the export ({why})."
 
     def show_settings(self) -> SettingsDialog:

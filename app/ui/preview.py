@@ -155,7 +155,7 @@ def bind_preview(view: ResultView, project, area: CompareArea) -> None:
                     "Export copies it unchanged.")
         elif result is None:
             note = "No result for this frame yet: press Inpaint, or Preview frame."
-        elif project.results.stale:
+        elif project.result_outdated(i):
             note = "Masks or settings changed since this result: press Inpaint to update it."
         else:
             note = ""

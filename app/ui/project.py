@@ -129,6 +129,10 @@ class Project(QObject):
         self.last_track: Optional[dict] = None
         self.path: Optional[Path] = None
         self.results = ResultCache()
+        self._mask_version = 0  # mask edits so far: what a result's record checks its snapshot against
+        self._shown_state = None  # whether the frame shown was out of date, when the view last heard
+        self.resultChanged.connect(self._forget_shown)
+        self.currentChanged.connect(self._forget_shown)
         self.undo = QUndoStack(self)
         self.undo.cleanChanged.connect(self._clean_changed)
         self._dirty = False
@@ -247,7 +251,7 @@ class Project(QObject):
     def set_engine_settings(self, settings: dict) -> None:
         if settings != self.engine_settings:
             self.engine_settings = dict(settings)
-            self.mark_result_stale()
+            self._result_state_changed()
             self._touch()
             self.settingsChanged.emit()
 
@@ -382,14 +386,33 @@ class Project(QObject):
         return snap
 
     def _masks_edited(self, frames: list[int]) -> None:
-        self.mark_result_stale()
+        self._mask_version += 1
+        self._result_state_changed()
         self.masksChanged.emit(frames)
 
     # --- results -----------------------------------------------------------------
-    def mark_result_stale(self) -> None:
-        if len(self.results) and not self.results.stale:
-            self.results.stale = True
+    def result_outdated(self, index: int) -> bool:
+        """Whether frame ``index``'s result was computed from other masks or settings than the
+        project's now (False where there is no result, or no record of how it was made)."""
+        made = self.results.made(index)
+        return made is not None and self._outdated(made)
+
+    def results_outdated(self, start: int, end: int) -> bool:
+        """Whether any result in [start, end) is out of date."""
+        return any(self._outdated(m) for m in self.results.made_in(start, end))
+
+    def _outdated(self, made) -> bool:
+        return made.settings != self.engine_settings or not made.same_masks(self.masks, self._mask_version)
+
+    def _result_state_changed(self) -> None:
+        """Tell the compare view when what it says of the frame shown (up to date or not) changed."""
+        state = self.result_outdated(self.current) if len(self.results) else None
+        if state != self._shown_state:
             self.resultChanged.emit()
+            self._shown_state = state  # (after: the signal forgets what was shown)
+
+    def _forget_shown(self, *_) -> None:
+        self._shown_state = None  # another frame, or other results: the next edit tells the view again
 
     def result_frame(self, index: int) -> Optional[np.ndarray]:
         return self.results.get(index)

@@ -4,7 +4,10 @@ under the cache size limit without touching the open project's folder.
 
 Written by the worker thread as frames come out of the engine and read by the compare
 view on the GUI thread; a frame is visible only once its file is complete (write, then
-rename), so the two never see half a frame. No Qt here.
+rename), so the two never see half a frame. Each frame remembers what it was computed from
+(``Made``: the settings and a snapshot of the masks), so whether it is still up to date is
+worked out, not flagged: undoing a correction, or setting Grow back, makes it current again,
+and a new Inpaint replaces frames one by one while the others keep theirs. No Qt here.
 """
 from __future__ import annotations
 
@@ -20,6 +23,28 @@ import numpy as np
 from app.core.cache import cache_dir
 
 
+class Made:
+    """What one job's result frames were computed from: the project's engine ``settings``, the
+    whole engine ``config`` (with the device and paste-back), the ``masks`` snapshot the job read
+    (blobs shared with the project's, so keeping it costs nothing) and the ``span`` of frames whose
+    masks it depends on."""
+
+    __slots__ = ("settings", "config", "masks", "span", "checked")
+
+    def __init__(self, settings: dict, config: dict, masks, span: tuple[int, int]):
+        self.settings, self.config, self.masks, self.span = dict(settings), dict(config), masks, tuple(span)
+        self.checked: Optional[tuple] = None  # (the project's mask version, masks still the same) when last asked
+
+    def same_masks(self, masks, version) -> bool:
+        """Whether ``masks`` hold the same mask as the snapshot on every frame of the span
+        (``version``: the caller's count of mask edits; an answer is reused until it changes)."""
+        if self.checked is None or self.checked[0] != version:
+            a, b = self.span
+            same = all(self.masks.blob(i) == masks.blob(i) for i in range(a, min(b, masks.n_frames)))
+            self.checked = (version, same)
+        return self.checked[1]
+
+
 class ResultCache:
     def __init__(self, folder: Optional[Path] = None):
         if folder is None:
@@ -29,21 +54,30 @@ class ResultCache:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
         self._have: set[int] = set()
-        #: True once masks or settings changed after these frames were computed.
-        self.stale = False
-        #: the EngineConfig (as a dict) the frames were computed with
-        self.config: Optional[dict] = None
+        self._made: dict[int, Made] = {}  # per frame, what it was computed from (when the job said)
 
     def _path(self, index: int) -> Path:
         return self.folder / f"{index:06d}.png"
 
-    def put(self, index: int, rgb: np.ndarray) -> None:
+    def put(self, index: int, rgb: np.ndarray, made: Optional[Made] = None) -> None:
         tmp = self.folder / f".{index:06d}.tmp.png"
         self.folder.mkdir(parents=True, exist_ok=True)  # `cache clear` in another process may have removed it
         # Compression level 1: fast to write on the worker, still lossless.
         cv2.imwrite(str(tmp), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1])
         os.replace(tmp, self._path(index))
+        if made is None:
+            self._made.pop(int(index), None)
+        else:
+            self._made[int(index)] = made
         self._have.add(int(index))
+
+    def made(self, index: int) -> Optional[Made]:
+        """What frame ``index`` was computed from (None: no such frame, or not recorded)."""
+        return self._made.get(index) if index in self._have else None
+
+    def made_in(self, start: int, end: int) -> list[Made]:
+        """The distinct records of the frames in [start, end) that have one."""
+        return list({id(m): m for i in range(start, end) if (m := self.made(i)) is not None}.values())
 
     def get(self, index: int) -> Optional[np.ndarray]:
         if index not in self._have:
@@ -70,8 +104,7 @@ class ResultCache:
         for i in list(self._have):
             self._path(i).unlink(missing_ok=True)
         self._have.clear()
-        self.stale = False
-        self.config = None
+        self._made.clear()
 
     def dispose(self) -> None:
         self._have.clear()

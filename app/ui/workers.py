@@ -223,28 +223,30 @@ class JobThread(QObject):
 
 # --- jobs: thin calls into app.core ------------------------------------------------------
 
-def inpaint_job(video, masks, start: int, end: int, results, weights, config: EngineConfig):
-    """Inpaint [start, end) into ``results`` (a ResultCache), frame by frame."""
+def inpaint_job(video, masks, start: int, end: int, results, weights, config: EngineConfig, made=None):
+    """Inpaint [start, end) into ``results`` (a ResultCache), frame by frame; ``made``: the record
+    each frame keeps of what it was computed from (``results.Made``)."""
 
     def fn(host: EngineHost, progress, cancel):
         mode, engine = host.engine_for_fill(weights, config)
-        fill_range(host.reader(video), masks, results.put, start, end, config, engine, progress=progress, cancel=cancel)
+        put = lambda i, rgb: results.put(i, rgb, made)  # noqa: E731
+        fill_range(host.reader(video), masks, put, start, end, config, engine, progress=progress, cancel=cancel)
         return {"start": start, "end": end, "fill": mode}
 
     return fn
 
 
-def preview_job(video, masks, index: int, results, weights, config: EngineConfig):
+def preview_job(video, masks, index: int, results, weights, config: EngineConfig, made=None):
     def fn(host: EngineHost, progress, cancel):
         mode, engine = host.engine_for_fill(weights, config)
         reader = host.reader(video)
         progress(Progress(0, 1, "preview"))
         if mode == "sttn":
-            results.put(index, engine.preview_frame(reader, masks, index))
+            results.put(index, engine.preview_frame(reader, masks, index), made)
         else:
             # Propagation needs the neighbouring frames: fill a short window, keep this frame.
             r = config.neighbor_radius
-            keep = lambda i, rgb: results.put(i, rgb) if i == index else None  # noqa: E731
+            keep = lambda i, rgb: results.put(i, rgb, made) if i == index else None  # noqa: E731
             fill_range(reader, masks, keep, max(0, index - r), min(len(reader), index + r + 1), config, engine,
                        cancel=cancel)
         progress(Progress(1, 1, "preview"))

@@ -45,10 +45,15 @@ def test_inpaint_range_changes_only_masked_pixels(window, clip, qtbot):
     window.project.set_range(0, 8)  # in range now: no result yet
     assert "No result" in window.result_view.note
     window.project.set_range(2, 8)
-    # painting again marks the result out of date
-    window.project.set_current(3)
-    window.project.edit_mask(square_mask(box=(0, 0, 4, 4)) | square_mask(), "frame")
-    assert window.project.results.stale and "changed" in window.result_view.note
+    # painting again marks the result out of date; undoing the stroke makes it current again
+    p, c = window.project, window.controller
+    p.set_current(3)
+    p.edit_mask(square_mask(box=(0, 0, 4, 4)) | square_mask(), "frame")
+    assert p.result_outdated(3) and "changed" in window.result_view.note
+    assert not c.result_is_current(c.engine_config())
+    p.undo.undo()
+    assert not p.result_outdated(3) and window.result_view.note == ""
+    assert c.result_is_current(c.engine_config())
 
 
 def test_preview_this_frame(window, clip, qtbot):
@@ -77,6 +82,55 @@ def test_cancel_running_inpaint(window, make_clip, qtbot):
     assert "cancelled" in window.statusBar().currentMessage()
 
 
+def test_grow_set_back_makes_the_result_current_again_and_a_preview_updates_its_frame(window, clip, qtbot):
+    """Out of date is worked out from what each frame was made from: setting Grow back, or Preview
+    frame after a correction, makes that result current again (before, the note stayed for good
+    and Export inpainted again)."""
+    window.open_path(clip)
+    paint_range(window, 0, 6)
+    p, c = window.project, window.controller
+    p.set_engine_settings({**p.engine_settings, "fill": "telea"})
+    with qtbot.waitSignal(c.engine.finished, timeout=60_000):
+        c.inpaint()
+    spin = window.segment.dilate_spin
+    grow = spin.value()
+    spin.setValue(grow + 4)
+    assert p.results_outdated(0, 6) and "changed" in window.result_view.note
+    spin.setValue(grow)
+    assert not p.results_outdated(0, 6) and window.result_view.note == ""
+    assert "re-encoded" in window.export_summary(False)
+    p.set_current(2)
+    p.edit_mask(square_mask(box=(70, 40, 90, 60)) | square_mask(), "frame")
+    assert p.result_outdated(2) and p.result_outdated(0)  # (frame 0's fill used frame 2's mask too)
+    with qtbot.waitSignal(c.engine.finished, timeout=60_000):
+        c.preview()
+    assert not p.result_outdated(2) and window.result_view.note == ""
+    assert p.result_outdated(0) and not c.result_is_current(c.engine_config())
+
+
+def test_a_cancelled_inpaint_keeps_the_earlier_result_where_it_did_not_reach(window, make_clip, qtbot):
+    """Inpaint again and cancel: the frames done are new, the others keep the earlier result (out
+    of date where the masks changed) instead of losing it; the status bar says how many are new."""
+    window.open_path(make_clip(n=40, width=96, height=64, name="long.mp4"))
+    paint_range(window, 0, 40)
+    p, c = window.project, window.controller
+    p.set_engine_settings({**p.engine_settings, "fill": "telea"})
+    with qtbot.waitSignal(c.engine.finished, timeout=60_000):
+        c.inpaint()
+    first = {i: p.results.get(i) for i in range(40)}
+    p.set_current(0)
+    p.edit_mask(square_mask(box=(60, 30, 80, 50)) | square_mask(), "range")
+    c.engine.progress.connect(lambda job, pr: pr.done >= 5 and c.cancel())
+    with qtbot.waitSignal(c.engine.cancelled, timeout=60_000):
+        c.inpaint()
+    assert p.results.covers(0, 40)  # nothing lost
+    new = [i for i in range(40) if not np.array_equal(p.results.get(i), first[i])]
+    assert new and new == list(range(len(new))) and len(new) < 40
+    assert all(not p.result_outdated(i) for i in new) and all(p.result_outdated(i) for i in range(len(new), 40))
+    msg = window.statusBar().currentMessage()
+    assert msg.startswith(f"Inpaint cancelled after {len(new)} of 40 frames"), msg
+
+
 def test_a_change_made_before_the_first_inpainted_frame_lands_marks_the_result_out_of_date(
         window, clip, qtbot, monkeypatch):
     """Inpaint works on a copy of the masks: a correction made (or Grow changed) while the job is
@@ -97,19 +151,19 @@ def test_a_change_made_before_the_first_inpainted_frame_lands_marks_the_result_o
     p.set_engine_settings({**p.engine_settings, "fill": "telea"})
     for change in ("mask", "grow"):
         with qtbot.waitSignal(c.engine.finished, timeout=60_000):
-            c.inpaint()
-            assert not len(p.results)
+            job = c.inpaint()
+            assert not any(p.results.made(i) is job.data["made"] for i in range(4))  # none of its frames yet
             if change == "mask":
                 p.edit_mask(square_mask(box=(60, 30, 90, 60)) | square_mask(), "frame")
             else:
                 window.segment.dilate_spin.setValue(window.segment.dilate_spin.value() + 4)
-        assert p.results.covers(0, 4) and p.results.stale, change
+        assert p.results.covers(0, 4) and p.results_outdated(0, 4), change
         assert "changed" in window.result_view.note
         assert not c.result_is_current(c.engine_config())
         assert "Inpainting runs during the export" in window.export_summary(False)
     with qtbot.waitSignal(c.engine.finished, timeout=60_000):
         c.inpaint()  # nothing changed meanwhile: up to date
-    assert not p.results.stale and c.result_is_current(c.engine_config())
+    assert not p.results_outdated(0, 4) and c.result_is_current(c.engine_config())
 
 
 def test_export_copies_the_frames_outside_the_range_even_where_a_result_was_computed(window, clip, qtbot, tmp_path):
