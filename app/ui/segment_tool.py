@@ -330,7 +330,10 @@ class SegmentController(QObject):
         self.track_action.setIcon(icon("track"))
         panel.addAction(self.commit_action)
         panel.addAction(self.track_action)  # the frames-to-check pair lives in the Mask menu (G, Shift+G)
-        for action in (self.tool_action, self.commit_action, self.track_action):  # the workflow's words stay
+        # the workflow's words stay beside the icons, short so that Grow stays in view on a 1024-px
+        # wide window (the menus and tooltips keep the long names)
+        for action, word in ((self.tool_action, "Select"), (self.commit_action, "Commit"), (self.track_action, "Track")):
+            action.setIconText(word)
             panel.widgetForAction(action).setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         # the engine's mask dilation, at hand on the way from Track to Inpaint: tracked objects have
         # motion blur and shadows just outside their masks (the same setting as Settings > Engine)

@@ -356,3 +356,20 @@ def test_status_messages_stay_readable_and_are_kept(window, clip, qtbot):
     assert any(line.split("  ", 1)[1].startswith("Opened ") for line in lines)
     assert window.messages_action.shortcut().toString() == "Ctrl+Shift+M"
     dialog.close()
+
+
+def test_grow_stays_in_view_on_a_window_1100_px_wide(window, clip, qtbot):
+    """The way from Track to Inpaint passes Grow: on a narrow window (half a wide screen, a small
+    laptop) it was the first thing pushed into the tool bar's overflow menu, out of sight. The
+    tool bar names its three click-to-remove buttons with short words (the menus keep the long
+    names) so that it stays in view."""
+    window.open_path(clip)
+    window.show()
+    window.resize(1100, 700)
+    qtbot.waitUntil(lambda: window.width() == 1100)
+    qtbot.wait(50)
+    seg = window.segment
+    assert seg.dilate_spin.isVisible()
+    assert [seg.tool_action.iconText(), seg.commit_action.iconText(), seg.track_action.iconText()] == \
+        ["Select", "Commit", "Track"]
+    assert seg.track_action.text() == "Track through range"  # (the Mask menu's entry)
