@@ -122,8 +122,11 @@ def cmd_inpaint(args) -> int:
                                keep_audio=not args.no_audio, progress=_noted(bar, weights, args), preset=args.preset)
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
+    sec = max(result.seconds, 1e-9)  # (the whole file: over a sub-range most frames are only copied)
+    rate = (f"{result.inpainted / sec:.2f} inpainted frames/s" if result.inpainted == result.frames else
+            f"{result.frames / sec:.1f} frames/s written, {result.inpainted} of them inpainted")
     print(f"Wrote {result.output} ({result.frames} frames, {result.inpainted} inpainted with {result.fill or 'nothing'}, "
-          f"{result.seconds:.1f} s, {result.inpainted / max(result.seconds, 1e-9):.2f} inpainted frames/s)")
+          f"{result.seconds:.1f} s, {rate})")
     return 0
 
 

@@ -70,8 +70,56 @@ def dark_palette():
     return pal
 
 
+def keep_singletons_alive() -> bool:
+    """Make None, True and False immortal, as CPython 3.12 does (PEP 683), when this PySide6 build
+    is found to drop references to them.
+
+    PySide6 6.12.0 on CPython 3.11.7 returns True from ``Signal.emit`` and None from void methods
+    without the reference it owes (a build that assumes 3.12's immortal objects): each call takes
+    one away. The window makes such calls all the time (11 emits and 31 void calls a frame of
+    playback), so True's count, about 11,700 at start, reached zero after 42 s of playback and the
+    interpreter aborted ("bool_dealloc: deallocating True or False"). pyproject.toml keeps that
+    build out before Python 3.12; an environment that has it anyway is found here by 64 probe
+    calls of each kind, and the three objects, which are never freed, get a count that cannot
+    reach zero. Returns whether it did that (never on 3.12+, other interpreters, debug builds or
+    sound builds)."""
+    global _immortal
+    if _immortal or sys.implementation.name != "cpython" or sys.version_info >= (3, 12) \
+            or hasattr(sys, "getobjects"):  # (Py_TRACE_REFS builds put other fields before the count)
+        return False
+    from PySide6.QtCore import QObject, Signal
+
+    class Probe(QObject):
+        ping = Signal()
+
+    probe = Probe()
+    true0, none0 = sys.getrefcount(True), sys.getrefcount(None)
+    for _ in range(64):
+        probe.ping.emit()
+        probe.setObjectName("probe")
+    lost = max(true0 - sys.getrefcount(True), none0 - sys.getrefcount(None))
+    probe.deleteLater()
+    if lost < 32:
+        return False
+    import ctypes
+
+    for obj in (None, True, False):  # ob_refcnt is the object's first field
+        ctypes.c_ssize_t.from_address(id(obj)).value += sys.maxsize >> 4
+    _immortal = True
+    import PySide6
+
+    logging.getLogger("app").warning("PySide6 %s loses references to True/None on Python %s (%d in 64 calls); "
+                                     "kept them alive. Install PySide6<6.12 or use Python 3.12+.",
+                                     PySide6.__version__, platform.python_version(), lost)
+    return True
+
+
+_immortal = False
+
+
 def make_app(argv: list[str]):
     """The QApplication with this application's names, HiDPI policy and dark style sheet."""
+    keep_singletons_alive()  # before any Qt call
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication

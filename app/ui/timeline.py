@@ -42,6 +42,7 @@ class FrameBar(QWidget):
         self.flagged: frozenset[int] = frozenset()  # frames to check ('lost' / 'fallback' / 'shrunk')
         self.tracked: frozenset[int] = frozenset()  # frames whose mask the tracker filled (in part)
         self.keys: frozenset[int] = frozenset()  # keyframes: masks the user made, that tracking starts from
+        self._spans: dict = {}  # row -> (its frames, width, count, x spans to draw): see spans()
         self.setMinimumHeight(34)
         self.setToolTip("Red: frames with a mask; teal below: filled by tracking; white diamonds: keyframes "
                         "(tracking starts from them); amber above: frames to check (G)")
@@ -74,13 +75,10 @@ class FrameBar(QWidget):
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         p.setPen(QPen(pal.highlight().color(), 2))
         p.drawLine(QPointF(x, 4), QPointF(x, h - 2))
-        # Adjacent marked frames merge into runs, so a 10,000-frame video draws quickly.
-        for frames, y, height, colour, least in ((self.marks, h * 0.72, 4, MASK_COLOR, 1.5),
-                                                 (self.tracked, h * 0.72 + 5, 3, TRACKED_COLOR, 1.5),
-                                                 (self.flagged, h * 0.3 - 5, 4, FLAG_COLOR, 4.0)):
-            for a, b in _runs(sorted(frames)):  # (a flag at least 4 px wide: one frame of thousands shows)
-                width = max(least, unit * (b - a + 1))
-                p.fillRect(QRectF(self.x_of((a + b) / 2) - width / 2, y, width, height), colour)
+        for row, y, height, colour in (("marks", h * 0.72, 4, MASK_COLOR), ("tracked", h * 0.72 + 5, 3, TRACKED_COLOR),
+                                       ("flagged", h * 0.3 - 5, 4, FLAG_COLOR)):
+            for x0, x1 in self.spans(row):
+                p.fillRect(QRectF(x0, y, x1 - x0, height), colour)
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(pal.highlight().color())
         p.drawPolygon(QPolygonF([QPointF(x - 4.5, 0), QPointF(x + 4.5, 0), QPointF(x, 4.5)]))
@@ -92,6 +90,29 @@ class FrameBar(QWidget):
                 x = self.x_of(k)
                 p.drawPolygon(QPolygonF([QPointF(x, y - 4.5), QPointF(x + 4.5, y), QPointF(x, y + 4.5),
                                          QPointF(x - 4.5, y)]))
+
+    def spans(self, row: str) -> list[tuple[float, float]]:
+        """The x spans drawn for a row of marks ("marks", "tracked", "flagged"): adjacent frames merge
+        into runs, and runs that touch on screen into one span. Worked out when the row's frames,
+        the width or the length change, not at each repaint: the playhead repaints the bar every
+        frame of playback, and sorting and drawing each run took 81 ms a repaint with 90,000
+        tracked frames, a third of them flagged (1.4 ms with 1,500)."""
+        frames = getattr(self, row)
+        hit = self._spans.get(row)
+        if hit is not None and hit[0] is frames and hit[1:3] == (self.width(), self.count):
+            return hit[3]
+        unit = (self.width() - 12) / max(1, self.count)
+        least = 4.0 if row == "flagged" else 1.5  # (a flag at least 4 px wide: one frame of thousands shows)
+        spans: list[tuple[float, float]] = []
+        for a, b in _runs(sorted(frames)):
+            width = max(least, unit * (b - a + 1))
+            x0 = self.x_of((a + b) / 2) - width / 2
+            if spans and x0 <= spans[-1][1]:
+                spans[-1] = (spans[-1][0], max(spans[-1][1], x0 + width))
+            else:
+                spans.append((x0, x0 + width))
+        self._spans[row] = (frames, self.width(), self.count, spans)
+        return spans
 
     def mousePressEvent(self, e):
         if e.button() == Qt.MouseButton.LeftButton:

@@ -118,6 +118,17 @@ def test_without_weights_fills_by_propagation(clip_and_mask, tmp_path, capsys, n
         assert len(o) == 6 and o.has_audio
 
 
+def test_the_summary_of_a_sub_range_gives_the_rate_of_the_whole_file(clip_and_mask, tmp_path, capsys):
+    """Over a sub-range most frames are only copied: "0.18 inpainted frames/s" (the frames inpainted
+    over the time of the whole file) read as if inpainting were that slow."""
+    clip, mask = clip_and_mask
+    assert main(["inpaint", str(clip), "--mask", str(mask), "-o", str(tmp_path / "r.mp4"), "--fill", "telea",
+                 "--start", "2", "--end", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "(6 frames, 2 inpainted with telea" in out and "frames/s written, 2 of them inpainted)" in out, out
+    assert "inpainted frames/s" not in out
+
+
 def test_demo_runs_headless(tmp_path, capsys):
     code = main(["demo", "--output", str(tmp_path / "demo.mp4")])
     out = capsys.readouterr().out
