@@ -311,11 +311,24 @@ class MainWindow(QMainWindow):
         self._import(QFileDialog.getExistingDirectory(self, "Import a folder of per-frame masks", self.settings.last_dir))
 
     def _import(self, path: str) -> None:
-        if path:
-            try:
-                self.project.import_masks(path)
-            except InpaintError as exc:
-                self.show_error(str(exc))
+        """Read the masks on the "open" worker (the job bar shows progress and Cancel; the window
+        stays live), then replace the project's masks with them as one undo step."""
+        if not path or self.frames.opening:
+            return
+        name = Path(path).name
+        blocked = [a for a in (self.open_action, self.open_project_action, self.recent_menu.menuAction(),
+                               self.import_masks_action, self.import_folder_action) if a.isEnabled()]
+        for a in blocked:
+            a.setEnabled(False)
+        try:
+            self.project.import_masks(path, reader=lambda job: self.frames.opener.call(f"Importing {name}", job))
+        except Cancelled:
+            self.messages.show(f"Importing masks from {name} cancelled; the masks are as they were.", 5000)
+        except InpaintError as exc:
+            self.show_error(str(exc))
+        finally:
+            for a in blocked:
+                a.setEnabled(True)
 
     def export_masks(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export masks to folder", self.settings.last_dir)

@@ -11,6 +11,15 @@ from app.ui import workers
 TINY = GeneratorConfig(channels=32, blocks=1, patch_sizes=((27, 15), (9, 5)), width=108, height=60)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def sound_singletons():
+    """The suite drives Qt for minutes as the application does: where the installed PySide6 loses
+    references to True/None (6.12.0 before Python 3.12) it must not abort the run either."""
+    from app.gui import keep_singletons_alive
+
+    keep_singletons_alive()
+
+
 @pytest.fixture(autouse=True)
 def no_thread_left_running():
     """Fail a test that leaves a worker QThread running (napari's rule)."""
