@@ -58,6 +58,35 @@ def test_changed_spans_are_the_stretches_between_the_keyframes_around_a_change()
     assert changed_spans(0, 10, {3: "a", 4: "x"}, {3: "a", 4: "b"}, same) == [(4, 10)]
 
 
+def test_changed_spans_keep_the_half_of_a_long_stretch_a_correction_does_not_reach():
+    same = lambda i: True  # noqa: E731
+    # keyframes far apart (over between_warp, 20): each half is one keyframe's run alone
+    assert changed_spans(0, 101, {0: "a", 100: "b", 50: "c"}, {0: "a", 100: "b"}, same) == [(26, 76)]
+    assert changed_spans(0, 200, {0: "a", 100: "x"}, {0: "a", 100: "b"}, same) == [(51, 200)]
+    assert changed_spans(0, 200, {0: "x", 100: "b"}, {0: "a", 100: "b"}, same) == [(0, 51)]
+    # a frame of the kept half undone, a keyframe gone, or keyframes close together: the whole stretch
+    assert changed_spans(0, 200, {0: "a", 100: "x"}, {0: "a", 100: "b"}, lambda i: i != 30) == [(0, 200)]
+    assert changed_spans(0, 200, {0: "a", 100: "b"}, {0: "a", 40: "g", 100: "b"}, same) == [(0, 101)]
+    assert changed_spans(0, 200, {0: "a", 100: "x"}, {0: "a", 100: "b"}, same, warp_gap=100) == [(0, 200)]
+
+
+def test_the_half_kept_is_what_tracking_the_whole_stretch_again_gives():
+    """The frames changed_spans keeps after a keyframe is added far from the others come out of
+    the same run, frame for frame, as before: tracking everything again gives them bit for bit."""
+    frames, masks = make_clip(n=30, w=200)
+    cv2.setRNGSeed(0)
+    old = track(lambda i: frames[i], 30, {0: masks[0]}, GrabCutSegmenter(seed=0))
+    spans = changed_spans(0, 30, {0: "a", 24: "b"}, {0: "a"}, lambda i: True)
+    assert spans == [(13, 30)]  # frames 1..12 are the nearer keyframe 0's, as before
+    cv2.setRNGSeed(0)
+    fresh = track(lambda i: frames[i], 30, {0: masks[0], 24: masks[24]}, GrabCutSegmenter(seed=0))
+    assert all(np.array_equal(fresh.mask(i), old.mask(i)) for i in range(1, 13))
+    a, b = spans[0]
+    cv2.setRNGSeed(0)
+    part = track(lambda i: frames[a + i], b - a, {24 - a: masks[24]}, GrabCutSegmenter(seed=0))
+    assert min(mask_iou(part.mask(i - a), masks[i]) for i in range(a, b)) > 0.8
+
+
 def test_plan_runs_covers_every_frame_once_from_the_nearer_keyframe():
     runs = plan_runs(12, [3, 8])
     order = [i for _, frames in runs for i in frames]

@@ -167,7 +167,7 @@ def plan_runs(n_frames: int, keyframes) -> list[tuple[int, list[int]]]:
 
 
 def changed_spans(start: int, end: int, keys: dict, before: dict,
-                  unchanged: Callable[[int], bool]) -> list[tuple[int, int]]:
+                  unchanged: Callable[[int], bool], warp_gap: Optional[int] = None) -> list[tuple[int, int]]:
     """What to track again in [start, end) after a user's corrections: half-open spans [a, b).
 
     ``keys``: {keyframe: token} now, ``before``: the same for the last run over this range (a
@@ -177,10 +177,20 @@ def changed_spans(start: int, end: int, keys: dict, before: dict,
     keyframes (or a keyframe and an end of the range) is tracked again, keyframes included, when
     a keyframe at its end is new or changed, a keyframe of the last run inside it has gone, or a
     frame inside it no longer holds the last run's result (an undo); every other stretch would
-    come out as it is. Neighbouring stretches are merged. Empty when nothing changed."""
+    come out as it is. Within a stretch whose keyframes are more than ``warp_gap`` frames apart
+    (``TrackParams.between_warp``: closer ones are followed from both ends at once) the half
+    nearer to a keyframe that is as it was, whose frames hold what its run gave them, is kept too:
+    that run walks the same frames from the same mask as before (a keyframe added at 750 between
+    0 and 1,500 leaves 1..375 as they are). Neighbouring spans are merged. Empty when nothing
+    changed."""
+    gap = TrackParams.between_warp if warp_gap is None else warp_gap
     ks = sorted(k for k in keys if start <= k < end)
     gone = sorted(k for k in before if start <= k < end and k not in keys)
     spans: list[tuple[int, int]] = []
+
+    def kept(k, frames) -> bool:  # the run from keyframe k over these frames would come out the same
+        return k in before and before[k] == keys[k] and all(unchanged(i) for i in frames)
+
     for lo, hi in zip([None] + ks, ks + [None]):
         first = start if lo is None else lo + 1  # the frames between the two keyframes
         last = end - 1 if hi is None else hi - 1
@@ -188,12 +198,19 @@ def changed_spans(start: int, end: int, keys: dict, before: dict,
             continue
         stale = ((lo is not None and before.get(lo) != keys[lo]) or (hi is not None and before.get(hi) != keys[hi])
                  or any(first <= g <= last for g in gone) or not all(unchanged(i) for i in range(first, last + 1)))
-        if stale:
-            a, b = (start if lo is None else lo), (end if hi is None else hi + 1)
-            if spans and spans[-1][1] >= a + 1:
-                spans[-1] = (spans[-1][0], b)
-            else:
-                spans.append((a, b))
+        if not stale:
+            continue
+        a, b = (start if lo is None else lo), (end if hi is None else hi + 1)
+        if lo is not None and hi is not None and hi - lo > gap and not any(lo < g < hi for g in gone):
+            mid = (lo + hi) // 2  # (as plan_runs splits)
+            if kept(lo, range(lo + 1, mid + 1)):
+                a = mid + 1  # tracked back from hi only
+            elif kept(hi, range(mid + 1, hi)):
+                b = mid + 1  # tracked on from lo only
+        if spans and spans[-1][1] >= a + 1:
+            spans[-1] = (spans[-1][0], max(spans[-1][1], b))
+        else:
+            spans.append((a, b))
     return spans
 
 
