@@ -181,7 +181,7 @@ def changed_spans(start: int, end: int, keys: dict, before: dict,
     (``TrackParams.between_warp``: closer ones are followed from both ends at once) the half
     nearer to a keyframe that is as it was, whose frames hold what its run gave them, is kept too:
     that run walks the same frames from the same mask as before (a keyframe added at 750 between
-    0 and 1,500 leaves 1..375 as they are). Neighbouring spans are merged. Empty when nothing
+    0 and 1,500 leaves 1..375 as they are; for one object a new run would give them bit for bit). Neighbouring spans are merged. Empty when nothing
     changed."""
     gap = TrackParams.between_warp if warp_gap is None else warp_gap
     ks = sorted(k for k in keys if start <= k < end)
