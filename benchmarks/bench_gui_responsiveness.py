@@ -108,20 +108,18 @@ def spin(app, seconds: float) -> None:
     wait(app, lambda: False, seconds)
 
 
-def child(clip: Path, mode: str, seed: int) -> dict:
+def cpu_window(prefix: str = "bench-gui-"):
+    """(app, the real main window on the CPU, 1280x820 and shown, the temporary folder holding its
+    settings and user data: never the user's autosave or settings). Offscreen unless a platform is set."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    tmp = Path(tempfile.mkdtemp(prefix="bench-gui-"))
-    os.environ["STTN_INPAINT_DATA"] = str(tmp / "userdata")  # never the user's autosave or settings
-    from PySide6.QtCore import QSettings, QTimer
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ["STTN_INPAINT_DATA"] = str(tmp / "userdata")
+    from PySide6.QtCore import QSettings
 
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp / "settings"))
-    import random
-
     from app.gui import make_app
     from app.ui.appsettings import AppSettings
     from app.ui.main_window import MainWindow
-    from app.ui.project import open_with_first_frame
-    from app.ui.statusbar import rss_bytes
 
     app = make_app([])
     settings = AppSettings()
@@ -129,6 +127,18 @@ def child(clip: Path, mode: str, seed: int) -> dict:
     window = MainWindow(settings)
     window.resize(1280, 820)
     window.show()
+    return app, window, tmp
+
+
+def child(clip: Path, mode: str, seed: int) -> dict:
+    import random
+
+    from PySide6.QtCore import QTimer
+
+    from app.ui.project import open_with_first_frame
+    from app.ui.statusbar import rss_bytes
+
+    app, window, tmp = cpu_window()
     if mode == "sync":  # the old behaviour: index and frames decoded on the GUI thread
         window.frames.open = open_with_first_frame
         window.project.frame_loader = None

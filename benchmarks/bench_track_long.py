@@ -22,7 +22,6 @@ import pstats
 import random
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -30,16 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-tmp = Path(tempfile.mkdtemp(prefix="scale-gui-"))
-os.environ["STTN_INPAINT_DATA"] = str(tmp / "userdata")
-from PySide6.QtCore import QSettings, QTimer, QPointF, Qt
-
-QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp / "settings"))
+from PySide6.QtCore import QTimer, QPointF, Qt
 from PySide6.QtTest import QTest
-from bench_gui_responsiveness import Probe, wait, spin, summary
-from app.gui import make_app
-from app.ui.appsettings import AppSettings
-from app.ui.main_window import MainWindow
+from bench_gui_responsiveness import Probe, cpu_window, wait, spin, summary
 from app.ui.statusbar import rss_bytes
 import numpy as np
 
@@ -74,12 +66,7 @@ END = int(sys.argv[2])
 CANCEL_AT = int(sys.argv[3])
 OUT = sys.argv[4]
 CX, CY = 572, 593
-app = make_app([])
-settings = AppSettings()
-settings.device = "cpu"
-w = MainWindow(settings)
-w.resize(1280, 820)
-w.show()
+app, w, tmp = cpu_window("scale-gui-")
 probe = Probe(app)
 rss = []
 rt = QTimer()
