@@ -49,6 +49,9 @@ Sink = Callable[[int, np.ndarray], None]
 BUNDLED_AUTO_FILL = "propagate+sttn"
 BUNDLED_AUTO_FILL_CPU = "propagate+telea"
 
+#: the reference frames (at most) that ``InpaintEngine.preview_frame`` reads beside the neighbours
+PREVIEW_REFS = 4
+
 
 def resolve_fill(fill: str, have_weights: bool, bundled: bool = False, device=None) -> str:
     """The fill mode that runs for ``fill`` (see FILL_MODES). ``device``: where the model would run
@@ -528,7 +531,7 @@ class InpaintEngine:
             ref_reader.close()
         return inpainted
 
-    def preview_frame(self, reader, masks: MaskSource, index: int, max_refs: int = 4) -> np.ndarray:
+    def preview_frame(self, reader, masks: MaskSource, index: int, max_refs: int = PREVIEW_REFS) -> np.ndarray:
         """Inpaint frame ``index`` alone, for a quick look: its neighbours plus a few references."""
         cfg = self.config
         n = len(reader)

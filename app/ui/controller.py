@@ -12,7 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from app.core import cache
-from app.core.engine import EngineConfig
+from app.core.engine import PREVIEW_REFS, EngineConfig, reference_ids
 
 from .appsettings import AppSettings
 from .results import Made
@@ -83,19 +83,29 @@ class Controller(QObject):
             return None
         config = self.engine_config()
         r = config.neighbor_radius  # (the frame is filled from its neighbours: their masks count too)
-        made = Made(p.engine_settings, config.to_dict(), p.masks_snapshot(),
-                    (max(0, p.current - r), min(p.n_frames, p.current + r + 1)))
+        a, b = max(0, p.current - r), min(p.n_frames, p.current + r + 1)
+        if config.fill == "sttn":  # (and STTN alone from a few reference frames further off: preview_frame)
+            refs = reference_ids(p.current, 0, p.n_frames, config.ref_stride, min(PREVIEW_REFS, config.max_refs),
+                                 range(a, b))
+            a, b = min([a, *refs]), max([b, *(i + 1 for i in refs)])
+        made = Made(p.engine_settings, config.to_dict(), p.masks_snapshot(), (a, b), kind="preview")
         return self.engine.submit("Preview", preview_job(p.video_path, made.masks, p.current, p.results,
                                                          self.settings.weights_path(), config, made),
                                   kind="preview", start=p.current, made=made)
 
     def result_is_current(self, config: EngineConfig) -> bool:
-        """Whether the result covers the range, every frame of it up to date and made with ``config``
-        (Export then re-encodes it instead of inpainting again)."""
+        """Whether the result covers the range, every frame of it up to date, made with ``config`` by
+        an Inpaint over the whole range (a preview reads fewer reference frames; two runs over parts
+        of the range did not see each other's frames): Export then re-encodes it instead of
+        inpainting again."""
         p = self.project
         made = p.results.made_in(p.start, p.end)
-        return (p.results.covers(p.start, p.end) and not p.results_outdated(p.start, p.end)
-                and len(made) > 0 and all(m.config == config.to_dict() for m in made))
+        return (p.results.covers(p.start, p.end) and not p.results_outdated(p.start, p.end) and len(made) > 0
+                and all(m.config == config.to_dict() and self.whole_run(m) for m in made))
+
+    def whole_run(self, made: Made) -> bool:
+        """An Inpaint whose range held the whole in/out range."""
+        return made.kind == "inpaint" and made.span[0] <= self.project.start and self.project.end <= made.span[1]
 
     def export(self, options: ExportOptions) -> Job | None:
         """Re-encode the computed result if it is up to date; otherwise inpaint while writing."""

@@ -422,6 +422,8 @@ class MainWindow(QMainWindow):
         why = ("nothing is inpainted yet" if not any(i in r for i in range(p.start, p.end)) else
                "masks or settings changed since the result shown" if p.results_outdated(p.start, p.end) else
                "the result shown does not cover the range" if not r.covers(p.start, p.end) else
+               "part of the result shown comes from Preview frame, or from an Inpaint over another range"
+               if not all(self.controller.whole_run(m) for m in r.made_in(p.start, p.end)) else
                "the result shown was computed with the other paste-back setting"
                if any(m.config.get("crop_to_mask") != full_res for m in r.made_in(p.start, p.end)) else
                "the result shown was computed on another device")

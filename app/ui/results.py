@@ -26,13 +26,14 @@ from app.core.cache import cache_dir
 class Made:
     """What one job's result frames were computed from: the project's engine ``settings``, the
     whole engine ``config`` (with the device and paste-back), the ``masks`` snapshot the job read
-    (blobs shared with the project's, so keeping it costs nothing) and the ``span`` of frames whose
-    masks it depends on."""
+    (blobs shared with the project's, so keeping it costs nothing), the ``span`` of frames whose
+    masks it depends on, and the ``kind`` of job ("inpaint", or "preview": fewer reference frames)."""
 
-    __slots__ = ("settings", "config", "masks", "span", "checked")
+    __slots__ = ("settings", "config", "masks", "span", "kind", "checked")
 
-    def __init__(self, settings: dict, config: dict, masks, span: tuple[int, int]):
+    def __init__(self, settings: dict, config: dict, masks, span: tuple[int, int], kind: str = "inpaint"):
         self.settings, self.config, self.masks, self.span = dict(settings), dict(config), masks, tuple(span)
+        self.kind = kind
         self.checked: Optional[tuple] = None  # (the project's mask version, masks still the same) when last asked
 
     def same_masks(self, masks, version) -> bool:

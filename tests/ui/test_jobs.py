@@ -108,6 +108,55 @@ def test_grow_set_back_makes_the_result_current_again_and_a_preview_updates_its_
     assert p.result_outdated(0) and not c.result_is_current(c.engine_config())
 
 
+def test_an_sttn_preview_is_out_of_date_when_a_reference_frames_mask_changes(window, make_clip, qtbot):
+    """With fill 'sttn' Preview frame reads reference frames beyond the neighbours too (frames 20
+    and 30 for frame 5: InpaintEngine.preview_frame), whose masks hide what they show: a
+    correction there changes the preview (max 10 levels with the bundled weights), so the view
+    must say it is out of date (before, it said nothing and Export re-encoded it)."""
+    window.open_path(make_clip(n=40, width=96, height=64, name="long.mp4"))
+    paint_range(window, 0, 40)
+    p, c = window.project, window.controller
+    p.set_engine_settings({**p.engine_settings, "fill": "sttn"})
+    p.set_current(5)
+    with qtbot.waitSignal(c.engine.finished, timeout=60_000):
+        c.preview()
+    assert not p.result_outdated(5)
+    p.set_current(20)
+    p.edit_mask(square_mask(box=(50, 10, 90, 60)) | square_mask(), "frame")
+    p.set_current(5)
+    assert p.result_outdated(5) and "changed" in window.result_view.note
+    p.undo.undo()
+    assert not p.result_outdated(5)
+
+
+def test_export_re_encodes_only_a_result_one_inpaint_made_over_the_whole_range(window, clip, qtbot):
+    """Results are kept frame by frame now, so a range may hold frames from Preview frame (fewer
+    reference frames) or from Inpaint runs over parts of it (blind to each other's frames): Export
+    inpaints again then, and says why; one Inpaint over the range is re-encoded."""
+    window.open_path(clip)
+    paint_range(window, 0, 6)
+    p, c = window.project, window.controller
+    p.set_engine_settings({**p.engine_settings, "fill": "telea"})
+    with qtbot.waitSignal(c.engine.finished, timeout=60_000):
+        c.inpaint()
+    assert c.result_is_current(c.engine_config())
+    p.set_current(3)
+    with qtbot.waitSignal(c.engine.finished, timeout=60_000):
+        c.preview()
+    assert not p.result_outdated(3) and not c.result_is_current(c.engine_config())
+    assert window.export_summary(False).endswith("(part of the result shown comes from Preview frame, or from an "
+                                                 "Inpaint over another range).")
+    for a, b in ((0, 3), (3, 6)):
+        p.set_range(a, b)
+        with qtbot.waitSignal(c.engine.finished, timeout=60_000):
+            c.inpaint()
+    p.set_range(0, 6)
+    assert p.results.covers(0, 6) and not p.results_outdated(0, 6) and not c.result_is_current(c.engine_config())
+    with qtbot.waitSignal(c.engine.finished, timeout=60_000):
+        c.inpaint()
+    assert c.result_is_current(c.engine_config()) and "re-encoded" in window.export_summary(False)
+
+
 def test_a_cancelled_inpaint_keeps_the_earlier_result_where_it_did_not_reach(window, make_clip, qtbot):
     """Inpaint again and cancel: the frames done are new, the others keep the earlier result (out
     of date where the masks changed) instead of losing it; the status bar says how many are new."""
