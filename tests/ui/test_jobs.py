@@ -17,6 +17,18 @@ def paint_range(window, start, end):
     window.project.edit_mask(square_mask(), "range")
 
 
+def inpainted(window, qtbot, clip, end: int):
+    """``clip`` open, the square painted on frames 0..end-1 and inpainted there with the quick
+    Telea fill: (project, controller)."""
+    window.open_path(clip)
+    paint_range(window, 0, end)
+    p, c = window.project, window.controller
+    p.set_engine_settings({**p.engine_settings, "fill": "telea"})
+    with qtbot.waitSignal(c.engine.finished, timeout=60_000):
+        c.inpaint()
+    return p, c
+
+
 def test_inpaint_range_changes_only_masked_pixels(window, clip, qtbot):
     window.open_path(clip)
     paint_range(window, 2, 8)
@@ -86,12 +98,7 @@ def test_grow_set_back_makes_the_result_current_again_and_a_preview_updates_its_
     """Out of date is worked out from what each frame was made from: setting Grow back, or Preview
     frame after a correction, makes that result current again (before, the note stayed for good
     and Export inpainted again)."""
-    window.open_path(clip)
-    paint_range(window, 0, 6)
-    p, c = window.project, window.controller
-    p.set_engine_settings({**p.engine_settings, "fill": "telea"})
-    with qtbot.waitSignal(c.engine.finished, timeout=60_000):
-        c.inpaint()
+    p, c = inpainted(window, qtbot, clip, 6)
     spin = window.segment.dilate_spin
     grow = spin.value()
     spin.setValue(grow + 4)
@@ -133,12 +140,7 @@ def test_export_re_encodes_only_a_result_one_inpaint_made_over_the_whole_range(w
     """Results are kept frame by frame now, so a range may hold frames from Preview frame (fewer
     reference frames) or from Inpaint runs over parts of it (blind to each other's frames): Export
     inpaints again then, and says why; one Inpaint over the range is re-encoded."""
-    window.open_path(clip)
-    paint_range(window, 0, 6)
-    p, c = window.project, window.controller
-    p.set_engine_settings({**p.engine_settings, "fill": "telea"})
-    with qtbot.waitSignal(c.engine.finished, timeout=60_000):
-        c.inpaint()
+    p, c = inpainted(window, qtbot, clip, 6)
     assert c.result_is_current(c.engine_config())
     p.set_current(3)
     with qtbot.waitSignal(c.engine.finished, timeout=60_000):
@@ -160,12 +162,7 @@ def test_export_re_encodes_only_a_result_one_inpaint_made_over_the_whole_range(w
 def test_a_cancelled_inpaint_keeps_the_earlier_result_where_it_did_not_reach(window, make_clip, qtbot):
     """Inpaint again and cancel: the frames done are new, the others keep the earlier result (out
     of date where the masks changed) instead of losing it; the status bar says how many are new."""
-    window.open_path(make_clip(n=40, width=96, height=64, name="long.mp4"))
-    paint_range(window, 0, 40)
-    p, c = window.project, window.controller
-    p.set_engine_settings({**p.engine_settings, "fill": "telea"})
-    with qtbot.waitSignal(c.engine.finished, timeout=60_000):
-        c.inpaint()
+    p, c = inpainted(window, qtbot, make_clip(n=40, width=96, height=64, name="long.mp4"), 40)
     first = {i: p.results.get(i) for i in range(40)}
     p.set_current(0)
     p.edit_mask(square_mask(box=(60, 30, 80, 50)) | square_mask(), "range")
