@@ -448,11 +448,14 @@ class SegmentController(QObject):
                                          "dropped: click again to correct the mask as it is now.")
 
     def discard(self) -> None:
-        """Drop the clicks and candidates (Esc); an answer still on its way is not computed further
-        (a SAM embedding stops at its next encoder block) and ignored."""
+        """Drop the clicks and candidates (Esc); an answer still on its way is ignored, and not
+        computed further (a SAM embedding stops at its next encoder block) unless it is the SAM
+        embedding of the frame shown: the likeliest next step is another click there, which then
+        needs no new pass (another frame, video or tool stops it)."""
         self._request += 1
         self._pending = self._parked = None
-        self.jobs.cancel()
+        if not self._embedding(self.project.current):
+            self.jobs.cancel()
         self._corrects = False
         self.tool.reset()
         self._enable()
@@ -786,10 +789,13 @@ class SegmentController(QObject):
                                              "the click selects).")
             return True
         if key == Qt.Key.Key_Escape and (self.tool.points or self.tool.box is not None or self.tool.candidates):
-            waited = self._waiting()
+            waited, embedding = self._waiting(), self._embedding(self.project.current)
             self.discard()
             if waited:  # (the status bar said "Segmenting…")
-                self.controller.message.emit("Selection discarded; its answer, still being computed, was stopped.")
+                self.controller.message.emit(
+                    "Selection discarded; Segment Anything goes on preparing this frame, so the next click here "
+                    "answers sooner." if embedding else "Selection discarded; its answer, still being computed, "
+                    "was stopped.")
             return True
         return False
 
