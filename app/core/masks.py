@@ -332,6 +332,13 @@ class MaskStore:
     def masked_frames(self) -> list[int]:
         return sorted(self._blobs)
 
+    def copy(self) -> "MaskStore":
+        """Another store holding the same masks, for a worker thread (a save, a job): blobs are
+        immutable bytes, so the dict of references is copied (~1 ms at 20,000 masked frames)."""
+        other = MaskStore(self.n_frames, self.width, self.height)
+        other._blobs = dict(self._blobs)
+        return other
+
     def nbytes(self) -> int:
         return sum(len(b) for b in {id(b): b for b in self._blobs.values()}.values())
 

@@ -95,6 +95,7 @@ class MainWindow(QMainWindow):
         self.project.pathChanged.connect(lambda _: self._title())
         self.project.videoChanged.connect(self._video_opened)
         self.autosaver = Autosaver(self.project, user_data_dir() / "autosave", autosave_ms, self)
+        self.autosaver.failed.connect(self.messages.show)  # (written on a thread: never a dialog mid-edit)
         # saved, reopened, undone back to the saved state or its changes discarded: nothing to recover
         self.project.dirtyChanged.connect(lambda dirty: dirty or self.autosaver.discard())
         self._busy(False)
@@ -488,6 +489,7 @@ class MainWindow(QMainWindow):
         self.controller.shutdown()
         self.autosaver.timer.stop()
         self.autosaver.discard()  # a clean exit leaves nothing to recover
+        self.autosaver.wait()  # (an autosave being written is deleted once it is)
         self.project.close_video()
         self.frames.shutdown()
         self.project.results.dispose()

@@ -186,6 +186,151 @@ def test_autosave_writes_only_when_dirty(qtbot, clip, tmp_path):
     assert list((tmp_path / "auto").iterdir()) == []  # project, masks and tracked record all gone
 
 
+def test_the_autosave_is_written_on_a_thread_and_reopens_as_the_project_was(qtbot, clip, tmp_path):
+    import threading
+
+    p = Project()
+    p.open_video(clip)
+    p.set_range(2, 9)
+    p.edit_mask(square_mask(), "range")
+    p.tracked.set(4, square_mask(box=(0, 0, 10, 10)))
+    p.set_current(4)
+    p.edit_mask(p.masks.get(4) | square_mask(box=(50, 5, 60, 15)), "frame", keyframe=True,
+                new_object=square_mask(box=(50, 5, 60, 15)))
+    saver = Autosaver(p, tmp_path / "auto", interval_ms=3_600_000)
+    threads = []
+    saver.saved.connect(lambda _: threads.append(threading.current_thread()))
+    with qtbot.waitSignal(saver.saved, timeout=10_000) as saved:
+        assert saver.save_now() == saver.path and saver.writing
+    assert saved.args == [saver.path] and not saver.writing
+    assert threads == [threading.main_thread()]  # ``saved`` comes on the GUI thread
+    q = Project()
+    q.load(saver.path)
+    for store, other in ((p.masks, q.masks), (p.tracked, q.tracked)):
+        assert store.masked_frames() == other.masked_frames()
+        assert all(store.blob(i) == other.blob(i) for i in store.masked_frames())
+    assert q.keyframes == {4} and (q.start, q.end) == (2, 9)
+    assert [np.array_equal(a, b) for a, b in zip(q.objects_on(4), p.objects_on(4))] == [True]
+    assert p.dirty  # an autosave does not count as saving
+
+
+def held_autosave(monkeypatch, clip, tmp_path):
+    """(writes held, project, its Autosaver, the paths ``saved`` gave): frame 0 masked and the first
+    autosave under way, held (uihelpers.HeldWrites) until ``release``."""
+    from uihelpers import HeldWrites
+
+    held = HeldWrites(monkeypatch)
+    p = Project()
+    p.open_video(clip)
+    p.edit_mask(square_mask(), "frame")
+    saver = Autosaver(p, tmp_path / "auto", interval_ms=3_600_000)
+    saved = []
+    saver.saved.connect(saved.append)
+    saver.save_now()
+    assert held.entered.wait(10)
+    return held, p, saver, saved
+
+
+def test_an_edit_made_while_the_autosave_is_written_is_in_the_next_one(qtbot, clip, tmp_path, monkeypatch):
+    """One write at a time: autosaves asked for meanwhile make one more write, once it ends."""
+    held, p, saver, saved = held_autosave(monkeypatch, clip, tmp_path)
+    p.set_current(5)
+    p.edit_mask(square_mask(box=(60, 40, 70, 50)), "frame")  # while frame 0 alone is being written
+    assert saver.save_now() == saver.path and saver.save_now() == saver.path
+    held.release()
+    qtbot.waitUntil(lambda: len(saved) == 2 and not saver.writing, timeout=10_000)
+    qtbot.wait(50)
+    assert held.frames == [[0], [0, 5]] and held.most == 1 and len(saved) == 2
+    q = Project()
+    q.load(saver.path)
+    assert q.masks.masked_frames() == [0, 5]
+
+
+def test_discard_while_the_autosave_is_written_leaves_no_file(qtbot, clip, tmp_path, monkeypatch):
+    from uihelpers import HeldWrites
+
+    held, p, saver, saved = held_autosave(monkeypatch, clip, tmp_path)
+    saver.discard()  # saved meanwhile: the files go as soon as they are written
+    held.release(after_s=0.2)
+    assert saver.wait(10) and not saver.writing
+    assert list((tmp_path / "auto").iterdir()) == [] and saved == []
+    # Discarded while written, then changed again: the next autosave is written after the deletion.
+    held = HeldWrites(monkeypatch)
+    saver.save_now()
+    assert held.entered.wait(10)
+    saver.discard()
+    p.set_current(3)
+    p.edit_mask(square_mask(), "frame")
+    saver.save_now()
+    held.release()
+    assert saver.wait(10)
+    q = Project()
+    q.load(saver.path)
+    assert q.masks.masked_frames() == [0, 3] and held.frames == [[0], [0, 3]]
+
+
+def test_an_autosave_that_cannot_be_written_says_so_and_keeps_the_last_one(qtbot, clip, tmp_path, monkeypatch):
+    """A folder that cannot be made, a disk full mid-write: ``failed`` with a message (never an
+    exception into Qt), and the previous autosave still whole, with no temporary file left."""
+    import errno
+
+    import app.ui.project as project
+
+    p = Project()
+    p.open_video(clip)
+    p.edit_mask(square_mask(), "frame")
+    (tmp_path / "file").write_text("")
+    saver = Autosaver(p, tmp_path / "file" / "auto", interval_ms=3_600_000)  # (a file where a folder must be)
+    with qtbot.waitSignal(saver.failed, timeout=10_000) as failed:
+        saver.save_now()
+    assert str(tmp_path / "file" / "auto") in failed.args[0] and "File > Save" in failed.args[0]
+    assert not saver.writing
+    saver.folder = tmp_path / "auto"
+    with qtbot.waitSignal(saver.saved, timeout=10_000):
+        saver.save_now()
+    p.set_current(5)
+    p.edit_mask(square_mask(), "frame")
+
+    def full(*_):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(project, "save_mask_blobs", full)
+    with qtbot.waitSignal(saver.failed, timeout=10_000) as failed:
+        saver.save_now()
+    assert "No space left on device" in failed.args[0]
+    assert sorted(f.name for f in (tmp_path / "auto").iterdir()) == ["autosave.masks.npz", "autosave.sttnproj"]
+    q = Project()
+    q.load(saver.path)
+    assert q.masks.masked_frames() == [0]
+
+
+def test_save_now_holds_the_gui_thread_for_the_snapshot_only(qtbot, clip, tmp_path):
+    """20,000 frames with a mask and a tracker's record of their own (2 KB blobs): the GUI thread
+    takes the snapshot (references) and returns; the writing takes far longer, on the thread."""
+    import time
+
+    from app.core.masks import MaskStore
+
+    p = Project()
+    p.open_video(clip)
+    rng = np.random.default_rng(0)
+    n = 20_000
+    p.masks, p.tracked = MaskStore(n, 96, 64), MaskStore(n, 96, 64)
+    for i in range(n):
+        p.masks.set_blob(i, rng.bytes(2000))
+        p.tracked.set_blob(i, rng.bytes(2000))
+    p.mark_dirty()
+    saver = Autosaver(p, tmp_path / "auto", interval_ms=3_600_000)
+    with qtbot.waitSignal(saver.saved, timeout=60_000):
+        t0 = time.perf_counter()
+        saver.save_now()
+        gui = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    p.save(tmp_path / "sync", mark_clean=False)  # the same files written here: what an autosave held before
+    sync = time.perf_counter() - t0
+    assert gui < sync / 4, (gui, sync)
+
+
 def test_a_damaged_project_is_one_message_and_changes_nothing(qtbot, clip, tmp_path):
     """A damaged masks file, a project file of another shape: InpaintError naming the file, and
     the project that was open stays open with its masks."""

@@ -327,14 +327,14 @@ def test_recovers_autosave_after_a_crash(qtbot, settings, dialogs, clip):
     qtbot.addWidget(first)
     first.open_path(clip)
     first.project.edit_mask(square_mask(), "frame")
-    assert first.autosaver.save_now() is not None
+    assert first.autosaver.save_now() is not None and first.autosaver.wait()
     first.controller.shutdown()  # "crash": the window never closes cleanly, the autosave stays
     second = MainWindow(settings)
     qtbot.addWidget(second)
     dialogs.answer = QMessageBox.StandardButton.Yes
     assert second.offer_recovery()
     assert second.project.masks.masked_frames() == [0] and second.project.dirty
-    assert second.autosaver.path.exists()  # the recovered work is insured again at once
+    assert second.autosaver.wait() and second.autosaver.path.exists()  # the recovered work is insured again at once
     dialogs.answer = QMessageBox.StandardButton.Discard
     second.close()
     first.project._dirty = False
@@ -349,17 +349,46 @@ def test_the_autosave_goes_once_the_work_is_saved_or_discarded(window, make_clip
     saver = window.autosaver
     window.open_path(make_clip(n=4, name="a.mp4"))
     window.project.edit_mask(square_mask(), "frame")
-    assert saver.save_now() is not None and saver.path.exists()
+    assert saver.save_now() is not None and saver.wait() and saver.path.exists()
     window.project.save(tmp_path / "a")
     assert not saver.path.exists()
     window.project.edit_mask(square_mask() & False, "frame")  # changed again, autosaved again
-    assert window.project.dirty and saver.save_now() is not None
+    assert window.project.dirty and saver.save_now() is not None and saver.wait()
     window.undo_action.trigger()  # back to the saved state: nothing to recover
     assert not window.project.dirty and not saver.path.exists()
     window.project.edit_mask(square_mask() & False, "frame")
     assert saver.save_now() is not None
     assert window.open_path(make_clip(n=4, name="b.mp4"))  # its changes discarded (dialogs answer Discard)
-    assert not saver.path.exists()
+    assert saver.wait() and not saver.path.exists()  # (deleted once written, if it was still being written)
+
+
+def test_a_failed_autosave_says_what_to_do_in_the_status_bar(window, clip, dialogs, qtbot, tmp_path):
+    from uihelpers import square_mask
+
+    window.open_path(clip)
+    window.project.edit_mask(square_mask(), "frame")
+    (tmp_path / "file").write_text("")
+    window.autosaver.folder = tmp_path / "file" / "autosave"  # cannot be made: a file is in the way
+    with qtbot.waitSignal(window.autosaver.failed, timeout=10_000):
+        window.autosaver.save_now()
+    shown = window.statusBar().currentMessage()
+    assert shown.startswith("Autosave to ") and "save the project (File > Save)" in shown
+    assert dialogs == []  # (no dialog pops up in the middle of an edit)
+
+
+def test_closing_the_window_waits_for_the_autosave_being_written_and_deletes_it(window, clip, dialogs,
+                                                                                  monkeypatch):
+    from uihelpers import HeldWrites, square_mask
+
+    held = HeldWrites(monkeypatch)
+    saver = window.autosaver
+    window.open_path(clip)
+    window.project.edit_mask(square_mask(), "frame")
+    saver.save_now()
+    assert held.entered.wait(10)
+    held.release(after_s=0.3)
+    assert window.close()  # changes discarded (dialogs answer Discard): nothing to recover
+    assert not saver.writing and not saver.path.exists() and held.running == 0
 
 
 def test_make_app_applies_the_dark_theme(qapp):

@@ -7,3 +7,41 @@ def square_mask(h=64, w=96, box=(20, 16, 44, 40)) -> np.ndarray:
     x0, y0, x1, y1 = box
     m[y0:y1, x0:x1] = True
     return m
+
+
+class HeldWrites:
+    """Holds each autosave write (``app.ui.project.write_snapshot``) until ``release``, counting the
+    writes, the most running at once and the frames each snapshot had masked."""
+
+    def __init__(self, monkeypatch):
+        import threading
+
+        import app.ui.project as project
+
+        self._real = project.write_snapshot
+        self._open, self.entered, self._lock = threading.Event(), threading.Event(), threading.Lock()
+        self.running = self.most = 0
+        self.frames: list[list[int]] = []
+        monkeypatch.setattr(project, "write_snapshot", self._write)
+
+    def _write(self, snap, path):
+        with self._lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+            self.frames.append(snap.masks.masked_frames())
+        self.entered.set()
+        try:
+            assert self._open.wait(30), "never released"
+            return self._real(snap, path)
+        finally:
+            with self._lock:
+                self.running -= 1
+
+    def release(self, after_s: float = 0.0) -> None:
+        """Let the writes go, now or ``after_s`` seconds from now (from another thread)."""
+        import threading
+
+        if after_s:
+            threading.Timer(after_s, self._open.set).start()
+        else:
+            self._open.set()
