@@ -246,6 +246,8 @@ p.mark_dirty()
 t = phase("autosave")
 t0 = time.perf_counter()
 w.autosaver.save_now()
+res["autosave_gui_s"] = time.perf_counter() - t0  # the snapshot; the files are written on a thread
+wait(app, lambda: not w.autosaver.writing, 60)
 res["autosave_s"] = time.perf_counter() - t0
 spin(app, 0.2)
 p.undo.setClean()
