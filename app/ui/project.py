@@ -132,7 +132,8 @@ class Project(QObject):
         self.tracked: Optional[MaskStore] = None
         #: the last tracking run, so that tracking again redoes only what changed since
         #: (``changed_spans``): {"range": (start, end), "sam": checkpoint or None, "keys": {keyframe:
-        #: digest of its mask}, "tracked": {frame: the tracked blob it left}}; saved with the project
+        #: digest of its mask}, "tracked": {frame: the tracked blob it left}, "pending": [frames a
+        #: stopped run did not reach]}; saved with the project
         self.last_track: Optional[dict] = None
         self.path: Optional[Path] = None
         self.results = ResultCache()
@@ -514,12 +515,14 @@ class Project(QObject):
         self.pathChanged.emit(path)
         self.dirtyChanged.emit(False)
 
-    def record_track(self, span: tuple[int, int], sam: Optional[str], keys: dict) -> None:
-        """Remember a finished tracking run over ``span`` (its range): ``keys`` {keyframe: digest of
-        the mask it started from, ``mask_digest``}; each frame's tracked blob by its digest, read now
-        (``tracked_as_last_run`` compares a frame with it later, also after a save and reopen)."""
+    def record_track(self, span: tuple[int, int], sam: Optional[str], keys: dict, pending=()) -> None:
+        """Remember a tracking run over ``span`` (its range): ``keys`` {keyframe: digest of the mask
+        it started from, ``mask_digest``}; each frame's tracked blob by its digest, read now
+        (``tracked_as_last_run`` compares a frame with it later, also after a save and reopen);
+        ``pending``: the frames a stopped run did not reach (``resume_spans`` finishes them)."""
         self.last_track = {"range": tuple(span), "sam": sam, "keys": dict(keys),
-                           "tracked": {i: d for i in range(*span) if (d := mask_digest(self.tracked.blob(i)))}}
+                           "tracked": {i: d for i in range(*span) if (d := mask_digest(self.tracked.blob(i)))},
+                           "pending": sorted(pending)}
 
     def tracked_as_last_run(self, i: int) -> bool:
         """Whether frame ``i`` still holds what the last tracking run gave it."""
@@ -541,7 +544,8 @@ class Project(QObject):
                 tracked = {i: d for i in range(start, end) if (d := mask_digest(self.tracked.blob(i)))}
             else:
                 return
-            self.last_track = {"range": (start, end), "sam": sam, "keys": keys, "tracked": tracked}
+            pending = sorted({i for a, b in run.get("pending", ()) for i in range(max(int(a), start), min(int(b), end))})
+            self.last_track = {"range": (start, end), "sam": sam, "keys": keys, "tracked": tracked, "pending": pending}
         except (KeyError, TypeError, ValueError, AttributeError):
             pass  # an edited or older file: the next Track runs over the whole range
 
@@ -647,7 +651,8 @@ class ProjectSnapshot:
             run = self.last_track
             tracking["last_run"] = {"range": list(run["range"]), "sam": run["sam"],
                                     "keys": {str(k): d for k, d in sorted(run["keys"].items())},
-                                    "tracked": {str(i): d for i, d in sorted(run["tracked"].items())}}
+                                    "tracked": {str(i): d for i, d in sorted(run["tracked"].items())},
+                                    "pending": _runs_of(run.get("pending", ()))}
         return {"format": FORMAT, "video": self.video, "range": list(self.range), "current": self.current,
                 "engine": self.engine, "masks": masks_name, "tracking": tracking}
 
@@ -683,6 +688,17 @@ def write_snapshot(snap: ProjectSnapshot, path) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(data, indent=2))
     return path
+
+
+def _runs_of(frames) -> list[list[int]]:
+    """Sorted frame numbers as half-open runs [[a, b], ...] (a project file stays short)."""
+    runs: list[list[int]] = []
+    for i in frames:
+        if runs and i == runs[-1][1]:
+            runs[-1][1] = i + 1
+        else:
+            runs.append([i, i + 1])
+    return runs
 
 
 def save_mask_blobs(store: MaskStore, path) -> None:

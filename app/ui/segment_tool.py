@@ -27,7 +27,7 @@ from app.core.jobs import Progress
 from app.core.masks import MaskStore, encode_labels
 from app.core.paths import models_dir
 from app.core.segment import (CHECK, FALLBACK, KEYFRAME, LOST, SHRUNK, GrabCutSegmenter, TrackParams, changed_spans,
-                              click_motion, objects_in, track, without_static)
+                              click_motion, objects_in, resume_spans, track, without_static)
 from app.core.segment import download
 from app.core.segment.sam import SamSegmenter, find_sam_checkpoint, load_sam
 
@@ -186,10 +186,15 @@ def segment_job(provider: SegmenterProvider, sam_path, device, video, index: int
 
 
 def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, end: int, keyframes: dict,
-              masks: MaskStore, tracked: Optional[MaskStore] = None, gap: int = 0, spans=None):
+              masks: MaskStore, tracked: Optional[MaskStore] = None, gap: int = 0, spans=None,
+              seeds: Optional[dict] = None):
     """Track the masks of the ``keyframes`` ({absolute frame: the objects selected there one by
     one, bool masks, possibly none}) through [start, end) on the engine worker, or through the
-    half-open ``spans`` of it only (what changed since the last run, ``changed_spans``).
+    half-open ``spans`` of it only (what changed since the last run, ``changed_spans``). A span may
+    be ``(a, b, seed)`` (``resume_spans``: finishing a stopped run): its keyframe's run goes on
+    from frame ``seed`` (``iter_track(resume=)``) with the objects ``seeds[seed]`` (bool masks, as
+    the stopped run followed them; empty: the seed's tracked mask as one object); the frames up
+    to the seed are not tracked again.
 
     ``masks`` and ``tracked`` (per frame, the pixels an earlier run added) are the worker's own
     snapshots. Paint that stays put around a keyframe (a logo painted for all frames, or onwards)
@@ -218,10 +223,20 @@ def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, 
                                "set to every frame in range or onwards, as for a logo), so there is nothing to "
                                "follow; to follow a moving object, set Apply to 'This frame', select it and press "
                                "Enter, then track.")
+        todo = [(s[0], s[1], s[2] if len(s) > 2 else None) for s in (spans or [(start, end)])]
+        resume, skipped = {}, set()  # {span: (keyframe, seed, objects)}, the frames up to the seeds
+        for n, (a, b, i) in enumerate(todo):
+            ks = [k for k in follow if a <= k < b]
+            if i is not None and len(ks) == 1:
+                k = ks[0]
+                resume[a, b] = (k, i, (seeds or {}).get(i) or [tracked.get(i)])
+                skipped.update(range(k + 1, i + 1) if i > k else range(i, k))
+            else:
+                todo[n] = (a, b, None)
         seg = provider.new(sam_path, device)
         changes, flags, owned, labels, seen = {}, {}, {}, {}, set()
-        todo = spans or [(start, end)]
-        total, offset = sum(b - a for a, b in todo), 0
+        total = sum(b - a for a, b, _ in todo) - len(skipped)
+        offset = 0
         t0 = time.monotonic()
 
         def on_mask(step):
@@ -246,26 +261,33 @@ def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, 
 
         done, stopped = 0, False
         try:
-            for a, b in todo:
+            for a, b, seed in todo:
                 keys = {k - a: m for k, m in follow.items() if a <= k < b}
+                go_on = {k - a: (i - a, objs) for k, i, objs in [resume[a, b]]} if (a, b) in resume else None
                 if keys:  # (a span whose keyframes held only static paint is left as it is)
                     offset = a
                     # this long-lived thread's OpenCV generator (GrabCut's k-means) starts each span
                     # alike, so tracking the same keyframes again gives the same masks
                     cv2.setRNGSeed(0)
                     track(lambda k: reader[a + k], b - a, keys, seg, cancel=cancel, on_mask=on_mask,
-                          keep_masks=False, progress=lambda r: progress(
+                          keep_masks=False, resume=go_on, progress=lambda r: progress(
                               Progress(done + r.done, total, r.stage, time.monotonic() - t0, r.info)))
-                done += b - a
+                done += b - a - (0 if seed is None else abs(seed - resume[a, b][0]))
         except Cancelled:
             # each frame reported is final (tracked once, from its nearer keyframe): a stopped run
             # keeps them, as one undo step; with nothing tracked yet it is a plain cancel
             if not (seen - set(follow)):
                 raise
             stopped = True
+        # the frames this run was to track, and of those the ones it did not reach when stopped
+        # (keyframes, and the frames up to a seed, are not tracked)
+        meant = {i for a, b, _ in todo for i in range(a, b)} - set(follow) - skipped
         return {"changes": changes, "flags": flags, "tracked": owned, "objects": labels, "start": start, "end": end,
-                "spans": todo, "followed": sorted(follow), "n_objects": max(len(v) for v in follow.values()),
-                "stopped": stopped, "frames": sorted(seen)}
+                "spans": [(a, b) if i is None else (i + 1, b) if i > resume[a, b][0] else (a, i)
+                          for a, b, i in todo],
+                "followed": sorted(follow), "n_objects": max(len(v) for v in follow.values()),
+                "stopped": stopped, "frames": sorted(seen), "pending": sorted(meant - seen) if stopped else [],
+                "resumed": bool(resume)}
 
     return fn
 
@@ -665,12 +687,18 @@ class SegmentController(QObject):
         digests = {i: mask_digest(p.masks.blob(i)) for i in keys}
         # after a correction only the stretches between the keyframes around it are tracked again
         # (each frame is tracked from its neighbouring keyframes); with nothing changed, all of it
-        last, spans = p.last_track, None
+        last, spans, seeds = p.last_track, None, {}
         if last is not None and last["range"] == (p.start, p.end) and last["sam"] == sam:
             spans = changed_spans(p.start, p.end, digests, last["keys"], p.tracked_as_last_run)
+            if last.get("pending"):  # a stopped run: its frames not reached yet are followed on
+                redo = {i for a, b in spans for i in range(a, b)}  # from where it stopped
+                more = resume_spans(p.start, p.end, keys, [i for i in last["pending"] if i not in redo],
+                                    seedable=lambda i: not p.tracked.is_empty(i))
+                spans = sorted(spans + more)
+                seeds = {i: p.objects_on(i) for _, _, i in more if i is not None}
         fn = track_job(self.provider, sam, device, p.video_path, p.start, p.end, {i: p.objects_on(i) for i in keys},
                        p.masks_snapshot(), p.masks_snapshot(p.tracked),
-                       TrackParams().gap_px((p.masks.height, p.masks.width)), spans or None)
+                       TrackParams().gap_px((p.masks.height, p.masks.width)), spans or None, seeds)
         # keyframes now (a frame corrected while the run goes on is the user's when it lands), and
         # those in range whose mask was cleared (the run fills them: they are keyframes no more)
         empty_keys = {i for i in self.keyframes if p.start <= i < p.end and p.masks.is_empty(i)}
@@ -730,8 +758,9 @@ class SegmentController(QObject):
             self.flagged.update(flags)
             self.keyframes.update(new_keys)
             self.keyframes.difference_update(emptied)
-        if not stopped:  # (after a stopped run the next Track redoes what it changed, and the rest)
-            p.record_track(job.data["range"], job.data["sam"], {k: job.data["keys"][k] for k in result["followed"]})
+        # (after a stopped run the next Track follows on from where it stopped, ``resume_spans``)
+        p.record_track(job.data["range"], job.data["sam"], {k: job.data["keys"][k] for k in result["followed"]},
+                       result.get("pending", ()))
         if self.flagged != before or new_keys or emptied:
             p.mark_dirty()  # the flags and keyframes are saved with the project
         p.trackingChanged.emit()  # the timeline's marks
@@ -750,7 +779,9 @@ class SegmentController(QObject):
         grow = self.dilate_spin.value()
         self.controller.message.emit(f"Tracked {f'{n} objects through ' if n > 1 else ''}"
                                      f"frames {', '.join(f'{a}..{b - 1}' for a, b in spans)}"
-                                     + (" again (the other frames are as the last run left them)" if again else "")
+                                     + (" (on from where the stopped run had got to; the other frames are as "
+                                        "it left them)" if result.get("resumed") else
+                                        " again (the other frames are as the last run left them)" if again else "")
                                      + (f"; check the {len(flagged)} flagged frame(s) (G goes to the next)."
                                         if flagged else ".")
                                      + (f" Grow {TRACKED_GROW} px (beside Track; now {grow}) takes a moving object's "

@@ -7,7 +7,7 @@ import pytest
 from app.core.errors import Cancelled
 from app.core.jobs import CancelToken
 from app.core.segment import (CHECK, FALLBACK, KEYFRAME, LOST, OK, SHRUNK, GrabCutSegmenter, TrackParams, changed_spans,
-                              iter_track, mask_iou, plan_runs, prompts_from_mask, track)
+                              iter_track, mask_iou, plan_runs, prompts_from_mask, resume_spans, track)
 
 import cv2
 
@@ -68,6 +68,64 @@ def test_changed_spans_keep_the_half_of_a_long_stretch_a_correction_does_not_rea
     assert changed_spans(0, 200, {0: "a", 100: "x"}, {0: "a", 100: "b"}, lambda i: i != 30) == [(0, 200)]
     assert changed_spans(0, 200, {0: "a", 100: "b"}, {0: "a", 40: "g", 100: "b"}, same) == [(0, 101)]
     assert changed_spans(0, 200, {0: "a", 100: "x"}, {0: "a", 100: "b"}, same, warp_gap=100) == [(0, 200)]
+
+
+def test_a_stopped_run_is_finished_from_where_each_of_its_halves_got_to():
+    """``resume_spans``: (a, b, seed) pieces, each one keyframe's run; a half a stopped run had
+    begun goes on after its last frame done (the seed), a half it had not begun is its keyframe's
+    run from the start, and stretches short enough to be followed from both ends at once are
+    tracked again whole."""
+    pend = lambda *rs: {i for a, b in rs for i in range(a, b)}  # noqa: E731
+    assert resume_spans(0, 100, [0], pend((40, 100))) == [(0, 100, 39)]  # forward from 0, stopped after 39
+    assert resume_spans(0, 100, [50], pend((0, 30))) == [(0, 51, 30)]  # backward from 50, got down to 30
+    assert resume_spans(0, 100, [50], pend((0, 30), (51, 100))) == [(0, 51, 30), (50, 100, None)]
+    # keyframes 10 and 80 (middle 45): stopped after 29 going forward, the half back from 80 not begun
+    assert resume_spans(0, 100, [10, 80], pend((30, 80), (81, 100))) == [(10, 46, 29), (46, 81, None),
+                                                                           (80, 100, None)]
+    assert resume_spans(0, 100, [10, 80], set()) == []
+    assert resume_spans(0, 100, [10, 25], pend((12, 25))) == [(10, 26, None)]  # 15 apart: whole
+    assert resume_spans(0, 100, [10, 25], pend((12, 25)), warp_gap=5) == [(10, 18, 11), (18, 26, None)]
+    # pending frames that are not the far end of a half (an edited record): the whole half
+    assert resume_spans(0, 100, [10, 80], pend((30, 45))) == [(10, 46, None)]
+    # a seed with nothing to go on from: the keyframe's run from the start
+    assert resume_spans(0, 100, [0], pend((40, 100)), seedable=lambda i: i != 39) == [(0, 100, None)]
+    # keyframes, frames outside the range: ignored
+    assert resume_spans(20, 60, [30], pend((0, 20), (30, 31), (60, 90))) == []
+    with pytest.raises(ValueError):
+        resume_spans(0, 10, [], {5})
+
+
+def test_a_run_resumed_from_where_it_stopped_goes_on_as_the_unbroken_run():
+    """``iter_track(resume={keyframe: (seed, mask)})``: the frames up to the seed are not tracked
+    again, and the rest come out as the unbroken run gives them: with the weight-free tracker
+    nearly (its models stay the keyframe's; the per-frame updates of the skipped frames are not
+    replayed), with SAM bit for bit (it carries nothing but the last frame's mask)."""
+    from app.core.segment.sam import SamSegmenter
+    from tests.core.test_segment_sam import tiny_sam
+
+    frames, masks = make_clip(n=16, w=180, textured=True)
+    cv2.setRNGSeed(0)
+    whole = track(lambda i: frames[i], 16, {0: masks[0]}, GrabCutSegmenter(seed=0))
+    steps = []
+    cv2.setRNGSeed(0)
+    track(lambda i: frames[i], 16, {0: masks[0]}, GrabCutSegmenter(seed=0), on_mask=steps.append,
+          resume={0: (6, whole.mask(6))}, progress=lambda r: steps.append(r))
+    done = [s.index for s in steps if hasattr(s, "index")]
+    assert done == [0] + list(range(7, 16))  # the keyframe, then on after frame 6
+    assert [r.total for r in steps if hasattr(r, "total")][-1] == 10  # progress counts those frames
+    for s in steps:
+        if hasattr(s, "index") and s.index > 6:
+            assert mask_iou(s.mask, whole.mask(s.index)) > 0.9 and mask_iou(s.mask, masks[s.index]) > 0.8, s.index
+    sam = SamSegmenter(tiny_sam())
+    whole = track(lambda i: frames[i], 5, {0: masks[0]}, sam)
+    went_on = track(lambda i: frames[i], 5, {0: masks[0]}, sam, resume={0: (2, [whole.mask(2)])})
+    assert all(np.array_equal(went_on.mask(i), whole.mask(i)) for i in (3, 4))
+    # a keyframe with a run each way: the run the seed is on goes on from it, the other is whole
+    back = track(lambda i: frames[i], 5, {2: masks[2]}, sam)
+    went_on = track(lambda i: frames[i], 5, {2: masks[2]}, sam, resume={2: (3, back.mask(3))})
+    assert all(np.array_equal(went_on.mask(i), back.mask(i)) for i in (0, 1, 4))
+    with pytest.raises(ValueError):  # a seed on no run of that keyframe
+        track(lambda i: frames[i], 5, {2: masks[2]}, sam, resume={1: (0, back.mask(0))})
 
 
 def test_the_half_kept_is_what_tracking_the_whole_stretch_again_gives():

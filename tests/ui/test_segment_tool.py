@@ -228,6 +228,17 @@ def pair_mask(i, which):
     return (xx - cx) ** 2 + (yy - cy) ** 2 <= 13 ** 2
 
 
+def assert_pair_apart(p, frames):
+    """Each disc of pair_clip is found near where it is on each of ``frames``."""
+    for i in frames:
+        got = p.masks.get(i)
+        for which in (0, 1):
+            near = np.zeros_like(got)
+            cx = pair_centre(i, which)[0]
+            near[:, max(0, cx - 16):cx + 17] = True
+            assert mask_iou(got & near, pair_mask(i, which)) > 0.75, (i, which)
+
+
 def test_two_touching_objects_selected_one_by_one_are_tracked_each_on_its_own(window, pair_clip, qtbot,
                                                                               monkeypatch, tmp_path):
     """Two objects that touch on the clicked frame, each selected and committed: the frame's mask
@@ -266,13 +277,7 @@ def test_two_touching_objects_selected_one_by_one_are_tracked_each_on_its_own(wi
     window.redo_action.trigger()
     assert len(p.objects_on(3)) == 2
     assert any(m.startswith("Tracked 2 objects through frames 0..") for m in said)
-    for i in range(1, N):
-        got = p.masks.get(i)
-        for which in (0, 1):
-            near = np.zeros_like(got)
-            cx = pair_centre(i, which)[0]
-            near[:, max(0, cx - 16):cx + 17] = True
-            assert mask_iou(got & near, pair_mask(i, which)) > 0.75, (i, which)
+    assert_pair_apart(p, range(1, N))
     # a brush correction on a tracked frame makes it a keyframe; tracking again still tells its
     # two objects apart there (the last run recorded which tracked pixel was whose)
     p.set_current(1)
@@ -605,25 +610,34 @@ def test_cancel_tracking_writes_nothing(window, disc_clip, qtbot):
     assert window.segment.track_action.isEnabled()
 
 
+def stopping_track_jobs(monkeypatch, after: int):
+    """Make Track's jobs press Cancel once ``after`` frames are done (from the worker's thread, so
+    that no frame races past it); returns the real ``track_job`` to put back."""
+    from app.ui import segment_tool
+
+    real = segment_tool.track_job
+
+    def stopping(*a, **k):
+        fn = real(*a, **k)
+
+        def run(host, progress, cancel):
+            def report(r):
+                progress(r)
+                if r.done >= after:
+                    cancel.cancel()
+            return fn(host, report, cancel)
+        return run
+
+    monkeypatch.setattr(segment_tool, "track_job", stopping)
+    return real
+
+
 def test_tracking_stopped_part_way_keeps_the_frames_done(window, disc_clip, qtbot, monkeypatch):
     """Cancel after a few frames keeps those frames (each is final) as one undo step, says so, and
     the next Track finishes the range."""
     from app.ui import segment_tool
 
-    real = segment_tool.track_job
-
-    def cancelled_after_four(*a, **k):  # Cancel pressed once the fourth frame is done (on the
-        fn = real(*a, **k)              # worker's thread, so that no frame races past it)
-
-        def run(host, progress, cancel):
-            def report(r):
-                progress(r)
-                if r.done >= 4:
-                    cancel.cancel()
-            return fn(host, report, cancel)
-        return run
-
-    monkeypatch.setattr(segment_tool, "track_job", cancelled_after_four)
+    real = stopping_track_jobs(monkeypatch, 4)
     window.open_path(disc_clip)
     p, seg = window.project, window.segment
     select_and_commit(qtbot, window, *disc_centre(0))
@@ -644,10 +658,73 @@ def test_tracking_stopped_part_way_keeps_the_frames_done(window, disc_clip, qtbo
     with qtbot.waitSignal(seg.trackFinished, timeout=60_000) as blocker:
         seg.track_action.trigger()
     assert not blocker.args[0]["stopped"] and p.masks.masked_frames() == list(range(N))
-    assert [p.masks.blob(i) for i in kept] == kept_blobs  # the frames kept come out the same
+    # it went on from frame 3, where the run had stopped: frames 1..3 were not tracked again
+    assert blocker.args[0]["frames"] == list(range(4, N))
+    assert said[-1].startswith(f"Tracked frames 4..{N - 1} (on from where the stopped run had got to")
+    assert [p.masks.blob(i) for i in kept] == kept_blobs
+    for i in range(4, N):
+        assert mask_iou(p.masks.get(i), disc_mask(i)) > 0.7, i
     window.undo_action.trigger()
     window.undo_action.trigger()  # both runs undone: only the selection is left
     assert p.masks.masked_frames() == [0]
+    with qtbot.waitSignal(seg.trackFinished, timeout=60_000) as blocker:
+        seg.track_action.trigger()  # the stopped run undone: nothing to go on from, the whole range
+    assert blocker.args[0]["frames"] == list(range(1, N)) and said[-1].startswith(f"Tracked frames 0..{N - 1}.")
+
+
+def test_a_stopped_run_saved_with_the_project_is_finished_after_reopening(window, disc_clip, qtbot, monkeypatch,
+                                                                          tmp_path):
+    from app.ui import segment_tool
+
+    real = stopping_track_jobs(monkeypatch, 3)
+    window.open_path(disc_clip)
+    p, seg = window.project, window.segment
+    p.set_current(2)
+    select_and_commit(qtbot, window, *disc_centre(2))  # a keyframe inside: the run goes back to 0 first
+    with qtbot.waitSignal(seg.trackFinished, timeout=60_000) as blocker:
+        seg.track_action.trigger()
+    monkeypatch.setattr(segment_tool, "track_job", real)
+    assert blocker.args[0]["stopped"] and p.masks.masked_frames() == [0, 1, 2]
+    path = p.save(tmp_path / "stopped")
+    window.open_path(disc_clip)
+    assert window.open_path(path) and p.masks.masked_frames() == [0, 1, 2]
+    said = heard(window)
+    with qtbot.waitSignal(seg.trackFinished, timeout=60_000) as blocker:
+        seg.track_action.trigger()
+    # the half back from 2 was done; the half on from 2 had not begun: it is the keyframe's run
+    assert blocker.args[0]["frames"] == list(range(3, N)) and p.masks.masked_frames() == list(range(N))
+    for i in range(N):
+        assert mask_iou(p.masks.get(i), disc_mask(i)) > 0.7, i
+    assert said[-1].startswith(f"Tracked frames 2..{N - 1} again")
+
+
+def test_a_stopped_run_of_two_objects_goes_on_with_each_of_them(window, pair_clip, qtbot, monkeypatch):
+    """The seed of a stopped run with two objects hands the tracker both (from the run's record of
+    which tracked pixel is whose), so they stay apart on the frames after it."""
+    from app.ui import segment_tool
+
+    real_track, given = segment_tool.track, []
+    monkeypatch.setattr(segment_tool, "track", lambda g, n, keys, *a, **k: (given.append((keys, k.get("resume")))
+                                                                           or real_track(g, n, keys, *a, **k)))
+    real_job = stopping_track_jobs(monkeypatch, 4)
+    window.open_path(pair_clip)
+    p, seg = window.project, window.segment
+    window.tools.set_tool("segment")
+    select_and_commit(qtbot, window, *pair_centre(0, 0))
+    select_and_commit(qtbot, window, *pair_centre(0, 1))
+    with qtbot.waitSignal(seg.trackFinished, timeout=60_000) as blocker:
+        seg.track_action.trigger()
+    monkeypatch.setattr(segment_tool, "track_job", real_job)
+    assert blocker.args[0]["stopped"] and p.masks.masked_frames() == [0, 1, 2, 3]
+    with qtbot.waitSignal(seg.trackFinished, timeout=60_000) as blocker:
+        seg.track_action.trigger()
+    assert blocker.args[0]["frames"] == list(range(4, N)) and seg.keyframes == {0}
+    keys, resume = given[-1]  # keyframe 0's run, going on after frame 3 with both objects there
+    assert sorted(keys) == [0] and len(keys[0]) == 2 and sorted(resume) == [0] and resume[0][0] == 3
+    assert len(resume[0][1]) == 2
+    for which in (0, 1):
+        assert mask_iou(resume[0][1][which], p.objects_on(3)[which]) == 1.0
+    assert_pair_apart(p, range(4, N))
 
 
 def test_a_commit_with_apply_to_every_frame_says_what_it_did(window, disc_clip, qtbot, dialogs):
