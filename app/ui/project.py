@@ -107,7 +107,8 @@ class Project(QObject):
     trackingChanged = Signal()  # keyframes or flagged frames were replaced (a project was loaded)
 
     BUSY_FRAMES = 250  # an edit of this many frames shows the busy cursor while it runs
-    FRAME_CACHE = 12  # decoded frames kept for scrubbing back and forth (6 MB each at 1080p)
+    FRAME_CACHE = 12  # decoded frames kept for scrubbing back and forth, at least (6 MB each at 1080p)
+    FRAME_CACHE_BYTES = 144 << 20  # more where they are smaller: 23 at 1080p, 64 at most
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -174,6 +175,7 @@ class Project(QObject):
         self._frames[0] = first
         if self.frame_loader is not None:
             self.frame_loader.set_reader(reader)
+            self.frame_loader.back_run = self.frame_cache_size // 2  # (a step back: the frames before it)
         self.video_path = Path(path).expanduser().resolve()
         self.masks = MaskStore(len(reader), reader.width, reader.height)
         self.tracked = MaskStore(len(reader), reader.width, reader.height)
@@ -216,14 +218,22 @@ class Project(QObject):
 
     def _cache(self, index: int, rgb: np.ndarray) -> None:
         self._frames[index] = rgb
-        while len(self._frames) > self.FRAME_CACHE:
+        while len(self._frames) > self.frame_cache_size:
             self._frames.popitem(last=False)
 
-    def request_frame(self, index: Optional[int] = None) -> None:
+    @property
+    def frame_cache_size(self) -> int:
+        """How many decoded frames are kept: ``FRAME_CACHE_BYTES`` worth, 12 to 64."""
+        if self.reader is None:
+            return self.FRAME_CACHE
+        return max(self.FRAME_CACHE, min(64, self.FRAME_CACHE_BYTES // (3 * self.reader.width * self.reader.height)))
+
+    def request_frame(self, index: Optional[int] = None, back: bool = False) -> None:
         """Make frame ``index`` (default: the current one) available; ``frameReady`` tells when.
 
         At once if it is cached; otherwise ``frame_loader`` decodes it off the GUI thread
-        (only the newest request is decoded) and ``put_frame`` brings it back.
+        (only the newest request is decoded) and ``put_frame`` brings it back. ``back``: a step
+        back (the loader decodes the frames before it too, for the next steps).
         """
         if not self.has_video:
             return
@@ -232,7 +242,7 @@ class Project(QObject):
             self.frame(index)
             self.frameReady.emit(index)
         else:
-            self.frame_loader.request(index)
+            self.frame_loader.request(index, back)
 
     def put_frame(self, index: int, rgb: np.ndarray) -> None:
         """A frame decoded elsewhere (the frame loader's thread) for the current video."""
@@ -243,9 +253,12 @@ class Project(QObject):
     def set_current(self, index: int) -> None:
         index = max(0, min(int(index), self.n_frames - 1))
         if index != self.current:
+            back = 0 < self.current - index <= 2  # (Left, or a slow drag backwards)
             self.current = index
+            # asked for before the views hear of the change (a view that asks for it too, without
+            # ``back``, then finds it asked for)
+            self.request_frame(index, back)
             self.currentChanged.emit(index)
-            self.request_frame(index)
 
     def set_range(self, start: int, end: int) -> None:
         start = max(0, min(int(start), self.n_frames - 1))

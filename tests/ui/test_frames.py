@@ -112,3 +112,42 @@ def test_scrub_decodes_off_the_gui_thread_newest_request_only(window, make_clip,
     with VideoReader(clip) as r:
         expected = slow_reader.read(r, positions[-1])
     assert np.array_equal(qimage_to_rgb(window.canvas.image), expected)
+
+
+def test_stepping_back_decodes_the_frames_before_in_one_go(window, make_clip, qtbot, monkeypatch):
+    """Left through a long GOP seeks back to the keyframe at every step; a step back decodes
+    ``back_run`` frames up to the one asked for in one job, so the next steps come from the cache
+    and show the right pictures."""
+    clip = make_clip(n=40, width=96, height=64)
+    assert window.open_path(clip)
+    p, loader = window.project, window.frames
+    assert p.frame_cache_size == 64 and loader.back_run == 32  # small frames: many kept
+    loader.back_run = 5
+    reads = []
+    read = VideoReader.read
+    with VideoReader(clip) as r:
+        truth = {i: r[i] for i in range(19, 31)}
+
+    def counted(self, index):
+        reads.append(index)
+        return read(self, index)
+
+    monkeypatch.setattr(VideoReader, "read", counted)
+    monkeypatch.setattr(VideoReader, "__getitem__", counted)
+    p.set_current(30)  # a jump: that frame alone
+    qtbot.waitUntil(lambda: window.canvas.frame_index == 30, timeout=5000)
+    assert reads == [30]
+    shown = {}
+    for i in range(29, 19, -1):  # Left ten times
+        window.timeline.prev_action.trigger()
+        assert p.current == i
+        qtbot.waitUntil(lambda: window.canvas.frame_index == i, timeout=5000)
+        shown[i] = qimage_to_rgb(window.canvas.image)
+    assert reads == [30, 25, 26, 27, 28, 29, 20, 21, 22, 23, 24]  # two decode jobs, not ten
+    assert loader.decoded == 3
+    for i, rgb in shown.items():
+        assert np.array_equal(rgb, truth[i]), i
+    reads.clear()
+    p.set_current(35)  # forward: one frame at a time, as before
+    qtbot.waitUntil(lambda: window.canvas.frame_index == 35, timeout=5000)
+    assert reads == [35]
