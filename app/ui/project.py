@@ -24,7 +24,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QGuiApplication, QUndoCommand, QUndoStack
 from shiboken6 import isValid
 
-from app.core.errors import InpaintError, short
+from app.core.errors import InpaintError, OutputError, short
 from app.core.fsutil import atomic_path
 from app.core.masks import MaskStore, decode_labels, load_masks
 from app.core.video import open_video
@@ -470,7 +470,11 @@ class Project(QObject):
     def save(self, path, mark_clean: bool = True) -> Path:
         """Write ``path`` (JSON) and the masks beside it as ``<stem>.masks.npz`` (and what the tracker
         added as ``<stem>.tracked.npz``); each atomically (``write_snapshot``), on this thread."""
-        path = write_snapshot(self.snapshot(), path)
+        try:
+            path = write_snapshot(self.snapshot(), path)
+        except OSError as exc:  # a full disk, a folder gone or read-only: each file is as it was
+            raise OutputError(f"Cannot save the project as {path} ({exc.strerror or short(exc)}); free some space or "
+                              "choose another folder with File > Save As. Nothing is lost: the project is still open.") from None
         if mark_clean:
             self.path = path
             self._dirty = False

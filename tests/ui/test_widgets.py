@@ -318,6 +318,36 @@ def test_project_save_and_reopen_through_window(window, clip, qtbot, tmp_path, m
     assert window.timeline.bar.marks == set(range(1, 7))
 
 
+def test_a_save_that_cannot_be_written_says_what_to_do_and_keeps_the_work(window, clip, dialogs, tmp_path,
+                                                                          monkeypatch):
+    """File > Save onto a full disk or into a folder that is gone: a one-line message, no traceback,
+    the project still open and unsaved, no file half written."""
+    import errno
+
+    from PySide6.QtWidgets import QFileDialog
+    from uihelpers import square_mask
+
+    from app.ui import project as project_module
+
+    window.open_path(clip)
+    window.project.edit_mask(square_mask(), "frame")
+    target = tmp_path / "gone" / "work.sttnproj"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a, **k: (str(target), "")))
+    window.save_action.trigger()
+    assert dialogs[-1][1].startswith(f"Cannot write in {target.parent}") and "choose another folder" in dialogs[-1][1]
+    assert window.project.dirty and window.project.path is None
+
+    def full(*_):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(project_module, "save_mask_blobs", full)
+    target = tmp_path / "work.sttnproj"
+    window.save_action.trigger()
+    assert dialogs[-1][1].startswith(f"Cannot save the project as {target} (No space left on device)")
+    assert "File > Save As" in dialogs[-1][1] and window.project.dirty and window.project.path is None
+    assert not list(tmp_path.glob("work*")) + list(tmp_path.glob(".work*"))  # no project file, no temporary one
+
+
 def test_recovers_autosave_after_a_crash(qtbot, settings, dialogs, clip):
     from PySide6.QtWidgets import QMessageBox
     from uihelpers import square_mask
