@@ -22,6 +22,7 @@ from .config import X264_PRESETS
 from .errors import OutputError, VideoError, short
 from .fsutil import check_writable, make_temp_beside
 from .jobs import CancelToken, ProgressClock, ProgressFn
+from .mp4index import video_pts
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 # Audio codecs the mp4 container takes as they are; anything else is re-encoded to AAC.
@@ -29,6 +30,7 @@ MP4_AUDIO_COPY = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}
 DEFAULT_FPS = 25.0
 FORWARD_SKIP = 120
 INDEX_REPORT_EVERY = 2000  # packets between progress reports (and cancel checks) while indexing
+CHECK_PACKETS = 48  # packets demuxed from the start to check an MP4's sample tables (and its last GOP)
 
 
 class VideoReader:
@@ -72,6 +74,12 @@ class VideoReader:
     def _index_timestamps(self, progress: Optional[ProgressFn], cancel: Optional[CancelToken]) -> None:
         # An hour of 25 fps video is 90,000 packets (a few seconds): report and honour cancel.
         clock = ProgressClock(progress, self._estimated_frames(), "index")
+        pts = self._sample_table_pts()
+        if pts is not None:  # an MP4 / MOV: its sample tables instead of reading the whole file
+            self._seekable, self._pts, self._count = True, sorted(pts), len(pts)
+            clock.total = self._count
+            clock.report(self._count)
+            return
         pts = []
         try:
             for packet in self._container.demux(self._stream):
@@ -93,6 +101,33 @@ class VideoReader:
         clock.total = self._count
         clock.report(self._count)
         self._container.seek(0, stream=self._stream)
+
+    def _sample_table_pts(self) -> Optional[list[int]]:
+        """The packets' timestamps from an MP4 / MOV's sample tables (``mp4index.video_pts``: the
+        moov box only; a 10 GB camera file is indexed in milliseconds instead of being read
+        through), checked against the first packets and those of the last GOP as the demuxer
+        gives them; None (demux it all) where it is no such file or anything differs."""
+        if "mp4" not in (self._container.format.name or "") or len(self._container.streams.video) != 1:
+            return None
+        pts = video_pts(self.path)
+        s = self._stream
+        if not pts or (s.frames and s.frames != len(pts)):
+            return None
+        head, tail = [], []
+        try:
+            for packet in self._container.demux(s):
+                if packet.size:
+                    head.append(packet.pts if packet.pts is not None else packet.dts)
+                if len(head) == min(CHECK_PACKETS, len(pts)):
+                    break
+            if head == pts[:len(head)] and len(head) == min(CHECK_PACKETS, len(pts)):
+                self._container.seek(max(pts), stream=s, backward=True, any_frame=False)
+                tail = [p.pts if p.pts is not None else p.dts for p in self._container.demux(s) if p.size]
+        except av.error.FFmpegError:
+            tail = []
+        finally:
+            self._container.seek(0, stream=s)  # (the demux pass, if it comes to that, reads from the start)
+        return pts if tail and tail == pts[len(pts) - len(tail):] else None
 
     def _estimated_frames(self) -> int:
         """Frames the container claims (for progress only; the index counts the real ones)."""

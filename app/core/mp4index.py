@@ -1,0 +1,201 @@
+"""Frame timestamps of an MP4 / MOV file from its sample tables, without reading the media.
+
+``VideoReader`` needs every frame's presentation timestamp to seek frame-accurately. Demuxing
+the file for them reads all of it: a 10 GB camera file is a minute on a USB disk. An MP4 keeps
+the same facts in its ``moov`` box (a few MB at most): per sample its duration (``stts``), its
+composition offset (``ctts``), its size (``stsz``) and where its chunk starts (``stsc``,
+``stco``/``co64``). ``video_pts`` reads them for the file's one video track and gives the
+timestamps FFmpeg's demuxer would give its packets, in decode order, in the track's time base.
+
+It answers only for the plain layouts it can read exactly (one video track, no fragments, at
+most one edit starting at a media time >= 0 at normal rate) and returns None otherwise; the
+reader then checks the answer against packets it does demux (the first few and the last few)
+and falls back to demuxing everything if anything differs. A file whose samples end past its
+end (truncated) also gets None, so that the demux pass finds where it really ends.
+"""
+from __future__ import annotations
+
+import os
+import struct
+from pathlib import Path
+from typing import BinaryIO, Iterator, Optional
+
+_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"edts"}
+MAX_MOOV = 512 << 20  # a moov larger than this is not read into memory (none is, in practice)
+
+
+def _boxes(data: bytes, start: int = 0, end: Optional[int] = None) -> Iterator[tuple[bytes, int, int]]:
+    """(type, payload start, payload end) of each box in data[start:end]."""
+    end = len(data) if end is None else end
+    pos = start
+    while pos + 8 <= end:
+        size, kind = struct.unpack_from(">I4s", data, pos)
+        head = 8
+        if size == 1:
+            if pos + 16 > end:
+                return
+            size = struct.unpack_from(">Q", data, pos + 8)[0]
+            head = 16
+        elif size == 0:
+            size = end - pos
+        if size < head or pos + size > end:
+            return
+        yield kind, pos + head, pos + size
+        pos += size
+
+
+def _child(data: bytes, start: int, end: int, kind: bytes) -> Optional[tuple[int, int]]:
+    for k, a, b in _boxes(data, start, end):
+        if k == kind:
+            return a, b
+    return None
+
+
+def _find_moov(f: BinaryIO, size: int) -> Optional[bytes]:
+    """The payload of the file's top-level moov box (None: none, or a fragmented file)."""
+    pos, moov = 0, None
+    while pos + 8 <= size:
+        f.seek(pos)
+        head = f.read(16)
+        if len(head) < 8:
+            return None
+        n, kind = struct.unpack_from(">I4s", head)
+        hl = 8
+        if n == 1:
+            if len(head) < 16:
+                return None
+            n, hl = struct.unpack_from(">Q", head, 8)[0], 16
+        elif n == 0:
+            n = size - pos
+        if n < hl:
+            return None
+        if kind == b"moof":
+            return None  # fragmented: the sample tables are spread over the file
+        if kind == b"moov":
+            if n - hl > MAX_MOOV or pos + n > size:
+                return None
+            f.seek(pos + hl)
+            moov = f.read(n - hl)
+        pos += n
+    return moov
+
+
+def _full(data: bytes, a: int) -> tuple[int, int]:
+    """(version, payload start after the version/flags word) of a full box."""
+    return data[a], a + 4
+
+
+def _table(data: bytes, a: int, fields: str) -> list[tuple]:
+    """Entries of a table box: version/flags, a count, then ``fields`` per entry."""
+    _, p = _full(data, a)
+    (count,) = struct.unpack_from(">I", data, p)
+    size = struct.calcsize(">" + fields)
+    return [struct.unpack_from(">" + fields, data, p + 4 + k * size) for k in range(count)]
+
+
+def _video_trak(moov: bytes):
+    traks = []
+    for kind, a, b in _boxes(moov):
+        if kind != b"trak":
+            continue
+        mdia = _child(moov, a, b, b"mdia")
+        if mdia is None:
+            continue
+        hdlr = _child(moov, *mdia, b"hdlr")
+        if hdlr is not None and moov[hdlr[0] + 8:hdlr[0] + 12] == b"vide":
+            traks.append((a, b, mdia))
+    return traks
+
+
+def video_pts(path) -> Optional[list[int]]:
+    """Presentation timestamps of the video track's samples in decode order, in the track's time
+    base (1 / its ``mdhd`` timescale, PyAV's ``stream.time_base``), as FFmpeg's demuxer gives
+    them; None where the file is not a plain MP4 / MOV this reads exactly."""
+    path = Path(path)
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as f:
+            moov = _find_moov(f, size)
+    except OSError:
+        return None
+    if moov is None:
+        return None
+    try:
+        return _pts_of(moov, size)
+    except (struct.error, IndexError, ValueError):
+        return None
+
+
+def _pts_of(moov: bytes, file_size: int) -> Optional[list[int]]:
+    if _child(moov, 0, len(moov), b"mvex") is not None:
+        return None  # fragments may follow
+    traks = _video_trak(moov)
+    if len(traks) != 1:
+        return None
+    ta, tb, (ma, mb) = traks[0]
+    minf = _child(moov, ma, mb, b"minf")
+    stbl = minf and _child(moov, *minf, b"stbl")
+    if stbl is None:
+        return None
+    box = {k: (a, b) for k, a, b in _boxes(moov, *stbl)}
+    if not {b"stts", b"stsz", b"stsc"} <= box.keys() or not ({b"stco", b"co64"} & box.keys()):
+        return None
+
+    # edit list: none, or one edit of the media from media_time >= 0 at rate 1
+    shift = 0
+    edts = _child(moov, ta, tb, b"edts")
+    if edts is not None:
+        elst = _child(moov, *edts, b"elst")
+        if elst is not None:
+            version, p = _full(moov, elst[0])
+            fields = "QqhH" if version == 1 else "IihH"
+            entries = _table(moov, elst[0], fields)
+            if len(entries) != 1:
+                return None
+            _, media_time, rate, frac = entries[0]
+            if media_time < 0 or (rate, frac) != (1, 0):
+                return None
+            shift = media_time
+
+    # durations and composition offsets per sample
+    dts, t = [], 0
+    for count, delta in _table(moov, box[b"stts"][0], "II"):
+        for _ in range(count):
+            dts.append(t)
+            t += delta
+    n = len(dts)
+    offsets = [0] * n
+    if b"ctts" in box:
+        version, _ = _full(moov, box[b"ctts"][0])
+        k = 0
+        for count, off in _table(moov, box[b"ctts"][0], "Ii" if version else "II"):
+            if version == 0 and off >= 1 << 31:  # (a few writers put negative offsets in version 0)
+                off -= 1 << 32
+            offsets[k:k + count] = [off] * min(count, n - k)
+            k += count
+        if min(offsets) < 0:
+            return None  # FFmpeg shifts dts by the most negative offset: not reproduced here
+
+    # the samples must lie inside the file (else it is truncated: let the demuxer find its end)
+    _, p = _full(moov, box[b"stsz"][0])
+    uniform, count = struct.unpack_from(">II", moov, p)
+    if count != n:
+        return None
+    sizes = [uniform] * n if uniform else list(struct.unpack_from(f">{n}I", moov, p + 8))
+    chunks = ([c[0] for c in _table(moov, box[b"stco"][0], "I")] if b"stco" in box
+              else [c[0] for c in _table(moov, box[b"co64"][0], "Q")])
+    runs = _table(moov, box[b"stsc"][0], "III")  # (first chunk, samples per chunk, description)
+    end, sample = 0, 0
+    for r, (first, per, _) in enumerate(runs):
+        last = runs[r + 1][0] - 1 if r + 1 < len(runs) else len(chunks)
+        for c in range(first - 1, last):
+            pos = chunks[c]
+            for _ in range(per):
+                if sample >= n:
+                    break
+                pos += sizes[sample]
+                sample += 1
+            end = max(end, pos)
+    if sample != n or end > file_size:
+        return None
+    return [d + o - shift for d, o in zip(dts, offsets)]

@@ -1,0 +1,134 @@
+"""An MP4's frame timestamps from its sample tables (``app.core.mp4index``), as the demuxer gives them.
+
+Real files written through PyAV in the layouts users bring (B-frames with an edit list, variable
+frame rate, rotation, audio, MOV, moov at the front), and the ones the fast path must refuse
+(truncated, fragmented, tables that lie), where the reader falls back to demuxing everything.
+"""
+from __future__ import annotations
+
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+
+from app.core import video as video_module
+from app.core.mp4index import video_pts
+from app.core.video import VideoReader, write_test_clip
+from tests.core.test_video import make_frames
+
+
+def demuxed(path) -> list[int]:
+    with av.open(str(path)) as c:
+        s = c.streams.video[0]
+        return [p.pts if p.pts is not None else p.dts for p in c.demux(s) if p.size]
+
+
+def vfr_clip(path, n=12):
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("libx264", rate=30)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        s.codec_context.time_base = Fraction(1, 1000)
+        pts = 0
+        for i, f in enumerate(make_frames(n, 64, 48)):
+            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
+            vf.pts, vf.time_base = pts, Fraction(1, 1000)
+            pts += 20 if i % 2 else 50
+            for p in s.encode(vf):
+                out.mux(p)
+        for p in s.encode():
+            out.mux(p)
+    return path
+
+
+LAYOUTS = {
+    "constant rate, no B-frames": dict(codec_options={"preset": "ultrafast"}),
+    "B-frames (edit list, composition offsets)": dict(codec_options={"preset": "medium", "bf": "3"}),
+    "rotation and audio": dict(rotation=90, audio=True),
+    "moov at the front": dict(container_options={"movflags": "faststart"}),
+    "mov container": dict(suffix=".mov"),
+    "short keyframe interval": dict(codec_options={"g": "5"}),
+}
+
+
+@pytest.mark.parametrize("layout", sorted(LAYOUTS))
+def test_sample_tables_give_the_demuxers_timestamps(tmp_path, layout):
+    opts = dict(LAYOUTS[layout])
+    path = write_test_clip(tmp_path / f"clip{opts.pop('suffix', '.mp4')}", make_frames(30, 64, 48), **opts)
+    pts = video_pts(path)
+    assert pts is not None and pts == demuxed(path)
+    with VideoReader(path) as r:  # and the reader reads every frame through that index
+        assert len(r) == 30 and r._pts == sorted(pts)
+        seq = list(r)
+        for i in (29, 3, 17, 0):
+            assert np.array_equal(r[i], seq[i]), i
+
+
+def test_variable_frame_rate_timestamps_come_from_the_tables(tmp_path):
+    path = vfr_clip(tmp_path / "vfr.mp4")
+    assert video_pts(path) == demuxed(path)
+    assert len(set(np.diff(sorted(video_pts(path))))) == 2  # two frame durations
+
+
+def test_the_reader_indexes_an_mp4_without_demuxing_all_of_it(tmp_path, monkeypatch):
+    """A long file: the index pass demuxes the first packets and the last GOP only."""
+    path = write_test_clip(tmp_path / "long.mp4", make_frames(400, 64, 48), codec_options={"g": "50"})
+    truth_pts = demuxed(path)
+    with av.open(str(path)) as c:
+        truth = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)][399]
+    seen = []
+    real_open = av.open
+
+    class Counting:
+        def __init__(self, c):
+            self._c = c
+
+        def demux(self, *a, **k):
+            for p in self._c.demux(*a, **k):
+                seen.append(p)
+                yield p
+
+        def __getattr__(self, name):
+            return getattr(self._c, name)
+
+    monkeypatch.setattr(video_module.av, "open", lambda *a, **k: Counting(real_open(*a, **k)))
+    with VideoReader(path) as r:
+        assert len(r) == 400 and r._pts == sorted(truth_pts)
+        assert len(seen) < 150  # 48 from the start, the last GOP (50), and frame 0's read
+        assert np.array_equal(r[399], truth)
+
+
+def test_what_the_tables_cannot_say_falls_back_to_demuxing(tmp_path):
+    frames = make_frames(40, 64, 48)
+    # truncated: samples end past the end of the file; the demuxer finds where it really ends
+    whole = write_test_clip(tmp_path / "whole.mp4", frames, container_options={"movflags": "faststart"})
+    data = whole.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[: len(data) * 2 // 3])
+    assert video_pts(cut) is None
+    with VideoReader(cut) as r:
+        assert 0 < len(r) < 40
+    # fragmented MP4: tables spread over the file
+    frag = write_test_clip(tmp_path / "frag.mp4", frames,
+                           container_options={"movflags": "frag_keyframe+empty_moov"}, codec_options={"g": "10"})
+    assert video_pts(frag) is None
+    with VideoReader(frag) as r:
+        assert len(r) == 40
+    # not an MP4 at all
+    mkv = write_test_clip(tmp_path / "clip.mkv", frames)
+    assert video_pts(mkv) is None and VideoReader(mkv)._count == 40
+    assert video_pts(tmp_path / "missing.mp4") is None
+
+
+def test_an_index_that_disagrees_with_the_packets_is_not_trusted(tmp_path, monkeypatch):
+    """The reader checks what the tables say against the packets it demuxes (the first ones and
+    the last GOP): a reading of the tables gone wrong (say an edit list read differently from
+    FFmpeg) indexes by demuxing instead of seeking to wrong places."""
+    path = write_test_clip(tmp_path / "clip.mp4", make_frames(60, 64, 48), codec_options={"g": "20"})
+    real = demuxed(path)
+    for wrong in ([p + 1 for p in real],                 # shifted: the first packets differ
+                  real[:-1] + [real[-1] + 7],            # the last frame's time: only the tail differs
+                  real[:-1]):                            # a frame short
+        monkeypatch.setattr(video_module, "video_pts", lambda _path, w=wrong: list(w))
+        with VideoReader(path) as r:
+            assert r._pts == sorted(real) and len(r) == 60
