@@ -263,7 +263,10 @@ def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, 
         try:
             for a, b, seed in todo:
                 keys = {k - a: m for k, m in follow.items() if a <= k < b}
-                go_on = {k - a: (i - a, objs) for k, i, objs in [resume[a, b]]} if (a, b) in resume else None
+                go_on = None
+                if seed is not None:
+                    k, _, objs = resume[a, b]
+                    go_on = {k - a: (seed - a, objs)}
                 if keys:  # (a span whose keyframes held only static paint is left as it is)
                     offset = a
                     # this long-lived thread's OpenCV generator (GrabCut's k-means) starts each span
