@@ -74,6 +74,8 @@ class VideoReader:
     def _index_timestamps(self, progress: Optional[ProgressFn], cancel: Optional[CancelToken]) -> None:
         # An hour of 25 fps video is 90,000 packets (a few seconds): report and honour cancel.
         clock = ProgressClock(progress, self._estimated_frames(), "index")
+        if cancel is not None:
+            cancel.check()
         pts = self._sample_table_pts()
         if pts is not None:  # an MP4 / MOV: its sample tables instead of reading the whole file
             self._seekable, self._pts, self._count = True, sorted(pts), len(pts)

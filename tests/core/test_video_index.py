@@ -14,8 +14,13 @@ def clip(make_clip, monkeypatch):
     return make_clip(n=23, width=64, height=48)
 
 
-def test_index_reports_progress_up_to_the_frame_count(clip):
+def test_index_reports_progress_up_to_the_frame_count(clip, monkeypatch):
     reports = []
+    with open_video(clip, progress=reports.append) as r:  # an MP4: its sample tables, at once
+        assert len(r) == 23
+    assert [p.done for p in reports] == [23]
+    monkeypatch.setattr(VideoReader, "_sample_table_pts", lambda self: None)  # a file demuxed through
+    reports.clear()
     with open_video(clip, progress=reports.append) as r:
         assert len(r) == 23
     assert [p.done for p in reports] == [5, 10, 15, 20, 23]
@@ -38,6 +43,20 @@ def test_cancel_stops_indexing_and_closes_the_file(clip, monkeypatch):
         VideoReader(clip, cancel=token)
     with pytest.raises(Exception):  # the container was closed: reading it fails
         next(closed[0].demux())
+    monkeypatch.setattr(VideoReader, "_sample_table_pts", lambda self: None)  # and while demuxing
+    reports = []
+
+    def cancel_at_ten(p):
+        reports.append(p.done)
+        if p.done >= 10:
+            token.cancel()
+
+    token = CancelToken()
+    with pytest.raises(Cancelled):
+        VideoReader(clip, progress=cancel_at_ten, cancel=token)
+    assert reports == [5, 10]
+    with pytest.raises(Exception):
+        next(closed[-1].demux())
 
 
 def test_reopen_shares_the_index_and_reads_independently(clip, monkeypatch):
