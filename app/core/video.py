@@ -10,9 +10,10 @@ from __future__ import annotations
 import contextlib
 import heapq
 import os
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Sequence
 
 import av
 import cv2
@@ -148,6 +149,24 @@ class VideoReader:
     def size(self) -> tuple[int, int]:
         return self.width, self.height
 
+    @property
+    def timing(self) -> Optional[FrameTiming]:
+        """Each frame's presentation time, from the index; None where packets carry no timestamps."""
+        if not self._seekable or len(self._pts) != self._count:
+            return None
+        return FrameTiming(Fraction(self._stream.time_base), self._pts)
+
+    def frame_times(self) -> list[float]:
+        """Each frame's presentation time in seconds on the source's clock (``i / fps`` without timestamps)."""
+        timing = self.timing
+        return timing.seconds() if timing is not None else [i / self.fps for i in range(self._count)]
+
+    @property
+    def variable_rate(self) -> bool:
+        """Frame durations vary (phone footage): exports keep each frame's time, not an even rate."""
+        timing = self.timing
+        return timing is not None and timing.variable
+
     def _to_rgb(self, frame) -> np.ndarray:
         img = frame.to_ndarray(format="rgb24")
         rot = int(round(getattr(frame, "rotation", 0) or 0)) % 360
@@ -255,6 +274,8 @@ class FrameFolderReader:
     """A folder of frame images (sorted by name) read like a video; ``fps`` is given, default 25."""
 
     has_audio = False
+    timing: Optional[FrameTiming] = None  # a constant rate: frame i at i / fps
+    variable_rate = False
 
     def __init__(self, path, fps: float = DEFAULT_FPS):
         self.path = Path(path).expanduser()
@@ -268,6 +289,9 @@ class FrameFolderReader:
 
     def __len__(self) -> int:
         return len(self.files)
+
+    def frame_times(self) -> list[float]:
+        return [i / self.fps for i in range(len(self.files))]
 
     @property
     def size(self) -> tuple[int, int]:
@@ -321,6 +345,47 @@ def open_video(path, fps: float = DEFAULT_FPS, progress: Optional[ProgressFn] = 
     return VideoReader(path, progress=progress, cancel=cancel)
 
 
+@dataclass(frozen=True)
+class FrameTiming:
+    """When a source shows each frame: frame ``i`` at ``pts[i] * time_base`` seconds on the source's
+    clock, the clock its audio runs on too (so the first frame may be later than 0).
+
+    From the reader's index (sorted presentation timestamps, one a frame). ``VideoWriter(timing=...)``
+    writes each frame at its source time, which keeps variable-frame-rate footage (phones) in sync
+    with its sound.
+    """
+
+    time_base: Fraction
+    pts: Sequence[int]
+
+    def __len__(self) -> int:
+        return len(self.pts)
+
+    @property
+    def start(self) -> Fraction:
+        """The first frame's time (seconds, exact)."""
+        return self.pts[0] * self.time_base
+
+    def seconds(self) -> list[float]:
+        """Each frame's time in seconds on the source's clock."""
+        tb = self.time_base
+        return [float(p * tb) for p in self.pts]
+
+    @property
+    def variable(self) -> bool:
+        """Frame durations differ by more than a tick and 1 % (variable frame rate, as phones record)."""
+        d = np.diff(np.asarray(self.pts, dtype=np.int64))
+        return len(d) > 1 and int(d.max() - d.min()) > max(1, 0.01 * float(np.median(d)))
+
+    def on_grid(self, rate: Fraction, start: Fraction) -> bool:
+        """Whether frame ``i`` is at ``start + i / rate`` to within a tick for every frame: then a
+        constant-rate stream starting at ``start`` puts every frame where the source has it."""
+        tb = float(self.time_base)
+        t = np.asarray(self.pts, dtype=np.float64) * tb
+        grid = float(start) + np.arange(len(t)) / float(rate)
+        return bool(np.all(np.abs(t - grid) <= tb * 1.001 + 1e-9))
+
+
 class VideoWriter:
     """H.264 mp4 writer: frames in, an atomically renamed file out, audio carried over.
 
@@ -328,12 +393,15 @@ class VideoWriter:
     sizes are padded by one edge pixel (yuv420p needs even sizes). ``crf`` is x264's
     quality (0 lossless .. 51 worst; 18 looks untouched). ``audio_from``: a media file
     whose first audio stream is copied (or re-encoded to AAC where mp4 cannot hold it).
+    ``timing``: the source's frame times (``reader.timing``): frame ``i`` is written at the source's
+    frame ``i`` time, so a variable-frame-rate source keeps its timing and its sync with the audio;
+    a source on an even grid at ``fps`` (or no ``timing``) is written at ``i / fps`` as always.
     Nothing appears at ``path`` unless ``close()`` completes; ``abort()`` or an
     exception inside ``with`` leaves the target untouched.
     """
 
     def __init__(self, path, width: int, height: int, fps=DEFAULT_FPS, crf: int = 18,
-                 preset: str = "medium", audio_from=None, inputs=()):
+                 preset: str = "medium", audio_from=None, inputs=(), timing: Optional[FrameTiming] = None):
         if preset not in X264_PRESETS:
             raise OutputError(f"Unknown encoder preset {preset!r}; use one of {', '.join(X264_PRESETS)}.")
         self.path = check_writable(path, inputs=tuple(inputs) + ((audio_from,) if audio_from else ()))
@@ -341,6 +409,19 @@ class VideoWriter:
         self.audio_from = Path(audio_from) if audio_from else None
         rate = fps if isinstance(fps, Fraction) else Fraction(float(fps)).limit_denominator(100000)
         self.count = 0
+        self._rate = rate
+        # Output time = source time - shift, for the audio as for the video: the source's clock from
+        # where the earlier stream starts (a .ts file's clock starts anywhere), but the audio's
+        # priming (before 0 in an mp4) stays before 0.
+        self._shift = Fraction(0)
+        self._pts: Optional[list[int]] = None  # frame i's pts on _time_base; None: i on 1 / rate
+        self._time_base: Optional[Fraction] = None
+        if timing is not None and len(timing):
+            audio_start = _audio_start(self.audio_from) if self.audio_from is not None else None
+            self._shift = timing.start if audio_start is None else min(timing.start, max(Fraction(0), audio_start))
+            if not timing.on_grid(rate, self._shift):
+                self._time_base = timing.time_base
+                self._pts = _increasing(timing.pts, round(self._shift / timing.time_base))
         self._tmp_video = self._temp("video")
         try:
             self._out = av.open(str(self._tmp_video), "w", format="mp4")
@@ -348,6 +429,8 @@ class VideoWriter:
             stream.width = self.width + self.width % 2
             stream.height = self.height + self.height % 2
             stream.pix_fmt = "yuv420p"
+            if self._time_base is not None:
+                stream.codec_context.time_base = self._time_base
             stream.options = {"crf": str(int(crf)), "preset": preset}
             # x264's frame threads (PyAV's default, slice threads, makes every encode call wait for
             # its frame, holding up the thread that feeds the encoder).
@@ -366,13 +449,24 @@ class VideoWriter:
         if self.width % 2 or self.height % 2:
             frame = cv2.copyMakeBorder(frame, 0, self.height % 2, 0, self.width % 2, cv2.BORDER_REPLICATE)
         vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
-        vf.pts = self.count
+        if self._pts is None:
+            vf.pts = self.count
+        else:
+            vf.pts, vf.time_base = self._frame_pts(self.count), self._time_base
         try:
             for packet in self._stream.encode(vf):
                 self._out.mux(packet)
         except (av.error.FFmpegError, OSError) as exc:
             raise OutputError(f"Writing {self.path} failed ({short(exc)}); is the disk full?") from None
         self.count += 1
+
+    def _frame_pts(self, i: int) -> int:
+        pts = self._pts
+        if i < len(pts):
+            return pts[i]
+        # More frames than the source had (not in this app's exports): go on at the last frame's pace.
+        step = pts[-1] - pts[-2] if len(pts) > 1 else max(1, round(1 / (self._rate * self._time_base)))
+        return pts[-1] + (i - len(pts) + 1) * step
 
     def close(self) -> Path:
         """Finish encoding, mux audio, and move the result to ``path``."""
@@ -383,7 +477,7 @@ class VideoWriter:
             if self.audio_from is not None and _has_audio(self.audio_from):
                 final = self._temp("mux")
                 try:
-                    _mux_audio(self._tmp_video, self.audio_from, final)
+                    _mux_audio(self._tmp_video, self.audio_from, final, audio_shift=self._shift)
                 except BaseException:
                     final.unlink(missing_ok=True)
                     raise
@@ -426,6 +520,33 @@ def _has_audio(path) -> bool:
         return False
 
 
+def _audio_start(path) -> Optional[Fraction]:
+    """When the first audio stream of ``path`` starts on its clock (seconds); None without audio."""
+    try:
+        with av.open(str(path)) as c:
+            if not c.streams.audio:
+                return None
+            stream = c.streams.audio[0]
+            for packet in c.demux(stream):
+                if packet.pts is not None and packet.time_base:
+                    return packet.pts * Fraction(packet.time_base)
+    except (av.error.FFmpegError, OSError):
+        pass
+    return None
+
+
+def _increasing(pts: Sequence[int], shift: int) -> list[int]:
+    """``pts`` less ``shift``, each at least a tick after the one before (a muxer refuses repeats)."""
+    out, prev = [], None
+    for p in pts:
+        p -= shift
+        if prev is not None and p <= prev:
+            p = prev + 1
+        out.append(p)
+        prev = p
+    return out
+
+
 def _packets(container, stream):
     for packet in container.demux(stream):
         if packet.dts is None:
@@ -453,8 +574,12 @@ def remux(input_path, output_path, keep_audio: bool = True) -> Path:
     return output_path
 
 
-def _mux_audio(video_path: Path, audio_path: Optional[Path], out_path: Path) -> None:
-    """Copy the video stream of ``video_path`` and the first audio stream of ``audio_path`` into ``out_path``."""
+def _mux_audio(video_path: Path, audio_path: Optional[Path], out_path: Path,
+               audio_shift: Fraction = Fraction(0)) -> None:
+    """Copy the video stream of ``video_path`` and the first audio stream of ``audio_path`` into ``out_path``.
+
+    ``audio_shift``: seconds taken off the audio's timestamps (the writer's shift of the source's clock).
+    """
     with contextlib.ExitStack() as stack:
         vin = stack.enter_context(av.open(str(video_path)))
         out = stack.enter_context(av.open(str(out_path), "w", format="mp4"))
@@ -470,10 +595,10 @@ def _mux_audio(video_path: Path, audio_path: Optional[Path], out_path: Path) -> 
         copy_audio = a_in.codec_context.name in MP4_AUDIO_COPY
         if copy_audio:
             a_out = out.add_stream_from_template(a_in)
-            audio_iter = _packets(ain, a_in)
+            audio_iter = _shifted(_packets(ain, a_in), audio_shift)
         else:
             a_out = out.add_stream("aac", rate=a_in.codec_context.sample_rate or 44100)
-            audio_iter = _transcode_audio(ain, a_in, a_out)
+            audio_iter = _transcode_audio(ain, a_in, a_out, audio_shift)
 
         def keyed(it, stream_in, stream_out, order):
             for p in it:
@@ -485,27 +610,45 @@ def _mux_audio(video_path: Path, audio_path: Optional[Path], out_path: Path) -> 
         for _, _, packet, stream_out in merged:
             packet.stream = stream_out
             out.mux(packet)
-        if not copy_audio:
-            for packet in a_out.encode(None):
-                out.mux(packet)
 
 
-def _transcode_audio(ain, a_in, a_out):
+def _shifted(packets, seconds: Fraction):
+    """``packets`` moved ``seconds`` earlier (on their own time base)."""
+    for p in packets:
+        if seconds and p.time_base:
+            d = round(seconds / Fraction(p.time_base))
+            if p.pts is not None:
+                p.pts -= d
+            p.dts -= d
+        yield p
+
+
+def _transcode_audio(ain, a_in, a_out, shift: Fraction = Fraction(0)):
+    """AAC packets of ``a_in``'s sound, with no gaps, starting where the source's first sample is
+    (less ``shift`` seconds, the writer's shift of the source's clock)."""
+    rate = a_out.codec_context.sample_rate
+    at = None  # the next sample's time on a_out's clock, in samples
     for packet in ain.demux(a_in):
         try:
             frames = packet.decode()
         except av.error.FFmpegError:
             continue
         for frame in frames:
-            frame.pts = None
-            for out_packet in a_out.encode(frame):
-                yield out_packet
+            if at is None:
+                first = frame.pts * Fraction(frame.time_base) if frame.pts is not None and frame.time_base else shift
+                at = round((first - shift) * rate)
+            frame.pts, frame.time_base = at, Fraction(1, rate)
+            at += frame.samples
+            yield from a_out.encode(frame)
+    if at is not None:
+        yield from a_out.encode(None)
 
 
 def probe(path) -> dict:
-    """Basic facts about a video or frame folder: frames, width, height, fps, has_audio."""
+    """Basic facts about a video or frame folder: frames, width, height, fps, has_audio, variable_rate."""
     with open_video(path) as r:
-        return {"frames": len(r), "width": r.width, "height": r.height, "fps": r.fps, "has_audio": r.has_audio}
+        return {"frames": len(r), "width": r.width, "height": r.height, "fps": r.fps, "has_audio": r.has_audio,
+                "variable_rate": r.variable_rate}
 
 
 def write_test_clip(path, frames, fps: float = 25, audio: bool = False, crf: int = 12, pix_fmt: str = "yuv420p",
