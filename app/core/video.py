@@ -86,8 +86,8 @@ class VideoReader:
         pts = []
         try:
             for packet in self._container.demux(self._stream):
-                if packet.size == 0:
-                    continue
+                if packet.size == 0 or packet.is_discard:  # (decoded for the frames after it, never shown:
+                    continue                                  # before the edit list's start, a cut file's head)
                 pts.append(packet.pts if packet.pts is not None else packet.dts)
                 if len(pts) % INDEX_REPORT_EVERY == 0:
                     if cancel is not None:
@@ -116,21 +116,28 @@ class VideoReader:
         s = self._stream
         if not pts or (s.frames and s.frames != len(pts)):
             return None
+        # each packet as (timestamp, discarded): a sample before the edit's start (pts < 0 once
+        # shifted, say the frames from the keyframe to the cut of a file cut without re-encoding)
+        # is decoded for the ones after it but never shown, so it is no frame of the video
+        said = [(p, p < 0) for p in pts]
+        stamp = lambda p: (p.pts if p.pts is not None else p.dts, bool(p.is_discard))  # noqa: E731
         head, tail = [], []
         try:
             for packet in self._container.demux(s):
                 if packet.size:
-                    head.append(packet.pts if packet.pts is not None else packet.dts)
+                    head.append(stamp(packet))
                 if len(head) == min(CHECK_PACKETS, len(pts)):
                     break
-            if head == pts[:len(head)] and len(head) == min(CHECK_PACKETS, len(pts)):
+            if head == said[:len(head)] and len(head) == min(CHECK_PACKETS, len(pts)):
                 self._container.seek(max(pts), stream=s, backward=True, any_frame=False)
-                tail = [p.pts if p.pts is not None else p.dts for p in self._container.demux(s) if p.size]
+                tail = [stamp(p) for p in self._container.demux(s) if p.size]
         except av.error.FFmpegError:
             tail = []
         finally:
             self._container.seek(0, stream=s)  # (the demux pass, if it comes to that, reads from the start)
-        return pts if tail and tail == pts[len(pts) - len(tail):] else None
+        if not tail or tail != said[len(said) - len(tail):]:
+            return None
+        return [p for p in pts if p >= 0] or None
 
     def _estimated_frames(self) -> int:
         """Frames the container claims (for progress only; the index counts the real ones)."""

@@ -132,3 +132,44 @@ def test_an_index_that_disagrees_with_the_packets_is_not_trusted(tmp_path, monke
         monkeypatch.setattr(video_module, "video_pts", lambda _path, w=wrong: list(w))
         with VideoReader(path) as r:
             assert r._pts == sorted(real) and len(r) == 60
+
+
+def cut_without_reencoding(src, out, first_kept: int, keyframe: int, step: int):
+    """What a lossless cutter does: the packets from the keyframe before the cut, shifted so that
+    the cut is at 0; the muxer writes an edit list and the frames before it are never shown."""
+    with av.open(str(src)) as inp, av.open(str(out), "w") as dst:
+        s = inp.streams.video[0]
+        o = dst.add_stream_from_template(s)
+        for p in inp.demux(s):
+            if p.dts is None or p.pts < keyframe * step:
+                continue
+            p.pts -= first_kept * step
+            p.dts -= first_kept * step
+            p.stream = o
+            dst.mux(p)
+    return out
+
+
+@pytest.mark.parametrize("way", ["sample tables", "demux"])
+def test_a_file_cut_without_reencoding_has_only_the_frames_it_shows(tmp_path, monkeypatch, way):
+    """The frames from the keyframe to the cut are in the file (decoding needs them) but hidden
+    by its edit list: they were counted as frames, so frame i was another frame read in order
+    than read by seeking, and the last five could not be read at all."""
+    frames = []
+    for i in range(60):
+        f = np.zeros((48, 64, 3), np.uint8)
+        f[:, :, 0] = i * 4
+        frames.append(f)
+    src = write_test_clip(tmp_path / "src.mp4", frames, crf=0, codec_options={"g": "20", "preset": "ultrafast"})
+    cut = cut_without_reencoding(src, tmp_path / "cut.mp4", first_kept=25, keyframe=20, step=512)
+    with av.open(str(cut)) as c:
+        shown = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+    assert len(shown) == 35 and abs(int(shown[0][20, 20, 0]) - 100) <= 2  # frame 25 of the source first
+    if way == "demux":
+        monkeypatch.setattr(VideoReader, "_sample_table_pts", lambda self: None)
+    with VideoReader(cut) as r:
+        assert len(r) == 35 and r._pts[0] == 0
+        in_order = list(r)
+        for i in (34, 5, 0, 20, 33):
+            assert np.array_equal(r[i], shown[i]), i
+    assert all(np.array_equal(a, b) for a, b in zip(in_order, shown))
