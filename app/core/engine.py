@@ -649,7 +649,8 @@ def inpaint_video(input_path, masks, output_path, weights=None, config: Optional
         audio = input_path if keep_audio and reader.has_audio else None
         writer = VideoWriter(
             output_path, reader.width, reader.height, fps=reader.rate, crf=crf, preset=preset, audio_from=audio,
-            inputs=(input_path,), timing=reader.timing, colour=reader.colour)  # each frame at its source time (phones record VFR)
+            inputs=(input_path,), timing=reader.timing, colour=reader.colour,
+            sample_aspect=reader.sample_aspect)  # each frame at its source time (phones record VFR)
         # Encoding happens behind the model on a thread (frames still reach the file in order).
         sink = BackgroundSink(lambda i, frame: writer.write(frame)) if config.io_threads else (
             lambda i, frame: writer.write(frame))

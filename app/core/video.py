@@ -184,11 +184,22 @@ class VideoReader:
         timing = self.timing
         return timing is not None and timing.variable
 
+    @property
+    def sample_aspect(self) -> Optional[Fraction]:
+        """The shape of a pixel of the frames as read (width / height) where it is not square: an
+        anamorphic file (HDV's 1440x1080 shown 16:9, DVD) is written with it too, or it would play
+        squeezed; None for square pixels."""
+        sar = self._stream.sample_aspect_ratio or self._stream.codec_context.sample_aspect_ratio
+        if not sar or sar == 1:
+            return None
+        rot = int(round(getattr(self, "_rotation", 0) or 0)) % 180
+        return Fraction(sar) if rot == 0 else 1 / Fraction(sar)
+
     def _to_rgb(self, frame) -> np.ndarray:
         if self.colour is None:  # (the first frame decoded tells how its YUV is to be read)
             self.colour = Colour.of(frame)
         img = frame.to_ndarray(format="rgb24")  # (with the frame's own matrix and range)
-        rot = int(round(getattr(frame, "rotation", 0) or 0)) % 360
+        rot = self._rotation = int(round(getattr(frame, "rotation", 0) or 0)) % 360
         if rot:
             img = np.ascontiguousarray(np.rot90(img, k=rot // 90))
         return img
@@ -296,6 +307,7 @@ class FrameFolderReader:
     timing: Optional[FrameTiming] = None  # a constant rate: frame i at i / fps
     variable_rate = False
     colour: Optional["Colour"] = None  # RGB images: the writer's default (BT.601 matrix, limited range, untagged)
+    sample_aspect: Optional[Fraction] = None  # square pixels
 
     def __init__(self, path, fps: float = DEFAULT_FPS):
         self.path = Path(path).expanduser()
@@ -451,13 +463,14 @@ class VideoWriter:
     a source on an even grid at ``fps`` (or no ``timing``) is written at ``i / fps`` as always.
     ``colour``: the source's (``reader.colour``): RGB goes back to YUV with its matrix and range and
     the file is tagged with it, so that pixels left alone come out as they went in.
+    ``sample_aspect``: the source's non-square pixel shape (``reader.sample_aspect``), kept.
     Nothing appears at ``path`` unless ``close()`` completes; ``abort()`` or an
     exception inside ``with`` leaves the target untouched.
     """
 
     def __init__(self, path, width: int, height: int, fps=DEFAULT_FPS, crf: int = 18,
                  preset: str = "medium", audio_from=None, inputs=(), timing: Optional[FrameTiming] = None,
-                 colour: Optional[Colour] = None):
+                 colour: Optional[Colour] = None, sample_aspect: Optional[Fraction] = None):
         if preset not in X264_PRESETS:
             raise OutputError(f"Unknown encoder preset {preset!r}; use one of {', '.join(X264_PRESETS)}.")
         self.path = check_writable(path, inputs=tuple(inputs) + ((audio_from,) if audio_from else ()))
@@ -487,6 +500,8 @@ class VideoWriter:
             stream.pix_fmt = "yuv420p"
             if self._time_base is not None:
                 stream.codec_context.time_base = self._time_base
+            if sample_aspect:
+                stream.codec_context.sample_aspect_ratio = Fraction(sample_aspect)
             self._colour = None if colour is None or colour.plain else colour
             if self._colour is not None:
                 cc = stream.codec_context

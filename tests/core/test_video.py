@@ -6,7 +6,9 @@ import av
 import numpy as np
 import pytest
 
+from app.core.engine import EngineConfig, inpaint_video
 from app.core.errors import OutputError, VideoError
+from app.core.masks import MaskStore
 from app.core.video import FrameFolderReader, VideoReader, VideoWriter, open_video, write_test_clip
 from conftest import make_frames
 
@@ -213,3 +215,34 @@ def test_unknown_encoder_preset_is_refused_before_anything_is_written(tmp_path):
     with pytest.raises(OutputError, match="Unknown encoder preset 'quick'; use one of ultrafast"):
         VideoWriter(target, 64, 48, preset="quick")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_anamorphic_file_is_written_with_its_pixel_shape(tmp_path):
+    """HDV's 1440x1080 (or a DVD) stores wide pictures in narrow pixels: the export kept the pixels
+    and dropped their shape, so it played squeezed, 4:3 instead of 16:9."""
+    src = tmp_path / "anamorphic.mp4"
+    with av.open(str(src), "w") as out:
+        s = out.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 144, 108, "yuv420p"
+        s.codec_context.sample_aspect_ratio = Fraction(4, 3)
+        for i, f in enumerate(make_frames(3, 144, 108)):
+            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
+            vf.pts = i
+            for p in s.encode(vf):
+                out.mux(p)
+        for p in s.encode():
+            out.mux(p)
+    with VideoReader(src) as r:
+        assert r.sample_aspect == Fraction(4, 3) and r.size == (144, 108)
+    masks = MaskStore(3, 144, 108)
+    for i in range(3):
+        m = np.zeros((108, 144), bool)
+        m[40:60, 50:80] = True
+        masks.set(i, m)
+    inpaint_video(src, masks, tmp_path / "out.mp4", config=EngineConfig(fill="telea"))
+    with av.open(str(tmp_path / "out.mp4")) as c:
+        st = c.streams.video[0]
+        assert st.sample_aspect_ratio == Fraction(4, 3) and st.display_aspect_ratio == Fraction(16, 9)
+    square = write_test_clip(tmp_path / "square.mp4", make_frames(2, 64, 48))
+    with VideoReader(square) as r:
+        assert r.sample_aspect is None
