@@ -385,8 +385,9 @@ class Colour:
 
     The reader turns YUV into RGB with the frame's own matrix and range (a BT.709 phone or camera
     file by BT.709's); the writer must go back the same way, or every untouched pixel of the
-    export shifts (BT.601, the default, moved a BT.709 file's luma by 6 levels on average and its
-    red-difference by up to 18), and tag the file alike so that players show it as the source.
+    export shifts (BT.601's, the default, on a BT.709 source: PSNR 37.1 / 40.1 / 41.1 dB for Y / U
+    / V at crf 18, against 39.6 / 43.5 / 44.5 with its own, ``benchmarks/bench_colour.py``), and
+    tag the file alike so that players show it as the source.
     """
 
     colorspace: int = 2
