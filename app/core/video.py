@@ -458,7 +458,7 @@ class VideoWriter:
     ``write(frame)`` takes RGB uint8 (H, W, 3) of the size given at construction. Odd
     sizes are padded by one edge pixel (yuv420p needs even sizes). ``crf`` is x264's
     quality (0 lossless .. 51 worst; 18 looks untouched). ``audio_from``: a media file
-    whose first audio stream is copied (or re-encoded to AAC where mp4 cannot hold it).
+    whose audio streams are copied (or re-encoded to AAC where mp4 cannot hold them).
     ``timing``: the source's frame times (``reader.timing``): frame ``i`` is written at the source's
     frame ``i`` time, so a variable-frame-rate source keeps its timing and its sync with the audio;
     a source on an even grid at ``fps`` (or no ``timing``) is written at ``i / fps`` as always.
@@ -661,7 +661,9 @@ def remux(input_path, output_path, keep_audio: bool = True) -> Path:
 
 def _mux_audio(video_path: Path, audio_path: Optional[Path], out_path: Path,
                audio_shift: Fraction = Fraction(0)) -> None:
-    """Copy the video stream of ``video_path`` and the first audio stream of ``audio_path`` into ``out_path``.
+    """Copy the video stream of ``video_path`` and every audio stream of ``audio_path`` into ``out_path``
+    (a screen recording's microphone and system sound, a camera's two channels: each its own track,
+    in order; re-encoded to AAC where mp4 cannot hold it).
 
     ``audio_shift``: seconds taken off the audio's timestamps (the writer's shift of the source's clock).
     """
@@ -675,22 +677,26 @@ def _mux_audio(video_path: Path, audio_path: Optional[Path], out_path: Path,
                 packet.stream = v_out
                 out.mux(packet)
             return
-        ain = stack.enter_context(av.open(str(audio_path)))
-        a_in = ain.streams.audio[0]
-        copy_audio = a_in.codec_context.name in MP4_AUDIO_COPY
-        if copy_audio:
-            a_out = out.add_stream_from_template(a_in)
-            audio_iter = _shifted(_packets(ain, a_in), audio_shift)
-        else:
-            a_out = out.add_stream("aac", rate=a_in.codec_context.sample_rate or 44100)
-            audio_iter = _transcode_audio(ain, a_in, a_out, audio_shift)
+        tracks = []
+        for k in range(len(stack.enter_context(av.open(str(audio_path))).streams.audio)):
+            ain = stack.enter_context(av.open(str(audio_path)))  # (a container each: read side by side)
+            a_in = ain.streams.audio[k]
+            if a_in.codec_context.name in MP4_AUDIO_COPY:
+                a_out = out.add_stream_from_template(a_in)
+                tracks.append((_shifted(_packets(ain, a_in), audio_shift), a_out))
+            else:
+                a_out = out.add_stream("aac", rate=a_in.codec_context.sample_rate or 44100)
+                tracks.append((_transcode_audio(ain, a_in, a_out, audio_shift), a_out))
+            if a_in.language:
+                a_out.metadata["language"] = a_in.language
 
-        def keyed(it, stream_in, stream_out, order):
+        def keyed(it, stream_out, order):
             for p in it:
                 t = float(p.dts * p.time_base) if p.dts is not None and p.time_base else 0.0
                 yield (t, order, p, stream_out)
 
-        merged = heapq.merge(keyed(_packets(vin, v_in), v_in, v_out, 0), keyed(audio_iter, a_in, a_out, 1),
+        merged = heapq.merge(keyed(_packets(vin, v_in), v_out, 0),
+                             *(keyed(it, a_out, k + 1) for k, (it, a_out) in enumerate(tracks)),
                              key=lambda item: (item[0], item[1]))
         for _, _, packet, stream_out in merged:
             packet.stream = stream_out

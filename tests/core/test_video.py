@@ -195,6 +195,52 @@ def test_audio_reencoded_when_mp4_cannot_hold_it(tmp_path):
         assert c.streams.audio[0].codec_context.name == "aac"
 
 
+def test_every_audio_track_is_kept(tmp_path):
+    """A screen recording's microphone and system sound, a camera's two channels: two audio tracks.
+    The export kept the first only; now both, in order, with their language (one AAC copied, one
+    PCM re-encoded), each as long as the source's."""
+    src = tmp_path / "two_tracks.mov"
+    frames = make_frames(25, 64, 48)
+    with av.open(str(src), "w") as out:
+        s = out.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        mic = out.add_stream("aac", rate=48000)
+        mic.layout = "mono"
+        mic.metadata["language"] = "eng"
+        system = out.add_stream("pcm_s16le", rate=16000)
+        system.layout = "mono"
+        for i, f in enumerate(frames):
+            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
+            vf.pts = i
+            for p in s.encode(vf):
+                out.mux(p)
+        for p in s.encode():
+            out.mux(p)
+        for stream, rate, fmt, dtype, scale in ((mic, 48000, "fltp", np.float32, 0.2),
+                                                (system, 16000, "s16", np.int16, 8000)):
+            for start in range(0, rate, 1024):  # one second of tone each
+                n = min(1024, rate - start)
+                tone = (np.sin(np.arange(start, start + n) / 7) * scale).astype(dtype)[None]
+                af = av.AudioFrame.from_ndarray(tone, format=fmt, layout="mono")
+                af.sample_rate, af.pts = rate, start
+                for p in stream.encode(af):
+                    out.mux(p)
+            for p in stream.encode():
+                out.mux(p)
+    with VideoReader(src) as r, VideoWriter(tmp_path / "o.mp4", 64, 48, fps=r.rate, audio_from=src) as w:
+        for f in r:
+            w.write(f)
+    with av.open(str(tmp_path / "o.mp4")) as c:
+        tracks = c.streams.audio
+        assert [t.codec_context.name for t in tracks] == ["aac", "aac"]
+        assert tracks[0].language == "eng" and [t.codec_context.sample_rate for t in tracks] == [48000, 16000]
+        seconds = {t.index: 0.0 for t in tracks}
+        for p in c.demux(*tracks):
+            if p.duration:
+                seconds[p.stream.index] += float(p.duration * p.time_base)
+    assert all(abs(v - 1.0) < 0.1 for v in seconds.values()), seconds
+
+
 def test_output_permissions_follow_umask(tmp_path, make_clip):
     import os
     import stat
