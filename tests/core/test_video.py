@@ -13,6 +13,17 @@ from app.core.video import FrameFolderReader, VideoReader, VideoWriter, open_vid
 from conftest import make_frames
 
 
+def encode_frames(out, stream, frames) -> None:
+    """RGB ``frames`` into ``stream`` of the open container ``out``, frame i at pts i, flushed."""
+    for i, f in enumerate(frames):
+        vf = av.VideoFrame.from_ndarray(f, format="rgb24")
+        vf.pts = i
+        for p in stream.encode(vf):
+            out.mux(p)
+    for p in stream.encode():
+        out.mux(p)
+
+
 def test_round_trip_keeps_count_size_fps_audio(make_clip, tmp_path):
     src = make_clip(n=12, width=96, height=64, fps=30, audio=True)
     with VideoReader(src) as r:
@@ -174,13 +185,7 @@ def test_audio_reencoded_when_mp4_cannot_hold_it(tmp_path):
         s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
         a = out.add_stream("pcm_s16le", rate=16000)
         a.layout = "mono"
-        for i, f in enumerate(frames):
-            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
-            vf.pts = i
-            for p in s.encode(vf):
-                out.mux(p)
-        for p in s.encode():
-            out.mux(p)
+        encode_frames(out, s, frames)
         tone = (np.sin(np.arange(6400) / 5) * 8000).astype(np.int16)[None]
         af = av.AudioFrame.from_ndarray(tone, format="s16", layout="mono")
         af.sample_rate, af.pts = 16000, 0
@@ -209,13 +214,7 @@ def test_every_audio_track_is_kept(tmp_path):
         mic.metadata["language"] = "eng"
         system = out.add_stream("pcm_s16le", rate=16000)
         system.layout = "mono"
-        for i, f in enumerate(frames):
-            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
-            vf.pts = i
-            for p in s.encode(vf):
-                out.mux(p)
-        for p in s.encode():
-            out.mux(p)
+        encode_frames(out, s, frames)
         for stream, rate, fmt, dtype, scale in ((mic, 48000, "fltp", np.float32, 0.2),
                                                 (system, 16000, "s16", np.int16, 8000)):
             for start in range(0, rate, 1024):  # one second of tone each
@@ -271,13 +270,7 @@ def test_an_anamorphic_file_is_written_with_its_pixel_shape(tmp_path):
         s = out.add_stream("libx264", rate=25)
         s.width, s.height, s.pix_fmt = 144, 108, "yuv420p"
         s.codec_context.sample_aspect_ratio = Fraction(4, 3)
-        for i, f in enumerate(make_frames(3, 144, 108)):
-            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
-            vf.pts = i
-            for p in s.encode(vf):
-                out.mux(p)
-        for p in s.encode():
-            out.mux(p)
+        encode_frames(out, s, make_frames(3, 144, 108))
     with VideoReader(src) as r:
         assert r.sample_aspect == Fraction(4, 3) and r.size == (144, 108)
     masks = MaskStore(3, 144, 108)
