@@ -22,7 +22,9 @@ ZOOM_RANGE = (0.05, 32.0)
 
 
 class ViewState(QObject):
-    """Zoom and centre (in image pixels) shared by views; ``zoom`` None means fit to the widget."""
+    """Zoom and centre (in image pixels) shared by views; ``zoom`` None means fit to the widget.
+    ``aspect``: the width of a pixel over its height (an anamorphic video's sample aspect ratio,
+    HDV's 1440x1080 shown 16:9 has 4/3); views draw its pixels that wide."""
 
     changed = Signal()
 
@@ -30,6 +32,11 @@ class ViewState(QObject):
         super().__init__(parent)
         self.zoom: Optional[float] = None
         self.center: Optional[QPointF] = None
+        self.aspect = 1.0
+
+    def set_aspect(self, aspect: float) -> None:
+        self.aspect = float(aspect) if aspect and aspect > 0 else 1.0
+        self.fit()
 
     def fit(self) -> None:
         self.zoom, self.center = None, None
@@ -56,7 +63,8 @@ class ImageView(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMinimumSize(160, 120)
 
-    # --- geometry: widget = image * scale + offset (logical pixels; Qt handles HiDPI) ---
+    # --- geometry: widget = image * (scale * aspect, scale) + offset (logical pixels; Qt handles
+    # HiDPI). ``scale`` is the vertical one; a pixel is ``state.aspect`` times as wide as high.
     def image_size(self) -> tuple[int, int]:
         return (self.image.width(), self.image.height()) if self.image is not None else (1, 1)
 
@@ -64,30 +72,39 @@ class ImageView(QWidget):
         if self.state.zoom is not None:
             return self.state.zoom
         iw, ih = self.image_size()
-        return max(1e-3, min(self.width() / iw, self.height() / ih))
+        return max(1e-3, min(self.width() / (iw * self.state.aspect), self.height() / ih))
+
+    def _scales(self) -> tuple[float, float]:
+        s = self.scale()
+        return s * self.state.aspect, s
 
     def offset(self) -> QPointF:
         iw, ih = self.image_size()
         center = self.state.center if self.state.center is not None else QPointF(iw / 2, ih / 2)
-        s = self.scale()
-        return QPointF(self.width() / 2 - center.x() * s, self.height() / 2 - center.y() * s)
+        sx, sy = self._scales()
+        return QPointF(self.width() / 2 - center.x() * sx, self.height() / 2 - center.y() * sy)
 
     def to_widget(self, p: QPointF) -> QPointF:
-        return p * self.scale() + self.offset()
+        sx, sy = self._scales()
+        o = self.offset()
+        return QPointF(p.x() * sx + o.x(), p.y() * sy + o.y())
 
     def to_image(self, p: QPointF) -> QPointF:
-        return (QPointF(p) - self.offset()) / self.scale()
+        sx, sy = self._scales()
+        o = self.offset()
+        return QPointF((p.x() - o.x()) / sx, (p.y() - o.y()) / sy)
 
     def image_rect(self) -> QRectF:
         iw, ih = self.image_size()
-        return QRectF(self.offset(), QPointF(self.offset()) + QPointF(iw, ih) * self.scale())
+        sx, sy = self._scales()
+        return QRectF(self.offset(), QPointF(self.offset()) + QPointF(iw * sx, ih * sy))
 
     def zoom_at(self, factor: float, anchor: QPointF) -> None:
         """Zoom keeping the image point under ``anchor`` (widget coordinates) still."""
         p = self.to_image(anchor)
         zoom = max(ZOOM_RANGE[0], min(ZOOM_RANGE[1], self.scale() * factor))
-        center = p - (anchor - QPointF(self.width() / 2, self.height() / 2)) / zoom
-        self.state.set(zoom, center)
+        d = anchor - QPointF(self.width() / 2, self.height() / 2)
+        self.state.set(zoom, QPointF(p.x() - d.x() / (zoom * self.state.aspect), p.y() - d.y() / zoom))
 
     def set_image(self, image: Optional[QImage]) -> None:
         self.image = image
@@ -149,10 +166,10 @@ class ImageView(QWidget):
         if self._pan_from is not None:
             delta = e.position() - self._pan_from
             self._pan_from = e.position()
-            s = self.scale()
+            sx, sy = self._scales()
             iw, ih = self.image_size()
             center = self.state.center if self.state.center is not None else QPointF(iw / 2, ih / 2)
-            self.state.set(s, center - delta / s)
+            self.state.set(sy, center - QPointF(delta.x() / sx, delta.y() / sy))
 
     def mouseReleaseEvent(self, e):
         if self._pan_from is not None:
@@ -250,14 +267,14 @@ class MaskCanvas(ImageView):
     def paint_over(self, p):
         self.tool.paint_preview(p, self.to_widget)
         if self.tool.shows_brush and self._mouse is not None and self._pan_from is None and not self._space_down:
-            r = self.brush_size / 2 * self.scale()
+            rx, r = (self.brush_size / 2 * s for s in self._scales())  # (round in the video's pixels)
             # Dark and light rings: visible on any footage.
             for color, width in ((QColor(0, 0, 0, 170), 3.0), (QColor(255, 255, 255), 1.2)):
                 pen = QPen(color, width)
                 pen.setCosmetic(True)
                 p.setPen(pen)
                 p.setBrush(Qt.BrushStyle.NoBrush)
-                p.drawEllipse(self._mouse, r, r)
+                p.drawEllipse(self._mouse, rx, r)
 
     # --- mouse -------------------------------------------------------------------
     def mousePressEvent(self, e):
@@ -326,7 +343,8 @@ def bind_canvas(canvas: MaskCanvas, project, panel) -> None:
         if project.has_video and project.current in frames:
             canvas.set_mask(project.masks.get(project.current))
 
-    project.videoChanged.connect(canvas.state.fit)
+    # (fitted anew, with the video's pixel shape: an anamorphic file is shown as it plays)
+    project.videoChanged.connect(lambda: canvas.state.set_aspect(project.pixel_aspect))
     project.currentChanged.connect(show_mask)
     project.frameReady.connect(show_picture)
     project.masksChanged.connect(masks_changed)

@@ -156,6 +156,12 @@ class Project(QObject):
         return self.reader is not None
 
     @property
+    def pixel_aspect(self) -> float:
+        """The width of a pixel of the video over its height (1 but for anamorphic files)."""
+        sar = getattr(self.reader, "sample_aspect", None) if self.reader is not None else None
+        return float(sar) if sar else 1.0
+
+    @property
     def n_frames(self) -> int:
         return len(self.reader) if self.reader is not None else 0
 

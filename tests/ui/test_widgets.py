@@ -166,6 +166,48 @@ def test_brush_size_keys_and_zoom_pan(window, clip, qtbot):
     assert window.result_view.state is canvas.state
 
 
+def test_an_anamorphic_video_is_shown_and_painted_as_it_plays(window, tmp_path, qtbot):
+    """HDV's 1440x1080 is shown 16:9: a file of 4:3 pixels is drawn that wide (it was drawn with
+    square pixels, squeezed), and brush, zoom and pan still land on the pixels under the mouse."""
+    from fractions import Fraction
+
+    import av
+
+    path = tmp_path / "anamorphic.mp4"
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 96, 72, "yuv420p"
+        s.codec_context.sample_aspect_ratio = Fraction(4, 3)
+        for i in range(3):
+            vf = av.VideoFrame.from_ndarray(np.full((72, 96, 3), 90, np.uint8), format="rgb24")
+            vf.pts = i
+            for p in s.encode(vf):
+                out.mux(p)
+        for p in s.encode():
+            out.mux(p)
+    window.open_path(path)
+    canvas = window.canvas
+    assert window.project.pixel_aspect == pytest.approx(4 / 3)
+    r = canvas.image_rect()
+    assert r.width() / r.height() == pytest.approx(16 / 9, rel=0.01)
+    window.tools.size_spin.setValue(6)
+    stroke(qtbot, canvas, [(20, 30), (60, 30)])  # image points: the helper maps them to the widget
+    m = window.project.masks.get(0)
+    assert m[30, 20] and m[30, 40] and m[30, 59] and not m[30, 70] and not m[45, 40]
+    anchor = QPointF(canvas.width() / 2 + 40, canvas.height() / 2 - 20)
+    under = canvas.to_image(anchor)
+    canvas.zoom_at(2.0, anchor)
+    after = canvas.to_image(anchor)
+    assert (after.x(), after.y()) == (pytest.approx(under.x(), abs=1e-6), pytest.approx(under.y(), abs=1e-6))
+    before = canvas.to_image(QPointF(100, 100))
+    QTest.mousePress(canvas, Qt.MouseButton.MiddleButton, Qt.KeyboardModifier.NoModifier, QPoint(100, 100))
+    QTest.mouseMove(canvas, QPoint(140, 120))
+    QTest.mouseRelease(canvas, Qt.MouseButton.MiddleButton, Qt.KeyboardModifier.NoModifier, QPoint(140, 120))
+    moved = canvas.to_image(QPointF(140, 120))
+    assert (moved.x(), moved.y()) == (pytest.approx(before.x(), abs=0.5), pytest.approx(before.y(), abs=0.5))
+    assert window.result_view.state.aspect == pytest.approx(4 / 3)  # the result beside it: the same shape
+
+
 def test_import_and_export_masks(window, clip, tmp_path, monkeypatch):
     import cv2
     from PySide6.QtWidgets import QFileDialog
