@@ -38,6 +38,8 @@ INDEX_REPORT_EVERY = 2000  # packets between progress reports (and cancel checks
 #: the level of luma the fast one loses on average, but costs 8 ms more a 1080p frame and blurs the
 #: chroma of files whose chroma is sited left (x264's), 47.5 dB.
 WRITE_EXACT = int(av.video.reformatter.Interpolation.BICUBIC) | int(av.video.reformatter.Interpolation.ACCURATE_RND)
+KEPT_TAGS = {"creation_time", "date", "title", "comment", "description", "artist", "author", "copyright", "make",
+             "model", "album", "genre", "keywords"}  # (and location*, com.apple.quicktime.*)
 CHECK_PACKETS = 48  # packets demuxed from the start to check an MP4's sample tables (and its last GOP)
 
 
@@ -185,6 +187,13 @@ class VideoReader:
         return timing is not None and timing.variable
 
     @property
+    def metadata(self) -> dict:
+        """The file's own tags worth keeping in an export: when and where it was shot, its title,
+        the camera (``KEPT_TAGS``); not the muxer's (brand, encoder)."""
+        tags = self._container.metadata
+        return {k: v for k, v in tags.items() if k in KEPT_TAGS or k.startswith(("location", "com.apple.quicktime."))}
+
+    @property
     def sample_aspect(self) -> Optional[Fraction]:
         """The shape of a pixel of the frames as read (width / height) where it is not square: an
         anamorphic file (HDV's 1440x1080 shown 16:9, DVD) is written with it too, or it would play
@@ -308,6 +317,7 @@ class FrameFolderReader:
     variable_rate = False
     colour: Optional["Colour"] = None  # RGB images: the writer's default (BT.601 matrix, limited range, untagged)
     sample_aspect: Optional[Fraction] = None  # square pixels
+    metadata: dict = {}  # images carry no file tags worth keeping
 
     def __init__(self, path, fps: float = DEFAULT_FPS):
         self.path = Path(path).expanduser()
@@ -465,13 +475,16 @@ class VideoWriter:
     ``colour``: the source's (``reader.colour``): RGB goes back to YUV with its matrix and range and
     the file is tagged with it, so that pixels left alone come out as they went in.
     ``sample_aspect``: the source's non-square pixel shape (``reader.sample_aspect``), kept.
+    ``metadata``: the source's file tags to keep (``reader.metadata``: when and where it was shot,
+    its title), so that a gallery still files the export under the day it was filmed.
     Nothing appears at ``path`` unless ``close()`` completes; ``abort()`` or an
     exception inside ``with`` leaves the target untouched.
     """
 
     def __init__(self, path, width: int, height: int, fps=DEFAULT_FPS, crf: int = 18,
                  preset: str = "medium", audio_from=None, inputs=(), timing: Optional[FrameTiming] = None,
-                 colour: Optional[Colour] = None, sample_aspect: Optional[Fraction] = None):
+                 colour: Optional[Colour] = None, sample_aspect: Optional[Fraction] = None,
+                 metadata: Optional[dict] = None):
         if preset not in X264_PRESETS:
             raise OutputError(f"Unknown encoder preset {preset!r}; use one of {', '.join(X264_PRESETS)}.")
         self.path = check_writable(path, inputs=tuple(inputs) + ((audio_from,) if audio_from else ()))
@@ -495,6 +508,8 @@ class VideoWriter:
         self._tmp_video = self._temp("video")
         try:
             self._out = av.open(str(self._tmp_video), "w", format="mp4")
+            self._metadata = dict(metadata or {})
+            self._out.metadata.update(self._metadata)
             stream = self._out.add_stream("libx264", rate=rate)
             stream.width = self.width + self.width % 2
             stream.height = self.height + self.height % 2
@@ -562,7 +577,8 @@ class VideoWriter:
             if self.audio_from is not None and _has_audio(self.audio_from):
                 final = self._temp("mux")
                 try:
-                    _mux_audio(self._tmp_video, self.audio_from, final, audio_shift=self._shift)
+                    _mux_audio(self._tmp_video, self.audio_from, final, audio_shift=self._shift,
+                               metadata=self._metadata)
                 except BaseException:
                     final.unlink(missing_ok=True)
                     raise
@@ -660,16 +676,18 @@ def remux(input_path, output_path, keep_audio: bool = True) -> Path:
 
 
 def _mux_audio(video_path: Path, audio_path: Optional[Path], out_path: Path,
-               audio_shift: Fraction = Fraction(0)) -> None:
+               audio_shift: Fraction = Fraction(0), metadata: Optional[dict] = None) -> None:
     """Copy the video stream of ``video_path`` and every audio stream of ``audio_path`` into ``out_path``
     (a screen recording's microphone and system sound, a camera's two channels: each its own track,
     in order; re-encoded to AAC where mp4 cannot hold it).
 
     ``audio_shift``: seconds taken off the audio's timestamps (the writer's shift of the source's clock).
+    ``metadata``: file tags for ``out_path`` (``VideoWriter(metadata=)``).
     """
     with contextlib.ExitStack() as stack:
         vin = stack.enter_context(av.open(str(video_path)))
         out = stack.enter_context(av.open(str(out_path), "w", format="mp4"))
+        out.metadata.update(metadata or {})
         v_in = vin.streams.video[0]
         v_out = out.add_stream_from_template(v_in)
         if audio_path is None:

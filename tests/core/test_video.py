@@ -285,3 +285,33 @@ def test_an_anamorphic_file_is_written_with_its_pixel_shape(tmp_path):
     square = write_test_clip(tmp_path / "square.mp4", make_frames(2, 64, 48))
     with VideoReader(square) as r:
         assert r.sample_aspect is None
+
+
+@pytest.mark.parametrize("keep_audio", [True, False])
+def test_the_export_keeps_when_and_where_the_source_was_shot(tmp_path, keep_audio):
+    """A gallery files a video by its creation time (and maps it by its location): the export
+    dropped every tag, so an inpainted clip showed up as shot today, nowhere."""
+    src = write_test_clip(tmp_path / "shot.mp4", make_frames(4, 64, 48), audio=True)
+    tagged = tmp_path / "tagged.mp4"
+    with av.open(str(src)) as inp, av.open(str(tagged), "w") as out:
+        out.metadata.update({"creation_time": "2024-05-01T10:20:30.000000Z", "location": "+48.8584+002.2945/",
+                             "title": "Holiday"})
+        streams = {s.index: out.add_stream_from_template(s) for s in inp.streams}
+        for p in inp.demux():
+            if p.dts is None:
+                continue
+            p.stream = streams[p.stream.index]
+            out.mux(p)
+    with VideoReader(tagged) as r:
+        assert r.metadata["creation_time"].startswith("2024-05-01T10:20:30") and "encoder" not in r.metadata
+    masks = MaskStore(4, 64, 48)
+    m = np.zeros((48, 64), bool)
+    m[10:20, 10:30] = True
+    for i in range(4):
+        masks.set(i, m)
+    inpaint_video(tagged, masks, tmp_path / "out.mp4", config=EngineConfig(fill="telea"), keep_audio=keep_audio)
+    with av.open(str(tmp_path / "out.mp4")) as c:
+        tags = dict(c.metadata)
+        assert bool(c.streams.audio) == keep_audio
+    assert tags["creation_time"].startswith("2024-05-01T10:20:30") and tags["title"] == "Holiday"
+    assert tags["location"] == "+48.8584+002.2945/"
