@@ -190,8 +190,7 @@ class VideoReader:
     def metadata(self) -> dict:
         """The file's own tags worth keeping in an export: when and where it was shot, its title,
         the camera (``KEPT_TAGS``); not the muxer's (brand, encoder)."""
-        tags = self._container.metadata
-        return {k: v for k, v in tags.items() if k in KEPT_TAGS or k.startswith(("location", "com.apple.quicktime."))}
+        return kept_tags(self._container.metadata)
 
     @property
     def sample_aspect(self) -> Optional[Fraction]:
@@ -655,6 +654,11 @@ def _packets(container, stream):
         yield packet
 
 
+def kept_tags(tags) -> dict:
+    """Of a file's tags, those an export keeps (``KEPT_TAGS``, location*, com.apple.quicktime.*)."""
+    return {k: v for k, v in dict(tags).items() if k in KEPT_TAGS or k.startswith(("location", "com.apple.quicktime."))}
+
+
 def remux(input_path, output_path, keep_audio: bool = True) -> Path:
     """Copy a video's streams into an mp4 without re-encoding the picture (atomic).
 
@@ -664,7 +668,10 @@ def remux(input_path, output_path, keep_audio: bool = True) -> Path:
     output_path = check_writable(output_path, inputs=(input_path,))
     tmp = make_temp_beside(output_path.with_suffix(".mp4"), "copy")
     try:
-        _mux_audio(Path(input_path), Path(input_path) if keep_audio and _has_audio(input_path) else None, tmp)
+        with av.open(str(input_path)) as c:
+            tags = kept_tags(c.metadata)
+        _mux_audio(Path(input_path), Path(input_path) if keep_audio and _has_audio(input_path) else None, tmp,
+                   metadata=tags)
         os.replace(tmp, output_path)
     except (av.error.FFmpegError, ValueError) as exc:
         tmp.unlink(missing_ok=True)

@@ -315,3 +315,8 @@ def test_the_export_keeps_when_and_where_the_source_was_shot(tmp_path, keep_audi
         assert bool(c.streams.audio) == keep_audio
     assert tags["creation_time"].startswith("2024-05-01T10:20:30") and tags["title"] == "Holiday"
     assert tags["location"] == "+48.8584+002.2945/"
+    # nothing to inpaint: the streams are copied as they are, and the tags with them
+    inpaint_video(tagged, MaskStore(4, 64, 48), tmp_path / "copy.mp4", config=EngineConfig(fill="telea"),
+                  keep_audio=keep_audio)
+    with av.open(str(tmp_path / "copy.mp4")) as c:
+        assert c.metadata["title"] == "Holiday" and c.metadata["creation_time"].startswith("2024-05-01")
