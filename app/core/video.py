@@ -187,6 +187,14 @@ class VideoReader:
         return timing is not None and timing.variable
 
     @property
+    def field_order(self) -> Optional[str]:
+        """"tff" or "bff" for interlaced video (a camcorder's 1080i), the field shown first; None for
+        progressive. The export is coded interlaced alike, or players would not deinterlace it and
+        every moving edge would show both fields."""
+        order = int(self._stream.codec_context.field_order or 0)
+        return {2: "tff", 5: "tff", 3: "bff", 4: "bff"}.get(order)
+
+    @property
     def metadata(self) -> dict:
         """The file's own tags worth keeping in an export: when and where it was shot, its title,
         the camera (``KEPT_TAGS``); not the muxer's (brand, encoder)."""
@@ -317,6 +325,7 @@ class FrameFolderReader:
     colour: Optional["Colour"] = None  # RGB images: the writer's default (BT.601 matrix, limited range, untagged)
     sample_aspect: Optional[Fraction] = None  # square pixels
     metadata: dict = {}  # images carry no file tags worth keeping
+    field_order: Optional[str] = None  # progressive
 
     def __init__(self, path, fps: float = DEFAULT_FPS):
         self.path = Path(path).expanduser()
@@ -476,6 +485,7 @@ class VideoWriter:
     ``sample_aspect``: the source's non-square pixel shape (``reader.sample_aspect``), kept.
     ``metadata``: the source's file tags to keep (``reader.metadata``: when and where it was shot,
     its title), so that a gallery still files the export under the day it was filmed.
+    ``field_order``: "tff" / "bff" for an interlaced source (``reader.field_order``): coded interlaced.
     Nothing appears at ``path`` unless ``close()`` completes; ``abort()`` or an
     exception inside ``with`` leaves the target untouched.
     """
@@ -483,7 +493,7 @@ class VideoWriter:
     def __init__(self, path, width: int, height: int, fps=DEFAULT_FPS, crf: int = 18,
                  preset: str = "medium", audio_from=None, inputs=(), timing: Optional[FrameTiming] = None,
                  colour: Optional[Colour] = None, sample_aspect: Optional[Fraction] = None,
-                 metadata: Optional[dict] = None):
+                 metadata: Optional[dict] = None, field_order: Optional[str] = None):
         if preset not in X264_PRESETS:
             raise OutputError(f"Unknown encoder preset {preset!r}; use one of {', '.join(X264_PRESETS)}.")
         self.path = check_writable(path, inputs=tuple(inputs) + ((audio_from,) if audio_from else ()))
@@ -523,6 +533,8 @@ class VideoWriter:
                 cc.colorspace, cc.color_range = self._colour.colorspace, self._colour.color_range
                 cc.color_primaries, cc.color_trc = self._colour.color_primaries, self._colour.color_trc
             stream.options = {"crf": str(int(crf)), "preset": preset}
+            if field_order in ("tff", "bff"):  # interlaced coding, the same field first
+                stream.options = {**stream.options, "flags": "+ildct+ilme", "x264-params": f"{field_order}=1"}
             # x264's frame threads (PyAV's default, slice threads, makes every encode call wait for
             # its frame, holding up the thread that feeds the encoder).
             stream.codec_context.thread_type = "FRAME"

@@ -320,3 +320,28 @@ def test_the_export_keeps_when_and_where_the_source_was_shot(tmp_path, keep_audi
                   keep_audio=keep_audio)
     with av.open(str(tmp_path / "copy.mp4")) as c:
         assert c.metadata["title"] == "Holiday" and c.metadata["creation_time"].startswith("2024-05-01")
+
+
+@pytest.mark.parametrize("order", ["tff", "bff"])
+def test_interlaced_footage_is_exported_interlaced(tmp_path, order):
+    """A camcorder's 1080i: coded progressive, the export told players not to deinterlace, so every
+    moving edge showed both fields (combing); it is now coded interlaced with the same field first."""
+    src = tmp_path / "interlaced.mp4"
+    with av.open(str(src), "w") as out:
+        s = out.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        s.options = {"flags": "+ildct+ilme", "x264-params": f"{order}=1"}
+        encode_frames(out, s, make_frames(4, 64, 48))
+    masks = MaskStore(4, 64, 48)
+    m = np.zeros((48, 64), bool)
+    m[10:20, 10:30] = True
+    for i in range(4):
+        masks.set(i, m)
+    with VideoReader(src) as r:
+        assert r.field_order == order
+    inpaint_video(src, masks, tmp_path / "out.mp4", config=EngineConfig(fill="telea"))
+    with av.open(str(tmp_path / "out.mp4")) as c:
+        frame = next(c.decode(video=0))
+        assert frame.interlaced_frame and c.streams.video[0].codec_context.field_order == {"tff": 2, "bff": 3}[order]
+    with VideoReader(write_test_clip(tmp_path / "progressive.mp4", make_frames(2, 64, 48))) as r:
+        assert r.field_order is None
