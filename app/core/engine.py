@@ -651,8 +651,7 @@ def inpaint_video(input_path, masks, output_path, weights=None, config: Optional
         # VFR), its colour encoding, its pixel shape, its fields and its tags (when and where it was shot)
         writer = VideoWriter(
             output_path, reader.width, reader.height, fps=reader.rate, crf=crf, preset=preset, audio_from=audio,
-            inputs=(input_path,), timing=reader.timing, colour=reader.colour,
-            sample_aspect=reader.sample_aspect, metadata=reader.metadata, field_order=reader.field_order)
+            inputs=(input_path,), source=reader)
         # Encoding happens behind the model on a thread (frames still reach the file in order).
         sink = BackgroundSink(lambda i, frame: writer.write(frame)) if config.io_threads else (
             lambda i, frame: writer.write(frame))

@@ -486,6 +486,8 @@ class VideoWriter:
     ``metadata``: the source's file tags to keep (``reader.metadata``: when and where it was shot,
     its title), so that a gallery still files the export under the day it was filmed.
     ``field_order``: "tff" / "bff" for an interlaced source (``reader.field_order``): coded interlaced.
+    ``source``: a reader whose ``timing``, ``colour``, ``sample_aspect``, ``metadata`` and
+    ``field_order`` are taken for those not given: an export that looks like its source.
     Nothing appears at ``path`` unless ``close()`` completes; ``abort()`` or an
     exception inside ``with`` leaves the target untouched.
     """
@@ -493,7 +495,13 @@ class VideoWriter:
     def __init__(self, path, width: int, height: int, fps=DEFAULT_FPS, crf: int = 18,
                  preset: str = "medium", audio_from=None, inputs=(), timing: Optional[FrameTiming] = None,
                  colour: Optional[Colour] = None, sample_aspect: Optional[Fraction] = None,
-                 metadata: Optional[dict] = None, field_order: Optional[str] = None):
+                 metadata: Optional[dict] = None, field_order: Optional[str] = None, source=None):
+        if source is not None:  # what the source is besides its pixels, unless given one by one
+            timing = timing if timing is not None else source.timing
+            colour = colour if colour is not None else source.colour
+            sample_aspect = sample_aspect if sample_aspect is not None else source.sample_aspect
+            metadata = metadata if metadata is not None else source.metadata
+            field_order = field_order if field_order is not None else source.field_order
         if preset not in X264_PRESETS:
             raise OutputError(f"Unknown encoder preset {preset!r}; use one of {', '.join(X264_PRESETS)}.")
         self.path = check_writable(path, inputs=tuple(inputs) + ((audio_from,) if audio_from else ()))

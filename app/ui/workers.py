@@ -266,9 +266,7 @@ def export_results_job(video, results, output, crf: int, keep_audio: bool, prese
         clock = ProgressClock(progress, n, "export")
         audio = video if keep_audio and reader.has_audio else None
         with VideoWriter(output, reader.width, reader.height, fps=reader.rate, crf=crf, preset=preset,
-                         audio_from=audio, inputs=(video,), timing=reader.timing,
-                         colour=reader.colour, sample_aspect=reader.sample_aspect,
-                         metadata=reader.metadata, field_order=reader.field_order) as writer:
+                         audio_from=audio, inputs=(video,), source=reader) as writer:
             for i in range(n):
                 cancel.check()
                 frame = results.get(i) if i in results and start <= i < (n if end is None else end) else None
