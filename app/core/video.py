@@ -115,7 +115,7 @@ class VideoReader:
         self._count = len(pts)
         clock.total = self._count
         clock.report(self._count)
-        self._container.seek(0, stream=self._stream)
+        self._rewind()
 
     def _sample_table_pts(self) -> Optional[list[int]]:
         """The packets' timestamps from an MP4 / MOV's sample tables (``mp4index.video_pts``: the
@@ -146,10 +146,24 @@ class VideoReader:
         except av.error.FFmpegError:
             tail = []
         finally:
-            self._container.seek(0, stream=s)  # (the demux pass, if it comes to that, reads from the start)
+            self._rewind()  # (the demux pass, if it comes to that, reads from the start)
         if not tail or tail != said[len(said) - len(tail):]:
             return None
         return [p for p in pts if p >= 0] or None
+
+    def _rewind(self) -> None:
+        """Back to the start of the file; a damaged file that refuses the seek is opened afresh."""
+        try:
+            self._container.seek(0, stream=self._stream)
+            return
+        except av.error.FFmpegError:
+            pass
+        self._container.close()
+        try:
+            self._container = av.open(str(self.path))
+        except (av.error.FFmpegError, OSError, ValueError) as exc:
+            raise VideoError(f"Cannot read {self.path} ({short(exc)}); is it a complete video file?") from None
+        self._stream = self._container.streams.video[0]
 
     def _estimated_frames(self) -> int:
         """Frames the container claims (for progress only; the index counts the real ones)."""

@@ -173,3 +173,33 @@ def test_a_file_cut_without_reencoding_has_only_the_frames_it_shows(tmp_path, mo
         for i in (34, 5, 0, 20, 33):
             assert np.array_equal(r[i], shown[i]), i
     assert all(np.array_equal(a, b) for a, b in zip(in_order, shown))
+
+
+def test_a_file_that_refuses_the_seek_back_is_opened_afresh(tmp_path, monkeypatch):
+    """A damaged file can refuse the seek back to its start after the sample-table check (the
+    fuzz test found one: EPERM out of ``seek(0)``, not a VideoError): the reader opens the file
+    afresh and indexes it."""
+    path = write_test_clip(tmp_path / "clip.mp4", make_frames(20, 64, 48), codec_options={"g": "5"})
+    real = demuxed(path)
+    calls = []
+
+    class Refusing:
+        def __init__(self, c):
+            self._c = c
+
+        def seek(self, offset, *a, **k):
+            calls.append(offset)
+            if offset == 0 and len(calls) == 2:  # the rewind after the check
+                raise av.error.PermissionError(1, "Operation not permitted")
+            return self._c.seek(offset, *a, **k)
+
+        def __getattr__(self, name):
+            return getattr(self._c, name)
+
+    real_open = av.open
+    opened = []
+    monkeypatch.setattr(video_module.av, "open", lambda *a, **k: opened.append(1) or (
+        Refusing(real_open(*a, **k)) if len(opened) == 1 else real_open(*a, **k)))
+    with VideoReader(path) as r:
+        assert len(opened) == 2 and len(r) == 20 and r._pts == sorted(real)
+        assert np.array_equal(r[19], list(r)[19])
