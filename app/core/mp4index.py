@@ -85,11 +85,15 @@ def _full(data: bytes, a: int) -> tuple[int, int]:
     return data[a], a + 4
 
 
-def _table(data: bytes, a: int, fields: str) -> list[tuple]:
-    """Entries of a table box: version/flags, a count, then ``fields`` per entry."""
+def _table(data: bytes, box: tuple[int, int], fields: str) -> list[tuple]:
+    """Entries of a table box (payload ``box``): version/flags, a count, then ``fields`` per entry;
+    ValueError where the count does not fit the box (a damaged file)."""
+    a, b = box
     _, p = _full(data, a)
     (count,) = struct.unpack_from(">I", data, p)
     size = struct.calcsize(">" + fields)
+    if p + 4 + count * size > b:
+        raise ValueError("table larger than its box")
     return [struct.unpack_from(">" + fields, data, p + 4 + k * size) for k in range(count)]
 
 
@@ -149,7 +153,7 @@ def _pts_of(moov: bytes, file_size: int) -> Optional[list[int]]:
         if elst is not None:
             version, p = _full(moov, elst[0])
             fields = "QqhH" if version == 1 else "IihH"
-            entries = _table(moov, elst[0], fields)
+            entries = _table(moov, elst, fields)
             if len(entries) != 1:
                 return None
             _, media_time, rate, frac = entries[0]
@@ -157,18 +161,23 @@ def _pts_of(moov: bytes, file_size: int) -> Optional[list[int]]:
                 return None
             shift = media_time
 
-    # durations and composition offsets per sample
+    # durations and composition offsets per sample (counts checked first: a damaged count of 2^32
+    # must not be expanded; every sample takes at least a byte of the file)
+    _, p = _full(moov, box[b"stsz"][0])
+    uniform, n = struct.unpack_from(">II", moov, p)
+    stts = _table(moov, box[b"stts"], "II")
+    if sum(c for c, _ in stts) != n or not 0 < n <= file_size:
+        return None
     dts, t = [], 0
-    for count, delta in _table(moov, box[b"stts"][0], "II"):
+    for count, delta in stts:
         for _ in range(count):
             dts.append(t)
             t += delta
-    n = len(dts)
     offsets = [0] * n
     if b"ctts" in box:
         version, _ = _full(moov, box[b"ctts"][0])
         k = 0
-        for count, off in _table(moov, box[b"ctts"][0], "Ii" if version else "II"):
+        for count, off in _table(moov, box[b"ctts"], "Ii" if version else "II"):
             if version == 0 and off >= 1 << 31:  # (a few writers put negative offsets in version 0)
                 off -= 1 << 32
             offsets[k:k + count] = [off] * min(count, n - k)
@@ -177,14 +186,12 @@ def _pts_of(moov: bytes, file_size: int) -> Optional[list[int]]:
             return None  # FFmpeg shifts dts by the most negative offset: not reproduced here
 
     # the samples must lie inside the file (else it is truncated: let the demuxer find its end)
-    _, p = _full(moov, box[b"stsz"][0])
-    uniform, count = struct.unpack_from(">II", moov, p)
-    if count != n:
+    if not uniform and p + 8 + 4 * n > box[b"stsz"][1]:
         return None
     sizes = [uniform] * n if uniform else list(struct.unpack_from(f">{n}I", moov, p + 8))
-    chunks = ([c[0] for c in _table(moov, box[b"stco"][0], "I")] if b"stco" in box
-              else [c[0] for c in _table(moov, box[b"co64"][0], "Q")])
-    runs = _table(moov, box[b"stsc"][0], "III")  # (first chunk, samples per chunk, description)
+    chunks = ([c[0] for c in _table(moov, box[b"stco"], "I")] if b"stco" in box
+              else [c[0] for c in _table(moov, box[b"co64"], "Q")])
+    runs = _table(moov, box[b"stsc"], "III")  # (first chunk, samples per chunk, description)
     end, sample = 0, 0
     for r, (first, per, _) in enumerate(runs):
         last = runs[r + 1][0] - 1 if r + 1 < len(runs) else len(chunks)

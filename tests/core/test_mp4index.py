@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from app.core import video as video_module
+from app.core.errors import VideoError
 from app.core.mp4index import video_pts
 from app.core.video import VideoReader, write_test_clip
 from tests.core.test_video import make_frames
@@ -203,3 +204,25 @@ def test_a_file_that_refuses_the_seek_back_is_opened_afresh(tmp_path, monkeypatc
     with VideoReader(path) as r:
         assert len(opened) == 2 and len(r) == 20 and r._pts == sorted(real)
         assert np.array_equal(r[19], list(r)[19])
+
+
+def test_a_damaged_sample_count_is_refused_at_once(tmp_path):
+    """A count of 2^32 - 1 in a damaged table is not expanded (that took minutes and gigabytes):
+    the tables are refused and the reader demuxes the file, or says it cannot."""
+    import struct
+    import time
+
+    path = write_test_clip(tmp_path / "clip.mp4", make_frames(10, 64, 48), codec_options={"preset": "ultrafast"})
+    data = bytearray(path.read_bytes())
+    at = data.find(b"stts")
+    struct.pack_into(">I", data, at + 12, 0xFFFFFFFF)  # the first entry's sample count
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(bytes(data))
+    t = time.monotonic()
+    assert video_pts(bad) is None
+    try:
+        with VideoReader(bad) as r:
+            len(r)
+    except VideoError:
+        pass
+    assert time.monotonic() - t < 10
