@@ -24,6 +24,18 @@ def encode_frames(out, stream, frames) -> None:
         out.mux(p)
 
 
+def encode_audio(out, stream, samples, fmt: str, rate: int, chunk: int = 1024) -> None:
+    """Mono ``samples`` into ``stream`` of the open container ``out`` from time 0, flushed."""
+    for start in range(0, len(samples), chunk):
+        af = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[start:start + chunk][None]), format=fmt,
+                                        layout="mono")
+        af.sample_rate, af.pts = rate, start
+        for p in stream.encode(af):
+            out.mux(p)
+    for p in stream.encode():
+        out.mux(p)
+
+
 def test_round_trip_keeps_count_size_fps_audio(make_clip, tmp_path):
     src = make_clip(n=12, width=96, height=64, fps=30, audio=True)
     with VideoReader(src) as r:
@@ -186,13 +198,7 @@ def test_audio_reencoded_when_mp4_cannot_hold_it(tmp_path):
         a = out.add_stream("pcm_s16le", rate=16000)
         a.layout = "mono"
         encode_frames(out, s, frames)
-        tone = (np.sin(np.arange(6400) / 5) * 8000).astype(np.int16)[None]
-        af = av.AudioFrame.from_ndarray(tone, format="s16", layout="mono")
-        af.sample_rate, af.pts = 16000, 0
-        for p in a.encode(af):
-            out.mux(p)
-        for p in a.encode():
-            out.mux(p)
+        encode_audio(out, a, (np.sin(np.arange(6400) / 5) * 8000).astype(np.int16), "s16", 16000)
     with VideoReader(src) as r, VideoWriter(tmp_path / "o.mp4", 64, 48, fps=r.rate, audio_from=src) as w:
         for f in r:
             w.write(f)
@@ -217,15 +223,7 @@ def test_every_audio_track_is_kept(tmp_path):
         encode_frames(out, s, frames)
         for stream, rate, fmt, dtype, scale in ((mic, 48000, "fltp", np.float32, 0.2),
                                                 (system, 16000, "s16", np.int16, 8000)):
-            for start in range(0, rate, 1024):  # one second of tone each
-                n = min(1024, rate - start)
-                tone = (np.sin(np.arange(start, start + n) / 7) * scale).astype(dtype)[None]
-                af = av.AudioFrame.from_ndarray(tone, format=fmt, layout="mono")
-                af.sample_rate, af.pts = rate, start
-                for p in stream.encode(af):
-                    out.mux(p)
-            for p in stream.encode():
-                out.mux(p)
+            encode_audio(out, stream, (np.sin(np.arange(rate) / 7) * scale).astype(dtype), fmt, rate)  # a second
     with VideoReader(src) as r, VideoWriter(tmp_path / "o.mp4", 64, 48, fps=r.rate, audio_from=src) as w:
         for f in r:
             w.write(f)
