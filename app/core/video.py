@@ -574,13 +574,13 @@ class VideoWriter:
         if self.width % 2 or self.height % 2:
             frame = cv2.copyMakeBorder(frame, 0, self.height % 2, 0, self.width % 2, cv2.BORDER_REPLICATE)
         vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+        # back to YUV the way the reader came from it (no colour: BT.601, limited range, what the
+        # reader assumes where nothing is said), tagged alike; primaries and transfer are stream tags
         c = self._colour
-        if c is None:  # BT.601, limited range, untagged: what the reader assumes where nothing is said
-            vf = vf.reformat(format="yuv420p", interpolation=WRITE_EXACT)
-        else:  # back to YUV the way the reader came from it, tagged alike
-            vf = vf.reformat(format="yuv420p", interpolation=WRITE_EXACT,
-                             dst_colorspace=c.colorspace if c.colorspace != 2 else None,
-                             dst_color_range=c.color_range or None)  # (primaries and transfer: stream tags)
+        vf = vf.reformat(format="yuv420p", interpolation=WRITE_EXACT,
+                         dst_colorspace=c.colorspace if c is not None and c.colorspace != 2 else None,
+                         dst_color_range=c.color_range or None if c is not None else None)
+        if c is not None:
             vf.colorspace, vf.color_range = c.colorspace, c.color_range
         if self._pts is None:
             vf.pts = self.count
@@ -737,8 +737,10 @@ def _mux_audio(video_path: Path, audio_path: Optional[Path], out_path: Path,
                 out.mux(packet)
             return
         tracks = []
-        for k in range(len(stack.enter_context(av.open(str(audio_path))).streams.audio)):
-            ain = stack.enter_context(av.open(str(audio_path)))  # (a container each: read side by side)
+        first = stack.enter_context(av.open(str(audio_path)))
+        for k in range(len(first.streams.audio)):
+            # a container each, read side by side (the first one's also tells how many there are)
+            ain = first if k == 0 else stack.enter_context(av.open(str(audio_path)))
             a_in = ain.streams.audio[k]
             if a_in.codec_context.name in MP4_AUDIO_COPY:
                 a_out = out.add_stream_from_template(a_in)
