@@ -215,6 +215,19 @@ class VideoReader:
         return kept_tags(self._container.metadata)
 
     @property
+    def timecode(self) -> Optional[str]:
+        """The source's start timecode ("01:00:00:00"; ";" before the frames: drop-frame), as a camera
+        or recorder stamps it for syncing several cameras in an editor; None without one. The export
+        starts at the same timecode (its first frame is the source's first)."""
+        return _timecode_of(self._container)
+
+    @property
+    def chapters(self) -> list:
+        """The file's chapters (PyAV's dicts: ``start``, ``end`` on ``time_base``, ``metadata``), kept
+        in an export."""
+        return _chapters_of(self._container)
+
+    @property
     def sample_aspect(self) -> Optional[Fraction]:
         """The shape of a pixel of the frames as read (width / height) where it is not square: an
         anamorphic file (HDV's 1440x1080 shown 16:9, DVD) is written with it too, or it would play
@@ -500,8 +513,11 @@ class VideoWriter:
     ``metadata``: the source's file tags to keep (``reader.metadata``: when and where it was shot,
     its title), so that a gallery still files the export under the day it was filmed.
     ``field_order``: "tff" / "bff" for an interlaced source (``reader.field_order``): coded interlaced.
-    ``source``: a reader whose ``timing``, ``colour``, ``sample_aspect``, ``metadata`` and
-    ``field_order`` are taken for those not given: an export that looks like its source.
+    ``timecode``: the source's start timecode (``reader.timecode``), written as the mp4's timecode
+    track; ``chapters``: the source's (``reader.chapters``), kept on the source's clock.
+    ``source``: a reader whose ``timing``, ``colour``, ``sample_aspect``, ``metadata``,
+    ``field_order``, ``timecode`` and ``chapters`` are taken for those not given: an export that looks
+    like its source.
     Nothing appears at ``path`` unless ``close()`` completes; ``abort()`` or an
     exception inside ``with`` leaves the target untouched.
     """
@@ -509,13 +525,16 @@ class VideoWriter:
     def __init__(self, path, width: int, height: int, fps=DEFAULT_FPS, crf: int = 18,
                  preset: str = "medium", audio_from=None, inputs=(), timing: Optional[FrameTiming] = None,
                  colour: Optional[Colour] = None, sample_aspect: Optional[Fraction] = None,
-                 metadata: Optional[dict] = None, field_order: Optional[str] = None, source=None):
+                 metadata: Optional[dict] = None, field_order: Optional[str] = None,
+                 timecode: Optional[str] = None, chapters: Optional[list] = None, source=None):
         if source is not None:  # what the source is besides its pixels, unless given one by one
             timing = timing if timing is not None else source.timing
             colour = colour if colour is not None else source.colour
             sample_aspect = sample_aspect if sample_aspect is not None else source.sample_aspect
             metadata = metadata if metadata is not None else source.metadata
             field_order = field_order if field_order is not None else source.field_order
+            timecode = timecode if timecode is not None else getattr(source, "timecode", None)
+            chapters = chapters if chapters is not None else getattr(source, "chapters", None)
         if preset not in X264_PRESETS:
             raise OutputError(f"Unknown encoder preset {preset!r}; use one of {', '.join(X264_PRESETS)}.")
         self.path = check_writable(path, inputs=tuple(inputs) + ((audio_from,) if audio_from else ()))
@@ -541,7 +560,13 @@ class VideoWriter:
             self._out = av.open(str(self._tmp_video), "w", format="mp4")
             self._metadata = dict(metadata or {})
             self._out.metadata.update(self._metadata)
+            self._timecode = timecode or None
+            self._chapters = _shifted_chapters(chapters or [], self._shift)
+            if self._chapters:
+                self._out.set_chapters(self._chapters)
             stream = self._out.add_stream("libx264", rate=rate)
+            if self._timecode:  # (the mp4 muxer writes it as a timecode track; one it cannot read, it leaves out)
+                stream.metadata["timecode"] = self._timecode
             stream.width = self.width + self.width % 2
             stream.height = self.height + self.height % 2
             stream.pix_fmt = "yuv420p"
@@ -611,7 +636,7 @@ class VideoWriter:
                 final = self._temp("mux")
                 try:
                     _mux_audio(self._tmp_video, self.audio_from, final, audio_shift=self._shift,
-                               metadata=self._metadata)
+                               metadata=self._metadata, timecode=self._timecode, chapters=self._chapters)
                 except BaseException:
                     final.unlink(missing_ok=True)
                     raise
@@ -688,6 +713,37 @@ def _packets(container, stream):
         yield packet
 
 
+def _timecode_of(container) -> Optional[str]:
+    """The start timecode of an open input: its video's, a timecode track's, or the file's."""
+    video = container.streams.video[:1]
+    for stream in (*video, *container.streams.data):
+        tc = stream.metadata.get("timecode")
+        if tc:
+            return tc
+    return container.metadata.get("timecode") or None
+
+
+def _chapters_of(container) -> list:
+    try:
+        return [c for c in container.chapters() if c.get("time_base") and c.get("end", 0) > c.get("start", 0)]
+    except (av.error.FFmpegError, ValueError, TypeError):
+        return []
+
+
+def _shifted_chapters(chapters, seconds: Fraction) -> list:
+    """``chapters`` (PyAV's dicts) moved ``seconds`` earlier, numbered from 0; those ending before 0
+    left out, one beginning before 0 begins at 0."""
+    out = []
+    for c in chapters:
+        tb = Fraction(c["time_base"])
+        d = round(seconds / tb) if seconds else 0
+        start, end = max(0, c["start"] - d), c["end"] - d
+        if end > start:
+            out.append({"id": len(out), "start": start, "end": end, "time_base": tb,
+                        "metadata": dict(c.get("metadata") or {})})
+    return out
+
+
 def kept_tags(tags) -> dict:
     """Of a file's tags, those an export keeps (``KEPT_TAGS``, location*, com.apple.quicktime.*)."""
     return {k: v for k, v in dict(tags).items() if k in KEPT_TAGS or k.startswith(("location", "com.apple.quicktime."))}
@@ -703,9 +759,9 @@ def remux(input_path, output_path, keep_audio: bool = True) -> Path:
     tmp = make_temp_beside(output_path.with_suffix(".mp4"), "copy")
     try:
         with av.open(str(input_path)) as c:
-            tags = kept_tags(c.metadata)
+            tags, timecode, chapters = kept_tags(c.metadata), _timecode_of(c), _chapters_of(c)
         _mux_audio(Path(input_path), Path(input_path) if keep_audio and _has_audio(input_path) else None, tmp,
-                   metadata=tags)
+                   metadata=tags, timecode=timecode, chapters=chapters)
         os.replace(tmp, output_path)
     except (av.error.FFmpegError, ValueError) as exc:
         tmp.unlink(missing_ok=True)
@@ -717,20 +773,26 @@ def remux(input_path, output_path, keep_audio: bool = True) -> Path:
 
 
 def _mux_audio(video_path: Path, audio_path: Optional[Path], out_path: Path,
-               audio_shift: Fraction = Fraction(0), metadata: Optional[dict] = None) -> None:
+               audio_shift: Fraction = Fraction(0), metadata: Optional[dict] = None,
+               timecode: Optional[str] = None, chapters=()) -> None:
     """Copy the video stream of ``video_path`` and every audio stream of ``audio_path`` into ``out_path``
     (a screen recording's microphone and system sound, a camera's two channels: each its own track,
     in order; re-encoded to AAC where mp4 cannot hold it).
 
     ``audio_shift``: seconds taken off the audio's timestamps (the writer's shift of the source's clock).
-    ``metadata``: file tags for ``out_path`` (``VideoWriter(metadata=)``).
+    ``metadata``: file tags for ``out_path`` (``VideoWriter(metadata=)``); ``timecode``, ``chapters``:
+    the video's start timecode and the file's chapters (``VideoWriter(timecode=, chapters=)``).
     """
     with contextlib.ExitStack() as stack:
         vin = stack.enter_context(av.open(str(video_path)))
         out = stack.enter_context(av.open(str(out_path), "w", format="mp4"))
         out.metadata.update(metadata or {})
+        if chapters:
+            out.set_chapters(list(chapters))
         v_in = vin.streams.video[0]
         v_out = out.add_stream_from_template(v_in)
+        if timecode:
+            v_out.metadata["timecode"] = timecode
         if audio_path is None:
             for packet in _packets(vin, v_in):
                 packet.stream = v_out

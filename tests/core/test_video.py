@@ -343,3 +343,39 @@ def test_interlaced_footage_is_exported_interlaced(tmp_path, order):
         assert frame.interlaced_frame and c.streams.video[0].codec_context.field_order == {"tff": 2, "bff": 3}[order]
     with VideoReader(write_test_clip(tmp_path / "progressive.mp4", make_frames(2, 64, 48))) as r:
         assert r.field_order is None
+
+
+@pytest.mark.parametrize("keep_audio", [True, False])
+def test_the_export_keeps_the_timecode_and_the_chapters(tmp_path, keep_audio):
+    """A camera stamps its start timecode, which an editor syncs several cameras by; a long recording
+    may have chapters. The export dropped both: the inpainted shot no longer lined up with the
+    others. Both are kept, inpainted or copied through."""
+    src = tmp_path / "camera.mov"
+    tb = Fraction(1, 1000)
+    with av.open(str(src), "w") as out:
+        out.set_chapters([{"id": 0, "start": 0, "end": 200, "time_base": tb, "metadata": {"title": "Take 1"}},
+                          {"id": 1, "start": 200, "end": 400, "time_base": tb, "metadata": {"title": "Take 2"}}])
+        s = out.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        s.metadata["timecode"] = "10:20:30:12"
+        a = out.add_stream("aac", rate=16000)
+        a.layout = "mono"
+        encode_frames(out, s, make_frames(10, 64, 48))
+        encode_audio(out, a, (np.sin(np.arange(6400) / 5) * 0.2).astype(np.float32), "fltp", 16000)
+    with VideoReader(src) as r:
+        assert r.timecode == "10:20:30:12" and [c["metadata"]["title"] for c in r.chapters] == ["Take 1", "Take 2"]
+    masks = MaskStore(10, 64, 48)
+    m = np.zeros((48, 64), bool)
+    m[10:20, 10:30] = True
+    for i in range(10):
+        masks.set(i, m)
+    empty = MaskStore(10, 64, 48)
+    for name, store in (("out.mp4", masks), ("copy.mp4", empty)):  # inpainted; nothing to do: copied
+        inpaint_video(src, store, tmp_path / name, config=EngineConfig(fill="telea"), keep_audio=keep_audio)
+        with VideoReader(tmp_path / name) as o:
+            assert o.timecode == "10:20:30:12", name
+            assert [(float(c["start"] * c["time_base"]), float(c["end"] * c["time_base"]), c["metadata"]["title"])
+                    for c in o.chapters] == [(0.0, 0.2, "Take 1"), (0.2, 0.4, "Take 2")], name
+            assert len(o) == 10 and o.has_audio == keep_audio
+    with VideoReader(write_test_clip(tmp_path / "plain.mp4", make_frames(2, 64, 48))) as r:
+        assert r.timecode is None and r.chapters == []
