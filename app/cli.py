@@ -224,7 +224,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("inpaint", help="inpaint a video with a mask and write an mp4",
-                       description="Fill the masked pixels of every frame and write an H.264 mp4 with the input's audio.")
+                       description="Fill the masked pixels of every frame and write an H.264 mp4 (HEVC 10-bit for a "
+                                   "10-bit input) with the input's audio.")
     p.add_argument("input", type=Path, help="input video file (anything FFmpeg reads) or a folder of frames")
     p.add_argument("--mask", required=True, type=Path,
                    help="one image for all frames (a watermark), a folder of per-frame images, or a mask video; "
@@ -233,10 +234,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", type=int_in(0), default=0, help="first frame to inpaint (others are copied through)")
     p.add_argument("--end", type=int_in(1), default=None, help="frame after the last to inpaint (default: the end)")
     p.add_argument("--crf", type=int_in(0, 51, "0 = lossless .. 51 = worst"), default=18,
-                   help="H.264 quality, 0 = lossless .. 51 = worst (default 18)")
+                   help="encoder quality, 0 = lossless .. 51 = worst (default 18)")
     p.add_argument("--no-audio", action="store_true", help="drop the audio track")
     p.add_argument("--preset", default="medium", choices=X264_PRESETS,
-                   help="H.264 encoder speed: faster presets make larger files at the same quality "
+                   help="encoder speed: faster presets make larger files at the same quality "
                         "(default %(default)s; encoding is the main cost around the model on a GPU)")
     _engine_args(p)
     p.set_defaults(func=cmd_inpaint)

@@ -78,6 +78,9 @@ class VideoReader:
         #: how the source's YUV maps to RGB (matrix, range) and what its colours mean (primaries,
         #: transfer): ``VideoWriter(colour=)`` writes the same, so untouched pixels stay as they were
         self.colour: Optional[Colour] = None
+        # Deeper than 8 bits: frames go through 16-bit RGB and are rounded to 8 (swscale's direct
+        # 10-bit -> rgb24 path truncates: 1.8 levels darker in red, 0.9 in blue)
+        self._wide = self.bit_depth > 8
         first = self[0]
         self.height, self.width = first.shape[:2]
         rate = self._stream.average_rate or self._stream.guessed_rate or self._stream.base_rate
@@ -238,10 +241,21 @@ class VideoReader:
         rot = int(round(getattr(self, "_rotation", 0) or 0)) % 180
         return Fraction(sar) if rot == 0 else 1 / Fraction(sar)
 
-    def _to_rgb(self, frame) -> np.ndarray:
+    @property
+    def bit_depth(self) -> int:
+        """Bits a sample of the source's pixels: 8, or 10 / 12 (HDR phone video, a camera's log
+        footage). Frames are read in 8 bits; an export of deeper video keeps the source's values
+        where the frame is unchanged (``VideoWriter(source=)``)."""
+        fmt = self._stream.codec_context.format
+        try:
+            return max(int(c.bits) for c in fmt.components) if fmt is not None else 8
+        except (AttributeError, TypeError, ValueError):
+            return 8
+
+    def _to_rgb(self, frame, fmt: str = "rgb24") -> np.ndarray:
         if self.colour is None:  # (the first frame decoded tells how its YUV is to be read)
             self.colour = Colour.of(frame)
-        img = frame.to_ndarray(format="rgb24")  # (with the frame's own matrix and range)
+        img = frame.to_ndarray(format=fmt)  # (with the frame's own matrix and range)
         rot = self._rotation = int(round(getattr(frame, "rotation", 0) or 0)) % 360
         if rot:
             img = np.ascontiguousarray(np.rot90(img, k=rot // 90))
@@ -270,6 +284,17 @@ class VideoReader:
 
     def read(self, index: int) -> np.ndarray:
         """Frame ``index`` as RGB uint8 (H, W, 3)."""
+        frame = self._frame(index)
+        return _narrow(self._to_rgb(frame, "rgb48le")) if self._wide else self._to_rgb(frame)
+
+    def read_deep(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Frame ``index`` as ``read`` gives it and as RGB uint16 (H, W, 3), full scale 65535: the
+        source's values beyond 8 bits, for the writer."""
+        wide = self._to_rgb(self._frame(index), "rgb48le")
+        return _narrow(wide), wide
+
+    def _frame(self, index: int):
+        """The decoded frame ``index`` (an ``av.VideoFrame``)."""
         if index < 0:
             index += self._count
         if not 0 <= index < self._count:
@@ -297,7 +322,7 @@ class VideoReader:
             self._decoder = None
             raise VideoError(f"{self.path} is damaged at frame {index} ({short(exc)}); re-export or repair it.") from None
         self._next = index + 1
-        return self._to_rgb(frame)
+        return frame
 
     __getitem__ = read
 
@@ -341,6 +366,11 @@ class VideoReader:
     def __exit__(self, *exc):
         self.close()
         return False
+
+
+def _narrow(wide: np.ndarray) -> np.ndarray:
+    """16-bit RGB rounded to 8 bits (x / 257, to the nearest)."""
+    return cv2.convertScaleAbs(wide, alpha=1 / 257)
 
 
 class FrameFolderReader:
@@ -498,7 +528,7 @@ class FrameTiming:
 
 
 class VideoWriter:
-    """H.264 mp4 writer: frames in, an atomically renamed file out, audio carried over.
+    """H.264 mp4 writer (HEVC for 10-bit): frames in, an atomically renamed file out, audio carried over.
 
     ``write(frame)`` takes RGB uint8 (H, W, 3) of the size given at construction. Odd
     sizes are padded by one edge pixel (yuv420p needs even sizes). ``crf`` is x264's
@@ -515,9 +545,15 @@ class VideoWriter:
     ``field_order``: "tff" / "bff" for an interlaced source (``reader.field_order``): coded interlaced.
     ``timecode``: the source's start timecode (``reader.timecode``), written as the mp4's timecode
     track; ``chapters``: the source's (``reader.chapters``), kept on the source's clock.
+    ``depth``: 8 (H.264, yuv420p) or 10 (HEVC Main 10, tagged ``hvc1`` as Apple's players want it;
+    H.264 High 10 where the source is interlaced); default: 10 where the source's ``bit_depth`` is over
+    8 (HDR phone video, log footage), else 8. Writing 10 bits from a source ``VideoReader``, the
+    writer reads the source's frames beside the ones it is given (frame ``i`` of the source with the
+    ``i``-th ``write``): a pixel given as the source's 8-bit value is written with the source's own
+    10-bit value, a changed one (the fill) from its 8 bits, so nothing left alone loses depth.
     ``source``: a reader whose ``timing``, ``colour``, ``sample_aspect``, ``metadata``,
-    ``field_order``, ``timecode`` and ``chapters`` are taken for those not given: an export that looks
-    like its source.
+    ``field_order``, ``timecode``, ``chapters`` and ``bit_depth`` are taken for those not given: an
+    export that looks like its source.
     Nothing appears at ``path`` unless ``close()`` completes; ``abort()`` or an
     exception inside ``with`` leaves the target untouched.
     """
@@ -526,7 +562,14 @@ class VideoWriter:
                  preset: str = "medium", audio_from=None, inputs=(), timing: Optional[FrameTiming] = None,
                  colour: Optional[Colour] = None, sample_aspect: Optional[Fraction] = None,
                  metadata: Optional[dict] = None, field_order: Optional[str] = None,
-                 timecode: Optional[str] = None, chapters: Optional[list] = None, source=None):
+                 timecode: Optional[str] = None, chapters: Optional[list] = None, depth: Optional[int] = None,
+                 source=None):
+        if depth is None:
+            depth = 10 if source is not None and getattr(source, "bit_depth", 8) > 8 else 8
+        if depth not in (8, 10):
+            raise OutputError(f"Cannot write {depth}-bit video; use 8 or 10.")
+        self.depth = depth
+        self._deep: Optional[VideoReader] = None  # the source, read again for its 10-bit values
         if source is not None:  # what the source is besides its pixels, unless given one by one
             timing = timing if timing is not None else source.timing
             colour = colour if colour is not None else source.colour
@@ -564,12 +607,17 @@ class VideoWriter:
             self._chapters = _shifted_chapters(chapters or [], self._shift)
             if self._chapters:
                 self._out.set_chapters(self._chapters)
-            stream = self._out.add_stream("libx264", rate=rate)
+            interlaced = field_order in ("tff", "bff")
+            codec = "libx265" if depth == 10 and not interlaced else "libx264"
+            self._pix_fmt = "yuv420p10le" if depth == 10 else "yuv420p"
+            stream = self._out.add_stream(codec, rate=rate)
+            if codec == "libx265":
+                stream.codec_tag = "hvc1"  # (QuickTime and iPhones play HEVC in mp4 tagged so, not hev1)
             if self._timecode:  # (the mp4 muxer writes it as a timecode track; one it cannot read, it leaves out)
                 stream.metadata["timecode"] = self._timecode
             stream.width = self.width + self.width % 2
             stream.height = self.height + self.height % 2
-            stream.pix_fmt = "yuv420p"
+            stream.pix_fmt = self._pix_fmt
             if self._time_base is not None:
                 stream.codec_context.time_base = self._time_base
             if sample_aspect:
@@ -580,12 +628,16 @@ class VideoWriter:
                 cc.colorspace, cc.color_range = self._colour.colorspace, self._colour.color_range
                 cc.color_primaries, cc.color_trc = self._colour.color_primaries, self._colour.color_trc
             stream.options = {"crf": str(int(crf)), "preset": preset}
-            if field_order in ("tff", "bff"):  # interlaced coding, the same field first
+            if codec == "libx265":  # (x265 logs every encode's statistics otherwise)
+                stream.options = {**stream.options, "x265-params": "log-level=error"}
+            if interlaced:  # interlaced coding, the same field first
                 stream.options = {**stream.options, "flags": "+ildct+ilme", "x264-params": f"{field_order}=1"}
             # x264's frame threads (PyAV's default, slice threads, makes every encode call wait for
             # its frame, holding up the thread that feeds the encoder).
             stream.codec_context.thread_type = "FRAME"
             self._stream = stream
+            if depth == 10 and isinstance(source, VideoReader) and source.bit_depth > 8:
+                self._deep = source.reopen(sequential=True)
         except Exception as exc:
             self._cleanup()
             raise OutputError(f"Cannot start writing {self.path} ({short(exc)}).") from None
@@ -596,13 +648,14 @@ class VideoWriter:
     def write(self, frame: np.ndarray) -> None:
         if frame.shape != (self.height, self.width, 3) or frame.dtype != np.uint8:
             raise ValueError(f"frame must be uint8 {(self.height, self.width, 3)}, got {frame.dtype} {frame.shape}")
+        img, fmt = (self._deepened(frame), "rgb48le") if self.depth == 10 else (frame, "rgb24")
         if self.width % 2 or self.height % 2:
-            frame = cv2.copyMakeBorder(frame, 0, self.height % 2, 0, self.width % 2, cv2.BORDER_REPLICATE)
-        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")
+            img = cv2.copyMakeBorder(img, 0, self.height % 2, 0, self.width % 2, cv2.BORDER_REPLICATE)
+        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format=fmt)
         # back to YUV the way the reader came from it (no colour: BT.601, limited range, what the
         # reader assumes where nothing is said), tagged alike; primaries and transfer are stream tags
         c = self._colour
-        vf = vf.reformat(format="yuv420p", interpolation=WRITE_EXACT,
+        vf = vf.reformat(format=self._pix_fmt, interpolation=WRITE_EXACT,
                          dst_colorspace=c.colorspace if c is not None and c.colorspace != 2 else None,
                          dst_color_range=c.color_range or None if c is not None else None)
         if c is not None:
@@ -618,6 +671,25 @@ class VideoWriter:
             raise OutputError(f"Writing {self.path} failed ({short(exc)}); is the disk full?") from None
         self.count += 1
 
+    def _deepened(self, frame: np.ndarray) -> np.ndarray:
+        """``frame`` in 16 bits: the source's own deeper values where ``frame`` holds the source's
+        8-bit pixel, ``frame``'s value elsewhere (or everywhere, without the source's frame)."""
+        wide = None
+        deep = self._deep
+        if deep is not None and self.count < len(deep):
+            try:
+                narrow, wide = deep.read_deep(self.count)
+            except VideoError:  # (a damaged source frame: its 8 bits are what there is)
+                deep.close()
+                self._deep = wide = None
+            else:
+                if narrow.shape != frame.shape:
+                    wide = None
+                else:
+                    changed = np.any(frame != narrow, axis=2)
+                    wide[changed] = frame[changed].astype(np.uint16) * 257
+        return wide if wide is not None else frame.astype(np.uint16) * 257
+
     def _frame_pts(self, i: int) -> int:
         pts = self._pts
         if i < len(pts):
@@ -628,6 +700,8 @@ class VideoWriter:
 
     def close(self) -> Path:
         """Finish encoding, mux audio, and move the result to ``path``."""
+        if self._deep is not None:
+            self._deep.close()
         try:
             for packet in self._stream.encode():
                 self._out.mux(packet)
@@ -655,6 +729,8 @@ class VideoWriter:
         self._cleanup()
 
     def _cleanup(self) -> None:
+        if self._deep is not None:
+            self._deep.close()
         with contextlib.suppress(Exception):
             self._out.close()
         with contextlib.suppress(OSError):
@@ -791,6 +867,8 @@ def _mux_audio(video_path: Path, audio_path: Optional[Path], out_path: Path,
             out.set_chapters(list(chapters))
         v_in = vin.streams.video[0]
         v_out = out.add_stream_from_template(v_in)
+        if v_in.codec_context.name == "hevc":  # (hev1 otherwise, which QuickTime and iPhones do not play)
+            v_out.codec_tag = "hvc1"
         if timecode:
             v_out.metadata["timecode"] = timecode
         if audio_path is None:
