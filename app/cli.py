@@ -119,14 +119,16 @@ def cmd_inpaint(args) -> int:
     with TqdmProgress("inpaint") as bar:
         result = inpaint_video(args.input, args.mask, args.output, weights=weights,
                                config=_engine_config(args), start=args.start, end=args.end, crf=args.crf,
-                               keep_audio=not args.no_audio, progress=_noted(bar, weights, args), preset=args.preset)
+                               keep_audio=not args.no_audio, progress=_noted(bar, weights, args), preset=args.preset,
+                               copy_unchanged=not args.reencode_all)
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
     sec = max(result.seconds, 1e-9)  # (the whole file: over a sub-range most frames are only copied)
     rate = (f"{result.inpainted / sec:.2f} inpainted frames/s" if result.inpainted == result.frames else
             f"{result.frames / sec:.1f} frames/s written, {result.inpainted} of them inpainted")
-    print(f"Wrote {result.output} ({result.frames} frames, {result.inpainted} inpainted with {result.fill or 'nothing'}, "
-          f"{result.seconds:.1f} s, {rate})")
+    copied = f", {result.copied} copied as they were" if result.copied else ""
+    print(f"Wrote {result.output} ({result.frames} frames, {result.inpainted} inpainted with {result.fill or 'nothing'}"
+          f"{copied}, {result.seconds:.1f} s, {rate})")
     return 0
 
 
@@ -236,6 +238,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--crf", type=int_in(0, 51, "0 = lossless .. 51 = worst"), default=18,
                    help="encoder quality, 0 = lossless .. 51 = worst (default 18)")
     p.add_argument("--no-audio", action="store_true", help="drop the audio track")
+    p.add_argument("--reencode-all", action="store_true",
+                   help="encode every frame again; by default an H.264 MP4/MOV input keeps the stretches "
+                        "between keyframes that hold no masked frame as they are (bit for bit, no encoding)")
     p.add_argument("--preset", default="medium", choices=X264_PRESETS,
                    help="encoder speed: faster presets make larger files at the same quality "
                         "(default %(default)s; encoding is the main cost around the model on a GPU)")

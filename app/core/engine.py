@@ -599,20 +599,26 @@ class InpaintResult:
     seconds: float
     warnings: list
     fill: str = ""
+    #: frames copied from the source as they were (not encoded again; ``copy_unchanged``)
+    copied: int = 0
 
 
 def inpaint_video(input_path, masks, output_path, weights=None, config: Optional[EngineConfig] = None,
                   start: int = 0, end: Optional[int] = None, crf: int = 18, keep_audio: bool = True,
                   engine: Optional[InpaintEngine] = None, progress: Optional[ProgressFn] = None,
-                  cancel: Optional[CancelToken] = None, preset: str = "medium") -> InpaintResult:
+                  cancel: Optional[CancelToken] = None, preset: str = "medium",
+                  copy_unchanged: bool = True) -> InpaintResult:
     """Inpaint ``input_path`` into an H.264 mp4 at ``output_path`` (atomic; audio kept).
 
     masks: a path (image, folder, mask video) or a MaskSource/MaskStore of the video's size.
     Frames outside [start, end) are copied through unchanged, so audio stays in sync.
     ``preset`` is x264's speed/size trade-off (ultrafast ... veryslow); encoding is the largest
     cost around the model (docs/BENCHMARKS.md), so a faster preset speeds up GPU runs.
+    ``copy_unchanged``: where the file allows (``smartrender.plan``), only the GOPs holding a masked
+    frame are encoded again and the others are copied bit for bit; False re-encodes every frame.
     """
     from .fsutil import check_writable
+    from .smartrender import SmartWriter, plan
     from .video import VideoReader, VideoWriter, open_video, remux
 
     t0 = time.monotonic()
@@ -647,43 +653,64 @@ def inpaint_video(input_path, masks, output_path, weights=None, config: Optional
             if engine is None and mode.endswith("sttn"):
                 engine = InpaintEngine(weights, config)
         audio = input_path if keep_audio and reader.has_audio else None
-        # the export keeps what the source is besides its pixels: each frame's time (phones record
-        # VFR), its colour encoding, its pixel shape, its fields and its tags (when and where it was shot)
-        writer = VideoWriter(
-            output_path, reader.width, reader.height, fps=reader.rate, crf=crf, preset=preset, audio_from=audio,
-            inputs=(input_path,), source=reader)
+        smart = None
+        if not empty and copy_unchanged:
+            smart, why = plan(reader, (i for i in range(start, end) if not masks.is_empty(i)))
+            if smart is None:
+                log.info("Encoding every frame again: %s.", why)
+        if smart is not None:  # only the GOPs with a masked frame are encoded; the rest is copied
+            writer = SmartWriter(reader, smart, output_path, crf=crf, preset=preset, audio_from=audio,
+                                 inputs=(input_path,))
+            wanted = writer.wants
+            put = lambda i, frame: writer.write(i, frame) if wanted(i) else None  # noqa: E731
+        else:
+            # the export keeps what the source is besides its pixels: each frame's time (phones record
+            # VFR), its colour encoding, its pixel shape, its fields and its tags (when and where it was shot)
+            writer = VideoWriter(
+                output_path, reader.width, reader.height, fps=reader.rate, crf=crf, preset=preset, audio_from=audio,
+                inputs=(input_path,), source=reader)
+            wanted = lambda i: True  # noqa: E731
+            put = lambda i, frame: writer.write(frame)  # noqa: E731
         # Encoding happens behind the model on a thread (frames still reach the file in order).
-        sink = BackgroundSink(lambda i, frame: writer.write(frame)) if config.io_threads else (
-            lambda i, frame: writer.write(frame))
+        sink = BackgroundSink(put) if config.io_threads else put
         inpainted = 0
         try:
-            clock = ProgressClock(progress, n, "inpaint")
-            for i in range(0, start):  # copied through, with progress: from the middle of an hour this is long
+            before = [i for i in range(0, start) if wanted(i)]
+            after = [i for i in range(end, n) if wanted(i)]
+            total = len(before) + (end - start) + len(after)
+            clock = ProgressClock(progress, total, "inpaint")
+            done = 0
+            for i in before:  # copied through, with progress: from the middle of an hour this is long
                 cancel.check()
                 sink(i, reader.read(i))
-                clock.report(i + 1)
+                done += 1
+                clock.report(done)
             if empty:
                 for i in range(start, end):
                     cancel.check()
                     sink(i, reader.read(i))
-                    clock.report(i + 1)
+                    done += 1
+                    clock.report(done)
             else:
                 def relay(p):
-                    clock.report(start + p.done)
+                    clock.report(len(before) + p.done)
 
                 mode = fill_range(reader, masks, sink, start, end, config, engine, progress=relay, cancel=cancel)
                 inpainted = sum(not masks.is_empty(i) for i in range(start, end))
-            for i in range(end, n):
+                done += end - start
+            for i in after:
                 cancel.check()
                 sink(i, reader.read(i))
-                clock.report(i + 1)
+                done += 1
+                clock.report(done)
             if isinstance(sink, BackgroundSink):
                 sink.close()
-            clock.report(n)
-            out = writer.close()
+            clock.report(total)
+            out = writer.close(progress, cancel) if smart is not None else writer.close()
         except BaseException:
             if isinstance(sink, BackgroundSink):
                 sink.abort()
             writer.abort()
             raise
-    return InpaintResult(out, n, inpainted, time.monotonic() - t0, warnings, "" if empty else mode)
+    copied = n - smart.frames if smart is not None and not writer.reencoded_all else 0
+    return InpaintResult(out, n, inpainted, time.monotonic() - t0, warnings, "" if empty else mode, copied)

@@ -623,10 +623,7 @@ class VideoWriter:
             if sample_aspect:
                 stream.codec_context.sample_aspect_ratio = Fraction(sample_aspect)
             self._colour = None if colour is None or colour.plain else colour
-            if self._colour is not None:
-                cc = stream.codec_context
-                cc.colorspace, cc.color_range = self._colour.colorspace, self._colour.color_range
-                cc.color_primaries, cc.color_trc = self._colour.color_primaries, self._colour.color_trc
+            tag_colour(stream, self._colour)
             stream.options = {"crf": str(int(crf)), "preset": preset}
             if codec == "libx265":  # (x265 logs every encode's statistics otherwise)
                 stream.options = {**stream.options, "x265-params": "log-level=error"}
@@ -651,15 +648,7 @@ class VideoWriter:
         img, fmt = (self._deepened(frame), "rgb48le") if self.depth == 10 else (frame, "rgb24")
         if self.width % 2 or self.height % 2:
             img = cv2.copyMakeBorder(img, 0, self.height % 2, 0, self.width % 2, cv2.BORDER_REPLICATE)
-        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format=fmt)
-        # back to YUV the way the reader came from it (no colour: BT.601, limited range, what the
-        # reader assumes where nothing is said), tagged alike; primaries and transfer are stream tags
-        c = self._colour
-        vf = vf.reformat(format=self._pix_fmt, interpolation=WRITE_EXACT,
-                         dst_colorspace=c.colorspace if c is not None and c.colorspace != 2 else None,
-                         dst_color_range=c.color_range or None if c is not None else None)
-        if c is not None:
-            vf.colorspace, vf.color_range = c.colorspace, c.color_range
+        vf = yuv_frame(img, fmt, self._pix_fmt, self._colour)
         if self._pts is None:
             vf.pts = self.count
         else:
@@ -745,6 +734,28 @@ class VideoWriter:
         else:
             self.abort()
         return False
+
+
+def tag_colour(stream, colour: Optional[Colour]) -> None:
+    """Tag an output video ``stream`` with ``colour`` (None: untagged)."""
+    if colour is not None:
+        cc = stream.codec_context
+        cc.colorspace, cc.color_range = colour.colorspace, colour.color_range
+        cc.color_primaries, cc.color_trc = colour.color_primaries, colour.color_trc
+
+
+def yuv_frame(img: np.ndarray, fmt: str, pix_fmt: str, colour: Optional[Colour]):
+    """RGB ``img`` (``fmt``: rgb24 / rgb48le) as an ``av.VideoFrame`` in ``pix_fmt``, back to YUV the
+    way the reader came from it (no colour: BT.601, limited range, what the reader assumes where
+    nothing is said), tagged alike; primaries and transfer are stream tags (``tag_colour``)."""
+    vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format=fmt)
+    c = colour
+    vf = vf.reformat(format=pix_fmt, interpolation=WRITE_EXACT,
+                     dst_colorspace=c.colorspace if c is not None and c.colorspace != 2 else None,
+                     dst_color_range=c.color_range or None if c is not None else None)
+    if c is not None:
+        vf.colorspace, vf.color_range = c.colorspace, c.color_range
+    return vf
 
 
 def _has_audio(path) -> bool:

@@ -52,6 +52,9 @@ class AppSettings:
     #: x264 preset (encoder speed) of exports; a stored name that is no preset (hand-edited) reads as medium
     preset = property(lambda s: s._choice("export/preset", "medium", X264_PRESETS),
                       lambda s, v: s._set("export/preset", str(v)))
+    #: exports copy the stretches between keyframes without a change instead of encoding them again
+    copy_unchanged = property(lambda s: s._get("export/copy_unchanged", True, bool),
+                              lambda s, v: s._set("export/copy_unchanged", bool(v)))
     last_dir = property(lambda s: s._get("last_dir", str(Path.home())), lambda s, v: s._set("last_dir", str(v)))
     #: size limit of the user cache folder (app.core.cache), in MiB
     cache_limit_mb = property(lambda s: s._get("cache/limit_mb", DEFAULT_LIMIT_BYTES >> 20, int),

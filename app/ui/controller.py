@@ -28,6 +28,8 @@ class ExportOptions:
     full_res: bool = False
     #: x264 preset (encoder speed): medium keeps the most detail, faster ones encode sooner
     preset: str = "medium"
+    #: copy the stretches between keyframes that hold no change, bit for bit (``app.core.smartrender``)
+    copy_unchanged: bool = True
 
 
 class Controller(QObject):
@@ -115,11 +117,12 @@ class Controller(QObject):
         config = self.engine_config(crop_to_mask=options.full_res)
         if self.result_is_current(config):
             fn = export_results_job(p.video_path, p.results, options.path, options.crf, options.keep_audio,
-                                    preset=options.preset, start=p.start, end=p.end)
+                                    preset=options.preset, start=p.start, end=p.end,
+                                    copy_unchanged=options.copy_unchanged)
         else:
             fn = export_inpaint_job(p.video_path, p.masks_snapshot(), options.path, p.start, p.end,
                                     self.settings.weights_path(), config, options.crf, options.keep_audio,
-                                    preset=options.preset)
+                                    preset=options.preset, copy_unchanged=options.copy_unchanged)
         return self.engine.submit("Export", fn, kind="export")
 
     def cancel(self) -> None:

@@ -394,7 +394,7 @@ class MainWindow(QMainWindow):
         full_res = bool(self.controller.engine_config().crop_to_mask)  # (Settings > Engine > Crop around mask)
         d = ExportDialog(p.video_path.with_name(p.video_path.stem + "_inpainted.mp4"), self.settings.crf,
                          self.settings.keep_audio, bool(p.reader.has_audio), self.export_summary(full_res), self,
-                         preset=self.settings.preset, full_res=full_res)
+                         preset=self.settings.preset, full_res=full_res, copy_unchanged=self.settings.copy_unchanged)
         d.full_res.toggled.connect(lambda on: d.summary.setText(self.export_summary(on)))
 
         def requested(options):
@@ -402,6 +402,7 @@ class MainWindow(QMainWindow):
             if p.reader.has_audio:  # (a silent clip's greyed-out box says nothing about the next clip)
                 self.settings.keep_audio = options.keep_audio
             self.settings.preset = options.preset
+            self.settings.copy_unchanged = options.copy_unchanged
             if self.controller.export(options) is not None:
                 d.job_started()
 

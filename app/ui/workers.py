@@ -21,6 +21,7 @@ from app.core import paths
 from app.core.engine import EngineConfig, InpaintEngine, fill_range, resolve_device, resolve_fill
 from app.core.errors import Cancelled, InpaintError, WeightsError
 from app.core.jobs import CancelToken, Progress, ProgressClock
+from app.core.smartrender import SmartWriter, plan
 from app.core.sttn import load_generator
 from app.core.video import VideoWriter, open_video
 
@@ -256,21 +257,46 @@ def preview_job(video, masks, index: int, results, weights, config: EngineConfig
 
 
 def export_results_job(video, results, output, crf: int, keep_audio: bool, preset: str = "medium",
-                       start: int = 0, end: Optional[int] = None):
+                       start: int = 0, end: Optional[int] = None, copy_unchanged: bool = True):
     """Write the whole video: computed results in [start, end) where there are some, original frames
-    elsewhere (a frame previewed outside the range, or left from a wider one, is not exported)."""
+    elsewhere (a frame previewed outside the range, or left from a wider one, is not exported).
+    ``copy_unchanged``: where the file allows, GOPs without a result are copied, not encoded again
+    (``app.core.smartrender``)."""
 
     def fn(host: EngineHost, progress, cancel):
         reader = host.reader(video)
         n = len(reader)
-        clock = ProgressClock(progress, n, "export")
+        stop = n if end is None else min(end, n)
         audio = video if keep_audio and reader.has_audio else None
+        smart = None
+        if copy_unchanged:
+            smart, why = plan(reader, (i for i in range(start, stop) if i in results))
+            if smart is None:
+                log.info("Encoding every frame again: %s.", why)
+        frames = list(smart.indices()) if smart is not None else range(n)
+        clock = ProgressClock(progress, len(frames), "export")
+
+        def frame_at(i):
+            frame = results.get(i) if i in results and start <= i < stop else None
+            return frame if frame is not None else reader[i]
+
+        if smart is not None:
+            writer = SmartWriter(reader, smart, output, crf=crf, preset=preset, audio_from=audio, inputs=(video,))
+            try:
+                for k, i in enumerate(frames):
+                    cancel.check()
+                    writer.write(i, frame_at(i))
+                    clock.report(k + 1)
+                writer.close(progress, cancel)
+            except BaseException:
+                writer.abort()
+                raise
+            return {"output": Path(output), "frames": n, "copied": n - smart.frames if not writer.reencoded_all else 0}
         with VideoWriter(output, reader.width, reader.height, fps=reader.rate, crf=crf, preset=preset,
                          audio_from=audio, inputs=(video,), source=reader) as writer:
-            for i in range(n):
+            for i in frames:
                 cancel.check()
-                frame = results.get(i) if i in results and start <= i < (n if end is None else end) else None
-                writer.write(frame if frame is not None else reader[i])
+                writer.write(frame_at(i))
                 clock.report(i + 1)
         return {"output": Path(output), "frames": n}
 
@@ -278,7 +304,7 @@ def export_results_job(video, results, output, crf: int, keep_audio: bool, prese
 
 
 def export_inpaint_job(video, masks, output, start: int, end: int, weights, config: EngineConfig, crf: int,
-                       keep_audio: bool, preset: str = "medium"):
+                       keep_audio: bool, preset: str = "medium", copy_unchanged: bool = True):
     """No up-to-date result: inpaint while writing (the core's one-pass export)."""
     from app.core.engine import inpaint_video
 
@@ -286,7 +312,8 @@ def export_inpaint_job(video, masks, output, start: int, end: int, weights, conf
         has_mask = any(not masks.is_empty(i) for i in range(start, end))
         engine = host.engine_for_fill(weights, config)[1] if has_mask else None
         res = inpaint_video(video, masks, output, weights=weights, config=config, start=start, end=end, crf=crf,
-                            preset=preset, keep_audio=keep_audio, engine=engine, progress=progress, cancel=cancel)
-        return {"output": res.output, "frames": res.frames, "warnings": res.warnings}
+                            preset=preset, keep_audio=keep_audio, engine=engine, progress=progress, cancel=cancel,
+                            copy_unchanged=copy_unchanged)
+        return {"output": res.output, "frames": res.frames, "warnings": res.warnings, "copied": res.copied}
 
     return fn

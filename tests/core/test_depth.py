@@ -16,6 +16,7 @@ from app.core.errors import OutputError
 from app.core.masks import MaskStore
 from app.core.video import VideoReader, VideoWriter, write_test_clip
 from conftest import make_frames
+from mediafiles import encode_audio
 
 W, H, N = 96, 64, 6
 HLG = dict(colorspace=9, color_range=1, color_primaries=9, color_trc=18)  # BT.2020, limited, HLG
@@ -49,14 +50,7 @@ def write_hdr_source(path, audio: bool = True):
         for p in s.encode():
             out.mux(p)
         if a is not None:
-            samples = (np.sin(np.arange(16000) / 5) * 0.2).astype(np.float32)
-            for start in range(0, len(samples), 1024):
-                af = av.AudioFrame.from_ndarray(samples[None, start:start + 1024].copy(), format="fltp", layout="mono")
-                af.sample_rate, af.pts = 16000, start
-                for p in a.encode(af):
-                    out.mux(p)
-            for p in a.encode():
-                out.mux(p)
+            encode_audio(out, a, (np.sin(np.arange(16000) / 5) * 0.2).astype(np.float32), "fltp", 16000)
     return path
 
 

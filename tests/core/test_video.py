@@ -11,29 +11,7 @@ from app.core.errors import OutputError, VideoError
 from app.core.masks import MaskStore
 from app.core.video import FrameFolderReader, VideoReader, VideoWriter, open_video, write_test_clip
 from conftest import make_frames
-
-
-def encode_frames(out, stream, frames) -> None:
-    """RGB ``frames`` into ``stream`` of the open container ``out``, frame i at pts i, flushed."""
-    for i, f in enumerate(frames):
-        vf = av.VideoFrame.from_ndarray(f, format="rgb24")
-        vf.pts = i
-        for p in stream.encode(vf):
-            out.mux(p)
-    for p in stream.encode():
-        out.mux(p)
-
-
-def encode_audio(out, stream, samples, fmt: str, rate: int, chunk: int = 1024) -> None:
-    """Mono ``samples`` into ``stream`` of the open container ``out`` from time 0, flushed."""
-    for start in range(0, len(samples), chunk):
-        af = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[start:start + chunk][None]), format=fmt,
-                                        layout="mono")
-        af.sample_rate, af.pts = rate, start
-        for p in stream.encode(af):
-            out.mux(p)
-    for p in stream.encode():
-        out.mux(p)
+from mediafiles import encode_audio, encode_frames
 
 
 def test_round_trip_keeps_count_size_fps_audio(make_clip, tmp_path):

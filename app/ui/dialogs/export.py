@@ -34,7 +34,7 @@ class ExportDialog(QDialog):
     cancelRequested = Signal()
 
     def __init__(self, default_path: Path, crf: int, keep_audio: bool, has_audio: bool, summary: str, parent=None,
-                 *, preset: str = "medium", full_res: bool = False):
+                 *, preset: str = "medium", full_res: bool = False, copy_unchanged: bool = True):
         super().__init__(parent)
         self.setWindowTitle("Export video")
         self.setMinimumWidth(580)
@@ -65,6 +65,12 @@ class ExportDialog(QDialog):
         self.full_res.setChecked(full_res)
         self.full_res.setToolTip("Inpaint a crop around the mask instead of the whole frame scaled down; "
                                  "only masked pixels are replaced either way")
+        self.copy_unchanged = QCheckBox("Copy unchanged parts as they are (faster, no quality loss)")
+        self.copy_unchanged.setChecked(copy_unchanged)
+        self.copy_unchanged.setToolTip(
+            "H.264 MP4/MOV files: only the stretches between keyframes that hold a change are encoded\n"
+            "again; the rest is copied bit for bit, so a short removal in a long clip exports in\n"
+            "seconds. Other files, and this box unticked, encode every frame at the chosen quality.")
         form = QFormLayout()
         form.addRow("File", row)
         form.addRow("Quality (CRF)", self.crf)
@@ -73,6 +79,7 @@ class ExportDialog(QDialog):
                                "Faster encoding exports sooner and loses a little detail."))
         form.addRow("Audio", self.keep_audio)
         form.addRow("Detail", self.full_res)
+        form.addRow("Unchanged", self.copy_unchanged)
         self.summary = QLabel(summary)
         self.summary.setWordWrap(True)
         self.summary.setObjectName("Hint")
@@ -95,7 +102,7 @@ class ExportDialog(QDialog):
     def options(self) -> ExportOptions:
         return ExportOptions(Path(self.path_edit.text()).expanduser(), crf=self.crf.value(),
                              keep_audio=self.keep_audio.isChecked(), full_res=self.full_res.isChecked(),
-                             preset=self.preset.currentData())
+                             preset=self.preset.currentData(), copy_unchanged=self.copy_unchanged.isChecked())
 
     def _browse(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export to", self.path_edit.text(), "MP4 video (*.mp4)")
@@ -125,7 +132,9 @@ class ExportDialog(QDialog):
 
     def _on_finished(self, job, result) -> None:
         if job.data.get("kind") == "export":
-            self.job_ended(f"Wrote {result['output']}", True)
+            copied = result.get("copied") or 0
+            self.job_ended(f"Wrote {result['output']}" + (f" ({copied} of {result['frames']} frames copied as they were)"
+                                                         if copied else ""), True)
 
     def _on_failed(self, job, message) -> None:
         if job.data.get("kind") == "export":

@@ -1,0 +1,187 @@
+"""Exports re-encode only the GOPs that hold a masked frame and copy the rest bit for bit.
+
+Removing something from a few frames of a long clip re-encoded every frame: slow, and every
+untouched frame lost a little. Real H.264 files through PyAV: the copied packets are the source's
+own bytes, the frames decode as the source's, the re-encoded runs carry the fill.
+"""
+from __future__ import annotations
+
+import av
+import numpy as np
+import pytest
+
+from app.core import smartrender
+from app.core.engine import EngineConfig, inpaint_video
+from app.core.errors import Cancelled
+from app.core.jobs import CancelToken
+from app.core.masks import MaskStore
+from app.core.smartrender import SmartRenderError, SmartWriter, plan
+from app.core.video import VideoReader
+from conftest import make_frames
+from mediafiles import encode_audio, encode_frames
+
+W, H, N = 96, 64, 40
+
+
+def write_h264(path, params="keyint=10:min-keyint=10:scenecut=0", n=N, audio=True, timecode=None, fmt=None):
+    """An H.264 file with a keyframe every 10 frames (B-frames as x264 likes), with a second of sound."""
+    with av.open(str(path), "w", format=fmt) as out:
+        s = out.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = W, H, "yuv420p"
+        s.options = {"crf": "20", "x264-params": params}
+        if timecode:
+            s.metadata["timecode"] = timecode
+        a = None
+        if audio:
+            a = out.add_stream("aac", rate=16000)
+            a.layout = "mono"
+        encode_frames(out, s, make_frames(n, W, H))
+        if a is not None:
+            encode_audio(out, a, (np.sin(np.arange(16000 * n // 25) / 5) * 0.2).astype(np.float32), "fltp", 16000)
+    return path
+
+
+def box_masks(frames, n=N):
+    m = np.zeros((H, W), bool)
+    m[20:44, 30:70] = True
+    store = MaskStore(n, W, H)
+    for i in frames:
+        store.set(i, m)
+    return store
+
+
+def packets_by_pts(path) -> dict:
+    with av.open(str(path)) as c:
+        return {p.pts: bytes(p) for p in c.demux(video=0) if p.dts is not None}
+
+
+def decoded(path) -> list[np.ndarray]:
+    with VideoReader(path) as r:
+        return list(r)
+
+
+def test_only_the_gops_with_a_masked_frame_are_encoded_again(tmp_path):
+    src = write_h264(tmp_path / "clip.mp4", timecode="01:00:00:00")
+    out = tmp_path / "out.mp4"
+    result = inpaint_video(src, box_masks([12, 13, 14, 33]), out, config=EngineConfig(fill="telea"))
+    assert result.copied == 20 and result.inpainted == 4  # GOPs 10-19 and 30-39 encoded, 0-9 and 20-29 copied
+    with VideoReader(src) as r:
+        pts = r.timing.pts
+        tb = r.timing.time_base
+    source, export = packets_by_pts(src), packets_by_pts(out)
+    with av.open(str(out)) as c:
+        out_tb = c.streams.video[0].time_base
+        assert c.streams.audio and c.streams.video[0].metadata.get("timecode") == "01:00:00:00"
+    assert out_tb == tb  # the source's timestamps, untouched
+    copied = [i for i in range(N) if not (10 <= i < 20 or 30 <= i < 40)]
+    assert all(export[pts[i]] == source[pts[i]] for i in copied)  # the source's own bytes
+    assert all(export[pts[i]] != source[pts[i]] for i in (10, 12, 33))
+    a, b = decoded(src), decoded(out)
+    assert len(b) == N and all(np.array_equal(a[i], b[i]) for i in copied)
+    m = box_masks([12]).get(12)
+    far = np.ones_like(m)
+    far[10:54, 20:80] = False  # (away from the box grown by the engine's dilation)
+    for i in (12, 13, 14, 33):  # filled inside the box, the rest as the source within the encoder's loss
+        assert np.abs(b[i].astype(int) - a[i])[m].mean() > 5
+        assert np.abs(b[i].astype(int) - a[i])[far].mean() < 4
+    # the same export encoding every frame: nothing is the source's own bytes
+    full = inpaint_video(src, box_masks([12, 13, 14, 33]), tmp_path / "full.mp4", config=EngineConfig(fill="telea"),
+                         copy_unchanged=False)
+    assert full.copied == 0 and not any(packets_by_pts(tmp_path / "full.mp4")[pts[i]] == source[pts[i]] for i in copied)
+
+
+def test_neighbouring_gops_make_one_run_and_each_source_gop_keeps_its_keyframe(tmp_path):
+    src = write_h264(tmp_path / "clip.mp4", audio=False)
+    with VideoReader(src) as r:
+        p, why = plan(r, [5, 15, 16])
+        assert why == "" and p.spans == [(0, 20)] and p.gop_starts == {0, 10} and p.frames == 20
+        assert p.covers(0) and p.covers(19) and not p.covers(20)
+    out = tmp_path / "out.mp4"
+    inpaint_video(src, box_masks([5, 15, 16]), out, config=EngineConfig(fill="telea"))
+    with av.open(str(out)) as c:
+        keys = [p.pts for p in c.demux(video=0) if p.dts is not None and p.is_keyframe]
+    with VideoReader(out) as r:
+        assert sorted(keys) == [r.timing.pts[i] for i in (0, 10, 20, 30)]  # seeking works as in the source
+
+
+def test_files_that_cannot_be_copied_in_part_are_encoded_whole(tmp_path):
+    # open GOPs: the frames before a keyframe (in time) are decoded after it and refer across it
+    src = write_h264(tmp_path / "open.mp4", "keyint=10:min-keyint=10:scenecut=0:open-gop=1", audio=False)
+    with VideoReader(src) as r:
+        p, why = plan(r, [12])
+        assert p is None and ("open" in why or "IDR" in why), why
+    result = inpaint_video(src, box_masks([12]), tmp_path / "out.mp4", config=EngineConfig(fill="telea"))
+    assert result.copied == 0 and len(decoded(tmp_path / "out.mp4")) == N
+    # every GOP changed: nothing to copy
+    src = write_h264(tmp_path / "clip.mp4", audio=False)
+    with VideoReader(src) as r:
+        assert plan(r, range(0, N, 10)) == (None, "every GOP holds a changed frame")
+    # not H.264 in an MP4
+    mkv = write_h264(tmp_path / "clip.mkv", audio=False)
+    with VideoReader(mkv) as r:
+        p, why = plan(r, [12])
+        assert p is None and "not H.264 in an MP4" in why
+
+
+def test_a_failed_check_encodes_every_frame_instead(tmp_path, monkeypatch, caplog):
+    src = write_h264(tmp_path / "clip.mp4")
+
+    def broken(self, merged):
+        raise SmartRenderError("as if the merged file were wrong")
+
+    monkeypatch.setattr(SmartWriter, "_check", broken)
+    out = tmp_path / "out.mp4"
+    result = inpaint_video(src, box_masks([12]), out, config=EngineConfig(fill="telea"))
+    assert result.copied == 0 and "re-encoding every frame" in caplog.text
+    a, b = decoded(src), decoded(out)
+    assert len(b) == N and np.abs(b[12].astype(int) - a[12]).mean() > 1  # the fill is there
+    assert np.abs(b[30].astype(int) - a[30]).mean() < 4
+    with av.open(str(out)) as c:
+        assert c.streams.audio
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "out.mp4"]  # no temporary files left
+
+
+def test_the_check_catches_a_merge_that_decodes_wrong(tmp_path, monkeypatch):
+    """The check is not a formality: parameter sets left out of the avcC box make the runs undecodable."""
+    src = write_h264(tmp_path / "clip.mp4", audio=False)
+    real = smartrender._avcc_bytes
+    monkeypatch.setattr(smartrender, "_avcc_bytes", lambda head, sps, pps, tail: real(head, sps[:1], pps[:1], tail))
+    with VideoReader(src) as r:
+        p, _ = plan(r, [12])
+        w = SmartWriter(r, p, tmp_path / "out.mp4")
+        for i in p.indices():
+            w.write(i, r[i])
+        w.close()
+        assert w.reencoded_all
+    assert len(decoded(tmp_path / "out.mp4")) == N
+
+
+def test_cancelling_while_copying_leaves_nothing(tmp_path):
+    src = write_h264(tmp_path / "clip.mp4")
+    cancel = CancelToken()
+
+    def progress(p):
+        if p.stage == "copy" and p.done > 0:
+            cancel.cancel()
+
+    with VideoReader(src) as r:
+        p, _ = plan(r, [12])
+        w = SmartWriter(r, p, tmp_path / "out.mp4")
+        for i in p.indices():
+            w.write(i, r[i])
+        with pytest.raises(Cancelled):
+            w.close(progress, cancel)
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["clip.mp4"]
+
+
+def test_frames_must_come_in_the_plans_order(tmp_path):
+    src = write_h264(tmp_path / "clip.mp4", audio=False)
+    with VideoReader(src) as r:
+        p, _ = plan(r, [12])
+        w = SmartWriter(r, p, tmp_path / "out.mp4")
+        with pytest.raises(ValueError, match="frame 11 written out of order"):
+            w.write(11, r[11])
+        with pytest.raises(ValueError, match="frames still to write from 10"):
+            w.close()
+        w.abort()
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["clip.mp4"]
