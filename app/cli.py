@@ -176,7 +176,10 @@ def cmd_info(args) -> int:
 
     check_readable(args.video)
     info = probe(args.video)
+    notice = info.pop("notice", None)
     print(" ".join(f"{k}={v}" for k, v in info.items()))
+    if notice:
+        print(f"warning: {notice}", file=sys.stderr)
     return 0
 
 

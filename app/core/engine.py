@@ -619,14 +619,16 @@ def inpaint_video(input_path, masks, output_path, weights=None, config: Optional
     """
     from .fsutil import check_writable
     from .smartrender import SmartWriter, plan
-    from .video import VideoReader, VideoWriter, open_video, remux
+    from .video import VideoReader, VideoWriter, mp4_output, open_video, remux
 
     t0 = time.monotonic()
     cancel = cancel or CancelToken()
-    check_writable(output_path, inputs=(input_path,))
+    mp4_output(check_writable(output_path, inputs=(input_path,)))  # (before an hour of inpainting)
     warnings = []
     with open_video(input_path) as reader:
         n = len(reader)
+        if getattr(reader, "notice", None):
+            warnings.append(reader.notice)
         end = n if end is None else min(end, n)
         if not 0 <= start < end:
             raise InpaintError(f"--start {start} / --end {end} select no frames of this {n}-frame video.")

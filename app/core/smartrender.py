@@ -42,7 +42,7 @@ from .errors import OutputError, short
 from .fsutil import check_writable, make_temp_beside
 from .jobs import CancelToken, ProgressClock, ProgressFn
 from .video import (VideoReader, VideoWriter, _chapters_of, _has_audio, _mux_audio, _timecode_of, kept_tags,
-                    tag_colour, yuv_frame)
+                    mp4_output, tag_colour, yuv_frame)
 
 log = logging.getLogger(__name__)
 
@@ -239,7 +239,7 @@ class SmartWriter:
     def __init__(self, reader: VideoReader, plan_: Plan, path, crf: int = 18, preset: str = "medium",
                  audio_from=None, inputs=()):
         self.reader, self.plan = reader, plan_
-        self.path = check_writable(path, inputs=tuple(inputs) + ((audio_from,) if audio_from else ()))
+        self.path = mp4_output(check_writable(path, inputs=tuple(inputs) + ((audio_from,) if audio_from else ())))
         self.audio_from = Path(audio_from) if audio_from else None
         self.crf, self.preset = int(crf), preset
         self.reencoded_all = False  # the check failed and every frame was encoded again

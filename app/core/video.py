@@ -40,7 +40,12 @@ INDEX_REPORT_EVERY = 2000  # packets between progress reports (and cancel checks
 WRITE_EXACT = int(av.video.reformatter.Interpolation.BICUBIC) | int(av.video.reformatter.Interpolation.ACCURATE_RND)
 KEPT_TAGS = {"creation_time", "date", "title", "comment", "description", "artist", "author", "copyright", "make",
              "model", "album", "genre", "keywords"}  # (and location*, com.apple.quicktime.*)
-CHECK_PACKETS = 48  # packets demuxed from the start to check an MP4's sample tables (and its last GOP)
+#: containers whose seeks land at or before the frame asked for, with frames carrying the index's times
+TRUSTED_SEEK = {"mov", "matroska"}
+SEEK_TRIES, SEEK_BACK = 5, 16  # a checked seek's tries, and how far back (frames) the second one starts
+CHECK_PACKETS = 48
+MP4_SUFFIXES = {".mp4", ".m4v", ".mov"}  # names an export may have
+REMUX_CODECS = {"h264", "hevc"}  # video copied into an mp4 as it is when nothing changes  # packets demuxed from the start to check an MP4's sample tables (and its last GOP)
 
 
 class VideoReader:
@@ -68,6 +73,8 @@ class VideoReader:
             raise VideoError(f"{self.path} has no video stream; pick a video file.")
         self._stream = self._container.streams.video[0]
         self.has_audio = bool(self._container.streams.audio)
+        #: a sentence for the user when the file is cut off or damaged (None: it reads whole)
+        self.notice: Optional[str] = None
         try:
             self._index_timestamps(progress, cancel)
         except BaseException:
@@ -75,6 +82,7 @@ class VideoReader:
             raise
         self._decoder: Optional[Iterator] = None
         self._next = 0  # index of the frame the running decoder yields next
+        self._pts_trusted = True  # a checked seek found frames with the index's times (``_seek_checked``)
         #: how the source's YUV maps to RGB (matrix, range) and what its colours mean (primaries,
         #: transfer): ``VideoWriter(colour=)`` writes the same, so untouched pixels stay as they were
         self.colour: Optional[Colour] = None
@@ -95,26 +103,39 @@ class VideoReader:
         pts = self._sample_table_pts()
         if pts is not None:  # an MP4 / MOV: its sample tables instead of reading the whole file
             self._seekable, self._pts, self._count = True, sorted(pts), len(pts)
+            self._pts_index = {}  # (seeks in MP4 / MOV are not checked against it)
             clock.total = self._count
             clock.report(self._count)
             return
         pts = []
+        hidden = 0
+        broken = False
         try:
             for packet in self._container.demux(self._stream):
                 if packet.size == 0 or packet.is_discard:  # (decoded for the frames after it, never shown:
-                    continue                                  # before the edit list's start, a cut file's head)
+                    hidden += packet.size > 0                 # before the edit list's start, a cut file's head)
+                    continue
                 pts.append(packet.pts if packet.pts is not None else packet.dts)
                 if len(pts) % INDEX_REPORT_EVERY == 0:
                     if cancel is not None:
                         cancel.check()
                     clock.report(min(len(pts), clock.total) if clock.total else len(pts))
         except av.error.FFmpegError:
-            pass  # a truncated tail: keep what was indexed; decoding will tell if frames are missing
+            broken = True  # a truncated tail: keep what was indexed; decoding will tell if frames are missing
         if not pts:
             self._container.close()
             raise VideoError(f"{self.path} contains no video frames; is the file truncated?")
+        # An MP4 / MOV says how many frames it has: fewer to be found means the file was cut off
+        declared = int(self._stream.frames or 0) if self._container.format.name.startswith("mov") else 0
+        if declared > len(pts) + hidden:
+            self.notice = (f"{self.path.name} ends early: {len(pts)} of its {declared} frames can be read (an "
+                           f"interrupted download or copy?); the export has the {len(pts)} there are.")
+        elif broken:
+            self.notice = (f"{self.path.name} is damaged after frame {len(pts)}: the frames up to there are read "
+                           f"and exported.")
         self._seekable = all(p is not None for p in pts)
         self._pts = sorted(pts) if self._seekable else []
+        self._pts_index = {p: i for i, p in enumerate(self._pts)}
         self._count = len(pts)
         clock.total = self._count
         clock.report(self._count)
@@ -263,24 +284,71 @@ class VideoReader:
 
     def _decode_from(self, index: int) -> Iterator:
         """Decoder positioned so that its first yielded frame is ``index``."""
-        if index == 0 or not self._seekable:
-            self._container.seek(0, stream=self._stream)
-            skip_until = None
-            skip = index
-        else:
-            self._container.seek(self._pts[index], stream=self._stream, backward=True, any_frame=False)
-            skip_until = self._pts[index]
-            skip = 0
-        frames = self._container.decode(self._stream)
-        for frame in frames:
-            if skip_until is not None:
-                if frame.pts is not None and frame.pts < skip_until:
-                    continue
-                skip_until = None
+        if index > 0 and self._seekable:
+            if self._container.format.name.split(",")[0] in TRUSTED_SEEK:
+                yield from self._seek_plain(index)
+                return
+            if self._pts_trusted:
+                landed = self._seek_checked(index)
+                if landed is not None:
+                    yield from landed
+                    return
+        # from the start, counting frames: exact whatever the timestamps say
+        self._container.seek(0, stream=self._stream)
+        skip = index
+        for frame in self._container.decode(self._stream):
             if skip:
                 skip -= 1
                 continue
             yield frame
+
+    def _seek_plain(self, index: int) -> Iterator:
+        """MP4 / MOV / Matroska: a seek lands on the keyframe at or before the frame's time, and frames
+        come out with their own times."""
+        target = self._pts[index]
+        self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
+        frames = self._container.decode(self._stream)
+        for frame in frames:
+            if frame.pts is not None and frame.pts < target:
+                continue
+            yield frame
+            break
+        yield from frames
+
+    def _seek_checked(self, index: int) -> Optional[Iterator]:
+        """Other containers (MPEG-TS / M2TS, MPEG-PS, AVI, FLV, ...): a seek may land after the frame
+        (the next keyframe), and the frames' times may not be the index's (AVI with B-frames). Seek,
+        take the first keyframe decoded, and walk on to ``index`` checking that every frame's time is
+        the next one of the index; landing too late, seek earlier. Frames positioned at ``index``, or
+        None when the times cannot be trusted (then reads count from the start, and later ones too)."""
+        back = 0
+        for _ in range(SEEK_TRIES):
+            start = index - back
+            if start <= 0:
+                return None
+            self._container.seek(self._pts[start], stream=self._stream, backward=True, any_frame=False)
+            frames = self._container.decode(self._stream)
+            first = next((f for f in frames if f.key_frame), None)
+            j = self._pts_index.get(first.pts) if first is not None and first.pts is not None else None
+            if first is not None and j is None:
+                self._pts_trusted = False
+                return None
+            if first is None or j > index:  # past the end, or after the frame: seek earlier
+                back = max(4 * back, 2 * SEEK_BACK)
+                continue
+            frame = first
+            while j < index:
+                frame = next(frames, None)
+                j += 1
+                if frame is None or frame.pts != self._pts[j]:
+                    self._pts_trusted = False
+                    return None
+
+            def landed(frame=frame, frames=frames):
+                yield frame
+                yield from frames
+            return landed()
+        return None
 
     def read(self, index: int) -> np.ndarray:
         """Frame ``index`` as RGB uint8 (H, W, 3)."""
@@ -580,7 +648,7 @@ class VideoWriter:
             chapters = chapters if chapters is not None else getattr(source, "chapters", None)
         if preset not in X264_PRESETS:
             raise OutputError(f"Unknown encoder preset {preset!r}; use one of {', '.join(X264_PRESETS)}.")
-        self.path = check_writable(path, inputs=tuple(inputs) + ((audio_from,) if audio_from else ()))
+        self.path = mp4_output(check_writable(path, inputs=tuple(inputs) + ((audio_from,) if audio_from else ())))
         self.width, self.height = int(width), int(height)
         self.audio_from = Path(audio_from) if audio_from else None
         rate = fps if isinstance(fps, Fraction) else Fraction(float(fps)).limit_denominator(100000)
@@ -736,6 +804,14 @@ class VideoWriter:
         return False
 
 
+def mp4_output(path: Path) -> Path:
+    """``path``, an export's name: refused unless it ends as an MP4 file does (an export named .mkv
+    or .avi held MP4 data that players then misread)."""
+    if path.suffix.lower() not in MP4_SUFFIXES:
+        raise OutputError(f"{path.name}: exports are MP4 files; end the name with .mp4 (or .m4v, .mov).")
+    return path
+
+
 def tag_colour(stream, colour: Optional[Colour]) -> None:
     """Tag an output video ``stream`` with ``colour`` (None: untagged)."""
     if colour is not None:
@@ -793,9 +869,18 @@ def _increasing(pts: Sequence[int], shift: int) -> list[int]:
     return out
 
 
-def _packets(container, stream):
+def _packets(container, stream, whole: bool = False):
+    """``stream``'s packets with a decode time. ``whole``: a packet with data but no decode time (a
+    Matroska file's B-frames: the demuxer leaves them out) raises ValueError, as leaving it out would
+    break every frame after it."""
     for packet in container.demux(stream):
         if packet.dts is None:
+            if whole and packet.size:
+                raise ValueError("its packets carry no decode times")
+            continue
+        if packet.is_corrupt:  # (a torn last packet of a cut-off file: players stop at it)
+            if whole:
+                raise ValueError("a packet is damaged")
             continue
         yield packet
 
@@ -842,11 +927,14 @@ def remux(input_path, output_path, keep_audio: bool = True) -> Path:
     Used when there is nothing to inpaint, so the output is bit-exact in its video stream.
     Raises ``OutputError`` when the mp4 container cannot hold the input's video codec.
     """
-    output_path = check_writable(output_path, inputs=(input_path,))
+    output_path = mp4_output(check_writable(output_path, inputs=(input_path,)))
     tmp = make_temp_beside(output_path.with_suffix(".mp4"), "copy")
     try:
         with av.open(str(input_path)) as c:
             tags, timecode, chapters = kept_tags(c.metadata), _timecode_of(c), _chapters_of(c)
+            codec = c.streams.video[0].codec_context.name if c.streams.video else None
+        if codec not in REMUX_CODECS:  # (MPEG-2, XviD, MJPEG, VP9 in an mp4: many players refuse them)
+            raise ValueError(f"{codec} is not a codec players expect in an mp4")
         _mux_audio(Path(input_path), Path(input_path) if keep_audio and _has_audio(input_path) else None, tmp,
                    metadata=tags, timecode=timecode, chapters=chapters)
         os.replace(tmp, output_path)
@@ -883,7 +971,7 @@ def _mux_audio(video_path: Path, audio_path: Optional[Path], out_path: Path,
         if timecode:
             v_out.metadata["timecode"] = timecode
         if audio_path is None:
-            for packet in _packets(vin, v_in):
+            for packet in _packets(vin, v_in, whole=True):
                 packet.stream = v_out
                 out.mux(packet)
             return
@@ -907,7 +995,7 @@ def _mux_audio(video_path: Path, audio_path: Optional[Path], out_path: Path,
                 t = float(p.dts * p.time_base) if p.dts is not None and p.time_base else 0.0
                 yield (t, order, p, stream_out)
 
-        merged = heapq.merge(keyed(_packets(vin, v_in), v_out, 0),
+        merged = heapq.merge(keyed(_packets(vin, v_in, whole=True), v_out, 0),
                              *(keyed(it, a_out, k + 1) for k, (it, a_out) in enumerate(tracks)),
                              key=lambda item: (item[0], item[1]))
         for _, _, packet, stream_out in merged:
@@ -948,10 +1036,14 @@ def _transcode_audio(ain, a_in, a_out, shift: Fraction = Fraction(0)):
 
 
 def probe(path) -> dict:
-    """Basic facts about a video or frame folder: frames, width, height, fps, has_audio, variable_rate."""
+    """Basic facts about a video or frame folder: frames, width, height, fps, has_audio, variable_rate (and
+    ``notice``, a sentence, where the file is cut off or damaged)."""
     with open_video(path) as r:
-        return {"frames": len(r), "width": r.width, "height": r.height, "fps": r.fps, "has_audio": r.has_audio,
+        info = {"frames": len(r), "width": r.width, "height": r.height, "fps": r.fps, "has_audio": r.has_audio,
                 "variable_rate": r.variable_rate}
+        if getattr(r, "notice", None):
+            info["notice"] = r.notice
+        return info
 
 
 def write_test_clip(path, frames, fps: float = 25, audio: bool = False, crf: int = 12, pix_fmt: str = "yuv420p",

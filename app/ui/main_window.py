@@ -282,6 +282,9 @@ class MainWindow(QMainWindow):
         self.messages.show(f"Opened {path.name}: {self.project.n_frames} frames, "
                                      f"{self.project.reader.width}x{self.project.reader.height}, "
                                      f"{self.project.fps:.3g} fps", 8000)
+        notice = getattr(self.project.reader, "notice", None)
+        if notice:  # (a cut-off download: say so now, not after an hour of work on it)
+            self.messages.show(notice, 15000)
         return True
 
     def save(self) -> bool:

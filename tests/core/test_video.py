@@ -164,6 +164,11 @@ def test_unwritable_destination(tmp_path):
         VideoWriter(blocker / "x.mp4", 64, 48)
     with pytest.raises(OutputError, match="is a folder"):
         VideoWriter(tmp_path, 64, 48)
+    # an mp4 named .mkv or .avi: players go by the name and misread it
+    for name in ("out.mkv", "out.avi", "out"):
+        with pytest.raises(OutputError, match=f"^{name}: exports are MP4 files; end the name with .mp4"):
+            VideoWriter(tmp_path / name, 64, 48)
+    assert list(tmp_path.iterdir()) == [blocker]
 
 
 def test_audio_reencoded_when_mp4_cannot_hold_it(tmp_path):
@@ -357,3 +362,102 @@ def test_the_export_keeps_the_timecode_and_the_chapters(tmp_path, keep_audio):
             assert len(o) == 10 and o.has_audio == keep_audio
     with VideoReader(write_test_clip(tmp_path / "plain.mp4", make_frames(2, 64, 48))) as r:
         assert r.timecode is None and r.chapters == []
+
+
+@pytest.mark.parametrize("name, fmt, codec, options, audio", [
+    ("broadcast.ts", "mpegts", "libx264", {"g": "12"}, "aac"),  # a camcorder's AVCHD, a TV recording
+    ("camcorder.m2ts", "mpegts", "libx264", {"g": "12"}, "ac3"),
+    ("dvd.mpg", "vob", "mpeg2video", {"g": "12", "bf": "2"}, "mp2"),
+    ("download.avi", "avi", "mpeg4", {"g": "12", "bf": "2", "qscale": "3"}, None),  # XviD
+    ("bframes.avi", "avi", "libx264", {"g": "12"}, None),  # frames come out with other times than packets
+    ("stream.flv", "flv", "libx264", {"g": "12"}, "aac"),
+])
+def test_reading_any_frame_of_other_containers_gives_that_frame(tmp_path, name, fmt, codec, options, audio):
+    """A seek in an MPEG-TS or MPEG-PS file lands on the next keyframe, not the one before, and an AVI
+    with B-frames gives its frames other times than its packets: ``read(15)`` returned frame 24, the
+    STTN model got wrong reference frames, and reads near the end said the file was truncated."""
+    src = tmp_path / name
+    frames = make_frames(72, 128, 72)
+    with av.open(str(src), "w", format=fmt) as out:
+        s = out.add_stream(codec, rate=25)
+        s.width, s.height, s.pix_fmt = 128, 72, "yuv420p"
+        s.options = options
+        if codec == "mpeg4":
+            s.codec_tag = "XVID"
+        a = out.add_stream(audio, rate=48000) if audio else None
+        if a is not None:
+            a.layout = "mono"
+        encode_frames(out, s, frames)
+        if a is not None:
+            samples = np.sin(np.arange(48000 * 3) / 9) * 0.2
+            if audio == "mp2":
+                encode_audio(out, a, (samples * 8000).astype(np.int16), "s16", 48000, chunk=1152)
+            else:
+                encode_audio(out, a, samples.astype(np.float32), "fltp", 48000, chunk=1536 if audio == "ac3" else 1024)
+    with VideoReader(src) as r:
+        assert len(r) == 72
+        in_order = list(r)
+        for i in (15, 3, 12, 40, 25, 61, 70, 71, 33, 5, 50, 0):
+            cursor = r.reopen()  # a fresh cursor: every read seeks
+            try:
+                assert np.array_equal(cursor.read(i), in_order[i]), i
+            finally:
+                cursor.close()
+
+
+def test_a_matroska_recording_with_nothing_to_remove_is_not_copied_broken(tmp_path):
+    """OBS records H.264 with B-frames into .mkv, whose packets carry no decode times; the copy made
+    when the mask is empty dropped them and wrote an mp4 in which no frame decodes. It is encoded
+    instead (and so is a codec players do not expect in an mp4, here MJPEG)."""
+    frames = make_frames(20, 64, 48)
+    mkv = tmp_path / "obs.mkv"
+    with av.open(str(mkv), "w") as out:
+        s = out.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        encode_frames(out, s, frames)
+    mjpeg = tmp_path / "camera.avi"
+    with av.open(str(mjpeg), "w") as out:
+        s = out.add_stream("mjpeg", rate=25)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuvj420p"
+        encode_frames(out, s, frames)
+    for src in (mkv, mjpeg):
+        out = tmp_path / f"{src.stem}.mp4"
+        result = inpaint_video(src, MaskStore(20, 64, 48), out, config=EngineConfig(fill="telea"))
+        assert "copied through unchanged" in result.warnings[0]
+        with av.open(str(out)) as c:
+            assert c.streams.video[0].codec_context.name == "h264"
+        with VideoReader(out) as r, VideoReader(src) as a:
+            err = np.abs(r[19].astype(int) - a[19]).mean()
+            assert len(r) == 20 and err < 8 and err < np.abs(r[19].astype(int) - a[9]).mean() / 2
+
+
+def test_a_cut_off_download_says_so_and_its_torn_audio_is_left_out(tmp_path):
+    """An mp4 with its index at the front (web and phone files), cut off half-way: it read and
+    exported what was there without a word, and copied the torn last audio packet, at which players
+    stop the sound."""
+    src = tmp_path / "whole.mp4"
+    with av.open(str(src), "w", options={"movflags": "faststart"}) as out:
+        s = out.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        a = out.add_stream("aac", rate=16000)
+        a.layout = "mono"
+        encode_frames(out, s, make_frames(60, 64, 48))
+        encode_audio(out, a, (np.sin(np.arange(16000 * 3) / 5) * 0.2).astype(np.float32), "fltp", 16000)
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(src.read_bytes()[:src.stat().st_size // 2])
+    with VideoReader(src) as r:
+        assert r.notice is None
+    with VideoReader(cut) as r:
+        n = len(r)
+        assert 10 < n < 60 and r.notice == (f"cut.mp4 ends early: {n} of its 60 frames can be read (an interrupted "
+                                            f"download or copy?); the export has the {n} there are.")
+    masks = MaskStore(n, 64, 48)
+    m = np.zeros((48, 64), bool)
+    m[10:20, 10:30] = True
+    for i in range(n):
+        masks.set(i, m)
+    result = inpaint_video(cut, masks, tmp_path / "out.mp4", config=EngineConfig(fill="telea"))
+    assert any("ends early" in w for w in result.warnings)
+    with av.open(str(tmp_path / "out.mp4")) as c:
+        for packet in c.demux(c.streams.audio[0]):
+            packet.decode()  # (raised at the torn packet)
