@@ -17,8 +17,9 @@ How the two halves fit in one H.264 stream:
 * Only closed GOPs are replaced (the frames of a GOP are a run of frames, and the GOP after a
   replaced run starts with an IDR), so no copied frame refers to a re-encoded one.
 
-Eligible: H.264, 8-bit 4:2:0, in an MP4 / MOV, progressive, not rotated, even-sized, every packet
-a frame (no edit list hiding frames), 4-byte NAL lengths. Anything else, or a plan that would
+Eligible: H.264, 8-bit 4:2:0, in an MP4 / MOV, progressive, even-sized, every packet a frame (no
+edit list hiding frames), 4-byte NAL lengths. A phone's portrait clip (stored sideways, with a
+rotation tag) is encoded sideways too, so the copy keeps the source's tag for both parts. Anything else, or a plan that would
 replace every GOP, is exported by re-encoding every frame (``VideoWriter``), as before. After the
 merge the result is checked (frame count; the first copied frame after each replaced run equals
 the source's; each run's first frame is close to what was written); if the check fails the export
@@ -167,8 +168,8 @@ def plan(reader, changed: Iterable[int]) -> tuple[Optional[Plan], str]:
         return None, f"the video is {cc.name} in {fmt}, not H.264 in an MP4 / MOV"
     if cc.pix_fmt != "yuv420p":
         return None, f"its pixels are {cc.pix_fmt}, not 8-bit 4:2:0"
-    if getattr(reader, "_rotation", 0) or reader.field_order or reader.width % 2 or reader.height % 2:
-        return None, "it is rotated, interlaced or odd-sized"
+    if reader.field_order or reader.width % 2 or reader.height % 2:
+        return None, "it is interlaced or odd-sized"
     profile = X264_PROFILES.get(str(cc.profile))
     avcc = _avcc(cc.extradata)
     if profile is None or avcc is None or (avcc[0][4] & 3) != 3:
@@ -254,10 +255,15 @@ class SmartWriter:
             self._out = av.open(str(self._runs), "w", format="mp4")
             cc = reader._stream.codec_context
             stream = self._out.add_stream("libx264", rate=reader.rate)
-            stream.width, stream.height, stream.pix_fmt = reader.width, reader.height, "yuv420p"
+            # frames as the file stores them: a rotated (portrait phone) clip's turned back
+            self._turns = getattr(reader, "_rotation", 0) // 90
+            sideways = self._turns % 2
+            stream.width, stream.height = (reader.height, reader.width) if sideways else (reader.width, reader.height)
+            stream.pix_fmt = "yuv420p"
             stream.codec_context.time_base = self._timing.time_base
-            if reader.sample_aspect:
-                stream.codec_context.sample_aspect_ratio = Fraction(reader.sample_aspect)
+            sar = reader._stream.sample_aspect_ratio or cc.sample_aspect_ratio
+            if sar and sar != 1:
+                stream.codec_context.sample_aspect_ratio = Fraction(sar)
             tag_colour(stream, self._colour)
             stream.options = {
                 "crf": str(self.crf), "preset": preset, "profile": X264_PROFILES[str(cc.profile)], "forced-idr": "1",
@@ -282,7 +288,8 @@ class SmartWriter:
         if frame.shape != (self.reader.height, self.reader.width, 3) or frame.dtype != np.uint8:
             raise ValueError(f"frame must be uint8 {(self.reader.height, self.reader.width, 3)}, got {frame.dtype} "
                              f"{frame.shape}")
-        vf = yuv_frame(frame, "rgb24", "yuv420p", self._colour)
+        stored = np.rot90(frame, k=-self._turns) if self._turns else frame
+        vf = yuv_frame(stored, "rgb24", "yuv420p", self._colour)
         vf.pts, vf.time_base = self._timing.pts[index], self._timing.time_base
         if index in self.plan.gop_starts:
             vf.pict_type = int(av.video.frame.PictureType.I)
@@ -436,8 +443,9 @@ class SmartWriter:
             for i in range(self.plan.total):
                 if cancel is not None:
                     cancel.check()
-                if self.plan.covers(i):
-                    w.write(runs.read(k))
+                if self.plan.covers(i):  # (stored as the source stores them: turned like its frames)
+                    frame = runs.read(k)
+                    w.write(np.ascontiguousarray(np.rot90(frame, k=self._turns)) if self._turns else frame)
                     k += 1
                 else:
                     w.write(reader.read(i))

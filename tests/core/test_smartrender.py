@@ -16,7 +16,7 @@ from app.core.errors import Cancelled
 from app.core.jobs import CancelToken
 from app.core.masks import MaskStore
 from app.core.smartrender import SmartRenderError, SmartWriter, plan
-from app.core.video import VideoReader
+from app.core.video import VideoReader, write_test_clip
 from conftest import make_frames
 from mediafiles import encode_audio, encode_frames
 
@@ -185,3 +185,30 @@ def test_frames_must_come_in_the_plans_order(tmp_path):
             w.close()
         w.abort()
     assert sorted(x.name for x in tmp_path.iterdir()) == ["clip.mp4"]
+
+
+@pytest.mark.parametrize("broken", [False, True])
+def test_a_portrait_phone_clip_keeps_its_rotation_in_both_parts(tmp_path, monkeypatch, broken):
+    """A phone stores a portrait clip sideways with a rotation tag. The copied GOPs keep the tag, so
+    the re-encoded ones are written sideways too (and, if the check fails, the whole export upright)."""
+    frames = make_frames(N, W, H)
+    src = write_test_clip(tmp_path / "portrait.mp4", frames, rotation=90, codec_options={
+        "x264-params": "keyint=10:min-keyint=10:scenecut=0"})
+    if broken:
+        monkeypatch.setattr(SmartWriter, "_check", lambda self, merged: (_ for _ in ()).throw(SmartRenderError("x")))
+    with VideoReader(src) as r:
+        assert r.size == (H, W)  # shown upright: 64 wide, 96 high
+        a = list(r)
+    m = np.zeros((W, H), bool)  # (rows, columns) as shown
+    m[60:80, 10:40] = True
+    masks = MaskStore(N, H, W)
+    masks.set(12, m)
+    result = inpaint_video(src, masks, tmp_path / "out.mp4", config=EngineConfig(fill="telea"))
+    assert result.copied == (0 if broken else 30)
+    with VideoReader(tmp_path / "out.mp4") as r:
+        assert r.size == (H, W)
+        b = list(r)
+    assert np.abs(b[12].astype(int) - a[12])[m].mean() > 5  # the fill is where the mask was drawn
+    far = np.ones_like(m)
+    far[50:90, 0:50] = False
+    assert all(np.abs(b[i].astype(int) - a[i])[far].mean() < 4 for i in (5, 12, 15, 25))
