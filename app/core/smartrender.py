@@ -303,27 +303,30 @@ class SmartWriter:
         self._pos += 1
 
     def close(self, progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None) -> Path:
-        """Merge and check (re-encoding everything if the check fails), add the audio, move into place."""
+        """Merge (with the audio, tags, timecode and chapters) and check, re-encoding everything if
+        the check fails; move into place."""
         if self.next_index is not None:
             raise ValueError(f"frames still to write from {self.next_index}")
         try:
             for packet in self._stream.encode():
                 self._out.mux(packet)
             self._out.close()
-            merged = self._temp("merged")
+            final = self._temp("mux")
+            audio = self.audio_from if self.audio_from is not None and _has_audio(self.audio_from) else None
+            with av.open(str(self.reader.path)) as c:
+                tags, timecode, chapters = kept_tags(c.metadata), _timecode_of(c), _chapters_of(c)
             try:
-                self._merge(merged, progress, cancel)
-                self._check(merged)
+                with av.open(str(self._runs)) as runs:
+                    extradata = self._extradata(runs.streams.video[0])
+                    _mux_audio(self.reader.path, audio, final, metadata=tags, timecode=timecode, chapters=chapters,
+                               video_packets=lambda src, st: self._merged(src, st, runs, progress, cancel),
+                               extradata=extradata)
+                self._check(final)
             except SmartRenderError as exc:
                 log.warning("Copying the unchanged GOPs failed (%s); re-encoding every frame", exc)
                 self._reencode_all(progress, cancel)
                 self.reencoded_all = True
                 return self.path
-            final = self._temp("mux")
-            audio = self.audio_from if self.audio_from is not None and _has_audio(self.audio_from) else None
-            with av.open(str(self.reader.path)) as c:
-                tags, timecode, chapters = kept_tags(c.metadata), _timecode_of(c), _chapters_of(c)
-            _mux_audio(merged, audio, final, metadata=tags, timecode=timecode, chapters=chapters)
             os.replace(final, self.path)
         except (av.error.FFmpegError, OSError) as exc:
             raise OutputError(f"Finishing {self.path} failed ({short(exc)}); is the disk full?") from None
@@ -347,67 +350,67 @@ class SmartWriter:
         for p in self._temps:
             p.unlink(missing_ok=True)
 
-    def _merge(self, out_path: Path, progress: Optional[ProgressFn], cancel: Optional[CancelToken]) -> None:
-        """The source's video packets with the runs' packets in their place, into ``out_path``."""
-        reader, plan_ = self.reader, self.plan
+    def _extradata(self, run_stream) -> bytes:
+        """The avcC box's payload with the source's parameter sets and the runs' beside them."""
+        src_avcc = _avcc(self.reader._stream.codec_context.extradata)
+        run_avcc = _avcc(run_stream.codec_context.extradata)
+        if run_avcc is None or (run_avcc[0][4] & 3) != 3:
+            raise SmartRenderError("x264's parameter sets are not in avcC form")
+        return _avcc_bytes(src_avcc[0], src_avcc[1] + run_avcc[1], src_avcc[2] + run_avcc[2], src_avcc[3])
+
+    def _merged(self, src, st, runs, progress: Optional[ProgressFn], cancel: Optional[CancelToken]):
+        """The source's video packets (of ``st`` in ``src``) with the runs' packets in their place."""
+        plan_ = self.plan
         index = {p: i for i, p in enumerate(self._timing.pts)}
         tb = Fraction(self._timing.time_base)
-        src_avcc = _avcc(reader._stream.codec_context.extradata)
         clock = ProgressClock(progress, plan_.total, "copy")
-        with av.open(str(reader.path)) as src, av.open(str(self._runs)) as runs, \
-                av.open(str(out_path), "w", format="mp4") as out:
-            st, rs = src.streams.video[0], runs.streams.video[0]
-            run_avcc = _avcc(rs.codec_context.extradata)
-            if run_avcc is None or (run_avcc[0][4] & 3) != 3:
-                raise SmartRenderError("x264's parameter sets are not in avcC form")
-            vo = out.add_stream_from_template(st)
-            vo.codec_context.extradata = _avcc_bytes(src_avcc[0], src_avcc[1] + run_avcc[1], src_avcc[2] + run_avcc[2],
-                                                     src_avcc[3])
-            run_tb = Fraction(rs.time_base)
-            new = (p for p in runs.demux(rs) if p.dts is not None)
-            pending: list[int] = []  # decode timestamps of the source packets a run replaces
-            last_dts = None
-            done = 0
+        rs = runs.streams.video[0]
+        run_tb = Fraction(rs.time_base)
+        new = (p for p in runs.demux(rs) if p.dts is not None)
+        pending: list[int] = []  # decode timestamps of the source packets a run replaces
+        last_dts = None
+        done = 0
 
-            def put_run() -> None:
-                nonlocal last_dts
-                pending.sort()
-                for dts in pending:
-                    p = next(new, None)
-                    if p is None:
-                        raise SmartRenderError("fewer frames came out of the encoder than went in")
-                    pts = round(p.pts * run_tb / tb)
-                    if pts not in index or not plan_.covers(index[pts]) or dts > pts:
-                        raise SmartRenderError(f"a re-encoded frame's time ({pts}) does not fit its place")
-                    p.pts, p.dts, p.time_base, p.stream = pts, dts, tb, vo
-                    out.mux(p)
-                    last_dts = dts
-                pending.clear()
+        def run_packets():
+            nonlocal last_dts
+            pending.sort()
+            for dts in pending:
+                p = next(new, None)
+                if p is None:
+                    raise SmartRenderError("fewer frames came out of the encoder than went in")
+                pts = round(p.pts * run_tb / tb)
+                if pts not in index or not plan_.covers(index[pts]) or dts > pts:
+                    raise SmartRenderError(f"a re-encoded frame's time ({pts}) does not fit its place")
+                p.pts, p.dts, p.time_base = pts, dts, tb
+                last_dts = dts
+                yield p
+            pending.clear()
 
-            for packet in src.demux(st):
-                if packet.dts is None:
-                    continue
-                if cancel is not None:
-                    cancel.check()
-                i = index.get(packet.pts)
-                if i is not None and plan_.covers(i):
-                    pending.append(packet.dts)
-                else:
-                    if pending:
-                        put_run()
-                    if last_dts is not None and packet.dts <= last_dts:
-                        raise SmartRenderError("decode times would go backwards")
-                    packet.stream = vo
-                    out.mux(packet)
-                    last_dts = packet.dts
-                done += 1
-                if done % 64 == 1:
-                    clock.report(done)
-            if pending:
-                put_run()
-            if next(new, None) is not None:
-                raise SmartRenderError("more frames came out of the encoder than went in")
-            clock.report(plan_.total)
+        for packet in src.demux(st):
+            if packet.dts is None:
+                if packet.size:
+                    raise SmartRenderError("a packet has no decode time")
+                continue
+            if cancel is not None:
+                cancel.check()
+            i = index.get(packet.pts)
+            if i is not None and plan_.covers(i):
+                pending.append(packet.dts)
+            else:
+                if pending:
+                    yield from run_packets()
+                if last_dts is not None and packet.dts <= last_dts:
+                    raise SmartRenderError("decode times would go backwards")
+                last_dts = packet.dts
+                yield packet
+            done += 1
+            if done % 64 == 1:
+                clock.report(done)
+        if pending:
+            yield from run_packets()
+        if next(new, None) is not None:
+            raise SmartRenderError("more frames came out of the encoder than went in")
+        clock.report(plan_.total)
 
     def _check(self, merged: Path) -> None:
         """The merged file has every frame; after each run the first copied frame is the source's

@@ -949,7 +949,8 @@ def remux(input_path, output_path, keep_audio: bool = True) -> Path:
 
 def _mux_audio(video_path: Path, audio_path: Optional[Path], out_path: Path,
                audio_shift: Fraction = Fraction(0), metadata: Optional[dict] = None,
-               timecode: Optional[str] = None, chapters=()) -> None:
+               timecode: Optional[str] = None, chapters=(), video_packets=None,
+               extradata: Optional[bytes] = None) -> None:
     """Copy the video stream of ``video_path`` and every audio stream of ``audio_path`` into ``out_path``
     (a screen recording's microphone and system sound, a camera's two channels: each its own track,
     in order; re-encoded to AAC where mp4 cannot hold it).
@@ -957,6 +958,8 @@ def _mux_audio(video_path: Path, audio_path: Optional[Path], out_path: Path,
     ``audio_shift``: seconds taken off the audio's timestamps (the writer's shift of the source's clock).
     ``metadata``: file tags for ``out_path`` (``VideoWriter(metadata=)``); ``timecode``, ``chapters``:
     the video's start timecode and the file's chapters (``VideoWriter(timecode=, chapters=)``).
+    ``video_packets(container, stream)``: the video packets to write instead of the stream's own (the
+    GOP copy's merge, ``app.core.smartrender``), with ``extradata`` for the stream's parameter sets.
     """
     with contextlib.ExitStack() as stack:
         vin = stack.enter_context(av.open(str(video_path)))
@@ -970,8 +973,11 @@ def _mux_audio(video_path: Path, audio_path: Optional[Path], out_path: Path,
             v_out.codec_tag = "hvc1"
         if timecode:
             v_out.metadata["timecode"] = timecode
+        if extradata is not None:
+            v_out.codec_context.extradata = extradata
+        video = (video_packets or (lambda c, st: _packets(c, st, whole=True)))(vin, v_in)
         if audio_path is None:
-            for packet in _packets(vin, v_in, whole=True):
+            for packet in video:
                 packet.stream = v_out
                 out.mux(packet)
             return
@@ -995,7 +1001,7 @@ def _mux_audio(video_path: Path, audio_path: Optional[Path], out_path: Path,
                 t = float(p.dts * p.time_base) if p.dts is not None and p.time_base else 0.0
                 yield (t, order, p, stream_out)
 
-        merged = heapq.merge(keyed(_packets(vin, v_in, whole=True), v_out, 0),
+        merged = heapq.merge(keyed(video, v_out, 0),
                              *(keyed(it, a_out, k + 1) for k, (it, a_out) in enumerate(tracks)),
                              key=lambda item: (item[0], item[1]))
         for _, _, packet, stream_out in merged:
