@@ -320,7 +320,7 @@ class SmartWriter:
                     extradata = self._extradata(runs.streams.video[0])
                     _mux_audio(self.reader.path, audio, final, metadata=tags, timecode=timecode, chapters=chapters,
                                video_packets=lambda src, st: self._merged(src, st, runs, progress, cancel),
-                               extradata=extradata)
+                               extradata=extradata, subtitles_from=self.reader.path)
                 self._check(final)
             except SmartRenderError as exc:
                 log.warning("Copying the unchanged GOPs failed (%s); re-encoding every frame", exc)

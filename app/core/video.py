@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import heapq
 import os
+import re
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -45,6 +46,14 @@ TRUSTED_SEEK = {"mov", "matroska"}
 SEEK_TRIES, SEEK_BACK = 5, 16  # a checked seek's tries, and how far back (frames) the second one starts
 CHECK_PACKETS = 48
 MP4_SUFFIXES = {".mp4", ".m4v", ".mov"}  # names an export may have
+TEXT_SUBTITLES = {"subrip", "srt", "ass", "ssa", "webvtt", "text"}  # turned into mp4's mov_text
+#: the style header the mov_text encoder wants (its packets are written as they are)
+MOV_TEXT_HEADER = (b"[Script Info]\nScriptType: v4.00+\nPlayResX: 384\nPlayResY: 288\n\n[V4+ Styles]\n"
+                   b"Format: Name, Fontname, Fontsize, PrimaryColour, SecondaryColour, OutlineColour, BackColour, "
+                   b"Bold, Italic, Underline, StrikeOut, ScaleX, ScaleY, Spacing, Angle, BorderStyle, Outline, "
+                   b"Shadow, Alignment, MarginL, MarginR, MarginV, Encoding\n"
+                   b"Style: Default,Arial,16,&Hffffff,&Hffffff,&H0,&H0,0,0,0,0,100,100,0,0,1,1,0,2,10,10,10,0\n\n"
+                   b"[Events]\nFormat: Layer, Start, End, Style, Name, MarginL, MarginR, MarginV, Effect, Text\n")
 REMUX_CODECS = {"h264", "hevc"}  # video copied into an mp4 as it is when nothing changes  # packets demuxed from the start to check an MP4's sample tables (and its last GOP)
 
 
@@ -267,8 +276,8 @@ class VideoReader:
         """Bits a sample of the source's pixels: 8, or 10 / 12 (HDR phone video, a camera's log
         footage). Frames are read in 8 bits; an export of deeper video keeps the source's values
         where the frame is unchanged (``VideoWriter(source=)``)."""
-        fmt = self._stream.codec_context.format
-        try:
+        try:  # (no codec context: a stream FFmpeg cannot decode, refused when frame 0 is read)
+            fmt = self._stream.codec_context.format
             return max(int(c.bits) for c in fmt.components) if fmt is not None else 8
         except (AttributeError, TypeError, ValueError):
             return 8
@@ -613,6 +622,7 @@ class VideoWriter:
     ``field_order``: "tff" / "bff" for an interlaced source (``reader.field_order``): coded interlaced.
     ``timecode``: the source's start timecode (``reader.timecode``), written as the mp4's timecode
     track; ``chapters``: the source's (``reader.chapters``), kept on the source's clock.
+    ``subtitles_from``: a file whose text subtitle tracks are kept, as mp4 timed text (mov_text).
     ``depth``: 8 (H.264, yuv420p) or 10 (HEVC Main 10, tagged ``hvc1`` as Apple's players want it;
     H.264 High 10 where the source is interlaced); default: 10 where the source's ``bit_depth`` is over
     8 (HDR phone video, log footage), else 8. Writing 10 bits from a source ``VideoReader``, the
@@ -620,8 +630,8 @@ class VideoWriter:
     ``i``-th ``write``): a pixel given as the source's 8-bit value is written with the source's own
     10-bit value, a changed one (the fill) from its 8 bits, so nothing left alone loses depth.
     ``source``: a reader whose ``timing``, ``colour``, ``sample_aspect``, ``metadata``,
-    ``field_order``, ``timecode``, ``chapters`` and ``bit_depth`` are taken for those not given: an
-    export that looks like its source.
+    ``field_order``, ``timecode``, ``chapters``, ``bit_depth`` and subtitles are taken for those not
+    given: an export that looks like its source.
     Nothing appears at ``path`` unless ``close()`` completes; ``abort()`` or an
     exception inside ``with`` leaves the target untouched.
     """
@@ -631,7 +641,7 @@ class VideoWriter:
                  colour: Optional[Colour] = None, sample_aspect: Optional[Fraction] = None,
                  metadata: Optional[dict] = None, field_order: Optional[str] = None,
                  timecode: Optional[str] = None, chapters: Optional[list] = None, depth: Optional[int] = None,
-                 source=None):
+                 subtitles_from=None, source=None):
         if depth is None:
             depth = 10 if source is not None and getattr(source, "bit_depth", 8) > 8 else 8
         if depth not in (8, 10):
@@ -646,6 +656,9 @@ class VideoWriter:
             field_order = field_order if field_order is not None else source.field_order
             timecode = timecode if timecode is not None else getattr(source, "timecode", None)
             chapters = chapters if chapters is not None else getattr(source, "chapters", None)
+            if subtitles_from is None and isinstance(source, VideoReader):
+                subtitles_from = source.path
+        self._subtitles_from = Path(subtitles_from) if subtitles_from is not None else None
         if preset not in X264_PRESETS:
             raise OutputError(f"Unknown encoder preset {preset!r}; use one of {', '.join(X264_PRESETS)}.")
         self.path = mp4_output(check_writable(path, inputs=tuple(inputs) + ((audio_from,) if audio_from else ())))
@@ -763,11 +776,13 @@ class VideoWriter:
             for packet in self._stream.encode():
                 self._out.mux(packet)
             self._out.close()
-            if self.audio_from is not None and _has_audio(self.audio_from):
+            audio = self.audio_from if self.audio_from is not None and _has_audio(self.audio_from) else None
+            subtitles = self._subtitles_from if _has_subtitles(self._subtitles_from) else None
+            if audio is not None or subtitles is not None:
                 final = self._temp("mux")
                 try:
-                    _mux_audio(self._tmp_video, self.audio_from, final, audio_shift=self._shift,
-                               metadata=self._metadata, timecode=self._timecode, chapters=self._chapters)
+                    _mux_audio(self._tmp_video, audio, final, audio_shift=self._shift, metadata=self._metadata,
+                               timecode=self._timecode, chapters=self._chapters, subtitles_from=subtitles)
                 except BaseException:
                     final.unlink(missing_ok=True)
                     raise
@@ -832,6 +847,17 @@ def yuv_frame(img: np.ndarray, fmt: str, pix_fmt: str, colour: Optional[Colour])
     if c is not None:
         vf.colorspace, vf.color_range = c.colorspace, c.color_range
     return vf
+
+
+def _has_subtitles(path) -> bool:
+    if path is None:
+        return False
+    try:
+        with av.open(str(path)) as c:
+            return any(st.codec_context.name == "mov_text" or st.codec_context.name in TEXT_SUBTITLES
+                       for st in c.streams.subtitles)
+    except (av.error.FFmpegError, OSError):
+        return False
 
 
 def _has_audio(path) -> bool:
@@ -936,7 +962,7 @@ def remux(input_path, output_path, keep_audio: bool = True) -> Path:
         if codec not in REMUX_CODECS:  # (MPEG-2, XviD, MJPEG, VP9 in an mp4: many players refuse them)
             raise ValueError(f"{codec} is not a codec players expect in an mp4")
         _mux_audio(Path(input_path), Path(input_path) if keep_audio and _has_audio(input_path) else None, tmp,
-                   metadata=tags, timecode=timecode, chapters=chapters)
+                   metadata=tags, timecode=timecode, chapters=chapters, subtitles_from=Path(input_path))
         os.replace(tmp, output_path)
     except (av.error.FFmpegError, ValueError) as exc:
         tmp.unlink(missing_ok=True)
@@ -950,7 +976,7 @@ def remux(input_path, output_path, keep_audio: bool = True) -> Path:
 def _mux_audio(video_path: Path, audio_path: Optional[Path], out_path: Path,
                audio_shift: Fraction = Fraction(0), metadata: Optional[dict] = None,
                timecode: Optional[str] = None, chapters=(), video_packets=None,
-               extradata: Optional[bytes] = None) -> None:
+               extradata: Optional[bytes] = None, subtitles_from: Optional[Path] = None) -> None:
     """Copy the video stream of ``video_path`` and every audio stream of ``audio_path`` into ``out_path``
     (a screen recording's microphone and system sound, a camera's two channels: each its own track,
     in order; re-encoded to AAC where mp4 cannot hold it).
@@ -960,6 +986,7 @@ def _mux_audio(video_path: Path, audio_path: Optional[Path], out_path: Path,
     the video's start timecode and the file's chapters (``VideoWriter(timecode=, chapters=)``).
     ``video_packets(container, stream)``: the video packets to write instead of the stream's own (the
     GOP copy's merge, ``app.core.smartrender``), with ``extradata`` for the stream's parameter sets.
+    ``subtitles_from``: a file whose text subtitle tracks are kept (``_subtitle_tracks``).
     """
     with contextlib.ExitStack() as stack:
         vin = stack.enter_context(av.open(str(video_path)))
@@ -976,14 +1003,16 @@ def _mux_audio(video_path: Path, audio_path: Optional[Path], out_path: Path,
         if extradata is not None:
             v_out.codec_context.extradata = extradata
         video = (video_packets or (lambda c, st: _packets(c, st, whole=True)))(vin, v_in)
-        if audio_path is None:
+        tracks = []
+        if subtitles_from is not None:
+            tracks += _subtitle_tracks(stack, Path(subtitles_from), out, audio_shift)
+        if audio_path is None and not tracks:
             for packet in video:
                 packet.stream = v_out
                 out.mux(packet)
             return
-        tracks = []
-        first = stack.enter_context(av.open(str(audio_path)))
-        for k in range(len(first.streams.audio)):
+        first = stack.enter_context(av.open(str(audio_path))) if audio_path is not None else None
+        for k in range(len(first.streams.audio) if first is not None else 0):
             # a container each, read side by side (the first one's also tells how many there are)
             ain = first if k == 0 else stack.enter_context(av.open(str(audio_path)))
             a_in = ain.streams.audio[k]
@@ -1007,6 +1036,61 @@ def _mux_audio(video_path: Path, audio_path: Optional[Path], out_path: Path,
         for _, _, packet, stream_out in merged:
             packet.stream = stream_out
             out.mux(packet)
+
+
+def _subtitle_tracks(stack, path: Path, out, shift: Fraction) -> list:
+    """[(packets, stream)] for each text subtitle track of ``path``, as mp4's timed text (mov_text):
+    copied where it is that already, its text taken out of SubRip, ASS / SSA or WebVTT otherwise
+    (styling dropped). Picture subtitles (DVD, Blu-ray) are left out."""
+    tracks = []
+    try:
+        count = len(stack.enter_context(av.open(str(path))).streams.subtitles)
+    except (av.error.FFmpegError, OSError):
+        return tracks
+    for k in range(count):
+        sin = stack.enter_context(av.open(str(path)))  # a container each, read side by side
+        s_in = sin.streams.subtitles[k]
+        codec = s_in.codec_context.name
+        if codec == "mov_text":
+            s_out = out.add_stream_from_template(s_in)
+            packets = _shifted(_packets(sin, s_in), shift)
+        elif codec in TEXT_SUBTITLES:
+            s_out = out.add_stream("mov_text")
+            s_out.codec_context.subtitle_header = MOV_TEXT_HEADER
+            packets = _as_mov_text(_packets(sin, s_in), codec, shift)
+        else:
+            continue
+        if s_in.language:
+            s_out.metadata["language"] = s_in.language
+        tracks.append((packets, s_out))
+    return tracks
+
+
+def _subtitle_text(codec: str, payload: bytes) -> str:
+    """The plain text of a subtitle packet: SubRip's and WebVTT's tags and ASS's override codes
+    dropped, ASS's line breaks kept."""
+    text = payload.decode("utf-8", "replace")
+    if codec in ("ass", "ssa"):
+        text = text.split(",", 8)[8] if text.count(",") >= 8 else text  # (ReadOrder, Layer, Style, ... Text)
+        text = re.sub(r"\{[^}]*\}", "", text).replace("\\N", "\n").replace("\\n", "\n").replace("\\h", " ")
+    else:
+        text = re.sub(r"<[^>]*>", "", text)
+    return text.strip()
+
+
+def _as_mov_text(packets, codec: str, shift: Fraction):
+    """Text subtitle ``packets`` as mov_text packets (two bytes of length, then UTF-8), ``shift``
+    seconds earlier."""
+    for p in packets:
+        if not p.size or p.pts is None or not p.time_base:
+            continue
+        text = _subtitle_text(codec, bytes(p)).encode("utf-8")[:65535]
+        q = av.Packet(len(text).to_bytes(2, "big") + text)
+        tb = Fraction(p.time_base)
+        q.time_base = tb
+        q.pts = q.dts = p.pts - (round(shift / tb) if shift else 0)
+        q.duration = p.duration or round(Fraction(2) / tb)  # (2 s where the source gives no end)
+        yield q
 
 
 def _shifted(packets, seconds: Fraction):

@@ -461,3 +461,76 @@ def test_a_cut_off_download_says_so_and_its_torn_audio_is_left_out(tmp_path):
     with av.open(str(tmp_path / "out.mp4")) as c:
         for packet in c.demux(c.streams.audio[0]):
             packet.decode()  # (raised at the torn packet)
+
+
+def write_with_subtitles(path, tracks, fmt=None, n=20):
+    """H.264 frames with text subtitle ``tracks`` [(codec, language, [(start ms, end ms, payload)])]."""
+    from app.core.video import MOV_TEXT_HEADER
+
+    with av.open(str(path), "w", format=fmt) as out:
+        s = out.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        s.options = {"x264-params": "keyint=5:min-keyint=5:scenecut=0"}
+        subs = []
+        for codec, language, _ in tracks:
+            st = out.add_stream(codec)
+            st.codec_context.subtitle_header = MOV_TEXT_HEADER
+            st.metadata["language"] = language
+            subs.append(st)
+        encode_frames(out, s, make_frames(n, 64, 48))
+        for st, (_, _, cues) in zip(subs, tracks):
+            for start, end, payload in cues:
+                p = av.Packet(payload)
+                p.stream, p.time_base, p.pts, p.dts, p.duration = st, Fraction(1, 1000), start, start, end - start
+                out.mux(p)
+    return path
+
+
+def subtitles_of(path) -> list:
+    """[(codec, language, [(start s, end s, text)])] of a file's subtitle tracks (mov_text's text
+    unwrapped; the empty samples the muxer puts between cues left out)."""
+    out = []
+    with av.open(str(path)) as c:
+        count = len(c.streams.subtitles)
+    for k in range(count):
+        with av.open(str(path)) as c:  # (one pass each: a demux reads the file to its end)
+            st = c.streams.subtitles[k]
+            cues = []
+            for p in c.demux(st):
+                raw = bytes(p)
+                if len(raw) > 2:
+                    cues.append((round(float(p.pts * p.time_base), 3), round(float((p.pts + p.duration) * p.time_base), 3),
+                                 raw[2:2 + int.from_bytes(raw[:2], "big")].decode()))
+            out.append((st.codec_context.name, st.language, cues))
+    return out
+
+
+def test_text_subtitles_are_kept_as_mp4_timed_text(tmp_path):
+    """A download's .mkv carries SubRip or ASS subtitles, a phone or an editor's .mp4 timed text;
+    exports left them all out. They are kept as mp4 timed text, each track with its language, over
+    every export path: encoded, copied by GOP, copied whole."""
+    mkv = write_with_subtitles(tmp_path / "film.mkv", [
+        ("subrip", "eng", [(0, 300, b"<i>Hello</i> there"), (400, 700, b"General Kenobi")]),
+        ("ass", "fra", [(100, 500, b"0,0,Default,,0,0,0,,{\\i1}Bonjour{\\i0}\\Nla compagnie")]),
+    ])
+    mov_text = MaskStore(20, 64, 48)
+    m = np.zeros((48, 64), bool)
+    m[10:20, 10:30] = True
+    mov_text.set(7, m)
+    expected = [("mov_text", "eng", [(0.0, 0.3, "Hello there"), (0.4, 0.7, "General Kenobi")]),
+                ("mov_text", "fra", [(0.1, 0.5, "Bonjour\nla compagnie")])]
+    result = inpaint_video(mkv, mov_text, tmp_path / "film.mp4", config=EngineConfig(fill="telea"))
+    assert result.copied == 0 and subtitles_of(tmp_path / "film.mp4") == expected
+    # an mp4 with timed text: by GOP (frame 7's GOP encoded, the rest copied), whole, and as it is
+    mp4 = write_with_subtitles(tmp_path / "phone.mp4", [("mov_text", "deu", [
+        (0, 300, len(b"Hallo").to_bytes(2, "big") + b"Hallo")])])
+    kept = [("mov_text", "deu", [(0.0, 0.3, "Hallo")])]
+    result = inpaint_video(mp4, mov_text, tmp_path / "gops.mp4", config=EngineConfig(fill="telea"))
+    assert result.copied == 15 and subtitles_of(tmp_path / "gops.mp4") == kept
+    inpaint_video(mp4, mov_text, tmp_path / "whole.mp4", config=EngineConfig(fill="telea"), copy_unchanged=False,
+                  keep_audio=False)
+    assert subtitles_of(tmp_path / "whole.mp4") == kept
+    inpaint_video(mp4, MaskStore(20, 64, 48), tmp_path / "copy.mp4", config=EngineConfig(fill="telea"))
+    assert subtitles_of(tmp_path / "copy.mp4") == kept
+    with VideoReader(tmp_path / "gops.mp4") as r:
+        assert len(r) == 20
