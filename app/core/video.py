@@ -7,6 +7,7 @@ renames the result into place only when complete.
 """
 from __future__ import annotations
 
+import bisect
 import contextlib
 import heapq
 import os
@@ -113,10 +114,12 @@ class VideoReader:
         if pts is not None:  # an MP4 / MOV: its sample tables instead of reading the whole file
             self._seekable, self._pts, self._count = True, sorted(pts), len(pts)
             self._pts_index = {}  # (seeks in MP4 / MOV are not checked against it)
+            self._keys = []
             clock.total = self._count
             clock.report(self._count)
             return
         pts = []
+        keys = []  # (frames before it, timestamp) of each keyframe packet, in decode order
         hidden = 0
         broken = False
         try:
@@ -124,6 +127,8 @@ class VideoReader:
                 if packet.size == 0 or packet.is_discard:  # (decoded for the frames after it, never shown:
                     hidden += packet.size > 0                 # before the edit list's start, a cut file's head)
                     continue
+                if packet.is_keyframe:
+                    keys.append((len(pts), packet.pts if packet.pts is not None else packet.dts))
                 pts.append(packet.pts if packet.pts is not None else packet.dts)
                 if len(pts) % INDEX_REPORT_EVERY == 0:
                     if cancel is not None:
@@ -145,6 +150,7 @@ class VideoReader:
         self._seekable = all(p is not None for p in pts)
         self._pts = sorted(pts) if self._seekable else []
         self._pts_index = {p: i for i, p in enumerate(self._pts)}
+        self._keys = keys if self._seekable and all(t is not None for _, t in keys) else []
         self._count = len(pts)
         clock.total = self._count
         clock.report(self._count)
@@ -297,11 +303,12 @@ class VideoReader:
             if self._container.format.name.split(",")[0] in TRUSTED_SEEK:
                 yield from self._seek_plain(index)
                 return
-            if self._pts_trusted:
-                landed = self._seek_checked(index)
-                if landed is not None:
-                    yield from landed
-                    return
+            landed = self._seek_checked(index) if self._pts_trusted else None
+            if landed is None:
+                landed = self._seek_counted(index)
+            if landed is not None:
+                yield from landed
+                return
         # from the start, counting frames: exact whatever the timestamps say
         self._container.seek(0, stream=self._stream)
         skip = index
@@ -323,6 +330,31 @@ class VideoReader:
             yield frame
             break
         yield from frames
+
+    def _seek_counted(self, index: int) -> Optional[Iterator]:
+        """Frames whose times are not the index's (an AVI with B-frames): seek to the last keyframe at
+        or before ``index`` in decode order and count frames from it, its GOP being closed (all its
+        frames after it on screen, as x264 writes them). The first frame out must be that keyframe,
+        with its packet's time; else an earlier keyframe, and after three None (count from the start)."""
+        k = bisect.bisect_right(self._keys, (index, float("inf"))) - 1
+        for key in range(k, max(k - 3, 0), -1):
+            before, ts = self._keys[key]
+            self._container.seek(ts, stream=self._stream, backward=True, any_frame=False)
+            frames = self._container.decode(self._stream)
+            first = next(frames, None)
+            if first is None or not first.key_frame or first.pts != ts:
+                continue
+            frame = first
+            for _ in range(index - before):
+                frame = next(frames, None)
+                if frame is None:
+                    return None
+
+            def landed(frame=frame, frames=frames):
+                yield frame
+                yield from frames
+            return landed()
+        return None
 
     def _seek_checked(self, index: int) -> Optional[Iterator]:
         """Other containers (MPEG-TS / M2TS, MPEG-PS, AVI, FLV, ...): a seek may land after the frame
