@@ -349,11 +349,7 @@ class VideoReader:
                 frame = next(frames, None)
                 if frame is None:
                     return None
-
-            def landed(frame=frame, frames=frames):
-                yield frame
-                yield from frames
-            return landed()
+            return _chain(frame, frames)
         return None
 
     def _seek_checked(self, index: int) -> Optional[Iterator]:
@@ -361,7 +357,8 @@ class VideoReader:
         (the next keyframe), and the frames' times may not be the index's (AVI with B-frames). Seek,
         take the first keyframe decoded, and walk on to ``index`` checking that every frame's time is
         the next one of the index; landing too late, seek earlier. Frames positioned at ``index``, or
-        None when the times cannot be trusted (then reads count from the start, and later ones too)."""
+        None when the times cannot be trusted (then this read and later ones count frames from a
+        keyframe, ``_seek_counted``)."""
         back = 0
         for _ in range(SEEK_TRIES):
             start = index - back
@@ -384,11 +381,7 @@ class VideoReader:
                 if frame is None or frame.pts != self._pts[j]:
                     self._pts_trusted = False
                     return None
-
-            def landed(frame=frame, frames=frames):
-                yield frame
-                yield from frames
-            return landed()
+            return _chain(frame, frames)
         return None
 
     def read(self, index: int) -> np.ndarray:
@@ -475,6 +468,12 @@ class VideoReader:
     def __exit__(self, *exc):
         self.close()
         return False
+
+
+def _chain(frame, frames) -> Iterator:
+    """``frame``, then the rest of ``frames``."""
+    yield frame
+    yield from frames
 
 
 def _narrow(wide: np.ndarray) -> np.ndarray:
