@@ -6,6 +6,7 @@ them with the stationary square of running_car_mask_square.png, and runs
 
     .venv/bin/python benchmarks/bench_memory.py --lengths 100,1000 --model tiny --fill sttn
     .venv/bin/python benchmarks/bench_memory.py --lengths 100,300 --model fixture --fill sttn
+    .venv/bin/python benchmarks/bench_memory.py --lengths 24,64 --size 3840x2160 --fill propagate+telea
 
 `--model fixture` is the full-size STTN (the authors' layout, random weights); `tiny` is a
 small generator with the same engine path, for long clips on a slow CPU.
@@ -26,12 +27,17 @@ SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT))
 
 
-def make_clip(path: Path, length: int) -> None:
+def make_clip(path: Path, length: int, size=None) -> None:
+    import cv2
+
     from app.core.video import VideoWriter, open_video
 
     with open_video(SHARED / "data" / "clips" / "schoolgirls.mp4") as r:
         frames = list(r)  # 80 small frames, only to build the test clip
-        with VideoWriter(path, r.width, r.height, fps=r.rate, preset="ultrafast") as w:
+        if size:  # (scaled up: a 4K clip's memory)
+            frames = [cv2.resize(f, size, interpolation=cv2.INTER_CUBIC) for f in frames]
+        w_, h_ = size or (r.width, r.height)
+        with VideoWriter(path, w_, h_, fps=r.rate, preset="ultrafast") as w:
             for i in range(length):
                 k = i % (2 * len(frames) - 2)  # ping-pong loop: no jump cut
                 w.write(frames[k if k < len(frames) else 2 * len(frames) - 2 - k])
@@ -64,6 +70,7 @@ def main():
     ap.add_argument("--lengths", default="100,1000")
     ap.add_argument("--model", choices=["tiny", "fixture"], default="tiny")
     ap.add_argument("--fill", default="sttn")
+    ap.add_argument("--size", help="scale the clip to WxH, e.g. 3840x2160 (default: 432x240 as it is)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     rows = []
@@ -75,7 +82,7 @@ def main():
             tiny_weights(weights)
         for length in (int(x) for x in args.lengths.split(",")):
             clip = tmp / f"loop{length}.mp4"
-            make_clip(clip, length)
+            make_clip(clip, length, tuple(int(v) for v in args.size.lower().split("x")) if args.size else None)
             r = measure(clip, weights, args.fill, tmp / f"out{length}.mp4")
             r.update(frames=length, seconds_per_frame=r["seconds"] / length)
             print(f"{length} frames: {r['seconds']:.1f} s ({r['seconds_per_frame']:.3f} s/frame), "

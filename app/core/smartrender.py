@@ -37,13 +37,14 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 import av
+import cv2
 import numpy as np
 
 from .errors import OutputError, short
 from .fsutil import check_writable, make_temp_beside
 from .jobs import CancelToken, ProgressClock, ProgressFn
 from .video import (VideoReader, VideoWriter, _chapters_of, _has_audio, _mux_audio, _timecode_of, kept_tags,
-                    mp4_output, tag_colour, yuv_frame)
+                    ROTATE_CCW, mp4_output, tag_colour, yuv_frame)
 
 log = logging.getLogger(__name__)
 
@@ -288,7 +289,7 @@ class SmartWriter:
         if frame.shape != (self.reader.height, self.reader.width, 3) or frame.dtype != np.uint8:
             raise ValueError(f"frame must be uint8 {(self.reader.height, self.reader.width, 3)}, got {frame.dtype} "
                              f"{frame.shape}")
-        stored = np.rot90(frame, k=-self._turns) if self._turns else frame
+        stored = cv2.rotate(frame, ROTATE_CCW[-self._turns % 4]) if self._turns else frame
         vf = yuv_frame(stored, "rgb24", "yuv420p", self._colour)
         vf.pts, vf.time_base = self._timing.pts[index], self._timing.time_base
         if index in self.plan.gop_starts:
@@ -448,7 +449,7 @@ class SmartWriter:
                     cancel.check()
                 if self.plan.covers(i):  # (stored as the source stores them: turned like its frames)
                     frame = runs.read(k)
-                    w.write(np.ascontiguousarray(np.rot90(frame, k=self._turns)) if self._turns else frame)
+                    w.write(cv2.rotate(frame, ROTATE_CCW[self._turns % 4]) if self._turns else frame)
                     k += 1
                 else:
                     w.write(reader.read(i))

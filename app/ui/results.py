@@ -56,6 +56,11 @@ class ResultCache:
         self.folder.mkdir(parents=True, exist_ok=True)
         self._have: set[int] = set()
         self._made: dict[int, Made] = {}  # per frame, what it was computed from (when the job said)
+        # The frame last read, (index, version, RGB): the compare view asks for the frame shown twice
+        # (on the step, and when the original arrives), and a 4K PNG takes 150 ms to read. ``_version``
+        # counts writes, so a read that raced with one is not kept for later.
+        self._version = 0
+        self._last: Optional[tuple] = None
 
     def _path(self, index: int) -> Path:
         return self.folder / f"{index:06d}.png"
@@ -66,6 +71,7 @@ class ResultCache:
         # Compression level 1: fast to write on the worker, still lossless.
         cv2.imwrite(str(tmp), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1])
         os.replace(tmp, self._path(index))
+        self._version += 1
         if made is None:
             self._made.pop(int(index), None)
         else:
@@ -83,11 +89,16 @@ class ResultCache:
     def get(self, index: int) -> Optional[np.ndarray]:
         if index not in self._have:
             return None
+        version, last = self._version, self._last
+        if last is not None and last[:2] == (index, version):
+            return last[2].copy()
         img = cv2.imread(str(self._path(index)), cv2.IMREAD_COLOR)
         if img is None:  # deleted from the cache meanwhile: no longer computed
             self._have.discard(index)
             return None
-        return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+        rgb = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
+        self._last = (index, version, rgb)
+        return rgb.copy()
 
     def __contains__(self, index: int) -> bool:
         return index in self._have
@@ -102,11 +113,15 @@ class ResultCache:
         return all(i in self._have for i in range(start, end))
 
     def clear(self) -> None:
+        self._version += 1
+        self._last = None
         for i in list(self._have):
             self._path(i).unlink(missing_ok=True)
         self._have.clear()
         self._made.clear()
 
     def dispose(self) -> None:
+        self._version += 1
+        self._last = None
         self._have.clear()
         shutil.rmtree(self.folder, ignore_errors=True)
