@@ -43,8 +43,8 @@ import numpy as np
 from .errors import OutputError, short
 from .fsutil import check_writable, make_temp_beside
 from .jobs import CancelToken, ProgressClock, ProgressFn
-from .video import (VideoReader, VideoWriter, _chapters_of, _has_audio, _mux_audio, _timecode_of, kept_tags,
-                    ROTATE_CCW, mp4_output, tag_colour, yuv_frame)
+from .video import (ROTATE_CCW, VideoReader, VideoWriter, _has_audio, _mux_audio, mp4_output, tag_colour,
+                    yuv_frame)
 
 log = logging.getLogger(__name__)
 
@@ -314,12 +314,11 @@ class SmartWriter:
             self._out.close()
             final = self._temp("mux")
             audio = self.audio_from if self.audio_from is not None and _has_audio(self.audio_from) else None
-            with av.open(str(self.reader.path)) as c:
-                tags, timecode, chapters = kept_tags(c.metadata), _timecode_of(c), _chapters_of(c)
+            r = self.reader
             try:
                 with av.open(str(self._runs)) as runs:
                     extradata = self._extradata(runs.streams.video[0])
-                    _mux_audio(self.reader.path, audio, final, metadata=tags, timecode=timecode, chapters=chapters,
+                    _mux_audio(r.path, audio, final, metadata=r.metadata, timecode=r.timecode, chapters=r.chapters,
                                video_packets=lambda src, st: self._merged(src, st, runs, progress, cancel),
                                extradata=extradata, subtitles_from=self.reader.path)
                 self._check(final)
