@@ -887,10 +887,15 @@ def _has_subtitles(path) -> bool:
         return False
     try:
         with av.open(str(path)) as c:
-            return any(st.codec_context.name == "mov_text" or st.codec_context.name in TEXT_SUBTITLES
-                       for st in c.streams.subtitles)
+            return any(_text_subtitle(st) for st in c.streams.subtitles)
     except (av.error.FFmpegError, OSError):
         return False
+
+
+def _text_subtitle(stream) -> bool:
+    """A subtitle track an export keeps: mp4's timed text, or text it can become (``TEXT_SUBTITLES``)."""
+    name = stream.codec_context.name if stream.codec_context is not None else None
+    return name == "mov_text" or name in TEXT_SUBTITLES
 
 
 def _has_audio(path) -> bool:
@@ -1077,22 +1082,22 @@ def _subtitle_tracks(stack, path: Path, out, shift: Fraction) -> list:
     (styling dropped). Picture subtitles (DVD, Blu-ray) are left out."""
     tracks = []
     try:
-        count = len(stack.enter_context(av.open(str(path))).streams.subtitles)
+        first = stack.enter_context(av.open(str(path)))
     except (av.error.FFmpegError, OSError):
         return tracks
-    for k in range(count):
-        sin = stack.enter_context(av.open(str(path)))  # a container each, read side by side
+    kept = [k for k, st in enumerate(first.streams.subtitles) if _text_subtitle(st)]
+    for n, k in enumerate(kept):
+        # a container each, read side by side (the first one's, opened to look, serves the first)
+        sin = first if n == 0 else stack.enter_context(av.open(str(path)))
         s_in = sin.streams.subtitles[k]
         codec = s_in.codec_context.name
         if codec == "mov_text":
             s_out = out.add_stream_from_template(s_in)
             packets = _shifted(_packets(sin, s_in), shift)
-        elif codec in TEXT_SUBTITLES:
+        else:
             s_out = out.add_stream("mov_text")
             s_out.codec_context.subtitle_header = MOV_TEXT_HEADER
             packets = _as_mov_text(_packets(sin, s_in), codec, shift)
-        else:
-            continue
         if s_in.language:
             s_out.metadata["language"] = s_in.language
         tracks.append((packets, s_out))
