@@ -8,6 +8,7 @@ the editable ``MaskStore`` answer ``get(i)`` and ``is_empty(i)``.
 from __future__ import annotations
 
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable, Optional, Protocol
@@ -59,10 +60,25 @@ def mask_box(mask: np.ndarray):
     return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
 
 
-def fit_mask(mask: np.ndarray, width: int, height: int, name: str = "mask") -> np.ndarray:
-    """Binarise (non-zero = remove) and resize with nearest neighbour to (height, width)."""
+#: an image whose brightest pixel is at least this is read as intensities: a pixel is to be removed
+#: where it is over half the brightest (a JPEG's ringing, an anti-aliased brush edge's faint pixels
+#: stay out); a darker one (a 0/1 mask, a label map 1..k) is read as labels: any non-zero pixel
+NOISE_PEAK = 16
+#: a mask marking more of the frame than this, its whole edge included, is taken for an inverted one
+INVERTED_COVER = 0.5
+
+
+def binarise(mask: np.ndarray) -> np.ndarray:
+    """A mask image's pixels to remove (bool), see ``NOISE_PEAK``; colour: its brightest channel."""
     if mask.ndim == 3:
         mask = mask.max(axis=2)
+    peak = int(mask.max()) if mask.size else 0
+    return mask > (peak // 2 if peak >= NOISE_PEAK else 0)
+
+
+def fit_mask(mask: np.ndarray, width: int, height: int, name: str = "mask") -> np.ndarray:
+    """Binarise (``binarise``) and resize with nearest neighbour to (height, width)."""
+    mask = binarise(mask)
     h, w = mask.shape[:2]
     if (w, h) != (width, height):
         if abs((w / h) / (width / height) - 1) > ASPECT_TOLERANCE:
@@ -70,8 +86,22 @@ def fit_mask(mask: np.ndarray, width: int, height: int, name: str = "mask") -> n
                 f"{name} is {w}x{h} but the video is {width}x{height} (another shape); "
                 "draw the mask on a frame of this video."
             )
-        mask = cv2.resize(mask.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST)
-    return mask > 0
+        mask = cv2.resize(mask.astype(np.uint8), (width, height), interpolation=cv2.INTER_NEAREST) > 0
+    return mask
+
+
+def check_not_inverted(mask: np.ndarray, name: str) -> np.ndarray:
+    """``mask`` (bool), refused when it marks the whole frame (nothing left to fill it from) or looks
+    inverted: over ``INVERTED_COVER`` of the frame and all of its edge marked, what to keep a hole
+    inside (a mask drawn black on white)."""
+    if mask.size and mask.all():
+        raise MaskError(f"{name} marks the whole frame for removal, which leaves nothing to fill it from; "
+                        "make only what to remove white and the rest black.")
+    edge = np.concatenate([mask[0], mask[-1], mask[:, 0], mask[:, -1]])
+    if mask.mean() > INVERTED_COVER and edge.all():
+        raise MaskError(f"{name} marks {mask.mean():.0%} of the frame, its whole edge included, for removal: it "
+                        "looks inverted (white background); invert it so that only what to remove is white.")
+    return mask
 
 
 def read_mask_image(path) -> np.ndarray:
@@ -139,27 +169,60 @@ class MaskVideo:
         return not self.get(index).any()
 
 
+def _number(path: Path) -> Optional[int]:
+    """The frame number in a mask file's name: its last run of digits (frame_12, img012, 00012)."""
+    runs = re.findall(r"\d+", path.stem)
+    return int(runs[-1]) if runs else None
+
+
+def _natural(path: Path):
+    """Sort key: digits compared as numbers, so frame_2 comes before frame_10."""
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t.lower()) for t in re.split(r"(\d+)", path.name) if t]
+
+
+def mask_files(folder: Path) -> list[Path]:
+    """The mask images of ``folder`` in frame order: names sorted with their numbers as numbers; hidden
+    files (macOS's ._ copies, editors' backups) left out. Numbered files that skip a number are
+    refused: the masks after the gap would land on the wrong frames."""
+    files = sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS and not p.name.startswith(".")
+                    and p.is_file()), key=_natural)
+    numbers = [_number(p) for p in files]
+    if len(files) > 1 and None not in numbers and len(set(numbers)) == len(numbers):
+        have = set(numbers)
+        missing = [k for k in range(min(have), max(have)) if k not in have]
+        if missing:
+            shown = ", ".join(str(k) for k in missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+            raise MaskError(f"Mask folder {folder} has no image for frame number {shown} (its files run from "
+                            f"{files[0].name} to {files[-1].name}); add one for each (all black where nothing is "
+                            "removed), so that every mask lands on its frame.")
+    return files
+
+
 def load_masks(spec, n_frames: int, width: int, height: int) -> MaskSource:
     """Open a mask image, folder of images, or mask video for a video of ``n_frames`` frames."""
     path = Path(spec).expanduser()
     if not path.exists():
         raise MaskError(f"Mask {path} does not exist; give a mask image, a folder of mask images, or a mask video.")
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTS)
+        files = mask_files(path)
         if not files:
             raise MaskError(f"Mask folder {path} has no images; put one PNG per frame there.")
         if len(files) == 1:
-            return StationaryMask(fit_mask(read_mask_image(files[0]), width, height, f"Mask {files[0].name}"), n_frames)
+            name = f"Mask {files[0]}"
+            return StationaryMask(check_not_inverted(fit_mask(read_mask_image(files[0]), width, height, name), name),
+                                  n_frames)
         if len(files) != n_frames:
             raise MaskError(
                 f"Mask folder {path} has {len(files)} images but the video has {n_frames} frames; "
                 "give one mask per frame, or a single image for all frames."
             )
-        first = read_mask_image(files[0])
-        fit_mask(first, width, height, f"Mask {files[0].name}")  # fail early on a wrong shape
+        # fail early on a wrong shape or an inverted mask
+        check_not_inverted(fit_mask(read_mask_image(files[0]), width, height, f"Mask {files[0].name}"),
+                           f"Mask {files[0]}")
         return MaskFolder(files, width, height)
     if path.suffix.lower() in IMAGE_EXTS:
-        return StationaryMask(fit_mask(read_mask_image(path), width, height, f"Mask {path.name}"), n_frames)
+        return StationaryMask(check_not_inverted(fit_mask(read_mask_image(path), width, height, f"Mask {path.name}"),
+                                                 f"Mask {path}"), n_frames)
     try:
         source = MaskVideo(path, width, height)
     except VideoError as exc:
@@ -169,7 +232,7 @@ def load_masks(spec, n_frames: int, width: int, height: int) -> MaskSource:
             f"Mask video {path} has {len(source)} frames but the video has {n_frames}; "
             "the mask video must match frame for frame."
         )
-    source.get(0)
+    check_not_inverted(source.get(0), f"Mask video {path} (its first frame)")
     return source
 
 

@@ -61,7 +61,9 @@ def test_full_mask_and_odd_sized_video(tmp_path, capsys):
     src = tmp_path / "odd.mkv"
     write_test_clip(src, [cv2.resize(f, (62, 46)) for f in frames])  # encoders need even sizes; read back as is
     full = tmp_path / "full.png"
-    cv2.imwrite(str(full), np.full((46, 62), 255, np.uint8))
+    nearly = np.full((46, 62), 255, np.uint8)
+    nearly[:, -1] = 0  # (a mask of the whole frame is refused: nothing is left to fill it from)
+    cv2.imwrite(str(full), nearly)
     assert main(["inpaint", str(src), "--mask", str(full), "-o", str(tmp_path / "out.mp4"), "--fill", "telea"]) == 0
     with VideoReader(tmp_path / "out.mp4") as r:
         assert len(r) == 5
