@@ -30,6 +30,10 @@ from .mp4index import video_pts
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 # Audio codecs the mp4 container takes as they are; anything else is re-encoded to AAC.
 MP4_AUDIO_COPY = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}
+#: AAC's bit rate for a track re-encoded from a codec mp4 cannot hold (PCM, MP2, Vorbis): 128 kb/s stereo
+AAC_BITRATE_PER_CHANNEL = 64000
+#: FFmpeg's usual channel layout for a count, for audio whose channels have no names (AVI's PCM)
+USUAL_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "4.0", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
 DEFAULT_FPS = 25.0
 FORWARD_SKIP = 120
 INDEX_REPORT_EVERY = 2000  # packets between progress reports (and cancel checks) while indexing
@@ -1054,11 +1058,11 @@ def _mux_audio(video_path: Path, audio_path: Optional[Path], out_path: Path,
             # a container each, read side by side (the first one's also tells how many there are)
             ain = first if k == 0 else stack.enter_context(av.open(str(audio_path)))
             a_in = ain.streams.audio[k]
-            if a_in.codec_context.name in MP4_AUDIO_COPY:
+            if _audio_codec(a_in) in MP4_AUDIO_COPY:
                 a_out = out.add_stream_from_template(a_in)
                 tracks.append((_shifted(_packets(ain, a_in), audio_shift), a_out))
             else:
-                a_out = out.add_stream("aac", rate=a_in.codec_context.sample_rate or 44100)
+                a_out = _aac_like(out, a_in)
                 tracks.append((_transcode_audio(ain, a_in, a_out, audio_shift), a_out))
             if a_in.language:
                 a_out.metadata["language"] = a_in.language
@@ -1140,6 +1144,25 @@ def _shifted(packets, seconds: Fraction):
                 p.pts -= d
             p.dts -= d
         yield p
+
+
+def _audio_codec(stream) -> str:
+    """The codec of an audio stream, not its decoder's name (MP3 is decoded by "mp3float")."""
+    cc = stream.codec_context
+    codec = getattr(cc, "codec", None)
+    return getattr(codec, "canonical_name", None) or cc.name
+
+
+def _aac_like(out, a_in):
+    """An AAC stream in ``out`` for ``a_in``'s sound: its rate and all its channels (5.1 stays 5.1;
+    a layout without names, an AVI's "2 channels", gets FFmpeg's usual one for its count),
+    ``AAC_BITRATE_PER_CHANNEL`` a channel."""
+    layout = a_in.codec_context.layout
+    channels = layout.nb_channels or 2
+    name = layout.name if not layout.name.endswith(" channels") else USUAL_LAYOUTS.get(channels, layout.name)
+    a_out = out.add_stream("aac", rate=a_in.codec_context.sample_rate or 44100, layout=name)
+    a_out.bit_rate = AAC_BITRATE_PER_CHANNEL * channels
+    return a_out
 
 
 def _transcode_audio(ain, a_in, a_out, shift: Fraction = Fraction(0)):
