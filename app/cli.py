@@ -6,6 +6,7 @@ a traceback means a bug.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import os
@@ -289,6 +290,30 @@ def _path_options(args):
                     yield name, part
 
 
+@contextlib.contextmanager
+def _terminations_interrupt():
+    """While a command runs, ``kill`` (SIGTERM) and a closed terminal (SIGHUP) stop it as Ctrl-C does,
+    so that its temporary files are removed; by default they ended the process on the spot, leaving
+    them. Handlers the process already had stay; the previous ones come back after."""
+    import signal
+    import threading
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    kept = {}
+    if threading.current_thread() is threading.main_thread():
+        for name in ("SIGTERM", "SIGHUP"):
+            sig = getattr(signal, name, None)
+            if sig is not None and signal.getsignal(sig) is signal.SIG_DFL:
+                kept[sig] = signal.signal(sig, stop)
+    try:
+        yield
+    finally:
+        for sig, handler in kept.items():
+            signal.signal(sig, handler)
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
@@ -323,7 +348,8 @@ def main(argv=None) -> int:
 
             add_log_file(args.log_file)
             logging.getLogger("app").info("sttn-inpaint %s: %s", __version__, " ".join(argv))
-        return int(args.func(args) or 0)
+        with _terminations_interrupt():
+            return int(args.func(args) or 0)
     except Cancelled as exc:
         print(f"cancelled: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import warnings
 from pathlib import Path
 
 from .cliutil import int_in
@@ -78,8 +80,31 @@ def _write(path: Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
 
 
+def _check_samples_dir(folder: Path, reads) -> None:
+    """Refuse a ``--samples`` folder that is a file, cannot be made, or is an input folder (a clip's
+    frames: its sample PNG would become a frame), before minutes of computing;
+    the folder is made here."""
+    from .cliutil import same_path
+    from .core.errors import OutputError
+
+    folder = folder.expanduser()
+    for what, path in reads:
+        if path is not None and Path(path).expanduser().is_dir() and same_path(folder, path):
+            raise OutputError(f"--samples {folder} is the input {what}: its PNGs would join the frames there; "
+                              "choose another folder.")
+    if folder.exists() and not folder.is_dir():
+        raise OutputError(f"--samples {folder} is a file, not a folder; give a folder for the sample PNGs.")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"Cannot make the --samples folder {folder} ({exc.strerror}); choose another one.") from None
+    if not os.access(folder, os.W_OK):
+        raise OutputError(f"Cannot write in the --samples folder {folder}; choose another one.")
+
+
 def evaluate_command(args) -> int:
-    from .cliutil import TqdmProgress, refuse_inputs
+    from .cliutil import TqdmProgress, refuse_inputs, same_path
+    from .core.errors import OutputError
     from .core.evaluate import evaluate, to_markdown
     from .core.fsutil import check_writable
 
@@ -90,7 +115,14 @@ def evaluate_command(args) -> int:
         if out is not None:
             refuse_inputs(out, reads, option=option)
             check_writable(out, inputs=args.clips)
-    with TqdmProgress("evaluate", unit="run") as bar:
+    if args.json is not None and args.markdown is not None and same_path(args.json, args.markdown):
+        raise OutputError(f"--json and --markdown are both {args.json}: the second would replace the first; "
+                          "give them two paths.")
+    if args.samples is not None:
+        _check_samples_dir(args.samples, reads)
+    with TqdmProgress("evaluate", unit="run") as bar, warnings.catch_warnings():
+        # (torch.jit.load's deprecation notice is for developers, not a line for the user)
+        warnings.simplefilter("ignore", FutureWarning)
         result = evaluate(args.clips, methods, masks=args.masks, seed=args.seed, max_frames=args.max_frames,
                           size=args.size, weights=args.weights, i3d=args.i3d, progress=bar,
                           samples_dir=args.samples, seam=args.seam)
