@@ -14,13 +14,14 @@ import argparse
 import json
 import signal
 import sys
+import time
 from pathlib import Path
 
-from .cliutil import int_in
-from .core.errors import DataError, InpaintError, OutputError
+from .cliutil import TqdmProgress, int_in
+from .core.errors import Cancelled, DataError, InpaintError, OutputError
 
 _TUNING = ("steps", "time_limit", "lr", "batch_size", "sample_frames", "lr_decay_every", "lr_decay_gamma", "adv_weight",
-           "seed", "checkpoint_every", "val_every", "val_frames", "log_every", "width", "height", "attention",
+           "seed", "checkpoint_every", "checkpoint_seconds", "val_every", "val_frames", "log_every", "width", "height", "attention",
            "device", "init_discriminator", "cache_dir", "disc_channels")
 
 
@@ -59,6 +60,9 @@ def _add_common(p: argparse.ArgumentParser, finetune: bool) -> None:
     g.add_argument("--seed", type=int)
     g.add_argument("--checkpoint-every", type=int_in(0),
                    help="steps between checkpoints (default 500; 0: only at the end)")
+    g.add_argument("--checkpoint-time", dest="checkpoint_seconds", type=_duration, metavar="TIME",
+                   help="also checkpoint when this much time passed since the last one, e.g. 10m "
+                        "(on a CPU a step takes a minute or more)")
     g.add_argument("--val-every", type=int_in(0), help="steps between validations (default 500; 0: never)")
     g.add_argument("--val-frames", type=int_in(1), help="frames per validation clip (default 10)")
     g.add_argument("--log-every", type=int_in(0), help="steps between metrics.jsonl lines (default 10; 0: none)")
@@ -120,6 +124,9 @@ def build_config(args):
         fields.setdefault("steps", 2000 if finetune else 300000)
     if finetune and not fields.get("init_weights") and not args.resume:
         raise DataError("finetune needs --from WEIGHTS (the generator to start from, e.g. sttn.pth).")
+    if fields.get("init_weights") and not args.resume and not Path(fields["init_weights"]).expanduser().is_file():
+        raise DataError(f"--from {fields['init_weights']} is not a file; give the generator to start from "
+                        "(models/sttn_inpaint.pth, the authors' sttn.pth or a file written by finetune/train).")
     if fields.get("output"):
         from .cliutil import refuse_inputs
 
@@ -151,8 +158,44 @@ def build_config(args):
     return cfg, None
 
 
+def _clock(seconds) -> str:
+    seconds = int(round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+class TrainProgress(TqdmProgress):
+    """Step, losses, seconds per step and ETA on stderr: a tqdm bar on a terminal (starting at
+    the resumed step, so its rate and ETA count only this run's steps), else one line per step
+    at most every ``every`` seconds (for logs of runs under nohup, a scheduler or a pipe)."""
+
+    def __init__(self, desc: str, stream=None, every: float = 10.0):
+        super().__init__(desc, unit="step")
+        self.stream, self.every = stream or sys.stderr, every
+        self.tty = self.stream.isatty()
+        self.last_line, self.last_step = -float("inf"), None
+
+    def __call__(self, p) -> None:
+        shown = {k: v for k, v in p.info.items() if k in ("loss", "d_loss", "val_psnr")}
+        if self.tty:
+            from tqdm import tqdm
+
+            if self.bar is None:
+                self.bar = tqdm(total=p.total, initial=p.done, desc=self.desc, unit="step", file=self.stream,
+                                dynamic_ncols=True)
+            self.bar.set_postfix({k: f"{v:.4g}" for k, v in shown.items()}, refresh=False)
+            self.bar.update(p.done - self.bar.n)
+            return
+        now = time.monotonic()
+        if p.done == self.last_step or (now - self.last_line < self.every and p.done < p.total):
+            return
+        self.last_line, self.last_step = now, p.done
+        parts = [f"step {p.done}/{p.total}"] + [f"{k} {v:.4g}" for k, v in shown.items()]
+        if "sec_per_step" in p.info:
+            parts += [f"{p.info['sec_per_step']:.3g} s/step", f"ETA {_clock(p.info['eta'])}"]
+        print(f"{self.desc}: " + ", ".join(parts), file=self.stream, flush=True)
+
+
 def _run(args) -> int:
-    from .cliutil import TqdmProgress
     from .core.jobs import CancelToken
     from .core.train import Trainer
 
@@ -163,20 +206,25 @@ def _run(args) -> int:
         def on_sigint(signum, frame):
             if cancel.cancelled:
                 raise KeyboardInterrupt
-            print("\nStopping after this step (saving a checkpoint); press Ctrl-C again to abort.", file=sys.stderr)
+            print("\nStopping (the step under way is dropped, the last whole one is saved); "
+                  "press Ctrl-C again to abort without saving.", file=sys.stderr)
             cancel.cancel()
 
         previous = signal.signal(signal.SIGINT, on_sigint)
     except ValueError:  # not the main thread
         previous = None
     try:
-        with TqdmProgress(desc="finetune" if args._finetune else "train", unit="step") as bar:
+        with TrainProgress("finetune" if args._finetune else "train") as bar:
             trainer = Trainer(cfg, progress=bar, cancel=cancel, resume=resume)
             if trainer.ctx.is_main:
+                start = f"resuming at step {trainer.step}" if resume else "starting at step 0"
                 print(f"data: {trainer.data_description}; {cfg.width or trainer.width}x{cfg.height or trainer.height}, "
-                      f"device {trainer.device}, {trainer.ctx.world_size} process(es), step {trainer.step}/{cfg.steps}",
+                      f"device {trainer.device}, {trainer.ctx.world_size} process(es), {start} of {cfg.steps}",
                       file=sys.stderr)
-            result = trainer.run()
+            try:
+                result = trainer.run()
+            except Cancelled as exc:
+                raise Cancelled(f"{exc} To continue, run the same command with --resume.") from None
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)

@@ -18,10 +18,12 @@ batches (seed + rank); rank 0 validates and writes files.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import logging
 import math
+import os
 import random
 import time
 from dataclasses import dataclass, field
@@ -34,8 +36,8 @@ import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from ..cache import cache_dir as user_cache_folder
-from ..errors import Cancelled, DataError, WeightsError
-from ..fsutil import atomic_path, check_writable
+from ..errors import Cancelled, DataError, OutputError, WeightsError
+from ..fsutil import atomic_path
 from ..jobs import CancelToken, Progress, ProgressFn, no_progress
 from ..maskgen import sample_masks
 from ..sttn.checkpoint import build_from_checkpoint, save_generator
@@ -89,6 +91,9 @@ class TrainConfig:
     device: str = "auto"
     amp: bool = True
     checkpoint_every: int = 500
+    # Also checkpoint when this many seconds passed since the last one (None: steps only): on a
+    # CPU, where a step takes a minute, a crash then loses minutes, not hundreds of steps.
+    checkpoint_seconds: Optional[float] = None
     log_every: int = 10
     val_data: list = field(default_factory=list)
     val_every: int = 500
@@ -157,8 +162,9 @@ def read_training_checkpoint(path) -> dict:
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is a user error here
-        raise WeightsError(f"Cannot read training checkpoint {path} ({type(exc).__name__}); "
-                           "it may be truncated; delete it and resume from an earlier one.") from None
+        raise WeightsError(f"Cannot read training checkpoint {path} ({type(exc).__name__}: it is damaged or "
+                           "incomplete); move it away and start again without --resume (or from --from the "
+                           "generator written last).") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != CHECKPOINT_FORMAT:
         raise WeightsError(f"{path} is not a training checkpoint of this program; "
                            "to start from generator weights use --from.")
@@ -184,6 +190,61 @@ def _set_rng_state(state: dict, sampler: ClipSampler) -> None:
     if state.get("cuda") and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
         torch.cuda.set_rng_state_all(state["cuda"])
     sampler.load_state_dict(state["sampler"])
+
+
+def _check_folder(folder: Path) -> None:
+    """OutputError (one line) when ``folder`` cannot be created or written."""
+    probe = folder
+    while not probe.exists() and probe.parent != probe:
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise OutputError(f"Cannot use the folder {folder}: {probe} is a file; choose another --workdir or --output.")
+    if not os.access(probe, os.W_OK):
+        raise OutputError(f"Cannot write in {folder} (no write permission in {probe}); "
+                          "choose another --workdir or --output.")
+
+
+def _checkpoint_megabytes(state: dict) -> int:
+    sizes = []
+
+    def walk(x):
+        if isinstance(x, torch.Tensor):
+            sizes.append(x.numel() * x.element_size())
+        elif isinstance(x, dict):
+            for v in x.values():
+                walk(v)
+        elif isinstance(x, (list, tuple)):
+            for v in x:
+                walk(v)
+
+    walk(state)
+    return max(1, round(sum(sizes) / 2**20))
+
+
+def _remove_unfinished_checkpoints(path: Path) -> None:
+    """Delete the temporary files of checkpoints whose writing was killed (SIGKILL, power loss):
+    they are as big as a checkpoint and are never loaded (only the renamed ``last.pt`` is)."""
+    for tmp in path.parent.glob(f".{path.stem}.*.tmp.part{path.suffix}"):
+        log.info("removing %s, a checkpoint a stopped run did not finish writing", tmp)
+        tmp.unlink(missing_ok=True)
+
+
+def _cancel_hooks(net: torch.nn.Module, trainer: "Trainer") -> None:
+    """Make every layer of ``net`` raise Cancelled, forward and backward, while a step may be
+    abandoned (``trainer._abortable``) and Stop was pressed."""
+
+    def check(*_):
+        if trainer._abortable and trainer.cancel.cancelled:
+            raise Cancelled("step abandoned")
+
+    def after(_module, _args, output):
+        check()
+        if isinstance(output, torch.Tensor) and output.requires_grad:
+            output.register_hook(check)
+
+    for module in net.modules():
+        if module is not net and not list(module.children()):  # the leaves: convolutions, activations, ...
+            module.register_forward_hook(after)
 
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
@@ -213,10 +274,16 @@ class Trainer:
         self.workdir = Path(config.workdir).expanduser()
         self.metrics_path = self.workdir / "metrics.jsonl"
         self.samples_dir = self.workdir / "samples"
-        if self.ctx.is_main:
-            self.workdir.mkdir(parents=True, exist_ok=True)
+        # Checked before the slow part (model, clips); the folders are created once all is ready.
+        self._folders = [self.workdir]
         if config.output:
-            check_writable(config.output)
+            out = Path(config.output).expanduser()
+            if out.is_dir():
+                raise OutputError(f"Cannot write {out}: it is a folder; give a file name for the trained generator.")
+            self._folders.append(out.parent)
+        if self.ctx.is_main:
+            for folder in self._folders:
+                _check_folder(folder)
 
         ckpt = None
         if resume == "auto":
@@ -262,6 +329,20 @@ class Trainer:
         self._sampler_state: Optional[dict] = None  # the sampler's state after the last consumed batch
         if ckpt is not None:
             self._restore(ckpt)
+        # A step takes minutes on a CPU: Stop ends it at the next layer (one process only: under
+        # DDP every rank must finish the step's all-reduce).
+        self._abortable = False
+        if not self.ctx.distributed:
+            _cancel_hooks(self.G, self)
+            _cancel_hooks(self.D, self)
+        if self.ctx.is_main:
+            for folder in self._folders:
+                try:
+                    folder.mkdir(parents=True, exist_ok=True)
+                except OSError as exc:
+                    raise OutputError(f"Cannot create the folder {folder} ({exc.strerror}); "
+                                      "choose another --workdir or --output.") from None
+            _remove_unfinished_checkpoints(config.checkpoint_path)
 
     # ----------------------------------------------------------------- setup
     def _build_generator(self, ckpt) -> InpaintGenerator:
@@ -352,9 +433,14 @@ class Trainer:
         state = self.state_dict()
         path = Path(path) if path else self.cfg.checkpoint_path
         if self.ctx.is_main:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_path(path) as tmp:
-                torch.save(state, tmp)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with atomic_path(path) as tmp:
+                    torch.save(state, tmp)
+            except (OSError, RuntimeError) as exc:  # disk full, folder removed: the previous checkpoint is intact
+                raise OutputError(f"Cannot write the training checkpoint {path} ({str(exc).splitlines()[0][:100]}); "
+                                  "free some disk space (a checkpoint takes about "
+                                  f"{_checkpoint_megabytes(state)} MB) and resume.") from None
         ddp.barrier(self.ctx)
         return path
 
@@ -382,7 +468,12 @@ class Trainer:
             meta = {"attention": self.G.config.attention, "steps": self.step, "data": self.data_description,
                     "trained_from": Path(self.cfg.init_weights).name if self.cfg.init_weights else None}
             meta.update({k: v for k, v in self.last_val.items() if k in ("val_psnr", "val_ssim")})
-            save_generator(self.G, path, half=half, **meta)
+            try:
+                save_generator(self.G, path, half=half, **meta)
+            except OSError as exc:  # the training checkpoint is written and kept
+                raise OutputError(f"Cannot write the trained generator {path} ({exc.strerror or exc}); the training "
+                                  "checkpoint is kept: free some space or choose another --output and "
+                                  "resume.") from None
         ddp.barrier(self.ctx)
         return path
 
@@ -392,7 +483,28 @@ class Trainer:
 
     def train_step(self, frames: torch.Tensor | None = None, masks: torch.Tensor | None = None) -> dict:
         """One D step and one G step. frames (B, T, 3, H, W) in [-1, 1], masks (B, T, 1, H, W);
-        drawn from the sampler when not given. Returns the losses as floats."""
+        drawn from the sampler when not given. Returns the losses as floats.
+
+        If the cancel token is set during the step (one process), the step is abandoned at the
+        next layer: D, its optimiser and the sampler state are put back as they were before it,
+        G is not updated, and Cancelled is raised; the trainer is then as after the previous step.
+        """
+        sampler_before, d_before = self._sampler_state, {}
+        self._abortable = not self.ctx.distributed
+        try:
+            return self._train_step(frames, masks, d_before)
+        except Cancelled:
+            if d_before:
+                self.D.load_state_dict(d_before["net"])
+                self.opt_d.load_state_dict(d_before["opt"])
+            self._sampler_state = sampler_before
+            self.opt_g.zero_grad(set_to_none=True)
+            self.opt_d.zero_grad(set_to_none=True)
+            raise
+        finally:
+            self._abortable = False
+
+    def _train_step(self, frames, masks, d_before: dict) -> dict:
         self.G_ddp.train()
         self.D_ddp.train()
         if frames is None:
@@ -411,6 +523,9 @@ class Trainer:
         out = {}
         fake_scores = None
         if self.weights.adv:
+            if self._abortable:  # what an abandoned step puts back (D's forward updates its spectral norms)
+                d_before["net"] = {k: v.detach().clone() for k, v in self.D.state_dict().items()}
+                d_before["opt"] = copy.deepcopy(self.opt_d.state_dict())
             with self._autocast():
                 scores = self.D_ddp(torch.cat([gt, comp.detach()]).reshape(2 * b, t, c, h, w)).float()
             real_scores, fake_d = scores[:b], scores[b:]
@@ -429,6 +544,7 @@ class Trainer:
         g_loss, parts = generator_loss(pred, gt, m, fake_scores, self.weights)
         self.opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
+        self._abortable = False  # from here on the step completes
         self.opt_g.step()
         self.sched_g.step()
         if self.weights.adv:
@@ -440,12 +556,16 @@ class Trainer:
 
     @torch.no_grad()
     def validate(self, save_samples: bool = True) -> dict:
-        """PSNR/SSIM of the composited output on the validation clips (rank 0; {} elsewhere)."""
+        """PSNR/SSIM of the composited output on the validation clips (rank 0; {} elsewhere, and {}
+        when the cancel token is set before the last clip: ``last_val`` then stays as it was)."""
         if not self.val or not self.ctx.is_main:
             return {}
         self.G.eval()
         ps, ss = [], []
         for i, item in enumerate(self.val):
+            if self.cancel.cancelled and not self.ctx.distributed:  # Stop: these scores would be incomplete
+                self.G.train()
+                return {}
             frames = torch.from_numpy(item["frames"]).permute(0, 3, 1, 2).float().div(127.5).sub(1).to(self.device)
             masks = torch.from_numpy(item["masks"]).unsqueeze(1).float().to(self.device)
             with self._autocast():
@@ -484,34 +604,52 @@ class Trainer:
     def run(self) -> TrainResult:
         """Train until ``config.steps``; checkpoints every ``checkpoint_every`` steps and at the end.
 
-        On cancel: saves a checkpoint and raises ``Cancelled`` (its message says how to resume).
-        Progress: Progress(done=step, total=steps, stage='train', info={'loss', 'd_loss', 'val_psnr'}).
+        On cancel (between steps, or in the middle of one, which is then abandoned): saves a
+        checkpoint of the last whole step and raises ``Cancelled`` (its message names the step).
+        Progress: Progress(done=step, total=steps, stage='train', info) with info 'loss', 'd_loss'
+        (means since the last log line), 'val_psnr', and once a step of this run is done
+        'sec_per_step' (wall time per step of this run, validations included) and 'eta' (seconds).
         """
         cfg = self.cfg
         start = time.monotonic()
         t_last, n_since, sums = start, 0, {}
-        saved_at = None
+        saved_at, saved_time = None, start
+        first_step, loop_start = self.step, None
 
         def report():
             info = {k: round(v / max(n_since, 1), 5) for k, v in sums.items() if k in ("loss", "d_loss")}
             if "val_psnr" in self.last_val:
                 info["val_psnr"] = round(self.last_val["val_psnr"], 3)
-            self.progress(Progress(self.step, cfg.steps, "train", time.monotonic() - start, info))
+            now = time.monotonic()
+            if loop_start is not None and self.step > first_step:
+                per_step = (now - loop_start) / (self.step - first_step)
+                eta = per_step * (cfg.steps - self.step)
+                if cfg.time_limit is not None:
+                    eta = min(eta, max(0.0, cfg.time_limit - (now - start)))
+                info.update(sec_per_step=round(per_step, 3), eta=round(eta, 1))
+            self.progress(Progress(self.step, cfg.steps, "train", now - start, info))
 
-        if self.step == 0 and cfg.val_at_start and self.val:
-            v = self.validate()
-            self._log({"step": 0, **v, "time": round(time.monotonic() - start, 3)})
-        report()
+        def stop():
+            path = self.save_checkpoint()
+            raise Cancelled(f"Training stopped at step {self.step} of {cfg.steps}; checkpoint saved to {path}.")
+
         try:
+            if self.step == 0 and cfg.val_at_start and self.val:
+                v = self.validate()
+                if not self.cancel.cancelled:
+                    self._log({"step": 0, **v, "time": round(time.monotonic() - start, 3)})
+            report()
+            loop_start = time.monotonic()
             while self.step < cfg.steps:
                 if cfg.time_limit is not None and ddp.any_flag(self.ctx, time.monotonic() - start >= cfg.time_limit):
                     log.info("time limit of %.0f s reached at step %d", cfg.time_limit, self.step)
                     break
                 if ddp.any_flag(self.ctx, self.cancel.cancelled):
-                    path = self.save_checkpoint()
-                    raise Cancelled(f"Training stopped at step {self.step}; checkpoint saved to {path}; "
-                                    "run again with --resume to continue.")
-                losses = self.train_step()
+                    stop()
+                try:
+                    losses = self.train_step()
+                except Cancelled:
+                    stop()
                 n_since += 1
                 for k, v in losses.items():
                     sums[k] = sums.get(k, 0.0) + v
@@ -528,12 +666,17 @@ class Trainer:
                 report()
                 if record is not None and "loss" in record:
                     t_last, n_since, sums = time.monotonic(), 0, {}
-                if cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
+                due = cfg.checkpoint_seconds is not None and ddp.any_flag(
+                    self.ctx, time.monotonic() - saved_time >= cfg.checkpoint_seconds)
+                if due or (cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0):
                     self.save_checkpoint()
-                    saved_at = self.step
+                    saved_at, saved_time = self.step, time.monotonic()
             if self.val and self.last_val.get("step") != self.step:
                 # the exported file's metadata and the last log line carry the final scores
-                self._log({"step": self.step, **self.validate(), "time": round(time.monotonic() - start, 3)})
+                v = self.validate()
+                if self.cancel.cancelled:
+                    stop()
+                self._log({"step": self.step, **v, "time": round(time.monotonic() - start, 3)})
             if saved_at != self.step:
                 self.save_checkpoint()
             output = self.export_generator(cfg.output) if cfg.output else None
