@@ -1,10 +1,14 @@
 """Fine-tune page: train the current weights on your own footage, watch loss and PSNR live.
 
-Runs app.core.train.Trainer on the controller's training worker. Stop ends early and still
-keeps what was learned (the generator is written out), so 'Use these weights' works then too.
+Runs app.core.train.Trainer on the controller's training worker. Stop ends the step under way
+at once and keeps what was learned up to the last whole step (a checkpoint, and the generator
+written out), so 'Use these weights' works then too, and Continue carries on from there, also
+after the program was closed or killed (each run's folder holds a ``run.json`` and checkpoints
+at least every few minutes).
 """
 from __future__ import annotations
 
+import json
 import math
 import time
 from pathlib import Path
@@ -16,6 +20,7 @@ from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLa
 
 from app.core.errors import Cancelled, InpaintError
 from app.core.paths import user_data_dir
+from app.core.train.dataset import VIDEO_EXTS
 
 from ..jobbar import format_seconds
 
@@ -93,23 +98,57 @@ class LossPlot(QWidget):
                 p.drawText(box, align | Qt.AlignmentFlag.AlignVCenter, f"{v:.4g}")
 
 
-def finetune_job(config):
-    """Worker job: train; on Stop keep the generator trained so far."""
+#: how often the page's runs write a checkpoint (a CPU step takes a minute or more)
+CHECKPOINT_SECONDS = 300.0
+RUN_FILE = "run.json"
+
+
+def finetune_job(config, resume=None):
+    """Worker job: train (``resume='auto'``: from the run folder's checkpoint); on Stop keep the
+    generator trained so far. ``run.json`` in the run folder records the settings and whether
+    the run finished, so that Continue finds an unfinished run later."""
 
     def fn(host, progress, cancel):
         from app.core.train.trainer import Trainer
 
-        trainer = Trainer(config, progress, cancel)
+        trainer = Trainer(config, progress, cancel, resume=resume)
+        _write_run_file(config, finished=False)
         try:
             result = trainer.run()
-            return {"output": result.output, "step": result.step, "psnr": result.val_psnr, "stopped": False}
         except Cancelled:
             if trainer.step == 0:
                 raise
             return {"output": trainer.export_generator(config.output), "step": trainer.step,
                     "psnr": trainer.last_val.get("val_psnr"), "stopped": True}
+        _write_run_file(config, finished=True)
+        return {"output": result.output, "step": result.step, "psnr": result.val_psnr, "stopped": False}
 
     return fn
+
+
+def _write_run_file(config, finished: bool) -> None:
+    from app.core.fsutil import atomic_path
+
+    path = Path(config.workdir) / RUN_FILE
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps({"config": config.to_dict(), "finished": finished}))
+
+
+def unfinished_run():
+    """The page's last run as a TrainConfig if it has a checkpoint and did not finish; None
+    otherwise (an older stopped run is not offered once a newer one was started)."""
+    from app.core.train.trainer import TrainConfig
+
+    root = user_data_dir() / "finetune"
+    runs = sorted(root.glob(f"*/{RUN_FILE}"), key=lambda p: p.stat().st_mtime) if root.is_dir() else []
+    if not runs:
+        return None
+    try:
+        record = json.loads(runs[-1].read_text())
+        config = TrainConfig.from_dict(record["config"])
+    except (OSError, ValueError, KeyError, TypeError, InpaintError):
+        return None
+    return config if not record.get("finished") and config.checkpoint_path.exists() else None
 
 
 class FinetunePage(QWidget):
@@ -120,12 +159,15 @@ class FinetunePage(QWidget):
         self.jobs, self.settings = jobs, settings
         self.output: Path | None = None
         self.footage = QLineEdit()
-        self.footage.setPlaceholderText("A folder of videos or frame folders showing your kind of footage")
-        browse = QPushButton("Browse…")
+        self.footage.setPlaceholderText("A folder of videos or frame folders, or one video, showing your kind of footage")
+        browse = QPushButton("Folder…")
         browse.clicked.connect(self._browse)
+        browse_file = QPushButton("Video…")
+        browse_file.clicked.connect(self._browse_file)
         row = QHBoxLayout()
         row.addWidget(self.footage, 1)
         row.addWidget(browse)
+        row.addWidget(browse_file)
         self.steps = QSpinBox()
         self.steps.setRange(1, 1_000_000)
         self.steps.setValue(500)
@@ -140,13 +182,17 @@ class FinetunePage(QWidget):
         form.addRow("Steps", self.steps)
         form.addRow("Learning rate", self.lr)
         self.start_button = QPushButton("Start")
+        self.continue_button = QPushButton("Continue")
+        self.continue_button.setToolTip("Carry on with the last run that was stopped, closed or killed, "
+                                        "from its last checkpoint, up to Steps")
         self.stop_button = QPushButton("Stop")
         self.use_button = QPushButton("Use these weights")
         self.start_button.clicked.connect(self.start)
-        self.stop_button.clicked.connect(jobs.cancel)
+        self.continue_button.clicked.connect(self.resume)
+        self.stop_button.clicked.connect(self.stop)
         self.use_button.clicked.connect(self._use)
         buttons = QHBoxLayout()
-        for b in (self.start_button, self.stop_button, self.use_button):
+        for b in (self.start_button, self.continue_button, self.stop_button, self.use_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
         self.plot = LossPlot()
@@ -161,6 +207,7 @@ class FinetunePage(QWidget):
         jobs.finished.connect(self._finished)
         jobs.failed.connect(lambda job, msg: self._ended(job, msg))
         jobs.cancelled.connect(lambda job: self._ended(job, "Stopped before the first step; nothing to keep."))
+        self.resumable = None
         jobs.busyChanged.connect(self._busy)
         self._busy(jobs.busy)
 
@@ -169,10 +216,18 @@ class FinetunePage(QWidget):
         if folder:
             self.footage.setText(folder)
 
+    def _browse_file(self) -> None:
+        patterns = " ".join(f"*{e}" for e in sorted(VIDEO_EXTS))
+        path, _ = QFileDialog.getOpenFileName(self, "Footage video", self.footage.text(), f"Videos ({patterns})")
+        if path:
+            self.footage.setText(path)
+
     def _busy(self, busy: bool) -> None:
         self.start_button.setEnabled(not busy)
         self.stop_button.setEnabled(busy)
         self.use_button.setEnabled(not busy and self.output is not None)
+        self.resumable = None if busy else unfinished_run()
+        self.continue_button.setEnabled(self.resumable is not None)
 
     def make_config(self):
         from app.core.train.trainer import TrainConfig
@@ -189,7 +244,8 @@ class FinetunePage(QWidget):
         return TrainConfig(data=[folder], val_data=[folder], workdir=str(workdir), steps=steps, lr=self.lr.value(),
                            init_weights=str(weights), output=str(workdir / "finetuned.pth"),
                            device=self.settings.device, log_every=1, val_every=max(1, steps // 20),
-                           checkpoint_every=max(100, steps), val_frames=5, val_samples=0)
+                           checkpoint_every=max(100, steps), checkpoint_seconds=CHECKPOINT_SECONDS,
+                           val_frames=5, val_samples=0)
 
     def start(self) -> None:
         try:
@@ -197,22 +253,51 @@ class FinetunePage(QWidget):
         except InpaintError as exc:
             self.status.setText(str(exc))
             return
+        self._submit(config, None, "Preparing footage and loading the model…")
+
+    def resume(self) -> None:
+        """Continue the last unfinished run from its checkpoint, up to the Steps field."""
+        config = unfinished_run()
+        if config is None:
+            self.status.setText("No stopped run to continue; press Start.")
+            return
+        config.steps = self.steps.value()
+        self._submit(config, "auto", f"Continuing the run in {config.workdir} from its last checkpoint…")
+
+    def _submit(self, config, resume, message: str) -> None:
         self.plot.clear(config.steps)
         self.output = None
-        self.status.setText("Preparing footage and loading the model…")
-        self.jobs.submit("Fine-tune", finetune_job(config), kind="finetune")
+        self.status.setText(message)
+        self.jobs.submit("Fine-tune", finetune_job(config, resume), kind="finetune")
+
+    def stop(self) -> None:
+        if self.jobs.busy:
+            self.jobs.cancel()
+            self.status.setText("Stopping: the step under way is dropped; the last whole step is saved and "
+                                "its weights written out…")
 
     def _progress(self, job, p) -> None:
+        if job.cancel.cancelled:  # (reports still queued when Stop was pressed)
+            return
         self.plot.add(p.done, p.info)
-        parts = [f"Step {p.done}/{p.total}", f"ETA {format_seconds(p.eta)}"]
-        parts += [f"{k} {v:.4g}" for k, v in p.info.items() if isinstance(v, float)]
+        info = p.info
+        parts = [f"Step {p.done}/{p.total}"]
+        parts += [f"{label} {info[k]:.4g}" for k, label in (("loss", "loss"), ("d_loss", "D loss"),
+                                                            ("val_psnr", "validation PSNR")) if k in info]
+        if "sec_per_step" in info:
+            parts += [f"{info['sec_per_step']:.3g} s/step", f"ETA {format_seconds(info['eta'])}"]
+        else:
+            parts.append("ETA after the first step")
         self.status.setText(" · ".join(parts))
 
     def _finished(self, job, result) -> None:
         self.output = Path(result["output"]) if result.get("output") else None
         psnr = f", validation PSNR {result['psnr']:.2f} dB" if result.get("psnr") else ""
-        verb = "Stopped" if result.get("stopped") else "Finished"
-        self.status.setText(f"{verb} at step {result['step']}{psnr}. Weights: {self.output}")
+        if result.get("stopped"):
+            self.status.setText(f"Stopped at step {result['step']}{psnr}: the checkpoint of that step is kept "
+                                f"(Continue carries on from it). Weights so far: {self.output}")
+        else:
+            self.status.setText(f"Finished at step {result['step']}{psnr}. Weights: {self.output}")
         self._busy(False)
 
     def _ended(self, job, message: str) -> None:
