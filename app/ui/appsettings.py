@@ -91,6 +91,11 @@ class AppSettings:
         self._set("recent", json.dumps(items[:MAX_RECENT]))
         return self.recent()
 
+    def remove_recent(self, path) -> list[str]:
+        path = str(Path(path).resolve())
+        self._set("recent", json.dumps([p for p in self.recent() if p != path]))
+        return self.recent()
+
     def geometry(self):
         return self.q.value("window/geometry")
 

@@ -21,7 +21,7 @@ from .frames import FrameLoader, bind_frames
 from .icons import icon
 from .jobbar import JobBar
 from .preview import CompareArea, ResultView, bind_preview
-from .project import PROJECT_SUFFIX, Autosaver, Project
+from .project import PROJECT_SUFFIX, Autosaver, Project, project_video
 from .segment_tool import SegmentController
 from .statusbar import MessageLog, StatusFields
 from .timeline import Timeline, bind_timeline
@@ -253,7 +253,18 @@ class MainWindow(QMainWindow):
             self.show_error(f"{self.controller.engine.current.name} is still running on this video; "
                             "wait for it or cancel it (Esc) first.")
             return False
-        if self.frames.opening or not self.maybe_save():
+        if self.frames.opening:
+            return False
+        if not path.exists():  # (asked first whether to save the open project, the answer was wasted)
+            gone = str(path.resolve()) in self.settings.recent()
+            if gone:
+                self.settings.remove_recent(path)
+                self._fill_recent()
+            self.show_error(f"{path} is not there (moved, renamed or deleted)"
+                            + ("; it is taken off File > Open recent." if gone else "; check the path."))
+            return False
+        video = self._project_video(path) if path.suffix == PROJECT_SUFFIX else None
+        if video is False or not self.maybe_save():
             return False
         # Indexing runs on a worker; the window stays live meanwhile, with opening disabled.
         blocked = [a for a in (self.open_action, self.open_project_action, self.recent_menu.menuAction())
@@ -262,7 +273,7 @@ class MainWindow(QMainWindow):
             a.setEnabled(False)
         try:
             if path.suffix == PROJECT_SUFFIX:
-                self.project.load(path, opener=self.frames.open)
+                self.project.load(path, opener=self.frames.open, video=video)
             else:
                 self.project.open_video(path, opener=self.frames.open)
                 self.project.engine_settings = self.settings.engine()
@@ -286,6 +297,31 @@ class MainWindow(QMainWindow):
         if notice:  # (a cut-off download: say so now, not after an hour of work on it)
             self.messages.show(notice, 15000)
         return True
+
+    def _project_video(self, path: Path):
+        """For project ``path``: None to open the video it names; when that video is gone (moved,
+        renamed, deleted), the one the user locates in its place; False when the project cannot be
+        opened (not a project, or no video located; the user was told)."""
+        try:
+            video = project_video(path)
+        except InpaintError as exc:
+            self.show_error(str(exc))
+            return False
+        if video.exists():
+            return None
+        answer = QMessageBox.question(self, APP_TITLE, f"The video of {path.name}, {video}, is not there (moved, "
+                                      "renamed or deleted). Locate it? The masks are kept.",
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        start = str(video.parent if video.parent.is_dir() else path.parent)
+        located = ""
+        if answer == QMessageBox.StandardButton.Yes:
+            located = (QFileDialog.getExistingDirectory(self, f"Locate the frame folder {video.name}", start)
+                       if not video.suffix else
+                       QFileDialog.getOpenFileName(self, f"Locate {video.name}", start, VIDEO_FILTER)[0])
+        if not located:
+            self.messages.show(f"{path.name} not opened: its video {video} is missing.", 10000)
+            return False
+        return Path(located)
 
     def save(self) -> bool:
         return self.save_as() if self.project.path is None else self._save_to(self.project.path)
@@ -378,8 +414,11 @@ class MainWindow(QMainWindow):
         if answer != QMessageBox.StandardButton.Yes:
             self.autosaver.discard()
             return False
+        video = self._project_video(path)
+        if video is False:
+            return False  # (the autosave stays: the next start offers it again)
         try:
-            self.project.load(path)
+            self.project.load(path, video=video)
         except InpaintError as exc:
             self.show_error(str(exc))
             return False

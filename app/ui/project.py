@@ -489,15 +489,12 @@ class Project(QObject):
             self.dirtyChanged.emit(False)
         return path
 
-    def load(self, path, opener=None) -> None:
-        """Reopen a saved project; raises InpaintError with a readable message (``opener``: see open_video)."""
+    def load(self, path, opener=None, video=None) -> None:
+        """Reopen a saved project; raises InpaintError with a readable message (``opener``: see open_video).
+        ``video``: open this file instead of the one the project names (the user located a video that
+        was moved or renamed); the project is then changed (its next save records the new path)."""
         path = Path(path)
-        try:
-            data = json.loads(path.read_text())
-            if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("video"), str):
-                raise ValueError("unknown format")
-        except (OSError, ValueError) as exc:
-            raise InpaintError(f"Cannot read project {path} ({exc}); is it a project saved by this application?") from None
+        data = read_project_file(path)
         # the masks are read before anything changes: a damaged file leaves the open project as it was
         masks_file = path.parent / str(data.get("masks", ""))
         masks = read_mask_blobs(masks_file) if masks_file.is_file() else None
@@ -512,10 +509,8 @@ class Project(QObject):
         objects_name = tracking.get("objects") if isinstance(tracking, dict) else None
         objects, tracked_objects = (_read_objects(path.parent / objects_name) if isinstance(objects_name, str)
                                     else ({}, {}))
-        video = Path(data["video"])
-        if not video.exists() and (path.parent / video.name).exists():
-            video = path.parent / video.name  # project and video moved together
-        self.open_video(video, opener)
+        relocated = video is not None
+        self.open_video(Path(video) if relocated else project_video(path, data), opener)
         if masks is not None:
             apply_mask_blobs(self.masks, masks, masks_file)
             self.masksChanged.emit(self.masks.masked_frames())
@@ -534,9 +529,9 @@ class Project(QObject):
         self.set_range(*data.get("range", [0, self.n_frames]))
         self.set_current(data.get("current", 0))
         self.path = path
-        self._dirty = False
+        self._dirty = relocated
         self.pathChanged.emit(path)
-        self.dirtyChanged.emit(False)
+        self.dirtyChanged.emit(relocated)
 
     def record_track(self, span: tuple[int, int], sam: Optional[str], keys: dict, pending=()) -> None:
         """Remember a tracking run over ``span`` (its range): ``keys`` {keyframe: digest of the mask
@@ -591,6 +586,27 @@ class Project(QObject):
                         if frame(k) is not None}
         self._load_last_track(tracking.get("last_run"))
         self.trackingChanged.emit()
+
+
+def read_project_file(path: Path) -> dict:
+    """The JSON of project file ``path``; InpaintError when it is not one."""
+    try:
+        data = json.loads(Path(path).read_text())
+        if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("video"), str):
+            raise ValueError("unknown format")
+    except (OSError, ValueError) as exc:
+        raise InpaintError(f"Cannot read project {path} ({exc}); is it a project saved by this application?") from None
+    return data
+
+
+def project_video(path, data: Optional[dict] = None) -> Path:
+    """The video project ``path`` opens: the path it names, or the file of that name beside the
+    project (project and video moved together). It may not exist (``Path.exists`` says)."""
+    path = Path(path)
+    video = Path((data or read_project_file(path))["video"])
+    if not video.exists() and (path.parent / video.name).exists():
+        video = path.parent / video.name
+    return video
 
 
 def mask_digest(blob: Optional[bytes]) -> Optional[str]:

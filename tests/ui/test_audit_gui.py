@@ -1,0 +1,156 @@
+"""Faults a new user hit in the window (GUI audit): a project whose video was moved, a file gone
+from Open recent, Esc in the export dialog, a second export dialog, a crash followed by a move."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from app.core.video import open_video, probe
+from uihelpers import square_mask
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def saved_project(window, clip, tmp_path) -> tuple[Path, dict]:
+    """``clip`` opened, a square painted on frames 2..7, saved as a project: (its path, the masks)."""
+    window.open_path(clip)
+    p = window.project
+    p.set_range(2, 8)
+    p.set_current(2)
+    p.edit_mask(square_mask(), "range")
+    path = window.project.save(tmp_path / "work.sttnproj")
+    return path, {i: p.masks.get(i).copy() for i in p.masks.masked_frames()}
+
+
+def locate(monkeypatch, video: Path | str):
+    """The next Open dialog picks ``video``; returns the list of the dialogs' titles."""
+    asked = []
+
+    def pick(parent, title, *a, **k):
+        asked.append(title)
+        return str(video), ""
+
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(pick))
+    return asked
+
+
+def test_a_project_whose_video_was_moved_opens_with_the_video_located(window, clip, tmp_path, dialogs,
+                                                                       monkeypatch):
+    """Reopening a project after its video had been moved or renamed was one message, "Video ...
+    does not exist; check the path.", and no way on: the masks were out of reach. Now the window
+    asks to locate it, opens the project with the video picked, and the next save records it."""
+    path, masks = saved_project(window, clip, tmp_path)
+    window.open_path(clip)  # another project open meanwhile (unchanged)
+    moved = tmp_path / "elsewhere" / "renamed.mp4"
+    moved.parent.mkdir()
+    clip.rename(moved)
+    dialogs.answer = QMessageBox.StandardButton.Yes
+    asked = locate(monkeypatch, moved)
+    assert window.open_path(path)
+    assert asked == [f"Locate {clip.name}"]
+    kind, text = dialogs[-1]
+    assert kind == "question" and str(clip) in text and "Locate it?" in text
+    p = window.project
+    assert p.video_path == moved.resolve() and p.n_frames == 12
+    assert (p.start, p.end) == (2, 8)
+    assert sorted(masks) == p.masks.masked_frames() and all(np.array_equal(p.masks.get(i), m) for i, m in masks.items())
+    assert p.dirty and window.windowTitle().startswith("work*")  # the project now names another video
+    assert window.save()
+    assert json.loads(path.read_text())["video"] == str(moved.resolve())
+    dialogs.clear()
+    assert window.open_path(path) and not dialogs  # opens as it is from now on
+
+
+def test_a_project_whose_video_is_not_located_leaves_the_open_one(window, clip, make_clip, tmp_path, dialogs,
+                                                                   monkeypatch):
+    path, _ = saved_project(window, clip, tmp_path)
+    other = make_clip(n=5, name="other.mp4")
+    window.open_path(other)
+    window.project.set_current(3)
+    window.project.edit_mask(square_mask(), "frame")  # unsaved work in the project open now
+    clip.unlink()
+    dialogs.answer = QMessageBox.StandardButton.No  # do not locate it
+    assert not window.open_path(path)
+    assert [k for k, _ in dialogs] == ["question"]  # not asked to save first, for nothing
+    assert window.project.video_path == other.resolve() and window.project.masks.masked_frames() == [3]
+    assert window.statusBar().currentMessage() == f"work.sttnproj not opened: its video {clip.resolve()} is missing."
+    dialogs.answer = QMessageBox.StandardButton.Yes  # locate it, but cancel the file dialog
+    locate(monkeypatch, "")
+    assert not window.open_path(path)
+    assert window.project.video_path == other.resolve() and window.project.dirty
+
+
+def test_a_file_gone_from_open_recent_says_so_without_asking_to_save(window, clip, make_clip, dialogs):
+    """Open recent on a file deleted since asked "Save the changes first?", then failed, and the
+    entry stayed in the menu: now one message, and the entry goes."""
+    gone = make_clip(n=4, name="gone.mp4")
+    window.open_path(gone)
+    window.open_path(clip)
+    window.project.edit_mask(square_mask(), "frame")
+    gone.unlink()
+    entry = next(a for a in window.recent_menu.actions() if a.text() == "gone.mp4")
+    entry.trigger()
+    assert dialogs == [("critical", f"{gone.resolve()} is not there (moved, renamed or deleted); it is taken off "
+                                    "File > Open recent.")]
+    assert [a.text() for a in window.recent_menu.actions()] == ["clip.mp4"]
+    assert window.project.video_path == clip.resolve() and window.project.dirty
+
+
+CRASHING_SESSION = """
+import os, signal, sys, time
+from pathlib import Path
+import numpy as np
+from PySide6.QtCore import QSettings
+from app.gui import make_app
+from app.ui.main_window import MainWindow
+
+QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, sys.argv[2])
+app = make_app([])
+w = MainWindow(autosave_ms=200)
+w.show()
+assert w.open_path(sys.argv[1])
+m = np.zeros((64, 96), bool)
+m[10:30, 20:60] = True
+w.project.set_range(1, 9)
+w.project.set_current(1)
+w.project.edit_mask(m, "range")
+deadline = time.monotonic() + 60
+while not w.autosaver.path.exists() and time.monotonic() < deadline:
+    app.processEvents()
+    time.sleep(0.02)
+w.autosaver.wait()
+os.kill(os.getpid(), signal.SIGKILL)  # a crash: no closeEvent, no cleanup
+"""
+
+
+def test_after_a_crash_the_autosave_is_offered_and_a_moved_video_can_be_located(window, clip, tmp_path, dialogs,
+                                                                                  monkeypatch):
+    """A session killed after its edits were autosaved; its video moved before the next start. The
+    next start offers the work, asks where the video is, and the masks come back unsaved."""
+    script = tmp_path / "crash.py"
+    script.write_text(textwrap.dedent(CRASHING_SESSION))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "QT_QPA_PLATFORM": "offscreen"}
+    run = subprocess.run([sys.executable, str(script), str(clip), str(tmp_path / "settings")], env=env,
+                         cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert run.returncode == -signal.SIGKILL, run.stderr[-2000:]
+    assert window.autosaver.path.exists()
+    moved = tmp_path / "moved.mp4"
+    clip.rename(moved)
+    dialogs.answer = QMessageBox.StandardButton.Yes
+    locate(monkeypatch, moved)
+    assert window.offer_recovery()
+    assert [k for k, _ in dialogs] == ["question", "question"]  # recover? then: locate the video?
+    p = window.project
+    assert p.video_path == moved.resolve() and (p.start, p.end) == (1, 9)
+    assert p.masks.masked_frames() == list(range(1, 9)) and p.masks.get(4)[20, 40] and not p.masks.get(4)[5, 5]
+    assert p.dirty and p.path is None  # still to be saved somewhere
+    with open_video(moved) as r:
+        assert len(r) == 12
