@@ -6,6 +6,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import QDialog, QFileDialog, QMainWindow, QMessageBox, QTextBrowser, QToolBar, QVBoxLayout, QWidget
+from shiboken6 import isValid
 
 from app.core.errors import Cancelled, InpaintError
 from app.core.paths import user_data_dir
@@ -433,6 +434,13 @@ class MainWindow(QMainWindow):
         p = self.project
         if not p.has_video:
             return None
+        old = self.export_dialog if self.export_dialog is not None and isValid(self.export_dialog) else None
+        if old is not None and old.running:
+            old.raise_()  # (a second one would follow the same job and offer Export again)
+            old.activateWindow()
+            return old
+        if old is not None:
+            old.close()  # one at a time, made anew: its path and summary are for this video and range
         full_res = bool(self.controller.engine_config().crop_to_mask)  # (Settings > Engine > Crop around mask)
         d = ExportDialog(p.video_path.with_name(p.video_path.stem + "_inpainted.mp4"), self.settings.crf,
                          self.settings.keep_audio, bool(p.reader.has_audio), self.export_summary(full_res), self,

@@ -154,3 +154,54 @@ def test_after_a_crash_the_autosave_is_offered_and_a_moved_video_can_be_located(
     assert p.dirty and p.path is None  # still to be saved somewhere
     with open_video(moved) as r:
         assert len(r) == 12
+
+
+def test_escape_in_the_export_dialog_cancels_the_export(window, make_clip, qtbot, tmp_path):
+    """Esc (or the title bar's close button) while an export ran closed the dialog and let the
+    export go on and write the file, though the dialog's button read Cancel at that moment: now it
+    cancels, and the dialog stays to say so."""
+    window.open_path(make_clip(n=80, width=96, height=64, name="long.mp4"))
+    p = window.project
+    p.edit_mask(square_mask(), "range")
+    out = tmp_path / "out.mp4"
+    dialog = window.export_dialog_show()
+    dialog.path_edit.setText(str(out))
+    jobs = window.controller.engine
+    pressed = []
+
+    def escape(job, progress):
+        if not pressed:
+            pressed.append(progress.done)
+            QTest.keyClick(dialog, Qt.Key.Key_Escape)
+
+    jobs.progress.connect(escape)
+    with qtbot.waitSignal(jobs.cancelled, timeout=120_000):
+        dialog.export_button.click()
+    assert pressed and dialog.isVisible()
+    assert dialog.status.text() == "Cancelled; nothing was written."
+    assert not out.exists() and not list(tmp_path.glob("out*"))
+    dialog.close()  # no export runs: it closes now
+    assert not dialog.isVisible()
+
+
+def test_export_again_while_an_export_runs_brings_up_its_dialog(window, make_clip, qtbot, tmp_path):
+    """Ctrl+E while the export dialog was open made a second dialog, which showed the same job's
+    progress with Export enabled (pressing it: "Export is still running"); with none running, the
+    dialog is made anew for the video open now."""
+    first = make_clip(n=40, fps=12, audio=True, name="first.mp4")
+    window.open_path(first)
+    window.project.edit_mask(square_mask(), "range")
+    dialog = window.export_dialog_show()
+    dialog.path_edit.setText(str(tmp_path / "out.mp4"))
+    jobs = window.controller.engine
+    with qtbot.waitSignal(jobs.finished, timeout=120_000):
+        dialog.export_button.click()
+        assert window.export_dialog_show() is dialog and dialog.running
+    written = probe(tmp_path / "out.mp4")  # the file the job wrote meanwhile, whole
+    assert (written["frames"], written["width"], written["height"], written["fps"], written["has_audio"]) == \
+        (40, 96, 64, 12, True)
+    window.open_path(make_clip(n=4, name="second.mp4"))
+    again = window.export_dialog_show()
+    assert again is not dialog and not dialog.isVisible()
+    assert again.path_edit.text().endswith("second_inpainted.mp4")
+    again.close()

@@ -113,10 +113,15 @@ class ExportDialog(QDialog):
         self.exportRequested.emit(self.options())
 
     def _close_or_cancel(self) -> None:
+        self.reject()
+
+    def reject(self) -> None:
+        """Close, or while an export runs cancel it (the Cancel button, Esc, the title bar's close
+        button): the dialog stays to say when it has stopped and that nothing was written."""
         if self.running:
             self.cancelRequested.emit()
         else:
-            self.reject()
+            super().reject()
 
     # --- driven by the job -------------------------------------------------------
     def follow(self, jobs) -> None:
