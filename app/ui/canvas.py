@@ -49,6 +49,8 @@ class ViewState(QObject):
 
 
 class ImageView(QWidget):
+    spaceTapped = Signal()  # Space pressed and released without dragging (play / pause)
+
     def __init__(self, state: Optional[ViewState] = None, parent=None):
         super().__init__(parent)
         self.state = state or ViewState(self)
@@ -201,13 +203,13 @@ class ImageView(QWidget):
 
     def space_tapped(self) -> None:
         """Space pressed and released without dragging."""
+        self.spaceTapped.emit()
 
 
 class MaskCanvas(ImageView):
     """A frame with an editable mask overlay. Emits ``strokeFinished(mask)`` once per stroke."""
 
     strokeFinished = Signal(object)  # bool (H, W): the whole new mask of the shown frame
-    spaceTapped = Signal()
 
     def __init__(self, state: Optional[ViewState] = None, parent=None):
         super().__init__(state, parent)
@@ -320,9 +322,6 @@ class MaskCanvas(ImageView):
         self._mouse = None
         self.update()
         super().leaveEvent(e)
-
-    def space_tapped(self):
-        self.spaceTapped.emit()
 
 
 def bind_canvas(canvas: MaskCanvas, project, panel) -> None:

@@ -62,6 +62,7 @@ class MainWindow(QMainWindow):
         self.controller.resultsReady.connect(
             lambda _: self.compare.mode == "original" and self.compare.set_mode("side"))
         self.canvas.spaceTapped.connect(self.timeline.toggle_play)
+        self.result_view.spaceTapped.connect(self.timeline.toggle_play)  # (it has the keys once clicked)
         self.segment = SegmentController(self.canvas, self.project, self.tools, self.controller, self.settings,
                                          self.timeline, self)
 
@@ -100,6 +101,7 @@ class MainWindow(QMainWindow):
         # saved, reopened, undone back to the saved state or its changes discarded: nothing to recover
         self.project.dirtyChanged.connect(lambda dirty: dirty or self.autosaver.discard())
         self._busy(False)
+        self._keys_to_canvas()
         self._video_opened()
         self.controller.trim_cache()  # results left by a crashed session, clips beyond the limit
         screen = (self.screen() or QGuiApplication.primaryScreen()).availableGeometry()
@@ -219,8 +221,24 @@ class MainWindow(QMainWindow):
             a.setEnabled(has_video and not busy)
         self.cancel_action.setEnabled(busy)
 
+    def _keys_to_canvas(self) -> None:
+        """The single-key shortcuts (Space, Left/Right, B/E/R, 1/2/3, I/O) work where the focus is not
+        in a text field: the Size box had it when the window opened, so they did nothing and "3"
+        (Split view) was typed into the brush size. The picture has it from the start; the tool
+        bar's fields give it back when a value is entered (Enter) or picked from the list."""
+        back = self.canvas.setFocus
+        for spin in (self.tools.size_spin, self.segment.dilate_spin):
+            spin.setFocusPolicy(Qt.FocusPolicy.ClickFocus)  # (wheel and arrows work without focus)
+            spin.editingFinished.connect(lambda s=spin: s.hasFocus() and back())  # (not when focus moved on)
+        self.tools.scope_box.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.tools.scope_box.activated.connect(lambda _: back())
+        self.tools.opacity.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        back()
+
     def _video_opened(self) -> None:
         has_video = self.project.has_video
+        if has_video:
+            self.canvas.setFocus()  # (the Open dialog, or the button that opened it, had it)
         for a in (self.save_action, self.save_as_action, self.import_masks_action, self.import_folder_action,
                   self.export_masks_action,
                   self.inpaint_action, self.preview_action, self.export_action):

@@ -132,6 +132,9 @@ class CompareArea(QWidget):
         self.set_mode("original")
 
     def set_mode(self, mode: str) -> None:
+        # the keys stay with the pictures: a hidden view's focus went on to a tool bar button, where
+        # Space pressed the button instead of playing
+        keys = self.canvas.hasFocus() or self.result.hasFocus()
         self.mode = mode
         self.mode_actions[mode].setChecked(True)
         self.canvas.setVisible(mode != "split")
@@ -141,6 +144,8 @@ class CompareArea(QWidget):
         if mode == "side":
             half = max(1, self.splitter.width() // 2)
             self.splitter.setSizes([half, half])
+        if keys and not (self.canvas.hasFocus() or self.result.hasFocus()):
+            (self.result if mode == "split" else self.canvas).setFocus()
         self.modeChanged.emit(mode)
 
 

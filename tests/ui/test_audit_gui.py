@@ -104,6 +104,57 @@ def test_a_file_gone_from_open_recent_says_so_without_asking_to_save(window, cli
     assert window.project.video_path == clip.resolve() and window.project.dirty
 
 
+def test_escape_in_the_export_dialog_cancels_the_export(window, make_clip, qtbot, tmp_path):
+    """Esc (or the title bar's close button) while an export ran closed the dialog and let the
+    export go on and write the file, though the dialog's button read Cancel at that moment: now it
+    cancels, and the dialog stays to say so."""
+    window.open_path(make_clip(n=80, width=96, height=64, name="long.mp4"))
+    p = window.project
+    p.edit_mask(square_mask(), "range")
+    out = tmp_path / "out.mp4"
+    dialog = window.export_dialog_show()
+    dialog.path_edit.setText(str(out))
+    jobs = window.controller.engine
+    pressed = []
+
+    def escape(job, progress):
+        if not pressed:
+            pressed.append(progress.done)
+            QTest.keyClick(dialog, Qt.Key.Key_Escape)
+
+    jobs.progress.connect(escape)
+    with qtbot.waitSignal(jobs.cancelled, timeout=120_000):
+        dialog.export_button.click()
+    assert pressed and dialog.isVisible()
+    assert dialog.status.text() == "Cancelled; nothing was written."
+    assert not out.exists() and not list(tmp_path.glob("out*"))
+    dialog.close()  # no export runs: it closes now
+    assert not dialog.isVisible()
+
+
+def test_export_again_while_an_export_runs_brings_up_its_dialog(window, make_clip, qtbot, tmp_path):
+    """Ctrl+E while the export dialog was open made a second dialog, which showed the same job's
+    progress with Export enabled (pressing it: "Export is still running"); with none running, the
+    dialog is made anew for the video open now."""
+    first = make_clip(n=40, fps=12, audio=True, name="first.mp4")
+    window.open_path(first)
+    window.project.edit_mask(square_mask(), "range")
+    dialog = window.export_dialog_show()
+    dialog.path_edit.setText(str(tmp_path / "out.mp4"))
+    jobs = window.controller.engine
+    with qtbot.waitSignal(jobs.finished, timeout=120_000):
+        dialog.export_button.click()
+        assert window.export_dialog_show() is dialog and dialog.running
+    written = probe(tmp_path / "out.mp4")  # the file the job wrote meanwhile, whole
+    assert (written["frames"], written["width"], written["height"], written["fps"], written["has_audio"]) == \
+        (40, 96, 64, 12, True)
+    window.open_path(make_clip(n=4, name="second.mp4"))
+    again = window.export_dialog_show()
+    assert again is not dialog and not dialog.isVisible()
+    assert again.path_edit.text().endswith("second_inpainted.mp4")
+    again.close()
+
+
 CRASHING_SESSION = """
 import os, signal, sys, time
 from pathlib import Path
@@ -156,52 +207,50 @@ def test_after_a_crash_the_autosave_is_offered_and_a_moved_video_can_be_located(
         assert len(r) == 12
 
 
-def test_escape_in_the_export_dialog_cancels_the_export(window, make_clip, qtbot, tmp_path):
-    """Esc (or the title bar's close button) while an export ran closed the dialog and let the
-    export go on and write the file, though the dialog's button read Cancel at that moment: now it
-    cancels, and the dialog stays to say so."""
-    window.open_path(make_clip(n=80, width=96, height=64, name="long.mp4"))
-    p = window.project
-    p.edit_mask(square_mask(), "range")
-    out = tmp_path / "out.mp4"
-    dialog = window.export_dialog_show()
-    dialog.path_edit.setText(str(out))
-    jobs = window.controller.engine
-    pressed = []
+def test_the_single_key_shortcuts_work_from_the_start_and_after_a_tool_bar_field(window, clip, qtbot):
+    """The brush Size box had the keyboard focus when the window opened and after a video was
+    opened: Right, Space, E, 1/2/3 did nothing, and "3" (Split view) was typed into the brush size.
+    The pictures keep the focus (Split view hid the canvas, and a tool bar button took it, where
+    Space pressed the button; Space on the result view did nothing); a tool bar field hands it back
+    once a value is entered or picked."""
+    from PySide6.QtWidgets import QApplication
 
-    def escape(job, progress):
-        if not pressed:
-            pressed.append(progress.done)
-            QTest.keyClick(dialog, Qt.Key.Key_Escape)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    window.open_path(clip)
+    views = (window.canvas, window.result_view)
 
-    jobs.progress.connect(escape)
-    with qtbot.waitSignal(jobs.cancelled, timeout=120_000):
-        dialog.export_button.click()
-    assert pressed and dialog.isVisible()
-    assert dialog.status.text() == "Cancelled; nothing was written."
-    assert not out.exists() and not list(tmp_path.glob("out*"))
-    dialog.close()  # no export runs: it closes now
-    assert not dialog.isVisible()
+    def key(k):
+        target = QApplication.focusWidget()
+        assert target in views, target
+        QTest.keyClick(target, k)
 
-
-def test_export_again_while_an_export_runs_brings_up_its_dialog(window, make_clip, qtbot, tmp_path):
-    """Ctrl+E while the export dialog was open made a second dialog, which showed the same job's
-    progress with Export enabled (pressing it: "Export is still running"); with none running, the
-    dialog is made anew for the video open now."""
-    first = make_clip(n=40, fps=12, audio=True, name="first.mp4")
-    window.open_path(first)
-    window.project.edit_mask(square_mask(), "range")
-    dialog = window.export_dialog_show()
-    dialog.path_edit.setText(str(tmp_path / "out.mp4"))
-    jobs = window.controller.engine
-    with qtbot.waitSignal(jobs.finished, timeout=120_000):
-        dialog.export_button.click()
-        assert window.export_dialog_show() is dialog and dialog.running
-    written = probe(tmp_path / "out.mp4")  # the file the job wrote meanwhile, whole
-    assert (written["frames"], written["width"], written["height"], written["fps"], written["has_audio"]) == \
-        (40, 96, 64, 12, True)
-    window.open_path(make_clip(n=4, name="second.mp4"))
-    again = window.export_dialog_show()
-    assert again is not dialog and not dialog.isVisible()
-    assert again.path_edit.text().endswith("second_inpainted.mp4")
-    again.close()
+    size = window.tools.size_spin.value()
+    key(Qt.Key.Key_Right)
+    assert window.project.current == 1
+    key(Qt.Key.Key_3)
+    assert window.compare.mode == "split" and window.tools.size_spin.value() == size
+    assert QApplication.focusWidget() is window.result_view
+    key(Qt.Key.Key_Space)
+    assert window.timeline.playing
+    key(Qt.Key.Key_Space)
+    assert not window.timeline.playing
+    key(Qt.Key.Key_1)
+    assert window.compare.mode == "original" and QApplication.focusWidget() is window.canvas
+    key(Qt.Key.Key_E)
+    assert window.tools.tool.name == "eraser"
+    spin = window.tools.size_spin
+    QTest.mouseClick(spin.lineEdit(), Qt.MouseButton.LeftButton)
+    assert spin.hasFocus()
+    spin.selectAll()
+    QTest.keyClicks(spin, "40")
+    QTest.keyClick(spin, Qt.Key.Key_Return)
+    assert spin.value() == 40
+    current = window.project.current
+    key(Qt.Key.Key_Right)
+    assert window.project.current == current + 1
+    box = window.tools.scope_box
+    box.setFocus()
+    box.activated.emit(1)  # a choice picked from the list
+    key(Qt.Key.Key_2)
+    assert window.compare.mode == "side"
