@@ -175,6 +175,12 @@ class TrainProgress(TqdmProgress):
         self.last_line, self.last_step = -float("inf"), None
 
     def __call__(self, p) -> None:
+        if p.stage != "train":  # decoding clips into the cache, before the first step
+            if time.monotonic() - self.last_line >= self.every or p.done == 0:
+                self.last_line = time.monotonic()
+                print(f"reading {p.stage} {p.done + 1}/{p.total}: {p.info.get('clip', '')}", file=self.stream,
+                      flush=True)
+            return
         shown = {k: v for k, v in p.info.items() if k in ("loss", "d_loss", "val_psnr")}
         if self.tty:
             from tqdm import tqdm

@@ -102,7 +102,9 @@ def test_validation_log_samples_and_export(tmp_path, data, make_clip):
     assert {"val_psnr", "val_ssim", "time"} <= set(lines[0]) and {"val_psnr", "loss", "hole"} <= set(lines[2])
     assert 5 < lines[2]["val_psnr"] < 60 and 0 < lines[2]["val_ssim"] <= 1
     assert len(list((tmp_path / "w" / "samples").glob("*.png"))) == 2
-    assert [p.done for p in seen] == [0, 1, 2] and seen[-1].total == 2 and "loss" in seen[-1].info
+    # each clip is reported before it is read (decoding a folder of HD clips takes minutes), then each step
+    assert [(p.stage, p.info["clip"]) for p in seen[:2]] == [("training clips", "train.mp4"), ("validation clips", "val.mp4")]
+    assert [p.done for p in seen[2:]] == [0, 1, 2] and seen[-1].total == 2 and "loss" in seen[-1].info
     assert result.output == out and result.val_psnr == lines[2]["val_psnr"]
     state, meta = read_checkpoint(out)
     assert all(v.dtype == torch.float16 for v in state.values() if v.is_floating_point())

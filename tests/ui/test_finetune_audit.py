@@ -18,10 +18,11 @@ def test_stop_keeps_a_checkpoint_and_continue_resumes_it(window, make_clip, qtbo
     page.footage.setText(str(make_clip(n=10, width=96, height=64, name="my clip ü.mp4")))  # one video
     page.steps.setValue(1000)
     jobs = window.controller.training
-    said = []
+    said, shown = [], []
 
     def press_stop(job, p):
-        if p.done >= 2 and not said:
+        shown.append(page.status.text())
+        if p.stage == "train" and p.done >= 2 and not said:
             page.stop_button.click()
             said.append(page.status.text())
 
@@ -31,6 +32,8 @@ def test_stop_keeps_a_checkpoint_and_continue_resumes_it(window, make_clip, qtbo
         assert not page.continue_button.isEnabled()
     jobs.progress.disconnect(press_stop)
     assert said and said[0].startswith("Stopping")  # at once, not when the step ends
+    assert shown[0].startswith("Reading training clips 1 of 1 (my clip ü.mp4)")  # before the model's first step
+    assert any(" s/step · ETA " in text for text in shown)
     result = blocker.args[1]
     step = result["step"]
     assert result["stopped"] and 2 <= step < 1000 and result["output"].exists()

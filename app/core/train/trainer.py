@@ -388,9 +388,14 @@ class Trainer:
 
     def _load_data(self, paths, min_frames, what):
         # Rank 0 decodes into the shared cache first; the other ranks then only memory-map it.
+        # Progress(i, n, 'training clips' / 'validation clips', info={'clip': name}) before each
+        # clip: decoding a folder of HD clips takes minutes on a CPU.
+        def clip_progress(i, n, path):
+            self.progress(Progress(i, n, f"{what} clips", info={"clip": Path(path).name}))
+
         if self.ctx.is_main:
             clips = load_clips(paths, self.cfg.cache_path, self.width, self.height, min_frames,
-                               self.cfg.exclude, what=what, cancel=self.cancel)
+                               self.cfg.exclude, what=what, cancel=self.cancel, progress=clip_progress)
         ddp.barrier(self.ctx)
         if not self.ctx.is_main:
             clips = load_clips(paths, self.cfg.cache_path, self.width, self.height, min_frames,

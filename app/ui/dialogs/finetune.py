@@ -279,6 +279,10 @@ class FinetunePage(QWidget):
     def _progress(self, job, p) -> None:
         if job.cancel.cancelled:  # (reports still queued when Stop was pressed)
             return
+        if p.stage != "train":
+            self.status.setText(f"Reading {p.stage} {p.done + 1} of {p.total} ({p.info.get('clip', '')}); "
+                                "each clip is decoded once, later runs reuse it…")
+            return
         self.plot.add(p.done, p.info)
         info = p.info
         parts = [f"Step {p.done}/{p.total}"]
