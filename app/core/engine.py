@@ -660,23 +660,25 @@ def inpaint_video(input_path, masks, output_path, weights=None, config: Optional
             smart, why = plan(reader, (i for i in range(start, end) if not masks.is_empty(i)))
             if smart is None:
                 log.info("Encoding every frame again: %s.", why)
-        if smart is not None:  # only the GOPs with a masked frame are encoded; the rest is copied
-            writer = SmartWriter(reader, smart, output_path, crf=crf, preset=preset, audio_from=audio,
-                                 inputs=(input_path,))
-            wanted = writer.wants
-            put = lambda i, frame: writer.write(i, frame) if wanted(i) else None  # noqa: E731
-        else:
-            # the export keeps what the source is besides its pixels: each frame's time (phones record
-            # VFR), its colour encoding, its pixel shape, its fields and its tags (when and where it was shot)
-            writer = VideoWriter(
-                output_path, reader.width, reader.height, fps=reader.rate, crf=crf, preset=preset, audio_from=audio,
-                inputs=(input_path,), source=reader)
-            wanted = lambda i: True  # noqa: E731
-            put = lambda i, frame: writer.write(frame)  # noqa: E731
-        # Encoding happens behind the model on a thread (frames still reach the file in order).
-        sink = BackgroundSink(put) if config.io_threads else put
+        writer = sink = None
         inpainted = 0
-        try:
+        try:  # (from here a Ctrl-C or kill removes the temporary files, whenever it comes)
+            if smart is not None:  # only the GOPs with a masked frame are encoded; the rest is copied
+                writer = SmartWriter(reader, smart, output_path, crf=crf, preset=preset, audio_from=audio,
+                                     inputs=(input_path,))
+                wanted = writer.wants
+                put = lambda i, frame: writer.write(i, frame) if wanted(i) else None  # noqa: E731
+            else:
+                # the export keeps what the source is besides its pixels: each frame's time (phones record
+                # VFR), its colour encoding, its pixel shape, its fields and its tags (when and where it was
+                # shot)
+                writer = VideoWriter(
+                    output_path, reader.width, reader.height, fps=reader.rate, crf=crf, preset=preset,
+                    audio_from=audio, inputs=(input_path,), source=reader)
+                wanted = lambda i: True  # noqa: E731
+                put = lambda i, frame: writer.write(frame)  # noqa: E731
+            # Encoding happens behind the model on a thread (frames still reach the file in order).
+            sink = BackgroundSink(put) if config.io_threads else put
             before = [i for i in range(0, start) if wanted(i)]
             after = [i for i in range(end, n) if wanted(i)]
             total = len(before) + (end - start) + len(after)
@@ -712,7 +714,8 @@ def inpaint_video(input_path, masks, output_path, weights=None, config: Optional
         except BaseException:
             if isinstance(sink, BackgroundSink):
                 sink.abort()
-            writer.abort()
+            if writer is not None:
+                writer.abort()
             raise
     copied = n - smart.frames if smart is not None and not writer.reencoded_all else 0
     return InpaintResult(out, n, inpainted, time.monotonic() - t0, warnings, "" if empty else mode, copied)

@@ -753,8 +753,10 @@ class VideoWriter:
             self._stream = stream
             if depth == 10 and isinstance(source, VideoReader) and source.bit_depth > 8:
                 self._deep = source.reopen(sequential=True)
-        except Exception as exc:
+        except BaseException as exc:  # (Ctrl-C or kill while starting, too: the temporary file goes)
             self._cleanup()
+            if not isinstance(exc, Exception):
+                raise
             raise OutputError(f"Cannot start writing {self.path} ({short(exc)}).") from None
 
     def _temp(self, tag: str) -> Path:
