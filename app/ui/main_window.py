@@ -555,6 +555,9 @@ class MainWindow(QMainWindow):
         self.frames.cancel_open()
         self.timeline.stop()
         self.settings.set_geometry(self.saveGeometry())
+        # a job stops at the end of the step it is on (an STTN window on a CPU: half a minute):
+        # the window goes at once rather than stand frozen meanwhile
+        self.hide()
         self.controller.shutdown()
         self.autosaver.timer.stop()
         self.autosaver.discard()  # a clean exit leaves nothing to recover

@@ -254,3 +254,30 @@ def test_the_single_key_shortcuts_work_from_the_start_and_after_a_tool_bar_field
     box.activated.emit(1)  # a choice picked from the list
     key(Qt.Key.Key_2)
     assert window.compare.mode == "side"
+
+
+def test_closing_during_a_job_hides_the_window_before_waiting_for_the_job_to_stop(window, clip, qtbot, dialogs):
+    """Yes to "Inpaint is still running. Stop and close the window?" left the window on screen,
+    frozen, until the job's step ended (26 s for an STTN window of dogs_jump on a 2-core CPU)."""
+    import threading
+    import time
+
+    window.open_path(clip)
+    jobs = window.controller.engine
+    seen = {}
+    started = threading.Event()
+
+    def slow_step(host, progress, cancel):
+        started.set()
+        while not cancel.cancelled:
+            time.sleep(0.01)
+        seen["visible"] = window.isVisible()  # the step the job is on still runs: the window?
+        time.sleep(0.5)
+        cancel.check()
+
+    jobs.submit("Inpaint", slow_step)
+    assert started.wait(10)
+    dialogs.answer = QMessageBox.StandardButton.Yes
+    assert window.close()
+    assert seen == {"visible": False}
+    dialogs.answer = QMessageBox.StandardButton.Discard
