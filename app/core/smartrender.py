@@ -271,8 +271,10 @@ class SmartWriter:
                 "x264-params": f"bframes=0:sps-id={plan_.sps_id}:keyint=infinite:min-keyint=1:scenecut=0"}
             stream.codec_context.thread_type = "FRAME"
             self._stream = stream
-        except Exception as exc:
+        except BaseException as exc:  # (Ctrl-C or kill while starting, too: the temporary file goes)
             self._cleanup()
+            if not isinstance(exc, Exception):
+                raise
             raise OutputError(f"Cannot start writing {self.path} ({short(exc)}).") from None
 
     def wants(self, index: int) -> bool:

@@ -174,6 +174,23 @@ def test_cancelling_while_copying_leaves_nothing(tmp_path):
     assert sorted(x.name for x in tmp_path.iterdir()) == ["clip.mp4"]
 
 
+def test_a_ctrl_c_while_the_writer_starts_leaves_no_temporary_file(tmp_path, monkeypatch):
+    """A Ctrl-C (or a kill, which the CLI turns into one) that lands while the writer sets up its
+    encoder: the temporary file it had made beside the output went with the exception only for
+    ordinary errors, and was left behind."""
+    src = write_h264(tmp_path / "clip.mp4", audio=False)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    with VideoReader(src) as r:
+        p, _ = plan(r, [12])
+        monkeypatch.setattr(smartrender.av, "open", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            SmartWriter(r, p, tmp_path / "out.mp4")
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["clip.mp4"]
+
+
 def test_frames_must_come_in_the_plans_order(tmp_path):
     src = write_h264(tmp_path / "clip.mp4", audio=False)
     with VideoReader(src) as r:
