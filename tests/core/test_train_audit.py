@@ -55,9 +55,13 @@ def test_stop_in_the_middle_of_a_step_keeps_the_last_whole_step(tmp_path, data, 
         assert len(d_calls) == 2  # the D update of step 3 had happened when Stop came
     ckpt = torch.load(tmp_path / "b" / "checkpoints" / "last.pt", weights_only=True)
     assert ckpt["step"] == 2
+    metrics = tmp_path / "b" / "metrics.jsonl"
+    with open(metrics, "a") as f:  # as a kill leaves it: a step logged after the checkpoint, a torn line
+        f.write('{"step": 3, "loss": 0.5}\n{"step": 4, "lo')
     resumed = Trainer(tiny(tmp_path / "b", data, steps=4), resume="auto")
     resumed.run()
     assert resumed.step == 4
+    assert [json.loads(line)["step"] for line in metrics.read_text().splitlines()] == [1, 2, 3, 4]
     assert _same(straight.G.state_dict(), resumed.G.state_dict())
     assert _same(straight.D.state_dict(), resumed.D.state_dict())
 

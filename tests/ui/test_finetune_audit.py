@@ -45,6 +45,7 @@ def test_stop_keeps_a_checkpoint_and_continue_resumes_it(window, make_clip, qtbo
     page.steps.setValue(step + 2)
     with qtbot.waitSignal(jobs.finished, timeout=240_000) as blocker:
         page.continue_button.click()
+        assert [s for s, _ in page.plot.points["loss"]] == list(range(1, step + 1))  # the curve so far
     result = blocker.args[1]
     assert result["step"] == step + 2 and not result["stopped"]
     assert result["output"].parent == workdir  # the same run, continued

@@ -343,6 +343,8 @@ class Trainer:
                     raise OutputError(f"Cannot create the folder {folder} ({exc.strerror}); "
                                       "choose another --workdir or --output.") from None
             _remove_unfinished_checkpoints(config.checkpoint_path)
+            if ckpt is not None:
+                self._drop_metrics_after(self.step)
 
     # ----------------------------------------------------------------- setup
     def _build_generator(self, ckpt) -> InpaintGenerator:
@@ -599,6 +601,24 @@ class Trainer:
         if self._prefetch is not None:
             self._prefetch.close()
             self._prefetch = None
+
+    def _drop_metrics_after(self, step: int) -> None:
+        """Resuming at ``step``: the log lines of the steps after it (written before a kill, and
+        about to be trained again) would appear twice; they are dropped, as is a torn last line."""
+        try:
+            lines = self.metrics_path.read_text().splitlines()
+        except OSError:
+            return
+        kept = []
+        for line in lines:
+            try:
+                if int(json.loads(line)["step"]) <= step:
+                    kept.append(line)
+            except (ValueError, KeyError, TypeError):
+                pass
+        if len(kept) != len(lines):
+            with atomic_path(self.metrics_path) as tmp:
+                tmp.write_text("".join(k + "\n" for k in kept))
 
     def _log(self, record: dict) -> None:
         if not self.ctx.is_main:

@@ -263,6 +263,20 @@ class FinetunePage(QWidget):
             return
         config.steps = self.steps.value()
         self._submit(config, "auto", f"Continuing the run in {config.workdir} from its last checkpoint…")
+        self._replot(Path(config.workdir) / "metrics.jsonl")
+
+    def _replot(self, metrics: Path) -> None:
+        """The curves of the run so far, from its metrics.jsonl."""
+        try:
+            lines = metrics.read_text().splitlines()
+        except OSError:
+            return
+        for line in lines:
+            try:
+                record = json.loads(line)
+                self.plot.add(int(record["step"]), record)
+            except (ValueError, KeyError, TypeError):
+                continue  # (a line cut short by a kill)
 
     def _submit(self, config, resume, message: str) -> None:
         self.plot.clear(config.steps)
