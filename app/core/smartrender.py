@@ -43,7 +43,7 @@ import numpy as np
 from .errors import OutputError, short
 from .fsutil import check_writable, make_temp_beside
 from .jobs import CancelToken, ProgressClock, ProgressFn
-from .video import (ROTATE_CCW, VideoReader, VideoWriter, _has_audio, _mux_audio, mp4_output, tag_colour,
+from .video import (ROTATE_CCW, VideoReader, VideoWriter, _has_audio, _mux_audio, container_of, mp4_output, tag_colour,
                     yuv_frame)
 
 log = logging.getLogger(__name__)
@@ -322,7 +322,8 @@ class SmartWriter:
                     extradata = self._extradata(runs.streams.video[0])
                     _mux_audio(r.path, audio, final, metadata=r.metadata, timecode=r.timecode, chapters=r.chapters,
                                video_packets=lambda src, st: self._merged(src, st, runs, progress, cancel),
-                               extradata=extradata, subtitles_from=self.reader.path)
+                               extradata=extradata, subtitles_from=self.reader.path,
+                               container=container_of(self.path))
                 self._check(final)
             except SmartRenderError as exc:
                 log.warning("Copying the unchanged GOPs failed (%s); re-encoding every frame", exc)

@@ -30,6 +30,10 @@ from .mp4index import video_pts
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 # Audio codecs the mp4 container takes as they are; anything else is re-encoded to AAC.
 MP4_AUDIO_COPY = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}
+#: ... and what a QuickTime file (an export named .mov) takes besides: uncompressed PCM, as cameras
+#: and recorders write it (kept bit for bit there; an .mp4 gets it as AAC)
+MOV_AUDIO_COPY = MP4_AUDIO_COPY | {f"pcm_{k}" for k in ("s16le", "s16be", "s24le", "s24be", "s32le", "s32be",
+                                                        "f32le", "f32be", "f64le", "f64be", "u8", "s8")}
 #: AAC's bit rate for a track re-encoded from a codec mp4 cannot hold (PCM, MP2, Vorbis): 128 kb/s stereo
 AAC_BITRATE_PER_CHANNEL = 64000
 #: FFmpeg's usual channel layout for a count, for audio whose channels have no names (AVI's PCM)
@@ -821,7 +825,8 @@ class VideoWriter:
                 final = self._temp("mux")
                 try:
                     _mux_audio(self._tmp_video, audio, final, audio_shift=self._shift, metadata=self._metadata,
-                               timecode=self._timecode, chapters=self._chapters, subtitles_from=subtitles)
+                               timecode=self._timecode, chapters=self._chapters, subtitles_from=subtitles,
+                               container=container_of(self.path))
                 except BaseException:
                     final.unlink(missing_ok=True)
                     raise
@@ -856,6 +861,11 @@ class VideoWriter:
         else:
             self.abort()
         return False
+
+
+def container_of(path) -> str:
+    """The container an export named ``path`` is written as: QuickTime for .mov, MP4 otherwise."""
+    return "mov" if Path(path).suffix.lower() == ".mov" else "mp4"
 
 
 def mp4_output(path: Path) -> Path:
@@ -1006,7 +1016,8 @@ def remux(input_path, output_path, keep_audio: bool = True) -> Path:
         if codec not in REMUX_CODECS:  # (MPEG-2, XviD, MJPEG, VP9 in an mp4: many players refuse them)
             raise ValueError(f"{codec} is not a codec players expect in an mp4")
         _mux_audio(Path(input_path), Path(input_path) if keep_audio and _has_audio(input_path) else None, tmp,
-                   metadata=tags, timecode=timecode, chapters=chapters, subtitles_from=Path(input_path))
+                   metadata=tags, timecode=timecode, chapters=chapters, subtitles_from=Path(input_path),
+                   container=container_of(output_path))
         os.replace(tmp, output_path)
     except (av.error.FFmpegError, ValueError) as exc:
         tmp.unlink(missing_ok=True)
@@ -1020,7 +1031,8 @@ def remux(input_path, output_path, keep_audio: bool = True) -> Path:
 def _mux_audio(video_path: Path, audio_path: Optional[Path], out_path: Path,
                audio_shift: Fraction = Fraction(0), metadata: Optional[dict] = None,
                timecode: Optional[str] = None, chapters=(), video_packets=None,
-               extradata: Optional[bytes] = None, subtitles_from: Optional[Path] = None) -> None:
+               extradata: Optional[bytes] = None, subtitles_from: Optional[Path] = None,
+               container: str = "mp4") -> None:
     """Copy the video stream of ``video_path`` and every audio stream of ``audio_path`` into ``out_path``
     (a screen recording's microphone and system sound, a camera's two channels: each its own track,
     in order; re-encoded to AAC where mp4 cannot hold it).
@@ -1031,10 +1043,12 @@ def _mux_audio(video_path: Path, audio_path: Optional[Path], out_path: Path,
     ``video_packets(container, stream)``: the video packets to write instead of the stream's own (the
     GOP copy's merge, ``app.core.smartrender``), with ``extradata`` for the stream's parameter sets.
     ``subtitles_from``: a file whose text subtitle tracks are kept (``_subtitle_tracks``).
+    ``container``: "mp4", or "mov" (``container_of``), which keeps PCM sound as it is.
     """
     with contextlib.ExitStack() as stack:
         vin = stack.enter_context(av.open(str(video_path)))
-        out = stack.enter_context(av.open(str(out_path), "w", format="mp4"))
+        out = stack.enter_context(av.open(str(out_path), "w", format=container))
+        copyable = MOV_AUDIO_COPY if container == "mov" else MP4_AUDIO_COPY
         out.metadata.update(metadata or {})
         if chapters:
             out.set_chapters(list(chapters))
@@ -1060,7 +1074,7 @@ def _mux_audio(video_path: Path, audio_path: Optional[Path], out_path: Path,
             # a container each, read side by side (the first one's also tells how many there are)
             ain = first if k == 0 else stack.enter_context(av.open(str(audio_path)))
             a_in = ain.streams.audio[k]
-            if _audio_codec(a_in) in MP4_AUDIO_COPY:
+            if _audio_codec(a_in) in copyable:
                 a_out = out.add_stream_from_template(a_in)
                 tracks.append((_shifted(_packets(ain, a_in), audio_shift), a_out))
             else:

@@ -17,8 +17,9 @@ import numpy as np
 import pytest
 
 from app.cli import main
+from app.core.engine import EngineConfig, inpaint_video
 from app.core.errors import MaskError
-from app.core.masks import load_masks
+from app.core.masks import MaskStore, load_masks
 from app.core.video import write_test_clip
 from conftest import make_frames
 
@@ -124,12 +125,15 @@ def test_a_large_mask_reaching_one_edge_is_not_taken_for_inverted(tmp_path):
         load_masks(tmp_path / "all.png", 2, W, H)
 
 
-def _clip_with_sound(path: Path, codec: str, layout: str, rate: int, container: str) -> Path:
-    """1 s of video and of sound, each channel a tone of its own (220, 330, 440 ... Hz; LFE 60 Hz)."""
+def _clip_with_sound(path: Path, codec: str, layout: str, rate: int, container: str, keyint: int = 0) -> Path:
+    """1 s of video and of sound, each channel a tone of its own (220, 330, 440 ... Hz; LFE 60 Hz);
+    ``keyint``: a keyframe every so many frames (0: x264's default)."""
     frames = make_frames(25, W, H)
     with av.open(str(path), "w", format=container) as out:
         vs = out.add_stream("libx264", rate=25)
         vs.width, vs.height, vs.pix_fmt = W, H, "yuv420p"
+        if keyint:
+            vs.options = {"x264-params": f"keyint={keyint}:min-keyint={keyint}:scenecut=0"}
         a = out.add_stream(codec, rate=rate, layout=layout)
         packets = []
         for i, f in enumerate(frames):
@@ -243,3 +247,26 @@ def test_evaluate_refuses_sample_folders_it_cannot_use(tmp_path, capsys):
         assert said in _one_error_line(capsys)
     assert sorted(p.name for p in frames.iterdir()) == [f"{i:05d}.png" for i in range(4)]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "frames"]
+
+
+
+@pytest.mark.parametrize("how", ["inpainted", "nothing-to-remove", "gops-copied"])
+@pytest.mark.parametrize("codec,container", [("pcm_s16le", "mov"), ("pcm_s24le", "mov"), ("pcm_s16le", "avi")])
+def test_pcm_sound_is_kept_bit_for_bit_in_a_mov_export(tmp_path, codec, container, how):
+    """A camera's or recorder's uncompressed sound: an .mp4 can only take it as AAC, a QuickTime file
+    (an export named .mov) keeps it as it is, whichever way the picture is made."""
+    clip = _clip_with_sound(tmp_path / f"clip.{container}", codec, "stereo", 48000, container, keyint=5)
+    out = tmp_path / "out.mov"
+    if how == "gops-copied":  # one frame changed: only its GOP is encoded again (from an H.264 MOV)
+        masks = MaskStore(25, W, H)
+        masks.set(7, _box_mask())
+        result = inpaint_video(clip, masks, out, config=EngineConfig(fill="telea"))
+        assert result.copied == (20 if container == "mov" else 0)  # (AVI: no GOP copy, every frame encoded)
+    else:
+        mask = tmp_path / "m.png"
+        cv2.imwrite(str(mask), (_box_mask() if how == "inpainted" else np.zeros((H, W), bool)).astype(np.uint8) * 255)
+        assert main(["inpaint", str(clip), "--mask", str(mask), "-o", str(out), "--fill", "telea"]) == 0
+    with av.open(str(out)) as c:
+        assert "mov" in c.format.name and c.streams.audio[0].codec_context.name == codec
+    # (the same samples; a MOV cuts PCM into packets of its own size)
+    assert b"".join(_audio_packets(out)) == b"".join(_audio_packets(clip))
