@@ -719,6 +719,12 @@ class SegmentController(QObject):
         stopped = result.get("stopped", False)
         # frames corrected while the run went on (keyframes since): the user's mask, flag and record stand
         fresh = self.keyframes - job.data.get("keyframes", set())
+        # keyframes it started from whose mask changed meanwhile (an undo of the commit, an edit): the
+        # run followed the old mask; said below, since nothing else on screen tells
+        changed = sorted(k for k, digest in job.data.get("keys", {}).items() if mask_digest(p.masks.blob(k)) != digest)
+        changed_note = (f" {_runs(changed).capitalize()} changed while it ran (an undo or an edit): it followed their "
+                        "masks as they were; Track again follows them as they are now (Ctrl+Z takes this run away)."
+                        if changed else "")
         changes = {}
         for i, (before, after) in result["changes"].items():
             if i in fresh:
@@ -776,7 +782,7 @@ class SegmentController(QObject):
             self.controller.message.emit(
                 f"Tracking stopped: kept the {len(kept)} frame(s) tracked so far ({_runs(kept)}; Ctrl+Z takes them "
                 f"away); Track again finishes the range" + (f"; check the {len(flagged)} flagged frame(s)."
-                                                            if flagged else "."))
+                                                            if flagged else ".") + changed_note)
             self.trackFinished.emit({"frames": sorted(changes), "flagged": flagged, "stopped": True})
             return
         grow = self.dilate_spin.value()
@@ -788,7 +794,8 @@ class SegmentController(QObject):
                                      + (f"; check the {len(flagged)} flagged frame(s) (G goes to the next)."
                                         if flagged else ".")
                                      + (f" Grow {TRACKED_GROW} px (beside Track; now {grow}) takes a moving object's "
-                                        "blurred edges and shadow too." if grow < TRACKED_GROW else ""))
+                                        "blurred edges and shadow too." if grow < TRACKED_GROW and not changed else "")
+                                     + changed_note)
         self.trackFinished.emit({"frames": sorted(changes), "flagged": flagged, "stopped": False})
 
     # --- canvas input ----------------------------------------------------------------------

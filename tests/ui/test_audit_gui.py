@@ -14,6 +14,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from app.core.video import open_video, probe
+from test_segment_tool import disc_clip  # noqa: F401 - the clip (a fixture)
 from uihelpers import square_mask
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -281,3 +282,32 @@ def test_closing_during_a_job_hides_the_window_before_waiting_for_the_job_to_sto
     assert window.close()
     assert seen == {"visible": False}
     dialogs.answer = QMessageBox.StandardButton.Discard
+
+
+def test_undoing_the_selection_while_tracking_runs_is_said_when_the_run_lands(window, disc_clip, qtbot):
+    """Commit a selection, Track, Ctrl+Z at once (the selection was wrong): the run landed and put the
+    undone object on the other frames, with "Tracked frames 0..N" as if all were well. It still
+    lands (tracking with SAM costs minutes), and now says which keyframe changed and what to do."""
+    from test_segment_tool import disc_centre, select_and_commit
+
+    window.open_path(disc_clip)
+    p = window.project
+    select_and_commit(qtbot, window, *disc_centre(0))
+    said = []
+    window.controller.message.connect(said.append)
+    with qtbot.waitSignal(window.segment.trackFinished, timeout=60_000):
+        window.segment.track_action.trigger()
+        assert window.controller.engine.busy
+        p.undo.undo()  # before the run's answer can come (it is queued to this thread)
+        assert p.masks.is_empty(0)
+    assert said[-1].startswith("Tracked frames 0..") and said[-1].endswith(
+        " Frames 0 changed while it ran (an undo or an edit): it followed their masks as they were; Track again "
+        "follows them as they are now (Ctrl+Z takes this run away).")
+    p.undo.undo()  # takes the run away, as it says
+    assert p.masks.masked_frames() == []
+    said.clear()
+    with qtbot.waitSignal(window.segment.trackFinished, timeout=60_000):  # an ordinary run says nothing of it
+        p.set_current(0)
+        select_and_commit(qtbot, window, *disc_centre(0))
+        window.segment.track_action.trigger()
+    assert said[-1].startswith("Tracked frames 0..") and "changed while it ran" not in said[-1]
