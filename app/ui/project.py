@@ -510,7 +510,16 @@ class Project(QObject):
         objects, tracked_objects = (_read_objects(path.parent / objects_name) if isinstance(objects_name, str)
                                     else ({}, {}))
         relocated = video is not None
-        self.open_video(Path(video) if relocated else project_video(path, data), opener)
+
+        def fitting(video_path):  # (a video of another size, the wrong file located: the open project stays)
+            reader, first = (opener or open_with_first_frame)(video_path)
+            if masks is not None and (reader.width, reader.height) != masks[0]:
+                reader.close()
+                raise InpaintError(f"{Path(video_path).name} is {reader.width}x{reader.height} but the masks of "
+                                   f"{path.name} are {masks[0][0]}x{masks[0][1]}: it is not this project's video.")
+            return reader, first
+
+        self.open_video(Path(video) if relocated else project_video(path, data), fitting)
         if masks is not None:
             apply_mask_blobs(self.masks, masks, masks_file)
             self.masksChanged.emit(self.masks.masked_frames())

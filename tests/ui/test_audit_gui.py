@@ -311,3 +311,19 @@ def test_undoing_the_selection_while_tracking_runs_is_said_when_the_run_lands(wi
         select_and_commit(qtbot, window, *disc_centre(0))
         window.segment.track_action.trigger()
     assert said[-1].startswith("Tracked frames 0..") and "changed while it ran" not in said[-1]
+
+
+def test_a_located_video_of_another_size_is_refused_and_the_open_project_stays(window, clip, make_clip, tmp_path,
+                                                                                 dialogs, monkeypatch):
+    """Picking the wrong file when asked to locate a moved video opened it, then failed on the masks:
+    the project open before was gone and the wrong video stood there, untitled."""
+    path, _ = saved_project(window, clip, tmp_path)
+    wrong = make_clip(n=12, width=64, height=48, name="wrong.mp4")
+    window.open_path(make_clip(n=5, name="open.mp4"))
+    clip.unlink()
+    dialogs.answer = QMessageBox.StandardButton.Yes
+    locate(monkeypatch, wrong)
+    assert not window.open_path(path)
+    assert dialogs[-1] == ("critical", "wrong.mp4 is 64x48 but the masks of work.sttnproj are 96x64: it is not "
+                                       "this project's video.")
+    assert window.project.video_path.name == "open.mp4" and window.project.n_frames == 5
