@@ -302,13 +302,18 @@ class InpaintEngine:
 
     @torch.inference_mode()
     def _predict_start(self, feats: torch.Tensor, masks: torch.Tensor, n_targets: int,
-                       frames: Optional[torch.Tensor] = None):
+                       frames: Optional[torch.Tensor] = None, cancel: Optional[CancelToken] = None):
         """Queue a window's prediction on the device and its copy back to the host; returns a handle
         for ``_predict_finish``. On CUDA nothing waits here, so the host prepares the next window
         while the GPU computes this one. Seam matching runs here when ``seam_on_device``
-        (``frames``: the uint8 model-size frames from ``_encode``, targets first)."""
+        (``frames``: the uint8 model-size frames from ``_encode``, targets first). ``cancel`` is
+        checked between the transformer's blocks where a window takes seconds (not on CUDA, where it
+        takes milliseconds and a compiled transform keeps one graph)."""
         with self._autocast():
-            out = self.model.transform(feats, masks, 1)
+            if cancel is not None and self.device.type != "cuda":
+                out = self.model.transform(feats, masks, 1, between=cancel.check)
+            else:
+                out = self.model.transform(feats, masks, 1)
             img = self.model.decode(out[:n_targets])
         img = (img.float().clamp_(-1, 1) + 1) * 127.5
         if self.seam_on_device and frames is not None:
@@ -331,9 +336,9 @@ class InpaintEngine:
         return host.numpy()
 
     def _predict(self, feats: torch.Tensor, masks: torch.Tensor, n_targets: int,
-                 frames: Optional[torch.Tensor] = None) -> np.ndarray:
+                 frames: Optional[torch.Tensor] = None, cancel: Optional[CancelToken] = None) -> np.ndarray:
         """Features and device masks of [targets + refs] -> targets' predictions (waits for them)."""
-        return self._predict_finish(self._predict_start(feats, masks, n_targets, frames))
+        return self._predict_finish(self._predict_start(feats, masks, n_targets, frames, cancel))
 
     def _paste(self, original: np.ndarray, pred: np.ndarray, mask: np.ndarray, crop: Optional[_Crop]) -> np.ndarray:
         """Replace the masked pixels of the original frame with the (resized) prediction.
@@ -440,6 +445,7 @@ class InpaintEngine:
                 batch_f.append(t)
                 batch_m.append(mt)
             for k in range(0, len(todo), 8):
+                cancel.check()
                 enc, dev_m, dev_f = self._encode(torch.stack(batch_f[k:k + 8]), torch.stack(batch_m[k:k + 8]))
                 for j, i in enumerate(todo[k:k + 8]):
                     feats[i] = (enc[j], dev_m[j], dev_f[j])
@@ -496,7 +502,7 @@ class InpaintEngine:
                     # Targets first so that the decoder only sees the frames that need it.
                     order = targets + [i for i in nbrs if i not in targets] + refs
                     f, m, fr = features(order)
-                    handle = self._predict_start(f, m, len(targets), fr)
+                    handle = self._predict_start(f, m, len(targets), fr, cancel)
                 # The previous window is collected only now that this one is queued: the GPU works on
                 # this window while its predecessor is pasted back.
                 if pending is not None:
@@ -531,8 +537,10 @@ class InpaintEngine:
             ref_reader.close()
         return inpainted
 
-    def preview_frame(self, reader, masks: MaskSource, index: int, max_refs: int = PREVIEW_REFS) -> np.ndarray:
-        """Inpaint frame ``index`` alone, for a quick look: its neighbours plus a few references."""
+    def preview_frame(self, reader, masks: MaskSource, index: int, max_refs: int = PREVIEW_REFS,
+                      cancel: Optional[CancelToken] = None) -> np.ndarray:
+        """Inpaint frame ``index`` alone, for a quick look: its neighbours plus a few references;
+        ``cancel`` stops it between the transformer's blocks."""
         cfg = self.config
         n = len(reader)
         if masks.is_empty(index):
@@ -552,7 +560,9 @@ class InpaintEngine:
             ts.append(t)
             ms.append(mt)
         f, mdev, fdev = self._encode(torch.stack(ts), torch.stack(ms))
-        pred = self._predict(f, mdev, 1, fdev)
+        if cancel is not None:
+            cancel.check()
+        pred = self._predict(f, mdev, 1, fdev, cancel)
         return self._paste(target_frame, pred[0], target_mask, crop)
 
 

@@ -243,7 +243,7 @@ def preview_job(video, masks, index: int, results, weights, config: EngineConfig
         reader = host.reader(video)
         progress(Progress(0, 1, "preview"))
         if mode == "sttn":
-            results.put(index, engine.preview_frame(reader, masks, index), made)
+            results.put(index, engine.preview_frame(reader, masks, index, cancel=cancel), made)
         else:
             # Propagation needs the neighbouring frames: fill a short window, keep this frame.
             r = config.neighbor_radius

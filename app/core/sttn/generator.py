@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Callable, Optional
 
 import torch
 import torch.nn as nn
@@ -269,8 +270,9 @@ class InpaintGenerator(nn.Module):
         """(N, 3, H, W) -> (N, C, H/4, W/4)."""
         return self.encoder(masked_frames)
 
-    def transform(self, feats, masks, b: int = 1):
-        """feats: (B*T, C, h, w); masks: (B*T, 1, H, W) at frame size -> (B*T, C, h, w)."""
+    def transform(self, feats, masks, b: int = 1, between: Optional[Callable[[], None]] = None):
+        """feats: (B*T, C, h, w); masks: (B*T, 1, H, W) at frame size -> (B*T, C, h, w).
+        ``between``: called after each block (a cancel check: a CPU window takes tens of seconds)."""
         m = F.interpolate(masks, scale_factor=0.25)  # nearest, as the authors do
         if len(self.transformer) and is_channels_last(self.transformer[0].feed_forward.conv[0].weight):
             # A channels-last model (the engine's reduced-precision setting) gets its features
@@ -279,6 +281,8 @@ class InpaintGenerator(nn.Module):
             feats = feats.contiguous(memory_format=torch.channels_last)
         for block in self.transformer:
             feats = block(feats, m, b)
+            if between is not None:
+                between()
         return feats
 
     def decode(self, feats):
