@@ -914,6 +914,17 @@ def _text_subtitle(stream) -> bool:
     return name == "mov_text" or name in TEXT_SUBTITLES
 
 
+def export_suffix(path) -> str:
+    """The suffix an export of ``path`` is offered under: ".mov" when its sound is uncompressed PCM,
+    which a QuickTime file keeps as it is and an mp4 only as AAC; ".mp4" otherwise."""
+    try:
+        with av.open(str(path)) as c:
+            codecs = {_audio_codec(a) for a in c.streams.audio}
+    except (av.error.FFmpegError, OSError):
+        return ".mp4"
+    return ".mov" if codecs - MP4_AUDIO_COPY and not codecs - MOV_AUDIO_COPY else ".mp4"
+
+
 def _has_audio(path) -> bool:
     try:
         with av.open(str(path)) as c:

@@ -10,6 +10,7 @@ from shiboken6 import isValid
 
 from app.core.errors import Cancelled, InpaintError
 from app.core.paths import user_data_dir
+from app.core.video import export_suffix
 
 from .appsettings import AppSettings
 from .canvas import MaskCanvas, ViewState, bind_canvas
@@ -460,7 +461,8 @@ class MainWindow(QMainWindow):
         if old is not None:
             old.close()  # one at a time, made anew: its path and summary are for this video and range
         full_res = bool(self.controller.engine_config().crop_to_mask)  # (Settings > Engine > Crop around mask)
-        d = ExportDialog(p.video_path.with_name(p.video_path.stem + "_inpainted.mp4"), self.settings.crf,
+        suffix = export_suffix(p.video_path)  # (.mov for a camera's PCM sound, which it keeps as it is)
+        d = ExportDialog(p.video_path.with_name(p.video_path.stem + "_inpainted" + suffix), self.settings.crf,
                          self.settings.keep_audio, bool(p.reader.has_audio), self.export_summary(full_res), self,
                          preset=self.settings.preset, full_res=full_res, copy_unchanged=self.settings.copy_unchanged)
         d.full_res.toggled.connect(lambda on: d.summary.setText(self.export_summary(on)))

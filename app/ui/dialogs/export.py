@@ -15,6 +15,18 @@ from app.core.config import X264_PRESETS
 from ..controller import ExportOptions
 from ..jobbar import format_seconds
 
+MP4_FILTER = "MP4 video (*.mp4)"
+MOV_FILTER = "QuickTime movie, keeps uncompressed sound as it is (*.mov)"
+
+
+def export_name(path: str, picked: str) -> str:
+    """A name chosen in the file dialog, given the suffix of the type ``picked`` there unless it
+    already ends as an export may (.mp4, .m4v, .mov)."""
+    if Path(path).suffix.lower() in (".mp4", ".m4v", ".mov"):
+        return path
+    return path + (".mov" if picked == MOV_FILTER else ".mp4")
+
+
 #: The encoder speeds offered (x264 presets, fastest first) and how the combo box names them.
 ENCODER_SPEEDS = (("veryfast", "Fast (veryfast)"), ("faster", "Quicker (faster)"),
                   ("medium", "Balanced (medium, default)"), ("slow", "Thorough (slow)"))
@@ -105,9 +117,11 @@ class ExportDialog(QDialog):
                              preset=self.preset.currentData(), copy_unchanged=self.copy_unchanged.isChecked())
 
     def _browse(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export to", self.path_edit.text(), "MP4 video (*.mp4)")
+        current = self.path_edit.text()
+        chosen = MOV_FILTER if current.lower().endswith(".mov") else MP4_FILTER
+        path, picked = QFileDialog.getSaveFileName(self, "Export to", current, f"{MP4_FILTER};;{MOV_FILTER}", chosen)
         if path:
-            self.path_edit.setText(path if path.lower().endswith(".mp4") else path + ".mp4")
+            self.path_edit.setText(export_name(path, picked))
 
     def _export(self) -> None:
         self.exportRequested.emit(self.options())
