@@ -90,7 +90,7 @@ def test_garbage_files_give_clear_errors(tmp_path, content, match):
 
 def test_wrong_keys_named(tmp_path):
     torch.save({"netG": {"foo.weight": torch.zeros(3)}}, tmp_path / "other.pth")
-    with pytest.raises(WeightsError, match="not an STTN generator.*missing keys.*unexpected keys"):
+    with pytest.raises(WeightsError, match="not an STTN generator.*missing keys.*unexpected keys.*; use an STTN generator: the bundled"):
         load_generator(tmp_path / "other.pth")
 
 

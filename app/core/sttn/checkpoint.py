@@ -77,12 +77,12 @@ def build_from_checkpoint(path, attention: str | None = None) -> tuple[InpaintGe
             parts.append(f"{len(missing)} missing keys (e.g. {', '.join(missing[:3])})")
         if unexpected:
             parts.append(f"{len(unexpected)} unexpected keys (e.g. {', '.join(unexpected[:3])})")
-        raise WeightsError(f"Weights file {path} is not an STTN generator: {'; '.join(parts)}.")
+        raise WeightsError(f"Weights file {path} is not an STTN generator: {'; '.join(parts)}; use {USE_INSTEAD}.")
     for key, tensor in expected.items():
         if tuple(state[key].shape) != tuple(tensor.shape):
             raise WeightsError(
                 f"Weights file {path} does not fit the STTN generator: {key} has shape "
-                f"{tuple(state[key].shape)}, expected {tuple(tensor.shape)}."
+                f"{tuple(state[key].shape)}, expected {tuple(tensor.shape)}; use {USE_INSTEAD}."
             )
     model.load_state_dict({k: v.float() for k, v in state.items()})
     return model, meta
