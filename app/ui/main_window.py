@@ -10,7 +10,7 @@ from shiboken6 import isValid
 
 from app.core.errors import Cancelled, InpaintError
 from app.core.paths import user_data_dir
-from app.core.video import export_suffix
+from app.core.video import IMAGE_EXTS, export_suffix
 
 from .appsettings import AppSettings
 from .canvas import MaskCanvas, ViewState, bind_canvas
@@ -370,11 +370,12 @@ class MainWindow(QMainWindow):
     def import_mask_folder(self) -> None:
         self._import(QFileDialog.getExistingDirectory(self, "Import a folder of per-frame masks", self.settings.last_dir))
 
-    def _import(self, path: str) -> None:
+    def _import(self, path: str) -> bool:
         """Read the masks on the "open" worker (the job bar shows progress and Cancel; the window
-        stays live), then replace the project's masks with them as one undo step."""
+        stays live), then replace the project's masks with them as one undo step. Returns whether
+        they were."""
         if not path or self.frames.opening:
-            return
+            return False
         name = Path(path).name
         blocked = [a for a in (self.open_action, self.open_project_action, self.recent_menu.menuAction(),
                                self.import_masks_action, self.import_folder_action) if a.isEnabled()]
@@ -382,6 +383,7 @@ class MainWindow(QMainWindow):
             a.setEnabled(False)
         try:
             self.project.import_masks(path, reader=lambda job: self.frames.opener.call(f"Importing {name}", job))
+            return True
         except Cancelled:
             self.messages.show(f"Importing masks from {name} cancelled; the masks are as they were.", 5000)
         except InpaintError as exc:
@@ -546,9 +548,17 @@ class MainWindow(QMainWindow):
 
     def dropEvent(self, e):
         urls = [u.toLocalFile() for u in e.mimeData().urls() if u.isLocalFile()]
-        if urls:
-            e.acceptProposedAction()
-            self.open_path(urls[0])
+        if not urls:
+            return
+        e.acceptProposedAction()
+        path = Path(urls[0])
+        if self.project.reader is not None and path.is_file() and path.suffix.lower() in IMAGE_EXTS:
+            # a mask drawn in another program, dropped on its video: the mask of every frame (it
+            # opened as a one-frame "video" in place of the project)
+            if self._import(str(path)):
+                self.messages.show(f"{path.name} is now the mask of every frame; Ctrl+Z undoes it.", 8000)
+            return
+        self.open_path(path)
 
     def closeEvent(self, e):
         if not self.maybe_stop() or not self.maybe_save():

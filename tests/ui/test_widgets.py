@@ -2,6 +2,7 @@
 import os
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
@@ -52,6 +53,29 @@ def test_drop_a_file_opens_it(window, clip):
     window.dropEvent(QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
                                 Qt.KeyboardModifier.NoModifier))
     assert window.project.n_frames == 12
+
+
+def drop(window, path):
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    window.dropEvent(QDropEvent(QPointF(100, 100), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                                Qt.KeyboardModifier.NoModifier))
+
+
+def test_a_mask_image_dropped_on_its_video_is_the_mask_of_every_frame(window, clip, tmp_path):
+    """It opened as a one-frame "video" in place of the clip (and its project)."""
+    window.open_path(clip)
+    p = window.project
+    h, w = p.masks.height, p.masks.width
+    mask = np.zeros((h, w), np.uint8)
+    mask[h // 4:h // 2, w // 4:w // 2] = 255
+    cv2.imwrite(str(tmp_path / "logo.png"), mask)
+    drop(window, tmp_path / "logo.png")
+    assert p.video_path == Path(clip) and p.n_frames == 12
+    assert all((p.masks.get(i) == (mask > 0)).all() for i in range(12))
+    assert "logo.png is now the mask of every frame" in window.messages.items[-1][1]
+    p.undo.undo()
+    assert not p.masks.masked_frames()
 
 
 def test_scrub_step_and_jump(window, clip, qtbot):
