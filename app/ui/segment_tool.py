@@ -779,9 +779,11 @@ class SegmentController(QObject):
         again = spans != [(result["start"], result["end"])]
         if stopped:
             kept = sorted(set(result["frames"]) - set(result["followed"]))
+            lost = sum(result["flags"].get(i) == "lost" for i in kept)  # (tracked, but with nothing found)
             self.controller.message.emit(
-                f"Tracking stopped: kept the {len(kept)} frame(s) tracked so far ({_runs(kept)}; Ctrl+Z takes them "
-                f"away); Track again finishes the range" + (f"; check the {len(flagged)} flagged frame(s)."
+                f"Tracking stopped: kept the {len(kept)} frame(s) tracked so far ({_runs(kept)}"
+                + (f", the object lost on {lost} of them" if lost else "")
+                + "; Ctrl+Z takes them away); Track again finishes the range" + (f"; check the {len(flagged)} flagged frame(s)."
                                                             if flagged else ".") + changed_note)
             self.trackFinished.emit({"frames": sorted(changes), "flagged": flagged, "stopped": True})
             return
