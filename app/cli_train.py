@@ -1,7 +1,7 @@
 """``train`` and ``finetune`` subcommands.
 
     sttn-inpaint finetune --data CLIPS_DIR --from sttn.pth --steps 2000 --output tuned.pth \\
-        [--val VAL_DIR] [--workdir DIR] [--lr 1e-4] [--device auto] [--resume]
+        [--val VAL_DIR] [--workdir DIR] [--lr 1e-5] [--device auto] [--resume]
     sttn-inpaint train --data CLIPS_DIR --steps 300000 --output model.pth [--batch-size 8] ...
     torchrun --nproc_per_node 4 -m app.cli_train train ...      # several GPUs (DDP)
 
@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from .cliutil import TqdmProgress, int_in
+from .core.config import FINETUNE_LR
 from .core.errors import Cancelled, DataError, InpaintError, OutputError
 
 _TUNING = ("steps", "time_limit", "lr", "batch_size", "sample_frames", "lr_decay_every", "lr_decay_gamma", "adv_weight",
@@ -43,7 +44,7 @@ def _add_common(p: argparse.ArgumentParser, finetune: bool) -> None:
     p.add_argument("--resume", action="store_true", help="continue from WORKDIR/checkpoints/last.pt")
     p.add_argument("--config", metavar="JSON", help="TrainConfig fields as JSON; command-line options win")
     g = p.add_argument_group("tuning")
-    g.add_argument("--lr", type=float, help="Adam learning rate (default 1e-4)")
+    g.add_argument("--lr", type=float, help=f"Adam learning rate (default {FINETUNE_LR:g} for finetune, 1e-4 for train)")
     g.add_argument("--batch-size", type=int_in(1), help="samples per iteration and process (default 1; paper 8)")
     g.add_argument("--frames", dest="sample_frames", type=int_in(1), help="frames per sample (default 5)")
     g.add_argument("--lr-decay-every", type=int_in(1),
@@ -122,6 +123,8 @@ def build_config(args):
     finetune = args._finetune
     if not args.resume:
         fields.setdefault("steps", 2000 if finetune else 300000)
+        if finetune:  # (the GUI's page starts at the same: a tenth of training's, for weights that already work)
+            fields.setdefault("lr", FINETUNE_LR)
     if finetune and not fields.get("init_weights") and not args.resume:
         raise DataError("finetune needs --from WEIGHTS (the generator to start from, e.g. sttn.pth).")
     if fields.get("init_weights") and not args.resume and not Path(fields["init_weights"]).expanduser().is_file():

@@ -15,6 +15,9 @@ ATTENTION_KERNELS = ("auto", "matmul", "sdpa")
 # How generated pixels meet the frame: "match" corrects the fill's level to the pixels around the
 # hole (app.core.blend, Poisson-style), "none" pastes the generator's output as it is.
 SEAM_MODES = ("match", "none")
+#: fine-tuning's learning rate (the CLI's finetune and the GUI's fine-tune page start at it): a
+#: tenth of training's (``TrainConfig.lr``, 1e-4), for weights that already work
+FINETUNE_LR = 1e-5
 # x264's speed/size presets, fastest first (the encoder's own names); medium is the default.
 X264_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
 

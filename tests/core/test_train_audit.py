@@ -196,3 +196,21 @@ def test_finetune_on_real_clips_of_odd_sizes_and_a_truncated_one(tmp_path, train
     assert {c.path.name: len(c) for c in trainer.clips}["cut.avi"] < 164
     result = trainer.run()
     assert result.step == 2 and load_generator(out).config.width == 64
+
+
+def test_finetune_starts_at_the_fine_tuning_rate_as_the_gui_page_does(tmp_path, tiny_weights):
+    """The page started at 1e-5 ("smaller than training from scratch") and the CLI's finetune at
+    training's 1e-4: the same footage fine-tuned ten times harder from the command line."""
+    import argparse
+
+    from app.cli_train import build_config, register
+    from app.core.config import FINETUNE_LR
+
+    parser = argparse.ArgumentParser()
+    register(parser.add_subparsers(dest="command"))
+    out = str(tmp_path / "o.pth")
+    common = ["--data", str(tmp_path), "--output", out]
+    lr = lambda argv: build_config(parser.parse_args(argv))[0].lr  # noqa: E731
+    assert lr(["finetune", "--from", str(tiny_weights)] + common) == FINETUNE_LR == 1e-5
+    assert lr(["finetune", "--from", str(tiny_weights), "--lr", "3e-4"] + common) == 3e-4
+    assert lr(["train"] + common) == TrainConfig().lr == 1e-4

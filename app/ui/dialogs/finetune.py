@@ -18,6 +18,7 @@ from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
+from app.core.config import FINETUNE_LR
 from app.core.errors import Cancelled, InpaintError
 from app.core.paths import user_data_dir
 from app.core.train.dataset import VIDEO_EXTS
@@ -175,7 +176,7 @@ class FinetunePage(QWidget):
         self.lr.setDecimals(6)
         self.lr.setRange(1e-6, 1e-2)
         self.lr.setSingleStep(1e-5)
-        self.lr.setValue(1e-5)
+        self.lr.setValue(FINETUNE_LR)
         self.lr.setToolTip("Fine-tuning uses a smaller rate than training from scratch (1e-4)")
         form = QFormLayout()
         form.addRow("Footage", row)
