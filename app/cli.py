@@ -236,7 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mask", required=True, type=Path,
                    help="one image for all frames (a watermark), a folder of per-frame images, or a mask video; "
                         "white/non-zero = remove; any size with the video's shape")
-    p.add_argument("--output", "-o", required=True, type=Path, help="output .mp4 (never the input)")
+    p.add_argument("--output", "-o", required=True, type=Path,
+                   help="output .mp4 (.mov: a QuickTime file that keeps PCM sound as it is; never the input)")
     p.add_argument("--start", type=int_in(0), default=0, help="first frame to inpaint (others are copied through)")
     p.add_argument("--end", type=int_in(1), default=None, help="frame after the last to inpaint (default: the end)")
     p.add_argument("--crf", type=int_in(0, 51, "0 = lossless .. 51 = worst"), default=18,
