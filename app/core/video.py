@@ -872,7 +872,8 @@ def mp4_output(path: Path) -> Path:
     """``path``, an export's name: refused unless it ends as an MP4 file does (an export named .mkv
     or .avi held MP4 data that players then misread)."""
     if path.suffix.lower() not in MP4_SUFFIXES:
-        raise OutputError(f"{path.name}: exports are MP4 files; end the name with .mp4 (or .m4v, .mov).")
+        raise OutputError(f"{path.name}: exports are MP4 or QuickTime files; end the name with .mp4 (or .m4v, or "
+                          ".mov to keep PCM sound as it is).")
     return path
 
 

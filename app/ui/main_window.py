@@ -129,7 +129,7 @@ class MainWindow(QMainWindow):
         self.import_masks_action = self._act("&Import mask image or video…", self.import_masks, None, "import-mask",
                                              "One image for every frame (a watermark), or a mask video")
         self.import_folder_action = self._act("Import mask &folder…", self.import_mask_folder, None, None,
-                                              "A folder of per-frame mask images, sorted by name")
+                                              "A folder of per-frame mask images, in the order of the numbers in their names (frame_2 before frame_10)")
         self.export_masks_action = self._act("Export masks as &PNGs…", self.export_masks, None, "export-mask")
         self.export_action = self._act("&Export video…", self.export_dialog_show, "Ctrl+E", "export")
         self.quit_action = self._act("&Quit", self.close, QKeySequence.StandardKey.Quit)

@@ -88,6 +88,17 @@ def test_garbage_files_give_clear_errors(tmp_path, content, match):
     assert str(p) in str(e.value)
 
 
+def test_a_text_file_and_a_pickled_model_are_told_apart(tmp_path):
+    """A text file (a README passed as --weights) was said to hold "a whole pickled model": the
+    weights-only unpickler reads its first letter as an opcode and fails as it does on one."""
+    (tmp_path / "README.md").write_text("# notes\nnot weights\n")
+    with pytest.raises(WeightsError, match=r"\(it is damaged or another kind of file\); use an STTN generator"):
+        load_generator(tmp_path / "README.md")
+    torch.save(torch.nn.Linear(2, 2), tmp_path / "model.pth")  # a whole module, not a state_dict
+    with pytest.raises(WeightsError, match=r"\(it holds Python objects besides tensors, such as a whole pickled model"):
+        load_generator(tmp_path / "model.pth")
+
+
 def test_wrong_keys_named(tmp_path):
     torch.save({"netG": {"foo.weight": torch.zeros(3)}}, tmp_path / "other.pth")
     with pytest.raises(WeightsError, match="not an STTN generator.*missing keys.*unexpected keys.*; use an STTN generator: the bundled"):

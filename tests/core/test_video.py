@@ -166,7 +166,7 @@ def test_unwritable_destination(tmp_path):
         VideoWriter(tmp_path, 64, 48)
     # an mp4 named .mkv or .avi: players go by the name and misread it
     for name in ("out.mkv", "out.avi", "out"):
-        with pytest.raises(OutputError, match=f"^{name}: exports are MP4 files; end the name with .mp4"):
+        with pytest.raises(OutputError, match=f"^{name}: exports are MP4 or QuickTime files; end the name with .mp4"):
             VideoWriter(tmp_path / name, 64, 48)
     assert list(tmp_path.iterdir()) == [blocker]
 

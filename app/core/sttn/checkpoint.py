@@ -23,6 +23,17 @@ USE_INSTEAD = ("an STTN generator: the bundled models/sttn_inpaint.pth, the auth
                "`finetune` or `train`")
 
 
+def _looks_saved(path: Path) -> bool:
+    """Whether ``path`` starts as ``torch.save`` writes (a zip, or a pickle's protocol opcode): a text
+    file also fails the weights-only unpickler, which reads its first letter as an opcode."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError:
+        return False
+    return head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"
+
+
 def read_checkpoint(path) -> tuple[dict, dict]:
     """Return (state_dict, meta) from a generator file; meta is {} for the authors' files."""
     path = Path(path).expanduser()
@@ -39,9 +50,9 @@ def read_checkpoint(path) -> tuple[dict, dict]:
                            "another file.") from None
     except Exception as exc:  # noqa: BLE001 - torch's unpickler raises KeyError, IndexError, ... on junk
         # torch's own text is a page of advice cut off mid-sentence by a one-line message; say what it means
+        pickled = isinstance(exc, pickle.UnpicklingError) and "weights only" in str(exc).lower() and _looks_saved(path)
         what = ("holds Python objects besides tensors, such as a whole pickled model, which are not loaded so that "
-                "a file cannot run code" if isinstance(exc, pickle.UnpicklingError) and
-                "weights only" in str(exc).lower() else "is damaged or another kind of file")
+                "a file cannot run code" if pickled else "is damaged or another kind of file")
         raise WeightsError(
             f"Cannot read weights file {path}: it is not a PyTorch checkpoint of an STTN generator (it {what}); use "
             f"{USE_INSTEAD}."
