@@ -130,11 +130,10 @@ def main() -> None:
     for name in ("cotracker_bear.mp4", "cotracker_cat.mp4"):
         (footage / name).symlink_to(SHARED / "data" / "train" / name)
     d = win.show_settings()
-    d.tabs.setCurrentIndex(2)
     page = win.finetune
+    d.tabs.setCurrentWidget(page)  # (by the page, not its place: a Storage tab came before it)
     page.footage.setText(str(footage))
     page.steps.setValue(30)
-    page.lr.setValue(1e-4)
     page.start()
     wait(app, lambda: not win.controller.training.busy)
     wait(app, lambda: True)
