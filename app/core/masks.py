@@ -61,19 +61,24 @@ def mask_box(mask: np.ndarray):
 
 
 #: an image whose brightest pixel is at least this is read as intensities: a pixel is to be removed
-#: where it is over half the brightest (a JPEG's ringing, an anti-aliased brush edge's faint pixels
-#: stay out); a darker one (a 0/1 mask, a label map 1..k) is read as labels: any non-zero pixel
+#: where it is over half the brightest (a quarter in a colour image, ``binarise``; a JPEG's ringing,
+#: an anti-aliased brush edge's faint pixels stay out); a darker one (a 0/1 mask, a label map 1..k) is read as labels: any non-zero pixel
 NOISE_PEAK = 16
 #: a mask marking more of the frame than this, its whole edge included, is taken for an inverted one
 INVERTED_COVER = 0.5
 
 
 def binarise(mask: np.ndarray) -> np.ndarray:
-    """A mask image's pixels to remove (bool), see ``NOISE_PEAK``; colour: its brightest channel."""
+    """A mask image's pixels to remove (bool), see ``NOISE_PEAK``. A colour image (a palette PNG
+    read as its colours: DAVIS's objects are (128, 0, 0), (64, 0, 0), (192, 0, 0) ...) is read by
+    its brightest channel over a quarter of the brightest, so that every object's colour counts."""
+    share = 2
     if mask.ndim == 3:
+        if mask.shape[2] > 1 and not (mask == mask[..., :1]).all():
+            share = 4
         mask = mask.max(axis=2)
     peak = int(mask.max()) if mask.size else 0
-    return mask > (peak // 2 if peak >= NOISE_PEAK else 0)
+    return mask > (peak // share if peak >= NOISE_PEAK else 0)
 
 
 def fit_mask(mask: np.ndarray, width: int, height: int, name: str = "mask") -> np.ndarray:

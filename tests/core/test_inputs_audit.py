@@ -92,6 +92,23 @@ def test_label_masks_still_count_every_non_zero_pixel(tmp_path):
     assert np.array_equal(got, labels > 0)
 
 
+def test_palette_masks_count_every_object_of_the_davis_palette(tmp_path):
+    """A palette PNG is read as its colours: in DAVIS's palette object 1 is (128, 0, 0), object 8
+    (64, 0, 0) and object 9 (192, 0, 0). Taken for intensities (over half the brightest), object 8
+    was dropped."""
+    from PIL import Image
+
+    labels = np.zeros((H, W), np.uint8)
+    labels[2:8, 2:8], labels[20:30, 30:40], labels[35:45, 5:15] = 1, 8, 9
+    palette = [0] * 768
+    palette[3:6], palette[24:27], palette[27:30] = [128, 0, 0], [64, 0, 0], [192, 0, 0]
+    img = Image.fromarray(labels, mode="P")
+    img.putpalette(palette)
+    img.save(tmp_path / "davis.png")
+    got = load_masks(tmp_path / "davis.png", 2, W, H).get(0)
+    assert np.array_equal(got, labels > 0)
+
+
 @pytest.mark.parametrize("source", ["image", "folder", "video"])
 @pytest.mark.parametrize("drawn", ["inverted", "whole"])
 def test_inverted_or_whole_frame_masks_are_refused(tmp_path, capsys, source, drawn):
