@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 import traceback
+import weakref
 import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -820,6 +821,65 @@ class _Write:
     path: Path
     thread: Optional[threading.Thread] = None
     error: Optional[str] = None  # how it failed, for the user
+    saver: Optional[weakref.ref] = None  # the Autosaver (weakly: see _WriteEnded)
+
+
+class _WriteEnded(QObject):
+    """Brings each ended write back to its Autosaver on the GUI thread.
+
+    The writing thread holds no reference to the Autosaver (a QObject with a running QTimer), only
+    to its ``_Write`` and to this relay, which is made once and never freed. Had the thread held the
+    Autosaver (its ``_run`` as the thread's target, as before), the reference it dropped on ending
+    could be the last one (the window or a test let go of the Autosaver meanwhile; a reference
+    cycle left for the garbage collector, which runs on whichever thread allocates): the Autosaver
+    and its timer were then deleted on the writing thread. Qt cannot stop a timer from another
+    thread ("QObject::killTimer: Timers cannot be stopped from another thread"), so the GUI thread's
+    event loop kept the deleted timer and, at its next timeout, delivered it to freed memory (a
+    segmentation fault).
+    """
+
+    ended = Signal(object)  # emitted on the writing thread: its _Write
+
+    def __init__(self):
+        super().__init__()
+        self.ended.connect(self._deliver)  # (queued: a slot of this object, emitted on another thread)
+
+    @Slot(object)
+    def _deliver(self, write: "_Write") -> None:
+        saver = write.saver() if write.saver is not None else None
+        if saver is not None and isValid(saver):
+            saver._finish(write)
+
+
+_write_ended: Optional[_WriteEnded] = None
+
+
+def _write_relay() -> _WriteEnded:
+    """The relay, made on the first call (an Autosaver's, on the GUI thread); kept for good."""
+    global _write_ended
+    if _write_ended is None:
+        _write_ended = _WriteEnded()
+    return _write_ended
+
+
+def _run_write(write: _Write, relay: _WriteEnded) -> None:
+    """On the writing thread: touches nothing but ``write`` and the relay's signal; no exception out.
+    Holds no reference to the Autosaver (``_WriteEnded``)."""
+    folder = write.path.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_snapshot(write.snapshot, write.path)
+    except Exception as exc:  # noqa: BLE001 - a full disk or a bug: said once, never raised into Qt
+        if not isinstance(exc, (OSError, InpaintError)):
+            log.error("autosave failed:\n%s", traceback.format_exc())
+        write.error = (f"Autosave to {folder} failed ({short(exc)}): the changes since the last save are "
+                       "not insured against a crash; save the project (File > Save), and free space there "
+                       "or make the folder writable.")
+    write.snapshot = None  # (the blobs are the project's; nothing to keep once written)
+    try:
+        relay.ended.emit(write)
+    except RuntimeError:  # the application is being torn down: nobody to tell
+        pass
 
 
 class Autosaver(QObject):
@@ -835,7 +895,6 @@ class Autosaver(QObject):
 
     saved = Signal(object)
     failed = Signal(str)
-    _ended = Signal(object)  # emitted on the writing thread: its _Write
 
     def __init__(self, project: Project, folder: Path, interval_ms: int = 60_000, parent=None):
         super().__init__(parent)
@@ -844,7 +903,7 @@ class Autosaver(QObject):
         self._write: Optional[_Write] = None  # the write running
         self._again = False  # an autosave was asked for while it ran
         self._discard = False  # discard was asked for while it ran: delete the files once it ends
-        self._ended.connect(self._finish)  # (queued: a slot of this object, emitted on another thread)
+        self._relay = _write_relay()  # the writing thread tells through it, never through self
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.save_now)
         self.timer.start(interval_ms)
@@ -866,28 +925,11 @@ class Autosaver(QObject):
         if self._write is not None:
             self._again = True
             return self.path
-        write = self._write = _Write(self.project.snapshot(), self.path)
-        write.thread = threading.Thread(target=self._run, args=(write,), name="autosave", daemon=True)
+        write = self._write = _Write(self.project.snapshot(), self.path, saver=weakref.ref(self))
+        # (a function and the write, not self._run: the thread must never hold the Autosaver)
+        write.thread = threading.Thread(target=_run_write, args=(write, self._relay), name="autosave", daemon=True)
         write.thread.start()
         return self.path
-
-    def _run(self, write: _Write) -> None:
-        """On the writing thread: touches nothing but ``write`` and the one signal; no exception out."""
-        folder = write.path.parent
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            write_snapshot(write.snapshot, write.path)
-        except Exception as exc:  # noqa: BLE001 - a full disk or a bug: said once, never raised into Qt
-            if not isinstance(exc, (OSError, InpaintError)):
-                log.error("autosave failed:\n%s", traceback.format_exc())
-            write.error = (f"Autosave to {folder} failed ({short(exc)}): the changes since the last save are "
-                           "not insured against a crash; save the project (File > Save), and free space there "
-                           "or make the folder writable.")
-        write.snapshot = None  # (the blobs are the project's; nothing to keep once written)
-        try:
-            self._ended.emit(write)
-        except RuntimeError:  # the autosaver was deleted meanwhile: nobody to tell
-            pass
 
     @Slot(object)
     def _finish(self, write: _Write) -> None:
