@@ -103,6 +103,16 @@ def test_rotation_metadata_is_applied(tmp_path):
         assert np.abs(r[0].astype(int) - np.rot90(frames[0])).mean() < 10
 
 
+@pytest.mark.parametrize("degrees,turns", [(44, 0), (-91, 3), (136, 2)])
+def test_a_rotation_between_quarter_turns_is_read_as_the_nearest(tmp_path, degrees, turns):
+    """A damaged display matrix (found by the fuzz test) said 45-odd degrees: opening the file
+    raised KeyError. Players show the nearest quarter turn; so does the reader."""
+    frames = make_frames(3, 64, 48)
+    path = write_test_clip(tmp_path / "rot.mp4", frames, rotation=degrees)
+    with VideoReader(path) as r:
+        assert np.abs(r[0].astype(int) - np.rot90(frames[0], turns)).mean() < 10
+
+
 def test_frame_folder(tmp_path):
     import cv2
 
