@@ -567,8 +567,8 @@ class MainWindow(QMainWindow):
         self.frames.cancel_open()
         self.timeline.stop()
         self.settings.set_geometry(self.saveGeometry())
-        # a job stops at the end of the step it is on (an STTN window on a CPU: half a minute):
-        # the window goes at once rather than stand frozen meanwhile
+        # a job stops at the next point it looks at Cancel (STTN and training: the next layer, under a
+        # second; other jobs: the frame or step under way): the window goes at once rather than wait
         self.hide()
         self.controller.shutdown()
         self.autosaver.timer.stop()
