@@ -169,13 +169,16 @@ def _clock(seconds) -> str:
 class TrainProgress(TqdmProgress):
     """Step, losses, seconds per step and ETA on stderr: a tqdm bar on a terminal (starting at
     the resumed step, so its rate and ETA count only this run's steps), else one line per step
-    at most every ``every`` seconds (for logs of runs under nohup, a scheduler or a pipe)."""
+    at most every ``every`` seconds (for logs of runs under nohup, a scheduler or a pipe). The
+    last report is always shown: a line held back by the interval is printed at the end, and a
+    step reported again with new scores (the validation after the last step) is printed again."""
 
     def __init__(self, desc: str, stream=None, every: float = 10.0):
         super().__init__(desc, unit="step")
         self.stream, self.every = stream or sys.stderr, every
         self.tty = self.stream.isatty()
-        self.last_line, self.last_step = -float("inf"), None
+        self.last_line, self.last_step, self.last_shown = -float("inf"), None, None
+        self.held = None  # the last report not printed because of the interval
 
     def __call__(self, p) -> None:
         if p.stage != "train":  # decoding clips into the cache, before the first step
@@ -192,16 +195,28 @@ class TrainProgress(TqdmProgress):
                 self.bar = tqdm(total=p.total, initial=p.done, desc=self.desc, unit="step", file=self.stream,
                                 dynamic_ncols=True)
             self.bar.set_postfix({k: f"{v:.4g}" for k, v in shown.items()}, refresh=False)
+            if p.done == self.bar.n:
+                self.bar.refresh()  # the same step with new scores: update() alone would not redraw
             self.bar.update(p.done - self.bar.n)
             return
-        now = time.monotonic()
-        if p.done == self.last_step or (now - self.last_line < self.every and p.done < p.total):
+        if p.done == self.last_step and shown == self.last_shown:
             return
-        self.last_line, self.last_step = now, p.done
+        now = time.monotonic()
+        if now - self.last_line < self.every and p.done < p.total and p.done != self.last_step:
+            self.held = p
+            return
+        self.held = None
+        self.last_line, self.last_step, self.last_shown = now, p.done, shown
         parts = [f"step {p.done}/{p.total}"] + [f"{k} {v:.4g}" for k, v in shown.items()]
         if "sec_per_step" in p.info:
             parts += [f"{p.info['sec_per_step']:.3g} s/step", f"ETA {_clock(p.info['eta'])}"]
         print(f"{self.desc}: " + ", ".join(parts), file=self.stream, flush=True)
+
+    def __exit__(self, *exc):
+        if self.held is not None:  # (a run stopped by --time-limit or Ctrl-C between two lines)
+            self.last_line = -float("inf")
+            self(self.held)
+        return super().__exit__(*exc)
 
 
 def _run(args) -> int:

@@ -634,15 +634,20 @@ class Trainer:
         Progress: Progress(done=step, total=steps, stage='train', info) with info 'loss', 'd_loss'
         (means since the last log line), 'val_psnr', and once a step of this run is done
         'sec_per_step' (wall time per step of this run, validations included) and 'eta' (seconds).
+        The validation after the last step is reported again at that step, with its scores.
         """
         cfg = self.cfg
         start = time.monotonic()
         t_last, n_since, sums = start, 0, {}
         saved_at, saved_time = None, start
         first_step, loop_start = self.step, None
+        losses_shown: dict = {}
 
         def report():
-            info = {k: round(v / max(n_since, 1), 5) for k, v in sums.items() if k in ("loss", "d_loss")}
+            nonlocal losses_shown
+            if n_since:  # (a report with no step since the last log line shows that line's losses again)
+                losses_shown = {k: round(v / n_since, 5) for k, v in sums.items() if k in ("loss", "d_loss")}
+            info = dict(losses_shown)
             if "val_psnr" in self.last_val:
                 info["val_psnr"] = round(self.last_val["val_psnr"], 3)
             now = time.monotonic()
@@ -702,6 +707,7 @@ class Trainer:
                 if self.cancel.cancelled:
                     stop()
                 self._log({"step": self.step, **v, "time": round(time.monotonic() - start, 3)})
+                report()  # the last report carries the final scores, not those of the validation before
             if saved_at != self.step:
                 self.save_checkpoint()
             output = self.export_generator(cfg.output) if cfg.output else None
