@@ -5,7 +5,7 @@ marked; nothing about videos or masks. ``bind_timeline`` connects it to a Projec
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QElapsedTimer, QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QElapsedTimer, QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QToolButton, QWidget
 from superqt import QLabeledRangeSlider
@@ -28,6 +28,44 @@ MASK_COLOR = QColor(235, 70, 100)  # red, under the bar: frames with a mask
 FLAG_COLOR = QColor(255, 170, 0)  # amber, above the bar: distinct from the red mask marks
 TRACKED_COLOR = QColor(60, 200, 190)  # teal, under the mask marks: frames the tracker filled
 KEY_COLOR = QColor(245, 245, 245)  # keyframes: white diamonds on the mask marks
+
+
+class RangeSlider(QLabeledRangeSlider):
+    """The in/out slider, its handles' labels whole. superqt centres each label over its handle and
+    the slider's edge cuts what lies beyond: an out point at the end of a long video read "999" for
+    99997, and at the window's minimum width the slider shrank to nothing and the labels overlapped.
+    Here each label is moved inside the slider (the in point's left of the out point's), and the
+    slider is never narrower than the two labels side by side."""
+
+    GAP = 6  # pixels between the two labels' texts
+
+    def _reposition_labels(self) -> None:
+        super()._reposition_labels()
+        labels = list(getattr(self, "_handle_labels", ()))
+        if not labels or self.orientation() != Qt.Orientation.Horizontal:
+            return
+        # (a label is wider than its text, centred in it: only the text must stay inside)
+        right = self.width()
+        for label in reversed(labels):  # inside the right edge, each left of the next
+            slack = _slack(label)
+            label.move(min(label.x(), right - label.width() + slack), label.y())
+            right = label.x() + slack - self.GAP
+        left = 0
+        for label in labels:  # inside the left edge (wins where the slider is too narrow for both)
+            slack = _slack(label)
+            label.move(max(label.x(), left - slack), label.y())
+            left = label.x() + label.width() - slack + self.GAP
+
+    def minimumSizeHint(self) -> QSize:
+        hint = super().minimumSizeHint()
+        labels = getattr(self, "_handle_labels", ())
+        need = sum(label.width() for label in labels) + self.GAP * max(0, len(labels) - 1)
+        return QSize(max(hint.width(), need), hint.height())
+
+
+def _slack(label: QWidget) -> int:
+    """The room either side of a centred label's text."""
+    return max(0, (label.width() - label.fontMetrics().horizontalAdvance(label.text())) // 2 - 2)
 
 
 class FrameBar(QWidget):
@@ -153,7 +191,7 @@ class Timeline(QWidget):
         self.label.setObjectName("FrameLabel")
         self.label.setMinimumWidth(190)
         self.label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.range_slider = QLabeledRangeSlider(Qt.Orientation.Horizontal)
+        self.range_slider = RangeSlider(Qt.Orientation.Horizontal)
         self.range_slider.setToolTip("In and out points: the frames Inpaint works on")
         self.range_slider.setRange(0, 0)
         self.range_slider.valueChanged.connect(self._range_moved)
@@ -217,6 +255,7 @@ class Timeline(QWidget):
         self.range_slider.setRange(0, max(0, self.count - 1))
         self.range_slider.setValue((0, max(0, self.count - 1)))
         self.range_slider.blockSignals(False)
+        self.range_slider.updateGeometry()  # (its labels are as wide as the frame count's digits)
         self.setEnabled(self.count > 0)
         self.set_range(0, self.count)
         self._show(0)

@@ -1,0 +1,40 @@
+"""The in/out slider's handle labels and the frame label are whole: at the window's minimum width
+and with 5-digit frame numbers (superqt centres a handle's label over it, and the slider's edge cut
+the out point's "99997" to "999"; at the minimum width the labels overlapped)."""
+import pytest
+from PySide6.QtCore import QRect, Qt
+
+
+def text_rect(label) -> QRect:
+    """Where ``label``'s text is drawn, in its parent (centred, or right-aligned as the frame label)."""
+    width = label.fontMetrics().horizontalAdvance(label.text())
+    box = label.contentsRect()
+    x = box.right() - width if label.alignment() & Qt.AlignmentFlag.AlignRight else box.center().x() - width // 2
+    return QRect(label.x() + x, label.y() + box.y(), width, box.height())
+
+
+def whole(label, inside: QRect) -> bool:
+    """``label``'s text fits its width, and lies inside ``inside`` (its parent's rect)."""
+    return (label.fontMetrics().horizontalAdvance(label.text()) <= label.contentsRect().width()
+            and inside.contains(text_rect(label)))
+
+
+@pytest.mark.parametrize("in_out", [(0, 99999), (12345, 99997), (99990, 99999), (0, 1), (50000, 50001)])
+@pytest.mark.parametrize("narrow", [True, False])
+def test_the_range_labels_are_whole_at_the_minimum_width_with_5_digit_frames(window, qtbot, in_out, narrow):
+    timeline = window.timeline
+    timeline.set_length(100_000, 25.0)
+    timeline.set_current(99_999)
+    timeline.set_range(in_out[0], in_out[1] + 1)
+    if narrow:
+        window.resize(1, window.height())  # (Qt holds it at the minimum size)
+        qtbot.waitUntil(lambda: window.width() == window.minimumSizeHint().width())
+    qtbot.wait(50)  # (the layout settles, the labels are placed)
+    slider = timeline.range_slider
+    labels = slider._handle_labels
+    assert [label.text() for label in labels] == [str(v) for v in in_out]
+    for label in labels:
+        assert label.isVisible() and whole(label, slider.rect()), (label.text(), label.geometry(), slider.width())
+    first, second = (text_rect(label) for label in labels)
+    assert first.right() < second.left()  # side by side, in order
+    assert whole(timeline.label, timeline.rect()), timeline.label.text()
