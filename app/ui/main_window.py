@@ -133,12 +133,15 @@ class MainWindow(QMainWindow):
         self.export_masks_action = self._act("Export masks as &PNGs…", self.export_masks, None, "export-mask")
         self.export_action = self._act("&Export video…", self.export_dialog_show, "Ctrl+E", "export")
         self.quit_action = self._act("&Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.undo_action = self.project.undo.createUndoAction(self, "&Undo")
-        self.undo_action.setShortcuts([QKeySequence("Ctrl+Z")])
-        self.undo_action.setIcon(icon("undo"))
-        self.redo_action = self.project.undo.createRedoAction(self, "&Redo")
+        # (not the stack's createUndoAction: Undo and Redo wait while Track runs, see _undo_redo)
+        stack = self.project.undo
+        self.undo_action = self._act("&Undo", lambda: self._undo_redo(stack.undo), "Ctrl+Z", "undo")
+        self.redo_action = self._act("&Redo", lambda: self._undo_redo(stack.redo), "Ctrl+Shift+Z", "redo")
         self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        self.redo_action.setIcon(icon("redo"))
+        for signal in (stack.canUndoChanged, stack.canRedoChanged, stack.undoTextChanged, stack.redoTextChanged,
+                       self.controller.engine.busyChanged):
+            signal.connect(lambda *_: self._undo_state())
+        self._undo_state()
         self.settings_action = self._act("&Settings…", self.show_settings, "Ctrl+,", "settings")
         self.inpaint_action = self._act("&Inpaint range", self.controller.inpaint, "Ctrl+Return", "inpaint",
                                         "Inpaint the frames between the in and out points")
@@ -221,6 +224,34 @@ class MainWindow(QMainWindow):
         for a in (self.inpaint_action, self.preview_action, self.export_action):
             a.setEnabled(has_video and not busy)
         self.cancel_action.setEnabled(busy)
+
+    def _tracking(self) -> bool:
+        job = self.controller.engine.current
+        return job is not None and job.data.get("kind") == "track"
+
+    def _undo_redo(self, step) -> None:
+        """Undo or Redo, unless Track runs: its frames land as one step on top of the stack when it
+        ends, from the masks it started with, so an undo meanwhile came back (an undone selection
+        tracked onto every frame) and could not be redone (the landing step cleared the redo)."""
+        if self._tracking():
+            self.messages.show("Undo and Redo wait until Track ends: Esc stops it (the frames tracked so far are "
+                               "kept, and one Ctrl+Z then takes them away).", 10000)
+            return
+        step()
+
+    def _undo_state(self) -> None:
+        """The actions name the step (as the stack's own would); they stay enabled while Track runs,
+        so that Ctrl+Z then says why it waits."""
+        stack = self.project.undo
+        if not (isValid(stack) and isValid(self.undo_action) and isValid(self.redo_action)):
+            return  # (the stack tells as the window is being destroyed)
+        waits = self._tracking()
+        for action, name, can, text in ((self.undo_action, "Undo", stack.canUndo(), stack.undoText()),
+                                        (self.redo_action, "Redo", stack.canRedo(), stack.redoText())):
+            action.setEnabled(can)
+            action.setText(f"&{name} {text}".rstrip())
+            keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            action.setToolTip(f"{name} {text}".rstrip() + f" ({keys})" + (": waits until Track ends" if waits else ""))
 
     def _keys_to_canvas(self) -> None:
         """The single-key shortcuts (Space, Left/Right, B/E/R, 1/2/3, I/O) work where the focus is not
