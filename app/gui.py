@@ -1,7 +1,8 @@
 """GUI entry point: ``run_gui(argv)`` starts the Qt application (``python main.py [PATH]``).
 
 The GUI keeps a rotating log file in the user's log folder (``app.core.logfile``); uncaught
-exceptions are written there with their traceback, for bug reports.
+exceptions are written there with their traceback, for bug reports. Cyclic garbage is collected
+on the GUI thread only (``app.ui.gcguard``).
 """
 from __future__ import annotations
 
@@ -128,8 +129,10 @@ def make_app(argv: list[str]):
 
     from .ui.appsettings import APP, ORG
 
-    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
-    app = QApplication.instance() or QApplication([sys.argv[0], *argv])
+    app = QApplication.instance()
+    if app is None:  # (the policy can only be set before the application exists)
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+        app = QApplication([sys.argv[0], *argv])
     app.setOrganizationName(ORG)
     app.setApplicationName(APP)
     app.setStyle("Fusion")  # the style sheet is written against Fusion on every platform
@@ -144,16 +147,24 @@ def make_app(argv: list[str]):
 def run_gui(argv: list[str] | None = None) -> int:
     """Open the main window; ``argv`` are the arguments after the program name (as app.cli
     passes ``sys.argv[1:]``): an optional video, frame folder or project file to open."""
+    from .ui.gcguard import GuiThreadCollector, freeze_startup_objects
     from .ui.main_window import MainWindow
 
     argv = list(sys.argv[1:] if argv is None else argv)
     start_log_file()
     app = make_app(argv)
     sys.excepthook = _excepthook(sys.excepthook)
+    collector = GuiThreadCollector(app)  # before any worker thread exists
     window = MainWindow()
     window.show()
+    freeze_startup_objects()
     window.offer_recovery()
     paths = [a for a in argv if not a.startswith("-")]
     if paths:
         window.open_path(Path(paths[0]))
-    return app.exec()
+    try:
+        return app.exec()
+    finally:
+        collector.stop()
+        logging.getLogger("app").info("cycle collections on the GUI thread %s, longest %.3f s",
+                                      collector.collections, collector.longest_s)
