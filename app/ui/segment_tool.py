@@ -487,9 +487,10 @@ class SegmentController(QObject):
         self.canvas.update()
         self.candidatesChanged.emit()
 
-    def cycle(self) -> None:
+    def cycle(self, step: int = 1) -> None:
+        """Show the next candidate (Tab; ``step`` -1, Shift+Tab: the previous one)."""
         if self.tool.candidates:
-            self.tool.index = (self.tool.index + 1) % len(self.tool.candidates)
+            self.tool.index = (self.tool.index + step) % len(self.tool.candidates)
             self.canvas.update()
             self.controller.message.emit(f"Candidate {self.tool.index + 1} of {len(self.tool.candidates)}: Tab shows "
                                          "the next, Enter keeps it"
@@ -664,8 +665,17 @@ class SegmentController(QObject):
         p, c = self.project, self.controller
         if not c._ready():
             return None
+        if self.active and (self.tool.candidates or self._waiting()):
+            # (tracked without it, the selection on screen was silently left out of the run)
+            c.error.emit("The selection is still being computed; Enter keeps it when it appears, then Track."
+                         if self._waiting() and self._commit_on_answer == self._request else
+                         "The selection shown in cyan is not kept yet: press Enter to keep it (Esc drops it), "
+                         "then Track.")
+            return None
         if not p.start <= p.current < p.end:
-            c.error.emit("The current frame is outside the in/out range; move into the range first.")
+            c.error.emit(f"Frame {p.current} is outside the in/out range (frames {p.start}..{p.end - 1}), which Track "
+                         "follows masks through: take it in (I and O set the in and out points at the current "
+                         "frame), or go to a frame inside the range.")
             return None
         if p.end - p.start < 2:
             c.error.emit(f"The in/out range is frame {p.start} alone: nothing to track. Widen it (I and O set the "
@@ -678,7 +688,11 @@ class SegmentController(QObject):
         if not p.masks.is_empty(p.current) and not tracker_made:
             keys.add(p.current)
         if not keys:  # (an empty frame between keyframes tracks from them)
-            c.error.emit("This frame has no mask to track; click the object and press Enter first.")
+            outside = sorted(i for i in self.keyframes if not p.masks.is_empty(i))
+            c.error.emit("This frame has no mask to track; click the object and press Enter first."
+                         + (f" Keyframes outside the in/out range ({p.start}..{p.end - 1}): {_runs(outside)}; widen "
+                            "the range (I and O set the in and out points at the current frame) to track from them."
+                            if outside else ""))
             return None
         sam = sam_checkpoint(self.settings)
         sam = None if sam is None else str(sam)
@@ -823,8 +837,10 @@ class SegmentController(QObject):
 
     def _key(self, e) -> bool:
         key = e.key()
-        if key == Qt.Key.Key_Tab and (self.tool.candidates or self.tool.points or self.tool.box is not None):
-            self.cycle()  # (before the answer too: the focus stays here for the Enter that follows)
+        if key in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab) and (self.tool.candidates or self.tool.points
+                                                             or self.tool.box is not None):
+            # (before the answer too: the focus stays here for the Enter that follows)
+            self.cycle(-1 if key == Qt.Key.Key_Backtab else 1)
             return True
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not e.modifiers() & Qt.KeyboardModifier.ControlModifier:
             if not (self.commit_when_answered() or self.tool.points or self.tool.box is not None):

@@ -546,6 +546,25 @@ def test_enter_with_nothing_selected_and_a_click_beside_the_picture_say_so(windo
     assert not window.segment.tool.points
 
 
+def test_track_says_which_keyframes_lie_outside_the_range(window, disc_clip, qtbot, dialogs):
+    """A selection kept on frame 6, then the out point set before it: Track said "move into the
+    range" on frame 6 and, inside the range, "no mask ... click the object", not that the kept
+    object is outside the range."""
+    window.open_path(disc_clip)
+    p, seg = window.project, window.segment
+    p.set_current(6)
+    select_and_commit(qtbot, window, *disc_centre(6))
+    p.set_range(0, 4)
+    assert seg.track() is None
+    assert dialogs[-1][1].startswith("Frame 6 is outside the in/out range (frames 0..3)")
+    p.set_current(2)
+    assert seg.track() is None
+    assert dialogs[-1][1] == ("This frame has no mask to track; click the object and press Enter first. Keyframes "
+                              "outside the in/out range (0..3): frames 6; widen the range (I and O set the in and out "
+                              "points at the current frame) to track from them.")
+    assert not window.controller.engine.busy
+
+
 def test_track_over_a_one_frame_range_says_there_is_nothing_to_track(window, disc_clip, qtbot, dialogs):
     """It said "Tracked frames 5..5." having tracked nothing."""
     window.open_path(disc_clip)
@@ -1003,6 +1022,51 @@ def test_tab_says_which_candidate_is_shown(window, disc_clip, qtbot):
     qtbot.keyClick(window.canvas, Qt.Key.Key_Tab)
     qtbot.keyClick(window.canvas, Qt.Key.Key_Tab)
     assert seg.tool.index == 0 and said[-1].startswith("Candidate 1 of 3") and "Esc discards" in said[-1]
+
+
+def test_shift_tab_shows_the_previous_candidate_and_keeps_the_focus_for_enter(window, disc_clip, qtbot):
+    """Shift+Tab moved the focus to the range slider (Qt's focus chain), so the Enter after it
+    committed nothing and the candidate stayed the same."""
+    from PySide6.QtWidgets import QApplication
+
+    from app.core.segment import Candidate
+
+    window.open_path(disc_clip)
+    p, seg = window.project, window.segment
+    window.tools.set_tool("segment")
+    click(qtbot, window, *disc_centre(0))
+    seg.tool.candidates = [Candidate(disc_mask(0), 0.9), Candidate(disc_mask(1), 0.8), Candidate(disc_mask(2), 0.7)]
+    said = heard(window)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier)
+    assert seg.tool.index == 2 and said[-1].startswith("Candidate 3 of 3")
+    assert QApplication.focusWidget() is window.canvas
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Return)
+    assert (p.masks.get(0) == disc_mask(2)).all() and not seg.tool.candidates
+
+
+def test_track_with_a_selection_not_kept_yet_says_to_keep_it_first(window, disc_clip, qtbot, dialogs):
+    """Ctrl+T with the cyan selection on screen tracked the frame's committed mask only (or said
+    "no mask ... click the object" to someone who had): the selection was silently left out of the
+    run and stayed on screen."""
+    window.open_path(disc_clip)
+    p, seg = window.project, window.segment
+    p.set_range(0, 4)
+    select_and_commit(qtbot, window, *disc_centre(0))  # one object kept
+    click(qtbot, window, 100, 20, modifier=Qt.KeyboardModifier.ShiftModifier)  # a second one, not kept yet
+    assert seg.tool.candidates
+    masks = p.masks_snapshot()
+    assert seg.track() is None and not window.controller.engine.busy
+    assert dialogs[-1] == ("critical", "The selection shown in cyan is not kept yet: press Enter to keep it (Esc "
+                                       "drops it), then Track.")
+    assert seg.tool.candidates and all(p.masks.blob(i) == masks.blob(i) for i in range(N))
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)  # dropped: Track follows the kept object
+    with qtbot.waitSignal(seg.trackFinished, timeout=60_000):
+        assert seg.track() is not None
+    # with another tool picked the selection is neither shown nor in the way
+    click(qtbot, window, *disc_centre(0), modifier=Qt.KeyboardModifier.ShiftModifier)
+    window.tools.set_tool("brush")
+    with qtbot.waitSignal(seg.trackFinished, timeout=60_000):
+        assert seg.track() is not None
 
 
 def test_a_brush_stroke_in_progress_is_kept_when_the_click_tool_is_picked(window, disc_clip, qtbot):
