@@ -16,14 +16,16 @@ from pathlib import Path
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
-                               QPushButton, QSpinBox, QVBoxLayout, QWidget)
+                               QMessageBox, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
+from app.core.cache import format_size
 from app.core.config import FINETUNE_LR
 from app.core.errors import Cancelled, InpaintError
-from app.core.paths import user_data_dir
 from app.core.train.dataset import VIDEO_EXTS
 
 from ..jobbar import format_seconds
+from .finetune_runs import (RUN_FILE, WEIGHTS_FILE, delete_runs, drop_checkpoint, old_runs, read_run, run_files,
+                            runs_root, summary)
 
 SERIES = {"loss": ("Loss", QColor(235, 110, 130)), "val_psnr": ("Validation PSNR (dB)", QColor(110, 170, 255))}
 
@@ -101,13 +103,15 @@ class LossPlot(QWidget):
 
 #: how often the page's runs write a checkpoint (a CPU step takes a minute or more)
 CHECKPOINT_SECONDS = 300.0
-RUN_FILE = "run.json"
+#: old runs named one by one in "Delete old runs"' question
+LISTED = 12
 
 
 def finetune_job(config, resume=None):
     """Worker job: train (``resume='auto'``: from the run folder's checkpoint); on Stop keep the
     generator trained so far. ``run.json`` in the run folder records the settings and whether
-    the run finished, so that Continue finds an unfinished run later."""
+    the run finished, so that Continue finds an unfinished run later. A run that finished has no
+    use for its checkpoint any more (nothing continues it): it is deleted, the weights stay."""
 
     def fn(host, progress, cancel):
         from app.core.train.trainer import Trainer
@@ -122,6 +126,7 @@ def finetune_job(config, resume=None):
             return {"output": trainer.export_generator(config.output), "step": trainer.step,
                     "psnr": trainer.last_val.get("val_psnr"), "stopped": True}
         _write_run_file(config, finished=True)
+        drop_checkpoint(config)
         return {"output": result.output, "step": result.step, "psnr": result.val_psnr, "stopped": False}
 
     return fn
@@ -140,14 +145,11 @@ def unfinished_run():
     otherwise (an older stopped run is not offered once a newer one was started)."""
     from app.core.train.trainer import TrainConfig
 
-    root = user_data_dir() / "finetune"
-    runs = sorted(root.glob(f"*/{RUN_FILE}"), key=lambda p: p.stat().st_mtime) if root.is_dir() else []
-    if not runs:
-        return None
+    runs = run_files()
+    record = read_run(runs[-1]) if runs else None
     try:
-        record = json.loads(runs[-1].read_text())
         config = TrainConfig.from_dict(record["config"])
-    except (OSError, ValueError, KeyError, TypeError, InpaintError):
+    except (ValueError, KeyError, TypeError, InpaintError):
         return None
     return config if not record.get("finished") and config.checkpoint_path.exists() else None
 
@@ -196,12 +198,22 @@ class FinetunePage(QWidget):
         for b in (self.start_button, self.continue_button, self.stop_button, self.use_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
+        self.old_runs_label = QLabel()
+        self.delete_runs_button = QPushButton("Delete old runs…")
+        self.delete_runs_button.setToolTip("Delete the checkpoints and weights of earlier runs; the weights in use, "
+                                           "the run Continue carries on and a run in progress are kept")
+        self.delete_runs_button.clicked.connect(self.delete_old_runs)
+        housekeeping = QHBoxLayout()
+        housekeeping.addWidget(self.old_runs_label)
+        housekeeping.addWidget(self.delete_runs_button)
+        housekeeping.addStretch(1)
         self.plot = LossPlot()
         self.status = QLabel("Fine-tuning starts from the weights chosen on the General page.")
         self.status.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addLayout(buttons)
+        layout.addLayout(housekeeping)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.status)
         jobs.progress.connect(self._progress)
@@ -209,6 +221,7 @@ class FinetunePage(QWidget):
         jobs.failed.connect(lambda job, msg: self._ended(job, msg))
         jobs.cancelled.connect(lambda job: self._ended(job, "Stopped before the first step; nothing to keep."))
         self.resumable = None
+        self.running: Path | None = None  # the run folder of the training under way
         jobs.busyChanged.connect(self._busy)
         self._busy(jobs.busy)
 
@@ -229,6 +242,43 @@ class FinetunePage(QWidget):
         self.use_button.setEnabled(not busy and self.output is not None)
         self.resumable = None if busy else unfinished_run()
         self.continue_button.setEnabled(self.resumable is not None)
+        if not busy:
+            self.running = None
+        self.refresh_old_runs()
+
+    # ------------------------------------------------------------ old runs
+    def old_runs(self) -> list:
+        """What "Delete old runs" would delete now (see finetune_runs)."""
+        pending = getattr(self.window(), "weights_edit", None)  # (the settings dialog's choice, before OK)
+        in_use = [self.settings.weights, self.output, pending.text().strip() if pending is not None else None]
+        return old_runs([p for p in in_use if p], running=self.running)
+
+    def refresh_old_runs(self) -> None:
+        runs = self.old_runs()
+        self.old_runs_label.setText(summary(runs))
+        self.delete_runs_button.setEnabled(bool(runs) and not self.jobs.busy)
+
+    def showEvent(self, event) -> None:  # (the weights may have been changed on the General page)
+        self.refresh_old_runs()
+        super().showEvent(event)
+
+    def delete_old_runs(self) -> None:
+        runs = self.old_runs()
+        if not runs or self.jobs.busy:
+            self.refresh_old_runs()
+            return
+        total = format_size(sum(r.size for r in runs))
+        listed = [r.describe() for r in runs[:LISTED]] + [f"and {len(runs) - LISTED} more"] * (len(runs) > LISTED)
+        text = "\n\n".join([f"Delete {total} of {len(runs)} old fine-tune run(s) in {runs_root()}?", "\n".join(listed),
+                             "Kept: the weights in use, the run Continue carries on and a run in progress."])
+        answer = QMessageBox.question(self, "Delete old runs", text,
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        if answer != QMessageBox.StandardButton.Yes:
+            return
+        confirmed = {r.folder for r in runs}  # (as listed; anything that became protected meanwhile stays)
+        cleared, freed, failed = delete_runs([r for r in self.old_runs() if r.folder in confirmed])
+        self.status.setText("\n".join([f"Deleted {cleared} old run(s), {format_size(freed)} freed."] + failed))
+        self.refresh_old_runs()
 
     def make_config(self):
         from app.core.train.trainer import TrainConfig
@@ -240,10 +290,10 @@ class FinetunePage(QWidget):
         if not folder:
             raise InpaintError("Choose a footage folder to fine-tune on.")
         steps = self.steps.value()
-        workdir = user_data_dir() / "finetune" / time.strftime("%Y%m%d-%H%M%S")
+        workdir = runs_root() / time.strftime("%Y%m%d-%H%M%S")
         # Validate on the same footage: the point of fine-tuning is to fit this footage.
         return TrainConfig(data=[folder], val_data=[folder], workdir=str(workdir), steps=steps, lr=self.lr.value(),
-                           init_weights=str(weights), output=str(workdir / "finetuned.pth"),
+                           init_weights=str(weights), output=str(workdir / WEIGHTS_FILE),
                            device=self.settings.device, log_every=1, val_every=max(1, steps // 20),
                            checkpoint_every=max(100, steps), checkpoint_seconds=CHECKPOINT_SECONDS,
                            val_frames=5, val_samples=0)
@@ -282,6 +332,7 @@ class FinetunePage(QWidget):
     def _submit(self, config, resume, message: str) -> None:
         self.plot.clear(config.steps)
         self.output = None
+        self.running = Path(config.workdir)
         self.status.setText(message)
         self.jobs.submit("Fine-tune", finetune_job(config, resume), kind="finetune")
 
@@ -327,3 +378,4 @@ class FinetunePage(QWidget):
             self.settings.weights = str(self.output)
             self.status.setText(f"Inpainting now uses {self.output}.")
             self.useWeights.emit(str(self.output))
+            self.refresh_old_runs()

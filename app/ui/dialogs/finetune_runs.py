@@ -1,0 +1,202 @@
+"""The fine-tune page's run folders, ``<user data>/finetune/<date-time>/``: what the old ones
+take on disk and deleting them (no Qt here).
+
+A run folder holds ``checkpoints/last.pt`` (both networks and both optimisers: about 400 MB for
+the real model), the weights written out (``finetuned.pth``), ``metrics.jsonl`` and ``run.json``
+(settings, and whether the run finished). A finished run's checkpoint is deleted when it
+finishes (``drop_checkpoint``); "Delete old runs" deletes the rest of the runs, never
+
+* the run in progress, nor an unfinished run whose files changed in the last ``ACTIVE_SECONDS``
+  (it may be training in another window of the program),
+* the newest run if it did not finish (what Continue carries on),
+* a weights file in use (Settings' weights, the weights the page just wrote): in its run folder
+  only the checkpoint and the samples go; the weights, ``run.json`` and ``metrics.jsonl`` stay.
+
+A run with none of these goes as a whole folder. Decoded clips are not in run folders (they are
+in the cache, ``train-frames``), so deleting runs never makes the next run decode them again.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Optional
+
+from app.core.cache import folder_size, format_size
+from app.core.paths import user_data_dir
+
+log = logging.getLogger(__name__)
+
+RUN_FILE = "run.json"
+WEIGHTS_FILE = "finetuned.pth"
+#: what stays of a run whose weights are in use: the weights and the record of how they were made
+RECORD_FILES = (WEIGHTS_FILE, RUN_FILE, "metrics.jsonl")
+#: an unfinished run with a file changed this recently may be training in another window
+ACTIVE_SECONDS = 15 * 60
+_RUN_NAME = re.compile(r"\d{8}-\d{6}")  # the page's folder names (time.strftime("%Y%m%d-%H%M%S"))
+
+
+def runs_root() -> Path:
+    return user_data_dir() / "finetune"
+
+
+def run_files() -> list:
+    """The ``run.json`` of every run folder, oldest first (by when it was last written)."""
+    root = runs_root()
+    found = []
+    for path in root.glob(f"*/{RUN_FILE}") if root.is_dir() else ():
+        try:
+            found.append((path.stat().st_mtime, path))
+        except OSError:
+            continue  # (deleted meanwhile)
+    return [path for _, path in sorted(found)]
+
+
+def read_run(run_file: Path) -> Optional[dict]:
+    """The record of a run (``config``, ``finished``); None when unreadable."""
+    try:
+        record = json.loads(run_file.read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def drop_checkpoint(config) -> None:
+    """A finished run no longer needs its resumable checkpoint (hundreds of MB): delete it and
+    the temporary files of any unfinished write; the weights and the logs stay. A failure is
+    logged only (the checkpoint is then deleted with the old runs)."""
+    checkpoint = Path(config.checkpoint_path)
+    folder = checkpoint.parent
+    try:
+        for path in [checkpoint, *folder.glob(f".{checkpoint.stem}.*.tmp.part{checkpoint.suffix}")]:
+            path.unlink(missing_ok=True)
+        if folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()
+    except OSError as exc:
+        log.warning("could not delete the checkpoint of the finished run %s: %s", folder.parent, exc)
+
+
+@dataclass
+class OldRun:
+    """One run folder and what "Delete old runs" removes of it: all of it, or (``kept`` not
+    empty: a weights file in use is there) all but the weights and the record of the run."""
+
+    folder: Path
+    kept: list = field(default_factory=list)
+    files: list = field(default_factory=list)  # (path, bytes) to delete
+    size: int = 0
+
+    @property
+    def whole(self) -> bool:
+        return not self.kept
+
+    def describe(self) -> str:
+        if not self.whole:
+            return (f"{self.folder.name}: its checkpoint ({format_size(self.size)}); "
+                    f"{', '.join(p.name for p in self.kept)} in use is kept")
+        weights = " with its weights" if any(p.name == WEIGHTS_FILE for p, _ in self.files) else ""
+        return f"{self.folder.name}: the whole run{weights} ({format_size(self.size)})"
+
+
+def _files(folder: Path):
+    """(path, bytes) of every file and link below ``folder`` (links are not followed)."""
+    for dirpath, dirs, names in os.walk(folder):
+        for name in names + [d for d in dirs if (Path(dirpath) / d).is_symlink()]:
+            path = Path(dirpath) / name
+            try:
+                yield path, path.lstat().st_size
+            except OSError:
+                continue
+
+
+def _resolved(path) -> Optional[Path]:
+    try:
+        return Path(path).expanduser().resolve()
+    except (OSError, RuntimeError, TypeError):
+        return None
+
+
+def _recently_changed(folder: Path, now: float) -> bool:
+    # (the folder's own time only while it is empty: deleting files changes it too)
+    for path in [p for p, _ in _files(folder)] or [folder]:
+        try:
+            if now - path.lstat().st_mtime < ACTIVE_SECONDS:
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def old_runs(in_use: Iterable = (), running=None, now: Optional[float] = None) -> list:
+    """The run folders "Delete old runs" would clear (``OldRun``s with something to delete),
+    oldest first. ``in_use``: weights files never deleted; ``running``: the run folder of the
+    training under way, if any."""
+    now = time.time() if now is None else now
+    keep = {p for p in map(_resolved, in_use) if p is not None}
+    running = _resolved(running) if running else None
+    runs = run_files()
+    # every folder the page named, also one whose run.json was never written (a start that failed)
+    folders = {p.parent for p in runs}
+    root = runs_root()
+    if root.is_dir():
+        folders |= {p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and _RUN_NAME.fullmatch(p.name)}
+    newest = runs[-1].parent if runs else None
+    found = []
+    for folder in sorted(folders, key=lambda p: p.name):
+        if running is not None and _resolved(folder) == running:
+            continue
+        record = read_run(folder / RUN_FILE)
+        if not (record and record.get("finished")) and (folder == newest or _recently_changed(folder, now)):
+            continue
+        files = list(_files(folder))
+        kept = [p for p, _ in files if _resolved(p) in keep]
+        if kept:
+            files = [(p, size) for p, size in files
+                     if p not in kept and not (p.parent == folder and p.name in RECORD_FILES)]
+        if files or not kept:
+            files.sort(key=lambda f: f[0].name == RUN_FILE)  # the record last: a run half deleted is still old
+            found.append(OldRun(folder, kept, files, sum(size for _, size in files)))
+    return found
+
+
+def summary(runs: list) -> str:
+    if not runs:
+        return "Old runs: none"
+    return f"Old runs: {len(runs)}, {format_size(sum(r.size for r in runs))}"
+
+
+def delete_runs(runs: list) -> tuple:
+    """Delete what each ``OldRun`` names (then its emptied folders, and the run folder itself when
+    it goes whole); returns (runs cleared, bytes freed, failures): one line per run folder that
+    could not be cleared (the others still are)."""
+    cleared, freed, failed = 0, 0, []
+    for run in runs:
+        errors = []
+        for path, size in run.files:
+            try:
+                path.unlink()
+                freed += size
+            except FileNotFoundError:
+                continue
+            except OSError as exc:  # e.g. open in another program on Windows, or no permission
+                errors.append((path, exc))
+        folders = [Path(d) for d, _, _ in os.walk(run.folder, topdown=False)]
+        for folder in folders if run.whole else folders[:-1]:  # (os.walk bottom-up: the run folder last)
+            try:
+                folder.rmdir()
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                if run.whole and not errors:
+                    errors.append((folder, exc))
+        if errors:
+            path, exc = errors[0]
+            failed.append(f"Could not delete {path} ({exc.strerror or exc}); close what uses it, or delete "
+                          f"{run.folder} yourself.")
+        else:
+            cleared += 1
+    return cleared, freed, failed
