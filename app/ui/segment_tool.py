@@ -17,7 +17,7 @@ from typing import Optional
 import cv2
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QPainter, QPen, QPolygonF
+from PySide6.QtGui import QAction, QColor, QKeySequence, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QSpinBox
 
 from app.core.config import EngineConfig
@@ -57,6 +57,9 @@ class ClickSegmentTool(Tool):
         self.candidates: list = []  # app.core.segment.Candidate, best first
         self.index = 0
         self.edits_frame = False  # the candidates correct the frame's own mask (commit replaces it)
+        #: each answered state of the selection, oldest first: (points, box, candidates, index,
+        #: edits_frame); Ctrl+Z takes the selection back to the one before the latest input
+        self.history: list[tuple] = []
         self._drawn = (None, None, [])  # (mask id, overlay QImage, contours) of the shown candidate
 
     @property
@@ -65,7 +68,14 @@ class ClickSegmentTool(Tool):
 
     def reset(self) -> None:
         self.points, self.box, self.drag, self.candidates, self.index = [], None, None, [], 0
-        self.edits_frame = False
+        self.edits_frame, self.history = False, []
+
+    def state(self) -> tuple:
+        return list(self.points), self.box, list(self.candidates), self.index, self.edits_frame
+
+    def restore(self, state: tuple) -> None:
+        points, self.box, candidates, self.index, self.edits_frame = state
+        self.points, self.candidates = list(points), list(candidates)
 
     def release(self, mask, pt, size):
         return False  # input is handled by SegmentController; never commit a stroke
@@ -498,6 +508,32 @@ class SegmentController(QObject):
                                          + ", Esc discards.")
             self.candidatesChanged.emit()
 
+    def undo_input(self) -> None:
+        """Ctrl+Z while a selection is held: take back the latest click or box (one still being
+        computed, or the one the shown candidates answer), showing the selection as it was before
+        it; with nothing before it, drop the selection. (It undid the last edit of the mask instead,
+        say the commit of another object, and the Enter that followed made that undo final.)"""
+        history = self.tool.history
+        if not self._waiting() and history:
+            history.pop()  # the state on screen: its input is the one taken back
+        if not history:
+            self.discard()
+            self.controller.message.emit("Took back the click: nothing is selected (Ctrl+Z again undoes the last "
+                                         "edit of the mask).")
+            return
+        self._request += 1  # (an answer on its way is for an input taken back)
+        self._answered_request, self._pending, self._parked = self._request, None, None
+        if not self._embedding(self.project.current):
+            self.jobs.cancel()
+        self.tool.restore(history[-1])
+        self._corrects = self.tool.edits_frame
+        self._enable()
+        self.canvas.update()
+        self.candidatesChanged.emit()
+        n = len(self.tool.candidates)
+        self.controller.message.emit(f"Took back the latest click: the selection is as it was before it "
+                                     f"({n} candidate(s)); Ctrl+Z takes back the one before, Esc discards.")
+
     def commit_when_answered(self) -> bool:
         """Enter: commit the shown candidate, or, while the answer to the latest click or box is on its
         way, that answer when it comes (a further click, Esc or another frame cancels this)."""
@@ -621,6 +657,7 @@ class SegmentController(QObject):
                 return
             self.tool.candidates, self.tool.index = list(candidates), 0
             self.tool.edits_frame = self.tool.edits_frame or edits_frame
+            self.tool.history.append(self.tool.state())
             self._enable()
             self.canvas.update()
             if self.tool.edits_frame:
@@ -819,10 +856,11 @@ class SegmentController(QObject):
         if obj is not self.canvas or not self.active:
             return False
         t = e.type()
-        if t == QEvent.Type.ShortcutOverride and e.key() == Qt.Key.Key_Escape and (
-                self.tool.points or self.tool.box is not None or self.tool.candidates):
-            e.accept()  # Esc discards the selection here instead of cancelling a job
-            return True
+        if t == QEvent.Type.ShortcutOverride and (e.key() == Qt.Key.Key_Escape or e.matches(
+                QKeySequence.StandardKey.Undo)) and (self.tool.points or self.tool.box is not None
+                                                     or self.tool.candidates):
+            e.accept()  # Esc discards the selection here instead of cancelling a job; Ctrl+Z takes back
+            return True  # its latest click instead of undoing an edit the selection would then be kept without
         if t == QEvent.Type.KeyPress:
             return self._key(e)
         if t in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick):
@@ -837,6 +875,10 @@ class SegmentController(QObject):
 
     def _key(self, e) -> bool:
         key = e.key()
+        if e.matches(QKeySequence.StandardKey.Undo) and (self.tool.points or self.tool.box is not None
+                                                         or self.tool.candidates):
+            self.undo_input()
+            return True
         if key in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab) and (self.tool.candidates or self.tool.points
                                                              or self.tool.box is not None):
             # (before the answer too: the focus stays here for the Enter that follows)

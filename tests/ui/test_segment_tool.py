@@ -481,6 +481,41 @@ def test_a_further_click_corrects_the_shown_candidate(window, disc_clip, qtbot):
     assert mask_iou(m & ~shown_part(62, 80, 100, 124), disc_mask(0)) > 0.8
 
 
+def test_ctrl_z_with_a_selection_held_takes_back_its_latest_click(window, pair_clip, qtbot):
+    """Ctrl+Z with a selection on screen undid the last edit of the mask (say the commit of the
+    first object) and left the selection; the Enter that followed then made that undo final: the
+    first object was lost. It takes back the latest click now; with none before it, the selection."""
+    window.open_path(pair_clip)
+    p, seg = window.project, window.segment
+    select_and_commit(qtbot, window, *pair_centre(0, 0))  # the orange disc kept
+    orange = p.masks.get(0).copy()
+    steps = p.undo.count()
+    click(qtbot, window, *pair_centre(0, 1), modifier=Qt.KeyboardModifier.ShiftModifier)  # the blue one
+    first = seg.tool.candidate.copy()
+    click(qtbot, window, *pair_centre(0, 1), Qt.MouseButton.RightButton)  # a wrong right click on it
+    assert len(seg.tool.points) == 2 and seg.tool.candidate.sum() < first.sum()
+    said = heard(window)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert len(seg.tool.points) == 1 and seg.tool.points[0][2] == 1 and (seg.tool.candidate == first).all()
+    assert said[-1].startswith("Took back the latest click")
+    assert (p.masks.get(0) == orange).all() and p.undo.count() == steps and not p.undo.canRedo()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Return)
+    assert (p.masks.get(0) == (orange | first)).all() and len(p.objects[0]) == 2
+
+    # a click still being computed is taken back too, and so is the last one (nothing selected)
+    window.canvas.setFocus()
+    qtbot.mouseClick(window.canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier,
+                     window.canvas.to_widget(QPointF(110, 15)).toPoint())
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert not seg.tool.points and not seg.tool.candidates and said[-1].startswith("Took back the click")
+    qtbot.wait(300)
+    qtbot.waitUntil(lambda: not seg.jobs.busy, timeout=30_000)
+    assert not seg.tool.candidates  # (its answer, had it come, is dropped)
+    # with nothing selected, Ctrl+Z undoes the last edit as before
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert (p.masks.get(0) == orange).all()
+
+
 def test_a_first_click_near_the_frames_mask_corrects_it(window, disc_clip, qtbot):
     """On a frame that already has a mask (the tracker's, or painted), a first click within reach
     of it corrects that mask: a right click on a wrong part takes it out and Enter replaces the
