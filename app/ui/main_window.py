@@ -101,7 +101,8 @@ class MainWindow(QMainWindow):
         self.autosaver = Autosaver(self.project, user_data_dir() / "autosave", autosave_ms, self)
         self.autosaver.failed.connect(self.messages.show)  # (written on a thread: never a dialog mid-edit)
         # saved, reopened, undone back to the saved state or its changes discarded: nothing to recover
-        self.project.dirtyChanged.connect(lambda dirty: dirty or self.autosaver.discard())
+        self._recovering = False  # (offer_recovery: the autosave being loaded stays meanwhile)
+        self.project.dirtyChanged.connect(lambda dirty: dirty or self._recovering or self.autosaver.discard())
         self._busy(False)
         self._keys_to_canvas()
         self._video_opened()
@@ -325,7 +326,7 @@ class MainWindow(QMainWindow):
             a.setEnabled(False)
         try:
             if path.suffix == PROJECT_SUFFIX:
-                self.project.load(path, opener=self.frames.open, video=video)
+                self._load_project(path, video, self.frames.open)
             else:
                 self.project.open_video(path, opener=self.frames.open)
                 self.project.engine_settings = self.settings.engine()
@@ -346,9 +347,40 @@ class MainWindow(QMainWindow):
                                      f"{self.project.reader.width}x{self.project.reader.height}, "
                                      f"{self.project.fps:.3g} fps", 8000)
         notice = getattr(self.project.reader, "notice", None)
-        if notice:  # (a cut-off download: say so now, not after an hour of work on it)
-            self.messages.show(notice, 15000)
+        for note in [*self.project.load_notes, *([notice] if notice else [])]:
+            self.messages.show(note, 15000)  # (a cut-off download: say so now, not after an hour of work on it)
         return True
+
+    def _load_project(self, path: Path, video, opener=None) -> None:
+        """``Project.load``, asking first where the video is shorter than the masks reach: open it
+        anyway, choose another video (asked again), or cancel (raises Cancelled: nothing changed)."""
+        while True:
+            choice = []
+
+            def confirm(line: str) -> bool:
+                choice.append(self._ask(f"{line} Open it anyway? Those masks are dropped when you save; until then "
+                                        "nothing is lost.", "Open anyway", "Choose another video…", "Cancel"))
+                return choice[-1] == 0
+
+            try:
+                return self.project.load(path, opener=opener, video=video, confirm=confirm)
+            except Cancelled:
+                if choice != [1]:
+                    raise
+            video = self._locate(path, project_video(path))
+            if video is None:
+                raise Cancelled(f"Opening {path.name} cancelled; nothing changed.")
+
+    def _ask(self, text: str, *choices: str) -> int:
+        """A question with a button for each of ``choices``: the index of the one pressed (the last,
+        Cancel, for Esc or a closed box; the second is the default)."""
+        box = QMessageBox(QMessageBox.Icon.Question, APP_TITLE, text, parent=self)
+        buttons = [box.addButton(c, QMessageBox.ButtonRole.AcceptRole if i < len(choices) - 1
+                                 else QMessageBox.ButtonRole.RejectRole) for i, c in enumerate(choices)]
+        box.setDefaultButton(buttons[min(1, len(buttons) - 1)])
+        box.setEscapeButton(buttons[-1])
+        box.exec()
+        return buttons.index(box.clickedButton()) if box.clickedButton() in buttons else len(buttons) - 1
 
     def _project_video(self, path: Path):
         """For project ``path``: None to open the video it names; when that video is gone (moved,
@@ -364,16 +396,20 @@ class MainWindow(QMainWindow):
         answer = QMessageBox.question(self, APP_TITLE, f"The video of {path.name}, {video}, is not there (moved, "
                                       "renamed or deleted). Locate it? The masks are kept.",
                                       QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
-        start = str(video.parent if video.parent.is_dir() else path.parent)
-        located = ""
-        if answer == QMessageBox.StandardButton.Yes:
-            located = (QFileDialog.getExistingDirectory(self, f"Locate the frame folder {video.name}", start)
-                       if not video.suffix else
-                       QFileDialog.getOpenFileName(self, f"Locate {video.name}", start, VIDEO_FILTER)[0])
-        if not located:
+        located = self._locate(path, video) if answer == QMessageBox.StandardButton.Yes else None
+        if located is None:
             self.messages.show(f"{path.name} not opened: its video {video} is missing.", 10000)
             return False
-        return Path(located)
+        return located
+
+    def _locate(self, path: Path, video: Path) -> Path | None:
+        """The file (or frame folder) the user picks for project ``path``'s video ``video``; None
+        when they cancel."""
+        start = str(video.parent if video.parent.is_dir() else path.parent)
+        located = (QFileDialog.getExistingDirectory(self, f"Locate the frame folder {video.name}", start)
+                   if not video.suffix else
+                   QFileDialog.getOpenFileName(self, f"Locate {video.name}", start, VIDEO_FILTER)[0])
+        return Path(located) if located else None
 
     def save(self) -> bool:
         return self.save_as() if self.project.path is None else self._save_to(self.project.path)
@@ -471,15 +507,23 @@ class MainWindow(QMainWindow):
         video = self._project_video(path)
         if video is False:
             return False  # (the autosave stays: the next start offers it again)
+        self._recovering = True  # (loading makes the project clean for a moment: the file stays)
         try:
-            self.project.load(path, video=video)
+            self._load_project(path, video)
+        except Cancelled:
+            self.messages.show("Recovery cancelled; the autosave is kept, and the next start offers it again.", 10000)
+            return False
         except InpaintError as exc:
             self.show_error(str(exc))
             return False
+        finally:
+            self._recovering = False
         self.project.path = None  # recovered work still needs a real save
         self.project.mark_dirty()
-        self.autosaver.save_now()  # (loading it made the project clean for a moment, which discarded the file)
+        self.autosaver.save_now()  # (written again as recovered: the video located, masks past its end kept)
         self._title()
+        for note in self.project.load_notes:
+            self.messages.show(note, 15000)
         return True
 
     # --- dialogs -----------------------------------------------------------------------

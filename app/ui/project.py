@@ -25,7 +25,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QGuiApplication, QUndoCommand, QUndoStack
 from shiboken6 import isValid
 
-from app.core.errors import InpaintError, OutputError, short
+from app.core.errors import Cancelled, InpaintError, OutputError, short
 from app.core.fsutil import atomic_path
 from app.core.masks import MaskStore, decode_labels, load_masks
 from app.core.video import open_video
@@ -52,13 +52,19 @@ class MaskEditCommand(QUndoCommand):
                  flags: Optional[tuple[dict, dict]] = None, marks: Optional[dict] = None,
                  objects: Optional[dict] = None, labels: Optional[dict] = None):
         super().__init__(text)
-        self.project = project
+        # (weakly: the stack is the project's, and a command holding the project made a cycle that the
+        # collector freed in any order; QUndoStack::clear then met commands deleted first and crashed)
+        self._project = weakref.ref(project)
         self.changes = changes
         self.tracked = tracked or {}
         self.flags = flags
         self.marks = marks or {}
         self.objects = objects or {}
         self.labels = labels or {}
+
+    @property
+    def project(self) -> "Project":
+        return self._project()
 
     def _apply(self, which: int) -> None:
         p = self.project
@@ -146,6 +152,11 @@ class Project(QObject):
         self.undo = QUndoStack(self)
         self.undo.cleanChanged.connect(self._clean_changed)
         self._dirty = False
+        #: masks (and tracked masks) a project had past the end of the shorter video it was opened
+        #: with, {frame: blob} each: autosaves keep them, the next save drops them (``load``)
+        self.past_end: tuple[dict[int, bytes], dict[int, bytes]] = ({}, {})
+        #: what the last ``load`` found worth saying of the video (more frames, another frame rate)
+        self.load_notes: list[str] = []
         self._frames: "OrderedDict[int, np.ndarray]" = OrderedDict()
         #: decodes frames off the GUI thread (app.ui.frames.FrameLoader, set by bind_frames);
         #: None: request_frame decodes at once, on the calling thread
@@ -188,6 +199,7 @@ class Project(QObject):
         self.tracked = MaskStore(len(reader), reader.width, reader.height)
         self.keyframes, self.flagged, self.objects, self.tracked_objects = set(), {}, {}, {}
         self.last_track = None
+        self.past_end, self.load_notes = ({}, {}), []
         self.current, self.start, self.end = 0, 0, len(reader)
         self.path = None
         self._dirty = False
@@ -463,16 +475,19 @@ class Project(QObject):
             self._dirty = True
             self.dirtyChanged.emit(True)
 
-    def snapshot(self) -> "ProjectSnapshot":
+    def snapshot(self, past_end: bool = False) -> "ProjectSnapshot":
         """What a save writes, taken in milliseconds (references to the immutable mask blobs, copies
-        of the containers; the JSON is made by the writer): ``write_snapshot`` writes it, on any thread."""
+        of the containers; the JSON is made by the writer): ``write_snapshot`` writes it, on any thread.
+        ``past_end``: with the masks past the video's end (``self.past_end``; an autosave keeps them)."""
         run = self.last_track
+        masks, tracked = self.past_end if past_end else ({}, {})
         return ProjectSnapshot(
-            self.masks.copy(), None if self.tracked is None else self.tracked.copy(),
+            _widened(self.masks, masks), None if self.tracked is None else _widened(self.tracked, tracked),
             {i: list(blobs) for i, blobs in self.objects.items() if blobs}, dict(self.tracked_objects),
             str(self.video_path), (self.start, self.end), self.current, dict(self.engine_settings),
             set(self.keyframes), dict(self.flagged),
-            None if run is None else {**run, "keys": dict(run["keys"]), "tracked": dict(run["tracked"])})
+            None if run is None else {**run, "keys": dict(run["keys"]), "tracked": dict(run["tracked"])},
+            self.n_frames, self.fps)
 
     def save(self, path, mark_clean: bool = True) -> Path:
         """Write ``path`` (JSON) and the masks beside it as ``<stem>.masks.npz`` (and what the tracker
@@ -484,16 +499,20 @@ class Project(QObject):
                               "choose another folder with File > Save As. Nothing is lost: the project is still open.") from None
         if mark_clean:
             self.path = path
+            self.past_end = ({}, {})  # (the file has them no more: "dropped when you save", ``load``)
             self._dirty = False
             self.undo.setClean()
             self.pathChanged.emit(path)
             self.dirtyChanged.emit(False)
         return path
 
-    def load(self, path, opener=None, video=None) -> None:
+    def load(self, path, opener=None, video=None, confirm=None) -> None:
         """Reopen a saved project; raises InpaintError with a readable message (``opener``: see open_video).
         ``video``: open this file instead of the one the project names (the user located a video that
-        was moved or renamed); the project is then changed (its next save records the new path)."""
+        was moved or renamed); the project is then changed (its next save records the new path).
+        A video shorter than the masks reach: ``confirm(line)`` says so (how many masked frames lie
+        past its end) before anything changes; False raises Cancelled (the open project stays), True
+        opens it with those masks kept in ``past_end`` (autosaves keep them, the next save drops them)."""
         path = Path(path)
         data = read_project_file(path)
         # the masks are read before anything changes: a damaged file leaves the open project as it was
@@ -518,6 +537,17 @@ class Project(QObject):
                 reader.close()
                 raise InpaintError(f"{Path(video_path).name} is {reader.width}x{reader.height} but the masks of "
                                    f"{path.name} are {masks[0][0]}x{masks[0][1]}: it is not this project's video.")
+            past = sorted({i for store in (masks, tracked) if store is not None for i in store[1] if i >= len(reader)})
+            if past and confirm is not None:
+                try:
+                    agreed = confirm(f"{Path(video_path).name} has {len(reader)} frames; {path.name} has masks on "
+                                     f"{len(past)} frame(s) after that ({_span(past)}).")
+                except BaseException:
+                    reader.close()
+                    raise
+                if not agreed:
+                    reader.close()
+                    raise Cancelled(f"Opening {path.name} cancelled; nothing changed.")
             return reader, first
 
         self.open_video(Path(video) if relocated else project_video(path, data), fitting)
@@ -538,6 +568,9 @@ class Project(QObject):
         self.tracked_objects = {i: b for i, b in tracked_objects.items() if 0 <= i < self.n_frames}
         self.set_range(*data.get("range", [0, self.n_frames]))
         self.set_current(data.get("current", 0))
+        self.past_end = tuple({i: b for i, b in (store[1] if store else {}).items() if i >= self.n_frames}
+                              for store in (masks, tracked))
+        self.load_notes = _video_notes(self.video_path.name, self.n_frames, self.fps, data)
         self.path = path
         self._dirty = relocated
         self.pathChanged.emit(path)
@@ -687,6 +720,8 @@ class ProjectSnapshot:
     keyframes: set[int]
     flagged: dict[int, str]
     last_track: Optional[dict]  # Project.last_track
+    frames: int = 0  # the video's (a located video is compared with them, ``load``)
+    fps: float = 0.0
 
     def content(self, masks_name: str, tracked_name: Optional[str], objects_name: Optional[str]) -> dict:
         """The project file (JSON), naming the files beside it."""
@@ -703,7 +738,8 @@ class ProjectSnapshot:
                                     "tracked": {str(i): d for i, d in sorted(run["tracked"].items())},
                                     "pending": _runs_of(run.get("pending", ()))}
         return {"format": FORMAT, "video": self.video, "range": list(self.range), "current": self.current,
-                "engine": self.engine, "masks": masks_name, "tracking": tracking}
+                "engine": self.engine, "masks": masks_name, "tracking": tracking,
+                "video_frames": self.frames, "video_fps": self.fps}
 
 
 def write_snapshot(snap: ProjectSnapshot, path) -> Path:
@@ -801,6 +837,37 @@ def read_mask_blobs(path) -> tuple[tuple[int, int], dict[int, bytes]]:
         raise InpaintError(f"Cannot read the masks file {path} ({short(exc)}); it is damaged: restore it "
                            "from a copy, or open the video alone and paint the masks again.") from None
     return (w, h), frames
+
+
+def _widened(store: MaskStore, past: dict[int, bytes]) -> MaskStore:
+    """A copy of ``store`` with the masks ``past`` its end added (the store made longer for them)."""
+    other = store.copy()
+    if past:
+        other.n_frames = max(other.n_frames, max(past) + 1)
+        for i, blob in past.items():
+            other.set_blob(i, blob)
+    return other
+
+
+def _span(frames: list[int]) -> str:
+    """Sorted frame numbers as "frame 7" or "frames 7..12" (gaps not named)."""
+    return f"frame {frames[0]}" if len(frames) == 1 else f"frames {frames[0]}..{frames[-1]}"
+
+
+def _video_notes(name: str, frames: int, fps: float, data: dict) -> list[str]:
+    """What to tell of a video that differs from the one the project was saved with (files saved
+    before they recorded ``video_frames`` and ``video_fps`` say nothing)."""
+    notes = []
+    was = data.get("video_frames")
+    if isinstance(was, int) and 0 < was != frames:
+        notes.append(f"{name} has {frames} frames, {abs(frames - was)} "
+                     + ("more than the project's video had: those have no masks yet." if was < frames else
+                        "fewer than the project's video had."))
+    was = data.get("video_fps")
+    if isinstance(was, (int, float)) and was > 0 and abs(fps - was) > 0.01 * was:
+        notes.append(f"{name} runs at {fps:.3g} fps, the project's video at {was:.3g} fps: the masks stay on "
+                     "their frame numbers, so check that they still lie on the object.")
+    return notes
 
 
 def apply_mask_blobs(store: MaskStore, masks: tuple[tuple[int, int], dict[int, bytes]], path) -> None:
@@ -925,7 +992,7 @@ class Autosaver(QObject):
         if self._write is not None:
             self._again = True
             return self.path
-        write = self._write = _Write(self.project.snapshot(), self.path, saver=weakref.ref(self))
+        write = self._write = _Write(self.project.snapshot(past_end=True), self.path, saver=weakref.ref(self))
         # (a function and the write, not self._run: the thread must never hold the Autosaver)
         write.thread = threading.Thread(target=_run_write, args=(write, self._relay), name="autosave", daemon=True)
         write.thread.start()
