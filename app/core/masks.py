@@ -18,7 +18,7 @@ import numpy as np
 
 from .errors import MaskError, VideoError
 from .jobs import ProgressClock
-from .video import IMAGE_EXTS, open_video
+from .video import IMAGE_EXTS, image_files, open_video
 
 ASPECT_TOLERANCE = 0.05
 
@@ -180,17 +180,11 @@ def _number(path: Path) -> Optional[int]:
     return int(runs[-1]) if runs else None
 
 
-def _natural(path: Path):
-    """Sort key: digits compared as numbers, so frame_2 comes before frame_10."""
-    return [(0, int(t), "") if t.isdigit() else (1, 0, t.lower()) for t in re.split(r"(\d+)", path.name) if t]
-
-
 def mask_files(folder: Path) -> list[Path]:
     """The mask images of ``folder`` in frame order: names sorted with their numbers as numbers; hidden
     files (macOS's ._ copies, editors' backups) left out. Numbered files that skip a number are
     refused: the masks after the gap would land on the wrong frames."""
-    files = sorted((p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS and not p.name.startswith(".")
-                    and p.is_file()), key=_natural)
+    files = image_files(folder)
     numbers = [_number(p) for p in files]
     if len(files) > 1 and None not in numbers and len(set(numbers)) == len(numbers):
         have = set(numbers)

@@ -28,6 +28,19 @@ from .jobs import CancelToken, ProgressClock, ProgressFn
 from .mp4index import video_pts
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+
+
+def _natural(path: Path):
+    """Sort key: digits compared as numbers, so frame_2 comes before frame_10."""
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t.lower()) for t in re.split(r"(\d+)", path.name) if t]
+
+
+def image_files(folder: Path) -> list[Path]:
+    """The images of a frame or mask folder in frame order: names sorted with their numbers as
+    numbers (frame_2 before frame_10, as a file manager shows them); hidden files (macOS's ._
+    copies, editors' backups) and folders left out."""
+    return sorted((p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_EXTS and not p.name.startswith(".")
+                   and p.is_file()), key=_natural)
 # Audio codecs the mp4 container takes as they are; anything else is re-encoded to AAC.
 MP4_AUDIO_COPY = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}
 #: ... and what a QuickTime file (an export named .mov) takes besides: uncompressed PCM, as cameras
@@ -505,7 +518,7 @@ class FrameFolderReader:
 
     def __init__(self, path, fps: float = DEFAULT_FPS):
         self.path = Path(path).expanduser()
-        self.files = sorted(p for p in self.path.iterdir() if p.suffix.lower() in IMAGE_EXTS)
+        self.files = image_files(self.path)
         if not self.files:
             raise VideoError(f"Folder {self.path} has no frame images (png, jpg, ...); pick a video or a frame folder.")
         self.fps = float(fps)

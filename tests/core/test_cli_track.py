@@ -266,3 +266,34 @@ def test_a_box_that_selects_nothing_is_named(disc_clip, tmp_path, capsys, monkey
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert len(err) == 1 and "The box 20,30,50,60 on frame 0 selected nothing" in err[0], err
     assert "click" not in err[0].split("selected nothing")[0]
+
+
+def test_frame_folder_numbered_without_padding_is_read_in_frame_order(tmp_path, capsys):
+    """frame_1.png .. frame_12.png (no leading zeros, as many exporters name them) are frames 1..12, as a file
+    manager shows them: sorted as text, frame_10 came right after frame_1, so the disc jumped about, the tracker
+    lost it on the frame after frame_12 and the masks (and `inpaint`'s output) followed that order. A hidden
+    ._frame_1.png (macOS copies them onto other disks) is no frame: it stopped the run as an unreadable image."""
+    n = 12
+    rng = np.random.default_rng(1)
+    tex = cv2.resize(rng.integers(60, 150, (H // 8, W // 8), dtype=np.uint8), (W, H), interpolation=cv2.INTER_CUBIC)
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    discs = []
+    for i in range(n):
+        discs.append(disc_mask(i))
+        f = np.repeat(tex[..., None], 3, axis=2)
+        f[discs[-1]] = ORANGE
+        cv2.imwrite(str(folder / f"frame_{i + 1}.png"), f[..., ::-1])
+    (folder / "._frame_1.png").write_bytes(b"\x00\x05\x16\x07 AppleDouble")
+    out = tmp_path / "masks"
+    assert main(["track", str(folder), "--click", "34,46", "-o", str(out)]) == 0
+    masks = read_masks(out)
+    assert len(masks) == n
+    assert min(mask_iou(m, d) for m, d in zip(masks, discs)) > 0.7
+    assert "flagged" not in capsys.readouterr().out
+    result = tmp_path / "clean.mp4"
+    assert main(["inpaint", str(folder), "--mask", str(out), "--fill", "telea", "-o", str(result)]) == 0
+    with VideoReader(result) as r:
+        assert len(r) == n
+        inside = r[9][discs[9]].astype(int)  # frame_10.png, the disc removed where it is on that frame
+        assert np.median(inside[:, 0] - inside[:, 2]) < 40
