@@ -221,7 +221,7 @@ def cmd_track(args) -> int:
     if args.json is not None:
         refuse_inputs(args.json, reads + [("mask folder", out)], option="--json")
         check_writable(args.json)
-    if out.exists():
+    if os.path.lexists(out):  # (a link to nothing too: the rename at the end could not replace it)
         raise InpaintError(f"{out} already exists; give a new folder for the masks (nothing is overwritten).")
     if not out.parent.is_dir():
         raise InpaintError(f"The folder {out.parent} does not exist; create it or choose another --output.")

@@ -96,6 +96,17 @@ def test_existing_output_is_never_overwritten(disc_clip, tmp_path, capsys):
     assert (out / "keep.txt").read_text() == "mine" and len(list(out.iterdir())) == 1
 
 
+def test_output_that_is_a_link_to_nothing_is_refused_before_any_work(disc_clip, tmp_path, capsys):
+    """A dangling symlink does not exist for Path.exists(): the run tracked every frame, then its rename
+    onto the link failed with a traceback (NotADirectoryError) and the masks were lost."""
+    out = tmp_path / "masks"
+    out.symlink_to(tmp_path / "gone")
+    assert main(["track", str(disc_clip), "--click", "34,46", "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "error: " in err and "already exists" in err and "selected" not in err
+    assert out.is_symlink() and not list(tmp_path.glob(".masks.partial-*"))
+
+
 @pytest.mark.parametrize("click", ["34;46", "34,46#x", "34,46#0", "34,46,1,2"])
 def test_malformed_click_is_a_usage_error(disc_clip, tmp_path, capsys, click):
     with pytest.raises(SystemExit) as exc:
