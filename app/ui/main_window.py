@@ -135,13 +135,14 @@ class MainWindow(QMainWindow):
         self.export_masks_action = self._act("Export masks as &PNGs…", self.export_masks, None, "export-mask")
         self.export_action = self._act("&Export video…", self.export_dialog_show, "Ctrl+E", "export")
         self.quit_action = self._act("&Quit", self.close, QKeySequence.StandardKey.Quit)
-        # (not the stack's createUndoAction: Undo and Redo wait while Track runs, see _undo_redo)
+        # (not the stack's createUndoAction: Undo and Redo wait while Track runs, and a selection
+        # held takes them, see _undo_redo)
         stack = self.project.undo
-        self.undo_action = self._act("&Undo", lambda: self._undo_redo(stack.undo), "Ctrl+Z", "undo")
-        self.redo_action = self._act("&Redo", lambda: self._undo_redo(stack.redo), "Ctrl+Shift+Z", "redo")
+        self.undo_action = self._act("&Undo", lambda: self._undo_redo(redo=False), "Ctrl+Z", "undo")
+        self.redo_action = self._act("&Redo", lambda: self._undo_redo(redo=True), "Ctrl+Shift+Z", "redo")
         self.redo_action.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         for signal in (stack.canUndoChanged, stack.canRedoChanged, stack.undoTextChanged, stack.redoTextChanged,
-                       self.controller.engine.busyChanged):
+                       self.controller.engine.busyChanged, self.segment.selectionChanged):
             signal.connect(lambda *_: self._undo_state())
         self._undo_state()
         self.settings_action = self._act("&Settings…", self.show_settings, "Ctrl+,", "settings")
@@ -231,29 +232,40 @@ class MainWindow(QMainWindow):
         job = self.controller.engine.current
         return job is not None and job.data.get("kind") == "track"
 
-    def _undo_redo(self, step) -> None:
-        """Undo or Redo, unless Track runs: its frames land as one step on top of the stack when it
-        ends, from the masks it started with, so an undo meanwhile came back (an undone selection
-        tracked onto every frame) and could not be redone (the landing step cleared the redo)."""
+    def _undo_redo(self, redo: bool) -> None:
+        """Undo or Redo (the menu, the tool bar or a shortcut anywhere in the window). With the click
+        tool's selection held, Undo takes back its latest click or box and Redo waits
+        (``SegmentController.undo_input``, ``redo_input``): undoing a mask edit under it (say the
+        commit of the object before) was made final by the Enter that followed. Else they wait
+        while Track runs: its frames land as one step on top of the stack when it ends, from the
+        masks it started with, so an undo meanwhile came back (an undone selection tracked onto
+        every frame) and could not be redone (the landing step cleared the redo)."""
+        if self.segment.holds_selection():
+            (self.segment.redo_input if redo else self.segment.undo_input)()
+            return
         if self._tracking():
             self.messages.show("Undo and Redo wait until Track ends: Esc stops it (the frames tracked so far are "
                                "kept, and one Ctrl+Z then takes them away).", 10000)
             return
-        step()
+        (self.project.undo.redo if redo else self.project.undo.undo)()
 
     def _undo_state(self) -> None:
-        """The actions name the step (as the stack's own would); they stay enabled while Track runs,
-        so that Ctrl+Z then says why it waits."""
+        """The actions name the step (as the stack's own would; Undo names the click while a
+        selection is held, and is on then with an empty stack too); they stay enabled while Track
+        runs, so that Ctrl+Z then says why it waits."""
         stack = self.project.undo
         if not (isValid(stack) and isValid(self.undo_action) and isValid(self.redo_action)):
             return  # (the stack tells as the window is being destroyed)
-        waits = self._tracking()
-        for action, name, can, text in ((self.undo_action, "Undo", stack.canUndo(), stack.undoText()),
+        waits, held = self._tracking(), self.segment.holds_selection()
+        for action, name, can, text in ((self.undo_action, "Undo", stack.canUndo() or held,
+                                         "click" if held else stack.undoText()),
                                         (self.redo_action, "Redo", stack.canRedo(), stack.redoText())):
             action.setEnabled(can)
             action.setText(f"&{name} {text}".rstrip())
             keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-            action.setToolTip(f"{name} {text}".rstrip() + f" ({keys})" + (": waits until Track ends" if waits else ""))
+            wait = ("the selection is kept or dropped" if held else "Track ends" if waits else "") if name == "Redo" \
+                else "Track ends" if waits and not held else ""
+            action.setToolTip(f"{name} {text}".rstrip() + f" ({keys})" + (f": waits until {wait}" if wait else ""))
 
     def _keys_to_canvas(self) -> None:
         """The single-key shortcuts (Space, Left/Right, B/E/R, 1/2/3, I/O) work where the focus is not

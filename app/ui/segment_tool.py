@@ -17,7 +17,7 @@ from typing import Optional
 import cv2
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QKeySequence, QPainter, QPen, QPolygonF
+from PySide6.QtGui import QAction, QColor, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QSpinBox
 
 from app.core.config import EngineConfig
@@ -299,8 +299,7 @@ def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, 
                 "spans": [(a, b) if i is None else (i + 1, b) if i > resume[a, b][0] else (a, i)
                           for a, b, i in todo],
                 "followed": sorted(follow), "n_objects": max(len(v) for v in follow.values()),
-                "stopped": stopped, "frames": sorted(seen), "pending": sorted(meant - seen) if stopped else [],
-                "resumed": bool(resume)}
+                "stopped": stopped, "frames": sorted(seen), "pending": sorted(meant - seen) if stopped else []}
 
     return fn
 
@@ -327,6 +326,7 @@ class SegmentController(QObject):
 
     candidatesChanged = Signal()  # the latest request's candidates arrived (or were cleared)
     trackFinished = Signal(object)  # {"frames": [...], "flagged": [...], "stopped": cancelled part-way}
+    selectionChanged = Signal()  # a click or box was made, answered or taken back, or the tool changed
 
     def __init__(self, canvas, project, panel, controller, settings, timeline=None, parent=None):
         super().__init__(parent)
@@ -344,6 +344,7 @@ class SegmentController(QObject):
         self._press: Optional[tuple] = None  # (widget pos, image pos, label)
         self._box_last = False  # the latest input was a box (not a click)
         self._corrects = False  # the latest request corrects the frame's own mask (its answer replaces it)
+        self._new = False  # the first click was a Shift+click: it selects something new, never corrects
         self._committing = False  # our own commit is changing the frame's mask
 
         self.tool_action = panel.add_tool(self.tool)
@@ -384,6 +385,7 @@ class SegmentController(QObject):
         self._show_dilate()
 
         canvas.installEventFilter(self)
+        self.candidatesChanged.connect(self.selectionChanged)
         panel.toolChanged.connect(self._tool_changed)
         self.jobs.finished.connect(self._answered)
         self.jobs.failed.connect(self._failed)
@@ -410,6 +412,11 @@ class SegmentController(QObject):
     @property
     def active(self) -> bool:
         return self.panel.tool is self.tool
+
+    def holds_selection(self) -> bool:
+        """A selection is on screen (clicks, a box or candidates, answered or not): the window's
+        Undo takes back its latest input (``undo_input``) and its Redo waits (``redo_input``)."""
+        return self.active and bool(self.tool.points or self.tool.box is not None or self.tool.candidates)
 
     def _enable(self) -> None:
         self.track_action.setEnabled(self.project.has_video and not self.controller.engine.busy)
@@ -446,6 +453,7 @@ class SegmentController(QObject):
             self._pending, self._parked = (self._parked if self._waiting() else None), None
             self._next()
         self._enable()
+        self.selectionChanged.emit()  # (shown or hidden: Undo takes back its clicks only when shown)
 
     def _video_changed(self) -> None:
         self._show_flags()  # the project starts a new video with no keyframes or flags
@@ -473,9 +481,25 @@ class SegmentController(QObject):
 
     def _masks_changed(self, frames) -> None:
         """A correction of the frame's mask replaces the whole mask when committed: made before
-        the mask changed (the brush, an undo, a tracking run), it would take that change back."""
+        the mask changed (the brush, an undo, a tracking run), it would take that change back.
+        A first click not answered yet is asked again, as a click on the mask as it is now: made
+        on an empty frame that Track filled before the answer came, it became a new selection
+        added over the tracked mask instead of a correction of it."""
+        if self._committing or self.project.current not in frames:
+            return
+        if self._waiting() and len(self.tool.points) == 1 and self.tool.box is None and not self._new:
+            m = self.project.masks.get(self.project.current)
+            frame_mask = m if m.any() else None
+            if self._parked is not None:  # (another tool is picked: asked when the click tool is back)
+                self._parked, self._corrects = (*self._parked[:6], frame_mask), frame_mask is not None
+                return
+            commit = self._commit_on_answer == self._request  # (Enter pressed before the answer still keeps it)
+            self.request(frame_mask=frame_mask)
+            if commit:
+                self._commit_on_answer = self._request
+            return
         corrects = self.tool.edits_frame or (self._corrects and self._answered_request != self._request)
-        if self._committing or not corrects or self.project.current not in frames:
+        if not corrects:
             return
         if self.tool.points or self.tool.box is not None or self.tool.candidates:
             self.discard()
@@ -509,10 +533,11 @@ class SegmentController(QObject):
             self.candidatesChanged.emit()
 
     def undo_input(self) -> None:
-        """Ctrl+Z while a selection is held: take back the latest click or box (one still being
-        computed, or the one the shown candidates answer), showing the selection as it was before
-        it; with nothing before it, drop the selection. (It undid the last edit of the mask instead,
-        say the commit of another object, and the Enter that followed made that undo final.)"""
+        """Undo (Ctrl+Z anywhere in the window, Edit > Undo, the tool bar's) while a selection is
+        held: take back the latest click or box (one still being computed, or the one the shown
+        candidates answer), showing the selection as it was before it; with nothing before it, drop
+        the selection. (It undid the last edit of the mask instead, say the commit of another
+        object, and the Enter that followed made that undo final.)"""
         history = self.tool.history
         if not self._waiting() and history:
             history.pop()  # the state on screen: its input is the one taken back
@@ -533,6 +558,12 @@ class SegmentController(QObject):
         n = len(self.tool.candidates)
         self.controller.message.emit(f"Took back the latest click: the selection is as it was before it "
                                      f"({n} candidate(s)); Ctrl+Z takes back the one before, Esc discards.")
+
+    def redo_input(self) -> None:
+        """Redo while a selection is held: a click taken back does not come back (it is made again
+        in a moment), and a mask edit redone under the selection would change the mask it is for."""
+        self.controller.message.emit("Redo waits while a selection is held: Enter keeps it or Esc drops it first (a "
+                                     "click taken back does not come back: click again).")
 
     def commit_when_answered(self) -> bool:
         """Enter: commit the shown candidate, or, while the answer to the latest click or box is on its
@@ -582,6 +613,8 @@ class SegmentController(QObject):
         object even next to the frame's mask (a second person beside the first), never corrects it."""
         self.tool.points.append((float(x), float(y), int(label)))
         self._box_last = False
+        if len(self.tool.points) == 1:
+            self._new = new
         # a click after the first corrects the candidate on screen instead of starting over; a
         # first click near the frame's own mask (say one the tracker made) may correct that
         if len(self.tool.points) > 1:
@@ -604,6 +637,7 @@ class SegmentController(QObject):
         self._pending = (self._request, p.current, p.frame(p.current), list(self.tool.points), self.tool.box,
                          previous, frame_mask)
         self.canvas.update()
+        self.selectionChanged.emit()
         if not self.jobs.busy:
             self._next()
         elif not self._embedding(p.current):
@@ -709,24 +743,23 @@ class SegmentController(QObject):
                          "The selection shown in cyan is not kept yet: press Enter to keep it (Esc drops it), "
                          "then Track.")
             return None
-        if not p.start <= p.current < p.end:
-            c.error.emit(f"Frame {p.current} is outside the in/out range (frames {p.start}..{p.end - 1}), which Track "
-                         "follows masks through: take it in (I and O set the in and out points at the current "
-                         "frame), or go to a frame inside the range.")
-            return None
         if p.end - p.start < 2:
             c.error.emit(f"The in/out range is frame {p.start} alone: nothing to track. Widen it (I and O set the "
                          "in and out points at the current frame) first.")
             return None
         keys = {i for i in self.keyframes if p.start <= i < p.end and not p.masks.is_empty(i)}
-        # this frame's mask is followed too, unless it is only what the tracker made there (say a
-        # flagged frame not corrected yet), which the keyframes around it make again
+        # this frame's mask is followed too, if the frame is in the range, unless it is only what
+        # the tracker made there (say a flagged frame not corrected yet), which the keyframes
+        # around it make again (a frame outside the range: the keyframes inside it are tracked)
+        inside = p.start <= p.current < p.end
         tracker_made = bool(keys) and (p.masks.get(p.current) <= p.tracked.get(p.current)).all()
-        if not p.masks.is_empty(p.current) and not tracker_made:
+        if inside and not p.masks.is_empty(p.current) and not tracker_made:
             keys.add(p.current)
         if not keys:  # (an empty frame between keyframes tracks from them)
             outside = sorted(i for i in self.keyframes if not p.masks.is_empty(i))
-            c.error.emit("This frame has no mask to track; click the object and press Enter first."
+            c.error.emit(("This frame has no mask to track; click the object and press Enter first." if inside else
+                          f"Nothing to track in the in/out range (frames {p.start}..{p.end - 1}): click the object "
+                          "on a frame inside it and press Enter first.")
                          + (f" Keyframes outside the in/out range ({p.start}..{p.end - 1}): {_runs(outside)}; widen "
                             "the range (I and O set the in and out points at the current frame) to track from them."
                             if outside else ""))
@@ -741,14 +774,14 @@ class SegmentController(QObject):
         digests = {i: mask_digest(p.masks.blob(i)) for i in keys}
         # after a correction only the stretches between the keyframes around it are tracked again
         # (each frame is tracked from its neighbouring keyframes); with nothing changed, all of it
-        last, spans, seeds = p.last_track, None, {}
+        last, spans, seeds, finishing = p.last_track, None, {}, False
         if last is not None and last["range"] == (p.start, p.end) and last["sam"] == sam:
             spans = changed_spans(p.start, p.end, digests, last["keys"], p.tracked_as_last_run)
             if last.get("pending"):  # a stopped run: its frames not reached yet are followed on
                 redo = {i for a, b in spans for i in range(a, b)}  # from where it stopped
                 more = resume_spans(p.start, p.end, keys, [i for i in last["pending"] if i not in redo],
                                     seedable=lambda i: not p.tracked.is_empty(i))
-                spans = sorted(spans + more)
+                spans, finishing = sorted(spans + more), bool(more)
                 seeds = {i: p.objects_on(i) for _, _, i in more if i is not None}
         fn = track_job(self.provider, sam, device, p.video_path, p.start, p.end, {i: p.objects_on(i) for i in keys},
                        p.masks_snapshot(), p.masks_snapshot(p.tracked),
@@ -757,7 +790,8 @@ class SegmentController(QObject):
         # those in range whose mask was cleared (the run fills them: they are keyframes no more)
         empty_keys = {i for i in self.keyframes if p.start <= i < p.end and p.masks.is_empty(i)}
         return c.engine.submit("Track", fn, kind="track", keys=digests, range=(p.start, p.end), sam=sam,
-                               video=p.video_path, keyframes=set(self.keyframes), empty_keys=empty_keys)
+                               video=p.video_path, keyframes=set(self.keyframes), empty_keys=empty_keys,
+                               finishing=finishing)
 
     def _tracked(self, job, result) -> None:
         if job.data.get("kind") != "track":
@@ -839,10 +873,14 @@ class SegmentController(QObject):
             self.trackFinished.emit({"frames": sorted(changes), "flagged": flagged, "stopped": True})
             return
         grow = self.dilate_spin.value()
-        self.controller.message.emit(f"Tracked {f'{n} objects through ' if n > 1 else ''}"
-                                     f"frames {', '.join(f'{a}..{b - 1}' for a, b in spans)}"
+        finishing = job.data.get("finishing")
+        # finishing a stopped run, the frames it tracked: its pieces begin at keyframes, or at the
+        # frames the stopped run had got to, which it does not track again
+        done = sorted(set(result["frames"]) - set(result["followed"]))
+        tracked_frames = _runs(done) if finishing and done else f"frames {', '.join(f'{a}..{b - 1}' for a, b in spans)}"
+        self.controller.message.emit(f"Tracked {f'{n} objects through ' if n > 1 else ''}{tracked_frames}"
                                      + (" (on from where the stopped run had got to; the other frames are as "
-                                        "it left them)" if result.get("resumed") else
+                                        "it left them)" if finishing else
                                         " again (the other frames are as the last run left them)" if again else "")
                                      + (f"; check the {len(flagged)} flagged frame(s) (G goes to the next)."
                                         if flagged else ".")
@@ -856,11 +894,9 @@ class SegmentController(QObject):
         if obj is not self.canvas or not self.active:
             return False
         t = e.type()
-        if t == QEvent.Type.ShortcutOverride and (e.key() == Qt.Key.Key_Escape or e.matches(
-                QKeySequence.StandardKey.Undo)) and (self.tool.points or self.tool.box is not None
-                                                     or self.tool.candidates):
-            e.accept()  # Esc discards the selection here instead of cancelling a job; Ctrl+Z takes back
-            return True  # its latest click instead of undoing an edit the selection would then be kept without
+        if t == QEvent.Type.ShortcutOverride and e.key() == Qt.Key.Key_Escape and self.holds_selection():
+            e.accept()  # Esc discards the selection here instead of cancelling a job (Ctrl+Z is the
+            return True  # window's Undo, which takes back the selection's latest click: holds_selection)
         if t == QEvent.Type.KeyPress:
             return self._key(e)
         if t in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick):
@@ -875,10 +911,6 @@ class SegmentController(QObject):
 
     def _key(self, e) -> bool:
         key = e.key()
-        if e.matches(QKeySequence.StandardKey.Undo) and (self.tool.points or self.tool.box is not None
-                                                         or self.tool.candidates):
-            self.undo_input()
-            return True
         if key in (Qt.Key.Key_Tab, Qt.Key.Key_Backtab) and (self.tool.candidates or self.tool.points
                                                              or self.tool.box is not None):
             # (before the answer too: the focus stays here for the Enter that follows)

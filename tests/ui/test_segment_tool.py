@@ -584,14 +584,17 @@ def test_enter_with_nothing_selected_and_a_click_beside_the_picture_say_so(windo
 def test_track_says_which_keyframes_lie_outside_the_range(window, disc_clip, qtbot, dialogs):
     """A selection kept on frame 6, then the out point set before it: Track said "move into the
     range" on frame 6 and, inside the range, "no mask ... click the object", not that the kept
-    object is outside the range."""
+    object is outside the range. (On frame 6 it names no frame of its own: a keyframe inside the
+    range would be tracked from there, test_click_tool_audit.)"""
     window.open_path(disc_clip)
     p, seg = window.project, window.segment
     p.set_current(6)
     select_and_commit(qtbot, window, *disc_centre(6))
     p.set_range(0, 4)
     assert seg.track() is None
-    assert dialogs[-1][1].startswith("Frame 6 is outside the in/out range (frames 0..3)")
+    assert dialogs[-1][1].startswith("Nothing to track in the in/out range (frames 0..3): click the object on a "
+                                     "frame inside it and press Enter first. Keyframes outside the in/out range "
+                                     "(0..3): frames 6;")
     p.set_current(2)
     assert seg.track() is None
     assert dialogs[-1][1] == ("This frame has no mask to track; click the object and press Enter first. Keyframes "
@@ -749,7 +752,7 @@ def test_a_stopped_run_saved_with_the_project_is_finished_after_reopening(window
     assert blocker.args[0]["frames"] == list(range(3, N)) and p.masks.masked_frames() == list(range(N))
     for i in range(N):
         assert mask_iou(p.masks.get(i), disc_mask(i)) > 0.7, i
-    assert said[-1].startswith(f"Tracked frames 2..{N - 1} again")
+    assert said[-1].startswith(f"Tracked frames 3..{N - 1} (on from where the stopped run had got to")
 
 
 def test_a_stopped_run_of_two_objects_goes_on_with_each_of_them(window, pair_clip, qtbot, monkeypatch):

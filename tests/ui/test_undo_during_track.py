@@ -2,12 +2,11 @@
 computed from the masks it started with: an undo meanwhile came back (the undone selection tracked
 onto every frame) and could not be redone (the landing step cleared the redo). Undo and Redo now
 wait until Track ends and say so in the status bar; afterwards each step undoes and redoes in order."""
-import threading
-
 import pytest
 from PySide6.QtCore import Qt
 
 from test_segment_tool import disc_centre, select_and_commit, shown_part
+from uihelpers import hold_jobs
 from test_segment_tool import disc_clip  # noqa: F401 - the clip (a fixture)
 
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -17,19 +16,7 @@ CTRL = Qt.KeyboardModifier.ControlModifier
 def held_track(monkeypatch):
     """The next Track runs for real once ``held_track.set()`` is called (so keys pressed before
     are surely pressed while it runs)."""
-    from app.ui import segment_tool
-
-    gate, real = threading.Event(), segment_tool.track_job
-
-    def held(*a, **k):
-        fn = real(*a, **k)
-
-        def run(host, progress, cancel):
-            assert gate.wait(30)
-            return fn(host, progress, cancel)
-        return run
-
-    monkeypatch.setattr(segment_tool, "track_job", held)
+    gate = hold_jobs(monkeypatch, "track_job")
     yield gate
     gate.set()
 

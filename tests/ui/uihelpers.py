@@ -45,3 +45,24 @@ class HeldWrites:
             threading.Timer(after_s, self._open.set).start()
         else:
             self._open.set()
+
+
+def hold_jobs(monkeypatch, name: str):
+    """Make the jobs that ``app.ui.segment_tool.<name>`` (``track_job``, ``segment_job``) builds
+    wait, once started on their worker, until the returned Event is set; each then runs for real."""
+    import threading
+
+    from app.ui import segment_tool
+
+    gate, real = threading.Event(), getattr(segment_tool, name)
+
+    def held(*a, **k):
+        fn = real(*a, **k)
+
+        def run(host, progress, cancel):
+            assert gate.wait(30), "never released"
+            return fn(host, progress, cancel)
+        return run
+
+    monkeypatch.setattr(segment_tool, name, held)
+    return gate
