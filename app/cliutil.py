@@ -4,24 +4,47 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 
 from .core.jobs import Progress
 
 
 class TqdmProgress:
-    """Callable progress sink drawing a tqdm bar (with ETA) on stderr; use as a context manager."""
+    """Callable progress sink drawing a tqdm bar (with ETA) on stderr; use as a context manager.
+    Without a terminal (a pipe, a log file, nohup) a bar would be control characters: a line of the
+    same numbers is printed at most every ``every`` seconds instead, none for a job done sooner."""
+
+    every = 30.0
 
     def __init__(self, desc: str = "", unit: str = "frame", disable: bool | None = None, scale: bool = False):
         self.desc = desc
         self.unit = unit
         self.scale = scale  # counts shown as k/M/G (bytes: binary)
-        self.disable = (not sys.stderr.isatty()) if disable is None else disable
+        self.lines = disable is None and not sys.stderr.isatty()
+        self.disable = self.lines if disable is None else disable
         self.bar = None
+        self.started = self.last_line = time.monotonic()
+
+    def _line(self, p: Progress) -> None:
+        from tqdm import tqdm
+
+        now = time.monotonic()
+        if now - self.last_line < self.every or not 0 < p.done < p.total:
+            return
+        self.last_line = now
+        units = self.unit if self.scale else self.unit + "s"  # (5/12 frames; 1.2M/358M B)
+        print(tqdm.format_meter(p.done, p.total, now - self.started, prefix=self.desc or p.stage, unit=units,
+                                unit_scale=self.scale, unit_divisor=1024 if self.scale else 1000,
+                                bar_format="{desc}: {percentage:.0f}% ({n_fmt}/{total_fmt} {unit}), "
+                                           "{elapsed} so far, about {remaining} left"),
+              file=sys.stderr, flush=True)
 
     def __call__(self, p: Progress) -> None:
         from tqdm import tqdm
 
+        if self.lines:
+            self._line(p)
         if self.bar is None:
             self.bar = tqdm(total=p.total, desc=self.desc or p.stage, unit=self.unit, disable=self.disable,
                             dynamic_ncols=True, unit_scale=self.scale, unit_divisor=1024 if self.scale else 1000)

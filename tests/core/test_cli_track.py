@@ -308,3 +308,18 @@ def test_frame_folder_numbered_without_padding_is_read_in_frame_order(tmp_path, 
         assert len(r) == n
         inside = r[9][discs[9]].astype(int)  # frame_10.png, the disc removed where it is on that frame
         assert np.median(inside[:, 0] - inside[:, 2]) < 40
+
+
+def test_progress_without_a_terminal_is_lines_of_text(disc_clip, tmp_path, capsys, monkeypatch):
+    """Under nohup, a scheduler or a pipe stderr is no terminal: the tqdm bar was turned off and a
+    long run said nothing between its selection and its end. Now a plain line at most every
+    ``TqdmProgress.every`` seconds (30; none for a run done sooner) gives the count and the time left."""
+    from app.cliutil import TqdmProgress
+
+    monkeypatch.setattr(TqdmProgress, "every", 0.0)
+    assert main(["track", str(disc_clip), "--click", "34,46", "-o", str(tmp_path / "m")]) == 0
+    err = capsys.readouterr().err.splitlines()
+    lines = [line for line in err if line.startswith("track: ")]
+    assert lines and all("\r" not in line and "\x1b" not in line for line in err), err
+    assert f"(1/{N} frames)" in lines[0] and "left" in lines[0], lines
+    assert not any(f"({N}/{N}" in line for line in lines)  # the summary says the end
