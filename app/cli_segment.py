@@ -208,7 +208,7 @@ def cmd_track(args) -> int:
     import cv2
     import numpy as np
 
-    from .cliutil import TqdmProgress, check_readable, program, refuse_inputs
+    from .cliutil import TqdmProgress, check_readable, program, refuse_inputs, same_path
     from .core.errors import OutputError
     from .core.fsutil import atomic_path, check_writable
     from .core.masks import fit_mask, read_mask_image
@@ -220,7 +220,8 @@ def cmd_track(args) -> int:
     refuse_inputs(out, reads)
     if args.json is not None:
         refuse_inputs(args.json, reads + [("mask folder", out)], option="--json")
-        check_writable(args.json)
+        if not same_path(Path(args.json).expanduser().parent, out):  # (in the mask folder: written once it is)
+            check_writable(args.json)
     if os.path.lexists(out):  # (a link to nothing too: the rename at the end could not replace it)
         raise InpaintError(f"{out} already exists; give a new folder for the masks (nothing is overwritten).")
     if not out.parent.is_dir():

@@ -96,6 +96,19 @@ def test_existing_output_is_never_overwritten(disc_clip, tmp_path, capsys):
     assert (out / "keep.txt").read_text() == "mine" and len(list(out.iterdir())) == 1
 
 
+def test_json_inside_the_new_mask_folder_is_written_there_and_inpaint_takes_the_folder(disc_clip, tmp_path, capsys):
+    """`--json masks/flags.json` was refused ("folder masks does not exist; create it"), and a masks
+    folder created for it was then refused as existing: the two advices went round in a circle."""
+    out = tmp_path / "masks"
+    assert main(["track", str(disc_clip), "--click", "34,46", "--end", "3", "-o", str(out),
+                 "--json", str(out / "flags.json")]) == 0
+    assert json.loads((out / "flags.json").read_text())["range"] == [0, 3] and len(read_masks(out)) == N
+    result = tmp_path / "clean.mp4"
+    assert main(["inpaint", str(disc_clip), "--mask", str(out), "--end", "3", "--fill", "telea", "-o",
+                 str(result)]) == 0
+    assert "error" not in capsys.readouterr().err
+
+
 def test_output_that_is_a_link_to_nothing_is_refused_before_any_work(disc_clip, tmp_path, capsys):
     """A dangling symlink does not exist for Path.exists(): the run tracked every frame, then its rename
     onto the link failed with a traceback (NotADirectoryError) and the masks were lost."""
