@@ -224,6 +224,8 @@ def cmd_track(args) -> int:
             check_writable(args.json)
     if os.path.lexists(out):  # (a link to nothing too: the rename at the end could not replace it)
         raise InpaintError(f"{out} already exists; give a new folder for the masks (nothing is overwritten).")
+    if out.parent.exists() and not out.parent.is_dir():
+        raise InpaintError(f"{out.parent} is a file, not a folder; choose another --output.")
     if not out.parent.is_dir():
         raise InpaintError(f"The folder {out.parent} does not exist; create it or choose another --output.")
     if not os.access(out.parent, os.W_OK):

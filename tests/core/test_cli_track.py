@@ -78,9 +78,11 @@ def test_range_keyframes_box_and_corrections(disc_clip, tmp_path):
     ([], "Nothing to track"),
     (["--click", "34,46,6", "--end", "5"], "outside the range"),
     (["--click", "34,46", "--start", "5", "--end", "5"], "Empty range"),
+    (["--click", "34,46", "-o", "disc.mp4/masks"], "disc.mp4 is a file, not a folder"),  # (was: "does not exist")
 ])
 def test_bad_input_gets_one_line_and_leaves_nothing(disc_clip, tmp_path, capsys, argv, says):
     out = tmp_path / "masks"
+    argv = [str(tmp_path / a) if a.startswith("disc.mp4/") else a for a in argv]
     assert main(["track", str(disc_clip), "-o", str(out), *argv]) != 0
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert len(err) == 1 and says in err[0], err
