@@ -10,6 +10,7 @@ import contextlib
 import importlib
 import logging
 import os
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -210,7 +211,14 @@ def gui_main(argv=None) -> int:
 
 
 class _Parser(argparse.ArgumentParser):
-    """Bad arguments give one line (what is wrong, and where the help is), not the usage block."""
+    """Bad arguments give one line (what is wrong, and where the help is), not the usage block.
+    A value that starts with a minus and a digit (``--box -5,28,52,64``, a box partly off the frame)
+    is a value, as ``-5`` is: no option starts so, and argparse took it for an unknown option
+    ("expected one argument")."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = re.compile(r"^-\.?\d[\d.,#-]*$")
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")

@@ -269,6 +269,16 @@ def test_box_partly_outside_is_clipped_to_the_frame(disc_clip, tmp_path):
     assert mask_iou(read_masks(out)[0], disc_mask(0)) > 0.7
 
 
+def test_negative_coordinates_are_values_not_options(disc_clip, tmp_path, capsys):
+    """`--box -5,28,52,64` (the way the help writes it, without `=`) was a usage error, "expected one
+    argument": argparse took the value for an option. A click left of the frame is said as such."""
+    out = tmp_path / "masks"
+    assert main(["track", str(disc_clip), "--box", "-5,28,52,64", "--end", "2", "-o", str(out)]) == 0
+    assert mask_iou(read_masks(out)[0], disc_mask(0)) > 0.7
+    assert main(["track", str(disc_clip), "--click", "-3,40", "-o", str(tmp_path / "m2")]) == 2
+    assert "Click -3,40 on frame 0 lies outside the 128x96 frame" in capsys.readouterr().err
+
+
 def test_a_box_alone_selects_the_dog(clips_dir, tmp_path, capsys):
     """dogs_jump frame 0: a box around the big dog selected 0 px, a looser one 2 px (the cut's
     background was only a narrow margin around the box, sky and grass like the dog's colours)."""
