@@ -23,7 +23,7 @@ from .frames import FrameLoader, bind_frames
 from .icons import icon
 from .jobbar import JobBar
 from .preview import CompareArea, ResultView, bind_preview
-from .project import PROJECT_SUFFIX, Autosaver, Project, project_video
+from .project import PROJECT_SUFFIX, Autosaver, Project, delete_autosave, project_video
 from .segment_tool import SegmentController
 from .statusbar import MessageLog, StatusFields
 from .timeline import Timeline, bind_timeline
@@ -506,15 +506,40 @@ class MainWindow(QMainWindow):
         return answer == QMessageBox.StandardButton.Discard
 
     def offer_recovery(self) -> bool:
-        """After a crash the autosave is still there: offer to reopen it."""
-        path = self.autosaver.path
-        if not path.exists():
+        """After a crash the autosave is still there: offer to reopen it (the newest, where several
+        sessions crashed; another one running keeps its own). No keeps it for the next start."""
+        orphans = self.autosaver.orphans()
+        if not orphans:
             return False
-        answer = QMessageBox.question(self, APP_TITLE, "The last session ended without saving. "
-                                      "Recover its work (at most a minute is lost)?",
-                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        (path, lock), others = orphans[0], orphans[1:]
+        for _, other in others:
+            other.unlock()  # (offered at the next start)
+        recovered = False
+        try:
+            recovered = self._recover(path)
+        finally:
+            if recovered:
+                self.autosaver.adopt(path, lock)  # (its later autosaves replace this one; a save deletes it)
+            else:
+                lock.unlock()  # (another session may recover it, or this one at its next start)
+        if recovered:
+            self.project.path = None  # recovered work still needs a real save
+            self.project.mark_dirty()
+            self.autosaver.save_now()  # (written again as recovered: the video located, masks past its end kept)
+            self._title()
+            for note in self.project.load_notes:
+                self.messages.show(note, 15000)
+        return recovered
+
+    def _recover(self, path: Path) -> bool:
+        """Ask whether to recover autosave ``path``, and load it if so: whether it was."""
+        answer = QMessageBox.question(self, APP_TITLE, "The last session ended without saving. Recover its work (at "
+                                      "most a minute is lost)? No keeps it for the next start; Discard deletes it.",
+                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
+                                      | QMessageBox.StandardButton.Discard)
+        if answer == QMessageBox.StandardButton.Discard:
+            delete_autosave(path)
         if answer != QMessageBox.StandardButton.Yes:
-            self.autosaver.discard()
             return False
         video = self._project_video(path)
         if video is False:
@@ -530,12 +555,6 @@ class MainWindow(QMainWindow):
             return False
         finally:
             self._recovering = False
-        self.project.path = None  # recovered work still needs a real save
-        self.project.mark_dirty()
-        self.autosaver.save_now()  # (written again as recovered: the video located, masks past its end kept)
-        self._title()
-        for note in self.project.load_notes:
-            self.messages.show(note, 15000)
         return True
 
     # --- dialogs -----------------------------------------------------------------------
@@ -662,6 +681,7 @@ class MainWindow(QMainWindow):
         self.autosaver.timer.stop()
         self.autosaver.discard()  # a clean exit leaves nothing to recover
         self.autosaver.wait()  # (an autosave being written is deleted once it is)
+        self.autosaver.release()
         self.project.close_video()
         self.frames.shutdown()
         self.project.results.dispose()

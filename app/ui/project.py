@@ -7,6 +7,7 @@ applied to 10,000 frames of one watermark costs a dict of references, not 10,000
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 import numpy as np
-from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QLockFile, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QGuiApplication, QUndoCommand, QUndoStack
 from shiboken6 import isValid
 
@@ -967,6 +968,11 @@ class Autosaver(QObject):
         super().__init__(parent)
         self.project = project
         self.folder = Path(folder)
+        # each session writes its own autosave, locked while it runs (``path``): a second window or
+        # process neither overwrites it nor offers it for recovery (it offered and, declined,
+        # deleted the live work of the first); a crashed session's lock is free (``orphans``)
+        self._path: Optional[Path] = None
+        self._lock: Optional[QLockFile] = None
         self._write: Optional[_Write] = None  # the write running
         self._again = False  # an autosave was asked for while it ran
         self._discard = False  # discard was asked for while it ran: delete the files once it ends
@@ -974,10 +980,53 @@ class Autosaver(QObject):
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.save_now)
         self.timer.start(interval_ms)
+        self.path  # (its slot taken from the start)
 
     @property
     def path(self) -> Path:
-        return self.folder / ("autosave" + PROJECT_SUFFIX)
+        """This session's autosave: ``autosave.sttnproj``, or ``autosave-<k>`` where another live
+        session holds that one or a crashed session's autosave lies there (kept for recovery)."""
+        if self._path is None or self._path.parent != self.folder:
+            self.release()
+            self._path = _autosave_slot(self.folder, 1)  # (an unusable folder: the write says so)
+            with contextlib.suppress(OSError):
+                self.folder.mkdir(parents=True, exist_ok=True)
+            for k in range(1, 100):
+                path, lock = _autosave_slot(self.folder, k), _autosave_lock(_autosave_slot(self.folder, k))
+                if lock.tryLock(0):
+                    if not path.exists():
+                        self._path, self._lock = path, lock
+                        break
+                    lock.unlock()  # a crashed session's: kept for ``orphans``
+                elif lock.error() != QLockFile.LockError.LockFailedError:
+                    break
+        return self._path
+
+    def orphans(self) -> list[tuple[Path, QLockFile]]:
+        """The autosaves of sessions that ended without a clean exit, newest first, each with its
+        lock, held now (``adopt`` it, or unlock it to leave the autosave for a later start)."""
+        self.path  # (this session's own slot is taken first)
+        found = []
+        for path in self.folder.glob("autosave*" + PROJECT_SUFFIX):
+            lock = _autosave_lock(path)
+            if path != self._path or self._lock is None:
+                if lock.tryLock(0):
+                    found.append((path, lock))
+        return sorted(found, key=lambda f: f[0].stat().st_mtime, reverse=True)
+
+    def adopt(self, path: Path, lock: QLockFile) -> None:
+        """Go on with the autosave ``path`` (recovered, its ``lock`` held): later autosaves replace it
+        and ``discard`` deletes it. This session's own autosave, if any, is left for a later start."""
+        if lock is not self._lock:
+            self.release()
+        self._path, self._lock = Path(path), lock
+
+    def release(self) -> None:
+        """Let go of this session's lock (closing; a crash does the same): the autosave, if still
+        there, is then another session's to recover."""
+        if self._lock is not None:
+            self._lock.unlock()
+            self._lock = None
 
     @property
     def writing(self) -> bool:
@@ -1036,10 +1085,25 @@ class Autosaver(QObject):
             self._delete()
 
     def _delete(self) -> None:
-        beside = [self.path.with_name(self.path.stem + suffix)
-                  for suffix in (".masks.npz", ".tracked.npz", ".objects.npz")]
-        for p in (self.path, *beside):
-            try:
-                p.unlink(missing_ok=True)
-            except OSError:  # an unusable folder (no autosave was written there either): closing goes on
-                pass
+        delete_autosave(self.path)
+
+
+def _autosave_slot(folder: Path, k: int) -> Path:
+    return folder / (("autosave" if k == 1 else f"autosave-{k}") + PROJECT_SUFFIX)
+
+
+def _autosave_lock(path: Path) -> QLockFile:
+    """The lock of autosave ``path``, held by the session writing it (a crashed one's is free)."""
+    lock = QLockFile(str(path.with_suffix(".lock")))
+    lock.setStaleLockTime(0)  # (only a dead process frees it, never age: a session may run for days)
+    return lock
+
+
+def delete_autosave(path: Path) -> None:
+    """Delete autosave ``path`` and the files beside it."""
+    beside = [path.with_name(path.stem + suffix) for suffix in (".masks.npz", ".tracked.npz", ".objects.npz")]
+    for p in (path, *beside):
+        try:
+            p.unlink(missing_ok=True)
+        except OSError:  # an unusable folder (no autosave was written there either): closing goes on
+            pass

@@ -193,7 +193,7 @@ def test_after_a_crash_the_autosave_is_offered_and_a_moved_video_can_be_located(
     run = subprocess.run([sys.executable, str(script), str(clip), str(tmp_path / "settings")], env=env,
                          cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert run.returncode == -signal.SIGKILL, run.stderr[-2000:]
-    assert window.autosaver.path.exists()
+    assert [path.name for path, _ in window.autosaver.orphans()] == ["autosave-2.sttnproj"]  # (the window holds the first)
     moved = tmp_path / "moved.mp4"
     clip.rename(moved)
     dialogs.answer = QMessageBox.StandardButton.Yes

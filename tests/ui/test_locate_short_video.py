@@ -100,6 +100,7 @@ def test_open_anyway_keeps_the_masks_past_the_end_until_a_save(window, moved, mo
     autosaved = files(saver.path)
     p.undo.setClean()
     p._dirty = False
+    saver.release()  # (its lock free, as a dead process's)
     seen = press("Cancel")
     assert not window.offer_recovery()
     assert seen == [QUESTION.replace("work.sttnproj", "autosave.sttnproj")]

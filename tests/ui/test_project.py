@@ -183,7 +183,7 @@ def test_autosave_writes_only_when_dirty(qtbot, clip, tmp_path):
     q.load(saver.path)
     assert q.masks.masked_frames() == [0] and q.tracked.masked_frames() == [0]
     saver.discard()
-    assert list((tmp_path / "auto").iterdir()) == []  # project, masks and tracked record all gone
+    assert list((tmp_path / "auto").iterdir()) == [saver.path.with_suffix(".lock")]  # project, masks, tracked: gone
 
 
 def test_the_autosave_is_written_on_a_thread_and_reopens_as_the_project_was(qtbot, clip, tmp_path):
@@ -253,7 +253,7 @@ def test_discard_while_the_autosave_is_written_leaves_no_file(qtbot, clip, tmp_p
     saver.discard()  # saved meanwhile: the files go as soon as they are written
     held.release(after_s=0.2)
     assert saver.wait(10) and not saver.writing
-    assert list((tmp_path / "auto").iterdir()) == [] and saved == []
+    assert list((tmp_path / "auto").iterdir()) == [saver.path.with_suffix(".lock")] and saved == []
     # Discarded while written, then changed again: the next autosave is written after the deletion.
     held = HeldWrites(monkeypatch)
     saver.save_now()
@@ -298,7 +298,8 @@ def test_an_autosave_that_cannot_be_written_says_so_and_keeps_the_last_one(qtbot
     with qtbot.waitSignal(saver.failed, timeout=10_000) as failed:
         saver.save_now()
     assert "No space left on device" in failed.args[0]
-    assert sorted(f.name for f in (tmp_path / "auto").iterdir()) == ["autosave.masks.npz", "autosave.sttnproj"]
+    assert sorted(f.name for f in (tmp_path / "auto").iterdir()) == ["autosave.lock", "autosave.masks.npz",
+                                                                     "autosave.sttnproj"]
     q = Project()
     q.load(saver.path)
     assert q.masks.masked_frames() == [0]

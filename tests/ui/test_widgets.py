@@ -425,6 +425,7 @@ def test_recovers_autosave_after_a_crash(qtbot, settings, dialogs, clip):
     first.project.edit_mask(square_mask(), "frame")
     assert first.autosaver.save_now() is not None and first.autosaver.wait()
     first.controller.shutdown()  # "crash": the window never closes cleanly, the autosave stays
+    first.autosaver.release()  # (and its lock is free, as a dead process's)
     second = MainWindow(settings)
     qtbot.addWidget(second)
     dialogs.answer = QMessageBox.StandardButton.Yes

@@ -1,0 +1,78 @@
+"""Faults a user whose work matters met with project files, saving and crash recovery (audit):
+a second window that offered, and deleted, the live autosave of the first; a declined recovery
+that deleted the autosave; ..."""
+import numpy as np
+from PySide6.QtWidgets import QMessageBox
+
+from app.core.masks import MaskStore
+from app.ui.project import read_mask_blobs
+from uihelpers import square_mask
+
+
+def second_window(qtbot, settings):
+    from app.ui.main_window import MainWindow
+
+    w = MainWindow(settings)
+    qtbot.addWidget(w)
+    return w
+
+
+def autosaved(window, clip, frame: int):
+    """``clip`` opened in ``window``, frame ``frame`` painted, autosaved: the autosave's path."""
+    assert window.open_path(clip)
+    window.project.set_current(frame)
+    window.project.edit_mask(square_mask(), "frame")
+    assert window.autosaver.save_now() is not None and window.autosaver.wait()
+    return window.autosaver.path
+
+
+def close(window, dialogs):
+    dialogs.answer = QMessageBox.StandardButton.Discard
+    window.close()
+
+
+def test_a_second_window_neither_offers_nor_overwrites_nor_deletes_the_live_autosave_of_the_first(
+        window, clip, make_clip, qtbot, settings, dialogs):
+    """Two sessions shared one autosave file: the second one's start said "The last session ended
+    without saving. Recover?" of the first one's live work, and No (or opening a video) deleted
+    it; its own edits then overwrote it. Each session now has its own, locked while it runs."""
+    first = autosaved(window, clip, 3)
+    before = first.read_bytes()
+    other = second_window(qtbot, settings)
+    dialogs.clear()
+    assert not other.offer_recovery() and dialogs == []  # nothing asked: the first session is alive
+    assert autosaved(other, make_clip(n=5, name="other.mp4"), 1) != first
+    assert first.read_bytes() == before
+    assert read_mask_blobs(first.with_name(first.stem + ".masks.npz"))[1].keys() == {3}
+    close(other, dialogs)
+    assert first.exists()
+
+
+def test_a_declined_recovery_keeps_the_autosave_for_the_next_start(window, clip, make_clip, qtbot, settings,
+                                                                   dialogs):
+    """No to "Recover its work?" deleted the autosave at once; and where recovery did not happen (its
+    video not located), the next video opened deleted it anyway ("the next start offers it again"
+    was not true). Now No keeps it, Discard deletes it, and each session's edits go elsewhere."""
+    crashed = second_window(qtbot, settings)
+    path = autosaved(crashed, clip, 4)
+    crashed.controller.shutdown()
+    crashed.autosaver.release()  # a crash: the files stay, the lock is free (its process is gone)
+    dialogs.answer = QMessageBox.StandardButton.No
+    dialogs.clear()
+    assert not window.offer_recovery()
+    assert [k for k, _ in dialogs] == ["question"] and "No keeps it" in dialogs[0][1]
+    assert window.open_path(make_clip(n=5, name="other.mp4"))  # (clean: the window deletes its own autosave)
+    window.project.edit_mask(square_mask(), "frame")
+    assert window.autosaver.save_now() != path and window.autosaver.wait()
+    assert path.exists()
+
+    dialogs.answer = QMessageBox.StandardButton.Yes  # the next start recovers it
+    later = second_window(qtbot, settings)
+    assert later.offer_recovery()
+    assert later.project.video_path == clip.resolve() and later.project.masks.masked_frames() == [4]
+    assert later.autosaver.path == path  # its next autosaves replace it; closing deletes it
+    close(later, dialogs)
+    assert not path.exists()
+
+    crashed.project.undo.setClean()
+    crashed.project._dirty = False
