@@ -25,16 +25,21 @@ class TqdmProgress:
         self.disable = self.lines if disable is None else disable
         self.bar = None
         self.started = self.last_line = time.monotonic()
+        self.stage = None  # (stage, total) of the reports being counted
 
     def _line(self, p: Progress) -> None:
         from tqdm import tqdm
 
         now = time.monotonic()
-        if now - self.last_line < self.every or not 0 < p.done < p.total:
+        if (p.stage, p.total) != self.stage:  # a new stage (inpaint, then copy): its own count and clock
+            self.stage, self.started = (p.stage, p.total), now
+        elapsed = p.elapsed or now - self.started
+        if now - self.last_line < self.every or not 0 < p.done < p.total or elapsed <= 0:
             return
         self.last_line = now
         units = self.unit if self.scale else self.unit + "s"  # (5/12 frames; 1.2M/358M B)
-        print(tqdm.format_meter(p.done, p.total, now - self.started, prefix=self.desc or p.stage, unit=units,
+        label = self.desc if p.stage in ("", self.desc) or not self.desc else f"{self.desc} ({p.stage})"
+        print(tqdm.format_meter(p.done, p.total, elapsed, prefix=label or p.stage, unit=units,
                                 unit_scale=self.scale, unit_divisor=1024 if self.scale else 1000,
                                 bar_format="{desc}: {percentage:.0f}% ({n_fmt}/{total_fmt} {unit}), "
                                            "{elapsed} so far, about {remaining} left"),
