@@ -38,8 +38,9 @@ class TqdmProgress:
             return
         self.last_line = now
         units = self.unit if self.scale else self.unit + "s"  # (5/12 frames; 1.2M/358M B)
-        label = self.desc if p.stage in ("", self.desc) or not self.desc else f"{self.desc} ({p.stage})"
-        print(tqdm.format_meter(p.done, p.total, elapsed, prefix=label or p.stage, unit=units,
+        label = (p.stage if not self.desc else self.desc if p.stage.startswith(self.desc)  # (track: tracking)
+                 else f"{self.desc} ({p.stage})")
+        print(tqdm.format_meter(p.done, p.total, elapsed, prefix=label, unit=units,
                                 unit_scale=self.scale, unit_divisor=1024 if self.scale else 1000,
                                 bar_format="{desc}: {percentage:.0f}% ({n_fmt}/{total_fmt} {unit}), "
                                            "{elapsed} so far, about {remaining} left"),

@@ -348,3 +348,19 @@ def test_progress_without_a_terminal_is_lines_of_text(disc_clip, tmp_path, capsy
     assert lines and all("\r" not in line and "\x1b" not in line for line in err), err
     assert f"(1/{N} frames)" in lines[0] and "left" in lines[0], lines
     assert not any(f"({N}/{N}" in line for line in lines)  # the summary says the end
+
+
+def test_progress_lines_count_each_stage_on_its_own(capsys, monkeypatch):
+    """`inpaint` reports its frames, then the copy of the rest: the copy's first line was timed from the
+    start of the run ("1/292 frames, about 1:35:34 left")."""
+    from app.cliutil import TqdmProgress
+    from app.core.jobs import Progress
+
+    monkeypatch.setattr(TqdmProgress, "every", 0.0)
+    with TqdmProgress("inpaint", disable=None) as bar:
+        bar.lines = True
+        bar(Progress(100, 224, "inpaint", elapsed=20.0))
+        bar(Progress(146, 292, "copy", elapsed=1.0))
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0].startswith("inpaint: 45% (100/224 frames), 00:20 so far, about 00:24 left"), lines
+    assert lines[1].startswith("inpaint (copy): 50% (146/292 frames), 00:01 so far, about 00:01 left"), lines
