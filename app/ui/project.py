@@ -746,33 +746,34 @@ class ProjectSnapshot:
 def write_snapshot(snap: ProjectSnapshot, path) -> Path:
     """Write ``snap`` as the project file ``path`` (JSON, the suffix added if missing) and beside it
     ``<stem>.masks.npz``, ``<stem>.tracked.npz`` (what the tracker added; removed when nothing is
-    tracked) and ``<stem>.objects.npz`` (the same when no objects); each atomically, the project
-    file last. Touches no Qt or project state: any thread may call it. Returns the project file."""
+    tracked) and ``<stem>.objects.npz`` (the same when no objects). Each is written to a temporary
+    file first and none replaces its file before all are written, the project file last: a write
+    that fails (a full disk) leaves the project as it was, all its files. Touches no Qt or project
+    state: any thread may call it. Returns the project file."""
     path = Path(path)
     if path.suffix != PROJECT_SUFFIX:
         path = path.with_name(path.name + PROJECT_SUFFIX)
-    masks_path = path.with_name(path.stem + ".masks.npz")
-    with atomic_path(masks_path) as tmp:
-        save_mask_blobs(snap.masks, tmp)
-    tracked_path = path.with_name(path.stem + ".tracked.npz")
-    if snap.tracked is not None and snap.tracked.masked_frames():
-        with atomic_path(tracked_path) as tmp:
-            save_mask_blobs(snap.tracked, tmp)
-    else:  # nothing tracked: no file (and none left over from an earlier save)
-        tracked_path.unlink(missing_ok=True)
-        tracked_path = None
-    objects_path = path.with_name(path.stem + ".objects.npz")
-    if snap.objects or snap.tracked_objects:
-        arrays = {f"f{i}_{j}": b for i, blobs in snap.objects.items() for j, b in enumerate(blobs)}
-        arrays.update({f"t{i}": np.frombuffer(b, np.uint8) for i, b in snap.tracked_objects.items()})
-        with atomic_path(objects_path) as tmp, open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-    else:
-        objects_path.unlink(missing_ok=True)
-        objects_path = None
-    data = snap.content(masks_path.name, tracked_path and tracked_path.name, objects_path and objects_path.name)
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(data, indent=2))
+    masks_path, tracked_path, objects_path = (path.with_name(path.stem + suffix)
+                                              for suffix in (".masks.npz", ".tracked.npz", ".objects.npz"))
+    tracked = snap.tracked is not None and bool(snap.tracked.masked_frames())
+    objects = bool(snap.objects or snap.tracked_objects)
+    with contextlib.ExitStack() as files:  # (renamed in the reverse order: the project file last)
+        project_tmp = files.enter_context(atomic_path(path))
+        save_mask_blobs(snap.masks, files.enter_context(atomic_path(masks_path)))
+        if tracked:
+            save_mask_blobs(snap.tracked, files.enter_context(atomic_path(tracked_path)))
+        if objects:
+            arrays = {f"f{i}_{j}": b for i, blobs in snap.objects.items() for j, b in enumerate(blobs)}
+            arrays.update({f"t{i}": np.frombuffer(b, np.uint8) for i, b in snap.tracked_objects.items()})
+            with open(files.enter_context(atomic_path(objects_path)), "wb") as f:
+                np.savez(f, **arrays)
+        data = snap.content(masks_path.name, tracked_path.name if tracked else None,
+                            objects_path.name if objects else None)
+        project_tmp.write_text(json.dumps(data, indent=2))
+    for gone, kept in ((tracked_path, tracked), (objects_path, objects)):
+        if not kept:  # nothing tracked, no objects: no file (and none left over from an earlier save)
+            with contextlib.suppress(OSError):  # (saved: the project file no longer names it)
+                gone.unlink(missing_ok=True)
     return path
 
 

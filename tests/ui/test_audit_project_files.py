@@ -76,3 +76,45 @@ def test_a_declined_recovery_keeps_the_autosave_for_the_next_start(window, clip,
 
     crashed.project.undo.setClean()
     crashed.project._dirty = False
+
+
+def project_files(path) -> dict:
+    return {f.name: f.read_bytes() for f in sorted(path.parent.iterdir()) if f.name.startswith(path.stem)}
+
+
+def test_a_save_that_fails_midway_leaves_every_file_of_the_saved_project_as_it_was(window, clip, dialogs,
+                                                                                 tmp_path, monkeypatch):
+    """Ctrl+S onto a disk that filled up while the project file itself was written: the masks file had
+    been replaced already (and the tracker's record deleted), so the old project file met newer masks,
+    or none. Now nothing replaces its file before all are written."""
+    import errno
+    import pathlib
+
+    assert window.open_path(clip)
+    p = window.project
+    p.edit_mask(square_mask(), "frame")
+    p.tracked.set(0, square_mask())  # as if the tracker had added it
+    path = p.save(tmp_path / "work")
+    before = project_files(path)
+    assert sorted(before) == ["work.masks.npz", "work.sttnproj", "work.tracked.npz"]
+    p.clear_masks("frame")  # (the tracker's record goes too: the save would delete its file)
+    p.set_current(6)
+    p.edit_mask(square_mask(box=(0, 0, 30, 30)), "frame")
+    real = pathlib.Path.write_text
+
+    def full(self, *a, **k):
+        if self.name.endswith(".sttnproj"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(pathlib.Path, "write_text", full)
+    dialogs.clear()
+    window.save_action.trigger()
+    assert len(dialogs) == 1 and dialogs[0][1].startswith(f"Cannot save the project as {path} (No space left")
+    assert project_files(path) == before  # the saved project whole, no temporary file left
+    assert sorted(f.name for f in tmp_path.iterdir() if f.name.startswith(".")) == []
+    assert p.dirty and window.windowTitle().startswith("work*") and p.masks.masked_frames() == [6]
+    monkeypatch.undo()
+    assert window.save() and not p.dirty and window.windowTitle().startswith("work —")
+    assert sorted(project_files(path)) == ["work.masks.npz", "work.sttnproj"]
+    assert read_mask_blobs(path.with_name("work.masks.npz"))[1].keys() == {6}
