@@ -347,7 +347,7 @@ def cmd_track(args) -> int:
             raise OutputError(f"The masks are in {out}, but writing {args.json} failed ({exc.strerror or exc}); "
                               "is the disk full?") from None
     secs = time.monotonic() - t0
-    print(f"Wrote {n} masks to {out} (tracked frames {start}..{end - 1} in {secs:.1f} s).")
+    print(f"Wrote {n} mask{'' if n == 1 else 's'} to {out} (tracked frames {start}..{end - 1} in {secs:.1f} s).")
     if flags:
         shown = ", ".join(str(i) for i in sorted(flags)[:20]) + (" ..." if len(flags) > 20 else "")
         print(f"Check {len(flags)} flagged frame(s): {shown}")

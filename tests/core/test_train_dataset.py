@@ -27,6 +27,26 @@ def test_find_clips_videos_and_frame_folders_skipping_masks(tmp_path, make_clip)
     assert find_clips(clip) == [clip.resolve()]
 
 
+def test_hidden_copies_are_not_frames(tmp_path, monkeypatch):
+    """macOS leaves ._NAME copies beside files copied from its disks: a folder of them alone is not
+    a clip, and they do not make a frame folder's decoded cache look changed."""
+    hidden = tmp_path / "copies"
+    hidden.mkdir()
+    (hidden / "._frame_0.png").write_bytes(b"\0\5junk")
+    _frame_folder(tmp_path / "clip", 4)
+    assert find_clips([tmp_path]) == [(tmp_path / "clip").resolve()]
+    cache = FrameCache(tmp_path / "cache", 32, 16)
+    frames = cache.get(tmp_path / "clip")
+    (tmp_path / "clip" / "._frame_9.png").write_bytes(b"\0\5junk")
+
+    def boom(*a, **k):
+        raise AssertionError("decoded again")
+
+    monkeypatch.setattr(ds, "open_video", boom)
+    assert np.array_equal(np.asarray(FrameCache(tmp_path / "cache", 32, 16).get(tmp_path / "clip")),
+                          np.asarray(frames))
+
+
 def test_empty_and_missing_folders(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="No videos or frame folders"):

@@ -29,7 +29,7 @@ from ..errors import Cancelled, DataError, InpaintError, VideoError
 from ..fsutil import atomic_path
 from ..iothreads import Producer
 from ..maskgen import sample_masks
-from ..video import IMAGE_EXTS, open_video
+from ..video import image_files, open_video
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def _excluded(name: str, exclude) -> bool:
 
 def _has_images(folder: Path) -> bool:
     try:
-        return any(p.suffix.lower() in IMAGE_EXTS and p.is_file() for p in folder.iterdir())
+        return bool(image_files(folder))  # (a folder of macOS ._ copies alone is not a clip)
     except OSError:
         return False
 
@@ -91,7 +91,7 @@ def find_clips(paths, exclude=DEFAULT_EXCLUDE) -> list[Path]:
 def _source_signature(src: Path) -> str:
     src = src.resolve()
     if src.is_dir():
-        files = sorted(p for p in src.iterdir() if p.suffix.lower() in IMAGE_EXTS)
+        files = image_files(src)  # (the frames open_video reads, in its order)
         stats = [p.stat() for p in files]
         sig = f"dir|{len(files)}|{sum(s.st_size for s in stats)}|{max((s.st_mtime_ns for s in stats), default=0)}"
     else:
