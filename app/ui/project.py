@@ -572,6 +572,9 @@ class Project(QObject):
         self.past_end = tuple({i: b for i, b in (store[1] if store else {}).items() if i >= self.n_frames}
                               for store in (masks, tracked))
         self.load_notes = _video_notes(self.video_path.name, self.n_frames, self.fps, data)
+        if masks is None and data.get("masks"):  # (every save writes it, an empty project too: it was moved or deleted since)
+            self.load_notes.insert(0, f"{masks_file.name}, the masks of {path.name}, is missing: the project opened "
+                                      "without masks. Put that file back beside it and open it again before saving.")
         self.path = path
         self._dirty = relocated
         self.pathChanged.emit(path)
@@ -633,14 +636,34 @@ class Project(QObject):
 
 
 def read_project_file(path: Path) -> dict:
-    """The JSON of project file ``path``; InpaintError when it is not one."""
+    """The JSON of project file ``path``; InpaintError, one line saying what to do, when it cannot be
+    read, is damaged (truncated, emptied, edited), is another kind of file or is of a newer version."""
     try:
-        data = json.loads(Path(path).read_text())
-        if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("video"), str):
-            raise ValueError("unknown format")
-    except (OSError, ValueError) as exc:
-        raise InpaintError(f"Cannot read project {path} ({exc}); is it a project saved by this application?") from None
+        data = json.loads(Path(path).read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise InpaintError(f"Cannot read project {path} ({exc.strerror or short(exc)}); check that it is there "
+                           "and readable.") from None
+    except ValueError:  # (not text, or not JSON: cut short, emptied, another kind of file)
+        data = None
+    kind, _, version = str(data.get("format") if isinstance(data, dict) else "").partition("/")
+    if kind == FORMAT.partition("/")[0] and version.isdigit() and int(version) > int(FORMAT.partition("/")[2]):
+        raise InpaintError(f"Project {path} was saved by a newer version of this application (format {version}); "
+                           "update the application to open it.")
+    if not _well_formed(data):
+        raise InpaintError(f"Cannot read project {path}: it is damaged or not a project file; open a copy of it, or "
+                           "open its video with File > Open video.")
     return data
+
+
+def _well_formed(data) -> bool:
+    """Whether ``data`` is a project file's JSON whose values ``Project.load`` can take (a project
+    file edited by hand, or one cut short, opened half and then failed with a traceback)."""
+    def ints(v, n):
+        return isinstance(v, list) and len(v) == n and all(isinstance(i, int) for i in v)
+
+    return (isinstance(data, dict) and data.get("format") == FORMAT and isinstance(data.get("video"), str)
+            and isinstance(data.get("masks", ""), str) and isinstance(data.get("engine", {}), dict)
+            and ints(data.get("range", [0, 1]), 2) and isinstance(data.get("current", 0), int))
 
 
 def project_video(path, data: Optional[dict] = None) -> Path:

@@ -118,3 +118,46 @@ def test_a_save_that_fails_midway_leaves_every_file_of_the_saved_project_as_it_w
     assert window.save() and not p.dirty and window.windowTitle().startswith("work —")
     assert sorted(project_files(path)) == ["work.masks.npz", "work.sttnproj"]
     assert read_mask_blobs(path.with_name("work.masks.npz"))[1].keys() == {6}
+
+
+def test_a_damaged_foreign_or_newer_project_file_is_one_line_saying_what_to_do(window, clip, dialogs, tmp_path):
+    """A project file cut short or emptied, a PNG renamed, and one of a newer version all said "(Expecting
+    value: line 1 column 1 (char 0)); is it a project saved by this application?" (the newer one: it
+    was); one edited by hand (a range of words) opened half and ended in a traceback. Now each is
+    one line saying what to do; the project open stays, and the file is left as it was."""
+    import json
+
+    assert window.open_path(clip)
+    p = window.project
+    p.edit_mask(square_mask(), "frame")
+    good = p.save(tmp_path / "work").read_text()
+    data = json.loads(good)
+    damaged = "it is damaged or not a project file; open a copy of it, or open its video with File > Open video."
+    cases = [(good[: len(good) // 2], damaged), ("", damaged), (b"\x89PNG\r\n\x1a\n\x00\x00\xff", damaged),
+             (json.dumps({**data, "range": ["a", "b"]}), damaged), (json.dumps({**data, "engine": [1]}), damaged),
+             (json.dumps({**data, "format": "sttn-inpaint-project/2", "new": 1}),
+              "was saved by a newer version of this application (format 2); update the application to open it.")]
+    other = tmp_path / "other.sttnproj"
+    for content, said in cases:
+        (other.write_bytes if isinstance(content, bytes) else other.write_text)(content)
+        before = other.read_bytes()
+        dialogs.clear()
+        assert not window.open_path(other)
+        assert len(dialogs) == 1 and dialogs[0][0] == "critical" and dialogs[0][1].endswith(said), (content, dialogs)
+        assert str(other) in dialogs[0][1] and "\n" not in dialogs[0][1]
+        assert other.read_bytes() == before
+        assert p.path == tmp_path / "work.sttnproj" and p.masks.masked_frames() == [0]
+    other.write_text(json.dumps({**data, "new": {"from": "a newer version"}}))  # an unknown key: opens
+    assert window.open_path(other) and p.masks.masked_frames() == [0]
+
+
+def test_a_project_whose_masks_file_is_gone_says_so(window, clip, dialogs, tmp_path):
+    """It opened without a word and without masks, as if none had been painted."""
+    assert window.open_path(clip)
+    window.project.edit_mask(square_mask(), "frame")
+    path = window.project.save(tmp_path / "work")
+    path.with_name("work.masks.npz").rename(tmp_path / "elsewhere.npz")
+    assert window.open_path(path) and window.project.masks.masked_frames() == []
+    assert window.statusBar().currentMessage() == ("work.masks.npz, the masks of work.sttnproj, is missing: the "
+                                                   "project opened without masks. Put that file back beside it and "
+                                                   "open it again before saving.")
