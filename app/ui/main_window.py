@@ -427,7 +427,8 @@ class MainWindow(QMainWindow):
         return self.save_as() if self.project.path is None else self._save_to(self.project.path)
 
     def save_as(self) -> bool:
-        start = str(self.project.video_path.with_suffix(PROJECT_SUFFIX)) if self.project.video_path else ""
+        p = self.project  # (where it was saved, or the work recovered was; else beside the video)
+        start = str(p.path or p.origin or p.video_path.with_suffix(PROJECT_SUFFIX)) if p.video_path else ""
         path, _ = QFileDialog.getSaveFileName(self, "Save project", start, PROJECT_FILTER)
         return bool(path) and self._save_to(Path(path))
 

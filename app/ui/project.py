@@ -145,6 +145,8 @@ class Project(QObject):
         #: stopped run did not reach]}; saved with the project
         self.last_track: Optional[dict] = None
         self.path: Optional[Path] = None
+        #: the project file a recovered autosave was the work of (File > Save As starts there)
+        self.origin: Optional[Path] = None
         self.results = ResultCache()
         self._mask_version = 0  # mask edits so far: what a result's record checks its snapshot against
         self._shown_state = None  # whether the frame shown was out of date, when the view last heard
@@ -202,7 +204,7 @@ class Project(QObject):
         self.last_track = None
         self.past_end, self.load_notes = ({}, {}), []
         self.current, self.start, self.end = 0, 0, len(reader)
-        self.path = None
+        self.path = self.origin = None
         self._dirty = False
         self.undo.clear()
         self.videoChanged.emit()
@@ -476,10 +478,11 @@ class Project(QObject):
             self._dirty = True
             self.dirtyChanged.emit(True)
 
-    def snapshot(self, past_end: bool = False) -> "ProjectSnapshot":
+    def snapshot(self, past_end: bool = False, origin: bool = False) -> "ProjectSnapshot":
         """What a save writes, taken in milliseconds (references to the immutable mask blobs, copies
         of the containers; the JSON is made by the writer): ``write_snapshot`` writes it, on any thread.
-        ``past_end``: with the masks past the video's end (``self.past_end``; an autosave keeps them)."""
+        ``past_end``: with the masks past the video's end (``self.past_end``; an autosave keeps them);
+        ``origin``: naming the project file this is the work of (an autosave's, for its recovery)."""
         run = self.last_track
         masks, tracked = self.past_end if past_end else ({}, {})
         return ProjectSnapshot(
@@ -488,7 +491,7 @@ class Project(QObject):
             str(self.video_path), (self.start, self.end), self.current, dict(self.engine_settings),
             set(self.keyframes), dict(self.flagged),
             None if run is None else {**run, "keys": dict(run["keys"]), "tracked": dict(run["tracked"])},
-            self.n_frames, self.fps)
+            self.n_frames, self.fps, str(self.path or self.origin) if origin and (self.path or self.origin) else None)
 
     def save(self, path, mark_clean: bool = True) -> Path:
         """Write ``path`` (JSON) and the masks beside it as ``<stem>.masks.npz`` (and what the tracker
@@ -499,7 +502,7 @@ class Project(QObject):
             raise OutputError(f"Cannot save the project as {path} ({exc.strerror or short(exc)}); free some space or "
                               "choose another folder with File > Save As. Nothing is lost: the project is still open.") from None
         if mark_clean:
-            self.path = path
+            self.path, self.origin = path, None
             self.past_end = ({}, {})  # (the file has them no more: "dropped when you save", ``load``)
             self._dirty = False
             self.undo.setClean()
@@ -576,6 +579,8 @@ class Project(QObject):
             self.load_notes.insert(0, f"{masks_file.name}, the masks of {path.name}, is missing: the project opened "
                                       "without masks. Put that file back beside it and open it again before saving.")
         self.path = path
+        origin = data.get("origin")
+        self.origin = Path(origin) if isinstance(origin, str) else None
         self._dirty = relocated
         self.pathChanged.emit(path)
         self.dirtyChanged.emit(relocated)
@@ -746,6 +751,7 @@ class ProjectSnapshot:
     last_track: Optional[dict]  # Project.last_track
     frames: int = 0  # the video's (a located video is compared with them, ``load``)
     fps: float = 0.0
+    origin: Optional[str] = None  # the project file it is the work of (an autosave records it)
 
     def content(self, masks_name: str, tracked_name: Optional[str], objects_name: Optional[str]) -> dict:
         """The project file (JSON), naming the files beside it."""
@@ -761,9 +767,10 @@ class ProjectSnapshot:
                                     "keys": {str(k): d for k, d in sorted(run["keys"].items())},
                                     "tracked": {str(i): d for i, d in sorted(run["tracked"].items())},
                                     "pending": _runs_of(run.get("pending", ()))}
-        return {"format": FORMAT, "video": self.video, "range": list(self.range), "current": self.current,
+        data = {"format": FORMAT, "video": self.video, "range": list(self.range), "current": self.current,
                 "engine": self.engine, "masks": masks_name, "tracking": tracking,
                 "video_frames": self.frames, "video_fps": self.fps}
+        return data if self.origin is None else {**data, "origin": self.origin}
 
 
 def write_snapshot(snap: ProjectSnapshot, path) -> Path:
@@ -1065,7 +1072,8 @@ class Autosaver(QObject):
         if self._write is not None:
             self._again = True
             return self.path
-        write = self._write = _Write(self.project.snapshot(past_end=True), self.path, saver=weakref.ref(self))
+        write = self._write = _Write(self.project.snapshot(past_end=True, origin=True), self.path,
+                                     saver=weakref.ref(self))
         # (a function and the write, not self._run: the thread must never hold the Autosaver)
         write.thread = threading.Thread(target=_run_write, args=(write, self._relay), name="autosave", daemon=True)
         write.thread.start()

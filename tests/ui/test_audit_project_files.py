@@ -161,3 +161,35 @@ def test_a_project_whose_masks_file_is_gone_says_so(window, clip, dialogs, tmp_p
     assert window.statusBar().currentMessage() == ("work.masks.npz, the masks of work.sttnproj, is missing: the "
                                                    "project opened without masks. Put that file back beside it and "
                                                    "open it again before saving.")
+
+
+def test_recovered_work_of_a_saved_project_is_saved_where_that_project_is(window, clip, qtbot, settings, dialogs,
+                                                                          tmp_path, monkeypatch):
+    """The autosave did not say which project it was the work of: after a crash, the recovered work's
+    Save offered "clip.sttnproj" beside the video, and a user who took it had two projects, the
+    saved one without the recovered work. Save As now starts at the project (and so does Save As
+    of a saved project, which also started beside the video)."""
+    from PySide6.QtWidgets import QFileDialog
+
+    crashed = second_window(qtbot, settings)
+    assert crashed.open_path(clip)
+    (tmp_path / "projects").mkdir()
+    path = crashed.project.save(tmp_path / "projects" / "work")
+    autosaved(crashed, path, 5)
+    crashed.controller.shutdown()
+    crashed.autosaver.release()  # a crash
+    dialogs.answer = QMessageBox.StandardButton.Yes
+    assert window.offer_recovery() and window.project.path is None and window.project.dirty
+    starts = []
+
+    def pick(parent, title, start, *a, **k):
+        starts.append(start)
+        return start, ""
+
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(pick))
+    assert window.save() and starts == [str(path)]
+    assert window.project.path == path and not window.project.dirty
+    assert read_mask_blobs(path.with_name("work.masks.npz"))[1].keys() == {5}
+    assert window.save_as() and starts[-1] == str(path)
+    crashed.project.undo.setClean()
+    crashed.project._dirty = False
