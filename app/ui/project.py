@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 import threading
 import time
 import traceback
@@ -672,12 +673,16 @@ def _well_formed(data) -> bool:
 
 
 def project_video(path, data: Optional[dict] = None) -> Path:
-    """The video project ``path`` opens: the path it names, or the file of that name beside the
-    project (project and video moved together). It may not exist (``Path.exists`` says)."""
+    """The video project ``path`` opens: the path it names, or where it lies relative to the project
+    as it did when saved, or the file of that name beside the project (project and video moved
+    together). It may not exist (``Path.exists`` says)."""
     path = Path(path)
-    video = Path((data or read_project_file(path))["video"])
-    if not video.exists() and (path.parent / video.name).exists():
-        video = path.parent / video.name
+    data = data or read_project_file(path)
+    video = Path(data["video"])
+    relative = data.get("video_relative")
+    for moved in ([path.parent / relative] if isinstance(relative, str) else []) + [path.parent / video.name]:
+        if not video.exists() and moved.exists():
+            video = moved.resolve()
     return video
 
 
@@ -799,6 +804,8 @@ def write_snapshot(snap: ProjectSnapshot, path) -> Path:
                 np.savez(f, **arrays)
         data = snap.content(masks_path.name, tracked_path.name if tracked else None,
                             objects_path.name if objects else None)
+        with contextlib.suppress(ValueError):  # (the video on another drive: none)
+            data["video_relative"] = Path(os.path.relpath(snap.video, path.parent)).as_posix()
         project_tmp.write_text(json.dumps(data, indent=2))
     for gone, kept in ((tracked_path, tracked), (objects_path, objects)):
         if not kept:  # nothing tracked, no objects: no file (and none left over from an earlier save)

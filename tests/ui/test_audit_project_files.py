@@ -193,3 +193,21 @@ def test_recovered_work_of_a_saved_project_is_saved_where_that_project_is(window
     assert window.save_as() and starts[-1] == str(path)
     crashed.project.undo.setClean()
     crashed.project._dirty = False
+
+
+def test_a_project_moved_with_its_video_in_a_folder_beside_it_opens_without_asking(window, make_clip, dialogs,
+                                                                                   tmp_path):
+    """Only a video right beside the project was found after both moved (the path saved is absolute):
+    a project kept with its footage in a "media" folder asked to locate the video after the folder
+    was moved or copied to another disk."""
+    shot = tmp_path / "shot"
+    (shot / "media").mkdir(parents=True)
+    video = make_clip(n=6, name="take.mp4").rename(shot / "media" / "take.mp4")
+    assert window.open_path(video)
+    window.project.edit_mask(square_mask(), "frame")
+    window.project.save(shot / "work")
+    shot.rename(tmp_path / "moved")
+    dialogs.clear()
+    assert window.open_path(tmp_path / "moved" / "work.sttnproj") and dialogs == []
+    assert window.project.video_path == tmp_path / "moved" / "media" / "take.mp4"
+    assert window.project.masks.masked_frames() == [0]
