@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import shlex
 import shutil
@@ -34,6 +35,8 @@ from pathlib import Path
 
 from .cliutil import int_in
 from .core.errors import InpaintError
+
+log = logging.getLogger("app.track")
 
 
 def _object(text: str) -> tuple[str, int]:
@@ -204,6 +207,33 @@ def _select(seg, points, box):
     return mask
 
 
+def _pid_gone(pid: int) -> bool:
+    """Whether no process has this id (POSIX; elsewhere never said: os.kill would end it there)."""
+    if os.name != "posix":
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # (alive, another user's)
+        return False
+    return False
+
+
+def _remove_stale_partials(out: Path) -> None:
+    """Delete the hidden ``.NAME.partial-PID`` folders a killed ``track`` into ``out`` left (its
+    process gone); a run still writing one, here or in another terminal, keeps its own."""
+    prefix = f".{out.name}.partial-"
+    try:
+        found = [p for p in out.parent.iterdir() if p.name.startswith(prefix) and p.is_dir()]
+    except OSError:
+        return
+    for folder in found:
+        pid = folder.name[len(prefix):]
+        if pid.isdigit() and _pid_gone(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def cmd_track(args) -> int:
     import cv2
     import numpy as np
@@ -299,6 +329,7 @@ def cmd_track(args) -> int:
                 print(f"frame {f}: selected {int(mask.sum())} px{which}", file=sys.stderr)
             keyframes[f - start] = masks[0] if len(masks) == 1 else masks
 
+        _remove_stale_partials(out)  # (what a kill -9 or a power cut left)
         tmp = out.with_name(f".{out.name}.partial-{os.getpid()}")
         try:
             tmp.mkdir()
@@ -327,6 +358,9 @@ def cmd_track(args) -> int:
                 write(start + step.index, step.mask)
                 if step.flag in CHECK:
                     flags[start + step.index] = step.flag
+                log.info("frame %d: %d px from keyframe %d%s%s", start + step.index, int(step.mask.sum()),
+                         start + step.source, "" if step.iou is None else f", IoU with the flow's guess {step.iou:.2f}",
+                         f", {step.flag}" if step.flag else "")
 
             with TqdmProgress("track") as bar:
                 track(lambda k: reader[start + k], end - start, keyframes, seg, progress=bar, on_mask=on_mask,

@@ -364,3 +364,33 @@ def test_progress_lines_count_each_stage_on_its_own(capsys, monkeypatch):
     lines = capsys.readouterr().err.splitlines()
     assert lines[0].startswith("inpaint: 45% (100/224 frames), 00:20 so far, about 00:24 left"), lines
     assert lines[1].startswith("inpaint (copy): 50% (146/292 frames), 00:01 so far, about 00:01 left"), lines
+
+
+def test_a_killed_runs_hidden_folder_is_removed_and_a_live_ones_kept(disc_clip, tmp_path, no_bundled_weights):
+    """kill -9 (or a power cut) during `track` leaves its hidden .NAME.partial-PID folder: the next
+    run into the same output deletes it once its process is gone, and leaves a running one's."""
+    import os
+    import subprocess
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()  # (reaped: its id names no process now)
+    dead = tmp_path / f".masks.partial-{child.pid}"
+    live = tmp_path / f".masks.partial-{os.getppid()}"
+    for folder in (dead, live):
+        folder.mkdir()
+        (folder / "00000.png").write_bytes(b"half")
+    out = tmp_path / "masks"
+    assert main(["track", str(disc_clip), "--click", "34,46", "-o", str(out)]) == 0
+    assert not dead.exists() and live.exists() and len(read_masks(out)) == N
+
+
+def test_verbose_logs_each_frame_tracked(disc_clip, tmp_path, caplog, no_bundled_weights):
+    """`-v track` says what it does frame by frame (it logged nothing): the pixels found, the
+    keyframe followed and any flag, for a user working out where a run went wrong."""
+    import logging
+
+    caplog.set_level(logging.INFO, logger="app.track")
+    assert main(["-v", "track", str(disc_clip), "--click", "34,46", "-o", str(tmp_path / "masks")]) == 0
+    lines = [r.getMessage() for r in caplog.records if r.name == "app.track"]
+    assert len(lines) == N and lines[0].startswith("frame 0: ") and "from keyframe 0" in lines[-1], lines
