@@ -6,6 +6,7 @@ the user's real settings.
 from __future__ import annotations
 
 import json
+import typing
 from pathlib import Path
 from typing import Optional
 
@@ -14,12 +15,20 @@ from PySide6.QtCore import QSettings
 from app.core.config import X264_PRESETS
 from app.core.cache import DEFAULT_LIMIT_BYTES
 from app.core.engine import EngineConfig
+from app.core.errors import InpaintError
+from app.core.sttn.generator import ATTENTION_MODES
 from app.core import paths
 
 ORG, APP = "sttn-inpaint", "STTN Inpaint"
 MAX_RECENT = 8
 #: Engine fields that describe the machine, not the job: kept out of project files.
 MACHINE_FIELDS = ("device",)
+
+
+def _fits(value, kind) -> bool:
+    """Whether a value read from JSON has the type of an EngineConfig field (bool is no int there)."""
+    allowed = typing.get_args(kind) or (kind,)
+    return any(value is None if t is type(None) else type(value) is t for t in allowed)
 
 
 class AppSettings:
@@ -70,7 +79,19 @@ class AppSettings:
         except ValueError:
             saved = {}
         base = EngineConfig().to_dict()
-        base.update({k: v for k, v in saved.items() if k in base})
+        # a value an older version wrote, or a hand edit, of another type or out of range keeps the default
+        kinds = typing.get_type_hints(EngineConfig)
+        typed = {k: v for k, v in (saved.items() if isinstance(saved, dict) else ())
+                 if k in base and k not in MACHINE_FIELDS and _fits(v, kinds[k])
+                 and (k != "attention" or v is None or v in ATTENTION_MODES)}
+        for k, v in [(None, typed), *((k, {k: v}) for k, v in typed.items())]:  # all at once, else one by one
+            try:
+                EngineConfig.from_dict({**base, **v})
+            except InpaintError:
+                continue
+            base.update(v)
+            if k is None:
+                break
         for k in MACHINE_FIELDS:
             base.pop(k, None)
         return base
@@ -83,7 +104,7 @@ class AppSettings:
             items = json.loads(self._get("recent", "[]"))
         except ValueError:
             return []
-        return [p for p in items if isinstance(p, str)]
+        return [p for p in items if isinstance(p, str)] if isinstance(items, list) else []
 
     def add_recent(self, path) -> list[str]:
         path = str(Path(path).resolve())

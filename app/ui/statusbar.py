@@ -49,8 +49,10 @@ class StatusFields:
             device = f"{self.settings.device} (unavailable)"
         self.device.setText(f"Device: {device}")
         w = self.settings.weights_path()
-        self.weights.setText(f"Weights: {w.name}" if w else "Weights: none (classic fill)")
-        self.weights.setToolTip(str(w) if w else "Choose a weights file in Settings > General")
+        gone = w is not None and not w.exists()  # (moved or deleted since it was chosen)
+        self.weights.setText(f"Weights: {w.name}{' (missing)' if gone else ''}" if w else "Weights: none (classic fill)")
+        self.weights.setToolTip(f"{w} does not exist: choose the weights again in Settings > General" if gone else
+                                str(w) if w else "Choose a weights file in Settings > General")
         self.update_memory()
 
     def update_memory(self) -> None:

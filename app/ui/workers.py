@@ -39,6 +39,14 @@ class Job:
     data: dict = field(default_factory=dict)
 
 
+def require_weights_file(weights: Path) -> None:
+    """A weights file chosen in Settings that is gone says so in the window's words (the core's
+    message names the command line's --weights)."""
+    if not Path(weights).expanduser().exists():
+        raise WeightsError(f"Weights file {weights} does not exist (moved, deleted, or on a drive not connected); "
+                           "choose it again in Settings > General, or choose Bundled weights.")
+
+
 class EngineHost:
     """State that survives between jobs on the worker thread."""
 
@@ -59,6 +67,7 @@ class EngineHost:
 
     def _load(self, weights: Path, config: EngineConfig):
         device = resolve_device(config.device)
+        require_weights_file(weights)
         key = (weights.resolve(), weights.stat().st_mtime if weights.exists() else 0, str(device), config.attention)
         if key != self._model_key:
             self._model = None  # free the old model before loading the next

@@ -190,7 +190,7 @@ def test_a_run_that_cannot_be_deleted_is_one_line_and_the_others_go(window, qtbo
     assert page.status.text() == f"Deleted 1 old run(s), {format_size(5000 + record)} freed."
 
 
-def test_weights_chosen_in_the_settings_dialog_before_ok_are_kept(window, dialogs):
+def test_weights_chosen_in_the_settings_dialog_before_ok_are_kept(window, dialogs, tiny_weights):
     root = runs_root()
     for name in ("20200101-100000", "20200102-100000"):
         (root / name / "checkpoints").mkdir(parents=True)
@@ -198,6 +198,7 @@ def test_weights_chosen_in_the_settings_dialog_before_ok_are_kept(window, dialog
         (root / name / "finetuned.pth").write_bytes(b"y" * 100)
         (root / name / "run.json").write_text(json.dumps({"config": {}, "finished": True}))
     chosen = root / "20200101-100000" / "finetuned.pth"
+    chosen.write_bytes(tiny_weights.read_bytes())  # (OK refuses a file that is no generator)
     d = window.show_settings()
     d.weights_edit.setText(str(chosen))  # (typed on the General page; OK not pressed yet)
     d.tabs.setCurrentWidget(window.finetune)

@@ -68,6 +68,22 @@ def read_checkpoint(path) -> tuple[dict, dict]:
 
 def build_from_checkpoint(path, attention: str | None = None) -> tuple[InpaintGenerator, dict]:
     state, meta = read_checkpoint(path)
+    model = _fitting_generator(path, state, meta, attention)
+    model.load_state_dict({k: v.float() for k, v in state.items()})
+    return model, meta
+
+
+def check_generator(path, attention: str | None = None) -> dict:
+    """Raise ``WeightsError`` (one line: what to use instead) unless ``path`` loads as an STTN
+    generator; returns its meta. Cheaper than loading: the network is not allocated."""
+    state, meta = read_checkpoint(path)
+    _fitting_generator(path, state, meta, attention, device="meta")
+    return meta
+
+
+def _fitting_generator(path, state: dict, meta: dict, attention: str | None, device="cpu") -> InpaintGenerator:
+    """The generator the file's settings describe, its parameters not yet loaded, after checking that
+    ``state`` has exactly its keys and shapes."""
     cfg = dict(meta.get("config", {}))
     if attention is not None:
         if attention not in ATTENTION_MODES:
@@ -78,7 +94,8 @@ def build_from_checkpoint(path, attention: str | None = None) -> tuple[InpaintGe
         config = GeneratorConfig.from_dict(cfg)
     except (TypeError, ValueError) as exc:
         raise WeightsError(f"Weights file {path} has unusable settings in its metadata ({exc}).") from None
-    model = InpaintGenerator(config)
+    with torch.device(device):
+        model = InpaintGenerator(config)
     expected = model.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
@@ -95,8 +112,7 @@ def build_from_checkpoint(path, attention: str | None = None) -> tuple[InpaintGe
                 f"Weights file {path} does not fit the STTN generator: {key} has shape "
                 f"{tuple(state[key].shape)}, expected {tuple(tensor.shape)}; use {USE_INSTEAD}."
             )
-    model.load_state_dict({k: v.float() for k, v in state.items()})
-    return model, meta
+    return model
 
 
 def load_generator(path, attention: str | None = None, device="cpu") -> InpaintGenerator:

@@ -8,22 +8,24 @@ from __future__ import annotations
 from dataclasses import fields
 from pathlib import Path
 
-from PySide6.QtCore import QUrl, Signal
-from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtWidgets import (QApplication, QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
                                QFormLayout, QHBoxLayout, QLabel, QLineEdit, QMessageBox, QPushButton, QRadioButton,
                                QSpinBox, QTabWidget, QVBoxLayout, QWidget)
 
 from app.core import cache
 from app.core import engine as engine_module
 from app.core.engine import EngineConfig, available_devices
-from app.core.errors import InpaintError
+from app.core.errors import InpaintError, WeightsError
 from app.core import paths
 from app.core.paths import user_cache_dir, user_data_dir, user_log_dir
 from app.core.segment import download
 from app.core.segment.sam import size_mismatch
+from app.core.sttn.checkpoint import check_generator
 
 from ..appsettings import MACHINE_FIELDS, AppSettings
 from ..segment_tool import resolve_sam
+from ..workers import require_weights_file
 from .sam_download import SamDownloadDialog
 
 ENGINE_LABELS = {
@@ -116,6 +118,7 @@ class SettingsDialog(QDialog):
         self.device.addItem(f"Automatic (uses {device_label(found[0])})", "auto")
         for name in found:
             self.device.addItem(device_label(name), name)
+        self.found_devices = self.device.count()
         form.addRow("Device", self.device)
         form.addRow("", QLabel("Found: " + ", ".join(device_label(d) for d in found)))
 
@@ -151,7 +154,12 @@ class SettingsDialog(QDialog):
 
     def load_general(self) -> None:
         """Show the stored device, weights and SAM path (they may change while the dialog is closed)."""
-        self.device.setCurrentIndex(max(0, self.device.findData(self.settings.device)))
+        while self.device.count() > self.found_devices:  # (one not found here, shown at an earlier opening)
+            self.device.removeItem(self.device.count() - 1)
+        stored = self.settings.device
+        if self.device.findData(stored) < 0 and stored:  # settings carried over from a computer with a GPU
+            self.device.addItem(f"{device_label(stored)}: not available on this computer, choose another", stored)
+        self.device.setCurrentIndex(max(0, self.device.findData(stored)))
         self.weights_edit.setText(self.settings.weights)
         use_file = bool(self.settings.weights) or not self.weights_bundled.isEnabled()
         (self.weights_file if use_file else self.weights_bundled).setChecked(True)
@@ -304,16 +312,32 @@ class SettingsDialog(QDialog):
         self.set_engine_values(EngineConfig().to_dict())
         self.device.setCurrentIndex(0)
 
+    def chosen_weights(self) -> str:
+        """The weights path to store ('' = the bundled file); raises ``WeightsError`` for a file that
+        is not an STTN generator, so that the working choice stays."""
+        text = self.weights_edit.text().strip() if self.weights_file.isChecked() else ""
+        if not text and self.weights_file.isChecked() and self.weights_bundled.isEnabled():
+            raise WeightsError("Choose a weights file with Browse…, or choose Bundled weights.")
+        if text and text != self.settings.weights or text and not Path(text).expanduser().is_file():
+            require_weights_file(Path(text))
+            QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+            try:
+                check_generator(text)
+            finally:
+                QApplication.restoreOverrideCursor()
+        return text
+
     def accept(self) -> None:
-        self.settings.device = self.device.currentData()
-        self.settings.weights = self.weights_edit.text().strip() if self.weights_file.isChecked() else ""
-        self.settings.sam_checkpoint = self.sam_edit.text().strip()
         values = self.engine_values()
         try:
             EngineConfig.from_dict(values)
-        except InpaintError as exc:
+            weights = self.chosen_weights()
+        except InpaintError as exc:  # nothing is stored: the previous settings stay in force
             QMessageBox.warning(self, "Settings", str(exc))
             return
+        self.settings.device = self.device.currentData()
+        self.settings.weights = weights
+        self.settings.sam_checkpoint = self.sam_edit.text().strip()
         self.settings.set_engine(values)
         self.settings.cache_limit_mb = self.cache_limit.value()
         if self.controller is not None:
