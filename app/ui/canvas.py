@@ -207,9 +207,12 @@ class ImageView(QWidget):
 
 
 class MaskCanvas(ImageView):
-    """A frame with an editable mask overlay. Emits ``strokeFinished(mask)`` once per stroke."""
+    """A frame with an editable mask overlay. Emits ``strokeFinished(mask, drawn_over, frame)`` once
+    per stroke."""
 
-    strokeFinished = Signal(object)  # bool (H, W): the whole new mask of the shown frame
+    # bool (H, W) twice: the whole new mask of the frame the stroke was drawn on, and the mask it was
+    # drawn over; then that frame's index (``set_mask``'s, None if never given)
+    strokeFinished = Signal(object, object, object)
 
     def __init__(self, state: Optional[ViewState] = None, parent=None):
         super().__init__(state, parent)
@@ -221,6 +224,7 @@ class MaskCanvas(ImageView):
         self.color = QColor(255, 40, 90)
         self.editable = True
         self.frame_index: Optional[int] = None  # which frame the picture shows (bind_canvas sets it)
+        self.mask_frame: Optional[int] = None  # which frame's mask ``mask`` is (held during a stroke)
         self._working: Optional[np.ndarray] = None
         self._stroke_at: Optional[QPointF] = None  # the image point the stroke in progress has reached
         self._mouse: Optional[QPointF] = None
@@ -230,10 +234,13 @@ class MaskCanvas(ImageView):
         self.image = rgb_to_qimage(rgb)
         self.set_mask(mask)
 
-    def set_mask(self, mask: np.ndarray) -> None:
+    def set_mask(self, mask: np.ndarray, frame: Optional[int] = None) -> None:
+        """Show ``mask`` (frame ``frame``'s, where given) to paint on."""
         if self._working is not None:
             return  # never replace the mask under a stroke in progress
         self.mask = np.asarray(mask, bool).copy()
+        if frame is not None:
+            self.mask_frame = frame
         self._refresh_overlay(self.mask)
 
     def _refresh_overlay(self, mask: np.ndarray) -> None:
@@ -255,8 +262,10 @@ class MaskCanvas(ImageView):
         self.update()
 
     def commit(self, mask: np.ndarray) -> None:
-        """Propose ``mask`` as the shown frame's new mask (also for tools that answer later)."""
-        self.strokeFinished.emit(np.asarray(mask, bool))
+        """Propose ``mask`` as the new mask of the frame whose mask is shown, in place of that
+        (also for tools that answer later)."""
+        drawn_over = self.mask if self.mask is not None else np.zeros_like(mask, bool)
+        self.strokeFinished.emit(np.asarray(mask, bool), drawn_over, self.mask_frame)
 
     # --- painting ----------------------------------------------------------------
     def paint_content(self, p):
@@ -330,7 +339,7 @@ def bind_canvas(canvas: MaskCanvas, project, panel) -> None:
     def show_mask(index):
         # The mask follows at once (edits apply to the current frame), the picture when decoded.
         if project.has_video:
-            canvas.set_mask(project.masks.get(index))
+            canvas.set_mask(project.masks.get(index), index)
 
     def show_picture(index):
         rgb = project.cached_frame(index) if project.has_video and index == project.current else None
@@ -340,14 +349,26 @@ def bind_canvas(canvas: MaskCanvas, project, panel) -> None:
 
     def masks_changed(frames):
         if project.has_video and project.current in frames:
-            canvas.set_mask(project.masks.get(project.current))
+            canvas.set_mask(project.masks.get(project.current), project.current)
+
+    def stroke(new, drawn_over, frame):
+        # What the stroke added and erased, on the frame it was drawn on (playback or an arrow key may
+        # have moved on under it: the whole mask drawn on went to that frame, erasing its own mask)
+        # over that frame's mask as it is now (an undo or a tracking run may have changed it meanwhile).
+        if not project.has_video:
+            return
+        frame = project.current if frame is None else frame
+        now = project.masks.get(frame)
+        project.edit_mask((now | (new & ~drawn_over)) & ~(drawn_over & ~new), panel.scope, canvas.tool.label,
+                          index=frame)
+        canvas.set_mask(project.masks.get(project.current), project.current)
 
     # (fitted anew, with the video's pixel shape: an anamorphic file is shown as it plays)
     project.videoChanged.connect(lambda: canvas.state.set_aspect(project.pixel_aspect))
     project.currentChanged.connect(show_mask)
     project.frameReady.connect(show_picture)
     project.masksChanged.connect(masks_changed)
-    canvas.strokeFinished.connect(lambda m: project.edit_mask(m, panel.scope, canvas.tool.label))
+    canvas.strokeFinished.connect(stroke)
     panel.toolChanged.connect(canvas.set_tool)
     panel.sizeChanged.connect(canvas.set_brush_size)
     panel.opacityChanged.connect(canvas.set_opacity)

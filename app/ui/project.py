@@ -322,16 +322,22 @@ class Project(QObject):
         blob = self.tracked_objects.get(index)
         return [] if blob is None else decode_labels(blob, (h, w))  # damaged: a lost hint, no error
 
-    def scope_frames(self, scope: str) -> range:
+    def scope_frames(self, scope: str, index: Optional[int] = None) -> range:
+        """The frames ``scope`` names, seen from frame ``index`` (default: the current one)."""
+        i = self.current if index is None else index
         if scope == "range":
             return range(self.start, self.end)
         if scope == "onwards":
-            return range(self.current, self.n_frames)
-        return range(self.current, self.current + 1)
+            return range(i, self.n_frames)
+        return range(i, i + 1)
 
     def edit_mask(self, new_mask: np.ndarray, scope: str = "frame", text: str = "Paint",
-                  keyframe: bool = False, new_object: Optional[np.ndarray] = None) -> None:
+                  keyframe: bool = False, new_object: Optional[np.ndarray] = None,
+                  index: Optional[int] = None) -> None:
         """Make the current frame's mask ``new_mask`` and apply the same change to ``scope``.
+        ``index``: the frame a stroke was drawn on, in place of the current one (playback may have
+        moved on under it); that frame is changed whatever the scope (a stroke on a frame outside the
+        range went to the range only, and vanished from under the brush).
 
         What the edit added and erased on this frame is added and erased on each target
         frame, so painting 'every frame in range' keeps the other frames' own masks.
@@ -341,7 +347,7 @@ class Project(QObject):
         ``keyframe``: the edit makes the frame a keyframe in any case (a commit of the click tool).
         ``new_object``: the selection committed, remembered as an object of the frame in the same step.
         """
-        i = self.current
+        i = self.current if index is None else index
         old = self.masks.get(i)
         new_mask = np.asarray(new_mask, bool)
         corrects = (scope == "frame" and self.tracked is not None and not self.tracked.is_empty(i)
@@ -350,7 +356,9 @@ class Project(QObject):
         was = (i in self.keyframes, self.flagged.get(i))
         marks = {i: (was, (True, None))} if (keyframe or corrects) and was != (True, None) else None
         objects = self._with_object(i, new_object) if new_object is not None else None
-        self.apply_delta(self.scope_frames(scope), new_mask & ~old, old & ~new_mask, text, tracked, marks, objects)
+        targets = self.scope_frames(scope, i)
+        targets = targets if index is None or i in targets else [i, *targets]
+        self.apply_delta(targets, new_mask & ~old, old & ~new_mask, text, tracked, marks, objects)
 
     def apply_delta(self, targets: Iterable[int], added: np.ndarray, removed: Optional[np.ndarray],
                     text: str, tracked: Optional[dict] = None, marks: Optional[dict] = None,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Optional
 
-import cv2
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QColor, QKeySequence, QPainter, QPen
@@ -47,13 +46,25 @@ class BrushTool(Tool):
         self._last: Optional[QPointF] = None
 
     def _dab(self, mask, a: QPointF, b: QPointF, size: int):
-        # cv2 draws a round-capped line of the brush's diameter: a stroke without gaps at any speed.
-        p = (int(round(a.x())), int(round(a.y())))
-        q = (int(round(b.x())), int(round(b.y())))
-        canvas = mask.view(np.uint8)
-        cv2.line(canvas, p, q, int(self.value), thickness=max(1, int(size)), lineType=cv2.LINE_8)
-        if size <= 2:
-            cv2.circle(canvas, q, 0, int(self.value), -1)
+        # The pixels whose centres lie within the brush's radius of the segment a..b (a round-capped
+        # stroke without gaps at any speed, as wide as the circle cursor), and the pixel under b.
+        # (cv2.line was a pixel wider each side and rounded the cursor to the nearest pixel corner:
+        # zoomed in, a click on the right half of a pixel painted its neighbour.)
+        h, w = mask.shape
+        r = max(0.5, size / 2)
+        ax, ay, bx, by = a.x(), a.y(), b.x(), b.y()
+        x0, x1 = max(0, int(np.floor(min(ax, bx) - r))), min(w, int(np.ceil(max(ax, bx) + r)))
+        y0, y1 = max(0, int(np.floor(min(ay, by) - r))), min(h, int(np.ceil(max(ay, by) + r)))
+        if x1 > x0 and y1 > y0:
+            px = np.arange(x0, x1, dtype=np.float32)[None, :] + 0.5 - ax
+            py = np.arange(y0, y1, dtype=np.float32)[:, None] + 0.5 - ay
+            dx, dy = bx - ax, by - ay
+            length2 = dx * dx + dy * dy
+            t = np.clip((px * dx + py * dy) / length2, 0, 1) if length2 > 0 else 0.0
+            mask[y0:y1, x0:x1][(px - t * dx) ** 2 + (py - t * dy) ** 2 <= r * r] = self.value
+        col, row = int(np.floor(bx)), int(np.floor(by))
+        if 0 <= col < w and 0 <= row < h:
+            mask[row, col] = self.value
 
     def press(self, mask, pt, size):
         self._last = pt
@@ -65,6 +76,7 @@ class BrushTool(Tool):
             self._last = pt
 
     def release(self, mask, pt, size):
+        self.move(mask, pt, size)  # (to where the button went up: no move may have come before it)
         self._last = None
         return True
 

@@ -1,0 +1,131 @@
+"""Painting masks as a user does, with the real window: where a stroke lands, on which frames, and
+masks exported and imported back."""
+import cv2
+import numpy as np
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtTest import QTest
+from test_widgets import stroke, widget_point
+
+
+def click_at(canvas, x: float, y: float) -> None:
+    """A left click at image point (x, y) (fractions of a pixel count when zoomed in)."""
+    at = canvas.to_widget(QPointF(x, y)).toPoint()
+    QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at)
+    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at)
+
+
+def test_zoomed_in_the_brush_paints_the_pixels_under_its_circle(window, clip):
+    """The brush rounded the cursor to the nearest pixel corner: at 32x a 1 px click on the right
+    half of a pixel painted its neighbour; and cv2's thick line was a pixel wider each side than the
+    size and the circle cursor (size 3 painted 5 px across)."""
+    window.open_path(clip)
+    canvas, p = window.canvas, window.project
+    canvas.state.set(32.0, QPointF(20, 20))
+    window.tools.size_spin.setValue(1)
+    for fx, fy in ((0.2, 0.2), (0.8, 0.3), (0.7, 0.9)):
+        click_at(canvas, 20 + fx, 20 + fy)
+        assert np.argwhere(p.masks.get(0)).tolist() == [[20, 20]], (fx, fy)
+        p.undo.undo()
+    window.tools.size_spin.setValue(3)
+    click_at(canvas, 20.5, 20.5)
+    ys, xs = np.nonzero(p.masks.get(0))
+    assert (xs.min(), xs.max(), ys.min(), ys.max()) == (19, 21, 19, 21)
+    p.undo.undo()
+    # a stroke: as wide as the brush, from the press to the release, one undo step
+    window.tools.size_spin.setValue(4)
+    canvas.state.fit()
+    stroke(None, canvas, [(10, 30), (50, 30)])
+    m = p.masks.get(0)
+    assert m[28:32, 10:51].all() and m.sum() == m[28:32].sum() and not m[30, 53] and not m[30, 7]
+    assert p.undo.count() == 1
+
+
+def test_a_stroke_stays_on_its_frame_when_the_frame_changes_under_it(window, clip, qtbot):
+    """Playback (or an arrow key) moving on while the mouse was held: the release gave the whole mask
+    drawn on to the next frame and erased that frame's own mask."""
+    window.open_path(clip)
+    p, canvas = window.project, window.canvas
+    own = np.zeros((64, 96), bool)
+    own[40:60, 60:90] = True
+    p.set_current(5)
+    p.edit_mask(own)
+    p.set_current(4)
+    window.tools.size_spin.setValue(4)
+    QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, widget_point(canvas, 10, 10))
+    QTest.mouseMove(canvas, widget_point(canvas, 30, 10))
+    p.set_current(5)
+    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, widget_point(canvas, 30, 10))
+    assert p.masks.get(4)[10, 10:31].all()
+    assert np.array_equal(p.masks.get(5), own)  # frame 5's mask as it was
+    assert np.array_equal(canvas.mask, own)  # and shown on frame 5
+    p.undo.undo()
+    assert p.masks.masked_frames() == [5]
+
+
+def test_an_undo_during_a_stroke_is_not_taken_back_by_it(window, clip):
+    window.open_path(clip)
+    p, canvas = window.project, window.canvas
+    first = np.zeros((64, 96), bool)
+    first[40:60, 60:90] = True
+    p.edit_mask(first)
+    QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, widget_point(canvas, 10, 10))
+    QTest.mouseMove(canvas, widget_point(canvas, 20, 10))
+    p.undo.undo()  # Ctrl+Z with the mouse held
+    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, widget_point(canvas, 20, 10))
+    m = p.masks.get(0)
+    assert m[10, 10:21].all() and not m[40:60, 60:90].any()
+
+
+def test_a_flick_paints_up_to_where_the_button_went_up(window, clip):
+    """A release with no move before it (a fast flick) painted the press point only."""
+    window.open_path(clip)
+    canvas = window.canvas
+    QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, widget_point(canvas, 10, 10))
+    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, widget_point(canvas, 60, 10))
+    assert window.project.masks.get(0)[10, 10:61].all()
+
+
+def test_a_range_stroke_on_a_frame_outside_the_range_stays_under_the_brush(window, clip):
+    window.open_path(clip)
+    p = window.project
+    window.timeline.range_slider.setValue((0, 3))
+    p.set_current(8)
+    window.tools.set_scope("range")
+    stroke(None, window.canvas, [(10, 10), (30, 10)])
+    assert p.masks.masked_frames() == [0, 1, 2, 3, 8]
+    assert window.canvas.mask[10, 10:31].all()
+    p.undo.undo()
+    assert p.masks.masked_frames() == []
+
+
+def test_masks_are_exported_into_an_empty_folder_only_and_import_back_the_same(window, clip, tmp_path, dialogs,
+                                                                              monkeypatch, qtbot):
+    from PySide6.QtWidgets import QFileDialog
+
+    window.open_path(clip)
+    p = window.project
+    rng = np.random.default_rng(0)
+    masks = {i: rng.random((64, 96)) > 0.7 for i in (0, 3, 11)}  # masks of their own, as after tracking
+    for i, m in masks.items():
+        p.set_current(i)
+        p.edit_mask(m)
+    p.set_current(0)
+    p.edit_mask(masks[0] | masks[3], "range")  # ... and one shared by every frame
+    expected = [p.masks.get(i) for i in range(12)]
+    busy = tmp_path / "my_pictures"
+    busy.mkdir()
+    (busy / "00003.png").write_bytes(b"the user's own picture")
+    chosen = [busy]
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(chosen[0])))
+    window.export_masks_action.trigger()
+    assert dialogs and "already holds 1 image" in dialogs[-1][1] and "empty folder" in dialogs[-1][1]
+    assert [f.name for f in busy.iterdir()] == ["00003.png"] and (busy / "00003.png").read_bytes() == b"the user's own picture"
+    chosen[0] = tmp_path / "empty"
+    chosen[0].mkdir()
+    window.export_masks_action.trigger()
+    files = sorted(chosen[0].iterdir())
+    assert [f.name for f in files] == [f"{i:05d}.png" for i in range(12)]
+    assert cv2.imread(str(files[4]), cv2.IMREAD_UNCHANGED).dtype == np.uint8  # white = remove, for other programs
+    p.clear_masks("range")
+    window.import_folder_action.trigger()
+    assert all(np.array_equal(p.masks.get(i), expected[i]) for i in range(12))
