@@ -48,6 +48,18 @@ def test_good_digest_passes(server, tmp_path):
     assert download_sam_checkpoint("vit_b", tmp_path, url=f"{server}/error", sha256=digest) == path
 
 
+def test_cancel_while_checking_a_present_file_stops_and_keeps_it(tmp_path):
+    """Checking ViT-H's 2.56 GB takes seconds: Cancel did nothing and closing the dialog waited."""
+    path = tmp_path / "sam_vit_b_01ec64.pth"
+    path.write_bytes(PAYLOAD)
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        download_sam_checkpoint("vit_b", tmp_path, url="http://127.0.0.1:9/none",
+                                sha256=hashlib.sha256(PAYLOAD).hexdigest(), cancel=token)
+    assert path.read_bytes() == PAYLOAD
+
+
 def test_bad_digest_raises_and_leaves_no_file(server, tmp_path):
     with pytest.raises(SegmentError, match="corrupt"):
         download_sam_checkpoint("vit_l", tmp_path, url=f"{server}/sam.pth", sha256="0" * 64)

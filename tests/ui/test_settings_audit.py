@@ -186,3 +186,58 @@ def test_engine_settings_of_an_older_version_start_with_defaults_for_what_does_n
     d.close()
     w.close()
     assert not dialogs
+
+
+def test_restore_defaults_resets_the_cache_limit_too_and_cancel_keeps_everything(window, dialogs, settings):
+    from app.core.cache import DEFAULT_LIMIT_BYTES
+
+    settings.cache_limit_mb = 700
+    d = window.show_settings()
+    d.engine_widgets["neighbor_radius"].setValue(2)
+    d.accept()
+    d = window.show_settings()
+    assert d.cache_limit.value() == 700
+    d.restore_defaults()
+    assert d.cache_limit.value() == DEFAULT_LIMIT_BYTES >> 20 and d.device.currentData() == "auto"
+    assert d.engine_values()["neighbor_radius"] == 5 and d.weights_edit.text() == settings.weights
+    d.reject()  # Cancel: nothing applied
+    assert (settings.cache_limit_mb, settings.device, settings.engine()["neighbor_radius"]) == (700, "cpu", 2)
+    assert window.project.engine_settings["neighbor_radius"] == 2
+    d = window.show_settings()
+    assert d.cache_limit.value() == 700 and d.engine_values()["neighbor_radius"] == 2
+    d.restore_defaults()
+    d.accept()
+    assert (settings.cache_limit_mb, settings.device) == (DEFAULT_LIMIT_BYTES >> 20, "auto")
+    assert window.project.engine_settings["neighbor_radius"] == 5
+
+
+def test_ok_while_an_inpaint_runs_leaves_that_run_as_it_started(window, dialogs, tmp_path, clip, qtbot, monkeypatch,
+                                                                 tiny_weights):
+    import threading
+
+    from app.ui import controller
+
+    gate, real = threading.Event(), controller.inpaint_job
+
+    def held(*a, **k):
+        fn = real(*a, **k)
+        return lambda host, progress, cancel: gate.wait(30) and fn(host, progress, cancel)
+
+    monkeypatch.setattr(controller, "inpaint_job", held)
+    other = tmp_path / "other.pth"
+    shutil.copy(tiny_weights, other)
+    window.open_path(clip)
+    window.project.set_range(0, 3)
+    window.project.edit_mask(square_mask(), "range")
+    window.project.set_engine_settings({**window.project.engine_settings, "fill": "sttn"})
+    job = window.controller.inpaint()
+    d = window.show_settings()
+    d.weights_edit.setText(str(other))
+    d.engine_widgets["fill"].setCurrentIndex(d.engine_widgets["fill"].findData("telea"))
+    d.accept()
+    assert window.settings.weights == str(other) and window.controller.engine.current is job
+    with qtbot.waitSignal(window.controller.engine.finished, timeout=120_000) as blocker:
+        gate.set()
+    assert blocker.args[1]["fill"] == "sttn"  # the run's own settings and weights
+    assert window.controller.engine._worker.host._model_key[0] == tiny_weights.resolve()
+    assert window.project.results.indices() == [0, 1, 2]

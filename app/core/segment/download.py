@@ -102,14 +102,17 @@ def download_sam_checkpoint(model_type: str = "vit_b", dest_dir=None, url: Optio
     size = None if sha256 else ck.size
     sha256 = sha256 or ck.sha256
     if (dest.is_file() and (size is None or dest.stat().st_size == size)
-            and (sha256 is None or _sha256_file(dest) == sha256.lower())):
+            and (sha256 is None or _sha256_file(dest, cancel) == sha256.lower())):
         return dest
     return download_file(url or ck.url, dest, sha256, progress, cancel, timeout, size=size)
 
 
-def _sha256_file(path: Path) -> str:
+def _sha256_file(path: Path, cancel: Optional[CancelToken] = None) -> str:
+    """(Cancellable: reading ViT-H's 2.56 GB takes seconds, and closing the dialog waits for it.)"""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
+            if cancel is not None:
+                cancel.check()
             h.update(block)
     return h.hexdigest()

@@ -104,7 +104,10 @@ class SettingsDialog(QDialog):
                                    | QDialogButtonBox.StandardButton.RestoreDefaults)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
-        buttons.button(QDialogButtonBox.StandardButton.RestoreDefaults).clicked.connect(self.restore_defaults)
+        restore = buttons.button(QDialogButtonBox.StandardButton.RestoreDefaults)
+        restore.clicked.connect(self.restore_defaults)
+        restore.setToolTip("Device, engine settings and cache limit as they come; the weights and SAM files "
+                           "chosen stay. Nothing changes before OK.")
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs)
         layout.addWidget(buttons)
@@ -309,8 +312,11 @@ class SettingsDialog(QDialog):
         return out
 
     def restore_defaults(self) -> None:
+        """Engine values, device and cache limit (the page showing it kept the user's limit); the
+        weights and SAM files chosen stay."""
         self.set_engine_values(EngineConfig().to_dict())
         self.device.setCurrentIndex(0)
+        self.cache_limit.setValue(cache.DEFAULT_LIMIT_BYTES >> 20)
 
     def chosen_weights(self) -> str:
         """The weights path to store ('' = the bundled file); raises ``WeightsError`` for a file that
