@@ -9,16 +9,22 @@ from __future__ import annotations
 
 from typing import Optional
 
+import cv2
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QImage, QPainter, QPainterPath, QPen, QPolygonF
 from PySide6.QtWidgets import QWidget
+
+from app.core.masks import mask_box
 
 from .qimage import mask_to_qimage, rgb_to_qimage
 from .tools import BrushTool, Tool
 
 ZOOM_STEP = 1.25
 ZOOM_RANGE = (0.05, 32.0)
+#: a mask whose edges take more points than this (speckle) has no outline: building and drawing it
+#: would slow every frame change, and its fill is seen on any footage for its texture
+OUTLINE_MAX_POINTS = 20_000
 
 
 class ViewState(QObject):
@@ -218,6 +224,7 @@ class MaskCanvas(ImageView):
         super().__init__(state, parent)
         self.mask: Optional[np.ndarray] = None
         self.overlay: Optional[QImage] = None
+        self.outline = QPainterPath()  # the mask's edge (image pixels), drawn dark and light over any footage
         self.tool: Tool = BrushTool()
         self.brush_size = 24
         self.opacity = 0.55
@@ -241,6 +248,7 @@ class MaskCanvas(ImageView):
         self.mask = np.asarray(mask, bool).copy()
         if frame is not None:
             self.mask_frame = frame
+        self.outline = mask_outline(self.mask)
         self._refresh_overlay(self.mask)
 
     def _refresh_overlay(self, mask: np.ndarray) -> None:
@@ -276,6 +284,19 @@ class MaskCanvas(ImageView):
             p.setOpacity(1.0)
 
     def paint_over(self, p):
+        if self.opacity > 0 and self._working is None and not self.outline.isEmpty():
+            # (the fill alone vanished on footage of its colour: a red logo)
+            p.save()
+            o, (sx, sy) = self.offset(), self._scales()
+            p.translate(o)
+            p.scale(sx, sy)
+            p.setBrush(Qt.BrushStyle.NoBrush)
+            for color, width in ((QColor(0, 0, 0, 200), 3.0), (QColor(255, 255, 255, 230), 1.2)):
+                pen = QPen(color, width)
+                pen.setCosmetic(True)
+                p.setPen(pen)
+                p.drawPath(self.outline)
+            p.restore()
         self.tool.paint_preview(p, self.to_widget)
         if self.tool.shows_brush and self._mouse is not None and self._pan_from is None and not self._space_down:
             rx, r = (self.brush_size / 2 * s for s in self._scales())  # (round in the video's pixels)
@@ -331,6 +352,26 @@ class MaskCanvas(ImageView):
         self._mouse = None
         self.update()
         super().leaveEvent(e)
+
+
+def mask_outline(mask: np.ndarray) -> QPainterPath:
+    """The edges of a bool mask's regions (holes included) as closed polygons in image pixels."""
+    path = QPainterPath()
+    box = None if mask is None else mask_box(mask)
+    if box is None:
+        return path
+    x0, y0, x1, y1 = box
+    contours, _ = cv2.findContours(mask[y0:y1, x0:x1].astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_SIMPLE,
+                                   offset=(x0, y0))
+    if sum(len(c) for c in contours) > OUTLINE_MAX_POINTS:
+        return path
+    for c in contours:
+        pts = c.reshape(-1, 2) + 0.5  # (through the edge pixels' centres)
+        poly = QPolygonF([QPointF(float(x), float(y)) for x, y in pts])
+        if len(pts) > 1:
+            poly.append(poly.first())
+        path.addPolygon(poly)
+    return path
 
 
 def bind_canvas(canvas: MaskCanvas, project, panel) -> None:

@@ -129,3 +129,43 @@ def test_masks_are_exported_into_an_empty_folder_only_and_import_back_the_same(w
     p.clear_masks("range")
     window.import_folder_action.trigger()
     assert all(np.array_equal(p.masks.get(i), expected[i]) for i in range(12))
+
+
+def test_the_mask_is_seen_on_footage_of_the_overlay_colour(window, tmp_path, qtbot):
+    """The overlay was a fill of one colour (255, 40, 90): on a red logo or red clothes the mask could
+    not be seen at all. Its edge is drawn dark and light, as the brush circle is."""
+    import av
+    from PySide6.QtGui import QImage
+
+    from app.ui.qimage import qimage_to_rgb
+
+    path = tmp_path / "red.mp4"
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 96, 64, "yuv420p"
+        c = window.canvas.color
+        for i in range(2):
+            vf = av.VideoFrame.from_ndarray(np.full((64, 96, 3), (c.red(), c.green(), c.blue()), np.uint8),
+                                            format="rgb24")
+            vf.pts = i
+            for pk in s.encode(vf):
+                out.mux(pk)
+        for pk in s.encode():
+            out.mux(pk)
+    window.open_path(path)
+    m = np.zeros((64, 96), bool)
+    m[20:40, 30:60] = True
+    window.project.edit_mask(m)
+    canvas = window.canvas
+    canvas._mouse = None  # (no brush circle in the picture)
+
+    def standing_out() -> int:
+        canvas.repaint()
+        rgb = qimage_to_rgb(canvas.grab().toImage().convertToFormat(QImage.Format.Format_RGB888))
+        inside = canvas.image_rect().toRect().adjusted(2, 2, -2, -2)
+        rgb = rgb[inside.top():inside.bottom(), inside.left():inside.right()].astype(int)
+        return int((np.abs(rgb - np.median(rgb.reshape(-1, 3), axis=0)).sum(axis=2) > 150).sum())
+
+    assert standing_out() > 100
+    window.tools.opacity.setValue(0)  # no overlay: the footage as it is
+    assert standing_out() == 0
