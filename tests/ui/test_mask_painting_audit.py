@@ -134,24 +134,14 @@ def test_masks_are_exported_into_an_empty_folder_only_and_import_back_the_same(w
 def test_the_mask_is_seen_on_footage_of_the_overlay_colour(window, tmp_path, qtbot):
     """The overlay was a fill of one colour (255, 40, 90): on a red logo or red clothes the mask could
     not be seen at all. Its edge is drawn dark and light, as the brush circle is."""
-    import av
     from PySide6.QtGui import QImage
 
+    from app.core.video import write_test_clip
     from app.ui.qimage import qimage_to_rgb
 
+    c = window.canvas.color
     path = tmp_path / "red.mp4"
-    with av.open(str(path), "w") as out:
-        s = out.add_stream("libx264", rate=25)
-        s.width, s.height, s.pix_fmt = 96, 64, "yuv420p"
-        c = window.canvas.color
-        for i in range(2):
-            vf = av.VideoFrame.from_ndarray(np.full((64, 96, 3), (c.red(), c.green(), c.blue()), np.uint8),
-                                            format="rgb24")
-            vf.pts = i
-            for pk in s.encode(vf):
-                out.mux(pk)
-        for pk in s.encode():
-            out.mux(pk)
+    write_test_clip(path, [np.full((64, 96, 3), (c.red(), c.green(), c.blue()), np.uint8)] * 2, fps=25)
     window.open_path(path)
     m = np.zeros((64, 96), bool)
     m[20:40, 30:60] = True
