@@ -10,7 +10,7 @@ from shiboken6 import isValid
 
 from app.core.errors import Cancelled, InpaintError
 from app.core.paths import user_data_dir
-from app.core.video import IMAGE_EXTS, export_suffix
+from app.core.video import IMAGE_EXTS, export_suffix, image_files
 
 from .appsettings import AppSettings
 from .canvas import MaskCanvas, ViewState, bind_canvas
@@ -683,6 +683,17 @@ class MainWindow(QMainWindow):
             if self._import(str(path)):
                 self.messages.show(f"{path.name} is now the mask of every frame; Ctrl+Z undoes it.", 8000)
             return
+        if self.project.reader is not None and _holds_images(path):
+            # a folder of per-frame masks dropped on its video, or a frame folder to open instead:
+            # ask (it was opened as a video in place of the project, masks and all)
+            video = self.project.video_path.name if self.project.video_path else "this video"
+            choice = self._ask(f"{path.name} is a folder of images: import them as the masks of {video} (one "
+                               "image a frame, white = remove), or open them as a video in its place?",
+                               "Open as video", "Import as masks", "Cancel")
+            if choice == 1 and self._import(str(path)):
+                self.messages.show(f"Imported the masks of {path.name}; Ctrl+Z undoes it.", 8000)
+            if choice != 0:
+                return
         self.open_path(path)
 
     def closeEvent(self, e):
@@ -704,6 +715,13 @@ class MainWindow(QMainWindow):
         self.frames.shutdown()
         self.project.results.dispose()
         e.accept()
+
+
+def _holds_images(path: Path) -> bool:
+    try:
+        return path.is_dir() and bool(image_files(path))
+    except OSError:
+        return False
 
 
 def _run_once(dialog: QDialog) -> None:

@@ -78,6 +78,37 @@ def test_a_mask_image_dropped_on_its_video_is_the_mask_of_every_frame(window, cl
     assert not p.masks.masked_frames()
 
 
+def test_a_folder_dropped_on_an_open_video_asks_masks_or_video(window, clip, tmp_path, monkeypatch):
+    """A folder of per-frame masks dropped on its video opened as a video in place of the project;
+    now the window asks: Import as masks (the default), Open as video, or Cancel."""
+    window.open_path(clip)
+    p = window.project
+    h, w = p.masks.height, p.masks.width
+    folder = tmp_path / "masks"
+    folder.mkdir()
+    for i in range(12):
+        m = np.zeros((h, w), np.uint8)
+        m[4:12, 2 + i:10 + i] = 255
+        cv2.imwrite(str(folder / f"m_{i}.png"), m)
+    asked, answers = [], [2, 1, 0]  # Cancel, Import as masks, Open as video
+
+    def ask(text, *choices):
+        asked.append((text, choices))
+        return answers.pop(0)
+
+    monkeypatch.setattr(window, "_ask", ask)
+    drop(window, folder)
+    assert p.video_path == Path(clip).resolve() and not p.masks.masked_frames()  # Cancel: nothing changed
+    assert asked[0][1] == ("Open as video", "Import as masks", "Cancel") and "masks is a folder of images" in asked[0][0]
+    drop(window, folder)
+    assert p.video_path == Path(clip).resolve() and p.masks.masked_frames() == list(range(12))
+    assert p.masks.get(5)[4:12, 7:15].all() and not p.masks.get(5)[4:12, 2:7].any()
+    assert "Imported the masks of masks" in window.messages.items[-1][1]
+    monkeypatch.setattr(window, "maybe_save", lambda: True)
+    drop(window, folder)  # Open as video: the folder is the video now
+    assert window.project.video_path == folder.resolve() and window.project.n_frames == 12
+
+
 def test_scrub_step_and_jump(window, clip, qtbot):
     window.open_path(clip)
     bar = window.timeline.bar
