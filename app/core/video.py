@@ -41,6 +41,8 @@ def image_files(folder: Path) -> list[Path]:
     copies, editors' backups) and folders left out."""
     return sorted((p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_EXTS and not p.name.startswith(".")
                    and p.is_file()), key=_natural)
+
+
 # Audio codecs the mp4 container takes as they are; anything else is re-encoded to AAC.
 MP4_AUDIO_COPY = {"aac", "mp3", "alac", "ac3", "eac3", "opus", "flac"}
 #: ... and what a QuickTime file (an export named .mov) takes besides: uncompressed PCM, as cameras
