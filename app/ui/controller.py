@@ -12,11 +12,13 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 
 from app.core import cache
-from app.core.engine import PREVIEW_REFS, EngineConfig, reference_ids
+from app.core.engine import PREVIEW_REFS, EngineConfig, reference_ids, resolve_device
+from app.core.errors import InpaintError
 
 from .appsettings import AppSettings
 from .results import Made
-from .workers import (Job, JobThread, export_inpaint_job, export_results_job, inpaint_job, preview_job)
+from .workers import (Job, JobThread, export_inpaint_job, export_results_job, inpaint_job, preview_job,
+                      weights_identity)
 
 
 @dataclass
@@ -48,6 +50,19 @@ class Controller(QObject):
         self.engine.finished.connect(self._finished)
         self.engine.failed.connect(lambda job, msg: self.error.emit(msg))
         self.engine.cancelled.connect(self._cancelled)
+        project.engine_source = self.engine_source  # (what Project.result_outdated compares a result's with)
+
+    def engine_source(self) -> dict:
+        """What makes a result beyond the project's engine settings (``Made.source``): the device it
+        runs on, resolved ("auto" on a machine without a GPU is the CPU, as "cpu" is), and the weights
+        file (``weights_identity``) where the fill mode may use them (not for telea)."""
+        try:
+            device = str(resolve_device(self.settings.device))
+        except InpaintError:  # (not available here: the job says so)
+            device = self.settings.device
+        fill, weights = self.project.engine_settings.get("fill", "auto"), self.settings.weights_path()
+        uses = weights is not None and (fill == "auto" or fill.endswith("sttn"))
+        return {"device": device, "weights": weights_identity(weights) if uses else None}
 
     def engine_config(self, **overrides) -> EngineConfig:
         return EngineConfig.from_dict({**self.project.engine_settings, "device": self.settings.device, **overrides})
@@ -71,7 +86,8 @@ class Controller(QObject):
         # the frames of an earlier result stay until this run replaces them, each frame with the
         # record of what it was made from: a cancelled run loses nothing
         config = self.engine_config()
-        made = Made(p.engine_settings, config.to_dict(), p.masks_snapshot(), (p.start, p.end))
+        made = Made(p.engine_settings, config.to_dict(), p.masks_snapshot(), (p.start, p.end),
+                    source=self.engine_source())
         return self.engine.submit("Inpaint", inpaint_job(p.video_path, made.masks, p.start, p.end, p.results,
                                                          self.settings.weights_path(), config, made),
                                   kind="inpaint", start=p.start, made=made)
@@ -90,20 +106,22 @@ class Controller(QObject):
             refs = reference_ids(p.current, 0, p.n_frames, config.ref_stride, min(PREVIEW_REFS, config.max_refs),
                                  range(a, b))
             a, b = min([a, *refs]), max([b, *(i + 1 for i in refs)])
-        made = Made(p.engine_settings, config.to_dict(), p.masks_snapshot(), (a, b), kind="preview")
+        made = Made(p.engine_settings, config.to_dict(), p.masks_snapshot(), (a, b), kind="preview",
+                    source=self.engine_source())
         return self.engine.submit("Preview", preview_job(p.video_path, made.masks, p.current, p.results,
                                                          self.settings.weights_path(), config, made),
                                   kind="preview", start=p.current, made=made)
 
     def result_is_current(self, config: EngineConfig) -> bool:
-        """Whether the result covers the range, every frame of it up to date, made with ``config`` by
-        an Inpaint over the whole range (a preview reads fewer reference frames; two runs over parts
-        of the range did not see each other's frames): Export then re-encodes it instead of
-        inpainting again."""
+        """Whether the result covers the range, every frame of it up to date (masks, settings, weights
+        and device: ``Project.results_outdated``), made with ``config`` by an Inpaint over the whole
+        range (a preview reads fewer reference frames; two runs over parts of the range did not see
+        each other's frames): Export then re-encodes it instead of inpainting again."""
         p = self.project
         made = p.results.made_in(p.start, p.end)
+        wanted = {**config.to_dict(), "device": None}  # (the device by name: "auto" and "cpu" may be one)
         return (p.results.covers(p.start, p.end) and not p.results_outdated(p.start, p.end) and len(made) > 0
-                and all(m.config == config.to_dict() and self.whole_run(m) for m in made))
+                and all({**m.config, "device": None} == wanted and self.whole_run(m) for m in made))
 
     def whole_run(self, made: Made) -> bool:
         """An Inpaint whose range held the whole in/out range."""

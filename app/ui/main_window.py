@@ -91,6 +91,7 @@ class MainWindow(QMainWindow):
         self.frames.failed.connect(self.messages.show)
         self.status = StatusFields(self.statusBar(), self.settings)
         self.finetune.useWeights.connect(lambda _: self.status.refresh())
+        self.finetune.useWeights.connect(lambda _: self.project.resultChanged.emit())  # (other weights: out of date)
 
         self.controller.error.connect(self.show_error)
         self.controller.message.connect(self.messages.show)
@@ -619,13 +620,14 @@ class MainWindow(QMainWindow):
         if self.controller.result_is_current(config):
             return text + "The computed result is re-encoded."
         why = ("nothing is inpainted yet" if not any(i in r for i in range(p.start, p.end)) else
-               "masks or settings changed since the result shown" if p.results_outdated(p.start, p.end) else
+               "masks, settings, weights or device changed since the result shown"
+               if p.results_outdated(p.start, p.end) else
                "the result shown does not cover the range" if not r.covers(p.start, p.end) else
                "part of the result shown comes from Preview frame, or from an Inpaint over another range"
                if not all(self.controller.whole_run(m) for m in r.made_in(p.start, p.end)) else
                "the result shown was computed with the other paste-back setting"
                if any(m.config.get("crop_to_mask") != full_res for m in r.made_in(p.start, p.end)) else
-               "the result shown was computed on another device")
+               "the result shown was computed with other settings")
         return text + f"Inpainting runs during the export ({why})."
 
     def show_settings(self) -> SettingsDialog:
@@ -634,6 +636,7 @@ class MainWindow(QMainWindow):
                                                   controller=self.controller)
             self.settings_dialog.engineChanged.connect(self.project.set_engine_settings)
             self.settings_dialog.accepted.connect(self.status.refresh)
+            self.settings_dialog.accepted.connect(self.project.resultChanged.emit)  # (weights or device changed)
         else:
             self.settings_dialog.load_general()
             self.settings_dialog.set_engine_values(self.project.engine_settings)

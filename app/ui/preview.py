@@ -161,7 +161,7 @@ def bind_preview(view: ResultView, project, area: CompareArea) -> None:
         elif result is None:
             note = "No result for this frame yet: press Inpaint, or Preview frame."
         elif project.result_outdated(i):
-            note = "Masks or settings changed since this result: press Inpaint to update it."
+            note = "Masks, settings or weights changed since this result: press Inpaint to update it."
         else:
             note = ""
         original = project.cached_frame(i)

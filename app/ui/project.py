@@ -20,7 +20,7 @@ import zipfile
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 import numpy as np
 from PySide6.QtCore import QLockFile, QObject, Qt, QTimer, Signal, Slot
@@ -149,6 +149,9 @@ class Project(QObject):
         #: the project file a recovered autosave was the work of (File > Save As starts there)
         self.origin: Optional[Path] = None
         self.results = ResultCache()
+        #: what makes a result beyond the engine settings, the device and weights (``Made.source``;
+        #: the window's ``Controller.engine_source``): a result made by others is out of date
+        self.engine_source: Callable[[], dict] = dict
         self._mask_version = 0  # mask edits so far: what a result's record checks its snapshot against
         self._shown_state = None  # whether the frame shown was out of date, when the view last heard
         self.resultChanged.connect(self._forget_shown)
@@ -454,7 +457,8 @@ class Project(QObject):
         return any(self._outdated(m) for m in self.results.made_in(start, end))
 
     def _outdated(self, made) -> bool:
-        return made.settings != self.engine_settings or not made.same_masks(self.masks, self._mask_version)
+        return (made.settings != self.engine_settings or made.source != self.engine_source()
+                or not made.same_masks(self.masks, self._mask_version))
 
     def _result_state_changed(self) -> None:
         """Tell the compare view when what it says of the frame shown (up to date or not) changed."""

@@ -27,13 +27,16 @@ class Made:
     """What one job's result frames were computed from: the project's engine ``settings``, the
     whole engine ``config`` (with the device and paste-back), the ``masks`` snapshot the job read
     (blobs shared with the project's, so keeping it costs nothing), the ``span`` of frames whose
-    masks it depends on, and the ``kind`` of job ("inpaint", or "preview": fewer reference frames)."""
+    masks it depends on, the ``kind`` of job ("inpaint", or "preview": fewer reference frames), and
+    its ``source``: what made it beyond the settings, the device it ran on and the weights file
+    (``Controller.engine_source``)."""
 
-    __slots__ = ("settings", "config", "masks", "span", "kind", "checked")
+    __slots__ = ("settings", "config", "masks", "span", "kind", "source", "checked")
 
-    def __init__(self, settings: dict, config: dict, masks, span: tuple[int, int], kind: str = "inpaint"):
+    def __init__(self, settings: dict, config: dict, masks, span: tuple[int, int], kind: str = "inpaint",
+                 source: Optional[dict] = None):
         self.settings, self.config, self.masks, self.span = dict(settings), dict(config), masks, tuple(span)
-        self.kind = kind
+        self.kind, self.source = kind, dict(source or {})
         self.checked: Optional[tuple] = None  # (the project's mask version, masks still the same) when last asked
 
     def same_masks(self, masks, version) -> bool:

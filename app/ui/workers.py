@@ -47,6 +47,17 @@ def require_weights_file(weights: Path) -> None:
                            "choose it again in Settings > General, or choose Bundled weights.")
 
 
+def weights_identity(weights: Path) -> tuple:
+    """Which weights file this is, as far as a result made with it is concerned: its resolved path,
+    size and modification time (a file fine-tuned again in place is another network)."""
+    weights = Path(weights).expanduser()
+    try:
+        st = weights.stat()
+    except OSError:
+        return str(weights.resolve()), None, None
+    return str(weights.resolve()), st.st_size, st.st_mtime_ns
+
+
 class EngineHost:
     """State that survives between jobs on the worker thread."""
 
@@ -68,7 +79,7 @@ class EngineHost:
     def _load(self, weights: Path, config: EngineConfig):
         device = resolve_device(config.device)
         require_weights_file(weights)
-        key = (weights.resolve(), weights.stat().st_mtime if weights.exists() else 0, str(device), config.attention)
+        key = (weights_identity(weights), str(device), config.attention)
         if key != self._model_key:
             self._model = None  # free the old model before loading the next
             self._model = load_generator(weights, attention=config.attention, device=device)
