@@ -11,6 +11,7 @@ and a new Inpaint replaces frames one by one while the others keep theirs. No Qt
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -21,6 +22,7 @@ import cv2
 import numpy as np
 
 from app.core.cache import cache_dir
+from app.core.errors import OutputError, short
 
 
 class Made:
@@ -69,11 +71,24 @@ class ResultCache:
         return self.folder / f"{index:06d}.png"
 
     def put(self, index: int, rgb: np.ndarray, made: Optional[Made] = None) -> None:
+        """Keep frame ``index``; raises OutputError (the folder and what to do) when it cannot be
+        written, a full disk above all, leaving the frame's earlier result as it was."""
         tmp = self.folder / f".{index:06d}.tmp.png"
-        self.folder.mkdir(parents=True, exist_ok=True)  # `cache clear` in another process may have removed it
-        # Compression level 1: fast to write on the worker, still lossless.
-        cv2.imwrite(str(tmp), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1])
-        os.replace(tmp, self._path(index))
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)  # `cache clear` in another process may have removed it
+            # Compression level 1: fast to write on the worker, still lossless. Encoded here and
+            # written as bytes: a full disk is then an OSError (cv2.imwrite only returns False).
+            ok, png = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1])
+            if not ok:
+                raise OSError("the frame could not be encoded as PNG")
+            _write_file(tmp, png)
+            os.replace(tmp, self._path(index))
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise OutputError(f"Could not write inpainted frame {index} into the cache folder {self.folder} "
+                              f"({short(exc)}): free space on that drive, or make the folder writable, and "
+                              "inpaint again.") from None
         self._version += 1
         if made is None:
             self._made.pop(int(index), None)
@@ -128,3 +143,8 @@ class ResultCache:
         self._last = None
         self._have.clear()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _write_file(path: Path, data) -> None:
+    with open(path, "wb") as f:
+        f.write(memoryview(data))

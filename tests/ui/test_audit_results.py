@@ -160,20 +160,35 @@ def test_an_inpaint_of_the_old_video_never_shows_on_the_new_one(window, clip, qt
 
 # --- 4. a full disk while results are written -----------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="FAULT: a failed PNG write is reported as 'Inpaint failed unexpectedly "
-                                       "(FileNotFoundError ...)', not as a full/unwritable cache folder")
-def test_a_full_cache_folder_is_said_as_such(window, clip, qtbot, dialogs, monkeypatch):
-    """cv2.imwrite returns False and leaves no file when the disk is full (checked under
-    RLIMIT_FSIZE); ResultCache.put ignores that and os.replace fails on the missing temp file."""
+@pytest.mark.parametrize("how", ["disk-full", "encoder-fails"])
+def test_a_full_cache_folder_is_said_as_such(window, clip, qtbot, dialogs, monkeypatch, how):
+    """cv2.imwrite returned False and left no file when the disk was full (checked under
+    RLIMIT_FSIZE); ResultCache.put ignored that and os.replace failed on the missing temp file:
+    "Inpaint failed unexpectedly (FileNotFoundError ...)". The frames already there stay."""
+    import errno
+
     from app.ui import results
 
     window.open_path(clip)
     p, c = paint(window, 0, 6)
-    monkeypatch.setattr(results.cv2, "imwrite", lambda *a, **k: False)
+    run_inpaint(window, qtbot)
+    before = p.results.get(2)
+    p.set_engine_settings({**p.engine_settings, "dilate": p.engine_settings["dilate"] + 2})
+
+    def full(path, data):
+        open(path, "wb").close()  # (a file begun, then the disk is full)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    if how == "disk-full":
+        monkeypatch.setattr(results, "_write_file", full)
+    else:
+        monkeypatch.setattr(results.cv2, "imencode", lambda *a, **k: (False, None))
     with qtbot.waitSignal(c.engine.failed, timeout=60_000) as blocker:
         c.inpaint()
     message = blocker.args[1]
-    assert "unexpectedly" not in message and ("space" in message or "cache" in message), message
+    assert "unexpectedly" not in message and "free space" in message and str(p.results.folder) in message, message
+    assert "\n" not in message and not list(p.results.folder.glob(".*tmp*"))
+    assert np.array_equal(p.results.get(2), before) and p.result_outdated(2)
 
 
 # --- 5. what is right today (kept as checks) ----------------------------------------------------
