@@ -53,6 +53,8 @@ def _report(verb: str, removed) -> int:
     from .core import cache
 
     print(f"{verb} {removed.files} files ({cache.format_size(removed.bytes)}) from {cache.cache_dir()}.")
+    if removed.in_use:
+        print(f"Kept {removed.in_use} folder{'s' if removed.in_use > 1 else ''} in use by a running window.")
     for line in removed.failed[:5]:
         print(f"warning: not deleted: {line}")
     return 1 if removed.failed else 0

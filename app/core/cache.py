@@ -10,11 +10,13 @@ Everything lives under ``paths.user_cache_dir()``, one subfolder per kind (``SUB
 time) until the folder is under the limit; files in use (``keep``) and files written in the
 last ``grace_s`` seconds (a clip being decoded, a frame being saved) are never deleted, so the
 folder can stay above the limit while they are. ``clear_cache`` deletes everything but files in
-use and temporary files being written.
+use and temporary files being written. Both leave alone every folder a running process holds
+(``Hold``: a window's results, which it shows and exports), whichever process clears or trims.
 Deleting a cache file loses nothing but the time to rebuild it.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass, field
@@ -22,6 +24,33 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from .paths import user_cache_dir
+
+if os.name == "nt":
+    import msvcrt
+
+    def _try_lock(f) -> bool:
+        try:
+            f.seek(0)
+            msvcrt.locking(f.fileno(), msvcrt.LK_NBLCK, 1)
+            return True
+        except OSError:
+            return False
+
+    def _unlock(f) -> None:
+        f.seek(0)
+        msvcrt.locking(f.fileno(), msvcrt.LK_UNLCK, 1)
+else:
+    import fcntl
+
+    def _try_lock(f) -> bool:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except OSError:
+            return False
+
+    def _unlock(f) -> None:
+        fcntl.flock(f.fileno(), fcntl.LOCK_UN)
 
 SUBFOLDERS = {
     "train-frames": "decoded training clips",
@@ -32,6 +61,8 @@ OTHER = "other"
 DEFAULT_LIMIT_BYTES = 5 * 1024 ** 3
 #: enforce_limit leaves files modified this recently alone: another thread may be writing them.
 GRACE_S = 60.0
+#: The file a folder in use holds locked (``Hold``).
+IN_USE = ".in-use.lock"
 
 
 def cache_dir(name: Optional[str] = None) -> Path:
@@ -44,11 +75,49 @@ def cache_dir(name: Optional[str] = None) -> Path:
 
 @dataclass
 class Removed:
-    """What an eviction or a clear deleted; ``failed`` lists 'path: reason' for files it could not."""
+    """What an eviction or a clear deleted; ``failed`` lists 'path: reason' for files it could not;
+    ``in_use``: the folders left alone because a running process holds them (``Hold``)."""
 
     files: int = 0
     bytes: int = 0
     failed: list = field(default_factory=list)
+    in_use: int = 0
+
+
+class Hold:
+    """Keeps a folder of the cache from ``clear_cache`` and ``enforce_limit``, of this process or
+    another one (`sttn-inpaint cache clear`, a second window), until ``release``. The lock is the
+    operating system's on an open file (``IN_USE``), so a crashed process holds it no more and its
+    folder is cleared as any other."""
+
+    def __init__(self, folder):
+        self.path = Path(folder) / IN_USE
+        self._file = open(self.path, "a+b")  # (an unusable folder raises: nothing could be kept there)
+        _try_lock(self._file)
+
+    def release(self) -> None:
+        if self._file is not None:
+            with contextlib.suppress(OSError):
+                _unlock(self._file)
+            self._file.close()
+            self._file = None
+
+
+def held(folder) -> bool:
+    """Whether a running process holds ``folder`` (``Hold``)."""
+    try:
+        f = open(Path(folder) / IN_USE, "rb")
+    except OSError:
+        return False
+    with f:
+        if not _try_lock(f):
+            return True
+        _unlock(f)
+        return False
+
+
+def _held_below(root: Path) -> list:
+    return [Path(d) for d, _dirs, names in os.walk(root) if IN_USE in names and held(d)]
 
 
 def _walk(root: Path):
@@ -97,6 +166,13 @@ def _resolved(paths: Iterable) -> list:
     return [Path(p).resolve() for p in paths if p is not None]
 
 
+def _keep(root: Path, keep: Iterable, removed: Removed) -> list:
+    """``keep`` and the folders below ``root`` a running process holds (counted in ``removed``)."""
+    held_here = _held_below(root)
+    removed.in_use = len(held_here)
+    return _resolved(keep) + held_here
+
+
 def _delete(files: list, removed: Removed) -> None:
     for path, st in files:
         try:
@@ -126,15 +202,15 @@ def enforce_limit(limit_bytes: Optional[int] = DEFAULT_LIMIT_BYTES, keep: Iterab
                   root: Optional[Path] = None) -> Removed:
     """Delete least recently used files until the cache holds at most ``limit_bytes``.
 
-    ``keep``: files or folders in use (never deleted, still counted). ``None`` as the limit
-    deletes nothing.
+    ``keep``: files or folders in use (never deleted, still counted), besides the folders held by
+    a running process (``Hold``). ``None`` as the limit deletes nothing.
     """
     root = (Path(root) if root else cache_dir()).resolve()
     removed = Removed()
     if limit_bytes is None or not root.is_dir():
         return removed
-    keep = _resolved(keep)
     files = list(_walk(root))
+    keep = _keep(root, keep, removed)
     total = sum(st.st_size for _, st in files)
     recent = time.time() - grace_s
     candidates = sorted(((p, st) for p, st in files if not _kept(p, keep) and st.st_mtime < recent),
@@ -152,13 +228,14 @@ def enforce_limit(limit_bytes: Optional[int] = DEFAULT_LIMIT_BYTES, keep: Iterab
 
 def clear_cache(names: Optional[Iterable[str]] = None, keep: Iterable = (), grace_s: float = GRACE_S,
                 root: Optional[Path] = None) -> Removed:
-    """Delete the cache (or only the ``SUBFOLDERS`` in ``names``), except the files in ``keep``
-    and temporary files being written (modified in the last ``grace_s`` seconds)."""
+    """Delete the cache (or only the ``SUBFOLDERS`` in ``names``), except the files in ``keep``, the
+    folders held by a running process (``Hold``) and temporary files being written (modified in the
+    last ``grace_s`` seconds)."""
     root = (Path(root) if root else cache_dir()).resolve()
     removed = Removed()
     if not root.is_dir():
         return removed
-    keep = _resolved(keep)
+    keep = _keep(root, keep, removed)
     wanted = None if names is None else set(names)
     if wanted is not None and wanted - set(SUBFOLDERS):
         raise ValueError(f"unknown cache folder {sorted(wanted - set(SUBFOLDERS))[0]!r}")

@@ -21,7 +21,7 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from app.core.cache import cache_dir
+from app.core.cache import IN_USE, Hold, cache_dir
 from app.core.errors import OutputError, short
 
 
@@ -59,6 +59,9 @@ class ResultCache:
             folder = tempfile.mkdtemp(prefix="sttn-results-", dir=parent)
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
+        # held while this cache lives: `cache clear` and the cache trim of any window or process leave
+        # the folder alone (they deleted the frames shown, and Export wrote the originals instead)
+        self._hold: Optional[Hold] = Hold(self.folder)
         self._have: set[int] = set()
         self._made: dict[int, Made] = {}  # per frame, what it was computed from (when the job said)
         # The frame last read, (index, version, RGB): the compare view asks for the frame shown twice
@@ -75,7 +78,10 @@ class ResultCache:
         written, a full disk above all, leaving the frame's earlier result as it was."""
         tmp = self.folder / f".{index:06d}.tmp.png"
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)  # `cache clear` in another process may have removed it
+            if not (self.folder / IN_USE).exists():  # removed by hand, or by an older version's `cache clear`
+                self.folder.mkdir(parents=True, exist_ok=True)
+                self._release()
+                self._hold = Hold(self.folder)
             # Compression level 1: fast to write on the worker, still lossless. Encoded here and
             # written as bytes: a full disk is then an OSError (cv2.imwrite only returns False).
             ok, png = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1])
@@ -100,6 +106,10 @@ class ResultCache:
         """What frame ``index`` was computed from (None: no such frame, or not recorded)."""
         return self._made.get(index) if index in self._have else None
 
+    def _forget(self, index: int) -> None:
+        self._have.discard(index)
+        self._made.pop(index, None)
+
     def made_in(self, start: int, end: int) -> list[Made]:
         """The distinct records of the frames in [start, end) that have one."""
         return list({id(m): m for i in range(start, end) if (m := self.made(i)) is not None}.values())
@@ -112,7 +122,7 @@ class ResultCache:
             return last[2].copy()
         img = cv2.imread(str(self._path(index)), cv2.IMREAD_COLOR)
         if img is None:  # deleted from the cache meanwhile: no longer computed
-            self._have.discard(index)
+            self._forget(index)
             return None
         rgb = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
         self._last = (index, version, rgb)
@@ -128,6 +138,11 @@ class ResultCache:
         return sorted(self._have)
 
     def covers(self, start: int, end: int) -> bool:
+        """Whether every frame of [start, end) has a result, its file still there: one deleted outside
+        the window (by hand) is forgotten, so Export inpaints it again rather than copy the original."""
+        gone = [i for i in range(start, end) if i in self._have and not self._path(i).exists()]
+        for i in gone:
+            self._forget(i)
         return all(i in self._have for i in range(start, end))
 
     def clear(self) -> None:
@@ -138,10 +153,16 @@ class ResultCache:
         self._have.clear()
         self._made.clear()
 
+    def _release(self) -> None:
+        if self._hold is not None:
+            self._hold.release()
+            self._hold = None
+
     def dispose(self) -> None:
         self._version += 1
         self._last = None
         self._have.clear()
+        self._release()
         shutil.rmtree(self.folder, ignore_errors=True)
 
 

@@ -19,7 +19,7 @@ from PySide6.QtCore import QEventLoop, QObject, QThread, Signal, Slot
 
 from app.core import paths
 from app.core.engine import EngineConfig, InpaintEngine, fill_range, resolve_device, resolve_fill
-from app.core.errors import Cancelled, InpaintError, WeightsError
+from app.core.errors import Cancelled, InpaintError, OutputError, WeightsError
 from app.core.jobs import CancelToken, Progress, ProgressClock
 from app.core.smartrender import SmartWriter, plan
 from app.core.sttn import load_generator
@@ -279,7 +279,8 @@ def preview_job(video, masks, index: int, results, weights, config: EngineConfig
 def export_results_job(video, results, output, crf: int, keep_audio: bool, preset: str = "medium",
                        start: int = 0, end: Optional[int] = None, copy_unchanged: bool = True):
     """Write the whole video: computed results in [start, end) where there are some, original frames
-    elsewhere (a frame previewed outside the range, or left from a wider one, is not exported).
+    elsewhere (a frame previewed outside the range, or left from a wider one, is not exported); a
+    result whose file is gone by the time it is read raises OutputError, never the original frame.
     ``copy_unchanged``: where the file allows, GOPs without a result are copied, not encoded again
     (``app.core.smartrender``)."""
 
@@ -288,17 +289,23 @@ def export_results_job(video, results, output, crf: int, keep_audio: bool, prese
         n = len(reader)
         stop = n if end is None else min(end, n)
         audio = video if keep_audio and reader.has_audio else None
+        computed = {i for i in range(start, stop) if i in results}
         smart = None
         if copy_unchanged:
-            smart, why = plan(reader, (i for i in range(start, stop) if i in results))
+            smart, why = plan(reader, sorted(computed))
             if smart is None:
                 log.info("Encoding every frame again: %s.", why)
         frames = list(smart.indices()) if smart is not None else range(n)
         clock = ProgressClock(progress, len(frames), "export")
 
         def frame_at(i):
-            frame = results.get(i) if i in results and start <= i < stop else None
-            return frame if frame is not None else reader[i]
+            if i not in computed:
+                return reader[i]
+            frame = results.get(i)
+            if frame is None:  # never the original in its place: the export would keep what was removed
+                raise OutputError(f"The inpainted frame {i} is gone from the cache folder (deleted outside the "
+                                  "window); export again: it inpaints the range again.")
+            return frame
 
         if smart is not None:
             writer = SmartWriter(reader, smart, output, crf=crf, preset=preset, audio_from=audio, inputs=(video,))

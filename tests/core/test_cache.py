@@ -197,18 +197,37 @@ def test_decoded_clips_land_in_the_cache_and_come_back_after_eviction(root, make
 
 
 def test_result_cache_lives_in_the_cache_and_survives_a_clear(root):
+    import shutil
+
     from app.ui.results import ResultCache  # no Qt in this module
 
     rc = ResultCache()
     assert rc.folder.parent == root / "results" and rc.folder.name.startswith("sttn-results-")
     frame = np.full((8, 8, 3), 77, np.uint8)
     rc.put(0, frame)
-    cache.clear_cache()  # e.g. `cache clear` from another process: the open folder goes too
-    assert rc.get(0) is None and 0 not in rc  # gone means no longer computed
-    rc.put(1, frame)  # writing again recreates the folder
-    assert np.array_equal(rc.get(1), frame)
+    # `cache clear` or a trim, of this process or another: the folder is held (a window shows it)
+    assert cache.clear_cache().in_use == 1 and cache.enforce_limit(0, grace_s=0).in_use == 1
+    assert np.array_equal(rc.get(0), frame) and rc.covers(0, 1)
+    shutil.rmtree(rc.folder)  # deleted by hand all the same
+    assert not rc.covers(0, 1) and 0 not in rc and rc.made(0) is None  # gone means no longer computed
+    rc.put(1, frame)  # writing again recreates the folder, held again
+    assert np.array_equal(rc.get(1), frame) and cache.held(rc.folder)
+    assert cache.clear_cache().files == 0
     rc.dispose()
     assert not rc.folder.exists()
+
+
+def test_a_folder_is_held_until_released_and_a_crashed_sessions_is_cleared(root):
+    crashed, live = root / "results" / "sttn-results-crashed", root / "results" / "sttn-results-live"
+    for folder in (crashed, live):
+        write(folder / "000000.png", 100, used=OLD)
+    write(crashed / cache.IN_USE, 0, used=OLD)  # left by a session that crashed: nobody holds it
+    hold = cache.Hold(live)
+    assert cache.held(live) and not cache.held(crashed) and not cache.held(root / "results" / "nowhere")
+    removed = cache.clear_cache()
+    assert (removed.files, removed.in_use) == (2, 1) and not crashed.exists() and (live / "000000.png").exists()
+    hold.release()
+    assert not cache.held(live) and cache.enforce_limit(0, grace_s=0).files == 1 and not (live / "000000.png").exists()
 
 
 # --- command line --------------------------------------------------------------------------
@@ -246,7 +265,11 @@ def test_cli_cache_clear_and_trim(root, capsys):
     code, out, _ = run_cli(capsys, "cache", "clear", "results")
     assert code == 0 and "Deleted 1 files (10 bytes)" in out and b.exists() and not r.exists()
     code, out, _ = run_cli(capsys, "cache", "clear")
-    assert code == 0 and "Deleted 1 files" in out and not b.exists()
+    assert code == 0 and "Deleted 1 files" in out and not b.exists() and "in use" not in out
+    hold = cache.Hold(write(root / "results" / "open" / "1.png", 10).parent)
+    code, out, _ = run_cli(capsys, "cache", "clear")
+    hold.release()
+    assert code == 0 and out.splitlines()[1] == "Kept 1 folder in use by a running window."
 
 
 def test_cli_cache_bad_arguments_are_one_line(capsys):

@@ -94,33 +94,64 @@ def test_other_weights_outdate_a_preview_but_not_a_result_that_used_none(window,
 
 # --- 2. result PNGs deleted under the window --------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="FAULT: ResultCache.covers trusts its in-memory index; a deleted PNG is "
-                                       "exported as the ORIGINAL frame while the dialog says the result is re-encoded")
-@pytest.mark.parametrize("how", ["cache-clear-cli", "other-window-clear-cache", "other-window-trim"])
+@pytest.mark.parametrize("how", ["cache-clear-cli", "other-window-clear-cache", "other-window-trim", "by-hand"])
 def test_result_files_deleted_elsewhere_are_never_exported_as_the_original(window, clip, qtbot, tmp_path, how,
                                                                           settings):
     """`sttn-inpaint cache clear` in a terminal, or a second window's cache trim (it keeps only its own
-    results folder), deletes this window's result PNGs. Export said "The computed result is
-    re-encoded" and wrote the source frames, object and all, where the PNGs had gone."""
+    results folder), deleted this window's result PNGs; Export said "The computed result is
+    re-encoded" and wrote the source frames, object and all, where the PNGs had gone. Now the
+    window holds its results folder (``cache.Hold``), which they leave alone; PNGs deleted all the
+    same (by hand) are inpainted again."""
+    import subprocess
+    import sys
+
     window.open_path(clip)
     p, c = paint(window, 0, 6)
     run_inpaint(window, qtbot)
     p.set_current(0)  # (the frame shown is read; the others are not looked at)
-    if how == "cache-clear-cli":
-        cache.clear_cache()  # what `sttn-inpaint cache clear` runs
+    if how == "cache-clear-cli":  # (another process)
+        done = subprocess.run([sys.executable, "-m", "app.cli", "cache", "clear"], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
     elif how == "other-window-clear-cache":
         from app.ui.main_window import MainWindow
 
         second = MainWindow(settings)  # a second window (Settings > Storage > Clear cache)
         qtbot.addWidget(second)
-        second.controller.clear_cache()  # (keeps only its own results folder)
+        assert second.controller.clear_cache().in_use == 2  # (keeps its own results folder, and this one's)
         second.close()
-    else:  # a second window's trim after its Inpaint, the cache over its limit (files past the grace time)
+    elif how == "other-window-trim":  # a second window's trim after its Inpaint, the cache over its limit
         cache.enforce_limit(1, keep=[tmp_path / "another-window-results"], grace_s=0)
-    assert not any(p.results.folder.glob("*.png"))
+    else:
+        for png in p.results.folder.glob("*.png"):
+            png.unlink()
+    kept = how != "by-hand"
+    assert len(list(p.results.folder.glob("*.png"))) == (6 if kept else 0)
     summary = export(window, qtbot, tmp_path / "out.mp4")
     diff = masked_diff(tmp_path / "out.mp4", clip, range(6))
     assert min(diff) > 10, f"frames exported unchanged inside the mask: {diff}; the dialog said {summary!r}"
+    assert ("re-encoded" in summary) == kept, summary
+
+
+def test_a_result_file_deleted_while_export_reads_fails_the_export(window, clip, qtbot, tmp_path, monkeypatch):
+    """Between the check and the read (a file deleted by hand during the export): one line, no file
+    of original frames."""
+    from app.ui import controller
+
+    window.open_path(clip)
+    p, c = paint(window, 0, 6)
+    run_inpaint(window, qtbot)
+    real = controller.export_results_job
+
+    def deleting(*a, **k):
+        fn = real(*a, **k)
+        return lambda *b: ((p.results.folder / "000003.png").unlink(), fn(*b))[1]
+
+    monkeypatch.setattr(controller, "export_results_job", deleting)
+    out = tmp_path / "out.mp4"
+    with qtbot.waitSignal(c.engine.failed, timeout=60_000) as blocker:
+        assert c.export(controller.ExportOptions(out, preset="ultrafast")) is not None
+    assert "frame 3 is gone" in blocker.args[1] and "export again" in blocker.args[1] and not out.exists()
+    assert not c.result_is_current(c.engine_config())  # (the next Export inpaints again)
 
 
 # --- 3. a job of the old video landing on the new one ---------------------------------------
