@@ -71,10 +71,18 @@ class Controller(QObject):
         if not self.project.has_video:
             self.error.emit("Open a video first (File > Open).")
             return False
+        if self.project.opening:
+            self.error.emit("Another video is being opened; wait until it is open (or cancel opening it).")
+            return False
         if self.engine.busy:
             self.error.emit(f"{self.engine.current.name} is still running; wait for it or cancel it.")
             return False
         return True
+
+    def _of_earlier_video(self, job: Job) -> bool:
+        """A job whose results were for a video opened before this one (kept apart: ResultCache)."""
+        results = job.data.get("results")
+        return results is not None and results is not self.project.results
 
     def inpaint(self) -> Job | None:
         p = self.project
@@ -90,7 +98,7 @@ class Controller(QObject):
                     source=self.engine_source())
         return self.engine.submit("Inpaint", inpaint_job(p.video_path, made.masks, p.start, p.end, p.results,
                                                          self.settings.weights_path(), config, made),
-                                  kind="inpaint", start=p.start, made=made)
+                                  kind="inpaint", start=p.start, made=made, results=p.results)
 
     def preview(self) -> Job | None:
         p = self.project
@@ -110,7 +118,7 @@ class Controller(QObject):
                     source=self.engine_source())
         return self.engine.submit("Preview", preview_job(p.video_path, made.masks, p.current, p.results,
                                                          self.settings.weights_path(), config, made),
-                                  kind="preview", start=p.current, made=made)
+                                  kind="preview", start=p.current, made=made, results=p.results)
 
     def result_is_current(self, config: EngineConfig) -> bool:
         """Whether the result covers the range, every frame of it up to date (masks, settings, weights
@@ -178,6 +186,9 @@ class Controller(QObject):
 
     def _cancelled(self, job: Job) -> None:
         made, p = job.data.get("made"), self.project
+        if self._of_earlier_video(job):
+            self.message.emit(f"{job.name} stopped: another video was opened.")
+            return
         if job.data.get("kind") != "inpaint" or made is None:
             self.message.emit(f"{job.name} cancelled.")
             return
@@ -189,7 +200,9 @@ class Controller(QObject):
 
     def _finished(self, job: Job, result) -> None:
         kind = job.data.get("kind")
-        if kind in ("inpaint", "preview"):
+        if self._of_earlier_video(job):  # (its frames are not this video's; none are shown)
+            self.message.emit(f"{job.name} of the video opened before ended; its frames were dropped.")
+        elif kind in ("inpaint", "preview"):
             self.trim_cache()
             self.project.resultChanged.emit()
             if kind == "inpaint":

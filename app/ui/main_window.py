@@ -332,9 +332,10 @@ class MainWindow(QMainWindow):
         video = self._project_video(path) if path.suffix == PROJECT_SUFFIX else None
         if video is False or not self.maybe_save():
             return False
-        # Indexing runs on a worker; the window stays live meanwhile, with opening disabled.
-        blocked = [a for a in (self.open_action, self.open_project_action, self.recent_menu.menuAction())
-                   if a.isEnabled()]
+        # Indexing runs on a worker; the window stays live meanwhile, with opening disabled, and the jobs
+        # (a job of the video open now would land on the new one; the controller refuses them too).
+        blocked = [a for a in (self.open_action, self.open_project_action, self.recent_menu.menuAction(),
+                               self.inpaint_action, self.preview_action, self.export_action) if a.isEnabled()]
         for a in blocked:
             a.setEnabled(False)
         try:

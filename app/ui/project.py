@@ -149,6 +149,8 @@ class Project(QObject):
         #: the project file a recovered autosave was the work of (File > Save As starts there)
         self.origin: Optional[Path] = None
         self.results = ResultCache()
+        #: a video is being opened (``open_video``'s opener runs, on a worker in the window)
+        self.opening = False
         #: what makes a result beyond the engine settings, the device and weights (``Made.source``;
         #: the window's ``Controller.engine_source``): a result made by others is out of date
         self.engine_source: Callable[[], dict] = dict
@@ -194,7 +196,11 @@ class Project(QObject):
         ``opener(path) -> (reader, first frame)`` does the opening (the window's runs it on a
         worker thread: indexing an hour of video takes seconds); default: here, at once.
         """
-        reader, first = (opener or open_with_first_frame)(path)
+        self.opening = True  # (the window stays live meanwhile: Controller refuses jobs until it is open)
+        try:
+            reader, first = (opener or open_with_first_frame)(path)
+        finally:
+            self.opening = False
         self.close_video()
         self.reader = reader
         self._frames[0] = first
@@ -225,7 +231,10 @@ class Project(QObject):
                 self.frame_loader.set_reader(None)
         self.reader = None
         self._frames.clear()
-        self.results.clear()
+        # each video its own results: a job of the one before writes into its own (ResultCache.put
+        # stops it), never into this one's, where its frames counted as this video's result
+        old, self.results = self.results, ResultCache()
+        old.dispose()
 
     def frame(self, index: int) -> np.ndarray:
         """RGB uint8 (H, W, 3), decoded here if it is not cached (views use request_frame)."""

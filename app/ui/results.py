@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from app.core.cache import IN_USE, Hold, cache_dir
-from app.core.errors import OutputError, short
+from app.core.errors import Cancelled, OutputError, short
 
 
 class Made:
@@ -62,6 +62,7 @@ class ResultCache:
         # held while this cache lives: `cache clear` and the cache trim of any window or process leave
         # the folder alone (they deleted the frames shown, and Export wrote the originals instead)
         self._hold: Optional[Hold] = Hold(self.folder)
+        self._disposed = False
         self._have: set[int] = set()
         self._made: dict[int, Made] = {}  # per frame, what it was computed from (when the job said)
         # The frame last read, (index, version, RGB): the compare view asks for the frame shown twice
@@ -76,6 +77,8 @@ class ResultCache:
     def put(self, index: int, rgb: np.ndarray, made: Optional[Made] = None) -> None:
         """Keep frame ``index``; raises OutputError (the folder and what to do) when it cannot be
         written, a full disk above all, leaving the frame's earlier result as it was."""
+        if self._disposed:  # (another video was opened meanwhile: the job it belongs to ends here)
+            raise Cancelled("The video these frames belong to was closed.")
         tmp = self.folder / f".{index:06d}.tmp.png"
         try:
             if not (self.folder / IN_USE).exists():  # removed by hand, or by an older version's `cache clear`
@@ -159,6 +162,8 @@ class ResultCache:
             self._hold = None
 
     def dispose(self) -> None:
+        """Delete the folder; a ``put`` after this raises Cancelled (the job writing is of a closed video)."""
+        self._disposed = True
         self._version += 1
         self._last = None
         self._have.clear()
