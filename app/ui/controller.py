@@ -50,6 +50,7 @@ class Controller(QObject):
         self.engine.finished.connect(self._finished)
         self.engine.failed.connect(lambda job, msg: self.error.emit(msg))
         self.engine.cancelled.connect(self._cancelled)
+        self.engine.busyChanged.connect(self._idle)
         project.engine_source = self.engine_source  # (what Project.result_outdated compares a result's with)
 
     def engine_source(self) -> dict:
@@ -96,9 +97,12 @@ class Controller(QObject):
         config = self.engine_config()
         made = Made(p.engine_settings, config.to_dict(), p.masks_snapshot(), (p.start, p.end),
                     source=self.engine_source())
-        return self.engine.submit("Inpaint", inpaint_job(p.video_path, made.masks, p.start, p.end, p.results,
-                                                         self.settings.weights_path(), config, made),
-                                  kind="inpaint", start=p.start, made=made, results=p.results)
+        job = self.engine.submit("Inpaint", inpaint_job(p.video_path, made.masks, p.start, p.end, p.results,
+                                                        self.settings.weights_path(), config, made),
+                                 kind="inpaint", start=p.start, made=made, results=p.results)
+        p.inpainting = made
+        p.resultChanged.emit()  # (the frames it has not reached say so)
+        return job
 
     def preview(self) -> Job | None:
         p = self.project
@@ -175,6 +179,11 @@ class Controller(QObject):
         removed = cache.clear_cache(keep=[self.project.results.folder])
         self.message.emit(f"Cleared {cache.format_size(removed.bytes)} from the cache.")
         return removed
+
+    def _idle(self, busy: bool) -> None:
+        if not busy and self.project.inpainting is not None:
+            self.project.inpainting = None
+            self.project.resultChanged.emit()
 
     def _progress(self, job: Job, progress) -> None:
         # Show the current frame's result as soon as the worker has written it (once per frame).

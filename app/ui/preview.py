@@ -158,6 +158,8 @@ def bind_preview(view: ResultView, project, area: CompareArea) -> None:
         if not project.start <= i < project.end:  # Inpaint would not reach it; Export copies it as it is
             note = (f"Frame {i} is outside the in/out range ({project.start}..{project.end - 1}): "
                     "Export copies it unchanged.")
+        elif (result is None or project.result_outdated(i)) and _reaches(project.inpainting, i, project):
+            note = "Being inpainted: the new result shows when Inpaint reaches this frame."
         elif result is None:
             note = "No result for this frame yet: press Inpaint, or Preview frame."
         elif project.result_outdated(i):
@@ -178,3 +180,9 @@ def bind_preview(view: ResultView, project, area: CompareArea) -> None:
     project.resultChanged.connect(refresh)
     project.rangeChanged.connect(refresh)
     area.modeChanged.connect(refresh)
+
+
+def _reaches(running, index: int, project) -> bool:
+    """Whether the Inpaint running (its ``Made``, or None) will give frame ``index`` a new result."""
+    return (running is not None and running.span[0] <= index < running.span[1]
+            and project.results.made(index) is not running)

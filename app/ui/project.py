@@ -151,6 +151,8 @@ class Project(QObject):
         self.results = ResultCache()
         #: a video is being opened (``open_video``'s opener runs, on a worker in the window)
         self.opening = False
+        #: the record (``Made``) of the Inpaint running on this video, if one runs (set by Controller)
+        self.inpainting = None
         #: what makes a result beyond the engine settings, the device and weights (``Made.source``;
         #: the window's ``Controller.engine_source``): a result made by others is out of date
         self.engine_source: Callable[[], dict] = dict
@@ -235,6 +237,7 @@ class Project(QObject):
         # stops it), never into this one's, where its frames counted as this video's result
         old, self.results = self.results, ResultCache()
         old.dispose()
+        self.inpainting = None
 
     def frame(self, index: int) -> np.ndarray:
         """RGB uint8 (H, W, 3), decoded here if it is not cached (views use request_frame)."""
