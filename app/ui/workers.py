@@ -79,7 +79,7 @@ class EngineHost:
     def _load(self, weights: Path, config: EngineConfig):
         device = resolve_device(config.device)
         require_weights_file(weights)
-        key = (weights_identity(weights), str(device), config.attention)
+        key = (weights.resolve(), weights_identity(weights)[1:], str(device), config.attention)
         if key != self._model_key:
             self._model = None  # free the old model before loading the next
             self._model = load_generator(weights, attention=config.attention, device=device)
