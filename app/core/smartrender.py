@@ -249,6 +249,9 @@ class SmartWriter:
         self._pos = 0
         self._first: dict[int, np.ndarray] = {}  # each run's first frame, for the check
         self._timing = reader.timing
+        # the runs are written from time 0: an mp4 starting later keeps its start as an edit in
+        # milliseconds, which moves every frame of a 24, 30 or 12 fps clip off its tick
+        self._base = self._timing.pts[self._order[0]] if self._timing is not None and self._order else 0
         self._colour = None if reader.colour is None or reader.colour.plain else reader.colour
         self._runs = make_temp_beside(self.path.with_suffix(".mp4"), "runs")
         self._temps = [self._runs]
@@ -293,7 +296,7 @@ class SmartWriter:
                              f"{frame.shape}")
         stored = cv2.rotate(frame, ROTATE_CCW[-self._turns % 4]) if self._turns else frame
         vf = yuv_frame(stored, "rgb24", "yuv420p", self._colour)
-        vf.pts, vf.time_base = self._timing.pts[index], self._timing.time_base
+        vf.pts, vf.time_base = self._timing.pts[index] - self._base, self._timing.time_base
         if index in self.plan.gop_starts:
             vf.pict_type = int(av.video.frame.PictureType.I)
         if any(index == a for a, _ in self.plan.spans):
@@ -381,7 +384,7 @@ class SmartWriter:
                 p = next(new, None)
                 if p is None:
                     raise SmartRenderError("fewer frames came out of the encoder than went in")
-                pts = round(p.pts * run_tb / tb)
+                pts = round(p.pts * run_tb / tb) + self._base
                 if pts not in index or not plan_.covers(index[pts]) or dts > pts:
                     raise SmartRenderError(f"a re-encoded frame's time ({pts}) does not fit its place")
                 p.pts, p.dts, p.time_base = pts, dts, tb

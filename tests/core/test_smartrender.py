@@ -23,10 +23,10 @@ from mediafiles import encode_audio, encode_frames
 W, H, N = 96, 64, 40
 
 
-def write_h264(path, params="keyint=10:min-keyint=10:scenecut=0", n=N, audio=True, timecode=None, fmt=None):
+def write_h264(path, params="keyint=10:min-keyint=10:scenecut=0", n=N, audio=True, timecode=None, fmt=None, rate=25):
     """An H.264 file with a keyframe every 10 frames (B-frames as x264 likes), with a second of sound."""
     with av.open(str(path), "w", format=fmt) as out:
-        s = out.add_stream("libx264", rate=25)
+        s = out.add_stream("libx264", rate=rate)
         s.width, s.height, s.pix_fmt = W, H, "yuv420p"
         s.options = {"crf": "20", "x264-params": params}
         if timecode:
@@ -88,6 +88,23 @@ def test_only_the_gops_with_a_masked_frame_are_encoded_again(tmp_path):
     full = inpaint_video(src, box_masks([12, 13, 14, 33]), tmp_path / "full.mp4", config=EngineConfig(fill="telea"),
                          copy_unchanged=False)
     assert full.copied == 0 and not any(packets_by_pts(tmp_path / "full.mp4")[pts[i]] == source[pts[i]] for i in copied)
+
+
+@pytest.mark.parametrize("rate", [30, 24, 12])
+def test_a_run_starting_between_two_milliseconds_is_copied_around(tmp_path, rate):
+    """At 30, 24 or 12 fps a GOP may start between two milliseconds (frame 10 at 30 fps: 333.3 ms).
+    The runs were written from that time, which an mp4 keeps as an edit in whole milliseconds, so the
+    runs' frames came back a few ticks early, the merge refused them ("does not fit its place") and
+    every frame was encoded again: nothing copied, every frame a little worse."""
+    src = write_h264(tmp_path / "clip.mp4", rate=rate, audio=False)
+    out = tmp_path / "out.mp4"
+    result = inpaint_video(src, box_masks([12, 13]), out, config=EngineConfig(fill="telea"))
+    assert result.copied == 30
+    with VideoReader(src) as r:
+        pts = r.timing.pts
+    source, export = packets_by_pts(src), packets_by_pts(out)
+    assert sorted(export) == sorted(source)
+    assert all(export[pts[i]] == source[pts[i]] for i in range(N) if not 10 <= i < 20)
 
 
 def test_neighbouring_gops_make_one_run_and_each_source_gop_keeps_its_keyframe(tmp_path):
