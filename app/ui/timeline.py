@@ -5,6 +5,9 @@ marked; nothing about videos or masks. ``bind_timeline`` connects it to a Projec
 """
 from __future__ import annotations
 
+from bisect import bisect_right
+from typing import Optional, Sequence
+
 from PySide6.QtCore import QElapsedTimer, QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QToolButton, QWidget
@@ -13,12 +16,17 @@ from superqt import QLabeledRangeSlider
 from .icons import icon
 
 
-def timecode(index: int, fps: float) -> str:
+def timecode(index: int, fps: float, seconds: Optional[float] = None) -> str:
     """'HH:MM:SS:FF' (FF = frame within the second, after a colon as in SMPTE timecode, so it is
-    not read as hundredths of a second) for frame ``index``."""
+    not read as hundredths of a second) for frame ``index``; at ``seconds`` (the frame's own time,
+    from the first frame's) where given: a variable-frame-rate video's frames are not ``index / fps``."""
     fps = fps or 25.0
     whole = int(round(fps))
-    seconds, ff = divmod(index, whole) if abs(fps - whole) < 1e-3 else (int(index / fps), int(index % fps))
+    if seconds is not None:
+        seconds = max(0.0, seconds)
+        ff = min(max(1, whole) - 1, int((seconds - int(seconds)) * fps + 1e-6))
+    else:
+        seconds, ff = divmod(index, whole) if abs(fps - whole) < 1e-3 else (int(index / fps), int(index % fps))
     h, rem = divmod(int(seconds), 3600)
     m, s = divmod(rem, 60)
     return f"{h:02d}:{m:02d}:{s:02d}:{ff:02d}"
@@ -183,6 +191,7 @@ class Timeline(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.count, self.fps, self.current = 0, 25.0, 0
+        self.times: Optional[list[float]] = None  # each frame's time from the first's (seconds), if not index / fps
         self.bar = FrameBar()
         self.bar.frameClicked.connect(self.set_current)
         self.play_button = QToolButton()
@@ -247,9 +256,13 @@ class Timeline(QWidget):
                 self.set_in_action, self.set_out_action]
 
     # --- model side --------------------------------------------------------------
-    def set_length(self, count: int, fps: float) -> None:
+    def set_length(self, count: int, fps: float, times: Optional[Sequence[float]] = None) -> None:
+        """``times``: each frame's presentation time (seconds) where frame durations vary (a phone's
+        variable frame rate): playback shows each frame for its own duration and the timecode is
+        the frame's own time; None: frame ``i`` at ``i / fps``."""
         self.stop()
         self.count, self.fps = int(count), float(fps) or 25.0
+        self.times = [t - times[0] for t in times] if times is not None and len(times) == self.count > 0 else None
         self.bar.count = self.count
         self.range_slider.blockSignals(True)
         self.range_slider.setRange(0, max(0, self.count - 1))
@@ -265,19 +278,28 @@ class Timeline(QWidget):
             return
         index = max(0, min(int(index), self.count - 1))
         if index != self.current:
-            self._show(index)
+            self._jumped(index)
             self.currentChanged.emit(index)
 
     def _show(self, index: int) -> None:
         self.current = index
         self.bar.current = index
-        self.label.setText(f"{index} / {self.count - 1}   {timecode(index, self.fps)}")
+        seconds = self.times[index] if self.times is not None else None
+        self.label.setText(f"{index} / {self.count - 1}   {timecode(index, self.fps, seconds)}")
         self.bar.update()
+
+    def _jumped(self, index: int) -> None:
+        """Show ``index``, picked elsewhere than by playback (a click on the bar, Home, G): playing
+        goes on from there (the next tick took it back to where the clock had got to)."""
+        self._show(index)
+        if self.playing:
+            self._play_from = index
+            self._clock.start()
 
     def show_current(self, index: int) -> None:
         """Follow the model without emitting (avoids signal loops)."""
         if index != self.current:
-            self._show(index)
+            self._jumped(index)
 
     def set_range(self, start: int, end: int) -> None:
         self.bar.start, self.bar.end = start, end
@@ -336,7 +358,9 @@ class Timeline(QWidget):
             self.set_current(start)
         self._play_from = self.current
         self._clock.start()
-        self._timer.start(max(5, int(500 / self.fps)))  # tick at twice the frame rate
+        shortest = min((b - a for a, b in zip(self.times, self.times[1:])), default=1 / self.fps) \
+            if self.times is not None else 1 / self.fps
+        self._timer.start(max(5, int(500 * min(shortest, 1 / self.fps))))  # tick at twice the frame rate
         self.play_action.setIcon(icon("pause"))
         self.playingChanged.emit(True)
 
@@ -346,15 +370,32 @@ class Timeline(QWidget):
             self.play_action.setIcon(icon("play"))
             self.playingChanged.emit(False)
 
+    def _time_of(self, index: int) -> float:
+        """When frame ``index`` shows (seconds from the first frame; ``count``: the end of the last)."""
+        if self.times is None:
+            return index / self.fps
+        if index < self.count:
+            return self.times[index]
+        last = self.times[-1] - self.times[-2] if self.count > 1 else 1 / self.fps
+        return self.times[-1] + last
+
+    def _index_at(self, seconds: float) -> int:
+        if self.times is None:
+            return int(seconds * self.fps + 1e-6)
+        return max(0, bisect_right(self.times, seconds + 1e-6) - 1)
+
     def _tick(self) -> None:
         # Follow the wall clock: if decoding falls behind, frames are skipped, not slowed.
         start, end = self.bar.start, self.bar.end
-        target = self._play_from + int(self._clock.elapsed() * self.fps / 1000)
-        if target >= end:  # loop inside the in/out range
+        now = self._time_of(self._play_from) + self._clock.elapsed() / 1000
+        if now >= self._time_of(end):  # loop inside the in/out range
             self._play_from, target = start, start
             self._clock.start()
+        else:
+            target = self._index_at(now)
         if target != self.current:
-            self.set_current(target)
+            self._show(target)
+            self.currentChanged.emit(target)
 
 
 def bind_timeline(timeline: Timeline, project) -> None:
@@ -366,7 +407,9 @@ def bind_timeline(timeline: Timeline, project) -> None:
                                   [k for k in project.keyframes if not project.masks.is_empty(k)])
 
     def video_changed():
-        timeline.set_length(project.n_frames, project.fps)
+        reader = project.reader
+        variable = reader is not None and getattr(reader, "variable_rate", False)
+        timeline.set_length(project.n_frames, project.fps, reader.frame_times() if variable else None)
         timeline.set_marks(project.masks.masked_frames() if project.masks else [])
         tracking_changed()
 
