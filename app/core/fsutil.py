@@ -22,7 +22,7 @@ def make_temp_beside(path: Path, tag: str) -> Path:
     permissions any new file of the user gets, so the mode follows the umask.
     """
     try:
-        fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".{tag}.part{path.suffix}", dir=path.parent)
+        fd, name = tempfile.mkstemp(prefix=f".{path.stem[:40]}.", suffix=f".{tag}.part{path.suffix}", dir=path.parent)
     except OSError as exc:
         raise OutputError(f"Cannot write in {path.parent} ({exc.strerror}); choose another folder.") from None
     os.close(fd)
@@ -43,6 +43,14 @@ def check_writable(path, inputs=()) -> Path:
             pass
         if Path(inp).expanduser().resolve() == path.resolve():
             raise OutputError(f"Output {path} is the input file; choose another output path.")
+    try:
+        return _writable(path)
+    except OSError as exc:  # (a name longer than the file system takes, say)
+        raise OutputError(f"Cannot write {path.name[:40]}…: {exc.strerror}; choose a shorter name or another "
+                          "folder.") from None
+
+
+def _writable(path: Path) -> Path:
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.exists():
         raise OutputError(f"Cannot write {path}: folder {parent} does not exist; create it or choose another path.")

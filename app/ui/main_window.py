@@ -593,7 +593,8 @@ class MainWindow(QMainWindow):
         suffix = export_suffix(p.video_path)  # (.mov for a camera's PCM sound, which it keeps as it is)
         d = ExportDialog(p.video_path.with_name(p.video_path.stem + "_inpainted" + suffix), self.settings.crf,
                          self.settings.keep_audio, bool(p.reader.has_audio), self.export_summary(full_res), self,
-                         preset=self.settings.preset, full_res=full_res, copy_unchanged=self.settings.copy_unchanged)
+                         preset=self.settings.preset, full_res=full_res, copy_unchanged=self.settings.copy_unchanged,
+                         source=p.video_path)
         d.full_res.toggled.connect(lambda on: d.summary.setText(self.export_summary(on)))
 
         def requested(options):

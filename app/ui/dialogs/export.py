@@ -8,7 +8,8 @@ from pathlib import Path
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QSpinBox, QVBoxLayout)
+                               QHBoxLayout, QLabel, QLineEdit, QMessageBox, QProgressBar, QPushButton, QSpinBox,
+                               QVBoxLayout)
 
 from app.core.config import X264_PRESETS
 
@@ -46,8 +47,11 @@ class ExportDialog(QDialog):
     cancelRequested = Signal()
 
     def __init__(self, default_path: Path, crf: int, keep_audio: bool, has_audio: bool, summary: str, parent=None,
-                 *, preset: str = "medium", full_res: bool = False, copy_unchanged: bool = True):
+                 *, preset: str = "medium", full_res: bool = False, copy_unchanged: bool = True,
+                 source: Path | None = None):
         super().__init__(parent)
+        self.source = source  # (refused as the output by the export itself, never offered to replace)
+        self.confirmed: Path | None = None  # a file Browse's dialog has already asked to replace
         self.setWindowTitle("Export video")
         self.setMinimumWidth(580)
         self.path_edit = QLineEdit(str(default_path))
@@ -121,10 +125,26 @@ class ExportDialog(QDialog):
         chosen = MOV_FILTER if current.lower().endswith(".mov") else MP4_FILTER
         path, picked = QFileDialog.getSaveFileName(self, "Export to", current, f"{MP4_FILTER};;{MOV_FILTER}", chosen)
         if path:
-            self.path_edit.setText(export_name(path, picked))
+            name = export_name(path, picked)
+            self.confirmed = Path(name) if name == path else None  # (a suffix added: another file, not asked)
+            self.path_edit.setText(name)
 
     def _export(self) -> None:
-        self.exportRequested.emit(self.options())
+        options = self.options()
+        if self._replaces(options.path) and QMessageBox.question(
+                self, "Export video", f"{options.path.name} already exists. Replace it?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+                QMessageBox.StandardButton.No) != QMessageBox.StandardButton.Yes:
+            return
+        self.exportRequested.emit(options)
+
+    def _replaces(self, path: Path) -> bool:
+        """Whether exporting to ``path`` replaces a file the user has not been asked about."""
+        try:
+            return (path.is_file() and path != self.confirmed
+                    and not (self.source is not None and path.resolve() == Path(self.source).resolve()))
+        except OSError:  # (a name too long, say: the export says so)
+            return False
 
     def _close_or_cancel(self) -> None:
         self.reject()

@@ -1,0 +1,75 @@
+"""Audit probes: exporting the inpainted video from the window as a user meets it.
+
+Each probe is the behaviour the user is owed; its docstring says what went wrong before the fix.
+"""
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+from app.core.video import write_test_clip
+from test_audit_results import paint
+
+GOP4 = {"x264-params": "keyint=4:min-keyint=4:scenecut=0"}
+
+
+def panning(n=12, w=96, h=64):
+    """A smooth scene moving two pixels a frame (x264 codes it as a camera's footage)."""
+    import cv2
+
+    scene = cv2.GaussianBlur(np.random.default_rng(0).integers(0, 255, (h, w + 2 * n, 3), dtype=np.uint8), (0, 0), 2)
+    return [np.ascontiguousarray(scene[:, 2 * i:2 * i + w]) for i in range(n)]
+
+
+def press_export(window, qtbot, out):
+    """Export to ``out`` from a fresh dialog, as a user types the path; the dialog's last line."""
+    d = window.export_dialog_show()
+    d.path_edit.setText(str(out))
+    d.export_button.click()
+    qtbot.waitUntil(lambda: not d.running, timeout=60_000)
+    text = d.status.text()
+    d.close()
+    return text
+
+
+def test_an_existing_file_is_replaced_only_when_the_user_says_so(window, qtbot, tmp_path, dialogs, monkeypatch):
+    """A path typed into the dialog, or the offered NAME_inpainted.mp4 left from an earlier export,
+    that named a file already there was written over without a word."""
+    src = write_test_clip(tmp_path / "clip.mp4", panning(), fps=12, audio=True, codec_options=GOP4)
+    window.open_path(src)
+    paint(window, 4, 8)
+    mine = tmp_path / "mine.mp4"
+    mine.write_bytes(b"a film of mine")
+    dialogs.answer = QMessageBox.StandardButton.No
+    assert press_export(window, qtbot, mine) == ""  # (nothing started)
+    assert dialogs == [("question", "mine.mp4 already exists. Replace it?")]
+    assert mine.read_bytes() == b"a film of mine"
+    dialogs.answer = QMessageBox.StandardButton.Yes
+    assert press_export(window, qtbot, mine).startswith(f"Wrote {mine}") and len(dialogs) == 2
+    # Browse's own dialog has asked already; the source is refused, never offered to replace
+    d = window.export_dialog_show()
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(mine), a[4] if len(a) > 4 else ""))
+    d._browse()
+    d.export_button.click()
+    qtbot.waitUntil(lambda: not d.running, timeout=60_000)
+    assert len(dialogs) == 2 and d.status.text().startswith("Wrote")
+    d.path_edit.setText(str(src))
+    d.export_button.click()
+    qtbot.waitUntil(lambda: not d.running, timeout=60_000)
+    assert d.status.text().endswith("is the input file; choose another output path.")
+    assert [k for k, _ in dialogs] == ["question", "question", "critical"]
+    d.close()
+
+
+def test_a_name_too_long_for_the_disk_says_so_in_one_line(window, qtbot, tmp_path, dialogs):
+    """A 300-character name failed 'unexpectedly (OSError: [Errno 36] …)'; one of 240 characters
+    failed too, though the disk takes it: the temporary file beside it carried the whole name and
+    more, and the message said to choose another folder."""
+    src = write_test_clip(tmp_path / "clip.mp4", panning(), fps=12, audio=True, codec_options=GOP4)
+    window.open_path(src)
+    paint(window, 4, 8)
+    text = press_export(window, qtbot, tmp_path / ("a" * 300 + ".mp4"))
+    assert text == f"Cannot write {'a' * 40}…: File name too long; choose a shorter name or another folder."
+    out = tmp_path / ("b" * 240 + ".mp4")
+    assert press_export(window, qtbot, out).startswith(f"Wrote {out}") and out.is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["clip.mp4", out.name, "settings", "userdata"])
