@@ -942,6 +942,23 @@ def export_suffix(path) -> str:
     return ".mov" if codecs - MP4_AUDIO_COPY and not codecs - MOV_AUDIO_COPY else ".mp4"
 
 
+def export_notes(reader) -> list[str]:
+    """What an export of ``reader``'s video changes besides the frames inpainted, one sentence each,
+    for the export dialog: an odd size padded, colour detail finer than 4:2:0, a frame folder's rate."""
+    notes = []
+    w, h = reader.width, reader.height
+    if w % 2 or h % 2:
+        notes.append(f"This {w}x{h} video is written as {w + w % 2}x{h + h % 2}, its edge repeated "
+                     "(H.264 needs even sizes).")
+    if isinstance(reader, FrameFolderReader):
+        notes.append(f"A frame folder has no frame rate: it is written at {reader.fps:g} frames/s.")
+    elif reader._stream.codec_context.pix_fmt:
+        chroma = av.VideoFormat(reader._stream.codec_context.pix_fmt, w, h).components[1:2]
+        if chroma and (chroma[0].width * 2 > w + 1 or chroma[0].height * 2 > h + 1):
+            notes.append("Its colour detail is finer than the export's (4:2:0): colour edges soften a little.")
+    return notes
+
+
 def _has_audio(path) -> bool:
     try:
         with av.open(str(path)) as c:

@@ -10,7 +10,7 @@ from shiboken6 import isValid
 
 from app.core.errors import Cancelled, InpaintError
 from app.core.paths import user_data_dir
-from app.core.video import IMAGE_EXTS, export_suffix, image_files
+from app.core.video import IMAGE_EXTS, export_notes, export_suffix, image_files
 
 from .appsettings import AppSettings
 from .canvas import MaskCanvas, ViewState, bind_canvas
@@ -619,8 +619,9 @@ class MainWindow(QMainWindow):
         p, r = self.project, self.project.results
         config = self.controller.engine_config(crop_to_mask=full_res)
         text = f"Frames {p.start}..{p.end - 1} are inpainted, the others copied. "
+        notes = "".join(" " + note for note in export_notes(p.reader))
         if self.controller.result_is_current(config):
-            return text + "The computed result is re-encoded."
+            return text + "The computed result is re-encoded." + notes
         why = ("nothing is inpainted yet" if not any(i in r for i in range(p.start, p.end)) else
                "masks, settings, weights or device changed since the result shown"
                if p.results_outdated(p.start, p.end) else
@@ -630,7 +631,7 @@ class MainWindow(QMainWindow):
                "the result shown was computed with the other paste-back setting"
                if any(m.config.get("crop_to_mask") != full_res for m in r.made_in(p.start, p.end)) else
                "the result shown was computed with other settings")
-        return text + f"Inpainting runs during the export ({why})."
+        return text + f"Inpainting runs during the export ({why})." + notes
 
     def show_settings(self) -> SettingsDialog:
         if self.settings_dialog is None:

@@ -73,3 +73,29 @@ def test_a_name_too_long_for_the_disk_says_so_in_one_line(window, qtbot, tmp_pat
     out = tmp_path / ("b" * 240 + ".mp4")
     assert press_export(window, qtbot, out).startswith(f"Wrote {out}") and out.is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["clip.mp4", out.name, "settings", "userdata"])
+
+
+def test_the_dialog_says_what_the_export_changes_besides_the_fill(window, qtbot, tmp_path, dialogs):
+    """An odd-sized clip came out a pixel wider and taller, a 4:4:4 one with coarser colour, and a
+    frame folder at 25 frames/s, and the dialog said none of it (only the README did)."""
+    import cv2
+
+    odd = write_test_clip(tmp_path / "odd.mp4", [f[:63, :95] for f in panning(6)], fps=12, pix_fmt="yuv444p")
+    window.open_path(odd)
+    d = window.export_dialog_show()
+    assert d.summary.text().endswith(" This 95x63 video is written as 96x64, its edge repeated (H.264 needs even "
+                                     "sizes). Its colour detail is finer than the export's (4:2:0): colour edges "
+                                     "soften a little.")
+    d.close()
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, f in enumerate(panning(4)):
+        cv2.imwrite(str(folder / f"f{i}.png"), f)
+    window.open_path(folder)
+    d = window.export_dialog_show()
+    assert d.summary.text().endswith(" A frame folder has no frame rate: it is written at 25 frames/s.")
+    d.close()
+    window.open_path(write_test_clip(tmp_path / "plain.mp4", panning(4), fps=12))
+    d = window.export_dialog_show()
+    assert d.summary.text().endswith("(nothing is inpainted yet).")
+    d.close()
