@@ -620,6 +620,9 @@ class MainWindow(QMainWindow):
         config = self.controller.engine_config(crop_to_mask=full_res)
         text = f"Frames {p.start}..{p.end - 1} are inpainted, the others copied. "
         notes = "".join(" " + note for note in export_notes(p.reader))
+        if all(p.masks.is_empty(i) for i in range(p.start, p.end)):
+            return (f"No frame of {p.start}..{p.end - 1} has a mask: the export is the video as it is; paint what "
+                    "should go first." + notes)
         if self.controller.result_is_current(config):
             return text + "The computed result is re-encoded." + notes
         why = ("nothing is inpainted yet" if not any(i in r for i in range(p.start, p.end)) else

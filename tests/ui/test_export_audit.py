@@ -97,5 +97,18 @@ def test_the_dialog_says_what_the_export_changes_besides_the_fill(window, qtbot,
     d.close()
     window.open_path(write_test_clip(tmp_path / "plain.mp4", panning(4), fps=12))
     d = window.export_dialog_show()
-    assert d.summary.text().endswith("(nothing is inpainted yet).")
+    assert d.summary.text().endswith("paint what should go first.")  # (nothing to say)
+    d.close()
+
+
+def test_with_nothing_masked_the_dialog_says_the_export_is_a_copy(window, qtbot, tmp_path, dialogs):
+    """With no mask in the range the dialog said 'Frames 0..11 are inpainted … Inpainting runs during
+    the export', and the file it wrote was the video as it was."""
+    window.open_path(write_test_clip(tmp_path / "clip.mp4", panning(), fps=12))
+    d = window.export_dialog_show()
+    assert d.summary.text() == "No frame of 0..11 has a mask: the export is the video as it is; paint what should go first."
+    d.close()
+    paint(window, 4, 8)
+    d = window.export_dialog_show()
+    assert d.summary.text().startswith("Frames 4..7 are inpainted, the others copied. Inpainting runs")
     d.close()
