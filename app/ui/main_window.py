@@ -594,8 +594,10 @@ class MainWindow(QMainWindow):
         d = ExportDialog(p.video_path.with_name(p.video_path.stem + "_inpainted" + suffix), self.settings.crf,
                          self.settings.keep_audio, bool(p.reader.has_audio), self.export_summary(full_res), self,
                          preset=self.settings.preset, full_res=full_res, copy_unchanged=self.settings.copy_unchanged,
-                         source=p.video_path)
-        d.full_res.toggled.connect(lambda on: d.summary.setText(self.export_summary(on)))
+                         source=p.video_path, summarize=self.export_summary)
+        for changed in (d.full_res.toggled, p.rangeChanged, p.masksChanged, p.settingsChanged, p.resultChanged):
+            changed.connect(d.refresh_summary)
+        p.videoChanged.connect(d.video_changed)
 
         def requested(options):
             self.settings.crf = options.crf

@@ -112,3 +112,23 @@ def test_with_nothing_masked_the_dialog_says_the_export_is_a_copy(window, qtbot,
     d = window.export_dialog_show()
     assert d.summary.text().startswith("Frames 4..7 are inpainted, the others copied. Inpainting runs")
     d.close()
+
+
+def test_an_open_dialog_follows_the_range_and_goes_with_its_video(window, qtbot, tmp_path, dialogs):
+    """The dialog stays open beside the window; its summary kept what it said when opened (another
+    range, masks painted since), and after File > Open of another video its Export wrote the new
+    video under the old one's name (a_inpainted.mp4), its audio box still the old video's."""
+    a = write_test_clip(tmp_path / "a.mp4", panning(), fps=12, audio=True)
+    b = write_test_clip(tmp_path / "b.mp4", panning(8), fps=12)
+    window.open_path(a)
+    d = window.export_dialog_show()
+    assert d.summary.text().startswith("No frame of 0..11 has a mask")
+    paint(window, 4, 8)
+    assert d.summary.text().startswith("Frames 4..7 are inpainted")
+    window.project.set_range(2, 10)
+    assert d.summary.text().startswith("Frames 2..9 are inpainted")
+    window.open_path(b)
+    qtbot.waitUntil(lambda: not d.isVisible(), timeout=5_000)
+    d = window.export_dialog_show()
+    assert d.path_edit.text() == str(tmp_path / "b_inpainted.mp4") and not d.keep_audio.isEnabled()
+    d.close()

@@ -48,8 +48,9 @@ class ExportDialog(QDialog):
 
     def __init__(self, default_path: Path, crf: int, keep_audio: bool, has_audio: bool, summary: str, parent=None,
                  *, preset: str = "medium", full_res: bool = False, copy_unchanged: bool = True,
-                 source: Path | None = None):
+                 source: Path | None = None, summarize=None):
         super().__init__(parent)
+        self.summarize = summarize  # full_res -> the summary line, said again when what it says changes
         self.source = source  # (refused as the output by the export itself, never offered to replace)
         self.confirmed: Path | None = None  # a file Browse's dialog has already asked to replace
         self.setWindowTitle("Export video")
@@ -114,6 +115,7 @@ class ExportDialog(QDialog):
         layout.addWidget(self.status)
         layout.addWidget(self.buttons)
         self.running = False
+        self.for_video_before = False  # another video has been opened since
 
     def options(self) -> ExportOptions:
         return ExportOptions(Path(self.path_edit.text()).expanduser(), crf=self.crf.value(),
@@ -137,6 +139,17 @@ class ExportDialog(QDialog):
                 QMessageBox.StandardButton.No) != QMessageBox.StandardButton.Yes:
             return
         self.exportRequested.emit(options)
+
+    def refresh_summary(self, *_) -> None:
+        """Say again what Export will do (the range, masks, settings or result changed)."""
+        if self.summarize is not None:
+            self.summary.setText(self.summarize(self.full_res.isChecked()))
+
+    def video_changed(self) -> None:
+        """Another video was opened: an idle dialog, whose name and summary were for the one before, goes."""
+        self.for_video_before = True  # (a running export ends here; Export stays off)
+        if not self.running:
+            self.close()
 
     def _replaces(self, path: Path) -> bool:
         """Whether exporting to ``path`` replaces a file the user has not been asked about."""
@@ -198,7 +211,7 @@ class ExportDialog(QDialog):
 
     def job_ended(self, message: str, ok: bool) -> None:
         self.running = False
-        self.export_button.setEnabled(True)
+        self.export_button.setEnabled(not self.for_video_before)
         self.close_button.setText("Close")
         self.status.setText(message)
         if not ok:
