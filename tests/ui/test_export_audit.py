@@ -132,3 +132,15 @@ def test_an_open_dialog_follows_the_range_and_goes_with_its_video(window, qtbot,
     d = window.export_dialog_show()
     assert d.path_edit.text() == str(tmp_path / "b_inpainted.mp4") and not d.keep_audio.isEnabled()
     d.close()
+
+
+def test_a_bare_name_is_written_beside_the_offered_one(window, qtbot, tmp_path, dialogs, monkeypatch):
+    """A name typed without a folder was written into the folder the app was started from (from a
+    desktop launcher: the home folder or /), and the dialog said 'Wrote rel.mp4'."""
+    window.open_path(write_test_clip(tmp_path / "a.mp4", panning(), fps=12, codec_options=GOP4))
+    paint(window, 4, 8)
+    started = tmp_path / "started_in"
+    started.mkdir()
+    monkeypatch.chdir(started)
+    assert press_export(window, qtbot, " rel.mp4").startswith(f"Wrote {tmp_path / 'rel.mp4'}")
+    assert not any(started.iterdir())

@@ -55,6 +55,7 @@ class ExportDialog(QDialog):
         self.confirmed: Path | None = None  # a file Browse's dialog has already asked to replace
         self.setWindowTitle("Export video")
         self.setMinimumWidth(580)
+        self.folder = Path(default_path).parent  # (not the folder the app was started from)
         self.path_edit = QLineEdit(str(default_path))
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
@@ -118,7 +119,8 @@ class ExportDialog(QDialog):
         self.for_video_before = False  # another video has been opened since
 
     def options(self) -> ExportOptions:
-        return ExportOptions(Path(self.path_edit.text()).expanduser(), crf=self.crf.value(),
+        path = Path(self.path_edit.text().strip()).expanduser()  # a bare name: beside the offered one
+        return ExportOptions(path if path.is_absolute() else self.folder / path, crf=self.crf.value(),
                              keep_audio=self.keep_audio.isChecked(), full_res=self.full_res.isChecked(),
                              preset=self.preset.currentData(), copy_unchanged=self.copy_unchanged.isChecked())
 
