@@ -311,11 +311,14 @@ class Timeline(QWidget):
         self.bar.update()
 
     def set_in_out(self, in_: int | None = None, out: int | None = None) -> None:
+        """Move the in and/or out point (inclusive frames). A point set past the other lands where it
+        is set all the same, and the other goes to the video's edge (an out point set before the in
+        point took the in point's place, and an in point after the out point left one frame)."""
         a, b = self.range_slider.value()
         a = a if in_ is None else in_
         b = b if out is None else out
         if a > b:
-            a, b = (b, a) if in_ is None else (a, a)
+            a, b = (0, b) if in_ is None else (a, self.count - 1)
         self.range_slider.setValue((a, b))
 
     def _range_moved(self, value) -> None:

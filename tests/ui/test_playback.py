@@ -45,3 +45,21 @@ def test_a_variable_frame_rate_clip_plays_and_reads_at_each_frames_own_time(wind
     early = {i: round(at - t0 - (times[i] - times[0]), 3) for i, at in shown.items() if at - t0 < times[i] - times[0] - 0.005}
     assert not early, f"frames shown before their time (s early): {early}"
     assert len(shown) > 12  # (not a jump to the end)
+
+
+def test_i_and_o_set_their_point_at_the_current_frame_even_past_the_other(window, make_clip):
+    """O before the in point made the old in point the out point (O at frame 10 with the in point at
+    30 gave 10..30); I after the out point left a one-frame range."""
+    window.open_path(make_clip(n=100, fps=25))
+    p, tl = window.project, window.timeline
+    p.set_current(30)
+    tl.set_in_action.trigger()
+    p.set_current(60)
+    tl.set_out_action.trigger()
+    assert (p.start, p.end) == (30, 61) and (tl.bar.start, tl.bar.end) == (30, 61)
+    p.set_current(10)
+    tl.set_out_action.trigger()  # out at 10: the in point goes back to the start
+    assert (p.start, p.end) == (0, 11) and tuple(tl.range_slider.value()) == (0, 10)
+    p.set_current(70)
+    tl.set_in_action.trigger()  # in at 70: the out point goes on to the end
+    assert (p.start, p.end) == (70, 100) and tuple(tl.range_slider.value()) == (70, 99)
