@@ -23,7 +23,7 @@ def timecode(index: int, fps: float, seconds: Optional[float] = None) -> str:
     fps = fps or 25.0
     whole = int(round(fps))
     if seconds is not None:
-        seconds = max(0.0, seconds)
+        seconds = max(0.0, round(seconds, 6))  # (a difference of float times: 0.9999999999999999 is 1 s)
         ff = min(max(1, whole) - 1, int((seconds - int(seconds)) * fps + 1e-6))
     else:
         seconds, ff = divmod(index, whole) if abs(fps - whole) < 1e-3 else (int(index / fps), int(index % fps))

@@ -5,6 +5,8 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from vfrclip import write_vfr_clip
 
+from app.ui.timeline import timecode
+
 
 def test_a_jump_while_playing_plays_on_from_there(window, make_clip, qtbot):
     """A click on the bar, Home or a jump of the project's (G) while playing: playback went back to
@@ -35,6 +37,7 @@ def test_a_variable_frame_rate_clip_plays_and_reads_at_each_frames_own_time(wind
     tl, times = window.timeline, window.project.reader.frame_times()
     window.project.set_current(12)
     assert tl.label.text().endswith("00:00:00:04")  # 0.24 s: 4 frames into the second at 19.4 fps
+    assert timecode(0, 25, 1.001 - 0.001) == timecode(25, 25) == "00:00:01:00"  # (0.9999999999999999 s)
     window.project.set_current(0)
     shown = {}
     tl.currentChanged.connect(lambda i: shown.setdefault(i, time.monotonic()) if i >= max(shown, default=0) else None)
