@@ -7,6 +7,7 @@ knows nothing of videos or projects: ``bind_canvas`` connects it to a Project.
 """
 from __future__ import annotations
 
+import weakref
 from typing import Optional
 
 import cv2
@@ -39,6 +40,15 @@ class ViewState(QObject):
         self.zoom: Optional[float] = None
         self.center: Optional[QPointF] = None
         self.aspect = 1.0
+        self.views = weakref.WeakSet()  # the ImageViews drawn by this state (they add themselves)
+
+    def fit_scale(self, view: "ImageView") -> float:
+        """The scale of a fitted ``view``: the least of the fits of the views shown with a picture, so
+        that side by side, in panes of different widths, both show it at the same size (each
+        fitted its own pane, and the first pan, which takes the panned view's scale as the zoom
+        of both, made the other jump from 0.9x to 2.8x)."""
+        shown = [v for v in list(self.views) if v is view or (v.image is not None and v.isVisible())]
+        return min(v.own_fit() for v in shown)
 
     def set_aspect(self, aspect: float) -> None:
         self.aspect = float(aspect) if aspect and aspect > 0 else 1.0
@@ -60,6 +70,7 @@ class ImageView(QWidget):
     def __init__(self, state: Optional[ViewState] = None, parent=None):
         super().__init__(parent)
         self.state = state or ViewState(self)
+        self.state.views.add(self)
         self.state.changed.connect(self.update)
         self.image: Optional[QImage] = None
         self.placeholder = ""
@@ -79,8 +90,19 @@ class ImageView(QWidget):
     def scale(self) -> float:
         if self.state.zoom is not None:
             return self.state.zoom
+        return self.state.fit_scale(self)
+
+    def own_fit(self) -> float:
+        """The scale that fits the picture to this view alone."""
         iw, ih = self.image_size()
         return max(1e-3, min(self.width() / (iw * self.state.aspect), self.height() / ih))
+
+    def resizeEvent(self, e) -> None:
+        super().resizeEvent(e)
+        if self.state.zoom is None:  # (a fitted view's size sets the others' scale too)
+            for v in list(self.state.views):
+                if v is not self:
+                    v.update()
 
     def _scales(self) -> tuple[float, float]:
         s = self.scale()

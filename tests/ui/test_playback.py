@@ -66,3 +66,37 @@ def test_i_and_o_set_their_point_at_the_current_frame_even_past_the_other(window
     p.set_current(70)
     tl.set_in_action.trigger()  # in at 70: the out point goes on to the end
     assert (p.start, p.end) == (70, 100) and tuple(tl.range_slider.value()) == (70, 99)
+
+
+def test_side_by_side_panes_of_different_widths_show_the_picture_at_one_size(window, make_clip, qtbot):
+    """Each fitted view fitted its own pane: dragged apart unevenly, before and after were shown at
+    different sizes, and the first pan (which makes the panned view's scale the zoom of both) made
+    the other view jump (0.93x to 2.8x)."""
+    from PySide6.QtCore import QPointF
+
+    from app.ui.qimage import rgb_to_qimage
+
+    window.open_path(make_clip(n=4, width=320, height=240))
+    window.result_view.set_image(rgb_to_qimage(window.project.reader[0]))
+    window.compare.set_mode("side")
+    window.compare.splitter.setSizes([250, 650])
+    qtbot.waitUntil(lambda: window.result_view.width() > 2 * window.canvas.width())
+    small, big = window.canvas, window.result_view
+
+    def fit(v):  # what fits the 320x240 picture to that pane alone
+        return min(v.width() / 320, v.height() / 240)
+
+    assert fit(big) > 1.5 * fit(small)  # (the panes do differ)
+    assert small.scale() == big.scale() == fit(small)
+    before = small.scale()
+    centre = QPointF(big.width() / 2, big.height() / 2)
+    QTest.mousePress(big, Qt.MouseButton.MiddleButton, Qt.KeyboardModifier.NoModifier, centre.toPoint())
+    QTest.mouseMove(big, (centre + QPointF(1, 0)).toPoint())  # a one-pixel pan with the middle button
+    QTest.mouseRelease(big, Qt.MouseButton.MiddleButton, Qt.KeyboardModifier.NoModifier,
+                       (centre + QPointF(1, 0)).toPoint())
+    assert window.canvas.state.zoom is not None  # panned: an explicit zoom now
+    assert small.scale() == big.scale() == before  # nothing jumped
+    window.compare.set_mode("original")  # alone again, the canvas fits its pane
+    window.canvas.state.fit()
+    qtbot.waitUntil(lambda: not big.isVisible())
+    assert small.scale() == fit(small)
