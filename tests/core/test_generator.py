@@ -153,3 +153,46 @@ def test_fresh_generator_starts_near_zero_output():
     with torch.no_grad():
         out = model(x, torch.zeros(1, 3, 1, 60, 108))
     assert out.abs().max() < 0.1
+
+
+CHECK_BIG = """
+import resource, sys
+from app.core.errors import WeightsError
+from app.core.sttn.checkpoint import check_generator
+check_generator(sys.argv[2])  # (the first check builds torch's meta model: not what is measured)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    check_generator(sys.argv[1])
+except WeightsError as exc:
+    print("refused", exc)
+print("grew_kb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before)
+"""
+
+
+def test_checking_a_big_wrong_file_does_not_read_it(tmp_path):
+    """Settings' OK checks a chosen weights file before storing it; a SAM ViT-H checkpoint (2.5 GB)
+    chosen by mistake was read whole for that, freezing the dialog for seconds. The tensors are
+    mapped now: keys and shapes are checked without reading them. An older (non-zip) file still
+    checks, by reading it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    big = tmp_path / "sam_like.pth"
+    torch.save({"image_encoder.w": torch.ones(64, 1024, 1024)}, big)  # 256 MiB
+    small = tmp_path / "ok.pth"
+    save_generator(InpaintGenerator(GeneratorConfig(channels=32, blocks=1, patch_sizes=((27, 15),),
+                                                    width=108, height=60)), small)
+    root = Path(__file__).resolve().parents[2]
+    run = subprocess.run([sys.executable, "-c", CHECK_BIG, str(big), str(small)], capture_output=True, text=True,
+                         timeout=300, cwd=root, env={"PYTHONPATH": str(root), "PATH": ""})
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "refused" in run.stdout and "not an STTN generator" in run.stdout, run.stdout
+    # (mapped: 0 KB here; read whole, the peak grew by 85 MB)
+    assert int(run.stdout.split("grew_kb ")[1]) < 16 * 1024, run.stdout
+
+    from app.core.sttn.checkpoint import check_generator
+    legacy = tmp_path / "legacy.pth"
+    torch.save({"netG": torch.load(small, weights_only=True)["netG"], "meta": checkpoint_meta(small)}, legacy,
+               _use_new_zipfile_serialization=False)
+    assert check_generator(legacy) == checkpoint_meta(small)

@@ -34,8 +34,10 @@ def _looks_saved(path: Path) -> bool:
     return head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"
 
 
-def read_checkpoint(path) -> tuple[dict, dict]:
-    """Return (state_dict, meta) from a generator file; meta is {} for the authors' files."""
+def read_checkpoint(path, mmap: bool = False) -> tuple[dict, dict]:
+    """Return (state_dict, meta) from a generator file; meta is {} for the authors' files.
+    ``mmap``: map the tensors instead of reading them (a zip checkpoint; an older file is read):
+    checking keys and shapes then costs milliseconds whatever the file's size."""
     path = Path(path).expanduser()
     if not path.exists():
         raise WeightsError(f"Weights file {path} does not exist; pass --weights with an STTN generator (.pth).")
@@ -44,7 +46,12 @@ def read_checkpoint(path) -> tuple[dict, dict]:
     try:
         with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4": a second line the user cannot act on
             warnings.simplefilter("ignore")
-            obj = torch.load(path, map_location="cpu", weights_only=True)
+            try:
+                obj = torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+            except RuntimeError as exc:
+                if not mmap or "mmap" not in str(exc):
+                    raise
+                obj = torch.load(path, map_location="cpu", weights_only=True)  # (an older format: read)
     except PermissionError:
         raise WeightsError(f"Cannot read weights file {path}: permission denied; make it readable or choose "
                            "another file.") from None
@@ -76,7 +83,7 @@ def build_from_checkpoint(path, attention: str | None = None) -> tuple[InpaintGe
 def check_generator(path, attention: str | None = None) -> dict:
     """Raise ``WeightsError`` (one line: what to use instead) unless ``path`` loads as an STTN
     generator; returns its meta. Cheaper than loading: the network is not allocated."""
-    state, meta = read_checkpoint(path)
+    state, meta = read_checkpoint(path, mmap=True)
     _fitting_generator(path, state, meta, attention, device="meta")
     return meta
 
