@@ -245,6 +245,7 @@ class SmartWriter:
         self.audio_from = Path(audio_from) if audio_from else None
         self.crf, self.preset = int(crf), preset
         self.reencoded_all = False  # the check failed and every frame was encoded again
+        self.fallback = ""  # then, what to tell the user (the file is whole, it only took longer)
         self._order = list(plan_.indices())
         self._pos = 0
         self._first: dict[int, np.ndarray] = {}  # each run's first frame, for the check
@@ -332,6 +333,8 @@ class SmartWriter:
                 log.warning("Copying the unchanged GOPs failed (%s); re-encoding every frame", exc)
                 self._reencode_all(progress, cancel)
                 self.reencoded_all = True
+                self.fallback = (f"Copying the unchanged parts failed its check ({exc}); every frame was encoded "
+                                 "again instead: the file is whole, only slower to make.")
                 return self.path
             os.replace(final, self.path)
         except (av.error.FFmpegError, OSError) as exc:

@@ -318,7 +318,8 @@ def export_results_job(video, results, output, crf: int, keep_audio: bool, prese
             except BaseException:
                 writer.abort()
                 raise
-            return {"output": Path(output), "frames": n, "copied": n - smart.frames if not writer.reencoded_all else 0}
+            return {"output": Path(output), "frames": n, "copied": n - smart.frames if not writer.reencoded_all else 0,
+                    "warnings": [writer.fallback] if writer.fallback else []}
         with VideoWriter(output, reader.width, reader.height, fps=reader.rate, crf=crf, preset=preset,
                          audio_from=audio, inputs=(video,), source=reader) as writer:
             for i in frames:

@@ -150,6 +150,8 @@ def test_a_failed_check_encodes_every_frame_instead(tmp_path, monkeypatch, caplo
     out = tmp_path / "out.mp4"
     result = inpaint_video(src, box_masks([12]), out, config=EngineConfig(fill="telea"))
     assert result.copied == 0 and "re-encoding every frame" in caplog.text
+    # (said to the user too, not only in the log: the CLI prints the warnings, the window shows them)
+    assert [w for w in result.warnings if "every frame was encoded again" in w and "as if the merged" in w]
     a, b = decoded(src), decoded(out)
     assert len(b) == N and np.abs(b[12].astype(int) - a[12]).mean() > 1  # the fill is there
     assert np.abs(b[30].astype(int) - a[30]).mean() < 4

@@ -58,6 +58,25 @@ def test_both_export_jobs_copy_the_gops_without_a_change(tmp_path):
     assert res["copied"] == 0
 
 
+def test_a_copy_that_fails_its_check_is_said_not_only_logged(tmp_path, monkeypatch):
+    """When the merged file fails its check, every frame is encoded again: the export is whole but
+    slow, and only the log said why; the job's warnings (the window's messages) say it now."""
+    from app.core.smartrender import SmartRenderError, SmartWriter
+
+    def broken(self, merged):
+        raise SmartRenderError("as if the merged file were wrong")
+
+    monkeypatch.setattr(SmartWriter, "_check", broken)
+    src = write_test_clip(tmp_path / "clip.mp4", panning(), audio=True, codec_options=GOP10)
+    with open_video(src) as r:
+        black = np.zeros_like(r[12])
+    res = run(export_results_job(src, {12: black}, tmp_path / "results.mp4", 18, True))
+    assert res["copied"] == 0
+    assert len(res["warnings"]) == 1 and "every frame was encoded again" in res["warnings"][0]
+    with open_video(tmp_path / "results.mp4") as r:
+        assert len(r) == 40 and r[12].mean() < 10
+
+
 def test_the_dialog_offers_it_and_the_window_remembers_it(window, clip, monkeypatch, qtbot):
     assert AppSettings().copy_unchanged
     window.open_path(clip)
