@@ -66,6 +66,11 @@ class ClickSegmentTool(Tool):
     def candidate(self) -> Optional[np.ndarray]:
         return self.candidates[self.index].mask if self.candidates else None
 
+    @property
+    def has_selection(self) -> bool:
+        """Clicks, a box or candidates are on screen (answered or not)."""
+        return bool(self.points or self.box is not None or self.candidates)
+
     def reset(self) -> None:
         self.points, self.box, self.drag, self.candidates, self.index = [], None, None, [], 0
         self.edits_frame, self.history = False, []
@@ -416,7 +421,7 @@ class SegmentController(QObject):
     def holds_selection(self) -> bool:
         """A selection is on screen (clicks, a box or candidates, answered or not): the window's
         Undo takes back its latest input (``undo_input``) and its Redo waits (``redo_input``)."""
-        return self.active and bool(self.tool.points or self.tool.box is not None or self.tool.candidates)
+        return self.active and self.tool.has_selection
 
     def _enable(self) -> None:
         self.track_action.setEnabled(self.project.has_video and not self.controller.engine.busy)
@@ -501,7 +506,7 @@ class SegmentController(QObject):
         corrects = self.tool.edits_frame or (self._corrects and self._answered_request != self._request)
         if not corrects:
             return
-        if self.tool.points or self.tool.box is not None or self.tool.candidates:
+        if self.tool.has_selection:
             self.discard()
             self.controller.message.emit("This frame's mask changed, so the correction selected before it was "
                                          "dropped: click again to correct the mask as it is now.")
@@ -921,7 +926,7 @@ class SegmentController(QObject):
                 self.controller.message.emit("Nothing selected to keep: click the object first (Enter keeps what "
                                              "the click selects).")
             return True
-        if key == Qt.Key.Key_Escape and (self.tool.points or self.tool.box is not None or self.tool.candidates):
+        if key == Qt.Key.Key_Escape and self.tool.has_selection:
             waited, embedding = self._waiting(), self._embedding(self.project.current)
             self.discard()
             if waited:  # (the status bar said "Segmenting…")
