@@ -108,7 +108,7 @@ def test_cycles_dropped_on_a_worker_are_collected_on_the_gui_thread(qtbot):
         assert died == []  # nothing collected while the worker allocates
         qtbot.waitUntil(lambda: len(died) == 2, timeout=5000)
         assert died == ["MainThread", "MainThread"]
-        assert collector.collections[0] >= 1
+        assert sum(collector.collections) >= 1  # (gen 0, or an older one when that is due too)
     finally:
         release.set()
         thread.join(10)
