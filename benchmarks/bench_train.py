@@ -1,7 +1,7 @@
 """Seconds per training iteration (D step + G step) of the full STTN at 432x240.
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_train.py [--iters 3] [--warmup 1] [--batch 1]
-        [--frames 5] [--threads N] [--device cpu] [--weights sttn.pth] [--no-adv]
+        [--frames 5] [--threads N] [--device cpu] [--weights sttn.pth] [--no-adv] [--stop-copy N]
 
 Builds a Trainer on a synthetic 12-frame clip (a textured pan) in a temporary folder, so that
 sampling, mask generation, both Adam steps and the losses are all timed, and prints the median
@@ -10,6 +10,7 @@ and all timings as one JSON line.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import statistics
 import sys
@@ -36,6 +37,32 @@ def synthetic_clip(folder: Path, n: int = 12, width: int = 432, height: int = 24
     return folder
 
 
+def stop_copy_cost(tr, n: int) -> dict:
+    """Seconds (median of ``n``) and megabytes of the copy ``Trainer._train_step`` takes of D's
+    weights and optimiser state before D's step (the same two expressions)."""
+    cuda = tr.device.type == "cuda"
+    times, kept = [], {}
+    for _ in range(n):
+        if cuda:
+            torch.cuda.synchronize()
+        t = time.perf_counter()
+        kept = {"net": {k: v.detach().clone() for k, v in tr.D.state_dict().items()},
+                "opt": copy.deepcopy(tr.opt_d.state_dict())}
+        if cuda:
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - t)
+
+    def size(x) -> int:
+        if torch.is_tensor(x):
+            return x.numel() * x.element_size()
+        if isinstance(x, dict):
+            return sum(size(v) for v in x.values())
+        if isinstance(x, (list, tuple)):
+            return sum(size(v) for v in x)
+        return 0
+    return {"stop_copy_s_median": round(statistics.median(times), 4), "stop_copy_mb": round(size(kept) / 1e6, 1)}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--iters", type=int, default=3)
@@ -46,6 +73,9 @@ def main(argv=None) -> int:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--weights", default=None, help="start from this generator (default: fresh full-size)")
     ap.add_argument("--no-adv", action="store_true", help="leave the discriminator out")
+    ap.add_argument("--stop-copy", type=int, default=0, metavar="N",
+                    help="also time N times the copy of D and its Adam state that each single-process step "
+                         "keeps so that Stop can drop the step (Trainer.train_step)")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -66,7 +96,8 @@ def main(argv=None) -> int:
                 torch.cuda.synchronize()
             if i >= args.warmup:
                 times.append(time.perf_counter() - t)
-    print(json.dumps({"sec_per_iter_median": round(statistics.median(times), 3),
+        copy = stop_copy_cost(tr, args.stop_copy) if args.stop_copy and not args.no_adv else {}
+    print(json.dumps({**copy, "sec_per_iter_median": round(statistics.median(times), 3),
                       "times": [round(x, 3) for x in times], "batch": args.batch, "frames": args.frames,
                       "size": "432x240", "device": str(tr.device), "threads": torch.get_num_threads(),
                       "adv": not args.no_adv, "torch": torch.__version__}))

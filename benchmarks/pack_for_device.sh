@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Prepare what a GPU lease needs beside the working tree, inside the 64 MiB the device tool carries:
 #   .devav/av.tar.xz   PyAV 18.1.0 for CPython 3.12 (the device has torch but not PyAV), with its
-#                      H.265, SVT-AV1, VP8/VP9 and dav1d libraries replaced by stubs (the benchmarks
-#                      read and write H.264 only; with them the carry is over 64 MiB once models/ is
+#                      H.265, SVT-AV1, VP8/VP9, dav1d, Opus, MP3 and GnuTLS libraries replaced by stubs (the benchmarks
+#                      read and write H.264 and AAC only; with them the carry is over 64 MiB once models/ is
 #                      in the tree)
 #   .devdata/clips     the clips bench_gpu.py reads (schoolgirls + masks, running_car + logo mask);
 #                      CLIPS="name ..." copies those of ../shared/data/clips instead (a name's
@@ -25,7 +25,7 @@ x265=$(basename "$(ls "$libs"/libx265-*)")
 # The stubs export what libavcodec imports from each (nm -D --undefined-only libavcodec-*.so*).
 echo 'void *x265_api_get_216(int bits) { (void)bits; return 0; }' >"$work/x265.c"
 gcc -shared -fPIC -O2 -Wl,-soname,"$x265" -o "$libs/$x265" "$work/x265.c"
-for pair in libSvtAv1Enc:svt_ libvpx:vpx_ libdav1d:dav1d_; do
+for pair in libSvtAv1Enc:svt_ libvpx:vpx_ libdav1d:dav1d_ libopus:opus_ libmp3lame:lame_; do
   lib=$(basename "$(ls "$libs/${pair%%:*}"-*)")
   {
     echo '#define STUB(n) int n(void) { return -1; }'
@@ -33,6 +33,16 @@ for pair in libSvtAv1Enc:svt_ libvpx:vpx_ libdav1d:dav1d_; do
   } >"$work/stub.c"
   gcc -shared -fPIC -O2 -Wl,-soname,"$lib" -o "$libs/$lib" "$work/stub.c"
 done
+# GnuTLS (https:// in libavformat, versioned symbols) and the libraries only it needs
+gnutls=$(basename "$(ls "$libs"/libgnutls-*)")
+nm -D --undefined-only "$libs"/libavformat-*.so* | awk '/ gnutls_/ {split($2, a, "@"); print a[2]}' | sort -u \
+  | awk '{print $1 " { global: *; };"}' >"$work/gnutls.ver"
+{
+  echo '#define STUB(n) int n(void) { return -1; }'
+  nm -D --undefined-only "$libs"/libavformat-*.so* | awk '/ gnutls_/ {split($2, a, "@"); print "STUB(" a[1] ")"}'
+} >"$work/stub.c"
+gcc -shared -fPIC -O2 -Wl,-soname,"$gnutls" -Wl,--version-script="$work/gnutls.ver" -o "$libs/$gnutls" "$work/stub.c"
+rm -f "$libs"/libhogweed-* "$libs"/libnettle-* "$libs"/libgmp-* "$libs"/libunistring-*
 mkdir -p .devav .devdata/clips
 (cd "$work/av" && tar cf - . | xz -9 -T0 >"$OLDPWD/.devav/av.tar.xz")
 if [ -n "${CLIPS:-}" ]; then
