@@ -2,6 +2,7 @@
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_train.py [--iters 3] [--warmup 1] [--batch 1]
         [--frames 5] [--threads N] [--device cpu] [--weights sttn.pth] [--no-adv] [--stop-copy N]
+        [--cudnn-benchmark on|off]
 
 Builds a Trainer on a synthetic 12-frame clip (a textured pan) in a temporary folder, so that
 sampling, mask generation, both Adam steps and the losses are all timed, and prints the median
@@ -76,6 +77,8 @@ def main(argv=None) -> int:
     ap.add_argument("--stop-copy", type=int, default=0, metavar="N",
                     help="also time N times the copy of D and its Adam state that each single-process step "
                          "keeps so that Stop can drop the step (Trainer.train_step)")
+    ap.add_argument("--cudnn-benchmark", choices=("on", "off"), default="on",
+                    help="cuDNN's kernel search, which the trainer turns on for CUDA (its cost is in the first step)")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -86,7 +89,8 @@ def main(argv=None) -> int:
                           device=args.device, adv_weight=0.0 if args.no_adv else 0.01, checkpoint_every=0,
                           val_every=0, log_every=0)
         tr = Trainer(cfg)
-        times = []
+        torch.backends.cudnn.benchmark = args.cudnn_benchmark == "on"
+        times, warmups = [], []
         for i in range(args.warmup + args.iters):
             if tr.device.type == "cuda":
                 torch.cuda.synchronize()
@@ -94,11 +98,11 @@ def main(argv=None) -> int:
             tr.train_step()
             if tr.device.type == "cuda":
                 torch.cuda.synchronize()
-            if i >= args.warmup:
-                times.append(time.perf_counter() - t)
+            (times if i >= args.warmup else warmups).append(time.perf_counter() - t)
         copy = stop_copy_cost(tr, args.stop_copy) if args.stop_copy and not args.no_adv else {}
     print(json.dumps({**copy, "sec_per_iter_median": round(statistics.median(times), 3),
-                      "times": [round(x, 3) for x in times], "batch": args.batch, "frames": args.frames,
+                      "times": [round(x, 3) for x in times], "warmup_times": [round(x, 3) for x in warmups],
+                      "cudnn_benchmark": args.cudnn_benchmark, "batch": args.batch, "frames": args.frames,
                       "size": "432x240", "device": str(tr.device), "threads": torch.get_num_threads(),
                       "adv": not args.no_adv, "torch": torch.__version__}))
     return 0

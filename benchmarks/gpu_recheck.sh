@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What changed since the last GPU lease, run once on a lent GPU host inside one device call:
-#   1. train  - a training step on CUDA (batch 8) and the copy of D that each step keeps so that
-#               Stop can drop it (bench_train.py --stop-copy);
+#   1. train  - a training step on CUDA (batch 8), with and without cuDNN's kernel search, and the
+#               copy of D that each step keeps so that Stop can drop it (bench_train.py --stop-copy);
 #   2. stop   - `cli_train finetune` on CUDA stopped with Ctrl-C (SIGINT) mid-run, then `--resume`
 #               to a few steps further: the message, the checkpoint, the step it goes on from;
 #   3. inpaint- `main.py inpaint` on CUDA: the default fill, and an H.264 copy masked on a few frames
@@ -38,10 +38,12 @@ clip="$CLIPS/schoolgirls.mp4"
 
 if has train; then
   say "train: one step, batch 8, and the Stop copy"
-  if [ "$QUICK" = 1 ]; then a=(--batch 1 --frames 2 --iters 1 --warmup 0 --stop-copy 2); else a=(--batch 8 --iters 5 --warmup 2 --stop-copy 10); fi
-  timeout 180 $PY benchmarks/bench_train.py --device "$DEVICE" --weights models/sttn_inpaint.pth "${a[@]}" \
-    >"$OUT/train.json" 2>>"$LOG"
-  echo "exit $?: $(cat "$OUT/train.json")" >>"$LOG"
+  if [ "$QUICK" = 1 ]; then a=(--batch 1 --frames 2 --iters 1 --warmup 1 --stop-copy 2); else a=(--batch 8 --iters 5 --warmup 1 --stop-copy 10); fi
+  for bench in on off; do  # cuDNN's kernel search (the trainer's choice on CUDA): its first step against the rest
+    timeout 180 $PY benchmarks/bench_train.py --device "$DEVICE" --weights models/sttn_inpaint.pth "${a[@]}" \
+      --cudnn-benchmark $bench >"$OUT/train_cudnn_$bench.json" 2>>"$LOG"
+    echo "exit $?: $(cat "$OUT/train_cudnn_$bench.json")" >>"$LOG"
+  done
 fi
 
 if has stop; then
