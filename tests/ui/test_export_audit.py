@@ -55,10 +55,29 @@ def test_an_existing_file_is_replaced_only_when_the_user_says_so(window, qtbot, 
     assert len(dialogs) == 2 and d.status.text().startswith("Wrote")
     d.path_edit.setText(str(src))
     d.export_button.click()
-    qtbot.waitUntil(lambda: not d.running, timeout=60_000)
-    assert d.status.text().endswith("is the input file; choose another output path.")
-    assert [k for k, _ in dialogs] == ["question", "question", "critical"]
+    assert not d.running and d.status.text().endswith("is the input file; choose another output path.")
+    assert [k for k, _ in dialogs] == ["question", "question"]  # (said once, in the dialog's line)
     d.close()
+
+
+def test_a_name_is_checked_before_the_export_starts(window, qtbot, tmp_path, dialogs):
+    """A name without a suffix, .mkv, the source or a missing folder started the export, which then
+    failed in the dialog's line and again in a message box; a name without a suffix was refused
+    though a file dialog would have made it NAME.mp4."""
+    src = write_test_clip(tmp_path / "clip.mp4", panning(), fps=12, codec_options=GOP4)
+    window.open_path(src)
+    paint(window, 4, 8)
+    d = window.export_dialog_show()
+    for name, said in ((tmp_path / "film.mkv", "film.mkv: exports are MP4 or QuickTime files; end the name with .mp4"),
+                       (src, "is the input file; choose another output path."),
+                       (tmp_path / "none" / "x.mp4", f"folder {tmp_path / 'none'} does not exist")):
+        d.path_edit.setText(str(name))
+        d.export_button.click()
+        assert not d.running and said in d.status.text(), (name, d.status.text())
+    assert dialogs == [] and not (tmp_path / "film.mkv").exists()
+    d.close()
+    assert press_export(window, qtbot, tmp_path / "film").startswith(f"Wrote {tmp_path / 'film.mp4'}")
+    assert (tmp_path / "film.mp4").is_file() and not (tmp_path / "film").exists() and dialogs == []
 
 
 def test_a_name_too_long_for_the_disk_says_so_in_one_line(window, qtbot, tmp_path, dialogs):

@@ -12,6 +12,9 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
                                QVBoxLayout)
 
 from app.core.config import X264_PRESETS
+from app.core.errors import OutputError
+from app.core.fsutil import check_writable
+from app.core.video import mp4_output
 
 from ..controller import ExportOptions
 from ..jobbar import format_seconds
@@ -51,7 +54,7 @@ class ExportDialog(QDialog):
                  source: Path | None = None, summarize=None):
         super().__init__(parent)
         self.summarize = summarize  # full_res -> the summary line, said again when what it says changes
-        self.source = source  # (refused as the output by the export itself, never offered to replace)
+        self.source = source  # (refused as the output, never offered to replace)
         self.confirmed: Path | None = None  # a file Browse's dialog has already asked to replace
         self.setWindowTitle("Export video")
         self.setMinimumWidth(580)
@@ -120,6 +123,8 @@ class ExportDialog(QDialog):
 
     def options(self) -> ExportOptions:
         path = Path(self.path_edit.text().strip()).expanduser()  # a bare name: beside the offered one
+        if path.name and not path.suffix:  # (as a file dialog does: "film" is film.mp4)
+            path = path.with_name(path.name + ".mp4")
         return ExportOptions(path if path.is_absolute() else self.folder / path, crf=self.crf.value(),
                              keep_audio=self.keep_audio.isChecked(), full_res=self.full_res.isChecked(),
                              preset=self.preset.currentData(), copy_unchanged=self.copy_unchanged.isChecked())
@@ -135,6 +140,11 @@ class ExportDialog(QDialog):
 
     def _export(self) -> None:
         options = self.options()
+        try:  # said here at once, in the dialog's line; the export job would only say it after starting
+            mp4_output(check_writable(options.path, inputs=(self.source,)))
+        except OutputError as exc:
+            self.status.setText(str(exc))
+            return
         if self._replaces(options.path) and QMessageBox.question(
                 self, "Export video", f"{options.path.name} already exists. Replace it?",
                 QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
@@ -154,12 +164,9 @@ class ExportDialog(QDialog):
             self.close()
 
     def _replaces(self, path: Path) -> bool:
-        """Whether exporting to ``path`` replaces a file the user has not been asked about."""
-        try:
-            return (path.is_file() and path != self.confirmed
-                    and not (self.source is not None and path.resolve() == Path(self.source).resolve()))
-        except OSError:  # (a name too long, say: the export says so)
-            return False
+        """Whether exporting to ``path`` (checked: a writable name, not the source) replaces a file
+        the user has not been asked about."""
+        return path.is_file() and path != self.confirmed
 
     def _close_or_cancel(self) -> None:
         self.reject()
