@@ -396,6 +396,9 @@ class Timeline(QWidget):
             self._clock.start()
         else:
             target = self._index_at(now)
+            if target < start:  # the in point was moved past the playhead while playing: start there
+                self._play_from, target = start, start
+                self._clock.start()
         if target != self.current:
             self._show(target)
             self.currentChanged.emit(target)

@@ -29,6 +29,24 @@ def test_a_jump_while_playing_plays_on_from_there(window, make_clip, qtbot):
     tl.stop()
 
 
+def test_an_in_point_moved_past_the_playhead_while_playing_plays_from_the_in_point(window, make_clip, qtbot):
+    """The in handle dragged past the playing frame: playback went on through the frames before the
+    new in point (outside the range) until the out point, and only then looped to the in point."""
+    window.open_path(make_clip(n=250, fps=25))
+    tl = window.timeline
+    window.project.set_current(10)
+    shown = []
+    tl.currentChanged.connect(shown.append)
+    tl.play()
+    qtbot.wait(100)
+    tl.range_slider.setValue((150, 249))  # (as a drag of the in handle ends)
+    moved = len(shown)
+    qtbot.wait(300)
+    tl.stop()
+    after = shown[moved:]
+    assert after and all(i >= 150 for i in after), after[:10]
+
+
 def test_a_variable_frame_rate_clip_plays_and_reads_at_each_frames_own_time(window, tmp_path, qtbot):
     """12 frames of 20 ms, then 12 of 100 ms: played at the average rate (19.4 fps), the first part
     went 2.5 times too slow and the second 2 times too fast, and frame 12 (at 0.24 s) read 0.62 s."""
