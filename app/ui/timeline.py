@@ -64,6 +64,25 @@ class RangeSlider(QLabeledRangeSlider):
             label.move(max(label.x(), left - slack), label.y())
             left = label.x() + label.width() - slack + self.GAP
 
+    def align_to_frames(self) -> None:
+        """Stand each handle over the frame it names on the FrameBar above, which shares the slider's
+        column and puts frame v at 6 + (w - 12)(v + 0.5) / count: superqt puts value v at half a
+        handle + (w - handle) v / (count - 1), half a frame or more off at both ends of a short clip
+        (50 px for 5 frames). The same margin either side of the groove lines up every value."""
+        layout, inner = self.layout(), getattr(self, "_slider", None)
+        if layout is None or inner is None or self.orientation() != Qt.Orientation.Horizontal:
+            return
+        count = self.maximum() - self.minimum() + 1
+        handle = inner._handleRect(0).width() if hasattr(inner, "_handleRect") else 15
+        margin = max(0, round(6 + (self.width() - 12) / (2 * max(1, count)) - handle / 2))
+        m = layout.contentsMargins()
+        if (m.left(), m.right()) != (margin, margin):
+            layout.setContentsMargins(margin, m.top(), margin, m.bottom())
+
+    def resizeEvent(self, e) -> None:
+        super().resizeEvent(e)
+        self.align_to_frames()
+
     def minimumSizeHint(self) -> QSize:
         hint = super().minimumSizeHint()
         labels = getattr(self, "_handle_labels", ())
@@ -268,6 +287,7 @@ class Timeline(QWidget):
         self.range_slider.setRange(0, max(0, self.count - 1))
         self.range_slider.setValue((0, max(0, self.count - 1)))
         self.range_slider.blockSignals(False)
+        self.range_slider.align_to_frames()
         self.range_slider.updateGeometry()  # (its labels are as wide as the frame count's digits)
         self.setEnabled(self.count > 0)
         self.set_range(0, self.count)

@@ -38,3 +38,27 @@ def test_the_range_labels_are_whole_at_the_minimum_width_with_5_digit_frames(win
     first, second = (text_rect(label) for label in labels)
     assert first.right() < second.left()  # side by side, in order
     assert whole(timeline.label, timeline.rect()), timeline.label.text()
+
+
+@pytest.mark.parametrize("count", [2, 5, 30])
+def test_the_range_handles_stand_over_the_frames_they_name(window, qtbot, count):
+    """The frame bar puts frame v at the middle of its cell and superqt put value v at
+    v / (count - 1) of the groove: on a 5-frame clip the in and out handles stood 50 px outside
+    the first and last frames' marks, and the ones between were off too."""
+    from PySide6.QtCore import QPoint
+
+    timeline = window.timeline
+    timeline.set_length(count, 25.0)
+    qtbot.wait(50)
+    slider, bar = timeline.range_slider, timeline.bar
+    inner = slider._slider
+    for value in sorted({0, count // 2, count - 1}):
+        timeline.set_range(value, count) if value < count - 1 else timeline.set_range(0, count)
+        qtbot.wait(10)
+        handle = inner._handleRect(0 if value < count - 1 else 1)
+        x = inner.mapTo(timeline, handle.center()).x() + 0.5
+        frame = bar.mapTo(timeline, QPoint(0, 0)).x() + bar.x_of(value)
+        assert abs(x - frame) <= 1.5, (count, value, x, frame)
+    window.resize(window.width() + 300, window.height())  # (and after a resize)
+    qtbot.waitUntil(lambda: abs(inner.mapTo(timeline, inner._handleRect(1).center()).x() + 0.5
+                                - bar.mapTo(timeline, QPoint(0, 0)).x() - bar.x_of(count - 1)) <= 1.5, timeout=2000)
