@@ -2,7 +2,8 @@
 
 Makes a clip (1920x1080, 25 fps, 75 frames; or takes VIDEO), stores a result for every frame
 (the inverted frame), then plays 3 s in the real main window (offscreen) in each view and
-counts the playhead's frames, the original pictures decoded for it, and the distinct results shown.
+counts the playhead's frames, the original pictures decoded for it, and the distinct results shown
+(playback proxies while playing); then stops and says whether the paused frame shown is the exact result.
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_compare_playback.py [VIDEO]
 
@@ -20,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
 def main() -> None:
+    import numpy as np
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -35,7 +37,6 @@ def main() -> None:
     clip = Path(sys.argv[1]) if len(sys.argv) > 1 else tmp / "hd.mp4"
     if not clip.exists():
         import cv2
-        import numpy as np
 
         # a smooth texture panning 2 px a frame (tests/conftest.py's make_frames at 1080p)
         small = np.random.default_rng(0).integers(0, 255, (1080 // 8 + 2, (1920 + 150) // 8 + 2, 3), np.uint8)
@@ -78,12 +79,15 @@ def main() -> None:
         t0 = time.monotonic()
         w.timeline.play()
         wait(3000)
+        s, results = time.monotonic() - t0, len(set(shown_results))
         w.timeline.stop()
-        s = time.monotonic() - t0
         w.timeline.currentChanged.disconnect(on_tick)
         p.frameReady.disconnect(on_picture)
+        shown = w.result_view.result_rgb  # stopped: the exact result, not a playback proxy
+        exact = "" if mode == "original" else \
+            f"  paused frame exact: {shown is not None and np.array_equal(shown, p.results.get(p.current))}"
         print(f"{mode:9} playhead {len(ticks) / s:5.1f}/s  pictures {len(pictures) / s:5.1f}/s  "
-              f"results {len(set(shown_results)) / s:5.1f}/s")
+              f"results {results / s:5.1f}/s{exact}")
     p.undo.setClean()
     p._dirty = False
     w.close()

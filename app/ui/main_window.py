@@ -59,7 +59,7 @@ class MainWindow(QMainWindow):
         self.tools = ToolPanel(self)
         bind_canvas(self.canvas, self.project, self.tools)
         bind_timeline(self.timeline, self.project)
-        bind_preview(self.result_view, self.project, self.compare)
+        bind_preview(self.result_view, self.project, self.compare, self.timeline)
         # a result is there to compare: show it beside the original, unless a compare mode is chosen
         self.controller.resultsReady.connect(
             lambda _: self.compare.mode == "original" and self.compare.set_mode("side"))

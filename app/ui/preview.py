@@ -29,20 +29,27 @@ class ResultView(ImageView):
         super().__init__(state, parent)
         self.original = None  # QImage
         self.result_rgb: Optional[np.ndarray] = None  # what is shown, for tests and screenshots
+        self.proxy_of: Optional[tuple[int, int]] = None  # (w, h) of the frame when result_rgb is its playback proxy
         self.split = False
         self.split_at = 0.5  # fraction of the image width
         self.note = ""
         self.placeholder = "The inpainted result appears here"
 
     def set_frames(self, original: Optional[np.ndarray], result: Optional[np.ndarray], note: str = "",
-                   keep_original: bool = False) -> None:
-        """``keep_original``: the original is still being decoded; keep showing the one there is."""
+                   keep_original: bool = False, proxy_of: Optional[tuple[int, int]] = None) -> None:
+        """``keep_original``: the original is still being decoded; keep showing the one there is.
+        ``proxy_of``: ``result`` is a playback proxy (``ResultCache.proxy``, perhaps smaller) of a
+        frame of this (width, height), drawn at that size."""
         if not keep_original:
             self.original = rgb_to_qimage(original) if original is not None else None
         self.result_rgb = result
+        self.proxy_of = proxy_of if result is not None else None
         self.image = rgb_to_qimage(result) if result is not None else self.original
         self.note = note
         self.update()
+
+    def image_size(self) -> tuple[int, int]:
+        return self.proxy_of or super().image_size()
 
     def set_split(self, on: bool) -> None:
         self.split = on
@@ -149,12 +156,22 @@ class CompareArea(QWidget):
         self.modeChanged.emit(mode)
 
 
-def bind_preview(view: ResultView, project, area: CompareArea) -> None:
+def bind_preview(view: ResultView, project, area: CompareArea, timeline=None) -> None:
+    """``timeline``: while it plays, the view shows the results' playback proxies (a 1080p PNG takes
+    20-60 ms to read, which held playback to 10-13 frames a second); once it stops, the exact frame."""
+
     def refresh(*_):
         if not project.has_video or view.isHidden():  # hidden: skip decoding the result
             return
         i = project.current
-        result = project.result_frame(i)
+        proxy_of = None
+        if timeline is not None and timeline.playing:
+            # (as many pixels as the screen shows of it: a HiDPI screen's, and a wide pixel's width)
+            shown = view.scale() * max(1.0, view.state.aspect) * view.devicePixelRatioF()
+            result = project.results.proxy(i, shown)
+            proxy_of = (project.reader.width, project.reader.height) if result is not None else None
+        else:
+            result = project.result_frame(i)
         if not project.start <= i < project.end:  # Inpaint would not reach it; Export copies it as it is
             note = (f"Frame {i} is outside the in/out range ({project.start}..{project.end - 1}): "
                     "Export copies it unchanged.")
@@ -169,7 +186,7 @@ def bind_preview(view: ResultView, project, area: CompareArea) -> None:
         original = project.cached_frame(i)
         if original is None:
             project.request_frame(i)  # decoded off the GUI thread; frameReady calls back here
-        view.set_frames(original, result, note, keep_original=original is None)
+        view.set_frames(original, result, note, keep_original=original is None, proxy_of=proxy_of)
 
     def frame_ready(index):
         if index == project.current:
@@ -180,6 +197,8 @@ def bind_preview(view: ResultView, project, area: CompareArea) -> None:
     project.resultChanged.connect(refresh)
     project.rangeChanged.connect(refresh)
     area.modeChanged.connect(refresh)
+    if timeline is not None:  # stopped: the exact frame in place of the proxy
+        timeline.playingChanged.connect(lambda playing: None if playing else refresh())
 
 
 def _reaches(running, index: int, project) -> bool:

@@ -1,9 +1,12 @@
 """Inpainted frames kept on disk, not in RAM: one lossless PNG per frame in a temp folder
 under the user cache folder (``app.core.cache``: ``results/sttn-results-*``), which keeps it
-under the cache size limit without touching the open project's folder.
+under the cache size limit without touching the open project's folder. Beside each PNG lies a
+JPEG of the same frame, its playback proxy: ``proxy`` reads it in 3-12 ms where the PNG takes
+19-43 ms at 1080p, so the compare views keep up with playback; ``get`` (Export, the paused frame)
+reads the PNG only. Measured in docs/LOAD.md ("Playback in the compare views").
 
 Written by the worker thread as frames come out of the engine and read by the compare
-view on the GUI thread; a frame is visible only once its file is complete (write, then
+view on the GUI thread; a frame is visible only once its files are complete (write, then
 rename), so the two never see half a frame. Each frame remembers what it was computed from
 (``Made``: the settings and a snapshot of the masks), so whether it is still up to date is
 worked out, not flagged: undoing a correction, or setting Grow back, makes it current again,
@@ -51,6 +54,19 @@ class Made:
         return self.checked[1]
 
 
+#: The lossless frame: compression level 1, the "up" filter and run-length matches. Measured on
+#: 1080p frames (benchmarks/bench_result_format.py) against level 1's default filters: encoded in
+#: half the time (30-57 ms instead of 59-126), read back 10-37 % faster, 11 % smaller to 8 % larger.
+#: (An OpenCV without IMWRITE_PNG_FILTER, such as 4.8, keeps its default filters, with run-length matches.)
+PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE] + (
+    [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP] if hasattr(cv2, "IMWRITE_PNG_FILTER") else [])
+#: The playback proxy: a full-size JPEG, quality 90, its Huffman tables fitted to the frame (12-19 ms
+#: to encode at 1080p, 5-10 ms more than the standard tables, for 6-8 % fewer bytes: 6-16 % of the PNG's).
+PROXY_PARAMS = [cv2.IMWRITE_JPEG_QUALITY, 90, cv2.IMWRITE_JPEG_OPTIMIZE, 1]
+_REDUCED = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
+            8: cv2.IMREAD_REDUCED_COLOR_8}
+
+
 class ResultCache:
     def __init__(self, folder: Optional[Path] = None):
         if folder is None:
@@ -65,36 +81,45 @@ class ResultCache:
         self._disposed = False
         self._have: set[int] = set()
         self._made: dict[int, Made] = {}  # per frame, what it was computed from (when the job said)
-        # The frame last read, (index, version, RGB): the compare view asks for the frame shown twice
-        # (on the step, and when the original arrives), and a 4K PNG takes 150 ms to read. ``_version``
-        # counts writes, so a read that raced with one is not kept for later.
+        # The frame last read, (index, version, reduction (0: the PNG), RGB): the compare view asks for
+        # the frame shown twice (on the step, and when the original arrives), and a 4K PNG takes 150 ms
+        # to read. ``_version`` counts writes, so a read that raced with one is not kept for later.
         self._version = 0
         self._last: Optional[tuple] = None
 
     def _path(self, index: int) -> Path:
         return self.folder / f"{index:06d}.png"
 
+    def _proxy_path(self, index: int) -> Path:
+        return self.folder / f"{index:06d}-proxy.jpg"
+
     def put(self, index: int, rgb: np.ndarray, made: Optional[Made] = None) -> None:
         """Keep frame ``index``; raises OutputError (the folder and what to do) when it cannot be
         written, a full disk above all, leaving the frame's earlier result as it was."""
         if self._disposed:  # (another video was opened meanwhile: the job it belongs to ends here)
             raise Cancelled("The video these frames belong to was closed.")
-        tmp = self.folder / f".{index:06d}.tmp.png"
+        tmp, proxy_tmp = self.folder / f".{index:06d}.tmp.png", self.folder / f".{index:06d}.tmp.jpg"
         try:
             if not (self.folder / IN_USE).exists():  # removed by hand, or by an older version's `cache clear`
                 self.folder.mkdir(parents=True, exist_ok=True)
                 self._release()
                 self._hold = Hold(self.folder)
-            # Compression level 1: fast to write on the worker, still lossless. Encoded here and
-            # written as bytes: a full disk is then an OSError (cv2.imwrite only returns False).
-            ok, png = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_PNG_COMPRESSION, 1])
-            if not ok:
-                raise OSError("the frame could not be encoded as PNG")
+            # Encoded here and written as bytes: a full disk is then an OSError (cv2.imwrite only
+            # returns False). Both files are written before either is renamed into place, so a
+            # failure leaves the frame's earlier pair as it was.
+            bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
+            ok, png = cv2.imencode(".png", bgr, PNG_PARAMS)
+            ok_proxy, jpg = cv2.imencode(".jpg", bgr, PROXY_PARAMS)
+            if not (ok and ok_proxy):
+                raise OSError("the frame could not be encoded as PNG and JPEG")
             _write_file(tmp, png)
+            _write_file(proxy_tmp, jpg)
+            os.replace(proxy_tmp, self._proxy_path(index))
             os.replace(tmp, self._path(index))
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
+            for path in (tmp, proxy_tmp):
+                with contextlib.suppress(OSError):
+                    path.unlink()
             raise OutputError(f"Could not write inpainted frame {index} into the cache folder {self.folder} "
                               f"({short(exc)}): free space on that drive, or make the folder writable, and "
                               "inpaint again.") from None
@@ -110,25 +135,49 @@ class ResultCache:
         return self._made.get(index) if index in self._have else None
 
     def _forget(self, index: int) -> None:
+        """Frame ``index``'s PNG is gone: no longer computed, and its proxy goes too."""
         self._have.discard(index)
         self._made.pop(index, None)
+        with contextlib.suppress(OSError):
+            self._proxy_path(index).unlink(missing_ok=True)
 
     def made_in(self, start: int, end: int) -> list[Made]:
         """The distinct records of the frames in [start, end) that have one."""
         return list({id(m): m for i in range(start, end) if (m := self.made(i)) is not None}.values())
 
     def get(self, index: int) -> Optional[np.ndarray]:
+        """Frame ``index`` exactly as it was put (the PNG): for Export, and the frame on screen when
+        playback is stopped. None: no result, or its file is gone."""
+        return self._read(index, 0)
+
+    def proxy(self, index: int, scale: float = 1.0) -> Optional[np.ndarray]:
+        """A picture of frame ``index`` for display while playing, NOT the exact result: the JPEG
+        beside the PNG (quality 90), decoded at the greatest reduction (1/2, 1/4 or 1/8, libjpeg
+        scaling while decoding) that still has a pixel for each screen pixel at ``scale`` (screen
+        pixels per frame pixel), so it may be smaller than the frame. Never for Export, nor for a
+        frame that stays on screen: ``get``. The PNG when the proxy is missing; None as ``get``."""
+        return self._read(index, _reduction(scale))
+
+    def _read(self, index: int, reduce: int) -> Optional[np.ndarray]:
+        """``reduce``: 0, the PNG; 1, 2, 4 or 8, the proxy at that fraction of the frame's size."""
         if index not in self._have:
             return None
         version, last = self._version, self._last
-        if last is not None and last[:2] == (index, version):
-            return last[2].copy()
-        img = cv2.imread(str(self._path(index)), cv2.IMREAD_COLOR)
+        if last is not None and last[:3] == (index, version, reduce):
+            return last[3].copy()
+        img = None
+        if reduce:
+            if not self._path(index).exists():  # the PNG deleted by hand: what get would find
+                self._forget(index)
+                return None
+            img = cv2.imread(str(self._proxy_path(index)), _REDUCED[reduce])
+        if img is None:  # (no proxy: the PNG, slower but the same picture)
+            img = cv2.imread(str(self._path(index)), cv2.IMREAD_COLOR)
         if img is None:  # deleted from the cache meanwhile: no longer computed
             self._forget(index)
             return None
         rgb = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
-        self._last = (index, version, rgb)
+        self._last = (index, version, reduce, rgb)
         return rgb.copy()
 
     def __contains__(self, index: int) -> bool:
@@ -153,6 +202,7 @@ class ResultCache:
         self._last = None
         for i in list(self._have):
             self._path(i).unlink(missing_ok=True)
+            self._proxy_path(i).unlink(missing_ok=True)
         self._have.clear()
         self._made.clear()
 
@@ -169,6 +219,12 @@ class ResultCache:
         self._have.clear()
         self._release()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _reduction(scale: float) -> int:
+    """The greatest of 1, 2, 4 and 8 whose fraction of the frame still covers ``scale`` screen pixels
+    a frame pixel."""
+    return next((f for f in (8, 4, 2) if f * scale <= 1.0), 1)
 
 
 def _write_file(path: Path, data) -> None:
