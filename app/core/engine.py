@@ -19,7 +19,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Iterable, Optional
 
 import cv2
 import numpy as np
@@ -29,7 +29,7 @@ from . import paths
 from .config import ATTENTION_KERNELS, FILL_MODES, PRECISIONS, SEAM_MODES, EngineConfig  # noqa: F401 - re-exported
 from .blend import match_boundary, match_boundary_torch
 from .errors import InpaintError, MaskError, OutputError, WeightsError
-from .iothreads import BackgroundSink, OrderedWork, ReadAhead
+from .iothreads import BackgroundSink, OrderedWork, ReadAhead, ReadStretches
 from .jobs import CancelToken, ProgressClock, ProgressFn
 from .masks import MaskSource, dilate, load_masks, mask_box, shrink_mask
 from .sttn import InpaintGenerator, load_generator
@@ -386,9 +386,13 @@ class InpaintEngine:
 
     # ---- the job ---------------------------------------------------------------------
     def run(self, reader, masks: MaskSource, sink: Sink, start: int = 0, end: Optional[int] = None,
-            progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None) -> int:
+            progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None,
+            only: Optional[Iterable[int]] = None) -> int:
         """Inpaint frames [start, end) of ``reader`` and hand each result to ``sink(index, rgb)``
-        in frame order. Returns the number of frames that were inpainted (non-empty masks)."""
+        in frame order. Returns the number of frames that were inpainted (non-empty masks).
+        ``only``: hand these frames only (None: all); the windows holding one of them run, with the
+        windows and reference frames of the whole [start, end) (the crop too), so each frame comes
+        out as a run over all of it gives it (``app.core.reach``)."""
         n_total = len(reader)
         end = n_total if end is None else min(end, n_total)
         if not 0 <= start < end:
@@ -399,10 +403,23 @@ class InpaintEngine:
             )
         cfg = self.config
         cancel = cancel or CancelToken()
-        clock = ProgressClock(progress, end - start, "inpaint")
+        radius, stride = cfg.neighbor_radius, cfg.ref_stride
+        centres = window_schedule(start, end, radius, cfg.window_step or 2 * radius + 1)
+        want = needed = None  # (a partial run: the frames handed on, and the neighbours read in order)
+        if only is not None:
+            want = {i for i in only if start <= i < end}
+            centres = [c for c in centres if any(i in want for i in neighbours(c, start, end, radius))]
+            stretches = []
+            for c in centres:
+                a, b = max(start, c - radius), min(end, c + radius + 1)
+                if stretches and a <= stretches[-1][1]:
+                    stretches[-1] = (stretches[-1][0], max(b, stretches[-1][1]))
+                else:
+                    stretches.append((a, b))
+            needed = {i for a, b in stretches for i in range(a, b)}
+        clock = ProgressClock(progress, end - start if want is None else len(want), "inpaint")
         clock.report(0)
         crop = self._crop_for(masks, start, end, reader.width, reader.height)
-        radius, stride = cfg.neighbor_radius, cfg.ref_stride
 
         from .video import VideoReader
 
@@ -410,7 +427,10 @@ class InpaintEngine:
         # The main pass reads strictly in order: decode it ahead on a thread, with a cursor of its own
         # whose decoder uses FFmpeg's frame threads (VideoReader.reopen).
         seq_reader = reader.reopen(sequential=True) if cfg.io_threads and isinstance(reader, VideoReader) else reader
-        main_reader = ReadAhead(seq_reader, start, end) if cfg.io_threads else reader
+        if not cfg.io_threads:
+            main_reader = reader
+        else:
+            main_reader = ReadAhead(seq_reader, start, end) if want is None else ReadStretches(seq_reader, stretches)
         full: dict[int, np.ndarray] = {}       # full-res originals awaiting output
         full_masks: dict[int, np.ndarray] = {}  # their dilated masks
         feats: dict[int, tuple] = {}           # index -> (features, model-size mask)
@@ -418,14 +438,15 @@ class InpaintEngine:
         count: dict[int, int] = {}
         next_read = start
         next_out = start
-        inpainted = 0
+        inpainted = emitted = 0
 
         def full_frame(i):
             nonlocal next_read
             while next_read <= i:
-                full[next_read] = main_reader.read(next_read)
-                m = masks.get(next_read) if not masks.is_empty(next_read) else None
-                full_masks[next_read] = dilate(m, cfg.dilate) if m is not None else None
+                if needed is None or next_read in needed:
+                    full[next_read] = main_reader.read(next_read)
+                    m = masks.get(next_read) if not masks.is_empty(next_read) else None
+                    full_masks[next_read] = dilate(m, cfg.dilate) if m is not None else None
                 next_read += 1
             return full[i], full_masks[i]
 
@@ -456,23 +477,27 @@ class InpaintEngine:
         paste_behind = OrderedWork(sink, workers=paste_workers()) if cfg.io_threads else None
 
         def emit_until(limit):
-            nonlocal next_out, inpainted
+            nonlocal next_out, inpainted, emitted
             while next_out < limit:
                 i = next_out
-                frame, m = full_frame(i)
-                if m is not None and i in acc:
-                    job = functools.partial(self._paste, frame, acc.pop(i) / count.pop(i), m, crop)
-                    inpainted += 1
-                else:
-                    job = functools.partial(_same, frame)
-                if paste_behind is not None:
-                    paste_behind(i, job)
-                else:
-                    sink(i, job())
+                if want is None or i in want:
+                    frame, m = full_frame(i)
+                    if m is not None and i in acc:
+                        job = functools.partial(self._paste, frame, acc.pop(i) / count.pop(i), m, crop)
+                        inpainted += 1
+                    else:
+                        job = functools.partial(_same, frame)
+                    if paste_behind is not None:
+                        paste_behind(i, job)
+                    else:
+                        sink(i, job())
+                    emitted += 1
+                    clock.report(emitted)
+                acc.pop(i, None)  # (a frame not handed on in a partial run)
+                count.pop(i, None)
                 full.pop(i, None)
                 full_masks.pop(i, None)
                 next_out += 1
-                clock.report(next_out - start)
 
         def finish(window):
             """Take a window's predictions off the device, then emit what no later window changes."""
@@ -488,7 +513,6 @@ class InpaintEngine:
             emit_until(first_needed)
 
         try:
-            centres = window_schedule(start, end, radius, cfg.window_step or 2 * radius + 1)
             pending = None  # the window whose prediction is still on the device
             for k, c in enumerate(centres):
                 cancel.check()
@@ -568,10 +592,16 @@ class InpaintEngine:
 
 def fill_range(reader, masks: MaskSource, sink: Sink, start: int = 0, end: Optional[int] = None,
                config: Optional[EngineConfig] = None, engine: Optional[InpaintEngine] = None,
-               progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None) -> str:
+               progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None,
+               only: Optional[Iterable[int]] = None,
+               prior: Optional[Callable[[int], Optional[np.ndarray]]] = None) -> str:
     """Fill frames [start, end) with ``config.fill`` and hand them to ``sink(i, rgb)`` in order.
 
     ``engine`` is needed for the modes that use STTN. Returns the fill mode that ran.
+    ``only``: compute and hand on these frames of the range only, each with the context a run over
+    the whole range gives it (``app.core.reach`` says which frames an edit reaches); ``prior(i)``:
+    frame ``i`` as an earlier run over the range made it (or None), where propagation continues from
+    it (``propagate_video``).
     """
     from . import propagate as prop
 
@@ -580,24 +610,26 @@ def fill_range(reader, masks: MaskSource, sink: Sink, start: int = 0, end: Optio
     mode = resolve_fill(config.fill, engine is not None, engine is not None and engine.bundled,
                         engine.device if engine is not None else None)
     if mode == "sttn":
-        engine.run(reader, masks, sink, start, end, progress=progress, cancel=cancel)
+        engine.run(reader, masks, sink, start, end, progress=progress, cancel=cancel, only=only)
         return mode
     if mode == "telea":
         n = len(reader)
         end = n if end is None else min(end, n)
-        clock = ProgressClock(progress, end - start, "telea")
+        frames = range(start, end) if only is None else sorted({i for i in only if start <= i < end})
+        clock = ProgressClock(progress, len(frames), "telea")
         fill = prop.fill_with_telea()
-        for i in range(start, end):
+        for k, i in enumerate(frames):
             cancel.check()
             frame = reader.read(i)
             if not masks.is_empty(i):
                 frame = fill([frame], [dilate(masks.get(i), config.dilate)])[0]
             sink(i, frame)
-            clock.report(i + 1 - start)
+            clock.report(k + 1)
         return mode
     remaining = prop.fill_with_engine(engine, cancel) if mode == "propagate+sttn" else prop.fill_with_telea()
     prop.propagate_video(reader, masks, sink, start, end, fill_remaining=remaining,
-                         config=prop.PropagateConfig(mask_dilate=config.dilate), progress=progress, cancel=cancel)
+                         config=prop.PropagateConfig(mask_dilate=config.dilate), progress=progress, cancel=cancel,
+                         only=only, prior=prior)
     return mode
 
 

@@ -99,6 +99,32 @@ class ReadAhead(Producer):
         return item
 
 
+class ReadStretches:
+    """Frames of a few stretches of ``reader`` (``[(a, b), ...]``, ascending, apart), each decoded
+    ahead on a thread as ``ReadAhead`` does: a run over part of a range reads only what it needs.
+    ``read(i)`` in ascending order, consecutive within a stretch."""
+
+    def __init__(self, reader, stretches, depth: int = 8):
+        self._reader, self._depth = reader, depth
+        self._stretches = list(stretches)
+        self._ahead: Optional[ReadAhead] = None
+        self._end = -1
+
+    def read(self, index: int) -> np.ndarray:
+        if self._ahead is None or index >= self._end:
+            self.close()
+            end = next((b for a, b in self._stretches if a <= index < b), None)
+            if end is None:
+                raise IndexError(f"frame {index} lies in none of the stretches read")
+            self._ahead, self._end = ReadAhead(self._reader, index, end, self._depth), end
+        return self._ahead.read(index)
+
+    def close(self) -> None:
+        if self._ahead is not None:
+            self._ahead.close()
+            self._ahead = None
+
+
 class BackgroundSink:
     """``sink(i, frame)`` called on a thread in call order; at most ``depth`` frames wait.
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import asdict, dataclass
-from typing import Callable, Optional, Sequence
+from typing import Callable, Iterable, Optional, Sequence
 
 import cv2
 import numpy as np
@@ -447,10 +447,34 @@ def fit_chunk(chunk: int, overlap: int, pixels: int) -> tuple[int, int]:
     return fit, min(overlap, (fit - 1) // 3)
 
 
+#: frames per chunk of ``propagate_video`` (fewer where frames are large: ``fit_chunk``), and of them
+#: the frames of context before the frames written and of look-ahead after them
+CHUNK, OVERLAP = 60, 10
+
+
+def chunk_plan(start: int, end: int, chunk: int = CHUNK, overlap: int = OVERLAP,
+               pixels: Optional[int] = None) -> list[tuple[int, int, int, int]]:
+    """``propagate_video``'s chunks over [start, end), in order: per chunk (its first frame of
+    context, the first frame it writes, the end of those it writes, the end of those it reads).
+    ``pixels``: the frames' size, which may make the chunks shorter (``fit_chunk``)."""
+    if pixels is not None:
+        chunk, overlap = fit_chunk(chunk, overlap, pixels)
+    plan, first, ctx = [], start, 0
+    while first < end:
+        read_end = min(end, first + chunk - ctx)
+        written = read_end if read_end == end else read_end - overlap
+        plan.append((first - ctx, first, written, read_end))
+        ctx = min(overlap, ctx + written - first)
+        first = written
+    return plan
+
+
 def propagate_video(reader, masks, sink: Callable[[int, np.ndarray], None], start: int = 0,
-                    end: Optional[int] = None, chunk: int = 60, overlap: int = 10,
+                    end: Optional[int] = None, chunk: int = CHUNK, overlap: int = OVERLAP,
                     fill_remaining: Optional[FillFn] = None, config: Optional[PropagateConfig] = None,
-                    progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None) -> dict:
+                    progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None,
+                    only: Optional[Iterable[int]] = None,
+                    prior: Optional[Callable[[int], Optional[np.ndarray]]] = None) -> dict:
     """Propagate (and optionally fill the rest of) frames [start, end) of a video, streaming.
 
     reader: ``len``, ``width``, ``height``, ``read(i)`` -> RGB uint8 (H, W, 3) (a VideoReader,
@@ -460,7 +484,10 @@ def propagate_video(reader, masks, sink: Callable[[int, np.ndarray], None], star
     chunk's working set (``CHUNK_BYTES_PER_PIXEL`` a pixel) stays within ``CHUNK_BUDGET`` (at 4K, 13
     frames and an overlap of 4; 1080p 55 and 10; 972x540 and smaller keep 60). Without
     ``fill_remaining`` the pixels no frame reveals keep the input's values.
-    Returns stats: frames, hole_pixels (masked pixels in [start, end)), propagated_pixels.
+    ``only``: the frames to hand to the sink (None: all); the chunks writing one of them run, laid
+    out as over the whole [start, end) (``chunk_plan``). ``prior(i)``: frame ``i`` as an earlier
+    run wrote it, or None; a chunk whose predecessor does not run starts from those.
+    Returns stats: frames (handed to the sink), hole_pixels (their masked pixels), propagated_pixels.
     """
     cfg = config or PropagateConfig()
     cancel = cancel or CancelToken()
@@ -473,7 +500,25 @@ def propagate_video(reader, masks, sink: Callable[[int, np.ndarray], None], star
     if (masks.width, masks.height) != (reader.width, reader.height):
         raise MaskError(f"Masks are {masks.width}x{masks.height} but the video is {reader.width}x{reader.height}.")
     chunk, overlap = fit_chunk(chunk, overlap, reader.width * reader.height)
-    clock = ProgressClock(progress, end - start, "propagate")
+    plan = chunk_plan(start, end, chunk, overlap)
+    want = None if only is None else {i for i in only if start <= i < end}
+    runs = set(range(len(plan))) if want is None else {
+        k for k, (_, first, written, _) in enumerate(plan) if any(i in want for i in range(first, written))}
+    # A chunk whose predecessor does not run starts from the frames ``prior`` kept of the predecessor's
+    # output, their whole mask counted as still missing (their propagated pixels are not told apart);
+    # where one is not kept, the predecessor runs too (without writing).
+    seeds: dict[int, np.ndarray] = {}
+    for k in sorted(runs):
+        while k > 0 and k - 1 not in runs:
+            context = range(plan[k][0], plan[k][1])
+            kept = [prior(i) if prior is not None else None for i in context]
+            if all(f is not None for f in kept):
+                seeds.update(zip(context, kept))
+                break
+            k -= 1
+            runs.add(k)
+    total = end - start if want is None else len(want)
+    clock = ProgressClock(progress, total, "propagate")
     clock.report(0)
     empty = np.zeros((reader.height, reader.width), bool)
 
@@ -482,17 +527,19 @@ def propagate_video(reader, masks, sink: Callable[[int, np.ndarray], None], star
 
     ctx: list[tuple[np.ndarray, np.ndarray]] = []  # (output frame, still-generated mask) of emitted frames
     pending: dict[int, np.ndarray] = {}             # look-ahead frames read but not yet written
-    stats = {"frames": end - start, "hole_pixels": 0, "propagated_pixels": 0}
-    next_out = start
-    while next_out < end:
+    stats = {"frames": total, "hole_pixels": 0, "propagated_pixels": 0}
+    done, previous = 0, None
+    for k in sorted(runs):
         cancel.check()
-        b = min(end, next_out + chunk - len(ctx))
+        ctx_from, next_out, emit_to, b = plan[k]
+        if previous != k - 1:
+            ctx = [(seeds.pop(i), mask_of(i)) for i in range(ctx_from, next_out)]
+            pending = {}
         raw = [pending.pop(i) if i in pending else reader.read(i) for i in range(next_out, b)]
         hole = [mask_of(i) for i in range(next_out, b)]
         frames = [c[0] for c in ctx] + raw
         in_masks = [c[1] for c in ctx] + hole
         prop, remaining = propagate(frames, in_masks, cfg, cancel)
-        emit_to = b if b == end else b - overlap
         nc = len(ctx)
         if fill_remaining is not None:
             keep = [True] * nc + [False] * (b - next_out)
@@ -500,14 +547,17 @@ def propagate_video(reader, masks, sink: Callable[[int, np.ndarray], None], star
         else:
             final = prop
         for j, i in enumerate(range(next_out, emit_to)):
+            if want is not None and i not in want:
+                continue
             cancel.check()
             sink(i, final[nc + j])
             stats["hole_pixels"] += int(hole[j].sum())
             stats["propagated_pixels"] += int(hole[j].sum() - remaining[nc + j].sum())
-            clock.report(i + 1 - start)
+            done += 1
+            clock.report(done)
         for j, i in enumerate(range(emit_to, b)):
             pending[i] = raw[emit_to - next_out + j]
         emitted = [(final[nc + j], remaining[nc + j]) for j in range(emit_to - next_out)]
         ctx = (ctx + emitted)[-overlap:] if overlap else []
-        next_out = emit_to
+        previous = k
     return stats
