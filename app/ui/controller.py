@@ -11,14 +11,16 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
-from app.core import cache
-from app.core.engine import PREVIEW_REFS, EngineConfig, reference_ids, resolve_device
+from app.core import cache, paths
+from app.core.engine import PREVIEW_REFS, EngineConfig, reference_ids, resolve_device, resolve_fill
 from app.core.errors import InpaintError
+from app.core.reach import MaskReach, mask_reach
 
 from .appsettings import AppSettings
 from .results import Made
-from .workers import (Job, JobThread, export_inpaint_job, export_results_job, inpaint_job, preview_job,
-                      weights_identity)
+from .segment_tool import _runs
+from .workers import (Job, JobThread, export_inpaint_job, export_partial_job, export_results_job, inpaint_job,
+                      preview_job, weights_identity)
 
 
 @dataclass
@@ -32,6 +34,24 @@ class ExportOptions:
     preset: str = "medium"
     #: copy the stretches between keyframes that hold no change, bit for bit (``app.core.smartrender``)
     copy_unchanged: bool = True
+
+
+@dataclass
+class Plan:
+    """What an Inpaint or Export over the in/out range computes. ``todo``: the frames whose result
+    is missing or cannot be kept (out of date, from Preview frame, from a run over another range or
+    with other settings); ``kept``: the others. ``span``: the range whose windows and chunks the new
+    frames are computed in: that of the run most kept frames came from (so they come out as that
+    run would give them), else the in/out range."""
+
+    span: tuple[int, int]
+    todo: list[int]
+    kept: set[int]
+
+    @property
+    def partial(self) -> bool:
+        """Some frames are kept: only the others are computed."""
+        return bool(self.kept)
 
 
 class Controller(QObject):
@@ -85,6 +105,49 @@ class Controller(QObject):
         results = job.data.get("results")
         return results is not None and results is not self.project.results
 
+    def fill_mode(self, config: EngineConfig) -> str | None:
+        """The fill mode a job with ``config`` runs (``resolve_fill``; None where it would fail)."""
+        weights = self.settings.weights_path()
+        try:
+            return resolve_fill(config.fill, weights is not None, paths.is_bundled(weights),
+                                resolve_device(config.device))
+        except InpaintError:
+            return None
+
+    def plan(self, config: EngineConfig) -> Plan:
+        """Which frames of the in/out range an Inpaint or Export with ``config`` computes (``Plan``)."""
+        p = self.project
+        s, e = p.start, p.end
+        p.results.covers(s, e)  # (a result whose file was deleted by hand is forgotten: computed again)
+        wanted = {**config.to_dict(), "device": None}  # (the device by name: "auto" and "cpu" may be one)
+        stale = set(p.outdated_results(s, e))
+        runs: dict[tuple, list[int]] = {}
+        for i in range(s, e):
+            m = p.results.made(i)
+            if (m is not None and i not in stale and self.whole_run(m)
+                    and {**m.config, "device": None} == wanted):
+                runs.setdefault(m.span, []).append(i)
+        kept = {i for frames in runs.values() for i in frames}
+        span = max(runs, key=lambda sp: (len(runs[sp]), sp == (s, e)), default=(s, e))
+        return Plan(span, [i for i in range(s, e) if i not in kept], kept)
+
+    def _inpaint_made(self, config: EngineConfig, plan: Plan) -> Made:
+        """The record of a run over ``plan``: which frames' results read which masks for the fill mode
+        that runs (``app.core.reach``), the frames it writes."""
+        p = self.project
+        mode = self.fill_mode(config)
+        reach = mask_reach(mode, config, *plan.span, p.reader.width * p.reader.height)
+        return Made(p.engine_settings, config.to_dict(), p.masks_snapshot(), plan.span, source=self.engine_source(),
+                    reach=reach, frames=plan.todo if plan.partial else None)
+
+    def _fill_job_args(self, plan: Plan) -> dict:
+        """``only`` and ``prior`` for a run over ``plan``: the frames to compute, and the kept ones a
+        propagation chunk may start from (read on the worker thread from the cache)."""
+        if not plan.partial:  # (then the span is the in/out range: a whole run)
+            return {}
+        results, kept = self.project.results, frozenset(plan.kept)
+        return {"only": plan.todo, "prior": lambda i: results.get(i) if i in kept else None}
+
     def inpaint(self) -> Job | None:
         p = self.project
         if not self._ready():
@@ -93,13 +156,19 @@ class Controller(QObject):
             self.error.emit("No frame in the range has a mask; paint what should go first.")
             return None
         # the frames of an earlier result stay until this run replaces them, each frame with the
-        # record of what it was made from: a cancelled run loses nothing
+        # record of what it was made from: a cancelled run loses nothing. Frames whose result is
+        # still current are kept: after an edit only the frames whose fill read it are computed.
         config = self.engine_config()
-        made = Made(p.engine_settings, config.to_dict(), p.masks_snapshot(), (p.start, p.end),
-                    source=self.engine_source())
-        job = self.engine.submit("Inpaint", inpaint_job(p.video_path, made.masks, p.start, p.end, p.results,
-                                                        self.settings.weights_path(), config, made),
-                                 kind="inpaint", start=p.start, made=made, results=p.results)
+        plan = self.plan(config)
+        if not plan.todo:
+            self.message.emit(f"Every frame of {p.start}..{p.end - 1} is up to date: nothing to inpaint again.")
+            return None
+        made = self._inpaint_made(config, plan)
+        job = self.engine.submit("Inpaint", inpaint_job(p.video_path, made.masks, *plan.span, p.results,
+                                                        self.settings.weights_path(), config, made,
+                                                        **self._fill_job_args(plan)),
+                                 kind="inpaint", start=p.start, made=made, results=p.results, todo=plan.todo,
+                                 range=(p.start, p.end))
         p.inpainting = made
         p.resultChanged.emit()  # (the frames it has not reached say so)
         return job
@@ -119,7 +188,8 @@ class Controller(QObject):
                                  range(a, b))
             a, b = min([a, *refs]), max([b, *(i + 1 for i in refs)])
         made = Made(p.engine_settings, config.to_dict(), p.masks_snapshot(), (a, b), kind="preview",
-                    source=self.engine_source())
+                    source=self.engine_source(), reach=MaskReach((a, b), (p.current, p.current + 1)),
+                    frames=[p.current])
         return self.engine.submit("Preview", preview_job(p.video_path, made.masks, p.current, p.results,
                                                          self.settings.weights_path(), config, made),
                                   kind="preview", start=p.current, made=made, results=p.results)
@@ -129,11 +199,7 @@ class Controller(QObject):
         and device: ``Project.results_outdated``), made with ``config`` by an Inpaint over the whole
         range (a preview reads fewer reference frames; two runs over parts of the range did not see
         each other's frames): Export then re-encodes it instead of inpainting again."""
-        p = self.project
-        made = p.results.made_in(p.start, p.end)
-        wanted = {**config.to_dict(), "device": None}  # (the device by name: "auto" and "cpu" may be one)
-        return (p.results.covers(p.start, p.end) and not p.results_outdated(p.start, p.end) and len(made) > 0
-                and all({**m.config, "device": None} == wanted and self.whole_run(m) for m in made))
+        return not self.plan(config).todo
 
     def whole_run(self, made: Made) -> bool:
         """An Inpaint whose range held the whole in/out range."""
@@ -145,14 +211,23 @@ class Controller(QObject):
         if not self._ready():
             return None
         config = self.engine_config(crop_to_mask=options.full_res)
-        if self.result_is_current(config):
+        plan = self.plan(config)
+        encode = dict(preset=options.preset, copy_unchanged=options.copy_unchanged)
+        if not plan.todo:
             fn = export_results_job(p.video_path, p.results, options.path, options.crf, options.keep_audio,
-                                    preset=options.preset, start=p.start, end=p.end,
-                                    copy_unchanged=options.copy_unchanged)
+                                    start=p.start, end=p.end, **encode)
+        elif plan.partial:  # the frames an edit reached are inpainted into the result, then it is all encoded
+            made = self._inpaint_made(config, plan)
+            fn = export_partial_job(p.video_path, made.masks, plan.span, p.results, self.settings.weights_path(),
+                                    config, made, options.path, options.crf, options.keep_audio, start=p.start,
+                                    end=p.end, **encode, **self._fill_job_args(plan))
+            job = self.engine.submit("Export", fn, kind="export", made=made, results=p.results, todo=plan.todo)
+            p.inpainting = made
+            p.resultChanged.emit()
+            return job
         else:
             fn = export_inpaint_job(p.video_path, p.masks_snapshot(), options.path, p.start, p.end,
-                                    self.settings.weights_path(), config, options.crf, options.keep_audio,
-                                    preset=options.preset, copy_unchanged=options.copy_unchanged)
+                                    self.settings.weights_path(), config, options.crf, options.keep_audio, **encode)
         return self.engine.submit("Export", fn, kind="export")
 
     def cancel(self) -> None:
@@ -198,13 +273,17 @@ class Controller(QObject):
         if self._of_earlier_video(job):
             self.message.emit(f"{job.name} stopped: another video was opened.")
             return
-        if job.data.get("kind") != "inpaint" or made is None:
+        if made is None:
             self.message.emit(f"{job.name} cancelled.")
             return
         a, b = made.span
         done = sum(1 for i in range(a, b) if p.results.made(i) is made)
+        total = len(made.frames) if made.frames is not None else b - a
         p.resultChanged.emit()
-        self.message.emit(f"Inpaint cancelled after {done} of {b - a} frames: those are kept; the other frames "
+        if job.data.get("kind") == "export":
+            self.message.emit(f"Export cancelled; the {done} frames it had inpainted again are kept in the result.")
+            return
+        self.message.emit(f"Inpaint cancelled after {done} of {total} frames: those are kept; the other frames "
                           "keep what an earlier Inpaint gave them, if anything.")
 
     def _finished(self, job: Job, result) -> None:
@@ -215,9 +294,14 @@ class Controller(QObject):
             self.trim_cache()
             self.project.resultChanged.emit()
             if kind == "inpaint":
-                self.message.emit(f"Inpainted frames {result['start']}..{result['end'] - 1}.")
+                todo, (a, b) = job.data["todo"], job.data["range"]
+                self.message.emit(f"Inpainted frames {a}..{b - 1}." if len(todo) == b - a else
+                                  f"Inpainted {len(todo)} frames again ({_runs(todo)}); the other "
+                                  f"{b - a - len(todo)} of {a}..{b - 1} were up to date.")
             self.resultsReady.emit(kind)
         elif kind == "export":
+            if job.data.get("made") is not None:
+                self.project.resultChanged.emit()
             for w in result.get("warnings", []):
                 self.message.emit(w)
             self.exportFinished.emit(result["output"])
@@ -226,3 +310,4 @@ class Controller(QObject):
     def shutdown(self) -> bool:
         stopped = [self.engine.shutdown(), self.training.shutdown(), self.segment.shutdown()]  # stop all, even if one hangs
         return all(stopped)
+

@@ -617,7 +617,8 @@ class MainWindow(QMainWindow):
         return d
 
     def export_summary(self, full_res: bool) -> str:
-        """What Export will do with these options: re-encode the computed result, or inpaint (and why)."""
+        """What Export will do with these options: re-encode the computed result, or inpaint (all of the
+        range, or the frames whose result cannot be kept), and why."""
         p, r = self.project, self.project.results
         config = self.controller.engine_config(crop_to_mask=full_res)
         text = f"Frames {p.start}..{p.end - 1} are inpainted, the others copied. "
@@ -625,7 +626,8 @@ class MainWindow(QMainWindow):
         if all(p.masks.is_empty(i) for i in range(p.start, p.end)):
             return (f"No frame of {p.start}..{p.end - 1} has a mask: the export is the video as it is; paint what "
                     "should go first." + notes)
-        if self.controller.result_is_current(config):
+        plan = self.controller.plan(config)
+        if not plan.todo:
             return text + "The computed result is re-encoded." + notes
         why = ("nothing is inpainted yet" if not any(i in r for i in range(p.start, p.end)) else
                "masks, settings, weights or device changed since the result shown"
@@ -636,6 +638,9 @@ class MainWindow(QMainWindow):
                "the result shown was computed with the other paste-back setting"
                if any(m.config.get("crop_to_mask") != full_res for m in r.made_in(p.start, p.end)) else
                "the result shown was computed with other settings")
+        if plan.partial:  # (the frames kept are current, so what is said of the range is said of the others)
+            return (text + f"Inpainting runs during the export for {len(plan.todo)} of the {p.end - p.start} frames "
+                    f"({why}); the others are taken from the computed result." + notes)
         return text + f"Inpainting runs during the export ({why})." + notes
 
     def show_settings(self) -> SettingsDialog:

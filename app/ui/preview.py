@@ -203,5 +203,4 @@ def bind_preview(view: ResultView, project, area: CompareArea, timeline=None) ->
 
 def _reaches(running, index: int, project) -> bool:
     """Whether the Inpaint running (its ``Made``, or None) will give frame ``index`` a new result."""
-    return (running is not None and running.span[0] <= index < running.span[1]
-            and project.results.made(index) is not running)
+    return running is not None and running.writes(index) and project.results.made(index) is not running

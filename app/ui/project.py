@@ -460,17 +460,34 @@ class Project(QObject):
     # --- results -----------------------------------------------------------------
     def result_outdated(self, index: int) -> bool:
         """Whether frame ``index``'s result was computed from other masks or settings than the
-        project's now (False where there is no result, or no record of how it was made)."""
+        project's now (False where there is no result, or no record of how it was made). Of the
+        masks, only those its result reads count (``Made.reach``): an edit on one frame puts out of
+        date the frames whose fill read it, not the whole run."""
         made = self.results.made(index)
-        return made is not None and self._outdated(made)
+        return made is not None and (self._made_otherwise(made) or index in made.stale(self.masks, self._mask_version))
 
     def results_outdated(self, start: int, end: int) -> bool:
         """Whether any result in [start, end) is out of date."""
-        return any(self._outdated(m) for m in self.results.made_in(start, end))
+        return bool(self.outdated_results(start, end))
 
-    def _outdated(self, made) -> bool:
-        return (made.settings != self.engine_settings or made.source != self.engine_source()
-                or not made.same_masks(self.masks, self._mask_version))
+    def outdated_results(self, start: int, end: int) -> list[int]:
+        """The frames of [start, end) whose result is out of date (``result_outdated``), in order."""
+        verdicts: dict[int, object] = {}  # per record: True (all its frames) or the frames out of date
+        out = []
+        for i in range(start, end):
+            made = self.results.made(i)
+            if made is None:
+                continue
+            verdict = verdicts.get(id(made))
+            if verdict is None:
+                verdict = verdicts[id(made)] = self._made_otherwise(made) or made.stale(self.masks, self._mask_version)
+            if verdict is True or i in verdict:
+                out.append(i)
+        return out
+
+    def _made_otherwise(self, made) -> bool:
+        """Made with other settings, or by other weights or on another device, than now."""
+        return made.settings != self.engine_settings or made.source != self.engine_source()
 
     def _result_state_changed(self) -> None:
         """Tell the compare view when what it says of the frame shown (up to date or not) changed."""

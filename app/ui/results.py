@@ -26,31 +26,45 @@ import numpy as np
 
 from app.core.cache import IN_USE, Hold, cache_dir
 from app.core.errors import Cancelled, OutputError, short
+from app.core.reach import MaskReach
 
 
 class Made:
     """What one job's result frames were computed from: the project's engine ``settings``, the
     whole engine ``config`` (with the device and paste-back), the ``masks`` snapshot the job read
-    (blobs shared with the project's, so keeping it costs nothing), the ``span`` of frames whose
-    masks it depends on, the ``kind`` of job ("inpaint", or "preview": fewer reference frames), and
-    its ``source``: what made it beyond the settings, the device it ran on and the weights file
-    (``Controller.engine_source``)."""
+    (blobs shared with the project's, so keeping it costs nothing), the ``span`` of the run (its
+    windows, chunks and reference frames lie in it, and only masks in it are read), the ``kind``
+    of job ("inpaint", or "preview": fewer reference frames), and its ``source``: what made it
+    beyond the settings, the device it ran on and the weights file (``Controller.engine_source``).
+    ``reach`` (``app.core.reach``) says which frames' results read which masks (None: each reads
+    every mask of the span), so an edit puts only the results that read it out of date; ``frames``
+    are those the job writes (None: every frame of the span; fewer where it computes again only
+    what an edit reached)."""
 
-    __slots__ = ("settings", "config", "masks", "span", "kind", "source", "checked")
+    __slots__ = ("settings", "config", "masks", "span", "kind", "source", "checked", "reach", "frames")
 
     def __init__(self, settings: dict, config: dict, masks, span: tuple[int, int], kind: str = "inpaint",
-                 source: Optional[dict] = None):
+                 source: Optional[dict] = None, reach: Optional[MaskReach] = None, frames=None):
         self.settings, self.config, self.masks, self.span = dict(settings), dict(config), masks, tuple(span)
         self.kind, self.source = kind, dict(source or {})
-        self.checked: Optional[tuple] = None  # (the project's mask version, masks still the same) when last asked
+        self.reach = reach if reach is not None else MaskReach(self.span)
+        self.frames = frozenset(frames) if frames is not None else None
+        self.checked: Optional[tuple] = None  # (the project's mask version, the frames out of date) when last asked
 
-    def same_masks(self, masks, version) -> bool:
-        """Whether ``masks`` hold the same mask as the snapshot on every frame of the span
-        (``version``: the caller's count of mask edits; an answer is reused until it changes)."""
+    def writes(self, index: int) -> bool:
+        """Whether the job gives frame ``index`` a result."""
+        return self.span[0] <= index < self.span[1] if self.frames is None else index in self.frames
+
+    def stale(self, masks, version) -> frozenset:
+        """The frames whose results read a mask that ``masks`` hold otherwise than the snapshot
+        (``version``: the caller's count of mask edits; an answer is reused until it changes). A
+        scan of the span's blobs (shared, so mostly one identity test each) and the reach of the
+        frames that differ."""
         if self.checked is None or self.checked[0] != version:
             a, b = self.span
-            same = all(self.masks.blob(i) == masks.blob(i) for i in range(a, min(b, masks.n_frames)))
-            self.checked = (version, same)
+            mine = self.masks
+            changed = [i for i in range(a, min(b, masks.n_frames)) if mine.blob(i) != masks.blob(i)]
+            self.checked = (version, frozenset(self.reach.affected(changed)) if changed else frozenset())
         return self.checked[1]
 
 

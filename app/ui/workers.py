@@ -244,14 +244,18 @@ class JobThread(QObject):
 
 # --- jobs: thin calls into app.core ------------------------------------------------------
 
-def inpaint_job(video, masks, start: int, end: int, results, weights, config: EngineConfig, made=None):
+def inpaint_job(video, masks, start: int, end: int, results, weights, config: EngineConfig, made=None,
+                only=None, prior=None):
     """Inpaint [start, end) into ``results`` (a ResultCache), frame by frame; ``made``: the record
-    each frame keeps of what it was computed from (``results.Made``)."""
+    each frame keeps of what it was computed from (``results.Made``). ``only``: compute these frames
+    of the range alone, as a run over all of it gives them; ``prior``: the kept frames a propagation
+    chunk may start from (``fill_range``)."""
 
     def fn(host: EngineHost, progress, cancel):
         mode, engine = host.engine_for_fill(weights, config)
         put = lambda i, rgb: results.put(i, rgb, made)  # noqa: E731
-        fill_range(host.reader(video), masks, put, start, end, config, engine, progress=progress, cancel=cancel)
+        fill_range(host.reader(video), masks, put, start, end, config, engine, progress=progress, cancel=cancel,
+                   only=only, prior=prior)
         return {"start": start, "end": end, "fill": mode}
 
     return fn
@@ -327,6 +331,23 @@ def export_results_job(video, results, output, crf: int, keep_audio: bool, prese
                 writer.write(frame_at(i))
                 clock.report(i + 1)
         return {"output": Path(output), "frames": n}
+
+    return fn
+
+
+def export_partial_job(video, masks, span: tuple[int, int], results, weights, config: EngineConfig, made, output,
+                       crf: int, keep_audio: bool, start: int, end: int, preset: str = "medium",
+                       copy_unchanged: bool = True, only=None, prior=None):
+    """Part of the result is up to date: inpaint the frames ``only`` into ``results`` (as Inpaint does,
+    in the windows of ``span``), then write the video from the result (``export_results_job``). A
+    cancel keeps the frames already inpainted, each current."""
+    fill = inpaint_job(video, masks, *span, results, weights, config, made, only=only, prior=prior)
+    encode = export_results_job(video, results, output, crf, keep_audio, preset=preset, start=start, end=end,
+                                copy_unchanged=copy_unchanged)
+
+    def fn(host: EngineHost, progress, cancel):
+        mode = fill(host, progress, cancel)["fill"]
+        return {**encode(host, progress, cancel), "inpainted": len(only or ()), "fill": mode}
 
     return fn
 
