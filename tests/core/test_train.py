@@ -36,7 +36,7 @@ def test_steps_reduce_loss_on_fixed_batch(tmp_path, data):
     # Reconstruction only: with beta1 = 0 (the paper's Adam) single steps are noisy, so the check
     # looks at the last few of 12 steps; the adversarial step is checked below.
     tr = Trainer(tiny(tmp_path / "w", data, lr=1e-3, adv_weight=0))
-    frames, masks = tr.sampler.batch(1)
+    frames, masks = (x.to(tr.device) for x in tr.sampler.batch(1))  # (recon() runs G on them itself)
     b, t, c, h, w = frames.shape
 
     def recon():
@@ -59,7 +59,8 @@ def test_steps_reduce_loss_on_fixed_batch(tmp_path, data):
 
 
 def test_cancel_then_resume_equals_uninterrupted(tmp_path, data):
-    straight = Trainer(tiny(tmp_path / "a", data, steps=5))
+    # (on the CPU, whose kernels are deterministic: bit for bit; CUDA's atomics differ run to run)
+    straight = Trainer(tiny(tmp_path / "a", data, steps=5, device="cpu"))
     straight.run()
 
     cancel_at = 2
@@ -69,13 +70,13 @@ def test_cancel_then_resume_equals_uninterrupted(tmp_path, data):
         if p.done == cancel_at:
             first.cancel.cancel()
 
-    first = Trainer(tiny(tmp_path / "b", data, steps=5), progress=progress)
+    first = Trainer(tiny(tmp_path / "b", data, steps=5, device="cpu"), progress=progress)
     with pytest.raises(Cancelled, match="step 2"):
         first.run()
     ckpt = tmp_path / "b" / "checkpoints" / "last.pt"
     assert ckpt.exists()
     del first
-    resumed = Trainer(tiny(tmp_path / "b", data, steps=5), resume=ckpt)
+    resumed = Trainer(tiny(tmp_path / "b", data, steps=5, device="cpu"), resume=ckpt)
     assert resumed.step == cancel_at
     resumed.run()
     assert resumed.step == 5

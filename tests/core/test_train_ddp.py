@@ -23,8 +23,10 @@ def test_two_gloo_processes_stay_identical(tmp_path, make_clip):
     cfg = TrainConfig(data=[str(clip)], workdir=str(tmp_path / "w"), steps=3, channels=16, blocks=1,
                       patch_sizes=[[8, 4], [4, 2]], width=64, height=32, sample_frames=3, disc_channels=8,
                       checkpoint_every=0, val_every=0, lr=1e-3, device="cpu")
-    # fork: the children need not import torch again (slow on a loaded machine)
-    run_local(_worker, 2, cfg.to_dict(), str(tmp_path), start_method="fork")
+    # fork: the children need not import torch again (slow on a loaded machine); not once this
+    # process has run CUDA's autograd (earlier tests on a GPU host), whose threads a fork cannot copy
+    run_local(_worker, 2, cfg.to_dict(), str(tmp_path),
+              start_method="spawn" if torch.cuda.is_initialized() else "fork")
     a = torch.load(tmp_path / "rank0.pt", weights_only=True)
     b = torch.load(tmp_path / "rank1.pt", weights_only=True)
     for net in ("G", "D"):
