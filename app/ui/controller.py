@@ -68,7 +68,7 @@ class Controller(QObject):
         self.segment = JobThread("segment", self)  # click-to-select answers, while the engine may be busy
         self.engine.progress.connect(self._progress)
         self.engine.finished.connect(self._finished)
-        self.engine.failed.connect(lambda job, msg: self.error.emit(msg))
+        self.engine.failed.connect(self._failed)
         self.engine.cancelled.connect(self._cancelled)
         self.engine.busyChanged.connect(self._idle)
         project.engine_source = self.engine_source  # (what Project.result_outdated compares a result's with)
@@ -267,6 +267,10 @@ class Controller(QObject):
                 and job.data.get("shown") != current):
             job.data["shown"] = current
             self.project.resultChanged.emit()
+
+    def _failed(self, job: Job, message: str) -> None:
+        if job.data.get("kind") != "export":  # (the export dialog, open while its job runs, says it in its line)
+            self.error.emit(message)
 
     def _cancelled(self, job: Job) -> None:
         made, p = job.data.get("made"), self.project

@@ -163,3 +163,23 @@ def test_a_bare_name_is_written_beside_the_offered_one(window, qtbot, tmp_path, 
     monkeypatch.chdir(started)
     assert press_export(window, qtbot, " rel.mp4").startswith(f"Wrote {tmp_path / 'rel.mp4'}")
     assert not any(started.iterdir())
+
+
+def test_an_export_that_fails_says_so_once_in_its_dialog(window, qtbot, tmp_path, dialogs, monkeypatch):
+    """A failure during the export (here the file system refusing the output once the job runs) was
+    said in the dialog's line and again in a message box over it."""
+    import os
+
+    window.open_path(write_test_clip(tmp_path / "clip.mp4", panning(), fps=12, codec_options=GOP4))
+    paint(window, 4, 8)
+    real = os.replace
+
+    def refused(src, dst, *a, **k):
+        if str(dst).endswith("out.mp4"):
+            raise PermissionError(13, "Permission denied")
+        return real(src, dst, *a, **k)
+
+    monkeypatch.setattr(os, "replace", refused)
+    text = press_export(window, qtbot, tmp_path / "out.mp4")
+    assert "Permission denied" in text and not (tmp_path / "out.mp4").exists(), text
+    assert dialogs == []
