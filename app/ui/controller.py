@@ -18,7 +18,7 @@ from app.core.reach import MaskReach, mask_reach
 
 from .appsettings import AppSettings
 from .results import Made
-from .segment_tool import _runs
+from .timeline import frames_text
 from .workers import (Job, JobThread, export_inpaint_job, export_partial_job, export_results_job, inpaint_job,
                       preview_job, weights_identity)
 
@@ -300,7 +300,7 @@ class Controller(QObject):
             if kind == "inpaint":
                 todo, (a, b) = job.data["todo"], job.data["range"]
                 self.message.emit(f"Inpainted frames {a}..{b - 1}." if len(todo) == b - a else
-                                  f"Inpainted {len(todo)} frames again ({_runs(todo)}); the other "
+                                  f"Inpainted {len(todo)} frames again ({frames_text(todo)}); the other "
                                   f"{b - a - len(todo)} of {a}..{b - 1} were up to date.")
             self.resultsReady.emit(kind)
         elif kind == "export":

@@ -34,6 +34,7 @@ from app.core.segment.sam import SamSegmenter, find_sam_checkpoint, load_sam
 from .icons import icon
 from .project import mask_digest
 from .qimage import mask_to_qimage
+from .timeline import frames_text
 from .tools import SCOPE_LABELS, Tool
 
 #: what each flag tells the user, when G brings them to the frame
@@ -313,17 +314,6 @@ def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, 
 #: outside their masks (8 steps keep 0.72 of the object's pixels from the true first mask against
 #: 0.68 at the default 4: docs/BENCHMARKS.md, "how much of each object inpainting would remove")
 TRACKED_GROW = 8
-
-
-def _runs(frames: list[int]) -> str:
-    """Sorted frame numbers as runs: [3, 4, 5, 9] -> "frames 3..5, 9"."""
-    runs: list[list[int]] = []
-    for i in frames:
-        if runs and i == runs[-1][1] + 1:
-            runs[-1][1] = i
-        else:
-            runs.append([i, i])
-    return "frames " + ", ".join(f"{a}..{b}" if b > a else f"{a}" for a, b in runs)
 
 
 class SegmentController(QObject):
@@ -765,7 +755,7 @@ class SegmentController(QObject):
             c.error.emit(("This frame has no mask to track; click the object and press Enter first." if inside else
                           f"Nothing to track in the in/out range (frames {p.start}..{p.end - 1}): click the object "
                           "on a frame inside it and press Enter first.")
-                         + (f" Keyframes outside the in/out range ({p.start}..{p.end - 1}): {_runs(outside)}; widen "
+                         + (f" Keyframes outside the in/out range ({p.start}..{p.end - 1}): {frames_text(outside)}; widen "
                             "the range (I and O set the in and out points at the current frame) to track from them."
                             if outside else ""))
             return None
@@ -812,7 +802,7 @@ class SegmentController(QObject):
         # keyframes it started from whose mask changed meanwhile (an undo of the commit, an edit): the
         # run followed the old mask; said below, since nothing else on screen tells
         changed = sorted(k for k, digest in job.data.get("keys", {}).items() if mask_digest(p.masks.blob(k)) != digest)
-        changed_note = (f" {_runs(changed).capitalize()} changed while it ran (an undo or an edit): it followed their "
+        changed_note = (f" {frames_text(changed).capitalize()} changed while it ran (an undo or an edit): it followed their "
                         "masks as they were; Track again follows them as they are now (Ctrl+Z takes this run away)."
                         if changed else "")
         changes = {}
@@ -871,7 +861,7 @@ class SegmentController(QObject):
             kept = sorted(set(result["frames"]) - set(result["followed"]))
             lost = sum(result["flags"].get(i) == "lost" for i in kept)  # (tracked, but with nothing found)
             self.controller.message.emit(
-                f"Tracking stopped: kept the {len(kept)} frame(s) tracked so far ({_runs(kept)}"
+                f"Tracking stopped: kept the {len(kept)} frame(s) tracked so far ({frames_text(kept)}"
                 + (f", the object lost on {lost} of them" if lost else "")
                 + "; Ctrl+Z takes them away); Track again finishes the range" + (f"; check the {len(flagged)} flagged frame(s)."
                                                             if flagged else ".") + changed_note)
@@ -882,7 +872,7 @@ class SegmentController(QObject):
         # finishing a stopped run, the frames it tracked: its pieces begin at keyframes, or at the
         # frames the stopped run had got to, which it does not track again
         done = sorted(set(result["frames"]) - set(result["followed"]))
-        tracked_frames = _runs(done) if finishing and done else f"frames {', '.join(f'{a}..{b - 1}' for a, b in spans)}"
+        tracked_frames = frames_text(done) if finishing and done else f"frames {', '.join(f'{a}..{b - 1}' for a, b in spans)}"
         self.controller.message.emit(f"Tracked {f'{n} objects through ' if n > 1 else ''}{tracked_frames}"
                                      + (" (on from where the stopped run had got to; the other frames are as "
                                         "it left them)" if finishing else

@@ -169,7 +169,7 @@ class FrameBar(QWidget):
         unit = (self.width() - 12) / max(1, self.count)
         least = 4.0 if row == "flagged" else 1.5  # (a flag at least 4 px wide: one frame of thousands shows)
         spans: list[tuple[float, float]] = []
-        for a, b in _runs(sorted(frames)):
+        for a, b in frame_runs(sorted(frames)):
             width = max(least, unit * (b - a + 1))
             x0 = self.x_of((a + b) / 2) - width / 2
             if spans and x0 <= spans[-1][1]:
@@ -188,7 +188,8 @@ class FrameBar(QWidget):
             self.frameClicked.emit(self.index_at(e.position().x()))
 
 
-def _runs(indices):
+def frame_runs(indices):
+    """Sorted frame numbers as inclusive runs: [3, 4, 5, 9] -> (3, 5), (9, 9)."""
     start = prev = None
     for i in indices:
         if start is None:
@@ -200,6 +201,11 @@ def _runs(indices):
             start = prev = i
     if start is not None:
         yield start, prev
+
+
+def frames_text(frames) -> str:
+    """Sorted frame numbers as a message says them: [3, 4, 5, 9] -> "frames 3..5, 9"."""
+    return "frames " + ", ".join(f"{a}..{b}" if b > a else f"{a}" for a, b in frame_runs(frames))
 
 
 class Timeline(QWidget):

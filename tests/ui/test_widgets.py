@@ -547,7 +547,7 @@ def test_the_scrub_bar_works_its_marks_out_when_they_change_not_at_each_repaint(
     t.set_flagged(range(0, 90_000, 3))
     t.bar.grab()  # (renders through paintEvent)
     sorted_runs = []
-    monkeypatch.setattr(tl, "_runs", lambda frames: sorted_runs.append(1) or iter(()))
+    monkeypatch.setattr(tl, "frame_runs", lambda frames: sorted_runs.append(1) or iter(()))
     for i in range(0, 90_000, 9_000):
         t.bar.current = i
         t.bar.grab()
