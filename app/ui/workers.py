@@ -64,7 +64,8 @@ class EngineHost:
     def __init__(self):
         self._model = None
         self._model_key = None
-        self._readers: dict[Path, Any] = {}
+        self._reader: Any = None
+        self._reader_key: Optional[tuple] = None
 
     def engine(self, weights: Optional[Path], config: EngineConfig) -> InpaintEngine:
         if weights is None:
@@ -91,15 +92,23 @@ class EngineHost:
         return self._model is not None
 
     def reader(self, path) -> Any:
-        path = Path(path)
-        if path not in self._readers:
-            self._readers[path] = open_video(path)
-        return self._readers[path]
+        """A reader of ``path`` for the jobs on this thread, kept for the next job of the same video.
+        Only the latest video's is kept (the jobs are for the video open in the window): one kept per
+        video ever opened held its file, decoder threads and index until the window closed. A file
+        replaced since (same name, another size or time) is opened again, not read through the old one."""
+        key = weights_identity(Path(path))  # (the file's identity: resolved path, size, mtime)
+        if key != self._reader_key:
+            self._close_reader()
+            self._reader, self._reader_key = open_video(path), key
+        return self._reader
+
+    def _close_reader(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+        self._reader = self._reader_key = None
 
     def close(self) -> None:
-        for r in self._readers.values():
-            r.close()
-        self._readers.clear()
+        self._close_reader()
         self._model = None
 
 
