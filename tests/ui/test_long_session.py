@@ -6,6 +6,7 @@ process; these tests pin each leak it found (docs/LOAD.md, "A long working sessi
 from __future__ import annotations
 
 import os
+import platform
 import sys
 from pathlib import Path
 
@@ -79,3 +80,56 @@ def test_a_video_replaced_under_the_same_name_is_read_anew(tmp_path):
     finally:
         host.close()
 
+
+ARENA_PROBE = """
+import ctypes, sys, threading
+if sys.argv[1] == "limit":
+    from app.gui import limit_malloc_arenas
+    assert limit_malloc_arenas()
+libc = ctypes.CDLL(None)
+libc.malloc.restype = ctypes.c_void_p
+together = threading.Barrier(8)
+
+def work():
+    p = libc.malloc(64 << 10)  # (below the mmap threshold: from the thread's heap)
+    together.wait()
+    libc.free(ctypes.c_void_p(p))
+
+threads = [threading.Thread(target=work) for _ in range(8)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+libc.malloc_stats()  # (to stderr: an "Arena N:" line a heap)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc", reason="glibc's malloc")
+def test_the_window_process_keeps_to_two_malloc_heaps(monkeypatch):
+    """Each thread that allocated got a heap of its own (16 on two cores): frames freed into so many
+    fragmented them, and the window's process grew clip after clip. ``run_gui`` calls
+    ``limit_malloc_arenas`` first; with it eight threads allocating at once share two heaps."""
+    import subprocess
+
+    from app import gui
+
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    root = Path(__file__).resolve().parents[2]
+
+    def heaps(mode):
+        run = subprocess.run([sys.executable, "-c", ARENA_PROBE, mode], cwd=root, capture_output=True, text=True,
+                             timeout=60, check=True)
+        return run.stderr.count("Arena ")
+
+    assert heaps("default") > 2  # (the probe sees what the limit is for)
+    assert heaps("limit") <= 2
+    called = []
+
+    def stop():  # (the step after it: the window is not made)
+        raise SystemExit
+
+    monkeypatch.setattr(gui, "limit_malloc_arenas", lambda: called.append(True) or True)
+    monkeypatch.setattr(gui, "start_log_file", stop)
+    with pytest.raises(SystemExit):
+        gui.run_gui([])
+    assert called
