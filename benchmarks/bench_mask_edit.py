@@ -57,18 +57,28 @@ def stroke_once(truth, n, w, h, threads) -> float:
     return time.perf_counter() - t0
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def clip_options(ap: argparse.ArgumentParser, frames: int) -> None:
+    """The options naming the masks a benchmark edits: --clips, --clip, --frames, --size."""
     ap.add_argument("--clips", type=Path, default=ROOT.parent / "shared" / "data" / "clips")
     ap.add_argument("--clip", default="schoolgirls")
-    ap.add_argument("--frames", type=int, default=300)
+    ap.add_argument("--frames", type=int, default=frames)
     ap.add_argument("--size", default="1920x1080")
+
+
+def clip_masks(args) -> tuple[dict, list[np.ndarray], int, int]:
+    """(the clip's true masks {object: [mask per frame]}, each frame's union, width, height asked)."""
+    w, h = (int(v) for v in args.size.lower().split("x"))
+    objects = load_objects(args.clips, args.clip)
+    return objects, [np.any(np.stack(per_frame), axis=0) for per_frame in zip(*objects.values())], w, h
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    clip_options(ap, 300)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--compare", action="store_true", help="also time 8-bit PNG blobs, one frame at a time")
     args = ap.parse_args(argv)
-    w, h = (int(v) for v in args.size.lower().split("x"))
-    objects = load_objects(args.clips, args.clip)  # {object: [mask per frame]}: each frame's union
-    truth = [np.any(np.stack(per_frame), axis=0) for per_frame in zip(*objects.values())]
+    _, truth, w, h = clip_masks(args)
     runs = [("now: 1-bit PNG, a thread per core", None, masks_mod._encode)]
     if args.compare:
         runs.append(("before: 8-bit PNG, one frame at a time", 1, _old_encode))

@@ -1,7 +1,7 @@
 """The project: the state every widget observes (video, masks, range, settings, result).
 
 Widgets never hold this state themselves; they call methods here and redraw on the
-signals. Mask edits go through a QUndoStack whose commands store, per changed frame,
+signals. Mask edits go through a bounded QUndoStack (UndoHistory) whose commands store, per changed frame,
 the compressed mask blob before and after (bytes shared with the MaskStore), so a stroke
 applied to 10,000 frames of one watermark costs a dict of references, not 10,000 masks.
 """
@@ -36,6 +36,10 @@ from .results import ResultCache
 
 log = logging.getLogger(__name__)
 
+#: what an undo step keeps for each frame it records beside the blobs (a dict entry, a tuple of two,
+#: an int; ``MaskEditCommand.weight``), measured with tracemalloc (benchmarks/bench_undo_history.py)
+ENTRY_BYTES = 140
+
 FORMAT = "sttn-inpaint-project/1"
 PROJECT_SUFFIX = ".sttnproj"
 SCOPES = ("frame", "range", "onwards")
@@ -63,12 +67,45 @@ class MaskEditCommand(QUndoCommand):
         self.marks = marks or {}
         self.objects = objects or {}
         self.labels = labels or {}
+        #: False while ``UndoHistory`` rebuilds the stack: pushed and moved over again, it changes nothing
+        self.live = True
+        self.weight = self._weigh()
 
     @property
     def project(self) -> "Project":
         return self._project()
 
+    def copy(self) -> "MaskEditCommand":
+        """The same step as a new command (clearing the stack deletes its own), not live."""
+        twin = MaskEditCommand(self.project, {}, self.text())
+        twin.__dict__.update(self.__dict__)  # (the same dicts, and the weight: nothing weighed again)
+        twin.live = False
+        return twin
+
+    def _sides(self, which: int):
+        """Each blob or packed selection on one side (0: before, 1: after) of this step."""
+        for kind in (self.changes, self.tracked, self.labels):
+            for pair in kind.values():
+                if pair[which] is not None:
+                    yield pair[which]
+        for pair in self.objects.values():
+            yield from pair[which]
+
+    def _weigh(self) -> int:
+        """The bytes this step alone keeps once it is done (``UndoHistory``'s budget): the blobs,
+        label maps and selections it replaced (each distinct one once; the after side is the
+        project's until a later step replaces it, and is counted there), plus ``ENTRY_BYTES`` of
+        bookkeeping for each frame it records. An upper bound: a blob replaced on one frame may
+        still be another frame's."""
+        kept = {id(v) for v in self._sides(1)}
+        gone = {id(v): v for v in self._sides(0) if id(v) not in kept}
+        entries = (len(self.changes) + len(self.tracked) + len(self.labels) + len(self.objects) + len(self.marks)
+                   + (len(self.flags[0]) + len(self.flags[1]) if self.flags is not None else 0))
+        return sum(v.nbytes if isinstance(v, np.ndarray) else len(v) for v in gone.values()) + ENTRY_BYTES * entries
+
     def _apply(self, which: int) -> None:
+        if not self.live:
+            return
         p = self.project
         for i, pair in self.changes.items():
             p.masks.set_blob(i, pair[which])
@@ -103,6 +140,73 @@ class MaskEditCommand(QUndoCommand):
         self._apply(0)
 
 
+class UndoHistory(QUndoStack):
+    """The project's undo stack, bounded: by ``steps`` steps (Qt's own undo limit) and by ``budget``
+    bytes of what only the history keeps (the steps' ``weight``). A push that goes past the budget
+    drops the oldest steps, never the newest one (a tracking run larger than the budget alone can
+    still be undone) and never the state shown. Qt drops steps only by count, and takes a limit only
+    on an empty stack (``setUndoLimit``), so the stack is rebuilt from copies of the steps kept,
+    which change nothing while they are pushed. Where the clean state (the last save) was among the
+    steps dropped, no state is clean any more: the project stays dirty until it is saved again."""
+
+    def __init__(self, parent=None, budget: int = 512 << 20, steps: int = 1000):
+        super().__init__(parent)
+        self.budget = budget
+        self.setUndoLimit(steps)
+
+    def weights(self) -> list[int]:
+        """Each step's ``weight``, oldest first (0 for a command that has none)."""
+        return [getattr(self.command(i), "weight", 0) for i in range(self.count())]
+
+    def held(self) -> int:
+        """The bytes the history alone keeps, as its budget counts them."""
+        return sum(self.weights())
+
+    def push(self, command: QUndoCommand) -> None:
+        super().push(command)
+        self.trim()
+
+    def trim(self) -> int:
+        """Drop the oldest steps until the others fit the budget; returns how many were dropped."""
+        weights = self.weights()
+        total, drop = sum(weights), 0
+        while total > self.budget and drop < self.index() - 1:
+            total -= weights[drop]
+            drop += 1
+        if drop:
+            self._drop(drop)
+        return drop
+
+    def _drop(self, k: int) -> None:
+        """Rebuild the stack without its ``k`` oldest steps (all done ones), keeping its index and,
+        if it is among those kept, its clean state; tells what changed once it is rebuilt."""
+        def state():
+            return (self.canUndo(), self.canRedo(), self.undoText(), self.redoText(), self.isClean())
+
+        index, clean, before = self.index(), self.cleanIndex(), state()
+        kept = [self.command(i).copy() for i in range(k, self.count())]
+        blocked = self.blockSignals(True)
+        try:
+            self.clear()
+            for command in kept:
+                super().push(command)
+            if clean >= k:
+                self.setIndex(clean - k)
+                self.setClean()
+            else:
+                self.resetClean()
+            self.setIndex(index - k)
+        finally:
+            for command in kept:
+                command.live = True
+            self.blockSignals(blocked)
+        self.indexChanged.emit(self.index())
+        for signal, was, now in zip((self.canUndoChanged, self.canRedoChanged, self.undoTextChanged,
+                                     self.redoTextChanged, self.cleanChanged), before, state()):
+            if was != now:
+                signal.emit(now)
+
+
 class Project(QObject):
     videoChanged = Signal()
     currentChanged = Signal(int)
@@ -118,6 +222,11 @@ class Project(QObject):
     BUSY_FRAMES = 250  # an edit of this many frames shows the busy cursor while it runs
     FRAME_CACHE = 12  # decoded frames kept for scrubbing back and forth, at least (6 MB each at 1080p)
     FRAME_CACHE_BYTES = 144 << 20  # more where they are smaller: 23 at 1080p, 64 at most
+    #: the undo history's bounds (``UndoHistory``): the bytes only it keeps, and its steps. At 1080p
+    #: (docs/LOAD.md) 512 MB holds ~9 re-trackings of 10,000 frames (5.5 MB a 1,000), ~4 strokes
+    #: over 10,000 tracked frames (10.8 MB a 1,000); one-frame strokes (~10 KB) meet the 1000 steps first
+    UNDO_BYTES = 512 << 20
+    UNDO_STEPS = 1000
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -160,7 +269,7 @@ class Project(QObject):
         self._shown_state = None  # whether the frame shown was out of date, when the view last heard
         self.resultChanged.connect(self._forget_shown)
         self.currentChanged.connect(self._forget_shown)
-        self.undo = QUndoStack(self)
+        self.undo = UndoHistory(self, self.UNDO_BYTES, self.UNDO_STEPS)
         self.undo.cleanChanged.connect(self._clean_changed)
         self._dirty = False
         #: masks (and tracked masks) a project had past the end of the shorter video it was opened
