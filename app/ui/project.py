@@ -18,7 +18,7 @@ import traceback
 import weakref
 import zipfile
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
@@ -272,9 +272,9 @@ class Project(QObject):
         self.undo = UndoHistory(self, self.UNDO_BYTES, self.UNDO_STEPS)
         self.undo.cleanChanged.connect(self._clean_changed)
         self._dirty = False
-        #: masks (and tracked masks) a project had past the end of the shorter video it was opened
-        #: with, {frame: blob} each: autosaves keep them, the next save drops them (``load``)
-        self.past_end: tuple[dict[int, bytes], dict[int, bytes]] = ({}, {})
+        #: what a project had past the end of the shorter video it was opened with: autosaves keep
+        #: it, the next save drops it (``load``)
+        self.past_end = PastEnd()
         #: what the last ``load`` found worth saying of the video (more frames, another frame rate)
         self.load_notes: list[str] = []
         self._frames: "OrderedDict[int, np.ndarray]" = OrderedDict()
@@ -323,7 +323,7 @@ class Project(QObject):
         self.tracked = MaskStore(len(reader), reader.width, reader.height)
         self.keyframes, self.flagged, self.objects, self.tracked_objects = set(), {}, {}, {}
         self.last_track = None
-        self.past_end, self.load_notes = ({}, {}), []
+        self.past_end, self.load_notes = PastEnd(), []
         self.current, self.start, self.end = 0, 0, len(reader)
         self.path = self.origin = None
         self._dirty = False
@@ -632,15 +632,17 @@ class Project(QObject):
     def snapshot(self, past_end: bool = False, origin: bool = False) -> "ProjectSnapshot":
         """What a save writes, taken in milliseconds (references to the immutable mask blobs, copies
         of the containers; the JSON is made by the writer): ``write_snapshot`` writes it, on any thread.
-        ``past_end``: with the masks past the video's end (``self.past_end``; an autosave keeps them);
-        ``origin``: naming the project file this is the work of (an autosave's, for its recovery)."""
+        ``past_end``: with what the project had past the video's end (``self.past_end``: masks,
+        keyframes, flags, selections; an autosave keeps them); ``origin``: naming the project file
+        this is the work of (an autosave's, for its recovery)."""
         run = self.last_track
-        masks, tracked = self.past_end if past_end else ({}, {})
+        past = self.past_end if past_end else PastEnd()
+        objects = {i: list(blobs) for i, blobs in {**self.objects, **past.objects}.items() if blobs}
         return ProjectSnapshot(
-            _widened(self.masks, masks), None if self.tracked is None else _widened(self.tracked, tracked),
-            {i: list(blobs) for i, blobs in self.objects.items() if blobs}, dict(self.tracked_objects),
+            _widened(self.masks, past.masks), None if self.tracked is None else _widened(self.tracked, past.tracked),
+            objects, {**self.tracked_objects, **past.tracked_objects},
             str(self.video_path), (self.start, self.end), self.current, dict(self.engine_settings),
-            set(self.keyframes), dict(self.flagged),
+            self.keyframes | past.keyframes, {**self.flagged, **past.flagged},
             None if run is None else {**run, "keys": dict(run["keys"]), "tracked": dict(run["tracked"])},
             self.n_frames, self.fps, str(self.path or self.origin) if origin and (self.path or self.origin) else None)
 
@@ -654,7 +656,7 @@ class Project(QObject):
                               "choose another folder with File > Save As. Nothing is lost: the project is still open.") from None
         if mark_clean:
             self.path, self.origin = path, None
-            self.past_end = ({}, {})  # (the file has them no more: "dropped when you save", ``load``)
+            self.past_end = PastEnd()  # (the file has them no more: "dropped when you save", ``load``)
             self._dirty = False
             self.undo.setClean()
             self.pathChanged.emit(path)
@@ -667,7 +669,8 @@ class Project(QObject):
         was moved or renamed); the project is then changed (its next save records the new path).
         A video shorter than the masks reach: ``confirm(line)`` says so (how many masked frames lie
         past its end) before anything changes; False raises Cancelled (the open project stays), True
-        opens it with those masks kept in ``past_end`` (autosaves keep them, the next save drops them)."""
+        opens it with those masks, and the keyframes, flags and selections there, kept in ``past_end``
+        (autosaves keep them, the next save drops them)."""
         path = Path(path)
         data = read_project_file(path)
         # the masks are read before anything changes: a damaged file leaves the open project as it was
@@ -718,13 +721,16 @@ class Project(QObject):
                 self.tracked = MaskStore(self.n_frames, self.masks.width, self.masks.height)
         self._load_tracking(tracking if isinstance(tracking, dict) else {})
         size = (self.masks.width * self.masks.height + 7) // 8
-        self.objects = {i: blobs for i, blobs in objects.items()
-                        if 0 <= i < self.n_frames and all(b.size == size for b in blobs)}
-        self.tracked_objects = {i: b for i, b in tracked_objects.items() if 0 <= i < self.n_frames}
-        self.set_range(*data.get("range", [0, self.n_frames]))
+        n, past = self.n_frames, self.past_end
+        objects = {i: blobs for i, blobs in objects.items() if i >= 0 and all(b.size == size for b in blobs)}
+        self.objects = {i: blobs for i, blobs in objects.items() if i < n}
+        self.tracked_objects = {i: b for i, b in tracked_objects.items() if 0 <= i < n}
+        self.set_range(*data.get("range", [0, n]))
         self.set_current(data.get("current", 0))
-        self.past_end = tuple({i: b for i, b in (store[1] if store else {}).items() if i >= self.n_frames}
-                              for store in (masks, tracked))
+        past.masks, past.tracked = ({i: b for i, b in (store[1] if store else {}).items() if i >= n}
+                                    for store in (masks, tracked))
+        past.objects = {i: blobs for i, blobs in objects.items() if i >= n}
+        past.tracked_objects = {i: b for i, b in tracked_objects.items() if i >= n}
         self.load_notes = _video_notes(self.video_path.name, self.n_frames, self.fps, data)
         if masks is None and data.get("masks"):  # (every save writes it, an empty project too: it was moved or deleted since)
             self.load_notes.insert(0, f"{masks_file.name}, the masks of {path.name}, is missing: the project opened "
@@ -771,7 +777,8 @@ class Project(QObject):
             pass  # an edited or older file: the next Track runs over the whole range
 
     def _load_tracking(self, tracking: dict) -> None:
-        """Restore keyframes and flags, dropping entries that do not fit this video (an edited file)."""
+        """Restore keyframes and flags, dropping entries that are no frame (an edited file); those
+        past the end of this video are kept in ``past_end``."""
         n = self.n_frames
 
         def frame(v):
@@ -779,14 +786,17 @@ class Project(QObject):
                 i = int(v)
             except (TypeError, ValueError):
                 return None
-            return i if 0 <= i < n else None
+            return i if i >= 0 else None
 
         keys = tracking.get("keyframes", []) if isinstance(tracking, dict) else []
         flags = tracking.get("flagged", {}) if isinstance(tracking, dict) else {}
-        self.keyframes = {i for i in map(frame, keys if isinstance(keys, list) else []) if i is not None}
+        keys = {i for i in map(frame, keys if isinstance(keys, list) else []) if i is not None}
+        flags = {frame(k): str(v) for k, v in (flags.items() if isinstance(flags, dict) else []) if frame(k) is not None}
+        self.keyframes = {i for i in keys if i < n}
+        self.flagged = {i: why for i, why in flags.items() if i < n}
+        self.past_end.keyframes = keys - self.keyframes
+        self.past_end.flagged = {i: why for i, why in flags.items() if i >= n}
         self.objects, self.tracked_objects = {}, {}
-        self.flagged = {frame(k): str(v) for k, v in (flags.items() if isinstance(flags, dict) else [])
-                        if frame(k) is not None}
         self._load_last_track(tracking.get("last_run"))
         self.trackingChanged.emit()
 
@@ -1026,6 +1036,22 @@ def read_mask_blobs(path) -> tuple[tuple[int, int], dict[int, bytes]]:
         raise InpaintError(f"Cannot read the masks file {path} ({short(exc)}); it is damaged: restore it "
                            "from a copy, or open the video alone and paint the masks again.") from None
     return (w, h), frames
+
+
+@dataclass(eq=False)
+class PastEnd:
+    """What a project had past the end of the shorter video it was opened with (``Project.load``),
+    each {frame: ...} as on ``Project``: autosaves keep it, the next save drops it."""
+
+    masks: dict[int, bytes] = field(default_factory=dict)
+    tracked: dict[int, bytes] = field(default_factory=dict)  # the tracker's record
+    keyframes: set[int] = field(default_factory=set)
+    flagged: dict[int, str] = field(default_factory=dict)
+    objects: dict[int, list[np.ndarray]] = field(default_factory=dict)  # selections (bit-packed)
+    tracked_objects: dict[int, bytes] = field(default_factory=dict)  # label maps
+
+    def __bool__(self) -> bool:
+        return any(map(bool, vars(self).values()))
 
 
 def _widened(store: MaskStore, past: dict[int, bytes]) -> MaskStore:

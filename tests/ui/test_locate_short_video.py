@@ -3,10 +3,13 @@ masks past its end were dropped without a word. Now the user is told how many be
 changes, and chooses: open it anyway (the project file and the autosave keep those masks until a
 save), choose another video, or cancel. A longer video or another frame rate is said in the status bar."""
 import pytest
+import numpy as np
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
-from app.ui.project import Project, read_mask_blobs
+from app.core.masks import encode_labels
+from app.ui.project import Autosaver, Project, read_mask_blobs
+from uihelpers import square_mask
 from test_audit_gui import locate, saved_project
 
 QUESTION = ("short.mp4 has 6 frames; work.sttnproj has masks on 2 frame(s) after that (frames 6..7). Open it "
@@ -78,7 +81,7 @@ def test_choose_another_asks_for_the_video_again(window, moved, tmp_path, monkey
     assert seen == [QUESTION] and asked == ["Locate clip.mp4", "Locate clip.mp4"]
     p = window.project
     assert p.video_path.name == "kept.mp4" and p.masks.masked_frames() == sorted(masks)
-    assert p.past_end == ({}, {}) and p.dirty
+    assert not p.past_end and p.dirty
 
 
 def test_open_anyway_keeps_the_masks_past_the_end_until_a_save(window, moved, monkeypatch, qtbot):
@@ -116,7 +119,7 @@ def test_open_anyway_keeps_the_masks_past_the_end_until_a_save(window, moved, mo
     assert sorted(read_mask_blobs(path.with_name("work.masks.npz"))[1]) == [2, 3, 4, 5]
     assert not saver.path.exists()  # (saved: nothing to recover)
     seen = press()
-    assert window.open_path(path) and seen == [] and p.past_end == ({}, {})
+    assert window.open_path(path) and seen == [] and not p.past_end
     q = Project()  # (the file names the located video now)
     q.load(path)
     assert q.video_path == short.resolve() and q.masks.masked_frames() == [2, 3, 4, 5]
@@ -133,3 +136,47 @@ def test_a_longer_video_at_another_frame_rate_opens_and_says_so(window, moved, m
     assert ("longer.mp4 has 20 frames, 8 more than the project's video had: those have no masks yet." in said)
     assert ("longer.mp4 runs at 25 fps, the project's video at 12 fps: the masks stay on their frame numbers, so "
             "check that they still lie on the object." in said)
+
+
+def test_keyframes_flags_and_selections_past_the_end_live_in_the_autosave_until_a_save(clip, make_clip, tmp_path):
+    """Not the masks alone: what tracking knew of the frames past the shorter video's end (keyframes,
+    flags, the objects selected, which tracked pixel was whose) is autosaved, so that recovering the
+    work with the longer video brings it all back; a save drops it, as the question said."""
+    p = Project()
+    p.open_video(clip)
+    p.set_range(2, 10)
+    p.edit_mask(square_mask(), "range")
+    sel = square_mask(box=(50, 5, 60, 15))
+    for i in (3, 8):  # a click-tool commit on each: keyframe and object
+        p.set_current(i)
+        p.edit_mask(p.masks.get(i) | sel, "frame", keyframe=True, new_object=sel)
+    p.flagged.update({4: "lost", 9: "shrunk"})
+    p.tracked.set(9, square_mask(box=(20, 16, 30, 40)))
+    labels = encode_labels([square_mask(box=(20, 16, 30, 40)), square_mask(box=(30, 16, 44, 40))])
+    p.set_tracked_objects(5, labels)
+    p.set_tracked_objects(9, labels)
+    path = p.save(tmp_path / "work.sttnproj")
+
+    short = make_clip(n=6, width=96, height=64, fps=12, name="short.mp4")
+    q = Project()
+    q.load(path, video=short)
+    assert q.keyframes == {3} and q.flagged == {4: "lost"} and sorted(q.objects) == [3]
+    assert sorted(q.tracked_objects) == [5] and q.dirty
+    assert q.past_end.keyframes == {8} and q.past_end.flagged == {9: "shrunk"}
+
+    saver = Autosaver(q, tmp_path / "auto", interval_ms=3_600_000)
+    assert saver.save_now() is not None and saver.wait(30)
+    r = Project()  # recovered after a crash, with the original video located again
+    r.load(saver.path, video=clip)
+    assert r.masks.masked_frames() == list(range(2, 10)) and r.tracked.masked_frames() == [9]
+    assert r.keyframes == {3, 8} and r.flagged == {4: "lost", 9: "shrunk"}
+    assert [np.array_equal(a, b) for a, b in zip(r.objects_on(8), p.objects_on(8))] == [True]
+    assert r.tracked_objects == {5: labels, 9: labels}
+
+    q.save(path)  # an explicit save drops them
+    assert not q.past_end
+    s = Project()
+    s.load(path, video=clip)
+    assert s.masks.masked_frames() == [2, 3, 4, 5] and s.keyframes == {3} and s.flagged == {4: "lost"}
+    assert sorted(s.objects) == [3] and sorted(s.tracked_objects) == [5]
+    saver.discard()
