@@ -241,7 +241,7 @@ def cmd_track(args) -> int:
     from .cliutil import TqdmProgress, check_readable, program, refuse_inputs, same_path
     from .core.errors import OutputError
     from .core.fsutil import atomic_path, check_writable
-    from .core.masks import fit_mask, read_mask_image
+    from .core.masks import check_not_inverted, fit_mask, read_mask_image
     from .core.segment import CHECK, GrabCutSegmenter, TrackParams, click_motion, split_objects, track
     from .core.video import open_video
 
@@ -291,6 +291,7 @@ def cmd_track(args) -> int:
             mask = fit_mask(read_mask_image(path), reader.width, reader.height, f"Keyframe mask {path.name}")
             if not mask.any():
                 raise InpaintError(f"Keyframe mask {path} is empty (all black); white marks the object on frame {f}.")
+            check_not_inverted(mask, f"Keyframe mask {path.name}")  # (inpaint would refuse its masks after tracking)
             given.setdefault(f, []).extend(split_objects(mask, gap))
         for f, objects in prompts.items():
             for x, y, _ in (pt for pts, _ in objects.values() for pt in pts):

@@ -108,7 +108,10 @@ class ColourModel:
 
     def logit(self, rgb: np.ndarray, index: Optional[np.ndarray] = None) -> np.ndarray:
         """log p(colour | object) - log p(colour | background), float32 (H, W). ``index``:
-        ``colour_bins(rgb, self.bins)`` when the caller has it already."""
+        ``colour_bins(rgb, self.bins)`` when the caller has it already. All 0 (no colour evidence)
+        before a fit, which an object covering the whole frame never gets: no background to learn."""
+        if not self.ready:
+            return np.zeros(rgb.shape[:2], np.float32)
         a = self.anchor
         fg = a * self._fg0 + (1 - a) * self._fg
         bg = a * self._bg0 + (1 - a) * self._bg
