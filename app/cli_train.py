@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .cliutil import TqdmProgress, int_in
 from .core.config import FINETUNE_LR
-from .core.errors import Cancelled, DataError, InpaintError, OutputError
+from .core.errors import Cancelled, DataError, InpaintError, OutputError, short
 
 _TUNING = ("steps", "time_limit", "lr", "batch_size", "sample_frames", "lr_decay_every", "lr_decay_gamma", "adv_weight",
            "seed", "checkpoint_every", "checkpoint_seconds", "val_every", "val_frames", "log_every", "width", "height", "attention",
@@ -102,16 +102,40 @@ def register(subparsers) -> None:
     tr.set_defaults(func=train_command, _finetune=False)
 
 
+def _config_file(path) -> dict:
+    """The fields of a ``--config`` JSON file, each a TrainConfig field with a value it takes; a
+    misspelt name (dropped without a word before) or a wrong value says so with the file's name."""
+    import dataclasses
+    import difflib
+
+    from .core.train import TrainConfig
+
+    try:
+        fields = json.loads(Path(path).expanduser().read_text())
+    except (OSError, ValueError) as exc:
+        raise DataError(f"Cannot read --config {path} ({short(exc)}); pass a JSON file of TrainConfig fields.") from None
+    if not isinstance(fields, dict):
+        raise DataError(f"--config {path} holds a JSON {type(fields).__name__}, not a JSON object of TrainConfig "
+                        'fields (e.g. {"lr": 1e-5, "batch_size": 4}).')
+    names = [f.name for f in dataclasses.fields(TrainConfig)]
+    for name in fields:
+        if name not in names:
+            like = difflib.get_close_matches(name, names, n=1)
+            raise DataError(f"--config {path} has a field {name!r} that training does not know"
+                            + (f" (did you mean {like[0]!r}?)" if like else "")
+                            + "; the fields are listed in docs/TRAINING.md (--config).")
+    try:
+        TrainConfig.from_dict(fields)
+    except DataError as exc:
+        raise DataError(f"--config {path}: {exc}") from None
+    return fields
+
+
 def build_config(args):
     """TrainConfig from parsed arguments (and --config JSON). Returns (config, resume)."""
     from .core.train import TrainConfig
 
-    fields = {}
-    if args.config:
-        try:
-            fields.update(json.loads(Path(args.config).expanduser().read_text()))
-        except (OSError, ValueError) as exc:
-            raise DataError(f"Cannot read --config {args.config} ({exc}); pass a JSON file of TrainConfig fields.") from None
+    fields = _config_file(args.config) if args.config else {}
     for name in _TUNING + ("channels", "blocks", "init_weights", "output", "workdir"):
         value = getattr(args, name, None)
         if value is not None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 
 from app.cli import main
 from app.core.video import write_test_clip
@@ -55,3 +56,47 @@ def test_tracking_an_object_that_covers_the_whole_frame_does_not_crash():
     result = track(lambda i: frames[i], len(frames), {0: np.ones((H, W), bool)}, GrabCutSegmenter())
     assert len(result.flags) == len(frames)
     assert result.mask(0).all()
+
+
+def _train_argv(tmp_path, *extra):
+    clip = tmp_path / "clip.mp4"
+    if not clip.exists():
+        write_test_clip(clip, make_frames(6, W, H))
+    return ["train", "--data", str(clip), "--output", str(tmp_path / "out.pth"), "--steps", "1", "--channels", "16",
+            "--blocks", "1", "--device", "cpu", *extra]
+
+
+@pytest.mark.parametrize("option, value, said", [
+    ("--lr", "-1", "lr"), ("--lr", "0", "lr"), ("--adv-weight", "-0.5", "adv_weight"),
+    ("--lr-decay-gamma", "0", "lr_decay_gamma"),
+])
+def test_a_training_setting_out_of_range_is_one_line_before_any_work(tmp_path, capsys, option, value, said):
+    # --lr -1 ended in Adam's ValueError traceback after the clips were read; a negative adversarial
+    # weight or a decay to 0 trained on without a word
+    assert main(_train_argv(tmp_path, option, value)) == 2
+    line = _one_error_line(capsys)
+    assert said in line and value in line
+    assert not (tmp_path / "out.train").exists() and not (tmp_path / "out.pth").exists()
+
+
+@pytest.mark.parametrize("text, said", [
+    ('{"lr": "abc"}', "lr"),  # a string where a number belongs: TypeError in Adam
+    ('{"steps": 2.5}', "steps"),
+    ('{"flip": "no"}', "flip"),
+    ('[1, 2]', "JSON object"),  # not an object: TypeError in dict.update
+    ('{"learning_rate": 1e-5}', "learning_rate"),  # a misspelt field was dropped without a word
+])
+def test_a_config_file_with_a_wrong_field_is_one_line(tmp_path, capsys, text, said):
+    config = tmp_path / "cfg.json"
+    config.write_text(text)
+    assert main(_train_argv(tmp_path, "--config", str(config))) == 2
+    line = _one_error_line(capsys)
+    assert said in line and "cfg.json" in line
+    assert not (tmp_path / "out.train").exists()
+
+
+def test_a_misspelt_config_field_is_named_with_the_likely_one(tmp_path, capsys):
+    config = tmp_path / "cfg.json"
+    config.write_text('{"batchsize": 2}')
+    assert main(_train_argv(tmp_path, "--config", str(config))) == 2
+    assert "batch_size" in _one_error_line(capsys)

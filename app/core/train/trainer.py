@@ -53,6 +53,43 @@ log = logging.getLogger(__name__)
 CHECKPOINT_FORMAT = "sttn-train/1"
 
 
+_ANY = (lambda v: True, "")
+_POSITIVE = (lambda v: v > 0, " above 0")
+_NATURAL = (lambda v: v >= 0, ", 0 or more")
+_COUNT = (lambda v: v >= 1, ", 1 or more")
+_BETA = (lambda v: 0 <= v < 1, " from 0 to below 1")
+_SHARE = (lambda v: 0 <= v <= 1, " from 0 to 1")
+#: what each numeric or yes/no setting takes: (type, (test, the test in words)). A value outside (a
+#: learning rate of -1, a string from a --config file) is a DataError naming the setting, not
+#: Adam's ValueError or a TypeError some steps in. Settings that may also be None: _OPTIONAL.
+_RULES = {
+    "steps": (int, _NATURAL), "sample_frames": (int, _COUNT), "batch_size": (int, _COUNT), "channels": (int, _COUNT),
+    "blocks": (int, _COUNT), "disc_channels": (int, _COUNT), "width": (int, _COUNT), "height": (int, _COUNT),
+    "lr": (float, _POSITIVE), "beta1": (float, _BETA), "beta2": (float, _BETA), "lr_decay_every": (int, _COUNT),
+    "lr_decay_gamma": (float, _POSITIVE), "hole_weight": (float, _NATURAL), "valid_weight": (float, _NATURAL),
+    "adv_weight": (float, _NATURAL), "p_moving": (float, _SHARE), "seed": (int, _ANY),
+    "checkpoint_every": (int, _NATURAL), "checkpoint_seconds": (float, _NATURAL), "log_every": (int, _NATURAL),
+    "val_every": (int, _NATURAL), "val_frames": (int, _COUNT), "val_seed": (int, _ANY), "val_samples": (int, _NATURAL),
+    "time_limit": (float, _POSITIVE), "flip": (bool, _ANY), "amp": (bool, _ANY), "val_at_start": (bool, _ANY),
+}
+_OPTIONAL = {"width", "height", "checkpoint_seconds", "time_limit"}
+
+
+def _checked(name: str, value, kind, rule):
+    """``value`` as ``kind`` when it keeps to ``rule`` (see _RULES), else a DataError saying the rule."""
+    test, words = rule
+    if value is None and name in _OPTIONAL:
+        return None
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        raise DataError(f"{name} must be true or false, not {value!r}.")
+    number = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if number and (kind is float or float(value).is_integer()) and test(kind(value)):
+        return kind(value)
+    raise DataError(f"{name} must be {'a whole number' if kind is int else 'a number'}{words}, not {value!r}.")
+
+
 @dataclass
 class TrainConfig:
     """Everything that defines a training run; saved in every training checkpoint.
@@ -114,9 +151,8 @@ class TrainConfig:
             self.val_data = [self.val_data]
         self.data = [str(p) for p in self.data]
         self.val_data = [str(p) for p in self.val_data]
-        for name in ("steps", "sample_frames", "batch_size"):
-            if int(getattr(self, name)) < (0 if name == "steps" else 1):
-                raise DataError(f"{name} must be a positive number, not {getattr(self, name)}.")
+        for name, (kind, rule) in _RULES.items():
+            setattr(self, name, _checked(name, getattr(self, name), kind, rule))
 
     def to_dict(self) -> dict:
         return json.loads(json.dumps(dataclasses.asdict(self)))
