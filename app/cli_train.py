@@ -113,10 +113,11 @@ def _config_file(path) -> dict:
     try:
         fields = json.loads(Path(path).expanduser().read_text())
     except (OSError, ValueError) as exc:
-        raise DataError(f"Cannot read --config {path} ({short(exc)}); pass a JSON file of TrainConfig fields.") from None
+        raise DataError(f"Cannot read --config {path} ({short(exc)}); pass a JSON file of training settings "
+                        "(docs/TRAINING.md).") from None
     if not isinstance(fields, dict):
-        raise DataError(f"--config {path} holds a JSON {type(fields).__name__}, not a JSON object of TrainConfig "
-                        'fields (e.g. {"lr": 1e-5, "batch_size": 4}).')
+        raise DataError(f"--config {path} holds a JSON {type(fields).__name__}, not a JSON object of training "
+                        'settings (e.g. {"lr": 1e-5, "batch_size": 4}).')
     names = [f.name for f in dataclasses.fields(TrainConfig)]
     for name in fields:
         if name not in names:
