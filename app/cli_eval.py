@@ -60,7 +60,8 @@ def register(subparsers) -> None:
     p.add_argument("--method", action="append", metavar="METHOD",
                    help="none | telea | propagate | propagate+telea | sttn | propagate+sttn; repeat the option "
                         "or separate with commas (default propagate+telea)")
-    p.add_argument("--weights", type=Path, help="STTN generator weights for the sttn methods")
+    p.add_argument("--weights", type=Path, help="STTN generator weights for the sttn methods (default: the bundled "
+                   "model, as inpaint)")
     p.add_argument("--max-frames", type=int_in(2), default=None, help="use only the first N frames of each clip")
     p.add_argument("--size", type=_size, default=(432, 240), help="evaluation size WxH (default 432x240, the paper's)")
     p.add_argument("--i3d", type=Path, help="TorchScript I3D feature extractor for VFID (not bundled)")
@@ -109,8 +110,13 @@ def evaluate_command(args) -> int:
     from .core.fsutil import check_writable
 
     methods = _methods(args.method)
+    weights = args.weights
+    if weights is None and any("sttn" in m for m in methods):  # as inpaint: the bundled model (None: none shipped)
+        from .core import paths
+
+        weights = paths.default_weights()
     # Fail on unwritable outputs, and on outputs that are inputs, before minutes of computing.
-    reads = [("clip", c) for c in args.clips] + [("weights file", args.weights), ("I3D file", args.i3d)]
+    reads = [("clip", c) for c in args.clips] + [("weights file", weights), ("I3D file", args.i3d)]
     for option, out in (("--json", args.json), ("--markdown", args.markdown)):
         if out is not None:
             refuse_inputs(out, reads, option=option)
@@ -124,7 +130,7 @@ def evaluate_command(args) -> int:
         # (torch.jit.load's deprecation notice is for developers, not a line for the user)
         warnings.simplefilter("ignore", FutureWarning)
         result = evaluate(args.clips, methods, masks=args.masks, seed=args.seed, max_frames=args.max_frames,
-                          size=args.size, weights=args.weights, i3d=args.i3d, progress=bar,
+                          size=args.size, weights=weights, i3d=args.i3d, progress=bar,
                           samples_dir=args.samples, seam=args.seam)
     md = to_markdown(result)
     sys.stdout.write(md)

@@ -100,3 +100,23 @@ def test_a_misspelt_config_field_is_named_with_the_likely_one(tmp_path, capsys):
     config.write_text('{"batchsize": 2}')
     assert main(_train_argv(tmp_path, "--config", str(config))) == 2
     assert "batch_size" in _one_error_line(capsys)
+
+
+def test_evaluate_scores_the_sttn_methods_with_the_bundled_weights_by_default(tmp_path, capsys):
+    """As `inpaint` does: the sttn methods asked for a --weights the project ships."""
+    import json
+
+    from app.core import paths
+
+    clip = write_test_clip(tmp_path / "clip.mp4", make_frames(3, W, H))
+    out = tmp_path / "scores.json"
+    assert main(["evaluate", str(clip), "--method", "sttn", "--max-frames", "2", "--json", str(out)]) == 0
+    scores = json.loads(out.read_text())
+    assert scores["settings"]["weights"] == str(paths.default_weights())
+    assert scores["methods"]["sttn"]["mean"]["psnr"] > 10
+
+
+def test_evaluate_without_bundled_weights_asks_for_them_in_one_line(tmp_path, capsys, no_bundled_weights):
+    clip = write_test_clip(tmp_path / "clip.mp4", make_frames(3, W, H))
+    assert main(["evaluate", str(clip), "--method", "telea,sttn", "--max-frames", "2"]) == 2
+    assert "--weights" in _one_error_line(capsys)

@@ -81,7 +81,9 @@ def test_cli_end_to_end_writes_json_and_markdown(clip, tmp_path):
     assert np.array_equal(tiles[1][30:], tiles[2][30:])
     assert not list((tmp_path / "samples").glob("*.tmp*"))
 
-    bad = subprocess.run(cmd[:4] + ["--method", "sttn"], cwd=ROOT, capture_output=True, text=True, timeout=300,
+    # (without --weights the sttn methods use the bundled model: test_cli_newuser)
+    bad = subprocess.run(cmd[:4] + ["--method", "sttn", "--weights", str(tmp_path / "gone.pth")], cwd=ROOT,
+                         capture_output=True, text=True, timeout=300,
                          env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert bad.returncode != 0
-    assert len(bad.stderr.strip().splitlines()) == 1 and "--weights" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1 and "gone.pth" in bad.stderr
