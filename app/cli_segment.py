@@ -154,10 +154,17 @@ def cmd_download_sam(args) -> int:
     ck = SAM_CHECKPOINTS[args.model]
     dest = args.dest if args.dest is not None else download.models_dir()
     url = args.url or ck.url
+    if "://" in url and not url.lower().startswith(("http://", "https://")):  # (file://, ftp://)
+        raise InpaintError(f"--url {url} is not an http:// or https:// address; a checkpoint you already have needs "
+                           f"no download: copy it into {dest} (or give it to `track --sam`).")
     if not url.lower().startswith(("http://", "https://")):
         raise InpaintError(f"--url {url} needs http:// or https:// in front (e.g. http://{url}).")
     if dest.expanduser().exists() and not dest.expanduser().is_dir():
         raise InpaintError(f"--dest {dest} is a file; give the folder to save the checkpoint in.")
+    try:  # (before the line that says where it goes)
+        dest.expanduser().mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InpaintError(f"Cannot create the models folder {dest} ({exc.strerror}); choose another --dest.") from None
     print(f"Downloading {ck.filename} from {url} into {dest}", file=sys.stderr)
     with TqdmProgress(ck.filename, unit="B", scale=True) as bar:
         path = download.download_sam_checkpoint(args.model, dest, url=url, sha256=args.sha256, progress=bar)
@@ -249,7 +256,10 @@ def cmd_track(args) -> int:
     reads = [("video", args.input), ("SAM checkpoint", args.sam)] + [("keyframe mask", k) for k, _ in args.keyframe]
     refuse_inputs(out, reads)
     if args.json is not None:
-        refuse_inputs(args.json, reads + [("mask folder", out)], option="--json")
+        if same_path(args.json, out):
+            raise OutputError(f"--json {args.json} is the --output mask folder; give a file for it, e.g. "
+                              f"{Path(args.json) / 'flags.json'} (inpaint passes it over there).")
+        refuse_inputs(args.json, reads, option="--json")
         if not same_path(Path(args.json).expanduser().parent, out):  # (in the mask folder: written once it is)
             check_writable(args.json)
     if os.path.lexists(out):  # (a link to nothing too: the rename at the end could not replace it)

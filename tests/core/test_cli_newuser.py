@@ -120,3 +120,30 @@ def test_evaluate_without_bundled_weights_asks_for_them_in_one_line(tmp_path, ca
     clip = write_test_clip(tmp_path / "clip.mp4", make_frames(3, W, H))
     assert main(["evaluate", str(clip), "--method", "telea,sttn", "--max-frames", "2"]) == 2
     assert "--weights" in _one_error_line(capsys)
+
+
+def test_track_json_naming_the_mask_folder_itself_says_it_is_the_output(tmp_path, capsys):
+    """It said "is the input mask folder" of the folder the command was about to create."""
+    clip = write_test_clip(tmp_path / "clip.mp4", make_frames(4, W, H))
+    out = tmp_path / "masks"
+    assert main(["track", str(clip), "--click", "40,30", "-o", str(out), "--json", str(out)]) == 2
+    line = _one_error_line(capsys)
+    assert "--output" in line and "input" not in line and "masks/flags.json" in line
+    assert not out.exists()
+
+
+def test_download_sam_from_a_file_url_says_to_copy_the_file_instead(tmp_path, capsys):
+    """It suggested http://file:///... as the address to use."""
+    local = tmp_path / "sam_vit_b_01ec64.pth"
+    local.write_bytes(b"checkpoint")
+    assert main(["download-sam", "--dest", str(tmp_path / "models"), "--url", local.as_uri()]) == 2
+    line = _one_error_line(capsys)
+    assert "http://file" not in line and "copy" in line and str(tmp_path / "models") in line
+
+
+def test_download_sam_into_a_folder_that_cannot_be_made_says_what_to_do(tmp_path, capsys):
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("a file where the folder would go")
+    assert main(["download-sam", "--dest", str(blocker / "models"), "--url", "http://127.0.0.1:9/sam.pth"]) == 2
+    line = _one_error_line(capsys)
+    assert "notes.txt" in line and "choose another" in line
