@@ -5,14 +5,18 @@ Anything that is not an ``InpaintError`` is a bug and may show a traceback.
 """
 from __future__ import annotations
 
+import re
+
 
 def short(exc: BaseException) -> str:
     """An exception as a short detail for a one-line message: its first line (at most 160
-    characters), or its type's name where it has no text or only a key or index (KeyError 7)."""
+    characters) without the ``[Errno N]`` in front (FFmpeg's are numbers such as 1094995529 that
+    say nothing to a user), or its type's name where it has no text or only a key or index (KeyError 7)."""
     text = str(exc).strip().splitlines()
     if not text:
         return type(exc).__name__
-    return (f"{type(exc).__name__} {text[0]}" if isinstance(exc, LookupError) else text[0])[:160]
+    first = re.sub(r"^\[Errno -?\d+\]\s*", "", text[0])
+    return (f"{type(exc).__name__} {first}" if isinstance(exc, LookupError) else first)[:160]
 
 
 class InpaintError(Exception):

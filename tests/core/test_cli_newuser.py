@@ -147,3 +147,13 @@ def test_download_sam_into_a_folder_that_cannot_be_made_says_what_to_do(tmp_path
     assert main(["download-sam", "--dest", str(blocker / "models"), "--url", "http://127.0.0.1:9/sam.pth"]) == 2
     line = _one_error_line(capsys)
     assert "notes.txt" in line and "choose another" in line
+
+
+def test_a_file_that_is_no_video_is_said_without_ffmpegs_error_number(tmp_path, capsys):
+    """`[Errno 1094995529] Invalid data found ...`: the number means nothing to a user."""
+    clip = write_test_clip(tmp_path / "clip.mp4", make_frames(30, W, H))
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(clip.read_bytes()[:2000])  # an interrupted download: the index at the end is gone
+    assert main(["info", str(cut)]) == 2
+    line = _one_error_line(capsys)
+    assert "cut.mp4" in line and "Invalid data" in line and "Errno" not in line
