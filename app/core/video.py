@@ -28,6 +28,8 @@ from .jobs import CancelToken, ProgressClock, ProgressFn
 from .mp4index import video_pts
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
+#: names of video files: a folder holding one is not a frame folder (its images are stray stills)
+VIDEO_EXTS = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ts", ".mts"}
 
 
 def _natural(path: Path):
@@ -39,8 +41,17 @@ def image_files(folder: Path) -> list[Path]:
     """The images of a frame or mask folder in frame order: names sorted with their numbers as
     numbers (frame_2 before frame_10, as a file manager shows them); hidden files (macOS's ._
     copies, editors' backups) and folders left out."""
-    return sorted((p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_EXTS and not p.name.startswith(".")
+    return _files(folder, IMAGE_EXTS)
+
+
+def _files(folder, suffixes) -> list[Path]:
+    return sorted((p for p in Path(folder).iterdir() if p.suffix.lower() in suffixes and not p.name.startswith(".")
                    and p.is_file()), key=_natural)
+
+
+def video_files(folder: Path) -> list[Path]:
+    """The video files in a folder (by their names; hidden ones left out), in name order."""
+    return _files(folder, VIDEO_EXTS)
 
 
 # Audio codecs the mp4 container takes as they are; anything else is re-encoded to AAC.
@@ -521,6 +532,12 @@ class FrameFolderReader:
     def __init__(self, path, fps: float = DEFAULT_FPS):
         self.path = Path(path).expanduser()
         self.files = image_files(self.path)
+        videos = video_files(self.path)
+        if videos:  # (a user's footage folder, maybe with a thumbnail or two: not frames of one video)
+            names = ", ".join(p.name for p in videos[:3]) + (", ..." if len(videos) > 3 else "")
+            raise VideoError(f"Folder {self.path} holds videos ({names}), so it is no frame folder"
+                             + (f" (its {len(self.files)} images are left aside)" if self.files else "")
+                             + "; give one of the videos, or a folder of frame images only.")
         if not self.files:
             raise VideoError(f"Folder {self.path} has no frame images (png, jpg, ...); pick a video or a frame folder.")
         self.fps = float(fps)

@@ -157,3 +157,40 @@ def test_a_file_that_is_no_video_is_said_without_ffmpegs_error_number(tmp_path, 
     assert main(["info", str(cut)]) == 2
     line = _one_error_line(capsys)
     assert "cut.mp4" in line and "Invalid data" in line and "Errno" not in line
+
+
+def _folder_of_videos(tmp_path, stills: int) -> Path:
+    """A user's footage folder: two clips and ``stills`` stray images (a thumbnail, a cover)."""
+    folder = tmp_path / "footage"
+    folder.mkdir()
+    write_test_clip(folder / "a.mp4", make_frames(6, W, H))
+    write_test_clip(folder / "b.mov", make_frames(6, W, H, seed=1))
+    for i in range(stills):
+        cv2.imwrite(str(folder / f"cover{i}.png"), make_frames(1, W * 2, H * 2, seed=2 + i)[0])
+    return folder
+
+
+@pytest.mark.parametrize("stills", [0, 2])
+def test_a_folder_of_videos_given_as_the_video_is_named_for_what_it_is(tmp_path, capsys, stills):
+    """`info footage/` said frames=2 (its two stills); `inpaint footage/` exported them as a video."""
+    folder = _folder_of_videos(tmp_path, stills)
+    mask = _write_mask(tmp_path / "m.png", np.pad(np.ones((10, 10), bool), ((20, H - 30), (30, W - 40))))
+    assert main(["info", str(folder)]) == 2
+    line = _one_error_line(capsys)
+    assert "a.mp4" in line and "b.mov" in line
+    out = tmp_path / "out.mp4"
+    assert main(["inpaint", str(folder), "--mask", str(mask), "-o", str(out), "--fill", "telea"]) == 2
+    assert "a.mp4" in _one_error_line(capsys) and not out.exists()
+
+
+def test_training_on_a_footage_folder_with_stray_stills_reads_its_videos(tmp_path):
+    """Two stray images made the whole folder one 2-frame "clip", and its videos were never read."""
+    from app.core.train.dataset import find_clips
+
+    folder = _folder_of_videos(tmp_path, 2)
+    assert [p.name for p in find_clips([folder])] == ["a.mp4", "b.mov"]
+    frames = tmp_path / "frames"
+    frames.mkdir()
+    for i in range(3):
+        cv2.imwrite(str(frames / f"{i}.png"), make_frames(1, W, H, seed=i)[0])
+    assert find_clips([frames]) == [frames.resolve()]  # a frame folder is still one clip

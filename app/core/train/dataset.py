@@ -29,11 +29,10 @@ from ..errors import Cancelled, DataError, InpaintError, VideoError
 from ..fsutil import atomic_path
 from ..iothreads import Producer
 from ..maskgen import sample_masks
-from ..video import image_files, open_video
+from ..video import VIDEO_EXTS, image_files, open_video, video_files
 
 log = logging.getLogger(__name__)
 
-VIDEO_EXTS = {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".ts", ".mts"}
 #: names skipped when searching folders (mask folders and mask images that sit beside clips)
 DEFAULT_EXCLUDE = ("*_mask", "*_masks", "*_mask_*", "*_mask.*", "masks", "mask")
 CACHE_VERSION = 1
@@ -44,8 +43,10 @@ def _excluded(name: str, exclude) -> bool:
 
 
 def _has_images(folder: Path) -> bool:
+    """Whether ``folder`` is a frame folder: images (a folder of macOS ._ copies alone is not a clip)
+    and no videos (a footage folder with a thumbnail or two beside its clips is read for the clips)."""
     try:
-        return bool(image_files(folder))  # (a folder of macOS ._ copies alone is not a clip)
+        return bool(image_files(folder)) and not video_files(folder)
     except OSError:
         return False
 
