@@ -233,8 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details (and tracebacks) to stderr")
     parser.add_argument("--log-file", type=Path, metavar="PATH",
-                        help="also log (INFO and above) to this file, rotated at 1 MB, 3 kept; the GUI always "
-                             "logs to sttn-inpaint.log in the user log folder (see `cache info`)")
+                        help="also log (INFO and above, the error a command ends with, a bug's traceback) to this "
+                             "file, rotated at 1 MB, 3 kept; the GUI always logs to sttn-inpaint.log in the user log "
+                             "folder (see `cache info`)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("inpaint", help="inpaint a video with a mask and write an mp4",
@@ -346,6 +347,7 @@ def main(argv=None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    log_file = None
     try:
         if args.log_file is not None:
             from .core.logfile import add_log_file
@@ -355,25 +357,39 @@ def main(argv=None) -> int:
                     raise OutputError(f"--log-file {args.log_file} is also the {option.replace('_', '-')} of the "
                                       "command; choose another log file.")
 
-            add_log_file(args.log_file)
+            log_file = add_log_file(args.log_file)
             logging.getLogger("app").info("sttn-inpaint %s: %s", __version__, " ".join(argv))
         with _terminations_interrupt():
             return int(args.func(args) or 0)
     except Cancelled as exc:
-        print(f"cancelled: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return _ended(log_file, f"cancelled: {exc}", exc.exit_code)
     except InpaintError as exc:
         if args.verbose:
             logging.exception("details")
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
+        return _ended(log_file, f"error: {exc}", exc.exit_code)
     except KeyboardInterrupt:
-        print("cancelled: interrupted; no partial output was left.", file=sys.stderr)
-        return 130
+        return _ended(log_file, "cancelled: interrupted; no partial output was left.", 130)
     except MemoryError:
-        print("error: out of memory; try --crop-to-mask, fewer --max-refs, or a shorter --start/--end range.",
-              file=sys.stderr)
-        return 3
+        return _ended(log_file, "error: out of memory; try --crop-to-mask, fewer --max-refs, or a shorter "
+                                "--start/--end range.", 3)
+    except Exception:  # a bug: its traceback goes to stderr as always, and into the log file to send along
+        if log_file is not None:
+            _to_log_file(log_file, "failed with an unexpected error", sys.exc_info())
+        raise
+
+
+def _ended(log_file, line: str, code: int) -> int:
+    """Print the line a command ends with on stderr, write it into the --log-file too (where the
+    reason a run under nohup or a scheduler stopped is looked for), and give back ``code``."""
+    print(line, file=sys.stderr)
+    if log_file is not None:
+        _to_log_file(log_file, line)
+    return code
+
+
+def _to_log_file(handler, message: str, exc_info=None) -> None:
+    """``message`` (at ERROR) into the log file alone: stderr has said it already, once."""
+    handler.handle(logging.getLogger("app").makeRecord("app", logging.ERROR, __file__, 0, message, None, exc_info))
 
 
 if __name__ == "__main__":

@@ -194,3 +194,41 @@ def test_training_on_a_footage_folder_with_stray_stills_reads_its_videos(tmp_pat
     for i in range(3):
         cv2.imwrite(str(frames / f"{i}.png"), make_frames(1, W, H, seed=i)[0])
     assert find_clips([frames]) == [frames.resolve()]  # a frame folder is still one clip
+
+
+@pytest.fixture
+def log_handlers():
+    """The root logger's handlers and level as they were, back after the test (--log-file adds one)."""
+    import logging
+    from logging.handlers import RotatingFileHandler
+
+    root = logging.getLogger()
+    before = list(root.handlers), root.level
+    yield
+    for h in [h for h in root.handlers if h not in before[0] and isinstance(h, RotatingFileHandler)]:
+        root.removeHandler(h)
+        h.close()
+    root.setLevel(before[1])
+
+
+def test_the_log_file_keeps_the_line_a_command_ended_with(tmp_path, capsys, log_handlers):
+    """--log-file kept the command line and nothing of why it failed: the error went to stderr alone."""
+    log = tmp_path / "run.log"
+    assert main(["--log-file", str(log), "info", str(tmp_path / "holiday.mp4")]) == 2
+    line = _one_error_line(capsys)  # stderr: the same single line as without a log file
+    text = log.read_text()
+    assert "info" in text and line.removeprefix("error: ") in text and "ERROR" in text
+
+
+def test_the_log_file_keeps_the_traceback_of_a_bug(tmp_path, capsys, log_handlers, monkeypatch):
+    import app.cli
+
+    def broken(args):
+        raise RuntimeError("a bug in info")
+
+    monkeypatch.setattr(app.cli, "cmd_info", broken)
+    log = tmp_path / "run.log"
+    with pytest.raises(RuntimeError):
+        main(["--log-file", str(log), "info", str(tmp_path / "holiday.mp4")])
+    text = log.read_text()
+    assert "Traceback" in text and "a bug in info" in text
