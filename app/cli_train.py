@@ -212,6 +212,8 @@ class TrainProgress(TqdmProgress):
                 print(f"reading {p.stage} {p.done + 1}/{p.total}: {p.info.get('clip', '')}", file=self.stream,
                       flush=True)
             return
+        if p.done > p.total:  # (a run resumed past its --steps: no step to show; the start line said so)
+            return
         shown = {k: v for k, v in p.info.items() if k in ("loss", "d_loss", "val_psnr")}
         if self.tty:
             from tqdm import tqdm
@@ -266,10 +268,12 @@ def _run(args) -> int:
         with TrainProgress("finetune" if args._finetune else "train") as bar:
             trainer = Trainer(cfg, progress=bar, cancel=cancel, resume=resume)
             if trainer.ctx.is_main:
-                start = f"resuming at step {trainer.step}" if resume else "starting at step 0"
+                start = (f"starting at step 0 of {cfg.steps}" if not resume else
+                         f"resuming at step {trainer.step} of {cfg.steps}" if trainer.step < cfg.steps else
+                         f"at step {trainer.step} already: --steps {cfg.steps} trains no more (give a larger --steps "
+                         "to go on); the generator is written again")
                 print(f"data: {trainer.data_description}; {cfg.width or trainer.width}x{cfg.height or trainer.height}, "
-                      f"device {trainer.device}, {trainer.ctx.world_size} process(es), {start} of {cfg.steps}",
-                      file=sys.stderr)
+                      f"device {trainer.device}, {trainer.ctx.world_size} process(es), {start}", file=sys.stderr)
             try:
                 result = trainer.run()
             except Cancelled as exc:

@@ -232,3 +232,17 @@ def test_the_log_file_keeps_the_traceback_of_a_bug(tmp_path, capsys, log_handler
         main(["--log-file", str(log), "info", str(tmp_path / "holiday.mp4")])
     text = log.read_text()
     assert "Traceback" in text and "a bug in info" in text
+
+
+def test_resuming_with_steps_already_reached_says_nothing_is_trained(tmp_path, capsys):
+    """`--resume --steps 1` after 2 steps said "resuming at step 2 of 1" and "step 2/1"."""
+    import json
+
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps(dict(channels=16, blocks=1, patch_sizes=[[8, 4], [4, 2]], width=64, height=32,
+                                      sample_frames=2, disc_channels=8, val_every=0, val_at_start=False)))
+    assert main(_train_argv(tmp_path, "--config", str(config), "--steps", "2")) == 0
+    capsys.readouterr()
+    assert main(_train_argv(tmp_path, "--config", str(config), "--steps", "1", "--resume")) == 0
+    err = capsys.readouterr().err
+    assert "step 2 already" in err and "--steps" in err and "2 of 1" not in err and "2/1" not in err
