@@ -10,6 +10,7 @@ returns 0, and raises ``InpaintError`` subclasses for user errors.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -17,7 +18,7 @@ import warnings
 from pathlib import Path
 
 from .cliutil import int_in
-from .core.errors import InpaintError
+from .core.errors import Cancelled, InpaintError
 
 
 def _methods(values) -> list[str]:
@@ -103,6 +104,24 @@ def _check_samples_dir(folder: Path, reads) -> None:
         raise OutputError(f"Cannot write in the --samples folder {folder}; choose another one.")
 
 
+def _interrupted(folder, made: bool, before: set) -> str:
+    """What an interrupted run says it left: the sample images of the clips scored so far (whole
+    files, each written then renamed), never a --json or --markdown; a --samples folder it made
+    and wrote nothing into is removed."""
+    if folder is None:
+        return "interrupted; nothing was written."
+    folder = folder.expanduser()
+    new = sorted(p.name for p in folder.iterdir() if p not in before and p.suffix == ".png"
+                 and not p.name.startswith("."))
+    if not new:
+        if made:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        return "interrupted; nothing was written."
+    return (f"interrupted; no table was written, but the sample images of the {len(new)} clip(s) scored so far "
+            f"are in {folder} ({', '.join(new[:3])}{', ...' if len(new) > 3 else ''}).")
+
+
 def evaluate_command(args) -> int:
     from .cliutil import TqdmProgress, refuse_inputs, same_path
     from .core.errors import OutputError
@@ -124,14 +143,20 @@ def evaluate_command(args) -> int:
     if args.json is not None and args.markdown is not None and same_path(args.json, args.markdown):
         raise OutputError(f"--json and --markdown are both {args.json}: the second would replace the first; "
                           "give them two paths.")
+    made, before = False, set()
     if args.samples is not None:
+        made = not args.samples.expanduser().exists()
         _check_samples_dir(args.samples, reads)
-    with TqdmProgress("evaluate", unit="run") as bar, warnings.catch_warnings():
-        # (torch.jit.load's deprecation notice is for developers, not a line for the user)
-        warnings.simplefilter("ignore", FutureWarning)
-        result = evaluate(args.clips, methods, masks=args.masks, seed=args.seed, max_frames=args.max_frames,
-                          size=args.size, weights=weights, i3d=args.i3d, progress=bar,
-                          samples_dir=args.samples, seam=args.seam)
+        before = set(args.samples.expanduser().iterdir())
+    try:
+        with TqdmProgress("evaluate", unit="run") as bar, warnings.catch_warnings():
+            # (torch.jit.load's deprecation notice is for developers, not a line for the user)
+            warnings.simplefilter("ignore", FutureWarning)
+            result = evaluate(args.clips, methods, masks=args.masks, seed=args.seed, max_frames=args.max_frames,
+                              size=args.size, weights=weights, i3d=args.i3d, progress=bar,
+                              samples_dir=args.samples, seam=args.seam)
+    except KeyboardInterrupt:  # (Ctrl-C, kill): "no partial output was left" was untrue of --samples
+        raise Cancelled(_interrupted(args.samples, made, before)) from None
     md = to_markdown(result)
     sys.stdout.write(md)
     if args.json is not None:

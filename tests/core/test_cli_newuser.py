@@ -246,3 +246,35 @@ def test_resuming_with_steps_already_reached_says_nothing_is_trained(tmp_path, c
     assert main(_train_argv(tmp_path, "--config", str(config), "--steps", "1", "--resume")) == 0
     err = capsys.readouterr().err
     assert "step 2 already" in err and "--steps" in err and "2 of 1" not in err and "2/1" not in err
+
+
+@pytest.mark.parametrize("when", ["after the first clip", "before any clip"])
+def test_evaluate_stopped_says_what_it_left_in_the_samples_folder(tmp_path, when):
+    """Ctrl-C said "no partial output was left" over a --samples folder holding the first clip's image
+    (or an empty folder the run had made)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    first = write_test_clip(tmp_path / "first.mp4", make_frames(3, W, H))
+    second = write_test_clip(tmp_path / "second.mp4", make_frames(150, W, H, seed=3))  # seconds at 432x240
+    samples = tmp_path / "samples"
+    clips = [first, second] if when == "after the first clip" else [second, first]
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve().parents[2] / "main.py"), "evaluate",
+                             *map(str, clips), "--samples", str(samples), "--json", str(tmp_path / "r.json")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    ready = (lambda: (samples / "first.png").exists()) if when == "after the first clip" else samples.exists
+    deadline = time.monotonic() + 120
+    while not ready() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert proc.poll() is None, "the run ended before it could be stopped: give the long clip more frames"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    last = err.strip().splitlines()[-1]
+    assert proc.returncode == 130 and last.startswith("cancelled:") and not (tmp_path / "r.json").exists()
+    if when == "after the first clip":
+        assert "first.png" in last and str(samples) in last and "no partial output" not in last
+        assert sorted(p.name for p in samples.iterdir()) == ["first.png"]
+    else:
+        assert "nothing was written" in last and not samples.exists()
