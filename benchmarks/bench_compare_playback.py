@@ -20,6 +20,21 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 
+def make_hd_clip(path: Path, n: int = 75) -> Path:
+    """A 1920x1080 25 fps clip of ``n`` frames: a smooth texture panning 2 px a frame (tests/conftest.py's
+    make_frames at 1080p)."""
+    import cv2
+    import numpy as np
+
+    from app.core.video import write_test_clip
+
+    small = np.random.default_rng(0).integers(0, 255, (1080 // 8 + 2, (1920 + 2 * n) // 8 + 2, 3), np.uint8)
+    big = cv2.resize(small, (small.shape[1] * 8, small.shape[0] * 8), interpolation=cv2.INTER_CUBIC)
+    frames = [np.ascontiguousarray(big[:1080, 2 * i: 2 * i + 1920]) for i in range(n)]
+    write_test_clip(path, frames, fps=25, crf=23)
+    return path
+
+
 def main() -> None:
     import numpy as np
     from PySide6.QtCore import QEventLoop, QSettings, QTimer
@@ -30,19 +45,12 @@ def main() -> None:
     os.environ["STTN_INPAINT_DATA"] = str(tmp / "data")
     app = QApplication.instance() or QApplication([])
     import app.ui.preview as preview
-    from app.core.video import write_test_clip
     from app.ui.appsettings import AppSettings
     from app.ui.main_window import MainWindow
 
     clip = Path(sys.argv[1]) if len(sys.argv) > 1 else tmp / "hd.mp4"
     if not clip.exists():
-        import cv2
-
-        # a smooth texture panning 2 px a frame (tests/conftest.py's make_frames at 1080p)
-        small = np.random.default_rng(0).integers(0, 255, (1080 // 8 + 2, (1920 + 150) // 8 + 2, 3), np.uint8)
-        big = cv2.resize(small, (small.shape[1] * 8, small.shape[0] * 8), interpolation=cv2.INTER_CUBIC)
-        frames = [np.ascontiguousarray(big[:1080, 2 * i: 2 * i + 1920]) for i in range(75)]
-        write_test_clip(clip, frames, fps=25, crf=23)
+        make_hd_clip(clip)
     shown_results: list[int] = []
     real = preview.ResultView.set_frames
 

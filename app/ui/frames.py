@@ -21,12 +21,18 @@ on worker threads:
 The decoding thread reads through a cursor of its own (``reader.reopen()``, which
 shares the index), so the GUI thread may still read the project's reader directly.
 ``bind_frames`` connects a loader to a Project.
+
+``ResultLoader`` does the same for the inpainted frames the compare view shows while the
+timeline is stopped: reading a result's lossless PNG takes 19-43 ms at 1080p, which each step
+with the arrow keys waited for on the GUI thread (the view shows the frame's JPEG proxy meanwhile).
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import Path
 from typing import Optional
 
+import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from .project import open_with_first_frame
@@ -137,6 +143,82 @@ class FrameLoader(QObject):
                 cursor.close()
             self._retired, self._cursor = [], None
         return stopped
+
+
+class ResultLoader(QObject):
+    """Reads the exact result frames (``ResultCache.get``, the PNG) on a worker thread for the compare
+    view. As with ``FrameLoader``, one read runs at a time and a request made meanwhile waits in a
+    single slot, replacing an older waiting one: stepping fast reads where the steps stop, not every
+    frame passed. What is read is kept, ``keep_bytes`` of frames at most (least recently shown go
+    first), under the frame's ``ResultCache.stamp``: a step back to a frame read shows it at once, and
+    a frame written again since it was read (a new Inpaint) is never taken from here."""
+
+    loaded = Signal(object, int)  # results (ResultCache), index: a read of that frame has ended
+    #: 8 frames at 1080p, 2 at 4K (6 and 24 MB each)
+    KEEP_BYTES = 50 << 20
+
+    def __init__(self, parent=None, keep_bytes: int = KEEP_BYTES):
+        super().__init__(parent)
+        self.reader = JobThread("results", self)
+        self.reader.finished.connect(self._read)
+        self.reader.failed.connect(lambda job, message: self._next())
+        self.keep_bytes = keep_bytes
+        self._results = None  # the ResultCache the frames kept are of
+        self._kept: "OrderedDict[tuple[int, int], np.ndarray]" = OrderedDict()  # (index, stamp) -> RGB
+        self._pending: Optional[tuple] = None  # (results, index, stamp)
+        self.requested = self.read = self.dropped = 0  # counts, for tests and benchmarks
+
+    def exact(self, results, index: int) -> Optional[np.ndarray]:
+        """Frame ``index`` of ``results`` exactly as it is now, if it has been read (else None)."""
+        self._of(results)
+        key = (index, results.stamp(index))
+        rgb = self._kept.get(key)
+        if rgb is not None:
+            self._kept.move_to_end(key)
+        return rgb
+
+    def request(self, results, index: int) -> None:
+        """Read frame ``index`` of ``results``; ``loaded`` follows unless a newer request replaces this one."""
+        self._of(results)
+        stamp = results.stamp(index)
+        if stamp is None or (index, stamp) in self._kept:
+            return
+        want, running = (results, index, stamp), self.reader.current
+        if want == self._pending or (self._pending is None and running is not None and running.data["want"] == want):
+            return  # already asked for
+        self.requested += 1
+        if self._pending is not None:
+            self.dropped += 1
+        self._pending = want
+        self._next()
+
+    def _of(self, results) -> None:
+        if results is not self._results:  # another video: its frames go
+            self._results, self._pending = results, None
+            self._kept.clear()
+
+    def _next(self) -> None:
+        if self._pending is None or self.reader.busy:
+            return
+        want, self._pending = self._pending, None
+        results, index = want[:2]
+        self.reader.submit("Result", lambda host, progress, cancel: results.get(index), want=want)
+
+    def _read(self, job, rgb) -> None:
+        results, index, stamp = job.data["want"]
+        self.read += 1
+        # kept only if not written again meanwhile (``put`` renames the new file, then stamps it)
+        if rgb is not None and results is self._results and results.stamp(index) == stamp:
+            self._kept[index, stamp] = rgb
+            while sum(a.nbytes for a in self._kept.values()) > self.keep_bytes and len(self._kept) > 1:
+                self._kept.popitem(last=False)
+        self._next()
+        self.loaded.emit(results, index)
+
+    def shutdown(self) -> bool:
+        """Stop the thread; True if it stopped."""
+        self._pending = None
+        return self.reader.shutdown()
 
 
 def bind_frames(loader: FrameLoader, project) -> None:

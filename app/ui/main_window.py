@@ -19,7 +19,7 @@ from .dialogs.export import ExportDialog
 from .dialogs.finetune import FinetunePage
 from .dialogs.settings import SettingsDialog
 from .dialogs.text import text_dialog
-from .frames import FrameLoader, bind_frames
+from .frames import FrameLoader, ResultLoader, bind_frames
 from .icons import icon
 from .jobbar import JobBar
 from .preview import CompareArea, ResultView, bind_preview
@@ -47,6 +47,7 @@ class MainWindow(QMainWindow):
         self.controller = Controller(self.project, self.settings, self)
         self.frames = FrameLoader(self)  # opening and decoding for display, off the GUI thread
         bind_frames(self.frames, self.project)
+        self.result_loader = ResultLoader(self)  # the exact result frames, read off the GUI thread
         self.project.engine_settings = self.settings.engine()
         self.setWindowIcon(icon("app"))
         self.setAcceptDrops(True)
@@ -59,7 +60,7 @@ class MainWindow(QMainWindow):
         self.tools = ToolPanel(self)
         bind_canvas(self.canvas, self.project, self.tools)
         bind_timeline(self.timeline, self.project)
-        bind_preview(self.result_view, self.project, self.compare, self.timeline)
+        bind_preview(self.result_view, self.project, self.compare, self.result_loader, self.timeline)
         # a result is there to compare: show it beside the original, unless a compare mode is chosen
         self.controller.resultsReady.connect(
             lambda _: self.compare.mode == "original" and self.compare.set_mode("side"))
@@ -729,6 +730,7 @@ class MainWindow(QMainWindow):
         self.autosaver.release()
         self.project.close_video()
         self.frames.shutdown()
+        self.result_loader.shutdown()
         self.project.results.dispose()
         e.accept()
 

@@ -156,22 +156,26 @@ class CompareArea(QWidget):
         self.modeChanged.emit(mode)
 
 
-def bind_preview(view: ResultView, project, area: CompareArea, timeline=None) -> None:
-    """``timeline``: while it plays, the view shows the results' playback proxies (a 1080p PNG takes
-    20-60 ms to read, which held playback to 10-13 frames a second); once it stops, the exact frame."""
+def bind_preview(view: ResultView, project, area: CompareArea, loader, timeline=None) -> None:
+    """``loader`` (``frames.ResultLoader``) reads the exact result frames off the GUI thread: a 1080p
+    PNG takes 19-43 ms to read, which stalled each step with the arrow keys. Until it has read the
+    frame shown, the view shows the frame's JPEG proxy (``ResultCache.proxy``: 3-12 ms), then the
+    exact frame, which is what Export writes. ``timeline``: while it plays, the proxies alone."""
 
     def refresh(*_):
         if not project.has_video or view.isHidden():  # hidden: skip decoding the result
             return
-        i = project.current
+        i, results = project.current, project.results
+        playing = timeline is not None and timeline.playing
+        result = None if playing else loader.exact(results, i)
         proxy_of = None
-        if timeline is not None and timeline.playing:
+        if result is None:
+            if not playing:
+                loader.request(results, i)  # the exact frame follows (read_ended), read while the proxy is
             # (as many pixels as the screen shows of it: a HiDPI screen's, and a wide pixel's width)
             shown = view.scale() * max(1.0, view.state.aspect) * view.devicePixelRatioF()
-            result = project.results.proxy(i, shown)
+            result = results.proxy(i, shown)
             proxy_of = (project.reader.width, project.reader.height) if result is not None else None
-        else:
-            result = project.result_frame(i)
         if not project.start <= i < project.end:  # Inpaint would not reach it; Export copies it as it is
             note = (f"Frame {i} is outside the in/out range ({project.start}..{project.end - 1}): "
                     "Export copies it unchanged.")
@@ -192,11 +196,18 @@ def bind_preview(view: ResultView, project, area: CompareArea, timeline=None) ->
         if index == project.current:
             refresh()
 
+    def read_ended(results, index):
+        # (a read of a frame stepped past, or of a file written again since, changes nothing shown)
+        if (results is project.results and index == project.current and view.proxy_of is not None
+                and not (timeline is not None and timeline.playing)):
+            refresh()
+
     project.currentChanged.connect(refresh)
     project.frameReady.connect(frame_ready)
     project.resultChanged.connect(refresh)
     project.rangeChanged.connect(refresh)
     area.modeChanged.connect(refresh)
+    loader.loaded.connect(read_ended)
     if timeline is not None:  # stopped: the exact frame in place of the proxy
         timeline.playingChanged.connect(lambda playing: None if playing else refresh())
 

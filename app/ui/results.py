@@ -3,7 +3,8 @@ under the user cache folder (``app.core.cache``: ``results/sttn-results-*``), wh
 under the cache size limit without touching the open project's folder. Beside each PNG lies a
 JPEG of the same frame, its playback proxy: ``proxy`` reads it in 3-12 ms where the PNG takes
 19-43 ms at 1080p, so the compare views keep up with playback; ``get`` (Export, the paused frame)
-reads the PNG only. Measured in docs/LOAD.md ("Playback in the compare views").
+reads the PNG only (for the compare view on a worker thread: ``frames.ResultLoader``, which knows a
+frame written again by its ``stamp``). Measured in docs/LOAD.md ("Playback in the compare views").
 
 Written by the worker thread as frames come out of the engine and read by the compare
 view on the GUI thread; a frame is visible only once its files are complete (write, then
@@ -15,6 +16,7 @@ and a new Inpaint replaces frames one by one while the others keep theirs. No Qt
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import shutil
 import tempfile
@@ -77,6 +79,8 @@ PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWR
 #: The playback proxy: a full-size JPEG, quality 90, its Huffman tables fitted to the frame (12-19 ms
 #: to encode at 1080p, 5-10 ms more than the standard tables, for 6-8 % fewer bytes: 6-16 % of the PNG's).
 PROXY_PARAMS = [cv2.IMWRITE_JPEG_QUALITY, 90, cv2.IMWRITE_JPEG_OPTIMIZE, 1]
+#: Each write of a frame gets a number no other write (of any cache) gets: ``ResultCache.stamp``.
+_STAMPS = itertools.count(1)
 _REDUCED = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
             8: cv2.IMREAD_REDUCED_COLOR_8}
 
@@ -95,6 +99,7 @@ class ResultCache:
         self._disposed = False
         self._have: set[int] = set()
         self._made: dict[int, Made] = {}  # per frame, what it was computed from (when the job said)
+        self._stamps: dict[int, int] = {}  # per frame, the number of its last write (``stamp``)
         # The frame last read, (index, version, reduction (0: the PNG), RGB): the compare view asks for
         # the frame shown twice (on the step, and when the original arrives), and a 4K PNG takes 150 ms
         # to read. ``_version`` counts writes, so a read that raced with one is not kept for later.
@@ -138,6 +143,7 @@ class ResultCache:
                               f"({short(exc)}): free space on that drive, or make the folder writable, and "
                               "inpaint again.") from None
         self._version += 1
+        self._stamps[int(index)] = next(_STAMPS)
         if made is None:
             self._made.pop(int(index), None)
         else:
@@ -148,10 +154,17 @@ class ResultCache:
         """What frame ``index`` was computed from (None: no such frame, or not recorded)."""
         return self._made.get(index) if index in self._have else None
 
+    def stamp(self, index: int) -> Optional[int]:
+        """Which write of frame ``index`` is there (None: no result): it changes each time the frame is
+        put again, and no two writes of any cache share one, so a copy of a frame read elsewhere (the
+        compare view's, read on a worker) is known to be current while its stamp still is."""
+        return self._stamps.get(index) if index in self._have else None
+
     def _forget(self, index: int) -> None:
         """Frame ``index``'s PNG is gone: no longer computed, and its proxy goes too."""
         self._have.discard(index)
         self._made.pop(index, None)
+        self._stamps.pop(index, None)
         with contextlib.suppress(OSError):
             self._proxy_path(index).unlink(missing_ok=True)
 
@@ -219,6 +232,7 @@ class ResultCache:
             self._proxy_path(i).unlink(missing_ok=True)
         self._have.clear()
         self._made.clear()
+        self._stamps.clear()
 
     def _release(self) -> None:
         if self._hold is not None:
@@ -231,6 +245,7 @@ class ResultCache:
         self._version += 1
         self._last = None
         self._have.clear()
+        self._stamps.clear()
         self._release()
         shutil.rmtree(self.folder, ignore_errors=True)
 

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from app.core.masks import dilate
 from app.core.video import open_video, probe
-from uihelpers import square_mask
+from uihelpers import square_mask, wait_exact
 
 
 def paint_range(window, start, end):
@@ -43,7 +43,7 @@ def test_inpaint_range_changes_only_masked_pixels(window, clip, qtbot):
     assert window.project.results.indices() == list(range(2, 8))
     assert window.inpaint_action.isEnabled()
     window.project.set_current(5)
-    shown = window.result_view.result_rgb
+    shown = wait_exact(window, qtbot)
     original = window.project.reader[5]
     assert shown is not None and shown.shape == original.shape
     changed = np.any(shown != original, axis=2)

@@ -11,6 +11,7 @@ import pytest
 
 from app.ui import results as results_module
 from app.ui.results import ResultCache
+from uihelpers import show_results, wait_exact
 
 
 def test_the_frame_shown_is_read_once_and_a_new_result_replaces_it(tmp_path, monkeypatch):
@@ -171,24 +172,15 @@ def test_every_file_of_a_frame_goes_with_it(tmp_path):
     assert not cache.folder.exists()
 
 
-def _show_results(window, clip):
-    window.open_path(clip)
-    p = window.project
-    put = {i: 255 - p.reader[i] for i in range(p.n_frames)}
-    for i, rgb in put.items():
-        p.results.put(i, rgb)
-    return p, put
-
-
 @pytest.mark.parametrize("mode", ["side", "split"])
 def test_playback_shows_proxies_and_a_stopped_frame_is_the_exact_result(window, clip, qtbot, monkeypatch, mode):
     """Playing, the compare view reads the JPEG proxies (a 1080p PNG held playback to 10-13 frames a
     second); stopped, on the frame it stopped at and on each step after, the exact result."""
-    p, put = _show_results(window, clip)
+    p, put = show_results(window, clip)
     window.compare.set_mode(mode)
     view = window.result_view
     p.set_current(2)
-    assert np.array_equal(view.result_rgb, put[2]) and view.proxy_of is None
+    assert np.array_equal(wait_exact(window, qtbot), put[2])
     reads = []
     real = cv2.imread
     monkeypatch.setattr(results_module.cv2, "imread", lambda path, *a: reads.append(Path(path).name) or real(path, *a))
@@ -202,10 +194,10 @@ def test_playback_shows_proxies_and_a_stopped_frame_is_the_exact_result(window, 
     assert all(np.abs(rgb.astype(int) - put[i]).mean() < 8.0 for i, _, rgb in playing)
     assert read and all(name.endswith("-proxy.jpg") for name in read), read
     here = p.current
-    assert view.proxy_of is None and np.array_equal(view.result_rgb, put[here])
+    assert np.array_equal(wait_exact(window, qtbot), put[here]) and p.current == here
     assert view.image_size() == (96, 64)
     window.timeline.step(1)
-    assert view.proxy_of is None and np.array_equal(view.result_rgb, put[p.current]) and p.current != here
+    assert np.array_equal(wait_exact(window, qtbot), put[p.current]) and p.current != here
 
 
 def test_export_writes_the_exact_frames_inpaint_put(window, clip, qtbot, tmp_path, monkeypatch):

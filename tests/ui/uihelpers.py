@@ -66,3 +66,21 @@ def hold_jobs(monkeypatch, name: str):
 
     monkeypatch.setattr(segment_tool, name, held)
     return gate
+
+
+def show_results(window, clip):
+    """Open ``clip`` with a result for every frame, the inverted frame: (project, {frame: result})."""
+    window.open_path(clip)
+    p = window.project
+    put = {i: 255 - p.reader[i] for i in range(p.n_frames)}
+    for i, rgb in put.items():
+        p.results.put(i, rgb)
+    return p, put
+
+
+def wait_exact(window, qtbot, timeout: int = 5_000):
+    """The result the compare view shows once it has read the current frame's exact result on its
+    worker (``ResultLoader``; the JPEG proxy stands in until then): ``result_rgb``, or None if none."""
+    view = window.result_view
+    qtbot.waitUntil(lambda: view.proxy_of is None, timeout=timeout)
+    return view.result_rgb
