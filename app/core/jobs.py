@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 from .errors import Cancelled
 
@@ -70,3 +70,53 @@ class ProgressClock:
 
     def report(self, done: int, **info) -> None:
         self.progress(Progress(done, self.total, self.stage, time.monotonic() - self.start, info))
+
+
+class Phases:
+    """One progress for a job made of steps run one after another (inpaint the frames an edit
+    reached, then encode the video): each step reports its own Progress from 0 to its own total, and
+    the job's runs once from 0 to ``SCALE``, each step taking the share of the bar its expected cost
+    (``steps``: (label, cost) in order, the costs in any one unit) has of all of them. So the bar never
+    starts again at a step's start, and the ETA (the elapsed time over the fraction done) stays
+    continuous where one step hands over to the next.
+
+    Each report has the step's label as ``stage`` and the step's own count as ``info["step"]`` (done,
+    total), for the words beside the bar. A step made of steps reports through ``Phases`` of its own
+    into its share: the innermost label and count are passed on. The bar never goes back: a step
+    whose count starts over (an encode done again after a failed check) holds it where it was."""
+
+    SCALE = 1000
+
+    def __init__(self, progress: Optional[ProgressFn], steps: Sequence[tuple[str, float]]):
+        self.progress = progress or no_progress
+        whole = sum(max(0.0, cost) for _, cost in steps) or 1.0
+        self._share: dict[str, tuple[float, float]] = {}  # label -> (fraction before it, its fraction)
+        before = 0.0
+        for label, cost in steps:
+            self._share[label] = (before, max(0.0, cost) / whole)
+            before += max(0.0, cost) / whole
+        self.start = time.monotonic()
+        self.done = 0
+        self._said: tuple[str, dict] = (steps[-1][0] if steps else "", {})  # the last report's stage and info
+
+    def step(self, label: str) -> ProgressFn:
+        """The ``progress`` to hand to step ``label``."""
+        before, share = self._share[label]
+
+        def report(p: Progress) -> None:
+            nested = "step" in p.info  # (from a step's own Phases: its label and count are the ones to show)
+            fraction = min(1.0, max(0.0, p.fraction))
+            self.done = max(self.done, min(self.SCALE, round((before + share * fraction) * self.SCALE)))
+            self._said = (p.stage if nested else label, p.info if nested else {**p.info, "step": (p.done, p.total)})
+            self._report()
+
+        return report
+
+    def finish(self) -> None:
+        """Report the job done: the bar full, with the words of the last report."""
+        self.done = self.SCALE
+        self._report()
+
+    def _report(self) -> None:
+        stage, info = self._said
+        self.progress(Progress(self.done, self.SCALE, stage, time.monotonic() - self.start, info))
