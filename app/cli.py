@@ -332,6 +332,10 @@ def main(argv=None) -> int:
     if not argv or (argv[0] not in commands and not argv[0].startswith("-")):
         if has_display():
             return gui_main(argv)
+        if argv and _looks_like_path(argv[0]) and not Path(argv[0]).expanduser().exists():
+            print(f"error: {argv[0]} does not exist; check the path (`{program()} --help` lists the commands).",
+                  file=sys.stderr)
+            return 2
         if argv and _looks_like_path(argv[0]):
             path = shlex.quote(argv[0])
             print(f"error: no display, so the GUI cannot open {argv[0]}; use the command line instead: "

@@ -213,6 +213,14 @@ def test_without_a_display_a_file_argument_names_the_commands(no_display, disc, 
     assert "display" in line and f"track {disc}" in line and f"inpaint {disc}" in line, line
 
 
+def test_without_a_display_a_path_that_is_not_there_is_said_so(no_display, tmp_path, capsys):
+    """It offered `track holiday.mp4 ...` and `inpaint holiday.mp4 ...` for a file that does not exist."""
+    missing = tmp_path / "holiday.mp4"
+    assert main([str(missing)]) == 2
+    line = error_line(capsys)
+    assert f"{missing} does not exist" in line and "track" not in line, line
+
+
 def test_without_a_display_a_mistyped_command_is_argparses_one_line(no_display, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["segment", "x"])
