@@ -52,6 +52,18 @@ BUNDLED_AUTO_FILL_CPU = "propagate+telea"
 #: the reference frames (at most) that ``InpaintEngine.preview_frame`` reads beside the neighbours
 PREVIEW_REFS = 4
 
+#: What one frame of each kind of work costs, in frames encoded (x264, preset medium): inpainting a
+#: frame with each fill mode, and copying one unchanged (smart render's merge, audio and check, per
+#: frame of the video). A job of several steps weighs its progress bar with them (``jobs.Phases``: the
+#: GUI's Export after an edit inpaints some frames, then encodes). Medians of 6 runs on the 2-core
+#: CPU, running_car.mp4 (972x540), the bundled weights, an edit's reach inpainted again (11 to 60
+#: frames), 224 frames encoded, 292 copied: benchmarks/bench_export_phases.py, docs/LOAD.md ("Export
+#: after an edit"); single runs spread by up to +-50 %. STTN works at its model's size (432x240)
+#: whatever the frame's, so on larger frames, and on a GPU, its share is smaller than this: the bar
+#: then runs slower than the clock while inpainting and catches up while encoding, never going back.
+WORK_PER_FRAME = {"encode": 1.0, "copy": 0.14, "telea": 1.7, "propagate+telea": 3.7, "sttn": 25.0,
+                  "propagate+sttn": 36.0}
+
 
 def resolve_fill(fill: str, have_weights: bool, bundled: bool = False, device=None) -> str:
     """The fill mode that runs for ``fill`` (see FILL_MODES). ``device``: where the model would run

@@ -100,8 +100,8 @@ class Phases:
         self._said: tuple[str, dict] = (steps[-1][0] if steps else "", {})  # the last report's stage and info
 
     def step(self, label: str) -> ProgressFn:
-        """The ``progress`` to hand to step ``label``."""
-        before, share = self._share[label]
+        """The ``progress`` to hand to step ``label`` (one not planned for holds the bar where it is)."""
+        before, share = self._share.get(label, (self.done / self.SCALE, 0.0))
 
         def report(p: Progress) -> None:
             nested = "step" in p.info  # (from a step's own Phases: its label and count are the ones to show)

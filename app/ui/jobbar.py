@@ -17,6 +17,15 @@ def format_seconds(seconds) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
+def step_words(p) -> str:
+    """The words for a job of several steps (``app.core.jobs.Phases``: its bar runs once, in permille):
+    the step under way and its own count, "Inpainting 11 changed frames… 4/11"; "" for another job."""
+    if "step" not in p.info:
+        return ""
+    done, total = p.info["step"]
+    return f"{p.stage} {done}/{total}"
+
+
 class JobBar(QWidget):
     def __init__(self, jobs, parent=None):
         super().__init__(parent)
@@ -48,6 +57,11 @@ class JobBar(QWidget):
     def _progress(self, job, p) -> None:
         self.bar.setRange(0, max(1, p.total))
         self.bar.setValue(p.done)
+        step = step_words(p)
+        if step:  # (one bar over the steps: its percent; the step and its count beside it)
+            self.bar.setFormat("%p%")
+            self.label.setText(f"{job.name}: {step} · ETA {format_seconds(p.eta)}")
+            return
         self.bar.setFormat(f"{p.done}/{p.total}")
         stage = f" ({p.stage})" if p.stage and p.stage.lower() != job.name.lower() else ""
         self.label.setText(f"{job.name}{stage}: {p.done}/{p.total} · ETA {format_seconds(p.eta)}")

@@ -18,9 +18,9 @@ from typing import Any, Callable, Optional
 from PySide6.QtCore import QEventLoop, QObject, QThread, Signal, Slot
 
 from app.core import paths
-from app.core.engine import EngineConfig, InpaintEngine, fill_range, resolve_device, resolve_fill
+from app.core.engine import WORK_PER_FRAME, EngineConfig, InpaintEngine, fill_range, resolve_device, resolve_fill
 from app.core.errors import Cancelled, InpaintError, OutputError, WeightsError
-from app.core.jobs import CancelToken, Progress, ProgressClock
+from app.core.jobs import CancelToken, Phases, Progress, ProgressClock
 from app.core.smartrender import SmartWriter, plan
 from app.core.sttn import load_generator
 from app.core.video import VideoWriter, open_video
@@ -289,57 +289,92 @@ def preview_job(video, masks, index: int, results, weights, config: EngineConfig
     return fn
 
 
+ENCODING, COPYING = "Encoding…", "Copying the unchanged frames…"
+
+
+class _Encode:
+    """Writing the video from the result, planned before it runs: which frames are encoded (with
+    ``copy_unchanged``, the GOPs that hold a result; else all) and what that costs (``steps``), so a
+    job that inpaints first can weigh its two parts. ``coming``: frames of the range whose result the
+    job writes before encoding (counted as results in the plan)."""
+
+    def __init__(self, reader, video, results, output, crf: int, keep_audio: bool, preset: str, start: int,
+                 end: Optional[int], copy_unchanged: bool, coming=()):
+        self.reader, self.video, self.results, self.output = reader, video, results, output
+        self.crf, self.preset, self.copy_unchanged = crf, preset, copy_unchanged
+        self.n = len(reader)
+        self.range = range(start, self.n if end is None else min(end, self.n))
+        self.audio = video if keep_audio and reader.has_audio else None
+        coming = set(coming)
+        self._plan({i for i in self.range if i in results or i in coming})
+
+    def _plan(self, computed: set) -> None:
+        self.computed, self.smart = computed, None
+        if self.copy_unchanged:
+            self.smart, why = plan(self.reader, sorted(computed))
+            if self.smart is None:
+                log.info("Encoding every frame again: %s.", why)
+        self.frames = list(self.smart.indices()) if self.smart is not None else range(self.n)
+
+    @property
+    def steps(self) -> list[tuple[str, float]]:
+        """(label, cost) of encoding the frames, then copying the rest (``Phases``)."""
+        encode = [(ENCODING, len(self.frames) * WORK_PER_FRAME["encode"])]
+        return encode + ([(COPYING, self.n * WORK_PER_FRAME["copy"])] if self.smart is not None else [])
+
+    def _frame(self, i):
+        if i not in self.computed:
+            return self.reader[i]
+        frame = self.results.get(i)
+        if frame is None:  # never the original in its place: the export would keep what was removed
+            raise OutputError(f"The inpainted frame {i} is gone from the cache folder (deleted outside the "
+                              "window); export again: it inpaints the range again.")
+        return frame
+
+    def run(self, steps: Phases, cancel) -> dict:
+        computed = {i for i in self.range if i in self.results}
+        if computed != self.computed:  # (a frame planned for that is not there: never copy the source's there)
+            self._plan(computed)
+        reader, n, output = self.reader, self.n, self.output
+        clock = ProgressClock(steps.step(ENCODING), len(self.frames))
+        if self.smart is not None:
+            writer = SmartWriter(reader, self.smart, output, crf=self.crf, preset=self.preset, audio_from=self.audio,
+                                 inputs=(self.video,))
+            try:
+                for k, i in enumerate(self.frames):
+                    cancel.check()
+                    writer.write(i, self._frame(i))
+                    clock.report(k + 1)
+                writer.close(steps.step(COPYING), cancel)
+            except BaseException:
+                writer.abort()
+                raise
+            steps.finish()
+            return {"output": Path(output), "frames": n,
+                    "copied": n - self.smart.frames if not writer.reencoded_all else 0,
+                    "warnings": [writer.fallback] if writer.fallback else []}
+        with VideoWriter(output, reader.width, reader.height, fps=reader.rate, crf=self.crf, preset=self.preset,
+                         audio_from=self.audio, inputs=(self.video,), source=reader) as writer:
+            for i in self.frames:
+                cancel.check()
+                writer.write(self._frame(i))
+                clock.report(i + 1)
+        steps.finish()
+        return {"output": Path(output), "frames": n}
+
+
 def export_results_job(video, results, output, crf: int, keep_audio: bool, preset: str = "medium",
                        start: int = 0, end: Optional[int] = None, copy_unchanged: bool = True):
     """Write the whole video: computed results in [start, end) where there are some, original frames
     elsewhere (a frame previewed outside the range, or left from a wider one, is not exported); a
     result whose file is gone by the time it is read raises OutputError, never the original frame.
     ``copy_unchanged``: where the file allows, GOPs without a result are copied, not encoded again
-    (``app.core.smartrender``)."""
+    (``app.core.smartrender``). One progress over the encoding and the copying (``Phases``)."""
 
     def fn(host: EngineHost, progress, cancel):
-        reader = host.reader(video)
-        n = len(reader)
-        stop = n if end is None else min(end, n)
-        audio = video if keep_audio and reader.has_audio else None
-        computed = {i for i in range(start, stop) if i in results}
-        smart = None
-        if copy_unchanged:
-            smart, why = plan(reader, sorted(computed))
-            if smart is None:
-                log.info("Encoding every frame again: %s.", why)
-        frames = list(smart.indices()) if smart is not None else range(n)
-        clock = ProgressClock(progress, len(frames), "export")
-
-        def frame_at(i):
-            if i not in computed:
-                return reader[i]
-            frame = results.get(i)
-            if frame is None:  # never the original in its place: the export would keep what was removed
-                raise OutputError(f"The inpainted frame {i} is gone from the cache folder (deleted outside the "
-                                  "window); export again: it inpaints the range again.")
-            return frame
-
-        if smart is not None:
-            writer = SmartWriter(reader, smart, output, crf=crf, preset=preset, audio_from=audio, inputs=(video,))
-            try:
-                for k, i in enumerate(frames):
-                    cancel.check()
-                    writer.write(i, frame_at(i))
-                    clock.report(k + 1)
-                writer.close(progress, cancel)
-            except BaseException:
-                writer.abort()
-                raise
-            return {"output": Path(output), "frames": n, "copied": n - smart.frames if not writer.reencoded_all else 0,
-                    "warnings": [writer.fallback] if writer.fallback else []}
-        with VideoWriter(output, reader.width, reader.height, fps=reader.rate, crf=crf, preset=preset,
-                         audio_from=audio, inputs=(video,), source=reader) as writer:
-            for i in frames:
-                cancel.check()
-                writer.write(frame_at(i))
-                clock.report(i + 1)
-        return {"output": Path(output), "frames": n}
+        encode = _Encode(host.reader(video), video, results, output, crf, keep_audio, preset, start, end,
+                         copy_unchanged)
+        return encode.run(Phases(progress, encode.steps), cancel)
 
     return fn
 
@@ -349,14 +384,20 @@ def export_partial_job(video, masks, span: tuple[int, int], results, weights, co
                        copy_unchanged: bool = True, only=None, prior=None):
     """Part of the result is up to date: inpaint the frames ``only`` into ``results`` (as Inpaint does,
     in the windows of ``span``), then write the video from the result (``export_results_job``). A
-    cancel keeps the frames already inpainted, each current."""
+    cancel keeps the frames already inpainted, each current. One progress over the whole job: the
+    inpainting and the encoding each take the share of the bar their frames cost (``WORK_PER_FRAME``)."""
     fill = inpaint_job(video, masks, *span, results, weights, config, made, only=only, prior=prior)
-    encode = export_results_job(video, results, output, crf, keep_audio, preset=preset, start=start, end=end,
-                                copy_unchanged=copy_unchanged)
+    only = list(only or ())
 
     def fn(host: EngineHost, progress, cancel):
-        mode = fill(host, progress, cancel)["fill"]
-        return {**encode(host, progress, cancel), "inpainted": len(only or ()), "fill": mode}
+        mode = host.engine_for_fill(weights, config)[0]  # (the model it loads stays for the fill)
+        changed = all(i in results for i in only)  # (else some had no result yet: the range grew)
+        inpainting = f"Inpainting {len(only)} {'changed ' if changed else ''}frame{'s' if len(only) != 1 else ''}…"
+        encode = _Encode(host.reader(video), video, results, output, crf, keep_audio, preset, start, end,
+                         copy_unchanged, coming=only)
+        steps = Phases(progress, [(inpainting, len(only) * WORK_PER_FRAME[mode]), *encode.steps])
+        fill(host, steps.step(inpainting), cancel)
+        return {**encode.run(steps, cancel), "inpainted": len(only), "fill": mode}
 
     return fn
 

@@ -17,7 +17,7 @@ from app.core.fsutil import check_writable
 from app.core.video import mp4_output
 
 from ..controller import ExportOptions
-from ..jobbar import format_seconds
+from ..jobbar import format_seconds, step_words
 
 MP4_FILTER = "MP4 video (*.mp4)"
 MOV_FILTER = "QuickTime movie, keeps uncompressed sound as it is (*.mov)"
@@ -216,7 +216,7 @@ class ExportDialog(QDialog):
     def job_progress(self, p) -> None:
         self.progress.setRange(0, max(1, p.total))
         self.progress.setValue(p.done)
-        self.status.setText(f"{p.done}/{p.total} frames · ETA {format_seconds(p.eta)}")
+        self.status.setText(f"{step_words(p) or f'{p.done}/{p.total} frames'} · ETA {format_seconds(p.eta)}")
 
     def job_ended(self, message: str, ok: bool) -> None:
         self.running = False
