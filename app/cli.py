@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .cliutil import TqdmProgress, check_readable, int_in, program, refuse_inputs, same_path
+from .cliutil import TqdmProgress, check_readable, int_in, path_arg, program, refuse_inputs, same_path
 from .core.config import X264_PRESETS  # noqa: F401 - the --preset choices
 from .core.errors import Cancelled, InpaintError, OutputError
 
@@ -29,7 +29,7 @@ def _engine_args(p: argparse.ArgumentParser) -> None:
 
     d = EngineConfig()
     g = p.add_argument_group("engine")
-    g.add_argument("--weights", type=Path, help="generator weights (.pth): the bundled model by default; "
+    g.add_argument("--weights", type=path_arg, help="generator weights (.pth): the bundled model by default; "
                    "the authors' sttn.pth or a fine-tune also work")
     g.add_argument("--device", default=d.device, choices=["auto", "cpu", "cuda", "mps"],
                    help="where the model runs: auto picks CUDA, then MPS, then CPU (default %(default)s)")
@@ -232,7 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details (and tracebacks) to stderr")
-    parser.add_argument("--log-file", type=Path, metavar="PATH",
+    parser.add_argument("--log-file", type=path_arg, metavar="PATH",
                         help="also log (INFO and above, the error a command ends with, a bug's traceback) to this "
                              "file, rotated at 1 MB, 3 kept; the GUI always logs to sttn-inpaint.log in the user log "
                              "folder (see `cache info`)")
@@ -241,11 +241,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("inpaint", help="inpaint a video with a mask and write an mp4",
                        description="Fill the masked pixels of every frame and write an H.264 mp4 (HEVC 10-bit for a "
                                    "10-bit input) with the input's audio.")
-    p.add_argument("input", type=Path, help="input video file (anything FFmpeg reads) or a folder of frames")
-    p.add_argument("--mask", required=True, type=Path,
+    p.add_argument("input", type=path_arg, help="input video file (anything FFmpeg reads) or a folder of frames")
+    p.add_argument("--mask", required=True, type=path_arg,
                    help="one image for all frames (a watermark), a folder of per-frame images, or a mask video; "
                         "white/non-zero = remove; any size with the video's shape")
-    p.add_argument("--output", "-o", required=True, type=Path,
+    p.add_argument("--output", "-o", required=True, type=path_arg,
                    help="output .mp4 (.mov: a QuickTime file that keeps PCM sound as it is; never the input)")
     p.add_argument("--start", type=int_in(0), default=0, help="first frame to inpaint (others are copied through)")
     p.add_argument("--end", type=int_in(1), default=None, help="frame after the last to inpaint (default: the end)")
@@ -262,16 +262,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_inpaint)
 
     p = sub.add_parser("demo", help="inpaint the small demo clip shipped in resources/ (no display needed)")
-    p.add_argument("--output", "-o", type=Path, help="where to write the result (default ./demo_inpainted.mp4)")
+    p.add_argument("--output", "-o", type=path_arg, help="where to write the result (default ./demo_inpainted.mp4)")
     _engine_args(p)
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("info", help="print frame count, size, fps and audio of a video")
-    p.add_argument("video", type=Path)
+    p.add_argument("video", type=path_arg)
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("gui", help="open the desktop application")
-    p.add_argument("path", nargs="?", type=Path, help="a video or project to open")
+    p.add_argument("path", nargs="?", type=path_arg, help="a video or project to open")
     p.set_defaults(func=cmd_gui)
 
     for name in PLUGINS:

@@ -17,7 +17,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from .cliutil import int_in
+from .cliutil import int_in, path_arg
 from .core.errors import Cancelled, InpaintError
 
 
@@ -54,24 +54,24 @@ def register(subparsers) -> None:
         description="Blank a seeded Algorithm 1 stationary mask in each clip (resized to 432x240), fill it with "
                     "each method and compare with the original frames: PSNR, SSIM, flow warping error, "
                     "and VFID when I3D weights are given.")
-    p.add_argument("clips", nargs="+", type=Path, metavar="CLIP", help="video files or folders of frames")
+    p.add_argument("clips", nargs="+", type=path_arg, metavar="CLIP", help="video files or folders of frames")
     p.add_argument("--masks", default="stationary", choices=["stationary"],
                    help="test masks: stationary = paper supplement Algorithm 1, one per clip (default)")
     p.add_argument("--seed", type=int, default=0, help="mask seed; a clip gets the same mask for every method")
     p.add_argument("--method", action="append", metavar="METHOD",
                    help="none | telea | propagate | propagate+telea | sttn | propagate+sttn; repeat the option "
                         "or separate with commas (default propagate+telea)")
-    p.add_argument("--weights", type=Path, help="STTN generator weights for the sttn methods (default: the bundled "
+    p.add_argument("--weights", type=path_arg, help="STTN generator weights for the sttn methods (default: the bundled "
                    "model, as inpaint)")
     p.add_argument("--max-frames", type=int_in(2), default=None, help="use only the first N frames of each clip")
     p.add_argument("--size", type=_size, default=(432, 240), help="evaluation size WxH (default 432x240, the paper's)")
-    p.add_argument("--i3d", type=Path, help="TorchScript I3D feature extractor for VFID (not bundled)")
+    p.add_argument("--i3d", type=path_arg, help="TorchScript I3D feature extractor for VFID (not bundled)")
     p.add_argument("--seam", default="match", choices=["match", "none"],
                    help="seam mode of the sttn methods: match = Poisson-style level correction (default), none")
-    p.add_argument("--samples", type=Path, metavar="DIR",
+    p.add_argument("--samples", type=path_arg, metavar="DIR",
                    help="write DIR/<clip>.png: the middle frame's ground truth, input and each method's output")
-    p.add_argument("--json", type=Path, metavar="OUT.json", help="write all numbers as JSON")
-    p.add_argument("--markdown", type=Path, metavar="OUT.md", help="write the tables as Markdown")
+    p.add_argument("--json", type=path_arg, metavar="OUT.json", help="write all numbers as JSON")
+    p.add_argument("--markdown", type=path_arg, metavar="OUT.md", help="write the tables as Markdown")
     p.set_defaults(func=evaluate_command)
 
 

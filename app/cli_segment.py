@@ -33,7 +33,7 @@ import sys
 import time
 from pathlib import Path
 
-from .cliutil import int_in
+from .cliutil import int_in, path_arg
 from .core.errors import InpaintError
 
 log = logging.getLogger("app.track")
@@ -103,7 +103,7 @@ def register(subparsers) -> None:
         "track", help="select an object by clicks and track it through the video; writes a mask folder",
         description="Select an object by clicks (in video pixels) on one or more frames and track it through the "
                     "video; write one mask PNG per frame (white = object), the folder that `inpaint --mask` reads.")
-    p.add_argument("input", type=Path, help="video file or folder of frames")
+    p.add_argument("input", type=path_arg, help="video file or folder of frames")
     p.add_argument("--click", type=_point, action="append", default=[], metavar="X,Y[,FRAME][#N]",
                    help="a point on the object (repeat for more; on one frame, later clicks correct the first); "
                         "#N: on object N, for several objects (default 1), each followed on its own")
@@ -116,15 +116,15 @@ def register(subparsers) -> None:
                         "corrected): tracking starts from it as from clicks; parts apart are objects of their own")
     p.add_argument("--frame", type=int_in(0), default=0,
                    help="frame of clicks, boxes and keyframe masks given without one (default 0)")
-    p.add_argument("--output", "-o", required=True, type=Path, help="mask folder to create (must not exist)")
+    p.add_argument("--output", "-o", required=True, type=path_arg, help="mask folder to create (must not exist)")
     p.add_argument("--start", type=int_in(0), default=0, help="first frame to track")
     p.add_argument("--end", type=int_in(1), default=None, help="frame after the last to track (default: the end)")
-    p.add_argument("--sam", type=Path, metavar="CHECKPOINT",
+    p.add_argument("--sam", type=path_arg, metavar="CHECKPOINT",
                    help="Segment Anything checkpoint (sam_vit_b_01ec64.pth ..., `download-sam` fetches one); "
                         "default: the weight-free segmenter")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
                    help="device for SAM: auto = CUDA, then MPS, then the CPU (default %(default)s)")
-    p.add_argument("--json", type=Path, help="also write keyframes and flagged frames here")
+    p.add_argument("--json", type=path_arg, help="also write keyframes and flagged frames here")
     p.set_defaults(func=cmd_track)
 
     from .core.paths import user_data_dir
@@ -139,7 +139,7 @@ def register(subparsers) -> None:
     p.add_argument("--model", choices=["vit_b", "vit_l", "vit_h"], default="vit_b",
                    help="ViT-B (375 MB) is the one for a CPU, about 8 s per frame on 2 cores; on a GPU even ViT-H "
                         "takes 0.2 s (default %(default)s)")
-    p.add_argument("--dest", type=Path, help=f"folder to save it in (default {user_data_dir() / 'models'})")
+    p.add_argument("--dest", type=path_arg, help=f"folder to save it in (default {user_data_dir() / 'models'})")
     p.add_argument("--url", help="download from this mirror instead of the official URL")
     p.add_argument("--sha256", type=_sha256, help="expected SHA-256, 64 hex digits, in place of the official file's "
                                                    "(for a file of your own)")

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from .cliutil import TqdmProgress, int_in
+from .cliutil import TqdmProgress, int_in, path_text
 from .core.config import FINETUNE_LR
 from .core.errors import Cancelled, DataError, InpaintError, OutputError, short
 
@@ -27,22 +27,24 @@ _TUNING = ("steps", "time_limit", "lr", "batch_size", "sample_frames", "lr_decay
 
 
 def _add_common(p: argparse.ArgumentParser, finetune: bool) -> None:
-    p.add_argument("--data", nargs="+", metavar="PATH",
+    p.add_argument("--data", nargs="+", metavar="PATH", type=path_text,
                    help="folders of videos and/or frame folders, or video files (required unless --resume)")
-    p.add_argument("--from", dest="init_weights", metavar="WEIGHTS", required=False,
+    p.add_argument("--from", dest="init_weights", metavar="WEIGHTS", required=False, type=path_text,
                    help="generator file to start from (sttn.pth or a file written by this program)"
                    + ("" if finetune else "; default: a fresh generator"))
-    p.add_argument("--output", "-o", metavar="OUT.pth", help="write the trained generator here (float16) at the end")
+    p.add_argument("--output", "-o", metavar="OUT.pth", type=path_text,
+                   help="write the trained generator here (float16) at the end")
     p.add_argument("--steps", type=int_in(1), help=f"iterations (default {2000 if finetune else 300000})")
     p.add_argument("--time-limit", type=_duration, metavar="TIME",
                    help="stop after this much training time even if --steps is not reached, e.g. 45m, 2h, 600s "
                         "(a checkpoint and --output are written as at the end)")
-    p.add_argument("--workdir", metavar="DIR", help="checkpoints, metrics.jsonl and samples "
+    p.add_argument("--workdir", metavar="DIR", type=path_text, help="checkpoints, metrics.jsonl and samples "
                    "(default: OUT.pth's name + '.train' beside it)")
-    p.add_argument("--val", nargs="+", dest="val_data", metavar="PATH",
+    p.add_argument("--val", nargs="+", dest="val_data", metavar="PATH", type=path_text,
                    help="held-out clips for validation (PSNR/SSIM with fixed seeded masks)")
     p.add_argument("--resume", action="store_true", help="continue from WORKDIR/checkpoints/last.pt")
-    p.add_argument("--config", metavar="JSON", help="TrainConfig fields as JSON; command-line options win")
+    p.add_argument("--config", metavar="JSON", type=path_text,
+                   help="training settings as a JSON object (docs/TRAINING.md); command-line options win")
     g = p.add_argument_group("tuning")
     g.add_argument("--lr", type=float, help=f"Adam learning rate (default {FINETUNE_LR:g} for finetune, 1e-4 for train)")
     g.add_argument("--batch-size", type=int_in(1), help="samples per iteration and process (default 1; paper 8)")
@@ -53,7 +55,7 @@ def _add_common(p: argparse.ArgumentParser, finetune: bool) -> None:
     g.add_argument("--adv-weight", type=float, help="adversarial loss weight (default 0.01; 0 = no discriminator)")
     g.add_argument("--attention", choices=("official", "masked"),
                    help="attention mode to train (default: the weights' own; official for the authors' files)")
-    g.add_argument("--from-discriminator", dest="init_discriminator", metavar="PATH",
+    g.add_argument("--from-discriminator", dest="init_discriminator", metavar="PATH", type=path_text,
                    help="training checkpoint whose discriminator to start from (default: fresh)")
     g.add_argument("--width", type=int_in(1), help="training width (default: the generator's, 432)")
     g.add_argument("--height", type=int_in(1), help="training height (default: the generator's, 240)")
@@ -67,7 +69,8 @@ def _add_common(p: argparse.ArgumentParser, finetune: bool) -> None:
     g.add_argument("--val-every", type=int_in(0), help="steps between validations (default 500; 0: never)")
     g.add_argument("--val-frames", type=int_in(1), help="frames per validation clip (default 10)")
     g.add_argument("--log-every", type=int_in(0), help="steps between metrics.jsonl lines (default 10; 0: none)")
-    g.add_argument("--cache-dir", help="where decoded frames are cached (default: train-frames in the user "
+    g.add_argument("--cache-dir", type=path_text,
+                   help="where decoded frames are cached (default: train-frames in the user "
                    "cache folder, see `cache info`; give a large disk for big data sets)")
     if not finetune:
         g.add_argument("--channels", type=int_in(1), help="fresh generator width (default 256)")

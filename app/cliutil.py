@@ -135,6 +135,28 @@ def int_in(low: int, high: int | None = None, what: str = ""):
     return parse
 
 
+def path_arg(text: str) -> Path:
+    """An argparse ``type`` for a file or folder. An empty value (``-o "$OUT"`` with OUT unset) is a
+    usage error: as a Path it is ".", and the current folder was read as frames or masks, trained
+    on, or refused as an output with "Cannot write .: it is a folder"."""
+    import argparse
+
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the path is empty (an unset shell variable?); give a file or folder name")
+    return Path(text)
+
+
+path_arg.__name__ = "path"
+
+
+def path_text(text: str) -> str:
+    """``path_arg`` for options kept as text (training settings, saved as JSON in checkpoints)."""
+    return str(path_arg(text))
+
+
+path_text.__name__ = "path"
+
+
 def check_readable(*paths) -> None:
     """An existing file that cannot be read is said as such (the video reader would call it
     damaged); a missing one is left to the reader's own message."""

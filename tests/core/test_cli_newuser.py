@@ -278,3 +278,26 @@ def test_evaluate_stopped_says_what_it_left_in_the_samples_folder(tmp_path, when
         assert sorted(p.name for p in samples.iterdir()) == ["first.png"]
     else:
         assert "nothing was written" in last and not samples.exists()
+
+
+@pytest.mark.parametrize("argv", [
+    ["inpaint", "CLIP", "--mask", "", "-o", "OUT"],  # read the current folder's images as the masks
+    ["inpaint", "", "--mask", "MASK", "-o", "OUT"],  # the current folder as a frame folder
+    ["inpaint", "CLIP", "--mask", "MASK", "-o", ""],  # "Cannot write .: it is a folder"
+    ["info", ""],
+    ["track", "CLIP", "--click", "10,10", "-o", ""],
+    ["evaluate", "CLIP", "--samples", ""],
+    ["train", "--data", "", "--output", "OUT"],  # would train on everything under the current folder
+    ["finetune", "--data", "CLIP", "--from", "", "--output", "OUT"],
+])
+def test_an_empty_path_is_a_usage_error_not_the_current_folder(tmp_path, capsys, monkeypatch, argv):
+    """`-o "$OUT"` with OUT unset: an empty argument was taken as "." (the current folder)."""
+    clip = write_test_clip(tmp_path / "clip.mp4", make_frames(3, W, H))
+    mask = _write_mask(tmp_path / "m.png", np.pad(np.ones((10, 10), bool), ((20, H - 30), (30, W - 40))))
+    names = {"CLIP": str(clip), "MASK": str(mask), "OUT": str(tmp_path / "out.mp4")}
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main([names.get(a, a) for a in argv])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1 and "empty" in err[0], err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "m.png"]
