@@ -289,7 +289,7 @@ def preview_job(video, masks, index: int, results, weights, config: EngineConfig
     return fn
 
 
-ENCODING, COPYING = "Encoding…", "Copying the unchanged frames…"
+ENCODING, COPYING, INPAINTING = "Encoding…", "Copying the unchanged frames…", "Inpainting…"
 
 
 class _Encode:
@@ -409,10 +409,21 @@ def export_inpaint_job(video, masks, output, start: int, end: int, weights, conf
 
     def fn(host: EngineHost, progress, cancel):
         has_mask = any(not masks.is_empty(i) for i in range(start, end))
-        engine = host.engine_for_fill(weights, config)[1] if has_mask else None
+        mode, engine = host.engine_for_fill(weights, config) if has_mask else ("encode", None)
+        n = len(host.reader(video))
+        # The core counts its two stages (inpaint while encoding, then copy the unchanged GOPs) each
+        # from 0, as the command line shows them; the window's bar runs once over both (``Phases``).
+        work = (end - start) * WORK_PER_FRAME[mode] + (n - (end - start)) * WORK_PER_FRAME["encode"]
+        steps = Phases(progress, [(INPAINTING, work), (COPYING, n * WORK_PER_FRAME["copy"] if copy_unchanged else 0)])
+        stages = {"inpaint": steps.step(INPAINTING), "copy": steps.step(COPYING)}
+
+        def relay(p: Progress) -> None:
+            stages.get(p.stage, stages["inpaint"])(p)
+
         res = inpaint_video(video, masks, output, weights=weights, config=config, start=start, end=end, crf=crf,
-                            preset=preset, keep_audio=keep_audio, engine=engine, progress=progress, cancel=cancel,
+                            preset=preset, keep_audio=keep_audio, engine=engine, progress=relay, cancel=cancel,
                             copy_unchanged=copy_unchanged)
+        steps.finish()
         return {"output": res.output, "frames": res.frames, "warnings": res.warnings, "copied": res.copied}
 
     return fn

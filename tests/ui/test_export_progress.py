@@ -38,3 +38,25 @@ def test_a_partial_exports_bar_runs_once_to_full_naming_each_step(window, qtbot,
     firsts = [next((i for i, w in enumerate(words) if w.startswith(f"Export: {s}")), None) for s in steps]
     assert None not in firsts and firsts == sorted(firsts), words
     assert bar.format() == "%p%"
+
+
+@pytest.mark.parametrize("copy", [True, False])
+def test_an_export_without_a_result_runs_its_bar_once(window, qtbot, tmp_path, copy):
+    """No Inpaint before: the export inpaints while it encodes, then (*Copy unchanged parts*) copies
+    the GOPs the mask does not reach. The core counts the two from 0 each, as the command line shows
+    them; the window's bar runs once over both."""
+    window.open_path(write_test_clip(tmp_path / "clip.mp4", panning(40, 96, 64), codec_options=GOP10))
+    window.settings.copy_unchanged = copy
+    paint(window, 10, 20)
+    bar, label = window.job_bar.bar, window.job_bar.label
+    seen = []
+    window.controller.engine.progress.connect(lambda job, _: seen.append((bar.value(), bar.maximum(), label.text())))
+    out = tmp_path / "out.mp4"
+    export(window, qtbot, out)
+    assert probe(out)["frames"] == 40
+    values = [v for v, _, _ in seen]
+    assert values == sorted(values), values  # (it ran 0..n for the inpainting, then 0..n for the copy)
+    assert {m for _, m, _ in seen} == {1000} and values[-1] == 1000
+    words = [w for _, _, w in seen]
+    assert any(w.startswith("Export: Inpainting…") for w in words), words
+    assert any(w.startswith("Export: Copying the unchanged frames…") for w in words) == copy, words
