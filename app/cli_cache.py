@@ -69,7 +69,13 @@ def cmd_clear(args) -> int:
 def cmd_trim(args) -> int:
     from .core import cache
 
-    return _report("Evicted", cache.enforce_limit(args.limit))
+    code = _report("Evicted", cache.enforce_limit(args.limit))
+    left = sum(cache.cache_usage().values())
+    if left > args.limit:  # (else "Evicted 0 files" over a full cache reads as a failure to trim)
+        print(f"The cache is still {cache.format_size(left)}, over the limit of {cache.format_size(args.limit)}: "
+              "files written in the last minute (a job may be writing them) and folders in use by a window are "
+              "kept; trim again once they are done.")
+    return code
 
 
 def register(subparsers) -> None:

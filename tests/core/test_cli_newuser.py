@@ -301,3 +301,26 @@ def test_an_empty_path_is_a_usage_error_not_the_current_folder(tmp_path, capsys,
     err = capsys.readouterr().err.strip().splitlines()
     assert exc.value.code == 2 and len(err) == 1 and "empty" in err[0], err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4", "m.png"]
+
+
+def test_cache_trim_that_must_keep_fresh_files_says_the_cache_is_still_over(capsys):
+    """`cache trim --limit 1M` right after a run said "Evicted 0 files (0 bytes)" over 64 MB and no more."""
+    import os
+    import time
+
+    from app.core.cache import cache_dir
+
+    frames = cache_dir("train-frames")
+    frames.mkdir(parents=True)
+    old, fresh = frames / "old.npy", frames / "fresh.npy"
+    old.write_bytes(bytes(1 << 20))
+    fresh.write_bytes(bytes(2 << 20))  # a clip decoded a moment ago (or being decoded now)
+    hour_ago = time.time() - 3600
+    os.utime(old, (hour_ago, hour_ago))
+    assert main(["cache", "trim", "--limit", "1M"]) == 0
+    out = capsys.readouterr().out
+    assert "Evicted 1 files" in out and not old.exists() and fresh.exists()
+    assert "still 2.0 MB" in out and "last minute" in out, out
+    fresh.unlink()
+    assert main(["cache", "trim", "--limit", "1M"]) == 0
+    assert "still" not in capsys.readouterr().out
