@@ -55,9 +55,10 @@ def test_the_reader_gives_each_frames_time_and_tells_a_variable_rate(vfr_clip, m
     # One tick of jitter (29.97 fps on a 1/1000 time base: 33, 33, 34 ms) is still a constant rate.
     assert not FrameTiming(Fraction(1, 1000), [0, 33, 67, 100, 133, 167]).variable
     assert FrameTiming(Fraction(1, 1000), [0, 20, 70, 90, 140]).variable
+    (tmp_path / "frames").mkdir()  # (a folder of its own: one that holds videos is no frame folder)
     for i, f in enumerate(np.zeros((3, 8, 8, 3), np.uint8)):
-        cv2.imwrite(str(tmp_path / f"{i}.png"), f)
-    folder = open_video(tmp_path, fps=10)
+        cv2.imwrite(str(tmp_path / "frames" / f"{i}.png"), f)
+    folder = open_video(tmp_path / "frames", fps=10)
     assert folder.timing is None and not folder.variable_rate and folder.frame_times() == [0, 0.1, 0.2]
 
 
