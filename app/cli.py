@@ -117,12 +117,15 @@ def cmd_inpaint(args) -> int:
 
     refuse_inputs(args.output, [("video", args.input), ("mask", args.mask), ("weights file", args.weights)])
     check_readable(args.input, args.mask)
+    if args.fps is not None and args.input.expanduser().is_file():
+        raise InpaintError(f"--fps sets the rate of a folder of frames; {args.input} is a video file, which keeps its "
+                           "own rate (each frame its time): leave --fps out.")
     weights = _weights_if_needed(args)
     with TqdmProgress("inpaint") as bar:
         result = inpaint_video(args.input, args.mask, args.output, weights=weights,
                                config=_engine_config(args), start=args.start, end=args.end, crf=args.crf,
                                keep_audio=not args.no_audio, progress=_noted(bar, weights, args), preset=args.preset,
-                               copy_unchanged=not args.reencode_all)
+                               copy_unchanged=not args.reencode_all, fps=args.fps)
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
     sec = max(result.seconds, 1e-9)  # (the whole file: over a sub-range most frames are only copied)
@@ -131,7 +134,25 @@ def cmd_inpaint(args) -> int:
     copied = f", {result.copied} copied as they were" if result.copied else ""
     print(f"Wrote {result.output} ({result.frames} frames, {result.inpainted} inpainted with {result.fill or 'nothing'}"
           f"{copied}, {result.seconds:.1f} s, {rate})")
+    for note in _export_notes(args):
+        print(f"note: {note}", file=sys.stderr)
     return 0
+
+
+def _export_notes(args) -> list[str]:
+    """What the export changed besides the frames inpainted (the export dialog's notes): an odd size
+    padded, colour finer than 4:2:0, a frame folder's rate, PCM sound made AAC in an .mp4."""
+    from .core.video import FrameFolderReader, export_notes, export_suffix, open_video
+
+    with open_video(args.input) as reader:
+        notes = export_notes(reader, rate=False)
+        if isinstance(reader, FrameFolderReader) and args.fps is None:
+            notes.append(f"A frame folder has no frame rate: it was written at {reader.fps:g} frames/s; --fps sets "
+                         "another.")
+    if not args.no_audio and export_suffix(args.input) == ".mov" and args.output.suffix.lower() != ".mov":
+        notes.append("Its uncompressed PCM sound is in this file as AAC (an mp4 holds no PCM); name the output "
+                     ".mov to keep the sound as it is.")
+    return notes
 
 
 def _noted(bar, weights, args):
@@ -255,6 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reencode-all", action="store_true",
                    help="encode every frame again; by default an H.264 MP4/MOV input keeps the stretches "
                         "between keyframes that hold no masked frame as they are (bit for bit, no encoding)")
+    p.add_argument("--fps", type=_rate, default=None,
+                   help="frame rate of a folder of frames given as the input (default 25); a video file keeps its own")
     p.add_argument("--preset", default="medium", choices=X264_PRESETS,
                    help="encoder speed: faster presets make larger files at the same quality "
                         "(default %(default)s; encoding is the main cost around the model on a GPU)")
@@ -283,6 +306,22 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         module.register(sub)
     return parser
+
+
+def _rate(text: str) -> float:
+    """An argparse ``type`` for a frame rate: a number above 0 and at most 1000 (30, 29.97, 24000/1001)."""
+    from fractions import Fraction
+
+    try:
+        value = float(Fraction(text.strip()))
+    except (ValueError, ZeroDivisionError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a frame rate; write e.g. 30, 29.97 or 30000/1001") from None
+    if not 0 < value <= 1000:
+        raise argparse.ArgumentTypeError(f"{text} is out of range: give a rate above 0 and at most 1000 frames/s")
+    return value
+
+
+_rate.__name__ = "rate"
 
 
 def _looks_like_path(arg: str) -> bool:

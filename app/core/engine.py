@@ -661,7 +661,7 @@ def inpaint_video(input_path, masks, output_path, weights=None, config: Optional
                   start: int = 0, end: Optional[int] = None, crf: int = 18, keep_audio: bool = True,
                   engine: Optional[InpaintEngine] = None, progress: Optional[ProgressFn] = None,
                   cancel: Optional[CancelToken] = None, preset: str = "medium",
-                  copy_unchanged: bool = True) -> InpaintResult:
+                  copy_unchanged: bool = True, fps: Optional[float] = None) -> InpaintResult:
     """Inpaint ``input_path`` into an H.264 mp4 at ``output_path`` (atomic; audio kept).
 
     masks: a path (image, folder, mask video) or a MaskSource/MaskStore of the video's size.
@@ -670,16 +670,18 @@ def inpaint_video(input_path, masks, output_path, weights=None, config: Optional
     cost around the model (docs/BENCHMARKS.md), so a faster preset speeds up GPU runs.
     ``copy_unchanged``: where the file allows (``smartrender.plan``), only the GOPs holding a masked
     frame are encoded again and the others are copied bit for bit; False re-encodes every frame.
+    ``fps``: the rate a frame folder given as ``input_path`` is written at (None: ``DEFAULT_FPS``);
+    a video file keeps its own.
     """
     from .fsutil import check_writable
     from .smartrender import SmartWriter, plan
-    from .video import VideoReader, VideoWriter, mp4_output, open_video, remux
+    from .video import DEFAULT_FPS, VideoReader, VideoWriter, mp4_output, open_video, remux
 
     t0 = time.monotonic()
     cancel = cancel or CancelToken()
     mp4_output(check_writable(output_path, inputs=(input_path,)))  # (before an hour of inpainting)
     warnings = []
-    with open_video(input_path) as reader:
+    with open_video(input_path, fps=fps or DEFAULT_FPS) as reader:
         n = len(reader)
         if getattr(reader, "notice", None):
             warnings.append(reader.notice)

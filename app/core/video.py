@@ -959,16 +959,18 @@ def export_suffix(path) -> str:
     return ".mov" if codecs - MP4_AUDIO_COPY and not codecs - MOV_AUDIO_COPY else ".mp4"
 
 
-def export_notes(reader) -> list[str]:
+def export_notes(reader, rate: bool = True) -> list[str]:
     """What an export of ``reader``'s video changes besides the frames inpainted, one sentence each,
-    for the export dialog: an odd size padded, colour detail finer than 4:2:0, a frame folder's rate."""
+    for the export dialog and the command line: an odd size padded, colour detail finer than 4:2:0,
+    a frame folder's rate (unless ``rate`` is False: the user gave it)."""
     notes = []
     w, h = reader.width, reader.height
     if w % 2 or h % 2:
         notes.append(f"This {w}x{h} video is written as {w + w % 2}x{h + h % 2}, its edge repeated "
                      "(H.264 needs even sizes).")
     if isinstance(reader, FrameFolderReader):
-        notes.append(f"A frame folder has no frame rate: it is written at {reader.fps:g} frames/s.")
+        if rate:
+            notes.append(f"A frame folder has no frame rate: it is written at {reader.fps:g} frames/s.")
     elif reader._stream.codec_context.pix_fmt:
         chroma = av.VideoFormat(reader._stream.codec_context.pix_fmt, w, h).components[1:2]
         if chroma and (chroma[0].width * 2 > w + 1 or chroma[0].height * 2 > h + 1):

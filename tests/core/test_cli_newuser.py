@@ -324,3 +324,80 @@ def test_cache_trim_that_must_keep_fresh_files_says_the_cache_is_still_over(caps
     fresh.unlink()
     assert main(["cache", "trim", "--limit", "1M"]) == 0
     assert "still" not in capsys.readouterr().out
+
+
+def _frame_folder(tmp_path, n=4) -> Path:
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, f in enumerate(make_frames(n, W, H)):
+        cv2.imwrite(str(folder / f"{i:04d}.png"), f)
+    return folder
+
+
+def _box(width=W, height=H) -> np.ndarray:
+    m = np.zeros((height, width), bool)
+    m[10:20, 10:30] = True
+    return m
+
+
+def test_a_frame_folder_is_written_at_the_fps_given(tmp_path, capsys):
+    """A frame folder has no rate: it was written at 25 frames/s, with no option to say 30."""
+    import av
+
+    frames, mask = _frame_folder(tmp_path), _write_mask(tmp_path / "m.png", _box())
+    out = tmp_path / "out.mp4"
+    assert main(["inpaint", str(frames), "--mask", str(mask), "-o", str(out), "--fill", "telea", "--fps", "30"]) == 0
+    with av.open(str(out)) as c:
+        assert c.streams.video[0].average_rate == 30 and c.streams.video[0].frames == 4
+    assert "frames/s" not in capsys.readouterr().err  # (no note on the rate: it was given)
+
+
+def test_without_fps_a_frame_folder_export_says_its_rate_and_the_option(tmp_path, capsys):
+    frames, mask = _frame_folder(tmp_path), _write_mask(tmp_path / "m.png", _box())
+    assert main(["inpaint", str(frames), "--mask", str(mask), "-o", str(tmp_path / "o.mp4"), "--fill", "telea"]) == 0
+    err = capsys.readouterr().err
+    assert "note:" in err and "25 frames/s" in err and "--fps" in err, err
+
+
+def test_fps_given_for_a_video_file_is_refused(tmp_path, capsys):
+    clip = write_test_clip(tmp_path / "clip.mp4", make_frames(3, W, H))
+    mask = _write_mask(tmp_path / "m.png", _box())
+    out = tmp_path / "out.mp4"
+    assert main(["inpaint", str(clip), "--mask", str(mask), "-o", str(out), "--fps", "30"]) == 2
+    assert "--fps" in _one_error_line(capsys) and not out.exists()
+
+
+def test_an_export_that_changes_the_picture_or_the_sound_says_so(tmp_path, capsys):
+    """The export dialog says what an export changes besides the frames inpainted; the CLI said nothing:
+    an odd size padded, 4:4:4 colour made 4:2:0, PCM sound made AAC in an .mp4."""
+    import av
+
+    odd = write_test_clip(tmp_path / "odd.mp4", make_frames(3, 61, 47), pix_fmt="yuv444p")
+    mask = _write_mask(tmp_path / "m.png", _box(61, 47))
+    assert main(["inpaint", str(odd), "--mask", str(mask), "-o", str(tmp_path / "o.mp4"), "--fill", "telea"]) == 0
+    err = capsys.readouterr().err
+    assert "note: This 61x47 video is written as 62x48" in err and "4:2:0" in err, err
+
+    pcm = tmp_path / "pcm.mov"
+    with av.open(str(pcm), "w") as out:
+        vs = out.add_stream("libx264", rate=25)
+        vs.width, vs.height, vs.pix_fmt = W, H, "yuv420p"
+        aus = out.add_stream("pcm_s16le", rate=16000)
+        aus.layout = "mono"
+        for i, f in enumerate(make_frames(3, W, H)):
+            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
+            vf.pts = i
+            for p in vs.encode(vf):
+                out.mux(p)
+        for p in vs.encode():
+            out.mux(p)
+        af = av.AudioFrame.from_ndarray(np.zeros((1, 16000 * 3 // 25), np.int16), format="s16", layout="mono")
+        af.sample_rate, af.pts = 16000, 0
+        for p in list(aus.encode(af)) + list(aus.encode()):
+            out.mux(p)
+    mask = _write_mask(tmp_path / "m2.png", _box())
+    assert main(["inpaint", str(pcm), "--mask", str(mask), "-o", str(tmp_path / "p.mp4"), "--fill", "telea"]) == 0
+    err = capsys.readouterr().err
+    assert "note:" in err and "AAC" in err and ".mov" in err, err
+    assert main(["inpaint", str(pcm), "--mask", str(mask), "-o", str(tmp_path / "p.mov"), "--fill", "telea"]) == 0
+    assert "AAC" not in capsys.readouterr().err
