@@ -13,6 +13,7 @@ import pytest
 from app.cli import main
 from app.core.video import write_test_clip
 from conftest import make_frames
+from mediafiles import encode_audio, encode_frames
 
 W, H = 96, 64
 
@@ -378,23 +379,14 @@ def test_an_export_that_changes_the_picture_or_the_sound_says_so(tmp_path, capsy
     err = capsys.readouterr().err
     assert "note: This 61x47 video is written as 62x48" in err and "4:2:0" in err, err
 
-    pcm = tmp_path / "pcm.mov"
+    pcm = tmp_path / "pcm.mov"  # a camera's MOV: uncompressed sound
     with av.open(str(pcm), "w") as out:
         vs = out.add_stream("libx264", rate=25)
         vs.width, vs.height, vs.pix_fmt = W, H, "yuv420p"
         aus = out.add_stream("pcm_s16le", rate=16000)
         aus.layout = "mono"
-        for i, f in enumerate(make_frames(3, W, H)):
-            vf = av.VideoFrame.from_ndarray(f, format="rgb24")
-            vf.pts = i
-            for p in vs.encode(vf):
-                out.mux(p)
-        for p in vs.encode():
-            out.mux(p)
-        af = av.AudioFrame.from_ndarray(np.zeros((1, 16000 * 3 // 25), np.int16), format="s16", layout="mono")
-        af.sample_rate, af.pts = 16000, 0
-        for p in list(aus.encode(af)) + list(aus.encode()):
-            out.mux(p)
+        encode_frames(out, vs, make_frames(3, W, H))
+        encode_audio(out, aus, np.zeros(16000 * 3 // 25, np.int16), "s16", 16000)
     mask = _write_mask(tmp_path / "m2.png", _box())
     assert main(["inpaint", str(pcm), "--mask", str(mask), "-o", str(tmp_path / "p.mp4"), "--fill", "telea"]) == 0
     err = capsys.readouterr().err
