@@ -290,7 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("info", help="print frame count, size, fps and audio of a video")
-    p.add_argument("video", type=path_arg)
+    p.add_argument("video", type=path_arg, help="video file or folder of frames")
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("gui", help="open the desktop application")

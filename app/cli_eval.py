@@ -51,9 +51,9 @@ def register(subparsers) -> None:
     """Add ``evaluate`` to an argparse subparsers object."""
     p = subparsers.add_parser(
         "evaluate", help="score inpainting methods on clips with seeded stationary masks (PSNR, SSIM, E_warp)",
-        description="Blank a seeded Algorithm 1 stationary mask in each clip (resized to 432x240), fill it with "
-                    "each method and compare with the original frames: PSNR, SSIM, flow warping error, "
-                    "and VFID when I3D weights are given.")
+        description="Blank a seeded Algorithm 1 stationary mask in each clip (resized to --size, 432x240 by "
+                    "default), fill it with each method and compare with the original frames: PSNR, SSIM, flow "
+                    "warping error, and VFID when I3D weights are given.")
     p.add_argument("clips", nargs="+", type=path_arg, metavar="CLIP", help="video files or folders of frames")
     p.add_argument("--masks", default="stationary", choices=["stationary"],
                    help="test masks: stationary = paper supplement Algorithm 1, one per clip (default)")

@@ -393,3 +393,14 @@ def test_an_export_that_changes_the_picture_or_the_sound_says_so(tmp_path, capsy
     assert "note:" in err and "AAC" in err and ".mov" in err, err
     assert main(["inpaint", str(pcm), "--mask", str(mask), "-o", str(tmp_path / "p.mov"), "--fill", "telea"]) == 0
     assert "AAC" not in capsys.readouterr().err
+
+
+def test_help_texts_say_what_the_commands_do(capsys):
+    """evaluate's description said every clip is resized to 432x240, which --size changes; info's
+    argument had no word on taking a folder of frames."""
+    for argv in (["evaluate", "--help"], ["info", "--help"]):
+        with pytest.raises(SystemExit):
+            main(argv)
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(resized to --size, 432x240 by default)" in text
+    assert "video file or folder of frames" in text
