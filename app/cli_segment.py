@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 
 from .cliutil import int_in, path_arg
+from .core.fsutil import process_gone
 from .core.errors import InpaintError
 
 log = logging.getLogger("app.track")
@@ -214,19 +215,6 @@ def _select(seg, points, box):
     return mask
 
 
-def _pid_gone(pid: int) -> bool:
-    """Whether no process has this id (POSIX; elsewhere never said: os.kill would end it there)."""
-    if os.name != "posix":
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except OSError:  # (alive, another user's)
-        return False
-    return False
-
-
 def _remove_stale_partials(out: Path) -> None:
     """Delete the hidden ``.NAME.partial-PID`` folders a killed ``track`` into ``out`` left (its
     process gone); a run still writing one, here or in another terminal, keeps its own."""
@@ -237,7 +225,7 @@ def _remove_stale_partials(out: Path) -> None:
         return
     for folder in found:
         pid = folder.name[len(prefix):]
-        if pid.isdigit() and _pid_gone(int(pid)):
+        if pid.isdigit() and process_gone(int(pid)):
             shutil.rmtree(folder, ignore_errors=True)
 
 

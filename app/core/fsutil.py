@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -16,18 +17,50 @@ def _umask() -> int:
 
 
 def make_temp_beside(path: Path, tag: str) -> Path:
-    """An empty temporary file next to ``path`` (same filesystem, so a rename is atomic).
+    """An empty temporary file next to ``path`` (same filesystem, so a rename is atomic):
+    ``.STEM.PID-XXXXXXXX.TAG.partSUFFIX``, the process id for ``remove_orphans``.
 
     mkstemp creates files readable by the owner only; the final file should get the
     permissions any new file of the user gets, so the mode follows the umask.
     """
     try:
-        fd, name = tempfile.mkstemp(prefix=f".{path.stem[:40]}.", suffix=f".{tag}.part{path.suffix}", dir=path.parent)
+        fd, name = tempfile.mkstemp(prefix=f".{path.stem[:40]}.{os.getpid()}-", suffix=f".{tag}.part{path.suffix}",
+                                    dir=path.parent)
     except OSError as exc:
         raise OutputError(f"Cannot write in {path.parent} ({exc.strerror}); choose another folder.") from None
     os.close(fd)
     os.chmod(name, 0o666 & ~_umask())
     return Path(name)
+
+
+def process_gone(pid: int) -> bool:
+    """Whether no process has this id (POSIX; elsewhere never said: os.kill would end it there)."""
+    if os.name != "posix":
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # (alive, another user's)
+        return False
+    return False
+
+
+def remove_orphans(path) -> None:
+    """Delete the temporary files (``make_temp_beside``) that writers of ``path`` left when killed
+    before renaming them (kill -9, the OOM killer, a power cut): hidden, as big as what they had
+    written, and never removed otherwise. Those of a process still running are kept."""
+    path = Path(path)
+    prefix = f".{path.stem[:40]}."
+    try:
+        names = [p.name for p in path.parent.iterdir() if p.name.startswith(prefix)]
+    except OSError:
+        return
+    for name in names:
+        found = re.fullmatch(r"(\d+)-\w+\.\w+\.part(\.\w+)?", name[len(prefix):])
+        if found and process_gone(int(found[1])):
+            with contextlib.suppress(OSError):
+                (path.parent / name).unlink()
 
 
 def check_writable(path, inputs=()) -> Path:

@@ -23,7 +23,7 @@ import numpy as np
 
 from .config import X264_PRESETS
 from .errors import OutputError, VideoError, short
-from .fsutil import check_writable, make_temp_beside
+from .fsutil import check_writable, make_temp_beside, remove_orphans
 from .jobs import CancelToken, ProgressClock, ProgressFn
 from .mp4index import video_pts
 
@@ -903,10 +903,11 @@ def container_of(path) -> str:
 
 def mp4_output(path: Path) -> Path:
     """``path``, an export's name: refused unless it ends as an MP4 file does (an export named .mkv
-    or .avi held MP4 data that players then misread)."""
+    or .avi held MP4 data that players then misread). What killed exports to it left is deleted."""
     if path.suffix.lower() not in MP4_SUFFIXES:
         raise OutputError(f"{path.name}: exports are MP4 or QuickTime files; end the name with .mp4 (or .m4v, or "
                           ".mov to keep PCM sound as it is).")
+    remove_orphans(path)
     return path
 
 

@@ -404,3 +404,33 @@ def test_help_texts_say_what_the_commands_do(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "(resized to --size, 432x240 by default)" in text
     assert "video file or folder of frames" in text
+
+
+def test_the_temporary_files_of_a_killed_export_go_at_the_next_export_of_that_name(tmp_path, capsys):
+    """kill -9 (the OOM killer, a power cut) left hidden .out.*.part.mp4 files, as big as what was
+    encoded, that no later run removed; a temporary file of a run still going is kept."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from app.core.fsutil import make_temp_beside
+
+    clip = write_test_clip(tmp_path / "clip.mp4", make_frames(150, 320, 180))
+    mask = _write_mask(tmp_path / "m.png", _box(320, 180))
+    out = tmp_path / "out.mp4"
+    proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve().parents[2] / "main.py"), "inpaint",
+                             str(clip), "--mask", str(mask), "-o", str(out), "--fill", "telea", "--reencode-all"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not list(tmp_path.glob(".out.*.part.mp4")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert proc.poll() is None, "the export ended before it could be killed: give the clip more frames"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    left = list(tmp_path.glob(".out.*.part.mp4"))
+    assert left  # what a kill leaves (nothing can remove it then)
+    running = make_temp_beside(out, "video")  # (this process's: an export still going)
+    assert main(["inpaint", str(clip), "--mask", str(mask), "-o", str(out), "--fill", "telea", "--end", "2"]) == 0
+    assert not any(p.exists() for p in left) and running.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["clip.mp4", "m.png", "out.mp4", running.name])
