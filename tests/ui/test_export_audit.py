@@ -5,7 +5,7 @@ Each probe is the behaviour the user is owed; its docstring says what went wrong
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtWidgets import QFileDialog, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QLabel, QMessageBox
 
 from app.core.video import write_test_clip
 from test_audit_results import paint
@@ -183,3 +183,36 @@ def test_an_export_that_fails_says_so_once_in_its_dialog(window, qtbot, tmp_path
     text = press_export(window, qtbot, tmp_path / "out.mp4")
     assert "Permission denied" in text and not (tmp_path / "out.mp4").exists(), text
     assert dialogs == []
+
+
+def shown_whole(dialog) -> list:
+    """The dialog's labels that show less than their text needs (wrapped ones for their width)."""
+    cut = []
+    for label in dialog.findChildren(QLabel):
+        if not label.isVisible() or not label.text():
+            continue
+        need = label.heightForWidth(label.width()) if label.wordWrap() else label.sizeHint().height()
+        if label.height() < need:
+            cut.append((label.text()[:40], label.height(), need))
+    return cut
+
+
+def test_the_export_dialog_grows_with_its_summary_and_progress(window, clip, qtbot, dialogs):
+    """The dialog kept the height it opened with: when its summary grew to more lines (it follows the
+    range and masks while open) and when Export showed the progress bar and status line, the form gave
+    way and the two hint lines under Encoder speed were cut to half a line."""
+    window.open_path(clip)
+    d = window.export_dialog_show()
+    qtbot.waitExposed(d)
+    assert shown_whole(d) == []
+    d.summarize = lambda _: "A summary long enough to wrap to several lines in the dialog. " * 6
+    d.refresh_summary()
+    qtbot.wait(20)
+    assert shown_whole(d) == []
+    d.job_started()
+    qtbot.wait(20)
+    assert shown_whole(d) == []
+    d.job_ended("Wrote out.mp4", True)
+    qtbot.wait(20)
+    assert shown_whole(d) == []
+    d.close()

@@ -156,6 +156,16 @@ class ExportDialog(QDialog):
         """Say again what Export will do (the range, masks, settings or result changed)."""
         if self.summarize is not None:
             self.summary.setText(self.summarize(self.full_res.isChecked()))
+            self._fit_height()
+
+    def _fit_height(self) -> None:
+        """Grow to show every line: the summary wraps to more lines as it changes, and the progress bar
+        and the status line appear on Export. (The dialog kept the height it opened with, and the
+        form gave way: the two lines under Encoder speed were cut to one half-hidden line.)"""
+        self.layout().activate()
+        need = self.heightForWidth(self.width())
+        if self.height() < max(need, self.minimumSizeHint().height()):
+            self.resize(self.width(), max(need, self.minimumSizeHint().height()))
 
     def video_changed(self) -> None:
         """Another video was opened: an idle dialog, whose name and summary were for the one before, goes."""
@@ -212,6 +222,7 @@ class ExportDialog(QDialog):
         self.progress.setRange(0, 0)
         self.progress.show()
         self.status.setText("Starting…")
+        self._fit_height()
 
     def job_progress(self, p) -> None:
         self.progress.setRange(0, max(1, p.total))
@@ -225,3 +236,4 @@ class ExportDialog(QDialog):
         self.status.setText(message)
         if not ok:
             self.progress.hide()
+        self._fit_height()
