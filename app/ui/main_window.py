@@ -26,7 +26,7 @@ from .preview import CompareArea, ResultView, bind_preview
 from .project import PROJECT_SUFFIX, Autosaver, Project, delete_autosave, project_video
 from .segment_tool import SegmentController
 from .statusbar import MessageLog, StatusFields
-from .timeline import Timeline, bind_timeline
+from .timeline import Timeline, bind_timeline, frames_text
 from .tools import ToolPanel
 
 APP_TITLE = "STTN Inpaint"
@@ -148,10 +148,10 @@ class MainWindow(QMainWindow):
             signal.connect(lambda *_: self._undo_state())
         self._undo_state()
         self.settings_action = self._act("&Settings…", self.show_settings, "Ctrl+,", "settings")
-        self.inpaint_action = self._act("&Inpaint range", self.controller.inpaint, "Ctrl+Return", "inpaint",
+        self.inpaint_action = self._act("&Inpaint range", self.inpaint, "Ctrl+Return", "inpaint",
                                         "Inpaint the frames between the in and out points")
         self.inpaint_action.setShortcuts([QKeySequence("Ctrl+Return"), QKeySequence("Ctrl+Enter")])  # (keypad too)
-        self.preview_action = self._act("&Preview this frame", self.controller.preview, "Ctrl+P", "preview",
+        self.preview_action = self._act("&Preview this frame", self.preview, "Ctrl+P", "preview",
                                         "Inpaint only the current frame, for a quick look")
         self.cancel_action = self._act("&Cancel job", self.controller.cancel, "Esc", "cancel")
         self.fit_action = self._act("&Fit to window", self.canvas.state.fit, "F")
@@ -297,6 +297,46 @@ class MainWindow(QMainWindow):
         p = self.project
         name = (p.path.stem if p.path else p.video_path.name) if p.has_video else ""
         self.setWindowTitle(f"{name}{'*' if p.dirty else ''} — {APP_TITLE}" if name else APP_TITLE)
+
+    # --- inpainting ------------------------------------------------------------------
+    def _selection_kept(self, then: str) -> bool:
+        """False, said in a dialog, while the click tool's selection is on screen but not kept: the run
+        would leave it out (it said "No frame in the range has a mask; paint what should go first" to
+        someone looking at the object selected in cyan)."""
+        unkept = self.segment.unkept_text(then)
+        if unkept and self.project.has_video and not self.controller.engine.busy:
+            self.show_error(unkept)
+            return False
+        return True
+
+    def inpaint(self):
+        """Inpaint range (Ctrl+Enter). An object selected and kept on its keyframes but not tracked
+        would go from those frames only: asked first whether to track it."""
+        if not self._selection_kept("Inpaint"):
+            return None
+        untracked = self._untracked_text("Inpaint")
+        if untracked and not self.controller.engine.busy:
+            choice = self._ask(untracked + " Track it through the range first (Ctrl+T)?",
+                               "Inpaint anyway", "Track first", "Cancel")
+            if choice == 1:
+                self.segment.track()
+            if choice != 0:
+                return None
+        return self.controller.inpaint()
+
+    def _untracked_text(self, what: str) -> str:
+        """What ``what`` (Inpaint, Export) does to an object kept on its keyframes only (``untracked``);
+        "" when there is none."""
+        p, keys = self.project, self.segment.untracked()
+        if not keys:
+            return ""
+        which = f"frame {keys[0]} has" if len(keys) == 1 else f"{frames_text(keys)} have"
+        return (f"Only {which} a mask in the in/out range ({p.start}..{p.end - 1}): the object selected there is not "
+                f"tracked, so {what} would leave it on the other {p.end - p.start - len(keys)} frames.")
+
+    def preview(self):
+        """Preview this frame (Ctrl+P), not while a selection is held but not kept."""
+        return self.controller.preview() if self._selection_kept("Preview this frame") else None
 
     # --- files ---------------------------------------------------------------------
     def show_error(self, message: str) -> None:
@@ -596,11 +636,16 @@ class MainWindow(QMainWindow):
                          self.settings.keep_audio, bool(p.reader.has_audio), self.export_summary(full_res), self,
                          preset=self.settings.preset, full_res=full_res, copy_unchanged=self.settings.copy_unchanged,
                          source=p.video_path, summarize=self.export_summary)
-        for changed in (d.full_res.toggled, p.rangeChanged, p.masksChanged, p.settingsChanged, p.resultChanged):
+        for changed in (d.full_res.toggled, p.rangeChanged, p.masksChanged, p.settingsChanged, p.resultChanged,
+                        self.segment.selectionChanged):
             changed.connect(d.refresh_summary)
         p.videoChanged.connect(d.video_changed)
 
         def requested(options):
+            unkept = self.segment.unkept_text("Export")
+            if unkept:  # (said in the dialog's line, as a path it cannot write is)
+                d.status.setText(unkept)
+                return
             self.settings.crf = options.crf
             if p.reader.has_audio:  # (a silent clip's greyed-out box says nothing about the next clip)
                 self.settings.keep_audio = options.keep_audio
@@ -619,7 +664,12 @@ class MainWindow(QMainWindow):
 
     def export_summary(self, full_res: bool) -> str:
         """What Export will do with these options: re-encode the computed result, or inpaint (all of the
-        range, or the frames whose result cannot be kept), and why."""
+        range, or the frames whose result cannot be kept), and why; first, a selection not kept yet
+        (Export waits for it), or an object kept on its keyframes only and not tracked."""
+        first = self.segment.unkept_text("Export") or self._untracked_text("Export")
+        return (first + " " if first else "") + self._export_plan(full_res)
+
+    def _export_plan(self, full_res: bool) -> str:
         p, r = self.project, self.project.results
         config = self.controller.engine_config(crop_to_mask=full_res)
         text = f"Frames {p.start}..{p.end - 1} are inpainted, the others copied. "

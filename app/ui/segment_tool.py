@@ -413,6 +413,27 @@ class SegmentController(QObject):
         Undo takes back its latest input (``undo_input``) and its Redo waits (``redo_input``)."""
         return self.active and self.tool.has_selection
 
+    def unkept_text(self, then: str) -> Optional[str]:
+        """The sentence that stops Track, Inpaint, Preview or Export while a selection is on screen but
+        not kept (the run would leave it out), ``then`` naming the step after; None when none is."""
+        if not (self.active and (self.tool.candidates or self._waiting())):
+            return None
+        if self._waiting() and self._commit_on_answer == self._request:
+            return f"The selection is still being computed; Enter keeps it when it appears, then {then}."
+        return f"The selection shown in cyan is not kept yet: press Enter to keep it (Esc drops it), then {then}."
+
+    def untracked(self) -> list[int]:
+        """The frames of the in/out range that have a mask, when each of them is a keyframe and other
+        frames there have none: an object selected and kept but not tracked yet, which Inpaint would
+        take away on those frames only (empty otherwise)."""
+        p = self.project
+        if not p.has_video:
+            return []
+        masked = [i for i in range(p.start, p.end) if not p.masks.is_empty(i)]
+        if not masked or len(masked) == p.end - p.start or not set(masked) <= self.keyframes:
+            return []
+        return masked
+
     def _enable(self) -> None:
         self.track_action.setEnabled(self.project.has_video and not self.controller.engine.busy)
         for a in (self.next_flag_action, self.prev_flag_action):
@@ -731,12 +752,9 @@ class SegmentController(QObject):
         p, c = self.project, self.controller
         if not c._ready():
             return None
-        if self.active and (self.tool.candidates or self._waiting()):
-            # (tracked without it, the selection on screen was silently left out of the run)
-            c.error.emit("The selection is still being computed; Enter keeps it when it appears, then Track."
-                         if self._waiting() and self._commit_on_answer == self._request else
-                         "The selection shown in cyan is not kept yet: press Enter to keep it (Esc drops it), "
-                         "then Track.")
+        unkept = self.unkept_text("Track")  # (tracked without it, it was silently left out of the run)
+        if unkept:
+            c.error.emit(unkept)
             return None
         if p.end - p.start < 2:
             c.error.emit(f"The in/out range is frame {p.start} alone: nothing to track. Widen it (I and O set the "

@@ -1,0 +1,131 @@
+"""Click, track, inpaint, export as a new user walks it, driven through the real window: the steps
+a user meets in the wrong order: Inpaint, Preview or Export with the object still in cyan, Inpaint
+before Track. Each docstring says what went wrong before the fix."""
+import pytest
+from PySide6.QtCore import Qt
+
+from test_segment_tool import N, click, disc_centre, disc_mask, select_and_commit
+from test_segment_tool import disc_clip  # noqa: F401 - the clip (a fixture)
+
+CTRL = Qt.KeyboardModifier.ControlModifier
+
+
+def asked(window, monkeypatch, answer: str) -> list:
+    """Record the window's questions with buttons (``_ask``) and press ``answer``."""
+    questions = []
+
+    def ask(text, *choices):
+        questions.append(text)
+        return choices.index(answer)
+
+    monkeypatch.setattr(window, "_ask", ask)
+    return questions
+
+
+def test_inpaint_or_preview_with_the_selection_still_in_cyan_says_to_keep_it(window, disc_clip, qtbot, dialogs):
+    """A user who clicked the object and pressed Ctrl+Enter (or Ctrl+P) while it showed in cyan was told
+    "No frame in the range has a mask; paint what should go first", looking at the object selected."""
+    window.open_path(disc_clip)
+    p = window.project
+    window.tools.set_tool("segment")
+    click(qtbot, window, *disc_centre(0))
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Return, CTRL)
+    assert dialogs[-1] == ("critical", "The selection shown in cyan is not kept yet: press Enter to keep it (Esc "
+                                       "drops it), then Inpaint.")
+    qtbot.keyClick(window.canvas, Qt.Key.Key_P, CTRL)
+    assert dialogs[-1][1].endswith("then Preview this frame.")
+    assert not window.controller.engine.busy and p.masks.masked_frames() == []
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Return)  # kept: Preview runs
+    with qtbot.waitSignal(window.controller.resultsReady, timeout=60_000):
+        qtbot.keyClick(window.canvas, Qt.Key.Key_P, CTRL)
+    assert 0 in p.results
+
+
+def test_export_with_the_selection_still_in_cyan_says_to_keep_it(window, disc_clip, qtbot, dialogs, tmp_path):
+    """The export dialog said "No frame ... has a mask: the export is the video as it is" with the
+    object selected in cyan, and Export wrote the video unchanged."""
+    window.open_path(disc_clip)
+    window.tools.set_tool("segment")
+    click(qtbot, window, *disc_centre(0))
+    d = window.export_dialog_show()
+    assert d.summary.text().startswith("The selection shown in cyan is not kept yet: press Enter to keep it (Esc "
+                                       "drops it), then Export.")
+    out = tmp_path / "out.mp4"
+    d.path_edit.setText(str(out))
+    d.export_button.click()
+    assert not d.running and not out.exists() and d.status.text().startswith("The selection shown in cyan")
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)  # dropped: the summary says so at once
+    assert d.summary.text().startswith("No frame of 0..")
+    d.close()
+
+
+def test_inpaint_before_track_asks_to_track_first(window, disc_clip, qtbot, dialogs, monkeypatch):
+    """An object clicked and kept on one frame, then Inpaint (the commit's "Track (Ctrl+T)" hint
+    missed): the object went from that frame only and stayed on the others, and the status bar said
+    "Inpainted frames 0..7" all the same."""
+    window.open_path(disc_clip)
+    p, seg = window.project, window.segment
+    select_and_commit(qtbot, window, *disc_centre(0))
+    questions = asked(window, monkeypatch, "Track first")
+    with qtbot.waitSignal(seg.trackFinished, timeout=60_000):
+        qtbot.keyClick(window.canvas, Qt.Key.Key_Return, CTRL)
+    assert questions == [f"Only frame 0 has a mask in the in/out range (0..{N - 1}): the object selected there is not "
+                         f"tracked, so Inpaint would leave it on the other {N - 1} frames. Track it through the "
+                         "range first (Ctrl+T)?"]
+    assert p.masks.masked_frames() == list(range(N)) and not p.results.made_in(0, N)
+    # tracked: Inpaint runs without a question
+    with qtbot.waitSignal(window.controller.resultsReady, timeout=120_000):
+        qtbot.keyClick(window.canvas, Qt.Key.Key_Return, CTRL)
+    assert len(questions) == 1 and all(i in p.results for i in range(N))
+
+
+@pytest.mark.parametrize("answer", ["Inpaint anyway", "Cancel"])
+def test_inpaint_before_track_anyway_or_not_at_all(window, disc_clip, qtbot, dialogs, monkeypatch, answer):
+    window.open_path(disc_clip)
+    p = window.project
+    p.set_range(0, 4)
+    select_and_commit(qtbot, window, *disc_centre(0))
+    questions = asked(window, monkeypatch, answer)
+    if answer == "Cancel":
+        assert window.inpaint() is None and not window.controller.engine.busy
+    else:
+        with qtbot.waitSignal(window.controller.resultsReady, timeout=60_000):
+            assert window.inpaint() is not None
+        assert p.masks.masked_frames() == [0] and 0 in p.results
+    assert len(questions) == 1 and questions[0].startswith("Only frame 0 has a mask in the in/out range (0..3)")
+
+
+def test_a_mask_painted_on_every_frame_or_a_single_frame_range_asks_nothing(window, disc_clip, qtbot, dialogs,
+                                                                          monkeypatch):
+    """The question is for an object kept on its keyframes only: a logo painted over the range, or a
+    range of one frame, inpaints at once."""
+    window.open_path(disc_clip)
+    p = window.project
+    questions = asked(window, monkeypatch, "Cancel")
+    p.set_range(0, 3)
+    window.tools.set_scope("range")
+    select_and_commit(qtbot, window, *disc_centre(0))  # (kept on every frame of the range)
+    with qtbot.waitSignal(window.controller.resultsReady, timeout=60_000):
+        window.inpaint()
+    p.set_range(5, 6)
+    p.set_current(5)
+    window.tools.set_scope("frame")
+    select_and_commit(qtbot, window, *disc_centre(5))
+    with qtbot.waitSignal(window.controller.resultsReady, timeout=60_000):
+        window.inpaint()
+    assert questions == []
+
+
+def test_the_export_dialog_says_an_untracked_object_stays_on_the_other_frames(window, disc_clip, qtbot, dialogs):
+    window.open_path(disc_clip)
+    p = window.project
+    p.set_range(0, 4)
+    select_and_commit(qtbot, window, *disc_centre(0))
+    d = window.export_dialog_show()
+    assert d.summary.text().startswith("Only frame 0 has a mask in the in/out range (0..3): the object selected "
+                                       "there is not tracked, so Export would leave it on the other 3 frames. ")
+    for i in range(1, 4):  # (painted there too: nothing left out)
+        p.set_current(i)
+        p.edit_mask(disc_mask(i))
+    assert d.summary.text().startswith("Frames 0..3 are inpainted")
+    d.close()
