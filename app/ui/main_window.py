@@ -65,6 +65,9 @@ class MainWindow(QMainWindow):
         self.controller.resultsReady.connect(
             lambda _: self.compare.mode == "original" and self.compare.set_mode("side"))
         self.canvas.spaceTapped.connect(self.timeline.toggle_play)
+        # a mask tool picked in Split view, where the picture to edit is hidden and a click on the
+        # result moves the split (a click on the object with Select did nothing else): Side by side
+        self.tools.toolChanged.connect(lambda _: self.compare.mode == "split" and self.compare.set_mode("side"))
         self.result_view.spaceTapped.connect(self.timeline.toggle_play)  # (it has the keys once clicked)
         self.segment = SegmentController(self.canvas, self.project, self.tools, self.controller, self.settings,
                                          self.timeline, self)

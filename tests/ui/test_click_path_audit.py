@@ -129,3 +129,21 @@ def test_the_export_dialog_says_an_untracked_object_stays_on_the_other_frames(wi
         p.edit_mask(disc_mask(i))
     assert d.summary.text().startswith("Frames 0..3 are inpainted")
     d.close()
+
+
+def test_a_mask_tool_picked_in_split_view_shows_the_picture_to_edit(window, disc_clip, qtbot):
+    """In Split view the picture to edit is hidden: picking Select (C) there and clicking the object
+    moved the split line to the click and selected nothing, with no word why."""
+    window.open_path(disc_clip)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    window.compare.set_mode("split")
+    assert not window.canvas.isVisible()
+    qtbot.keyClick(window.result_view, Qt.Key.Key_C)
+    assert window.tools.tool.name == "segment" and window.compare.mode == "side" and window.canvas.isVisible()
+    click(qtbot, window, *disc_centre(0))
+    assert window.segment.tool.candidates
+    window.compare.set_mode("split")  # chosen again with a tool picked: it stays
+    assert window.compare.mode == "split"
+    window.tools.set_tool("brush")
+    assert window.compare.mode == "side"
