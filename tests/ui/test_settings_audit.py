@@ -241,3 +241,16 @@ def test_ok_while_an_inpaint_runs_leaves_that_run_as_it_started(window, dialogs,
     assert blocker.args[1]["fill"] == "sttn"  # the run's own settings and weights
     assert window.controller.engine._worker.host._model_key[0] == tiny_weights.resolve()
     assert window.project.results.indices() == [0, 1, 2]
+
+
+def test_the_fill_list_says_which_mode_is_quick(window):
+    """Settings > Engine > Fill listed bare mode names (auto, sttn, propagate+sttn, propagate+telea,
+    telea): a user on a CPU who wanted the quick fill had to know that telea is it, and that sttn
+    costs about 15 times as long there."""
+    box = window.show_settings().engine_widgets["fill"]
+    texts = {box.itemData(i): box.itemText(i) for i in range(box.count())}
+    assert texts["telea"] == "telea (quickest, frame by frame)"
+    assert texts["propagate+telea"] == "propagate+telea (about 2x telea's time on a CPU)"
+    assert texts["sttn"] == "sttn (about 15x telea's time on a CPU)"
+    assert texts["auto"] == "auto (by weights and device)" and "auto: propagate+sttn, or" in box.toolTip()
+    window.settings_dialog.close()

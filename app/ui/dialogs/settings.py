@@ -39,7 +39,8 @@ ENGINE_LABELS = {
     "window_step": ("Window step", "Frames between window centres; Auto = 2n+1, each frame once (n = the paper's overlapping windows, ~2x slower)"),
     "precision": ("Precision", "auto: bfloat16 where the hardware computes it natively, else float32"),
     "fill": ("Fill", "sttn: the model fills holes; propagate+...: pixels seen in other frames are carried "
-                     "along optical flow first; telea: classic per-frame fill, no weights needed"),
+                     "along optical flow first; telea: classic per-frame fill, no weights needed; auto: "
+                     "propagate+sttn, or propagate+telea on a CPU with the bundled weights or with none"),
     "attention_kernel": ("Attention kernel", "How the patch attention is computed (same result); auto = the one "
                                              "measured faster on this device"),
     "io_threads": ("Decode/encode threads", "Decode ahead and encode behind on threads, so the model never waits"),
@@ -48,11 +49,26 @@ ENGINE_LABELS = {
     "compile": ("Compile model (CUDA)", "torch.compile the model: about 9% faster on an H100, after a minute or "
                                         "two of compiling when a run starts; worth it for long clips"),
 }
+
+
+def fill_label(mode: str) -> str:
+    """A fill mode as the Fill list names it: with its time per frame on a CPU beside telea's, the
+    quickest (``engine.WORK_PER_FRAME``), so that the quick one is found without the docs."""
+    work = getattr(engine_module, "WORK_PER_FRAME", {})
+    if mode == "auto":
+        return "auto (by weights and device)"
+    if mode == "telea":
+        return "telea (quickest, frame by frame)"
+    if mode not in work or not work.get("telea"):
+        return mode
+    return f"{mode} (about {work[mode] / work['telea']:.0f}x telea's time on a CPU)"
+
+
 #: Fields chosen from a list: (value, label) pairs; a new engine field with choices is added here.
 CHOICES = {
     "attention": ((None, "From weights"), ("official", "Official"), ("masked", "Masked")),
     "precision": tuple((v, v) for v in getattr(engine_module, "PRECISIONS", ())),
-    "fill": tuple((v, v) for v in getattr(engine_module, "FILL_MODES", ())),
+    "fill": tuple((v, fill_label(v)) for v in getattr(engine_module, "FILL_MODES", ())),
     "seam": tuple((v, v) for v in getattr(engine_module, "SEAM_MODES", ())),
     "attention_kernel": tuple((v, v) for v in getattr(engine_module, "ATTENTION_KERNELS", ())),
 }
