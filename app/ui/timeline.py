@@ -267,6 +267,12 @@ class Timeline(QWidget):
         layout.addWidget(self.range_label, 1, 0, Qt.AlignmentFlag.AlignRight)
         layout.addWidget(self.range_slider, 1, 1)
         layout.setColumnStretch(1, 1)
+        # with no video the slider had nothing to show but a lone handle mid-way and "0 0": hidden
+        # then, keeping its place (the window does not jump when a video opens)
+        keep = self.range_slider.sizePolicy()
+        keep.setRetainSizeWhenHidden(True)
+        self.range_slider.setSizePolicy(keep)
+        self.range_slider.hide()
         self.setEnabled(False)
 
     def _action(self, text, key, slot, icon_name=None) -> QAction:
@@ -296,6 +302,7 @@ class Timeline(QWidget):
         self.range_slider.align_to_frames()
         self.range_slider.updateGeometry()  # (its labels are as wide as the frame count's digits)
         self.setEnabled(self.count > 0)
+        self.range_slider.setVisible(self.count > 0)
         self.set_range(0, self.count)
         self._show(0)
 

@@ -62,3 +62,15 @@ def test_the_range_handles_stand_over_the_frames_they_name(window, qtbot, count)
     window.resize(window.width() + 300, window.height())  # (and after a resize)
     qtbot.waitUntil(lambda: abs(inner.mapTo(timeline, inner._handleRect(1).center()).x() + 0.5
                                 - bar.mapTo(timeline, QPoint(0, 0)).x() - bar.x_of(count - 1)) <= 1.5, timeout=2000)
+
+
+def test_with_no_video_the_range_slider_is_hidden_in_its_place(window, qtbot, clip):
+    """The empty window's range slider showed a lone handle mid-way and the numbers "0 0" under the
+    scrub bar's left end; opening a video must not move the picture either."""
+    timeline = window.timeline
+    assert not timeline.range_slider.isVisible() and not window.project.has_video
+    height, picture = timeline.height(), window.canvas.height()
+    window.open_path(clip)
+    qtbot.wait(20)
+    assert timeline.range_slider.isVisible() and all(label.isVisible() for label in timeline.range_slider._handle_labels)
+    assert timeline.height() == height and window.canvas.height() == picture
