@@ -4,7 +4,7 @@
 
 Uses ../shared/data/clips/schoolgirls.mp4 and its mask folder (read in place, not copied), and
 dogs_jump.mp4 for the click-to-remove pictures (``--only click`` makes just those; ``--only sam``
-the General settings page and the SAM checkpoint download dialog).
+the General settings page and the SAM checkpoint download dialog; ``--only engine`` the Engine page).
 Settings and user data go to a temporary folder. Without --weights it uses the bundled
 weights, and without those the engine's weight-free fill (flow propagation + Telea), which is
 what the application does today. The fine-tune page trains a tiny generator for real.
@@ -41,10 +41,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--weights")
     parser.add_argument("--scale", type=float, help="device pixel ratio (checks HiDPI drawing): main window only")
-    parser.add_argument("--only", choices=("all", "click", "objects", "sam"), default="all",
+    parser.add_argument("--only", choices=("all", "click", "objects", "sam", "engine"), default="all",
                         help="click: only the click-to-remove pictures (click_select, tracked_flags, click_removed); "
                              "objects: only several_objects (three girls and a logo in one tracking run); "
-                             "sam: only settings_general and sam_download (the SAM checkpoint dialog)")
+                             "sam: only settings_general and sam_download (the SAM checkpoint dialog); "
+                             "engine: only settings_engine (Settings > Engine, the default values)")
     args = parser.parse_args()
     if args.scale:
         os.environ["QT_SCALE_FACTOR"] = str(args.scale)
@@ -81,6 +82,15 @@ def main() -> None:
         wait(app, lambda: True)
         d.grab().save(str(OUT / "settings_general.png"))
         sam_download(app, d)
+        win.close()
+        return
+    if args.only == "engine":
+        d = win.show_settings()
+        d.resize(760, 620)
+        d.tabs.setCurrentIndex(1)
+        wait(app, lambda: True)
+        d.grab().save(str(OUT / "settings_engine.png"))
+        d.close()
         win.close()
         return
     win.open_path(CLIP)
