@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from .core.jobs import Progress
+from .core.jobs import Progress, job_label
 
 
 class TqdmProgress:
@@ -38,8 +38,7 @@ class TqdmProgress:
             return
         self.last_line = now
         units = self.unit if self.scale else self.unit + "s"  # (5/12 frames; 1.2M/358M B)
-        label = (p.stage if not self.desc else self.desc if p.stage.startswith(self.desc)  # (track: tracking)
-                 else f"{self.desc} ({p.stage})")
+        label = job_label(self.desc, p.stage)  # (track: tracking)
         print(tqdm.format_meter(p.done, p.total, elapsed, prefix=label, unit=units,
                                 unit_scale=self.scale, unit_divisor=1024 if self.scale else 1000,
                                 bar_format="{desc}: {percentage:.0f}% ({n_fmt}/{total_fmt} {unit}), "

@@ -37,6 +37,15 @@ class Progress:
 ProgressFn = Callable[[Progress], None]
 
 
+def job_label(name: str, stage: str) -> str:
+    """A job's name with the stage of its report: "Export (copy)", but "Track" for its stage
+    "tracking" and "Inpaint" for "inpaint", where the stage only says the name again."""
+    if not (name and stage):
+        return name or stage
+    a, b = name.lower(), stage.lower()
+    return name if a.startswith(b) or b.startswith(a) else f"{name} ({stage})"
+
+
 def no_progress(_: Progress) -> None:
     pass
 

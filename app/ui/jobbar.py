@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QStatusBar, QToolButton, QWidget
 
+from app.core.jobs import job_label
+
 from .icons import icon
 
 
@@ -63,5 +65,4 @@ class JobBar(QWidget):
             self.label.setText(f"{job.name}: {step} · ETA {format_seconds(p.eta)}")
             return
         self.bar.setFormat(f"{p.done}/{p.total}")
-        stage = f" ({p.stage})" if p.stage and p.stage.lower() != job.name.lower() else ""
-        self.label.setText(f"{job.name}{stage}: {p.done}/{p.total} · ETA {format_seconds(p.eta)}")
+        self.label.setText(f"{job_label(job.name, p.stage)}: {p.done}/{p.total} · ETA {format_seconds(p.eta)}")

@@ -56,3 +56,13 @@ def test_a_step_of_steps_passes_its_own_words_on_and_a_count_that_starts_over_ho
     assert seen[-1].done == Phases.SCALE and seen[-1].stage == "Copying…"
     done = [p.done for p in seen]
     assert done == sorted(done)
+
+
+def test_a_jobs_label_leaves_out_a_stage_that_only_repeats_its_name():
+    from app.core.jobs import job_label
+
+    assert job_label("Track", "tracking") == "Track"
+    assert job_label("track", "tracking") == "track"
+    assert job_label("Inpaint", "inpaint") == "Inpaint"
+    assert job_label("Export", "copy") == "Export (copy)"
+    assert job_label("", "copy") == "copy" and job_label("Export", "") == "Export"

@@ -505,3 +505,15 @@ def test_a_silent_clip_does_not_turn_the_audio_setting_off(window, make_clip, qt
     dialog.export_button.click()
     dialog.close()
     assert not window.settings.keep_audio
+
+
+def test_the_job_bar_does_not_say_a_jobs_name_twice(window):
+    """Track reports its stage as "tracking": the bar said "Track (tracking): 3/10"."""
+    from app.core.jobs import Progress
+    from app.ui.workers import Job
+
+    jobs = window.controller.engine
+    for name, stage, words in (("Track", "tracking", "Track: 3/10"), ("Inpaint", "inpaint", "Inpaint: 3/10"),
+                               ("Export", "copy", "Export (copy): 3/10")):
+        jobs.progress.emit(Job(name, lambda *_: None), Progress(3, 10, stage, 1.0))
+        assert window.job_bar.label.text().startswith(words + " · ETA"), window.job_bar.label.text()
