@@ -153,7 +153,7 @@ class Controller(QObject):
         if not self._ready():
             return None
         if not any(not p.masks.is_empty(i) for i in range(p.start, p.end)):
-            self.error.emit("No frame in the range has a mask; paint what should go first.")
+            self.error.emit("No frame in the range has a mask; paint what should go (B), or click it with Select (C) and track it.")
             return None
         # the frames of an earlier result stay until this run replaces them, each frame with the
         # record of what it was made from: a cancelled run loses nothing. Frames whose result is
@@ -178,7 +178,7 @@ class Controller(QObject):
         if not self._ready():
             return None
         if p.masks.is_empty(p.current):
-            self.error.emit("This frame has no mask; paint what should go first.")
+            self.error.emit("This frame has no mask; paint what should go (B), or click it with Select (C).")
             return None
         config = self.engine_config()
         r = config.neighbor_radius  # (the frame is filled from its neighbours: their masks count too)

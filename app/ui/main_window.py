@@ -68,6 +68,8 @@ class MainWindow(QMainWindow):
         # a mask tool picked in Split view, where the picture to edit is hidden and a click on the
         # result moves the split (a click on the object with Select did nothing else): Side by side
         self.tools.toolChanged.connect(lambda _: self.compare.mode == "split" and self.compare.set_mode("side"))
+        self.compare.modeChanged.connect(lambda mode: mode == "split" and self.project.has_video and self.messages.show(
+            "Split slider: a click or drag moves the split; to edit the mask pick a tool (B, E, R, C) or press 2."))
         self.result_view.spaceTapped.connect(self.timeline.toggle_play)  # (it has the keys once clicked)
         self.segment = SegmentController(self.canvas, self.project, self.tools, self.controller, self.settings,
                                          self.timeline, self)

@@ -143,7 +143,8 @@ def test_a_mask_tool_picked_in_split_view_shows_the_picture_to_edit(window, disc
     assert window.tools.tool.name == "segment" and window.compare.mode == "side" and window.canvas.isVisible()
     click(qtbot, window, *disc_centre(0))
     assert window.segment.tool.candidates
-    window.compare.set_mode("split")  # chosen again with a tool picked: it stays
+    window.compare.set_mode("split")  # chosen again with a tool picked: it stays, and says what a click does there
     assert window.compare.mode == "split"
+    assert window.statusBar().currentMessage().startswith("Split slider: a click or drag moves the split;")
     window.tools.set_tool("brush")
     assert window.compare.mode == "side"
