@@ -275,10 +275,11 @@ def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, 
                 tracked.set(i, added)
                 owned[i] = tracked.blob(i)
 
-        done, stopped = 0, False
+        done, stopped, started = 0, False, set()  # (the keyframes the run tracked from)
         try:
             for a, b, seed in todo:
                 keys = {k - a: m for k, m in follow.items() if a <= k < b}
+                started.update(k + a for k in keys)
                 go_on = None
                 if seed is not None:
                     k, _, objs = resume[a, b]
@@ -304,10 +305,23 @@ def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, 
         return {"changes": changes, "flags": flags, "tracked": owned, "objects": labels, "start": start, "end": end,
                 "spans": [(a, b) if i is None else (i + 1, b) if i > resume[a, b][0] else (a, i)
                           for a, b, i in todo],
-                "followed": sorted(follow), "n_objects": max(len(v) for v in follow.values()),
+                "followed": sorted(follow), "from": sorted(started), "n_objects": max(len(v) for v in follow.values()),
                 "stopped": stopped, "frames": sorted(seen), "pending": sorted(meant - seen) if stopped else []}
 
     return fn
+
+
+def tracked_text(result: dict, n_objects: int, finishing: bool) -> str:
+    """What a finished run did, in words that hold: the keyframes it went from are the user's, not
+    tracked ("Tracked 13 frames from 2 keyframes, frames 10..24"). Finishing a stopped run, only the
+    frames it tracked are listed (its pieces begin at keyframes, or at the frames the stopped run
+    had got to, which it does not track again)."""
+    done = sorted(set(result["frames"]) - set(result["followed"]))
+    keys = result.get("from", [])
+    where = frames_text(sorted(set(done) | (set() if finishing else set(keys))))
+    source = f"keyframe {keys[0]}" if len(keys) == 1 else f"{len(keys)} keyframes"
+    return (f"Tracked {f'{n_objects} objects through ' if n_objects > 1 else ''}{len(done)} "
+            f"frame{'' if len(done) == 1 else 's'} from {source}, {where}")
 
 
 #: the mask dilation suggested once objects are tracked: they have motion blur and shadows just
@@ -887,11 +901,7 @@ class SegmentController(QObject):
             return
         grow = self.dilate_spin.value()
         finishing = job.data.get("finishing")
-        # finishing a stopped run, the frames it tracked: its pieces begin at keyframes, or at the
-        # frames the stopped run had got to, which it does not track again
-        done = sorted(set(result["frames"]) - set(result["followed"]))
-        tracked_frames = frames_text(done) if finishing and done else f"frames {', '.join(f'{a}..{b - 1}' for a, b in spans)}"
-        self.controller.message.emit(f"Tracked {f'{n} objects through ' if n > 1 else ''}{tracked_frames}"
+        self.controller.message.emit(tracked_text(result, n, finishing)
                                      + (" (on from where the stopped run had got to; the other frames are as "
                                         "it left them)" if finishing else
                                         " again (the other frames are as the last run left them)" if again else "")

@@ -300,7 +300,7 @@ def test_undoing_the_selection_while_tracking_runs_is_said_when_the_run_lands(wi
         assert window.controller.engine.busy
         p.undo.undo()  # before the run's answer can come (it is queued to this thread)
         assert p.masks.is_empty(0)
-    assert said[-1].startswith("Tracked frames 0..") and said[-1].endswith(
+    assert said[-1].startswith("Tracked 7 frames from keyframe 0, frames 0..7") and said[-1].endswith(
         " Frames 0 changed while it ran (an undo or an edit): it followed their masks as they were; Track again "
         "follows them as they are now (Ctrl+Z takes this run away).")
     p.undo.undo()  # takes the run away, as it says
@@ -310,7 +310,7 @@ def test_undoing_the_selection_while_tracking_runs_is_said_when_the_run_lands(wi
         p.set_current(0)
         select_and_commit(qtbot, window, *disc_centre(0))
         window.segment.track_action.trigger()
-    assert said[-1].startswith("Tracked frames 0..") and "changed while it ran" not in said[-1]
+    assert said[-1].startswith("Tracked 7 frames from keyframe 0, frames 0..7") and "changed while it ran" not in said[-1]
 
 
 def test_a_located_video_of_another_size_is_refused_and_the_open_project_stays(window, clip, make_clip, tmp_path,

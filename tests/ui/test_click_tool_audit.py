@@ -92,7 +92,7 @@ def test_track_with_the_current_frame_outside_the_range_tracks_the_keyframes_ins
     assert not dialogs and p.masks.masked_frames() == [0, 1, 2, 3, 4]
     for i in range(5):
         assert mask_iou(p.masks.get(i), disc_mask(i)) > 0.6, i
-    assert said[-1].startswith("Tracked frames 0..4") and "6" not in said[-1]
+    assert said[-1].startswith("Tracked 4 frames from keyframe 1, frames 0..4") and "6" not in said[-1]
 
     # nothing inside the range: it says so, and where the keyframes are, without the current frame
     p.set_range(3, 5)
@@ -174,4 +174,4 @@ def test_finishing_a_stopped_run_names_the_frames_it_tracked(window, disc_clip, 
     with qtbot.waitSignal(seg.trackFinished, timeout=60_000) as blocker:
         seg.track_action.trigger()
     assert blocker.args[0]["frames"] == list(range(3, N))
-    assert said[-1].startswith(f"Tracked frames 3..{N - 1} (on from where the stopped run had got to")
+    assert said[-1].startswith(f"Tracked {N - 3} frames from keyframe 2, frames 3..{N - 1} (on from where the stopped run had got to")

@@ -276,7 +276,7 @@ def test_two_touching_objects_selected_one_by_one_are_tracked_each_on_its_own(wi
     assert p.objects_on(3) == [] and p.masks.masked_frames() == [0]
     window.redo_action.trigger()
     assert len(p.objects_on(3)) == 2
-    assert any(m.startswith("Tracked 2 objects through frames 0..") for m in said)
+    assert any(m.startswith("Tracked 2 objects through ") and "from keyframe 0, frames 0.." in m for m in said)
     assert_pair_apart(p, range(1, N))
     # a brush correction on a tracked frame makes it a keyframe; tracking again still tells its
     # two objects apart there (the last run recorded which tracked pixel was whose)
@@ -288,7 +288,7 @@ def test_two_touching_objects_selected_one_by_one_are_tracked_each_on_its_own(wi
         seg.track_action.trigger()
     keys = given[-1]  # only what follows frame 1 is tracked again, from it (frame 0 is unchanged)
     assert sorted(keys) == [0] and len(keys[0]) == 2
-    assert said[-1].startswith("Tracked 2 objects through frames 1..7 again")
+    assert said[-1].startswith("Tracked 2 objects through 6 frames from keyframe 1, frames 1..7 again")
     # the selections and what the tracker followed come back with the project
     path = p.save(tmp_path / "pair")
     before = {i: [m.copy() for m in p.objects_on(i)] for i in range(N)}
@@ -326,6 +326,14 @@ def keyframes_0_and_4_tracked(window, clip, qtbot, monkeypatch):
     return calls, track_now
 
 
+def test_track_message_counts_the_frames_tracked_apart_from_the_keyframes(window, disc_clip, qtbot, monkeypatch):
+    """It said "Tracked frames 0..7" with keyframes 0 and 4 among them, which the user made: the
+    tracker filled six frames, from two keyframes."""
+    said = heard(window)
+    keyframes_0_and_4_tracked(window, disc_clip, qtbot, monkeypatch)
+    assert said[-1].startswith(f"Tracked {N - 2} frames from 2 keyframes, frames 0..{N - 1}.")
+
+
 def test_tracking_again_after_a_correction_redoes_only_the_frames_it_touches(window, disc_clip, qtbot, monkeypatch):
     """Keyframes 0 and 4, tracked; a correction on frame 6: tracking again follows frames 4..7 only
     (each frame is tracked from its neighbouring keyframes, so frames 1-3 would come out the same),
@@ -334,13 +342,13 @@ def test_tracking_again_after_a_correction_redoes_only_the_frames_it_touches(win
     said = heard(window)
     calls, track_now = keyframes_0_and_4_tracked(window, disc_clip, qtbot, monkeypatch)
     p = window.project
-    assert calls[-1] == (N, [0, 4]) and said[-1].startswith("Tracked frames 0..7") and "again" not in said[-1]
+    assert calls[-1] == (N, [0, 4]) and said[-1].startswith("Tracked 6 frames from 2 keyframes, frames 0..7") and "again" not in said[-1]
     checked = {i: p.masks.blob(i) for i in (1, 2, 3)}
     p.set_current(6)
     p.edit_mask(p.masks.get(6) | shown_part(40, 44, 60, 64), "frame")  # a correction: frame 6 is a keyframe
     track_now()
     assert calls[-1] == (4, [0, 2]), "frames 4..7, from keyframes 4 and 6"
-    assert said[-1].startswith("Tracked frames 4..7 again")
+    assert said[-1].startswith("Tracked 2 frames from 2 keyframes, frames 4..7 again")
     assert all(p.masks.blob(i) == b for i, b in checked.items())
     assert not p.tracked.is_empty(5) and not p.tracked.is_empty(7)
     second = {i: p.tracked.blob(i) for i in (5, 7)}
@@ -717,7 +725,7 @@ def test_tracking_stopped_part_way_keeps_the_frames_done(window, disc_clip, qtbo
     assert not blocker.args[0]["stopped"] and p.masks.masked_frames() == list(range(N))
     # it went on from frame 3, where the run had stopped: frames 1..3 were not tracked again
     assert blocker.args[0]["frames"] == list(range(4, N))
-    assert said[-1].startswith(f"Tracked frames 4..{N - 1} (on from where the stopped run had got to")
+    assert said[-1].startswith(f"Tracked {N - 4} frames from keyframe 0, frames 4..{N - 1} (on from where the stopped run had got to")
     assert [p.masks.blob(i) for i in kept] == kept_blobs
     for i in range(4, N):
         assert mask_iou(p.masks.get(i), disc_mask(i)) > 0.7, i
@@ -726,7 +734,7 @@ def test_tracking_stopped_part_way_keeps_the_frames_done(window, disc_clip, qtbo
     assert p.masks.masked_frames() == [0]
     with qtbot.waitSignal(seg.trackFinished, timeout=60_000) as blocker:
         seg.track_action.trigger()  # the stopped run undone: nothing to go on from, the whole range
-    assert blocker.args[0]["frames"] == list(range(1, N)) and said[-1].startswith(f"Tracked frames 0..{N - 1}.")
+    assert blocker.args[0]["frames"] == list(range(1, N)) and said[-1].startswith(f"Tracked {N - 1} frames from keyframe 0, frames 0..{N - 1}.")
 
 
 def test_a_stopped_run_saved_with_the_project_is_finished_after_reopening(window, disc_clip, qtbot, monkeypatch,
@@ -752,7 +760,7 @@ def test_a_stopped_run_saved_with_the_project_is_finished_after_reopening(window
     assert blocker.args[0]["frames"] == list(range(3, N)) and p.masks.masked_frames() == list(range(N))
     for i in range(N):
         assert mask_iou(p.masks.get(i), disc_mask(i)) > 0.7, i
-    assert said[-1].startswith(f"Tracked frames 3..{N - 1} (on from where the stopped run had got to")
+    assert said[-1].startswith(f"Tracked {N - 3} frames from keyframe 2, frames 3..{N - 1} (on from where the stopped run had got to")
 
 
 def test_a_stopped_run_of_two_objects_goes_on_with_each_of_them(window, pair_clip, qtbot, monkeypatch):
@@ -1241,7 +1249,7 @@ def test_after_tracking_the_message_suggests_growing_the_mask(window, disc_clip,
         seg.dilate_spin.setValue(grow)
         with qtbot.waitSignal(seg.trackFinished, timeout=60_000):
             seg.track_action.trigger()
-        assert said[-1].startswith("Tracked frames 0..7")
+        assert said[-1].startswith("Tracked 7 frames from keyframe 0, frames 0..7")
         assert ("Grow 8 px (beside Track; now 4) takes a moving object's blurred edges" in said[-1]) == hint
         window.undo_action.trigger()
 
