@@ -57,6 +57,7 @@ class Plan:
 class Controller(QObject):
     error = Signal(str)  # a sentence for a dialog
     message = Signal(str)  # a line for the status bar
+    revise = Signal(str, str)  # (a line said, its new words): where the status bar still shows it
     exportFinished = Signal(object)  # output Path
     resultsReady = Signal(str)  # an "inpaint" or "preview" job has finished: there is a result to look at
 

@@ -101,6 +101,7 @@ class MainWindow(QMainWindow):
 
         self.controller.error.connect(self.show_error)
         self.controller.message.connect(self.messages.show)
+        self.controller.revise.connect(self.messages.revise)
         self.controller.engine.busyChanged.connect(self._busy)
         self.project.dirtyChanged.connect(lambda _: self._title())
         self.project.pathChanged.connect(lambda _: self._title())

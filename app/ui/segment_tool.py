@@ -355,6 +355,7 @@ class SegmentController(QObject):
         self._corrects = False  # the latest request corrects the frame's own mask (its answer replaces it)
         self._new = False  # the first click was a Shift+click: it selects something new, never corrects
         self._committing = False  # our own commit is changing the frame's mask
+        self._grow_hint: Optional[tuple] = None  # Track's latest message: (its words, Grow then, words for a Grow)
 
         self.tool_action = panel.add_tool(self.tool)
         self.commit_action = QAction("Commit selection", self)
@@ -459,6 +460,12 @@ class SegmentController(QObject):
         self.dilate_spin.blockSignals(True)
         self.dilate_spin.setValue(int(self.project.engine_settings.get("dilate", EngineConfig.dilate)))
         self.dilate_spin.blockSignals(False)
+        if self._grow_hint is not None and self._grow_hint[1] != self.dilate_spin.value():
+            # Track's message suggested Grow 8 px "now 4": while it is still shown, it says the value
+            # Grow has now (or drops the suggestion), here or from Settings > Engine
+            old, _, text = self._grow_hint
+            self._grow_hint = (text(self.dilate_spin.value()), self.dilate_spin.value(), text)
+            self.controller.revise.emit(old, self._grow_hint[0])
 
     def _dilate_changed(self, value: int) -> None:
         self.project.set_engine_settings({**self.project.engine_settings, "dilate": int(value)})
@@ -899,17 +906,19 @@ class SegmentController(QObject):
                                                             if flagged else ".") + changed_note)
             self.trackFinished.emit({"frames": sorted(changes), "flagged": flagged, "stopped": True})
             return
-        grow = self.dilate_spin.value()
         finishing = job.data.get("finishing")
-        self.controller.message.emit(tracked_text(result, n, finishing)
-                                     + (" (on from where the stopped run had got to; the other frames are as "
-                                        "it left them)" if finishing else
-                                        " again (the other frames are as the last run left them)" if again else "")
-                                     + (f"; check the {len(flagged)} flagged frame(s) (G goes to the next)."
-                                        if flagged else ".")
-                                     + (f" Grow {TRACKED_GROW} px (beside Track; now {grow}) takes a moving object's "
-                                        "blurred edges and shadow too." if grow < TRACKED_GROW and not changed else "")
-                                     + changed_note)
+        said = (tracked_text(result, n, finishing)
+                + (" (on from where the stopped run had got to; the other frames are as it left them)" if finishing
+                   else " again (the other frames are as the last run left them)" if again else "")
+                + (f"; check the {len(flagged)} flagged frame(s) (G goes to the next)." if flagged else "."))
+
+        def text(grow: int) -> str:
+            return said + (f" Grow {TRACKED_GROW} px (beside Track; now {grow}) takes a moving object's blurred "
+                           "edges and shadow too." if grow < TRACKED_GROW and not changed else "") + changed_note
+
+        grow = self.dilate_spin.value()
+        self._grow_hint = (text(grow), grow, text)  # (said again as Grow changes, _show_dilate)
+        self.controller.message.emit(self._grow_hint[0])
         self.trackFinished.emit({"frames": sorted(changes), "flagged": flagged, "stopped": False})
 
     # --- canvas input ----------------------------------------------------------------------

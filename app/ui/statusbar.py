@@ -73,6 +73,13 @@ class MessageLog:
         self.bar.showMessage(text, max(timeout_ms, 60 * len(text)))  # about 16 characters a second
         self.bar.setToolTip(text)
 
+    def revise(self, old: str, new: str) -> None:
+        """Put ``new`` in place of ``old`` where the bar still shows it (a setting it named has changed
+        since); the history keeps what was said."""
+        if self.bar.currentMessage() == old and new != old:
+            self.bar.showMessage(new, max(8000, 60 * len(new)))
+            self.bar.setToolTip(new)
+
     def text(self) -> str:
         return "\n".join(f"{t}  {m}" for t, m in self.items)
 

@@ -1254,6 +1254,26 @@ def test_after_tracking_the_message_suggests_growing_the_mask(window, disc_clip,
         window.undo_action.trigger()
 
 
+def test_the_grow_suggestion_follows_grow_once_it_changes(window, disc_clip, qtbot):
+    """"Grow 8 px (beside Track; now 4)" stayed in the status bar after Grow had been set to 6, then 8:
+    while Track's message is shown it names the value Grow has, and at 8 it drops the suggestion."""
+    window.open_path(disc_clip)
+    seg, bar = window.segment, window.statusBar()
+    select_and_commit(qtbot, window, *disc_centre(0))
+    seg.dilate_spin.setValue(4)
+    with qtbot.waitSignal(seg.trackFinished, timeout=60_000):
+        seg.track_action.trigger()
+    assert "(beside Track; now 4)" in bar.currentMessage()
+    seg.dilate_spin.setValue(6)
+    assert bar.currentMessage().startswith("Tracked 7 frames") and "(beside Track; now 6)" in bar.currentMessage()
+    assert "now 6" in bar.toolTip()
+    seg.dilate_spin.setValue(8)
+    assert bar.currentMessage().startswith("Tracked 7 frames") and "Grow 8 px" not in bar.currentMessage()
+    window.messages.show("Something else.")
+    seg.dilate_spin.setValue(5)  # another message shown since: it stays
+    assert bar.currentMessage() == "Something else."
+
+
 def tiny_sam_in_settings(window, tmp_path, monkeypatch, prepare=lambda model: model, **encoder):
     """A tiny random-weight SAM saved under the official name and set in Settings, on the CPU (its
     masks mean nothing, the plumbing is real). ``encoder``: its image encoder's arguments instead of
