@@ -17,7 +17,7 @@ from typing import Optional
 import cv2
 import numpy as np
 from PySide6.QtCore import QEvent, QObject, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QAction, QColor, QPainter, QPen, QPolygonF
+from PySide6.QtGui import QAction, QColor, QKeySequence, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QSpinBox
 
 from app.core.config import EngineConfig
@@ -361,6 +361,11 @@ class SegmentController(QObject):
         self.commit_action = QAction("Commit selection", self)
         self.commit_action.setToolTip("Add the shown candidate to this frame's mask (Enter; Tab shows the next one)")
         self.commit_action.triggered.connect(self.commit_when_answered)
+        # Enter, shown beside it in the Mask menu; a shortcut of the picture alone, so that Enter in a
+        # field of the tool bar or a dialog does what it does there (keypad Enter first: the menu says "Enter")
+        self.commit_action.setShortcuts([QKeySequence(Qt.Key.Key_Enter), QKeySequence(Qt.Key.Key_Return)])
+        self.commit_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        canvas.addAction(self.commit_action)
         self.track_action = QAction("Track through range", self)
         self.track_action.setToolTip("Follow this frame's mask through the in/out range (Ctrl+T)")
         self.track_action.setShortcut("Ctrl+T")

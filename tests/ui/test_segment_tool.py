@@ -65,6 +65,31 @@ def select_and_commit(qtbot, window, x, y):
     assert not seg.tool.candidates and not seg.tool.points
 
 
+def test_the_mask_menu_shows_enter_beside_commit_and_enter_elsewhere_stays_theirs(window, disc_clip, qtbot):
+    """The Mask menu showed no key beside "Commit selection" though Enter commits. It shows Enter
+    now, which commits from the picture (keypad Enter too), while Enter in the tool bar's Size field
+    only enters the size."""
+    from PySide6.QtGui import QKeySequence
+
+    seg = window.segment
+    assert seg.commit_action.shortcut().toString(QKeySequence.SequenceFormat.NativeText) == "Enter"
+    window.open_path(disc_clip)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    window.tools.set_tool("segment")
+    click(qtbot, window, *disc_centre(0))
+    size = window.tools.size_spin
+    size.setFocus()
+    qtbot.waitUntil(size.hasFocus)
+    qtbot.keyClick(size, Qt.Key.Key_Return)
+    assert seg.tool.candidates and window.project.masks.is_empty(0)
+    window.canvas.setFocus()
+    qtbot.waitUntil(window.canvas.hasFocus)
+    with qtbot.waitSignal(seg.commit_action.triggered, timeout=5000):  # (the shortcut, not the key's own path)
+        qtbot.keyClick(window.canvas, Qt.Key.Key_Enter, Qt.KeyboardModifier.KeypadModifier)
+    assert not seg.tool.candidates and not window.project.masks.is_empty(0)
+
+
 def test_click_commit_track_undo(window, disc_clip, qtbot):
     window.open_path(disc_clip)
     p, seg = window.project, window.segment
