@@ -118,6 +118,7 @@ def keep_singletons_alive() -> bool:
 
 
 _immortal = False
+_style = None  # the application's style (make_app)
 
 #: glibc's mallopt parameter for the most heaps ("arenas") malloc may make (malloc.h: M_ARENA_MAX)
 M_ARENA_MAX = -8
@@ -161,7 +162,11 @@ def make_app(argv: list[str]):
         app = QApplication([sys.argv[0], *argv])
     app.setOrganizationName(ORG)
     app.setApplicationName(APP)
-    app.setStyle("Fusion")  # the style sheet is written against Fusion on every platform
+    from .ui.icons import DimDisabledIcons
+
+    global _style
+    _style = DimDisabledIcons("Fusion")  # the style sheet is written against Fusion on every platform
+    app.setStyle(_style)  # (kept here too: the application owns it, Python must not collect it)
     app.setPalette(dark_palette())
     style = resources_dir() / "style.qss"
     if style.exists():

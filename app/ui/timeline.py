@@ -273,7 +273,14 @@ class Timeline(QWidget):
         keep.setRetainSizeWhenHidden(True)
         self.range_slider.setSizePolicy(keep)
         self.range_slider.hide()
-        self.setEnabled(False)
+        self._enable(False)
+
+    def _enable(self, on: bool) -> None:
+        """The bar, its buttons and the Playback menu's actions, off while there is no video (the
+        actions stayed on, so the menu offered Play and the buttons drew their icons as ready)."""
+        self.setEnabled(on)
+        for a in self.actions_for_menu():
+            a.setEnabled(on)
 
     def _action(self, text, key, slot, icon_name=None) -> QAction:
         a = QAction(text, self, shortcut=QKeySequence(key))
@@ -301,7 +308,7 @@ class Timeline(QWidget):
         self.range_slider.blockSignals(False)
         self.range_slider.align_to_frames()
         self.range_slider.updateGeometry()  # (its labels are as wide as the frame count's digits)
-        self.setEnabled(self.count > 0)
+        self._enable(self.count > 0)
         self.range_slider.setVisible(self.count > 0)
         self.set_range(0, self.count)
         self._show(0)

@@ -657,3 +657,32 @@ def test_grow_stays_in_view_on_a_window_1100_px_wide(window, clip, qtbot):
     assert [seg.tool_action.iconText(), seg.commit_action.iconText(), seg.track_action.iconText()] == \
         ["Select", "Commit", "Track"]
     assert seg.track_action.text() == "Track through range"  # (the Mask menu's entry)
+
+
+def test_with_no_video_the_playback_buttons_and_menu_are_off_and_look_it(qtbot, qapp):
+    """With no video the Playback menu offered Play and the steps, and the timeline's buttons drew
+    their icons at 88 % of their brightness, as if ready to click. They are off until a video
+    opens, and a disabled icon is drawn faint."""
+    from PySide6.QtGui import QIcon
+
+    from app.gui import make_app
+    from app.ui import timeline as tl
+    from app.ui.icons import icon
+
+    t = tl.Timeline()
+    qtbot.addWidget(t)
+    assert not any(a.isEnabled() for a in t.actions_for_menu())
+    t.set_length(10, 25)
+    assert all(a.isEnabled() for a in t.actions_for_menu()) and t.play_button.isEnabled()
+    t.set_length(0, 25)
+    assert not t.play_action.isEnabled() and not t.prev_action.isEnabled() and not t.play_button.isEnabled()
+
+    app = make_app([])
+    try:
+        def brightest(mode):
+            image = icon("play").pixmap(24, mode).toImage()
+            return max(image.pixelColor(x, y).lightness() * image.pixelColor(x, y).alphaF()
+                       for x in range(image.width()) for y in range(image.height()))
+        assert brightest(QIcon.Mode.Disabled) < 0.5 * brightest(QIcon.Mode.Normal)
+    finally:
+        app.setStyleSheet("")
