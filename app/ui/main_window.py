@@ -188,6 +188,8 @@ class MainWindow(QMainWindow):
         m.addActions(self.tools.tool_actions())
         m.addActions(self.tools.size_actions)
         m.addAction(self.tools.clear_action)
+        m.addSeparator()  # (also in File: a mask made in another program is looked for here too)
+        m.addActions([self.import_masks_action, self.import_folder_action, self.export_masks_action])
         m.addSeparator()
         m.addActions([self.segment.commit_action, self.segment.track_action, self.segment.next_flag_action,
                       self.segment.prev_flag_action])
@@ -506,13 +508,18 @@ class MainWindow(QMainWindow):
         if not path or self.frames.opening:
             return False
         name = Path(path).name
+        had = bool(self.project.masks.masked_frames())
         try:
             self.project.import_masks(path, reader=lambda job: self._on_opener(f"Importing {name}", job))
-            return True
         except Cancelled:
             self.messages.show(f"Importing masks from {name} cancelled; the masks are as they were.", 5000)
         except InpaintError as exc:
             self.show_error(str(exc))
+        else:  # (the menu's import said nothing: only the marks on the timeline told it had worked)
+            image = Path(path).is_file() and Path(path).suffix.lower() in IMAGE_EXTS
+            self.messages.show((f"{name} is now the mask of every frame" if image else f"Imported the masks of {name}")
+                               + (" in place of the masks there were" if had else "") + "; Ctrl+Z undoes it.", 8000)
+            return True
         return False
 
     def _on_opener(self, name: str, job):
@@ -753,8 +760,7 @@ class MainWindow(QMainWindow):
         if self.project.reader is not None and path.is_file() and path.suffix.lower() in IMAGE_EXTS:
             # a mask drawn in another program, dropped on its video: the mask of every frame (it
             # opened as a one-frame "video" in place of the project)
-            if self._import(str(path)):
-                self.messages.show(f"{path.name} is now the mask of every frame; Ctrl+Z undoes it.", 8000)
+            self._import(str(path))
             return
         if self.project.reader is not None and _holds_images(path):
             # a folder of per-frame masks dropped on its video, or a frame folder to open instead:
@@ -763,8 +769,8 @@ class MainWindow(QMainWindow):
             choice = self._ask(f"{path.name} is a folder of images: import them as the masks of {video} (one "
                                "image a frame, white = remove), or open them as a video in its place?",
                                "Open as video", "Import as masks", "Cancel")
-            if choice == 1 and self._import(str(path)):
-                self.messages.show(f"Imported the masks of {path.name}; Ctrl+Z undoes it.", 8000)
+            if choice == 1:
+                self._import(str(path))
             if choice != 0:
                 return
         self.open_path(path)

@@ -62,6 +62,33 @@ def drop(window, path):
                                 Qt.KeyboardModifier.NoModifier))
 
 
+def test_importing_a_mask_from_the_menu_says_what_it_did_and_the_mask_menu_offers_it(window, clip, tmp_path,
+                                                                                     monkeypatch):
+    """A watermark's mask imported with File > Import mask image or video… said nothing (only the
+    red marks told it had worked), replacing the strokes painted before without a word; and a
+    new user looked for it in the Mask menu, which did not have it."""
+    from PySide6.QtWidgets import QFileDialog
+
+    mask_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Mask")
+    assert {window.import_masks_action, window.import_folder_action, window.export_masks_action} <= set(
+        mask_menu.actions())
+    window.open_path(clip)
+    p = window.project
+    h, w = p.masks.height, p.masks.width
+    mask = np.zeros((2 * h, 2 * w), np.uint8)  # (drawn at twice the size: scaled to the video's)
+    mask[h // 2:h, w // 2:w] = 255
+    cv2.imwrite(str(tmp_path / "logo.png"), mask)
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(tmp_path / "logo.png"), "")))
+    window.import_masks_action.trigger()
+    assert len(p.masks.masked_frames()) == p.n_frames
+    assert window.messages.items[-1][1] == "logo.png is now the mask of every frame; Ctrl+Z undoes it."
+    p.set_current(3)
+    p.edit_mask(np.zeros((h, w), bool), "frame")
+    window.import_masks_action.trigger()
+    assert window.messages.items[-1][1] == ("logo.png is now the mask of every frame in place of the masks there "
+                                            "were; Ctrl+Z undoes it.")
+
+
 def test_a_mask_image_dropped_on_its_video_is_the_mask_of_every_frame(window, clip, tmp_path):
     """It opened as a one-frame "video" in place of the clip (and its project)."""
     window.open_path(clip)
