@@ -296,7 +296,7 @@ class MainWindow(QMainWindow):
         if has_video:
             self.canvas.setFocus()  # (the Open dialog, or the button that opened it, had it)
         for a in (self.save_action, self.save_as_action, self.import_masks_action, self.import_folder_action,
-                  self.export_masks_action,
+                  self.export_masks_action, self.tools.clear_action,  # (Clear looked ready with no video)
                   self.inpaint_action, self.preview_action, self.export_action):
             a.setEnabled(has_video)
         self._title()

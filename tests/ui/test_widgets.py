@@ -89,6 +89,13 @@ def test_importing_a_mask_from_the_menu_says_what_it_did_and_the_mask_menu_offer
                                             "were; Ctrl+Z undoes it.")
 
 
+def test_clear_mask_is_off_with_no_video(window, clip):
+    """Mask > Clear mask and its bin on the tool bar looked ready with no video open."""
+    assert not window.tools.clear_action.isEnabled()
+    window.open_path(clip)
+    assert window.tools.clear_action.isEnabled()
+
+
 def test_a_mask_image_dropped_on_its_video_is_the_mask_of_every_frame(window, clip, tmp_path):
     """It opened as a one-frame "video" in place of the clip (and its project)."""
     window.open_path(clip)
