@@ -297,8 +297,11 @@ class MainWindow(QMainWindow):
             self.canvas.setFocus()  # (the Open dialog, or the button that opened it, had it)
         for a in (self.save_action, self.save_as_action, self.import_masks_action, self.import_folder_action,
                   self.export_masks_action, self.tools.clear_action,  # (Clear looked ready with no video)
-                  self.inpaint_action, self.preview_action, self.export_action):
+                  self.inpaint_action, self.preview_action, self.export_action, *self.tools.tool_actions()):
             a.setEnabled(has_video)
+        # (with nothing to paint on, the tools, the brush size, Apply to and Grow looked ready)
+        for w in (self.tools.size_spin, self.tools.opacity, self.tools.scope_box, self.segment.dilate_spin):
+            w.setEnabled(has_video)
         self._title()
 
     def _title(self) -> None:

@@ -96,6 +96,24 @@ def test_clear_mask_is_off_with_no_video(window, clip):
     assert window.tools.clear_action.isEnabled()
 
 
+def test_the_mask_tools_are_off_with_no_video(window, clip, qtbot):
+    """Brush, eraser, rectangle and Select, the brush size, Apply to and Grow looked ready with nothing
+    to paint on; the tool picked stays picked through it."""
+    from PySide6.QtCore import Qt
+
+    fields = (window.tools.size_spin, window.tools.opacity, window.tools.scope_box, window.segment.dilate_spin)
+    actions = window.tools.tool_actions()
+    assert {a.data() for a in actions} >= {"brush", "eraser", "rect", "segment"}
+    assert not any(a.isEnabled() for a in actions) and not any(w.isEnabled() for w in fields)
+    window.open_path(clip)
+    assert all(a.isEnabled() for a in actions) and all(w.isEnabled() for w in fields)
+    assert window.tools.tool.name == "brush"
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_E)
+    assert window.tools.tool.name == "eraser"
+
+
 def test_a_mask_image_dropped_on_its_video_is_the_mask_of_every_frame(window, clip, tmp_path):
     """It opened as a one-frame "video" in place of the clip (and its project)."""
     window.open_path(clip)
