@@ -116,6 +116,8 @@ class SettingsDialog(QDialog):
         self.tabs.addTab(self._storage_tab(), "Storage")
         if finetune_page is not None:
             self.tabs.addTab(finetune_page, "Fine-tune")
+            if hasattr(finetune_page, "useWeights"):  # (else OK would store the weights shown before it)
+                finetune_page.useWeights.connect(self.show_weights_file)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
                                    | QDialogButtonBox.StandardButton.RestoreDefaults)
         buttons.accepted.connect(self.accept)
@@ -184,6 +186,12 @@ class SettingsDialog(QDialog):
         (self.weights_file if use_file else self.weights_bundled).setChecked(True)
         self.sam_edit.setText(self.settings.sam_checkpoint)
         self.refresh_sam_status()  # (a file may have appeared in the models folder since)
+
+    def show_weights_file(self, path: str) -> None:
+        """Weights chosen elsewhere while the dialog is open (the fine-tune page's Use these weights)
+        are what the General page shows, and so what OK keeps."""
+        self.weights_edit.setText(path)
+        self.weights_file.setChecked(True)
 
     def refresh_sam_status(self) -> None:
         """Say which segmenter the click tool will use with the SAM path as it is in the field."""
