@@ -207,8 +207,13 @@ class TrainProgress(TqdmProgress):
         self.tty = self.stream.isatty()
         self.last_line, self.last_step, self.last_shown = -float("inf"), None, None
         self.held = None  # the last report not printed because of the interval
+        from .core.train.trainer import VALIDATING
+
+        self.validating = VALIDATING
 
     def __call__(self, p) -> None:
+        if p.stage == self.validating:  # (between steps: the bar and the step lines stay as they are)
+            return
         if p.stage != "train":  # decoding clips into the cache, before the first step
             if time.monotonic() - self.last_line >= self.every or p.done == 0:
                 self.last_line = time.monotonic()

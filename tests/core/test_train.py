@@ -10,6 +10,7 @@ from app.core.sttn.checkpoint import build_from_checkpoint, load_generator, read
 from app.core.sttn.generator import GeneratorConfig, InpaintGenerator
 from app.core.train import TrainConfig, Trainer
 from app.core.train.losses import generator_loss
+from app.core.train.trainer import VALIDATING
 
 TINY = dict(channels=16, blocks=1, patch_sizes=[[8, 4], [4, 2]], width=64, height=32, sample_frames=3,
             disc_channels=8, checkpoint_every=0, log_every=1, val_every=0, val_at_start=False)
@@ -105,7 +106,11 @@ def test_validation_log_samples_and_export(tmp_path, data, make_clip):
     assert len(list((tmp_path / "w" / "samples").glob("*.png"))) == 2
     # each clip is reported before it is read (decoding a folder of HD clips takes minutes), then each step
     assert [(p.stage, p.info["clip"]) for p in seen[:2]] == [("training clips", "train.mp4"), ("validation clips", "val.mp4")]
-    assert [p.done for p in seen[2:]] == [0, 1, 2] and seen[-1].total == 2 and "loss" in seen[-1].info
+    steps = [p for p in seen if p.stage == "train"]
+    assert [p.done for p in steps] == [0, 1, 2] and steps[-1].total == 2 and "loss" in steps[-1].info
+    # each validation reports its clips, with the step it validates (with a folder of clips it takes minutes on a CPU)
+    assert [(p.stage, p.done, p.total, p.info["step"]) for p in seen if p.stage == VALIDATING] == \
+        [(VALIDATING, 0, 1, 0), (VALIDATING, 0, 1, 2)]
     assert result.output == out and result.val_psnr == lines[2]["val_psnr"]
     state, meta = read_checkpoint(out)
     assert all(v.dtype == torch.float16 for v in state.values() if v.is_floating_point())

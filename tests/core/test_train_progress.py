@@ -27,9 +27,11 @@ def test_the_last_report_has_the_final_validation_and_the_losses(tmp_path, data)
     result = Trainer(cfg, progress=reports.append).run()
     first, final = _validations(tmp_path / "w")
     assert round(first, 3) != round(final, 3)  # (three steps at this rate change the scores)
-    last = reports[-1]
+    steps = [p for p in reports if p.stage == "train"]
+    last = steps[-1]
+    assert last is reports[-1]
     assert last.done == 3 and last.info["val_psnr"] == round(final, 3) == round(result.val_psnr, 3)
-    assert last.info["loss"] == reports[-2].info["loss"] and "d_loss" in last.info  # the last step's losses
+    assert last.info["loss"] == steps[-2].info["loss"] and "d_loss" in last.info  # the last step's losses
 
 
 def test_cli_last_line_shows_the_final_validation_psnr(tmp_path, data, capsys):
@@ -41,7 +43,9 @@ def test_cli_last_line_shows_the_final_validation_psnr(tmp_path, data, capsys):
     out = tmp_path / "out.pth"
     assert train_main(["finetune", "--data", str(data), "--val", str(data), "--from", str(weights), "--steps", "3",
                        "--output", str(out), "--config", str(config), "--device", "cpu"]) == 0
-    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("finetune: step")]
+    err = capsys.readouterr().err.splitlines()
+    assert not [line for line in err if "validating" in line]  # (the page's report between steps: no CLI line)
+    lines = [line for line in err if line.startswith("finetune: step")]
     first, final = _validations(tmp_path / "out.train")
     assert f"val_psnr {first:.4g}," in lines[0] and f"{first:.4g}" != f"{final:.4g}"
     assert lines[-1].startswith("finetune: step 3/3") and f"val_psnr {final:.4g}," in lines[-1], lines

@@ -1,4 +1,5 @@
-"""The fine-tune page as a new user walks it: Use these weights then OK keeps the new weights."""
+"""The fine-tune page as a new user walks it: Use these weights then OK keeps the new weights;
+the wait while validating says what is going on, and short runs do not validate after every step."""
 
 
 def test_use_these_weights_then_ok_keeps_the_new_weights(window, make_clip, qtbot, settings):
@@ -15,3 +16,19 @@ def test_use_these_weights_then_ok_keeps_the_new_weights(window, make_clip, qtbo
     assert settings.weights == str(page.output)
     assert window.status.weights.text() == "Weights: finetuned.pth"
 
+
+def test_validation_says_what_it_does_and_short_runs_do_not_validate_every_step(window, make_clip, qtbot):
+    page, jobs = window.finetune, window.controller.training
+    for i in range(3):
+        make_clip(n=10, width=96, height=64, name=f"clip{i}.mp4")
+    page.footage.setText(str(make_clip(n=10, width=96, height=64).parent))
+    page.steps.setValue(12)
+    assert page.make_config().val_every >= 10  # (each validation inpaints every clip: on a CPU, a minute)
+    shown = []
+    jobs.progress.connect(lambda job, p: shown.append(page.status.text()))
+    with qtbot.waitSignal(jobs.finished, timeout=240_000):
+        page.start_button.click()
+    validating = [t for t in shown if t.startswith("Validating")]
+    assert validating and not any("Reading" in t for t in validating)
+    assert any("clip 4 of 4" in t and "step 0" in t for t in validating), validating
+    assert not any(t.startswith("Reading") for t in shown[shown.index(validating[0]):])  # no stale "Reading…"

@@ -51,6 +51,8 @@ from ..metrics import psnr, ssim
 log = logging.getLogger(__name__)
 
 CHECKPOINT_FORMAT = "sttn-train/1"
+#: the stage of the reports made while the validation clips are inpainted (between steps)
+VALIDATING = "validating"
 
 
 _ANY = (lambda v: True, "")
@@ -600,7 +602,11 @@ class Trainer:
     @torch.no_grad()
     def validate(self, save_samples: bool = True) -> dict:
         """PSNR/SSIM of the composited output on the validation clips (rank 0; {} elsewhere, and {}
-        when the cancel token is set before the last clip: ``last_val`` then stays as it was)."""
+        when the cancel token is set before the last clip: ``last_val`` then stays as it was).
+
+        Progress(i, n, 'validating', info={'clip': name, 'step': step}) before each clip: with the
+        full model on a CPU a clip takes seconds, so validating a folder of clips can take longer
+        than the step itself."""
         if not self.val or not self.ctx.is_main:
             return {}
         self.G.eval()
@@ -609,6 +615,7 @@ class Trainer:
             if self.cancel.cancelled and not self.ctx.distributed:  # Stop: these scores would be incomplete
                 self.G.train()
                 return {}
+            self.progress(Progress(i, len(self.val), VALIDATING, info={"clip": item["name"], "step": self.step}))
             frames = torch.from_numpy(item["frames"]).permute(0, 3, 1, 2).float().div(127.5).sub(1).to(self.device)
             masks = torch.from_numpy(item["masks"]).unsqueeze(1).float().to(self.device)
             with self._autocast():

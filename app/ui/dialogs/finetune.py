@@ -22,6 +22,7 @@ from app.core.cache import format_size
 from app.core.config import FINETUNE_LR
 from app.core.errors import Cancelled, InpaintError
 from app.core.train.dataset import VIDEO_EXTS
+from app.core.train.trainer import VALIDATING
 
 from ..jobbar import format_seconds
 from .finetune_runs import (RUN_FILE, WEIGHTS_FILE, delete_runs, drop_checkpoint, old_runs, read_run, run_files,
@@ -105,6 +106,10 @@ class LossPlot(QWidget):
 CHECKPOINT_SECONDS = 300.0
 #: old runs named one by one in "Delete old runs"' question
 LISTED = 12
+#: validate at most every this many steps (and after the last): a validation inpaints the first
+#: frames of every footage clip, with the real model on a CPU about 4 s a clip, more than a step
+MIN_VAL_EVERY = 10
+
 
 
 def finetune_job(config, resume=None):
@@ -294,7 +299,7 @@ class FinetunePage(QWidget):
         # Validate on the same footage: the point of fine-tuning is to fit this footage.
         return TrainConfig(data=[folder], val_data=[folder], workdir=str(workdir), steps=steps, lr=self.lr.value(),
                            init_weights=str(weights), output=str(workdir / WEIGHTS_FILE),
-                           device=self.settings.device, log_every=1, val_every=max(1, steps // 20),
+                           device=self.settings.device, log_every=1, val_every=max(MIN_VAL_EVERY, steps // 20),
                            checkpoint_every=max(100, steps), checkpoint_seconds=CHECKPOINT_SECONDS,
                            val_frames=5, val_samples=0)
 
@@ -344,6 +349,10 @@ class FinetunePage(QWidget):
 
     def _progress(self, job, p) -> None:
         if job.cancel.cancelled:  # (reports still queued when Stop was pressed)
+            return
+        if p.stage == VALIDATING:
+            self.status.setText(f"Validating at step {p.info.get('step', 0)}: clip {p.done + 1} of {p.total} "
+                                f"({p.info.get('clip', '')})…")
             return
         if p.stage != "train":
             self.status.setText(f"Reading {p.stage} {p.done + 1} of {p.total} ({p.info.get('clip', '')}); "
