@@ -1,5 +1,21 @@
 """The fine-tune page as a new user walks it: Use these weights then OK keeps the new weights;
-the wait while validating says what is going on, and short runs do not validate after every step."""
+the wait while validating says what is going on, and short runs do not validate after every step, and
+a Continue with Steps below the run's step keeps the run."""
+from app.ui.dialogs.finetune import unfinished_run
+
+
+def _stopped_run(page, jobs, qtbot, steps=1000):
+    page.steps.setValue(steps)
+
+    def press_stop(job, p):
+        if p.stage == "train" and p.done >= 2 and not job.cancel.cancelled:
+            page.stop_button.click()
+
+    jobs.progress.connect(press_stop)
+    with qtbot.waitSignal(jobs.finished, timeout=240_000) as blocker:
+        page.start_button.click()
+    jobs.progress.disconnect(press_stop)
+    return blocker.args[1]
 
 
 def test_use_these_weights_then_ok_keeps_the_new_weights(window, make_clip, qtbot, settings):
@@ -32,3 +48,17 @@ def test_validation_says_what_it_does_and_short_runs_do_not_validate_every_step(
     assert validating and not any("Reading" in t for t in validating)
     assert any("clip 4 of 4" in t and "step 0" in t for t in validating), validating
     assert not any(t.startswith("Reading") for t in shown[shown.index(validating[0]):])  # no stale "Reading…"
+
+
+def test_continue_with_steps_below_the_run_keeps_the_run(window, make_clip, qtbot):
+    page, jobs = window.finetune, window.controller.training
+    page.footage.setText(str(make_clip(n=10, width=96, height=64)))
+    step = _stopped_run(page, jobs, qtbot)["step"]
+    page.steps.setValue(1)
+    page.continue_button.click()
+    qtbot.waitUntil(lambda: not jobs.busy, timeout=240_000)
+    text = page.status.text()
+    assert f"step {step}" in text and "Steps" in text and "\n" not in text, text
+    run = unfinished_run()
+    assert run is not None and run.checkpoint_path.exists()  # still there to continue
+    assert page.continue_button.isEnabled()

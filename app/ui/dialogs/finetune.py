@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLa
 
 from app.core.cache import format_size
 from app.core.config import FINETUNE_LR
-from app.core.errors import Cancelled, InpaintError
+from app.core.errors import Cancelled, DataError, InpaintError
 from app.core.train.dataset import VIDEO_EXTS
 from app.core.train.trainer import VALIDATING
 
@@ -122,6 +122,10 @@ def finetune_job(config, resume=None):
         from app.core.train.trainer import Trainer
 
         trainer = Trainer(config, progress, cancel, resume=resume)
+        if resume is not None and trainer.step >= config.steps:  # (it would finish at once and lose its checkpoint)
+            trainer.close()
+            raise DataError(f"This run is already at step {trainer.step}: set Steps above {trainer.step} "
+                            "to continue it.")
         _write_run_file(config, finished=False)
         try:
             result = trainer.run()
