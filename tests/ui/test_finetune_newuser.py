@@ -1,6 +1,7 @@
-"""The fine-tune page as a new user walks it: Use these weights then OK keeps the new weights;
-the wait while validating says what is going on, and short runs do not validate after every step, and
-a Continue with Steps below the run's step keeps the run."""
+"""The fine-tune page as a new user walks it: Use these weights then OK keeps the new weights,
+the wait while validating says what is going on, short runs do not validate after every step,
+a Continue with Steps below the run's step keeps the run, and weights gone or a data folder that
+cannot be written are one line naming the window's settings, not the command line's options."""
 from app.ui.dialogs.finetune import unfinished_run
 
 
@@ -62,3 +63,22 @@ def test_continue_with_steps_below_the_run_keeps_the_run(window, make_clip, qtbo
     run = unfinished_run()
     assert run is not None and run.checkpoint_path.exists()  # still there to continue
     assert page.continue_button.isEnabled()
+
+
+def test_missing_weights_and_an_unusable_data_folder_say_what_to_do_in_the_window(window, make_clip, settings, tmp_path,
+                                                                                   monkeypatch):
+    page = window.finetune
+    page.footage.setText(str(make_clip(n=10, width=96, height=64)))
+    settings.weights = str(tmp_path / "gone.pth")
+    page.start_button.click()
+    text = page.status.text()
+    assert "does not exist" in text and "Settings > General" in text and "--" not in text, text
+    assert not window.controller.training.busy
+
+    (tmp_path / "afile").write_text("not a folder")
+    monkeypatch.setenv("STTN_INPAINT_DATA", str(tmp_path / "afile" / "data"))
+    settings.weights = ""
+    page.start_button.click()
+    text = page.status.text()
+    assert "afile" in text and "--" not in text and "\n" not in text, text
+    assert not window.controller.training.busy

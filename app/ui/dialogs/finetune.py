@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import tempfile
 import time
 from pathlib import Path
 
@@ -20,11 +21,12 @@ from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLa
 
 from app.core.cache import format_size
 from app.core.config import FINETUNE_LR
-from app.core.errors import Cancelled, DataError, InpaintError
+from app.core.errors import Cancelled, DataError, InpaintError, OutputError
 from app.core.train.dataset import VIDEO_EXTS
 from app.core.train.trainer import VALIDATING
 
 from ..jobbar import format_seconds
+from ..workers import require_weights_file
 from .finetune_runs import (RUN_FILE, WEIGHTS_FILE, delete_runs, drop_checkpoint, old_runs, read_run, run_files,
                             runs_root, summary)
 
@@ -111,7 +113,6 @@ LISTED = 12
 MIN_VAL_EVERY = 10
 
 
-
 def finetune_job(config, resume=None):
     """Worker job: train (``resume='auto'``: from the run folder's checkpoint); on Stop keep the
     generator trained so far. ``run.json`` in the run folder records the settings and whether
@@ -147,6 +148,18 @@ def _write_run_file(config, finished: bool) -> None:
     path = Path(config.workdir) / RUN_FILE
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps({"config": config.to_dict(), "finished": finished}))
+
+
+def _writable(root: Path) -> Path:
+    """``root``, created; OutputError in the window's words when no run folder can be written there."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=root):
+            pass
+    except OSError as exc:
+        raise OutputError(f"Cannot write fine-tune runs in {root} ({exc.strerror or exc}): free space there or "
+                          "make it writable (Settings > Storage shows the data folder).") from None
+    return root
 
 
 def unfinished_run():
@@ -295,11 +308,12 @@ class FinetunePage(QWidget):
         weights = self.settings.weights_path()
         if weights is None:
             raise InpaintError("Choose the weights to start from on the General page first.")
+        require_weights_file(weights)
         folder = self.footage.text().strip()
         if not folder:
             raise InpaintError("Choose a footage folder to fine-tune on.")
         steps = self.steps.value()
-        workdir = runs_root() / time.strftime("%Y%m%d-%H%M%S")
+        workdir = _writable(runs_root()) / time.strftime("%Y%m%d-%H%M%S")
         # Validate on the same footage: the point of fine-tuning is to fit this footage.
         return TrainConfig(data=[folder], val_data=[folder], workdir=str(workdir), steps=steps, lr=self.lr.value(),
                            init_weights=str(weights), output=str(workdir / WEIGHTS_FILE),
