@@ -82,3 +82,29 @@ def test_missing_weights_and_an_unusable_data_folder_say_what_to_do_in_the_windo
     text = page.status.text()
     assert "afile" in text and "--" not in text and "\n" not in text, text
     assert not window.controller.training.busy
+
+
+def test_the_page_names_the_weights_it_starts_from_and_says_a_cpu_step_is_slow(window, make_clip, qtbot, settings,
+                                                                                 tiny_weights):
+    page, jobs = window.finetune, window.controller.training
+    dialog = window.show_settings()
+    dialog.tabs.setCurrentWidget(page)
+    assert page.source.text().startswith("tiny.pth (chosen on the General page")
+    assert "CPU" in page.steps_hint.text() and page.steps_hint.isVisible()  # (settings.device is "cpu")
+    # the placeholder is read whole at the dialog's smallest width
+    dialog.resize(dialog.minimumSizeHint())
+    qtbot.wait(10)
+    fits = page.footage.fontMetrics().horizontalAdvance(page.footage.placeholderText()) + 16
+    assert fits <= page.footage.width(), (fits, page.footage.width())
+    page.footage.setText(str(make_clip(n=10, width=96, height=64)))
+    page.steps.setValue(1)
+    with qtbot.waitSignal(jobs.finished, timeout=240_000):
+        page.start_button.click()
+        # what a run started with cannot be changed under it
+        assert not any(w.isEnabled() for w in (page.footage, page.steps, page.lr, *page.browse_buttons))
+    assert all(w.isEnabled() for w in (page.footage, page.steps, page.lr, *page.browse_buttons))
+    page.use_button.click()
+    assert page.source.text().startswith("finetuned.pth (chosen")
+    settings.weights = str(tiny_weights.parent / "moved.pth")
+    page.refresh_source()
+    assert "missing" in page.source.text()

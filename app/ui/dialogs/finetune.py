@@ -19,8 +19,10 @@ from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QMessageBox, QPushButton, QSpinBox, QVBoxLayout, QWidget)
 
+from app.core import paths
 from app.core.cache import format_size
 from app.core.config import FINETUNE_LR
+from app.core.engine import resolve_device
 from app.core.errors import Cancelled, DataError, InpaintError, OutputError
 from app.core.train.dataset import VIDEO_EXTS
 from app.core.train.trainer import VALIDATING
@@ -184,11 +186,14 @@ class FinetunePage(QWidget):
         self.jobs, self.settings = jobs, settings
         self.output: Path | None = None
         self.footage = QLineEdit()
-        self.footage.setPlaceholderText("A folder of videos or frame folders, or one video, showing your kind of footage")
+        self.footage.setPlaceholderText("Clips like yours: a folder, or one video")
+        self.footage.setToolTip("A folder of videos or frame folders (searched with its subfolders), or one video, "
+                                "showing the kind of scenes you inpaint")
         browse = QPushButton("Folder…")
         browse.clicked.connect(self._browse)
         browse_file = QPushButton("Video…")
         browse_file.clicked.connect(self._browse_file)
+        self.browse_buttons = (browse, browse_file)
         row = QHBoxLayout()
         row.addWidget(self.footage, 1)
         row.addWidget(browse)
@@ -196,6 +201,12 @@ class FinetunePage(QWidget):
         self.steps = QSpinBox()
         self.steps.setRange(1, 1_000_000)
         self.steps.setValue(500)
+        self.steps_hint = QLabel()
+        steps_row = QHBoxLayout()
+        steps_row.addWidget(self.steps, 1)
+        steps_row.addWidget(self.steps_hint)
+        self.source = QLabel()
+        self.source.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.lr = QDoubleSpinBox()
         self.lr.setDecimals(6)
         self.lr.setRange(1e-6, 1e-2)
@@ -203,8 +214,9 @@ class FinetunePage(QWidget):
         self.lr.setValue(FINETUNE_LR)
         self.lr.setToolTip("Fine-tuning uses a smaller rate than training from scratch (1e-4)")
         form = QFormLayout()
+        form.addRow("Starts from", self.source)
         form.addRow("Footage", row)
-        form.addRow("Steps", self.steps)
+        form.addRow("Steps", steps_row)
         form.addRow("Learning rate", self.lr)
         self.start_button = QPushButton("Start")
         self.continue_button = QPushButton("Continue")
@@ -230,7 +242,7 @@ class FinetunePage(QWidget):
         housekeeping.addWidget(self.delete_runs_button)
         housekeeping.addStretch(1)
         self.plot = LossPlot()
-        self.status = QLabel("Fine-tuning starts from the weights chosen on the General page.")
+        self.status = QLabel("Choose footage and press Start.")
         self.status.setWordWrap(True)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
@@ -260,6 +272,8 @@ class FinetunePage(QWidget):
 
     def _busy(self, busy: bool) -> None:
         self.start_button.setEnabled(not busy)
+        for w in (self.footage, *self.browse_buttons, self.steps, self.lr):  # (a run keeps what it started with)
+            w.setEnabled(not busy)
         self.stop_button.setEnabled(busy)
         self.use_button.setEnabled(not busy and self.output is not None)
         self.resumable = None if busy else unfinished_run()
@@ -280,7 +294,24 @@ class FinetunePage(QWidget):
         self.old_runs_label.setText(summary(runs))
         self.delete_runs_button.setEnabled(bool(runs) and not self.jobs.busy)
 
+    def refresh_source(self) -> None:
+        """Name the weights Start trains from (Settings' weights) and, on a CPU, how long a step takes."""
+        weights = self.settings.weights_path()
+        if weights is None:
+            self.source.setText("No weights: choose them on the General page")
+        else:
+            bundled = weights == paths.default_weights()
+            gone = "" if weights.exists() else ", missing"
+            self.source.setText(f"{weights.name} ({'bundled' if bundled else 'chosen'} on the General page{gone})")
+        self.source.setToolTip(str(weights) if weights else "")
+        try:
+            cpu = resolve_device(self.settings.device).type == "cpu"
+        except InpaintError:
+            cpu = False
+        self.steps_hint.setText("On a CPU a step takes a minute or more: give tens" if cpu else "")
+
     def showEvent(self, event) -> None:  # (the weights may have been changed on the General page)
+        self.refresh_source()
         self.refresh_old_runs()
         super().showEvent(event)
 
@@ -405,4 +436,5 @@ class FinetunePage(QWidget):
             self.settings.weights = str(self.output)
             self.status.setText(f"Inpainting now uses {self.output}.")
             self.useWeights.emit(str(self.output))
+            self.refresh_source()
             self.refresh_old_runs()
