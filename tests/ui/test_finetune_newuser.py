@@ -1,7 +1,8 @@
 """The fine-tune page as a new user walks it: Use these weights then OK keeps the new weights,
 the wait while validating says what is going on, short runs do not validate after every step,
 a Continue with Steps below the run's step keeps the run, and weights gone or a data folder that
-cannot be written are one line naming the window's settings, not the command line's options."""
+cannot be written are one line naming the window's settings, not the command line's options; the
+page names its starting weights, and after a restart shows the run Continue carries on."""
 from app.ui.dialogs.finetune import unfinished_run
 
 
@@ -108,3 +109,26 @@ def test_the_page_names_the_weights_it_starts_from_and_says_a_cpu_step_is_slow(w
     settings.weights = str(tiny_weights.parent / "moved.pth")
     page.refresh_source()
     assert "missing" in page.source.text()
+
+
+def test_after_a_restart_the_page_shows_the_run_continue_carries_on(window, make_clip, qtbot, settings):
+    from app.ui.dialogs.finetune import FinetunePage
+    from app.ui.workers import JobThread
+
+    page, jobs = window.finetune, window.controller.training
+    clip = make_clip(n=10, width=96, height=64)
+    page.footage.setText(str(clip))
+    page.lr.setValue(2e-5)
+    step = _stopped_run(page, jobs, qtbot, steps=8)["step"]
+    again_jobs = JobThread("training")
+    try:
+        again = FinetunePage(again_jobs, settings)  # the next start of the program
+        qtbot.addWidget(again)
+        assert again.continue_button.isEnabled()
+        assert again.footage.text() == str(clip) and again.steps.value() == 8 and again.lr.value() == 2e-5
+        assert "Continue" in again.status.text()
+        with qtbot.waitSignal(again_jobs.finished, timeout=240_000) as blocker:
+            again.continue_button.click()
+        assert blocker.args[1]["step"] == 8 > step  # the run's own Steps, not the default 500
+    finally:
+        again_jobs.shutdown()

@@ -258,6 +258,17 @@ class FinetunePage(QWidget):
         self.running: Path | None = None  # the run folder of the training under way
         jobs.busyChanged.connect(self._busy)
         self._busy(jobs.busy)
+        if self.resumable is not None:  # (a run left unfinished when the program last closed)
+            self.show_run(self.resumable)
+
+    def show_run(self, config) -> None:
+        """Fill in the footage, steps and rate of the run Continue carries on, so that Continue
+        with the fields as they are goes on to that run's own Steps (not the default 500)."""
+        self.footage.setText(str(config.data[0]) if config.data else "")
+        self.steps.setValue(max(self.steps.minimum(), min(config.steps, self.steps.maximum())))
+        self.lr.setValue(config.lr)
+        self.status.setText(f"The run in {Path(config.workdir).name} did not finish: Continue carries it on "
+                            "up to Steps, Start begins a new one.")
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Footage folder", self.footage.text())
