@@ -2,7 +2,8 @@
 the wait while validating says what is going on, short runs do not validate after every step,
 a Continue with Steps below the run's step keeps the run, and weights gone or a data folder that
 cannot be written are one line naming the window's settings, not the command line's options; the
-page names its starting weights, and after a restart shows the run Continue carries on."""
+page names its starting weights, after a restart shows the run Continue carries on, and a full
+disk says whether Continue or Start goes on once there is room."""
 from app.ui.dialogs.finetune import unfinished_run
 
 
@@ -132,3 +133,31 @@ def test_after_a_restart_the_page_shows_the_run_continue_carries_on(window, make
         assert blocker.args[1]["step"] == 8 > step  # the run's own Steps, not the default 500
     finally:
         again_jobs.shutdown()
+
+
+def test_a_full_disk_says_what_to_press(window, make_clip, qtbot, monkeypatch):
+    import torch
+
+    page, jobs = window.finetune, window.controller.training
+    page.footage.setText(str(make_clip(n=10, width=96, height=64)))
+    page.steps.setValue(2)
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", full)  # (every checkpoint: nothing of the run is kept)
+    with qtbot.waitSignal(jobs.failed, timeout=240_000):
+        page.start_button.click()
+    text = page.status.text()
+    assert "No space left" in text and "press Start again" in text and "resume" not in text, text
+    assert not page.continue_button.isEnabled()
+
+    monkeypatch.undo()  # a run with a checkpoint: Continue carries it on once there is room
+    step = _stopped_run(page, jobs, qtbot)["step"]
+    monkeypatch.setattr(torch, "save", full)
+    page.steps.setValue(step + 1)
+    with qtbot.waitSignal(jobs.failed, timeout=240_000):
+        page.continue_button.click()
+    text = page.status.text()
+    assert "No space left" in text and "then press Continue." in text and "resume" not in text, text
+    assert page.continue_button.isEnabled()

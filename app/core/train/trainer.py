@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 CHECKPOINT_FORMAT = "sttn-train/1"
 #: the stage of the reports made while the validation clips are inpainted (between steps)
 VALIDATING = "validating"
+#: how the message of a checkpoint that could not be written ends (the GUI says it in its own words)
+RESUME_HINT = "and resume."
 
 
 _ANY = (lambda v: True, "")
@@ -485,7 +487,7 @@ class Trainer:
             except (OSError, RuntimeError) as exc:  # disk full, folder removed: the previous checkpoint is intact
                 raise OutputError(f"Cannot write the training checkpoint {path} ({str(exc).splitlines()[0][:100]}); "
                                   "free some disk space (a checkpoint takes about "
-                                  f"{_checkpoint_megabytes(state)} MB) and resume.") from None
+                                  f"{_checkpoint_megabytes(state)} MB) {RESUME_HINT}") from None
         ddp.barrier(self.ctx)
         return path
 

@@ -25,7 +25,7 @@ from app.core.config import FINETUNE_LR
 from app.core.engine import resolve_device
 from app.core.errors import Cancelled, DataError, InpaintError, OutputError
 from app.core.train.dataset import VIDEO_EXTS
-from app.core.train.trainer import VALIDATING
+from app.core.train.trainer import RESUME_HINT, VALIDATING
 
 from ..jobbar import format_seconds
 from ..workers import require_weights_file
@@ -132,6 +132,10 @@ def finetune_job(config, resume=None):
         _write_run_file(config, finished=False)
         try:
             result = trainer.run()
+        except OutputError as exc:  # (a full disk: "... and resume." in the page's words)
+            then = ("then press Continue" if config.checkpoint_path.exists() else
+                    "then press Start again (no checkpoint of this run had been written yet)")
+            raise OutputError(str(exc).replace(RESUME_HINT, then + ".")) from None
         except Cancelled:
             if trainer.step == 0:
                 raise
