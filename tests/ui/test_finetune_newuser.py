@@ -145,15 +145,15 @@ def test_a_full_disk_says_what_to_press(window, make_clip, qtbot, monkeypatch):
     def full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(torch, "save", full)  # (every checkpoint: nothing of the run is kept)
-    with qtbot.waitSignal(jobs.failed, timeout=240_000):
-        page.start_button.click()
+    with monkeypatch.context() as disk:  # (its own context: the fixtures' user data folder stays in tmp)
+        disk.setattr(torch, "save", full)  # (every checkpoint: nothing of the run is kept)
+        with qtbot.waitSignal(jobs.failed, timeout=240_000):
+            page.start_button.click()
     text = page.status.text()
     assert "No space left" in text and "press Start again" in text and "resume" not in text, text
     assert not page.continue_button.isEnabled()
 
-    monkeypatch.undo()  # a run with a checkpoint: Continue carries it on once there is room
-    step = _stopped_run(page, jobs, qtbot)["step"]
+    step = _stopped_run(page, jobs, qtbot)["step"]  # a run with a checkpoint: Continue carries it on
     monkeypatch.setattr(torch, "save", full)
     page.steps.setValue(step + 1)
     with qtbot.waitSignal(jobs.failed, timeout=240_000):
