@@ -435,7 +435,6 @@ def bind_canvas(canvas: MaskCanvas, project, panel) -> None:
     panel.toolChanged.connect(canvas.set_tool)
     panel.sizeChanged.connect(canvas.set_brush_size)
     panel.opacityChanged.connect(canvas.set_opacity)
-    panel.clearRequested.connect(project.clear_masks)
     canvas.set_tool(panel.tool)
     canvas.set_brush_size(panel.brush_size)
     canvas.set_opacity(panel.opacity.value() / 100)

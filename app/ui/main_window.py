@@ -27,7 +27,7 @@ from .project import PROJECT_SUFFIX, Autosaver, Project, delete_autosave, projec
 from .segment_tool import SegmentController
 from .statusbar import MessageLog, StatusFields
 from .timeline import Timeline, bind_timeline, frames_text
-from .tools import ToolPanel
+from .tools import ToolPanel, clear_text
 
 APP_TITLE = "STTN Inpaint"
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.mkv *.avi *.webm *.m4v);;All files (*)"
@@ -70,6 +70,7 @@ class MainWindow(QMainWindow):
         self.tools.toolChanged.connect(lambda _: self.compare.mode == "split" and self.compare.set_mode("side"))
         self.compare.modeChanged.connect(lambda mode: mode == "split" and self.project.has_video and self.messages.show(
             "Split slider: a click or drag moves the split; to edit the mask pick a tool (B, E, R, C) or press 2."))
+        self.tools.clearRequested.connect(self.clear_masks)
         self.result_view.spaceTapped.connect(self.timeline.toggle_play)  # (it has the keys once clicked)
         self.segment = SegmentController(self.canvas, self.project, self.tools, self.controller, self.settings,
                                          self.timeline, self)
@@ -496,6 +497,12 @@ class MainWindow(QMainWindow):
         self._fill_recent()
         self.messages.show(f"Saved {saved}", 5000)
         return True
+
+    def clear_masks(self, scope: str) -> None:
+        """Mask > Clear mask (Del) on the frames of Apply to, said in the status bar: it said nothing,
+        and with Every frame in range a press took the masks of frames out of sight."""
+        frames = self.project.scope_frames(scope)
+        self.messages.show(clear_text(scope, frames, self.project.clear_masks(scope)), 8000)
 
     def import_masks(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Import mask image or mask video", self.settings.last_dir,

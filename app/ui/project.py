@@ -516,16 +516,19 @@ class Project(QObject):
             return {}
         return self.tracked.edit(frames, removed=added)
 
-    def clear_masks(self, scope: str = "frame") -> None:
+    def clear_masks(self, scope: str = "frame") -> Optional[list[int]]:
         """Clear the masks of ``scope``'s frames, and what tracking knew of them (the record of what
-        the tracker added, flags, keyframes, selections), as one undo step."""
+        the tracker added, flags, keyframes, selections), as one undo step. Returns the frames whose
+        mask it cleared, None when it changed nothing (an empty list: tracking marks only)."""
         frames = list(self.scope_frames(scope))
         changes = {i: (self.masks.blob(i), None) for i in frames if not self.masks.is_empty(i)}
         forget = self._forget_tracking(frames)
-        if changes or any(forget.values()):
-            for i in changes:
-                self.masks.clear(i)
-            self.undo.push(MaskEditCommand(self, changes, "Clear mask", **forget))
+        if not changes and not any(forget.values()):
+            return None
+        for i in changes:
+            self.masks.clear(i)
+        self.undo.push(MaskEditCommand(self, changes, "Clear mask", **forget))
+        return sorted(changes)
 
     def _forget_tracking(self, frames) -> dict:
         """MaskEditCommand arguments that drop what tracking knew of ``frames``: the tracker's

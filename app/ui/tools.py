@@ -20,6 +20,24 @@ from .icons import icon
 SCOPE_LABELS = {"frame": "This frame", "range": "Every frame in range", "onwards": "This frame onwards"}
 
 
+def clear_text(scope: str, frames: range, cleared: Optional[list[int]]) -> str:
+    """What Clear mask did on ``scope``'s ``frames`` (``cleared``: ``Project.clear_masks``' answer),
+    as the status bar says it."""
+    first, last = frames.start, frames.stop - 1
+    where = {"frame": f"frame {first}", "range": f"the in/out range (frames {first}..{last})",
+             "onwards": f"this frame ({first}) to the last ({last})"}[scope]
+    if cleared is None:
+        return (f"Nothing to clear: frame {first} has no mask (Apply to: This frame)." if scope == "frame"
+                else f"Nothing to clear: no frame {'from ' if scope == 'onwards' else 'of '}{where} has a mask.")
+    of = {"frame": "of", "range": "in", "onwards": "from"}[scope]
+    if not cleared:  # (no mask there, only what tracking knew of the frames)
+        return f"Cleared the keyframe and frame-to-check marks {of} {where}; Ctrl+Z undoes it."
+    if scope == "frame":
+        return f"Cleared the mask of {where}; Ctrl+Z undoes it."
+    n = f"masks of {len(cleared)} frames" if len(cleared) > 1 else "mask of 1 frame"
+    return f"Cleared the {n} {of} {where}; Ctrl+Z undoes it."
+
+
 class Tool:
     name = "tool"
     label = "Tool"
@@ -180,7 +198,9 @@ class ToolPanel(QToolBar):
         self.addWidget(self.scope_box)
 
         self.clear_action = QAction(icon("clear"), "Clear mask", self)
-        self.clear_action.setToolTip("Clear the mask on the frames chosen in 'Apply to'")
+        # (Backspace: the key a Mac labels delete; a text field focused keeps both for its text)
+        self.clear_action.setShortcuts([QKeySequence(Qt.Key.Key_Delete), QKeySequence(Qt.Key.Key_Backspace)])
+        self.clear_action.setToolTip("Clear the mask on the frames chosen in 'Apply to' (Del)")
         self.clear_action.triggered.connect(lambda: self.clearRequested.emit(self.scope))
         self.addAction(self.clear_action)
         self.set_tool("brush")

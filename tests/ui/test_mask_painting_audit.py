@@ -3,7 +3,9 @@ masks exported and imported back."""
 import cv2
 import numpy as np
 from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QAction
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QTextBrowser
 from test_widgets import stroke, widget_point
 
 
@@ -159,3 +161,66 @@ def test_the_mask_is_seen_on_footage_of_the_overlay_colour(window, tmp_path, qtb
     assert standing_out() > 100
     window.tools.opacity.setValue(0)  # no overlay: the footage as it is
     assert standing_out() == 0
+
+
+def test_clear_mask_has_the_delete_key_and_says_what_it_cleared(window, clip, qtbot):
+    """Mask > Clear mask had no key and said nothing: with Apply to on Every frame in range a press
+    took the masks of frames out of sight without a word. Del (and Backspace, a Mac's delete) clear
+    what Apply to names and the status bar says which frames and that Ctrl+Z undoes it; in the brush
+    Size box the keys edit the number and clear nothing."""
+    from PySide6.QtWidgets import QApplication
+
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    window.open_path(clip)
+    p = window.project
+    box = np.zeros((64, 96), bool)
+    box[10:20, 10:30] = True
+    p.set_range(2, 8)
+    p.set_current(4)
+    p.edit_mask(box, "range")  # frames 2..7
+    p.set_current(9)
+    p.edit_mask(box, "frame")
+    p.set_current(4)
+    owners: dict[str, list[str]] = {}  # each key of the window's actions: the actions that have it
+    for a in set(window.findChildren(QAction)):
+        for k in a.shortcuts():
+            owners.setdefault(k.toString(), []).append(a.text())
+    assert owners["Del"] == owners["Backspace"] == ["Clear mask"]
+    assert {k: v for k, v in owners.items() if len(v) > 1} == {}  # (no key is two actions')
+    assert "Del" in window.tools.clear_action.toolTip()
+
+    def said():
+        return window.messages.items[-1][1]
+
+    window.tools.set_scope("frame")
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Delete)
+    assert p.masks.masked_frames() == [2, 3, 5, 6, 7, 9]
+    assert said() == "Cleared the mask of frame 4; Ctrl+Z undoes it."
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Delete)
+    assert said() == "Nothing to clear: frame 4 has no mask (Apply to: This frame)."
+    window.tools.set_scope("range")
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Backspace)
+    assert p.masks.masked_frames() == [9]  # the range's, not frame 9's
+    assert said() == "Cleared the masks of 5 frames in the in/out range (frames 2..7); Ctrl+Z undoes it."
+    window.undo_action.trigger()
+    assert p.masks.masked_frames() == [2, 3, 5, 6, 7, 9]
+    window.tools.set_scope("onwards")
+    window.tools.clear_action.trigger()
+    assert p.masks.masked_frames() == [2, 3]
+    assert said() == "Cleared the masks of 4 frames from this frame (4) to the last (11); Ctrl+Z undoes it."
+    # typing in the brush size: the keys are the field's
+    spin = window.tools.size_spin
+    QTest.mouseClick(spin.lineEdit(), Qt.MouseButton.LeftButton)
+    assert spin.hasFocus()
+    spin.lineEdit().end(False)
+    window.tools.set_scope("range")
+    QTest.keyClick(spin.lineEdit(), Qt.Key.Key_Backspace)
+    QTest.keyClick(spin.lineEdit(), Qt.Key.Key_Delete)
+    assert p.masks.masked_frames() == [2, 3]
+    # Help > Keyboard and mouse lists it
+    dialog = window.shortcuts_dialog()
+    text = dialog.findChild(QTextBrowser).toPlainText()
+    dialog.close()
+    assert "Clear mask" in text and "Del" in text
+
