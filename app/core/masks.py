@@ -26,6 +26,7 @@ ASPECT_TOLERANCE = 0.05
 class MaskSource(Protocol):
     width: int
     height: int
+    scaled_from: Optional[tuple[int, int]]
 
     def __len__(self) -> int: ...
 
@@ -124,6 +125,8 @@ def read_mask_image(path) -> np.ndarray:
 class StationaryMask:
     """One mask for every frame (a watermark or logo that does not move)."""
 
+    scaled_from: Optional[tuple[int, int]] = None  # (width, height) drawn at, when not the video's (load_masks)
+
     def __init__(self, mask: np.ndarray, n_frames: int):
         self.mask = mask.astype(bool)
         self.height, self.width = self.mask.shape
@@ -142,6 +145,8 @@ class StationaryMask:
 class MaskFolder:
     """Per-frame mask images, sorted by name; read lazily."""
 
+    scaled_from: Optional[tuple[int, int]] = None  # (width, height) drawn at, when not the video's (load_masks)
+
     def __init__(self, files: list[Path], width: int, height: int):
         self.files = files
         self.width, self.height = width, height
@@ -158,6 +163,8 @@ class MaskFolder:
 
 class MaskVideo:
     """A video whose frames are masks (bright = remove)."""
+
+    scaled_from: Optional[tuple[int, int]] = None  # (width, height) drawn at, when not the video's (load_masks)
 
     def __init__(self, path, width: int, height: int):
         self.reader = open_video(path)
@@ -198,7 +205,16 @@ def mask_files(folder: Path) -> list[Path]:
 
 
 def load_masks(spec, n_frames: int, width: int, height: int) -> MaskSource:
-    """Open a mask image, folder of images, or mask video for a video of ``n_frames`` frames."""
+    """Open a mask image, folder of images, or mask video for a video of ``n_frames`` frames.
+    The source's ``scaled_from`` is the (width, height) its masks were drawn at when that is not
+    the video's (they are scaled to it): the user is told."""
+    source = _open_masks(spec, n_frames, width, height)
+    if source.scaled_from == (width, height):
+        source.scaled_from = None
+    return source
+
+
+def _open_masks(spec, n_frames: int, width: int, height: int) -> MaskSource:
     path = Path(spec).expanduser()
     if not path.exists():
         raise MaskError(f"Mask {path} does not exist; give a mask image, a folder of mask images, or a mask video.")
@@ -208,20 +224,27 @@ def load_masks(spec, n_frames: int, width: int, height: int) -> MaskSource:
             raise MaskError(f"Mask folder {path} has no images; put one PNG per frame there.")
         if len(files) == 1:
             name = f"Mask {files[0]}"
-            return StationaryMask(check_not_inverted(fit_mask(read_mask_image(files[0]), width, height, name), name),
-                                  n_frames)
+            image = read_mask_image(files[0])
+            source = StationaryMask(check_not_inverted(fit_mask(image, width, height, name), name), n_frames)
+            source.scaled_from = image.shape[1], image.shape[0]
+            return source
         if len(files) != n_frames:
             raise MaskError(
                 f"Mask folder {path} has {len(files)} images but the video has {n_frames} frames; "
                 "give one mask per frame, or a single image for all frames."
             )
         # fail early on a wrong shape or an inverted mask
-        check_not_inverted(fit_mask(read_mask_image(files[0]), width, height, f"Mask {files[0].name}"),
-                           f"Mask {files[0]}")
-        return MaskFolder(files, width, height)
+        image = read_mask_image(files[0])
+        check_not_inverted(fit_mask(image, width, height, f"Mask {files[0].name}"), f"Mask {files[0]}")
+        source = MaskFolder(files, width, height)
+        source.scaled_from = image.shape[1], image.shape[0]
+        return source
     if path.suffix.lower() in IMAGE_EXTS:
-        return StationaryMask(check_not_inverted(fit_mask(read_mask_image(path), width, height, f"Mask {path.name}"),
-                                                 f"Mask {path}"), n_frames)
+        image = read_mask_image(path)
+        source = StationaryMask(check_not_inverted(fit_mask(image, width, height, f"Mask {path.name}"),
+                                                   f"Mask {path}"), n_frames)
+        source.scaled_from = image.shape[1], image.shape[0]
+        return source
     try:
         source = MaskVideo(path, width, height)
     except VideoError as exc:
@@ -232,6 +255,7 @@ def load_masks(spec, n_frames: int, width: int, height: int) -> MaskSource:
             "the mask video must match frame for frame."
         )
     check_not_inverted(source.get(0), f"Mask video {path} (its first frame)")
+    source.scaled_from = source.reader.width, source.reader.height
     return source
 
 

@@ -520,14 +520,18 @@ class MainWindow(QMainWindow):
         name = Path(path).name
         had = bool(self.project.masks.masked_frames())
         try:
-            self.project.import_masks(path, reader=lambda job: self._on_opener(f"Importing {name}", job))
+            scaled_from = self.project.import_masks(path, reader=lambda job: self._on_opener(f"Importing {name}", job))
         except Cancelled:
             self.messages.show(f"Importing masks from {name} cancelled; the masks are as they were.", 5000)
         except InpaintError as exc:
             self.show_error(str(exc))
         else:  # (the menu's import said nothing: only the marks on the timeline told it had worked)
             image = Path(path).is_file() and Path(path).suffix.lower() in IMAGE_EXTS
-            self.messages.show((f"{name} is now the mask of every frame" if image else f"Imported the masks of {name}")
+            # (a mask of another size, of the video's shape, was scaled without a word)
+            scaled = (f", scaled from {scaled_from[0]}x{scaled_from[1]} to the video's "
+                      f"{self.project.masks.width}x{self.project.masks.height}," if scaled_from else "")
+            self.messages.show((f"{name}{scaled} is now the mask of every frame" if image
+                                else f"Imported the masks of {name}{scaled}")
                                + (" in place of the masks there were" if had else "") + "; Ctrl+Z undoes it.", 8000)
             return True
         return False

@@ -541,14 +541,15 @@ class Project(QObject):
         labels = {i: (self.tracked_objects[i], None) for i in frames if i in self.tracked_objects}
         return {"tracked": tracked, "marks": marks, "objects": objects, "labels": labels}
 
-    def import_masks(self, path, reader=None) -> None:
-        """Replace the masks with an image (all frames), a folder or a mask video; undoable.
+    def import_masks(self, path, reader=None) -> Optional[tuple[int, int]]:
+        """Replace the masks with an image (all frames), a folder or a mask video; undoable. Returns
+        the (width, height) the masks were drawn at when they were scaled to the video's, else None.
 
-        ``reader(job) -> MaskStore`` runs ``import_masks_job`` (the window's runs it on a worker,
-        with progress and Cancel: a folder of 2,000 1080p PNGs takes 15 s); default: here, at once.
+        ``reader(job)`` runs ``import_masks_job`` (the window's runs it on a worker, with progress
+        and Cancel: a folder of 2,000 1080p PNGs takes 15 s); default: here, at once.
         """
         job = import_masks_job(path, self.n_frames, self.masks.width, self.masks.height)
-        store = reader(job) if reader is not None else job(None, None, None)
+        store, scaled_from = reader(job) if reader is not None else job(None, None, None)
         changes = {}
         for i in range(self.n_frames):
             before, after = self.masks.blob(i), store.blob(i)
@@ -558,6 +559,7 @@ class Project(QObject):
         if changes:  # the imported masks are all the user's own: what tracking knew of the video goes
             self.undo.push(MaskEditCommand(self, changes, f"Import masks from {Path(path).name}",
                                            **self._forget_tracking(range(self.n_frames))))
+        return scaled_from
 
     def masks_snapshot(self, store: Optional[MaskStore] = None) -> MaskStore:
         """A copy of the masks (or ``store``, e.g. ``tracked``) for a worker thread: blobs are
@@ -866,9 +868,12 @@ def _digest_frames(blobs: dict) -> str:
 
 def import_masks_job(path, n_frames: int, width: int, height: int):
     """A worker job reading the masks of ``path`` (image, folder or mask video) for a video of
-    ``n_frames`` frames of ``width`` x ``height``; its result is a MaskStore."""
-    return lambda host, progress, cancel: MaskStore.from_source(load_masks(path, n_frames, width, height), n_frames,
-                                                                progress=progress, cancel=cancel)
+    ``n_frames`` frames of ``width`` x ``height``; its result is ``(MaskStore, scaled_from)``, the
+    second the (width, height) the masks were drawn at when they were scaled to the video's, else None."""
+    def job(host, progress, cancel):
+        source = load_masks(path, n_frames, width, height)
+        return MaskStore.from_source(source, n_frames, progress=progress, cancel=cancel), source.scaled_from
+    return job
 
 
 def open_with_first_frame(path, progress=None, cancel=None):

@@ -19,6 +19,8 @@ def test_single_image_any_size_is_resized_nearest(tmp_path):
     got = src.get(5)
     assert got.shape == (240, 432) and got.dtype == bool
     assert got[20:40, 200:300].all() and got.sum() == 20 * 100
+    assert src.scaled_from == (216, 120)  # (the window says so)
+    assert load_masks(_png(tmp_path / "same.png", got), 7, 432, 240).scaled_from is None
 
 
 def test_folder_is_sorted_and_counted(tmp_path):
@@ -27,7 +29,7 @@ def test_folder_is_sorted_and_counted(tmp_path):
         m[i, i] = True
         _png(tmp_path / f"m{i:02d}.png", m)
     src = load_masks(tmp_path, 3, 32, 24)
-    assert isinstance(src, MaskFolder)
+    assert isinstance(src, MaskFolder) and src.scaled_from is None
     assert [np.argwhere(src.get(i))[0].tolist() for i in range(3)] == [[0, 0], [1, 1], [2, 2]]
     with pytest.raises(MaskError, match="has 3 images but the video has 5 frames"):
         load_masks(tmp_path, 5, 32, 24)
@@ -58,6 +60,7 @@ def test_mask_video(tmp_path):
     write_test_clip(tmp_path / "m.mp4", frames)
     src = load_masks(tmp_path / "m.mp4", 4, 128, 96)
     assert src.get(2)[24:36, 44:76].all() and not src.get(2)[:, :10].any()
+    assert src.scaled_from == (64, 48)
     with pytest.raises(MaskError, match="must match frame for frame"):
         load_masks(tmp_path / "m.mp4", 9, 128, 96)
 

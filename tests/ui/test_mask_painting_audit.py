@@ -224,3 +224,32 @@ def test_clear_mask_has_the_delete_key_and_says_what_it_cleared(window, clip, qt
     dialog.close()
     assert "Clear mask" in text and "Del" in text
 
+
+def test_a_mask_image_of_another_size_says_it_was_scaled(window, clip, tmp_path):
+    """A logo mask drawn at 1296x720 for a 972x540 video was scaled without a word: the status bar
+    says from what size to the video's; one drawn at the video's size says nothing of it, and a
+    mask folder drawn at another size says it too."""
+    window.open_path(clip)
+    p = window.project
+    h, w = p.masks.height, p.masks.width
+    big = np.zeros((h * 3 // 2, w * 3 // 2), np.uint8)
+    big[12:36, 18:54] = 255
+    cv2.imwrite(str(tmp_path / "logo.png"), big)
+    assert window._import(str(tmp_path / "logo.png"))
+    assert window.messages.items[-1][1] == (f"logo.png, scaled from 144x96 to the video's {w}x{h}, is now the mask "
+                                            "of every frame; Ctrl+Z undoes it.")
+    m = p.masks.get(5)
+    assert m[8:24, 12:36].all() and m.sum() == 16 * 24  # (the box at two thirds)
+    same = np.zeros((h, w), np.uint8)
+    same[8:24, 12:36] = 255
+    cv2.imwrite(str(tmp_path / "same.png"), same)
+    assert window._import(str(tmp_path / "same.png"))
+    assert window.messages.items[-1][1] == ("same.png is now the mask of every frame in place of the masks there "
+                                            "were; Ctrl+Z undoes it.")
+    folder = tmp_path / "masks"
+    folder.mkdir()
+    for i in range(p.n_frames):
+        cv2.imwrite(str(folder / f"{i:05d}.png"), big)
+    assert window._import(str(folder))
+    assert window.messages.items[-1][1] == (f"Imported the masks of masks, scaled from 144x96 to the video's {w}x{h}, "
+                                            "in place of the masks there were; Ctrl+Z undoes it.")

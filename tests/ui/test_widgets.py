@@ -81,12 +81,13 @@ def test_importing_a_mask_from_the_menu_says_what_it_did_and_the_mask_menu_offer
     monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(tmp_path / "logo.png"), "")))
     window.import_masks_action.trigger()
     assert len(p.masks.masked_frames()) == p.n_frames
-    assert window.messages.items[-1][1] == "logo.png is now the mask of every frame; Ctrl+Z undoes it."
+    assert window.messages.items[-1][1] == ("logo.png, scaled from 192x128 to the video's 96x64, is now the mask of "
+                                            "every frame; Ctrl+Z undoes it.")
     p.set_current(3)
     p.edit_mask(np.zeros((h, w), bool), "frame")
     window.import_masks_action.trigger()
-    assert window.messages.items[-1][1] == ("logo.png is now the mask of every frame in place of the masks there "
-                                            "were; Ctrl+Z undoes it.")
+    assert window.messages.items[-1][1] == ("logo.png, scaled from 192x128 to the video's 96x64, is now the mask of "
+                                            "every frame in place of the masks there were; Ctrl+Z undoes it.")
 
 
 def test_clear_mask_is_off_with_no_video(window, clip):
