@@ -186,7 +186,8 @@ def test_an_export_that_fails_says_so_once_in_its_dialog(window, qtbot, tmp_path
 
 
 def shown_whole(dialog) -> list:
-    """The dialog's labels that show less than their text needs (wrapped ones for their width)."""
+    """The dialog's labels that show less than their text needs (wrapped ones for their width): too
+    low, or a line too wide for the label."""
     cut = []
     for label in dialog.findChildren(QLabel):
         if not label.isVisible() or not label.text():
@@ -194,6 +195,8 @@ def shown_whole(dialog) -> list:
         need = label.heightForWidth(label.width()) if label.wordWrap() else label.sizeHint().height()
         if label.height() < need:
             cut.append((label.text()[:40], label.height(), need))
+        elif not label.wordWrap() and label.width() < label.sizeHint().width():
+            cut.append((label.text()[:40], label.width(), label.sizeHint().width()))
     return cut
 
 
@@ -215,4 +218,9 @@ def test_the_export_dialog_grows_with_its_summary_and_progress(window, clip, qtb
     d.job_ended("Wrote out.mp4", True)
     qtbot.wait(20)
     assert shown_whole(d) == []
+    # (the line was cut at the dialog's edge: 'Wrote /tmp/…/running_car_clean.mp4 (259 of 292 frames copied as they we')
+    d.job_ended("Wrote /home/someone/Videos/client work/2026-11 rally/exports/running_car_clean.mp4 "
+                "(259 of 292 frames copied as they were)", True)
+    qtbot.wait(20)
+    assert shown_whole(d) == [] and d.width() <= 620
     d.close()
