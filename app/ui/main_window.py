@@ -35,7 +35,7 @@ PROJECT_FILTER = f"Projects (*{PROJECT_SUFFIX})"
 MOUSE_HELP = [("Zoom", "Mouse wheel"), ("Pan", "Middle drag, or Space + drag"),
               ("Click to select", "Click: object, right click or Alt+click: not object, drag: box, "
                "Shift+click: a new object beside the mask; Tab / Shift+Tab: next / previous candidate, "
-               "Enter: keep, Esc: discard, Ctrl+Z: take back the latest click"),
+               "Enter: keep, Esc or Del: discard, Ctrl+Z: take back the latest click"),
               ("Move the split", "Drag in the result view (split mode)")]
 
 

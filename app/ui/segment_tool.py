@@ -324,6 +324,9 @@ def tracked_text(result: dict, n_objects: int, finishing: bool) -> str:
             f"frame{'' if len(done) == 1 else 's'} from {source}, {where}")
 
 
+#: the keys that drop a selection on screen: Esc, and Del (Backspace on a Mac), which clear the masks without one
+DROP_KEYS = (Qt.Key.Key_Escape, Qt.Key.Key_Delete, Qt.Key.Key_Backspace)
+
 #: the mask dilation suggested once objects are tracked: they have motion blur and shadows just
 #: outside their masks (8 steps keep 0.72 of the object's pixels from the true first mask against
 #: 0.68 at the default 4: docs/BENCHMARKS.md, "how much of each object inpainting would remove")
@@ -931,9 +934,9 @@ class SegmentController(QObject):
         if obj is not self.canvas or not self.active:
             return False
         t = e.type()
-        if t == QEvent.Type.ShortcutOverride and e.key() == Qt.Key.Key_Escape and self.holds_selection():
-            e.accept()  # Esc discards the selection here instead of cancelling a job (Ctrl+Z is the
-            return True  # window's Undo, which takes back the selection's latest click: holds_selection)
+        if t == QEvent.Type.ShortcutOverride and e.key() in DROP_KEYS and self.holds_selection():
+            e.accept()  # Esc discards the selection here instead of cancelling a job, Del instead of clearing
+            return True  # the masks (Ctrl+Z is the window's Undo, which takes back its latest click: holds_selection)
         if t == QEvent.Type.KeyPress:
             return self._key(e)
         if t in (QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick):
@@ -958,10 +961,12 @@ class SegmentController(QObject):
                 self.controller.message.emit("Nothing selected to keep: click the object first (Enter keeps what "
                                              "the click selects).")
             return True
-        if key == Qt.Key.Key_Escape and self.tool.has_selection:
+        if key in DROP_KEYS and self.tool.has_selection:
             waited, embedding = self._waiting(), self._embedding(self.project.current)
             self.discard()
-            if waited:  # (the status bar said "Segmenting…")
+            if key != Qt.Key.Key_Escape:  # (Del cleared the masks of Apply to's frames, the selection stayed)
+                self.controller.message.emit("Selection discarded; with nothing selected, Del clears the mask.")
+            elif waited:  # (the status bar said "Segmenting…")
                 self.controller.message.emit(
                     "Selection discarded; Segment Anything goes on preparing this frame, so the next click here "
                     "answers sooner." if embedding else "Selection discarded; its answer, still being computed, "

@@ -1533,3 +1533,30 @@ def test_a_gpu_device_setting_without_a_gpu_is_one_message_and_drops_the_click(w
     assert not window.segment.tool.points and not window.segment.jobs.busy
     window.project.edit_mask(disc_mask(0), "frame", keyframe=True)
     assert window.segment.track() is None and dialogs[-1][1] == text
+
+
+def test_del_with_a_selection_on_screen_drops_the_selection_not_the_masks(window, disc_clip, qtbot):
+    """Del with the click tool's cyan selection on screen cleared the masks of every frame of the
+    range (Apply to) and left the selection there: it drops the selection, as Esc does, and says
+    so; with nothing selected Del clears the masks."""
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    window.open_path(disc_clip)
+    p, seg = window.project, window.segment
+    band = np.zeros((H, W), bool)
+    band[H - 8:, :] = True  # (a subtitle band painted on every frame)
+    p.edit_mask(band, "range")
+    window.tools.set_scope("range")
+    p.set_current(2)
+    said = heard(window)
+    window.tools.set_tool("segment")
+    click(qtbot, window, *disc_centre(2))
+    assert seg.holds_selection()
+    for key in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace):
+        qtbot.keyClick(window.canvas, key)
+        assert not seg.holds_selection() and p.masks.masked_frames() == list(range(N))
+        assert said[-1] == "Selection discarded; with nothing selected, Del clears the mask."
+        if key == Qt.Key.Key_Delete:
+            click(qtbot, window, *disc_centre(2))
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Delete)
+    assert p.masks.masked_frames() == []
