@@ -183,6 +183,8 @@ def bind_preview(view: ResultView, project, area: CompareArea, loader, timeline=
             note = "Being inpainted: the new result shows when Inpaint reaches this frame."
         elif result is None:
             note = "No result for this frame yet: press Inpaint, or Preview frame."
+        elif project.result_outdated(i) and project.masks.is_empty(i):  # (cleared: Inpaint refused, or left it)
+            note = "This frame has no mask now: Export leaves it as it is (the result shown is of the mask it had)."
         elif project.result_outdated(i):
             note = "Masks, settings or weights changed since this result: press Inpaint to update it."
         else:

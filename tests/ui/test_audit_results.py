@@ -349,3 +349,28 @@ def test_an_export_started_while_another_video_opens_is_refused(window, clip, qt
     assert window.open_path(other)
     assert started == [None] and not out.exists() and not c.engine.busy
     assert dialogs[-1][1].startswith("Another video is being opened; wait")
+
+
+def test_a_frame_whose_mask_was_cleared_says_export_leaves_it_as_it_is(window, clip, qtbot, tmp_path):
+    """Mask > Clear on a frame after Inpaint: the compare view said 'Masks, settings or weights changed
+    since this result: press Inpaint to update it', and with no mask left in the range Inpaint then
+    refused ('No frame in the range has a mask'). It says the frame has no mask now and Export leaves
+    it as it is, which the export bears out; a frame whose mask was only changed still says to Inpaint."""
+    window.open_path(clip)
+    p, c = paint(window, 2, 8)
+    run_inpaint(window, qtbot)
+    window.compare.set_mode("side")
+    p.set_current(4)
+    window.tools.set_scope("frame")
+    window.tools.clear_action.trigger()
+    assert window.result_view.note == ("This frame has no mask now: Export leaves it as it is (the result shown is "
+                                       "of the mask it had).")
+    p.set_current(5)
+    smaller = square_mask()
+    smaller[:, :30] = False
+    p.edit_mask(smaller, "frame")
+    assert window.result_view.note.startswith("Masks, settings or weights changed since this result")
+    export(window, qtbot, tmp_path / "out.mp4")
+    src = window.project.video_path
+    cleared, kept = masked_diff(tmp_path / "out.mp4", src, [4, 3])
+    assert cleared < kept / 5  # (frame 4 as it is, up to the encoding: 2.6 against 74 for inpainted frame 3)
