@@ -334,7 +334,35 @@ class MainWindow(QMainWindow):
                 self.segment.track()
             if choice != 0:
                 return None
+        lone = self._lone_mask()
+        if lone is not None and not untracked and not self.controller.engine.busy:
+            choice = self._ask(self._lone_text("Inpaint") + " Put this mask on every frame of the range first?",
+                               "Inpaint anyway", "Every frame, then Inpaint", "Cancel")
+            if choice == 2:
+                return None
+            if choice == 1:
+                p = self.project
+                p.apply_delta(range(p.start, p.end), p.masks.get(lone), None, f"Mask of frame {lone} on every frame")
+                self.messages.show(f"The mask of frame {lone} is now on every frame of {p.start}..{p.end - 1} "
+                                   "as well as theirs; Ctrl+Z undoes it.", 8000)
         return self.controller.inpaint()
+
+    def _lone_mask(self) -> int | None:
+        """The one frame of a longer in/out range that has a mask, when only one has; else None."""
+        p = self.project
+        masked = [i for i in p.masks.masked_frames() if p.start <= i < p.end] if p.has_video else []
+        return masked[0] if len(masked) == 1 and p.end - p.start > 1 else None
+
+    def _lone_text(self, what: str) -> str:
+        """What ``what`` (Inpaint, Export) does with a mask painted on one frame of the range alone: a
+        watermark painted with Apply to on This frame was inpainted on that frame, and no word said
+        that the other frames kept it. "" when there is no such mask (``_lone_mask``)."""
+        p, lone = self.project, self._lone_mask()
+        if lone is None:
+            return ""
+        return (f"Only frame {lone} of the in/out range ({p.start}..{p.end - 1}) has a mask: {what} would leave the "
+                f"other {p.end - p.start - 1} frames as they are (a watermark that stays put wants its mask on every "
+                "frame: Apply to 'Every frame in range').")
 
     def _untracked_text(self, what: str) -> str:
         """What ``what`` (Inpaint, Export) does to an object kept on its keyframes only (``untracked``);
@@ -693,7 +721,7 @@ class MainWindow(QMainWindow):
         """What Export will do with these options: re-encode the computed result, or inpaint (all of the
         range, or the frames whose result cannot be kept), and why; first, a selection not kept yet
         (Export waits for it), or an object kept on its keyframes only and not tracked."""
-        first = self.segment.unkept_text("Export") or self._untracked_text("Export")
+        first = self.segment.unkept_text("Export") or self._untracked_text("Export") or self._lone_text("Export")
         return (first + " " if first else "") + self._export_plan(full_res)
 
     def _export_plan(self, full_res: bool) -> str:

@@ -253,3 +253,47 @@ def test_a_mask_image_of_another_size_says_it_was_scaled(window, clip, tmp_path)
     assert window._import(str(folder))
     assert window.messages.items[-1][1] == (f"Imported the masks of masks, scaled from 144x96 to the video's {w}x{h}, "
                                             "in place of the masks there were; Ctrl+Z undoes it.")
+
+
+def test_inpaint_with_a_watermark_painted_on_one_frame_asks_to_put_it_on_every_frame(window, clip, qtbot,
+                                                                                     monkeypatch):
+    """A watermark painted with Apply to on This frame (the default), then Ctrl+Enter: the run went
+    through the whole range and took the watermark off frame 0 alone, without a word that the other
+    frames kept it. Inpaint asks first; the default answer puts the mask on every frame of the range
+    (one undo step, said in the status bar), and Export's summary says it too."""
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    window.open_path(clip)
+    p = window.project
+    p.set_engine_settings({**p.engine_settings, "fill": "telea"})
+    window.tools.size_spin.setValue(6)
+    stroke(None, window.canvas, [(60, 50), (85, 50)])
+    assert p.masks.masked_frames() == [0]
+    questions, answers = [], []
+
+    def ask(text, *choices):
+        questions.append((text, choices))
+        return answers.pop(0)
+
+    monkeypatch.setattr(window, "_ask", ask)
+    lone = ("Only frame 0 of the in/out range (0..11) has a mask: {} would leave the other 11 frames as they are "
+            "(a watermark that stays put wants its mask on every frame: Apply to 'Every frame in range').")
+    d = window.export_dialog_show()
+    assert d.summary.text().startswith(lone.format("Export"))
+    d.close()
+    answers.append(2)  # Cancel
+    QTest.keyClick(window.canvas, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert questions[-1] == (lone.format("Inpaint") + " Put this mask on every frame of the range first?",
+                             ("Inpaint anyway", "Every frame, then Inpaint", "Cancel"))
+    assert not window.controller.engine.busy and p.masks.masked_frames() == [0]
+    answers.append(1)  # the default
+    steps = p.undo.count()
+    with qtbot.waitSignal(window.controller.engine.finished, timeout=60_000):
+        QTest.keyClick(window.canvas, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert p.masks.masked_frames() == list(range(12)) and p.undo.count() == steps + 1
+    assert all(np.array_equal(p.masks.get(i), p.masks.get(0)) for i in range(12))
+    assert "The mask of frame 0 is now on every frame of 0..11 as well as theirs; Ctrl+Z undoes it." in [
+        text for _, text in window.messages.items]
+    assert len(questions) == 2  # (with a mask on every frame it asks no more)
+    window.undo_action.trigger()
+    assert p.masks.masked_frames() == [0]
