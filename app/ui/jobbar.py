@@ -3,6 +3,7 @@
 The window adds it as a permanent widget: a message shown while the job runs leaves it visible."""
 from __future__ import annotations
 
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QStatusBar, QToolButton, QWidget
 
 from app.core.jobs import job_label
@@ -19,6 +20,15 @@ def format_seconds(seconds) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
+def format_about(seconds: float) -> str:
+    """A time left in words, as precise as it is worth: "~40 s", "~12 min", "~1 h 20 min"."""
+    if seconds < 90:
+        return f"~{max(1, round(seconds))} s"
+    minutes = round(seconds / 60)
+    h, m = divmod(minutes, 60)
+    return f"~{minutes} min" if not h else f"~{h} h {m} min" if m else f"~{h} h"
+
+
 def step_words(p) -> str:
     """The words for a job of several steps (``app.core.jobs.Phases``: its bar runs once, in permille):
     the step under way and its own count, "Inpainting 11 changed frames… 4/11"; "" for another job."""
@@ -29,17 +39,28 @@ def step_words(p) -> str:
 
 
 class JobBar(QWidget):
-    def __init__(self, jobs, parent=None):
+    """``words(job, p)``: the label for a report, in place of the stage and count; ``cancel`` and
+    ``cancel_tip``: what the button does and says; ``open_tip``: a click on the bar (not its
+    button) emits ``clicked``, and the bar says so in this tooltip."""
+
+    clicked = Signal()
+
+    def __init__(self, jobs, parent=None, words=None, bar_width=220, cancel=None, cancel_tip="Cancel the running job",
+                 open_tip=None):
         super().__init__(parent)
-        self.jobs = jobs
+        self.jobs, self.words = jobs, words
         self.label = QLabel()
         self.bar = QProgressBar()
-        self.bar.setFixedWidth(220)
+        self.bar.setFixedWidth(bar_width)
         self.bar.setTextVisible(True)
         self.cancel_button = QToolButton()
         self.cancel_button.setIcon(icon("cancel"))
-        self.cancel_button.setToolTip("Cancel the running job")
-        self.cancel_button.clicked.connect(jobs.cancel)
+        self.cancel_button.setToolTip(cancel_tip)
+        self.cancel_button.clicked.connect(cancel or jobs.cancel)
+        if open_tip:
+            for w in (self.label, self.bar):
+                w.setToolTip(open_tip)
+                w.setCursor(Qt.CursorShape.PointingHandCursor)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         for w in (self.label, self.bar, self.cancel_button):
@@ -56,9 +77,20 @@ class JobBar(QWidget):
             self.parent().clearMessage()  # a hint for the step before (Kept: ... Track) is out of date now
         self.show()
 
+    def mousePressEvent(self, event) -> None:  # (the label and the bar pass their clicks on to here)
+        event.accept()
+
+    def mouseReleaseEvent(self, event) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self.rect().contains(event.position().toPoint()):
+            self.clicked.emit()
+
     def _progress(self, job, p) -> None:
         self.bar.setRange(0, max(1, p.total))
         self.bar.setValue(p.done)
+        if self.words is not None:  # (they say the count: the bar its percent)
+            self.bar.setFormat("%p%")
+            self.label.setText(self.words(job, p))
+            return
         step = step_words(p)
         if step:  # (one bar over the steps: its percent; the step and its count beside it)
             self.bar.setFormat("%p%")

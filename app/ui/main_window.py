@@ -96,6 +96,11 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.open_bar)
         self.messages = MessageLog(self.statusBar())
         self.frames.failed.connect(self.messages.show)
+        self.finetune_bar = self.finetune.job_bar()  # a run under way, also while Settings is closed
+        self.statusBar().addPermanentWidget(self.finetune_bar)
+        self.finetune_bar.clicked.connect(self.show_finetune)
+        self.finetune.message.connect(self.messages.show)
+        self.finetune.error.connect(self.show_error)
         self.status = StatusFields(self.statusBar(), self.settings)
         self.finetune.useWeights.connect(lambda _: self.status.refresh())
         self.finetune.useWeights.connect(lambda _: self.project.resultChanged.emit())  # (other weights: out of date)
@@ -605,8 +610,9 @@ class MainWindow(QMainWindow):
         if not running:
             return True
         what = " and ".join(running)
+        note = self.finetune.closing_note() + " " if c.training.busy else ""
         answer = QMessageBox.question(self, APP_TITLE, f"{what} {'is' if len(running) == 1 else 'are'} still running. "
-                                      "Stop and close the window?",
+                                      f"{note}Stop and close the window?",
                                       QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes
 
@@ -761,6 +767,13 @@ class MainWindow(QMainWindow):
             self.settings_dialog.set_engine_values(self.project.engine_settings)
         self.settings_dialog.show()
         return self.settings_dialog
+
+    def show_finetune(self) -> SettingsDialog:
+        dialog = self.show_settings()
+        dialog.tabs.setCurrentWidget(self.finetune)
+        dialog.raise_()
+        dialog.activateWindow()
+        return dialog
 
     def shortcuts_dialog(self) -> QDialog:
         """Help > Keyboard and mouse: every menu shortcut and the mouse help, scrollable, at most

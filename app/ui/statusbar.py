@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QDialog, QLabel, QPlainTextEdit, QStatusBar
 from app.core.engine import resolve_device
 from app.core.errors import InpaintError
 
+from .dialogs.finetune_runs import weights_label
 from .dialogs.text import text_dialog
 
 
@@ -50,9 +51,10 @@ class StatusFields:
         self.device.setText(f"Device: {device}")
         w = self.settings.weights_path()
         gone = w is not None and not w.exists()  # (moved or deleted since it was chosen)
-        self.weights.setText(f"Weights: {w.name}{' (missing)' if gone else ''}" if w else "Weights: none (classic fill)")
+        name, details = weights_label(w) if w else ("", "")  # (a fine-tune run's by its date and footage)
+        self.weights.setText(f"Weights: {name}{' (missing)' if gone else ''}" if w else "Weights: none (classic fill)")
         self.weights.setToolTip(f"{w} does not exist: choose the weights again in Settings > General" if gone else
-                                str(w) if w else "Choose a weights file in Settings > General")
+                                details if w else "Choose a weights file in Settings > General")
         self.update_memory()
 
     def update_memory(self) -> None:

@@ -33,7 +33,7 @@ def test_use_these_weights_then_ok_keeps_the_new_weights(window, make_clip, qtbo
     assert dialog.weights_file.isChecked() and dialog.weights_edit.text() == str(page.output)  # the General page shows it
     dialog.accept()  # OK: the dialog's General page must not put the weights it showed before back
     assert settings.weights == str(page.output)
-    assert window.status.weights.text() == "Weights: finetuned.pth"
+    assert window.status.weights.text().startswith("Weights: fine-tuned 20")  # (named by its run)
 
 
 def test_validation_says_what_it_does_and_short_runs_do_not_validate_every_step(window, make_clip, qtbot):
@@ -106,7 +106,7 @@ def test_the_page_names_the_weights_it_starts_from_and_says_a_cpu_step_is_slow(w
         assert not any(w.isEnabled() for w in (page.footage, page.steps, page.lr, *page.browse_buttons))
     assert all(w.isEnabled() for w in (page.footage, page.steps, page.lr, *page.browse_buttons))
     page.use_button.click()
-    assert page.source.text().startswith("finetuned.pth (chosen")
+    assert page.source.text().startswith("fine-tuned 20") and "(chosen" in page.source.text()
     settings.weights = str(tiny_weights.parent / "moved.pth")
     page.refresh_source()
     assert "missing" in page.source.text()

@@ -98,6 +98,8 @@ def test_delete_old_runs_keeps_what_is_in_use_and_what_continue_needs(window, ma
 
     goes = _all_files(finished_old) + _all_files(stopped_old) + _all_files(in_use / "checkpoints")
     assert page.old_runs_label.text() == f"Old runs: 3, {format_size(_size(goes))}"
+    assert page.held_label.text() == ("20200102-100000 stays: its weights are in use (to delete them, choose other "
+                                      "weights in Settings > General first).")  # (not the newest: kept anyway)
     assert _size(goes) > 3 * (2 << 20)
     assert page.delete_runs_button.isEnabled()
 
@@ -112,7 +114,8 @@ def test_delete_old_runs_keeps_what_is_in_use_and_what_continue_needs(window, ma
     assert dialogs[-1][0] == "question" and format_size(freed) in question
     assert question.startswith(f"Delete {format_size(freed)} of 3 old fine-tune run(s) in ")
     assert "\n20200101-100000: the whole run with its weights" in question
-    assert "20200102-100000: its checkpoint" in question and "finetuned.pth in use is kept" in question
+    assert ("20200102-100000: its checkpoint" in question and "only; its weights are in use (to delete them, "
+            "choose other weights in Settings > General first)" in question)
     assert "20200103-100000: the whole run" in question
     assert "20200104-100000" not in question and newest.name not in question and "my notes" not in question
 
@@ -120,7 +123,9 @@ def test_delete_old_runs_keeps_what_is_in_use_and_what_continue_needs(window, ma
     assert sorted(p.name for p in in_use.iterdir()) == ["finetuned.pth", "metrics.jsonl", "run.json"]
     assert (active / "checkpoints" / "last.pt").is_file() and (notes / "a.txt").read_text() == "mine"
     assert (newest / "checkpoints" / "last.pt").is_file() and (newest / "finetuned.pth").is_file()
-    assert page.status.text() == f"Deleted 3 old run(s), {format_size(freed)} freed."
+    assert page.status.text().splitlines() == [f"Deleted 3 old run(s), {format_size(freed)} freed.",
+                                               "20200102-100000 stays: its weights are in use (to delete them, "
+                                               "choose other weights in Settings > General first)."]
     assert page.old_runs_label.text() == "Old runs: none" and not page.delete_runs_button.isEnabled()
     assert unfinished_run().workdir == str(newest) and page.continue_button.isEnabled()
 

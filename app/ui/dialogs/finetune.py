@@ -27,10 +27,10 @@ from app.core.errors import Cancelled, DataError, InpaintError, OutputError
 from app.core.train.dataset import VIDEO_EXTS
 from app.core.train.trainer import RESUME_HINT, VALIDATING
 
-from ..jobbar import format_seconds
+from ..jobbar import JobBar, format_about, format_seconds
 from ..workers import require_weights_file
-from .finetune_runs import (RUN_FILE, WEIGHTS_FILE, delete_runs, drop_checkpoint, old_runs, read_run, run_files,
-                            runs_root, summary)
+from .finetune_runs import (IN_USE, RUN_FILE, WEIGHTS_FILE, delete_runs, drop_checkpoint, held_runs, old_runs,
+                            read_run, run_files, runs_root, summary, weights_label)
 
 SERIES = {"loss": ("Loss", QColor(235, 110, 130)), "val_psnr": ("Validation PSNR (dB)", QColor(110, 170, 255))}
 
@@ -113,6 +113,19 @@ LISTED = 12
 #: validate at most every this many steps (and after the last): a validation inpaints the first
 #: frames of every footage clip, with the real model on a CPU about 4 s a clip, more than a step
 MIN_VAL_EVERY = 10
+#: why the weights a run just wrote stay when old runs are deleted (until used or another run starts)
+JUST_TRAINED = ("its weights were just trained (kept for Use these weights until another run starts or the "
+                "window closes)")
+
+
+def bar_words(job, p) -> str:
+    """A run's report in the main window's status bar: "Fine-tune: step 12 of 500, ~1 h 20 min left"."""
+    if p.stage == VALIDATING:
+        return f"Fine-tune: validating at step {p.info.get('step', 0)}, clip {p.done + 1} of {p.total}…"
+    if p.stage != "train":
+        return f"Fine-tune: reading {p.stage} {p.done + 1} of {p.total}…"
+    left = f", {format_about(p.info['eta'])} left" if "eta" in p.info else "…"
+    return f"Fine-tune: step {p.done} of {p.total}{left}"
 
 
 def finetune_job(config, resume=None):
@@ -184,6 +197,8 @@ def unfinished_run():
 
 class FinetunePage(QWidget):
     useWeights = Signal(str)
+    message = Signal(str)  # how a run ended, for the main window's status bar
+    error = Signal(str)  # a run that failed while the page was not shown, for a dialog
 
     def __init__(self, jobs, settings, parent=None):
         super().__init__(parent)
@@ -237,6 +252,8 @@ class FinetunePage(QWidget):
             buttons.addWidget(b)
         buttons.addStretch(1)
         self.old_runs_label = QLabel()
+        self.held_label = QLabel()  # (why a run whose weights are kept stays)
+        self.held_label.setWordWrap(True)
         self.delete_runs_button = QPushButton("Delete old runs…")
         self.delete_runs_button.setToolTip("Delete the checkpoints and weights of earlier runs; the weights in use, "
                                            "the run Continue carries on and a run in progress are kept")
@@ -252,14 +269,17 @@ class FinetunePage(QWidget):
         layout.addLayout(form)
         layout.addLayout(buttons)
         layout.addLayout(housekeeping)
+        layout.addWidget(self.held_label)
         layout.addWidget(self.plot, 1)
         layout.addWidget(self.status)
         jobs.progress.connect(self._progress)
         jobs.finished.connect(self._finished)
-        jobs.failed.connect(lambda job, msg: self._ended(job, msg))
-        jobs.cancelled.connect(lambda job: self._ended(job, "Stopped before the first step; nothing to keep."))
+        jobs.failed.connect(self._failed)
+        jobs.cancelled.connect(self._cancelled)
         self.resumable = None
         self.running: Path | None = None  # the run folder of the training under way
+        self.reached = (0, 0)  # (the last whole step, Steps) of the training under way
+        self.used = False  # Use these weights was pressed for ``output``
         jobs.busyChanged.connect(self._busy)
         self._busy(jobs.busy)
         if self.resumable is not None:  # (a run left unfinished when the program last closed)
@@ -297,16 +317,49 @@ class FinetunePage(QWidget):
             self.running = None
         self.refresh_old_runs()
 
+    # ------------------------------------------------------------ the main window
+    def job_bar(self) -> JobBar:
+        """The run under way in the main window's status bar, also while Settings is closed: its step
+        and time left, Stop; a click on it emits ``clicked`` (the window opens this page)."""
+        return JobBar(self.jobs, words=bar_words, bar_width=120, cancel=self.stop, open_tip="Open Settings > Fine-tune",
+                      cancel_tip="Stop the fine-tune: the last whole step is kept, and Continue carries it on")
+
+    def closing_note(self) -> str:
+        """What closing the window does to the run under way, for the window's question."""
+        step, steps = self.reached
+        if not step:
+            return "The fine-tune has not finished a step yet: nothing of it is kept."
+        return (f"Closing stops the fine-tune (at step {step} of {steps} now) and keeps its last whole step: "
+                "Settings > Fine-tune > Continue carries it on.")
+
     # ------------------------------------------------------------ old runs
+    def in_use(self) -> dict:
+        """{weights file: why it stays} for "Delete old runs": Settings' weights (also one chosen on the
+        General page before OK) and the weights the page just wrote, until used or another run starts."""
+        pending = getattr(self.window(), "weights_edit", None)  # (the settings dialog's choice, before OK)
+        kept = {str(self.output): JUST_TRAINED} if self.output is not None and not self.used else {}
+        for path in (self.settings.weights, pending.text().strip() if pending is not None else None):
+            if path:
+                kept[path] = IN_USE
+        return kept
+
     def old_runs(self) -> list:
         """What "Delete old runs" would delete now (see finetune_runs)."""
-        pending = getattr(self.window(), "weights_edit", None)  # (the settings dialog's choice, before OK)
-        in_use = [self.settings.weights, self.output, pending.text().strip() if pending is not None else None]
-        return old_runs([p for p in in_use if p], running=self.running)
+        return old_runs(self.in_use(), running=self.running)
+
+    def held(self) -> list:
+        """One line for each run "Delete old runs" keeps only because of its weights, saying why (not
+        for a run kept anyway: Continue's, or one in progress)."""
+        held = held_runs(self.in_use())
+        old = {r.folder.resolve() for r in old_runs((), running=self.running)} if held else set()
+        return [f"{folder.name} stays: {why}." for folder, why in held if folder in old]
 
     def refresh_old_runs(self) -> None:
         runs = self.old_runs()
         self.old_runs_label.setText(summary(runs))
+        held = self.held()
+        self.held_label.setText("\n".join(held))
+        self.held_label.setVisible(bool(held))
         self.delete_runs_button.setEnabled(bool(runs) and not self.jobs.busy)
 
     def refresh_source(self) -> None:
@@ -317,8 +370,9 @@ class FinetunePage(QWidget):
         else:
             bundled = weights == paths.default_weights()
             gone = "" if weights.exists() else ", missing"
-            self.source.setText(f"{weights.name} ({'bundled' if bundled else 'chosen'} on the General page{gone})")
-        self.source.setToolTip(str(weights) if weights else "")
+            name, details = weights_label(weights)
+            self.source.setText(f"{name} ({'bundled' if bundled else 'chosen'} on the General page{gone})")
+        self.source.setToolTip(details if weights else "")
         try:
             cpu = resolve_device(self.settings.device).type == "cpu"
         except InpaintError:
@@ -345,7 +399,8 @@ class FinetunePage(QWidget):
             return
         confirmed = {r.folder for r in runs}  # (as listed; anything that became protected meanwhile stays)
         cleared, freed, failed = delete_runs([r for r in self.old_runs() if r.folder in confirmed])
-        self.status.setText("\n".join([f"Deleted {cleared} old run(s), {format_size(freed)} freed."] + failed))
+        self.status.setText("\n".join([f"Deleted {cleared} old run(s), {format_size(freed)} freed."] + failed
+                                      + self.held()))
         self.refresh_old_runs()
 
     def make_config(self):
@@ -402,6 +457,7 @@ class FinetunePage(QWidget):
         self.plot.clear(config.steps)
         self.output = None
         self.running = Path(config.workdir)
+        self.reached = (0, config.steps)
         self.status.setText(message)
         self.jobs.submit("Fine-tune", finetune_job(config, resume), kind="finetune")
 
@@ -423,6 +479,7 @@ class FinetunePage(QWidget):
                                 "each clip is decoded once, later runs reuse it…")
             return
         self.plot.add(p.done, p.info)
+        self.reached = (p.done, p.total)
         info = p.info
         parts = [f"Step {p.done}/{p.total}"]
         parts += [f"{label} {info[k]:.4g}" for k, label in (("loss", "loss"), ("d_loss", "D loss"),
@@ -435,19 +492,41 @@ class FinetunePage(QWidget):
 
     def _finished(self, job, result) -> None:
         self.output = Path(result["output"]) if result.get("output") else None
+        self.used = False
         psnr = f", validation PSNR {result['psnr']:.2f} dB" if result.get("psnr") else ""
         if result.get("stopped"):
             self.status.setText(f"Stopped at step {result['step']}{psnr}: the checkpoint of that step is kept "
                                 f"(Continue carries on from it). Weights so far: {self.output}")
+            self.message.emit(f"Fine-tune stopped at step {result['step']}{psnr}: its checkpoint is kept; "
+                              "Settings > Fine-tune > Continue carries it on.")
         else:
             self.status.setText(f"Finished at step {result['step']}{psnr}. Weights: {self.output}")
+            self.message.emit(f"Fine-tune finished at step {result['step']}{psnr}: Settings > Fine-tune > "
+                              "Use these weights inpaints with them.")
         self._busy(False)
+
+    def _failed(self, job, message: str) -> None:
+        self._ended(job, message)
+        if self.isVisible():
+            self.message.emit(f"Fine-tune failed: {message}")
+        else:  # (the line on the page would go unseen)
+            self.error.emit(f"Fine-tune failed: {message}")
+
+    def _cancelled(self, job) -> None:
+        self._ended(job, "Stopped before the first step; nothing to keep.")
+        self.message.emit("Fine-tune stopped before its first step; nothing to keep.")
 
     def _ended(self, job, message: str) -> None:
         self.status.setText(message)
 
     def _use(self) -> None:
+        if self.output is not None and not self.output.is_file():  # (deleted with the old runs, or by hand)
+            self.status.setText(f"{self.output} is gone: start another run.")
+            self.output = None
+            self._busy(self.jobs.busy)
+            return
         if self.output is not None:
+            self.used = True
             self.settings.weights = str(self.output)
             self.status.setText(f"Inpainting now uses {self.output}.")
             self.useWeights.emit(str(self.output))

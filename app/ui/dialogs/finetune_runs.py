@@ -1,5 +1,5 @@
-"""The fine-tune page's run folders, ``<user data>/finetune/<date-time>/``: what the old ones
-take on disk and deleting them (no Qt here).
+"""The fine-tune page's run folders, ``<user data>/finetune/<date-time>/``: how the window names
+their weights (``weights_label``), what the old ones take on disk and deleting them (no Qt here).
 
 A run folder holds ``checkpoints/last.pt`` (both networks and both optimisers: about 400 MB for
 the real model), the weights written out (``finetuned.pth``), ``metrics.jsonl`` and ``run.json``
@@ -10,7 +10,8 @@ finishes (``drop_checkpoint``); "Delete old runs" deletes the rest of the runs, 
   (it may be training in another window of the program),
 * the newest run if it did not finish (what Continue carries on),
 * a weights file in use (Settings' weights, the weights the page just wrote): in its run folder
-  only the checkpoint and the samples go; the weights, ``run.json`` and ``metrics.jsonl`` stay.
+  only the checkpoint and the samples go; the weights, ``run.json`` and ``metrics.jsonl`` stay,
+  and the page says why the run stays (``held_runs``).
 
 A run with none of these goes as a whole folder. Decoded clips are not in run folders (they are
 in the cache, ``train-frames``), so deleting runs never makes the next run decode them again.
@@ -35,6 +36,8 @@ RUN_FILE = "run.json"
 WEIGHTS_FILE = "finetuned.pth"
 #: what stays of a run whose weights are in use: the weights and the record of how they were made
 RECORD_FILES = (WEIGHTS_FILE, RUN_FILE, "metrics.jsonl")
+#: why the weights chosen in Settings stay when old runs are deleted
+IN_USE = "its weights are in use (to delete them, choose other weights in Settings > General first)"
 #: an unfinished run with a file changed this recently may be training in another window
 ACTIVE_SECONDS = 15 * 60
 _RUN_NAME = re.compile(r"\d{8}-\d{6}")  # the page's folder names (time.strftime("%Y%m%d-%H%M%S"))
@@ -65,6 +68,52 @@ def read_run(run_file: Path) -> Optional[dict]:
     return record if isinstance(record, dict) else None
 
 
+def run_title(folder: Path) -> Optional[str]:
+    """When the page started the run in ``folder``, "2026-11-28 11:58" (from the folder's name);
+    None for a folder the page did not name."""
+    if not _RUN_NAME.fullmatch(folder.name):
+        return None
+    day, clock = folder.name.split("-")
+    return f"{day[:4]}-{day[4:6]}-{day[6:]} {clock[:2]}:{clock[2:4]}"
+
+
+def _last_step(metrics: Path) -> Optional[int]:
+    try:
+        lines = metrics.read_text().splitlines()
+    except OSError:
+        return None
+    for line in reversed(lines):
+        try:
+            return int(json.loads(line)["step"])
+        except (ValueError, KeyError, TypeError):
+            continue  # (a line cut short by a kill)
+    return None
+
+
+def weights_label(path: Path) -> tuple:
+    """How the window names a weights file: (a few words, the details for a tooltip). The page's
+    runs all write ``finetuned.pth``: theirs are named by the run, "fine-tuned 2026-11-28 11:58 on
+    beach.mp4", and the tooltip says the path, the footage and the steps; any other file by its name."""
+    path = Path(path)
+    title = run_title(path.parent) if path.name == WEIGHTS_FILE else None
+    if title is None:
+        return path.name, str(path)
+    record = read_run(path.parent / RUN_FILE) or {}
+    config = record.get("config") if isinstance(record.get("config"), dict) else {}
+    data = config.get("data") if isinstance(config.get("data"), list) else []
+    footage = Path(str(data[0])).name if data else ""
+    footage = footage if len(footage) <= 28 else footage[:27] + "…"
+    short = f"fine-tuned {title}" + (f" on {footage}" if footage else "")
+    steps = config.get("steps") if record.get("finished") else _last_step(path.parent / "metrics.jsonl")
+    about = [f"fine-tune run of {title}" + (f" on {data[0]}" if data else "")]
+    if isinstance(steps, int):
+        about.append(f"{steps} step{'s' * (steps != 1)}, finished" if record.get("finished") else
+                     f"stopped at step {steps}")
+    if config.get("init_weights"):
+        about.append(f"from {Path(str(config['init_weights'])).name}")
+    return short, f"{path}\n{', '.join(about)}"
+
+
 def drop_checkpoint(config) -> None:
     """A finished run no longer needs its resumable checkpoint (hundreds of MB): delete it and
     the temporary files of any unfinished write; the weights and the logs stay. A failure is
@@ -89,6 +138,7 @@ class OldRun:
     kept: list = field(default_factory=list)
     files: list = field(default_factory=list)  # (path, bytes) to delete
     size: int = 0
+    why: str = IN_USE  # (why ``kept`` stays)
 
     @property
     def whole(self) -> bool:
@@ -96,8 +146,7 @@ class OldRun:
 
     def describe(self) -> str:
         if not self.whole:
-            return (f"{self.folder.name}: its checkpoint ({format_size(self.size)}); "
-                    f"{', '.join(p.name for p in self.kept)} in use is kept")
+            return f"{self.folder.name}: its checkpoint ({format_size(self.size)}) only; {self.why}"
         weights = " with its weights" if any(p.name == WEIGHTS_FILE for p, _ in self.files) else ""
         return f"{self.folder.name}: the whole run{weights} ({format_size(self.size)})"
 
@@ -131,12 +180,26 @@ def _recently_changed(folder: Path, now: float) -> bool:
     return False
 
 
+def _kept(in_use) -> dict:
+    """{resolved path: why} of weights files never deleted (``in_use``: paths, or {path: why})."""
+    pairs = in_use.items() if isinstance(in_use, dict) else ((p, IN_USE) for p in in_use)
+    return {r: why for r, why in ((_resolved(p), why) for p, why in pairs) if r is not None}
+
+
+def held_runs(in_use) -> list:
+    """(run folder, why) of each run the page started whose weights ``in_use`` keeps: "Delete old
+    runs" never deletes them, and the page says why."""
+    root = _resolved(runs_root())
+    return [(path.parent, why) for path, why in _kept(in_use).items()
+            if path.parent.parent == root and run_title(path.parent) is not None and path.is_file()]
+
+
 def old_runs(in_use: Iterable = (), running=None, now: Optional[float] = None) -> list:
     """The run folders "Delete old runs" would clear (``OldRun``s with something to delete),
-    oldest first. ``in_use``: weights files never deleted; ``running``: the run folder of the
-    training under way, if any."""
+    oldest first. ``in_use``: weights files never deleted (paths, or {path: why they stay});
+    ``running``: the run folder of the training under way, if any."""
     now = time.time() if now is None else now
-    keep = {p for p in map(_resolved, in_use) if p is not None}
+    keep = _kept(in_use)
     running = _resolved(running) if running else None
     runs = run_files()
     # every folder the page named, also one whose run.json was never written (a start that failed)
@@ -159,7 +222,8 @@ def old_runs(in_use: Iterable = (), running=None, now: Optional[float] = None) -
                      if p not in kept and not (p.parent == folder and p.name in RECORD_FILES)]
         if files or not kept:
             files.sort(key=lambda f: f[0].name == RUN_FILE)  # the record last: a run half deleted is still old
-            found.append(OldRun(folder, kept, files, sum(size for _, size in files)))
+            found.append(OldRun(folder, kept, files, sum(size for _, size in files),
+                                keep[_resolved(kept[0])] if kept else IN_USE))
     return found
 
 

@@ -1,0 +1,139 @@
+"""A fine-tune run as the main window shows it while Settings is closed: its step and time left in
+the status bar, a click there opens the Fine-tune page, Stop there keeps the run, how it ended is a
+message (a failure a dialog), closing the window says what is kept. The weights in the status bar
+name their run, and a run kept from "Delete old runs" says why in one line."""
+import json
+import re
+import shutil
+
+import torch
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from app.core.jobs import Progress
+from app.ui.dialogs.finetune import bar_words, unfinished_run
+from app.ui.dialogs.finetune_runs import run_title, runs_root
+
+
+def _checkpoint_step(config):
+    return torch.load(config.checkpoint_path, weights_only=True)["step"]
+
+
+def test_a_run_shows_in_the_main_window_a_click_opens_its_page_and_its_end_is_said(window, make_clip, qtbot,
+                                                                                     dialogs):
+    page, jobs, bar = window.finetune, window.controller.training, window.finetune_bar
+    page.footage.setText(str(make_clip(n=10, width=96, height=64, name="beach.mp4")))
+    page.steps.setValue(1000)
+    assert not bar.isVisible()
+    page.start_button.click()
+    qtbot.waitUntil(lambda: page.reached[0] >= 2, timeout=240_000)
+    assert bar.isVisible() and window.settings_dialog is None  # (Settings never opened)
+    assert re.fullmatch(r"Fine-tune: step \d+ of 1000, ~\d+ (s|min) left", bar.label.text()), bar.label.text()
+    assert bar.bar.maximum() == 1000 and bar.bar.value() >= 2
+    # (a real-model run on a CPU: hours, said as such)
+    assert bar_words(None, Progress(12, 500, "train", info={"eta": 4790.0})) == \
+        "Fine-tune: step 12 of 500, ~1 h 20 min left"
+
+    qtbot.mouseClick(bar.label, Qt.MouseButton.LeftButton)  # the words open Settings on the Fine-tune page
+    dialog = window.settings_dialog
+    assert dialog.isVisible() and dialog.tabs.currentWidget() is page
+    dialog.close()
+
+    with qtbot.waitSignal(jobs.finished, timeout=240_000) as blocker:
+        bar.cancel_button.click()  # Stop, from the main window
+        assert page.status.text().startswith("Stopping")
+    step = blocker.args[1]["step"]
+    qtbot.waitUntil(lambda: not bar.isVisible(), timeout=5_000)
+    said = window.statusBar().currentMessage()
+    assert said.startswith(f"Fine-tune stopped at step {step}") and "Settings > Fine-tune > Continue" in said, said
+    assert _checkpoint_step(unfinished_run()) == step
+
+    page.steps.setValue(step + 1)
+    with qtbot.waitSignal(jobs.finished, timeout=240_000):
+        page.continue_button.click()
+    said = window.statusBar().currentMessage()
+    assert said.startswith(f"Fine-tune finished at step {step + 1}") and "Use these weights" in said, said
+    assert not any(kind == "critical" for kind, _ in dialogs)
+
+
+def test_closing_the_window_mid_run_says_what_is_kept_and_keeps_it(window, make_clip, qtbot, dialogs):
+    page = window.finetune
+    page.footage.setText(str(make_clip(n=10, width=96, height=64)))
+    page.steps.setValue(1000)
+    page.start_button.click()
+    qtbot.waitUntil(lambda: page.reached[0] >= 2, timeout=240_000)
+    dialogs.answer = QMessageBox.StandardButton.No
+    window.close()  # No: the window and the run go on
+    question = dialogs[-1][1]
+    assert window.isVisible() and window.controller.training.busy
+    now = int(re.search(r"at step (\d+) of 1000 now", question).group(1))
+    assert now >= 2 and "keeps its last whole step" in question and "Settings > Fine-tune > Continue" in question
+    dialogs.answer = QMessageBox.StandardButton.Yes
+    window.close()
+    assert not window.controller.training._thread.isRunning()
+    assert _checkpoint_step(unfinished_run()) >= now
+
+
+def test_a_run_that_fails_while_settings_is_closed_is_a_dialog(window, tmp_path, qtbot, dialogs):
+    page, jobs = window.finetune, window.controller.training
+    page.footage.setText(str(tmp_path / "gone"))
+    with qtbot.waitSignal(jobs.failed, timeout=120_000):
+        page.start_button.click()
+    errors = [text for kind, text in dialogs if kind == "critical"]
+    assert len(errors) == 1 and errors[0].startswith("Fine-tune failed: ") and "does not exist" in errors[0]
+    assert "\n" not in errors[0] and not window.finetune_bar.isVisible()
+
+    window.show_finetune()  # the page in sight: its own line says it, and the status bar
+    with qtbot.waitSignal(jobs.failed, timeout=120_000):
+        page.start_button.click()
+    assert len([kind for kind, _ in dialogs if kind == "critical"]) == 1
+    assert "does not exist" in page.status.text() and "does not exist" in window.statusBar().currentMessage()
+
+
+def test_the_status_bar_names_the_run_of_fine_tuned_weights_and_a_kept_run_says_why(window, make_clip, qtbot, dialogs,
+                                                                                     tiny_weights):
+    page, jobs, status = window.finetune, window.controller.training, window.status
+    page.footage.setText(str(make_clip(n=10, width=96, height=64, name="beach.mp4")))
+    page.steps.setValue(1)
+    with qtbot.waitSignal(jobs.finished, timeout=240_000) as blocker:
+        page.start_button.click()
+    weights = blocker.args[1]["output"]
+    folder = weights.parent
+    # not used yet: kept from "Delete old runs" while Use these weights may take them, and it says so
+    assert page.old_runs_label.text() == "Old runs: none" and not page.delete_runs_button.isEnabled()
+    assert page.held_label.text() == (f"{folder.name} stays: its weights were just trained (kept for Use these "
+                                      "weights until another run starts or the window closes).")
+    page.use_button.click()
+    title = run_title(folder)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", title)
+    assert status.weights.text() == f"Weights: fine-tuned {title} on beach.mp4"
+    tip = status.weights.toolTip()
+    assert tip.startswith(f"{weights}\n") and "beach.mp4, 1 step, finished, from tiny.pth" in tip, tip
+    assert page.source.text() == f"fine-tuned {title} on beach.mp4 (chosen on the General page)"
+
+    # another run's weights read differently (another footage, another time)
+    other = runs_root() / "20260101-093000"
+    shutil.copytree(folder, other)
+    record = json.loads((other / "run.json").read_text())
+    record["config"]["data"] = ["/footage/night street, handheld camera.mov"]
+    (other / "run.json").write_text(json.dumps(record))
+    window.settings.weights = str(other / "finetuned.pth")
+    status.refresh()
+    assert status.weights.text() == "Weights: fine-tuned 2026-01-01 09:30 on night street, handheld came…"  # (28 long)
+
+    # in use: one line says why it stays and what to do; once other weights are chosen it goes
+    window.settings.weights = str(weights)
+    page.refresh_old_runs()
+    reason = (f"{folder.name} stays: its weights are in use (to delete them, choose other weights in "
+              "Settings > General first).")
+    assert page.old_runs_label.text().startswith("Old runs: 1, ") and page.held_label.text() == reason
+    dialogs.answer = QMessageBox.StandardButton.Yes
+    page.delete_runs_button.click()
+    assert page.status.text().splitlines()[-1] == reason and weights.is_file() and not other.exists()
+    window.settings.weights = str(tiny_weights)  # other weights chosen (no window restart needed)
+    page.refresh_old_runs()
+    assert page.old_runs_label.text().startswith("Old runs: 1, ") and page.held_label.text() == ""
+    page.delete_runs_button.click()
+    assert not folder.exists()
+    page.use_button.click()  # (its weights are gone with the run: said, not used)
+    assert "is gone" in page.status.text() and window.settings.weights == str(tiny_weights)
