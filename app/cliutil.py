@@ -13,9 +13,14 @@ from .core.jobs import Progress, job_label
 class TqdmProgress:
     """Callable progress sink drawing a tqdm bar (with ETA) on stderr; use as a context manager.
     Without a terminal (a pipe, a log file, nohup) a bar would be control characters: a line of the
-    same numbers is printed at most every ``every`` seconds instead, none for a job done sooner."""
+    same numbers is printed at most every ``every`` seconds instead, none for a job done sooner.
+
+    Each stage (inpaint, then the copy of the rest) has a bar and a clock of its own. A stage whose
+    reports carry ``Progress.work`` (frames of unequal cost: a few inpainted in a long clip copied
+    through) fills its bar and reckons its ETA by the work done, and counts the frames beside it."""
 
     every = 30.0
+    SCALE = 1000  # (a bar by work runs in permille)
 
     def __init__(self, desc: str = "", unit: str = "frame", disable: bool | None = None, scale: bool = False):
         self.desc = desc
@@ -24,8 +29,18 @@ class TqdmProgress:
         self.lines = disable is None and not sys.stderr.isatty()
         self.disable = self.lines if disable is None else disable
         self.bar = None
+        self.bar_stage = None  # (stage, by work) of the bar drawn
         self.started = self.last_line = time.monotonic()
         self.stage = None  # (stage, total) of the reports being counted
+
+    def _left(self, p: Progress, elapsed: float) -> str:
+        """The count and the time, "61/292 frames, 00:24 so far, about 00:17 left", for a stage by work."""
+        from tqdm import tqdm
+
+        f = p.fraction
+        left = tqdm.format_interval(elapsed * (1 - f) / f) if f > 0 else "?"
+        units = self.unit if p.total == 1 else self.unit + "s"
+        return f"{p.done}/{p.total} {units}, {tqdm.format_interval(elapsed)} so far, about {left} left"
 
     def _line(self, p: Progress) -> None:
         from tqdm import tqdm
@@ -39,20 +54,48 @@ class TqdmProgress:
         self.last_line = now
         units = self.unit if self.scale else self.unit + "s"  # (5/12 frames; 1.2M/358M B)
         label = job_label(self.desc, p.stage)  # (track: tracking)
+        if p.work is not None:
+            count, _, times = self._left(p, elapsed).partition(", ")
+            print(f"{label}: {p.fraction:.0%} ({count}), {times}", file=sys.stderr, flush=True)
+            return
         print(tqdm.format_meter(p.done, p.total, elapsed, prefix=label, unit=units,
                                 unit_scale=self.scale, unit_divisor=1024 if self.scale else 1000,
                                 bar_format="{desc}: {percentage:.0f}% ({n_fmt}/{total_fmt} {unit}), "
                                            "{elapsed} so far, about {remaining} left"),
               file=sys.stderr, flush=True)
 
-    def __call__(self, p: Progress) -> None:
+    def _new_bar(self, p: Progress):
         from tqdm import tqdm
 
+        first = self.bar is None
+        if not first:
+            self.bar.close()
+        self.bar_stage = (p.stage, p.work is not None)
+        self.started = time.monotonic()
+        desc = (self.desc or p.stage) if first else job_label(self.desc, p.stage)  # (inpaint, then inpaint (copy))
+        if p.work is not None:
+            class WorkBar(tqdm):  # (a bar in permille with the count and the time in words beside it)
+                words = ""
+
+                @property
+                def format_dict(self):
+                    return {**super().format_dict, "words": self.words}
+
+            return WorkBar(total=self.SCALE, desc=desc, disable=self.disable, dynamic_ncols=True,
+                           bar_format="{desc}: {percentage:3.0f}%|{bar}| {words}")
+        return tqdm(total=p.total, desc=desc, unit=self.unit, disable=self.disable, dynamic_ncols=True,
+                    unit_scale=self.scale, unit_divisor=1024 if self.scale else 1000)
+
+    def __call__(self, p: Progress) -> None:
         if self.lines:
             self._line(p)
-        if self.bar is None:
-            self.bar = tqdm(total=p.total, desc=self.desc or p.stage, unit=self.unit, disable=self.disable,
-                            dynamic_ncols=True, unit_scale=self.scale, unit_divisor=1024 if self.scale else 1000)
+        if self.bar_stage != (p.stage, p.work is not None):
+            self.bar = self._new_bar(p)
+        info = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in p.info.items())
+        if p.work is not None:
+            self.bar.words = self._left(p, p.elapsed or time.monotonic() - self.started) + (f", {info}" if info else "")
+            self.bar.update(round(p.fraction * self.SCALE) - self.bar.n)
+            return
         if p.total != self.bar.total:
             self.bar.total = p.total
         if p.info:

@@ -738,34 +738,44 @@ def inpaint_video(input_path, masks, output_path, weights=None, config: Optional
             before = [i for i in range(0, start) if wanted(i)]
             after = [i for i in range(end, n) if wanted(i)]
             total = len(before) + (end - start) + len(after)
+            # The count is of frames, the bar and the ETA of work: a frame copied through costs an
+            # encode, one inpainted its fill besides (WORK_PER_FRAME), so that ten frames inpainted at
+            # the start of a long clip do not make the ETA ten times the time the job takes.
+            masked = 0 if empty else sum(not masks.is_empty(i) for i in range(start, end))
+            fill_cost = 0.0 if empty else masked * WORK_PER_FRAME[mode]
+            work = total * WORK_PER_FRAME["encode"] + fill_cost
             clock = ProgressClock(progress, total, "inpaint")
             done = 0
+
+            def report(frames: int, filled: float = 0.0) -> None:
+                clock.report(frames, work=(frames * WORK_PER_FRAME["encode"] + filled) / work)
+
             for i in before:  # copied through, with progress: from the middle of an hour this is long
                 cancel.check()
                 sink(i, reader.read(i))
                 done += 1
-                clock.report(done)
+                report(done)
             if empty:
                 for i in range(start, end):
                     cancel.check()
                     sink(i, reader.read(i))
                     done += 1
-                    clock.report(done)
+                    report(done)
             else:
                 def relay(p):
-                    clock.report(len(before) + p.done)
+                    report(len(before) + p.done, fill_cost * p.fraction)
 
                 mode = fill_range(reader, masks, sink, start, end, config, engine, progress=relay, cancel=cancel)
-                inpainted = sum(not masks.is_empty(i) for i in range(start, end))
+                inpainted = masked
                 done += end - start
             for i in after:
                 cancel.check()
                 sink(i, reader.read(i))
                 done += 1
-                clock.report(done)
+                report(done, fill_cost)
             if isinstance(sink, BackgroundSink):
                 sink.close()
-            clock.report(total)
+            report(total, fill_cost)
             out = writer.close(progress, cancel) if smart is not None else writer.close()
         except BaseException:
             if isinstance(sink, BackgroundSink):

@@ -21,17 +21,23 @@ class Progress:
     stage: str = ""
     elapsed: float = 0.0
     info: dict = field(default_factory=dict)
+    #: the share of the work done (0..1) where the units counted cost unequal times: an export of a
+    #: short range inside a long clip counts its frames, but a frame inpainted costs 5 to 40 times a
+    #: frame copied through. The bar and the ETA follow it; ``done``/``total`` stay the count shown.
+    work: Optional[float] = None
 
     @property
     def fraction(self) -> float:
+        if self.work is not None:
+            return min(1.0, max(0.0, self.work))
         return self.done / self.total if self.total else 0.0
 
     @property
     def eta(self) -> Optional[float]:
-        """Seconds left, linearly extrapolated; None before the first unit is done."""
-        if self.done <= 0 or self.total <= 0:
+        """Seconds left, linearly extrapolated from the fraction done; None before any is done."""
+        if self.done <= 0 or self.total <= 0 or self.fraction <= 0:
             return None
-        return self.elapsed * (self.total - self.done) / self.done
+        return self.elapsed * (1.0 - self.fraction) / self.fraction
 
 
 ProgressFn = Callable[[Progress], None]
@@ -77,8 +83,9 @@ class ProgressClock:
         self.stage = stage
         self.start = time.monotonic()
 
-    def report(self, done: int, **info) -> None:
-        self.progress(Progress(done, self.total, self.stage, time.monotonic() - self.start, info))
+    def report(self, done: int, work: Optional[float] = None, **info) -> None:
+        """``work``: the share of the work done, where units cost unequal times (``Progress.work``)."""
+        self.progress(Progress(done, self.total, self.stage, time.monotonic() - self.start, info, work))
 
 
 class Phases:

@@ -394,3 +394,25 @@ def test_verbose_logs_each_frame_tracked(disc_clip, tmp_path, caplog, no_bundled
     assert main(["-v", "track", str(disc_clip), "--click", "34,46", "-o", str(tmp_path / "masks")]) == 0
     lines = [r.getMessage() for r in caplog.records if r.name == "app.track"]
     assert len(lines) == N and lines[0].startswith("frame 0: ") and "from keyframe 0" in lines[-1], lines
+
+
+def test_a_stage_reported_by_its_work_shows_the_share_of_work_and_its_frames(capsys, monkeypatch):
+    """An inpaint of 10 frames in a 292-frame clip reports half its work done at frame 10: the line
+    and the bar say 50 % and the time left by it, not 3 % and 'about 10:24 left' (the count's
+    reckoning: ten times the real time), and still count the frames."""
+    from app.cliutil import TqdmProgress
+    from app.core.jobs import Progress
+
+    monkeypatch.setattr(TqdmProgress, "every", 0.0)
+    with TqdmProgress("inpaint", disable=None) as bar:
+        bar.lines = True
+        bar(Progress(10, 292, "inpaint", elapsed=20.0, work=0.5))
+    line = capsys.readouterr().err.splitlines()[0]
+    assert line == "inpaint: 50% (10/292 frames), 00:20 so far, about 00:20 left", line
+    with TqdmProgress("inpaint", disable=False) as bar:  # (the bar on a terminal)
+        bar(Progress(10, 292, "inpaint", elapsed=20.0, work=0.5))
+        bar(Progress(146, 292, "copy", elapsed=1.0))
+    drawn = capsys.readouterr().err.replace("\r", "\n").splitlines()
+    assert any(d.startswith("inpaint:  50%|") and d.endswith("| 10/292 frames, 00:20 so far, about 00:20 left")
+               for d in drawn), drawn
+    assert any(d.startswith("inpaint (copy):  50%|") and "146/292" in d for d in drawn), drawn
