@@ -27,6 +27,7 @@ from .project import PROJECT_SUFFIX, Autosaver, Project, delete_autosave, projec
 from .segment_tool import SegmentController
 from .statusbar import MessageLog, StatusFields
 from .timeline import Timeline, bind_timeline, frames_text
+from .toolbars import CompactToolBars
 from .tools import ToolPanel, clear_text
 
 APP_TITLE = "STTN Inpaint"
@@ -231,6 +232,7 @@ class MainWindow(QMainWindow):
         self.addToolBar(self.tools)
         for a in (self.undo_action, self.redo_action, *self.compare.mode_actions.values()):
             bar.widgetForAction(a).setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+        self.compact_bars = CompactToolBars(self, [bar, self.tools])  # (all in sight in a narrow window)
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()

@@ -1,0 +1,33 @@
+"""The window's tool bars at the widths a user gives it."""
+from PySide6.QtWidgets import QToolBar, QToolButton
+
+
+def hidden(bar) -> list[str]:
+    """The bar's buttons and fields gone behind its » button (not shown for want of room)."""
+    return [a.text() or a.toolTip() for a in bar.actions()
+            if not a.isSeparator() and a.isVisible() and not bar.widgetForAction(a).isVisible()]
+
+
+def test_every_tool_bar_button_stays_in_sight_in_a_narrow_window(window, clip, qtbot):
+    """At 1024 px wide (or half a 1920 screen) Settings, the compare modes, Preview, Cancel job,
+    Commit, Track and Grow went behind the bars' » buttons. The buttons drop the text beside their
+    icon (the tooltip keeps it) while the window is too narrow for it, and show it again when wide."""
+    window.open_path(clip)
+    main = window.findChild(QToolBar, "MainToolbar")
+    bars = (main, window.tools)
+    inpaint = main.widgetForAction(window.inpaint_action)
+    track = window.tools.widgetForAction(window.segment.track_action)
+    window.resize(1440, 800)
+    qtbot.waitUntil(lambda: inpaint.toolButtonStyle().name == "ToolButtonTextBesideIcon")
+    assert hidden(main) == [] and hidden(window.tools) == []
+    assert track.toolButtonStyle().name == "ToolButtonTextBesideIcon"
+    for width in (1024, 960):
+        window.resize(width, 700)
+        qtbot.waitUntil(lambda: window.width() == width)
+        qtbot.wait(20)
+        assert [hidden(bar) for bar in bars] == [[], []], width
+        assert inpaint.toolButtonStyle().name == "ToolButtonIconOnly" and "Inpaint" in inpaint.toolTip()
+        assert all(not b.findChild(QToolButton, "qt_toolbar_ext_button").isVisible() for b in bars)
+    window.resize(1440, 800)
+    qtbot.waitUntil(lambda: inpaint.toolButtonStyle().name == "ToolButtonTextBesideIcon")
+    assert track.toolButtonStyle().name == "ToolButtonTextBesideIcon" and hidden(main) == []
