@@ -89,9 +89,22 @@ def _weights(args) -> Path:
     if bundled is None:
         raise WeightsError(
             "No bundled weights in models/ yet; pass --weights PATH to an STTN generator "
-            "(the authors' sttn.pth, or one trained with `python main.py train`)."
+            f"(the authors' sttn.pth, or one trained with `{program()} train`)."
         )
     return bundled
+
+
+def _notes_before(weights, args) -> None:
+    """What the run's options do not do here, before its progress: the fill ``auto`` chose, and
+    --compile where nothing is compiled."""
+    _note_without_weights(weights, args)
+    if args.compile:
+        from .core.engine import resolve_device
+
+        device = resolve_device(args.device).type
+        if device != "cuda":
+            print(f"note: --compile works on CUDA only; this run is on the {device.upper()} and is not compiled "
+                  "(leave --compile out).", file=sys.stderr)
 
 
 def _note_without_weights(weights, args) -> None:
@@ -130,7 +143,7 @@ def cmd_inpaint(args) -> int:
         print(f"warning: {w}", file=sys.stderr)
     sec = max(result.seconds, 1e-9)  # (the whole file: over a sub-range most frames are only copied)
     rate = (f"{result.inpainted / sec:.2f} inpainted frames/s" if result.inpainted == result.frames else
-            f"{result.frames / sec:.1f} frames/s written, {result.inpainted} of them inpainted")
+            f"{result.frames / sec:.1f} frames/s written")
     copied = f", {result.copied} copied as they were" if result.copied else ""
     print(f"Wrote {result.output} ({result.frames} frames, {result.inpainted} inpainted with {result.fill or 'nothing'}"
           f"{copied}, {result.seconds:.1f} s, {rate})")
@@ -163,7 +176,7 @@ def _noted(bar, weights, args):
     def progress(p):
         if not noted:
             noted.append(True)
-            _note_without_weights(weights, args)
+            _notes_before(weights, args)
         bar(p)
 
     return progress
@@ -186,7 +199,7 @@ def cmd_demo(args) -> int:
     refuse_inputs(output, [("video", clip), ("mask", mask), ("weights file", args.weights)])
     print(f"Demo: removing the logo in {clip} (mask {mask}).")
     weights = _weights_if_needed(args)
-    _note_without_weights(weights, args)
+    _notes_before(weights, args)
     with TqdmProgress("demo") as bar:
         result = inpaint_video(clip, mask, output, weights=weights, config=_engine_config(args),
                                crf=18, progress=bar)
@@ -247,11 +260,11 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="sttn-inpaint",
+        prog=program(),  # (usage lines and "see ... --help" name the command the user typed: python main.py)
         description="Remove watermarks, logos and objects from videos with STTN. "
                     "With no command: the GUI when a display is available, otherwise the headless demo.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action="version", version=f"sttn-inpaint {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details (and tracebacks) to stderr")
     parser.add_argument("--log-file", type=path_arg, metavar="PATH",
                         help="also log (INFO and above, the error a command ends with, a bug's traceback) to this "

@@ -685,6 +685,12 @@ def inpaint_video(input_path, masks, output_path, weights=None, config: Optional
         n = len(reader)
         if getattr(reader, "notice", None):
             warnings.append(reader.notice)
+        if n and start >= n:
+            raise InpaintError(f"--start {start} is past the last frame of this {n}-frame video (frames 0 to {n - 1}); "
+                               f"give a --start below {n}.")
+        if end is not None and 0 <= start and end <= start:
+            raise InpaintError(f"--end {end} is not after --start {start}: --end is the frame after the last to "
+                               f"inpaint (--start {start} --end {start + 1} inpaints frame {start} alone).")
         end = n if end is None else min(end, n)
         if not 0 <= start < end:
             raise InpaintError(f"--start {start} / --end {end} select no frames of this {n}-frame video.")

@@ -73,3 +73,52 @@ def test_unreadable_input_says_permission_denied(disc, tmp_path, capsys, monkeyp
     assert "permission denied" in only_error(capsys)
     assert main(["track", str(disc), "--click", "20,24", "-o", str(tmp_path / "m")]) == 2
     assert "permission denied" in only_error(capsys)
+
+
+@pytest.mark.parametrize("span, said", [
+    (["--start", "100", "--end", "400"], "error: --start 100 is past the last frame of this 4-frame video "
+                                         "(frames 0 to 3); give a --start below 4."),
+    (["--start", "3", "--end", "2"], "error: --end 2 is not after --start 3: --end is the frame after the last to "
+                                     "inpaint (--start 3 --end 4 inpaints frame 3 alone)."),
+])
+def test_a_range_that_selects_no_frame_says_which_end_to_move(disc, tmp_path, capsys, span, said):
+    """README's `--start 100 --end 400` on a short clip said '--start 100 / --end 4 select no frames'
+    (an --end the user never gave, and nothing to do about it)."""
+    import cv2
+    import numpy as np
+
+    cv2.imwrite(str(tmp_path / "m.png"), np.full((48, 64), 255, np.uint8))
+    assert main(["inpaint", str(disc), "--mask", str(tmp_path / "m.png"), "-o", str(tmp_path / "o.mp4"),
+                 "--fill", "telea", *span]) == 2
+    assert only_error(capsys) == said
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_compile_on_a_cpu_says_it_does_nothing_there(disc, tmp_path, capsys):
+    """README's fastest export (`--fill sttn --preset veryfast --compile`) run on a CPU compiled nothing
+    without a word (torch.compile is used on CUDA only)."""
+    import cv2
+    import numpy as np
+
+    m = np.zeros((48, 64), np.uint8)
+    m[16:32, 12:28] = 255
+    cv2.imwrite(str(tmp_path / "m.png"), m)
+    assert main(["inpaint", str(disc), "--mask", str(tmp_path / "m.png"), "-o", str(tmp_path / "o.mp4"),
+                 "--fill", "telea", "--device", "cpu", "--compile"]) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if "--compile" in line]
+    assert notes == ["note: --compile works on CUDA only; this run is on the CPU and is not compiled (leave "
+                     "--compile out)."], notes
+
+
+def test_a_usage_error_names_the_command_the_user_typed(tmp_path):
+    """`python main.py inpaint` without its arguments said '(see sttn-inpaint inpaint --help)': a command
+    that is on the PATH only in an activated virtual environment."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, "main.py", "inpaint"], capture_output=True, text=True, cwd=root,
+                          timeout=120)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+    assert proc.stderr.strip() == ("python main.py inpaint: error: the following arguments are required: input, "
+                                   "--mask, --output/-o (see python main.py inpaint --help)"), proc.stderr
