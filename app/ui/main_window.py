@@ -102,7 +102,9 @@ class MainWindow(QMainWindow):
         self.finetune_bar.clicked.connect(self.show_finetune)
         self.finetune.message.connect(self.messages.show)
         self.finetune.error.connect(self.show_error)
-        self.status = StatusFields(self.statusBar(), self.settings)
+        self.status = StatusFields(self.statusBar(), self.settings,
+                                   fill=lambda: self.project.engine_settings.get("fill", "auto"))
+        self.project.settingsChanged.connect(self.status.refresh)  # (a fill that uses no weights says so)
         self.finetune.useWeights.connect(lambda _: self.status.refresh())
         self.finetune.useWeights.connect(lambda _: self.project.resultChanged.emit())  # (other weights: out of date)
 

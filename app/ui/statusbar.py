@@ -10,7 +10,7 @@ from collections import deque
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QDialog, QLabel, QPlainTextEdit, QStatusBar
 
-from app.core.engine import resolve_device
+from app.core.engine import resolve_device, resolve_fill
 from app.core.errors import InpaintError
 
 from .dialogs.finetune_runs import weights_label
@@ -30,8 +30,10 @@ def rss_bytes() -> int:
 
 
 class StatusFields:
-    def __init__(self, bar: QStatusBar, settings):
+    def __init__(self, bar: QStatusBar, settings, fill=None):
         self.settings = settings
+        #: the fill mode jobs run with now (the project's engine settings); default: the stored ones
+        self.fill = fill or (lambda: settings.engine().get("fill", "auto"))
         self.device = QLabel()
         self.weights = QLabel()
         self.memory = QLabel()
@@ -45,17 +47,33 @@ class StatusFields:
 
     def refresh(self) -> None:
         try:
-            device = str(resolve_device(self.settings.device)).upper()
+            resolved = resolve_device(self.settings.device)
+            device = str(resolved).upper()
         except InpaintError:
-            device = f"{self.settings.device} (unavailable)"
+            resolved, device = None, f"{self.settings.device} (unavailable)"
         self.device.setText(f"Device: {device}")
         w = self.settings.weights_path()
         gone = w is not None and not w.exists()  # (moved or deleted since it was chosen)
         name, details = weights_label(w) if w else ("", "")  # (a fine-tune run's by its date and footage)
-        self.weights.setText(f"Weights: {name}{' (missing)' if gone else ''}" if w else "Weights: none (classic fill)")
+        unused = "" if gone or not w else self.unused_by(resolved)
+        self.weights.setText(f"Weights: {name}{' (missing)' if gone else unused}" if w else "Weights: none (classic fill)")
         self.weights.setToolTip(f"{w} does not exist: choose the weights again in Settings > General" if gone else
-                                details if w else "Choose a weights file in Settings > General")
+                                (f"{details}\nThe fill chosen in Settings > Engine does not use them; choose sttn or "
+                                 "propagate+sttn there to fill with this model." if unused else details)
+                                if w else "Choose a weights file in Settings > General")
         self.update_memory()
+
+    def unused_by(self, device) -> str:
+        """' (unused: ...)' when the fill the engine settings choose runs no model on ``device``
+        (telea, propagate+telea, or auto with the bundled weights on a CPU), else ''."""
+        chosen = str(self.fill())
+        try:
+            fill = resolve_fill(chosen, True, bundled=not self.settings.weights, device=device)
+        except InpaintError:
+            return ""
+        if fill.endswith("sttn"):
+            return ""
+        return f" (unused: auto fills with {fill} on a CPU)" if chosen == "auto" else f" (unused by the {fill} fill)"
 
     def update_memory(self) -> None:
         self.memory.setText(f"Memory: {rss_bytes() / 2**20:.0f} MB")

@@ -254,3 +254,24 @@ def test_the_fill_list_says_which_mode_is_quick(window):
     assert texts["sttn"] == "sttn (about 15x telea's time on a CPU)"
     assert texts["auto"] == "auto (by weights and device)" and "auto: propagate+sttn, or" in box.toolTip()
     window.settings_dialog.close()
+
+
+def test_the_weights_field_says_when_the_chosen_fill_uses_no_model(window, tmp_path, tiny_weights, monkeypatch):
+    """A fill that runs no model (telea, propagate+telea, auto with the bundled weights on a CPU) says
+    so beside the weights' name: 'Weights: sttn_inpaint.pth' beside a telea fill read as if the model
+    filled the hole."""
+    chosen = tmp_path / "mine.pth"
+    shutil.copy(tiny_weights, chosen)
+    window.settings.weights = str(chosen)
+    window.settings.device = "cpu"
+    project, field = window.project, window.status.weights
+    project.set_engine_settings({**project.engine_settings, "fill": "telea"})
+    assert field.text() == "Weights: mine.pth (unused by the telea fill)"
+    assert "Settings > Engine" in field.toolTip()
+    project.set_engine_settings({**project.engine_settings, "fill": "propagate+sttn"})
+    assert field.text() == "Weights: mine.pth"
+    project.set_engine_settings({**project.engine_settings, "fill": "auto"})
+    assert field.text() == "Weights: mine.pth"  # (auto runs chosen weights everywhere)
+    window.settings.weights = ""  # the bundled model: auto on a CPU runs propagate+telea
+    window.status.refresh()
+    assert field.text() == "Weights: sttn_inpaint.pth (unused: auto fills with propagate+telea on a CPU)"
