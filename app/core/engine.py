@@ -490,6 +490,11 @@ class InpaintEngine:
 
         def emit_until(limit):
             nonlocal next_out, inpainted, emitted
+            # The frames below ``limit`` are computed (their windows are done): the work reported goes by
+            # them, the count by the frames handed on, so the ETA after the first window of a short range
+            # is not that of one frame in ten.
+            ready = ((limit - start) / max(1, end - start) if want is None else
+                     sum(i < limit for i in want) / max(1, len(want)))
             while next_out < limit:
                 i = next_out
                 if want is None or i in want:
@@ -504,7 +509,7 @@ class InpaintEngine:
                     else:
                         sink(i, job())
                     emitted += 1
-                    clock.report(emitted)
+                    clock.report(emitted, work=ready)
                 acc.pop(i, None)  # (a frame not handed on in a partial run)
                 count.pop(i, None)
                 full.pop(i, None)

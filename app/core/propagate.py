@@ -546,6 +546,8 @@ def propagate_video(reader, masks, sink: Callable[[int, np.ndarray], None], star
             final = blend_fill(prop, in_masks, remaining, fill_remaining, cfg.blend_band, keep)
         else:
             final = prop
+        # (the chunk is computed: the work reported goes by its frames, the count by those handed on)
+        ready = (done + sum(want is None or i in want for i in range(next_out, emit_to))) / max(1, total)
         for j, i in enumerate(range(next_out, emit_to)):
             if want is not None and i not in want:
                 continue
@@ -554,7 +556,7 @@ def propagate_video(reader, masks, sink: Callable[[int, np.ndarray], None], star
             stats["hole_pixels"] += int(hole[j].sum())
             stats["propagated_pixels"] += int(hole[j].sum() - remaining[nc + j].sum())
             done += 1
-            clock.report(done)
+            clock.report(done, work=ready)
         for j, i in enumerate(range(emit_to, b)):
             pending[i] = raw[emit_to - next_out + j]
         emitted = [(final[nc + j], remaining[nc + j]) for j in range(emit_to - next_out)]

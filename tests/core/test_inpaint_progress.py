@@ -45,3 +45,36 @@ def test_a_few_frames_inpainted_in_a_long_clip_weigh_more_than_the_frames_copied
     after_range = next(p for p in inpaint if p.done == 4)
     assert abs(after_range.fraction - 4 * (enc + fill) / (40 * enc + 4 * fill)) < 1e-9
     assert after_range.eta < 4 * after_range.elapsed  # (by the count: 9 times)
+
+
+def _reports_of_a_fill(make_clip, fill: str, weights=None, **config):
+    from app.core.engine import InpaintEngine, fill_range
+    from app.core.video import open_video
+
+    src, masks = _clip_with_a_box(make_clip, 20, range(20))
+    cfg = EngineConfig(fill=fill, device="cpu", **config)
+    engine = InpaintEngine(weights, cfg) if weights is not None else None
+    reports = []
+    with open_video(src) as reader:
+        fill_range(reader, masks, lambda i, frame: None, 0, 20, cfg, engine, progress=reports.append)
+    return [p for p in reports if p.done > 0]
+
+
+def _first_report_counts_the_work_computed(reports):
+    """Each frame is handed on after the window or chunk that computes it, with others: the first
+    report's work is that window's (by the count one frame in 20: an ETA of 19 times the time gone,
+    for as long as the frames go out), and the work never falls behind the count."""
+    first = reports[0]
+    assert first.done == 1 and first.fraction >= 0.25, (first.done, first.fraction)
+    assert all(p.fraction >= p.done / p.total for p in reports)
+    fractions = [p.fraction for p in reports]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+
+
+def test_propagation_reports_the_work_of_a_chunk_with_its_first_frame(make_clip):
+    _first_report_counts_the_work_computed(_reports_of_a_fill(make_clip, "propagate+telea"))
+
+
+def test_sttn_reports_the_work_of_a_window_with_its_first_frame(make_clip, fixture_weights):
+    _first_report_counts_the_work_computed(_reports_of_a_fill(make_clip, "sttn", fixture_weights, neighbor_radius=3,
+                                                              max_refs=0))
