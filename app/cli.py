@@ -213,7 +213,7 @@ def cmd_info(args) -> int:
     check_readable(args.video)
     info = probe(args.video)
     notice = info.pop("notice", None)
-    print(" ".join(f"{k}={v}" for k, v in info.items()))
+    print(" ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}" for k, v in info.items()))  # (fps=29.97)
     if notice:
         print(f"warning: {notice}", file=sys.stderr)
     return 0

@@ -157,6 +157,13 @@ def test_info(clip_and_mask, capsys):
     assert "frames=6 width=160 height=90" in capsys.readouterr().out
 
 
+def test_info_gives_an_ntsc_rate_as_people_write_it(make_clip, capsys):
+    """A 30000/1001 clip said fps=29.97002997002997."""
+    clip = make_clip(n=3, fps=30000 / 1001, name="ntsc.mp4")
+    assert main(["info", str(clip)]) == 0
+    assert " fps=29.97 " in capsys.readouterr().out
+
+
 def test_encoder_preset_option(clip_and_mask, tmp_path, capsys):
     clip, mask = clip_and_mask
     out = tmp_path / "fast.mp4"
