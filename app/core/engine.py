@@ -701,6 +701,10 @@ def inpaint_video(input_path, masks, output_path, weights=None, config: Optional
             raise InpaintError(f"--start {start} / --end {end} select no frames of this {n}-frame video.")
         if isinstance(masks, (str, Path)):
             masks = load_masks(masks, n, reader.width, reader.height)
+            if masks.scaled_from:  # (a mask drawn on a scaled copy or at another size: say so, it may be a mistake)
+                w0, h0 = masks.scaled_from
+                warnings.append(f"The mask is {w0}x{h0} and was scaled to the video's {reader.width}x{reader.height}; "
+                                "if it was drawn for another video, give this video's mask.")
         elif (masks.width, masks.height) != (reader.width, reader.height):
             raise MaskError(f"Masks are {masks.width}x{masks.height} but the video is {reader.width}x{reader.height}.")
         if len(masks) < end:

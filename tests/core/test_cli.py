@@ -174,3 +174,19 @@ def test_encoder_preset_option(clip_and_mask, tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["inpaint", str(clip), "--mask", str(mask), "-o", str(tmp_path / "x.mp4"), "--preset", "warp"])
     assert exc.value.code == 2 and "invalid choice" in capsys.readouterr().err
+
+
+def test_a_mask_of_another_size_is_scaled_and_says_so(clip_and_mask, tmp_path, capsys):
+    """A mask drawn at another size (the video's shape, e.g. on a 1080p copy of a 720p clip) is scaled
+    to the video; the command line said nothing, so a mask drawn for another video went unnoticed."""
+    clip, _ = clip_and_mask
+    big = np.zeros((180, 320), np.uint8)
+    big[60:100, 120:200] = 255  # (the same box at twice the size)
+    cv2.imwrite(str(tmp_path / "big.png"), big)
+    assert main(["inpaint", str(clip), "--mask", str(tmp_path / "big.png"), "-o", str(tmp_path / "s.mp4"),
+                 "--fill", "telea"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: The mask is 320x180 and was scaled to the video's 160x90" in err, err
+    assert main(["inpaint", str(clip), "--mask", str(clip_and_mask[1]), "-o", str(tmp_path / "t.mp4"),
+                 "--fill", "telea"]) == 0
+    assert "scaled" not in capsys.readouterr().err  # (a mask of the video's size says nothing)
