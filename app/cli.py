@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .cliutil import TqdmProgress, check_readable, int_in, path_arg, program, refuse_inputs, same_path
+from .cliutil import (TqdmProgress, check_readable, int_in, note_end_past, path_arg, program, refuse_inputs,
+                      same_path)
 from .core.config import X264_PRESETS  # noqa: F401 - the --preset choices
 from .core.errors import Cancelled, InpaintError, OutputError
 
@@ -147,6 +148,7 @@ def cmd_inpaint(args) -> int:
     copied = f", {result.copied} copied as they were" if result.copied else ""
     print(f"Wrote {result.output} ({result.frames} frames, {result.inpainted} inpainted with {result.fill or 'nothing'}"
           f"{copied}, {result.seconds:.1f} s, {rate})")
+    note_end_past(args.end, result.frames, "inpainted" if result.inpainted else "copied")
     for note in _export_notes(args):
         print(f"note: {note}", file=sys.stderr)
     return 0

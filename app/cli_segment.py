@@ -233,7 +233,7 @@ def cmd_track(args) -> int:
     import cv2
     import numpy as np
 
-    from .cliutil import TqdmProgress, check_readable, program, refuse_inputs, same_path
+    from .cliutil import TqdmProgress, check_readable, note_end_past, program, refuse_inputs, same_path
     from .core.errors import OutputError
     from .core.fsutil import atomic_path, check_writable
     from .core.masks import check_not_inverted, fit_mask, read_mask_image
@@ -302,6 +302,7 @@ def cmd_track(args) -> int:
                     raise InpaintError(f"Box {_fmt_box(box)} on frame {f} lies outside the {reader.width}x"
                                        f"{reader.height} frame; boxes are in video pixels (a box partly outside is "
                                        "clipped to the frame).")
+        note_end_past(args.end, n, "tracking")  # (after the checks of the input: a bad one is one line)
         if args.sam is not None:
             from .core.segment.sam import SamSegmenter
 

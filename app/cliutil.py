@@ -208,3 +208,12 @@ def check_readable(*paths) -> None:
         if path is not None and Path(path).expanduser().is_file() and not os.access(Path(path).expanduser(), os.R_OK):
             raise InpaintError(f"Cannot read {path}: permission denied; make it readable (chmod u+r) or copy it "
                                "somewhere you can read.")
+
+
+def note_end_past(end: int | None, frames: int, doing: str) -> None:
+    """The ``note:`` line for an ``--end`` past the video's end, which a run cuts to the video's
+    length (the user may have meant another video, or counted at another rate); ``doing``: what
+    the run does up to there ("inpainted", "tracking")."""
+    if end is not None and 0 < frames < end:
+        print(f"note: --end {end} is past this {frames}-frame video's end; {doing} to its last frame ({frames - 1}).",
+              file=sys.stderr)

@@ -190,3 +190,20 @@ def test_a_mask_of_another_size_is_scaled_and_says_so(clip_and_mask, tmp_path, c
     assert main(["inpaint", str(clip), "--mask", str(clip_and_mask[1]), "-o", str(tmp_path / "t.mp4"),
                  "--fill", "telea"]) == 0
     assert "scaled" not in capsys.readouterr().err  # (a mask of the video's size says nothing)
+
+
+def test_an_end_past_the_video_says_it_was_cut_to_the_last_frame(clip_and_mask, tmp_path, capsys):
+    """``--end 400`` on a 6-frame clip was cut to the clip's end without a word: a --end counted on
+    another video (or at another rate) went unnoticed."""
+    clip, mask = clip_and_mask
+    assert main(["inpaint", str(clip), "--mask", str(mask), "-o", str(tmp_path / "e.mp4"), "--fill", "telea",
+                 "--start", "3", "--end", "400"]) == 0
+    captured = capsys.readouterr()
+    assert "(6 frames, 3 inpainted with telea" in captured.out, captured.out
+    notes = [line for line in captured.err.splitlines() if "--end" in line]
+    assert notes == ["note: --end 400 is past this 6-frame video's end; inpainted to its last frame (5)."], notes
+    with VideoReader(tmp_path / "e.mp4") as o:
+        assert len(o) == 6
+    assert main(["inpaint", str(clip), "--mask", str(mask), "-o", str(tmp_path / "f.mp4"), "--fill", "telea",
+                 "--start", "3", "--end", "6"]) == 0
+    assert "--end" not in capsys.readouterr().err  # (the frame after the last: exactly the end, no note)

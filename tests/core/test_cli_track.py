@@ -416,3 +416,18 @@ def test_a_stage_reported_by_its_work_shows_the_share_of_work_and_its_frames(cap
     assert any(d.startswith("inpaint:  50%|") and d.endswith("| 10/292 frames, 00:20 so far, about 00:20 left")
                for d in drawn), drawn
     assert any(d.startswith("inpaint (copy):  50%|") and "146/292" in d for d in drawn), drawn
+
+
+def test_an_end_past_the_video_says_tracking_runs_to_its_last_frame(disc_clip, tmp_path, capsys):
+    """``--end 50`` on an 8-frame clip was cut to its end without a word."""
+    out = tmp_path / "m"
+    assert main(["track", str(disc_clip), "--click", "64,56,5", "--start", "5", "--end", "50", "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert f"note: --end 50 is past this {N}-frame video's end; tracking to its last frame ({N - 1})." in err, err
+    masks = read_masks(out)
+    assert len(masks) == N and not masks[4].any() and masks[7].any()
+    # a bad input is still one line: the note comes after the checks, with the work
+    assert main(["track", str(disc_clip), "--click", "34,46", "--start", "5", "--end", "50", "-o",
+                 str(tmp_path / "n")]) != 0
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error:") and "outside the range 5..7" in lines[0], lines
