@@ -30,26 +30,27 @@ def _engine_args(p: argparse.ArgumentParser) -> None:
 
     d = EngineConfig()
     g = p.add_argument_group("engine")
-    g.add_argument("--weights", type=path_arg, help="generator weights (.pth): the bundled model by default; "
-                   "the authors' sttn.pth or a fine-tune also work")
+    g.add_argument("--weights", type=path_arg, metavar="PATH",
+                   help="generator weights (.pth): the bundled model by default; the authors' sttn.pth or a fine-tune "
+                        "also work")
     g.add_argument("--device", default=d.device, choices=["auto", "cpu", "cuda", "mps"],
                    help="where the model runs: auto picks CUDA, then MPS, then CPU (default %(default)s)")
     g.add_argument("--attention", choices=["official", "masked"], default=None,
                    help="attention mode; default: what the weights file records (the authors' file: official)")
-    g.add_argument("--dilate", type=int_in(0), default=d.dilate,
-                   help="grow the mask by N pixels (3x3 cross steps) to cover edges and blur (default %(default)s)")
-    g.add_argument("--neighbor-radius", type=int_in(1), default=d.neighbor_radius,
+    g.add_argument("--dilate", type=int_in(0), default=d.dilate, metavar="PX",
+                   help="grow the mask by PX pixels (3x3 cross steps) to cover edges and blur (default %(default)s)")
+    g.add_argument("--neighbor-radius", type=int_in(1), default=d.neighbor_radius, metavar="N",
                    help="neighbouring frames on each side of a target window, n in the paper (default %(default)s)")
-    g.add_argument("--ref-stride", type=int_in(1), default=d.ref_stride,
+    g.add_argument("--ref-stride", type=int_in(1), default=d.ref_stride, metavar="S",
                    help="take every S-th frame of the video as a reference, s in the paper (default %(default)s)")
-    g.add_argument("--max-refs", type=int_in(0), default=d.max_refs,
+    g.add_argument("--max-refs", type=int_in(0), default=d.max_refs, metavar="N",
                    help="at most this many reference frames per window, the nearest ones (default %(default)s)")
     g.add_argument("--fill", default=d.fill, choices=["auto", "sttn", "propagate+sttn", "propagate+telea", "telea"],
                    help="how holes are filled: sttn = the model alone; propagate+X = copy pixels seen in other "
                         "frames along optical flow, X fills the rest; auto = propagate+sttn with weights (the bundled "
                         "ones: on a GPU; on a CPU propagate+telea, 10x faster), propagate+telea without "
                         "(default %(default)s)")
-    g.add_argument("--window-step", type=int_in(1), default=None,
+    g.add_argument("--window-step", type=int_in(1), default=None, metavar="FRAMES",
                    help="frames between window centres: default 2n+1, each frame computed once; n is the "
                         "authors' schedule (windows overlap and are averaged): about 2x slower, within "
                         "0.02 dB here (docs/BENCHMARKS.md)")
@@ -66,7 +67,7 @@ def _engine_args(p: argparse.ArgumentParser) -> None:
                         "compiling when the run starts; for long clips")
     g.add_argument("--crop-to-mask", action="store_true",
                    help="process only a box around the masks (faster and sharper on large videos with small masks)")
-    g.add_argument("--crop-margin", type=int_in(0), default=d.crop_margin,
+    g.add_argument("--crop-margin", type=int_in(0), default=d.crop_margin, metavar="PX",
                    help="context in pixels kept around the masks with --crop-to-mask (default %(default)s)")
 
 
@@ -278,20 +279,22 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Fill the masked pixels of every frame and write an H.264 mp4 (HEVC 10-bit for a "
                                    "10-bit input) with the input's audio.")
     p.add_argument("input", type=path_arg, help="input video file (anything FFmpeg reads) or a folder of frames")
-    p.add_argument("--mask", required=True, type=path_arg,
+    p.add_argument("--mask", required=True, type=path_arg, metavar="PATH",
                    help="one image for all frames (a watermark), a folder of per-frame images, or a mask video; "
                         "white/non-zero = remove; any size with the video's shape")
-    p.add_argument("--output", "-o", required=True, type=path_arg,
+    p.add_argument("--output", "-o", required=True, type=path_arg, metavar="OUT.mp4",
                    help="output .mp4 (.mov: a QuickTime file that keeps PCM sound as it is; never the input)")
-    p.add_argument("--start", type=int_in(0), default=0, help="first frame to inpaint (others are copied through)")
-    p.add_argument("--end", type=int_in(1), default=None, help="frame after the last to inpaint (default: the end)")
-    p.add_argument("--crf", type=int_in(0, 51, "0 = lossless .. 51 = worst"), default=18,
+    p.add_argument("--start", type=int_in(0), default=0, metavar="FRAME",
+                   help="first frame to inpaint (others are copied through)")
+    p.add_argument("--end", type=int_in(1), default=None, metavar="FRAME",
+                   help="frame after the last to inpaint (default: the end)")
+    p.add_argument("--crf", type=int_in(0, 51, "0 = lossless .. 51 = worst"), default=18, metavar="0-51",
                    help="encoder quality, 0 = lossless .. 51 = worst (default 18)")
     p.add_argument("--no-audio", action="store_true", help="drop the audio track")
     p.add_argument("--reencode-all", action="store_true",
                    help="encode every frame again; by default an H.264 MP4/MOV input keeps the stretches "
                         "between keyframes that hold no masked frame as they are (bit for bit, no encoding)")
-    p.add_argument("--fps", type=_rate, default=None,
+    p.add_argument("--fps", type=_rate, default=None, metavar="RATE",
                    help="frame rate of a folder of frames given as the input (default 25); a video file keeps its own")
     p.add_argument("--preset", default="medium", choices=X264_PRESETS,
                    help="encoder speed: faster presets make larger files at the same quality "
@@ -300,7 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_inpaint)
 
     p = sub.add_parser("demo", help="inpaint the small demo clip shipped in resources/ (no display needed)")
-    p.add_argument("--output", "-o", type=path_arg, help="where to write the result (default ./demo_inpainted.mp4)")
+    p.add_argument("--output", "-o", type=path_arg, metavar="OUT.mp4",
+                   help="where to write the result (default ./demo_inpainted.mp4)")
     _engine_args(p)
     p.set_defaults(func=cmd_demo)
 

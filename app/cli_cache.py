@@ -95,6 +95,6 @@ def register(subparsers) -> None:
     t = sub.add_parser("trim", help="delete least recently used cache files beyond a size",
                        description="Delete the least recently used cache files until the cache is under the limit; "
                                    "files written in the last minute are kept (a job may be writing them).")
-    t.add_argument("--limit", type=parse_size, default=DEFAULT_LIMIT_BYTES,
+    t.add_argument("--limit", type=parse_size, default=DEFAULT_LIMIT_BYTES, metavar="SIZE",
                    help=f"size to keep, e.g. 5G or 500M (default {DEFAULT_LIMIT_BYTES >> 30}G)")
     t.set_defaults(func=cmd_trim)

@@ -57,15 +57,19 @@ def register(subparsers) -> None:
     p.add_argument("clips", nargs="+", type=path_arg, metavar="CLIP", help="video files or folders of frames")
     p.add_argument("--masks", default="stationary", choices=["stationary"],
                    help="test masks: stationary = paper supplement Algorithm 1, one per clip (default)")
-    p.add_argument("--seed", type=int, default=0, help="mask seed; a clip gets the same mask for every method")
-    p.add_argument("--method", action="append", metavar="METHOD",
+    p.add_argument("--seed", type=int, default=0, metavar="N",
+                   help="mask seed; a clip gets the same mask for every method")
+    p.add_argument("--method", action="append", metavar="NAME[,NAME]",
                    help="none | telea | propagate | propagate+telea | sttn | propagate+sttn; repeat the option "
                         "or separate with commas (default propagate+telea)")
-    p.add_argument("--weights", type=path_arg, help="STTN generator weights for the sttn methods (default: the bundled "
-                   "model, as inpaint)")
-    p.add_argument("--max-frames", type=int_in(2), default=None, help="use only the first N frames of each clip")
-    p.add_argument("--size", type=_size, default=(432, 240), help="evaluation size WxH (default 432x240, the paper's)")
-    p.add_argument("--i3d", type=path_arg, help="TorchScript I3D feature extractor for VFID (not bundled)")
+    p.add_argument("--weights", type=path_arg, metavar="PATH",
+                   help="STTN generator weights for the sttn methods (default: the bundled model, as inpaint)")
+    p.add_argument("--max-frames", type=int_in(2), default=None, metavar="N",
+                   help="use only the first N frames of each clip")
+    p.add_argument("--size", type=_size, default=(432, 240), metavar="WxH",
+                   help="evaluation size WxH (default 432x240, the paper's)")
+    p.add_argument("--i3d", type=path_arg, metavar="FILE.pt",
+                   help="TorchScript I3D feature extractor for VFID (not bundled)")
     p.add_argument("--seam", default="match", choices=["match", "none"],
                    help="seam mode of the sttn methods: match = Poisson-style level correction (default), none")
     p.add_argument("--samples", type=path_arg, metavar="DIR",

@@ -115,17 +115,19 @@ def register(subparsers) -> None:
     p.add_argument("--keyframe", type=_keyframe, action="append", default=[], metavar="MASK[,FRAME]",
                    help="a mask image of the object(s) on a frame (white = object; e.g. a frame of an earlier run, "
                         "corrected): tracking starts from it as from clicks; parts apart are objects of their own")
-    p.add_argument("--frame", type=int_in(0), default=0,
+    p.add_argument("--frame", type=int_in(0), default=0, metavar="N",
                    help="frame of clicks, boxes and keyframe masks given without one (default 0)")
-    p.add_argument("--output", "-o", required=True, type=path_arg, help="mask folder to create (must not exist)")
-    p.add_argument("--start", type=int_in(0), default=0, help="first frame to track")
-    p.add_argument("--end", type=int_in(1), default=None, help="frame after the last to track (default: the end)")
+    p.add_argument("--output", "-o", required=True, type=path_arg, metavar="DIR",
+                   help="mask folder to create (must not exist)")
+    p.add_argument("--start", type=int_in(0), default=0, metavar="FRAME", help="first frame to track")
+    p.add_argument("--end", type=int_in(1), default=None, metavar="FRAME",
+                   help="frame after the last to track (default: the end)")
     p.add_argument("--sam", type=path_arg, metavar="CHECKPOINT",
                    help="Segment Anything checkpoint (sam_vit_b_01ec64.pth ..., `download-sam` fetches one); "
                         "default: the weight-free segmenter")
     p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
                    help="device for SAM: auto = CUDA, then MPS, then the CPU (default %(default)s)")
-    p.add_argument("--json", type=path_arg, help="also write keyframes and flagged frames here")
+    p.add_argument("--json", type=path_arg, metavar="OUT.json", help="also write keyframes and flagged frames here")
     p.set_defaults(func=cmd_track)
 
     from .core.paths import user_data_dir
@@ -140,10 +142,11 @@ def register(subparsers) -> None:
     p.add_argument("--model", choices=["vit_b", "vit_l", "vit_h"], default="vit_b",
                    help="ViT-B (375 MB) is the one for a CPU, about 8 s per frame on 2 cores; on a GPU even ViT-H "
                         "takes 0.2 s (default %(default)s)")
-    p.add_argument("--dest", type=path_arg, help=f"folder to save it in (default {user_data_dir() / 'models'})")
-    p.add_argument("--url", help="download from this mirror instead of the official URL")
-    p.add_argument("--sha256", type=_sha256, help="expected SHA-256, 64 hex digits, in place of the official file's "
-                                                   "(for a file of your own)")
+    p.add_argument("--dest", type=path_arg, metavar="DIR",
+                   help=f"folder to save it in (default {user_data_dir() / 'models'})")
+    p.add_argument("--url", metavar="MIRROR", help="download from this mirror instead of the official URL")
+    p.add_argument("--sha256", type=_sha256, metavar="HEX",
+                   help="expected SHA-256, 64 hex digits, in place of the official file's (for a file of your own)")
     p.set_defaults(func=cmd_download_sam)
 
 

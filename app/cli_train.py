@@ -34,7 +34,7 @@ def _add_common(p: argparse.ArgumentParser, finetune: bool) -> None:
                    + ("" if finetune else "; default: a fresh generator"))
     p.add_argument("--output", "-o", metavar="OUT.pth", type=path_text,
                    help="write the trained generator here (float16) at the end")
-    p.add_argument("--steps", type=int_in(1), help=f"iterations (default {2000 if finetune else 300000})")
+    p.add_argument("--steps", type=int_in(1), metavar="N", help=f"iterations (default {2000 if finetune else 300000})")
     p.add_argument("--time-limit", type=_duration, metavar="TIME",
                    help="stop after this much training time even if --steps is not reached, e.g. 45m, 2h, 600s "
                         "(a checkpoint and --output are written as at the end)")
@@ -46,36 +46,41 @@ def _add_common(p: argparse.ArgumentParser, finetune: bool) -> None:
     p.add_argument("--config", metavar="JSON", type=path_text,
                    help="training settings as a JSON object (docs/TRAINING.md); command-line options win")
     g = p.add_argument_group("tuning")
-    g.add_argument("--lr", type=float, help=f"Adam learning rate (default {FINETUNE_LR:g} for finetune, 1e-4 for train)")
-    g.add_argument("--batch-size", type=int_in(1), help="samples per iteration and process (default 1; paper 8)")
-    g.add_argument("--frames", dest="sample_frames", type=int_in(1), help="frames per sample (default 5)")
-    g.add_argument("--lr-decay-every", type=int_in(1),
+    g.add_argument("--lr", type=float, metavar="RATE",
+                   help=f"Adam learning rate (default {FINETUNE_LR:g} for finetune, 1e-4 for train)")
+    g.add_argument("--batch-size", type=int_in(1), metavar="N",
+                   help="samples per iteration and process (default 1; paper 8)")
+    g.add_argument("--frames", dest="sample_frames", type=int_in(1), metavar="N", help="frames per sample (default 5)")
+    g.add_argument("--lr-decay-every", type=int_in(1), metavar="N",
                    help="multiply lr by --lr-decay-gamma every N steps (paper 150000)")
-    g.add_argument("--lr-decay-gamma", type=float, help="default 0.1")
-    g.add_argument("--adv-weight", type=float, help="adversarial loss weight (default 0.01; 0 = no discriminator)")
+    g.add_argument("--lr-decay-gamma", type=float, metavar="FACTOR", help="default 0.1")
+    g.add_argument("--adv-weight", type=float, metavar="W",
+                   help="adversarial loss weight (default 0.01; 0 = no discriminator)")
     g.add_argument("--attention", choices=("official", "masked"),
                    help="attention mode to train (default: the weights' own; official for the authors' files)")
     g.add_argument("--from-discriminator", dest="init_discriminator", metavar="PATH", type=path_text,
                    help="training checkpoint whose discriminator to start from (default: fresh)")
-    g.add_argument("--width", type=int_in(1), help="training width (default: the generator's, 432)")
-    g.add_argument("--height", type=int_in(1), help="training height (default: the generator's, 240)")
-    g.add_argument("--device", help="auto, cpu or cuda (default auto)")
-    g.add_argument("--seed", type=int)
-    g.add_argument("--checkpoint-every", type=int_in(0),
+    g.add_argument("--width", type=int_in(1), metavar="PX", help="training width (default: the generator's, 432)")
+    g.add_argument("--height", type=int_in(1), metavar="PX", help="training height (default: the generator's, 240)")
+    g.add_argument("--device", metavar="{auto,cpu,cuda}", help="auto, cpu or cuda (default auto)")
+    g.add_argument("--seed", type=int, metavar="N", help="random seed (default 0)")
+    g.add_argument("--checkpoint-every", type=int_in(0), metavar="N",
                    help="steps between checkpoints (default 500; 0: only at the end)")
     g.add_argument("--checkpoint-time", dest="checkpoint_seconds", type=_duration, metavar="TIME",
                    help="also checkpoint when this much time passed since the last one, e.g. 10m "
                         "(on a CPU a step takes a minute or more)")
-    g.add_argument("--val-every", type=int_in(0), help="steps between validations (default 500; 0: never)")
-    g.add_argument("--val-frames", type=int_in(1), help="frames per validation clip (default 10)")
-    g.add_argument("--log-every", type=int_in(0), help="steps between metrics.jsonl lines (default 10; 0: none)")
-    g.add_argument("--cache-dir", type=path_text,
+    g.add_argument("--val-every", type=int_in(0), metavar="N", help="steps between validations (default 500; 0: never)")
+    g.add_argument("--val-frames", type=int_in(1), metavar="N", help="frames per validation clip (default 10)")
+    g.add_argument("--log-every", type=int_in(0), metavar="N",
+                   help="steps between metrics.jsonl lines (default 10; 0: none)")
+    g.add_argument("--cache-dir", type=path_text, metavar="DIR",
                    help="where decoded frames are cached (default: train-frames in the user "
                    "cache folder, see `cache info`; give a large disk for big data sets)")
     if not finetune:
-        g.add_argument("--channels", type=int_in(1), help="fresh generator width (default 256)")
-        g.add_argument("--blocks", type=int_in(1), help="fresh generator transformer blocks (default 8)")
-        g.add_argument("--disc-channels", type=int_in(1), help="discriminator base width (default 64, Table 5)")
+        g.add_argument("--channels", type=int_in(1), metavar="N", help="fresh generator width (default 256)")
+        g.add_argument("--blocks", type=int_in(1), metavar="N", help="fresh generator transformer blocks (default 8)")
+        g.add_argument("--disc-channels", type=int_in(1), metavar="N",
+                       help="discriminator base width (default 64, Table 5)")
 
 
 def _duration(text: str) -> float:

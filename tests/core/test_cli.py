@@ -207,3 +207,33 @@ def test_an_end_past_the_video_says_it_was_cut_to_the_last_frame(clip_and_mask, 
     assert main(["inpaint", str(clip), "--mask", str(mask), "-o", str(tmp_path / "f.mp4"), "--fill", "telea",
                  "--start", "3", "--end", "6"]) == 0
     assert "--end" not in capsys.readouterr().err  # (the frame after the last: exactly the end, no note)
+
+
+def _options(parser, command=()):
+    """(command words, option action) for every option taking a value, in every subcommand."""
+    import argparse
+
+    for action in parser._actions:  # noqa: SLF001 - argparse has no public API for its actions
+        if isinstance(action, argparse._SubParsersAction):  # noqa: SLF001
+            for name, sub in action.choices.items():
+                yield from _options(sub, (*command, name))
+        elif action.option_strings and action.nargs != 0:
+            yield command, action
+
+
+def test_every_option_shows_a_meaningful_placeholder_not_its_name(capsys):
+    """``--dilate DILATE``, ``--start START``, ``--end END``: argparse's placeholder (the option's
+    own name upper-cased) says nothing; each option names what it takes (PX, FRAME, PATH, N, ...)."""
+    from app.cli import build_parser
+
+    options = list(_options(build_parser()))
+    assert {c[0] for c, _ in options if c} >= {"inpaint", "demo", "track", "train", "finetune", "evaluate"}
+    bare = [f"{' '.join(c)} {a.option_strings[0]}" for c, a in options
+            if a.choices is None and (a.metavar or a.dest.upper()) == a.dest.upper()]
+    assert not bare, bare
+    with pytest.raises(SystemExit):
+        main(["inpaint", "--help"])
+    text = capsys.readouterr().out
+    for shown in ("--dilate PX", "--start FRAME", "--end FRAME", "--mask PATH", "--fps RATE", "--crop-margin PX"):
+        assert shown in text, shown
+    assert "DILATE" not in text and "START" not in text
