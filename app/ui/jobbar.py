@@ -41,14 +41,16 @@ def step_words(p) -> str:
 class JobBar(QWidget):
     """``words(job, p)``: the label for a report, in place of the stage and count; ``cancel`` and
     ``cancel_tip``: what the button does and says; ``open_tip``: a click on the bar (not its
-    button) emits ``clicked``, and the bar says so in this tooltip."""
+    button) emits ``clicked``, and the bar says so in this tooltip. ``hold(text)`` keeps a job's end in
+    sight after it ended, until the bar is clicked, ``release`` is called or another job starts."""
 
     clicked = Signal()
 
     def __init__(self, jobs, parent=None, words=None, bar_width=220, cancel=None, cancel_tip="Cancel the running job",
                  open_tip=None):
         super().__init__(parent)
-        self.jobs, self.words = jobs, words
+        self.jobs, self.words, self.open_tip = jobs, words, open_tip
+        self.held = False  # (showing how the last job ended, not a job under way)
         self.label = QLabel()
         self.bar = QProgressBar()
         self.bar.setFixedWidth(bar_width)
@@ -67,10 +69,30 @@ class JobBar(QWidget):
             layout.addWidget(w)
         jobs.started.connect(self._started)
         jobs.progress.connect(self._progress)
-        jobs.busyChanged.connect(lambda busy: None if busy else self.hide())
+        jobs.busyChanged.connect(lambda busy: None if busy or self.held else self.hide())
         self.hide()
 
+    def hold(self, text: str, tip: str = "") -> None:
+        """Show ``text`` (how the job ended, "Fine-tune finished at step 500 – open") with no bar or
+        Cancel, until it is clicked or another job starts; ``tip``: the whole of what was said."""
+        self.held = True
+        self.label.setText(text)
+        self.label.setToolTip("\n".join(t for t in (tip, self.open_tip) if t))
+        self.bar.hide()
+        self.cancel_button.hide()
+        self.show()
+
+    def release(self) -> None:
+        """The end held has been seen: the bar goes (a job under way stays)."""
+        if self.held:
+            self.held = False
+            self.label.setToolTip(self.open_tip or "")
+            self.setVisible(self.jobs.busy)
+
     def _started(self, job) -> None:
+        self.release()
+        self.bar.show()
+        self.cancel_button.show()
         self.label.setText(f"{job.name}…")
         self.bar.setRange(0, 0)  # busy until the first report (e.g. while the model loads)
         if isinstance(self.parent(), QStatusBar):
@@ -82,6 +104,7 @@ class JobBar(QWidget):
 
     def mouseReleaseEvent(self, event) -> None:
         if event.button() == Qt.MouseButton.LeftButton and self.rect().contains(event.position().toPoint()):
+            self.release()
             self.clicked.emit()
 
     def _progress(self, job, p) -> None:

@@ -280,6 +280,7 @@ class FinetunePage(QWidget):
         self.running: Path | None = None  # the run folder of the training under way
         self.reached = (0, 0)  # (the last whole step, Steps) of the training under way
         self.used = False  # Use these weights was pressed for ``output``
+        self.bars: list[JobBar] = []  # (the main window's: they hold how a run ended until it is seen)
         jobs.busyChanged.connect(self._busy)
         self._busy(jobs.busy)
         if self.resumable is not None:  # (a run left unfinished when the program last closed)
@@ -321,8 +322,18 @@ class FinetunePage(QWidget):
     def job_bar(self) -> JobBar:
         """The run under way in the main window's status bar, also while Settings is closed: its step
         and time left, Stop; a click on it emits ``clicked`` (the window opens this page)."""
-        return JobBar(self.jobs, words=bar_words, bar_width=120, cancel=self.stop, open_tip="Open Settings > Fine-tune",
-                      cancel_tip="Stop the fine-tune: the last whole step is kept, and Continue carries it on")
+        bar = JobBar(self.jobs, words=bar_words, bar_width=120, cancel=self.stop, open_tip="Open Settings > Fine-tune",
+                     cancel_tip="Stop the fine-tune: the last whole step is kept, and Continue carries it on")
+        self.bars.append(bar)
+        return bar
+
+    def _hold(self, text: str, said: str) -> None:
+        """A run that ended out of sight stays said in the status bar ("Fine-tune finished at step
+        500 – open") until it is clicked, this page is shown or another run starts: a message
+        alone was gone in seconds, and whoever came back later saw nothing."""
+        if not self.isVisible():
+            for bar in self.bars:
+                bar.hold(f"{text} – open", tip=said)
 
     def closing_note(self) -> str:
         """What closing the window does to the run under way, for the window's question."""
@@ -382,6 +393,8 @@ class FinetunePage(QWidget):
     def showEvent(self, event) -> None:  # (the weights may have been changed on the General page)
         self.refresh_source()
         self.refresh_old_runs()
+        for bar in self.bars:  # (how the last run ended is on this page: seen)
+            bar.release()
         super().showEvent(event)
 
     def delete_old_runs(self) -> None:
@@ -497,16 +510,20 @@ class FinetunePage(QWidget):
         if result.get("stopped"):
             self.status.setText(f"Stopped at step {result['step']}{psnr}: the checkpoint of that step is kept "
                                 f"(Continue carries on from it). Weights so far: {self.output}")
-            self.message.emit(f"Fine-tune stopped at step {result['step']}{psnr}: its checkpoint is kept; "
-                              "Settings > Fine-tune > Continue carries it on.")
+            said = (f"Fine-tune stopped at step {result['step']}{psnr}: its checkpoint is kept; "
+                    "Settings > Fine-tune > Continue carries it on.")
+            self._hold(f"Fine-tune stopped at step {result['step']}", said)
         else:
             self.status.setText(f"Finished at step {result['step']}{psnr}. Weights: {self.output}")
-            self.message.emit(f"Fine-tune finished at step {result['step']}{psnr}: Settings > Fine-tune > "
-                              "Use these weights inpaints with them.")
+            said = (f"Fine-tune finished at step {result['step']}{psnr}: Settings > Fine-tune > "
+                    "Use these weights inpaints with them.")
+            self._hold(f"Fine-tune finished at step {result['step']}", said)
+        self.message.emit(said)
         self._busy(False)
 
     def _failed(self, job, message: str) -> None:
         self._ended(job, message)
+        self._hold("Fine-tune failed", f"Fine-tune failed: {message}")
         if self.isVisible():
             self.message.emit(f"Fine-tune failed: {message}")
         else:  # (the line on the page would go unseen)
@@ -514,6 +531,7 @@ class FinetunePage(QWidget):
 
     def _cancelled(self, job) -> None:
         self._ended(job, "Stopped before the first step; nothing to keep.")
+        self._hold("Fine-tune stopped before its first step", "Nothing of it is kept.")
         self.message.emit("Fine-tune stopped before its first step; nothing to keep.")
 
     def _ended(self, job, message: str) -> None:
