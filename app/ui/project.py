@@ -638,10 +638,10 @@ class Project(QObject):
         """What a save writes, taken in milliseconds (references to the immutable mask blobs, copies
         of the containers; the JSON is made by the writer): ``write_snapshot`` writes it, on any thread.
         ``past_end``: with what the project had past the video's end (``self.past_end``: masks,
-        keyframes, flags, selections; an autosave keeps them); ``origin``: naming the project file
-        this is the work of (an autosave's, for its recovery)."""
-        run = self.last_track
+        keyframes, flags, selections, the last tracking run; an autosave keeps them); ``origin``:
+        naming the project file this is the work of (an autosave's, for its recovery)."""
         past = self.past_end if past_end else PastEnd()
+        run = self.last_track if self.last_track is not None else past.last_track  # (none since: the one past the end)
         objects = {i: list(blobs) for i, blobs in {**self.objects, **past.objects}.items() if blobs}
         return ProjectSnapshot(
             _widened(self.masks, past.masks), None if self.tracked is None else _widened(self.tracked, past.tracked),
@@ -674,8 +674,8 @@ class Project(QObject):
         was moved or renamed); the project is then changed (its next save records the new path).
         A video shorter than the masks reach: ``confirm(line)`` says so (how many masked frames lie
         past its end) before anything changes; False raises Cancelled (the open project stays), True
-        opens it with those masks, and the keyframes, flags and selections there, kept in ``past_end``
-        (autosaves keep them, the next save drops them)."""
+        opens it with those masks, and the keyframes, flags, selections and tracking run there, kept in
+        ``past_end`` (autosaves keep them, the next save drops them)."""
         path = Path(path)
         data = read_project_file(path)
         # the masks are read before anything changes: a damaged file leaves the open project as it was
@@ -762,13 +762,14 @@ class Project(QObject):
 
     def _load_last_track(self, run) -> None:
         """The saved record of the last run (a file from before per-frame digests: only if its one
-        digest still describes the tracked masks just loaded)."""
+        digest still describes the tracked masks just loaded). A run reaching past the end of a shorter
+        video is kept in ``past_end``."""
         self.last_track = None
         try:
             start, end = (int(v) for v in run["range"])
             keys = {int(k): str(d) for k, d in run["keys"].items()}
             sam = run["sam"] if run["sam"] is None else str(run["sam"])
-            if not 0 <= start < end <= self.n_frames:
+            if not 0 <= start < end or (end > self.n_frames and not isinstance(run["tracked"], dict)):
                 return
             if isinstance(run["tracked"], dict):
                 tracked = {int(i): str(d) for i, d in run["tracked"].items() if start <= int(i) < end}
@@ -777,7 +778,11 @@ class Project(QObject):
             else:
                 return
             pending = sorted({i for a, b in run.get("pending", ()) for i in range(max(int(a), start), min(int(b), end))})
-            self.last_track = {"range": (start, end), "sam": sam, "keys": keys, "tracked": tracked, "pending": pending}
+            record = {"range": (start, end), "sam": sam, "keys": keys, "tracked": tracked, "pending": pending}
+            if end <= self.n_frames:
+                self.last_track = record
+            else:  # (a shorter video: kept as its masks past the end are, for the autosave)
+                self.past_end.last_track = record
         except (KeyError, TypeError, ValueError, AttributeError):
             pass  # an edited or older file: the next Track runs over the whole range
 
@@ -1057,6 +1062,7 @@ class PastEnd:
     flagged: dict[int, str] = field(default_factory=dict)
     objects: dict[int, list[np.ndarray]] = field(default_factory=dict)  # selections (bit-packed)
     tracked_objects: dict[int, bytes] = field(default_factory=dict)  # label maps
+    last_track: Optional[dict] = None  # the last tracking run, where its range reaches past the end
 
     def __bool__(self) -> bool:
         return any(map(bool, vars(self).values()))
