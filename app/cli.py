@@ -137,9 +137,10 @@ def cmd_inpaint(args) -> int:
                            "own rate (each frame its time): leave --fps out.")
     weights = _weights_if_needed(args)
     with TqdmProgress("inpaint") as bar:
+        progress = _noted(bar, weights, args)
         result = inpaint_video(args.input, args.mask, args.output, weights=weights,
                                config=_engine_config(args), start=args.start, end=args.end, crf=args.crf,
-                               keep_audio=not args.no_audio, progress=_noted(bar, weights, args), preset=args.preset,
+                               keep_audio=not args.no_audio, progress=progress, preset=args.preset,
                                copy_unchanged=not args.reencode_all, fps=args.fps)
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -149,7 +150,8 @@ def cmd_inpaint(args) -> int:
     copied = f", {result.copied} copied as they were" if result.copied else ""
     print(f"Wrote {result.output} ({result.frames} frames, {result.inpainted} inpainted with {result.fill or 'nothing'}"
           f"{copied}, {result.seconds:.1f} s, {rate})")
-    note_end_past(args.end, result.frames, "inpainted" if result.inpainted else "copied")
+    if not progress.noted:  # (a video copied as it was, an empty mask, reports no progress: said after it)
+        note_end_past(args.end, result.frames, "inpainted" if result.inpainted else "copied")
     for note in _export_notes(args):
         print(f"note: {note}", file=sys.stderr)
     return 0
@@ -172,17 +174,32 @@ def _export_notes(args) -> list[str]:
 
 
 def _noted(bar, weights, args):
-    """``bar`` that first prints the note on the fill (if any): at the first progress report, when the
-    inputs have been checked, so that a bad input is still one line."""
-    noted = []
+    """``bar`` that first prints the notes on the run (the fill ``auto`` chose, an ``--end`` past the
+    video's end): at the first progress report, when the inputs have been checked (a bad input is
+    still one line) and before the work that may take minutes. Its ``noted`` says whether they were
+    printed."""
 
     def progress(p):
-        if not noted:
-            noted.append(True)
+        if not progress.noted:
+            progress.noted = True
             _notes_before(weights, args)
+            if args.end is not None:
+                note_end_past(args.end, _frame_count(args), "inpainting")
         bar(p)
 
+    progress.noted = False
     return progress
+
+
+def _frame_count(args) -> int:
+    """The input's frame count (0 where it cannot be opened again: the run itself says why)."""
+    from .core.video import DEFAULT_FPS, open_video
+
+    try:
+        with open_video(args.input, fps=args.fps or DEFAULT_FPS) as reader:
+            return len(reader)
+    except (InpaintError, OSError):
+        return 0
 
 
 def _weights_if_needed(args):

@@ -201,12 +201,33 @@ def test_an_end_past_the_video_says_it_was_cut_to_the_last_frame(clip_and_mask, 
     captured = capsys.readouterr()
     assert "(6 frames, 3 inpainted with telea" in captured.out, captured.out
     notes = [line for line in captured.err.splitlines() if "--end" in line]
-    assert notes == ["note: --end 400 is past this 6-frame video's end; inpainted to its last frame (5)."], notes
+    assert notes == ["note: --end 400 is past this 6-frame video's end; inpainting to its last frame (5)."], notes
     with VideoReader(tmp_path / "e.mp4") as o:
         assert len(o) == 6
     assert main(["inpaint", str(clip), "--mask", str(mask), "-o", str(tmp_path / "f.mp4"), "--fill", "telea",
                  "--start", "3", "--end", "6"]) == 0
     assert "--end" not in capsys.readouterr().err  # (the frame after the last: exactly the end, no note)
+
+
+def test_the_end_past_note_comes_before_the_work_not_after_it(clip_and_mask, tmp_path, capsys, monkeypatch):
+    """The ``--end`` note was printed after the run (minutes on a long clip, the mistake seen only
+    then); it comes before the first progress line, and an empty mask (no progress: the video is
+    copied) still says it, after."""
+    from app.cliutil import TqdmProgress
+
+    monkeypatch.setattr(TqdmProgress, "every", 0.0)  # (a progress line at every report, as under nohup)
+    clip, mask = clip_and_mask
+    assert main(["inpaint", str(clip), "--mask", str(mask), "-o", str(tmp_path / "e.mp4"), "--fill", "telea",
+                 "--end", "400"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    note = [i for i, line in enumerate(err) if line.startswith("note: --end 400")]
+    progress = [i for i, line in enumerate(err) if line.startswith("inpaint: ")]
+    assert len(note) == 1 and progress and note[0] < progress[0], err
+    empty = tmp_path / "empty.png"
+    cv2.imwrite(str(empty), np.zeros((90, 160), np.uint8))
+    assert main(["inpaint", str(clip), "--mask", str(empty), "-o", str(tmp_path / "c.mp4"), "--end", "9"]) == 0
+    err = capsys.readouterr().err
+    assert "note: --end 9 is past this 6-frame video's end; copied to its last frame (5)." in err, err
 
 
 def _options(parser, command=()):
