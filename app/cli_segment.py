@@ -233,13 +233,12 @@ def _remove_stale_partials(out: Path) -> None:
 
 
 def cmd_track(args) -> int:
-    import cv2
     import numpy as np
 
     from .cliutil import TqdmProgress, check_readable, note_end_past, program, refuse_inputs, same_path
     from .core.errors import OutputError
     from .core.fsutil import atomic_path, check_writable
-    from .core.masks import check_not_inverted, fit_mask, read_mask_image
+    from .core.masks import check_not_inverted, fit_mask, is_own_mask, mask_png, read_mask_image
     from .core.segment import CHECK, GrabCutSegmenter, TrackParams, click_motion, split_objects, track
     from .core.video import open_video
 
@@ -289,10 +288,12 @@ def cmd_track(args) -> int:
             if not path.is_file():
                 raise InpaintError(f"Keyframe mask {path} does not exist; give an image of the object on frame {f} "
                                    "(white = object).")
-            mask = fit_mask(read_mask_image(path), reader.width, reader.height, f"Keyframe mask {path.name}")
+            image = read_mask_image(path)
+            mask = fit_mask(image, reader.width, reader.height, f"Keyframe mask {path.name}")
             if not mask.any():
                 raise InpaintError(f"Keyframe mask {path} is empty (all black); white marks the object on frame {f}.")
-            check_not_inverted(mask, f"Keyframe mask {path.name}")  # (inpaint would refuse its masks after tracking)
+            # (inpaint would refuse its masks after tracking; one of our own files says its polarity)
+            check_not_inverted(mask, f"Keyframe mask {path.name}", is_own_mask(path, image))
             given.setdefault(f, []).extend(split_objects(mask, gap))
         for f, objects in prompts.items():
             for x, y, _ in (pt for pts, _ in objects.values() for pt in pts):
@@ -343,12 +344,10 @@ def cmd_track(args) -> int:
             flags = {}
 
             def write(i, mask):
-                # cv2.imwrite does not see a full disk (it reports success for an empty file): write the bytes here
-                ok, png = cv2.imencode(".png", mask.astype(np.uint8) * 255)
+                # cv2.imwrite does not see a full disk (it reports success for an empty file): write the bytes
+                # here; marked as our masks (mask_png), so that a large one is not refused as inverted
                 try:
-                    if not ok:
-                        raise OSError(0, "PNG encoding failed")
-                    (tmp / f"{i:05d}.png").write_bytes(png.tobytes())
+                    (tmp / f"{i:05d}.png").write_bytes(mask_png(mask))
                 except OSError as exc:
                     raise OutputError(f"Cannot write the masks in {out.parent} ({exc.strerror or exc}); is the disk "
                                       "full? Nothing was kept.") from None

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import re
+import struct
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Iterable, Optional, Protocol
@@ -96,15 +98,16 @@ def fit_mask(mask: np.ndarray, width: int, height: int, name: str = "mask") -> n
     return mask
 
 
-def check_not_inverted(mask: np.ndarray, name: str) -> np.ndarray:
+def check_not_inverted(mask: np.ndarray, name: str, own: bool = False) -> np.ndarray:
     """``mask`` (bool), refused when it marks the whole frame (nothing left to fill it from) or looks
     inverted: over ``INVERTED_COVER`` of the frame and all of its edge marked, what to keep a hole
-    inside (a mask drawn black on white)."""
+    inside (a mask drawn black on white). ``own``: the file says its polarity (``is_own_mask``), so a
+    large mask reaching the edge (a big foreground object, all but a region) is taken as it is."""
     if mask.size and mask.all():
         raise MaskError(f"{name} marks the whole frame for removal, which leaves nothing to fill it from; "
                         "make only what to remove white and the rest black.")
     edge = np.concatenate([mask[0], mask[-1], mask[:, 0], mask[:, -1]])
-    if mask.mean() > INVERTED_COVER and edge.all():
+    if not own and mask.mean() > INVERTED_COVER and edge.all():
         raise MaskError(f"{name} marks {mask.mean():.0%} of the frame, its whole edge included, for removal: it "
                         "looks inverted (white background); invert it so that only what to remove is white.")
     return mask
@@ -120,6 +123,59 @@ def read_mask_image(path) -> np.ndarray:
         alpha = img[..., 3]
         img = alpha if alpha.min() < 255 else img[..., :3]
     return img
+
+
+# A mask PNG this application writes (``mask_png``) says so in a tEXt chunk after its header, with
+# the count of its white pixels: "STTN Inpaint mask: white = remove, 5120 of 6144 px white". Reading
+# it back, the inverted-mask check is skipped (the polarity is known); a copy edited elsewhere (say,
+# inverted, with the chunk kept) no longer has that count and is checked like any other file. Image
+# programs ignore the chunk: the pixels read the same.
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+_MARK_KEY = b"Software"
+_MARK = "STTN Inpaint mask: white = remove, {} of {} px white"
+_MARK_READ = re.compile(rb"Software\0[^\0]*mask: white = remove, (\d+) of (\d+) px white")
+
+
+def mask_png(mask: np.ndarray) -> bytes:
+    """A bool mask as the PNG bytes of an exported mask: 8-bit grey, white (255) = remove, marked as
+    this application's (see ``is_own_mask``). The caller writes them (to a temporary name, renamed)."""
+    mask = np.asarray(mask, bool)
+    png = _png(mask.astype(np.uint8) * 255, (cv2.IMWRITE_PNG_COMPRESSION, 3))
+    data = _MARK_KEY + b"\0" + _MARK.format(int(mask.sum()), mask.size).encode("ascii")
+    chunk = struct.pack(">I", len(data)) + b"tEXt" + data + struct.pack(">I", zlib.crc32(b"tEXt" + data))
+    end = 8 + 8 + 13 + 4  # the signature and the IHDR chunk, which must come first
+    assert png[:8] == _PNG_SIGNATURE and png[12:16] == b"IHDR"
+    return png[:end] + chunk + png[end:]
+
+
+def _stated_count(path: Path) -> Optional[tuple[int, int]]:
+    """(white pixels, pixels) as the mark of a ``mask_png`` file states them; None for any other file."""
+    try:
+        with open(path, "rb") as f:
+            if f.read(8) != _PNG_SIGNATURE:
+                return None
+            for _ in range(32):  # (the mark follows the header; a few chunks are looked at, no more)
+                head = f.read(8)
+                if len(head) < 8 or head[4:] in (b"IDAT", b"IEND"):
+                    return None
+                length = struct.unpack(">I", head[:4])[0]
+                if head[4:] == b"tEXt" and length < 200:
+                    found = _MARK_READ.fullmatch(f.read(length))
+                    if found:
+                        return int(found[1]), int(found[2])
+                    f.seek(4, os.SEEK_CUR)
+                else:
+                    f.seek(length + 4, os.SEEK_CUR)
+    except OSError:
+        return None
+    return None
+
+
+def is_own_mask(path, image: np.ndarray) -> bool:
+    """Whether ``image``, read from ``path``, is a mask this application wrote (``mask_png``) as it
+    was written: its mark is there and its white pixels are as many as the mark says."""
+    stated = _stated_count(Path(path))
+    return stated is not None and stated == (int(binarise(image).sum()), image.shape[0] * image.shape[1])
 
 
 class StationaryMask:
@@ -225,7 +281,8 @@ def _open_masks(spec, n_frames: int, width: int, height: int) -> MaskSource:
         if len(files) == 1:
             name = f"Mask {files[0]}"
             image = read_mask_image(files[0])
-            source = StationaryMask(check_not_inverted(fit_mask(image, width, height, name), name), n_frames)
+            source = StationaryMask(check_not_inverted(fit_mask(image, width, height, name), name,
+                                                       is_own_mask(files[0], image)), n_frames)
             source.scaled_from = image.shape[1], image.shape[0]
             return source
         if len(files) != n_frames:
@@ -235,14 +292,15 @@ def _open_masks(spec, n_frames: int, width: int, height: int) -> MaskSource:
             )
         # fail early on a wrong shape or an inverted mask
         image = read_mask_image(files[0])
-        check_not_inverted(fit_mask(image, width, height, f"Mask {files[0].name}"), f"Mask {files[0]}")
+        check_not_inverted(fit_mask(image, width, height, f"Mask {files[0].name}"), f"Mask {files[0]}",
+                           is_own_mask(files[0], image))
         source = MaskFolder(files, width, height)
         source.scaled_from = image.shape[1], image.shape[0]
         return source
     if path.suffix.lower() in IMAGE_EXTS:
         image = read_mask_image(path)
         source = StationaryMask(check_not_inverted(fit_mask(image, width, height, f"Mask {path.name}"),
-                                                   f"Mask {path}"), n_frames)
+                                                   f"Mask {path}", is_own_mask(path, image)), n_frames)
         source.scaled_from = image.shape[1], image.shape[0]
         return source
     try:
@@ -449,9 +507,10 @@ class MaskStore:
         return store
 
     def save_pngs(self, folder, progress=None, cancel=None) -> list[Path]:
-        """Write one PNG per frame (white = remove), named by frame number, into ``folder``, which
-        must hold no images: none of the user's is overwritten, and the folder imports back as these
-        masks (left over from a longer video, the count would not match). Frames sharing a mask share
+        """Write one PNG per frame (``mask_png``: white = remove, marked as ours, so that a large mask
+        imports back), named by frame number, each to a hidden name renamed when whole, into ``folder``,
+        which must hold no images: none of the user's is overwritten, and the folder imports back as
+        these masks (left over from a longer video, the count would not match). Frames sharing a mask share
         its encoding (a watermark over 3,000 1080p frames: one encoding, not 30 s of them);
         ``progress(Progress)`` after each frame, ``cancel.check()`` before each."""
         folder = Path(folder)
@@ -472,11 +531,14 @@ class MaskStore:
                 cancel.check()
             blob = self._blobs.get(i)
             if id(blob) not in pngs:
-                pngs[id(blob)] = _png(self.get(i).astype(np.uint8) * 255, (cv2.IMWRITE_PNG_COMPRESSION, 3))
+                pngs[id(blob)] = mask_png(self.get(i))
             p = folder / f"{i:05d}.png"
+            tmp = folder / f".{p.name}.part"  # (renamed when whole: a full disk or a crash leaves no cut PNG)
             try:
-                p.write_bytes(pngs[id(blob)])
+                tmp.write_bytes(pngs[id(blob)])
+                os.replace(tmp, p)
             except OSError as exc:
+                tmp.unlink(missing_ok=True)
                 raise MaskError(f"Cannot write {p} ({exc.strerror or exc}); choose a writable folder "
                                 "with space left.") from None
             paths.append(p)
