@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .cliutil import (TqdmProgress, check_readable, int_in, note_end_past, path_arg, program, refuse_inputs,
-                      same_path)
+from .cliutil import (TqdmProgress, check_readable, device_arg, int_in, note_end_past, path_arg, program,
+                      refuse_inputs, same_path)
 from .core.config import X264_PRESETS  # noqa: F401 - the --preset choices
 from .core.errors import Cancelled, InpaintError, OutputError
 
@@ -33,7 +33,7 @@ def _engine_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--weights", type=path_arg, metavar="PATH",
                    help="generator weights (.pth): the bundled model by default; the authors' sttn.pth or a fine-tune "
                         "also work")
-    g.add_argument("--device", default=d.device, choices=["auto", "cpu", "cuda", "mps"],
+    g.add_argument("--device", default=d.device, type=device_arg(), metavar="{auto,cpu,cuda,mps}",
                    help="where the model runs: auto picks CUDA, then MPS, then CPU (default %(default)s)")
     g.add_argument("--attention", choices=["official", "masked"], default=None,
                    help="attention mode; default: what the weights file records (the authors' file: official)")

@@ -33,7 +33,7 @@ import sys
 import time
 from pathlib import Path
 
-from .cliutil import int_in, path_arg
+from .cliutil import device_arg, int_in, path_arg
 from .core.fsutil import process_gone
 from .core.errors import InpaintError
 
@@ -125,7 +125,7 @@ def register(subparsers) -> None:
     p.add_argument("--sam", type=path_arg, metavar="CHECKPOINT",
                    help="Segment Anything checkpoint (sam_vit_b_01ec64.pth ..., `download-sam` fetches one); "
                         "default: the weight-free segmenter")
-    p.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda", "mps"],
+    p.add_argument("--device", default="auto", type=device_arg(), metavar="{auto,cpu,cuda,mps}",
                    help="device for SAM: auto = CUDA, then MPS, then the CPU (default %(default)s)")
     p.add_argument("--json", type=path_arg, metavar="OUT.json", help="also write keyframes and flagged frames here")
     p.set_defaults(func=cmd_track)

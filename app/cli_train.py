@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from .cliutil import TqdmProgress, int_in, path_text
+from .cliutil import TRAIN_DEVICES, TqdmProgress, device_arg, int_in, path_text
 from .core.config import FINETUNE_LR
 from .core.errors import Cancelled, DataError, InpaintError, OutputError, short
 
@@ -62,7 +62,9 @@ def _add_common(p: argparse.ArgumentParser, finetune: bool) -> None:
                    help="training checkpoint whose discriminator to start from (default: fresh)")
     g.add_argument("--width", type=int_in(1), metavar="PX", help="training width (default: the generator's, 432)")
     g.add_argument("--height", type=int_in(1), metavar="PX", help="training height (default: the generator's, 240)")
-    g.add_argument("--device", metavar="{auto,cpu,cuda}", help="auto, cpu or cuda (default auto)")
+    g.add_argument("--device", type=device_arg(TRAIN_DEVICES), metavar="{auto,cpu,cuda}",
+                   help="where training runs: auto = CUDA when there is a GPU, else the CPU (default auto; one GPU "
+                        "of several: CUDA_VISIBLE_DEVICES=N, all of them: torchrun)")
     g.add_argument("--seed", type=int, metavar="N", help="random seed (default 0)")
     g.add_argument("--checkpoint-every", type=int_in(0), metavar="N",
                    help="steps between checkpoints (default 500; 0: only at the end)")
@@ -263,6 +265,10 @@ def _run(args) -> int:
     from .core.jobs import CancelToken
     from .core.train import Trainer
 
+    if args.device is not None:  # (a device that is not here is said before any file is read)
+        from .core.engine import resolve_device
+
+        resolve_device(args.device)
     cfg, resume = build_config(args)
     cancel = CancelToken()
     previous = None

@@ -217,3 +217,37 @@ def note_end_past(end: int | None, frames: int, doing: str) -> None:
     if end is not None and 0 < frames < end:
         print(f"note: --end {end} is past this {frames}-frame video's end; {doing} to its last frame ({frames - 1}).",
               file=sys.stderr)
+
+
+DEVICES = ("auto", "cpu", "cuda", "mps")  # (where the model runs: inpaint, demo, track's SAM)
+TRAIN_DEVICES = ("auto", "cpu", "cuda")  # (training: no MPS)
+
+
+def device_arg(choices=DEVICES):
+    """An argparse ``type`` for ``--device``: one of ``choices`` (any case). A GPU named another way
+    (``gpu``, ``cuda:1``, ``mps`` where training has none) is a usage error saying what to write, at
+    parse time, before any file is read; whether the device is there is the command's check."""
+    import argparse
+
+    names = ", ".join(choices)
+
+    def parse(text: str) -> str:
+        name = text.strip().lower()
+        if name in choices:
+            return name
+        number = name[4:].lstrip(":")
+        if name.startswith("cuda") and number.isdigit():  # (cuda:1, cuda1)
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: --device takes no GPU number; write cuda and choose the GPU with "
+                f"CUDA_VISIBLE_DEVICES={number} in front of the command")
+        if name.startswith(("gpu", "nvidia")):
+            raise argparse.ArgumentTypeError(f"{text!r} is not a device name; write cuda (an NVIDIA GPU)"
+                                             + (", mps (an Apple GPU)" if "mps" in choices else "")
+                                             + " or auto (the GPU when there is one)")
+        if name == "mps":
+            raise argparse.ArgumentTypeError("training runs on CUDA or the CPU, not on MPS (an Apple GPU); "
+                                             "write cpu (or auto)")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a device; write one of {names}")
+
+    parse.__name__ = "device"
+    return parse

@@ -122,3 +122,50 @@ def test_a_usage_error_names_the_command_the_user_typed(tmp_path):
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
     assert proc.stderr.strip() == ("python main.py inpaint: error: the following arguments are required: input, "
                                    "--mask, --output/-o (see python main.py inpaint --help)"), proc.stderr
+
+
+@pytest.mark.parametrize("device, said", [
+    ("gpu", "write cuda (an NVIDIA GPU) or auto"), ("cuda:7", "CUDA_VISIBLE_DEVICES=7 in front of the command"),
+    ("mps", "training runs on CUDA or the CPU, not on MPS"), ("tpu", "write one of auto, cpu, cuda")])
+def test_train_device_named_another_way_is_one_line_before_any_file_is_read(device, said, tmp_path, capsys):
+    """``finetune --device gpu`` (or cuda:7, or mps) was a free string: it was refused only once the
+    settings and weights had been checked (here a missing --from was said instead), or, cuda:7 with
+    CUDA present, was handed to torch as it was."""
+    for command in ("finetune", "train"):
+        with pytest.raises(SystemExit) as stop:
+            main([command, "--data", str(tmp_path / "missing"), "--from", str(tmp_path / "missing.pth"),
+                  "-o", str(tmp_path / "o.pth"), "--device", device])
+        assert stop.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "argument --device" in err[0] and said in err[0], err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_command_takes_the_same_device_names(tmp_path, capsys):
+    """inpaint, demo and track take auto/cpu/cuda/mps in any case, say what to write for a GPU named
+    another way, as training does; training takes auto/cpu/cuda."""
+    from app.cli import build_parser
+
+    parser = build_parser()
+    base = {"inpaint": ["inpaint", "v.mp4", "--mask", "m.png", "-o", "o.mp4"], "demo": ["demo"],
+            "track": ["track", "v.mp4", "--click", "1,1", "-o", "m"], "train": ["train", "-o", "o.pth"]}
+    for command, argv in base.items():
+        assert parser.parse_args(argv + ["--device", "CPU"]).device == "cpu"
+        with pytest.raises(SystemExit):
+            parser.parse_args(argv + ["--device", "gpu"])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "'gpu' is not a device name; write cuda" in err[0], err
+    assert parser.parse_args(base["track"]).device == "auto"
+
+
+def test_train_on_cuda_without_a_gpu_is_refused_before_the_data_is_read(tmp_path, capsys, monkeypatch):
+    """``--device cuda`` on a machine without CUDA: one line naming the way out, before the data
+    and the weights are looked at and before any folder is made."""
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert main(["finetune", "--data", str(tmp_path / "missing"), "--from", str(tmp_path / "missing.pth"),
+                 "-o", str(tmp_path / "o.pth"), "--device", "cuda"]) == 2
+    line = only_error(capsys)
+    assert "no CUDA GPU is available; use --device cpu or auto" in line, line
+    assert list(tmp_path.iterdir()) == []
