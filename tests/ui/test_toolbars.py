@@ -1,5 +1,5 @@
 """The window's tool bars at the widths a user gives it."""
-from PySide6.QtWidgets import QToolBar, QToolButton
+from PySide6.QtWidgets import QLabel, QToolBar, QToolButton
 
 
 def hidden(bar) -> list[str]:
@@ -31,3 +31,28 @@ def test_every_tool_bar_button_stays_in_sight_in_a_narrow_window(window, clip, q
     window.resize(1440, 800)
     qtbot.waitUntil(lambda: inpaint.toolButtonStyle().name == "ToolButtonTextBesideIcon")
     assert track.toolButtonStyle().name == "ToolButtonTextBesideIcon" and hidden(main) == []
+
+
+def test_grow_and_track_stay_in_sight_in_an_800_px_window(window, clip, qtbot):
+    """At 800 px wide, with the buttons' words gone, the mask tools' bar still needed 924 px: Track
+    and Grow went behind its » button. The captions before its fields go too (the fields keep their
+    tooltips), and every button and field is back in sight; wide again, the captions are back."""
+    window.open_path(clip)
+    tools = window.tools
+    grow = window.segment.dilate_spin
+    captions = [a for a in tools.actions() if isinstance(tools.widgetForAction(a), QLabel)]
+    assert [tools.widgetForAction(a).text().strip() for a in captions] == ["Size", "Overlay", "Apply to"]
+    window.resize(800, 600)
+    qtbot.waitUntil(lambda: window.width() == 800)
+    qtbot.wait(20)
+    assert hidden(tools) == [] and hidden(window.findChild(QToolBar, "MainToolbar")) == []
+    assert grow.isVisible() and tools.widgetForAction(window.segment.track_action).isVisible()
+    right = grow.mapTo(window, grow.rect().topRight()).x()
+    assert right < window.width(), right  # (drawn inside the window, not cut off at its edge)
+    assert not tools.findChild(QToolButton, "qt_toolbar_ext_button").isVisible()
+    assert not any(a.isVisible() for a in captions)
+    assert all(w.toolTip() for w in (tools.size_spin, tools.opacity, tools.scope_box, grow))
+    window.resize(1440, 800)
+    qtbot.waitUntil(lambda: all(a.isVisible() for a in captions) and hidden(tools) == [])
+    assert all(tools.widgetForAction(a).isVisible() for a in captions)
+
