@@ -55,7 +55,8 @@ class Plan:
 
 
 class Controller(QObject):
-    error = Signal(str)  # a sentence for a dialog
+    error = Signal(str)  # a sentence for a dialog (a job failed)
+    refused = Signal(str)  # a command refused, and what to do: said without a dialog (nothing to decide)
     message = Signal(str)  # a line for the status bar
     revise = Signal(str, str)  # (a line said, its new words): where the status bar still shows it
     exportFinished = Signal(object)  # output Path
@@ -91,13 +92,13 @@ class Controller(QObject):
 
     def _ready(self) -> bool:
         if not self.project.has_video:
-            self.error.emit("Open a video first (File > Open).")
+            self.refused.emit("Open a video first (File > Open).")
             return False
         if self.project.opening:
-            self.error.emit("Another video is being opened; wait until it is open (or cancel opening it).")
+            self.refused.emit("Another video is being opened; wait until it is open (or cancel opening it).")
             return False
         if self.engine.busy:
-            self.error.emit(f"{self.engine.current.name} is still running; wait for it or cancel it.")
+            self.refused.emit(f"{self.engine.current.name} is still running; wait for it or cancel it.")
             return False
         return True
 
@@ -154,7 +155,7 @@ class Controller(QObject):
         if not self._ready():
             return None
         if not any(not p.masks.is_empty(i) for i in range(p.start, p.end)):
-            self.error.emit("No frame in the range has a mask; paint what should go (B), or click it with Select (C) and track it.")
+            self.refused.emit("No frame in the range has a mask; paint what should go (B), or click it with Select (C) and track it.")
             return None
         # the frames of an earlier result stay until this run replaces them, each frame with the
         # record of what it was made from: a cancelled run loses nothing. Frames whose result is
@@ -179,7 +180,7 @@ class Controller(QObject):
         if not self._ready():
             return None
         if p.masks.is_empty(p.current):
-            self.error.emit("This frame has no mask; paint what should go (B), or click it with Select (C).")
+            self.refused.emit("This frame has no mask; paint what should go (B), or click it with Select (C).")
             return None
         config = self.engine_config()
         r = config.neighbor_radius  # (the frame is filled from its neighbours: their masks count too)

@@ -22,6 +22,7 @@ from .dialogs.text import text_dialog
 from .frames import FrameLoader, ResultLoader, bind_frames
 from .icons import icon
 from .jobbar import JobBar
+from .notice import Notice
 from .preview import CompareArea, ResultView, bind_preview
 from .project import PROJECT_SUFFIX, Autosaver, Project, delete_autosave, project_video
 from .segment_tool import SegmentController
@@ -109,6 +110,8 @@ class MainWindow(QMainWindow):
         self.finetune.useWeights.connect(lambda _: self.project.resultChanged.emit())  # (other weights: out of date)
 
         self.controller.error.connect(self.show_error)
+        self.notice = Notice(self.compare)  # (over the top of the picture, where the user looks)
+        self.controller.refused.connect(self.refuse)
         self.controller.message.connect(self.messages.show)
         self.controller.revise.connect(self.messages.revise)
         self.controller.engine.busyChanged.connect(self._busy)
@@ -321,12 +324,12 @@ class MainWindow(QMainWindow):
 
     # --- inpainting ------------------------------------------------------------------
     def _selection_kept(self, then: str) -> bool:
-        """False, said in a dialog, while the click tool's selection is on screen but not kept: the run
+        """False, said in a notice, while the click tool's selection is on screen but not kept: the run
         would leave it out (it said "No frame in the range has a mask; paint what should go first" to
         someone looking at the object selected in cyan)."""
         unkept = self.segment.unkept_text(then)
         if unkept and self.project.has_video and not self.controller.engine.busy:
-            self.show_error(unkept)
+            self.refuse(unkept)
             return False
         return True
 
@@ -389,7 +392,16 @@ class MainWindow(QMainWindow):
 
     # --- files ---------------------------------------------------------------------
     def show_error(self, message: str) -> None:
+        """Something failed (a job, a file that cannot be read or written): a dialog."""
         QMessageBox.critical(self, APP_TITLE, message)
+
+    def refuse(self, message: str) -> None:
+        """A command refused where nothing is to be decided (no mask on this frame, a job still
+        running, a selection not kept, a recent file gone), with what to do: a notice over the
+        picture that goes by itself, kept in Help > Recent messages. It was an error dialog that
+        had to be dismissed first, for a mistake or a wait."""
+        self.notice.show_text(message)
+        self.messages.note(message)
 
     def open_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open video", self.settings.last_dir,
@@ -406,8 +418,8 @@ class MainWindow(QMainWindow):
         """Open a video, a frame folder or a project file; errors go to a dialog."""
         path = Path(path)
         if self.controller.engine.busy:
-            self.show_error(f"{self.controller.engine.current.name} is still running on this video; "
-                            "wait for it or cancel it (Esc) first.")
+            self.refuse(f"{self.controller.engine.current.name} is still running on this video; "
+                        "wait for it or cancel it (Esc) first.")
             return False
         if self.frames.opening:
             return False
@@ -416,8 +428,8 @@ class MainWindow(QMainWindow):
             if gone:
                 self.settings.remove_recent(path)
                 self._fill_recent()
-            self.show_error(f"{path} is not there (moved, renamed or deleted)"
-                            + ("; it is taken off File > Open recent." if gone else "; check the path."))
+            self.refuse(f"{path} is not there (moved, renamed or deleted)"
+                        + ("; it is taken off File > Open recent." if gone else "; check the path."))
             return False
         video = self._project_video(path) if path.suffix == PROJECT_SUFFIX else None
         if video is False or not self.maybe_save():

@@ -93,6 +93,10 @@ class MessageLog:
         self.bar.showMessage(text, max(timeout_ms, 60 * len(text)))  # about 16 characters a second
         self.bar.setToolTip(text)
 
+    def note(self, text: str) -> None:
+        """Keep ``text``, said elsewhere (a notice over the picture), in the history alone."""
+        self.items.append((time.strftime("%H:%M:%S"), text))
+
     def revise(self, old: str, new: str) -> None:
         """Put ``new`` in place of ``old`` where the bar still shows it (a setting it named has changed
         since); the history keeps what was said."""

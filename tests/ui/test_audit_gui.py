@@ -99,8 +99,8 @@ def test_a_file_gone_from_open_recent_says_so_without_asking_to_save(window, cli
     gone.unlink()
     entry = next(a for a in window.recent_menu.actions() if a.text() == "gone.mp4")
     entry.trigger()
-    assert dialogs == [("critical", f"{gone.resolve()} is not there (moved, renamed or deleted); it is taken off "
-                                    "File > Open recent.")]
+    assert window.notice.text() == (f"{gone.resolve()} is not there (moved, renamed or deleted); it is taken off "
+                                    "File > Open recent.") and dialogs == []
     assert [a.text() for a in window.recent_menu.actions()] == ["clip.mp4"]
     assert window.project.video_path == clip.resolve() and window.project.dirty
 

@@ -30,10 +30,10 @@ def test_inpaint_or_preview_with_the_selection_still_in_cyan_says_to_keep_it(win
     window.tools.set_tool("segment")
     click(qtbot, window, *disc_centre(0))
     qtbot.keyClick(window.canvas, Qt.Key.Key_Return, CTRL)
-    assert dialogs[-1] == ("critical", "The selection shown in cyan is not kept yet: press Enter to keep it (Esc "
-                                       "drops it), then Inpaint.")
+    assert window.notice.text() == ("The selection shown in cyan is not kept yet: press Enter to keep it (Esc "
+                                    "drops it), then Inpaint.") and dialogs == []
     qtbot.keyClick(window.canvas, Qt.Key.Key_P, CTRL)
-    assert dialogs[-1][1].endswith("then Preview this frame.")
+    assert window.notice.text().endswith("then Preview this frame.") and dialogs == []
     assert not window.controller.engine.busy and p.masks.masked_frames() == []
     qtbot.keyClick(window.canvas, Qt.Key.Key_Return)  # kept: Preview runs
     with qtbot.waitSignal(window.controller.resultsReady, timeout=60_000):

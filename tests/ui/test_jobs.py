@@ -270,7 +270,7 @@ def test_errors_from_jobs_reach_a_dialog(window, clip, qtbot, dialogs, tmp_path)
     assert dialogs[-1][0] == "critical" and "missing.pth" in dialogs[-1][1]
     dialogs.clear()
     window.project.clear_masks("range")
-    assert window.controller.inpaint() is None and "mask" in dialogs[-1][1]
+    assert window.controller.inpaint() is None and "mask" in window.notice.text() and dialogs == []
 
 
 def test_without_weights_the_classic_fill_runs(window, clip, qtbot, no_bundled_weights):
