@@ -55,25 +55,29 @@ class StatusFields:
         w = self.settings.weights_path()
         gone = w is not None and not w.exists()  # (moved or deleted since it was chosen)
         name, details = weights_label(w) if w else ("", "")  # (a fine-tune run's by its date and footage)
-        unused = "" if gone or not w else self.unused_by(resolved)
+        unused, why = ("", "") if gone or not w else self.unused_by(resolved)
         self.weights.setText(f"Weights: {name}{' (missing)' if gone else unused}" if w else "Weights: none (classic fill)")
         self.weights.setToolTip(f"{w} does not exist: choose the weights again in Settings > General" if gone else
-                                (f"{details}\nThe fill chosen in Settings > Engine does not use them; choose sttn or "
-                                 "propagate+sttn there to fill with this model." if unused else details)
+                                (f"{details}\n{why}: the fill chosen in Settings > Engine does not use them; choose "
+                                 "sttn or propagate+sttn there to fill with this model." if unused else details)
                                 if w else "Choose a weights file in Settings > General")
         self.update_memory()
 
-    def unused_by(self, device) -> str:
-        """' (unused: ...)' when the fill the engine settings choose runs no model on ``device``
-        (telea, propagate+telea, or auto with the bundled weights on a CPU), else ''."""
+    def unused_by(self, device) -> tuple[str, str]:
+        """(' (unused ...)', why) when the fill the engine settings choose runs no model on ``device``
+        (telea, propagate+telea, or auto with the bundled weights on a CPU), else ('', ''). The words
+        in the bar are short: at 800 px wide 'unused: auto fills with propagate+telea on a CPU' left
+        the bar's messages a word ('Opened'); the tooltip says why."""
         chosen = str(self.fill())
         try:
             fill = resolve_fill(chosen, True, bundled=not self.settings.weights, device=device)
         except InpaintError:
-            return ""
+            return "", ""
         if fill.endswith("sttn"):
-            return ""
-        return f" (unused: auto fills with {fill} on a CPU)" if chosen == "auto" else f" (unused by the {fill} fill)"
+            return "", ""
+        if chosen == "auto":
+            return " (unused on a CPU)", f"Auto fills with {fill} on a CPU"
+        return f" (unused by the {fill} fill)", f"The {fill} fill runs no model"
 
     def update_memory(self) -> None:
         self.memory.setText(f"Memory: {rss_bytes() / 2**20:.0f} MB")

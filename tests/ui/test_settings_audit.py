@@ -274,4 +274,5 @@ def test_the_weights_field_says_when_the_chosen_fill_uses_no_model(window, tmp_p
     assert field.text() == "Weights: mine.pth"  # (auto runs chosen weights everywhere)
     window.settings.weights = ""  # the bundled model: auto on a CPU runs propagate+telea
     window.status.refresh()
-    assert field.text() == "Weights: sttn_inpaint.pth (unused: auto fills with propagate+telea on a CPU)"
+    assert field.text() == "Weights: sttn_inpaint.pth (unused on a CPU)"  # (short: the bar's messages need room)
+    assert "Auto fills with propagate+telea on a CPU" in field.toolTip()

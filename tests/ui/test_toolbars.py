@@ -1,5 +1,5 @@
-"""The window's tool bars at the widths a user gives it."""
-from PySide6.QtWidgets import QLabel, QToolBar, QToolButton
+"""The window's tool bars and status bar at the widths a user gives it."""
+from PySide6.QtWidgets import QLabel, QToolBar, QToolButton, QWidget
 
 
 def hidden(bar) -> list[str]:
@@ -56,3 +56,23 @@ def test_grow_and_track_stay_in_sight_in_an_800_px_window(window, clip, qtbot):
     qtbot.waitUntil(lambda: all(a.isVisible() for a in captions) and hidden(tools) == [])
     assert all(tools.widgetForAction(a).isVisible() for a in captions)
 
+
+def test_the_status_bar_keeps_room_for_its_message_in_an_800_px_window(window, clip, qtbot):
+    """With the bundled weights on a CPU the weights field said 'unused: auto fills with
+    propagate+telea on a CPU': at 800 px wide the bar's messages had room for one word ('Opened').
+    The field says '(unused on a CPU)' (its tooltip says why), and 'Opened clip.mp4: ...' shows whole,
+    as do the fields."""
+    window.settings.weights = ""  # the bundled model, as after an install
+    window.settings.device = "cpu"
+    window.status.refresh()
+    window.resize(800, 600)
+    qtbot.waitUntil(lambda: window.width() == 800)
+    window.open_path(clip)
+    bar = window.statusBar()
+    message = bar.currentMessage()
+    assert message.startswith("Opened clip.mp4: 12 frames")
+    fields = [w for w in bar.findChildren(QWidget) if w.parent() is bar and w.isVisible() and w.width() > 0]
+    room = min(w.x() for w in fields) - 8  # (the message is drawn left of the permanent fields)
+    assert bar.fontMetrics().horizontalAdvance(message) <= room, (room, window.status.weights.text())
+    for field in (window.status.device, window.status.weights, window.status.memory):  # (and theirs whole)
+        assert field.fontMetrics().horizontalAdvance(field.text()) <= field.contentsRect().width(), field.text()
