@@ -10,6 +10,7 @@ from collections import deque
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QDialog, QLabel, QPlainTextEdit, QStatusBar
 
+from app.core import paths
 from app.core.engine import resolve_device, resolve_fill
 from app.core.errors import InpaintError
 
@@ -55,7 +56,7 @@ class StatusFields:
         w = self.settings.weights_path()
         gone = w is not None and not w.exists()  # (moved or deleted since it was chosen)
         name, details = weights_label(w) if w else ("", "")  # (a fine-tune run's by its date and footage)
-        unused, why = ("", "") if gone or not w else self.unused_by(resolved)
+        unused, why = ("", "") if gone or not w else self.unused_by(resolved, w)
         self.weights.setText(f"Weights: {name}{' (missing)' if gone else unused}" if w else "Weights: none (classic fill)")
         self.weights.setToolTip(f"{w} does not exist: choose the weights again in Settings > General" if gone else
                                 (f"{details}\n{why}: the fill chosen in Settings > Engine does not use them; choose "
@@ -63,14 +64,16 @@ class StatusFields:
                                 if w else "Choose a weights file in Settings > General")
         self.update_memory()
 
-    def unused_by(self, device) -> tuple[str, str]:
+    def unused_by(self, device, weights) -> tuple[str, str]:
         """(' (unused ...)', why) when the fill the engine settings choose runs no model on ``device``
         (telea, propagate+telea, or auto with the bundled weights on a CPU), else ('', ''). The words
         in the bar are short: at 800 px wide 'unused: auto fills with propagate+telea on a CPU' left
-        the bar's messages a word ('Opened'); the tooltip says why."""
+        the bar's messages a word ('Opened'); the tooltip says why. The bundled model is known by its
+        path too (chosen as a file, it said 'Weights: sttn_inpaint.pth' while auto filled with
+        propagate+telea, as ``Controller.fill_mode`` has it)."""
         chosen = str(self.fill())
         try:
-            fill = resolve_fill(chosen, True, bundled=not self.settings.weights, device=device)
+            fill = resolve_fill(chosen, True, bundled=paths.is_bundled(weights), device=device)
         except InpaintError:
             return "", ""
         if fill.endswith("sttn"):

@@ -8,6 +8,7 @@ import pytest
 import torch
 from PySide6.QtCore import QSettings
 
+from app.core.paths import default_weights
 from app.core.sttn.discriminator import Discriminator
 from uihelpers import square_mask
 
@@ -276,3 +277,7 @@ def test_the_weights_field_says_when_the_chosen_fill_uses_no_model(window, tmp_p
     window.status.refresh()
     assert field.text() == "Weights: sttn_inpaint.pth (unused on a CPU)"  # (short: the bar's messages need room)
     assert "Auto fills with propagate+telea on a CPU" in field.toolTip()
+    window.settings.weights = str(default_weights())  # the same file chosen by its path: the same fill
+    window.status.refresh()
+    assert field.text() == "Weights: sttn_inpaint.pth (unused on a CPU)"
+    assert window.controller.fill_mode(window.controller.engine_config()) == "propagate+telea"
