@@ -4,15 +4,20 @@
 
 Uses ../shared/data/clips/schoolgirls.mp4 and its mask folder (read in place, not copied), and
 dogs_jump.mp4 for the click-to-remove pictures (``--only click`` makes just those; ``--only sam``
-the General settings page and the SAM checkpoint download dialog; ``--only engine`` the Engine page).
+the General settings page and the SAM checkpoint download dialog; ``--only engine`` the Engine page;
+``--only narrow`` the window at 800 px wide, with a refusal's notice over the picture).
 Settings and user data go to a temporary folder. Without --weights it uses the bundled
 weights, and without those the engine's weight-free fill (flow propagation + Telea), which is
-what the application does today. The fine-tune page trains a tiny generator for real.
+what the application does today. The fine-tune page trains a tiny generator for real; the
+pictures after it are made with the weights before it again. Where pngquant is installed the PNGs
+are quantized (about half the size; photographs and text alike read the same).
 """
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -24,6 +29,15 @@ SHARED = ROOT.parent / "shared"
 CLIP = SHARED / "data" / "clips" / "schoolgirls.mp4"
 MASKS = SHARED / "data" / "clips" / "schoolgirls_mask"
 OUT = Path(__file__).resolve().parent
+
+
+def save(widget, name: str) -> None:
+    """``widget``'s picture as docs/screenshots/``name``, quantized where pngquant is installed."""
+    path = OUT / name
+    widget.grab().save(str(path))
+    if shutil.which("pngquant"):
+        subprocess.run(["pngquant", "--quality=70-90", "--speed=1", "--strip", "--force", "--output", str(path),
+                        str(path)], check=False)
 
 
 def wait(app, condition, timeout=600):
@@ -41,11 +55,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--weights")
     parser.add_argument("--scale", type=float, help="device pixel ratio (checks HiDPI drawing): main window only")
-    parser.add_argument("--only", choices=("all", "click", "objects", "sam", "engine"), default="all",
+    parser.add_argument("--only", choices=("all", "click", "objects", "sam", "engine", "narrow"), default="all",
                         help="click: only the click-to-remove pictures (click_select, tracked_flags, click_removed); "
                              "objects: only several_objects (three girls and a logo in one tracking run); "
                              "sam: only settings_general and sam_download (the SAM checkpoint dialog); "
-                             "engine: only settings_engine (Settings > Engine, the default values)")
+                             "engine: only settings_engine (Settings > Engine, the default values); "
+                             "narrow: only narrow_window (800 px wide, a notice over the picture)")
     args = parser.parse_args()
     if args.scale:
         os.environ["QT_SCALE_FACTOR"] = str(args.scale)
@@ -80,8 +95,12 @@ def main() -> None:
         d = win.show_settings()
         d.resize(760, 620)
         wait(app, lambda: True)
-        d.grab().save(str(OUT / "settings_general.png"))
+        save(d, "settings_general.png")
         sam_download(app, d)
+        win.close()
+        return
+    if args.only == "narrow":
+        narrow(app, win)
         win.close()
         return
     if args.only == "engine":
@@ -89,7 +108,7 @@ def main() -> None:
         d.resize(760, 620)
         d.tabs.setCurrentIndex(1)
         wait(app, lambda: True)
-        d.grab().save(str(OUT / "settings_engine.png"))
+        save(d, "settings_engine.png")
         d.close()
         win.close()
         return
@@ -103,12 +122,12 @@ def main() -> None:
     win.canvas._mouse = win.canvas.to_widget(QPointF(300, 120))
     wait(app, lambda: True)
     if args.scale:
-        win.grab().save(str(OUT / f"main_window_x{args.scale:g}.png"))
+        save(win, f"main_window_x{args.scale:g}.png")
         win.project._dirty = False
         win.project.undo.setClean()
         win.close()
         return
-    win.grab().save(str(OUT / "main_window_mask.png"))
+    save(win, "main_window_mask.png")
     win.canvas._mouse = None
 
     win.controller.inpaint()
@@ -116,18 +135,18 @@ def main() -> None:
     win.compare.set_mode("side")
     win.project.set_current(31)
     wait(app, lambda: True)
-    win.grab().save(str(OUT / "side_by_side.png"))
+    save(win, "side_by_side.png")
     win.compare.set_mode("split")
     win.result_view.split_at = 0.45
     wait(app, lambda: True)
-    win.grab().save(str(OUT / "split_view.png"))
+    save(win, "split_view.png")
     win.compare.set_mode("original")
 
     dialog = win.export_dialog_show()
     dialog.path_edit.setText(str(tmp / "schoolgirls_inpainted.mp4"))
     dialog.export_button.click()
     wait(app, lambda: not dialog.running)
-    dialog.grab().save(str(OUT / "export_dialog.png"))
+    save(dialog, "export_dialog.png")
     dialog.close()
 
     # Fine-tune for real, with a tiny generator so it finishes in a minute on a CPU.
@@ -149,16 +168,18 @@ def main() -> None:
     wait(app, lambda: True)
     d.resize(760, 620)
     wait(app, lambda: True)
-    d.grab().save(str(OUT / "finetune_page.png"))
+    save(d, "finetune_page.png")
     d.tabs.setCurrentIndex(1)
     wait(app, lambda: True)
-    d.grab().save(str(OUT / "settings_engine.png"))
+    save(d, "settings_engine.png")
     d.tabs.setCurrentIndex(0)
     wait(app, lambda: True)
-    d.grab().save(str(OUT / "settings_general.png"))
+    save(d, "settings_general.png")
     sam_download(app, d)
     win.project._dirty = False  # the painted demo project is not saved: no "unsaved changes" question
     win.project.undo.setClean()
+    settings.weights = str(args.weights or default_weights() or "")  # (not the tiny generator's)
+    narrow(app, win)
     click_to_remove(app, win)
     print("screenshots in", OUT)
 
@@ -167,9 +188,28 @@ def sam_download(app, settings_dialog) -> None:
     """The SAM checkpoint dialog as Settings > General > Download… opens it (no network here)."""
     dialog = settings_dialog.download_sam()
     wait(app, lambda: dialog.isVisible())
-    dialog.grab().save(str(OUT / "sam_download.png"))
+    save(dialog, "sam_download.png")
     dialog.close()
     settings_dialog.close()
+
+
+def narrow(app, win) -> None:
+    """The window at 800 px wide (the tool bars' icons alone, the mask tools' captions gone, Grow in
+    sight) after Preview this frame on a frame with no mask: the notice over the picture."""
+    win.open_path(CLIP)
+    win.project.import_masks(MASKS)
+    win.project.set_current(30)
+    win.project.clear_masks("frame")
+    win.resize(800, 600)
+    wait(app, lambda: win.width() == 800)
+    win.preview()
+    wait(app, lambda: win.notice.isVisible())
+    save(win, "narrow_window.png")
+    win.notice.dismiss()
+    win.resize(1440, 900)
+    wait(app, lambda: win.width() == 1440)
+    win.project._dirty = False
+    win.project.undo.setClean()
 
 
 DOG = 2  # dogs_jump's object labels: 1 the small dog, 2 the big dog, 3 the woman
@@ -195,19 +235,19 @@ def click_to_remove(app, win) -> None:
     seg.add_point(x, y, 1)
     wait(app, lambda: seg.tool.candidate is not None, timeout=120)
     win.canvas._mouse = None
-    win.grab().save(str(OUT / "click_select.png"))
+    save(win, "click_select.png")
     seg.commit()
     seg.track()
     wait(app, lambda: not win.controller.engine.busy, timeout=900)
     seg.go_to_flagged(1)
     wait(app, lambda: win.canvas.frame_index == p.current)  # the picture is decoded after the mask shows
-    win.grab().save(str(OUT / "tracked_flags.png"))
+    save(win, "tracked_flags.png")
     p.set_current(15)
     win.controller.inpaint()
     wait(app, lambda: not win.controller.engine.busy, timeout=1800)
     win.compare.set_mode("side")
     wait(app, lambda: True)
-    win.grab().save(str(OUT / "click_removed.png"))
+    save(win, "click_removed.png")
     p._dirty = False
     p.undo.setClean()
     win.close()
@@ -240,7 +280,7 @@ def several_objects(app, win) -> None:
     p.set_current(20)
     win.canvas._mouse = None
     wait(app, lambda: win.canvas.frame_index == 20)  # the picture is decoded after the mask shows
-    win.grab().save(str(OUT / "several_objects.png"))
+    save(win, "several_objects.png")
     p._dirty = False
     p.undo.setClean()
     win.close()
