@@ -4,7 +4,7 @@ The window adds it as a permanent widget: a message shown while the job runs lea
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QStatusBar, QToolButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QStatusBar, QStyle, QToolButton, QWidget
 
 from app.core.jobs import job_label
 
@@ -51,6 +51,10 @@ class JobBar(QWidget):
         super().__init__(parent)
         self.jobs, self.words, self.open_tip = jobs, words, open_tip
         self.held = False  # (showing how the last job ended, not a job under way)
+        self.warning = QLabel()  # (a held end that is a failure)
+        size = self.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize)
+        self.warning.setPixmap(self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning).pixmap(size))
+        self.warning.hide()
         self.label = QLabel()
         self.bar = QProgressBar()
         self.bar.setFixedWidth(bar_width)
@@ -65,17 +69,19 @@ class JobBar(QWidget):
                 w.setCursor(Qt.CursorShape.PointingHandCursor)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for w in (self.label, self.bar, self.cancel_button):
+        for w in (self.warning, self.label, self.bar, self.cancel_button):
             layout.addWidget(w)
         jobs.started.connect(self._started)
         jobs.progress.connect(self._progress)
         jobs.busyChanged.connect(lambda busy: None if busy or self.held else self.hide())
         self.hide()
 
-    def hold(self, text: str, tip: str = "") -> None:
+    def hold(self, text: str, tip: str = "", warn: bool = False) -> None:
         """Show ``text`` (how the job ended, "Fine-tune finished at step 500 – open") with no bar or
-        Cancel, until it is clicked or another job starts; ``tip``: the whole of what was said."""
+        Cancel, until it is clicked or another job starts; ``tip``: the whole of what was said;
+        ``warn``: a warning sign before it (the job failed)."""
         self.held = True
+        self.warning.setVisible(warn)
         self.label.setText(text)
         self.label.setToolTip("\n".join(t for t in (tip, self.open_tip) if t))
         self.bar.hide()
@@ -86,6 +92,7 @@ class JobBar(QWidget):
         """The end held has been seen: the bar goes (a job under way stays)."""
         if self.held:
             self.held = False
+            self.warning.hide()
             self.label.setToolTip(self.open_tip or "")
             self.setVisible(self.jobs.busy)
 

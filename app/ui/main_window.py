@@ -102,7 +102,6 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.finetune_bar)
         self.finetune_bar.clicked.connect(self.show_finetune)
         self.finetune.message.connect(self.messages.show)
-        self.finetune.error.connect(self.show_error)
         self.status = StatusFields(self.statusBar(), self.settings,
                                    fill=lambda: self.project.engine_settings.get("fill", "auto"))
         self.project.settingsChanged.connect(self.status.refresh)  # (a fill that uses no weights says so)

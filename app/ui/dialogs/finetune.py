@@ -198,7 +198,6 @@ def unfinished_run():
 class FinetunePage(QWidget):
     useWeights = Signal(str)
     message = Signal(str)  # how a run ended, for the main window's status bar
-    error = Signal(str)  # a run that failed while the page was not shown, for a dialog
 
     def __init__(self, jobs, settings, parent=None):
         super().__init__(parent)
@@ -327,13 +326,14 @@ class FinetunePage(QWidget):
         self.bars.append(bar)
         return bar
 
-    def _hold(self, text: str, said: str) -> None:
+    def _hold(self, text: str, said: str, warn: bool = False) -> None:
         """A run that ended out of sight stays said in the status bar ("Fine-tune finished at step
         500 – open") until it is clicked, this page is shown or another run starts: a message
-        alone was gone in seconds, and whoever came back later saw nothing."""
+        alone was gone in seconds, and whoever came back later saw nothing. ``warn``: with a
+        warning sign (a failure)."""
         if not self.isVisible():
             for bar in self.bars:
-                bar.hold(f"{text} – open", tip=said)
+                bar.hold(f"{text} – open", tip=said, warn=warn)
 
     def closing_note(self) -> str:
         """What closing the window does to the run under way, for the window's question."""
@@ -522,12 +522,12 @@ class FinetunePage(QWidget):
         self._busy(False)
 
     def _failed(self, job, message: str) -> None:
+        # (as a run that finished or was stopped: a message, and held in the status bar while the page
+        # is out of sight, with a warning sign; no dialog breaking into other work)
+        said = f"Fine-tune failed: {message}"
         self._ended(job, message)
-        self._hold("Fine-tune failed", f"Fine-tune failed: {message}")
-        if self.isVisible():
-            self.message.emit(f"Fine-tune failed: {message}")
-        else:  # (the line on the page would go unseen)
-            self.error.emit(f"Fine-tune failed: {message}")
+        self._hold("Fine-tune failed", said, warn=True)
+        self.message.emit(said)
 
     def _cancelled(self, job) -> None:
         self._ended(job, "Stopped before the first step; nothing to keep.")
