@@ -5,6 +5,7 @@ name their run, and a run kept from "Delete old runs" says why in one line."""
 import json
 import re
 import shutil
+import time
 
 import torch
 from PySide6.QtCore import Qt
@@ -12,7 +13,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from app.core.jobs import Progress
 from app.ui.dialogs.finetune import bar_words, unfinished_run
-from app.ui.dialogs.finetune_runs import run_title, runs_root
+from app.ui.dialogs.finetune_runs import new_run_folder, run_title, runs_root
 
 
 def _checkpoint_step(config):
@@ -157,3 +158,37 @@ def test_the_status_bar_names_the_run_of_fine_tuned_weights_and_a_kept_run_says_
     assert not folder.exists()
     page.use_button.click()  # (its weights are gone with the run: said, not used)
     assert "is gone" in page.status.text() and window.settings.weights == str(tiny_weights)
+
+
+def test_two_runs_started_in_the_same_minute_have_weights_named_apart(window, make_clip, qtbot):
+    page, jobs, status = window.finetune, window.controller.training, window.status
+    page.footage.setText(str(make_clip(n=10, width=96, height=64, name="beach.mp4")))
+    page.steps.setValue(1)
+    qtbot.waitUntil(lambda: time.localtime().tm_sec < 40, timeout=30_000)  # (both runs in one minute)
+    names = []
+    for _ in range(2):
+        with qtbot.waitSignal(jobs.finished, timeout=240_000) as blocker:
+            page.start_button.click()
+        names.append(blocker.args[1]["output"])
+        qtbot.wait(1000)  # (the next run in the next second)
+    first, second = names
+    assert first.parent.name[:13] == second.parent.name[:13]  # (started in the same minute)
+    shown = []
+    for weights in (first, second):
+        window.settings.weights = str(weights)
+        status.refresh()
+        shown.append(status.weights.text())
+    assert shown[0] != shown[1], shown
+    for text, weights in zip(shown, names):  # the seconds tell them apart, only where needed
+        folder = weights.parent.name
+        assert text == f"Weights: fine-tuned {run_title(weights.parent)} on beach.mp4"
+        assert run_title(weights.parent).endswith(f" {folder[9:11]}:{folder[11:13]}:{folder[13:15]}")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", run_title(runs_root() / "20260101-093000"))
+
+    # a run started in the same second (Start again at once) gets a folder of its own, named "#2"
+    again = new_run_folder(runs_root(), now=time.mktime(time.strptime(second.parent.name, "%Y%m%d-%H%M%S")))
+    assert again.name == f"{second.parent.name}-2"
+    shutil.copytree(second.parent, again)
+    window.settings.weights = str(again / "finetuned.pth")
+    status.refresh()
+    assert status.weights.text() == f"Weights: fine-tuned {run_title(second.parent)} #2 on beach.mp4"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import math
 import tempfile
-import time
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
@@ -29,8 +28,8 @@ from app.core.train.trainer import RESUME_HINT, VALIDATING
 
 from ..jobbar import JobBar, format_about, format_seconds
 from ..workers import require_weights_file
-from .finetune_runs import (IN_USE, RUN_FILE, WEIGHTS_FILE, delete_runs, drop_checkpoint, held_runs, old_runs,
-                            read_run, run_files, runs_root, summary, weights_label)
+from .finetune_runs import (IN_USE, RUN_FILE, WEIGHTS_FILE, delete_runs, drop_checkpoint, held_runs, new_run_folder,
+                            old_runs, read_run, run_files, runs_root, summary, weights_label)
 
 SERIES = {"loss": ("Loss", QColor(235, 110, 130)), "val_psnr": ("Validation PSNR (dB)", QColor(110, 170, 255))}
 
@@ -427,7 +426,7 @@ class FinetunePage(QWidget):
         if not folder:
             raise InpaintError("Choose a footage folder to fine-tune on.")
         steps = self.steps.value()
-        workdir = _writable(runs_root()) / time.strftime("%Y%m%d-%H%M%S")
+        workdir = new_run_folder(_writable(runs_root()))
         # Validate on the same footage: the point of fine-tuning is to fit this footage.
         return TrainConfig(data=[folder], val_data=[folder], workdir=str(workdir), steps=steps, lr=self.lr.value(),
                            init_weights=str(weights), output=str(workdir / WEIGHTS_FILE),

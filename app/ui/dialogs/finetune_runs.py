@@ -40,7 +40,9 @@ RECORD_FILES = (WEIGHTS_FILE, RUN_FILE, "metrics.jsonl")
 IN_USE = "its weights are in use (to delete them, choose other weights in Settings > General first)"
 #: an unfinished run with a file changed this recently may be training in another window
 ACTIVE_SECONDS = 15 * 60
-_RUN_NAME = re.compile(r"\d{8}-\d{6}")  # the page's folder names (time.strftime("%Y%m%d-%H%M%S"))
+#: the page's folder names: time.strftime("%Y%m%d-%H%M%S"), "-2", "-3"... after it for another run started
+#: in the same second
+_RUN_NAME = re.compile(r"(\d{8})-(\d{6})(?:-(\d+))?")
 
 
 def runs_root() -> Path:
@@ -69,12 +71,34 @@ def read_run(run_file: Path) -> Optional[dict]:
 
 
 def run_title(folder: Path) -> Optional[str]:
-    """When the page started the run in ``folder``, "2026-11-28 11:58" (from the folder's name);
-    None for a folder the page did not name."""
-    if not _RUN_NAME.fullmatch(folder.name):
+    """When the page started the run in ``folder``, "2026-11-28 11:58" (from the folder's name), with
+    the seconds where another run with weights started in the same minute ("2026-11-28 11:58:07")
+    and "#2" for a second run started in the same second: two runs never read the same. None for a
+    folder the page did not name."""
+    match = _RUN_NAME.fullmatch(folder.name)
+    if match is None:
         return None
-    day, clock = folder.name.split("-")
-    return f"{day[:4]}-{day[4:6]}-{day[6:]} {clock[:2]}:{clock[2:4]}"
+    day, clock, again = match.groups()
+    title = f"{day[:4]}-{day[4:6]}-{day[6:]} {clock[:2]}:{clock[2:4]}"
+    try:
+        same_minute = [p for p in folder.parent.glob(f"{day}-{clock[:4]}*")
+                       if p.name != folder.name and _RUN_NAME.fullmatch(p.name) and (p / WEIGHTS_FILE).exists()]
+    except OSError:
+        same_minute = []
+    if same_minute or again:
+        title += f":{clock[4:]}"
+    return title + (f" #{again}" if again else "")
+
+
+def new_run_folder(root: Path, now: Optional[float] = None) -> Path:
+    """A run folder's path not taken yet: ``root/<date-time>``, or ``-2``, ``-3``... after it when a
+    run was started in the same second (Start pressed again at once)."""
+    base = time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    folder, n = root / base, 1
+    while folder.exists():
+        n += 1
+        folder = root / f"{base}-{n}"
+    return folder
 
 
 def _last_step(metrics: Path) -> Optional[int]:
