@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QDialog, QFileDialog, QMainWindow, QMessageBox, QT
 from shiboken6 import isValid
 
 from app.core.errors import Cancelled, InpaintError
+from app.core.fsutil import sweep_orphans
 from app.core.paths import user_data_dir
 from app.core.video import IMAGE_EXTS, export_notes, export_suffix, image_files
 
@@ -644,7 +645,9 @@ class MainWindow(QMainWindow):
 
     def offer_recovery(self) -> bool:
         """After a crash the autosave is still there: offer to reopen it (the newest, where several
-        sessions crashed; another one running keeps its own). No keeps it for the next start."""
+        sessions crashed; another one running keeps its own). No keeps it for the next start. What a
+        session killed mid-write left half-written (an export, a save, an autosave) is deleted first."""
+        sweep_orphans()
         orphans = self.autosaver.orphans()
         if not orphans:
             return False
