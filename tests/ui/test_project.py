@@ -329,6 +329,7 @@ def test_save_now_holds_the_gui_thread_for_the_snapshot_only(qtbot, clip, tmp_pa
     # The least of three saves: a collection or a page fault on a loaded machine only ever adds time.
     guis = []
     for _ in range(3):
+        p.mark_dirty()  # (a change each time: one not changed since is not written again)
         with qtbot.waitSignal(saver.saved, timeout=60_000):
             t0 = time.thread_time()
             saver.save_now()
