@@ -240,7 +240,7 @@ def cmd_track(args) -> int:
     from .core.fsutil import atomic_path, check_writable
     from .core.masks import check_not_inverted, fit_mask, is_own_mask, mask_png, read_mask_image
     from .core.segment import CHECK, GrabCutSegmenter, TrackParams, click_motion, split_objects, track
-    from .core.video import open_video
+    from .core.video import frame_range, open_video
 
     out = Path(args.output).expanduser()
     reads = [("video", args.input), ("SAM checkpoint", args.sam)] + [("keyframe mask", k) for k, _ in args.keyframe]
@@ -272,9 +272,13 @@ def cmd_track(args) -> int:
     t0 = time.monotonic()
     try:
         n = len(reader)
-        start, end = args.start, n if args.end is None else min(args.end, n)
-        if not 0 <= start < end:
-            raise InpaintError(f"Empty range {start}..{end}: the video has {n} frames.")
+        notice = getattr(reader, "notice", None)  # (a cut-off file: said with an empty range, or before the work)
+        try:
+            start, end = args.start, frame_range(args.start, args.end, n, "track")
+        except InpaintError as exc:
+            if not notice:
+                raise
+            raise InpaintError(f"{exc} Note: {notice}") from None
         prompts = _prompts(args, n)
         outside = [f for f in prompts if not start <= f < end]
         if outside:
@@ -307,6 +311,8 @@ def cmd_track(args) -> int:
                                        f"{reader.height} frame; boxes are in video pixels (a box partly outside is "
                                        "clipped to the frame).")
         note_end_past(args.end, n, "tracking")  # (after the checks of the input: a bad one is one line)
+        if notice:
+            print(f"warning: {notice}", file=sys.stderr)
         if args.sam is not None:
             from .core.segment.sam import SamSegmenter
 

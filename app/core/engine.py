@@ -680,7 +680,7 @@ def inpaint_video(input_path, masks, output_path, weights=None, config: Optional
     """
     from .fsutil import check_writable
     from .smartrender import SmartWriter, plan
-    from .video import DEFAULT_FPS, VideoReader, VideoWriter, mp4_output, open_video, remux
+    from .video import DEFAULT_FPS, VideoReader, VideoWriter, frame_range, mp4_output, open_video, remux
 
     t0 = time.monotonic()
     cancel = cancel or CancelToken()
@@ -688,27 +688,26 @@ def inpaint_video(input_path, masks, output_path, weights=None, config: Optional
     warnings = []
     with open_video(input_path, fps=fps or DEFAULT_FPS) as reader:
         n = len(reader)
-        if getattr(reader, "notice", None):
-            warnings.append(reader.notice)
-        if n and start >= n:
-            raise InpaintError(f"--start {start} is past the last frame of this {n}-frame video (frames 0 to {n - 1}); "
-                               f"give a --start below {n}.")
-        if end is not None and 0 <= start and end <= start:
-            raise InpaintError(f"--end {end} is not after --start {start}: --end is the frame after the last to "
-                               f"inpaint (--start {start} --end {start + 1} inpaints frame {start} alone).")
-        end = n if end is None else min(end, n)
-        if not 0 <= start < end:
-            raise InpaintError(f"--start {start} / --end {end} select no frames of this {n}-frame video.")
-        if isinstance(masks, (str, Path)):
-            masks = load_masks(masks, n, reader.width, reader.height)
-            if masks.scaled_from:  # (a mask drawn on a scaled copy or at another size: say so, it may be a mistake)
-                w0, h0 = masks.scaled_from
-                warnings.append(f"The mask is {w0}x{h0} and was scaled to the video's {reader.width}x{reader.height}; "
-                                "if it was drawn for another video, give this video's mask.")
-        elif (masks.width, masks.height) != (reader.width, reader.height):
-            raise MaskError(f"Masks are {masks.width}x{masks.height} but the video is {reader.width}x{reader.height}.")
-        if len(masks) < end:
-            raise MaskError(f"There are masks for {len(masks)} frames but the video has {n}; give one per frame.")
+        notice = getattr(reader, "notice", None)
+        if notice:
+            warnings.append(notice)
+        try:  # (a cut-off file is said with what it made wrong: the masks' count, a --start past its end)
+            end = frame_range(start, end, n)
+            if isinstance(masks, (str, Path)):
+                masks = load_masks(masks, n, reader.width, reader.height)
+                if masks.scaled_from:  # (a mask drawn on a scaled copy or at another size: say so, it may be a mistake)
+                    w0, h0 = masks.scaled_from
+                    warnings.append(f"The mask is {w0}x{h0} and was scaled to the video's {reader.width}x"
+                                    f"{reader.height}; if it was drawn for another video, give this video's mask.")
+            elif (masks.width, masks.height) != (reader.width, reader.height):
+                raise MaskError(f"Masks are {masks.width}x{masks.height} but the video is {reader.width}x"
+                                f"{reader.height}.")
+            if len(masks) < end:
+                raise MaskError(f"There are masks for {len(masks)} frames but the video has {n}; give one per frame.")
+        except InpaintError as exc:
+            if not notice:
+                raise
+            raise type(exc)(f"{exc} Note: {notice}") from None
         empty = all(masks.is_empty(i) for i in range(start, end))
         if empty:
             warnings.append("The mask is empty: nothing to remove, the video was copied through unchanged.")

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 
 from .config import X264_PRESETS
-from .errors import OutputError, VideoError, short
+from .errors import InpaintError, OutputError, VideoError, short
 from .fsutil import check_writable, make_temp_beside, remove_orphans
 from .jobs import CancelToken, ProgressClock, ProgressFn
 from .mp4index import video_pts
@@ -601,6 +601,23 @@ def open_video(path, fps: float = DEFAULT_FPS, progress: Optional[ProgressFn] = 
     if path.is_dir():
         return FrameFolderReader(path, fps=fps)
     return VideoReader(path, progress=progress, cancel=cancel)
+
+
+def frame_range(start: int, end: Optional[int], n: int, doing: str = "inpaint") -> int:
+    """The end of the frames [start, end) of an ``n``-frame video that a run over --start/--end
+    covers (an ``end`` past the video: its end; None: the whole video); a range that holds none of
+    its frames raises ``InpaintError`` saying which option to change. ``doing``: what the run does
+    to them ("inpaint", "track")."""
+    if n and start >= n:
+        raise InpaintError(f"--start {start} is past the last frame of this {n}-frame video (frames 0 to {n - 1}); "
+                           f"give a --start below {n}.")
+    if end is not None and 0 <= start and end <= start:
+        raise InpaintError(f"--end {end} is not after --start {start}: --end is the frame after the last to "
+                           f"{doing} (--start {start} --end {start + 1} {doing}s frame {start} alone).")
+    end = n if end is None else min(end, n)
+    if not 0 <= start < end:
+        raise InpaintError(f"--start {start} / --end {end} select no frames of this {n}-frame video.")
+    return end
 
 
 @dataclass(frozen=True)

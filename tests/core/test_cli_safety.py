@@ -279,3 +279,35 @@ def test_weights_that_are_not_an_sttn_checkpoint_are_one_clear_line(clip_and_mas
     line = error_line(capsys)
     assert "not a PyTorch checkpoint of an STTN generator" in line and "sttn.pth" in line, line
     assert not re.search(r"Re-running|torch\.load|weights_only", line), line
+
+
+def test_a_cut_off_video_is_named_in_the_error_it_causes(tmp_path, capsys):
+    """A video cut off (an interrupted copy) reads as fewer frames: its mask folder was refused as
+    the wrong count ("66 images but the video has 36 frames"), a --start past the frames there are as
+    past its end, and track said "Empty range 40..36" (nothing to do); the line now says the file is
+    cut off, and track warns of it before the work. Nothing is written."""
+    from app.core.video import write_test_clip
+    from tests.conftest import make_frames
+
+    whole = write_test_clip(tmp_path / "whole.mp4", make_frames(30, 64, 48), container_options={"movflags": "faststart"})
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: int(whole.stat().st_size * 0.8)])  # (14 frames of 30)
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    for i in range(30):
+        cv2.imwrite(str(masks / f"{i:05d}.png"), np.full((48, 64), 255 * (i == 3), np.uint8))
+    out = tmp_path / "o.mp4"
+    assert main(["inpaint", str(cut), "--mask", str(masks), "-o", str(out)]) == 2
+    line = error_line(capsys)
+    assert "has 30 images but the video has" in line and "cut.mp4 ends early" in line, line
+    assert main(["inpaint", str(cut), "--mask", str(masks / "00003.png"), "-o", str(out), "--start", "29"]) == 2
+    line = error_line(capsys)
+    assert "--start 29 is past the last frame" in line and "cut.mp4 ends early" in line, line
+    assert main(["track", str(cut), "--click", "10,10", "-o", str(tmp_path / "m"), "--start", "29"]) == 2
+    line = error_line(capsys)
+    assert "--start 29 is past the last frame" in line and "give a --start below" in line, line
+    assert "cut.mp4 ends early" in line, line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cut.mp4", "masks", "whole.mp4"]
+    assert main(["track", str(cut), "--click", "10,10", "-o", str(tmp_path / "m"), "--end", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: cut.mp4 ends early" in err, err

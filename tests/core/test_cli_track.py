@@ -77,7 +77,10 @@ def test_range_keyframes_box_and_corrections(disc_clip, tmp_path):
     (["--box", "20,30,50,60#2", "--box", "22,30,50,60#2"], "Two boxes for object 2"),
     ([], "Nothing to track"),
     (["--click", "34,46,6", "--end", "5"], "outside the range"),
-    (["--click", "34,46", "--start", "5", "--end", "5"], "Empty range"),
+    (["--click", "34,46", "--start", "5", "--end", "5"], "--end 5 is not after --start 5: --end is the frame after the "
+                                                         "last to track (--start 5 --end 6 tracks frame 5 alone)"),
+    (["--click", "34,46", "--start", "8"], "--start 8 is past the last frame of this 8-frame video (frames 0 to 7); "
+                                           "give a --start below 8"),  # (was: "Empty range 8..8", nothing to do)
     (["--click", "34,46", "-o", "disc.mp4/masks"], "disc.mp4 is a file, not a folder"),  # (was: "does not exist")
 ])
 def test_bad_input_gets_one_line_and_leaves_nothing(disc_clip, tmp_path, capsys, argv, says):
