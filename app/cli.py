@@ -23,6 +23,8 @@ from .core.errors import Cancelled, InpaintError, OutputError
 
 # Subcommand modules that register themselves: module name -> attribute `register(subparsers)`.
 PLUGINS = ("app.cli_train", "app.cli_eval", "app.cli_segment", "app.cli_cache")
+#: The order ``--help`` lists the commands in: what a new user needs first (the rest follow as registered).
+HELP_ORDER = ("inpaint", "track", "info", "demo", "gui", "download-sam")
 
 
 def _engine_args(p: argparse.ArgumentParser) -> None:
@@ -278,11 +280,25 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+def _first_steps(prog: str) -> str:
+    """The examples under the command list of ``--help`` (each command on a line of its own, to paste)."""
+    return "\n".join([
+        "examples:",
+        "  a logo (one mask for all frames):",
+        f"    {prog} inpaint clip.mp4 --mask logo.png -o clean.mp4",
+        "  a moving object (clicked at x=160, y=100 of frame 0, tracked, then removed):",
+        f"    {prog} track clip.mp4 --click 160,100 -o masks/",
+        f"    {prog} inpaint clip.mp4 --mask masks/ --dilate 8 -o clean.mp4",
+        "  a command's options:",
+        f"    {prog} COMMAND --help"])
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=program(),  # (usage lines and "see ... --help" name the command the user typed: python main.py)
-        description="Remove watermarks, logos and objects from videos with STTN. "
-                    "With no command: the GUI when a display is available, otherwise the headless demo.",
+        description="Remove watermarks, logos and objects from videos with STTN. With no command:\n"
+                    "the GUI when a display is available, otherwise the headless demo.",
+        epilog=_first_steps(program()), formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"sttn-inpaint {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details (and tracebacks) to stderr")
@@ -325,11 +341,16 @@ def build_parser() -> argparse.ArgumentParser:
     _engine_args(p)
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("info", help="print frame count, size, fps and audio of a video")
+    p = sub.add_parser("info", help="print frame count, size, fps and audio of a video",
+                       description="Print a video's frame count, size (as displayed: a phone video's rotation "
+                                   "applied, the pixels --click takes), frame rate and audio, and whether its frame "
+                                   "rate varies; a cut-off or damaged file is said on stderr.")
     p.add_argument("video", type=path_arg, help="video file or folder of frames")
     p.set_defaults(func=cmd_info)
 
-    p = sub.add_parser("gui", help="open the desktop application")
+    p = sub.add_parser("gui", help="open the desktop application",
+                       description="Open the desktop application, on a video or a saved project if one is given "
+                                   "(needs a display).")
     p.add_argument("path", nargs="?", type=path_arg, help="a video or project to open")
     p.set_defaults(func=cmd_gui)
 
@@ -341,6 +362,9 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.register(sub)
+    listed = {a.dest: a for a in sub._choices_actions}  # noqa: SLF001 - argparse has no public API for the order
+    sub._choices_actions[:] = [listed[c] for c in HELP_ORDER if c in listed] + [  # noqa: SLF001
+        a for a in listed.values() if a.dest not in HELP_ORDER]
     return parser
 
 

@@ -53,7 +53,8 @@ def _add_common(p: argparse.ArgumentParser, finetune: bool) -> None:
     g.add_argument("--frames", dest="sample_frames", type=int_in(1), metavar="N", help="frames per sample (default 5)")
     g.add_argument("--lr-decay-every", type=int_in(1), metavar="N",
                    help="multiply lr by --lr-decay-gamma every N steps (paper 150000)")
-    g.add_argument("--lr-decay-gamma", type=float, metavar="FACTOR", help="default 0.1")
+    g.add_argument("--lr-decay-gamma", type=float, metavar="FACTOR",
+                   help="what --lr-decay-every multiplies lr by (default 0.1)")
     g.add_argument("--adv-weight", type=float, metavar="W",
                    help="adversarial loss weight (default 0.01; 0 = no discriminator)")
     g.add_argument("--attention", choices=("official", "masked"),

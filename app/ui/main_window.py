@@ -621,16 +621,21 @@ class MainWindow(QMainWindow):
 
     def maybe_stop(self) -> bool:
         """True if no job runs, or the user agrees to stop the running ones (closing the window)."""
+        if not (self.controller.engine.busy or self.controller.training.busy):
+            return True
+        with self.finetune.kept_current(self, self._stop_question) as text:  # (a run's step goes on meanwhile)
+            answer = QMessageBox.question(self, APP_TITLE, text,
+                                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    def _stop_question(self) -> str:
         c = self.controller
         running = [j.current.name for j in (c.engine, c.training) if j.busy]
         if not running:
-            return True
+            return "Nothing is running any more. Close the window?"
         what = " and ".join(running)
         note = self.finetune.closing_note() + " " if c.training.busy else ""
-        answer = QMessageBox.question(self, APP_TITLE, f"{what} {'is' if len(running) == 1 else 'are'} still running. "
-                                      f"{note}Stop and close the window?",
-                                      QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
-        return answer == QMessageBox.StandardButton.Yes
+        return f"{what} {'is' if len(running) == 1 else 'are'} still running. {note}Stop and close the window?"
 
     def maybe_save(self) -> bool:
         """True if it is fine to drop the current project (saved, discarded, or unchanged)."""

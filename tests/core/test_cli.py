@@ -258,3 +258,25 @@ def test_every_option_shows_a_meaningful_placeholder_not_its_name(capsys):
     for shown in ("--dilate PX", "--start FRAME", "--end FRAME", "--mask PATH", "--fps RATE", "--crop-margin PX"):
         assert shown in text, shown
     assert "DILATE" not in text and "START" not in text
+
+
+def test_top_level_help_lists_the_first_commands_first_with_examples_that_parse(capsys):
+    """``--help`` listed track eighth, after finetune, train and evaluate, and showed no example; it
+    lists inpaint, track, info and demo first, then examples to paste, which this parser takes."""
+    import shlex
+
+    from app.cli import build_parser
+
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    text = capsys.readouterr().out
+    listed = [line.split()[0] for line in text.split("COMMAND\n", 1)[1].split("\noptions:")[0].splitlines()
+              if line.startswith("    ") and not line.startswith("     ")]
+    assert listed[:5] == ["inpaint", "track", "info", "demo", "gui"], listed
+    assert sorted(listed) == sorted(build_parser()._subparsers._group_actions[0].choices), listed  # noqa: SLF001
+    examples = [line.strip() for line in text.split("examples:", 1)[1].splitlines()
+                if line.strip().startswith("python main.py") and "COMMAND" not in line]
+    assert len(examples) == 3 and max(len(line) for line in text.splitlines()) <= 80, text
+    for line in examples:
+        args = build_parser().parse_args(shlex.split(line)[2:])
+        assert args.command in ("inpaint", "track"), line

@@ -79,8 +79,7 @@ def settings(tiny_weights):
     return s
 
 
-@pytest.fixture
-def window(qtbot, settings, dialogs):
+def _open_window(qtbot, settings):
     from app.ui.main_window import MainWindow
 
     w = MainWindow(settings)
@@ -88,10 +87,35 @@ def window(qtbot, settings, dialogs):
     w.resize(900, 600)
     w.show()
     qtbot.waitExposed(w)
-    yield w
+    return w
+
+
+def _close_window(w) -> None:
     w.project.undo.setClean()
     w.project._dirty = False
     w.close()
+
+
+@pytest.fixture
+def window(qtbot, settings, dialogs):
+    w = _open_window(qtbot, settings)
+    yield w
+    _close_window(w)
+
+
+@pytest.fixture
+def restart(qtbot, settings, dialogs):
+    """``restart()``: another main window on the same settings and user data, as at the program's
+    next start (close the one before first); each is closed at the end of the test."""
+    opened = []
+
+    def open_again():
+        opened.append(_open_window(qtbot, settings))
+        return opened[-1]
+
+    yield open_again
+    for w in opened:
+        _close_window(w)
 
 
 @pytest.fixture

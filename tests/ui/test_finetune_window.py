@@ -1,19 +1,24 @@
 """A fine-tune run as the main window shows it while Settings is closed: its step and time left in
 the status bar, a click there opens the Fine-tune page, Stop there keeps the run, how it ended is a
-message (a failure a dialog), closing the window says what is kept. The weights in the status bar
+message held there until seen (a failure too, with a warning sign, not a dialog), closing the window
+says what is kept, at the step it is at while the question is open. The weights in the status bar
 name their run, and a run kept from "Delete old runs" says why in one line."""
 import json
 import re
 import shutil
 import time
+from pathlib import Path
 
 import torch
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtCore import QElapsedTimer, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.core.jobs import Progress
 from app.ui.dialogs.finetune import bar_words, unfinished_run
 from app.ui.dialogs.finetune_runs import new_run_folder, run_title, runs_root
+
+
+_QUESTION = QMessageBox.__dict__["question"]  # (before the dialogs fixture records questions in its place)
 
 
 def _checkpoint_step(config):
@@ -70,22 +75,90 @@ def test_a_run_shows_in_the_main_window_a_click_opens_its_page_and_its_end_is_sa
     assert not any(kind == "critical" for kind, _ in dialogs)
 
 
-def test_closing_the_window_mid_run_says_what_is_kept_and_keeps_it(window, make_clip, qtbot, dialogs):
+def _answer_when(test, button):
+    """Press ``button`` in the message box that is about to open once ``test(box)`` holds (checked
+    every 50 ms, at most a minute); returns the texts it showed, in order."""
+    texts = []
+    waited = QElapsedTimer()
+    waited.start()
+
+    def look():
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            return
+        if not texts or texts[-1] != box.text():
+            texts.append(box.text())
+        try:
+            done = test(box)
+        except Exception:  # noqa: BLE001 - (other words: answered, and the test's asserts say what)
+            done = True
+        if done or waited.elapsed() > 60_000:
+            timer.stop()
+            box.button(button).click()
+
+    timer = QTimer()
+    timer.timeout.connect(look)
+    timer.start(50)
+    return texts
+
+
+def _step_now(text):
+    return int(re.search(r"at step (\d+) of 1000 now", text).group(1))
+
+
+def test_closing_the_window_mid_run_says_what_is_kept_and_keeps_it(window, make_clip, qtbot, monkeypatch, restart):
     page = window.finetune
     page.footage.setText(str(make_clip(n=10, width=96, height=64)))
     page.steps.setValue(1000)
     page.start_button.click()
     qtbot.waitUntil(lambda: page.reached[0] >= 2, timeout=240_000)
-    dialogs.answer = QMessageBox.StandardButton.No
-    window.close()  # No: the window and the run go on
-    question = dialogs[-1][1]
+    asked = page.reached[0]
+    texts = _answer_when(lambda box: _step_now(box.text()) >= asked + 2, QMessageBox.StandardButton.No)
+    with monkeypatch.context() as m:
+        m.setattr(QMessageBox, "question", _QUESTION)  # the real box: the run goes on while it is open
+        window.close()  # No: the window and the run go on
     assert window.isVisible() and window.controller.training.busy
-    now = int(re.search(r"at step (\d+) of 1000 now", question).group(1))
-    assert now >= 2 and "keeps its last whole step" in question and "Settings > Fine-tune > Continue" in question
-    dialogs.answer = QMessageBox.StandardButton.Yes
-    window.close()
+    steps = [_step_now(text) for text in texts]
+    # the step it says is the step the run is at, not the one when it was asked
+    assert steps[0] >= 2 and steps[-1] >= asked + 2 and steps == sorted(steps), texts
+    question = texts[-1]
+    assert "keeps its last whole step" in question and "Settings > Fine-tune > Continue" in question
+    texts = _answer_when(lambda box: True, QMessageBox.StandardButton.Yes)
+    with monkeypatch.context() as m:
+        m.setattr(QMessageBox, "question", _QUESTION)
+        window.close()
+    assert texts and texts[0].startswith("Fine-tune is still running. ")
     assert not window.controller.training._thread.isRunning()
-    assert _checkpoint_step(unfinished_run()) >= now
+    run = unfinished_run()
+    step = _checkpoint_step(run)
+    assert step >= _step_now(texts[-1])
+
+    # the next start says it can be continued, on the page and (once) in the status bar
+    folder = Path(run.workdir)
+    again = restart()
+    bar, page = again.finetune_bar, again.finetune
+    assert bar.isVisible() and bar.label.text() == f"Fine-tune stopped at step {step} of 1000 – open to continue"
+    said = (f"The fine-tune of {run_title(folder)} on clip.mp4 stopped at step {step} of 1000 when the window was "
+            "closed")
+    assert bar.label.toolTip().startswith(f"{said}: Settings > Fine-tune > Continue carries it on.")
+    assert page.status.text() == f"{said}: Continue carries it on up to Steps, Start begins a new one."
+    assert page.continue_button.isEnabled() and page.steps.value() == 1000
+    qtbot.mouseClick(bar.label, Qt.MouseButton.LeftButton)  # seen: Settings > Fine-tune
+    assert again.settings_dialog.tabs.currentWidget() is page and not bar.isVisible()
+    again.close()
+    again = restart()  # said once: the page still says it, the status bar no more
+    assert not again.finetune_bar.isVisible() and again.finetune.status.text().startswith(said)
+    again.close()
+
+    # a run the program's end cut short (killed: run.json says nothing of how) goes by its checkpoint
+    record = json.loads((folder / "run.json").read_text())
+    (folder / "run.json").write_text(json.dumps({"config": record["config"], "finished": False}))
+    again = restart()
+    assert again.finetune_bar.label.text() == f"Fine-tune stopped at step {step} of 1000 – open to continue"
+    assert again.finetune.status.text().startswith(
+        f"The fine-tune of {run_title(folder)} on clip.mp4 did not finish (the program ended during it); its last "
+        f"checkpoint is of step {step} of 1000: Continue")
+    again.close()
 
 
 def test_a_run_that_fails_while_settings_is_closed_is_held_in_the_status_bar_not_a_dialog(window, tmp_path, qtbot,

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import math
 import tempfile
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
@@ -28,8 +30,9 @@ from app.core.train.trainer import RESUME_HINT, VALIDATING
 
 from ..jobbar import JobBar, format_about, format_seconds
 from ..workers import require_weights_file
-from .finetune_runs import (IN_USE, RUN_FILE, WEIGHTS_FILE, delete_runs, drop_checkpoint, held_runs, new_run_folder,
-                            old_runs, read_run, run_files, runs_root, summary, weights_label)
+from .finetune_runs import (CLOSED, IN_USE, RUN_FILE, STOPPED, WEIGHTS_FILE, delete_runs, drop_checkpoint, held_runs,
+                            mark_said, new_run_folder, old_runs, read_run, run_files, run_title, runs_root, summary,
+                            weights_label, where_stopped)
 
 SERIES = {"loss": ("Loss", QColor(235, 110, 130)), "val_psnr": ("Validation PSNR (dB)", QColor(110, 170, 255))}
 
@@ -127,11 +130,13 @@ def bar_words(job, p) -> str:
     return f"Fine-tune: step {p.done} of {p.total}{left}"
 
 
-def finetune_job(config, resume=None):
+def finetune_job(config, resume=None, stop_pressed=None):
     """Worker job: train (``resume='auto'``: from the run folder's checkpoint); on Stop keep the
     generator trained so far. ``run.json`` in the run folder records the settings and whether
-    the run finished, so that Continue finds an unfinished run later. A run that finished has no
-    use for its checkpoint any more (nothing continues it): it is deleted, the weights stay."""
+    the run finished, so that Continue finds an unfinished run later; a run stopped records its
+    step and whether Stop was pressed (``stop_pressed``, a threading.Event, is set) or the window
+    was closed. A run that finished has no use for its checkpoint any more (nothing continues
+    it): it is deleted, the weights stay."""
 
     def fn(host, progress, cancel):
         from app.core.train.trainer import Trainer
@@ -151,8 +156,10 @@ def finetune_job(config, resume=None):
         except Cancelled:
             if trainer.step == 0:
                 raise
-            return {"output": trainer.export_generator(config.output), "step": trainer.step,
-                    "psnr": trainer.last_val.get("val_psnr"), "stopped": True}
+            output = trainer.export_generator(config.output)
+            how = STOPPED if stop_pressed is not None and stop_pressed.is_set() else CLOSED
+            _write_run_file(config, finished=False, stopped_at=trainer.step, how=how)
+            return {"output": output, "step": trainer.step, "psnr": trainer.last_val.get("val_psnr"), "stopped": True}
         _write_run_file(config, finished=True)
         drop_checkpoint(config)
         return {"output": result.output, "step": result.step, "psnr": result.val_psnr, "stopped": False}
@@ -160,12 +167,13 @@ def finetune_job(config, resume=None):
     return fn
 
 
-def _write_run_file(config, finished: bool) -> None:
+def _write_run_file(config, finished: bool, **stopped) -> None:
+    """``stopped``: ``stopped_at`` (the step of the checkpoint kept) and ``how`` (STOPPED, CLOSED)."""
     from app.core.fsutil import atomic_path
 
     path = Path(config.workdir) / RUN_FILE
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps({"config": config.to_dict(), "finished": finished}))
+        tmp.write_text(json.dumps({"config": config.to_dict(), "finished": finished, **stopped}))
 
 
 def _writable(root: Path) -> Path:
@@ -278,7 +286,9 @@ class FinetunePage(QWidget):
         self.running: Path | None = None  # the run folder of the training under way
         self.reached = (0, 0)  # (the last whole step, Steps) of the training under way
         self.used = False  # Use these weights was pressed for ``output``
+        self.stop_pressed = threading.Event()  # (the run under way's: Stop was pressed)
         self.bars: list[JobBar] = []  # (the main window's: they hold how a run ended until it is seen)
+        self.untold = None  # (folder, held words, tooltip) of a run cut short that no start has said yet
         jobs.busyChanged.connect(self._busy)
         self._busy(jobs.busy)
         if self.resumable is not None:  # (a run left unfinished when the program last closed)
@@ -286,12 +296,26 @@ class FinetunePage(QWidget):
 
     def show_run(self, config) -> None:
         """Fill in the footage, steps and rate of the run Continue carries on, so that Continue
-        with the fields as they are goes on to that run's own Steps (not the default 500)."""
+        with the fields as they are goes on to that run's own Steps (not the default 500), and say
+        where it stopped; a run cut short by closing the window (or the program's end) is also held in
+        the main window's status bar, once (see ``job_bar``)."""
         self.footage.setText(str(config.data[0]) if config.data else "")
         self.steps.setValue(max(self.steps.minimum(), min(config.steps, self.steps.maximum())))
         self.lr.setValue(config.lr)
-        self.status.setText(f"The run in {Path(config.workdir).name} did not finish: Continue carries it on "
-                            "up to Steps, Start begins a new one.")
+        folder = Path(config.workdir)
+        step, how, said = where_stopped(folder)
+        run = f"The fine-tune of {run_title(folder) or folder.name}" + (f" on {Path(config.data[0]).name}"
+                                                                        if config.data else "")
+        where = f"step {step} of {config.steps}"
+        what = (f"{run} did not finish" if step is None else
+                f"{run} stopped at {where} when the window was closed" if how == CLOSED else
+                f"{run} stopped at {where} with Stop" if how == STOPPED else
+                f"{run} did not finish (the program ended during it); its last checkpoint is of {where}")
+        self.status.setText(f"{what}: Continue carries it on up to Steps, Start begins a new one.")
+        self.untold = None
+        if how != STOPPED and step is not None and not said:  # (Stop's end was said when it stopped)
+            self.untold = (folder, f"Fine-tune stopped at {where} – open to continue",
+                           f"{what}: Settings > Fine-tune > Continue carries it on.")
 
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Footage folder", self.footage.text())
@@ -323,6 +347,8 @@ class FinetunePage(QWidget):
         bar = JobBar(self.jobs, words=bar_words, bar_width=120, cancel=self.stop, open_tip="Open Settings > Fine-tune",
                      cancel_tip="Stop the fine-tune: the last whole step is kept, and Continue carries it on")
         self.bars.append(bar)
+        if self.untold is not None:  # (at a start: the run the window's closing cut short can be continued)
+            bar.hold(self.untold[1], tip=self.untold[2])
         return bar
 
     def _hold(self, text: str, said: str, warn: bool = False) -> None:
@@ -341,6 +367,29 @@ class FinetunePage(QWidget):
             return "The fine-tune has not finished a step yet: nothing of it is kept."
         return (f"Closing stops the fine-tune (at step {step} of {steps} now) and keeps its last whole step: "
                 "Settings > Fine-tune > Continue carries it on.")
+
+    @contextmanager
+    def kept_current(self, window, words):
+        """Keep the words of a question ``window`` asks while a run trains (closing the window: "at step
+        12 of 500 now") current while it is open, since the run goes on meanwhile: at each report and
+        when the run ends, a message box of ``window`` showing the last ``words()`` shows them anew.
+        Yields the words to ask with."""
+        said = [words()]
+
+        def update(*_):
+            now = words()
+            for box in window.findChildren(QMessageBox):  # (the static QMessageBox.question's box)
+                if box.text() == said[0]:
+                    box.setText(now)
+            said[0] = now
+
+        self.jobs.progress.connect(update)
+        self.jobs.busyChanged.connect(update)
+        try:
+            yield said[0]
+        finally:
+            self.jobs.progress.disconnect(update)
+            self.jobs.busyChanged.disconnect(update)
 
     # ------------------------------------------------------------ old runs
     def in_use(self) -> dict:
@@ -394,6 +443,9 @@ class FinetunePage(QWidget):
         self.refresh_old_runs()
         for bar in self.bars:  # (how the last run ended is on this page: seen)
             bar.release()
+        if self.untold is not None:  # (seen: the next start does not say it again)
+            mark_said(self.untold[0])
+            self.untold = None
         super().showEvent(event)
 
     def delete_old_runs(self) -> None:
@@ -471,10 +523,13 @@ class FinetunePage(QWidget):
         self.running = Path(config.workdir)
         self.reached = (0, config.steps)
         self.status.setText(message)
-        self.jobs.submit("Fine-tune", finetune_job(config, resume), kind="finetune")
+        self.untold = None
+        self.stop_pressed = threading.Event()
+        self.jobs.submit("Fine-tune", finetune_job(config, resume, self.stop_pressed), kind="finetune")
 
     def stop(self) -> None:
         if self.jobs.busy:
+            self.stop_pressed.set()  # (run.json: stopped by Stop, not by closing the window)
             self.jobs.cancel()
             self.status.setText("Stopping: the step under way is dropped; the last whole step is saved and "
                                 "its weights written out…")

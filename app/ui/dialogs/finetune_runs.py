@@ -38,6 +38,9 @@ WEIGHTS_FILE = "finetuned.pth"
 RECORD_FILES = (WEIGHTS_FILE, RUN_FILE, "metrics.jsonl")
 #: why the weights chosen in Settings stay when old runs are deleted
 IN_USE = "its weights are in use (to delete them, choose other weights in Settings > General first)"
+#: how an unfinished run stopped (``run.json``'s "how"; a run killed has none): Stop was pressed, the
+#: window was closed during it
+STOPPED, CLOSED, KILLED = "stop", "closed", "killed"
 #: an unfinished run with a file changed this recently may be training in another window
 ACTIVE_SECONDS = 15 * 60
 #: the page's folder names: time.strftime("%Y%m%d-%H%M%S"), "-2", "-3"... after it for another run started
@@ -112,6 +115,43 @@ def _last_step(metrics: Path) -> Optional[int]:
         except (ValueError, KeyError, TypeError):
             continue  # (a line cut short by a kill)
     return None
+
+
+def where_stopped(folder: Path) -> tuple:
+    """(step, how, said) of an unfinished run: the step its checkpoint holds (Continue's start),
+    how it stopped (STOPPED, CLOSED or KILLED: ``run.json`` says nothing of it) and whether the
+    window has said so at a start since (``mark_said``). step is None when the checkpoint is
+    unreadable."""
+    record = read_run(folder / RUN_FILE) or {}
+    step, how = record.get("stopped_at"), record.get("how")
+    if not isinstance(step, int) or how not in (STOPPED, CLOSED):
+        step, how = _checkpoint_step(folder / "checkpoints" / "last.pt"), KILLED
+    return step, how, bool(record.get("said"))
+
+
+def _checkpoint_step(path: Path) -> Optional[int]:
+    import torch
+
+    try:  # (mapped, not read: a checkpoint of the real model is about 400 MB)
+        step = torch.load(path, map_location="cpu", weights_only=True, mmap=True).get("step")
+    except Exception:  # noqa: BLE001 - unreadable: Continue says why when pressed
+        return None
+    return step if isinstance(step, int) else None
+
+
+def mark_said(folder: Path) -> None:
+    """Record in ``run.json`` that the window said at a start that this unfinished run can be
+    continued (and it was seen): the next start does not say it again."""
+    from app.core.fsutil import atomic_path
+
+    record = read_run(folder / RUN_FILE)
+    if record is None:
+        return
+    try:
+        with atomic_path(folder / RUN_FILE) as tmp:
+            tmp.write_text(json.dumps({**record, "said": True}))
+    except OSError as exc:
+        log.warning("could not write %s: %s", folder / RUN_FILE, exc)
 
 
 def weights_label(path: Path) -> tuple:
