@@ -176,6 +176,12 @@ def _writable(path: Path) -> Path:
     return path
 
 
+def fsync_path(path) -> None:
+    """Flush the file ``path`` to the disk (its data and size), as a rename after it expects."""
+    with open(path, "rb+") as f:
+        os.fsync(f.fileno())
+
+
 @contextlib.contextmanager
 def atomic_path(path, suffix: str | None = None):
     """Yield a temporary path beside ``path``; on success rename it onto ``path``.
@@ -186,8 +192,7 @@ def atomic_path(path, suffix: str | None = None):
     tmp = make_temp_beside(path if suffix is None else path.with_suffix(suffix), "tmp")
     try:
         yield tmp
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
+        fsync_path(tmp)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -28,7 +28,7 @@ from PySide6.QtGui import QGuiApplication, QUndoCommand, QUndoStack
 from shiboken6 import isValid
 
 from app.core.errors import Cancelled, InpaintError, OutputError, short
-from app.core.fsutil import atomic_path
+from app.core.fsutil import atomic_path, fsync_path
 from app.core.masks import MaskStore, decode_labels, load_masks
 from app.core.video import open_video
 
@@ -965,9 +965,11 @@ def write_snapshot(snap: ProjectSnapshot, path) -> Path:
     """Write ``snap`` as the project file ``path`` (JSON, the suffix added if missing) and beside it
     ``<stem>.masks.npz``, ``<stem>.tracked.npz`` (what the tracker added; removed when nothing is
     tracked) and ``<stem>.objects.npz`` (the same when no objects). Each is written to a temporary
-    file first and none replaces its file before all are written, the project file last: a write
-    that fails (a full disk) leaves the project as it was, all its files. Touches no Qt or project
-    state: any thread may call it. Returns the project file."""
+    file first and none replaces its file before all are written and flushed to the disk, the
+    project file last: a write that fails (a full disk) leaves the project as it was, all its files,
+    and one killed leaves the files of one save, not some of each (the renames follow one another,
+    with no flush of hundreds of MB between them). Touches no Qt or project state: any thread may
+    call it. Returns the project file."""
     path = Path(path)
     if path.suffix != PROJECT_SUFFIX:
         path = path.with_name(path.name + PROJECT_SUFFIX)
@@ -976,20 +978,24 @@ def write_snapshot(snap: ProjectSnapshot, path) -> Path:
     tracked = snap.tracked is not None and bool(snap.tracked.masked_frames())
     objects = bool(snap.objects or snap.tracked_objects)
     with contextlib.ExitStack() as files:  # (renamed in the reverse order: the project file last)
-        project_tmp = files.enter_context(atomic_path(path))
-        save_mask_blobs(snap.masks, files.enter_context(atomic_path(masks_path)))
+        temps = [files.enter_context(atomic_path(p)) for p in (path, masks_path)]
+        save_mask_blobs(snap.masks, temps[1])
         if tracked:
-            save_mask_blobs(snap.tracked, files.enter_context(atomic_path(tracked_path)))
+            temps.append(files.enter_context(atomic_path(tracked_path)))
+            save_mask_blobs(snap.tracked, temps[-1])
         if objects:
             arrays = {f"f{i}_{j}": b for i, blobs in snap.objects.items() for j, b in enumerate(blobs)}
             arrays.update({f"t{i}": np.frombuffer(b, np.uint8) for i, b in snap.tracked_objects.items()})
-            with open(files.enter_context(atomic_path(objects_path)), "wb") as f:
+            temps.append(files.enter_context(atomic_path(objects_path)))
+            with open(temps[-1], "wb") as f:
                 np.savez(f, **arrays)
         data = snap.content(masks_path.name, tracked_path.name if tracked else None,
                             objects_path.name if objects else None)
         with contextlib.suppress(ValueError):  # (the video on another drive: none)
             data["video_relative"] = Path(os.path.relpath(snap.video, path.parent)).as_posix()
-        project_tmp.write_text(json.dumps(data, indent=2))
+        temps[0].write_text(json.dumps(data, indent=2))
+        for temp in temps:  # all flushed before the first rename (each rename's own flush is then quick)
+            fsync_path(temp)
     for gone, kept in ((tracked_path, tracked), (objects_path, objects)):
         if not kept:  # nothing tracked, no objects: no file (and none left over from an earlier save)
             with contextlib.suppress(OSError):  # (saved: the project file no longer names it)

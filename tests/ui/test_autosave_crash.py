@@ -119,6 +119,7 @@ def _child(scenario: str, clip: str, weights: str, settings_dir: str, out: str) 
 
     def state() -> dict:
         return {"masks": {i: project_module.mask_digest(p.masks.blob(i)) for i in p.masks.masked_frames()},
+                "tracked": {i: project_module.mask_digest(p.tracked.blob(i)) for i in p.tracked.masked_frames()},
                 "keyframes": sorted(p.keyframes), "autosave": str(saver.path), "pid": os.getpid()}
 
     def ready(**info) -> None:
@@ -171,6 +172,21 @@ def _child(scenario: str, clip: str, weights: str, settings_dir: str, out: str) 
             saver.save_now()
         else:
             threading.Thread(target=p.save, args=(Path(out),), daemon=True).start()  # (held off the GUI thread)
+    elif scenario == "renames":  # masks and tracker's record autosaved, both changed, the next one killed
+        p.edit_mask(square_mask(), "range")  # as its masks file is flushed to the disk
+        p.tracked.set(3, square_mask(box=(20, 16, 30, 40)))
+        autosaved()
+        before = state()
+        p.tracked.set(3, square_mask(box=(30, 16, 44, 40)))
+        p.edit_mask(square_mask(box=(50, 5, 60, 15)), "frame")
+        fsync = os.fsync
+
+        def held_fsync(fd):
+            if ".masks." in os.readlink(f"/proc/self/fd/{fd}"):
+                ready(before=before)
+            fsync(fd)
+        os.fsync = held_fsync
+        saver.save_now()
     elif scenario in ("export", "inpaint"):  # frames 4.. of the export written, frames 2.. of Inpaint
         p.edit_mask(square_mask(), "range")
         p.set_engine_settings({**p.engine_settings, "fill": "telea"})
@@ -194,6 +210,8 @@ def _child(scenario: str, clip: str, weights: str, settings_dir: str, out: str) 
 
 def killed(scenario: str, clip: Path, weights: Path, tmp_path: Path, out: Path, timeout_s: float = 120) -> dict:
     """Run ``scenario`` in a window of its own process and SIGKILL it at its READY: what it said then."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("kills with SIGKILL and reads /proc")
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
     child = subprocess.Popen([sys.executable, __file__, scenario, str(clip), str(weights), str(tmp_path / "settings"),
                               str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
@@ -279,6 +297,22 @@ def test_killed_while_the_autosave_is_written_the_one_before_is_offered_whole_an
     after.append(w)
     assert recovered and masks_of(w.project) == said["before"]["masks"] == {"0": mask_digest(square_blob())}
     assert leftovers(autosave.parent) == []
+
+
+def test_killed_between_the_files_of_an_autosave_its_files_are_all_of_one_autosave(
+        qtbot, settings, dialogs, clip, tiny_weights, tmp_path, after):
+    """An autosave replaced its files one by one, each flushed to the disk first: killed while the
+    masks file was flushed (a second for hundreds of MB), the tracker's record was already the new
+    one and the masks and project file the old ones, so the recovered tracking did not match its
+    masks. Now all are flushed before the first is replaced: the files are all the old autosave's."""
+    said = killed("renames", clip, tiny_weights, tmp_path, tmp_path / "unused")
+    before = said["before"]
+    assert said["tracked"] != before["tracked"]
+    w, recovered = reopened(qtbot, settings, dialogs)
+    after.append(w)
+    p = w.project
+    assert recovered and masks_of(p) == before["masks"]
+    assert {str(i): mask_digest(p.tracked.blob(i)) for i in p.tracked.masked_frames()} == before["tracked"]
 
 
 def test_killed_while_the_project_is_saved_the_saved_file_stays_whole_and_no_part_file_stays(
