@@ -8,7 +8,7 @@ from PySide6.QtGui import QAction, QGuiApplication, QIcon, QKeySequence
 from PySide6.QtWidgets import QDialog, QFileDialog, QMainWindow, QMessageBox, QTextBrowser, QToolBar, QVBoxLayout, QWidget
 from shiboken6 import isValid
 
-from app.core.errors import Cancelled, InpaintError
+from app.core.errors import Cancelled, InpaintError, MaskError
 from app.core.fsutil import sweep_orphans
 from app.core.paths import user_data_dir
 from app.core.video import IMAGE_EXTS, export_notes, export_suffix, image_files
@@ -397,9 +397,9 @@ class MainWindow(QMainWindow):
 
     def refuse(self, message: str) -> None:
         """A command refused where nothing is to be decided (no mask on this frame, a job still
-        running, a selection not kept, a recent file gone), with what to do: a notice over the
-        picture that goes by itself, kept in Help > Recent messages. It was an error dialog that
-        had to be dismissed first, for a mistake or a wait."""
+        running, a selection not kept, a recent file gone, a mask file or folder refused), with what
+        to do: a notice over the picture that goes by itself, kept in Help > Recent messages. It was
+        an error dialog that had to be dismissed first, for a mistake or a wait."""
         self.notice.show_text(message)
         self.messages.note(message)
 
@@ -572,6 +572,8 @@ class MainWindow(QMainWindow):
             scaled_from = self.project.import_masks(path, reader=lambda job: self._on_opener(f"Importing {name}", job))
         except Cancelled:
             self.messages.show(f"Importing masks from {name} cancelled; the masks are as they were.", 5000)
+        except MaskError as exc:  # (a mask refused, with what to do: inverted, of another size, a gap)
+            self.refuse(str(exc))
         except InpaintError as exc:
             self.show_error(str(exc))
         else:  # (the menu's import said nothing: only the marks on the timeline told it had worked)
@@ -587,17 +589,22 @@ class MainWindow(QMainWindow):
 
     def _on_opener(self, name: str, job):
         """``job``'s result, run on the "open" worker: the job bar shows progress and Cancel and the
-        window stays live, with the actions that would start another job there disabled meanwhile."""
+        window stays live, with the actions that would start another job there disabled meanwhile.
+        A mask or folder refused there raises its ``MaskError`` here (the worker passes an error on
+        as words alone), to be said as a refusal."""
         blocked = [a for a in (self.open_action, self.open_project_action, self.recent_menu.menuAction(),
                                self.import_masks_action, self.import_folder_action, self.export_masks_action)
                    if a.isEnabled()]
         for a in blocked:
             a.setEnabled(False)
         try:
-            return self.frames.opener.call(name, job)
+            outcome = self.frames.opener.call(name, lambda *args: _refusal_kept(job, *args))
         finally:
             for a in blocked:
                 a.setEnabled(True)
+        if isinstance(outcome, MaskError):
+            raise outcome
+        return outcome
 
     def export_masks(self) -> None:
         """Write the masks as PNGs into an empty folder on the "open" worker (3,000 tracked 1080p
@@ -613,6 +620,9 @@ class MainWindow(QMainWindow):
                 folder, progress=progress, cancel=cancel))
         except Cancelled:
             self.messages.show(f"Exporting masks cancelled; {folder} holds those of the first frames only.", 8000)
+            return
+        except MaskError as exc:  # (a folder refused, with what to do: one that holds images, or read-only)
+            self.refuse(str(exc))
             return
         except InpaintError as exc:
             self.show_error(str(exc))
@@ -880,6 +890,14 @@ def _holds_images(path: Path) -> bool:
         return path.is_dir() and bool(image_files(path))
     except OSError:
         return False
+
+
+def _refusal_kept(job, *args):
+    """``job(*args)``, or the ``MaskError`` it raised (``MainWindow._on_opener`` raises it again)."""
+    try:
+        return job(*args)
+    except MaskError as exc:
+        return exc
 
 
 def _run_once(dialog: QDialog) -> None:

@@ -782,12 +782,12 @@ class SegmentController(QObject):
         if not c._ready():
             return None
         unkept = self.unkept_text("Track")  # (tracked without it, it was silently left out of the run)
-        if unkept:
-            c.error.emit(unkept)
+        if unkept:  # (refusals with what to do: a notice over the picture, not an error dialog)
+            c.refused.emit(unkept)
             return None
         if p.end - p.start < 2:
-            c.error.emit(f"The in/out range is frame {p.start} alone: nothing to track. Widen it (I and O set the "
-                         "in and out points at the current frame) first.")
+            c.refused.emit(f"The in/out range is frame {p.start} alone: nothing to track. Widen it (I and O set the "
+                           "in and out points at the current frame) first.")
             return None
         keys = {i for i in self.keyframes if p.start <= i < p.end and not p.masks.is_empty(i)}
         # this frame's mask is followed too, if the frame is in the range, unless it is only what
@@ -799,12 +799,12 @@ class SegmentController(QObject):
             keys.add(p.current)
         if not keys:  # (an empty frame between keyframes tracks from them)
             outside = sorted(i for i in self.keyframes if not p.masks.is_empty(i))
-            c.error.emit(("This frame has no mask to track; click the object and press Enter first." if inside else
-                          f"Nothing to track in the in/out range (frames {p.start}..{p.end - 1}): click the object "
-                          "on a frame inside it and press Enter first.")
-                         + (f" Keyframes outside the in/out range ({p.start}..{p.end - 1}): {frames_text(outside)}; widen "
-                            "the range (I and O set the in and out points at the current frame) to track from them."
-                            if outside else ""))
+            c.refused.emit(("This frame has no mask to track; click the object and press Enter first." if inside else
+                            f"Nothing to track in the in/out range (frames {p.start}..{p.end - 1}): click the object "
+                            "on a frame inside it and press Enter first.")
+                           + (f" Keyframes outside the in/out range ({p.start}..{p.end - 1}): {frames_text(outside)}; "
+                              "widen the range (I and O set the in and out points at the current frame) to track "
+                              "from them." if outside else ""))
             return None
         sam = sam_checkpoint(self.settings)
         sam = None if sam is None else str(sam)

@@ -98,9 +98,10 @@ def test_track_with_the_current_frame_outside_the_range_tracks_the_keyframes_ins
     p.set_range(3, 5)
     p.undo.undo()
     assert seg.track() is None
-    assert dialogs[-1][1] == ("Nothing to track in the in/out range (frames 3..4): click the object on a frame inside "
-                              "it and press Enter first. Keyframes outside the in/out range (3..4): frames 1; widen "
-                              "the range (I and O set the in and out points at the current frame) to track from them.")
+    assert window.notice.text() == ("Nothing to track in the in/out range (frames 3..4): click the object on a frame "
+                                    "inside it and press Enter first. Keyframes outside the in/out range (3..4): "
+                                    "frames 1; widen the range (I and O set the in and out points at the current "
+                                    "frame) to track from them.") and not dialogs
 
 
 @pytest.fixture

@@ -48,8 +48,30 @@ def test_inpaint_with_no_mask_in_a_narrow_window_shows_the_whole_sentence(window
     assert inside(notice, window) and notice.label.height() >= notice.label.heightForWidth(notice.label.width())
     window.resize(1200, 700)  # (as wide as the picture's area, as that changes)
     qtbot.waitUntil(lambda: notice.width() > 1100)
-    notice.timer.setInterval(10)
+    qtbot.mouseClick(notice.label, Qt.MouseButton.LeftButton)  # a click on its words: read, and gone
+    assert not notice.isVisible()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Return, CTRL)
+    notice.timer.setInterval(10)  # (by itself: after 10 s and more)
     notice.timer.start()
     qtbot.waitUntil(lambda: not notice.isVisible())
 
 
+
+
+def test_a_refused_mask_file_is_a_notice_not_an_error_dialog(window, clip, tmp_path, qtbot, dialogs, monkeypatch):
+    """File > Import mask image… with a mask that looks inverted (white background) opened an error
+    dialog: the user chose the wrong file, and nothing is to be decided. Now the notice says what
+    to do and the masks stay as they were."""
+    import cv2
+    import numpy as np
+    from PySide6.QtWidgets import QFileDialog
+
+    window.open_path(clip)
+    inverted = tmp_path / "inverted.png"
+    cv2.imwrite(str(inverted), np.where(square_mask(), 0, 255).astype(np.uint8))
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(inverted), "")))
+    window.import_masks_action.trigger()
+    assert dialogs == [] and window.notice.text() == (f"Mask {inverted} marks 91% of the frame, its whole edge included, "
+                                                      "for removal: it looks inverted (white background); invert it "
+                                                      "so that only what to remove is white.")
+    assert window.project.masks.masked_frames() == []

@@ -596,7 +596,7 @@ def shown_part(y0, y1, x0, x1):
 def test_track_needs_a_mask(window, disc_clip, dialogs):
     window.open_path(disc_clip)
     assert window.segment.track() is None
-    assert "no mask" in dialogs[-1][1]
+    assert "no mask" in window.notice.text() and not dialogs
 
 
 def test_enter_with_nothing_selected_and_a_click_beside_the_picture_say_so(window, disc_clip, qtbot):
@@ -625,14 +625,14 @@ def test_track_says_which_keyframes_lie_outside_the_range(window, disc_clip, qtb
     select_and_commit(qtbot, window, *disc_centre(6))
     p.set_range(0, 4)
     assert seg.track() is None
-    assert dialogs[-1][1].startswith("Nothing to track in the in/out range (frames 0..3): click the object on a "
-                                     "frame inside it and press Enter first. Keyframes outside the in/out range "
-                                     "(0..3): frames 6;")
+    assert window.notice.text().startswith("Nothing to track in the in/out range (frames 0..3): click the object on a "
+                                           "frame inside it and press Enter first. Keyframes outside the in/out range "
+                                           "(0..3): frames 6;") and not dialogs
     p.set_current(2)
     assert seg.track() is None
-    assert dialogs[-1][1] == ("This frame has no mask to track; click the object and press Enter first. Keyframes "
-                              "outside the in/out range (0..3): frames 6; widen the range (I and O set the in and out "
-                              "points at the current frame) to track from them.")
+    assert window.notice.text() == ("This frame has no mask to track; click the object and press Enter first. "
+                                    "Keyframes outside the in/out range (0..3): frames 6; widen the range (I and O set "
+                                    "the in and out points at the current frame) to track from them.") and not dialogs
     assert not window.controller.engine.busy
 
 
@@ -644,7 +644,7 @@ def test_track_over_a_one_frame_range_says_there_is_nothing_to_track(window, dis
     select_and_commit(qtbot, window, *disc_centre(5))
     p.set_range(5, 6)
     assert window.segment.track() is None
-    assert dialogs[-1][1].startswith("The in/out range is frame 5 alone: nothing to track.")
+    assert window.notice.text().startswith("The in/out range is frame 5 alone: nothing to track.") and not dialogs
 
 
 def test_click_track_inpaint_export(window, clips_dir, qtbot, tmp_path, no_bundled_weights):
@@ -1127,8 +1127,8 @@ def test_track_with_a_selection_not_kept_yet_says_to_keep_it_first(window, disc_
     assert seg.tool.candidates
     masks = p.masks_snapshot()
     assert seg.track() is None and not window.controller.engine.busy
-    assert dialogs[-1] == ("critical", "The selection shown in cyan is not kept yet: press Enter to keep it (Esc "
-                                       "drops it), then Track.")
+    assert window.notice.text() == ("The selection shown in cyan is not kept yet: press Enter to keep it (Esc "
+                                    "drops it), then Track.") and not dialogs
     assert seg.tool.candidates and all(p.masks.blob(i) == masks.blob(i) for i in range(N))
     qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)  # dropped: Track follows the kept object
     with qtbot.waitSignal(seg.trackFinished, timeout=60_000):
