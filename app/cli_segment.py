@@ -385,6 +385,8 @@ def cmd_track(args) -> int:
         try:
             with atomic_path(args.json) as tmp:
                 tmp.write_text(json.dumps(info, indent=1))
+        except OutputError as exc:  # (its temporary file could not be made: the folder was checked before)
+            raise OutputError(f"The masks are in {out}, but --json {args.json} was not written: {exc}") from None
         except OSError as exc:
             raise OutputError(f"The masks are in {out}, but writing {args.json} failed ({exc.strerror or exc}); "
                               "is the disk full?") from None

@@ -434,3 +434,27 @@ def test_an_end_past_the_video_says_tracking_runs_to_its_last_frame(disc_clip, t
                  str(tmp_path / "n")]) != 0
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and "outside the range 5..7" in lines[0], lines
+
+
+def test_a_json_that_cannot_be_written_after_the_tracking_says_where_the_masks_are(disc_clip, tmp_path, capsys,
+                                                                                    monkeypatch):
+    """The --json folder passes the check before tracking but refuses the file after it (a read-only
+    mount seen as writable, a permission changed meanwhile): the line said only "Cannot write in
+    DIR", as if nothing had been written, while the masks were complete in their folder."""
+    from app.core import fsutil
+    from app.core.errors import OutputError
+
+    made = fsutil.make_temp_beside
+
+    def refuse(path, tag):
+        if path.name == "flags.json":
+            raise OutputError(f"Cannot write in {path.parent} (Permission denied); choose another folder.")
+        return made(path, tag)
+
+    monkeypatch.setattr(fsutil, "make_temp_beside", refuse)
+    out, info = tmp_path / "masks", tmp_path / "flags.json"
+    assert main(["track", str(disc_clip), "--click", "34,46", "--end", "3", "-o", str(out), "--json", str(info)]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert err == [f"error: The masks are in {out}, but --json {info} was not written: Cannot write in {tmp_path} "
+                   "(Permission denied); choose another folder."], err
+    assert len(read_masks(out)) == N and not info.exists()
