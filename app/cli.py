@@ -368,6 +368,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _parse(parser: argparse.ArgumentParser, argv: list) -> argparse.Namespace:
+    """``parser.parse_args(argv)``, but an argument no option takes (a misspelt option, a second
+    video) is refused by the command's own parser: its line points to that command's --help, with
+    the option meant where one is close (argparse's pointed to the main --help, which lists none)."""
+    import difflib
+
+    args, extra = parser.parse_known_args(argv)
+    if not extra:
+        return args
+    command = parser
+    while command._subparsers is not None:  # noqa: SLF001 - (cache trim: the innermost command)
+        choices = command._subparsers._group_actions[0]  # noqa: SLF001
+        name = getattr(args, choices.dest, None)
+        if name is None:
+            break
+        command = choices.choices[name]
+    options = [o for a in command._actions for o in a.option_strings]  # noqa: SLF001
+    like = difflib.get_close_matches(extra[0].split("=")[0], options, n=1) if extra[0].startswith("--") else []
+    command.error(f"unrecognized arguments: {' '.join(extra)}" + (f" (did you mean {like[0]}?)" if like else ""))
+
+
 def _rate(text: str) -> float:
     """An argparse ``type`` for a frame rate: a number above 0 and at most 1000 (30, 29.97, 24000/1001)."""
     from fractions import Fraction
@@ -445,7 +466,7 @@ def main(argv=None) -> int:
             parser.parse_args(argv)
         print("No display found: running the headless demo (use `inpaint` for your own videos).", file=sys.stderr)
         argv = ["demo"] + argv
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
     if args.command is None:
         parser.print_help()

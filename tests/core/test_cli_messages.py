@@ -169,3 +169,23 @@ def test_train_on_cuda_without_a_gpu_is_refused_before_the_data_is_read(tmp_path
     line = only_error(capsys)
     assert "no CUDA GPU is available; use --device cpu or auto" in line, line
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("argv, said", [
+    (["inpaint", "v.mp4", "--mask", "m.png", "-o", "o.mp4", "--strat", "3"],
+     "inpaint: error: unrecognized arguments: --strat 3 (did you mean --start?) (see python main.py inpaint --help)"),
+    (["track", "v.mp4", "--clik", "3,3", "-o", "m"],
+     "track: error: unrecognized arguments: --clik 3,3 (did you mean --click?) (see python main.py track --help)"),
+    (["cache", "trim", "--limt", "5G"], "cache trim: error: unrecognized arguments: --limt 5G (did you mean --limit?) "
+                                        "(see python main.py cache trim --help)"),
+    (["inpaint", "v.mp4", "w.mp4", "--mask", "m.png", "-o", "o.mp4"],
+     "inpaint: error: unrecognized arguments: w.mp4 (see python main.py inpaint --help)"),
+])
+def test_a_misspelt_option_points_to_the_commands_help_and_the_option_meant(argv, said, capsys):
+    """``inpaint ... --strat 3`` said "python main.py: error: unrecognized arguments: --strat 3 (see
+    python main.py --help)": the main help, which lists no inpaint option."""
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].endswith(said), err
