@@ -271,6 +271,8 @@ def _run(args) -> int:
 
         resolve_device(args.device)
     cfg, resume = build_config(args)
+    workdir = Path(cfg.workdir).expanduser()
+    made = not workdir.exists()  # (made by this run: removed again if it is left empty)
     cancel = CancelToken()
     previous = None
     try:  # Ctrl-C stops after the current step and saves a checkpoint; a second Ctrl-C aborts.
@@ -298,6 +300,10 @@ def _run(args) -> int:
                 result = trainer.run()
             except Cancelled as exc:
                 raise Cancelled(f"{exc} To continue, run the same command with --resume.") from None
+    except BaseException:  # (a kill or a second Ctrl-C before the first checkpoint: "no partial output was left")
+        if made:
+            _remove_empty_folders(workdir)
+        raise
     finally:
         if previous is not None:
             signal.signal(signal.SIGINT, previous)
@@ -309,6 +315,18 @@ def _run(args) -> int:
             line += f"; generator written to {result.output}"
         print(line)
     return 0
+
+
+def _remove_empty_folders(top: Path) -> None:
+    """Delete ``top`` and the folders in it that hold no file (a work folder made for a run that
+    ended before it wrote anything); a folder with a file in it stays, with the file."""
+    import os
+
+    for folder, _, _ in sorted(os.walk(top), key=lambda entry: -len(entry[0])):  # (the deepest first)
+        try:
+            os.rmdir(folder)
+        except OSError:
+            pass
 
 
 def finetune_command(args) -> int:

@@ -238,3 +238,26 @@ def test_rate_and_eta_leave_out_the_first_step(tmp_path, data, tiny_weights):
     after = {p.done: p.info for p in reports if "sec_per_step" in p.info}
     assert after[1]["sec_per_step"] >= 6.0  # one step done: all there is to go by
     assert after[3]["sec_per_step"] < 1.5 and after[3]["eta"] < 1.5, after  # steps 2-3 alone
+
+
+def test_a_run_killed_before_it_saved_anything_leaves_no_work_folder(tmp_path, data, tiny_weights, capsys,
+                                                                     monkeypatch):
+    """A kill (or a second Ctrl-C) during the first step said "no partial output was left" and left
+    the work folder it had made, empty, beside the output; a work folder that was there before, or
+    one holding a file, stays."""
+    from app.cli import main
+
+    def killed(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Trainer, "run", killed)
+    out = tmp_path / "t.pth"
+    base = ["finetune", "--data", str(data), "--from", str(tiny_weights), "--output", str(out),
+            "--config", str(_config_file(tmp_path)), "--device", "cpu"]
+    assert main(base) == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "cancelled: interrupted; no partial output was left."
+    assert not (tmp_path / "t.train").exists() and not out.exists()
+    kept = tmp_path / "mine"
+    (kept / "notes").mkdir(parents=True)
+    assert main(base + ["--workdir", str(kept)]) == 130
+    assert (kept / "notes").is_dir()  # (not made by this run: as it was, its empty folders too)
