@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Optional
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QColor, QKeySequence, QPainter, QPen
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
@@ -18,6 +18,8 @@ from .qimage import rgb_to_qimage
 
 MODES = {"original": ("Original only", "view-original", "1"), "side": ("Side by side", "view-side", "2"),
          "split": ("Split slider", "view-split", "3")}
+#: While the playhead is dragged, how long it stays on a frame before that frame's exact result is read
+SCRUB_REST_MS = 100
 
 
 class ResultView(ImageView):
@@ -160,7 +162,20 @@ def bind_preview(view: ResultView, project, area: CompareArea, loader, timeline=
     """``loader`` (``frames.ResultLoader``) reads the exact result frames off the GUI thread: a 1080p
     PNG takes 19-43 ms to read, which stalled each step with the arrow keys. Until it has read the
     frame shown, the view shows the frame's JPEG proxy (``ResultCache.proxy``: 3-12 ms), then the
-    exact frame, which is what Export writes. ``timeline``: while it plays, the proxies alone."""
+    exact frame, which is what Export writes. ``timeline``: while it plays, the proxies alone; while
+    its playhead is dragged, the exact frame is read once it has rested on a frame ``SCRUB_REST_MS``
+    or the button is let go (a read of each frame dragged past took a core of two from the drag)."""
+    bar = getattr(timeline, "bar", None)
+    rest = QTimer(view)
+    rest.setSingleShot(True)
+    rest.setInterval(SCRUB_REST_MS)
+    resting = [None]  # the frame the timer runs for
+
+    def read_exact(*_):
+        """Ask for the exact result of the frame shown, unless playing or hidden."""
+        rest.stop()
+        if project.has_video and not view.isHidden() and not (timeline is not None and timeline.playing):
+            loader.request(project.results, project.current)
 
     def refresh(*_):
         if not project.has_video or view.isHidden():  # hidden: skip decoding the result
@@ -170,7 +185,11 @@ def bind_preview(view: ResultView, project, area: CompareArea, loader, timeline=
         result = None if playing else loader.exact(results, i)
         proxy_of = None
         if result is None:
-            if not playing:
+            if not playing and bar is not None and bar.held:
+                if not rest.isActive() or resting[0] != i:  # the exact frame once the playhead rests
+                    resting[0] = i
+                    rest.start()
+            elif not playing:
                 loader.request(results, i)  # the exact frame follows (read_ended), read while the proxy is
             # (as many pixels as the screen shows of it: a HiDPI screen's, and a wide pixel's width)
             shown = view.scale() * max(1.0, view.state.aspect) * view.devicePixelRatioF()
@@ -210,8 +229,11 @@ def bind_preview(view: ResultView, project, area: CompareArea, loader, timeline=
     project.rangeChanged.connect(refresh)
     area.modeChanged.connect(refresh)
     loader.loaded.connect(read_ended)
+    rest.timeout.connect(read_exact)
     if timeline is not None:  # stopped: the exact frame in place of the proxy
         timeline.playingChanged.connect(lambda playing: None if playing else refresh())
+    if bar is not None:
+        bar.released.connect(lambda: read_exact() if view.proxy_of is not None else None)
 
 
 def _reaches(running, index: int, project) -> bool:

@@ -99,10 +99,12 @@ class FrameBar(QWidget):
     """Scrub bar: click or drag to pick a frame; shows range, mask marks and the playhead."""
 
     frameClicked = Signal(int)
+    released = Signal()  # the button held on the bar (a click, the end of a drag) is let go
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.count, self.current, self.start, self.end = 0, 0, 0, 0
+        self.held = False  # the left button is down on the bar: the user is dragging the playhead
         self.marks: frozenset[int] = frozenset()
         self.flagged: frozenset[int] = frozenset()  # frames to check ('lost' / 'fallback' / 'shrunk')
         self.tracked: frozenset[int] = frozenset()  # frames whose mask the tracker filled (in part)
@@ -181,11 +183,17 @@ class FrameBar(QWidget):
 
     def mousePressEvent(self, e):
         if e.button() == Qt.MouseButton.LeftButton:
+            self.held = True
             self.frameClicked.emit(self.index_at(e.position().x()))
 
     def mouseMoveEvent(self, e):
         if e.buttons() & Qt.MouseButton.LeftButton:
             self.frameClicked.emit(self.index_at(e.position().x()))
+
+    def mouseReleaseEvent(self, e):
+        if e.button() == Qt.MouseButton.LeftButton and self.held:
+            self.held = False
+            self.released.emit()
 
 
 def frame_runs(indices):
