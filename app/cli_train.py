@@ -338,15 +338,18 @@ def train_command(args) -> int:
 
 
 def main(argv=None) -> int:
-    """Standalone entry (``python -m app.cli_train`` / ``torchrun ... -m app.cli_train``)."""
-    parser = argparse.ArgumentParser(prog="sttn-train")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except InpaintError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return exc.exit_code
+    """Standalone entry (``python -m app.cli_train`` / ``torchrun ... -m app.cli_train``): train or
+    finetune as the main command line runs them, with its one-line errors (a usage mistake too),
+    Ctrl-C, kill and --log-file; they were argparse's usage block and a traceback here."""
+    from .cli import main as cli_main
+    from .cliutil import program
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not {"train", "finetune"} & set(argv):
+        print(f"error: python -m app.cli_train runs `train ...` or `finetune ...` (the same as `{program()} train`); "
+              "add one of them.", file=sys.stderr)
+        return 2
+    return cli_main(argv)
 
 
 if __name__ == "__main__":

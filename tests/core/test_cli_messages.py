@@ -189,3 +189,20 @@ def test_a_misspelt_option_points_to_the_commands_help_and_the_option_meant(argv
     assert stop.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].endswith(said), err
+
+
+def test_the_standalone_training_entry_says_a_mistake_in_one_line(tmp_path, capsys):
+    """``python -m app.cli_train`` (torchrun's entry) printed argparse's usage block for a bad option
+    and a traceback for a second Ctrl-C; it is the main command line's train and finetune now."""
+    from app.cli_train import main as train_main
+
+    with pytest.raises(SystemExit) as stop:
+        train_main(["finetune", "--data", str(tmp_path), "--device", "gpu"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert stop.value.code == 2 and len(err) == 1 and "'gpu' is not a device name; write cuda" in err[0], err
+    assert train_main([]) == 2
+    line = only_error(capsys)
+    assert "runs `train ...` or `finetune ...`" in line, line
+    assert train_main(["finetune", "--data", str(tmp_path / "none"), "--from", str(tmp_path / "g.pth"),
+                       "-o", str(tmp_path / "o.pth")]) == 2
+    assert "--from" in only_error(capsys)
