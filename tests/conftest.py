@@ -16,6 +16,18 @@ CLIPS = SHARED / "data" / "clips"
 TRAIN_CLIPS = SHARED / "data" / "train"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def user_data_for_the_session(tmp_path_factory):
+    """User data (autosaves, downloads, the part-file journal) in tmp from the session's first fixture on.
+
+    Session fixtures (the tiny trained weights) run before any per-test redirect; without this they
+    wrote journal notes into the real ~/.local/share/sttn-inpaint/writing."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("STTN_INPAINT_DATA", str(tmp_path_factory.mktemp("userdata")))
+    yield
+    patch.undo()
+
+
 @pytest.fixture(autouse=True)
 def user_cache_and_logs(tmp_path_factory, monkeypatch):
     """Caches (decoded training clips, GUI results) and logs go to tmp, never the user's folders."""
