@@ -95,6 +95,7 @@ def test_data_dir_follows_xdg(monkeypatch, tmp_path):
 
     if not sys.platform.startswith("linux"):
         pytest.skip("XDG_DATA_HOME applies on Linux only")
+    monkeypatch.delenv("STTN_INPAINT_DATA", raising=False)  # (the suite sets it: tests keep out of the user's folders)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
     assert user_data_dir() == tmp_path / "sttn-inpaint"
     assert models_dir() == tmp_path / "sttn-inpaint" / "models"
@@ -109,6 +110,7 @@ def test_cli_download_sam_saves_into_the_models_folder(server, tmp_path, monkeyp
     from app.cli import main
 
     if sys.platform.startswith("linux"):
+        monkeypatch.delenv("STTN_INPAINT_DATA", raising=False)
         monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     else:
         monkeypatch.setattr("app.core.segment.download.models_dir", lambda: tmp_path / "data" / "sttn-inpaint" / "models")
