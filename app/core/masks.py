@@ -18,7 +18,8 @@ from typing import Iterable, Optional, Protocol
 import cv2
 import numpy as np
 
-from .errors import MaskError, VideoError
+from .errors import MaskError, OutputError, VideoError
+from .fsutil import make_temp_beside
 from .jobs import ProgressClock
 from .video import IMAGE_EXTS, image_files, open_video
 
@@ -532,14 +533,15 @@ class MaskStore:
             blob = self._blobs.get(i)
             if id(blob) not in pngs:
                 pngs[id(blob)] = mask_png(self.get(i))
-            p = folder / f"{i:05d}.png"
-            tmp = folder / f".{p.name}.part"  # (renamed when whole: a full disk or a crash leaves no cut PNG)
-            try:
+            p, tmp = folder / f"{i:05d}.png", None
+            try:  # (renamed when whole: a full disk leaves no cut PNG, a kill a hidden file the next start sweeps)
+                tmp = make_temp_beside(p, "tmp")
                 tmp.write_bytes(pngs[id(blob)])
                 os.replace(tmp, p)
-            except OSError as exc:
-                tmp.unlink(missing_ok=True)
-                raise MaskError(f"Cannot write {p} ({exc.strerror or exc}); choose a writable folder "
+            except (OSError, OutputError) as exc:
+                if tmp is not None:
+                    tmp.unlink(missing_ok=True)
+                raise MaskError(f"Cannot write {p} ({getattr(exc, 'strerror', None) or exc}); choose a writable folder "
                                 "with space left.") from None
             paths.append(p)
             clock.report(i + 1)
