@@ -151,6 +151,7 @@ class VideoReader:
             self._seekable, self._pts, self._count = True, sorted(pts), len(pts)
             self._pts_index = {}  # (seeks in MP4 / MOV are not checked against it)
             self._keys = []
+            self._torn = None
             clock.total = self._count
             clock.report(self._count)
             return
@@ -158,6 +159,7 @@ class VideoReader:
         keys = []  # (frames before it, timestamp) of each keyframe packet, in decode order
         hidden = 0
         broken = False
+        last_corrupt = False  # the last packet read short: the file ends inside it
         try:
             for packet in self._container.demux(self._stream):
                 if packet.size == 0 or packet.is_discard:  # (decoded for the frames after it, never shown:
@@ -166,12 +168,20 @@ class VideoReader:
                 if packet.is_keyframe:
                     keys.append((len(pts), packet.pts if packet.pts is not None else packet.dts))
                 pts.append(packet.pts if packet.pts is not None else packet.dts)
+                last_corrupt = packet.is_corrupt
                 if len(pts) % INDEX_REPORT_EVERY == 0:
                     if cancel is not None:
                         cancel.check()
                     clock.report(min(len(pts), clock.total) if clock.total else len(pts))
         except av.error.FFmpegError:
             broken = True  # a truncated tail: keep what was indexed; decoding will tell if frames are missing
+        # A file cut inside a frame's packet: the demuxer hands over the part there is, marked corrupt,
+        # which the decoder refuses ("Invalid data"); that frame is not in the video (a corrupt packet
+        # mid-file, say a transport-stream error, is decoded as it is: the decoder conceals what it can)
+        self._torn = pts.pop() if last_corrupt else None
+        if last_corrupt and keys and keys[-1][0] == len(pts):
+            keys.pop()
+        broken = broken or last_corrupt
         if not pts:
             self._container.close()
             raise VideoError(f"{self.path} contains no video frames; is the file truncated?")
@@ -206,8 +216,10 @@ class VideoReader:
         # each packet as (timestamp, discarded): a sample before the edit's start (pts < 0 once
         # shifted, say the frames from the keyframe to the cut of a file cut without re-encoding)
         # is decoded for the ones after it but never shown, so it is no frame of the video
-        said = [(p, p < 0) for p in pts]
-        stamp = lambda p: (p.pts if p.pts is not None else p.dts, bool(p.is_discard))  # noqa: E731
+        said = [(p, p < 0, False) for p in pts]
+        # (and a packet read short, the file cut inside it, differs from its table entry: the demux
+        # pass leaves that frame out)
+        stamp = lambda p: (p.pts if p.pts is not None else p.dts, bool(p.is_discard), bool(p.is_corrupt))  # noqa: E731
         head, tail = [], []
         try:
             for packet in self._container.demux(s):
@@ -334,6 +346,17 @@ class VideoReader:
             img = cv2.rotate(img, ROTATE_CCW[rot // 90])
         return img
 
+    def _decode_packets(self) -> Iterator:
+        """The stream's frames from where the container stands, as ``container.decode`` gives them,
+        less the torn last packet of a cut-off file (``_torn``; sent, it stops the decoder with an error
+        before the whole frames still in it come out)."""
+        torn = self._torn
+        for packet in self._container.demux(self._stream):
+            if torn is not None and packet.is_corrupt and packet.size and (
+                    packet.pts if packet.pts is not None else packet.dts) == torn:
+                continue
+            yield from packet.decode()
+
     def _decode_from(self, index: int) -> Iterator:
         """Decoder positioned so that its first yielded frame is ``index``."""
         if index > 0 and self._seekable:
@@ -349,7 +372,7 @@ class VideoReader:
         # from the start, counting frames: exact whatever the timestamps say
         self._container.seek(0, stream=self._stream)
         skip = index
-        for frame in self._container.decode(self._stream):
+        for frame in self._decode_packets():
             if skip:
                 skip -= 1
                 continue
@@ -360,7 +383,7 @@ class VideoReader:
         come out with their own times."""
         target = self._pts[index]
         self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
-        frames = self._container.decode(self._stream)
+        frames = self._decode_packets()
         for frame in frames:
             if frame.pts is not None and frame.pts < target:
                 continue
@@ -377,7 +400,7 @@ class VideoReader:
         for key in range(k, max(k - 3, 0), -1):
             before, ts = self._keys[key]
             self._container.seek(ts, stream=self._stream, backward=True, any_frame=False)
-            frames = self._container.decode(self._stream)
+            frames = self._decode_packets()
             first = next(frames, None)
             if first is None or not first.key_frame or first.pts != ts:
                 continue
@@ -402,7 +425,7 @@ class VideoReader:
             if start <= 0:
                 return None
             self._container.seek(self._pts[start], stream=self._stream, backward=True, any_frame=False)
-            frames = self._container.decode(self._stream)
+            frames = self._decode_packets()
             first = next((f for f in frames if f.key_frame), None)
             j = self._pts_index.get(first.pts) if first is not None and first.pts is not None else None
             if first is not None and j is None:

@@ -441,6 +441,33 @@ def test_a_matroska_recording_with_nothing_to_remove_is_not_copied_broken(tmp_pa
             assert len(r) == 20 and err < 8 and err < np.abs(r[19].astype(int) - a[9]).mean() / 2
 
 
+def test_a_file_cut_inside_a_frame_reads_every_whole_frame(tmp_path):
+    """Cut off inside a frame's packet (where the cut lands depends on the bytes before it, so the
+    same half-way cut fell between packets or inside one as x264 wrote the file): the demuxer hands
+    over the part there is, which the decoder refused, so reading the last frames raised "damaged at
+    frame 26" for a file whose length the reader itself gave. Every frame it counts must read, in
+    order and at random, and be the whole file's frame with that timestamp."""
+    src = tmp_path / "whole.mp4"
+    with av.open(str(src), "w", options={"movflags": "faststart"}) as out:
+        s = out.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        encode_frames(out, s, make_frames(40, 64, 48))
+    data = src.read_bytes()
+    with av.open(str(src)) as c:
+        packets = [(p.pos, p.size) for p in c.demux(c.streams.video[0]) if p.size]
+    with VideoReader(src) as r:
+        whole = {t: r.read(i) for i, t in enumerate(r._pts)}
+    cut = tmp_path / "cut.mp4"
+    for k in (17, 18, 19, len(packets) - 1):  # (inside a B-frame, a P-frame..., and the file's last packet)
+        pos, size = packets[k]
+        cut.write_bytes(data[:pos + size // 2])
+        with VideoReader(cut) as r:
+            n = len(r)
+            assert n == k and r.notice.startswith(f"cut.mp4 ends early: {k} of its 40 frames can be read")
+            for i in [*range(n), n - 1, 2, n - 2, 0, n // 2]:
+                assert np.array_equal(r.read(i), whole[r._pts[i]]), (k, i)
+
+
 def test_a_cut_off_download_says_so_and_its_torn_audio_is_left_out(tmp_path):
     """An mp4 with its index at the front (web and phone files), cut off half-way: it read and
     exported what was there without a word, and copied the torn last audio packet, at which players
