@@ -191,6 +191,8 @@ def plan(reader, changed: Iterable[int]) -> tuple[Optional[Plan], str]:
             for packet in c.demux(st):
                 if packet.dts is None:
                     continue
+                if packet.is_corrupt and packet.pts not in index:  # (the reader left it out)
+                    return None, "it is cut off inside a frame"
                 if packet.size == 0 or packet.is_discard or packet.pts not in index:
                     return None, "its edit list hides frames"
                 i = index[packet.pts]

@@ -248,3 +248,26 @@ def test_a_portrait_phone_clip_keeps_its_rotation_in_both_parts(tmp_path, monkey
     far = np.ones_like(m)
     far[50:90, 0:50] = False
     assert all(np.abs(b[i].astype(int) - a[i])[far].mean() < 4 for i in (5, 12, 15, 25))
+
+
+def test_a_file_cut_inside_a_frame_is_encoded_whole_without_its_torn_packet(tmp_path):
+    """The reader leaves out a frame whose packet the file ends inside; copying GOPs as they are
+    would carry that torn packet into the export, where players stop at it."""
+    src = tmp_path / "whole.mp4"
+    with av.open(str(src), "w", options={"movflags": "faststart"}) as out:
+        s = out.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = W, H, "yuv420p"
+        s.options = {"x264-params": "keyint=10:min-keyint=10:scenecut=0"}
+        encode_frames(out, s, make_frames(N, W, H))
+    with av.open(str(src)) as c:
+        pos, size = [(p.pos, p.size) for p in c.demux(video=0) if p.size][-1]
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(src.read_bytes()[:pos + size // 2])
+    with VideoReader(cut) as r:
+        n = len(r)
+        assert n == N - 1 and plan(r, [2]) == (None, "it is cut off inside a frame")
+    result = inpaint_video(cut, box_masks([2], n), tmp_path / "out.mp4", config=EngineConfig(fill="telea"))
+    assert result.copied == 0
+    with av.open(str(tmp_path / "out.mp4")) as c:
+        assert not any(p.is_corrupt for p in c.demux(video=0))
+    assert len(decoded(tmp_path / "out.mp4")) == n
