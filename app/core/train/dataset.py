@@ -154,6 +154,10 @@ class FrameCache:
                     raise
                 # A file cut short (a few frames missing at the end) still trains on what it holds.
                 log.warning("using the first %d frames of %s: %s", n, src, exc)
+            else:
+                notice = getattr(reader, "notice", None)
+                if notice:  # (cut off or damaged: the reader counted only the frames that read)
+                    log.warning("using the first %d frames of %s: %s", n, src, notice)
             f.flush()
         info = {"source": str(src.resolve()), "frames": n, "width": self.width, "height": self.height,
                 "version": CACHE_VERSION}
