@@ -51,23 +51,58 @@ def _child(data: bytes, start: int, end: int, kind: bytes) -> Optional[tuple[int
     return None
 
 
-def _find_moov(f: BinaryIO, size: int) -> Optional[bytes]:
-    """The payload of the file's top-level moov box (None: none, or a fragmented file)."""
-    pos, moov = 0, None
+def _top_boxes(f: BinaryIO, size: int) -> Iterator[tuple[Optional[bytes], int, int, int]]:
+    """(type, start, size, header size) of each top-level box of the open file ``f`` of ``size``
+    bytes, in order (a box of size 0 runs to the end); a header that cannot be read ends it with a
+    type of None."""
+    pos = 0
     while pos + 8 <= size:
         f.seek(pos)
         head = f.read(16)
         if len(head) < 8:
-            return None
+            break
         n, kind = struct.unpack_from(">I4s", head)
         hl = 8
         if n == 1:
             if len(head) < 16:
-                return None
+                break
             n, hl = struct.unpack_from(">Q", head, 8)[0], 16
         elif n == 0:
             n = size - pos
         if n < hl:
+            break
+        yield kind, pos, n, hl
+        pos += n
+    else:
+        return
+    yield None, pos, 0, 0
+
+
+def index_cut_off(path) -> bool:
+    """An MP4 / MOV file (it starts with an ftyp box) cut off before its whole moov box: the index
+    every frame is found by, written last by a camera or a plain export and so missing from a
+    recording or copy that stopped early, or cut inside where a web file has it first."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            if f.read(8)[4:8] != b"ftyp":
+                return False
+            for kind, pos, n, _ in _top_boxes(f, size):
+                if kind is None:  # (a box header cut short, or no box structure: some other damage)
+                    return pos + 16 > size
+                if kind in (b"moov", b"moof"):
+                    return pos + n > size
+    except OSError:
+        return False
+    return True  # (no index at all)
+
+
+def _find_moov(f: BinaryIO, size: int) -> Optional[bytes]:
+    """The payload of the file's top-level moov box (None: none, or a fragmented file)."""
+    moov = None
+    for kind, pos, n, hl in _top_boxes(f, size):
+        if kind is None:
             return None
         if kind == b"moof":
             return None  # fragmented: the sample tables are spread over the file
@@ -76,7 +111,6 @@ def _find_moov(f: BinaryIO, size: int) -> Optional[bytes]:
                 return None
             f.seek(pos + hl)
             moov = f.read(n - hl)
-        pos += n
     return moov
 
 

@@ -25,7 +25,7 @@ from .config import X264_PRESETS
 from .errors import InpaintError, OutputError, VideoError, short
 from .fsutil import check_writable, make_temp_beside, remove_orphans
 from .jobs import CancelToken, ProgressClock, ProgressFn
-from .mp4index import video_pts
+from .mp4index import index_cut_off, video_pts
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 #: names of video files: a folder holding one is not a frame folder (its images are stray stills)
@@ -111,11 +111,13 @@ class VideoReader:
         try:
             self._container = av.open(str(self.path))
         except (av.error.FFmpegError, OSError, ValueError) as exc:
+            _refuse_cut_index(self.path)
             raise VideoError(
                 f"Cannot open {self.path} as a video ({short(exc)}); is it a complete video file?"
             ) from None
         if not self._container.streams.video:
             self._container.close()
+            _refuse_cut_index(self.path)
             raise VideoError(f"{self.path} has no video stream; pick a video file.")
         self._stream = self._container.streams.video[0]
         self.has_audio = bool(self._container.streams.audio)
@@ -528,6 +530,15 @@ class VideoReader:
     def __exit__(self, *exc):
         self.close()
         return False
+
+
+def _refuse_cut_index(path: Path) -> None:
+    """VideoError where ``path`` is an MP4 / MOV cut off before the end of its index (FFmpeg says
+    "Invalid data", or finds no streams): without it not one frame can be found."""
+    if index_cut_off(path):
+        raise VideoError(f"{path} is truncated: cut off before the end of its index (the moov box MP4 and MOV "
+                         f"files need to be read at all), so no frame can be found: copy or download it again; a "
+                         f"recording stopped by a crash can only be rebuilt by a repair tool such as untrunc.")
 
 
 def _chain(frame, frames) -> Iterator:

@@ -157,7 +157,12 @@ def test_a_file_that_is_no_video_is_said_without_ffmpegs_error_number(tmp_path, 
     cut.write_bytes(clip.read_bytes()[:2000])  # an interrupted download: the index at the end is gone
     assert main(["info", str(cut)]) == 2
     line = _one_error_line(capsys)
-    assert "cut.mp4" in line and "Invalid data" in line and "Errno" not in line
+    assert "cut.mp4 is truncated" in line and "copy or download it again" in line and "Errno" not in line
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"\x00" * 1000)  # (no MP4 layout at all: FFmpeg's words, less the number)
+    assert main(["info", str(junk)]) == 2
+    line = _one_error_line(capsys)
+    assert "junk.mp4" in line and "Invalid data" in line and "Errno" not in line
 
 
 def _folder_of_videos(tmp_path, stills: int) -> Path:
