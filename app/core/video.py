@@ -591,9 +591,15 @@ class FrameFolderReader:
 
     def read(self, index: int) -> np.ndarray:
         path = self.files[index]
-        img = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            raise VideoError(f"Cannot read frame image {path} ({short(exc)}); replace or remove it.") from None
+        img = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
         if img is None:
             raise VideoError(f"Cannot read frame image {path}; replace or remove it.")
+        if _jpeg_cut_off(data):  # (OpenCV decodes the part there is and greys the rest)
+            raise VideoError(f"Frame image {path} is cut off (an interrupted copy?); replace or remove it.")
         img = cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
         if index and img.shape[:2] != (self.height, self.width):
             raise VideoError(
@@ -623,6 +629,26 @@ class FrameFolderReader:
 
     def __exit__(self, *exc):
         return False
+
+
+def _jpeg_cut_off(data: bytes) -> bool:
+    """A JPEG file that ends inside its image data: no end-of-image marker after its first scan (the
+    markers before it are stepped over by their lengths, so an EXIF thumbnail's own end does not count;
+    what follows the end, a phone's motion-photo video say, is not looked at)."""
+    if data[:2] != b"\xff\xd8":
+        return False
+    pos = 2
+    while pos + 4 <= len(data):
+        if data[pos] != 0xFF:
+            return False  # (not the layout expected: left to the decoder)
+        marker = data[pos + 1]
+        if marker == 0xFF:  # (fill bytes)
+            pos += 1
+            continue
+        if marker == 0xDA:  # start of scan: the image data follows, up to FF D9
+            return data.find(b"\xff\xd9", pos) < 0
+        pos += 2 + int.from_bytes(data[pos + 2:pos + 4], "big")
+    return True
 
 
 def open_video(path, fps: float = DEFAULT_FPS, progress: Optional[ProgressFn] = None,

@@ -124,3 +124,20 @@ def test_an_mp4_cut_before_its_index_says_so_in_one_line(tmp_path):
     with pytest.raises(VideoError, match="Cannot open"):  # (not an MP4 at all: no word of an index)
         (tmp_path / "junk.mp4").write_bytes(b"\x00" * 1000)
         VideoReader(tmp_path / "junk.mp4")
+
+
+@pytest.mark.parametrize("ext", ["png", "jpg"])
+def test_a_frame_folder_whose_last_image_is_cut_says_which(tmp_path, ext):
+    """A frame folder copied with its last image cut off: a PNG was refused only when the export
+    reached it, a JPEG was read with its lower part grey and exported so."""
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, f in enumerate(make_frames(6, W, H)):
+        cv2.imwrite(str(folder / f"{i:03d}.{ext}"), f[..., ::-1])
+    last = folder / f"005.{ext}"
+    last.write_bytes(last.read_bytes()[:last.stat().st_size // 2])
+    with pytest.raises(VideoError) as err:
+        with open_video(folder) as r:
+            r.read(5)
+    message = str(err.value)
+    assert "\n" not in message and "005." + ext in message and "replace or remove it" in message
