@@ -78,6 +78,8 @@ KEPT_TAGS = {"creation_time", "date", "title", "comment", "description", "artist
              "model", "album", "genre", "keywords"}  # (and location*, com.apple.quicktime.*)
 #: containers whose seeks land at or before the frame asked for, with frames carrying the index's times
 TRUSTED_SEEK = {"mov", "matroska"}
+#: containers whose demuxer hands over a packet the file ends inside without marking it corrupt
+UNMARKED_TAILS = {"mpegts", "mpeg"}
 SEEK_TRIES, SEEK_BACK = 5, 16  # a checked seek's tries, and how far back (frames) the second one starts
 CHECK_PACKETS = 48
 MP4_SUFFIXES = {".mp4", ".m4v", ".mov"}  # names an export may have
@@ -153,7 +155,7 @@ class VideoReader:
             self._seekable, self._pts, self._count = True, sorted(pts), len(pts)
             self._pts_index = {}  # (seeks in MP4 / MOV are not checked against it)
             self._keys = []
-            self._torn = None
+            self._torn = self._damaged = None
             clock.total = self._count
             clock.report(self._count)
             return
@@ -162,6 +164,7 @@ class VideoReader:
         hidden = 0
         broken = False
         last_corrupt = False  # the last packet read short: the file ends inside it
+        damaged = None  # the first frame whose packet is marked corrupt mid-file (a transport-stream error)
         try:
             for packet in self._container.demux(self._stream):
                 if packet.size == 0 or packet.is_discard:  # (decoded for the frames after it, never shown:
@@ -169,6 +172,8 @@ class VideoReader:
                     continue
                 if packet.is_keyframe:
                     keys.append((len(pts), packet.pts if packet.pts is not None else packet.dts))
+                if last_corrupt and damaged is None:  # (one before the last: the file goes on after it)
+                    damaged = len(pts) - 1
                 pts.append(packet.pts if packet.pts is not None else packet.dts)
                 last_corrupt = packet.is_corrupt
                 if len(pts) % INDEX_REPORT_EVERY == 0:
@@ -180,6 +185,8 @@ class VideoReader:
         # A file cut inside a frame's packet: the demuxer hands over the part there is, marked corrupt,
         # which the decoder refuses ("Invalid data"); that frame is not in the video (a corrupt packet
         # mid-file, say a transport-stream error, is decoded as it is: the decoder conceals what it can)
+        # (a transport stream hands it over unmarked: decoding the last GOP tells)
+        last_corrupt = last_corrupt or (not broken and self._tail_torn(pts, keys))
         self._torn = pts.pop() if last_corrupt else None
         if last_corrupt and keys and keys[-1][0] == len(pts):
             keys.pop()
@@ -192,9 +199,18 @@ class VideoReader:
         if declared > len(pts) + hidden:
             self.notice = (f"{self.path.name} ends early: {len(pts)} of its {declared} frames can be read (an "
                            f"interrupted download or copy?); the export has the {len(pts)} there are.")
+        elif (lacking := self._lacking_seconds(pts)) is not None:
+            self.notice = (f"{self.path.name} ends early: {len(pts)} frames, {lacking[0]:.1f} s of its {lacking[1]:.1f} "
+                           f"s, can be read (an interrupted download or copy?); the export has the {len(pts)} there "
+                           f"are.")
+        elif damaged is not None:
+            self.notice = (f"{self.path.name} is damaged near frame {damaged}: frames from there may show blocks or "
+                           f"be missing (the file's {len(pts)} are read and exported); re-export or repair it if "
+                           f"that matters.")
         elif broken:
             self.notice = (f"{self.path.name} is damaged after frame {len(pts)}: the frames up to there are read "
                            f"and exported.")
+        self._damaged = damaged
         self._seekable = all(p is not None for p in pts)
         self._pts = sorted(pts) if self._seekable else []
         self._pts_index = {p: i for i, p in enumerate(self._pts)}
@@ -203,6 +219,43 @@ class VideoReader:
         clock.total = self._count
         clock.report(self._count)
         self._rewind()
+
+    def _lacking_seconds(self, pts: list) -> Optional[tuple[float, float]]:
+        """(seconds read, seconds said) where the video stream's own DURATION tag (Matroska / WebM
+        as FFmpeg and mkvmerge write them) says it lasts more than a frame and a half longer than
+        the frames found: the file was cut off (or damaged, the demuxer finding no more past it)."""
+        said = _tag_seconds(self._stream.metadata.get("DURATION"))
+        tb = self._stream.time_base
+        if said is None or not tb or len(pts) < 2 or any(p is None for p in pts):
+            return None
+        first, last = min(pts), max(pts)
+        frame = (last - first) / (len(pts) - 1)
+        read = float((last - (self._stream.start_time or 0) + frame) * tb)
+        return (read, said) if read < said - 1.5 * float(frame * tb) else None
+
+    def _tail_torn(self, pts: list, keys: list) -> bool:
+        """An MPEG transport or program stream cut inside its last video packet: its demuxer hands
+        over the part there is unmarked (MP4, Matroska and AVI mark it corrupt), and the decoder
+        makes a frame of it, half grey or smeared. Decodes the last GOP: True where the frame of the
+        last packet comes out marked corrupt, or not at all."""
+        if self._container.format.name not in UNMARKED_TAILS or not keys or pts[-1] is None:
+            return False
+        last, key = pts[-1], keys[-1][1]
+        # (a seek here lands after the time asked for: from the keyframe before, the last GOP whole)
+        start = keys[-2][1] if len(keys) > 1 else 0
+        whole_gop = False
+        try:
+            self._container.seek(start, stream=self._stream, backward=True, any_frame=False)
+            for packet in self._container.demux(self._stream):
+                for frame in packet.decode():
+                    whole_gop = whole_gop or frame.pts == key
+                    if frame.pts == last:
+                        return bool(frame.is_corrupt)
+        except av.error.FFmpegError:
+            pass  # (refused after the last keyframe came out: as good as a frame marked corrupt)
+        finally:
+            self._rewind()
+        return whole_gop
 
     def _sample_table_pts(self) -> Optional[list[int]]:
         """The packets' timestamps from an MP4 / MOV's sample tables (``mp4index.video_pts``: the
@@ -353,8 +406,9 @@ class VideoReader:
         less the torn last packet of a cut-off file (``_torn``; sent, it stops the decoder with an error
         before the whole frames still in it come out)."""
         torn = self._torn
+        unmarked = self._container.format.name in UNMARKED_TAILS  # (``_tail_torn``)
         for packet in self._container.demux(self._stream):
-            if torn is not None and packet.is_corrupt and packet.size and (
+            if torn is not None and packet.size and (packet.is_corrupt or unmarked) and (
                     packet.pts if packet.pts is not None else packet.dts) == torn:
                 continue
             yield from packet.decode()
@@ -479,6 +533,9 @@ class VideoReader:
             frame = next(self._decoder)
         except StopIteration:
             self._decoder = None
+            if self._damaged is not None:  # (a packet lost to the damage: fewer frames come out than were counted)
+                raise VideoError(f"{self.path} is damaged near frame {self._damaged}: frame {index} of {self._count} "
+                                 f"cannot be decoded; re-export or repair it.") from None
             raise VideoError(
                 f"{self.path} ends early: frame {index} of {self._count} cannot be decoded; the file is truncated."
             ) from None
@@ -550,6 +607,15 @@ def _chain(frame, frames) -> Iterator:
 def _narrow(wide: np.ndarray) -> np.ndarray:
     """16-bit RGB rounded to 8 bits (x / 257, to the nearest)."""
     return cv2.convertScaleAbs(wide, alpha=1 / 257)
+
+
+def _tag_seconds(text: Optional[str]) -> Optional[float]:
+    """Seconds of a Matroska DURATION tag ("00:01:02.500000000"); None where there is none."""
+    parts = (text or "").split(":")
+    try:
+        return float(parts[0]) * 3600 + float(parts[1]) * 60 + float(parts[2]) if len(parts) == 3 else None
+    except ValueError:
+        return None
 
 
 class FrameFolderReader:
@@ -1235,7 +1301,13 @@ def _mux_audio(video_path: Path, audio_path: Optional[Path], out_path: Path,
                              key=lambda item: (item[0], item[1]))
         for _, _, packet, stream_out in merged:
             packet.stream = stream_out
-            out.mux(packet)
+            if stream_out is v_out:
+                out.mux(packet)
+                continue
+            try:
+                out.mux(packet)
+            except av.error.InvalidDataError:
+                pass  # (a damaged sound packet, which ADTS's conversion refuses: left out, a gap players fill)
 
 
 def _subtitle_tracks(stack, path: Path, out, shift: Fraction) -> list:
