@@ -80,6 +80,7 @@ KEPT_TAGS = {"creation_time", "date", "title", "comment", "description", "artist
 TRUSTED_SEEK = {"mov", "matroska"}
 #: containers whose demuxer hands over a packet the file ends inside without marking it corrupt
 UNMARKED_TAILS = {"mpegts", "mpeg"}
+TAIL_GOP_BYTES = 64 << 20  # the most of the last GOP's packets kept to check a tail there (``_tail_torn``)
 SEEK_TRIES, SEEK_BACK = 5, 16  # a checked seek's tries, and how far back (frames) the second one starts
 CHECK_PACKETS = 48
 MP4_SUFFIXES = {".mp4", ".m4v", ".mov"}  # names an export may have
@@ -165,6 +166,9 @@ class VideoReader:
         broken = False
         last_corrupt = False  # the last packet read short: the file ends inside it
         damaged = None  # the first frame whose packet is marked corrupt mid-file (a transport-stream error)
+        # the packets from the last keyframe on, where the demuxer does not mark a torn one (``_tail_torn``)
+        tail = self._container.format.name in UNMARKED_TAILS
+        gop, before, gop_bytes = None, [], 0  # (and the GOP before: an open GOP's first B-frames need it)
         try:
             for packet in self._container.demux(self._stream):
                 if packet.size == 0 or packet.is_discard:  # (decoded for the frames after it, never shown:
@@ -172,6 +176,13 @@ class VideoReader:
                     continue
                 if packet.is_keyframe:
                     keys.append((len(pts), packet.pts if packet.pts is not None else packet.dts))
+                    before, gop = gop or [], ([] if tail else None)
+                    gop_bytes = sum(p.size for p in before)
+                if gop is not None:
+                    gop.append(packet)
+                    gop_bytes += packet.size
+                    if gop_bytes > TAIL_GOP_BYTES:  # (GOPs too long to keep: not checked)
+                        gop = None
                 if last_corrupt and damaged is None:  # (one before the last: the file goes on after it)
                     damaged = len(pts) - 1
                 pts.append(packet.pts if packet.pts is not None else packet.dts)
@@ -186,7 +197,7 @@ class VideoReader:
         # which the decoder refuses ("Invalid data"); that frame is not in the video (a corrupt packet
         # mid-file, say a transport-stream error, is decoded as it is: the decoder conceals what it can)
         # (a transport stream hands it over unmarked: decoding the last GOP tells)
-        last_corrupt = last_corrupt or (not broken and self._tail_torn(pts, keys))
+        last_corrupt = last_corrupt or (not broken and gop is not None and self._tail_torn(before, gop))
         self._torn = pts.pop() if last_corrupt else None
         if last_corrupt and keys and keys[-1][0] == len(pts):
             keys.pop()
@@ -233,29 +244,31 @@ class VideoReader:
         read = float((last - (self._stream.start_time or 0) + frame) * tb)
         return (read, said) if read < said - 1.5 * float(frame * tb) else None
 
-    def _tail_torn(self, pts: list, keys: list) -> bool:
+    def _tail_torn(self, before: list, gop: list) -> bool:
         """An MPEG transport or program stream cut inside its last video packet: its demuxer hands
         over the part there is unmarked (MP4, Matroska and AVI mark it corrupt), and the decoder
-        makes a frame of it, half grey or smeared. Decodes the last GOP: True where the frame of the
-        last packet comes out marked corrupt, or not at all."""
-        if self._container.format.name not in UNMARKED_TAILS or not keys or pts[-1] is None:
+        makes a frame of it, half grey or smeared. Decodes the last GOP's packets ``gop`` after those
+        of the one ``before`` (kept by the index pass: a seek here lands off the index's times) on a
+        decoder of its own: True where the frame of the last packet comes out marked corrupt, or not
+        at all once the GOP's keyframe has."""
+        stamp = lambda p: p.pts if p.pts is not None else p.dts  # noqa: E731
+        last, key = stamp(gop[-1]), stamp(gop[0])
+        if last is None:
             return False
-        last, key = pts[-1], keys[-1][1]
-        # (a seek here lands after the time asked for: from the keyframe before, the last GOP whole)
-        start = keys[-2][1] if len(keys) > 1 else 0
-        whole_gop = False
+        src = self._stream.codec_context
+        keyed = False
         try:
-            self._container.seek(start, stream=self._stream, backward=True, any_frame=False)
-            for packet in self._container.demux(self._stream):
-                for frame in packet.decode():
-                    whole_gop = whole_gop or frame.pts == key
+            ctx = av.CodecContext.create(src.name, "r")
+            if src.extradata:
+                ctx.extradata = src.extradata
+            for packet in [*before, *gop, None]:
+                for frame in ctx.decode(packet):
+                    keyed = keyed or frame.pts == key
                     if frame.pts == last:
                         return bool(frame.is_corrupt)
-        except av.error.FFmpegError:
-            pass  # (refused after the last keyframe came out: as good as a frame marked corrupt)
-        finally:
-            self._rewind()
-        return whole_gop
+        except (av.error.FFmpegError, ValueError):
+            pass  # (the decoder refused a packet: as good as a frame marked corrupt, once the keyframe came out)
+        return keyed
 
     def _sample_table_pts(self) -> Optional[list[int]]:
         """The packets' timestamps from an MP4 / MOV's sample tables (``mp4index.video_pts``: the
