@@ -138,12 +138,13 @@ def cmd_inpaint(args) -> int:
         raise InpaintError(f"--fps sets the rate of a folder of frames; {args.input} is a video file, which keeps its "
                            "own rate (each frame its time): leave --fps out.")
     weights = _weights_if_needed(args)
+    seen = _Seen(args)
     with TqdmProgress("inpaint") as bar:
-        progress = _noted(bar, weights, args)
+        progress = _noted(bar, weights, args, seen)
         result = inpaint_video(args.input, args.mask, args.output, weights=weights,
                                config=_engine_config(args), start=args.start, end=args.end, crf=args.crf,
                                keep_audio=not args.no_audio, progress=progress, preset=args.preset,
-                               copy_unchanged=not args.reencode_all, fps=args.fps)
+                               copy_unchanged=not args.reencode_all, fps=args.fps, opened=seen)
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
     sec = max(result.seconds, 1e-9)  # (the whole file: over a sub-range most frames are only copied)
@@ -154,54 +155,56 @@ def cmd_inpaint(args) -> int:
           f"{copied}, {result.seconds:.1f} s, {rate})")
     if not progress.noted:  # (a video copied as it was, an empty mask, reports no progress: said after it)
         note_end_past(args.end, result.frames, "inpainted" if result.inpainted else "copied")
-    for note in _export_notes(args):
+    for note in seen.notes:
         print(f"note: {note}", file=sys.stderr)
     return 0
 
 
-def _export_notes(args) -> list[str]:
-    """What the export changed besides the frames inpainted (the export dialog's notes): an odd size
-    padded, colour finer than 4:2:0, a frame folder's rate, PCM sound made AAC in an .mp4."""
-    from .core.video import FrameFolderReader, export_notes, export_suffix, open_video
+class _Seen:
+    """What inpaint says of its input, taken from the reader the run opened (``inpaint_video``'s
+    ``opened``), while it is open: the input is opened and indexed once, not again for a note."""
 
-    with open_video(args.input) as reader:
-        notes = export_notes(reader, rate=False)
-        if isinstance(reader, FrameFolderReader) and args.fps is None:
-            notes.append(f"A frame folder has no frame rate: it was written at {reader.fps:g} frames/s; --fps sets "
-                         "another.")
-    if not args.no_audio and export_suffix(args.input) == ".mov" and args.output.suffix.lower() != ".mov":
+    def __init__(self, args):
+        self.args = args
+        self.frames = 0  # (0 until the run has opened the input)
+        self.notes: list[str] = []
+
+    def __call__(self, reader) -> None:
+        self.frames = len(reader)
+        self.notes = _export_notes(reader, self.args)
+
+
+def _export_notes(reader, args) -> list[str]:
+    """What the export changes besides the frames inpainted (the export dialog's notes): an odd size
+    padded, colour finer than 4:2:0, a frame folder's rate, PCM sound made AAC in an .mp4."""
+    from .core.video import FrameFolderReader, export_notes, export_suffix
+
+    notes = export_notes(reader, rate=False)
+    if isinstance(reader, FrameFolderReader) and args.fps is None:
+        notes.append(f"A frame folder has no frame rate: it was written at {reader.fps:g} frames/s; --fps sets "
+                     "another.")
+    if (not args.no_audio and reader.has_audio and args.output.suffix.lower() != ".mov"
+            and export_suffix(args.input) == ".mov"):
         notes.append("Its uncompressed PCM sound is in this file as AAC (an mp4 holds no PCM); name the output "
                      ".mov to keep the sound as it is.")
     return notes
 
 
-def _noted(bar, weights, args):
+def _noted(bar, weights, args, seen: _Seen):
     """``bar`` that first prints the notes on the run (the fill ``auto`` chose, an ``--end`` past the
-    video's end): at the first progress report, when the inputs have been checked (a bad input is
-    still one line) and before the work that may take minutes. Its ``noted`` says whether they were
-    printed."""
+    video's end, counted on the reader the run opened: ``seen``): at the first progress report, when
+    the inputs have been checked (a bad input is still one line) and before the work that may take
+    minutes. Its ``noted`` says whether they were printed."""
 
     def progress(p):
         if not progress.noted:
             progress.noted = True
             _notes_before(weights, args)
-            if args.end is not None:
-                note_end_past(args.end, _frame_count(args), "inpainting")
+            note_end_past(args.end, seen.frames, "inpainting")
         bar(p)
 
     progress.noted = False
     return progress
-
-
-def _frame_count(args) -> int:
-    """The input's frame count (0 where it cannot be opened again: the run itself says why)."""
-    from .core.video import DEFAULT_FPS, open_video
-
-    try:
-        with open_video(args.input, fps=args.fps or DEFAULT_FPS) as reader:
-            return len(reader)
-    except (InpaintError, OSError):
-        return 0
 
 
 def _weights_if_needed(args):

@@ -666,7 +666,8 @@ def inpaint_video(input_path, masks, output_path, weights=None, config: Optional
                   start: int = 0, end: Optional[int] = None, crf: int = 18, keep_audio: bool = True,
                   engine: Optional[InpaintEngine] = None, progress: Optional[ProgressFn] = None,
                   cancel: Optional[CancelToken] = None, preset: str = "medium",
-                  copy_unchanged: bool = True, fps: Optional[float] = None) -> InpaintResult:
+                  copy_unchanged: bool = True, fps: Optional[float] = None,
+                  opened: Optional[Callable[[object], None]] = None) -> InpaintResult:
     """Inpaint ``input_path`` into an H.264 mp4 at ``output_path`` (atomic; audio kept).
 
     masks: a path (image, folder, mask video) or a MaskSource/MaskStore of the video's size.
@@ -677,6 +678,9 @@ def inpaint_video(input_path, masks, output_path, weights=None, config: Optional
     frame are encoded again and the others are copied bit for bit; False re-encodes every frame.
     ``fps``: the rate a frame folder given as ``input_path`` is written at (None: ``DEFAULT_FPS``);
     a video file keeps its own.
+    ``opened(reader)``: called once the input is open and checked against the masks and the range,
+    before any frame is worked on, for what a caller says of the input (its frame count, its format)
+    without opening and indexing it a second time.
     """
     from .fsutil import check_writable
     from .smartrender import SmartWriter, plan
@@ -708,6 +712,8 @@ def inpaint_video(input_path, masks, output_path, weights=None, config: Optional
             if not notice:
                 raise
             raise type(exc)(f"{exc} Note: {notice}") from None
+        if opened is not None:
+            opened(reader)
         empty = all(masks.is_empty(i) for i in range(start, end))
         if empty:
             warnings.append("The mask is empty: nothing to remove, the video was copied through unchanged.")
@@ -764,6 +770,7 @@ def inpaint_video(input_path, masks, output_path, weights=None, config: Optional
             def report(frames: int, filled: float = 0.0) -> None:
                 clock.report(frames, work=(frames * WORK_PER_FRAME["encode"] + filled) / work)
 
+            report(0)  # (before the first frame: a caller's notes on the run come before its work)
             for i in before:  # copied through, with progress: from the middle of an hour this is long
                 cancel.check()
                 sink(i, reader.read(i))

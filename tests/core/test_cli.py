@@ -230,6 +230,32 @@ def test_the_end_past_note_comes_before_the_work_not_after_it(clip_and_mask, tmp
     assert "note: --end 9 is past this 6-frame video's end; copied to its last frame (5)." in err, err
 
 
+def test_the_end_past_note_counts_on_the_run_s_own_reader(make_clip, tmp_path, capsys, monkeypatch):
+    """The ``--end`` note opened and indexed the input a second time to count its frames (and the
+    export notes a third, after the run): on an hour of video on a slow disk, a pass over the whole
+    file each. The run's reader is indexed once, and the note still comes before the first frame is
+    worked on."""
+    import app.core.engine as engine
+    from app.core import video
+
+    clip = make_clip(n=6, width=64, height=48, name="clip.mkv")  # (Matroska: indexed by a pass over it)
+    mask = tmp_path / "m.png"
+    m = np.zeros((48, 64), np.uint8)
+    m[10:20, 20:40] = 255
+    cv2.imwrite(str(mask), m)
+    indexed = []
+    index = video.VideoReader._index_timestamps
+    monkeypatch.setattr(video.VideoReader, "_index_timestamps",
+                        lambda self, *a: (indexed.append(self.path), index(self, *a))[1])
+    said = []
+    fill = engine.fill_range
+    monkeypatch.setattr(engine, "fill_range", lambda *a, **k: (said.append(capsys.readouterr().err), fill(*a, **k))[1])
+    assert main(["inpaint", str(clip), "--mask", str(mask), "-o", str(tmp_path / "o.mp4"), "--fill", "telea",
+                 "--end", "400"]) == 0
+    assert indexed == [clip], indexed  # (the export notes too are taken from the run's reader)
+    assert len(said) == 1 and "note: --end 400 is past this 6-frame video's end" in said[0], said
+
+
 def _options(parser, command=()):
     """(command words, option action) for every option taking a value, in every subcommand."""
     import argparse
