@@ -138,6 +138,7 @@ def cmd_inpaint(args) -> int:
         raise InpaintError(f"--fps sets the rate of a folder of frames; {args.input} is a video file, which keeps its "
                            "own rate (each frame its time): leave --fps out.")
     weights = _weights_if_needed(args)
+    replacing = _replacing(args.output)
     seen = _Seen(args)
     with TqdmProgress("inpaint") as bar:
         progress = _noted(bar, weights, args, seen)
@@ -151,13 +152,19 @@ def cmd_inpaint(args) -> int:
     rate = (f"{result.inpainted / sec:.2f} inpainted frames/s" if result.inpainted == result.frames else
             f"{result.frames / sec:.1f} frames/s written")
     copied = f", {result.copied} copied as they were" if result.copied else ""
-    print(f"Wrote {result.output} ({result.frames} frames, {result.inpainted} inpainted with {result.fill or 'nothing'}"
-          f"{copied}, {result.seconds:.1f} s, {rate})")
+    print(f"Wrote {result.output}{', replacing the file there' if replacing else ''} ({result.frames} frames, "
+          f"{result.inpainted} inpainted with {result.fill or 'nothing'}{copied}, {result.seconds:.1f} s, {rate})")
     if not progress.noted:  # (a video copied as it was, an empty mask, reports no progress: said after it)
         note_end_past(args.end, result.frames, "inpainted" if result.inpainted else "copied")
     for note in seen.notes:
         print(f"note: {note}", file=sys.stderr)
     return 0
+
+
+def _replacing(output) -> bool:
+    """Whether writing ``output`` replaces a file there (said in the line a command ends with: a
+    script may rely on an output being replaced, a person should not find it out later)."""
+    return output is not None and Path(output).expanduser().is_file()
 
 
 class _Seen:
@@ -225,10 +232,12 @@ def cmd_demo(args) -> int:
     print(f"Demo: removing the logo in {clip} (mask {mask}).")
     weights = _weights_if_needed(args)
     _notes_before(weights, args)
+    replacing = _replacing(output)
     with TqdmProgress("demo") as bar:
         result = inpaint_video(clip, mask, output, weights=weights, config=_engine_config(args),
                                crf=18, progress=bar)
-    print(f"Done in {result.seconds:.1f} s. The result is at {result.output.resolve()}")
+    print(f"Done in {result.seconds:.1f} s. The result is at {result.output.resolve()}"
+          + (" (it replaced the file there)." if replacing else ""))
     return 0
 
 

@@ -131,9 +131,10 @@ def test_the_summary_of_a_sub_range_gives_the_rate_of_the_whole_file(clip_and_ma
 
 
 def test_demo_runs_headless(tmp_path, capsys):
+    (tmp_path / "demo.mp4").write_bytes(b"an earlier demo")  # (replaced, and said: "it replaced the file there")
     code = main(["demo", "--output", str(tmp_path / "demo.mp4")])
     out = capsys.readouterr().out
-    assert code == 0 and str((tmp_path / "demo.mp4").resolve()) in out
+    assert code == 0 and f"{(tmp_path / 'demo.mp4').resolve()} (it replaced the file there)." in out, out
     from app.core import paths
 
     with VideoReader(tmp_path / "demo.mp4") as o, VideoReader(paths.demo_clip()) as i:
@@ -254,6 +255,23 @@ def test_the_end_past_note_counts_on_the_run_s_own_reader(make_clip, tmp_path, c
                  "--end", "400"]) == 0
     assert indexed == [clip], indexed  # (the export notes too are taken from the run's reader)
     assert len(said) == 1 and "note: --end 400 is past this 6-frame video's end" in said[0], said
+
+
+def test_an_output_that_exists_is_replaced_and_the_summary_says_so(clip_and_mask, tmp_path, capsys):
+    """A file at -o was replaced without a word (a typo'd name over last week's export went
+    unnoticed). It is still replaced (scripts run again rely on that), and the line the run ends
+    with says so; a new name says nothing of the kind."""
+    clip, mask = clip_and_mask
+    out = tmp_path / "clean.mp4"
+    argv = ["inpaint", str(clip), "--mask", str(mask), "-o", str(out), "--fill", "telea", "--end", "2"]
+    assert main(argv) == 0
+    first = capsys.readouterr().out
+    assert first.startswith(f"Wrote {out} (6 frames") and "replacing" not in first, first
+    out.write_bytes(b"last week's export")
+    assert main(argv) == 0
+    assert capsys.readouterr().out.startswith(f"Wrote {out}, replacing the file there (6 frames"), out
+    with VideoReader(out) as o:
+        assert len(o) == 6
 
 
 def _options(parser, command=()):

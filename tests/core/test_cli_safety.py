@@ -145,6 +145,31 @@ def test_track_json_is_never_the_input_and_is_checked_first(disc, tmp_path, caps
     assert snapshot(*before) == before
 
 
+@pytest.mark.parametrize("which", ["keyframe as --json", "keyframe as -o", "SAM checkpoint as --json"])
+def test_track_outputs_are_never_a_keyframe_mask_or_the_sam_checkpoint(disc, tmp_path, capsys, monkeypatch, which):
+    """Every file track reads is refused as an output, before any tracking: a --keyframe PNG
+    (corrected by hand: an hour's work) and the SAM checkpoint as well as the video."""
+    import app.core.segment as segment
+
+    monkeypatch.setattr(segment, "track", lambda *a, **k: pytest.fail("tracked before the output check"))
+    key = tmp_path / "fixed.png"
+    cv2.imwrite(str(key), np.pad(np.full((16, 16), 255, np.uint8), ((16, 16), (12, 36))))  # (the disc on frame 0)
+    sam = tmp_path / "sam_vit_b.pth"
+    sam.write_bytes(b"a checkpoint")
+    before = snapshot(disc, key, sam)
+    argv = ["track", str(disc), "--keyframe", f"{key},0"]
+    if which == "keyframe as --json":
+        argv += ["-o", str(tmp_path / "masks"), "--json", str(key)]
+    elif which == "keyframe as -o":
+        argv += ["-o", str(key)]
+    else:
+        argv += ["--sam", str(sam), "-o", str(tmp_path / "masks"), "--json", str(sam)]
+    assert main(argv) == 2
+    line = error_line(capsys)
+    assert ("is the input SAM checkpoint" if "SAM" in which else "is the input keyframe mask") in line, line
+    assert snapshot(*before) == before and not (tmp_path / "masks").exists()
+
+
 def full_disk(monkeypatch, where):
     """Writes under paths containing ``where`` fail as on a full disk; OpenCV's imwrite, as it does
     there, leaves an empty file and reports success."""
