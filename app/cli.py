@@ -397,7 +397,15 @@ def _parse(parser: argparse.ArgumentParser, argv: list) -> argparse.Namespace:
             break
         command = choices.choices[name]
     options = [o for a in command._actions for o in a.option_strings]  # noqa: SLF001
-    like = difflib.get_close_matches(extra[0].split("=")[0], options, n=1) if extra[0].startswith("--") else []
+    given = extra[0].split("=")[0]
+    if command is not parser and given in parser._option_string_actions:  # noqa: SLF001 - (-v, --log-file)
+        at = argv.index(extra[0])
+        takes = parser._option_string_actions[given].nargs != 0 and "=" not in extra[0]  # noqa: SLF001
+        option, rest = argv[at:at + 1 + takes], argv[:at] + argv[at + 1 + takes:]
+        moved = option + ["PATH"] * (1 + takes - len(option)) + rest  # (--log-file last, with no path)
+        command.error(f"{given} is an option of {parser.prog} itself, not of the command: put it before the "
+                      f"command: {parser.prog} {' '.join(shlex.quote(a) for a in moved)}")
+    like = difflib.get_close_matches(given, options, n=1) if extra[0].startswith("--") else []
     command.error(f"unrecognized arguments: {' '.join(extra)}" + (f" (did you mean {like[0]}?)" if like else ""))
 
 

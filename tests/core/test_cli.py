@@ -1,4 +1,5 @@
 """The command line as a user runs it: one line on stderr and a non-zero exit for bad input."""
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -95,6 +96,25 @@ def test_bad_arguments_get_one_line_not_the_usage(capsys):
             main(argv)
         err = capsys.readouterr().err.strip().splitlines()
         assert exc.value.code == 2 and len(err) == 1 and what in err[0] and "--help" in err[0], err
+
+
+@pytest.mark.parametrize("given", [["--log-file", "run.log"], ["--log-file=run.log"], ["-v"]])
+def test_a_program_option_after_the_command_says_where_it_goes(clip_and_mask, tmp_path, capsys, monkeypatch, given):
+    """``inpaint ... --log-file run.log`` (as most tools take it) said "unrecognized arguments (did you
+    mean --compile?)". The line says it is the program's option and gives the command with it in
+    front, which runs."""
+    clip, mask = clip_and_mask
+    monkeypatch.chdir(tmp_path)
+    argv = ["inpaint", str(clip), "--mask", str(mask), "-o", "o.mp4", "--fill", "telea", *given]
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1 and "did you mean" not in err[0], err
+    assert f"{given[0].split('=')[0]} is an option of python main.py itself" in err[0], err
+    fixed = err[0].split("put it before the command: ", 1)[1].split(" (see ")[0]
+    assert fixed.startswith("python main.py " + " ".join(given) + " inpaint "), fixed
+    assert main(shlex.split(fixed)[2:]) == 0 and (tmp_path / "o.mp4").is_file()
+    assert "--log-file" not in given[0] or (tmp_path / "run.log").is_file()
 
 
 def test_empty_mask_warns_and_copies(clip_and_mask, tmp_path, capsys):
