@@ -214,3 +214,32 @@ def test_large_frames_are_propagated_in_chunks_that_fit_the_memory_budget(monkey
     # back into the frames kept from the one before)
     assert stats["propagated_pixels"] > 0.9 * stats["hole_pixels"]
     assert min(psnr(got[i], gt[i], mask=m) for i in range(12, 30)) > 30
+
+
+def test_progress_moves_and_cancel_stops_while_a_chunk_is_propagated():
+    """The first chunk's flows and passes report before any frame is handed on, and a cancel there
+    stops the run before the sink gets a frame (it sat at 0 % for minutes on a real clip)."""
+    gt = panning(20)
+    m = hole()
+    inp = blank(gt, m)
+    seen, got = [], []
+
+    def progress(p):
+        seen.append((p.work, len(got)))
+
+    propagate_video(FrameList(inp), MaskList([m] * 20), lambda i, f: got.append(i), chunk=20, overlap=4,
+                    progress=progress)
+    early = [w for w, handed in seen if handed == 0 and w]
+    assert len(early) >= 10 and early == sorted(early) and 0 < early[-1] <= 1
+    token, after = CancelToken(), []
+
+    def cancel_midway(p):
+        if p.work and token.cancelled:
+            after.append(p.work)
+        elif p.work:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        propagate_video(FrameList(inp), MaskList([m] * 20), lambda i, f: after.append(i), chunk=20,
+                        overlap=4, progress=cancel_midway, cancel=token)
+    assert len(after) <= 2  # no frame handed on; at most the pairs already being worked on report
