@@ -159,10 +159,14 @@ def test_fill_with_engine_runs_sttn_on_what_is_left(fixture_weights):
     still = [panning(1)[0]] * 2  # static: propagation reveals nothing, STTN fills it all
     m = hole()
     inp = blank(still, m)
-    got = {}
+    got, works = {}, []
     stats = propagate_video(FrameList(inp), MaskList([m] * 2), lambda i, f: got.__setitem__(i, f),
-                            chunk=4, overlap=1, fill_remaining=fill_with_engine(engine))
+                            chunk=4, overlap=1, fill_remaining=fill_with_engine(engine),
+                            progress=lambda p: works.append((p.work, len(got))))
     assert stats["propagated_pixels"] == 0
+    # the STTN fill of the chunk reports before its frames are handed on, past propagation's tenth
+    before = [w for w, handed in works if w and handed == 0]
+    assert max(w for w in before if w <= 0.1) == pytest.approx(0.1) and max(before) > 0.1
     for i in range(2):
         assert got[i].shape == inp[i].shape and got[i].dtype == np.uint8
         assert np.array_equal(got[i][~m], inp[i][~m])
