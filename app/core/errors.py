@@ -11,7 +11,13 @@ import re
 def short(exc: BaseException) -> str:
     """An exception as a short detail for a one-line message: its first line (at most 160
     characters) without the ``[Errno N]`` in front (FFmpeg's are numbers such as 1094995529 that
-    say nothing to a user), or its type's name where it has no text or only a key or index (KeyError 7)."""
+    say nothing to a user), or its type's name where it has no text or only a key or index (KeyError 7).
+    An FFmpeg error (PyAV's) gives its reason alone: what PyAV adds after it is the name of the
+    FFmpeg function that failed ('avcodec_send_packet()') or the file's path, which the message
+    names already."""
+    reason = getattr(exc, "strerror", None)
+    if type(exc).__module__.split(".")[0] == "av" and isinstance(reason, str) and reason.strip():
+        return reason.strip().splitlines()[0][:160]
     text = str(exc).strip().splitlines()
     if not text:
         return type(exc).__name__

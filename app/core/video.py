@@ -114,13 +114,13 @@ class VideoReader:
         try:
             self._container = av.open(str(self.path))
         except (av.error.FFmpegError, OSError, ValueError) as exc:
-            _refuse_cut_index(self.path)
+            _refuse_cut(self.path)
             raise VideoError(
                 f"Cannot open {self.path} as a video ({short(exc)}); is it a complete video file?"
             ) from None
         if not self._container.streams.video:
             self._container.close()
-            _refuse_cut_index(self.path)
+            _refuse_cut(self.path, self._container)
             raise VideoError(f"{self.path} has no video stream; pick a video file.")
         self._stream = self._container.streams.video[0]
         self.has_audio = bool(self._container.streams.audio)
@@ -140,7 +140,13 @@ class VideoReader:
         # Deeper than 8 bits: frames go through 16-bit RGB and are rounded to 8 (swscale's direct
         # 10-bit -> rgb24 path truncates: 1.8 levels darker in red, 0.9 in blue)
         self._wide = self.bit_depth > 8
-        first = self[0]
+        try:
+            first = self[0]
+        except VideoError:
+            self.close()
+            if self._cut or self._count == 1:  # (the file holds a part of its first frame, or of its first few)
+                _refuse_cut(self.path)
+            raise
         self.height, self.width = first.shape[:2]
         rate = self._stream.average_rate or self._stream.guessed_rate or self._stream.base_rate
         self.fps = float(rate) if rate else DEFAULT_FPS
@@ -157,15 +163,21 @@ class VideoReader:
             self._pts_index = {}  # (seeks in MP4 / MOV are not checked against it)
             self._keys = []
             self._torn = self._damaged = None
+            self._cut = False
             clock.total = self._count
             clock.report(self._count)
             return
         pts = []
-        keys = []  # (frames before it, timestamp) of each keyframe packet, in decode order
+        keys = []  # (frames before it in decode order, timestamp) of each keyframe packet
         hidden = 0
         broken = False
         last_corrupt = False  # the last packet read short: the file ends inside it
         damaged = None  # the first frame whose packet is marked corrupt mid-file (a transport-stream error)
+        # Where the run of packets marked corrupt that the last packets are in began (None: the last
+        # is whole). A run the file goes on after is damage; one it ends in is the cut of a file cut
+        # off: a program stream marks every frame of the PES the cut falls in, and hands its torn
+        # last one over unmarked (``ended``: a run with one packet after it, damage once another comes)
+        run = ended = None
         # the packets from the last keyframe on, where the demuxer does not mark a torn one (``_tail_torn``)
         tail = self._container.format.name in UNMARKED_TAILS
         gop, before, gop_bytes = None, [], 0  # (and the GOP before: an open GOP's first B-frames need it)
@@ -183,8 +195,17 @@ class VideoReader:
                     gop_bytes += packet.size
                     if gop_bytes > TAIL_GOP_BYTES:  # (GOPs too long to keep: not checked)
                         gop = None
-                if last_corrupt and damaged is None:  # (one before the last: the file goes on after it)
-                    damaged = len(pts) - 1
+                if ended is not None and damaged is None:
+                    damaged = ended
+                ended = None
+                if packet.is_corrupt:
+                    run = len(pts) if run is None else run
+                elif run is not None:
+                    if tail:
+                        ended = run
+                    elif damaged is None:
+                        damaged = run
+                    run = None
                 pts.append(packet.pts if packet.pts is not None else packet.dts)
                 last_corrupt = packet.is_corrupt
                 if len(pts) % INDEX_REPORT_EVERY == 0:
@@ -201,9 +222,22 @@ class VideoReader:
         self._torn = pts.pop() if last_corrupt else None
         if last_corrupt and keys and keys[-1][0] == len(pts):
             keys.pop()
-        broken = broken or last_corrupt
+        # (a transport stream cut inside its 188-byte packets: the demuxer drops the part there is, and
+        # with it a frame whose packet was all in it, without a word; an AVI cut between two frames)
+        cut = last_corrupt or ended is not None or run is not None or _ts_cut_off(self._container, self.path) or (
+            self._container.format.name == "avi" and _riff_cut_off(self.path))
+        if cut and self._container.format.name == "avi":
+            # An AVI keeps no presentation times: FFmpeg puts a P-frame after the B-frames that follow it
+            # in the file. Cut before all of them, it is put too early, in a lost B-frame's place; it is
+            # decoded (the B-frames there are refer to it) but not counted.
+            k = _early_reference(pts + ([self._torn] if self._torn is not None else []))
+            if k is not None and k < len(pts):
+                del pts[k]
+                if keys and keys[-1][0] == k:
+                    keys.pop()
         if not pts:
             self._container.close()
+            _refuse_cut(self.path, self._container)
             raise VideoError(f"{self.path} contains no video frames; is the file truncated?")
         # An MP4 / MOV says how many frames it has: fewer to be found means the file was cut off
         declared = int(self._stream.frames or 0) if self._container.format.name.startswith("mov") else 0
@@ -218,14 +252,21 @@ class VideoReader:
             self.notice = (f"{self.path.name} is damaged near frame {damaged}: frames from there may show blocks or "
                            f"be missing (the file's {len(pts)} are read and exported); re-export or repair it if "
                            f"that matters.")
+        elif cut:
+            self.notice = (f"{self.path.name} is cut off (an interrupted download or copy?); the export has the {len(pts)} whole frame{'s' * (len(pts) != 1)} before the cut; copy or "
+                           f"download it again for the rest.")
         elif broken:
-            self.notice = (f"{self.path.name} is damaged after frame {len(pts)}: the frames up to there are read "
-                           f"and exported.")
+            self.notice = (f"{self.path.name} cannot be read past frame {len(pts)} (it is cut off or damaged there); "
+                           f"the export has the {len(pts)} frames before it.")
         self._damaged = damaged
+        self._cut = cut or broken
         self._seekable = all(p is not None for p in pts)
         self._pts = sorted(pts) if self._seekable else []
         self._pts_index = {p: i for i, p in enumerate(self._pts)}
-        self._keys = keys if self._seekable and all(t is not None for _, t in keys) else []
+        # (by the frames shown before each: an open GOP's first B-frames, decoded after its keyframe, are
+        # shown before it and need the GOP before)
+        self._keys = sorted((self._pts_index[t], t) for _, t in keys if t in self._pts_index) \
+            if self._seekable and all(t is not None for _, t in keys) else []
         self._count = len(pts)
         clock.total = self._count
         clock.report(self._count)
@@ -461,10 +502,11 @@ class VideoReader:
         yield from frames
 
     def _seek_counted(self, index: int) -> Optional[Iterator]:
-        """Frames whose times are not the index's (an AVI with B-frames): seek to the last keyframe at
-        or before ``index`` in decode order and count frames from it, its GOP being closed (all its
-        frames after it on screen, as x264 writes them). The first frame out must be that keyframe,
-        with its packet's time; else an earlier keyframe, and after three None (count from the start)."""
+        """Frames whose times are not the index's (an AVI with B-frames): seek to the last keyframe
+        shown at or before ``index`` and count frames from it (an open GOP's B-frames shown before its
+        keyframe are not decoded after a seek to it: frames of the GOP before, reached from its own
+        keyframe). The first frame out must be that keyframe, with its packet's time; else an earlier
+        keyframe, and after three None (count from the start)."""
         k = bisect.bisect_right(self._keys, (index, float("inf"))) - 1
         for key in range(k, max(k - 3, 0), -1):
             before, ts = self._keys[key]
@@ -554,7 +596,10 @@ class VideoReader:
             ) from None
         except av.error.FFmpegError as exc:
             self._decoder = None
-            raise VideoError(f"{self.path} is damaged at frame {index} ({short(exc)}); re-export or repair it.") from None
+            # (FFmpeg's reason says nothing more: "Invalid data found when processing input", and PyAV adds the
+            # name of the function that failed)
+            raise VideoError(f"{self.path} is damaged near frame {index} (its picture data there cannot be decoded); "
+                             f"copy it again from the original, or re-export or repair it.") from None
         self._next = index + 1
         return frame
 
@@ -602,13 +647,104 @@ class VideoReader:
         return False
 
 
-def _refuse_cut_index(path: Path) -> None:
-    """VideoError where ``path`` is an MP4 / MOV cut off before the end of its index (FFmpeg says
-    "Invalid data", or finds no streams): without it not one frame can be found."""
+def _refuse_cut(path: Path, container=None) -> None:
+    """VideoError where no frame of ``path`` can be read because the file is cut off: an MP4 / MOV cut
+    before the end of its index (FFmpeg says "Invalid data", or finds no streams), or an MPEG program
+    or transport stream that breaks off before its first whole video frame (FFmpeg cannot open it,
+    finds no video stream, or none of its frames). ``container``: the file as opened, if it was."""
     if index_cut_off(path):
         raise VideoError(f"{path} is truncated: cut off before the end of its index (the moov box MP4 and MOV "
                          f"files need to be read at all), so no frame can be found: copy or download it again; a "
                          f"recording stopped by a crash can only be rebuilt by a repair tool such as untrunc.")
+    kind = "an AVI file" if _riff_cut_off(path) else _mpeg_stream(path)
+    if kind is None or (container is not None and not container.streams.video and (
+            container.streams.audio if kind.endswith("transport stream") else
+            kind.endswith("program stream") and not _ps_lists_video(path))):
+        return  # (not such a file, or one of sound only)
+    raise VideoError(f"{path} is not a complete video: {kind} cut off before its first whole frame "
+                     f"({path.stat().st_size} bytes; an interrupted download or copy?); copy or download it again.")
+
+
+#: the first bytes of an MPEG program stream (a pack header) and a transport stream's packet sizes
+PS_PACK, TS_SYNC, TS_SIZES = b"\x00\x00\x01\xba", 0x47, (188, 192, 204)
+TS_SUFFIXES = {".ts", ".m2ts", ".mts"}
+HEAD_BYTES = 4096  # read of a file to tell an MPEG program / transport stream and its system header
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read(HEAD_BYTES)
+    except OSError:
+        return b""
+
+
+def _mpeg_stream(path: Path) -> Optional[str]:
+    """"an MPEG program stream" or "an MPEG transport stream" where ``path`` begins as one does (.mpg,
+    .vob; .ts, .m2ts, .mts: a sync byte every 188, 192 or 204 bytes); else None."""
+    head = _head(path)
+    if head.startswith(PS_PACK):
+        return "an MPEG program stream"
+    for size in TS_SIZES:
+        syncs = head[4 if size == 192 else 0::size]  # (M2TS: a 4-byte time code before each packet)
+        if all(b == TS_SYNC for b in syncs) and (len(syncs) > 1 or path.suffix.lower() in TS_SUFFIXES):
+            return "an MPEG transport stream"
+    return None
+
+
+def _riff_cut_off(path: Path) -> bool:
+    """An AVI file shorter than its RIFF header says (the size of its first RIFF chunk, all of a file
+    under 1 GB): cut off."""
+    head = _head(path)[:12]
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"AVI ":
+        return False
+    try:
+        return int.from_bytes(head[4:8], "little") + 8 > path.stat().st_size
+    except OSError:
+        return False
+
+
+def _ps_lists_video(path: Path) -> bool:
+    """An MPEG program stream's system header (in its first pack) lists a video stream, or the file
+    ends before there is one to tell (it is read where FFmpeg found no video stream)."""
+    head = _head(path)
+    at = head.find(b"\x00\x00\x01\xbb")
+    length = int.from_bytes(head[at + 4:at + 6], "big") if 0 <= at <= len(head) - 6 else None
+    if length is None or at + 6 + length > len(head):
+        return True
+    return any(0xE0 <= b <= 0xEF for b in head[at + 12:at + 6 + length:3])  # (6 bytes of fields, then 3 a stream)
+
+
+def _ts_cut_off(container, path: Path) -> bool:
+    """A transport stream whose size is no whole number of its packets: cut off inside one (its
+    demuxer drops the part there is, and a frame that was all in it, unmarked)."""
+    if container.format.name != "mpegts":
+        return False
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return False
+    return all(size % n for n in TS_SIZES)
+
+
+def _early_reference(order: list) -> Optional[int]:
+    """Where, in ``order`` (a cut file's frame times in decode order), the last frame that others refer
+    to (one shown after every frame decoded before it) is followed by fewer B-frames (shown before it)
+    than another such frame is: FFmpeg may have guessed its time too early (with no other to go by
+    but the first frame, which none precede: where it is followed by any). None: no B-frames, or all
+    of its B-frames are there."""
+    top = last = None
+    runs, run = [], 0
+    for i, t in enumerate(order):
+        if t is None:
+            return None
+        if top is not None and t < top:
+            run += 1
+            continue
+        if last:  # (not the first frame's)
+            runs.append(run)
+        top, last, run = t, i, 0
+    return last if last and (run < max(runs) if runs else run > 0) else None
 
 
 def _chain(frame, frames) -> Iterator:
