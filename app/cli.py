@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .cliutil import (TqdmProgress, check_readable, device_arg, int_in, note_end_past, path_arg, program,
-                      refuse_inputs, same_path)
+from .cliutil import (REPLACING, TqdmProgress, check_readable, device_arg, int_in, note_end_past, path_arg,
+                      program, refuse_inputs, replaces, same_path)
 from .core.config import X264_PRESETS  # noqa: F401 - the --preset choices
 from .core.errors import Cancelled, InpaintError, OutputError
 
@@ -138,7 +138,7 @@ def cmd_inpaint(args) -> int:
         raise InpaintError(f"--fps sets the rate of a folder of frames; {args.input} is a video file, which keeps its "
                            "own rate (each frame its time): leave --fps out.")
     weights = _weights_if_needed(args)
-    replacing = _replacing(args.output)
+    replacing = replaces(args.output)
     seen = _Seen(args)
     with TqdmProgress("inpaint") as bar:
         progress = _noted(bar, weights, args, seen)
@@ -152,19 +152,13 @@ def cmd_inpaint(args) -> int:
     rate = (f"{result.inpainted / sec:.2f} inpainted frames/s" if result.inpainted == result.frames else
             f"{result.frames / sec:.1f} frames/s written")
     copied = f", {result.copied} copied as they were" if result.copied else ""
-    print(f"Wrote {result.output}{', replacing the file there' if replacing else ''} ({result.frames} frames, "
+    print(f"Wrote {result.output}{REPLACING if replacing else ''} ({result.frames} frames, "
           f"{result.inpainted} inpainted with {result.fill or 'nothing'}{copied}, {result.seconds:.1f} s, {rate})")
     if not progress.noted:  # (a video copied as it was, an empty mask, reports no progress: said after it)
         note_end_past(args.end, result.frames, "inpainted" if result.inpainted else "copied")
     for note in seen.notes:
         print(f"note: {note}", file=sys.stderr)
     return 0
-
-
-def _replacing(output) -> bool:
-    """Whether writing ``output`` replaces a file there (said in the line a command ends with: a
-    script may rely on an output being replaced, a person should not find it out later)."""
-    return output is not None and Path(output).expanduser().is_file()
 
 
 class _Seen:
@@ -232,7 +226,7 @@ def cmd_demo(args) -> int:
     print(f"Demo: removing the logo in {clip} (mask {mask}).")
     weights = _weights_if_needed(args)
     _notes_before(weights, args)
-    replacing = _replacing(output)
+    replacing = replaces(output)
     with TqdmProgress("demo") as bar:
         result = inpaint_video(clip, mask, output, weights=weights, config=_engine_config(args),
                                crf=18, progress=bar)

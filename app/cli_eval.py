@@ -127,7 +127,7 @@ def _interrupted(folder, made: bool, before: set) -> str:
 
 
 def evaluate_command(args) -> int:
-    from .cliutil import TqdmProgress, refuse_inputs, same_path
+    from .cliutil import REPLACING, TqdmProgress, refuse_inputs, replaces, same_path
     from .core.errors import OutputError
     from .core.evaluate import evaluate, to_markdown
     from .core.fsutil import check_writable
@@ -147,6 +147,7 @@ def evaluate_command(args) -> int:
     if args.json is not None and args.markdown is not None and same_path(args.json, args.markdown):
         raise OutputError(f"--json and --markdown are both {args.json}: the second would replace the first; "
                           "give them two paths.")
+    replacing = {out: replaces(out) for out in (args.json, args.markdown) if out is not None}
     made, before = False, set()
     if args.samples is not None:
         made = not args.samples.expanduser().exists()
@@ -167,6 +168,8 @@ def evaluate_command(args) -> int:
         _write(args.json, json.dumps(result, indent=2) + "\n")
     if args.markdown is not None:
         _write(args.markdown, md)
+    for out, replaced in replacing.items():  # (on stderr: the table is stdout's, for a pipe or a > file)
+        print(f"Wrote {out}{REPLACING if replaced else ''}.", file=sys.stderr)
     return 0
 
 

@@ -235,7 +235,8 @@ def _remove_stale_partials(out: Path) -> None:
 def cmd_track(args) -> int:
     import numpy as np
 
-    from .cliutil import TqdmProgress, check_readable, note_end_past, program, refuse_inputs, same_path
+    from .cliutil import (REPLACING, TqdmProgress, check_readable, note_end_past, program, refuse_inputs, replaces,
+                          same_path)
     from .core.errors import OutputError
     from .core.fsutil import atomic_path, check_writable
     from .core.masks import check_not_inverted, fit_mask, is_own_mask, mask_png, read_mask_image
@@ -254,6 +255,7 @@ def cmd_track(args) -> int:
             check_writable(args.json)
     if os.path.lexists(out):  # (a link to nothing too: the rename at the end could not replace it)
         raise InpaintError(f"{out} already exists; give a new folder for the masks (nothing is overwritten).")
+    replacing = replaces(args.json)
     if out.parent.exists() and not out.parent.is_dir():
         raise InpaintError(f"{out.parent} is a file, not a folder; choose another --output.")
     if not out.parent.is_dir():
@@ -391,7 +393,9 @@ def cmd_track(args) -> int:
             raise OutputError(f"The masks are in {out}, but writing {args.json} failed ({exc.strerror or exc}); "
                               "is the disk full?") from None
     secs = time.monotonic() - t0
-    print(f"Wrote {n} mask{'' if n == 1 else 's'} to {out} (tracked frames {start}..{end - 1} in {secs:.1f} s).")
+    print(f"Wrote {n} mask{'' if n == 1 else 's'} to {out} (tracked frames {start}..{end - 1} in {secs:.1f} s)"
+          + (f" and the keyframes and flagged frames to {args.json}{REPLACING if replacing else ''}." if args.json
+             else "."))
     if flags:
         shown = ", ".join(str(i) for i in sorted(flags)[:20]) + (" ..." if len(flags) > 20 else "")
         print(f"Check {len(flags)} flagged frame(s): {shown}")

@@ -188,13 +188,25 @@ def build_config(args):
         # The checkpoint's settings define the run; options given now (steps, output, ...) win.
         merged = {**saved, **fields}
         cfg = TrainConfig.from_dict(merged)
+        _refuse_own_files(cfg)
         return cfg, cfg.checkpoint_path
     if not cfg.data:
         raise DataError("Give --data with a folder of videos (or frame folders) to train on.")
     if cfg.checkpoint_path.exists():
         raise OutputError(f"{cfg.workdir} already holds a training run ({cfg.checkpoint_path}); "
                           "add --resume to continue it or choose another --workdir.")
+    _refuse_own_files(cfg)
     return cfg, None
+
+
+def _refuse_own_files(cfg) -> None:
+    """Refuse an --output that is the run's training checkpoint or log (its work folder's): the
+    generator written over it at the end would lose the run (a resumed run reads them)."""
+    if cfg.output:
+        from .cliutil import refuse_inputs
+
+        refuse_inputs(cfg.output, [("training checkpoint", cfg.checkpoint_path),
+                                   ("training log", Path(cfg.workdir).expanduser() / "metrics.jsonl")])
 
 
 def _clock(seconds) -> str:
@@ -270,7 +282,10 @@ def _run(args) -> int:
         from .core.engine import resolve_device
 
         resolve_device(args.device)
+    from .cliutil import REPLACING, replaces
+
     cfg, resume = build_config(args)
+    replacing = replaces(cfg.output)
     workdir = Path(cfg.workdir).expanduser()
     made = not workdir.exists()  # (made by this run: removed again if it is left empty)
     cancel = CancelToken()
@@ -312,7 +327,7 @@ def _run(args) -> int:
         if result.val_psnr is not None:
             line += f"; validation PSNR {result.val_psnr:.2f} dB, SSIM {result.val_ssim:.4f}"
         if result.output:
-            line += f"; generator written to {result.output}"
+            line += f"; generator written to {result.output}{REPLACING if replacing else ''}"
         print(line)
     return 0
 

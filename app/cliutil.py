@@ -124,6 +124,16 @@ def same_path(a, b) -> bool:
     return a.resolve() == b.resolve()
 
 
+REPLACING = ", replacing the file there"  # (after the path in the line a command ends with)
+
+
+def replaces(output) -> bool:
+    """Whether writing ``output`` replaces a file there: asked before the run and said in the line
+    the command ends with (``REPLACING``): a script may rely on an output being replaced, a person
+    should not find it out later."""
+    return output is not None and Path(output).expanduser().is_file()
+
+
 def refuse_inputs(output, inputs, option: str = "--output") -> None:
     """Raise ``OutputError`` when ``output`` is one of ``inputs``, ``(what, path)`` pairs for
     everything the command reads (a path of None is skipped), or is an image file inside one that

@@ -14,6 +14,9 @@ import numpy as np
 import pytest
 
 from app.cli import main
+from app.core.sttn.checkpoint import load_generator
+from test_train import data  # noqa: F401 - the training clip (a fixture)
+from test_train_audit import tiny_weights  # noqa: F401 - a small generator to fine-tune (a fixture)
 
 
 def error_line(capsys):
@@ -336,3 +339,58 @@ def test_a_cut_off_video_is_named_in_the_error_it_causes(tmp_path, capsys):
     assert main(["track", str(cut), "--click", "10,10", "-o", str(tmp_path / "m"), "--end", "2"]) == 0
     err = capsys.readouterr().err
     assert "warning: cut.mp4 ends early" in err, err
+
+
+def test_track_says_when_its_json_replaced_a_file(disc, tmp_path, capsys):
+    """track --json over a file replaced it without a word (inpaint and demo say so)."""
+    flags = tmp_path / "flags.json"
+    assert main(["track", str(disc), "--click", "20,24", "-o", str(tmp_path / "a"), "--json", str(flags)]) == 0
+    first = capsys.readouterr().out
+    assert f"and the keyframes and flagged frames to {flags}." in first and "replacing" not in first, first
+    flags.write_text("last week's")
+    assert main(["track", str(disc), "--click", "20,24", "-o", str(tmp_path / "b"), "--json", str(flags)]) == 0
+    again = capsys.readouterr().out
+    assert f"and the keyframes and flagged frames to {flags}, replacing the file there." in again, again
+    assert json.loads(flags.read_text())["keyframes"] == [0]
+
+
+def test_evaluate_says_which_files_it_wrote_and_which_it_replaced(clip_and_mask, tmp_path, capsys):
+    """evaluate --json / --markdown over a file replaced it without a word; the lines go to stderr,
+    so that the table on stdout can still be piped or redirected as it is."""
+    clip, _ = clip_and_mask
+    table, numbers = tmp_path / "scores.md", tmp_path / "scores.json"
+    argv = ["evaluate", str(clip), "--method", "telea", "--max-frames", "2", "--size", "64x48",
+            "--json", str(numbers), "--markdown", str(table)]
+    numbers.write_text("{}")
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert out == table.read_text(encoding="utf-8") and "Wrote" not in out
+    assert f"Wrote {numbers}, replacing the file there." in err and f"Wrote {table}." in err, err
+    assert json.loads(numbers.read_text())  # (the scores, not the "{}" there before)
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert f"Wrote {numbers}, replacing the file there." in err and f"Wrote {table}, replacing the file there." \
+        in err, err
+
+
+def test_finetune_says_it_replaced_the_output_and_never_writes_it_over_its_checkpoint(tmp_path, data, tiny_weights,
+                                                                                       capsys):
+    """finetune -o over a file replaced it without a word; -o naming the run's own training
+    checkpoint (or log) in --workdir was taken, and the generator was written over the checkpoint
+    at the end, so that --resume found no run to continue."""
+    from test_train_audit import _config_file
+
+    work = tmp_path / "w"
+    base = ["finetune", "--data", str(data), "--from", str(tiny_weights), "--steps", "1", "--workdir", str(work),
+            "--config", str(_config_file(tmp_path)), "--device", "cpu"]
+    for own in (work / "checkpoints" / "last.pt", work / "metrics.jsonl"):
+        assert main(base + ["-o", str(own)]) == 2
+        line = error_line(capsys)
+        assert f"--output {own} is the input training" in line and "choose another path" in line, line
+    assert not (work / "checkpoints").exists()
+    out = tmp_path / "tuned.pth"
+    out.write_bytes(b"an earlier run's generator")
+    assert main(base + ["-o", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"generator written to {out}, replacing the file there" in printed, printed
+    assert load_generator(out).config.channels == 16
