@@ -415,7 +415,9 @@ class MainWindow(QMainWindow):
             self.open_path(path)
 
     def open_path(self, path) -> bool:
-        """Open a video, a frame folder or a project file; errors go to a dialog."""
+        """Open a video, a frame folder or a project file. A file that cannot be opened (not a video,
+        cut short, a damaged project) is refused in the notice, kept in Help > Recent messages: an
+        error dialog to dismiss said it, with nothing to decide. What was open stays open."""
         path = Path(path)
         if self.controller.engine.busy:
             self.refuse(f"{self.controller.engine.current.name} is still running on this video; "
@@ -451,7 +453,7 @@ class MainWindow(QMainWindow):
             self.messages.show(f"Opening {path.name} cancelled.", 5000)
             return False
         except InpaintError as exc:
-            self.show_error(str(exc))
+            self.refuse(str(exc))
             return False
         finally:
             for a in blocked:
@@ -504,8 +506,8 @@ class MainWindow(QMainWindow):
         opened (not a project, or no video located; the user was told)."""
         try:
             video = project_video(path)
-        except InpaintError as exc:
-            self.show_error(str(exc))
+        except InpaintError as exc:  # (not a project, damaged, newer: refused as open_path's are)
+            self.refuse(str(exc))
             return False
         if video.exists():
             return None

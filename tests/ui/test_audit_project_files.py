@@ -142,9 +142,10 @@ def test_a_damaged_foreign_or_newer_project_file_is_one_line_saying_what_to_do(w
         (other.write_bytes if isinstance(content, bytes) else other.write_text)(content)
         before = other.read_bytes()
         dialogs.clear()
+        window.notice.dismiss()
         assert not window.open_path(other)
-        assert len(dialogs) == 1 and dialogs[0][0] == "critical" and dialogs[0][1].endswith(said), (content, dialogs)
-        assert str(other) in dialogs[0][1] and "\n" not in dialogs[0][1]
+        assert dialogs == [] and window.notice.text().endswith(said), (content, window.notice.text())
+        assert str(other) in window.notice.text() and "\n" not in window.notice.text()
         assert other.read_bytes() == before
         assert p.path == tmp_path / "work.sttnproj" and p.masks.masked_frames() == [0]
     other.write_text(json.dumps({**data, "new": {"from": "a newer version"}}))  # an unknown key: opens

@@ -1,6 +1,10 @@
 """The main window at a small size (640x480: half a 1280 screen, a small laptop), a file that cannot
 be opened, and the notice over the picture, driven through the window as a user's mouse is."""
-from PySide6.QtWidgets import QToolBar, QToolButton
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QMessageBox, QToolBar, QToolButton
+
+LEFT, NONE = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
 
 
 def out_of_sight(bar) -> list[str]:
@@ -42,3 +46,37 @@ def test_every_tool_bar_button_and_field_is_in_sight_in_a_640_px_window(window, 
     resize(qtbot, window, 1280, 800)
     qtbot.waitUntil(lambda: overlay.width() == designed)
     assert out_of_sight(tools) == []
+
+
+def test_a_truncated_video_is_refused_in_the_notice_and_the_open_video_stays(window, clip, make_clip, tmp_path,
+                                                                             qtbot, monkeypatch):
+    """Opening a file that is no video (here an mp4 cut short by an interrupted copy) opened an error
+    dialog to dismiss, with nothing to decide. The notice over the picture says it in one line, Help >
+    Recent messages keeps it, and the video open before is still open and can be painted on; with no
+    video open the notice shows over the empty picture area as well."""
+    critical = []
+    monkeypatch.setattr(QMessageBox, "critical", staticmethod(lambda *a, **k: critical.append(a[2])))
+    whole = make_clip(n=12, name="whole.mp4")
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    resize(qtbot, window, 640, 480)
+    notice = window.notice
+
+    assert not window.open_path(cut)  # nothing open yet
+    said = notice.text()
+    assert critical == [] and said and "cut.mp4" in said and "\n" not in said
+    assert notice.isVisible() and notice.isVisibleTo(window) and notice.geometry().intersects(window.compare.rect())
+    assert notice.timer.remainingTime() > 5000 and said in window.messages.text()
+    assert not window.project.has_video
+    notice.dismiss()
+
+    assert window.open_path(clip)
+    window.project.set_current(3)
+    assert not window.open_path(cut)
+    assert critical == [] and notice.text() == said
+    assert window.project.video_path == clip.resolve() and window.project.n_frames == 12
+    assert window.project.current == 3 and window.inpaint_action.isEnabled() and window.open_action.isEnabled()
+    canvas = window.canvas
+    qtbot.waitUntil(lambda: canvas.image is not None)
+    QTest.mouseClick(canvas, LEFT, NONE, canvas.rect().center())  # (the video open before takes a brush stroke)
+    assert window.project.masks.masked_frames() == [3]

@@ -35,11 +35,11 @@ def test_open_shows_first_frame(window, clip):
     assert str(clip.resolve()) in window.settings.recent()
 
 
-def test_open_error_goes_to_dialog(window, tmp_path, dialogs):
+def test_open_error_goes_to_the_notice(window, tmp_path, dialogs):
     bad = tmp_path / "broken.mp4"
     bad.write_bytes(b"not a video")
     assert not window.open_path(bad)
-    assert dialogs and dialogs[-1][0] == "critical" and "broken.mp4" in dialogs[-1][1]
+    assert dialogs == [] and "broken.mp4" in window.notice.text()
 
 
 def test_drop_a_file_opens_it(window, clip):
