@@ -1,9 +1,11 @@
 """A notice over the top of the picture: a refusal that needs no decision (nothing to preview,
 a job still running, a selection not kept yet) said where the user is looking, with what to do,
-and without a dialog to dismiss. It goes by itself after a while, at a click on it, or on ×."""
+and without a dialog to dismiss. It goes by itself after a while, at a click on it, or on ×; a
+click on it goes on to the picture beneath (a brush stroke begun there paints)."""
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer
+from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QStyle, QToolButton, QWidget
 
 MARGIN = 8  # from the edges of the area it covers
@@ -59,8 +61,18 @@ class Notice(QFrame):
         self.timer.stop()
         self.hide()
 
-    def mousePressEvent(self, e):  # (a click on it: read, and gone)
+    def mousePressEvent(self, e):
+        """A press on it: read, and gone; and the press goes to what is beneath, as if the notice had
+        not been there (it covered the top of the picture and took a click or a stroke meant for it).
+        Given to the window again, the press finds the picture, which keeps the mouse until release."""
         self.dismiss()
+        top = self.window()
+        handle = top.windowHandle()
+        if handle is None:
+            return
+        at = top.mapFromGlobal(e.globalPosition())
+        QCoreApplication.sendEvent(handle, QMouseEvent(QEvent.Type.MouseButtonPress, at, at, e.globalPosition(),
+                                                       e.button(), e.buttons(), e.modifiers(), e.pointingDevice()))
 
     def eventFilter(self, obj, e) -> bool:
         if obj is self.parentWidget() and e.type() == QEvent.Type.Resize:

@@ -1,5 +1,6 @@
 """A refusal that needs no decision is said over the picture, not in an error dialog to dismiss."""
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
 
 from uihelpers import square_mask
 
@@ -48,8 +49,11 @@ def test_inpaint_with_no_mask_in_a_narrow_window_shows_the_whole_sentence(window
     assert inside(notice, window) and notice.label.height() >= notice.label.heightForWidth(notice.label.width())
     window.resize(1200, 700)  # (as wide as the picture's area, as that changes)
     qtbot.waitUntil(lambda: notice.width() > 1100)
-    qtbot.mouseClick(notice.label, Qt.MouseButton.LeftButton)  # a click on its words: read, and gone
-    assert not notice.isVisible()
+    words = notice.label.mapTo(window, notice.label.rect().center())
+    QTest.mouseClick(window.windowHandle(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, words)
+    assert not notice.isVisible()  # a click on its words: read, and gone (and a brush dot where it was, taken back)
+    assert window.project.masks.masked_frames() == [0] and window.project.undo.count() == 1
+    window.project.undo.undo()
     qtbot.keyClick(window.canvas, Qt.Key.Key_Return, CTRL)
     notice.timer.setInterval(10)  # (by itself: after 10 s and more)
     notice.timer.start()

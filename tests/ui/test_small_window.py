@@ -1,6 +1,6 @@
 """The main window at a small size (640x480: half a 1280 screen, a small laptop), a file that cannot
 be opened, and the notice over the picture, driven through the window as a user's mouse is."""
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QMessageBox, QToolBar, QToolButton
 
@@ -80,3 +80,33 @@ def test_a_truncated_video_is_refused_in_the_notice_and_the_open_video_stays(win
     qtbot.waitUntil(lambda: canvas.image is not None)
     QTest.mouseClick(canvas, LEFT, NONE, canvas.rect().center())  # (the video open before takes a brush stroke)
     assert window.project.masks.masked_frames() == [3]
+
+
+def test_a_press_on_the_notice_dismisses_it_and_paints_on_the_picture_beneath(window, clip, qtbot):
+    """The notice covers the top of the picture; a click on it dismissed it and that was all: a brush
+    stroke begun there was lost. Now the press dismisses it and goes on to the picture at that point,
+    which keeps the mouse until release: the stroke paints from where it began to where it ends."""
+    window.open_path(clip)
+    resize(qtbot, window, 640, 480)
+    canvas, notice = window.canvas, window.notice
+    qtbot.waitUntil(lambda: canvas.image is not None)
+    qtbot.keyClick(canvas, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)  # no mask: a notice
+    assert notice.text().startswith("This frame has no mask")
+    handle = window.windowHandle()
+    start = notice.label.mapTo(window, notice.label.rect().center())
+    top = canvas.to_image(canvas.mapFrom(window, start))
+    assert 0 <= top.y() < 20 and 0 <= top.x() < 96  # (over the picture's top rows)
+    end = canvas.mapTo(window, canvas.to_widget(type(top)(top.x(), 50)).toPoint())
+    window.tools.size_spin.setFocus()  # (a field had the keys: the picture takes them, as at any click on it)
+    QTest.mousePress(handle, LEFT, NONE, start)
+    assert not notice.isVisible() and canvas.hasFocus()
+    for step in range(1, 6):
+        QTest.mouseMove(handle, start + (end - start) * step / 5)
+    QTest.mouseRelease(handle, LEFT, NONE, end)
+    mask = window.project.masks.get(0)
+    x = int(top.x())
+    assert mask[int(top.y()), x] and mask[50, x] and mask[30, x]  # where it began, ended and between
+    assert not mask[:, :max(0, x - 20)].any()  # (one stroke, nothing else)
+    assert window.project.undo.count() == 1
+    QTest.mouseClick(handle, LEFT, NONE, QPoint(window.width() // 2, window.height() // 2))  # no notice: as ever
+    assert window.project.undo.count() == 2
