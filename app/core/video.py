@@ -218,7 +218,8 @@ class VideoReader:
         # which the decoder refuses ("Invalid data"); that frame is not in the video (a corrupt packet
         # mid-file, say a transport-stream error, is decoded as it is: the decoder conceals what it can)
         # (a transport stream hands it over unmarked: decoding the last GOP tells)
-        last_corrupt = last_corrupt or (not broken and gop is not None and self._tail_torn(before, gop))
+        last_corrupt = last_corrupt or (not broken and gop is not None and self._tail_torn(before, gop)) or (
+            not broken and pts and self._container.format.name == "mpeg" and _ps_ends_inside_video(self.path))
         self._torn = pts.pop() if last_corrupt else None
         if last_corrupt and keys and keys[-1][0] == len(pts):
             keys.pop()
@@ -690,6 +691,63 @@ def _mpeg_stream(path: Path) -> Optional[str]:
         if all(b == TS_SYNC for b in syncs) and (len(syncs) > 1 or path.suffix.lower() in TS_SUFFIXES):
             return "an MPEG transport stream"
     return None
+
+
+TAIL_BYTES = 1 << 20  # the end of a program stream read to find the packet it ends inside (``_ps_ends_inside_video``)
+
+
+def _ps_ends_inside_video(path: Path) -> bool:
+    """An MPEG program stream that ends inside a video packet (a PES of stream 0xE0-0xEF): the frame
+    there is torn, though the decoder may show it without a word (a cut at a slice's edge). Walks the
+    packs and packets from the last pack header in the file's last MB by their lengths; False where
+    the file ends where one does, or the layout is not the one expected."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            f.seek(max(0, size - TAIL_BYTES))
+            data = f.read()
+    except OSError:
+        return False
+    start = data.rfind(PS_PACK)
+    for _ in range(3):  # (a pack header's four bytes in a packet's data, say sound's: the one before it)
+        if start < 0:
+            return False
+        torn = _ps_walk(data, start)
+        if torn is not None:
+            return 0xE0 <= torn <= 0xEF
+        start = data.rfind(PS_PACK, 0, start)
+    return False
+
+
+def _ps_walk(data: bytes, pos: int) -> Optional[int]:
+    """From a pack header at ``pos`` of ``data`` (a program stream's end), step over packs and packets
+    by their lengths: the id of the one ``data`` ends inside (0xBA: a pack header), 0 where it ends
+    where one does, None where something other than a start code is found where one should be."""
+    end = len(data)
+    while pos < end:
+        if data[pos:pos + 3] != b"\x00\x00\x01"[:end - pos]:
+            return None
+        if pos + 4 > end:
+            return 0xBA  # (inside a start code: no packet's data lost)
+        code = data[pos + 3]
+        if code == 0xB9:  # the program's end
+            pos += 4
+        elif code == 0xBA:
+            if pos + 5 > end:
+                return 0xBA
+            size = 14 if data[pos + 4] >> 6 == 1 else 12  # (MPEG-2's pack header, or MPEG-1's)
+            if pos + size > end:
+                return 0xBA
+            pos += size + (data[pos + 13] & 7 if size == 14 else 0)
+        elif code >= 0xBB:
+            if pos + 6 > end:
+                return code
+            pos += 6 + int.from_bytes(data[pos + 4:pos + 6], "big")
+            if pos > end:
+                return code
+        else:
+            return None
+    return 0
 
 
 def _riff_cut_off(path: Path) -> bool:

@@ -319,14 +319,15 @@ def test_a_file_cut_in_its_header_says_it_is_cut_off(tmp_path, name):
     "contains no video frames; is the file truncated?" (by where the cut fell); a transport stream
     or AVI "Cannot open ... (Invalid data found when processing input: '...'); is it a complete
     video file?". Each now says it is cut off and what to do, cut anywhere from its first bytes
-    into its first frame."""
+    to the end of its first frame (an .mpg cut at the edge of one of the frame's slices read as one
+    whole frame, its lower part missing)."""
     suffix, vcodec, voptions, acodec, options = CONTAINERS[name]
     src = write(tmp_path / f"whole{suffix}", vcodec, voptions, acodec, options)
     data = src.read_bytes()
     pos, size, _ = _video_packets(src)[0]
     cut = tmp_path / f"cut{suffix}"
-    # (from the first 12 bytes, which tell the kind of file, to a quarter into the first frame)
-    for at in sorted({*range(12, pos + size // 4, max(1, (pos + size // 4) // 40)), pos, pos + size // 4}):
+    # (from the first 12 bytes, which tell the kind of file, to the first frame; in it, at every byte)
+    for at in sorted({*range(12, pos, max(1, pos // 40)), *range(pos, pos + size)}):
         cut.write_bytes(data[:at])
         with pytest.raises(VideoError) as err:
             VideoReader(cut)
