@@ -7,8 +7,8 @@ import sys
 import time
 from collections import deque
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QDialog, QLabel, QPlainTextEdit, QStatusBar
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtWidgets import QDialog, QLabel, QPlainTextEdit, QSizeGrip, QStatusBar
 
 from app.core import paths
 from app.core.engine import resolve_device, resolve_fill
@@ -30,17 +30,34 @@ def rss_bytes() -> int:
         return peak if sys.platform == "darwin" else peak * 1024
 
 
-class StatusFields:
+#: the bar's messages want this much room (px) beside the fields: "Opened schoolgirls.mp4: 80 frames, 432x240"
+MESSAGE_ROOM = 240
+DIRECT = Qt.FindChildOption.FindDirectChildrenOnly
+
+
+class StatusFields(QObject):
+    """The device, the weights in use and the memory of this process, at the right of the bar. In a
+    narrow window (640 px: 155 px were left for the bar's messages, and 'Opened schoolgirls.mp4: 80
+    frames, ...' showed as 'Opened schoolgirls.mp4: ') they drop their names ('CPU', 'sttn_inpaint.pth
+    (unused)', '665 MB'; the tooltips name them) while the names would leave the messages less than
+    ``MESSAGE_ROOM``."""
+
     def __init__(self, bar: QStatusBar, settings, fill=None):
+        super().__init__(bar)
+        self.bar = bar
         self.settings = settings
         #: the fill mode jobs run with now (the project's engine settings); default: the stored ones
         self.fill = fill or (lambda: settings.engine().get("fill", "auto"))
         self.device = QLabel()
         self.weights = QLabel()
         self.memory = QLabel()
+        self.texts: dict[QLabel, tuple[str, str]] = {}  # each field's words: (named, short)
+        self.short = False
         for w in (self.device, self.weights, self.memory):
             w.setObjectName("StatusField")
             bar.addPermanentWidget(w)
+        self.memory.setToolTip("Memory this program uses now")
+        bar.installEventFilter(self)
         self.timer = QTimer(bar)
         self.timer.timeout.connect(self.update_memory)
         self.timer.start(2000)
@@ -52,17 +69,20 @@ class StatusFields:
             device = str(resolved).upper()
         except InpaintError:
             resolved, device = None, f"{self.settings.device} (unavailable)"
-        self.device.setText(f"Device: {device}")
+        self._say(self.device, f"Device: {device}")
+        self.device.setToolTip("Device the jobs run on (Settings > General)")
         w = self.settings.weights_path()
         gone = w is not None and not w.exists()  # (moved or deleted since it was chosen)
         name, details = weights_label(w) if w else ("", "")  # (a fine-tune run's by its date and footage)
         unused, why = ("", "") if gone or not w else self.unused_by(resolved, w)
-        self.weights.setText(f"Weights: {name}{' (missing)' if gone else unused}" if w else "Weights: none (classic fill)")
+        self._say(self.weights, f"Weights: {name}{' (missing)' if gone else unused}" if w else "Weights: none (classic fill)",
+                  f"{name}{' (missing)' if gone else unused.replace(' on a CPU', '')}" if w else "No weights")
         self.weights.setToolTip(f"{w} does not exist: choose the weights again in Settings > General" if gone else
                                 (f"{details}\n{why}: the fill chosen in Settings > Engine does not use them; choose "
                                  "sttn or propagate+sttn there to fill with this model." if unused else details)
                                 if w else "Choose a weights file in Settings > General")
         self.update_memory()
+        self.fit()
 
     def unused_by(self, device, weights) -> tuple[str, str]:
         """(' (unused ...)', why) when the fill the engine settings choose runs no model on ``device``
@@ -83,7 +103,33 @@ class StatusFields:
         return f" (unused by the {fill} fill)", f"The {fill} fill runs no model"
 
     def update_memory(self) -> None:
-        self.memory.setText(f"Memory: {rss_bytes() / 2**20:.0f} MB")
+        self._say(self.memory, f"Memory: {rss_bytes() / 2**20:.0f} MB")
+
+    def _say(self, field: QLabel, named: str, short: str = "") -> None:
+        """Show ``named`` (``short``, or ``named`` past its "Name: ", in a narrow window)."""
+        self.texts[field] = (named, short or named.partition(": ")[2] or named)
+        field.setText(self.texts[field][self.short])
+
+    def fit(self) -> None:
+        """The fields named unless that leaves the bar's messages less than ``MESSAGE_ROOM`` (by the
+        window's width and the fields' words alone: a job's progress bar beside them, while it runs,
+        does not change their words)."""
+        if not self.bar.isVisible():
+            return  # (its width is not the window's yet)
+        grip = sum(w.sizeHint().width() for w in self.bar.findChildren(QSizeGrip, options=DIRECT)
+                   if w.isVisibleTo(self.bar))
+        named = sum(f.sizeHint().width() - f.fontMetrics().horizontalAdvance(f.text())
+                    + f.fontMetrics().horizontalAdvance(texts[0]) + 8 for f, texts in self.texts.items())
+        short = self.bar.width() - grip - named < MESSAGE_ROOM
+        if short != self.short:
+            self.short = short
+            for field, texts in self.texts.items():
+                field.setText(texts[short])
+
+    def eventFilter(self, obj, e) -> bool:
+        if obj is self.bar and e.type() == QEvent.Type.Resize:
+            self.fit()
+        return False
 
 
 class MessageLog:

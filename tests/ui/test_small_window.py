@@ -2,7 +2,7 @@
 be opened, and the notice over the picture, driven through the window as a user's mouse is."""
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QMessageBox, QToolBar, QToolButton
+from PySide6.QtWidgets import QMessageBox, QToolBar, QToolButton, QWidget
 
 LEFT, NONE = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
 
@@ -110,3 +110,31 @@ def test_a_press_on_the_notice_dismisses_it_and_paints_on_the_picture_beneath(wi
     assert window.project.undo.count() == 1
     QTest.mouseClick(handle, LEFT, NONE, QPoint(window.width() // 2, window.height() // 2))  # no notice: as ever
     assert window.project.undo.count() == 2
+
+
+def test_the_status_bar_fields_drop_their_names_to_leave_room_for_the_message(window, make_clip, qtbot):
+    """At 640 px wide the status bar's fields ('Device: CPU', 'Weights: sttn_inpaint.pth (unused on
+    a CPU)', 'Memory: 665 MB') left its messages 155 px: 'Opened schoolgirls.mp4: 80 frames, ...'
+    showed as 'Opened schoolgirls.mp4: '. There the fields drop their names (their tooltips keep
+    them) and the message shows whole; wide again, the names are back."""
+    window.settings.weights = ""  # the bundled model, on a CPU: the longest field there is
+    window.settings.device = "cpu"
+    window.status.refresh()
+    status, bar = window.status, window.statusBar()
+    resize(qtbot, window, 640, 480)
+    assert window.open_path(make_clip(n=12, fps=12, name="beach_holiday.mp4"))
+    message = bar.currentMessage()
+    assert message.startswith("Opened beach_holiday.mp4: 12 frames, 96x64, 12 fps")
+    qtbot.wait(20)
+    fields = [w for w in bar.findChildren(QWidget) if w.parent() is bar and w.isVisible() and w.width() > 0]
+    room = min(w.x() for w in fields) - 8  # (the message is drawn left of the permanent fields)
+    assert bar.fontMetrics().horizontalAdvance(message) <= room, room
+    assert status.device.text() == "CPU" and status.weights.text() == "sttn_inpaint.pth (unused)"
+    assert status.memory.text().endswith(" MB") and status.memory.text()[0].isdigit()
+    for field in (status.device, status.weights, status.memory):  # whole, and named in its tooltip
+        assert field.fontMetrics().horizontalAdvance(field.text()) <= field.contentsRect().width(), field.text()
+        assert field.toolTip()
+    assert "on a CPU" in status.weights.toolTip()
+    resize(qtbot, window, 1280, 800)
+    assert status.device.text() == "Device: CPU" and status.memory.text().startswith("Memory: ")
+    assert status.weights.text() == "Weights: sttn_inpaint.pth (unused on a CPU)"
