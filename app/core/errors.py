@@ -14,10 +14,11 @@ def short(exc: BaseException) -> str:
     say nothing to a user), or its type's name where it has no text or only a key or index (KeyError 7).
     An FFmpeg error (PyAV's) gives its reason alone: what PyAV adds after it is the name of the
     FFmpeg function that failed ('avcodec_send_packet()') or the file's path, which the message
-    names already."""
+    names already; of a codec that would not start ('avcodec_open2("libx265", {...})') the codec's name."""
     reason = getattr(exc, "strerror", None)
     if type(exc).__module__.split(".")[0] == "av" and isinstance(reason, str) and reason.strip():
-        return reason.strip().splitlines()[0][:160]
+        codec = re.match(r'\w+\("([\w.-]+)"', str(getattr(exc, "filename", "") or ""))
+        return (reason.strip().splitlines()[0] + (f" ({codec[1]})" if codec else ""))[:160]
     text = str(exc).strip().splitlines()
     if not text:
         return type(exc).__name__

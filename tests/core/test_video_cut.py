@@ -285,6 +285,9 @@ def test_ffmpegs_errors_are_given_by_their_reason_alone():
     from app.core.errors import short
     exc = av.error.InvalidDataError(1094995529, "Invalid data found when processing input", "avcodec_send_packet()")
     assert short(exc) == "Invalid data found when processing input"
+    exc = av.error.ExternalError(542398533, "Generic error in an external library",
+                                 'avcodec_open2("libx265", {\'crf\': \'2\'})')
+    assert short(exc) == "Generic error in an external library (libx265)"  # (which encoder would not start)
     with pytest.raises(av.error.FFmpegError) as err:
         av.open("/nonexistent/folder/clip.mp4")
     assert short(err.value) == "No such file or directory"
