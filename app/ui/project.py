@@ -254,6 +254,12 @@ class Project(QObject):
         #: digest of its mask}, "tracked": {frame: the tracked blob it left}, "pending": [frames a
         #: stopped run did not reach]}; saved with the project
         self.last_track: Optional[dict] = None
+        #: the work of a job that runs and has not landed yet (a Track's frames tracked so far): None,
+        #: or an object with ``count`` (how much of it there is, 0: none yet) and ``take()`` (None, or a
+        #: function that puts it into a ``ProjectSnapshot`` as if the job were stopped now; any thread
+        #: may call it). Autosaves write it, so that a kill mid-run keeps it; saves and the undo
+        #: history never see it (the job lands as one undo step when it ends)
+        self.unfinished = None
         self.path: Optional[Path] = None
         #: the project file a recovered autosave was the work of (File > Save As starts there)
         self.origin: Optional[Path] = None
@@ -326,7 +332,7 @@ class Project(QObject):
         self.masks = MaskStore(len(reader), reader.width, reader.height)
         self.tracked = MaskStore(len(reader), reader.width, reader.height)
         self.keyframes, self.flagged, self.objects, self.tracked_objects = set(), {}, {}, {}
-        self.last_track = None
+        self.last_track = self.unfinished = None  # (a job of the video before lands nothing here)
         self.past_end, self.load_notes = PastEnd(), []
         self.current, self.start, self.end = 0, 0, len(reader)
         self.path = self.origin = None
@@ -746,6 +752,11 @@ class Project(QObject):
         past.objects = {i: blobs for i, blobs in objects.items() if i >= n}
         past.tracked_objects = {i: b for i, b in tracked_objects.items() if i >= n}
         self.load_notes = _video_notes(self.video_path.name, self.n_frames, self.fps, data)
+        run = self.last_track
+        if run is not None and run.get("pending"):  # (stopped, or cut short by a crash: a recovered autosave)
+            self.load_notes.append(f"Tracking over frames {run['range'][0]}..{run['range'][1] - 1} stopped with "
+                                   f"{len(run['pending'])} of its frames not tracked yet ({_span(run['pending'])}): "
+                                   "Track goes on from where it stopped.")
         if masks is None and data.get("masks"):  # (every save writes it, an empty project too: it was moved or deleted since)
             self.load_notes.insert(0, f"{masks_file.name}, the masks of {path.name}, is missing: the project opened "
                                       "without masks. Put that file back beside it and open it again before saving.")
@@ -762,9 +773,17 @@ class Project(QObject):
         (``tracked_as_last_run`` compares a frame with it later, also after a save and reopen);
         ``pending``: the frames a stopped run did not reach (``resume_spans`` finishes them)."""
         self._revise()
-        self.last_track = {"range": tuple(span), "sam": sam, "keys": dict(keys),
-                           "tracked": {i: d for i in range(*span) if (d := mask_digest(self.tracked.blob(i)))},
-                           "pending": sorted(pending)}
+        self.last_track = track_record(self.tracked, span, sam, keys, pending)
+
+    def end_unfinished(self, holder) -> None:
+        """The job whose work ``holder`` is (``unfinished``) has ended, landed or not. Where an
+        autosave may hold its work and the project is clean (the job failed, or changed nothing),
+        ``dirtyChanged(False)`` tells the window that there is nothing to recover."""
+        if holder is None or self.unfinished is not holder:
+            return
+        self.unfinished = None
+        if holder.count and not self.dirty:
+            self.dirtyChanged.emit(False)
 
     def tracked_as_last_run(self, i: int) -> bool:
         """Whether frame ``i`` still holds what the last tracking run gave it."""
@@ -864,6 +883,13 @@ def project_video(path, data: Optional[dict] = None) -> Path:
         if not video.exists() and moved.exists():
             video = moved.resolve()
     return video
+
+
+def track_record(tracked: MaskStore, span: tuple[int, int], sam: Optional[str], keys: dict, pending=()) -> dict:
+    """``Project.last_track`` for a tracking run over ``span`` that left ``tracked`` (the tracker's
+    record of each frame; its blobs are read here, by their digests)."""
+    return {"range": tuple(span), "sam": sam, "keys": dict(keys),
+            "tracked": {i: d for i in range(*span) if (d := mask_digest(tracked.blob(i)))}, "pending": sorted(pending)}
 
 
 def mask_digest(blob: Optional[bytes]) -> Optional[str]:
@@ -1131,7 +1157,9 @@ class _Write:
 
     snapshot: Optional[ProjectSnapshot]
     path: Path
-    revision: int = 0  # the project's when the snapshot was taken
+    revision: tuple = (0, 0)  # the project's when the snapshot was taken, and how much unfinished work
+    #: puts the unfinished work of a running job into the snapshot before it is written (``Project.unfinished``)
+    amend: Optional[Callable[[ProjectSnapshot], None]] = None
     thread: Optional[threading.Thread] = None
     error: Optional[str] = None  # how it failed, for the user
     saver: Optional[weakref.ref] = None  # the Autosaver (weakly: see _WriteEnded)
@@ -1180,6 +1208,11 @@ def _run_write(write: _Write, relay: _WriteEnded) -> None:
     Holds no reference to the Autosaver (``_WriteEnded``)."""
     folder = write.path.parent
     try:
+        if write.amend is not None:
+            try:
+                write.amend(write.snapshot)
+            except Exception:  # noqa: BLE001 - a bug: the project is written without the job's work
+                log.error("autosave of a running job's work failed:\n%s", traceback.format_exc())
         folder.mkdir(parents=True, exist_ok=True)
         write_snapshot(write.snapshot, write.path)
     except Exception as exc:  # noqa: BLE001 - a full disk or a bug: said once, never raised into Qt
@@ -1284,17 +1317,23 @@ class Autosaver(QObject):
     def save_now(self) -> Optional[Path]:
         """Autosave a project with unsaved changes: the snapshot is taken now, the files are written
         on a thread (``saved`` tells when); while a write runs, the next one starts when it ends.
-        Returns the autosave's path, or None when there is nothing to save. One written whole since
-        the project last changed (``Project.revision``) is not written again."""
-        if not self.project.dirty:
+        The work of a job still running (``Project.unfinished``: a Track's frames so far) is written
+        with it, a clean project's too. Returns the autosave's path, or None when there is nothing
+        to save. One written whole since the project last changed (``Project.revision``, and the
+        job's work) is not written again."""
+        running = self.project.unfinished
+        count = running.count if running is not None else 0
+        if not (self.project.dirty or count):
             return None
         if self._write is not None:
             self._again = True
             return self.path
-        if self._written == (self.project.revision, self.path) and self.path.exists():
+        state = (self.project.revision, count)
+        if self._written == (state, self.path) and self.path.exists():
             return self.path
-        write = self._write = _Write(self.project.snapshot(past_end=True, origin=True), self.path,
-                                     self.project.revision, saver=weakref.ref(self))
+        # (the job's work is copied here, put into the snapshot on the writing thread)
+        write = self._write = _Write(self.project.snapshot(past_end=True, origin=True), self.path, state,
+                                     running.take() if count else None, saver=weakref.ref(self))
         # (a function and the write, not self._run: the thread must never hold the Autosaver)
         write.thread = threading.Thread(target=_run_write, args=(write, self._relay), name="autosave", daemon=True)
         write.thread.start()

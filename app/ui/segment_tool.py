@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import cv2
 import numpy as np
@@ -32,7 +32,7 @@ from app.core.segment import download
 from app.core.segment.sam import SamSegmenter, find_sam_checkpoint, load_sam
 
 from .icons import icon
-from .project import mask_digest
+from .project import mask_digest, track_record
 from .qimage import mask_to_qimage
 from .timeline import frames_text
 from .tools import SCOPE_LABELS, Tool
@@ -203,7 +203,7 @@ def segment_job(provider: SegmenterProvider, sam_path, device, video, index: int
 
 def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, end: int, keyframes: dict,
               masks: MaskStore, tracked: Optional[MaskStore] = None, gap: int = 0, spans=None,
-              seeds: Optional[dict] = None):
+              seeds: Optional[dict] = None, so_far: Optional["TrackSoFar"] = None):
     """Track the masks of the ``keyframes`` ({absolute frame: the objects selected there one by
     one, bool masks, possibly none}) through [start, end) on the engine worker, or through the
     half-open ``spans`` of it only (what changed since the last run, ``changed_spans``). A span may
@@ -225,8 +225,12 @@ def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, 
     done}: with several objects, which tracked pixel is whose (``encode_labels``), so that a
     correction there still tells touching objects apart. Cancelled after some frames were tracked,
     the job returns those (each is final) with "stopped" set; cancelled before, it raises.
+    ``so_far``: while it runs, gives the result it would return if it were stopped now (an
+    autosave takes it, so that a kill mid-run keeps the frames tracked).
     """
     tracked = tracked if tracked is not None else MaskStore(masks.n_frames, masks.width, masks.height)
+    # each frame's results go in together under it; the GUI copies them under it (``so_far.take``)
+    lock = so_far.lock if so_far is not None else threading.Lock()
 
     def fn(host, progress, cancel):
         reader = host.reader(video)
@@ -254,32 +258,56 @@ def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, 
         total = sum(b - a for a, b, _ in todo) - len(skipped)
         offset = 0
         t0 = time.monotonic()
+        # the frames this run is to track (keyframes, and the frames up to a seed, are not tracked)
+        meant = {i for a, b, _ in todo for i in range(a, b)} - set(follow) - skipped
 
         def on_mask(step):
             i = offset + step.index
-            seen.add(i)
-            if step.flag in CHECK:
-                flags[i] = step.flag
             if step.flag == KEYFRAME:
-                if not tracked.is_empty(i):
-                    owned[i] = None
+                with lock:
+                    seen.add(i)
+                    if not tracked.is_empty(i):
+                        owned[i] = None
                 return
-            labels[i] = encode_labels(step.objects) if step.objects else None
+            label = encode_labels(step.objects) if step.objects else None
             before = masks.blob(i)
             base = masks.get(i) & ~tracked.get(i)  # the frame's mask without the earlier run's part
             masks.set(i, base | step.mask)
-            if masks.blob(i) != before:
-                changes[i] = (before, masks.blob(i))
+            after = masks.blob(i)
             added = step.mask & ~base
-            if added.any() or not tracked.is_empty(i):
+            own = added.any() or not tracked.is_empty(i)
+            if own:
                 tracked.set(i, added)
-                owned[i] = tracked.blob(i)
+            with lock:
+                seen.add(i)
+                if step.flag in CHECK:
+                    flags[i] = step.flag
+                labels[i] = label
+                if after != before:
+                    changes[i] = (before, after)
+                if own:
+                    owned[i] = tracked.blob(i)
+                if so_far is not None:
+                    so_far.count += 1
+
+        def result(stopped: bool) -> dict:
+            """What the job returns, stopped now or not (called under ``lock`` while it runs)."""
+            return {"changes": dict(changes), "flags": dict(flags), "tracked": dict(owned), "objects": dict(labels),
+                    "start": start, "end": end,
+                    "spans": [(a, b) if i is None else (i + 1, b) if i > resume[a, b][0] else (a, i)
+                              for a, b, i in todo],
+                    "followed": sorted(follow), "from": sorted(started),
+                    "n_objects": max(len(v) for v in follow.values()),
+                    "stopped": stopped, "frames": sorted(seen), "pending": sorted(meant - seen) if stopped else []}
 
         done, stopped, started = 0, False, set()  # (the keyframes the run tracked from)
+        if so_far is not None:
+            so_far.result = lambda: result(True)
         try:
             for a, b, seed in todo:
                 keys = {k - a: m for k, m in follow.items() if a <= k < b}
-                started.update(k + a for k in keys)
+                with lock:
+                    started.update(k + a for k in keys)
                 go_on = None
                 if seed is not None:
                     k, _, objs = resume[a, b]
@@ -299,16 +327,95 @@ def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, 
             if not (seen - set(follow)):
                 raise
             stopped = True
-        # the frames this run was to track, and of those the ones it did not reach when stopped
-        # (keyframes, and the frames up to a seed, are not tracked)
-        meant = {i for a, b, _ in todo for i in range(a, b)} - set(follow) - skipped
-        return {"changes": changes, "flags": flags, "tracked": owned, "objects": labels, "start": start, "end": end,
-                "spans": [(a, b) if i is None else (i + 1, b) if i > resume[a, b][0] else (a, i)
-                          for a, b, i in todo],
-                "followed": sorted(follow), "from": sorted(started), "n_objects": max(len(v) for v in follow.values()),
-                "stopped": stopped, "frames": sorted(seen), "pending": sorted(meant - seen) if stopped else []}
+        with lock:  # (and of the frames it was to track, the ones it did not reach when stopped)
+            return result(stopped)
 
     return fn
+
+
+class TrackSoFar:
+    """What a Track job running on the engine worker has done so far (``track_job``'s ``so_far``),
+    for the project's ``unfinished``: an autosave writes it as the stopped run it would be if it were
+    stopped now, so that a kill mid-run keeps the frames tracked and Track finishes the rest."""
+
+    def __init__(self, data: dict):
+        self.data = data  # the job's data (``SegmentController.track``): what ``landing`` needs of it
+        self.lock = threading.Lock()  # (each frame's results go in under it, on the worker)
+        self.count = 0  # frames tracked so far (keyframes not counted)
+        self.result: Optional[Callable[[], dict]] = None  # set by the job: its result, stopped now
+
+    def take(self) -> Optional[Callable]:
+        """On the GUI thread: the frames so far (copied now, in milliseconds), as a function that
+        puts them into a ``ProjectSnapshot`` taken now (``land_in_snapshot``; run on the autosave's thread)."""
+        with self.lock:
+            result = self.result() if self.result is not None and self.count else None
+        return None if result is None else (lambda snap: land_in_snapshot(snap, self.data, result))
+
+
+def land_in_snapshot(snap, data: dict, result: dict) -> None:
+    """Put a Track job's ``result`` into ``snap`` (a ``ProjectSnapshot`` of the project it ran on) as
+    ``SegmentController._tracked`` lands it in the project, and the run's record (``last_track``;
+    a stopped run's ``pending`` frames, which Track finishes). Any thread; only ``snap`` changes."""
+    if snap.video != str(data.get("video")) or snap.tracked is None:
+        return  # (another video is open: not this run's)
+    _, changes, tracked, labels, (_, flags), new_keys, emptied = landing(snap, data, result)
+    # (made aside, then put in at once: a snapshot is never left with half of the run)
+    masks, owned, objects = snap.masks.copy(), snap.tracked.copy(), dict(snap.tracked_objects)
+    for store, pairs in ((masks, changes), (owned, tracked)):
+        for i, (_, blob) in pairs.items():
+            store.set_blob(i, blob)
+    for i, (_, blob) in labels.items():
+        if blob is None:
+            objects.pop(i, None)
+        else:
+            objects[i] = blob
+    run = track_record(owned, data["range"], data["sam"], {k: data["keys"][k] for k in result["followed"]},
+                       result.get("pending", ()))
+    snap.masks, snap.tracked, snap.tracked_objects, snap.last_track = masks, owned, objects, run
+    snap.flagged, snap.keyframes = flags, (snap.keyframes | new_keys) - emptied
+
+
+def landing(state, data: dict, result: dict) -> tuple:
+    """What a Track job's ``result`` (``track_job``; ``data``: the job's) changes where it lands:
+    ``state`` is the project, or a snapshot of it (their masks, tracked, tracked_objects, flagged and
+    keyframes alike). Returns (fresh: the frames corrected while it ran, whose mask, flag and record
+    stand; changes {frame: (mask blob now, after)}; tracked, the same for the tracker's record;
+    labels, the same for the label maps; (flags now, after); new_keys: the frames followed, keyframes
+    from now on; emptied: the keyframes whose mask had been cleared, filled by the run)."""
+    stopped = result.get("stopped", False)
+    fresh = state.keyframes - data.get("keyframes", set())
+    changes = {}
+    for i, (before, after) in result["changes"].items():
+        if i in fresh:
+            continue
+        now = state.masks.blob(i)
+        if now is not before:  # edited while tracking: apply the user's edit to the tracked mask
+            scratch = MaskStore(2, state.masks.width, state.masks.height)
+            scratch.set_blob(0, after)
+            scratch.set_blob(1, before)
+            was, cur = scratch.get(1), state.masks.get(i)
+            scratch.set(0, (scratch.get(0) | (cur & ~was)) & ~(was & ~cur))
+            after = scratch.blob(0)
+        if after != now:
+            changes[i] = (now, after)
+    # what this run added, so that the next run replaces it (undone with the masks)
+    tracked = {i: (state.tracked.blob(i), blob) for i, blob in result.get("tracked", {}).items()
+               if state.tracked.blob(i) != blob and i not in fresh}
+    # which tracked pixel is whose, for corrections there (undone with the masks)
+    labels = {i: (state.tracked_objects.get(i), blob) for i, blob in result.get("objects", {}).items()
+              if state.tracked_objects.get(i) != blob and i not in fresh}
+    # the run's flags replace those of the frames it tracked (undone with the masks)
+    before = dict(state.flagged)
+    done = set(result.get("frames", ())) if stopped else None
+    flags = {i: f for i, f in before.items()
+             if (i not in done if stopped else not any(a <= i < b for a, b in result["spans"]))}
+    flags.update({i: f for i, f in result["flags"].items() if i not in fresh})
+    # the frames followed (the current one too) are keyframes from now on: the user owns their
+    # masks; a frame whose mask held only paint that stays put (a logo) is none (undone with the run)
+    new_keys = set(result["followed"]) - state.keyframes
+    # a keyframe whose mask had been cleared is filled by the run: the tracker's now, no keyframe
+    emptied = (set(data.get("empty_keys", ())) & state.keyframes & set(result.get("frames", ()))) - fresh
+    return fresh, changes, tracked, labels, (before, flags), new_keys, emptied
 
 
 def tracked_text(result: dict, n_objects: int, finishing: bool) -> str:
@@ -409,6 +516,8 @@ class SegmentController(QObject):
         self.jobs.failed.connect(self._failed)
         self.jobs.cancelled.connect(lambda job: self._next())
         controller.engine.finished.connect(self._tracked)
+        for ended in (controller.engine.failed, controller.engine.cancelled):  # (nothing lands)
+            ended.connect(lambda job, *_: self.project.end_unfinished(job.data.get("so_far")))
         controller.engine.busyChanged.connect(lambda busy: self._enable())
         project.currentChanged.connect(lambda _: self.discard())
         project.masksChanged.connect(self._masks_changed)
@@ -825,64 +934,42 @@ class SegmentController(QObject):
                                     seedable=lambda i: not p.tracked.is_empty(i))
                 spans, finishing = sorted(spans + more), bool(more)
                 seeds = {i: p.objects_on(i) for _, _, i in more if i is not None}
-        fn = track_job(self.provider, sam, device, p.video_path, p.start, p.end, {i: p.objects_on(i) for i in keys},
-                       p.masks_snapshot(), p.masks_snapshot(p.tracked),
-                       TrackParams().gap_px((p.masks.height, p.masks.width)), spans or None, seeds)
         # keyframes now (a frame corrected while the run goes on is the user's when it lands), and
         # those in range whose mask was cleared (the run fills them: they are keyframes no more)
         empty_keys = {i for i in self.keyframes if p.start <= i < p.end and p.masks.is_empty(i)}
-        return c.engine.submit("Track", fn, kind="track", keys=digests, range=(p.start, p.end), sam=sam,
-                               video=p.video_path, keyframes=set(self.keyframes), empty_keys=empty_keys,
-                               finishing=finishing)
+        data = dict(kind="track", keys=digests, range=(p.start, p.end), sam=sam, video=p.video_path,
+                    keyframes=set(self.keyframes), empty_keys=empty_keys, finishing=finishing)
+        so_far = TrackSoFar(data)  # (the frames so far, for the autosaves while it runs)
+        fn = track_job(self.provider, sam, device, p.video_path, p.start, p.end, {i: p.objects_on(i) for i in keys},
+                       p.masks_snapshot(), p.masks_snapshot(p.tracked),
+                       TrackParams().gap_px((p.masks.height, p.masks.width)), spans or None, seeds, so_far=so_far)
+        job = c.engine.submit("Track", fn, so_far=so_far, **data)
+        p.unfinished = so_far
+        return job
 
     def _tracked(self, job, result) -> None:
         if job.data.get("kind") != "track":
             return
+        try:
+            self._land(job, result)
+        finally:  # (its frames are the project's now: autosaves write them as they are there)
+            self.project.end_unfinished(job.data.get("so_far"))
+
+    def _land(self, job, result) -> None:
+        """Put a Track job's result into the project: one undo step, the run's record, a message."""
         from .project import MaskEditCommand
 
         p = self.project
         if job.data.get("video") != p.video_path:  # (another video was opened as it ended: not ours)
             return
         stopped = result.get("stopped", False)
-        # frames corrected while the run went on (keyframes since): the user's mask, flag and record stand
-        fresh = self.keyframes - job.data.get("keyframes", set())
         # keyframes it started from whose mask changed meanwhile (an undo of the commit, an edit): the
         # run followed the old mask; said below, since nothing else on screen tells
         changed = sorted(k for k, digest in job.data.get("keys", {}).items() if mask_digest(p.masks.blob(k)) != digest)
         changed_note = (f" {frames_text(changed).capitalize()} changed while it ran (an undo or an edit): it followed their "
                         "masks as they were; Track again follows them as they are now (Ctrl+Z takes this run away)."
                         if changed else "")
-        changes = {}
-        for i, (before, after) in result["changes"].items():
-            if i in fresh:
-                continue
-            now = p.masks.blob(i)
-            if now is not before:  # edited while tracking: apply the user's edit to the tracked mask
-                scratch = MaskStore(2, p.masks.width, p.masks.height)
-                scratch.set_blob(0, after)
-                scratch.set_blob(1, before)
-                was, cur = scratch.get(1), p.masks.get(i)
-                scratch.set(0, (scratch.get(0) | (cur & ~was)) & ~(was & ~cur))
-                after = scratch.blob(0)
-            if after != now:
-                changes[i] = (now, after)
-        # what this run added, so that the next run replaces it (undone with the masks)
-        tracked = {i: (p.tracked.blob(i), blob) for i, blob in result.get("tracked", {}).items()
-                   if p.tracked.blob(i) != blob and i not in fresh}
-        # which tracked pixel is whose, for corrections there (undone with the masks)
-        labels = {i: (p.tracked_objects.get(i), blob) for i, blob in result.get("objects", {}).items()
-                  if p.tracked_objects.get(i) != blob and i not in fresh}
-        # the run's flags replace those of the frames it tracked (undone with the masks)
-        before = dict(self.flagged)
-        done = set(result.get("frames", ())) if stopped else None
-        flags = {i: f for i, f in before.items()
-                 if (i not in done if stopped else not any(a <= i < b for a, b in result["spans"]))}
-        flags.update({i: f for i, f in result["flags"].items() if i not in fresh})
-        # the frames followed (the current one too) are keyframes from now on: the user owns their
-        # masks; a frame whose mask held only paint that stays put (a logo) is none (undone with the run)
-        new_keys = set(result["followed"]) - self.keyframes
-        # a keyframe whose mask had been cleared is filled by the run: the tracker's now, no keyframe
-        emptied = (set(job.data.get("empty_keys", ())) & self.keyframes & set(result.get("frames", ()))) - fresh
+        fresh, changes, tracked, labels, (before, flags), new_keys, emptied = landing(p, job.data, result)
         if changes or tracked:
             marks = {i: ((False, before.get(i)), (True, flags.get(i))) for i in new_keys}
             marks.update({i: ((True, before.get(i)), (False, flags.get(i))) for i in emptied})

@@ -203,6 +203,11 @@ def _child(scenario: str, clip: str, weights: str, settings_dir: str, out: str) 
         autosaved()
         segment_tool.track_job = lambda *a, **k: (lambda host, progress, cancel: ready())
         w.segment.track_action.trigger()
+    elif ":" in scenario:  # another test module's scenario, "module:function": function(w, ready)
+        import importlib
+
+        module, name = scenario.split(":")
+        getattr(importlib.import_module(module), name)(w, ready)
     else:
         sys.exit(f"no scenario {scenario}")
     app.exec()
@@ -359,7 +364,7 @@ def test_killed_mid_inpaint_the_masks_are_recovered(qtbot, settings, dialogs, cl
 def test_killed_mid_tracking_the_keyframe_and_its_object_are_recovered(qtbot, settings, dialogs, clip, tiny_weights,
                                                                       tmp_path, after):
     """SIGKILL while Track runs: the click-tool commit it started from (mask, keyframe, the object
-    selected) comes back; what the run had tracked does not (it lands as one step when it ends)."""
+    selected) comes back (what the run had tracked by the last autosave too: test_track_crash.py)."""
     said = killed("tracking", clip, tiny_weights, tmp_path, tmp_path / "unused")
     w, recovered = reopened(qtbot, settings, dialogs)
     after.append(w)
