@@ -191,3 +191,32 @@ def test_killed_mid_track_the_frames_autosaved_are_recovered_and_track_finishes_
     for i in range(N):
         assert mask_iou(p.masks.get(i), disc_mask(i)) > 0.7, i
     assert time.monotonic() - t0 < 60
+
+
+def test_a_stroke_made_while_track_runs_is_in_the_autosave_with_the_frames_tracked(
+        window, disc_clip, qtbot, tmp_path, held_track):
+    """The user paints on frame 2, tracked by the run but not landed yet: the autosave holds the
+    tracked mask with the stroke on it, as the project holds it once the run is stopped there."""
+    from app.ui.project import Project
+    from uihelpers import square_mask
+
+    reached, go = held_track(4)
+    window.open_path(disc_clip)
+    p, saver = window.project, window.autosaver
+    select_and_commit(qtbot, window, *disc_centre(0))
+    window.segment.track_action.trigger()
+    qtbot.waitUntil(reached.is_set, timeout=60_000)
+    p.set_current(2)
+    stroke = square_mask(96, 128, (90, 70, 110, 90))  # (away from the disc)
+    p.edit_mask(p.masks.get(2) | stroke, "frame")
+    assert saver.save_now() == saver.path and saver.wait(30)
+    crash = tmp_path / "crash"
+    shutil.copytree(saver.path.parent, crash)
+    with qtbot.waitSignal(window.segment.trackFinished, timeout=60_000):
+        window.controller.engine.current.cancel.cancel()
+        go.set()
+    assert p.masks.masked_frames() == [0, 1, 2, 3]
+    assert (p.masks.get(2) & stroke).sum() == stroke.sum() and mask_iou(p.masks.get(2) & ~stroke, disc_mask(2)) > 0.7
+    recovered = Project()
+    recovered.load(crash / saver.path.name)
+    assert state_of(recovered) == state_of(p)
