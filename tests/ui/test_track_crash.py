@@ -220,3 +220,40 @@ def test_a_stroke_made_while_track_runs_is_in_the_autosave_with_the_frames_track
     recovered = Project()
     recovered.load(crash / saver.path.name)
     assert state_of(recovered) == state_of(p)
+
+
+def test_an_autosave_while_track_finishes_a_stopped_run_is_finished_in_turn(
+        window, disc_clip, qtbot, tmp_path, held_track):
+    """Stopped after frame 3; Track goes on from there and is autosaved with frame 4 tracked (then
+    stopped there, for the state to compare with): recovered, Track tracks frames 5..7 only."""
+    from app.ui.project import Project
+
+    reached, go = held_track(4)
+    window.open_path(disc_clip)
+    p, seg, saver = window.project, window.segment, window.autosaver
+    select_and_commit(qtbot, window, *disc_centre(0))
+    with qtbot.waitSignal(seg.trackFinished, timeout=60_000):
+        seg.track_action.trigger()
+        assert reached.wait(60)
+        window.controller.engine.current.cancel.cancel()
+        go.set()
+    reached, go = held_track(2)  # (the keyframe's step, then frame 4)
+    seg.track_action.trigger()
+    qtbot.waitUntil(reached.is_set, timeout=60_000)
+    assert saver.save_now() == saver.path and saver.wait(30)
+    crash = tmp_path / "crash"
+    shutil.copytree(saver.path.parent, crash)
+    with qtbot.waitSignal(seg.trackFinished, timeout=60_000):
+        window.controller.engine.current.cancel.cancel()
+        go.set()
+    assert p.masks.masked_frames() == [0, 1, 2, 3, 4] and p.last_track["pending"] == [5, 6, 7]
+
+    recovered = Project()
+    recovered.load(crash / saver.path.name)
+    assert state_of(recovered) == state_of(p)
+    window.open_path(crash / saver.path.name)
+    with qtbot.waitSignal(seg.trackFinished, timeout=60_000) as blocker:
+        seg.track_action.trigger()
+    assert blocker.args[0]["frames"] == [5, 6, 7] and p.masks.masked_frames() == list(range(N))
+    for i in range(N):
+        assert mask_iou(p.masks.get(i), disc_mask(i)) > 0.7, i
