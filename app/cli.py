@@ -458,7 +458,45 @@ def _terminations_interrupt():
             signal.signal(sig, handler)
 
 
+#: Top-level modules of the packages pyproject.toml installs. One missing means the Python running this
+#: is not the project's virtual environment (the system's, most often), or its install stopped half-way.
+DEPENDENCIES = frozenset({"av", "cv2", "numpy", "torch", "torchvision", "PySide6", "shiboken6", "superqt", "tqdm",
+                          "segment_anything"})
+
+
 def main(argv=None) -> int:
+    try:
+        return _main(argv)
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").partition(".")[0] not in DEPENDENCIES:
+            raise
+        print(_missing_package(exc.name.partition(".")[0]), file=sys.stderr)
+        return 2
+
+
+def _missing_package(module: str) -> str:
+    """The line for a package that is not installed: which Python lacks it, and the command that
+    has it (the virtual environment beside the program, or how to make one)."""
+    repo = Path(__file__).resolve().parent.parent
+    venv = repo / ".venv"
+    python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    here = Path.cwd().resolve() == repo
+    shown = python.relative_to(repo) if here else python
+    if Path(sys.prefix).resolve() == venv.resolve():
+        return (f"error: the package that provides {module} is missing from {venv}; install the packages again: "
+                f"`{shown.parent / 'pip'} install -e {'.' if here else repo}`.")
+    activate = (f"{'.venv' if here else venv}\\Scripts\\activate" if os.name == "nt"
+                else f"source {'.venv' if here else venv}/bin/activate")
+    start = f"`{shown} main.py ...`" if here else f"`{shown} {repo / 'main.py'} ...`"
+    if python.exists():
+        return (f"error: this Python ({sys.executable}) has no {module} module: run the program with the virtual "
+                f"environment's Python, {start} (or `{activate}` first).")
+    return (f"error: this Python ({sys.executable}) has no {module} module, and there is no virtual environment in "
+            f"{repo} yet: make it with `python3 -m venv .venv && .venv/bin/pip install -e .` there (README.md), "
+            f"then run {start}.")
+
+
+def _main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser()
     # `main.py VIDEO` opens the GUI on a file; `main.py` alone picks GUI or demo.

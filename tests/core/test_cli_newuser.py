@@ -439,3 +439,36 @@ def test_the_temporary_files_of_a_killed_export_go_at_the_next_export_of_that_na
     assert main(["inpaint", str(clip), "--mask", str(mask), "-o", str(out), "--fill", "telea", "--end", "2"]) == 0
     assert not any(p.exists() for p in left) and running.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["clip.mp4", "m.png", "out.mp4", running.name])
+
+
+def test_the_system_python_without_the_packages_says_to_use_the_virtual_environment(tmp_path):
+    """`python3 main.py ...` with a Python that has none of the packages (the system's, before
+    `source .venv/bin/activate`) ended in a ModuleNotFoundError traceback for av or cv2."""
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    bare = tmp_path / "bare"  # a Python with the standard library alone, as the system's is
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    clip = write_test_clip(tmp_path / "clip.mp4", make_frames(2, W, H))
+    for argv in (["info", str(clip)], ["demo", "-o", str(tmp_path / "demo.mp4")]):
+        done = subprocess.run([str(bare / "bin" / "python"), str(repo / "main.py"), *argv], cwd=tmp_path,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2, done.stderr
+        line = done.stderr.strip().splitlines()[-1]
+        assert "Traceback" not in done.stderr and line.startswith("error: this Python (")
+        assert f"`{repo / '.venv' / 'bin' / 'python'} {repo / 'main.py'} ...`" in line
+    assert not (tmp_path / "demo.mp4").exists()
+
+
+def test_a_package_missing_from_the_virtual_environment_says_to_install_again(tmp_path, capsys, monkeypatch):
+    import sys
+
+    clip = write_test_clip(tmp_path / "clip.mp4", make_frames(2, W, H))
+    monkeypatch.setitem(sys.modules, "av", None)  # (`import av` fails as with the package not installed)
+    monkeypatch.delitem(sys.modules, "app.core.video")
+    monkeypatch.setattr(sys, "prefix", str(Path(__file__).resolve().parents[2] / ".venv"))
+    monkeypatch.chdir(Path(__file__).resolve().parents[2])
+    assert main(["info", str(clip)]) == 2
+    line = _one_error_line(capsys)
+    assert "av is missing from" in line and "`.venv/bin/pip install -e .`" in line
