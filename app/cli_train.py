@@ -360,6 +360,11 @@ def main(argv=None) -> int:
     from .cliutil import program
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    if not {"train", "finetune"} & set(argv) and {"-h", "--help"} & set(argv):
+        print("usage: python -m app.cli_train [-v] [--log-file PATH] {train,finetune} ...\n\n"
+              "Runs `train` or `finetune` with the options of the main command line (one process; under torchrun, "
+              f"one of several):\n  {program()} train --help\n  {program()} finetune --help")
+        return 0
     if not {"train", "finetune"} & set(argv):
         print(f"error: python -m app.cli_train runs `train ...` or `finetune ...` (the same as `{program()} train`); "
               "add one of them.", file=sys.stderr)

@@ -206,3 +206,14 @@ def test_the_standalone_training_entry_says_a_mistake_in_one_line(tmp_path, caps
     assert train_main(["finetune", "--data", str(tmp_path / "none"), "--from", str(tmp_path / "g.pth"),
                        "-o", str(tmp_path / "o.pth")]) == 2
     assert "--from" in only_error(capsys)
+
+
+def test_the_standalone_training_entry_answers_help_with_its_commands(capsys):
+    """``python -m app.cli_train --help`` (what a user tries first with the torchrun line of
+    docs/TRAINING.md) was the error line for a missing command."""
+    from app.cli_train import main as train_main
+
+    assert train_main(["--help"]) == 0
+    out = capsys.readouterr()
+    assert out.err == "" and out.out.startswith("usage: python -m app.cli_train ")
+    assert "train --help" in out.out and "finetune --help" in out.out
