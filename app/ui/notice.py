@@ -1,14 +1,25 @@
 """A notice over the top of the picture: a refusal that needs no decision (nothing to preview,
 a job still running, a selection not kept yet) said where the user is looking, with what to do,
-and without a dialog to dismiss. It goes by itself after a while, at a click on it, or on ×; a
-click on it goes on to the picture beneath (a brush stroke begun there paints)."""
+and without a dialog to dismiss. It goes by itself after the time it takes to read (held while the
+pointer is on it), at a click on it, or on ×; a click on it goes on to the picture beneath (a brush
+stroke begun there paints), and so do the pointer's moves and the wheel (the brush outline follows,
+the wheel zooms)."""
 from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtGui import QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QStyle, QToolButton, QWidget
 
 MARGIN = 8  # from the edges of the area it covers
+#: how long it stays: the time to see it come (``NOTICE_MS``) and to read it (``MS_PER_CHAR``, about 16
+#: characters a second, as the status bar's messages), at least ``SHORTEST_MS``, at most ``LONGEST_MS``
+#: (Help > Recent messages keeps it); after the pointer leaves it, at least ``AFTER_HOVER_MS`` more
+NOTICE_MS, MS_PER_CHAR, SHORTEST_MS, LONGEST_MS, AFTER_HOVER_MS = 1500, 60, 4000, 20_000, 2000
+
+
+def reading_ms(text: str) -> int:
+    """How long a notice saying ``text`` stays (78 characters: 6.2 s; 230: 15.3 s; 400: 20 s)."""
+    return min(LONGEST_MS, max(SHORTEST_MS, NOTICE_MS + MS_PER_CHAR * len(text)))
 
 
 class Notice(QFrame):
@@ -41,25 +52,85 @@ class Notice(QFrame):
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
         self.timer.timeout.connect(self.dismiss)
+        self.held_ms: int | None = None  # (the time it had left when the pointer came on it)
+        self._beneath_last: QWidget | None = None  # (where the pointer's moves went: it is told when they stop)
+        for w in (self, self.icon, self.label, self.close_button):
+            w.setMouseTracking(True)  # (a move without a button reaches only a widget that tracks them)
         area.installEventFilter(self)  # (as wide as the area when it is resized)
         self.hide()
 
-    def show_text(self, text: str, timeout_ms: int = 10_000) -> None:
-        """Say ``text`` (replacing what it said), for ``timeout_ms`` or longer for a long text
-        (about 16 characters a second, as the status bar's messages)."""
+    def show_text(self, text: str, timeout_ms: int | None = None) -> None:
+        """Say ``text`` (replacing what it said), for ``timeout_ms``, by default the time it takes to
+        read (``reading_ms``: it stayed 10 s whatever its length); held while the pointer is on it."""
         self.label.setText(text)
         self.setToolTip(text)
         self._place()
         self.show()
         self.raise_()
-        self.timer.start(max(timeout_ms, 60 * len(text)))
+        ms = reading_ms(text) if timeout_ms is None else timeout_ms
+        if self.held_ms is not None:
+            self.held_ms = ms  # (counted from when the pointer leaves)
+        else:
+            self.timer.start(ms)
 
     def text(self) -> str:
         return self.label.text() if self.isVisible() else ""
 
     def dismiss(self) -> None:
         self.timer.stop()
+        self.held_ms = None
+        self._let_go()
         self.hide()
+
+    def enterEvent(self, e):
+        """The pointer on it: read, it stays (as a toast does) until the pointer leaves."""
+        if self.timer.isActive():
+            self.held_ms = self.timer.remainingTime()
+            self.timer.stop()
+        super().enterEvent(e)
+
+    def leaveEvent(self, e):
+        if self.held_ms is not None and self.isVisible():
+            self.timer.start(max(self.held_ms, AFTER_HOVER_MS))
+        self.held_ms = None
+        self._let_go()
+        super().leaveEvent(e)
+
+    def mouseMoveEvent(self, e):
+        """The pointer's moves over it go on to the picture beneath: its brush outline follows (the
+        notice hid it, and the picture took the pointer's last place before it for where it is)."""
+        target, at = self._beneath(e.globalPosition())
+        if target is not self._beneath_last:
+            self._let_go()
+            self._beneath_last = target
+        if target is not None and not e.buttons():
+            QCoreApplication.sendEvent(target, QMouseEvent(QEvent.Type.MouseMove, at, at, e.globalPosition(),
+                                                           Qt.MouseButton.NoButton, e.buttons(), e.modifiers(),
+                                                           e.pointingDevice()))
+
+    def wheelEvent(self, e):
+        """The wheel over it zooms the picture beneath, as it does beside it."""
+        target, at = self._beneath(e.globalPosition())
+        if target is not None:
+            QCoreApplication.sendEvent(target, QWheelEvent(at, e.globalPosition(), e.pixelDelta(), e.angleDelta(),
+                                                           e.buttons(), e.modifiers(), e.phase(), e.inverted(),
+                                                           e.source(), e.pointingDevice()))
+
+    def _beneath(self, pos):
+        """The widget under global ``pos`` as if the notice were not there, and ``pos`` in it."""
+        area = self.parentWidget()
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, True)
+        try:
+            target = area.childAt(area.mapFromGlobal(pos.toPoint()))
+        finally:
+            self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents, False)
+        return target, (target.mapFromGlobal(pos) if target is not None else pos)
+
+    def _let_go(self) -> None:
+        """The pointer's moves went to the picture and stop: it is told the pointer left (its outline goes)."""
+        target, self._beneath_last = self._beneath_last, None
+        if target is not None:
+            QCoreApplication.sendEvent(target, QEvent(QEvent.Type.Leave))
 
     def mousePressEvent(self, e):
         """A press on it: read, and gone; and the press goes to what is beneath, as if the notice had

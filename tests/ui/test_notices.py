@@ -55,7 +55,7 @@ def test_inpaint_with_no_mask_in_a_narrow_window_shows_the_whole_sentence(window
     assert window.project.masks.masked_frames() == [0] and window.project.undo.count() == 1
     window.project.undo.undo()
     qtbot.keyClick(window.canvas, Qt.Key.Key_Return, CTRL)
-    notice.timer.setInterval(10)  # (by itself: after 10 s and more)
+    notice.timer.setInterval(10)  # (by itself: after the time it takes to read)
     notice.timer.start()
     qtbot.waitUntil(lambda: not notice.isVisible())
 
