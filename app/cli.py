@@ -478,6 +478,10 @@ def _missing_package(module: str) -> str:
     """The line for a package that is not installed: which Python lacks it, and the command that
     has it (the virtual environment beside the program, or how to make one)."""
     repo = Path(__file__).resolve().parent.parent
+    if not (repo / "main.py").exists():  # installed from a wheel: no checkout, no .venv beside it
+        return (f"error: this Python ({sys.executable}) has no {module} module, which the program needs: install "
+                f"the program again with its dependencies (`{Path(sys.executable).name} -m pip install` the wheel or "
+                "the source folder, without --no-deps).")
     venv = repo / ".venv"
     python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     here = Path.cwd().resolve() == repo

@@ -472,3 +472,20 @@ def test_a_package_missing_from_the_virtual_environment_says_to_install_again(tm
     assert main(["info", str(clip)]) == 2
     line = _one_error_line(capsys)
     assert "av is missing from" in line and "`.venv/bin/pip install -e .`" in line
+
+
+def test_an_installed_program_missing_a_package_says_to_install_it_with_its_dependencies(tmp_path, capsys, monkeypatch):
+    """Installed from the wheel with --no-deps there is no checkout and no .venv to point to."""
+    import sys
+
+    import app.cli
+
+    installed = tmp_path / "site-packages" / "app"
+    installed.mkdir(parents=True)
+    monkeypatch.setattr(app.cli, "__file__", str(installed / "cli.py"))
+    clip = write_test_clip(tmp_path / "clip.mp4", make_frames(2, W, H))
+    monkeypatch.setitem(sys.modules, "av", None)
+    monkeypatch.delitem(sys.modules, "app.core.video")
+    assert main(["info", str(clip)]) == 2
+    line = _one_error_line(capsys)
+    assert "has no av module" in line and "with its dependencies" in line and "main.py" not in line
