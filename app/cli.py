@@ -380,6 +380,7 @@ def _parse(parser: argparse.ArgumentParser, argv: list) -> argparse.Namespace:
     the option meant where one is close (argparse's pointed to the main --help, which lists none)."""
     import difflib
 
+    _name_loose_values(parser, argv)
     args, extra = parser.parse_known_args(argv)
     if not extra:
         return args
@@ -401,6 +402,50 @@ def _parse(parser: argparse.ArgumentParser, argv: list) -> argparse.Namespace:
                       f"command: {parser.prog} {' '.join(shlex.quote(a) for a in moved)}")
     like = difflib.get_close_matches(given, options, n=1) if extra[0].startswith("--") else []
     command.error(f"unrecognized arguments: {' '.join(extra)}" + (f" (did you mean {like[0]}?)" if like else ""))
+
+
+def _name_loose_values(parser: argparse.ArgumentParser, argv: list) -> None:
+    """Values given without the option they belong to, one for each required option left out
+    (``inpaint clip.mp4 logo.png out.mp4``, the order other tools take), are refused with the command
+    line that names them, which runs; argparse said only that --mask and --output were required."""
+    commands = parser._subparsers._group_actions[0].choices  # noqa: SLF001 - argparse has no public API
+    at = next((i for i, a in enumerate(argv) if a in commands), None)
+    if at is None or {"-h", "--help"} & set(argv):
+        return
+    command = commands[argv[at]]
+    takes = [a for a in command._actions if not a.option_strings]  # noqa: SLF001
+    if command._subparsers is not None or any(a.nargs not in (None, "?") for a in takes):  # noqa: SLF001
+        return
+    given, plain, rest, i = set(), [], argv[at + 1:], 0
+    while i < len(rest):
+        word = rest[i]
+        if word.startswith("-") and not command._negative_number_matcher.match(word):  # noqa: SLF001
+            action = command._option_string_actions.get(word.split("=")[0])  # noqa: SLF001
+            if action is None or word == "--":
+                return  # a misspelt option: _parse says which one was meant
+            given.add(action)
+            if "=" not in word:
+                if action.nargs is None:
+                    i += 1
+                elif isinstance(action.nargs, int):
+                    i += action.nargs
+                elif action.nargs != 0:
+                    while i + 1 < len(rest) and not rest[i + 1].startswith("-"):
+                        i += 1
+        else:
+            plain.append(at + 1 + i)
+        i += 1
+    loose = plain[len(takes):]
+    missing = [a for a in command._actions if a.required and a.option_strings and a not in given]  # noqa: SLF001
+    if not loose or len(loose) != len(missing):
+        return
+    named = list(argv)
+    for index, action in zip(reversed(loose), reversed(missing)):
+        named[index:index + 1] = [action.option_strings[0], argv[index]]
+    several = len(loose) > 1
+    command.error(f"{' and '.join(argv[i] for i in loose)} {'are' if several else 'is'} given without "
+                  f"{'their options' if several else 'its option'} ({', '.join(a.option_strings[0] for a in missing)}): "
+                  f"{parser.prog} {' '.join(shlex.quote(a) for a in named)}")
 
 
 def _rate(text: str) -> float:

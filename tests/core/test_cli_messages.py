@@ -217,3 +217,34 @@ def test_the_standalone_training_entry_answers_help_with_its_commands(capsys):
     out = capsys.readouterr()
     assert out.err == "" and out.out.startswith("usage: python -m app.cli_train ")
     assert "train --help" in out.out and "finetune --help" in out.out
+
+
+@pytest.mark.parametrize("order", [("{video}", "{mask}", "{out}"), ("{video}", "{mask}", "-o", "{out}"),
+                                   ("{video}", "--mask", "{mask}", "{out}", "--fill", "telea")])
+def test_values_given_without_their_options_get_the_command_line_that_names_them(disc, tmp_path, capsys, order):
+    """``inpaint clip.mp4 logo.png out.mp4`` (the order other tools take) said only "the following
+    arguments are required: --mask, --output/-o"; the line now holds the command with the options
+    put in, and that command runs."""
+    import shlex
+
+    import cv2
+    import numpy as np
+
+    mask = tmp_path / "logo.png"
+    cv2.imwrite(str(mask), np.pad(np.full((8, 8), 255, np.uint8), ((4, 36), (4, 52))))
+    out = tmp_path / "out.mp4"
+    argv = ["inpaint"] + [w.format(video=disc, mask=mask, out=out) for w in order]
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert stop.value.code == 2 and len(err) == 1 and "without" in err[0] and not out.exists(), err
+    fixed = shlex.split(err[0].split("): ", 1)[1].rsplit(" (see ", 1)[0])
+    assert fixed[:2] == ["python", "main.py"] and f"{mask}" in fixed and f"{out}" in fixed
+    assert main(fixed[2:] + ["--fill", "telea"] * ("--fill" not in fixed)) == 0
+    assert out.exists()
+
+
+def test_a_misspelt_option_among_loose_values_is_still_named(disc, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        main(["inpaint", str(disc), "--mask", "m.png", "-o", "o.mp4", "--weigths", "x.pth"])
+    assert "did you mean --weights?" in capsys.readouterr().err
