@@ -153,7 +153,8 @@ def cmd_inpaint(args) -> int:
             f"{result.frames / sec:.1f} frames/s written")
     copied = f", {result.copied} copied as they were" if result.copied else ""
     print(f"Wrote {result.output}{REPLACING if replacing else ''} ({result.frames} frames, "
-          f"{result.inpainted} inpainted with {result.fill or 'nothing'}{copied}, {result.seconds:.1f} s, {rate})")
+          f"{f'{result.inpainted} inpainted with {result.fill}' if result.inpainted else 'none inpainted'}{copied}, "
+          f"{result.seconds:.1f} s, {rate})")
     if not progress.noted:  # (a video copied as it was, an empty mask, reports no progress: said after it)
         note_end_past(args.end, result.frames, "inpainted" if result.inpainted else "copied")
     for note in seen.notes:

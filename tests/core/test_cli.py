@@ -124,6 +124,7 @@ def test_empty_mask_warns_and_copies(clip_and_mask, tmp_path, capsys):
     code = main(["inpaint", str(clip), "--mask", str(empty), "-o", str(tmp_path / "copy.mp4")])
     captured = capsys.readouterr()
     assert code == 0 and "warning: The mask is empty" in captured.err
+    assert "(6 frames, none inpainted, " in captured.out  # (it said "0 inpainted with nothing")
     with VideoReader(tmp_path / "copy.mp4") as o:
         assert len(o) == 6 and o.has_audio
 
