@@ -200,7 +200,9 @@ def _prompts(args, n_frames: int) -> dict[int, dict[int, tuple[list, object]]]:
                            "object.")
     for f, objects in frames.items():
         if not 0 <= f < n_frames:
-            raise InpaintError(f"Frame {f} is outside the video (frames 0..{n_frames - 1}).")
+            raise InpaintError(f"Frame {f} is outside the video (frames 0..{n_frames - 1}); give a frame in that range "
+                               "(the number after X,Y of --click, --not or --box, after the mask of --keyframe, or "
+                               "--frame).")
         for obj, (pts, box) in objects.items():
             if pts and all(label == 0 for _, _, label in pts) and box is None:
                 which = "" if list(objects) == [1] else f" for object {obj}"

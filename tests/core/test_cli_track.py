@@ -77,6 +77,7 @@ def test_range_keyframes_box_and_corrections(disc_clip, tmp_path):
     (["--box", "20,30,50,60#2", "--box", "22,30,50,60#2"], "Two boxes for object 2"),
     ([], "Nothing to track"),
     (["--click", "34,46,6", "--end", "5"], "outside the range"),
+    (["--click", "34,46,20"], "Frame 20 is outside the video (frames 0..7); give a frame in that range"),
     (["--click", "34,46", "--start", "5", "--end", "5"], "--end 5 is not after --start 5: --end is the frame after the "
                                                          "last to track (--start 5 --end 6 tracks frame 5 alone)"),
     (["--click", "34,46", "--start", "8"], "--start 8 is past the last frame of this 8-frame video (frames 0 to 7); "
