@@ -552,6 +552,11 @@ def _main(argv=None) -> int:
     # `main.py VIDEO` opens the GUI on a file; `main.py` alone picks GUI or demo.
     commands = set(parser._subparsers._group_actions[0].choices)  # noqa: SLF001 - argparse has no public API
     if not argv or (argv[0] not in commands and not argv[0].startswith("-")):
+        if argv and not _looks_like_path(argv[0]):  # a mistyped command: the GUI took it for a file to open
+            import difflib
+
+            like = difflib.get_close_matches(argv[0], sorted(commands), n=1)
+            parser.error(f"{argv[0]!r} is no command{f' (did you mean {like[0]}?)' if like else ''}, nor a file here")
         if has_display():
             return gui_main(argv)
         if argv and _looks_like_path(argv[0]) and not Path(argv[0]).expanduser().exists():
@@ -564,8 +569,6 @@ def _main(argv=None) -> int:
                   f"`{program()} track {path} --click X,Y -o masks/` selects and tracks an object, "
                   f"`{program()} inpaint {path} --mask MASK -o OUT.mp4` removes it.", file=sys.stderr)
             return 2
-        if argv:  # a mistyped command: argparse's "invalid choice" line
-            parser.parse_args(argv)
         print("No display found: running the headless demo (use `inpaint` for your own videos).", file=sys.stderr)
         argv = ["demo"] + argv
     args = _parse(parser, argv)

@@ -253,7 +253,21 @@ def test_without_a_display_a_mistyped_command_is_argparses_one_line(no_display, 
     with pytest.raises(SystemExit) as exc:
         main(["segment", "x"])
     err = capsys.readouterr().err.strip().splitlines()
-    assert exc.value.code == 2 and len(err) == 1 and "invalid choice: 'segment'" in err[0], err
+    assert exc.value.code == 2 and len(err) == 1 and "'segment' is no command" in err[0], err
+
+
+@pytest.mark.parametrize("display", [False, True])
+def test_a_misspelt_command_names_the_one_meant_and_opens_no_window(display, monkeypatch, capsys):
+    """With a display `main.py inpiant clip.mp4` opened the window on a file named "inpiant"."""
+    import app.cli
+    import app.gui
+
+    monkeypatch.setattr(app.cli, "has_display", lambda: display)
+    monkeypatch.setattr(app.gui, "run_gui", lambda argv=None: pytest.fail("the window opened on a command"))
+    with pytest.raises(SystemExit) as exc:
+        main(["inpiant", "clip.mp4", "--mask", "m.png", "-o", "o.mp4"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exc.value.code == 2 and len(err) == 1 and "'inpiant' is no command (did you mean inpaint?)" in err[0], err
 
 
 def test_gui_command_without_a_display_is_one_line(no_display, capsys, monkeypatch):
