@@ -173,6 +173,13 @@ def build_config(args):
                                          ("discriminator checkpoint", fields.get("init_discriminator")),
                                          ("--config file", args.config)]
                       + [("data", d) for d in list(fields.get("data") or []) + list(fields.get("val_data") or [])])
+        from .core.video import IMAGE_EXTS, VIDEO_EXTS
+
+        if Path(fields["output"]).suffix.lower() in VIDEO_EXTS | IMAGE_EXTS:
+            command = "finetune" if finetune else "train"
+            raise OutputError(f"--output {fields['output']} names a video or an image, but {command} writes the "
+                              "trained generator (weights): give a .pth file, e.g. tuned.pth, and inpaint with "
+                              "--weights tuned.pth.")
     if not fields.get("workdir"):
         if not fields.get("output"):
             raise OutputError("Give --output OUT.pth (the trained generator) or --workdir DIR for checkpoints.")

@@ -489,3 +489,14 @@ def test_an_installed_program_missing_a_package_says_to_install_it_with_its_depe
     assert main(["info", str(clip)]) == 2
     line = _one_error_line(capsys)
     assert "has no av module" in line and "with its dependencies" in line and "main.py" not in line
+
+
+@pytest.mark.parametrize("name", ["tuned.mp4", "tuned.PNG"])
+def test_a_training_output_named_as_a_video_is_refused_before_any_work(tmp_path, capsys, name):
+    """finetune -o tuned.mp4 trained for a minute a step, then wrote the weights under a video's name."""
+    argv = _train_argv(tmp_path)
+    argv[argv.index("--output") + 1] = str(tmp_path / name)
+    assert main(argv) == 2
+    line = _one_error_line(capsys)
+    assert name in line and "give a .pth file" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]
