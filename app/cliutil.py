@@ -160,7 +160,7 @@ def program() -> str:
     arg0 = Path(sys.argv[0] if sys.argv and sys.argv[0] else "main.py")
     if arg0.name == "__main__.py" and arg0.parent.name == "app":
         return "python -m app"
-    if arg0.name == "sttn-inpaint":
+    if arg0.name in ("sttn-inpaint", "sttn-inpaint-gui"):  # (the GUI's launcher has no commands: its sibling does)
         return "sttn-inpaint"
     if arg0.name == "main.py":
         return "python " + (str(arg0) if " " not in str(arg0) else "main.py")

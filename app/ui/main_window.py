@@ -690,8 +690,8 @@ class MainWindow(QMainWindow):
 
     def _recover(self, path: Path) -> bool:
         """Ask whether to recover autosave ``path``, and load it if so: whether it was."""
-        answer = QMessageBox.question(self, APP_TITLE, "The last session ended without saving. Recover its work (at "
-                                      "most a minute is lost)? No keeps it for the next start; Discard deletes it.",
+        answer = QMessageBox.question(self, APP_TITLE, "The last session ended without saving. Recover its work (all "
+                                      "but its last few seconds)? No keeps it for the next start; Discard deletes it.",
                                       QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
                                       | QMessageBox.StandardButton.Discard)
         if answer == QMessageBox.StandardButton.Discard:
@@ -876,7 +876,7 @@ class MainWindow(QMainWindow):
         # second; other jobs: the frame or step under way): the window goes at once rather than wait
         self.hide()
         self.controller.shutdown()
-        self.autosaver.timer.stop()
+        self.autosaver.stop()
         self.autosaver.discard()  # a clean exit leaves nothing to recover
         self.autosaver.wait()  # (an autosave being written is deleted once it is)
         self.autosaver.release()

@@ -218,6 +218,8 @@ class Project(QObject):
     pathChanged = Signal(object)
     frameReady = Signal(int)  # the decoded picture of this frame is in the cache: cached_frame(index)
     trackingChanged = Signal()  # keyframes or flagged frames were replaced (a project was loaded)
+    revised = Signal()  # what a save writes changed (``revision`` moved on): the Autosaver's cue
+    unfinishedChanged = Signal()  # a job's work began or stopped being ``unfinished`` (Track started, ended)
 
     BUSY_FRAMES = 250  # an edit of this many frames shows the busy cursor while it runs
     FRAME_CACHE = 12  # decoded frames kept for scrubbing back and forth, at least (6 MB each at 1080p)
@@ -259,7 +261,7 @@ class Project(QObject):
         #: function that puts it into a ``ProjectSnapshot`` as if the job were stopped now; any thread
         #: may call it). Autosaves write it, so that a kill mid-run keeps it; saves and the undo
         #: history never see it (the job lands as one undo step when it ends)
-        self.unfinished = None
+        self._unfinished = None
         self.path: Optional[Path] = None
         #: the project file a recovered autosave was the work of (File > Save As starts there)
         self.origin: Optional[Path] = None
@@ -642,6 +644,19 @@ class Project(QObject):
 
     def _revise(self, *_) -> None:
         self.revision += 1
+        if isValid(self):  # (the undo stack also moves while the project is being destroyed)
+            self.revised.emit()
+
+    @property
+    def unfinished(self):
+        """The work of a job that runs and has not landed yet (see ``__init__``)."""
+        return self._unfinished
+
+    @unfinished.setter
+    def unfinished(self, holder) -> None:
+        if holder is not self._unfinished:
+            self._unfinished = holder
+            self.unfinishedChanged.emit()
 
     def _touch(self) -> None:
         self._revise()
@@ -1163,6 +1178,9 @@ class _Write:
     thread: Optional[threading.Thread] = None
     error: Optional[str] = None  # how it failed, for the user
     saver: Optional[weakref.ref] = None  # the Autosaver (weakly: see _WriteEnded)
+    #: (monotonic seconds) when the snapshot was taken and when the files were written: its cost
+    begun: float = 0.0
+    ended: float = 0.0
 
 
 class _WriteEnded(QObject):
@@ -1222,6 +1240,7 @@ def _run_write(write: _Write, relay: _WriteEnded) -> None:
                        "not insured against a crash; save the project (File > Save), and free space there "
                        "or make the folder writable.")
     write.snapshot = None  # (the blobs are the project's; nothing to keep once written)
+    write.ended = time.monotonic()
     try:
         relay.ended.emit(write)
     except RuntimeError:  # the application is being torn down: nobody to tell
@@ -1229,7 +1248,15 @@ def _run_write(write: _Write, relay: _WriteEnded) -> None:
 
 
 class Autosaver(QObject):
-    """Saves a copy of a changed project to ``folder`` every ``interval_ms`` (crash insurance).
+    """Saves a copy of a changed project to ``folder`` (crash insurance): ``quiet_ms`` after the
+    edits stop, or ``max_wait_ms`` after the first change not autosaved while they go on, and at the
+    latest ``interval_ms`` after the last autosave (the timer, which also writes a running Track's
+    frames: the first time ``run_first_ms`` after the run starts, then every ``interval_ms``). An
+    autosave never starts while a mouse button is held (a stroke, a drag: the stroke lands in the
+    project on release, and the snapshot then costs the GUI thread nothing mid-stroke), nor, unless
+    the timer asks, sooner after the last write ended than ``cost_factor`` times what that write took
+    (a large project is not rewritten back to back). A project unchanged since it was last
+    autosaved is not written again.
 
     The GUI thread only takes a snapshot (``Project.snapshot``: 3 ms at 20,000 tracked frames, 20 ms
     at 90,000); a thread writes it (``write_snapshot``: 0.2 s and 1 s), one write at a time: an
@@ -1242,7 +1269,15 @@ class Autosaver(QObject):
     saved = Signal(object)
     failed = Signal(str)
 
-    def __init__(self, project: Project, folder: Path, interval_ms: int = 60_000, parent=None):
+    QUIET_MS = 2_000  # the edits have stopped this long: autosave
+    MAX_WAIT_MS = 10_000  # edits go on without a pause: autosave this long after the first one
+    RUN_FIRST_MS = 10_000  # a Track run's first autosave of its frames, this long after it starts
+    HELD_MS = 200  # a mouse button held: look again this much later
+    COST_FACTOR = 20  # a write that took 1 s is followed by none for 20 s (at most 1/20 of the time)
+
+    def __init__(self, project: Project, folder: Path, interval_ms: int = 60_000, parent=None,
+                 quiet_ms: int = QUIET_MS, max_wait_ms: int = MAX_WAIT_MS, run_first_ms: int = RUN_FIRST_MS,
+                 cost_factor: float = COST_FACTOR):
         super().__init__(parent)
         self.project = project
         self.folder = Path(folder)
@@ -1259,10 +1294,88 @@ class Autosaver(QObject):
         #: tracked 1080p frames)
         self._written: Optional[tuple[int, Path]] = None
         self._relay = _write_relay()  # the writing thread tells through it, never through self
+        self.quiet_ms, self.max_wait_ms, self.run_first_ms = quiet_ms, max_wait_ms, run_first_ms
+        self.cost_factor = cost_factor
+        self._stopped = False  # (``stop``)
+        #: (monotonic seconds) the first change not autosaved yet (None: none), and the latest one
+        self._changed_at: Optional[float] = None
+        self._last_change = 0.0
+        self._rest_until = 0.0  # no autosave of edits starts before (the last write's cost)
+        #: the latest: ``interval_ms`` after the last autosave started (restarted then, if running)
         self.timer = QTimer(self)
-        self.timer.timeout.connect(self.save_now)
+        self.timer.timeout.connect(self._tick)
         self.timer.start(interval_ms)
+        #: the autosave of edits that stopped (``quiet_ms``) or go on (``max_wait_ms``)
+        self.soon = QTimer(self)
+        self.soon.setSingleShot(True)
+        self.soon.timeout.connect(self._settled)
+        #: the first autosave of a Track run's frames (``run_first_ms`` after it starts)
+        self.run_timer = QTimer(self)
+        self.run_timer.setSingleShot(True)
+        self.run_timer.timeout.connect(self._run_due)
+        project.revised.connect(self._changed)
+        project.unfinishedChanged.connect(self._run_changed)
         self.path  # (its slot taken from the start)
+
+    # --- when ---------------------------------------------------------------------------------
+    @Slot()
+    def _changed(self) -> None:
+        """The project changed: autosave once the edits stop, or go on for ``max_wait_ms``."""
+        if self._stopped:
+            return
+        now = time.monotonic()
+        if self._changed_at is None:
+            self._changed_at = now
+        self._last_change = now
+        self._schedule()
+
+    def _schedule(self) -> None:
+        if self._changed_at is None or self._write is not None:
+            return  # (nothing to write, or ``_finish`` schedules it once the write running ends)
+        due = min(self._last_change + self.quiet_ms / 1000, self._changed_at + self.max_wait_ms / 1000)
+        self.soon.start(max(0, round((max(due, self._rest_until) - time.monotonic()) * 1000)))
+
+    @staticmethod
+    def _held() -> bool:
+        """A mouse button is held (a stroke or a drag under way)."""
+        return QGuiApplication.mouseButtons() != Qt.MouseButton.NoButton
+
+    @Slot()
+    def _settled(self) -> None:
+        if self._held():
+            self.soon.start(self.HELD_MS)
+        elif self._write is None:  # (else: scheduled again when the write ends)
+            self.save_now()
+
+    @Slot()
+    def _tick(self) -> None:
+        if self._stopped:
+            return
+        if self._held():
+            QTimer.singleShot(self.HELD_MS, self, self._tick)
+        else:
+            self.save_now()
+
+    @Slot()
+    def _run_changed(self) -> None:
+        """A Track run started: its frames are first autosaved ``run_first_ms`` from now, then
+        every ``interval_ms`` (the timer starts over); ended, it lands as an edit (``_changed``)."""
+        if self.project.unfinished is None or self._stopped:
+            self.run_timer.stop()
+            return
+        self.run_timer.start(self.run_first_ms)
+        if self.timer.isActive():
+            self.timer.start()
+
+    @Slot()
+    def _run_due(self) -> None:
+        running = self.project.unfinished
+        if running is None:
+            return
+        if not running.count:  # (nothing tracked yet: a model still loading)
+            self.run_timer.start(self.run_first_ms)
+        else:
+            self._tick()
 
     @property
     def path(self) -> Path:
@@ -1314,6 +1427,12 @@ class Autosaver(QObject):
     def writing(self) -> bool:
         return self._write is not None
 
+    def stop(self) -> None:
+        """No autosave starts from now on (closing); one being written ends (``wait``)."""
+        self._stopped = True  # (the project's cues start none either)
+        for timer in (self.timer, self.soon, self.run_timer):
+            timer.stop()
+
     def save_now(self) -> Optional[Path]:
         """Autosave a project with unsaved changes: the snapshot is taken now, the files are written
         on a thread (``saved`` tells when); while a write runs, the next one starts when it ends.
@@ -1324,16 +1443,24 @@ class Autosaver(QObject):
         running = self.project.unfinished
         count = running.count if running is not None else 0
         if not (self.project.dirty or count):
+            self._changed_at = None
             return None
         if self._write is not None:
             self._again = True
             return self.path
+        self._changed_at = None  # (what changes from now on is for the next one)
+        self.soon.stop()
         state = (self.project.revision, count)
         if self._written == (state, self.path) and self.path.exists():
             return self.path
+        if self.timer.isActive():
+            self.timer.start()  # (the longest wait counts from this autosave)
+        if count:
+            self.run_timer.stop()  # (the run's first autosave: this one)
         # (the job's work is copied here, put into the snapshot on the writing thread)
+        begun = time.monotonic()
         write = self._write = _Write(self.project.snapshot(past_end=True, origin=True), self.path, state,
-                                     running.take() if count else None, saver=weakref.ref(self))
+                                     running.take() if count else None, saver=weakref.ref(self), begun=begun)
         # (a function and the write, not self._run: the thread must never hold the Autosaver)
         write.thread = threading.Thread(target=_run_write, args=(write, self._relay), name="autosave", daemon=True)
         write.thread.start()
@@ -1344,6 +1471,7 @@ class Autosaver(QObject):
         if write is not self._write:
             return  # wait() finished it already
         self._write = None
+        self._rest_until = write.ended + self.cost_factor * (write.ended - write.begun)
         if self._discard:
             self._discard = False
             self._delete()
@@ -1355,6 +1483,7 @@ class Autosaver(QObject):
         if self._again:
             self._again = False
             self.save_now()
+        self._schedule()  # (edits made while it was written)
 
     def wait(self, timeout_s: Optional[float] = None) -> bool:
         """Block until no write runs (and the one asked for meanwhile is written too), finishing each
@@ -1372,6 +1501,8 @@ class Autosaver(QObject):
         """Delete the autosave (the work was saved or thrown away), and forget an autosave asked for
         meanwhile. A write that runs is let finish and its files deleted then (``wait`` to be sure)."""
         self._again = False
+        self._changed_at = None
+        self.soon.stop()
         if self._write is not None:
             self._discard = True
         else:

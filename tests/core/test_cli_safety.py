@@ -235,6 +235,15 @@ def no_display(monkeypatch):
     monkeypatch.setattr(app.gui, "run_gui", lambda argv=None: pytest.fail("Qt started without a display"))
 
 
+def test_the_gui_launcher_without_a_display_names_the_command_line_program(no_display, capsys, monkeypatch):
+    """`sttn-inpaint-gui` on a server pointed to `python main.py --help`, which an installed program has not."""
+    from app.cli import gui_main
+
+    monkeypatch.setattr(sys, "argv", ["/opt/venv/bin/sttn-inpaint-gui"])
+    assert gui_main([]) == 2
+    assert "`sttn-inpaint --help`" in error_line(capsys)
+
+
 def test_without_a_display_a_file_argument_names_the_commands(no_display, disc, capsys):
     assert main([str(disc)]) == 2
     line = error_line(capsys)
