@@ -27,7 +27,7 @@ from .notice import Notice
 from .preview import CompareArea, ResultView, bind_preview
 from .project import PROJECT_SUFFIX, Autosaver, Project, delete_autosave, project_video
 from .segment_tool import SegmentController
-from .statusbar import MessageLog, StatusFields
+from .statusbar import MessageBar, MessageLog, StatusFields
 from .timeline import Timeline, bind_timeline, frames_text
 from .toolbars import CompactToolBars
 from .tools import ToolPanel, clear_text
@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
         self._make_actions()
         self._make_menus()
         self._make_toolbars()
+        self.setStatusBar(MessageBar())  # (a message longer than its room ends in "…")
         self.job_bar = JobBar(self.controller.engine)
         self.statusBar().addPermanentWidget(self.job_bar)  # a message shown meanwhile leaves it (and Cancel) visible
         self.open_bar = JobBar(self.frames.opener)  # indexing a long video: progress and Cancel

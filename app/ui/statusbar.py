@@ -7,8 +7,9 @@ import sys
 import time
 from collections import deque
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtWidgets import QDialog, QLabel, QPlainTextEdit, QSizeGrip, QStatusBar
+from PySide6.QtCore import QEvent, QObject, QRect, Qt, QTimer
+from PySide6.QtGui import QPainter
+from PySide6.QtWidgets import QDialog, QLabel, QPlainTextEdit, QSizeGrip, QSizePolicy, QStatusBar, QStyle, QStyleOption, QWidget
 
 from app.core import paths
 from app.core.engine import resolve_device, resolve_fill
@@ -33,6 +34,55 @@ def rss_bytes() -> int:
 #: the bar's messages want this much room (px) beside the fields: "Opened schoolgirls.mp4: 80 frames, 432x240"
 MESSAGE_ROOM = 240
 DIRECT = Qt.FindChildOption.FindDirectChildrenOnly
+#: where QStatusBar draws its message: from 6 px in to 2 px before the first field shown (or the size grip)
+MESSAGE_LEFT, MESSAGE_GAP = 6, 2
+
+
+def fields_of(bar: QStatusBar) -> list[QWidget]:
+    """The bar's permanent widgets shown (its fields, a job's progress), left to right."""
+    return sorted((w for w in bar.findChildren(QWidget, options=DIRECT)
+                   if not isinstance(w, QSizeGrip) and w.isVisibleTo(bar)), key=lambda w: w.x())
+
+
+def message_rect(bar: QStatusBar, first: QWidget | None = None) -> QRect:
+    """Where ``bar`` draws its message, as QStatusBar has it: left of ``first`` (default: the first
+    field shown) or of the size grip."""
+    right = bar.width() - 12
+    grips = [g for g in bar.findChildren(QSizeGrip, options=DIRECT) if g.isVisibleTo(bar)]
+    if grips:
+        right = grips[0].x()
+    first = first or next(iter(fields_of(bar)), None)
+    if first is not None:
+        right = min(right, first.x() - MESSAGE_GAP)
+    return QRect(MESSAGE_LEFT, 0, right - MESSAGE_LEFT, bar.height())
+
+
+class MessageBar(QStatusBar):
+    """A status bar whose message, where longer than the room beside its fields, ends in "…" (its
+    tooltip holds it whole: ``MessageLog``); QStatusBar cut it off mid-letter."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        # (as QMainWindow makes its own: the fields' widths never hold the window wider)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+
+    def paintEvent(self, e):
+        text = self.currentMessage()
+        rect = message_rect(self)
+        if not text or self.fontMetrics().horizontalAdvance(text) <= rect.width():
+            super().paintEvent(e)
+            return
+        p = QPainter(self)  # (as QStatusBar paints, but for the words of the message)
+        opt = QStyleOption()
+        opt.initFrom(self)
+        self.style().drawPrimitive(QStyle.PrimitiveElement.PE_PanelStatusBar, opt, p, self)
+        for field in fields_of(self):  # (while a message shows, only the permanent widgets do)
+            opt.rect = field.geometry().adjusted(-2, -1, 2, 1)
+            self.style().drawPrimitive(QStyle.PrimitiveElement.PE_FrameStatusBarItem, opt, p, field)
+        p.setPen(self.palette().windowText().color())
+        p.drawText(rect, Qt.AlignmentFlag.AlignLeading | Qt.AlignmentFlag.AlignVCenter | Qt.TextFlag.TextSingleLine,
+                   self.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, rect.width()))
+        p.end()
 
 
 class StatusFields(QObject):
@@ -113,14 +163,16 @@ class StatusFields(QObject):
     def fit(self) -> None:
         """The fields named unless that leaves the bar's messages less than ``MESSAGE_ROOM`` (by the
         window's width and the fields' words alone: a job's progress bar beside them, while it runs,
-        does not change their words)."""
+        does not change their words). Measured where the bar draws its message (6 px in, 2 px left of
+        the device): the sum of the fields' widths, spacing and grip it was judged by left it 3 px
+        more than the bar does, and a message that wide was cut (at 800 px: 318 px for 315)."""
         if not self.bar.isVisible():
             return  # (its width is not the window's yet)
-        grip = sum(w.sizeHint().width() for w in self.bar.findChildren(QSizeGrip, options=DIRECT)
-                   if w.isVisibleTo(self.bar))
-        named = sum(f.sizeHint().width() - f.fontMetrics().horizontalAdvance(f.text())
-                    + f.fontMetrics().horizontalAdvance(texts[0]) + 8 for f, texts in self.texts.items())
-        short = self.bar.width() - grip - named < MESSAGE_ROOM
+        self.bar.layout().activate()  # (the fields placed as their words are now)
+        room = message_rect(self.bar, self.device).width()
+        wider = sum(f.fontMetrics().horizontalAdvance(texts[0]) - f.fontMetrics().horizontalAdvance(f.text())
+                    for f, texts in self.texts.items())  # (named, than as they show now)
+        short = room - wider < MESSAGE_ROOM
         if short != self.short:
             self.short = short
             for field, texts in self.texts.items():

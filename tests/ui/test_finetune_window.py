@@ -206,6 +206,8 @@ def test_a_run_that_fails_while_settings_is_closed_is_held_in_the_status_bar_not
 def test_the_status_bar_names_the_run_of_fine_tuned_weights_and_a_kept_run_says_why(window, make_clip, qtbot, dialogs,
                                                                                      tiny_weights):
     page, jobs, status = window.finetune, window.controller.training, window.status
+    window.resize(1100, 600)  # (the fields named: at 900 px the longest left the bar's messages 238 px)
+    qtbot.waitUntil(lambda: window.width() == 1100)
     page.footage.setText(str(make_clip(n=10, width=96, height=64, name="beach.mp4")))
     page.steps.setValue(1)
     with qtbot.waitSignal(jobs.finished, timeout=240_000) as blocker:

@@ -1,0 +1,73 @@
+"""The status bar's message beside its fields, at the widths a user gives the window."""
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QSizeGrip, QWidget
+
+from app.ui.statusbar import MESSAGE_ROOM
+
+LONG = ("Exported beach_holiday_inpainted.mp4 to /home/user/Videos/holiday/2026 summer/edited (H.264, CRF 18, "
+        "preset medium, sound copied from the original; 1,440 frames, 57.6 s); Inpaint kept the result of frames "
+        "0..1439, and the project is saved.")
+
+
+def message_room(bar) -> int:
+    """Where QStatusBar draws its message: from 6 px in to 2 px before the first widget right of it."""
+    shown = [w for w in bar.findChildren(QWidget) if w.parent() is bar and w.isVisible() and w.width() > 0]
+    first = min(w.x() for w in shown if not isinstance(w, QSizeGrip))
+    return first - 2 - 6
+
+
+def resize(qtbot, window, width):
+    window.resize(width, 600)
+    qtbot.waitUntil(lambda: window.width() == width)
+    qtbot.wait(20)
+
+
+def test_a_long_message_ends_in_an_ellipsis_with_the_whole_of_it_in_the_tooltip(window, clip, qtbot):
+    """A message longer than the room beside the fields was cut off mid-letter where the fields begin
+    (no sign that more was said). It ends in "…" there, drawn as the bar draws a message that fits,
+    and the bar's tooltip holds it whole; a message that fits is shown whole."""
+    window.settings.weights = ""
+    window.settings.device = "cpu"
+    window.status.refresh()
+    window.status.timer.stop()  # (the memory field's figure stays put between the two pictures)
+    window.open_path(clip)
+    bar = window.statusBar()
+    metrics = bar.fontMetrics()
+    for width in (640, 800, 1024, 1280):
+        resize(qtbot, window, width)
+        room = message_room(bar)
+        assert room >= MESSAGE_ROOM, width
+        window.messages.show("Opened clip.mp4: 12 frames, 96x64, 12 fps")
+        assert metrics.horizontalAdvance(bar.currentMessage()) <= room  # (whole)
+        window.messages.show(LONG)
+        assert bar.currentMessage() == LONG and bar.toolTip() == LONG
+        shown = bar.grab().toImage()
+        elided = metrics.elidedText(LONG, Qt.TextElideMode.ElideRight, room)
+        assert elided.endswith("…") and len(elided) < len(LONG) and metrics.horizontalAdvance(elided) <= room
+        bar.showMessage(elided)  # (fits: drawn by QStatusBar itself)
+        assert bar.grab().toImage() == shown, width  # the long message, drawn as its ellipsed start
+        assert elided[:-1] in LONG
+
+
+def test_the_fields_keep_their_names_only_while_the_message_keeps_its_room(window, qtbot):
+    """The fields dropped their names by a sum of their widths, spacing and size grip that left the
+    message 3 px more than the bar gives it (at 800 px: 318 px for 315): between about 722 and 725 px
+    wide the fields kept their names and the message had 237-239 px, less than the 240 it is due. By
+    the room where the bar draws its message, names go exactly when it would have less."""
+    window.settings.weights = ""
+    window.settings.device = "cpu"
+    window.status.refresh()
+    bar, status = window.statusBar(), window.status
+    seen = set()
+    for width in range(700, 760, 2):
+        resize(qtbot, window, width)
+        room = message_room(bar)
+        named = status.device.text().startswith("Device: ")
+        seen.add(named)
+        if named:
+            assert room >= MESSAGE_ROOM, (width, room)
+        else:
+            named_room = room - sum(f.fontMetrics().horizontalAdvance(t[0]) - f.fontMetrics().horizontalAdvance(t[1])
+                                    for f, t in status.texts.items())
+            assert named_room < MESSAGE_ROOM, (width, named_room)
+    assert seen == {True, False}
