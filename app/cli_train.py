@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import time
@@ -310,7 +311,10 @@ def _run(args) -> int:
         previous = None
     try:
         with TrainProgress("finetune" if args._finetune else "train") as bar:
-            trainer = Trainer(cfg, progress=bar, cancel=cancel, resume=resume)
+            # Under torchrun every process runs this: only the first reports (each printed its own
+            # loss for the same step, and a stray "step 0" while the first read the clips).
+            first = os.environ.get("RANK", "0") == "0"
+            trainer = Trainer(cfg, progress=bar if first else None, cancel=cancel, resume=resume)
             if trainer.ctx.is_main:
                 start = (f"starting at step 0 of {cfg.steps}" if not resume else
                          f"resuming at step {trainer.step} of {cfg.steps}" if trainer.step < cfg.steps else
@@ -342,8 +346,6 @@ def _run(args) -> int:
 def _remove_empty_folders(top: Path) -> None:
     """Delete ``top`` and the folders in it that hold no file (a work folder made for a run that
     ended before it wrote anything); a folder with a file in it stays, with the file."""
-    import os
-
     for folder, _, _ in sorted(os.walk(top), key=lambda entry: -len(entry[0])):  # (the deepest first)
         try:
             os.rmdir(folder)

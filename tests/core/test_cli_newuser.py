@@ -500,3 +500,25 @@ def test_a_training_output_named_as_a_video_is_refused_before_any_work(tmp_path,
     line = _one_error_line(capsys)
     assert name in line and "give a .pth file" in line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]
+
+
+def test_under_torchrun_only_the_first_process_reports_the_steps(tmp_path):
+    """docs/TRAINING.md's torchrun line: every process printed its own step lines (two different
+    losses for one step, and a stray "step 0/1" from the second while the first read the clips)."""
+    import json
+    import subprocess
+    import sys
+
+    clip = write_test_clip(tmp_path / "clip.mp4", make_frames(6, W, H))
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps(dict(channels=16, blocks=1, patch_sizes=[[8, 4], [4, 2]], width=64, height=32,
+                                      sample_frames=2, disc_channels=8, val_every=0, val_at_start=False)))
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "-m", "app.cli_train",
+                           "train", "--data", str(clip), "--config", str(config), "--steps", "2", "--device", "cpu",
+                           "--log-every", "1", "-o", str(tmp_path / "out.pth")],
+                          cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    steps = [line for line in done.stderr.splitlines() if line.startswith("train: step")]
+    said = [line.split(",")[0] for line in steps]  # (lines at most every 10 s: step 1 may be held back)
+    assert said[-1] == "train: step 2/2" and len(said) == len(set(said)) and "step 0/2" not in done.stderr, steps
+    assert done.stdout.count("trained to step 2") == 1 and (tmp_path / "out.pth").is_file()
