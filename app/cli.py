@@ -134,6 +134,9 @@ def cmd_inpaint(args) -> int:
 
     refuse_inputs(args.output, [("video", args.input), ("mask", args.mask), ("weights file", args.weights)])
     check_readable(args.input, args.mask)
+    if same_path(args.mask, args.input):
+        raise InpaintError(f"--mask {args.mask} is the video itself; give the mask drawn for it (white = what to "
+                           "remove): an image, a folder of images or a mask video.")
     if args.fps is not None and args.input.expanduser().is_file():
         raise InpaintError(f"--fps sets the rate of a folder of frames; {args.input} is a video file, which keeps its "
                            "own rate (each frame its time): leave --fps out.")
