@@ -293,6 +293,9 @@ def cmd_track(args) -> int:
         gap = TrackParams().gap_px((reader.height, reader.width))
         for path, f in args.keyframe:
             f = args.frame if f is None else f
+            if path.is_dir():
+                raise InpaintError(f"Keyframe mask {path} is a folder; give one image of it, the object on frame {f} "
+                                   f"(white = object): --keyframe {path / f'{f:05d}.png'},{f} for a folder of `track`.")
             if not path.is_file():
                 raise InpaintError(f"Keyframe mask {path} does not exist; give an image of the object on frame {f} "
                                    "(white = object).")

@@ -240,10 +240,14 @@ def test_keyframe_masks_from_files_start_the_tracking(disc_clip, tmp_path, capsy
     ("shape", "another shape"),
     ("empty", "is empty"),
     ("frame", "outside the video"),
+    ("folder", "is a folder; give one image of it"),  # (it said the folder "does not exist")
 ])
 def test_bad_keyframe_mask_gets_one_line(disc_clip, tmp_path, capsys, kind, says):
     path = tmp_path / "k.png"
-    if kind != "missing":
+    if kind == "folder":
+        path = tmp_path / "earlier"
+        path.mkdir()
+    elif kind != "missing":
         mask = np.zeros((H, H) if kind == "shape" else (H, W), np.uint8)
         if kind != "empty":
             mask[40:50, 30:40] = 255
