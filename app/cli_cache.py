@@ -69,8 +69,13 @@ def cmd_clear(args) -> int:
 def cmd_trim(args) -> int:
     from .core import cache
 
-    code = _report("Evicted", cache.enforce_limit(args.limit))
+    removed = cache.enforce_limit(args.limit)
     left = sum(cache.cache_usage().values())
+    if not (removed.files or removed.in_use or removed.failed) and left <= args.limit:
+        print(f"The cache, {cache.format_size(left)} in {cache.cache_dir()}, is under the limit of "
+              f"{cache.format_size(args.limit)}: nothing to delete.")
+        return 0
+    code = _report("Evicted", removed)
     if left > args.limit:  # (else "Evicted 0 files" over a full cache reads as a failure to trim)
         print(f"The cache is still {cache.format_size(left)}, over the limit of {cache.format_size(args.limit)}: "
               "files written in the last minute (a job may be writing them) and folders in use by a window are "
