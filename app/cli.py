@@ -566,6 +566,13 @@ def _main(argv=None) -> int:
             print(f"error: {argv[0]} does not exist; check the path (`{program()} --help` lists the commands).",
                   file=sys.stderr)
             return 2
+        if argv and Path(argv[0]).suffix.lower() == ".sttnproj":
+            video = shlex.quote(_project_video(Path(argv[0]).expanduser()))
+            print(f"error: no display, so the GUI cannot open the project {argv[0]}: projects open in the window "
+                  f"only; here, work on its video from the command line: `{program()} track {video} --click X,Y -o "
+                  f"masks/` selects and tracks an object, `{program()} inpaint {video} --mask MASK -o OUT.mp4` "
+                  "removes it.", file=sys.stderr)
+            return 2
         if argv and _looks_like_path(argv[0]):
             path = shlex.quote(argv[0])
             print(f"error: no display, so the GUI cannot open {argv[0]}; use the command line instead: "
@@ -608,6 +615,17 @@ def _main(argv=None) -> int:
         if log_file is not None:
             _to_log_file(log_file, "failed with an unexpected error", sys.exc_info())
         raise
+
+
+def _project_video(path: Path) -> str:
+    """The video a project file names (its JSON's "video"), or VIDEO where it cannot be read."""
+    import json
+
+    try:
+        video = json.loads(path.read_text(encoding="utf-8")).get("video")
+    except (OSError, ValueError, AttributeError):
+        video = None
+    return video if isinstance(video, str) and video else "VIDEO"
 
 
 def _ended(log_file, line: str, code: int) -> int:

@@ -250,6 +250,18 @@ def test_without_a_display_a_file_argument_names_the_commands(no_display, disc, 
     assert "display" in line and f"track {disc}" in line and f"inpaint {disc}" in line, line
 
 
+def test_without_a_display_a_project_names_its_video_for_the_commands(no_display, tmp_path, capsys):
+    """It offered `track holiday.sttnproj --click ...`, which reads no project."""
+    import json
+
+    project = tmp_path / "holiday.sttnproj"
+    project.write_text(json.dumps({"format": 1, "video": "/footage/my holiday.mp4"}))
+    assert main([str(project)]) == 2
+    line = error_line(capsys)
+    assert "projects open in the window only" in line and "sttnproj --click" not in line, line
+    assert "track '/footage/my holiday.mp4' --click X,Y" in line and "inpaint '/footage/my holiday.mp4' --mask" in line
+
+
 def test_without_a_display_a_path_that_is_not_there_is_said_so(no_display, tmp_path, capsys):
     """It offered `track holiday.mp4 ...` and `inpaint holiday.mp4 ...` for a file that does not exist."""
     missing = tmp_path / "holiday.mp4"
