@@ -17,7 +17,7 @@ from pathlib import Path
 
 from . import __version__
 from .cliutil import (REPLACING, TqdmProgress, check_readable, device_arg, int_in, note_end_past, path_arg,
-                      program, refuse_inputs, replaces, same_path)
+                      program, project_video, refuse_inputs, refuse_project, replaces, same_path)
 from .core.config import X264_PRESETS  # noqa: F401 - the --preset choices
 from .core.errors import Cancelled, InpaintError, OutputError
 
@@ -134,6 +134,7 @@ def cmd_inpaint(args) -> int:
 
     refuse_inputs(args.output, [("video", args.input), ("mask", args.mask), ("weights file", args.weights)])
     check_readable(args.input, args.mask)
+    refuse_project(args.input)
     if same_path(args.mask, args.input):
         raise InpaintError(f"--mask {args.mask} is the video itself; give the mask drawn for it (white = what to "
                            "remove): an image, a folder of images or a mask video.")
@@ -243,6 +244,7 @@ def cmd_info(args) -> int:
     from .core.video import probe
 
     check_readable(args.video)
+    refuse_project(args.video)
     info = probe(args.video)
     notice = info.pop("notice", None)
     print(" ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}" for k, v in info.items()))  # (fps=29.97)
@@ -567,7 +569,7 @@ def _main(argv=None) -> int:
                   file=sys.stderr)
             return 2
         if argv and Path(argv[0]).suffix.lower() == ".sttnproj":
-            video = shlex.quote(_project_video(Path(argv[0]).expanduser()))
+            video = shlex.quote(project_video(Path(argv[0]).expanduser()) or "VIDEO")
             print(f"error: no display, so the GUI cannot open the project {argv[0]}: projects open in the window "
                   f"only; here, work on its video from the command line: `{program()} track {video} --click X,Y -o "
                   f"masks/` selects and tracks an object, `{program()} inpaint {video} --mask MASK -o OUT.mp4` "
@@ -615,17 +617,6 @@ def _main(argv=None) -> int:
         if log_file is not None:
             _to_log_file(log_file, "failed with an unexpected error", sys.exc_info())
         raise
-
-
-def _project_video(path: Path) -> str:
-    """The video a project file names (its JSON's "video"), or VIDEO where it cannot be read."""
-    import json
-
-    try:
-        video = json.loads(path.read_text(encoding="utf-8")).get("video")
-    except (OSError, ValueError, AttributeError):
-        video = None
-    return video if isinstance(video, str) and video else "VIDEO"
 
 
 def _ended(log_file, line: str, code: int) -> int:

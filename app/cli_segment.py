@@ -237,8 +237,8 @@ def _remove_stale_partials(out: Path) -> None:
 def cmd_track(args) -> int:
     import numpy as np
 
-    from .cliutil import (REPLACING, TqdmProgress, check_readable, note_end_past, program, refuse_inputs, replaces,
-                          same_path)
+    from .cliutil import (REPLACING, TqdmProgress, check_readable, note_end_past, program, refuse_inputs,
+                          refuse_project, replaces, same_path)
     from .core.errors import OutputError
     from .core.fsutil import atomic_path, check_writable
     from .core.masks import check_not_inverted, fit_mask, is_own_mask, mask_png, read_mask_image
@@ -272,6 +272,7 @@ def cmd_track(args) -> int:
 
         device = str(resolve_device(args.device))
     check_readable(args.input, *(k for k, _ in args.keyframe))
+    refuse_project(args.input)
     reader = open_video(args.input)
     t0 = time.monotonic()
     try:

@@ -220,6 +220,29 @@ def check_readable(*paths) -> None:
                                "somewhere you can read.")
 
 
+def project_video(path) -> str | None:
+    """The video a project file of the window names (its JSON's "video"); None where it cannot be read."""
+    import json
+
+    try:
+        video = json.loads(Path(path).read_text(encoding="utf-8")).get("video")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return video if isinstance(video, str) and video else None
+
+
+def refuse_project(path) -> None:
+    """A project of the window (.sttnproj) given where a video belongs is said as such, with its
+    video (it was "Cannot open ... as a video; is it a complete video file?")."""
+    from .core.errors import InpaintError
+
+    if path is not None and Path(path).suffix.lower() == ".sttnproj" and Path(path).expanduser().is_file():
+        video = project_video(Path(path).expanduser())
+        raise InpaintError(f"{path} is a project of the window, not a video; give "
+                           + (f"its video, {video}" if video else "the video it was made on")
+                           + " (its masks: File > Export masks as PNGs… in the window, then --mask with that folder).")
+
+
 def note_end_past(end: int | None, frames: int, doing: str) -> None:
     """The ``note:`` line for an ``--end`` past the video's end, which a run cuts to the video's
     length (the user may have meant another video, or counted at another rate); ``doing``: what

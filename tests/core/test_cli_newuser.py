@@ -533,3 +533,21 @@ def test_the_video_given_as_its_own_mask_is_refused_before_any_work(tmp_path, ca
     line = _one_error_line(capsys)
     assert "is the video itself" in line and "white = what to remove" in line
     assert not (tmp_path / "o.mp4").exists()
+
+
+@pytest.mark.parametrize("command", [["info"], ["inpaint", "--mask", "m.png", "-o", "o.mp4"],
+                                     ["track", "--click", "5,5", "-o", "masks"]])
+def test_a_project_given_as_the_video_names_its_video(tmp_path, capsys, monkeypatch, command):
+    """A saved project (.sttnproj) given to the command line was 'Cannot open ... as a video; is it a
+    complete video file?'."""
+    import json
+
+    monkeypatch.chdir(tmp_path)
+    clip = write_test_clip(tmp_path / "clip.mp4", make_frames(2, W, H))
+    _write_mask(tmp_path / "m.png", _box())
+    project = tmp_path / "beach.sttnproj"
+    project.write_text(json.dumps({"format": 1, "video": str(clip)}))
+    assert main([command[0], str(project), *command[1:]]) == 2
+    line = _one_error_line(capsys)
+    assert "beach.sttnproj is a project of the window, not a video; give its video, " + str(clip) in line
+    assert "Export masks as PNGs" in line and not (tmp_path / "o.mp4").exists() and not (tmp_path / "masks").exists()
