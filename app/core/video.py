@@ -20,6 +20,7 @@ from typing import Iterator, Optional, Sequence
 import av
 import cv2
 import numpy as np
+from av.video.frame import PictureType
 
 from .config import X264_PRESETS
 from .errors import InpaintError, OutputError, VideoError, short
@@ -80,9 +81,13 @@ KEPT_TAGS = {"creation_time", "date", "title", "comment", "description", "artist
 TRUSTED_SEEK = {"mov", "matroska"}
 #: containers whose demuxer hands over a packet the file ends inside without marking it corrupt
 UNMARKED_TAILS = {"mpegts", "mpeg"}
+TAIL_REFERENCES = 2  # frames shown after the gap of a file cut before its last B-frames (``_time_gap``)
+TAIL_GAP_FRAMES = 8  # ... and the most B-frames it may be cut before (x264 makes 3 at most by default, 16 at all)
+GAP_FRAMES = 2.5  # a gap in an MPEG stream's frame times this many frames long is frames lost (``_time_gap``)
 TAIL_GOP_BYTES = 64 << 20  # the most of the last GOP's packets kept to check a tail there (``_tail_torn``)
 SEEK_TRIES, SEEK_BACK = 5, 16  # a checked seek's tries, and how far back (frames) the second one starts
 CHECK_PACKETS = 48
+HEAD_PACKETS = 600  # the most of a file's first packets decoded to find frames it starts without (``_lost_head``)
 MP4_SUFFIXES = {".mp4", ".m4v", ".mov"}  # names an export may have
 #: OpenCV's rotation by 1, 2, 3 quarter turns counter-clockwise (np.rot90's k)
 ROTATE_CCW = {1: cv2.ROTATE_90_COUNTERCLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90_CLOCKWISE}
@@ -133,6 +138,8 @@ class VideoReader:
             raise
         self._decoder: Optional[Iterator] = None
         self._next = 0  # index of the frame the running decoder yields next
+        self._held = None  # a frame the decoder gave early, a lost one's stand-in, kept for its own place (``_take``)
+        self._synced = False  # the running decoder has given a frame with the index's time for it
         self._pts_trusted = True  # a checked seek found frames with the index's times (``_seek_checked``)
         #: how the source's YUV maps to RGB (matrix, range) and what its colours mean (primaries,
         #: transfer): ``VideoWriter(colour=)`` writes the same, so untouched pixels stay as they were
@@ -181,6 +188,9 @@ class VideoReader:
         # the packets from the last keyframe on, where the demuxer does not mark a torn one (``_tail_torn``)
         tail = self._container.format.name in UNMARKED_TAILS
         gop, before, gop_bytes = None, [], 0  # (and the GOP before: an open GOP's first B-frames need it)
+        # the packets up to the second keyframe where the file may start inside a GOP (``_lost_head``; an
+        # AVI's B-frames have no times to tell)
+        head = [] if self._container.format.name != "avi" else None
         try:
             for packet in self._container.demux(self._stream):
                 if packet.size == 0 or packet.is_discard:  # (decoded for the frames after it, never shown:
@@ -190,6 +200,11 @@ class VideoReader:
                     keys.append((len(pts), packet.pts if packet.pts is not None else packet.dts))
                     before, gop = gop or [], ([] if tail else None)
                     gop_bytes = sum(p.size for p in before)
+                if head is not None and len(keys) <= 1 and len(head) == len(pts) and len(head) < HEAD_PACKETS:
+                    head.append(packet)
+                    if len(head) == 2 and head[0].is_keyframe and None not in (head[0].pts, packet.pts) \
+                            and packet.pts > head[0].pts:
+                        head = None  # (it starts with its keyframe, shown first: nothing lost)
                 if gop is not None:
                     gop.append(packet)
                     gop_bytes += packet.size
@@ -218,8 +233,22 @@ class VideoReader:
         # which the decoder refuses ("Invalid data"); that frame is not in the video (a corrupt packet
         # mid-file, say a transport-stream error, is decoded as it is: the decoder conceals what it can)
         # (a transport stream hands it over unmarked: decoding the last GOP tells)
-        last_corrupt = last_corrupt or (not broken and gop is not None and self._tail_torn(before, gop)) or (
-            not broken and pts and self._container.format.name == "mpeg" and _ps_ends_inside_video(self.path))
+        lost = _lost_head(self._stream.codec_context, head) if head and len(keys) > 1 else []
+        if lost:  # (the file starts inside a GOP: the frames there whose references are not in it)
+            hidden += len(lost)
+            for k in reversed(lost):
+                del pts[k]
+            keys = [(k - sum(j < k for j in lost), t) for k, t in keys]
+            damaged = None if damaged is None else max(0, damaged - len(lost))
+            run = None if run is None else max(0, run - len(lost))
+            ended = None if ended is None else max(0, ended - len(lost))
+        torn, bad = self._tail_torn(before, gop) if not (last_corrupt or broken) and gop is not None else (False, None)
+        if bad is not None:  # (damaged in its last GOPs: the torn frames there are the damage's, not a cut's)
+            damaged = min(damaged if damaged is not None else len(pts), sum(t is not None and t < bad for t in pts))
+            ended = run = None
+        last_corrupt = last_corrupt or torn or (bad is None and not broken and pts and
+                                                self._container.format.name == "mpeg" and
+                                                _ps_ends_inside_video(self.path))
         self._torn = pts.pop() if last_corrupt else None
         if last_corrupt and keys and keys[-1][0] == len(pts):
             keys.pop()
@@ -236,6 +265,11 @@ class VideoReader:
                 del pts[k]
                 if keys and keys[-1][0] == k:
                     keys.pop()
+        gap = _time_gap(pts) if self._container.format.name in UNMARKED_TAILS else None
+        if gap is not None and gap[1]:  # (the last frames decoded shown after a gap: cut before the B-frames
+            cut = True                  # shown before them, which come after them in the file)
+        elif gap is not None and damaged is None:  # (packets lost mid-file: no frame counted for them, none marked
+            damaged = gap[0]                       # corrupt)
         if not pts:
             self._container.close()
             _refuse_cut(self.path, self._container)
@@ -286,31 +320,46 @@ class VideoReader:
         read = float((last - (self._stream.start_time or 0) + frame) * tb)
         return (read, said) if read < said - 1.5 * float(frame * tb) else None
 
-    def _tail_torn(self, before: list, gop: list) -> bool:
+    def _tail_torn(self, before: list, gop: list) -> tuple[bool, Optional[int]]:
         """An MPEG transport or program stream cut inside its last video packet: its demuxer hands
         over the part there is unmarked (MP4, Matroska and AVI mark it corrupt), and the decoder
         makes a frame of it, half grey or smeared. Decodes the last GOP's packets ``gop`` after those
         of the one ``before`` (kept by the index pass: a seek here lands off the index's times) on a
-        decoder of its own: True where the frame of the last packet comes out marked corrupt, or not
-        at all once the GOP's keyframe has."""
+        decoder of its own. (torn, damaged): torn where the frame of the last packet comes out marked
+        corrupt, or not at all once the GOP's keyframe has; damaged, the time of the first frame
+        before it that comes out corrupt (or whose packet the decoder refuses): bytes were overwritten
+        there (a bad sector, a broken copy), and the last frame is torn by that, not by a cut (torn
+        is False then)."""
         stamp = lambda p: p.pts if p.pts is not None else p.dts  # noqa: E731
         last, key = stamp(gop[-1]), stamp(gop[0])
-        if last is None:
-            return False
         src = self._stream.codec_context
-        keyed = False
+        if last is None or src is None or not src.name:
+            return False, None
+        # (an open GOP's first B-frames, shown before its keyframe, lack the GOP before ``before``)
+        first = stamp(before[0]) if before and stamp(before[0]) is not None else key
+        keyed, bad = False, None
         try:
             ctx = av.CodecContext.create(src.name, "r")
             if src.extradata:
                 ctx.extradata = src.extradata
-            for packet in [*before, *gop, None]:
-                for frame in ctx.decode(packet):
-                    keyed = keyed or frame.pts == key
-                    if frame.pts == last:
-                        return bool(frame.is_corrupt)
         except (av.error.FFmpegError, ValueError):
-            pass  # (the decoder refused a packet: as good as a frame marked corrupt, once the keyframe came out)
-        return keyed
+            return False, None
+        for packet in [*before, *gop, None]:
+            try:
+                frames = ctx.decode(packet)
+            except (av.error.FFmpegError, ValueError):
+                if packet is None or packet is gop[-1]:  # (refused: as good as a frame marked corrupt)
+                    break
+                t = stamp(packet)
+                bad = t if bad is None and t is not None and t >= first else bad
+                continue
+            for frame in frames:
+                keyed = keyed or frame.pts == key
+                if frame.pts == last:
+                    return (bool(frame.is_corrupt), None) if bad is None else (False, bad)
+                if frame.is_corrupt and bad is None and frame.pts is not None and frame.pts >= first:
+                    bad = frame.pts
+        return (keyed, None) if bad is None else (False, bad)
 
     def _sample_table_pts(self) -> Optional[list[int]]:
         """The packets' timestamps from an MP4 / MOV's sample tables (``mp4index.video_pts``: the
@@ -462,11 +511,42 @@ class VideoReader:
         before the whole frames still in it come out)."""
         torn = self._torn
         unmarked = self._container.format.name in UNMARKED_TAILS  # (``_tail_torn``)
+        # A frame the decoder made with errors, concealed, is not given as the file's picture where the
+        # notice has not said that the file is damaged (next to a cut, MPEG-2's decoder marks whole
+        # frames too), nor are the B-frames shown before it, which refer to it but come out unmarked:
+        # they are held until the next frame that is no B-frame comes out.
+        check = self._damaged is None and not self._cut
+        held = []
         for packet in self._container.demux(self._stream):
             if torn is not None and packet.size and (packet.is_corrupt or unmarked) and (
                     packet.pts if packet.pts is not None else packet.dts) == torn:
                 continue
-            yield from packet.decode()
+            try:
+                frames = packet.decode()
+            except av.error.FFmpegError:
+                yield from held  # (decoded before the packet refused: whole)
+                raise
+            for frame in frames:
+                if not check:
+                    yield frame
+                    continue
+                if frame.is_corrupt:
+                    raise VideoError(f"{self.path} is damaged near frame {self._index_of((held or [frame])[0])} (its "
+                                     f"picture data there is broken); copy it again from the original, or re-export "
+                                     f"or repair it.")
+                if frame.pict_type == PictureType.B:
+                    held.append(frame)
+                    continue
+                yield from held
+                held.clear()
+                yield frame
+        yield from held
+
+    def _index_of(self, frame) -> int:
+        """The index of a decoded frame by its time (the frame being read where it has none)."""
+        if frame.pts is None or not self._pts:
+            return self._next
+        return min(bisect.bisect_left(self._pts, frame.pts), self._count - 1)
 
     def _decode_from(self, index: int) -> Iterator:
         """Decoder positioned so that its first yielded frame is ``index``."""
@@ -578,24 +658,19 @@ class VideoReader:
             # (the engine reads reference frames every few frames).
             try:
                 while self._next < index:
-                    next(self._decoder)
+                    self._take(self._next)
                     self._next += 1
-            except (StopIteration, av.error.FFmpegError):
+            except (StopIteration, av.error.FFmpegError, VideoError):
                 self._decoder = None
         if self._decoder is None or index != self._next:
             self._decoder = self._decode_from(index)
-            self._next = index
+            self._next, self._held, self._synced = index, None, False
         try:
-            frame = next(self._decoder)
+            frame = self._take(index)
         except StopIteration:
             self._decoder = None
-            if self._damaged is not None:  # (a packet lost to the damage: fewer frames come out than were counted)
-                raise VideoError(f"{self.path} is damaged near frame {self._damaged}: frame {index} of {self._count} "
-                                 f"cannot be decoded; re-export or repair it.") from None
-            raise VideoError(
-                f"{self.path} ends early: frame {index} of {self._count} cannot be decoded; the file is truncated."
-            ) from None
-        except av.error.FFmpegError as exc:
+            raise VideoError(self._lost(index)) from None
+        except av.error.FFmpegError:
             self._decoder = None
             # (FFmpeg's reason says nothing more: "Invalid data found when processing input", and PyAV adds the
             # name of the function that failed)
@@ -603,6 +678,37 @@ class VideoReader:
                              f"copy it again from the original, or re-export or repair it.") from None
         self._next = index + 1
         return frame
+
+    def _take(self, index: int):
+        """The next frame of the running decoder, which stands at ``index``. Where frames carry the index's
+        times, one whose time is a later frame's tells that frame ``index`` was lost (its packet damaged,
+        dropped by the decoder): counted on, every frame after it would be read in the place of the one
+        before. A file the notice calls damaged has the frame after it given in its place (as players
+        hold a picture over a lost one) and kept for its own place; any other file stops with a
+        VideoError saying where. (A decoder's first frames may come out with times off, a file that
+        starts inside an open GOP: nothing is judged until one has come out with its own.)"""
+        frame, self._held = (self._held, None) if self._held is not None else (next(self._decoder), None)
+        if not (self._seekable and self._pts_trusted and self._container.format.name != "avi"
+                and frame.pts is not None and len(self._pts) == self._count):
+            return frame  # (AVI: FFmpeg guesses the times of B-frames; ``_seek_counted`` counts them)
+        at = self._pts_index.get(frame.pts)
+        if at == index:
+            self._synced = True
+        if at is None or at <= index or not self._synced:
+            return frame
+        if self._damaged is None:
+            raise VideoError(self._lost(index))
+        self._held = frame
+        return frame
+
+    def _lost(self, index: int) -> str:
+        """What to say where frame ``index`` cannot be decoded though the index counted it."""
+        if self._damaged is None and self._cut:
+            return (f"{self.path} is cut off: frame {index} of the {self._count} counted cannot be decoded"
+                    f"{_before(index)}; copy or download it again for the rest.")
+        near = index if self._damaged is None else self._damaged
+        return (f"{self.path} is damaged near frame {near}: frame {index} of {self._count} cannot be decoded"
+                f"{_before(index)}; copy it again from the original, or re-export or repair it.")
 
     __getitem__ = read
 
@@ -632,7 +738,7 @@ class VideoReader:
         other._stream = other._container.streams.video[0]
         if sequential:
             other._stream.thread_type = "AUTO"
-        other._decoder, other._next = None, 0
+        other._decoder, other._next, other._held, other._synced = None, 0, None, False
         return other
 
     def close(self) -> None:
@@ -803,6 +909,67 @@ def _early_reference(order: list) -> Optional[int]:
             runs.append(run)
         top, last, run = t, i, 0
     return last if last and (run < max(runs) if runs else run > 0) else None
+
+
+def _lost_head(src, head: list) -> list[int]:
+    """Which of a file's first packets ``head`` (up to its second keyframe) give no frame: those before
+    its first keyframe, and the B-frames after that keyframe shown before it, where the file starts
+    inside a GOP (a recording joined late, a file cut at its start): the frames they refer to are not
+    in the file, and the decoder drops them, so counting them put every frame after in the next one's
+    place. Empty where a decoder of their own gives a frame for every other number of them."""
+    stamp = lambda p: p.pts if p.pts is not None else p.dts  # noqa: E731
+    first = next((k for k, p in enumerate(head) if p.is_keyframe), None)
+    if first is None or stamp(head[first]) is None:
+        return []
+    key = stamp(head[first])
+    lost = list(range(first))
+    for k in range(first + 1, len(head)):  # (the run of them right after it)
+        t = stamp(head[k])
+        if t is None or t >= key or head[k].is_keyframe:
+            break
+        lost.append(k)
+    if not lost or src is None or not src.name:
+        return []
+    try:
+        ctx = av.CodecContext.create(src.name, "r")
+        if src.extradata:
+            ctx.extradata = src.extradata
+        out = 0
+        for p in [*head, None]:
+            try:
+                out += len(ctx.decode(p))
+            except (av.error.FFmpegError, ValueError):
+                pass  # (a torn packet before the keyframe, refused)
+    except (av.error.FFmpegError, ValueError):
+        return []
+    return lost if out == len(head) - len(lost) else []
+
+
+def _time_gap(pts: list) -> Optional[tuple[int, bool]]:
+    """(the first frame after it, at the end) for the first gap in an MPEG stream's frame times (``pts``
+    in decode order) of ``GAP_FRAMES`` frames or more; None where the times run evenly (a film's
+    pulldown varies a frame's time by half a frame at most). Mid-file, the frames of the gap were lost
+    to damage (their packets' bytes overwritten; the demuxer skips to the next it can find), and the
+    frames after it that refer to them are decoded from what is there, wrong and unmarked. At the end
+    (the frames after it are the last ones in the file, ``TAIL_REFERENCES`` at most, and the gap is
+    ``TAIL_GAP_FRAMES`` at most), the file was cut before the B-frames shown before its last
+    reference frame."""
+    known = [t for t in pts if t is not None]
+    times = sorted(known)
+    steps = [b - a for a, b in zip(times, times[1:]) if b > a]
+    if len(steps) < 4:
+        return None
+    usual = sorted(steps)[len(steps) // 2]
+    k = next((k + 1 for k, (a, b) in enumerate(zip(times, times[1:])) if b - a >= GAP_FRAMES * usual), None)
+    if k is None:
+        return None
+    return k, (len(times) - k <= TAIL_REFERENCES and times[k] - times[k - 1] <= TAIL_GAP_FRAMES * usual
+               and sorted(known[k - len(times):]) == times[k:])
+
+
+def _before(index: int) -> str:
+    """", frames 0 to 6 can": the frames that read before frame ``index``, which cannot."""
+    return "" if index == 0 else ", frame 0 can" if index == 1 else f", frames 0 to {index - 1} can"
 
 
 def _chain(frame, frames) -> Iterator:

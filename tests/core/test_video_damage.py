@@ -1,0 +1,147 @@
+"""MPEG program streams starting inside a GOP: every frame is read in its place, in order and at random
+(damage of every kind over all containers is counted by ``benchmarks/bench_damage.py``)."""
+import random
+
+import av
+import numpy as np
+import pytest
+
+from app.core.errors import VideoError
+from app.core.video import VideoReader
+from conftest import make_frames
+from mediafiles import encode_audio, encode_frames
+
+N, W, H = 36, 160, 120
+
+
+def write_mpg(path):
+    """N frames of MPEG-2 in a program stream, open GOPs of 10 with two B-frames, and a tone."""
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("mpeg2video", rate=25)
+        s.width, s.height, s.pix_fmt = W, H, "yuv420p"
+        s.options = {"g": "10", "bf": "2", "qscale": "4", "threads": "1"}
+        a = out.add_stream("mp2", rate=48000)
+        a.layout = "mono"
+        encode_frames(out, s, make_frames(N, W, H, seed=3))
+        tone = (np.sin(np.arange(48000 * N // 25) / 5) * 0.2 * 32767).astype(np.int16)
+        encode_audio(out, a, tone, "s16", 48000, chunk=1152)
+    return path
+
+
+def whole_frames(path):
+    with VideoReader(path) as r:
+        return [r.read(i) for i in range(len(r))]
+
+
+def place(frame, whole):
+    return next((i for i, f in enumerate(whole) if np.array_equal(f, frame)), None)
+
+
+def test_an_mpg_starting_inside_an_open_gop_reads_its_frames_in_place(tmp_path):
+    """An .mpg whose first bytes are gone (a recording joined late, a file cut at its start): it starts
+    in the middle of a frame, and its first keyframe's B-frames refer to a frame it lacks. The decoder
+    drops them, but they were counted: every frame was read in the place of the one before it (frame
+    k in order was frame k + 3 at random), and the last three said "ends early: frame 24 of 27 cannot
+    be decoded; the file is truncated"."""
+    src = write_mpg(tmp_path / "whole.mpg")
+    whole = whole_frames(src)
+    data = src.read_bytes()
+    keys, at = [], 0
+    with av.open(str(src)) as c:
+        for p in c.demux(c.streams.video[0]):
+            at = p.pos or at  # (a packet that starts inside a pack has no position: the one before's)
+            if p.size and p.is_keyframe:
+                keys.append(at)
+    headless = tmp_path / "headless.mpg"
+    headless.write_bytes(data[keys[1] // 2048 * 2048:])  # (from the pack the second keyframe starts in or before)
+    with VideoReader(headless) as r:
+        n = len(r)
+        seq = [place(r.read(i), whole) for i in range(n)]
+        assert seq[0] is not None and seq == list(range(seq[0], seq[0] + n)), seq
+        assert seq[-1] == N - 1 and r.notice is None
+        for i in random.Random(0).sample(range(n), n):
+            assert place(r.read(i), whole) == seq[i], i
+
+
+
+def write_ts(path):
+    """N frames of H.264 in a transport stream, closed GOPs of 10 with two B-frames, and a tone."""
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = W, H, "yuv420p"
+        s.options = {"x264-params": "keyint=10:min-keyint=10:scenecut=0:bframes=2:threads=1"}
+        a = out.add_stream("aac", rate=16000)
+        a.layout = "mono"
+        encode_frames(out, s, make_frames(N, W, H, seed=3))
+        encode_audio(out, a, (np.sin(np.arange(16000 * N // 25) / 5) * 0.2).astype(np.float32), "fltp", 16000)
+    return path
+
+
+def test_a_frame_lost_to_damage_leaves_the_frames_after_it_in_place(tmp_path):
+    """A transport stream with a frame's packet overwritten (a bad sector, a broken copy): the decoder
+    gives no frame for it, and every frame after it was read in the place of the one before (the
+    export a frame short at the end, its picture a frame early from the damage on, under a notice
+    that said only "frames from there may show blocks or be missing"). The frame after the lost one
+    now stands in for it, and every later frame is in its place."""
+    src = write_ts(tmp_path / "whole.ts")
+    with VideoReader(src) as r:
+        whole = {t: r.read(i) for i, t in enumerate(r._pts)}
+    data = bytearray(src.read_bytes())
+    with av.open(str(src)) as c:
+        packets = [(p.pos, p.size, p.pts) for p in c.demux(c.streams.video[0]) if p.size and p.pos]
+    pos = packets[len(packets) // 2][0]
+    data[pos:pos + 2000] = np.random.default_rng(2).integers(0, 256, 2000, dtype=np.uint8).tobytes()
+    bad = tmp_path / "bad.ts"
+    bad.write_bytes(bytes(data))
+    with VideoReader(bad) as r:
+        assert r.notice is not None and "bad.ts is damaged near frame" in r.notice, r.notice
+        n, times = len(r), r._pts
+        seq = [r.read(i) for i in range(n)]
+        keys = sorted(whole)[::10]  # (the keyframes' times: from the next one on, nothing refers to the damage)
+        near = times[int(r.notice.split("near frame ")[1].split(":")[0])]
+        later = min(t for t in keys if t > near)
+        same = [i for i in range(n) if times[i] < near or times[i] >= later]
+        assert len(same) > n // 2
+        for i in same:
+            assert np.array_equal(seq[i], whole[times[i]]), i  # (the frame with that time, not the next one)
+        for i in random.Random(0).sample(range(n), n):
+            assert np.array_equal(r.read(i), seq[i]), i
+
+
+@pytest.mark.parametrize("name", ["mpg", "ts"])
+def test_bytes_overwritten_mid_file_are_said_before_a_wrong_picture_is_given(tmp_path, name):
+    """A run of bytes overwritten inside a frame's data (a bad sector, a broken copy), the file's length
+    kept. The decoder conceals what it cannot decode (a frame marked corrupt), or gives no frame for it
+    at all: an .mpg was read without a word, the pictures from there wrong (frames shifted one place
+    early), and a lost frame said "ends early: frame 35 of 37 cannot be decoded; the file is
+    truncated" at the end. Every frame read is now the whole file's, up to a one-line error that
+    says where the file is damaged and what to do (or a notice that said so at the open)."""
+    src = (write_mpg if name == "mpg" else write_ts)(tmp_path / f"whole.{name}")
+    with VideoReader(src) as r:
+        whole = {t: r.read(i) for i, t in enumerate(r._pts)}
+    data = src.read_bytes()
+    with av.open(str(src)) as c:
+        packets = [(p.pos, p.size) for p in c.demux(c.streams.video[0]) if p.size and p.pos]
+    rng = np.random.default_rng(5)
+    said = 0
+    for k, (pos, size) in enumerate(packets[1:-1:3], 1):
+        for at, run in ((pos, 2000), (pos + size // 2, 64)):
+            bad = bytearray(data)
+            bad[at:at + run] = rng.integers(0, 256, run, dtype=np.uint8).tobytes()
+            path = tmp_path / f"bad.{name}"
+            path.write_bytes(bytes(bad))
+            message = notice = None
+            try:
+                with VideoReader(path) as r:
+                    notice = r.notice or ""
+                    for i in range(len(r)):
+                        if not np.array_equal(r.read(i), whole.get(r._pts[i])):
+                            assert "is damaged near frame" in notice, (k, at, i, r._pts[i])  # (never a wrong picture silently)
+            except VideoError as exc:
+                message = str(exc)
+            for text in (message, notice):
+                if text:
+                    said += 1
+                    assert "damaged near frame" in text and "cut off" not in text and "truncated" not in text, text
+                    assert "copy it again from the original" in text or "repair it" in text, text
+    assert said
