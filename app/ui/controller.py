@@ -271,7 +271,9 @@ class Controller(QObject):
             self.project.resultChanged.emit()
 
     def _failed(self, job: Job, message: str) -> None:
-        if job.data.get("kind") != "export":  # (the export dialog, open while its job runs, says it in its line)
+        if job.data.get("refused"):  # (something to do first: a notice, no dialog to dismiss)
+            self.refused.emit(message)
+        elif job.data.get("kind") != "export":  # (the export dialog, open while its job runs, says it in its line)
             self.error.emit(message)
 
     def _cancelled(self, job: Job) -> None:

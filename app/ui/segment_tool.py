@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QSpinBox
 
 from app.core.config import EngineConfig
 from app.core.engine import resolve_device
-from app.core.errors import Cancelled, InpaintError, SegmentError
+from app.core.errors import Cancelled, InpaintError
 from app.core.jobs import Progress
 from app.core.masks import MaskStore, encode_labels
 from app.core.paths import models_dir
@@ -36,6 +36,7 @@ from .project import mask_digest, track_record
 from .qimage import mask_to_qimage
 from .timeline import frames_text
 from .tools import SCOPE_LABELS, Tool
+from .workers import Refused
 
 #: what each flag tells the user, when G brings them to the frame
 FLAG_REASONS = {LOST: "the object seems hidden or gone here",
@@ -239,10 +240,10 @@ def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, 
                              [i for i in range(start, end) if i not in keyframes])
         follow = {i: objects_in(m, keyframes[i], gap) for i, m in own.items() if m.any()}
         if not follow:
-            raise SegmentError("This frame's mask is on the frames around it too (painted or committed with Apply to "
-                               "set to every frame in range or onwards, as for a logo), so there is nothing to "
-                               "follow; to follow a moving object, set Apply to 'This frame', select it and press "
-                               "Enter, then track.")
+            raise Refused("This frame's mask is on the frames around it too (painted or committed with Apply to "
+                          "set to every frame in range or onwards, as for a logo), so there is nothing to follow; "
+                          "to follow a moving object, set Apply to 'This frame', select it and press Enter, then "
+                          "track.")
         todo = [(s[0], s[1], s[2] if len(s) > 2 else None) for s in (spans or [(start, end)])]
         resume, skipped = {}, set()  # {span: (keyframe, seed, objects)}, the frames up to the seeds
         for n, (a, b, i) in enumerate(todo):

@@ -31,6 +31,12 @@ log = logging.getLogger(__name__)
 THREADS: "weakref.WeakSet[QThread]" = weakref.WeakSet()
 
 
+class Refused(InpaintError):
+    """A job found, once on its worker, that it cannot run for something the user is to do first
+    (what it needed to look at was too slow to read on the GUI thread): the window says it as it
+    says the refusals made before a job starts, in the notice over the picture, not in a dialog."""
+
+
 @dataclass
 class Job:
     name: str
@@ -129,6 +135,7 @@ class _Worker(QObject):
         except Cancelled:
             self.cancelled.emit(job)
         except InpaintError as exc:
+            job.data["refused"] = isinstance(exc, Refused)  # (read on the GUI thread after the signal)
             self.failed.emit(job, str(exc))
         except Exception as exc:  # a bug: keep the traceback in the log, show a sentence
             log.error("job %s failed:\n%s", job.name, traceback.format_exc())

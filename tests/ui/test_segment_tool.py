@@ -200,8 +200,11 @@ def test_a_logo_painted_on_every_frame_is_not_followed_with_the_object(window, p
     p.edit_mask(logo, "range" if painted_from == 0 else "onwards")
     before = p.masks_snapshot()
     with qtbot.waitSignal(window.controller.engine.failed, timeout=30_000):  # only the logo: nothing to follow,
-        window.segment.track()                                   # and it says so
-    assert "is on the frames around it too" in dialogs[-1][1] and "set Apply to 'This frame'" in dialogs[-1][1]
+        window.segment.track()                                   # and it says so, in the notice over the
+    text = window.notice.text()                                  # picture (no error dialog to dismiss)
+    assert window.notice.isVisible() and not dialogs, dialogs
+    assert "is on the frames around it too" in text and "set Apply to 'This frame'" in text
+    assert text in window.messages.text()  # (Help > Recent messages keeps it)
     assert all(p.masks.blob(i) == before.blob(i) for i in range(N)) and p.tracked.masked_frames() == []
     p.set_current(key)
     window.tools.set_tool("segment")
