@@ -4,18 +4,22 @@ A synthetic 1920x1080 project of FRAMES frames with a mask and a tracker's recor
 (1-bit PNG blobs of a moving ellipse, 2.6 KB, a distinct bytes object per frame as after
 tracking), a keyframe every 100 frames, a third of the frames flagged and the last run's
 digests, in an Autosaver with a 10 ms probe timer running (bench_gui_responsiveness.Probe).
-Per run: the project is marked changed, ``save_now()`` is called from the event loop and the
-loop runs until ``saved``. Reported, median of RUNS (each value also listed):
+Per run: the project is marked changed (``--paint``: a stroke corrects one tracked frame, another
+each run, as brush work does), ``save_now()`` is called from the event loop and the loop runs until
+``saved``. The first autosave (written whole) comes before the runs. Reported, median of RUNS
+(each value also listed):
 
-  gui_ms      the ``save_now()`` call itself, on the GUI thread
+  gui_ms      the ``save_now()`` call itself, on the GUI thread (wall clock)
+  gui_cpu_ms  the same, in the GUI thread's CPU time (what other processes on the cores leave out)
   saved_ms    from the call to ``saved`` (the files are written)
+  written_mb  what the process wrote meanwhile (/proc/self/io wchar: the autosave's files)
   gap_max_ms  the longest event-loop gap from the call to ``saved`` (wall clock)
   busy_max_ms the most GUI-thread CPU time between two probe ticks in that span
   save_ms     ``Project.save(path, mark_clean=False)``: the synchronous write (File > Save, and
               what every autosave cost the GUI thread before it wrote on a thread)
 
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_autosave.py --frames 20000 90000 \\
-        --runs 3 --workdir /var/tmp/autosave-bench --json autosave.json
+        --runs 3 --workdir /var/tmp/autosave-bench --json autosave.json [--paint]
 
 Figures go to docs/LOAD.md ("Saving").
 """
@@ -85,7 +89,13 @@ def make_project(n: int):
     return p, sum(len(shapes[i % SHAPES]) for i in range(n)) / n
 
 
-def measure(n: int, runs: int, workdir: Path, app) -> dict:
+def wchar() -> int:
+    """Bytes this process (all its threads) passed to write calls so far."""
+    with open("/proc/self/io") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("wchar:"))
+
+
+def measure(n: int, runs: int, workdir: Path, app, paint: bool = False) -> dict:
     from app.ui.project import Autosaver
 
     p, blob_bytes = make_project(n)
@@ -93,18 +103,30 @@ def measure(n: int, runs: int, workdir: Path, app) -> dict:
     saver = Autosaver(p, folder, interval_ms=3_600_000)
     got = []
     saver.saved.connect(got.append)
+    p.mark_dirty()
+    saver.save_now()  # (the first autosave of a session writes every file)
+    wait(app, lambda: len(got) == 1, 120)
     probe = Probe(app)
-    out = {"frames": n, "blob_bytes": round(blob_bytes), "gui_ms": [], "saved_ms": [], "gap_max_ms": [],
-           "busy_max_ms": [], "save_ms": []}
+    out = {"frames": n, "blob_bytes": round(blob_bytes), "edit": "paint one frame" if paint else "mark changed",
+           "gui_ms": [], "gui_cpu_ms": [], "saved_ms": [], "written_mb": [], "gap_max_ms": [], "busy_max_ms": [], "save_ms": []}
+    stroke = np.zeros((H, W), bool)
+    stroke[100:140, 200:600] = True
     for r in range(runs):
-        p.mark_dirty()
+        if paint:
+            i = (r * 997 + 13) % n
+            p.edit_mask(p.masks.get(i) | stroke, "frame", index=i)
+        else:
+            p.mark_dirty()
         probe.start(f"run{r}")
         first = len(probe.ticks)
-        t0 = time.perf_counter()
+        w0 = wchar()
+        c0, t0 = time.thread_time(), time.perf_counter()
         saver.save_now()
         out["gui_ms"].append((time.perf_counter() - t0) * 1000)
-        wait(app, lambda: len(got) > r, 120)
+        out["gui_cpu_ms"].append((time.thread_time() - c0) * 1000)
+        wait(app, lambda: len(got) > r + 1, 120)
         out["saved_ms"].append((time.perf_counter() - t0) * 1000)
+        out["written_mb"].append((wchar() - w0) / 1e6)
         n_ticks = len(probe.ticks)
         wait(app, lambda: len(probe.ticks) > n_ticks, 5)  # the tick that ends the last gap
         ticks = probe.ticks[first - 1:]
@@ -118,9 +140,10 @@ def measure(n: int, runs: int, workdir: Path, app) -> dict:
     saver.discard()
     if hasattr(saver, "wait"):
         saver.wait()
-    for k in ("gui_ms", "saved_ms", "gap_max_ms", "busy_max_ms", "save_ms"):
-        out[k] = [round(v, 1) for v in out[k]]
-        out[k.replace("_ms", "_median_ms")] = round(statistics.median(out[k]), 1)
+    for k in ("gui_ms", "gui_cpu_ms", "saved_ms", "gap_max_ms", "busy_max_ms", "save_ms", "written_mb"):
+        out[k] = [round(v, 3 if k == "written_mb" else 1) for v in out[k]]
+        median = k.replace("_ms", "_median_ms").replace("_mb", "_median_mb")
+        out[median] = round(statistics.median(out[k]), 3 if k == "written_mb" else 1)
     return out
 
 
@@ -130,6 +153,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--workdir", type=Path, default=None, help="where the files go (default: a new temporary folder)")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--paint", action="store_true", help="each run paints one frame (else: marked changed)")
     args = ap.parse_args()
     from PySide6.QtWidgets import QApplication
 
@@ -138,7 +162,7 @@ def main() -> None:
         args.workdir.mkdir(parents=True, exist_ok=True)
     workdir = Path(tempfile.mkdtemp(prefix="bench-autosave-", dir=args.workdir))
     try:
-        results = [measure(n, args.runs, workdir, app) for n in args.frames]
+        results = [measure(n, args.runs, workdir, app, args.paint) for n in args.frames]
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     report = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",

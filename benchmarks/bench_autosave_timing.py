@@ -133,7 +133,7 @@ def child(clip: str, settings_dir: str, timing: str, scenario: str, duration: fl
 
 
 def run(clip: str, timing: str, scenario: str, duration: float) -> dict:
-    from app.ui.project import read_mask_blobs
+    from app.ui.project import project_masks
 
     from app.ui.project import mask_digest
 
@@ -167,8 +167,7 @@ def run(clip: str, timing: str, scenario: str, duration: float) -> dict:
     autosaves = sorted((tmp / "userdata/autosave").glob("autosave*.sttnproj"))
     recovered = None
     if autosaves:
-        data = json.loads(autosaves[0].read_text())
-        _, masks = read_mask_blobs(autosaves[0].parent / data["masks"])
+        masks = project_masks(autosaves[0])
         recovered = mask_digest(masks.get(0))
     index = {d: i for i, (_, d) in enumerate(edits)}
 

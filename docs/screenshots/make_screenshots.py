@@ -5,7 +5,8 @@
 Uses ../shared/data/clips/schoolgirls.mp4 and its mask folder (read in place, not copied), and
 dogs_jump.mp4 for the click-to-remove pictures (``--only click`` makes just those; ``--only sam``
 the General settings page and the SAM checkpoint download dialog; ``--only engine`` the Engine page;
-``--only narrow`` the window at 800 px wide, with a refusal's notice over the picture).
+``--only narrow`` the window at 560 px wide, its tool bars wrapped onto rows, with a refusal's
+notice over the picture).
 Settings and user data go to a temporary folder. Without --weights it uses the bundled
 weights, and without those the engine's weight-free fill (flow propagation + Telea), which is
 what the application does today. The fine-tune page trains a tiny generator for real; the
@@ -29,6 +30,7 @@ SHARED = ROOT.parent / "shared"
 CLIP = SHARED / "data" / "clips" / "schoolgirls.mp4"
 MASKS = SHARED / "data" / "clips" / "schoolgirls_mask"
 OUT = Path(__file__).resolve().parent
+NARROW = 560  # the window's width in narrow_window.png (the tool bars wrap onto rows below 626 px)
 
 
 def save(widget, name: str) -> None:
@@ -60,7 +62,7 @@ def main() -> None:
                              "objects: only several_objects (three girls and a logo in one tracking run); "
                              "sam: only settings_general and sam_download (the SAM checkpoint dialog); "
                              "engine: only settings_engine (Settings > Engine, the default values); "
-                             "narrow: only narrow_window (800 px wide, a notice over the picture)")
+                             "narrow: only narrow_window (560 px wide: the tool bars on rows, a notice over the picture)")
     args = parser.parse_args()
     if args.scale:
         os.environ["QT_SCALE_FACTOR"] = str(args.scale)
@@ -194,14 +196,15 @@ def sam_download(app, settings_dialog) -> None:
 
 
 def narrow(app, win) -> None:
-    """The window at 800 px wide (the tool bars' icons alone, the mask tools' captions gone, Grow in
-    sight) after Preview this frame on a frame with no mask: the notice over the picture."""
+    """The window at 560 px wide (under 626 px each tool bar's last buttons and fields move to a row
+    of their own under it, all in sight) after Preview this frame on a frame with no mask: the
+    notice over the picture."""
     win.open_path(CLIP)
     win.project.import_masks(MASKS)
     win.project.set_current(30)
     win.project.clear_masks("frame")
-    win.resize(800, 600)
-    wait(app, lambda: win.width() == 800)
+    win.resize(NARROW, 640)
+    wait(app, lambda: win.width() == NARROW)
     win.preview()
     wait(app, lambda: win.notice.isVisible())
     save(win, "narrow_window.png")

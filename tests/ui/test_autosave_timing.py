@@ -16,7 +16,7 @@ import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtTest import QTest
 
-from app.ui.project import Project, mask_digest, read_mask_blobs
+from app.ui.project import Project, mask_digest, project_masks
 from test_autosave_crash import after, killed, masks_of, reopened  # noqa: F401 - after: a fixture
 from test_segment_tool import N, disc_centre, disc_mask, select_and_commit
 from test_segment_tool import disc_clip  # noqa: F401 - the clip (a fixture)
@@ -209,7 +209,7 @@ def test_a_track_run_is_first_autosaved_run_first_ms_after_it_starts_then_every_
     pending = [sum(b - a for a, b in s["tracking"]["last_run"]["pending"]) for s in saved[:-1]]
     assert len(pending) >= 2 and pending == sorted(pending, reverse=True) and pending[-1] < pending[0], pending
     assert p.masks.masked_frames() == list(range(N))
-    _, masks = read_mask_blobs(saver.path.parent / saved[-1]["masks"])
+    masks = project_masks(saver.path)  # (the last one written)
     assert sorted(masks) == list(range(N))
 
 
@@ -256,8 +256,7 @@ def strokes_then_kill(w, ready) -> None:
         made.append((time.monotonic(), mask_digest(p.masks.blob(0))))
 
     def written(path) -> None:
-        data = json.loads(Path(path).read_text())
-        _, masks = read_mask_blobs(Path(path).parent / data["masks"])
+        masks = project_masks(path)
         if len(made) == 2 and mask_digest(masks.get(0)) == made[-1][1]:
             stroke(40)
             now = time.monotonic()

@@ -2,13 +2,15 @@
 masks past its end were dropped without a word. Now the user is told how many before anything
 changes, and chooses: open it anyway (the project file and the autosave keep those masks until a
 save), choose another video, or cancel. A longer video or another frame rate is said in the status bar."""
+import json
+
 import pytest
 import numpy as np
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox
 
 from app.core.masks import encode_labels
-from app.ui.project import Autosaver, Project, read_mask_blobs
+from app.ui.project import Autosaver, Project, project_masks, read_mask_blobs
 from uihelpers import square_mask
 from test_audit_gui import locate, saved_project
 
@@ -39,8 +41,8 @@ def press(*buttons):
 
 
 def files(path):
-    """The bytes of project ``path`` and its masks file."""
-    return path.read_bytes(), path.with_name(path.stem + ".masks.npz").read_bytes()
+    """The bytes of project ``path`` and the masks file it names."""
+    return path.read_bytes(), path.with_name(json.loads(path.read_text())["masks"]).read_bytes()
 
 
 @pytest.fixture
@@ -96,7 +98,7 @@ def test_open_anyway_keeps_the_masks_past_the_end_until_a_save(window, moved, mo
     assert files(path) == before  # the project file still holds them
     saver = window.autosaver
     assert saver.save_now() is not None and saver.wait(30)
-    frames = read_mask_blobs(saver.path.with_name("autosave.masks.npz"))[1]
+    frames = project_masks(saver.path)
     assert sorted(frames) == sorted(masks)  # and so does the autosave
 
     # a crash now: the next start offers the autosave; it asks again, and Cancel keeps it whole
@@ -111,7 +113,7 @@ def test_open_anyway_keeps_the_masks_past_the_end_until_a_save(window, moved, mo
     assert "the autosave is kept" in window.statusBar().currentMessage()
     seen = press("Open anyway")
     assert window.offer_recovery()
-    assert saver.wait(30) and sorted(read_mask_blobs(saver.path.with_name("autosave.masks.npz"))[1]) == sorted(masks)
+    assert saver.wait(30) and sorted(project_masks(saver.path)) == sorted(masks)
     assert p.masks.masked_frames() == [2, 3, 4, 5] and p.dirty and p.path is None
 
     # the save drops them, as it said; reopened, nothing is asked

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from app.core.errors import SegmentError
 from app.core.segment import mask_iou
-from app.ui.project import mask_digest, read_mask_blobs
+from app.ui.project import mask_digest, project_masks
 from test_autosave_crash import after, killed, masks_of, reopened  # noqa: F401 - after: a fixture
 from test_segment_tool import N, disc_centre, disc_mask, select_and_commit
 from test_segment_tool import disc_clip  # noqa: F401 - the clip (a fixture)
@@ -161,7 +161,7 @@ def killed_mid_run(w, ready) -> None:
     def written(path) -> None:
         data = json.loads(Path(path).read_text())
         run = data["tracking"].get("last_run") or {}
-        _, masks = read_mask_blobs(Path(path).parent / data["masks"])
+        masks = project_masks(path)
         if run.get("pending") and len(masks) >= 4:
             saver.timer.stop()  # (the autosave on disk stays this one until the kill)
             ready(autosaved={str(i): mask_digest(b) for i, b in sorted(masks.items())}, pending=run["pending"])
