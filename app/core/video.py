@@ -273,13 +273,19 @@ class VideoReader:
         if not pts:
             self._container.close()
             _refuse_cut(self.path, self._container)
-            raise VideoError(f"{self.path} contains no video frames; is the file truncated?")
+            raise VideoError(f"{self.path} contains no video frames: it is cut off before the first (an interrupted "
+                             f"download or copy?); copy or download it again.")
         # An MP4 / MOV says how many frames it has: fewer to be found means the file was cut off
         declared = int(self._stream.frames or 0) if self._container.format.name.startswith("mov") else 0
         if declared > len(pts) + hidden:
             self.notice = (f"{self.path.name} ends early: {len(pts)} of its {declared} frames can be read (an "
                            f"interrupted download or copy?); the export has the {len(pts)} there are.")
-        elif (lacking := self._lacking_seconds(pts)) is not None:
+        elif (lacking := self._lacking_seconds(pts)) is not None and _matroska_whole(self.path):
+            self.notice = (f"{self.path.name} is damaged near frame {len(pts)}: its frames stop at {lacking[0]:.1f} s of "
+                           f"its {lacking[1]:.1f} s though none of the file is missing (bytes overwritten there?); the "
+                           f"export has the {len(pts)} there are; copy it again from the original, or re-export or "
+                           f"repair it.")
+        elif lacking is not None:
             self.notice = (f"{self.path.name} ends early: {len(pts)} frames, {lacking[0]:.1f} s of its {lacking[1]:.1f} "
                            f"s, can be read (an interrupted download or copy?); the export has the {len(pts)} there "
                            f"are.")
@@ -292,7 +298,8 @@ class VideoReader:
                            f"download it again for the rest.")
         elif broken:
             self.notice = (f"{self.path.name} cannot be read past frame {len(pts)} (it is cut off or damaged there); "
-                           f"the export has the {len(pts)} frames before it.")
+                           f"the export has the {len(pts)} frames before it; copy it again from the original for "
+                           f"the rest.")
         self._damaged = damaged
         self._cut = cut or broken
         self._seekable = all(p is not None for p in pts)
@@ -854,6 +861,36 @@ def _ps_walk(data: bytes, pos: int) -> Optional[int]:
         else:
             return None
     return 0
+
+
+#: a Matroska / WebM file's first element (the EBML header) and its Segment, which holds the rest
+EBML_ID, SEGMENT_ID = b"\x1a\x45\xdf\xa3", b"\x18\x53\x80\x67"
+
+
+def _ebml_size(data: bytes, pos: int) -> Optional[tuple[int, int]]:
+    """(value, length) of the EBML variable-size integer at ``pos`` (None: unknown, all ones, or cut)."""
+    if pos >= len(data) or not data[pos]:
+        return None
+    n = 9 - data[pos].bit_length()
+    if pos + n > len(data):
+        return None
+    value = int.from_bytes(data[pos:pos + n], "big") & ((1 << (7 * n)) - 1)
+    return (value, n) if value != (1 << (7 * n)) - 1 else None
+
+
+def _matroska_whole(path: Path) -> bool:
+    """A Matroska / WebM file at least as long as its Segment says (muxers that can seek back write
+    its size when done): none of it is missing, so frames that stop early were lost to damage."""
+    head = _head(path)
+    if not head.startswith(EBML_ID) or (ebml := _ebml_size(head, 4)) is None:
+        return False
+    at = 4 + ebml[1] + ebml[0]
+    if head[at:at + 4] != SEGMENT_ID or (seg := _ebml_size(head, at + 4)) is None:
+        return False
+    try:
+        return at + 4 + seg[1] + seg[0] <= path.stat().st_size
+    except OSError:
+        return False
 
 
 def _riff_cut_off(path: Path) -> bool:

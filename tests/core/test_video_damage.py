@@ -145,3 +145,27 @@ def test_bytes_overwritten_mid_file_are_said_before_a_wrong_picture_is_given(tmp
                     assert "damaged near frame" in text and "cut off" not in text and "truncated" not in text, text
                     assert "copy it again from the original" in text or "repair it" in text, text
     assert said
+
+
+def test_a_matroska_file_whose_frames_stop_early_but_is_whole_says_damaged(tmp_path):
+    """A Matroska file with a run of bytes overwritten near its end, its length kept: its frames stop
+    before its duration, and it was said to end early as "an interrupted download or copy?". Its
+    Segment's size says the file is all there: it is damaged. Cut off, it still says it ends early."""
+    with av.open(str(tmp_path / "whole.mkv"), "w") as out:
+        s = out.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = W, H, "yuv420p"
+        s.options = {"x264-params": "keyint=10:min-keyint=10:scenecut=0:bframes=2:threads=1"}
+        encode_frames(out, s, make_frames(N, W, H, seed=3))
+    data = bytearray((tmp_path / "whole.mkv").read_bytes())
+    start, end = len(data) * 7 // 10, len(data) * 97 // 100
+    data[start:end] = np.random.default_rng(4).integers(0, 256, end - start, dtype=np.uint8).tobytes()
+    bad = tmp_path / "bad.mkv"
+    bad.write_bytes(bytes(data))
+    with VideoReader(bad) as r:
+        assert len(r) < N and r.notice.startswith(f"bad.mkv is damaged near frame {len(r)}: its frames stop at "), \
+            r.notice
+        assert "copy it again from the original" in r.notice and "interrupted" not in r.notice
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(bytes(data[:start]))
+    with VideoReader(cut) as r:
+        assert r.notice.startswith(f"cut.mkv ends early: {len(r)} frames"), r.notice
