@@ -210,14 +210,19 @@ path_text.__name__ = "path"
 
 
 def check_readable(*paths) -> None:
-    """An existing file that cannot be read is said as such (the video reader would call it
-    damaged); a missing one is left to the reader's own message."""
+    """An existing file that cannot be read, or is empty, is said as such (the video reader would
+    call it damaged: "Invalid data found"); a missing one is left to the reader's own message."""
     from .core.errors import InpaintError
 
     for path in paths:
-        if path is not None and Path(path).expanduser().is_file() and not os.access(Path(path).expanduser(), os.R_OK):
+        if path is None or not Path(path).expanduser().is_file():
+            continue
+        if not os.access(Path(path).expanduser(), os.R_OK):
             raise InpaintError(f"Cannot read {path}: permission denied; make it readable (chmod u+r) or copy it "
                                "somewhere you can read.")
+        if Path(path).expanduser().stat().st_size == 0:
+            raise InpaintError(f"{path} is empty (0 bytes): a copy or download that did not finish? Copy or fetch "
+                               "it again.")
 
 
 def project_video(path) -> str | None:

@@ -551,3 +551,15 @@ def test_a_project_given_as_the_video_names_its_video(tmp_path, capsys, monkeypa
     line = _one_error_line(capsys)
     assert "beach.sttnproj is a project of the window, not a video; give its video, " + str(clip) in line
     assert "Export masks as PNGs" in line and not (tmp_path / "o.mp4").exists() and not (tmp_path / "masks").exists()
+
+
+@pytest.mark.parametrize("empty", ["video", "mask"])
+def test_an_empty_file_is_said_to_be_empty(tmp_path, capsys, empty):
+    """A 0-byte video was 'Cannot open clip.mp4 as a video (Invalid data found when processing
+    input); is it a complete video file?', a 0-byte mask 'Cannot read mask image'."""
+    clip = write_test_clip(tmp_path / "clip.mp4", make_frames(2, W, H))
+    mask = _write_mask(tmp_path / "m.png", _box())
+    (clip if empty == "video" else mask).write_bytes(b"")
+    assert main(["inpaint", str(clip), "--mask", str(mask), "-o", str(tmp_path / "o.mp4")]) == 2
+    line = _one_error_line(capsys)
+    assert f"{clip if empty == 'video' else mask} is empty (0 bytes)" in line and "again" in line
