@@ -87,7 +87,7 @@ def test_bad_footage_and_weights_say_what_to_do_on_one_line(window, tmp_path, qt
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "a.txt").write_text("no video")
     (tmp_path / "weights.pth").write_text("not a model")
-    cases = [(tmp_path / "missing", None, "does not exist"), (tmp_path / "empty", None, "No videos"),
+    cases = [(tmp_path / "empty", None, "No videos"),
              (tmp_path / "notes", None, "No videos"),
              (tmp_path / "notes", tmp_path / "weights.pth", "STTN generator")]
     for footage, weights, expected in cases:

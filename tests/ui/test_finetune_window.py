@@ -183,24 +183,25 @@ def test_a_run_that_ends_while_the_closing_question_is_open_is_not_said_to_be_ru
 def test_a_run_that_fails_while_settings_is_closed_is_held_in_the_status_bar_not_a_dialog(window, tmp_path, qtbot,
                                                                                           dialogs):
     page, jobs = window.finetune, window.controller.training
-    page.footage.setText(str(tmp_path / "gone"))
+    (tmp_path / "empty").mkdir()  # (a path that does not exist is refused before a run starts)
+    page.footage.setText(str(tmp_path / "empty"))
     with qtbot.waitSignal(jobs.failed, timeout=120_000):
         page.start_button.click()
     # as a run that finished or was stopped: said in the status bar and held there, no dialog over the work
     assert not [kind for kind, _ in dialogs if kind == "critical"]
     said = window.statusBar().currentMessage()
-    assert said.startswith("Fine-tune failed: ") and "does not exist" in said and "\n" not in said, said
+    assert said.startswith("Fine-tune failed: ") and "No videos" in said and "\n" not in said, said
     window.statusBar().clearMessage()
     bar = window.finetune_bar
     assert bar.isVisible() and bar.label.text() == "Fine-tune failed – open" and said in bar.label.toolTip()
     assert bar.warning.isVisible()  # (a failure, unlike a run that finished or was stopped)
     qtbot.mouseClick(bar.label, Qt.MouseButton.LeftButton)  # the page says it on its own line
-    assert "does not exist" in page.status.text() and not bar.isVisible()
+    assert "No videos" in page.status.text() and not bar.isVisible()
 
     with qtbot.waitSignal(jobs.failed, timeout=120_000):  # the page in sight: its line and the status bar
         page.start_button.click()
     assert not bar.isVisible() and not [kind for kind, _ in dialogs if kind == "critical"]
-    assert "does not exist" in page.status.text() and "does not exist" in window.statusBar().currentMessage()
+    assert "No videos" in page.status.text() and "No videos" in window.statusBar().currentMessage()
 
 
 def test_the_status_bar_names_the_run_of_fine_tuned_weights_and_a_kept_run_says_why(window, make_clip, qtbot, dialogs,

@@ -476,7 +476,16 @@ class FinetunePage(QWidget):
         require_weights_file(weights)
         folder = self.footage.text().strip()
         if not folder:
-            raise InpaintError("Choose a footage folder to fine-tune on.")
+            raise InpaintError("Choose the footage to fine-tune on: a folder of clips (Folder…) or one video (Video…).")
+        # (said before a run folder is made and the model loaded: the run failed seconds later, in
+        # the command line's words, "pass videos or folders")
+        where = Path(folder).expanduser()
+        if not where.exists():
+            raise InpaintError(f"{where} does not exist (moved, renamed, or on a drive not connected); choose the "
+                               "footage with Folder… or Video….")
+        if where.is_file() and where.suffix.lower() not in VIDEO_EXTS:
+            raise InpaintError(f"{where.name} is not a video; choose one with Video…, or a folder of clips or of "
+                               "frame images with Folder….")
         steps = self.steps.value()
         workdir = new_run_folder(_writable(runs_root()))
         # Validate on the same footage: the point of fine-tuning is to fit this footage.
