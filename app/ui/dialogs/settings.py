@@ -126,6 +126,10 @@ class SettingsDialog(QDialog):
         restore.clicked.connect(self.restore_defaults)
         restore.setToolTip("Device, engine settings and cache limit as they come; the weights and SAM files "
                            "chosen stay. Nothing changes before OK.")
+        # (on the Fine-tune page it changed nothing there, and the General, Engine and Storage values it
+        # did change, out of sight, went in with the next OK)
+        self.tabs.currentChanged.connect(
+            lambda i: restore.setVisible(finetune_page is None or self.tabs.widget(i) is not finetune_page))
         layout = QVBoxLayout(self)
         layout.addWidget(self.tabs)
         layout.addWidget(buttons)
