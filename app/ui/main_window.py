@@ -834,8 +834,15 @@ class MainWindow(QMainWindow):
         _run_once(self.messages.dialog(self))
 
     def show_about(self) -> None:
-        QMessageBox.about(self, APP_TITLE, "<b>STTN Inpaint</b><br>Remove objects and watermarks from video with "
-                          "Spatial-Temporal Transformer Networks (Zeng, Fu, Chao, ECCV 2020).")
+        """Which version this is, and where its log is: what a bug report asks for first."""
+        import html
+
+        from app import __version__
+        from app.core.paths import user_log_dir
+
+        QMessageBox.about(self, APP_TITLE, f"<b>STTN Inpaint {__version__}</b><br>Remove objects and watermarks "
+                          "from video with Spatial-Temporal Transformer Networks (Zeng, Fu, Chao, ECCV 2020)."
+                          f"<br><br>Log, for bug reports: {html.escape(str(user_log_dir()))}")
 
     # --- window events -----------------------------------------------------------------
     def dragEnterEvent(self, e):
