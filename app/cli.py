@@ -258,20 +258,60 @@ def cmd_gui(args) -> int:
 
 
 def has_display() -> bool:
-    """Whether Qt can open a window: always on Windows and macOS; on Linux with DISPLAY or
-    WAYLAND_DISPLAY, or with QT_QPA_PLATFORM naming a platform plugin that needs neither
+    """Whether Qt can open a window (``display_problem`` finds nothing in the way)."""
+    return display_problem() is None
+
+
+def display_problem() -> str | None:
+    """Why Qt could not open a window, or None: never on Windows and macOS; on Linux, neither DISPLAY
+    nor WAYLAND_DISPLAY set, or no X server answering at DISPLAY (an SSH login without X forwarding
+    keeps one that points nowhere), unless QT_QPA_PLATFORM names a platform plugin that needs neither
     (offscreen, vnc, eglfs, ...; xcb and wayland need theirs)."""
     if sys.platform in ("win32", "darwin"):
-        return True
+        return None
     platform = os.environ.get("QT_QPA_PLATFORM", "")
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")
-                or (platform and not platform.startswith(("xcb", "wayland"))))
+    if (platform and not platform.startswith(("xcb", "wayland"))) or os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    display = os.environ.get("DISPLAY")
+    if not display:
+        return "DISPLAY and WAYLAND_DISPLAY are not set"
+    if not _x_server_answers(display):
+        return f"no X server answers at DISPLAY={display}: an SSH login without X forwarding (ssh -X), or a closed one"
+    return None
+
+
+def _x_server_answers(display: str) -> bool:
+    """Whether something listens where X clients connect for ``display`` (``:N``: the socket
+    /tmp/.X11-unix/XN, abstract or on disk; ``host:N``: TCP port 6000 + N); a form not known here
+    counts as answering (Qt is left to try it)."""
+    import socket
+
+    found = re.fullmatch(r"([^:]*):(\d+)(?:\.\d+)?", display)
+    if found is None:
+        return True
+    host, number = found.group(1), int(found.group(2))
+    if host not in ("", "unix"):
+        try:
+            with socket.create_connection((host, 6000 + number), timeout=1):
+                return True
+        except OSError:
+            return False
+    for address in (f"\0/tmp/.X11-unix/X{number}", f"/tmp/.X11-unix/X{number}"):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(1)
+            try:
+                sock.connect(address)
+                return True
+            except OSError:
+                continue
+    return False
 
 
 def gui_main(argv=None) -> int:
-    if not has_display():  # Qt would abort the process (SIGABRT) with a page of plugin advice
-        print(f"error: no display: the GUI needs one (DISPLAY and WAYLAND_DISPLAY are not set); set DISPLAY, or use "
-              f"the command-line commands (`{program()} --help`: track, inpaint).", file=sys.stderr)
+    problem = display_problem()
+    if problem is not None:  # Qt would abort the process (SIGABRT) with a page of plugin advice
+        print(f"error: no display: the GUI needs one ({problem}); use a desktop session, or the command-line "
+              f"commands (`{program()} --help`: track, inpaint).", file=sys.stderr)
         return 2
     from .gui import run_gui
 
@@ -581,7 +621,8 @@ def _main(argv=None) -> int:
                   f"`{program()} track {path} --click X,Y -o masks/` selects and tracks an object, "
                   f"`{program()} inpaint {path} --mask MASK -o OUT.mp4` removes it.", file=sys.stderr)
             return 2
-        print("No display found: running the headless demo (use `inpaint` for your own videos).", file=sys.stderr)
+        print(f"No display found ({display_problem()}): running the headless demo (use `inpaint` for your own "
+              "videos).", file=sys.stderr)
         argv = ["demo"] + argv
     args = _parse(parser, argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
@@ -600,7 +641,9 @@ def _main(argv=None) -> int:
 
             log_file = add_log_file(args.log_file)
             logging.getLogger("app").info("sttn-inpaint %s: %s", __version__, " ".join(argv))
-        with _terminations_interrupt():
+        # (not around the window: a KeyboardInterrupt raised in a Qt slot is printed and the window
+        # goes on, so `kill` left it running; it ends at SIGTERM as when opened with a file)
+        with contextlib.nullcontext() if args.func is cmd_gui else _terminations_interrupt():
             return int(args.func(args) or 0)
     except Cancelled as exc:
         return _ended(log_file, f"cancelled: {exc}", exc.exit_code)

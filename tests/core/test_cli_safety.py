@@ -291,6 +291,44 @@ def test_a_misspelt_command_names_the_one_meant_and_opens_no_window(display, mon
     assert exc.value.code == 2 and len(err) == 1 and "'inpiant' is no command (did you mean inpaint?)" in err[0], err
 
 
+def test_the_gui_command_leaves_sigterm_to_end_the_window(monkeypatch):
+    """`main.py gui` ran the window with SIGTERM raising KeyboardInterrupt (as the commands do, to
+    remove their temporary files): raised in a Qt slot it was printed and the window went on, so
+    `kill PID` left it running; opened as `main.py clip.mp4` it ended."""
+    import signal
+
+    import app.cli
+    import app.gui
+
+    seen = []
+    monkeypatch.setattr(app.cli, "has_display", lambda: True)
+    monkeypatch.setattr(app.cli, "display_problem", lambda: None)
+    monkeypatch.setattr(app.gui, "run_gui", lambda argv=None: seen.append(signal.getsignal(signal.SIGTERM)) or 0)
+    before = signal.getsignal(signal.SIGTERM)
+    assert main(["gui"]) == 0 and seen == [before]
+    assert main([]) == 0 and seen == [before, before]
+
+
+def test_a_display_no_x_server_answers_is_one_line_not_qts_abort(no_display, monkeypatch, capsys):
+    """DISPLAY left pointing nowhere (an SSH login without X forwarding) let Qt abort the process
+    (SIGABRT, exit 134) with a page of plugin advice ending "Reinstalling the application may fix
+    this problem"; a display that answers still opens the window."""
+    import socket
+
+    from app.cli import gui_main, has_display
+
+    number = 7000 + os.getpid() % 1000
+    monkeypatch.setenv("DISPLAY", f":{number}")
+    assert gui_main([]) == 2
+    assert f"no X server answers at DISPLAY=:{number}" in error_line(capsys)
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as server:  # an X server's abstract socket
+        server.bind(f"\0/tmp/.X11-unix/X{number}")
+        server.listen(1)
+        assert has_display()
+    monkeypatch.setenv("DISPLAY", "127.0.0.1:1")  # (TCP port 6001: nothing there)
+    assert not has_display()
+
+
 def test_gui_command_without_a_display_is_one_line(no_display, capsys, monkeypatch):
     assert main(["gui"]) == 2
     line = error_line(capsys)
