@@ -5,7 +5,7 @@ import numpy as np
 from PySide6.QtWidgets import QMessageBox
 
 from app.core.masks import MaskStore
-from app.ui.project import read_mask_blobs
+from app.ui.project import project_masks, read_mask_blobs
 from uihelpers import square_mask
 
 
@@ -43,7 +43,7 @@ def test_a_second_window_neither_offers_nor_overwrites_nor_deletes_the_live_auto
     assert not other.offer_recovery() and dialogs == []  # nothing asked: the first session is alive
     assert autosaved(other, make_clip(n=5, name="other.mp4"), 1) != first
     assert first.read_bytes() == before
-    assert read_mask_blobs(first.with_name(first.stem + ".masks.npz"))[1].keys() == {3}
+    assert project_masks(first).keys() == {3}
     close(other, dialogs)
     assert first.exists()
 
