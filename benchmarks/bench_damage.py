@@ -28,6 +28,7 @@ after another), and counted as one of:
   cut within a frame and a half of its end).
 
     .venv/bin/python benchmarks/bench_damage.py [--work /tmp/damage] [--only ts,mpg] [--show wrong,silent]
+                                                [--frames 40] [--clip ../shared/data/clips/dogs_jump.mp4]
 """
 from __future__ import annotations
 
@@ -67,8 +68,8 @@ DO_WORDS = ("copy", "download", "re-export", "repair", "--end", "out point", "in
 RANDOM_READS = 12
 
 
-def source_frames(n: int = 80) -> list[np.ndarray]:
-    with av.open(str(CLIP)) as c:
+def source_frames(n: int = 80, clip: Path = CLIP) -> list[np.ndarray]:
+    with av.open(str(clip)) as c:
         frames = [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
     return frames[:n]
 
@@ -184,9 +185,10 @@ def main(argv=None) -> int:
     ap.add_argument("--only", default="", help="comma-separated kinds (default all)")
     ap.add_argument("--show", default="wrong,silent,traceback", help="verdicts whose cases are printed")
     ap.add_argument("--frames", type=int, default=80)
+    ap.add_argument("--clip", type=Path, default=CLIP, help="the clip the corpus is encoded from")
     args = ap.parse_args(argv)
     args.work.mkdir(parents=True, exist_ok=True)
-    frames = source_frames(args.frames)
+    frames = source_frames(args.frames, args.clip)
     kinds = [k for k in KINDS if not args.only or k in args.only.split(",")]
     show = set(args.show.split(","))
     table = {}
