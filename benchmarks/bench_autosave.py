@@ -12,7 +12,8 @@ each run, as brush work does), ``save_now()`` is called from the event loop and 
   gui_ms      the ``save_now()`` call itself, on the GUI thread (wall clock)
   gui_cpu_ms  the same, in the GUI thread's CPU time (what other processes on the cores leave out)
   saved_ms    from the call to ``saved`` (the files are written)
-  written_mb  what the process wrote meanwhile (/proc/self/io wchar: the autosave's files)
+  written_mb  what the process wrote meanwhile (/proc/self/io wchar: the autosave's files); also
+              the mean (many runs with --paint: a delta that grows, then a whole rewrite)
   gap_max_ms  the longest event-loop gap from the call to ``saved`` (wall clock)
   busy_max_ms the most GUI-thread CPU time between two probe ticks in that span
   save_ms     ``Project.save(path, mark_clean=False)``: the synchronous write (File > Save, and
@@ -144,6 +145,7 @@ def measure(n: int, runs: int, workdir: Path, app, paint: bool = False) -> dict:
         out[k] = [round(v, 3 if k == "written_mb" else 1) for v in out[k]]
         median = k.replace("_ms", "_median_ms").replace("_mb", "_median_mb")
         out[median] = round(statistics.median(out[k]), 3 if k == "written_mb" else 1)
+    out["written_mean_mb"] = round(statistics.mean(out["written_mb"]), 3)  # (deltas grow, then a rewrite)
     return out
 
 

@@ -1067,8 +1067,10 @@ def _save_objects(snap: ProjectSnapshot, path) -> None:
 #: an autosave rewrites its masks (or the tracker's record) whole once the frames changed since it
 #: last did outweigh this share of them plus ``DELTA_SLACK`` bytes; until then it writes only those
 #: frames (a delta file). A stroke on one frame of 20,000 tracked 1080p frames (52 MB of masks) then
-#: writes ~3 KB, not 52 MB, and the masks are rewritten once ~1.6 MB of frames changed
-DELTA_SHARE = 1 / 32
+#: writes ~3 KB, not 52 MB, and the masks are rewritten once ~0.9 MB of frames changed (~300
+#: strokes: each autosave writes half that on average, and a rewrite's share, 0.2 MB; the best share
+#: for strokes of d bytes on masks of B bytes is about sqrt(2d/B), 1/100 here)
+DELTA_SHARE = 1 / 64
 DELTA_SLACK = 64 << 10
 
 
