@@ -12,6 +12,7 @@ import os
 import platform
 import sys
 from pathlib import Path
+from typing import Callable, Optional
 
 #: Only the log file listens here (propagate off): stderr already gets the traceback from Python's hook.
 crash_log = logging.getLogger("app.crash")
@@ -175,6 +176,67 @@ def make_app(argv: list[str]):
     return app
 
 
+def close_on_interrupt(window) -> Optional[Callable[[], None]]:
+    """Ctrl+C in the terminal that started the window closes it as File > Quit does (asking about
+    unsaved work); a second Ctrl+C ends the program at once, as a kill would (the autosave keeps
+    the work for the next start). Returns what undoes it, or None where it was not set up: not the
+    main thread, or SIGINT not Python's (ignored by the shell that started us, or the user's own).
+
+    Python's handler raised KeyboardInterrupt in whatever Qt slot ran next: a traceback was
+    printed and the window went on. Qt's event loop runs no Python while it waits, so the signal
+    also writes a byte to a socket (``signal.set_wakeup_fd``) that a QSocketNotifier watches: the
+    handler runs at once, not at the next mouse move."""
+    import signal
+    import socket
+    import threading
+
+    from PySide6.QtCore import QSocketNotifier, QTimer
+
+    if threading.current_thread() is not threading.main_thread() \
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return None
+    wake_read, wake_write = socket.socketpair()
+    for sock in (wake_read, wake_write):
+        sock.setblocking(False)
+    try:
+        old_fd = signal.set_wakeup_fd(wake_write.fileno(), warn_on_full_buffer=False)
+    except (ValueError, OSError):
+        wake_read.close(), wake_write.close()
+        return None
+    notifier = QSocketNotifier(wake_read.fileno(), QSocketNotifier.Type.Read)
+    notifier.activated.connect(lambda *_: _drain(wake_read))  # (Python runs: the handler with it)
+    seen = []
+
+    def interrupted(signum, frame) -> None:
+        seen.append(signum)
+        if len(seen) > 1:  # the second: at once, as an unhandled Ctrl+C would end it
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGINT)
+            return
+        print("interrupted: closing the window (Ctrl+C again ends it at once; the autosave keeps "
+              "unsaved work for the next start)", file=sys.stderr, flush=True)
+        logging.getLogger("app").info("Ctrl+C in the terminal: closing the window")
+        QTimer.singleShot(0, window.close)  # (not inside the handler: it may run in any Python code)
+
+    signal.signal(signal.SIGINT, interrupted)
+
+    def undo() -> None:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.set_wakeup_fd(old_fd)
+        notifier.setEnabled(False)
+        wake_read.close(), wake_write.close()
+
+    return undo
+
+
+def _drain(sock) -> None:
+    try:
+        while sock.recv(512):
+            pass
+    except OSError:  # (nothing more to read)
+        pass
+
+
 def run_gui(argv: list[str] | None = None) -> int:
     """Open the main window; ``argv`` are the arguments after the program name (as app.cli
     passes ``sys.argv[1:]``): an optional video, frame folder or project file to open."""
@@ -194,9 +256,12 @@ def run_gui(argv: list[str] | None = None) -> int:
     paths = [a for a in argv if not a.startswith("-")]
     if paths:
         window.open_path(Path(paths[0]))
+    undo_interrupt = close_on_interrupt(window)
     try:
         return app.exec()
     finally:
+        if undo_interrupt is not None:
+            undo_interrupt()
         collector.stop()
         logging.getLogger("app").info("cycle collections on the GUI thread %s, longest %.3f s",
                                       collector.collections, collector.longest_s)
