@@ -155,6 +155,8 @@ def judge(path: Path, family: str, whole: dict) -> tuple[str, str]:
                     except VideoError as exc:
                         messages.append(str(exc))
                         break
+                if r.notice:  # (damage met while reading is said then, in the export's summary)
+                    messages.append(r.notice)
             frames = {i: (pts[i], f) for i, f in seq.items()}
     except Exception:  # noqa: BLE001
         return "traceback", traceback.format_exc(limit=3).strip().splitlines()[-1]

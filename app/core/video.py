@@ -10,6 +10,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import heapq
+import logging
 import os
 import re
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from .errors import InpaintError, OutputError, VideoError, short
 from .fsutil import check_writable, make_temp_beside, remove_orphans
 from .jobs import CancelToken, ProgressClock, ProgressFn
 from .mp4index import index_cut_off, video_pts
+
+log = logging.getLogger(__name__)
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 #: names of video files: a folder holding one is not a frame folder (its images are stray stills)
@@ -537,10 +540,13 @@ class VideoReader:
                 if not check:
                     yield frame
                     continue
-                if frame.is_corrupt:
-                    raise VideoError(f"{self.path} is damaged near frame {self._index_of((held or [frame])[0])} (its "
-                                     f"picture data there is broken); copy it again from the original, or re-export "
-                                     f"or repair it.")
+                if frame.is_corrupt:  # (said before the first picture it spoils is given, then as players show it)
+                    self._met_damage(self._index_of((held or [frame])[0]))
+                    check = False
+                    yield from held
+                    held.clear()
+                    yield frame
+                    continue
                 if frame.pict_type == PictureType.B:
                     held.append(frame)
                     continue
@@ -548,6 +554,17 @@ class VideoReader:
                 held.clear()
                 yield frame
         yield from held
+
+    def _met_damage(self, index: int) -> None:
+        """A frame decoded with errors (concealed) in a file no notice called damaged: said now, in the
+        notice (the command line and the export summary show it) and the log. Its frames are read and
+        exported as players show them: refusing them stopped the export of a whole recording (a TV
+        capture, a camera's dropped packets) for a glitch it already had."""
+        self._damaged = index
+        self.notice = (f"{self.path.name} is damaged near frame {index}: its picture data there is broken, and "
+                       f"frames from there to the next keyframe show it as players do (they are read and exported "
+                       f"as they are); copy it again from the original, or re-export or repair it, if that matters.")
+        log.info("%s", self.notice)  # (the user reads it in the summary: inpaint's warnings)
 
     def _index_of(self, frame) -> int:
         """The index of a decoded frame by its time (the frame being read where it has none)."""

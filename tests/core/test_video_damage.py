@@ -133,10 +133,10 @@ def test_bytes_overwritten_mid_file_are_said_before_a_wrong_picture_is_given(tmp
             message = notice = None
             try:
                 with VideoReader(path) as r:
-                    notice = r.notice or ""
                     for i in range(len(r)):
-                        if not np.array_equal(r.read(i), whole.get(r._pts[i])):
-                            assert "is damaged near frame" in notice, (k, at, i, r._pts[i])  # (never a wrong picture silently)
+                        if not np.array_equal(r.read(i), whole.get(r._pts[i])):  # (never a wrong picture silently:
+                            assert "is damaged near frame" in (r.notice or ""), (k, at, i, r._pts[i])  # said by then)
+                    notice = r.notice
             except VideoError as exc:
                 message = str(exc)
             for text in (message, notice):
@@ -169,3 +169,44 @@ def test_a_matroska_file_whose_frames_stop_early_but_is_whole_says_damaged(tmp_p
     cut.write_bytes(bytes(data[:start]))
     with VideoReader(cut) as r:
         assert r.notice.startswith(f"cut.mkv ends early: {len(r)} frames"), r.notice
+
+
+def test_a_frame_concealed_in_an_unflagged_file_is_exported_with_a_warning(tmp_path):
+    """A recording with a glitch no check at open finds (a TV capture, a camera's dropped packets):
+    the decoder conceals a frame. Its export stopped at that frame with an error, the whole
+    recording refused for damage it already had; it now goes through, every frame as players show
+    it, and the summary says where the file is damaged (the notice, set when the frame was met)."""
+    from app.core.engine import inpaint_video
+    from app.core.masks import MaskStore
+
+    src = write_mpg(tmp_path / "whole.mpg")
+    data = src.read_bytes()
+    with av.open(str(src)) as c:
+        packets = [(p.pos, p.size) for p in c.demux(c.streams.video[0]) if p.size and p.pos]
+    rng = np.random.default_rng(5)
+    for pos, size in packets[1:-1]:
+        bad = bytearray(data)
+        bad[pos + size // 2:pos + size // 2 + 64] = rng.integers(0, 256, 64, dtype=np.uint8).tobytes()
+        path = tmp_path / "glitch.mpg"
+        path.write_bytes(bytes(bad))
+        with VideoReader(path) as r:
+            if r.notice is not None:
+                continue
+            n = len(r)
+            try:
+                for i in range(n):
+                    r.read(i)
+            except VideoError:
+                continue
+            if r.notice and "picture data there is broken" in r.notice:
+                break
+    else:
+        pytest.fail("no overwrite made the decoder conceal a frame")
+    masks = MaskStore(n, W, H)
+    masks.set(0, np.pad(np.ones((8, 8), bool), ((0, H - 8), (0, W - 8))))
+    out = tmp_path / "clean.mp4"
+    result = inpaint_video(path, masks, out, config=None, end=1, preset="ultrafast")
+    with VideoReader(out) as r:
+        assert len(r) == n
+    assert any("is damaged near frame" in w and "picture data there is broken" in w for w in result.warnings), \
+        result.warnings
