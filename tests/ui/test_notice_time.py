@@ -69,7 +69,7 @@ def test_the_pointer_on_the_notice_holds_it_and_its_moves_reach_the_picture(wind
     assert canvas.scale() > scale * 1.05  # the wheel over it zooms the picture
     QTest.mouseMove(handle, away)  # off the notice and the picture
     QApplication.processEvents()
-    assert notice.isVisible() and 1500 < notice.timer.remainingTime() <= 2000
+    assert notice.isVisible() and 1000 < notice.timer.remainingTime() <= 2200  # (2 s; a coarse timer: 5 %, and load)
     assert canvas._mouse is None  # (the outline is gone with the pointer)
     qtbot.waitUntil(lambda: not notice.isVisible(), timeout=3000)
     assert not notice.isVisible()
