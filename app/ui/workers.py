@@ -316,11 +316,12 @@ class _Encode:
         self._plan({i for i in self.range if i in results or i in coming})
 
     def _plan(self, computed: set) -> None:
-        self.computed, self.smart = computed, None
+        self.computed, self.smart, self.why = computed, None, ""
         if self.copy_unchanged:
             self.smart, why = plan(self.reader, sorted(computed))
             if self.smart is None:
                 log.info("Encoding every frame again: %s.", why)
+                self.why = why
         self.frames = list(self.smart.indices()) if self.smart is not None else range(self.n)
 
     @property
@@ -367,7 +368,7 @@ class _Encode:
                 writer.write(self._frame(i))
                 clock.report(i + 1)
         steps.finish()
-        return {"output": Path(output), "frames": n}
+        return {"output": Path(output), "frames": n, "encoded_all": self.why}
 
 
 def export_results_job(video, results, output, crf: int, keep_audio: bool, preset: str = "medium",
@@ -431,6 +432,10 @@ def export_inpaint_job(video, masks, output, start: int, end: int, weights, conf
                             preset=preset, keep_audio=keep_audio, engine=engine, progress=relay, cancel=cancel,
                             copy_unchanged=copy_unchanged)
         steps.finish()
-        return {"output": res.output, "frames": res.frames, "warnings": res.warnings, "copied": res.copied}
+        why = ""  # (why Copy unchanged parts copied nothing: the dialog says it, not the log alone)
+        if copy_unchanged and has_mask and not res.copied:
+            why = plan(host.reader(video), [i for i in range(start, end) if not masks.is_empty(i)])[1]
+        return {"output": res.output, "frames": res.frames, "warnings": res.warnings, "copied": res.copied,
+                "encoded_all": why}
 
     return fn

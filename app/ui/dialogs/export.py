@@ -207,9 +207,11 @@ class ExportDialog(QDialog):
 
     def _on_finished(self, job, result) -> None:
         if job.data.get("kind") == "export":
-            copied = result.get("copied") or 0
+            copied, why = result.get("copied") or 0, result.get("encoded_all")
+            # (with the box ticked and nothing copied, it said no more than 'Wrote …': why is in the log alone)
             self.job_ended(f"Wrote {result['output']}" + (f" ({copied} of {result['frames']} frames copied as they were)"
-                                                         if copied else ""), True)
+                                                         if copied else f" (every frame encoded: {why})" if why
+                                                         else ""), True)
 
     def _on_failed(self, job, message) -> None:
         if job.data.get("kind") == "export":
