@@ -101,7 +101,7 @@ def test_export_results_job_encodes_with_the_preset(make_clip, tmp_path, writer_
     finally:
         host.close()
     assert writer_presets == ["ultrafast"]
-    assert res == {"output": out, "frames": 6}
+    assert res == {"output": out, "frames": 6, "encoded_all": "every GOP holds a changed frame"}  # (one GOP)
     with open_video(out) as r:
         assert (len(r), r.width, r.height) == (6, 64, 48)
         assert r[2].mean() < 10 and np.abs(r[0].astype(int) - frames[0]).mean() < 6

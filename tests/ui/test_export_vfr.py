@@ -18,7 +18,8 @@ def test_export_of_results_keeps_each_frames_time_and_the_audio(tmp_path):
     results = {i: np.zeros((48, 64, 3), np.uint8) for i in (3, 4, 5)}  # computed frames, exported re-encoded
     out = tmp_path / "out.mp4"
     job = export_results_job(src, results, out, crf=18, keep_audio=True, preset="ultrafast", start=0, end=24)
-    assert job(Host(), lambda p: None, CancelToken()) == {"output": out, "frames": 24}
+    assert job(Host(), lambda p: None, CancelToken()) == {"output": out, "frames": 24,
+                                                          "encoded_all": "every GOP holds a changed frame"}
     got, want = video_times(out), video_times(src)
     assert len(got) == 24 and max(abs(a - b) for a, b in zip(got, want)) <= 0.001
     assert np.allclose(audio_span(out), audio_span(src), atol=0.001)
