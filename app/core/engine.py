@@ -660,6 +660,8 @@ class InpaintResult:
     fill: str = ""
     #: frames copied from the source as they were (not encoded again; ``copy_unchanged``)
     copied: int = 0
+    #: why ``copy_unchanged`` copied nothing and every frame was encoded ("" where it copied, or was off)
+    encoded_all: str = ""
 
 
 def inpaint_video(input_path, masks, output_path, weights=None, config: Optional[EngineConfig] = None,
@@ -731,11 +733,13 @@ def inpaint_video(input_path, masks, output_path, weights=None, config: Optional
             if engine is None and mode.endswith("sttn"):
                 engine = InpaintEngine(weights, config)
         audio = input_path if keep_audio and reader.has_audio else None
-        smart = None
+        smart, why = None, ""
         if not empty and copy_unchanged:
             smart, why = plan(reader, (i for i in range(start, end) if not masks.is_empty(i)))
             if smart is None:
                 log.info("Encoding every frame again: %s.", why)
+            else:
+                why = ""
         writer = sink = None
         inpainted = 0
         try:  # (from here a Ctrl-C or kill removes the temporary files, whenever it comes)
@@ -810,4 +814,4 @@ def inpaint_video(input_path, masks, output_path, weights=None, config: Optional
         warnings.append(late)
     if smart is not None and writer.fallback:
         warnings.append(writer.fallback)
-    return InpaintResult(out, n, inpainted, time.monotonic() - t0, warnings, "" if empty else mode, copied)
+    return InpaintResult(out, n, inpainted, time.monotonic() - t0, warnings, "" if empty else mode, copied, why)

@@ -432,10 +432,7 @@ def export_inpaint_job(video, masks, output, start: int, end: int, weights, conf
                             preset=preset, keep_audio=keep_audio, engine=engine, progress=relay, cancel=cancel,
                             copy_unchanged=copy_unchanged)
         steps.finish()
-        why = ""  # (why Copy unchanged parts copied nothing: the dialog says it, not the log alone)
-        if copy_unchanged and has_mask and not res.copied:
-            why = plan(host.reader(video), [i for i in range(start, end) if not masks.is_empty(i)])[1]
         return {"output": res.output, "frames": res.frames, "warnings": res.warnings, "copied": res.copied,
-                "encoded_all": why}
+                "encoded_all": res.encoded_all}  # (why Copy unchanged parts copied nothing: said in the dialog)
 
     return fn
