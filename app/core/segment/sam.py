@@ -91,7 +91,7 @@ def load_sam(path, model_type: Optional[str] = None, device: str = "cpu"):
 
     path = Path(path).expanduser()
     if not path.is_file():
-        raise SegmentError(f"SAM checkpoint {path} does not exist; `python main.py download-sam` or Settings > General > "
+        raise SegmentError(f"SAM checkpoint {path} does not exist; the download-sam command or Settings > General > "
                            "Download… fetches one.")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
@@ -101,7 +101,7 @@ def load_sam(path, model_type: Optional[str] = None, device: str = "cpu"):
         cut = size_mismatch(path)
         raise SegmentError(f"Cannot read SAM checkpoint {path} ({type(exc).__name__}): "
                            + (f"{cut}, so it was cut short; " if cut else "it is damaged or not a PyTorch checkpoint; ")
-                           + "download it again (`python main.py download-sam`) or pick the official .pth file.") from None
+                           + "download it again (the download-sam command, or Settings > General > Download…) or pick the official .pth file.") from None
     if isinstance(state, dict) and isinstance(state.get("model"), dict):
         state = state["model"]
     w = state.get("image_encoder.patch_embed.proj.weight") if isinstance(state, dict) else None
