@@ -52,6 +52,9 @@ def _decode_job(cursor, index: int, first: Optional[int] = None):
 class FrameLoader(QObject):
     frameLoaded = Signal(int, object)  # index, RGB uint8 (H, W, 3) of the current video
     failed = Signal(str)  # a sentence: the frame could not be decoded
+    #: a sentence: reading frames found the file damaged where no check at open did (the cursor's
+    #: ``notice``, set mid-read; the project's reader never learns it), said once a cursor
+    noticed = Signal(str)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -61,6 +64,7 @@ class FrameLoader(QObject):
         self.decoder.failed.connect(self._decode_failed)
         self._cursor = None
         self._pending: Optional[int] = None
+        self._said: Optional[str] = None  # the cursor's notice the window has been told
         self._retired: list = []  # cursors of earlier videos, closed once no decode uses them
         self.requested = self.decoded = self.dropped = 0  # counts, for tests and benchmarks
         #: frames decoded in one go when a request steps back (``Project`` sets it from the frame
@@ -85,6 +89,7 @@ class FrameLoader(QObject):
         if self._cursor is not None:
             self._retired.append(self._cursor)
         self._cursor = reader.reopen() if reader is not None else None
+        self._said = getattr(self._cursor, "notice", None)  # (what opening it said, said then)
         self._close_retired()
 
     def request(self, index: int, back: bool = False) -> None:
@@ -119,11 +124,20 @@ class FrameLoader(QObject):
             self.decoded += 1
             for i, rgb in frames:  # (the one asked for last: the newest in the cache)
                 self.frameLoaded.emit(i, rgb)
+            self._tell()
         self._next()
+
+    def _tell(self) -> None:
+        """Say what the cursor found while decoding (a frame the decoder concealed), once."""
+        notice = getattr(self._cursor, "notice", None)
+        if notice and notice != self._said:
+            self._said = notice
+            self.noticed.emit(notice)
 
     def _decode_failed(self, job, message: str) -> None:
         self._close_retired()
         if job.data["cursor"] is self._cursor:
+            self._tell()
             self.failed.emit(message)
         self._next()
 

@@ -1,0 +1,72 @@
+"""A file whose damage no check at open finds (a TV capture with a glitch): the decoder meets it when
+the user scrubs to it, and the reader says so then. Frames for display are decoded on a cursor of
+their own (``reader.reopen()``) on a worker thread; what that cursor said stayed there, and the
+window never showed it: the user saw blocks in the picture and no word why."""
+from __future__ import annotations
+
+import av
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from app.core.errors import VideoError
+from app.core.video import VideoReader
+from mediafiles import encode_frames
+
+N, W, H = 30, 160, 120
+BROKEN = "picture data there is broken"
+
+
+@pytest.fixture(scope="module")
+def glitch(tmp_path_factory):
+    """An MPEG-2 program stream with 64 bytes overwritten in one frame, such that opening it says
+    nothing and reading every frame says the file is damaged (the first overwrite that does)."""
+    folder = tmp_path_factory.mktemp("glitch")
+    src = folder / "whole.mpg"
+    with av.open(str(src), "w") as out:
+        s = out.add_stream("mpeg2video", rate=25)
+        s.width, s.height, s.pix_fmt = W, H, "yuv420p"
+        s.options = {"g": "10", "bf": "2", "qscale": "4", "threads": "1"}
+        rng = np.random.default_rng(3)  # (a coarse texture panning 2 px a frame)
+        big = np.kron(rng.integers(0, 255, (H // 8, (W + 2 * N) // 8 + 1, 3), dtype=np.uint8), np.ones((8, 8, 1), np.uint8))
+        encode_frames(out, s, [np.ascontiguousarray(big[:, 2 * i:2 * i + W]) for i in range(N)])
+    data = src.read_bytes()
+    with av.open(str(src)) as c:
+        packets = [(p.pos, p.size) for p in c.demux(c.streams.video[0]) if p.size and p.pos]
+    rng = np.random.default_rng(5)
+    path = folder / "glitch.mpg"
+    for pos, size in packets[len(packets) // 2:-1]:  # (past the first frames the window reads at open)
+        bad = bytearray(data)
+        bad[pos + size // 2:pos + size // 2 + 64] = rng.integers(0, 256, 64, dtype=np.uint8).tobytes()
+        path.write_bytes(bytes(bad))
+        with VideoReader(path) as r:
+            if r.notice is not None:
+                continue
+            try:
+                for i in range(len(r)):
+                    r.read(i)
+            except VideoError:
+                continue
+            if r.notice and BROKEN in r.notice:
+                return path
+    pytest.fail("no overwrite made the decoder conceal a frame")
+
+
+def test_damage_met_while_scrubbing_is_said_in_the_window(window, glitch, qtbot):
+    assert window.open_path(glitch)
+    assert BROKEN not in window.messages.text()  # (nothing found at open)
+    bar, p = window.timeline.bar, window.project
+    at = lambda f: QPoint(round(bar.x_of(f)), bar.height() // 2)  # noqa: E731
+    qtbot.mousePress(bar, Qt.MouseButton.LeftButton, pos=at(0))
+    for f in range(1, p.n_frames):  # the scrub bar dragged over every frame, each one decoded
+        qtbot.mouseMove(bar, at(f))
+        qtbot.waitUntil(lambda: window.frames.pending is None and not window.frames.decoder.busy, timeout=10_000)
+    qtbot.mouseRelease(bar, Qt.MouseButton.LeftButton, pos=at(p.n_frames - 1))
+    qtbot.waitUntil(lambda: BROKEN in window.statusBar().currentMessage(), timeout=5_000)
+    said = window.statusBar().currentMessage()
+    assert said.startswith(f"{glitch.name} is damaged near frame ") and BROKEN in window.messages.text()
+    count = window.messages.text().count(BROKEN)
+    for f in (p.n_frames - 1, 0, p.n_frames // 2 + 2):  # said once: not again at each frame shown
+        p.set_current(f)
+        qtbot.waitUntil(lambda: window.frames.pending is None and not window.frames.decoder.busy, timeout=10_000)
+    assert window.messages.text().count(BROKEN) == count == 1
