@@ -39,7 +39,8 @@ MOUSE_HELP = [("Zoom", "Mouse wheel"), ("Pan", "Middle drag, or Space + drag"),
               ("Click to select", "Click: object, right click or Alt+click: not object, drag: box, "
                "Shift+click: a new object beside the mask; Tab / Shift+Tab: next / previous candidate, "
                "Enter: keep, Esc or Del: discard, Ctrl+Z: take back the latest click"),
-              ("Move the split", "Drag in the result view (split mode)")]
+              ("Move the split", "Drag in the result view (split mode)"),
+              ("Dismiss the notice over the picture", "Esc (while no job runs), a click on it, or ×")]
 
 
 class MainWindow(QMainWindow):
@@ -90,6 +91,7 @@ class MainWindow(QMainWindow):
         self.settings_dialog: SettingsDialog | None = None
         self.export_dialog: ExportDialog | None = None
 
+        self.notice = Notice(self.compare)  # (over the top of the picture, where the user looks)
         self._make_actions()
         self._make_menus()
         self._make_toolbars()
@@ -112,7 +114,6 @@ class MainWindow(QMainWindow):
         self.finetune.useWeights.connect(lambda _: self.project.resultChanged.emit())  # (other weights: out of date)
 
         self.controller.error.connect(self.show_error)
-        self.notice = Notice(self.compare)  # (over the top of the picture, where the user looks)
         self.controller.refused.connect(self.refuse)
         self.controller.message.connect(self.messages.show)
         self.controller.revise.connect(self.messages.revise)
@@ -216,7 +217,7 @@ class MainWindow(QMainWindow):
         m = mb.addMenu("&Inpaint")
         m.addActions([self.inpaint_action, self.preview_action, self.cancel_action])
         m = mb.addMenu("&Help")
-        m.addActions([self.shortcuts_action, self.messages_action, self.about_action])
+        m.addActions([self.shortcuts_action, self.messages_action, self.notice.last_action, self.about_action])
 
     def _make_toolbars(self) -> None:
         bar = QToolBar("Main", self)

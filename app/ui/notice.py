@@ -3,11 +3,13 @@ a job still running, a selection not kept yet) said where the user is looking, w
 and without a dialog to dismiss. It goes by itself after the time it takes to read (held while the
 pointer is on it), at a click on it, or on ×; a click on it goes on to the picture beneath (a brush
 stroke begun there paints), and so do the pointer's moves and the wheel (the brush outline follows,
-the wheel zooms)."""
+the wheel zooms). From the keyboard: Esc dismisses it (where Esc is no other command's: a job
+running, Esc cancels it; a selection held, Esc drops it), and Help > Show last notice brings the last
+one back and holds it until it is dismissed (to read a long one)."""
 from __future__ import annotations
 
 from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer
-from PySide6.QtGui import QMouseEvent, QWheelEvent
+from PySide6.QtGui import QAction, QKeySequence, QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QStyle, QToolButton, QWidget
 
 MARGIN = 8  # from the edges of the area it covers
@@ -42,7 +44,7 @@ class Notice(QFrame):
         self.close_button = QToolButton()
         self.close_button.setText("×")
         self.close_button.setAutoRaise(True)
-        self.close_button.setToolTip("Dismiss")
+        self.close_button.setToolTip("Dismiss (Esc)")
         self.close_button.clicked.connect(self.dismiss)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 6, 4, 6)
@@ -57,6 +59,12 @@ class Notice(QFrame):
         for w in (self, self.icon, self.label, self.close_button):
             w.setMouseTracking(True)  # (a move without a button reaches only a widget that tracks them)
         area.installEventFilter(self)  # (as wide as the area when it is resized)
+        self.last = ""  # what it said last (``show_last``)
+        self.last_action = QAction("Show last &notice", self)
+        self.last_action.setShortcut(QKeySequence("Ctrl+Shift+N"))
+        self.last_action.setToolTip("Show the last notice over the picture again, until Esc or × (Ctrl+Shift+N)")
+        self.last_action.triggered.connect(self.show_last)
+        self.last_action.setEnabled(False)
         self.hide()
 
     def show_text(self, text: str, timeout_ms: int | None = None) -> None:
@@ -64,6 +72,9 @@ class Notice(QFrame):
         read (``reading_ms``: it stayed 10 s whatever its length); held while the pointer is on it."""
         self.label.setText(text)
         self.setToolTip(text)
+        self.last = text
+        self.last_action.setEnabled(True)
+        self.window().installEventFilter(self)  # (Esc: a key no widget in the window took reaches it)
         self._place()
         self.show()
         self.raise_()
@@ -75,6 +86,14 @@ class Notice(QFrame):
 
     def text(self) -> str:
         return self.label.text() if self.isVisible() else ""
+
+    def show_last(self) -> None:
+        """The last notice again (or the one shown, kept): held until Esc, × or a click on it, as
+        long as it takes to read (it went after its reading time, with no key to keep it)."""
+        if self.last:
+            self.show_text(self.last)
+            self.timer.stop()
+            self.held_ms = None  # (nor does the pointer leaving it start a timer)
 
     def dismiss(self) -> None:
         self.timer.stop()
@@ -148,6 +167,12 @@ class Notice(QFrame):
     def eventFilter(self, obj, e) -> bool:
         if obj is self.parentWidget() and e.type() == QEvent.Type.Resize:
             self._place()
+        elif (obj is self.window() and e.type() == QEvent.Type.KeyPress and e.key() == Qt.Key.Key_Escape
+              and self.isVisible()):
+            # (Esc not taken on its way here: no job's Cancel shortcut, no selection to drop, no
+            # field's edit to undo; a shortcut would have made Cancel job's Esc ambiguous)
+            self.dismiss()
+            return True
         return False
 
     def _place(self) -> None:
