@@ -31,8 +31,8 @@ from app.core.train.trainer import RESUME_HINT, VALIDATING
 from ..jobbar import JobBar, format_about, format_seconds
 from ..workers import require_weights_file
 from .finetune_runs import (CLOSED, IN_USE, RUN_FILE, STOPPED, WEIGHTS_FILE, delete_runs, drop_checkpoint, held_runs,
-                            mark_said, new_run_folder, old_runs, read_run, run_files, run_title, runs_root, summary,
-                            weights_label, where_stopped)
+                            mark_said, new_run_folder, old_runs, read_run, run_files, run_title, runs_root,
+                            step_seconds, summary, weights_label, where_stopped)
 
 SERIES = {"loss": ("Loss", QColor(235, 110, 130)), "val_psnr": ("Validation PSNR (dB)", QColor(110, 170, 255))}
 
@@ -227,6 +227,8 @@ class FinetunePage(QWidget):
         self.steps.setRange(1, 1_000_000)
         self.steps.setValue(500)
         self.steps_hint = QLabel()
+        self.step_time: tuple = (None, None)  # (device type, seconds a step took there in the last run)
+        self.steps.valueChanged.connect(lambda _: self._say_duration())
         steps_row = QHBoxLayout()
         steps_row.addWidget(self.steps, 1)
         steps_row.addWidget(self.steps_hint)
@@ -433,10 +435,25 @@ class FinetunePage(QWidget):
             self.source.setText(f"{name} ({'bundled' if bundled else 'chosen'} on the General page{gone})")
         self.source.setToolTip(details if weights else "")
         try:
-            cpu = resolve_device(self.settings.device).type == "cpu"
+            kind = resolve_device(self.settings.device).type
         except InpaintError:
-            cpu = False
-        self.steps_hint.setText("On a CPU a step takes a minute or more: give tens" if cpu else "")
+            kind = None
+        self.step_time = (kind, step_seconds(kind) if kind else None)
+        self._say_duration()
+
+    def _say_duration(self) -> None:
+        """Beside Steps, how long that many take: from the last run on this kind of device, else on a
+        CPU at least a minute a step. It said "On a CPU a step takes a minute or more: give tens"
+        beside the 500 it starts at, and the sum (8 hours or more) was left to the user."""
+        kind, seconds = self.step_time
+        steps = self.steps.value()
+        if seconds is not None:
+            self.steps_hint.setText(f"About {format_about(steps * seconds)[1:]} ({seconds:.3g} s a step in the last run"
+                                    f"{' on this CPU' if kind == 'cpu' else ''})")
+        elif kind == "cpu":
+            self.steps_hint.setText(f"On a CPU: {format_about(steps * 60)[1:]} or more; give tens")
+        else:
+            self.steps_hint.setText("")
 
     def showEvent(self, event) -> None:  # (the weights may have been changed on the General page)
         self.refresh_source()

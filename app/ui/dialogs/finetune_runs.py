@@ -117,6 +117,34 @@ def _last_step(metrics: Path) -> Optional[int]:
     return None
 
 
+def step_seconds(device_type: str, newest: int = 5) -> Optional[float]:
+    """Seconds a training step took in the newest run (of the last ``newest``) on a device of
+    ``device_type`` ("cpu", "cuda") that logged a step: the median of its ``metrics.jsonl``'s
+    ``sec_per_step`` (a first step's warm-up left out). None when there is no such run."""
+    from app.core.engine import resolve_device
+    from app.core.errors import InpaintError
+
+    for run_file in reversed(run_files()[-newest:]):
+        try:
+            device = resolve_device(str(((read_run(run_file) or {}).get("config") or {}).get("device", "auto")))
+            lines = (run_file.parent / "metrics.jsonl").read_text().splitlines()
+        except (InpaintError, OSError, AttributeError):
+            continue
+        if device.type != device_type:
+            continue
+        times = []
+        for line in lines:
+            try:
+                value = json.loads(line).get("sec_per_step")
+            except (ValueError, AttributeError):
+                continue  # (a line cut short by a kill)
+            if isinstance(value, (int, float)) and value > 0:
+                times.append(float(value))
+        if times:
+            return sorted(times)[len(times) // 2]
+    return None
+
+
 def where_stopped(folder: Path) -> tuple:
     """(step, how, said) of an unfinished run: the step its checkpoint holds (Continue's start),
     how it stopped (STOPPED, CLOSED or KILLED: ``run.json`` says nothing of it) and whether the

@@ -1,0 +1,30 @@
+"""Beside Steps the fine-tune page says how long that many steps take: on a CPU with no run yet at
+least a minute a step (it said "On a CPU a step takes a minute or more: give tens" beside the 500 it
+starts at, about 8 hours, and left the sum to the user), and after a run from the time its steps
+took here, as Steps changes."""
+import json
+
+from app.ui.jobbar import format_about
+
+
+def test_beside_steps_the_page_says_how_long_they_take(window, make_clip, qtbot):
+    page, jobs = window.finetune, window.controller.training
+    dialog = window.show_settings()
+    dialog.tabs.setCurrentWidget(page)
+    assert page.steps.value() == 500 and page.steps_hint.text() == "On a CPU: 8 h 20 min or more; give tens"
+    page.steps.setValue(30)
+    assert page.steps_hint.text() == "On a CPU: 30 min or more; give tens"  # (as the value changes)
+    page.footage.setText(str(make_clip(n=10, width=96, height=64)))
+    page.steps.setValue(2)
+    with qtbot.waitSignal(jobs.finished, timeout=240_000):
+        page.start_button.click()
+    times = sorted(json.loads(line)["sec_per_step"] for line in (page.running or page.output.parent).joinpath(
+        "metrics.jsonl").read_text().splitlines() if "sec_per_step" in line)
+    assert len(times) == 2
+    dialog.hide()  # (Settings opened again: the page reads the last run's time)
+    window.show_finetune()
+    page.steps.setValue(500)
+    median = times[1]
+    assert page.steps_hint.text() == (f"About {format_about(500 * median)[1:]} ({median:.3g} s a step in the last "
+                                      "run on this CPU)")
+    assert page.steps_hint.isVisible()
