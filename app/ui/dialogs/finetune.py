@@ -287,6 +287,7 @@ class FinetunePage(QWidget):
         self.resumable = None
         self.running: Path | None = None  # the run folder of the training under way
         self.reached = (0, 0)  # (the last whole step, Steps) of the training under way
+        self.validated = False  # a validation ran whose PSNR is not drawn yet
         self.used = False  # Use these weights was pressed for ``output``
         self.stop_pressed = threading.Event()  # (the run under way's: Stop was pressed)
         self.bars: list[JobBar] = []  # (the main window's: they hold how a run ended until it is seen)
@@ -551,6 +552,7 @@ class FinetunePage(QWidget):
         self.status.setText(message)
         self.untold = None
         self.stop_pressed = threading.Event()
+        self.validated = False  # (a validation ran since the last PSNR drawn)
         self.jobs.submit("Fine-tune", finetune_job(config, resume, self.stop_pressed), kind="finetune")
 
     def stop(self) -> None:
@@ -564,6 +566,7 @@ class FinetunePage(QWidget):
         if job.cancel.cancelled:  # (reports still queued when Stop was pressed)
             return
         if p.stage == VALIDATING:
+            self.validated = True
             self.status.setText(f"Validating at step {p.info.get('step', 0)}: clip {p.done + 1} of {p.total} "
                                 f"({p.info.get('clip', '')})…")
             return
@@ -571,7 +574,11 @@ class FinetunePage(QWidget):
             self.status.setText(f"Reading {p.stage} {p.done + 1} of {p.total} ({p.info.get('clip', '')}); "
                                 "each clip is decoded once, later runs reuse it…")
             return
-        self.plot.add(p.done, p.info)
+        # (each report carries the last validation's PSNR: drawn at every step, it made a staircase of
+        # a score measured every few steps, and a jump at the end; the curve after Continue, read from
+        # metrics.jsonl, had its points at the validations only)
+        self.plot.add(p.done, p.info if self.validated else {k: v for k, v in p.info.items() if k != "val_psnr"})
+        self.validated = self.validated and "val_psnr" not in p.info
         self.reached = (p.done, p.total)
         info = p.info
         parts = [f"Step {p.done}/{p.total}"]

@@ -1,0 +1,32 @@
+"""The fine-tune page's validation PSNR curve has its points where a validation ran, live as after
+Continue (which reads them from metrics.jsonl). Each report of a step carries the last validation's
+score, and the page drew it at every step: a flat staircase between validations, and at the end a
+vertical jump where the step before's stale score and the last validation's met at one step."""
+import json
+
+import pytest
+
+from test_finetune_newuser import _stopped_run
+
+
+def _validations(page) -> list:
+    lines = (page.output.parent / "metrics.jsonl").read_text().splitlines()
+    return [(r["step"], pytest.approx(r["val_psnr"], abs=1e-3))  # (reports round it to 3 decimals)
+            for r in map(json.loads, lines) if "val_psnr" in r]
+
+
+def test_the_psnr_curve_has_a_point_at_each_validation_live_and_after_continue(window, make_clip, qtbot):
+    page, jobs = window.finetune, window.controller.training
+    page.footage.setText(str(make_clip(n=10, width=96, height=64)))
+    page.steps.setValue(12)  # (validated before the first step, at step 10 and after the last)
+    with qtbot.waitSignal(jobs.finished, timeout=240_000):
+        page.start_button.click()
+    drawn = page.plot.points["val_psnr"]
+    assert [s for s, _ in drawn] == [0, 10, 12] and drawn == [(s, v) for s, v in _validations(page)]
+    assert [s for s, _ in page.plot.points["loss"]] == list(range(1, 13))
+    stopped = _stopped_run(page, jobs, qtbot, steps=12)  # another run, stopped, then carried on
+    assert stopped["stopped"] and 2 <= stopped["step"] < 10
+    with qtbot.waitSignal(jobs.finished, timeout=240_000):
+        page.continue_button.click()
+    drawn = page.plot.points["val_psnr"]
+    assert [s for s, _ in drawn] == [0, 10, 12] and drawn == [(s, v) for s, v in _validations(page)]
