@@ -12,10 +12,11 @@ import json
 import math
 import tempfile
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QMessageBox, QPushButton, QSpinBox, QVBoxLayout, QWidget)
@@ -126,6 +127,8 @@ def bar_words(job, p) -> str:
         return f"Fine-tune: validating at step {p.info.get('step', 0)}, clip {p.done + 1} of {p.total}…"
     if p.stage != "train":
         return f"Fine-tune: reading {p.stage} {p.done + 1} of {p.total}…"
+    if p.done >= p.total:  # (validating and writing: "~1 s left" stood there meanwhile)
+        return f"Fine-tune: step {p.done} of {p.total}, writing the weights…"
     left = f", {format_about(p.info['eta'])} left" if "eta" in p.info else "…"
     return f"Fine-tune: step {p.done} of {p.total}{left}"
 
@@ -288,6 +291,12 @@ class FinetunePage(QWidget):
         self.running: Path | None = None  # the run folder of the training under way
         self.reached = (0, 0)  # (the last whole step, Steps) of the training under way
         self.validated = False  # a validation ran whose PSNR is not drawn yet
+        #: (the words of the last step's report, the step under way, since when): a step on a CPU takes a
+        #: minute or two, and the line stood still meanwhile, as if the run had hung
+        self.under_way: tuple | None = None
+        self.ticker = QTimer(self)
+        self.ticker.setInterval(1000)
+        self.ticker.timeout.connect(self._tick)
         self.used = False  # Use these weights was pressed for ``output``
         self.stop_pressed = threading.Event()  # (the run under way's: Stop was pressed)
         self.bars: list[JobBar] = []  # (the main window's: they hold how a run ended until it is seen)
@@ -557,6 +566,7 @@ class FinetunePage(QWidget):
 
     def stop(self) -> None:
         if self.jobs.busy:
+            self._still()
             self.stop_pressed.set()  # (run.json: stopped by Stop, not by closing the window)
             self.jobs.cancel()
             self.status.setText("Stopping: the step under way is dropped; the last whole step is saved and "
@@ -565,6 +575,7 @@ class FinetunePage(QWidget):
     def _progress(self, job, p) -> None:
         if job.cancel.cancelled:  # (reports still queued when Stop was pressed)
             return
+        self._still()
         if p.stage == VALIDATING:
             self.validated = True
             self.status.setText(f"Validating at step {p.info.get('step', 0)}: clip {p.done + 1} of {p.total} "
@@ -584,13 +595,31 @@ class FinetunePage(QWidget):
         parts = [f"Step {p.done}/{p.total}"]
         parts += [f"{label} {info[k]:.4g}" for k, label in (("loss", "loss"), ("d_loss", "D loss"),
                                                             ("val_psnr", "validation PSNR")) if k in info]
-        if "sec_per_step" in info:
+        if p.done >= p.total:
+            parts.append("writing the weights…")  # (it said "ETA 0:00" meanwhile)
+        elif "sec_per_step" in info:
             parts += [f"{info['sec_per_step']:.3g} s/step", f"ETA {format_seconds(info['eta'])}"]
         else:
             parts.append("ETA after the first step")
         self.status.setText(" · ".join(parts))
+        if p.done < p.total:
+            self.under_way = (self.status.text(), p.done + 1, time.monotonic())
+            self.ticker.start()
+
+    def _tick(self) -> None:
+        """The report of the last step, and how long the step under way has taken so far."""
+        if self.under_way is None or not self.jobs.busy:
+            self._still()
+            return
+        words, step, since = self.under_way
+        self.status.setText(f"{words} · step {step} under way: {format_seconds(time.monotonic() - since)}")
+
+    def _still(self) -> None:
+        self.ticker.stop()
+        self.under_way = None
 
     def _finished(self, job, result) -> None:
+        self._still()
         self.output = Path(result["output"]) if result.get("output") else None
         self.used = False
         psnr = f", validation PSNR {result['psnr']:.2f} dB" if result.get("psnr") else ""
@@ -622,6 +651,7 @@ class FinetunePage(QWidget):
         self.message.emit("Fine-tune stopped before its first step; nothing to keep.")
 
     def _ended(self, job, message: str) -> None:
+        self._still()
         self.status.setText(message)
 
     def _use(self) -> None:
