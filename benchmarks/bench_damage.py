@@ -19,10 +19,11 @@ after another), and counted as one of:
   given is the whole file's frame with that time (cut), or read the same in order and at random;
 - ``wrong``: a message that misnames the damage (a cut called damaged, damage called cut off) or
   says nothing of what to do;
-- ``silent``: a frame given that differs from the whole file's with no message at all, or a frame
-  read at random that differs from the same frame read in order (message or not);
+- ``silent``: a frame given that differs from the whole file's with no message at all, frames lost
+  (overwrite: fewer than the whole file's) with no message, or a frame read at random that differs
+  from the same frame read in order (message or not);
 - ``traceback``: any exception other than ``VideoError``;
-- ``unharmed`` (overwrite only): no message, and every frame is the whole file's;
+- ``unharmed`` (overwrite only): no message, and every frame is the whole file's, none lost;
 - ``unnoticed`` (cuts only): no message, every frame given is the whole file's, but fewer of them
   (a cut between whole packets that leaves a valid shorter file: a transport stream, a Matroska file
   cut within a frame and a half of its end).
@@ -168,6 +169,8 @@ def judge(path: Path, family: str, whole: dict) -> tuple[str, str]:
     if not messages:
         if differs:
             return "silent", f"{len(differs)} frames differ from {differs[0]}, no message"
+        if family.startswith("overwrite") and len(frames) < len(whole):
+            return "silent", f"{len(whole) - len(frames)} of {len(whole)} frames lost, no message"
         return ("unharmed" if family.startswith("overwrite") else "unnoticed"), ("no message, frames whole" if family.startswith("overwrite")
                                                                         else "the frames before the cut, without a word")
     cut_words = any(w in text for w in CUT_WORDS)

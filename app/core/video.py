@@ -13,6 +13,7 @@ import heapq
 import logging
 import os
 import re
+import threading
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -119,26 +120,28 @@ class VideoReader:
             raise VideoError(f"Video {self.path} does not exist; check the path.")
         if self.path.is_dir():
             raise VideoError(f"{self.path} is a folder; open it as a frame folder or pick a video file.")
-        try:
-            self._container = av.open(str(self.path))
-        except (av.error.FFmpegError, OSError, ValueError) as exc:
-            _refuse_cut(self.path)
-            raise VideoError(
-                f"Cannot open {self.path} as a video ({short(exc)}); is it a complete video file?"
-            ) from None
-        if not self._container.streams.video:
-            self._container.close()
-            _refuse_cut(self.path, self._container)
-            raise VideoError(f"{self.path} has no video stream; pick a video file.")
-        self._stream = self._container.streams.video[0]
-        self.has_audio = bool(self._container.streams.audio)
-        #: a sentence for the user when the file is cut off or damaged (None: it reads whole)
-        self.notice: Optional[str] = None
-        try:
-            self._index_timestamps(progress, cancel)
-        except BaseException:
-            self._container.close()
-            raise
+        # (a Matroska demuxer says in its log alone where it met bytes it cannot read: ``_index_timestamps``)
+        with _demuxer_errors(_head(self.path).startswith(EBML_ID)) as self._errors:
+            try:
+                self._container = av.open(str(self.path))
+            except (av.error.FFmpegError, OSError, ValueError) as exc:
+                _refuse_cut(self.path)
+                raise VideoError(
+                    f"Cannot open {self.path} as a video ({short(exc)}); is it a complete video file?"
+                ) from None
+            if not self._container.streams.video:
+                self._container.close()
+                _refuse_cut(self.path, self._container)
+                raise VideoError(f"{self.path} has no video stream; pick a video file.")
+            self._stream = self._container.streams.video[0]
+            self.has_audio = bool(self._container.streams.audio)
+            #: a sentence for the user when the file is cut off or damaged (None: it reads whole)
+            self.notice: Optional[str] = None
+            try:
+                self._index_timestamps(progress, cancel)
+            except BaseException:
+                self._container.close()
+                raise
         self._decoder: Optional[Iterator] = None
         self._next = 0  # index of the frame the running decoder yields next
         self._held = None  # a frame the decoder gave early, a lost one's stand-in, kept for its own place (``_take``)
@@ -194,8 +197,13 @@ class VideoReader:
         # the packets up to the second keyframe where the file may start inside a GOP (``_lost_head``; an
         # AVI's B-frames have no times to tell)
         head = [] if self._container.format.name != "avi" else None
+        errors = self._errors
+        opened = _errors_in(errors)  # (logged while the file was opened: where, its frame times tell)
+        skipped = None  # the frames indexed when the demuxer logged an error (Matroska's: ``_demuxer_errors``)
         try:
             for packet in self._container.demux(self._stream):
+                if skipped is None and errors and _errors_in(errors) > opened:
+                    skipped = len(pts)
                 if packet.size == 0 or packet.is_discard:  # (decoded for the frames after it, never shown:
                     hidden += packet.size > 0                 # before the edit list's start, a cut file's head)
                     continue
@@ -232,6 +240,14 @@ class VideoReader:
                     clock.report(min(len(pts), clock.total) if clock.total else len(pts))
         except av.error.FFmpegError:
             broken = True  # a truncated tail: keep what was indexed; decoding will tell if frames are missing
+        # A Matroska demuxer that meets bytes it cannot read (overwritten) logs an error and goes on from the
+        # next cluster it finds: the frames in between are lost, none marked, the index without them (and
+        # frames after that refer to them decoded from what is there). Logged before the last frame, or in
+        # a file none of which is missing, that is damage; at the end of a shorter one, a cut (told below).
+        if damaged is None and (skipped is not None and skipped < len(pts) or
+                                opened and pts and _matroska_whole(self.path)):
+            gap = _time_gap(pts)
+            damaged = skipped if skipped is not None and not opened else gap[0] if gap else 0
         # A file cut inside a frame's packet: the demuxer hands over the part there is, marked corrupt,
         # which the decoder refuses ("Invalid data"); that frame is not in the video (a corrupt packet
         # mid-file, say a transport-stream error, is decoded as it is: the decoder conceals what it can)
@@ -882,6 +898,45 @@ def _ps_walk(data: bytes, pos: int) -> Optional[int]:
 
 #: a Matroska / WebM file's first element (the EBML header) and its Segment, which holds the rest
 EBML_ID, SEGMENT_ID = b"\x1a\x45\xdf\xa3", b"\x18\x53\x80\x67"
+
+_LOG_LOCK = threading.Lock()
+_log_watchers = 0  # the ``_demuxer_errors`` blocks running, on all threads
+_log_before = (None, True)  # PyAV's log level and skipping of repeats before the first of them
+
+
+@contextlib.contextmanager
+def _demuxer_errors(on: bool = True) -> Iterator[list]:
+    """A list that fills, while the block runs, with what libav logs on this thread at ERROR (as
+    ``(level, name, message)``; only where ``on``, else it stays empty). Matroska's demuxer says only
+    there that it met bytes it cannot read (overwritten: "Invalid track number", "Element ... exceeds
+    containing master element") and skipped to the next cluster. PyAV passes libav's log on only
+    where a level is set: ERROR is set for the time, with every repeat kept (the same damaged file
+    opened twice logs the same line), and what was set before is put back when the last block ends."""
+    global _log_watchers, _log_before
+    if not on:
+        yield []
+        return
+    with _LOG_LOCK:
+        if not _log_watchers:
+            _log_before = (av.logging.get_level(), av.logging.get_skip_repeated())
+            if _log_before[0] is None:
+                av.logging.set_level(av.logging.ERROR)
+            av.logging.set_skip_repeated(False)
+        _log_watchers += 1
+    try:
+        with av.logging.Capture(local=True) as logs:
+            yield logs
+    finally:
+        with _LOG_LOCK:
+            _log_watchers -= 1
+            if not _log_watchers:
+                av.logging.set_level(_log_before[0])
+                av.logging.set_skip_repeated(_log_before[1])
+
+
+def _errors_in(logs: list) -> int:
+    """How many of ``logs`` (``_demuxer_errors``) are errors (a level set finer than ERROR adds others)."""
+    return sum(level <= av.logging.ERROR for level, _, _ in logs)
 
 
 def _ebml_size(data: bytes, pos: int) -> Optional[tuple[int, int]]:

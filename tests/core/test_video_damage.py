@@ -171,6 +171,36 @@ def test_a_matroska_file_whose_frames_stop_early_but_is_whole_says_damaged(tmp_p
         assert r.notice.startswith(f"cut.mkv ends early: {len(r)} frames"), r.notice
 
 
+def test_a_matroska_file_that_lost_frames_to_overwritten_bytes_says_so(tmp_path):
+    """A Matroska file with bytes overwritten at the start of a frame's block (a bad sector, a broken
+    copy): its demuxer cannot read the block, skips to the next cluster, and the frames in between
+    are lost. It opened with no word, 26 of its 36 frames read as if that were the whole file (an
+    export short by 10 frames, its sound running on past its picture). It now says where it is
+    damaged, and again when opened a second time (libav logs the same line once, then counts
+    repeats); PyAV's log is left as it was, off."""
+    with av.open(str(tmp_path / "whole.mkv"), "w") as out:
+        s = out.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = W, H, "yuv420p"
+        s.options = {"x264-params": "keyint=10:min-keyint=10:scenecut=0:bframes=2:threads=1"}
+        encode_frames(out, s, make_frames(N, W, H, seed=3))
+    src = tmp_path / "whole.mkv"
+    with av.open(str(src)) as c:
+        blocks = [p.pos for p in c.demux(c.streams.video[0]) if p.size]
+    with VideoReader(src) as r:
+        assert len(r) == N and r.notice is None, r.notice
+    data = bytearray(src.read_bytes())
+    data[blocks[10]:blocks[10] + 8] = np.random.default_rng(10).integers(0, 256, 8, dtype=np.uint8).tobytes()
+    bad = tmp_path / "bad.mkv"
+    bad.write_bytes(bytes(data))
+    for _ in range(2):
+        with VideoReader(bad) as r:
+            assert len(r) < N
+            assert r.notice is not None and r.notice.startswith("bad.mkv is damaged near frame 10: "), r.notice
+            assert "missing" in r.notice and "repair it" in r.notice, r.notice
+            assert r.read(len(r) - 1).shape == (H, W, 3)
+    assert av.logging.get_level() is None and av.logging.get_skip_repeated()
+
+
 def test_a_frame_concealed_in_an_unflagged_file_is_exported_with_a_warning(tmp_path):
     """A recording with a glitch no check at open finds (a TV capture, a camera's dropped packets):
     the decoder conceals a frame. Its export stopped at that frame with an error, the whole
