@@ -34,3 +34,32 @@ def test_the_line_counts_the_step_under_way_and_says_when_the_weights_are_writte
     assert page.status.text().startswith("Finished at step 2") and not page.ticker.isActive()
     qtbot.wait(1100)
     assert page.status.text().startswith("Finished at step 2")  # (no tick after the end)
+
+
+def test_stop_is_taken_at_once_on_the_page_and_in_the_status_bar(window, make_clip, qtbot, monkeypatch):
+    """Stop (the page's, or the status bar's) stayed pressable while the run stopped (seconds: the
+    step under way is dropped, a checkpoint of the real model is 400 MB), and the status bar still
+    said the step and the time left: as if the press had not been taken."""
+    from app.ui.dialogs.finetune import STOPPING
+
+    real = trainer.Trainer.train_step
+
+    def slow_step(self, *a, **k):
+        time.sleep(1.5)
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(trainer.Trainer, "train_step", slow_step)
+    page, jobs, bar = window.finetune, window.controller.training, window.finetune_bar
+    page.footage.setText(str(make_clip(n=10, width=96, height=64)))
+    page.steps.setValue(50)
+    page.start_button.click()
+    qtbot.waitUntil(lambda: bar.label.text().startswith("Fine-tune: step 1 of 50"), timeout=60_000)
+    bar.cancel_button.click()  # Stop in the main window's status bar
+    assert bar.label.text() == STOPPING and not bar.cancel_button.isEnabled()
+    assert not page.stop_button.isEnabled() and page.status.text().startswith("Stopping: ")
+    qtbot.waitUntil(lambda: not jobs.busy, timeout=60_000)
+    assert page.status.text().startswith("Stopped at step ") and page.continue_button.isEnabled()
+    page.start_button.click()  # the next run's Stop works again
+    assert bar.cancel_button.isEnabled() and page.stop_button.isEnabled()
+    page.stop()
+    qtbot.waitUntil(lambda: not jobs.busy, timeout=60_000)

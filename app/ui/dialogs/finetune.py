@@ -121,8 +121,14 @@ JUST_TRAINED = ("its weights were just trained (kept for Use these weights until
                 "window closes)")
 
 
+#: the main window's status bar from Stop until the run has ended (its step and time left stood there)
+STOPPING = "Fine-tune: stopping, keeping the last whole step…"
+
+
 def bar_words(job, p) -> str:
     """A run's report in the main window's status bar: "Fine-tune: step 12 of 500, ~1 h 20 min left"."""
+    if job.cancel.cancelled:  # (a report sent before Stop was taken)
+        return STOPPING
     if p.stage == VALIDATING:
         return f"Fine-tune: validating at step {p.info.get('step', 0)}, clip {p.done + 1} of {p.total}…"
     if p.stage != "train":
@@ -562,11 +568,17 @@ class FinetunePage(QWidget):
         self.untold = None
         self.stop_pressed = threading.Event()
         self.validated = False  # (a validation ran since the last PSNR drawn)
+        for bar in self.bars:
+            bar.cancel_button.setEnabled(True)
         self.jobs.submit("Fine-tune", finetune_job(config, resume, self.stop_pressed), kind="finetune")
 
     def stop(self) -> None:
         if self.jobs.busy:
             self._still()
+            self.stop_button.setEnabled(False)  # (pressed: it stayed on, as if not taken, while the run stops)
+            for bar in self.bars:  # (the main window's, also pressed there: it said the step and time left)
+                bar.label.setText(STOPPING)
+                bar.cancel_button.setEnabled(False)
             self.stop_pressed.set()  # (run.json: stopped by Stop, not by closing the window)
             self.jobs.cancel()
             self.status.setText("Stopping: the step under way is dropped; the last whole step is saved and "
