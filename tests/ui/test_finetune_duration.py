@@ -13,7 +13,7 @@ def test_beside_steps_the_page_says_how_long_they_take(window, make_clip, qtbot)
     dialog.tabs.setCurrentWidget(page)
     assert page.steps.value() == 500 and page.steps_hint.text() == "On a CPU: 8 h 20 min or more; give tens"
     page.steps.setValue(30)
-    assert page.steps_hint.text() == "On a CPU: 30 min or more; give tens"  # (as the value changes)
+    assert page.steps_hint.text() == "On a CPU: 30 min or more"  # (as the value changes; tens given already)
     page.footage.setText(str(make_clip(n=10, width=96, height=64)))
     page.steps.setValue(2)
     with qtbot.waitSignal(jobs.finished, timeout=240_000):

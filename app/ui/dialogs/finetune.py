@@ -467,7 +467,8 @@ class FinetunePage(QWidget):
             self.steps_hint.setText(f"About {format_about(steps * seconds)[1:]} ({seconds:.3g} s a step in the last run"
                                     f"{' on this CPU' if kind == 'cpu' else ''})")
         elif kind == "cpu":
-            self.steps_hint.setText(f"On a CPU: {format_about(steps * 60)[1:]} or more; give tens")
+            advice = "; give tens" if steps > 100 else ""  # (beside 2 steps "give tens" read as "more")
+            self.steps_hint.setText(f"On a CPU: {format_about(steps * 60)[1:]} or more{advice}")
         else:
             self.steps_hint.setText("")
 
