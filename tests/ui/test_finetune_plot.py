@@ -30,3 +30,19 @@ def test_the_psnr_curve_has_a_point_at_each_validation_live_and_after_continue(w
         page.continue_button.click()
     drawn = page.plot.points["val_psnr"]
     assert [s for s, _ in drawn] == [0, 10, 12] and drawn == [(s, v) for s, v in _validations(page)]
+
+
+def test_after_a_run_the_page_s_lines_do_not_overlap_the_plot(window, make_clip, qtbot):
+    """A run ended: its two-line status (the weights' path) and the line saying why its run stays were
+    drawn over the plot's step axis, the plot keeping 200 px in a dialog that does not grow for them."""
+    page, jobs = window.finetune, window.controller.training
+    dialog = window.show_finetune()
+    page.footage.setText(str(make_clip(n=10, width=96, height=64)))
+    page.steps.setValue(2)
+    with qtbot.waitSignal(jobs.finished, timeout=240_000):
+        page.start_button.click()
+    qtbot.wait(200)  # (laid out again for the new lines)
+    status, held, plot = page.status, page.held_label, page.plot
+    assert held.isVisible() and status.height() >= status.heightForWidth(status.width()) > status.fontMetrics().height()
+    assert held.geometry().bottom() < plot.geometry().top() and plot.geometry().bottom() < status.geometry().top()
+    assert status.geometry().bottom() <= page.height() and dialog.height() <= 520

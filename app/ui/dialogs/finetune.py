@@ -16,7 +16,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QMessageBox, QPushButton, QSpinBox, QVBoxLayout, QWidget)
@@ -45,7 +45,10 @@ class LossPlot(QWidget):
         super().__init__(parent)
         self.points: dict[str, list[tuple[float, float]]] = {k: [] for k in SERIES}
         self.total_steps = 1
-        self.setMinimumHeight(200)
+        self.setMinimumHeight(120)  # (at 200 a two-line status and the held-run line had no room below it: they overlapped it)
+
+    def sizeHint(self) -> QSize:
+        return QSize(400, 200)
 
     def clear(self, total_steps: int) -> None:
         self.points = {k: [] for k in SERIES}
