@@ -130,7 +130,7 @@ STOPPING = "Fine-tune: stopping, keeping the last whole step…"
 
 def bar_words(job, p) -> str:
     """A run's report in the main window's status bar: "Fine-tune: step 12 of 500, ~1 h 20 min left"."""
-    if job.cancel.cancelled:  # (a report sent before Stop was taken)
+    if job is not None and job.cancel.cancelled:  # (a report sent before Stop was taken)
         return STOPPING
     if p.stage == VALIDATING:
         return f"Fine-tune: validating at step {p.info.get('step', 0)}, clip {p.done + 1} of {p.total}…"
