@@ -120,8 +120,10 @@ class VideoReader:
             raise VideoError(f"Video {self.path} does not exist; check the path.")
         if self.path.is_dir():
             raise VideoError(f"{self.path} is a folder; open it as a frame folder or pick a video file.")
-        # (a Matroska demuxer says in its log alone where it met bytes it cannot read: ``_index_timestamps``)
-        with _demuxer_errors(_head(self.path).startswith(EBML_ID)) as self._errors:
+        # (Matroska's and MPEG-TS's demuxers say in libav's log alone where they met bytes they cannot read:
+        # ``_index_timestamps``)
+        head = _head(self.path)
+        with _demuxer_log(head.startswith(EBML_ID) or _mpeg_stream(self.path, head) == TS_KIND) as self._errors:
             try:
                 self._container = av.open(str(self.path))
             except (av.error.FFmpegError, OSError, ValueError) as exc:
@@ -197,13 +199,16 @@ class VideoReader:
         # the packets up to the second keyframe where the file may start inside a GOP (``_lost_head``; an
         # AVI's B-frames have no times to tell)
         head = [] if self._container.format.name != "avi" else None
-        errors = self._errors
+        errors, seen = self._errors, len(self._errors)
         opened = _errors_in(errors)  # (logged while the file was opened: where, its frame times tell)
-        skipped = None  # the frames indexed when the demuxer logged an error (Matroska's: ``_demuxer_errors``)
+        skipped = None  # the frames indexed when the demuxer logged an error (Matroska's: ``_demuxer_log``)
+        order = [] if self._container.format.name == "mpegts" else None  # (each frame's dts: the log names them)
         try:
             for packet in self._container.demux(self._stream):
-                if skipped is None and errors and _errors_in(errors) > opened:
-                    skipped = len(pts)
+                if len(errors) > seen:  # (logged while this packet was read)
+                    if skipped is None and _errors_in(errors[seen:]):
+                        skipped = len(pts)
+                    seen = len(errors)
                 if packet.size == 0 or packet.is_discard:  # (decoded for the frames after it, never shown:
                     hidden += packet.size > 0                 # before the edit list's start, a cut file's head)
                     continue
@@ -233,6 +238,8 @@ class VideoReader:
                         damaged = run
                     run = None
                 pts.append(packet.pts if packet.pts is not None else packet.dts)
+                if order is not None:
+                    order.append(packet.dts)
                 last_corrupt = packet.is_corrupt
                 if len(pts) % INDEX_REPORT_EVERY == 0:
                     if cancel is not None:
@@ -248,6 +255,15 @@ class VideoReader:
                                 opened and pts and _matroska_whole(self.path)):
             gap = _time_gap(pts)
             damaged = skipped if skipped is not None and not opened else gap[0] if gap else 0
+        # A transport stream's demuxer logs a video packet that lost some of its 188-byte packets ("Packet
+        # corrupt", a warning) and marks it, but the parser that cuts the stream into frames can drop the
+        # mark: a PES header overwritten joins its frame to the one before, lost, and the frames that refer
+        # to it are decoded wrong, none of them marked. Logged for a frame that others follow, that is
+        # damage (a file cut off has its last frame logged).
+        bad = _corrupt_dts(errors, self._stream.index) if order else []
+        last = max((t for t in order if t is not None), default=None) if bad else None
+        if damaged is None and last is not None and (early := [t for t in bad if t < last]):
+            damaged = sum(t is not None and t < min(early) for t in order)
         # A file cut inside a frame's packet: the demuxer hands over the part there is, marked corrupt,
         # which the decoder refuses ("Invalid data"); that frame is not in the video (a corrupt packet
         # mid-file, say a transport-stream error, is decoded as it is: the decoder conceals what it can)
@@ -815,6 +831,7 @@ def _refuse_cut(path: Path, container=None) -> None:
 #: the first bytes of an MPEG program stream (a pack header) and a transport stream's packet sizes
 PS_PACK, TS_SYNC, TS_SIZES = b"\x00\x00\x01\xba", 0x47, (188, 192, 204)
 TS_SUFFIXES = {".ts", ".m2ts", ".mts"}
+TS_KIND = "an MPEG transport stream"
 HEAD_BYTES = 4096  # read of a file to tell an MPEG program / transport stream and its system header
 
 
@@ -826,16 +843,17 @@ def _head(path: Path) -> bytes:
         return b""
 
 
-def _mpeg_stream(path: Path) -> Optional[str]:
+def _mpeg_stream(path: Path, head: Optional[bytes] = None) -> Optional[str]:
     """"an MPEG program stream" or "an MPEG transport stream" where ``path`` begins as one does (.mpg,
-    .vob; .ts, .m2ts, .mts: a sync byte every 188, 192 or 204 bytes); else None."""
-    head = _head(path)
+    .vob; .ts, .m2ts, .mts: a sync byte every 188, 192 or 204 bytes); else None. (``head``: its first
+    bytes, read already.)"""
+    head = _head(path) if head is None else head
     if head.startswith(PS_PACK):
         return "an MPEG program stream"
     for size in TS_SIZES:
         syncs = head[4 if size == 192 else 0::size]  # (M2TS: a 4-byte time code before each packet)
         if all(b == TS_SYNC for b in syncs) and (len(syncs) > 1 or path.suffix.lower() in TS_SUFFIXES):
-            return "an MPEG transport stream"
+            return TS_KIND
     return None
 
 
@@ -900,18 +918,22 @@ def _ps_walk(data: bytes, pos: int) -> Optional[int]:
 EBML_ID, SEGMENT_ID = b"\x1a\x45\xdf\xa3", b"\x18\x53\x80\x67"
 
 _LOG_LOCK = threading.Lock()
-_log_watchers = 0  # the ``_demuxer_errors`` blocks running, on all threads
+_log_watchers = 0  # the ``_demuxer_log`` blocks running, on all threads
 _log_before = (None, True)  # PyAV's log level and skipping of repeats before the first of them
+#: what FFmpeg logs of a packet marked corrupt (a transport stream's that lost some of its 188-byte packets)
+CORRUPT_LOG = re.compile(r"Packet corrupt \(stream = (\d+), dts = (-?\d+)\)")
 
 
 @contextlib.contextmanager
-def _demuxer_errors(on: bool = True) -> Iterator[list]:
-    """A list that fills, while the block runs, with what libav logs on this thread at ERROR (as
-    ``(level, name, message)``; only where ``on``, else it stays empty). Matroska's demuxer says only
-    there that it met bytes it cannot read (overwritten: "Invalid track number", "Element ... exceeds
-    containing master element") and skipped to the next cluster. PyAV passes libav's log on only
-    where a level is set: ERROR is set for the time, with every repeat kept (the same damaged file
-    opened twice logs the same line), and what was set before is put back when the last block ends."""
+def _demuxer_log(on: bool = True) -> Iterator[list]:
+    """A list that fills, while the block runs, with what libav logs on this thread at WARNING or
+    above (as ``(level, name, message)``; only where ``on``, else it stays empty). Matroska's demuxer
+    says only there that it met bytes it cannot read (overwritten: "Invalid track number", "Element
+    ... exceeds containing master element", errors) and skipped to the next cluster, a transport
+    stream's which packets were corrupt where the parser after it drops the mark (``CORRUPT_LOG``).
+    PyAV passes libav's log on only where a level is set: WARNING is set for the time, with every
+    repeat kept (the same damaged file opened twice logs the same line), and what was set before is
+    put back when the last block ends."""
     global _log_watchers, _log_before
     if not on:
         yield []
@@ -920,7 +942,7 @@ def _demuxer_errors(on: bool = True) -> Iterator[list]:
         if not _log_watchers:
             _log_before = (av.logging.get_level(), av.logging.get_skip_repeated())
             if _log_before[0] is None:
-                av.logging.set_level(av.logging.ERROR)
+                av.logging.set_level(av.logging.WARNING)
             av.logging.set_skip_repeated(False)
         _log_watchers += 1
     try:
@@ -935,8 +957,14 @@ def _demuxer_errors(on: bool = True) -> Iterator[list]:
 
 
 def _errors_in(logs: list) -> int:
-    """How many of ``logs`` (``_demuxer_errors``) are errors (a level set finer than ERROR adds others)."""
+    """How many of ``logs`` (``_demuxer_log``) are errors."""
     return sum(level <= av.logging.ERROR for level, _, _ in logs)
+
+
+def _corrupt_dts(logs: list, stream: int) -> list[int]:
+    """The decoding times of the packets of stream ``stream`` that ``logs`` (``_demuxer_log``) say are
+    corrupt."""
+    return [int(m[2]) for _, _, text in logs if (m := CORRUPT_LOG.search(text)) and int(m[1]) == stream]
 
 
 def _ebml_size(data: bytes, pos: int) -> Optional[tuple[int, int]]:

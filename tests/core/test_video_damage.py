@@ -201,6 +201,27 @@ def test_a_matroska_file_that_lost_frames_to_overwritten_bytes_says_so(tmp_path)
     assert av.logging.get_level() is None and av.logging.get_skip_repeated()
 
 
+def test_a_transport_stream_that_lost_a_frame_to_its_overwritten_header_says_so(tmp_path):
+    """A transport stream with the first bytes of a frame's packet overwritten (its PES header): the
+    demuxer joins what is left of the frame to the keyframe before it and logs that packet as
+    corrupt, but the parser after it drops the mark. A frame was lost, and the frames that refer
+    to it came out wrong, with no word at all; it now says where the file is damaged."""
+    src = write_ts(tmp_path / "whole.ts")
+    with VideoReader(src) as r:
+        assert len(r) == N and r.notice is None, r.notice
+    with av.open(str(src)) as c:
+        packets = [p.pos for p in c.demux(c.streams.video[0]) if p.size and p.pos]
+    data = bytearray(src.read_bytes())
+    data[packets[1]:packets[1] + 64] = np.random.default_rng(1).integers(0, 256, 64, dtype=np.uint8).tobytes()
+    bad = tmp_path / "bad.ts"
+    bad.write_bytes(bytes(data))
+    with VideoReader(bad) as r:
+        assert len(r) == N - 1
+        assert r.notice is not None and r.notice.startswith("bad.ts is damaged near frame 0: "), r.notice
+        assert "missing" in r.notice and "repair it" in r.notice, r.notice
+    assert av.logging.get_level() is None and av.logging.get_skip_repeated()
+
+
 def test_a_frame_concealed_in_an_unflagged_file_is_exported_with_a_warning(tmp_path):
     """A recording with a glitch no check at open finds (a TV capture, a camera's dropped packets):
     the decoder conceals a frame. Its export stopped at that frame with an error, the whole
