@@ -123,7 +123,10 @@ class VideoReader:
         # (Matroska's and MPEG-TS's demuxers say in libav's log alone where they met bytes they cannot read:
         # ``_index_timestamps``)
         head = _head(self.path)
-        with _demuxer_log(head.startswith(EBML_ID) or _mpeg_stream(self.path, head) == TS_KIND) as self._errors:
+        logged = head.startswith(EBML_ID) or _mpeg_stream(self.path, head) == TS_KIND
+        self._log_key = _file_key(self.path) if logged else None
+        self._log_known = _LOGGED.get(self._log_key) if logged else None  # (this file's log read before)
+        with _demuxer_log(logged and self._log_known is None) as self._errors:
             try:
                 self._container = av.open(str(self.path))
             except (av.error.FFmpegError, OSError, ValueError) as exc:
@@ -247,6 +250,12 @@ class VideoReader:
                     clock.report(min(len(pts), clock.total) if clock.total else len(pts))
         except av.error.FFmpegError:
             broken = True  # a truncated tail: keep what was indexed; decoding will tell if frames are missing
+        if self._log_known is not None:
+            opened, skipped, corrupt = self._log_known
+        else:
+            corrupt = _corrupt_dts(errors, self._stream.index)
+            if self._log_key is not None:
+                _remember_log(self._log_key, (opened, skipped, corrupt))
         # A Matroska demuxer that meets bytes it cannot read (overwritten) logs an error and goes on from the
         # next cluster it finds: the frames in between are lost, none marked, the index without them (and
         # frames after that refer to them decoded from what is there). Logged before the last frame, or in
@@ -260,7 +269,7 @@ class VideoReader:
         # mark: a PES header overwritten joins its frame to the one before, lost, and the frames that refer
         # to it are decoded wrong, none of them marked. Logged for a frame that others follow, that is
         # damage (a file cut off has its last frame logged).
-        bad = _corrupt_dts(errors, self._stream.index) if order else []
+        bad = corrupt if order else []
         last = max((t for t in order if t is not None), default=None) if bad else None
         if damaged is None and last is not None and (early := [t for t in bad if t < last]):
             damaged = sum(t is not None and t < min(early) for t in order)
@@ -954,6 +963,32 @@ def _demuxer_log(on: bool = True) -> Iterator[list]:
             if not _log_watchers:
                 av.logging.set_level(_log_before[0])
                 av.logging.set_skip_repeated(_log_before[1])
+
+
+#: what the log said of the files opened last (``_file_key``: (errors on opening, frames indexed at the
+#: first error while indexing, packets logged corrupt)): the same file opened again (the engine's
+#: reader, the next inpaint) is not logged again. PyAV's log callback, set while ``_demuxer_log`` runs,
+#: takes the GIL for what any thread's decoder logs, and a decoder freed with the GIL held (a Python
+#: object's end) waits for its frame threads: one of them logging then would hang both. Once per file
+#: keeps that window to the first open.
+_LOGGED: dict = {}
+_LOGGED_MAX = 64
+
+
+def _file_key(path: Path):
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino
+
+
+def _remember_log(key, facts: tuple) -> None:
+    with _LOG_LOCK:
+        _LOGGED.pop(key, None)
+        _LOGGED[key] = facts
+        while len(_LOGGED) > _LOGGED_MAX:
+            del _LOGGED[next(iter(_LOGGED))]
 
 
 def _errors_in(logs: list) -> int:

@@ -201,6 +201,43 @@ def test_a_matroska_file_that_lost_frames_to_overwritten_bytes_says_so(tmp_path)
     assert av.logging.get_level() is None and av.logging.get_skip_repeated()
 
 
+def test_a_file_whose_log_was_read_is_not_logged_again_when_reopened(tmp_path, monkeypatch):
+    """PyAV's log callback, on while a Matroska or transport stream file is opened, takes the GIL for
+    what every thread's decoder logs, and a decoder freed with the GIL held waits for its threads: a
+    window for a hang. The engine opens the video the window has open again at each Inpaint; that
+    open reuses what the first one read from the log (the same damage said), and turns nothing on.
+    A file changed since (another size or time) is read afresh."""
+    src = tmp_path / "clip.mkv"
+    with av.open(str(src), "w") as out:
+        s = out.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = W, H, "yuv420p"
+        s.options = {"x264-params": "keyint=10:min-keyint=10:scenecut=0:threads=1"}
+        encode_frames(out, s, make_frames(N, W, H, seed=4))
+    with av.open(str(src)) as c:
+        blocks = [p.pos for p in c.demux(c.streams.video[0]) if p.size]
+    data = bytearray(src.read_bytes())
+    data[blocks[10]:blocks[10] + 8] = np.random.default_rng(10).integers(0, 256, 8, dtype=np.uint8).tobytes()
+    src.write_bytes(bytes(data))
+    levels = []
+    real = av.logging.set_level
+    monkeypatch.setattr(av.logging, "set_level", lambda level: (levels.append(level), real(level))[1])
+    with VideoReader(src) as r:
+        first = r.notice
+    assert first is not None and "damaged near frame 10" in first, first
+    assert levels, "the first open reads libav's log"
+    levels.clear()
+    with VideoReader(src) as r:
+        assert r.notice == first
+    assert levels == [], "the same file opened again turns PyAV's log on again"
+    with av.open(str(tmp_path / "clip.mkv"), "w") as out:  # (rewritten whole: no damage now)
+        s = out.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = W, H, "yuv420p"
+        encode_frames(out, s, make_frames(N, W, H, seed=4))
+    with VideoReader(src) as r:
+        assert r.notice is None and len(r) == N, r.notice
+    assert levels, "a file changed since is read afresh"
+
+
 def test_a_transport_stream_that_lost_a_frame_to_its_overwritten_header_says_so(tmp_path):
     """A transport stream with the first bytes of a frame's packet overwritten (its PES header): the
     demuxer joins what is left of the frame to the keyframe before it and logs that packet as
