@@ -8,7 +8,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import Optional, Sequence
 
-from PySide6.QtCore import QElapsedTimer, QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QElapsedTimer, QEvent, QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QColor, QKeySequence, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QToolButton, QWidget
 from superqt import QLabeledRangeSlider
@@ -52,6 +52,12 @@ class RangeSlider(QLabeledRangeSlider):
         labels = list(getattr(self, "_handle_labels", ()))
         if not labels or self.orientation() != Qt.Orientation.Horizontal:
             return
+        # A label widens for a longer range's digits after it was placed (a video opened), and the
+        # inner slider moves when ``align_to_frames`` changes the margins: both place them again.
+        for w in (*labels, getattr(self, "_slider", None)):
+            if w is not None and not w.property("sttn_replaced"):
+                w.setProperty("sttn_replaced", True)
+                w.installEventFilter(self)
         # (a label is wider than its text, centred in it: only the text must stay inside)
         right = self.width()
         for label in reversed(labels):  # inside the right edge, each left of the next
@@ -82,6 +88,12 @@ class RangeSlider(QLabeledRangeSlider):
     def resizeEvent(self, e) -> None:
         super().resizeEvent(e)
         self.align_to_frames()
+
+    def eventFilter(self, obj, e) -> bool:
+        if e.type() in (QEvent.Type.Resize, QEvent.Type.Move) and (
+                obj is getattr(self, "_slider", None) or e.type() == QEvent.Type.Resize):
+            self._reposition_labels()  # (a label's move is not a resize: no loop)
+        return super().eventFilter(obj, e)
 
     def minimumSizeHint(self) -> QSize:
         hint = super().minimumSizeHint()

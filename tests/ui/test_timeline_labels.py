@@ -75,3 +75,18 @@ def test_with_no_video_the_range_slider_is_hidden_in_its_place(window, qtbot, cl
     qtbot.wait(20)
     assert timeline.range_slider.isVisible() and all(label.isVisible() for label in timeline.range_slider._handle_labels)
     assert timeline.height() == height and window.canvas.height() == picture
+
+
+@pytest.mark.parametrize("count", [280, 100_000])
+def test_the_in_point_label_is_whole_right_after_a_video_opens(window, qtbot, count):
+    """Opening a 280-frame video showed the in point's "0" cut in half at the slider's left edge: the
+    labels were placed while sized for the range before (one digit), then widened for "279" around
+    their left edge, so the centred "0" moved left past it. Nothing else moves the range first."""
+    timeline = window.timeline
+    timeline.set_length(count, 25.0)
+    qtbot.wait(50)
+    slider = timeline.range_slider
+    labels = slider._handle_labels
+    assert [label.text() for label in labels] == ["0", str(count - 1)]
+    for label in labels:
+        assert label.isVisible() and whole(label, slider.rect()), (label.text(), label.geometry(), slider.width())
