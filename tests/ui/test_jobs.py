@@ -372,6 +372,10 @@ def test_finetune_page_trains_plots_and_uses_weights(window, finetune_page, qtbo
     page.use_button.click()
     assert window.settings.weights == str(result["output"])
     assert window.status.weights.text().startswith("Weights: fine-tuned 20")  # (named by its run)
+    assert not page.use_button.isEnabled()  # (in use: a second press did nothing)
+    window.settings.weights = ""  # (the General page back to the bundled weights)
+    page.refresh_source()
+    assert page.use_button.isEnabled()
     page.plot.grab()  # paints without error
 
 

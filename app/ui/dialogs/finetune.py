@@ -354,7 +354,7 @@ class FinetunePage(QWidget):
         for w in (self.footage, *self.browse_buttons, self.steps, self.lr):  # (a run keeps what it started with)
             w.setEnabled(not busy)
         self.stop_button.setEnabled(busy)
-        self.use_button.setEnabled(not busy and self.output is not None)
+        self._offer_use(busy)
         self.resumable = None if busy else unfinished_run()
         self.continue_button.setEnabled(self.resumable is not None)
         if not busy:
@@ -441,6 +441,7 @@ class FinetunePage(QWidget):
         self.held_label.setText("\n".join(held))
         self.held_label.setVisible(bool(held))
         self.delete_runs_button.setEnabled(bool(runs) and not self.jobs.busy)
+        self._offer_use(self.jobs.busy)  # (what is in use may have changed)
 
     def refresh_source(self) -> None:
         """Name the weights Start trains from (Settings' weights) and, on a CPU, how long a step takes."""
@@ -458,6 +459,7 @@ class FinetunePage(QWidget):
         except InpaintError:
             kind = None
         self.step_time = (kind, step_seconds(kind) if kind else None)
+        self._offer_use(self.jobs.busy)
         self._say_duration()
 
     def _say_duration(self) -> None:
@@ -474,6 +476,13 @@ class FinetunePage(QWidget):
             self.steps_hint.setText(f"On a CPU: {format_about(steps * 60)[1:]} or more{advice}")
         else:
             self.steps_hint.setText("")
+
+    def _offer_use(self, busy: bool) -> None:
+        """Use these weights: on for a run's weights that inpainting does not use yet (after a press it
+        stayed on, pressable again to no effect, until the General page chooses other weights)."""
+        used = self.output is not None and self.settings.weights_path() == self.output
+        self.use_button.setEnabled(not busy and self.output is not None and not used)
+        self.use_button.setToolTip("Inpainting uses these weights (General page)" if used else "")
 
     def showEvent(self, event) -> None:  # (the weights may have been changed on the General page)
         self.refresh_source()
