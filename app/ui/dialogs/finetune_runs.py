@@ -120,7 +120,8 @@ def _last_step(metrics: Path) -> Optional[int]:
 def step_seconds(device_type: str, newest: int = 5) -> Optional[float]:
     """Seconds a training step took in the newest run (of the last ``newest``) on a device of
     ``device_type`` ("cpu", "cuda") that logged a step: the median of its ``metrics.jsonl``'s
-    ``sec_per_step`` (a first step's warm-up left out). None when there is no such run."""
+    ``sec_per_step`` (the median, so a first step's warm-up does not sway it). None when there is no
+    such run."""
     from app.core.engine import resolve_device
     from app.core.errors import InpaintError
 
