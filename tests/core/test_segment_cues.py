@@ -91,3 +91,117 @@ def test_click_then_track_through_the_panning_clip():
     plain = track(lambda i: frames[i], len(frames), {0: masks[0]}, GrabCutSegmenter(),
                   params=TrackParams(cues=False))
     assert np.mean([mask_iou(plain.mask(i), masks[i]) for i in range(len(frames))]) > 0.6
+
+
+def test_background_plate_shows_all_of_a_moving_object_and_holds_only_its_window():
+    """The plate of a panning clip (camera aligned away) leaves the moving square out: the frame
+    differs from it over the whole square (most of it at the clip's ends, where the window is
+    one-sided) and hardly anywhere else. Walking the clip frame by
+    frame, each frame is read once and no more than 2 radius + 1 are held."""
+    from app.core.segment import Flow
+    from app.core.segment.cues import BackgroundPlate, FrameRing
+
+    frames, masks = panning_clip(n=24, speed=(3, 1))
+    reads = []
+
+    def get(i):
+        reads.append(i)
+        return frames[i]
+
+    ring = FrameRing(get, 2 * 8 + 1)
+    plate = BackgroundPlate(ring, len(frames), Flow(), radius=8)
+    most = 0
+    for i in range(len(frames)):
+        z = plate.z(i)
+        most = max(most, plate.held(), ring.held())
+        assert z.shape == masks[i].shape and z.dtype == np.float32
+        inner = cv2.erode(masks[i].astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+        far = cv2.dilate(masks[i].astype(np.uint8), np.ones((15, 15), np.uint8)) == 0
+        # with frames on both sides the whole square is off the plate; at the clip's ends the part
+        # that the square covers in most of the frames on the one side is still on it (and where
+        # it was or will be shows beside it)
+        whole = 8 <= i < len(frames) - 8
+        assert np.mean(z[inner] > 2.0) > (0.9 if whole else 0.5), (i, np.mean(z[inner] > 2.0))
+        assert np.mean(z[far] < 1.5) > (0.97 if whole else 0.9), (i, np.mean(z[far] < 1.5))
+    assert most <= 2 * 8 + 1
+    assert sorted(reads) == list(range(len(frames))), "each frame is read once"
+    assert plate.z(7) is plate.z(7)  # the latest frame's answer is kept
+
+
+def test_background_plate_holds_an_object_that_stays_put():
+    """A square that moves with the background is part of the plate: no difference on it, so the
+    tracker's plate term stays silent and the run is the same as without the plate."""
+    from app.core.segment import Flow
+    from app.core.segment.cues import BackgroundPlate
+
+    frames, masks = panning_clip(n=12, speed=(-3, 0))  # carried along by the pan: still in the scene
+    z = BackgroundPlate(lambda i: frames[i], len(frames), Flow(), radius=5).z(4)
+    inner = cv2.erode(masks[4].astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
+    assert np.median(z[inner]) < 1.0
+    runs = []
+    for radius in (0, 5):
+        cv2.setRNGSeed(0)
+        res = track(lambda i: frames[i], len(frames), {0: masks[0]}, GrabCutSegmenter(seed=0),
+                    params=TrackParams(plate=radius, threads=1))
+        runs.append([res.mask(i) for i in range(len(frames))])
+    assert all(np.array_equal(a, b) for a, b in zip(*runs))
+
+
+def test_background_plate_in_a_box_is_the_whole_frame_plate_cut_to_the_box():
+    """The tracker asks for the plate only in the box of the band it cuts: the same figures as
+    the whole frame's there (away from the box's edge), at the box's size."""
+    from app.core.segment import Flow
+    from app.core.segment.cues import BackgroundPlate, FrameRing
+
+    frames, masks = panning_clip(n=24, speed=(3, 1))
+    plate = BackgroundPlate(FrameRing(lambda i: frames[i], 17), len(frames), Flow(), radius=8)
+    for i in (0, 12):
+        whole = plate.z(i).copy()
+        ys, xs = np.nonzero(masks[i])
+        box = (xs.min() - 20, ys.min() - 20, xs.max() + 21, ys.max() + 21)
+        part = plate.z(i, box)
+        assert part.shape == (box[3] - box[1], box[2] - box[0])
+        inner = (slice(box[1] + 6, box[3] - 6), slice(box[0] + 6, box[2] - 6))
+        # (the warp into the box rounds sub-pixel positions a little differently: a Lab level here and there)
+        near = np.abs(part[6:-6, 6:-6] - whole[inner]) <= 0.1 + 0.02 * whole[inner]
+        assert near.mean() > 0.99, near.mean()
+        assert np.mean((part[6:-6, 6:-6] > 1.5) == (whole[inner] > 1.5)) > 0.99
+        if i == 12:  # (the window whole on both sides) the square, in the box, is off the plate
+            assert np.mean(part[masks[i][box[1]:box[3], box[0]:box[2]]] > 2.0) > 0.9
+    edge = plate.z(3, (-10, -10, 30, 25))  # clipped to the frame
+    assert edge.shape == (25, 30)
+
+
+def test_tracking_with_the_plate_reads_a_video_once_in_order_and_holds_a_window_of_frames(tmp_path, monkeypatch):
+    """With the plate on, the tracker reads frames up to ``plate`` ahead of the one it tracks; read
+    through one ring, a video file is decoded once, front to back (no seek back for each frame),
+    and the frames alive at any step stay within the window however long the clip. The flows the
+    plate aligns its frames with are the ones the steps use: one flow a frame, as without it."""
+    import weakref
+
+    from app.core.segment import Flow, iter_track
+    from app.core.video import VideoReader, write_test_clip
+
+    frames, masks = panning_clip(n=30, speed=(2, 1))
+    path = tmp_path / "pan.mp4"
+    write_test_clip(path, frames, fps=25)
+    reader = VideoReader(path)
+    reads, alive, flows = [], [], []
+    plain = Flow.__call__
+    monkeypatch.setattr(Flow, "__call__", lambda self, a, b: flows.append(1) or plain(self, a, b))
+
+    def get(i):
+        reads.append(i)
+        rgb = reader[i]
+        alive.append(weakref.ref(rgb))
+        return rgb
+
+    radius, most, ious = 4, 0, []
+    for step in iter_track(get, len(frames), {0: masks[0]}, GrabCutSegmenter(seed=0),
+                           params=TrackParams(plate=radius, w_plate=5, threads=1)):
+        most = max(most, sum(r() is not None for r in alive))
+        ious.append(mask_iou(step.mask, masks[step.index]))
+    assert reads == list(range(len(frames))), "each frame read once, in order"
+    assert most <= 2 * radius + 1 + 2, most  # the ring, and the previous and current frame the step holds
+    assert np.mean(ious) > 0.6, np.mean(ious)
+    assert len(flows) == len(frames) - 1, len(flows)

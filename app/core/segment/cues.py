@@ -6,6 +6,9 @@
   the background (< 0)?
 * ``ColourModel``: object and background colour histograms; ``logit(rgb)`` is the per-pixel
   log-likelihood ratio object : background.
+* ``BackgroundPlate``: a frame's background as the per-pixel median of its neighbours aligned to
+  it by the camera's homography; ``z(i)``, how far frame ``i`` differs from it (in units of the
+  plate's own spread), is large on whatever moves against the background, all of it.
 
 All work on numpy arrays; no Qt, no learned weights.
 """
@@ -27,6 +30,18 @@ def camera_motion(flow: np.ndarray, exclude: Optional[np.ndarray] = None, step: 
     translation when the fit fails.
     """
     H, W = flow.shape[:2]
+    hom, t = _fit_camera(flow, exclude, step, thresh)
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    if hom is None:
+        return None, flow - t[None, None, :].astype(np.float32)
+    pts = cv2.perspectiveTransform(np.stack([xx, yy], -1).reshape(1, -1, 2), hom).reshape(H, W, 2)
+    bg = pts - np.stack([xx, yy], -1)
+    return hom, (flow - bg).astype(np.float32)
+
+
+def _fit_camera(flow, exclude, step, thresh):
+    """(homography or None, median translation) of ``flow`` sampled every ``step`` px (``camera_motion``)."""
+    H, W = flow.shape[:2]
     gy, gx = np.mgrid[step // 2:H:step, step // 2:W:step]
     gy, gx = gy.ravel(), gx.ravel()
     if exclude is not None:
@@ -38,13 +53,16 @@ def camera_motion(flow: np.ndarray, exclude: Optional[np.ndarray] = None, step: 
     hom = None
     if len(src) >= 8:
         hom, _ = cv2.findHomography(src, dst, cv2.RANSAC, thresh, maxIters=500)
-    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
-    if hom is None:
-        t = np.median(dst - src, axis=0)
-        return None, flow - t[None, None, :].astype(np.float32)
-    pts = cv2.perspectiveTransform(np.stack([xx, yy], -1).reshape(1, -1, 2), hom).reshape(H, W, 2)
-    bg = pts - np.stack([xx, yy], -1)
-    return hom, (flow - bg).astype(np.float32)
+    return hom, np.median(dst - src, axis=0)
+
+
+def camera_homography(flow: np.ndarray, step: int = 4, thresh: float = 1.0) -> np.ndarray:
+    """The background's motion in ``flow`` (as ``camera_motion``) as a 3x3 homography from a pixel
+    of the flow's frame to the other frame; the median translation when no homography fits."""
+    hom, t = _fit_camera(flow, None, step, thresh)
+    if hom is None or not np.isfinite(hom).all() or abs(hom[2, 2]) < 1e-9:
+        return np.array([[1, 0, t[0]], [0, 1, t[1]], [0, 0, 1]], np.float64)
+    return hom / hom[2, 2]
 
 
 def motion_logit(residual: np.ndarray, obj_motion, min_speed: float = 0.8, gain: float = 2.0) -> Optional[np.ndarray]:
@@ -168,3 +186,140 @@ def superpixels(bgr: np.ndarray, step: int = 12) -> np.ndarray:
     markers[lines] = grown[lines]
     markers[markers == 0] = 1  # isolated line pixels (never in practice)
     return markers
+
+
+class FrameRing:
+    """Frames read through ``get_frame(i)``, the latest ones kept: at most ``size``, those farthest
+    from the frame read last go first. Walking a video frame by frame with a window of frames around
+    each (``BackgroundPlate``), each frame is read once, and the memory held does not grow with the
+    video. The same frame comes back as the same array (``track._Shared`` matches frames by identity)."""
+
+    def __init__(self, get_frame, size: int):
+        self.get_frame, self.size = get_frame, max(1, size)
+        self._held: dict[int, np.ndarray] = {}
+
+    def __call__(self, i: int) -> np.ndarray:
+        if i not in self._held:
+            self._held[i] = self.get_frame(i)
+            while len(self._held) > self.size:
+                del self._held[max(self._held, key=lambda k: abs(k - i))]
+        return self._held[i]
+
+    def held(self) -> int:
+        """How many frames are held now (at most ``size``)."""
+        return len(self._held)
+
+    def index_of(self, rgb: np.ndarray) -> Optional[int]:
+        """The index of a frame held, matched by identity; None when it is not held."""
+        return next((i for i, f in self._held.items() if f is rgb), None)
+
+
+class BackgroundPlate:
+    """What the background of frame ``i`` looks like without the objects moving over it, and how far
+    the frame differs from that.
+
+    The frames ``i - radius .. i + radius`` that exist (``i`` left out) are aligned to frame ``i``
+    with the camera's homography (chained from the consecutive frames' flows, ``camera_homography``)
+    and their per-pixel median in Lab is the plate: an object moving against the background covers
+    each pixel in only a few of them and vanishes from it. ``z(i)`` is |frame - plate| (Lab) over the
+    local spread of the aligned frames around the plate plus ``noise``: about 0.3-0.5 on the
+    background, several units on the whole of an object that moves against it (head, legs, wheels:
+    not only the parts moving like one point), about 0 on an object that stays put over the window.
+
+    ``z(i, box)`` computes it only inside ``box`` (x0, y0, x1, y1): each aligned frame is warped
+    into the box alone, so the cost follows the box's area, not the frame's (the tracker asks for
+    the box of the band it cuts in).
+
+    ``frames(i)``: RGB uint8, all of one size (a ``FrameRing`` of ``2 radius + 1`` frames or more
+    reads each frame once); ``flow_fn(a, b)``: dense flow with ``a(x) ~ b(x + flow(x))``
+    (``track.Flow``). The flows between consecutive frames of the window are kept (``flow``): the
+    tracker walking the same frames takes them from here instead of computing them again. Holds the
+    Lab copies, flows and homographies of at most ``2 radius + 1`` frames (the window around the
+    latest ``z``), so memory does not grow with the video; going on frame by frame in either
+    direction costs one flow and one new frame per step.
+    """
+
+    def __init__(self, frames, n_frames: int, flow_fn, radius: int = 10, noise: float = 4.0):
+        self.frames, self.n, self.flow_fn = frames, n_frames, flow_fn
+        self.radius, self.noise = radius, noise
+        self.forward = True  # the direction the tracker walks: the flows are computed the way it asks for them
+        self._flows: dict[tuple[int, int], np.ndarray] = {}  # (a, b) -> flow_fn(frame a, frame b)
+        self._lab: dict[int, np.ndarray] = {}   # frame index -> Lab uint8
+        self._hom: dict[int, np.ndarray] = {}   # i -> homography from frame i to frame i + 1
+        self._z: Optional[tuple[tuple, np.ndarray]] = None
+
+    def _lab_of(self, i):
+        if i not in self._lab:
+            self._lab[i] = cv2.cvtColor(self.frames(i), cv2.COLOR_RGB2LAB)
+        return self._lab[i]
+
+    def flow(self, a: int, b: int) -> np.ndarray:
+        """``flow_fn(frame a, frame b)``, computed once while it is in the window."""
+        if (a, b) not in self._flows:
+            self._flows[a, b] = self.flow_fn(self.frames(a), self.frames(b))
+        return self._flows[a, b]
+
+    def _step(self, i):
+        """Homography from frame ``i`` to ``i + 1``, from the flow the tracker will ask for: from
+        frame ``i + 1`` to ``i`` walking forward, from ``i`` to ``i + 1`` walking backward."""
+        if i not in self._hom:
+            if self.forward:
+                self._hom[i] = np.linalg.inv(camera_homography(self.flow(i + 1, i)))
+            else:
+                self._hom[i] = camera_homography(self.flow(i, i + 1))
+        return self._hom[i]
+
+    def held(self) -> int:
+        """How many frames' Lab copies the plate holds now (at most ``2 radius + 1``)."""
+        return len(self._lab)
+
+    def z(self, i: int, box: Optional[tuple] = None) -> np.ndarray:
+        """float32: how far frame ``i`` differs from its plate (see the class), over the whole
+        frame or inside ``box`` (x0, y0, x1, y1; clipped to the frame)."""
+        lab = self._lab_of(i)
+        H, W = lab.shape[:2]
+        x0, y0, x1, y1 = (0, 0, W, H) if box is None else (
+            max(0, int(box[0])), max(0, int(box[1])), min(W, int(box[2])), min(H, int(box[3])))
+        key = (i, x0, y0, x1, y1)
+        if self._z is not None and self._z[0] == key:
+            return self._z[1]
+        lo, hi = max(0, i - self.radius), min(self.n - 1, i + self.radius)
+        for d in (self._lab, self._hom):  # forget what left the window
+            for k in [k for k in d if not lo <= k <= hi]:
+                del d[k]
+        for k in [k for k in self._flows if not lo <= min(k) <= hi]:
+            del self._flows[k]
+        w, h = max(0, x1 - x0), max(0, y1 - y0)
+        own = lab[y0:y1, x0:x1]
+        others = [s for s in range(lo, hi + 1) if s != i]
+        if not others or not w or not h:
+            z = np.zeros((h, w), np.float32)
+            self._z = (key, z)
+            return z
+        shift = np.array([[1, 0, x0], [0, 1, y0], [0, 0, 1]], np.float64)  # box pixel -> frame i pixel
+        corners = np.array([[[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]]], np.float32)
+        full = None
+        stack = np.empty((h, w, 3, len(others)), np.uint8)  # the medians run along the last, contiguous axis
+        for side in (range(i + 1, hi + 1), range(i - 1, lo - 1, -1)):
+            to = np.eye(3)  # frame i -> frame s, walking away from i on each side
+            for s in side:
+                to = (self._step(s - 1) if s > i else np.linalg.inv(self._step(s))) @ to
+                m = to @ shift
+                warped = cv2.warpPerspective(self._lab_of(s), m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                             borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+                c = cv2.perspectiveTransform(corners, m)[0]
+                if c.min() >= 3 and (c[:, 0] <= W - 4).all() and (c[:, 1] <= H - 4).all():
+                    stack[..., others.index(s)] = warped  # the box lies well inside frame s
+                    continue
+                if full is None:
+                    full = np.full((H, W), 255, np.uint8)
+                inside = cv2.warpPerspective(full, m, (w, h), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
+                inside = cv2.erode(inside, np.ones((5, 5), np.uint8)) > 0
+                # where frame s does not reach, it says nothing: it takes frame i's own colour
+                stack[..., others.index(s)] = np.where(inside[..., None], warped, own)
+        plate = np.median(stack, axis=-1).astype(np.float32)
+        spread = np.median(np.sqrt(np.square(stack - plate[..., None]).sum(2)), axis=-1)
+        spread = cv2.blur(spread.astype(np.float32), (9, 9))
+        z = (np.linalg.norm(own.astype(np.float32) - plate, axis=-1) / (spread + self.noise)).astype(np.float32)
+        self._z = (key, z)
+        return z

@@ -47,7 +47,8 @@ import numpy as np
 
 from ..jobs import CancelToken, ProgressClock, ProgressFn
 from .base import Segmenter, mask_box, mask_iou
-from .cues import ColourModel, camera_motion, colour_bins, motion_logit, ring, signed_distance, texture_weight
+from .cues import (BackgroundPlate, ColourModel, FrameRing, camera_motion, colour_bins, motion_logit, ring,
+                   signed_distance, texture_weight)
 
 FrameFn = Callable[[int], np.ndarray]
 
@@ -111,6 +112,12 @@ class TrackParams:
                                  # faster for one object at 1280x720; docs/BENCHMARKS.md)
     shrunk: float = 0.5          # an object's mask under this x its keyframe's area (between two close
                                  # keyframes: the area expected there) is flagged SHRUNK (0: never)
+    plate: int = 0               # cue tracker: background plate from the frames this many before and after
+                                 # (0: none); its difference is a logit where the object moves against it
+    w_plate: float = 5.0         # weight of the plate term (clipped to -1..+2 before weighting)
+    plate_thr: float = 1.5       # plate difference (units of its spread) at which the term is 0
+    plate_gate: float = 2.0      # the term counts only when the object's median difference is at least this
+    plate_margin: int = 8        # the plate is computed in the box of the cut's band grown by this (px)
 
     def gap_px(self, shape) -> int:
         """``object_gap`` in pixels for frames of ``shape`` (H, W); 0: objects are not told apart."""
@@ -343,6 +350,12 @@ class _Shared:
         self.flow_fn = flow_fn
         self._lock = threading.Lock()
         self._last = {}  # name -> (the arrays it was computed from, value)
+        self.plate: Optional[BackgroundPlate] = None  # set by iter_track when TrackParams.plate > 0
+
+    def plate_z(self, i: int, box: tuple) -> np.ndarray:
+        """Frame ``i``'s difference from its background plate inside ``box`` (``BackgroundPlate.z``)."""
+        with self._lock:
+            return self.plate.z(i, box)
 
     def get(self, name, key: tuple, compute):
         with self._lock:  # objects followed side by side ask at once: one computes, the rest wait
@@ -352,6 +365,11 @@ class _Shared:
             return hit[1]
 
     def __call__(self, cur, prev):
+        if self.plate is not None:  # consecutive frames of the plate's window: its flow
+            with self._lock:
+                a, b = self.plate.frames.index_of(cur), self.plate.frames.index_of(prev)
+                if a is not None and b is not None and abs(a - b) == 1:
+                    return self.plate.flow(a, b)
         return self.get("flow", (cur, prev), lambda: self.flow_fn(cur, prev))
 
     def diff(self, prev, flow, cur):
@@ -442,13 +460,25 @@ def _cue_logit(cur_rgb, sd, diff, area, state: _CueState, p: TrackParams):
     return logit
 
 
+def _plate_logit(z, sd, p: TrackParams):
+    """The plate term (float32 (H, W)) from the frame's plate difference ``z``, or None when the
+    object (``sd > 2``: inside the warped mask) differs too little from the plate: it stayed put
+    over the window, so the plate holds it and says nothing about where it ends."""
+    inner = sd > 2
+    if not inner.any() or float(np.median(z[inner])) < p.plate_gate:
+        return None
+    return p.w_plate * np.clip(z / p.plate_thr - 1.0, -1.0, 2.0)
+
+
 def _step_cues(prev_rgb, prev_mask, cur_rgb, state: _CueState, flow_fn, p: TrackParams,
-               expect: Optional[float] = None):
+               expect: Optional[float] = None, plate: Optional[Callable[[tuple], np.ndarray]] = None):
     """Propagate with colour + motion + shape cues and a GrabCut on a band; returns (mask, flag, iou).
 
     ``expect``: the object's area expected on this frame (between two close keyframes, see
     ``_warp_between``). The warped mask is then the result (flag "" unless lost) when its area is
     within ``warp_area_tol`` of it; the residual motion the guard needs is still computed.
+    ``plate(box)``: the frame's background-plate difference inside ``box`` (``BackgroundPlate.z``),
+    asked for only when the frame is cut, in the box of the band the cut works on.
     """
     flow = flow_fn(cur_rgb, prev_rgb)
     state.flow, state.res = flow, None
@@ -463,6 +493,15 @@ def _step_cues(prev_rgb, prev_mask, cur_rgb, state: _CueState, flow_fn, p: Track
     band = _band(warped, p)
     sd = signed_distance(warped)
     logit = _cue_logit(cur_rgb, sd, diff, area, state, p) if cut else None
+    if cut and plate is not None:
+        ys, xs = np.nonzero(sd > -band)  # (the region _band_cut works on)
+        g = p.plate_margin
+        x0, y0, x1, y1 = max(0, xs.min() - g), max(0, ys.min() - g), xs.max() + 1 + g, ys.max() + 1 + g
+        z = plate((x0, y0, x1, y1))
+        inbox = (slice(y0, y0 + z.shape[0]), slice(x0, x0 + z.shape[1]))
+        pl = _plate_logit(z, sd[inbox], p)
+        if pl is not None:
+            logit[inbox] += pl
     if p.w_motion or not cut:
         _, res = camera_motion(flow, exclude=sd > -band)
         inner = _erode(warped, 2)
@@ -880,7 +919,8 @@ class _Follower:
         expect = None if self.target is None else (
             self.a0 + (self.a1 - self.a0) * abs(i - self.k) / abs(self.target - self.k))
         if state is not None and self.prev_mask.any():
-            mask, flag, iou = _step_cues(self.prev_rgb, self.prev_mask, cur, state, self.flow_fn, p, expect)
+            plate = None if self.flow_fn.plate is None else (lambda box: self.flow_fn.plate_z(i, box))
+            mask, flag, iou = _step_cues(self.prev_rgb, self.prev_mask, cur, state, self.flow_fn, p, expect, plate)
             if self.guard:
                 mask, flag = _guarded(cur, mask, flag, state, p)
         elif self.guard:  # dropped on an earlier frame: search the whole frame again
@@ -961,12 +1001,20 @@ def iter_track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Se
     objects = {k: objs if objs is not None else split_objects(m, gap) if gap else [m]
                for k, (m, objs) in given.items()}
     flow_fn = _Shared(Flow(p.flow, p.flow_max_side))
+    if use_cues and p.plate > 0:
+        # the plate reads up to ``plate`` frames ahead: the tracker and it share one ring of frames,
+        # so each frame is read (decoded, scaled) once, in order, and at most 2 plate + 1 are held
+        get_frame = FrameRing(get_frame, 2 * p.plate + 1)
+        # its flows (computed under the shared lock) are the ones the steps ask for: each is computed once
+        flow_fn.plate = BackgroundPlate(get_frame, n_frames, flow_fn.flow_fn, p.plate)
     most = max(len(o) for o in objects.values())
     workers = min(most, p.threads or os.cpu_count() or 1) if use_cues else 1  # (SAM's predictor is not shareable)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="track") if workers > 1 else None
     base = _thread_seed_base() if pool is not None else 0
     try:
         for k, frames in runs:
+            if flow_fn.plate is not None:
+                flow_fn.plate.forward = not frames or frames[-1] > k
             rgb = get_frame(k)
             followers = [_Follower(k, frames, rgb, m, objects, segmenter, flow_fn, p, use_cues,
                                    None if cancel is None else cancel.check) for m in objects[k]]
