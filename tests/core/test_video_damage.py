@@ -37,6 +37,15 @@ def place(frame, whole):
     return next((i for i, f in enumerate(whole) if np.array_equal(f, frame)), None)
 
 
+def write_mkv(path, seed: int) -> None:
+    """N frames of H.264 in a Matroska file, closed GOPs of 10 with two B-frames."""
+    with av.open(str(path), "w") as out:
+        s = out.add_stream("libx264", rate=25)
+        s.width, s.height, s.pix_fmt = W, H, "yuv420p"
+        s.options = {"x264-params": "keyint=10:min-keyint=10:scenecut=0:bframes=2:threads=1"}
+        encode_frames(out, s, make_frames(N, W, H, seed=seed))
+
+
 def test_an_mpg_starting_inside_an_open_gop_reads_its_frames_in_place(tmp_path):
     """An .mpg whose first bytes are gone (a recording joined late, a file cut at its start): it starts
     in the middle of a frame, and its first keyframe's B-frames refer to a frame it lacks. The decoder
@@ -151,11 +160,7 @@ def test_a_matroska_file_whose_frames_stop_early_but_is_whole_says_damaged(tmp_p
     """A Matroska file with a run of bytes overwritten near its end, its length kept: its frames stop
     before its duration, and it was said to end early as "an interrupted download or copy?". Its
     Segment's size says the file is all there: it is damaged. Cut off, it still says it ends early."""
-    with av.open(str(tmp_path / "whole.mkv"), "w") as out:
-        s = out.add_stream("libx264", rate=25)
-        s.width, s.height, s.pix_fmt = W, H, "yuv420p"
-        s.options = {"x264-params": "keyint=10:min-keyint=10:scenecut=0:bframes=2:threads=1"}
-        encode_frames(out, s, make_frames(N, W, H, seed=3))
+    write_mkv(tmp_path / "whole.mkv", seed=3)
     data = bytearray((tmp_path / "whole.mkv").read_bytes())
     start, end = len(data) * 7 // 10, len(data) * 97 // 100
     data[start:end] = np.random.default_rng(4).integers(0, 256, end - start, dtype=np.uint8).tobytes()
@@ -178,11 +183,7 @@ def test_a_matroska_file_that_lost_frames_to_overwritten_bytes_says_so(tmp_path)
     export short by 10 frames, its sound running on past its picture). It now says where it is
     damaged, and again when opened a second time (libav logs the same line once, then counts
     repeats); PyAV's log is left as it was, off."""
-    with av.open(str(tmp_path / "whole.mkv"), "w") as out:
-        s = out.add_stream("libx264", rate=25)
-        s.width, s.height, s.pix_fmt = W, H, "yuv420p"
-        s.options = {"x264-params": "keyint=10:min-keyint=10:scenecut=0:bframes=2:threads=1"}
-        encode_frames(out, s, make_frames(N, W, H, seed=3))
+    write_mkv(tmp_path / "whole.mkv", seed=3)
     src = tmp_path / "whole.mkv"
     with av.open(str(src)) as c:
         blocks = [p.pos for p in c.demux(c.streams.video[0]) if p.size]
@@ -208,11 +209,7 @@ def test_a_file_whose_log_was_read_is_not_logged_again_when_reopened(tmp_path, m
     open reuses what the first one read from the log (the same damage said), and turns nothing on.
     A file changed since (another size or time) is read afresh."""
     src = tmp_path / "clip.mkv"
-    with av.open(str(src), "w") as out:
-        s = out.add_stream("libx264", rate=25)
-        s.width, s.height, s.pix_fmt = W, H, "yuv420p"
-        s.options = {"x264-params": "keyint=10:min-keyint=10:scenecut=0:threads=1"}
-        encode_frames(out, s, make_frames(N, W, H, seed=4))
+    write_mkv(src, seed=4)
     with av.open(str(src)) as c:
         blocks = [p.pos for p in c.demux(c.streams.video[0]) if p.size]
     data = bytearray(src.read_bytes())
@@ -229,10 +226,7 @@ def test_a_file_whose_log_was_read_is_not_logged_again_when_reopened(tmp_path, m
     with VideoReader(src) as r:
         assert r.notice == first
     assert levels == [], "the same file opened again turns PyAV's log on again"
-    with av.open(str(tmp_path / "clip.mkv"), "w") as out:  # (rewritten whole: no damage now)
-        s = out.add_stream("libx264", rate=25)
-        s.width, s.height, s.pix_fmt = W, H, "yuv420p"
-        encode_frames(out, s, make_frames(N, W, H, seed=4))
+    write_mkv(src, seed=5)  # (rewritten whole: no damage now)
     with VideoReader(src) as r:
         assert r.notice is None and len(r) == N, r.notice
     assert levels, "a file changed since is read afresh"
