@@ -11,6 +11,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import math
 import os
 import threading
 import time
@@ -1505,6 +1506,8 @@ class Autosaver(QObject):
         #: the autosave of edits that stopped (``quiet_ms``) or go on (``max_wait_ms``)
         self.soon = QTimer(self)
         self.soon.setSingleShot(True)
+        # (a coarse timer may fire up to 5 % early: the rest after a write is a floor, not a hint)
+        self.soon.setTimerType(Qt.TimerType.PreciseTimer)
         self.soon.timeout.connect(self._settled)
         #: the first autosave of a Track run's frames (``run_first_ms`` after it starts)
         self.run_timer = QTimer(self)
@@ -1530,7 +1533,7 @@ class Autosaver(QObject):
         if self._changed_at is None or self._write is not None:
             return  # (nothing to write, or ``_finish`` schedules it once the write running ends)
         due = min(self._last_change + self.quiet_ms / 1000, self._changed_at + self.max_wait_ms / 1000)
-        self.soon.start(max(0, round((max(due, self._rest_until) - time.monotonic()) * 1000)))
+        self.soon.start(max(0, math.ceil((max(due, self._rest_until) - time.monotonic()) * 1000)))
 
     @staticmethod
     def _held() -> bool:
@@ -1539,7 +1542,9 @@ class Autosaver(QObject):
 
     @Slot()
     def _settled(self) -> None:
-        if self._held():
+        if time.monotonic() < self._rest_until:
+            self._schedule()  # (the timer fired early: the rest after the last write is not over)
+        elif self._held():
             self.soon.start(self.HELD_MS)
         elif self._write is None:  # (else: scheduled again when the write ends)
             self.save_now()
