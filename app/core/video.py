@@ -607,6 +607,16 @@ class VideoReader:
                        f"as they are); copy it again from the original, or re-export or repair it, if that matters.")
         log.info("%s", self.notice)  # (the user reads it in the summary: inpaint's warnings)
 
+    def damaged_span(self) -> Optional[tuple[int, int]]:
+        """The frames the damage this reader has found spoils, as its notice says them: ``(first, end)``,
+        from the frame found damaged (at open, or by a read since) to the keyframe after it (the end of
+        the file where the keyframes are not indexed: an MP4 / MOV); None where none was found. Two
+        cursors on a file (``reopen``) that met the same damage give spans that overlap."""
+        if self._damaged is None:
+            return None
+        after = bisect.bisect_right(self._keys, (self._damaged, float("inf")))
+        return self._damaged, self._keys[after][0] if after < len(self._keys) else self._count
+
     def _index_of(self, frame) -> int:
         """The index of a decoded frame by its time (the frame being read where it has none)."""
         if frame.pts is None or not self._pts:

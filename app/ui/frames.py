@@ -52,9 +52,10 @@ def _decode_job(cursor, index: int, first: Optional[int] = None):
 class FrameLoader(QObject):
     frameLoaded = Signal(int, object)  # index, RGB uint8 (H, W, 3) of the current video
     failed = Signal(str)  # a sentence: the frame could not be decoded
-    #: a sentence: reading frames found the file damaged where no check at open did (the cursor's
-    #: ``notice``, set mid-read; the project's reader never learns it), said once a cursor
-    noticed = Signal(str)
+    #: the cursor (a reader of the current video) whose reads found the file damaged where no check at
+    #: open did (its ``notice``, set mid-read; the project's reader never learns it), once a cursor;
+    #: ``bind_frames`` hands it to ``Project.met_damage``, which says it
+    metDamage = Signal(object)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -132,7 +133,7 @@ class FrameLoader(QObject):
         notice = getattr(self._cursor, "notice", None)
         if notice and notice != self._said:
             self._said = notice
-            self.noticed.emit(notice)
+            self.metDamage.emit(self._cursor)
 
     def _decode_failed(self, job, message: str) -> None:
         self._close_retired()
@@ -239,3 +240,4 @@ def bind_frames(loader: FrameLoader, project) -> None:
     """Decode the project's frames with ``loader``; they come back through ``project.put_frame``."""
     project.frame_loader = loader
     loader.frameLoaded.connect(project.put_frame)
+    loader.metDamage.connect(project.met_damage)

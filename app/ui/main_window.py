@@ -102,7 +102,8 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.open_bar)
         self.messages = MessageLog(self.statusBar())
         self.frames.failed.connect(self.messages.show)
-        self.frames.noticed.connect(lambda note: self.messages.show(note, 15000))  # (as at open: damage met scrubbing)
+        # (as at open: damage met scrubbing, or by the click tool's read of a frame not shown yet)
+        self.project.damageMet.connect(lambda note: self.messages.show(note, 15000))
         self.finetune_bar = self.finetune.job_bar()  # a run under way, also while Settings is closed
         self.statusBar().addPermanentWidget(self.finetune_bar)
         self.finetune_bar.clicked.connect(self.show_finetune)

@@ -223,6 +223,11 @@ class Project(QObject):
     trackingChanged = Signal()  # keyframes or flagged frames were replaced (a project was loaded)
     revised = Signal()  # what a save writes changed (``revision`` moved on): the Autosaver's cue
     unfinishedChanged = Signal()  # a job's work began or stopped being ``unfinished`` (Track started, ended)
+    #: a sentence: reading this video's frames met damage no check at open found (a frame the decoder
+    #: concealed: the reader's ``notice``, set by that read), said once for the frames it spoils
+    #: (``met_damage``), whether a read here on the GUI thread (``frame``: the click tool's) or the
+    #: frame loader's met it
+    damageMet = Signal(str)
 
     BUSY_FRAMES = 250  # an edit of this many frames shows the busy cursor while it runs
     FRAME_CACHE = 12  # decoded frames kept for scrubbing back and forth, at least (6 MB each at 1080p)
@@ -296,6 +301,8 @@ class Project(QObject):
         #: decodes frames off the GUI thread (app.ui.frames.FrameLoader, set by bind_frames);
         #: None: request_frame decodes at once, on the calling thread
         self.frame_loader = None
+        #: the frames each damage said so far spoils (``met_damage``): [(first, end)] of this video
+        self._damage_said: list[tuple[int, int]] = []
 
     # --- video -------------------------------------------------------------------
     @property
@@ -339,6 +346,8 @@ class Project(QObject):
         self.keyframes, self.flagged, self.objects, self.tracked_objects = set(), {}, {}, {}
         self.last_track = self.unfinished = None  # (a job of the video before lands nothing here)
         self.past_end, self.load_notes = PastEnd(), []
+        opened = getattr(reader, "damaged_span", lambda: None)()
+        self._damage_said = [opened] if opened else []  # (what opening it found: the window says it then)
         self.current, self.start, self.end = 0, 0, len(reader)
         self.path = self.origin = None
         self._dirty = False
@@ -368,9 +377,26 @@ class Project(QObject):
         """RGB uint8 (H, W, 3), decoded here if it is not cached (views use request_frame)."""
         rgb = self.cached_frame(index)
         if rgb is None:
-            rgb = self.reader[index]
+            reader, before = self.reader, getattr(self.reader, "notice", None)
+            try:
+                rgb = reader[index]
+            finally:  # (a frame the decoder concealed: the notice is set before it is given, or the read fails)
+                if getattr(reader, "notice", None) != before:
+                    self.met_damage(reader)
             self._cache(index, rgb)
         return rgb
+
+    def met_damage(self, reader) -> None:
+        """Say (``damageMet``) the damage ``reader`` met reading this video's frames (the project's
+        own, or the frame loader's cursor on the same file), unless damage said before spoils frames
+        of the same span (``damaged_span``: the two cursors meet the same damage each; a scrub back
+        and forth over it is no news)."""
+        span = getattr(reader, "damaged_span", lambda: None)()
+        notice = getattr(reader, "notice", None)
+        if span is None or not notice or any(a < span[1] and span[0] < b for a, b in self._damage_said):
+            return
+        self._damage_said.append(span)
+        self.damageMet.emit(notice)
 
     def cached_frame(self, index: int) -> Optional[np.ndarray]:
         """The frame if it is among the few recent ones kept for scrubbing back and forth, else None."""

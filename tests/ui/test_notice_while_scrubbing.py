@@ -70,3 +70,54 @@ def test_damage_met_while_scrubbing_is_said_in_the_window(window, glitch, qtbot)
         p.set_current(f)
         qtbot.waitUntil(lambda: window.frames.pending is None and not window.frames.decoder.busy, timeout=10_000)
     assert window.messages.text().count(BROKEN) == count == 1
+
+
+def test_damage_met_by_a_read_on_the_gui_thread_is_said_once_for_the_frames_it_spoils(glitch, qtbot):
+    """``Project.frame`` reads on the GUI thread (a frame not cached: the click tool's); what its read
+    found was kept in the reader's notice and never said. It is said once for the frames the damage
+    spoils: not again at each frame read there, nor where another cursor on the file meets it."""
+    from app.ui.project import Project
+
+    p = Project()
+    said = []
+    p.damageMet.connect(said.append)
+    p.open_video(glitch)
+    assert p.reader.notice is None and p.reader.damaged_span() is None  # (nothing found at open)
+    for i in range(p.n_frames):  # (no frame loader: each frame is decoded here)
+        p.frame(i)
+    assert said == [p.reader.notice] and BROKEN in said[0] and said[0].startswith(f"{glitch.name} is damaged near")
+    first, end = p.reader.damaged_span()
+    assert first < end <= p.n_frames
+    with VideoReader(glitch) as other:  # another cursor meets the same damage: no news
+        for i in range(p.n_frames):
+            other.read(i)
+        assert BROKEN in other.notice and other.damaged_span() == (first, end)
+        p.met_damage(other)
+    assert len(said) == 1
+    p.close_video()
+
+
+def test_damage_met_by_a_click_on_a_frame_not_decoded_yet_is_said_in_the_window(window, glitch, qtbot):
+    """A click on a frame the window has not decoded yet (a jump, then a click before the picture
+    came) reads it on the GUI thread: damage met there is said in the status bar as scrubbing's is,
+    and the frame loader meeting it again while the user scrubs over it says nothing more."""
+    assert window.open_path(glitch)
+    p, loader = window.project, window.frames
+    loader.set_reader(None)  # (the loader decodes nothing: every frame the click tool needs is read here)
+    window.tools.set_tool("segment")
+    p.set_current(p.n_frames - 1)
+    assert p.cached_frame(p.current) is None and BROKEN not in window.messages.text()
+    shown = []  # (the bar's messages as they come: the click's own "candidates" message follows)
+    window.statusBar().messageChanged.connect(shown.append)
+    with qtbot.waitSignal(window.segment.candidatesChanged, timeout=30_000):
+        qtbot.mouseClick(window.canvas, Qt.MouseButton.LeftButton, pos=window.canvas.rect().center())
+    assert p.cached_frame(p.current) is not None  # (read for the click, on this thread)
+    damage = [m for m in shown if BROKEN in m]
+    assert len(damage) == 1 and damage[0].startswith(f"{glitch.name} is damaged near frame ")
+    assert window.messages.text().count(BROKEN) == 1  # (kept in Help > Recent messages)
+    loader.set_reader(p.reader)  # the loader's own cursor meets the damage again: no second message
+    for f in range(p.n_frames):
+        p.set_current(f)
+        qtbot.waitUntil(lambda: loader.pending is None and not loader.decoder.busy, timeout=10_000)
+    assert loader.decoded and loader._said is not None and BROKEN in loader._said  # (it did meet it)
+    assert window.messages.text().count(BROKEN) == 1
