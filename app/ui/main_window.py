@@ -40,7 +40,8 @@ MOUSE_HELP = [("Zoom", "Mouse wheel"), ("Pan", "Middle drag, or Space + drag"),
                "Shift+click: a new object beside the mask; Tab / Shift+Tab: next / previous candidate, "
                "Enter: keep, Esc or Del: discard, Ctrl+Z: take back the latest click"),
               ("Move the split", "Drag in the result view (split mode)"),
-              ("Dismiss the notice over the picture", "Esc (while no job runs), a click on it, or ×")]
+              ("Dismiss the notice over the picture", "Esc (while no job runs), the first Esc where a selection is "
+               "held (the next drops it) unless the notice says what Esc does; a click on it, or ×")]
 
 
 class MainWindow(QMainWindow):
@@ -92,6 +93,7 @@ class MainWindow(QMainWindow):
         self.export_dialog: ExportDialog | None = None
 
         self.notice = Notice(self.compare)  # (over the top of the picture, where the user looks)
+        self.segment.esc_above = self.notice.take_esc  # (Esc: the notice goes before a selection held)
         self._make_actions()
         self._make_menus()
         self._make_toolbars()

@@ -3,10 +3,15 @@ a job still running, a selection not kept yet) said where the user is looking, w
 and without a dialog to dismiss. It goes by itself after the time it takes to read (held while the
 pointer is on it), at a click on it, or on ×; a click on it goes on to the picture beneath (a brush
 stroke begun there paints), and so do the pointer's moves and the wheel (the brush outline follows,
-the wheel zooms). From the keyboard: Esc dismisses it (where Esc is no other command's: a job
-running, Esc cancels it; a selection held, Esc drops it), and Help > Show last notice brings the last
-one back and holds it until it is dismissed (to read a long one)."""
+the wheel zooms). From the keyboard: Esc dismisses it, before it drops a selection held on the
+picture (the next Esc does that: a notice goes at a key without loss, Help > Show last notice brings it
+back, where the clicks of a selection dropped are gone), unless the notice itself says what Esc does
+("press Enter to keep it (Esc drops it)": Esc does that, the next Esc dismisses it); while a job runs
+and no selection is held, Esc cancels the job (Cancel job's key). Help > Show last notice brings the last one back and holds it
+until it is dismissed (to read a long one)."""
 from __future__ import annotations
+
+import re
 
 from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QMouseEvent, QWheelEvent
@@ -94,6 +99,14 @@ class Notice(QFrame):
             self.show_text(self.last)
             self.timer.stop()
             self.held_ms = None  # (nor does the pointer leaving it start a timer)
+
+    def take_esc(self) -> bool:
+        """Esc pressed where it would drop a selection on the picture: dismissed first, if shown, unless
+        it names Esc itself (a notice saying what Esc does leaves Esc to that); True if it took it."""
+        if not self.isVisible() or re.search(r"\bEsc\b", self.label.text()):
+            return False
+        self.dismiss()
+        return True
 
     def dismiss(self) -> None:
         self.timer.stop()

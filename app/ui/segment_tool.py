@@ -466,6 +466,9 @@ class SegmentController(QObject):
         self._corrects = False  # the latest request corrects the frame's own mask (its answer replaces it)
         self._new = False  # the first click was a Shift+click: it selects something new, never corrects
         self._committing = False  # our own commit is changing the frame's mask
+        #: asked at an Esc that would drop the selection: True where something over the picture took it
+        #: first (the window sets it to its notice's ``take_esc``: a notice shown goes before the selection)
+        self.esc_above: Callable[[], bool] = lambda: False
         self._grow_hint: Optional[tuple] = None  # Track's latest message: (its words, Grow then, words for a Grow)
 
         self.tool_action = panel.add_tool(self.tool)
@@ -1049,6 +1052,8 @@ class SegmentController(QObject):
                 self.controller.message.emit("Nothing selected to keep: click the object first (Enter keeps what "
                                              "the click selects).")
             return True
+        if key == Qt.Key.Key_Escape and self.tool.has_selection and self.esc_above():
+            return True  # (the notice over the picture took it; the next Esc drops the selection)
         if key in DROP_KEYS and self.tool.has_selection:
             waited, embedding = self._waiting(), self._embedding(self.project.current)
             self.discard()

@@ -42,6 +42,7 @@ def test_shortcuts_list_names_the_notice_keys(window, qtbot):
     text = window.shortcuts_dialog().findChild(QTextBrowser).toPlainText()
     assert "Show last notice" in text and "Ctrl+Shift+N" in text
     assert "Dismiss the notice over the picture" in text and "Esc (while no job runs)" in text
+    assert "the first Esc where a selection is held (the next drops it)" in text
 
 
 def test_esc_cancels_a_running_job_and_leaves_the_notice(window, clip, qtbot):
@@ -62,4 +63,44 @@ def test_esc_cancels_a_running_job_and_leaves_the_notice(window, clip, qtbot):
         qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)
     assert not engine.busy and window.notice.text() == said
     qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)  # no job now: Esc is the notice's
+    assert not window.notice.isVisible()
+
+
+def _select(window, qtbot):
+    """A click with the click tool: a selection held (candidates on screen, not kept)."""
+    window.tools.set_tool("segment")
+    with qtbot.waitSignal(window.segment.candidatesChanged, timeout=30_000):
+        qtbot.mouseClick(window.canvas, Qt.MouseButton.LeftButton, pos=window.canvas.rect().center())
+    assert window.segment.holds_selection()
+
+
+def test_esc_dismisses_the_notice_before_it_drops_the_selection(window, clip, qtbot):
+    """A selection held and a notice shown: the first Esc dismisses the notice (it comes back with
+    Ctrl+Shift+N) and keeps the selection (its clicks would be gone), the second drops the selection.
+    Esc dropped the selection and left the notice there, which no key dismissed while one was held."""
+    window.open_path(clip)
+    said = _refused(window, qtbot)  # "This frame has no mask; ..." (says nothing of Esc)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)
+    _select(window, qtbot)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_N, CTRL | SHIFT)
+    assert window.notice.text() == said and "Esc" not in said
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)
+    assert not window.notice.isVisible() and window.segment.holds_selection()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)
+    assert not window.segment.holds_selection() and not window.segment.tool.candidates
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)  # (nothing left to take it: no harm)
+    assert not window.notice.isVisible() and window.project.has_video
+
+
+def test_esc_does_what_a_notice_naming_it_says_and_then_dismisses_it(window, clip, qtbot):
+    """The notice that stops Preview while a selection is not kept says "press Enter to keep it (Esc
+    drops it)": Esc does that, as with a job's "cancel it (Esc)", and the next Esc dismisses it."""
+    window.open_path(clip)
+    _select(window, qtbot)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_P, CTRL)
+    said = window.notice.text()
+    assert "(Esc drops it)" in said
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)
+    assert not window.segment.holds_selection() and window.notice.text() == said
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)
     assert not window.notice.isVisible()
