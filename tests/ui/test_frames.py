@@ -14,9 +14,12 @@ from PySide6.QtCore import QTimer
 from app.core.video import VideoReader
 from app.ui.qimage import qimage_to_rgb
 
-SLOW_READ_S = 0.25
-SLOW_INDEX_S = 0.6
-MAX_GAP_MS = 150  # well under one slowed read: a read on the GUI thread would exceed it
+# a read or an index pass on the GUI thread would stop its ticks at least this long (a sleep is a
+# floor); MAX_GAP_MS leaves room below that for a loaded 2-core machine, where the ticks of a GUI
+# thread doing nothing of the kind were seen 244 ms apart (the read was 250 ms and the bound 150 ms)
+SLOW_READ_S = 1.0
+SLOW_INDEX_S = 1.0
+MAX_GAP_MS = 750
 
 
 class Ticks:
