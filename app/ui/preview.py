@@ -168,6 +168,7 @@ def bind_preview(view: ResultView, project, area: CompareArea, loader, timeline=
     bar = getattr(timeline, "bar", None)
     rest = QTimer(view)
     rest.setSingleShot(True)
+    rest.setTimerType(Qt.TimerType.PreciseTimer)  # (a rest, not sooner: a coarse timer may fire 5 % early)
     rest.setInterval(SCRUB_REST_MS)
     resting = [None]  # the frame the timer runs for
 
