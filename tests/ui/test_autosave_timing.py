@@ -64,9 +64,10 @@ def opened(window, clip, **timing):
 
 def test_an_autosave_follows_a_stroke_once_the_edits_stop(window, clip, qtbot, monkeypatch):
     """Three strokes 0.1 s apart, then nothing: one autosave, ``quiet_ms`` after the last stroke
-    (not the minute's tick, not one per stroke), holding all three; none after, nothing changed."""
+    (not the minute's tick, not one per stroke), holding all three; none after, nothing changed.
+    (A quiet of 1 s: a loaded 2-core machine can stall the event loop for a quarter of a second.)"""
     writes = Writes(monkeypatch)
-    p, saver = opened(window, clip, quiet_ms=400, max_wait_ms=5_000)
+    p, saver = opened(window, clip, quiet_ms=1_000, max_wait_ms=5_000)
     assert saver.timer.interval() == 60_000
     for y in (10, 20, 30):
         drag(window.canvas, [(10, y), (40, y), (70, y + 5)])
@@ -75,7 +76,7 @@ def test_an_autosave_follows_a_stroke_once_the_edits_stop(window, clip, qtbot, m
     assert writes.log == []  # (stopped 0.1 s ago: not yet)
     qtbot.waitUntil(lambda: bool(writes.log) and not saver.writing, timeout=5_000)
     (t, frames, digest), = writes.log
-    assert 0.4 * 0.9 <= t - last < 1.5 and frames == [0] and digest == mask_digest(p.masks.blob(0))
+    assert 1.0 * 0.9 <= t - last < 1.0 + 2.0 and frames == [0] and digest == mask_digest(p.masks.blob(0))
     qtbot.wait(800)
     p.set_current(4)  # (moving about changes nothing a save writes)
     qtbot.wait(800)
@@ -96,12 +97,12 @@ def test_edits_that_go_on_are_autosaved_every_max_wait(window, clip, qtbot, monk
         made.append((time.monotonic(), mask_digest(p.masks.blob(0))))
         qtbot.wait(150)
     during = writes.since(t0)
-    assert 2 <= len(during) <= 6, during  # (~every 0.6 s, and not every stroke)
+    assert 2 <= len(during) < len(made) / 2, during  # (~every 0.6 s, and not every stroke)
     qtbot.waitUntil(lambda: writes.log[-1][2] == made[-1][1] and not saver.writing, timeout=5_000)
     # each edit is in an autosave started at most max_wait (plus the loop's slack) after it
     for when, digest in made:
         later = [t for t, _, d in writes.log if t >= when]
-        assert later and later[0] - when < 0.6 + 0.5, (when - t0, [t - t0 for t, *_ in writes.log])
+        assert later and later[0] - when < 0.6 + 1.2, (when - t0, [t - t0 for t, *_ in writes.log])
 
 
 def test_no_autosave_starts_while_a_stroke_is_under_way(window, clip, qtbot, monkeypatch):
@@ -121,7 +122,7 @@ def test_no_autosave_starts_while_a_stroke_is_under_way(window, clip, qtbot, mon
     qtbot.waitUntil(lambda: bool(writes.log) and not saver.writing, timeout=5_000)
     qtbot.wait(300)
     (t, _, digest), = writes.log  # (one: the tick's and the edits' looks after the release find it written)
-    assert t - released < 1.0 and digest == mask_digest(p.masks.blob(0)) != first
+    assert t - released < 0.3 + 1.2 and digest == mask_digest(p.masks.blob(0)) != first
 
 
 def test_no_autosave_of_edits_starts_sooner_than_the_last_write_cost_allows(window, clip, qtbot, monkeypatch):
@@ -202,8 +203,9 @@ def test_a_track_run_is_first_autosaved_run_first_ms_after_it_starts_then_every_
     landed = lambda: bool(saved) and not saved[-1]["tracking"]["last_run"].get("pending")  # noqa: E731
     qtbot.waitUntil(lambda: not saver.writing and landed(), timeout=5_000)
     times = writes.since(t0)
-    assert 1.0 <= times[0] < 1.6, times  # (not 0.1 s in, the timer's old phase)
-    assert 1.5 - 0.1 <= times[1] - times[0] < 1.5 + 0.6, times
+    # (both timers are coarse, 5 % early at most: when a run's frames are written is no floor)
+    assert 1.0 * 0.95 <= times[0] < 1.0 + 1.0, times  # (not 0.1 s in, the timer's old phase)
+    assert 1.5 * 0.95 - 0.1 <= times[1] - times[0] < 1.5 + 1.0, times
     # all but the last: a stopped run, its frames tracked so far (fewer pending each time); the
     # last: the run landed
     pending = [sum(b - a for a, b in s["tracking"]["last_run"]["pending"]) for s in saved[:-1]]
@@ -234,7 +236,8 @@ def test_a_run_with_nothing_tracked_yet_is_looked_at_again_run_first_ms_later(wi
         assert writes.log == []
         gate.set()
         qtbot.waitUntil(lambda: bool(saved), timeout=10_000)
-        assert 1.4 <= writes.since(t0)[0] < 3.0, writes.since(t0)  # (0.7 s apart, from the start)
+        # (0.7 s apart from the start, a coarse timer: 5 % early at most)
+        assert 2 * 0.7 * 0.95 <= writes.since(t0)[0] < 4.0, writes.since(t0)  # (landed: 5 s or more)
         assert saved[0]["tracking"]["last_run"]["pending"]  # (the run's frames so far)
 
 
