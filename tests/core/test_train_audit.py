@@ -237,7 +237,10 @@ def test_rate_and_eta_leave_out_the_first_step(tmp_path, data, tiny_weights):
     tr.run()
     after = {p.done: p.info for p in reports if "sec_per_step" in p.info}
     assert after[1]["sec_per_step"] >= 6.0  # one step done: all there is to go by
-    assert after[3]["sec_per_step"] < 1.5 and after[3]["eta"] < 1.5, after  # steps 2-3 alone
+    # steps 2-3 alone: with step 1 in it the rate would be a third of step 1's time or more (a bound of
+    # 1.5 s held a step of 0.36 s, taken with two busy loops on 2 cores, by 4x only)
+    first = after[1]["sec_per_step"]
+    assert after[3]["sec_per_step"] < first / 3 and after[3]["eta"] < first / 3, after
 
 
 def test_a_run_killed_before_it_saved_anything_leaves_no_work_folder(tmp_path, data, tiny_weights, capsys,
