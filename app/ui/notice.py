@@ -58,6 +58,8 @@ class Notice(QFrame):
         layout.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
+        # (the time to read it is a floor: a coarse timer may fire up to 5 % early, 0.3 s of 6 s)
+        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
         self.timer.timeout.connect(self.dismiss)
         self.held_ms: int | None = None  # (the time it had left when the pointer came on it)
         self._beneath_last: QWidget | None = None  # (where the pointer's moves went: it is told when they stop)
