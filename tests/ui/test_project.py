@@ -176,7 +176,7 @@ def test_autosave_writes_only_when_dirty(qtbot, clip, tmp_path):
     assert saver.save_now() is None
     p.edit_mask(square_mask(), "frame")
     p.tracked.set(0, square_mask())  # as if the tracker had added it
-    with qtbot.waitSignal(saver.saved, timeout=3000):
+    with qtbot.waitSignal(saver.saved, timeout=10_000):  # (written on a thread: a loaded machine is slow)
         pass
     assert saver.path.exists() and p.dirty  # an autosave does not count as saving
     q = Project()
