@@ -809,9 +809,10 @@ def inpaint_video(input_path, masks, output_path, weights=None, config: Optional
                 writer.abort()
             raise
     copied = n - smart.frames if smart is not None and not writer.reencoded_all else 0
-    late = getattr(reader, "notice", None)
-    if late and late not in warnings:  # (damage met while the frames were read: exported as players show it)
-        warnings.append(late)
+    # (damage met while the frames were read, each stretch's: exported as players show it)
+    for late in [*(d.notice for d in getattr(reader, "damages", ())), getattr(reader, "notice", None)]:
+        if late and late not in warnings:
+            warnings.append(late)
     if smart is not None and writer.fallback:
         warnings.append(writer.fallback)
     return InpaintResult(out, n, inpainted, time.monotonic() - t0, warnings, "" if empty else mode, copied, why)

@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import Iterator, Optional, Sequence
+from typing import Callable, Iterator, NamedTuple, Optional, Sequence
 
 import av
 import cv2
@@ -93,6 +93,8 @@ SEEK_TRIES, SEEK_BACK = 5, 16  # a checked seek's tries, and how far back (frame
 CHECK_PACKETS = 48
 HEAD_PACKETS = 600  # the most of a file's first packets decoded to find frames it starts without (``_lost_head``)
 MP4_SUFFIXES = {".mp4", ".m4v", ".mov"}  # names an export may have
+#: the most damaged stretches a reader keeps (``VideoReader.damages``); past them its reads look for no more
+MAX_DAMAGES = 16
 #: OpenCV's rotation by 1, 2, 3 quarter turns counter-clockwise (np.rot90's k)
 ROTATE_CCW = {1: cv2.ROTATE_90_COUNTERCLOCKWISE, 2: cv2.ROTATE_180, 3: cv2.ROTATE_90_CLOCKWISE}
 TEXT_SUBTITLES = {"subrip", "srt", "ass", "ssa", "webvtt", "text"}  # turned into mp4's mov_text
@@ -106,6 +108,14 @@ MOV_TEXT_HEADER = (b"[Script Info]\nScriptType: v4.00+\nPlayResX: 384\nPlayResY:
 REMUX_CODECS = {"h264", "hevc"}  # video copied into an mp4 as it is when nothing changes  # packets demuxed from the start to check an MP4's sample tables (and its last GOP)
 
 
+class Damage(NamedTuple):
+    """A damaged stretch of a video found by a ``VideoReader`` (at open, or by a read since)."""
+
+    first: int  # the frame found damaged (the first one that shows it)
+    end: int  # the keyframe after it (the file's frame count where the keyframes are not indexed)
+    notice: str  # what was said for it (the reader's ``notice`` when it was found)
+
+
 class VideoReader:
     """A video file opened for streamed, frame-accurate reading.
 
@@ -116,6 +126,10 @@ class VideoReader:
 
     def __init__(self, path, progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None):
         self.path = Path(path).expanduser()
+        #: called as ``on_damage(reader, damage)`` on the reading thread when a read finds a damaged
+        #: stretch not found before (a ``Damage``); ``reopen`` gives its cursors the same
+        self.on_damage: Optional[Callable[["VideoReader", Damage], None]] = None
+        self._damages: list[Damage] = []  # the damaged stretches found, in the order found (``damages``)
         if not self.path.exists():
             raise VideoError(f"Video {self.path} does not exist; check the path.")
         if self.path.is_dir():
@@ -182,6 +196,7 @@ class VideoReader:
             self._keys = []
             self._torn = self._damaged = None
             self._cut = False
+            self._damages = []
             clock.total = self._count
             clock.report(self._count)
             return
@@ -354,6 +369,7 @@ class VideoReader:
         self._keys = sorted((self._pts_index[t], t) for _, t in keys if t in self._pts_index) \
             if self._seekable and all(t is not None for _, t in keys) else []
         self._count = len(pts)
+        self._damages = [Damage(damaged, self._gop(damaged)[1], self.notice)] if damaged is not None else []
         clock.total = self._count
         clock.report(self._count)
         self._rewind()
@@ -562,11 +578,11 @@ class VideoReader:
         before the whole frames still in it come out)."""
         torn = self._torn
         unmarked = self._container.format.name in UNMARKED_TAILS  # (``_tail_torn``)
-        # A frame the decoder made with errors, concealed, is not given as the file's picture where the
-        # notice has not said that the file is damaged (next to a cut, MPEG-2's decoder marks whole
-        # frames too), nor are the B-frames shown before it, which refer to it but come out unmarked:
-        # they are held until the next frame that is no B-frame comes out.
-        check = self._damaged is None and not self._cut
+        # A frame the decoder made with errors, concealed, is not given as the file's picture before
+        # the damage it shows is said (``_met_damage``: once for each stretch; next to a cut, MPEG-2's
+        # decoder marks whole frames too), nor are the B-frames shown before it, which refer to it but
+        # come out unmarked: they are held until the next frame that is no B-frame comes out.
+        check = not self._cut and len(self._damages) < MAX_DAMAGES
         held = []
         for packet in self._container.demux(self._stream):
             if torn is not None and packet.size and (packet.is_corrupt or unmarked) and (
@@ -582,8 +598,8 @@ class VideoReader:
                     yield frame
                     continue
                 if frame.is_corrupt:  # (said before the first picture it spoils is given, then as players show it)
-                    self._met_damage(self._index_of((held or [frame])[0]))
-                    check = False
+                    self._met_damage(self._index_of((held or [frame])[0]), self._index_of(frame))
+                    check = len(self._damages) < MAX_DAMAGES
                     yield from held
                     held.clear()
                     yield frame
@@ -596,26 +612,65 @@ class VideoReader:
                 yield frame
         yield from held
 
-    def _met_damage(self, index: int) -> None:
-        """A frame decoded with errors (concealed) in a file no notice called damaged: said now, in the
-        notice (the command line and the export summary show it) and the log. Its frames are read and
-        exported as players show them: refusing them stopped the export of a whole recording (a TV
-        capture, a camera's dropped packets) for a glitch it already had."""
-        self._damaged = index
+    def _met_damage(self, index: int, at: int) -> None:
+        """A frame decoded with errors (concealed), frame ``at``, the first it spoils frame ``index``
+        (a B-frame shown before it). Where no damage found before spoils their GOPs or one next to
+        them (``_joins``), a stretch of its own, to the keyframe after ``at``: said now in the notice
+        (the command line and the export summary show it), the log and ``on_damage``; else the
+        stretch found before reaches over it (and over another it now reaches: one stretch). Its
+        frames are read and exported as players show them: refusing them stopped the export of a
+        whole recording (a TV capture, a camera's dropped packets) for a glitch it already had."""
+        gop = self._gop(index)[0], self._gop(at)[1]
+        joined = [k for k, damage in enumerate(self._damages) if self._joins(gop, damage)]
+        if joined:  # (one stretch: what it joins, the first found standing for the stretches it joins up)
+            first = self._damages[joined[0]]
+            self._damages[joined[0]] = first._replace(first=min(index, *(self._damages[k].first for k in joined)),
+                                                      end=max(gop[1], *(self._damages[k].end for k in joined)))
+            for k in reversed(joined[1:]):
+                del self._damages[k]
+            return
+        if self._damaged is None:
+            self._damaged = index
         self.notice = (f"{self.path.name} is damaged near frame {index}: its picture data there is broken, and "
                        f"frames from there to the next keyframe show it as players do (they are read and exported "
                        f"as they are); copy it again from the original, or re-export or repair it, if that matters.")
+        damage = Damage(index, gop[1], self.notice)
+        self._damages.append(damage)
         log.info("%s", self.notice)  # (the user reads it in the summary: inpaint's warnings)
+        if self.on_damage is not None:
+            try:
+                self.on_damage(self, damage)
+            except Exception:  # noqa: BLE001 - who listens must not stop the read
+                log.exception("on_damage failed for %s", self.path)
+
+    def _gop(self, index: int) -> tuple[int, int]:
+        """The keyframes (by the frames shown before each) at or before frame ``index`` and after it:
+        its GOP, (0, the frame count) where the keyframes are not indexed (an MP4 / MOV)."""
+        after = bisect.bisect_right(self._keys, (index, float("inf")))
+        return (self._keys[after - 1][0] if after else 0), (self._keys[after][0] if after < len(self._keys)
+                                                             else self._count)
+
+    def _joins(self, gop: tuple[int, int], damage: Damage) -> bool:
+        """Whether a frame of ``gop`` found damaged is of the stretch ``damage``: in its GOPs or in a GOP
+        next to them (a run of damaged GOPs is one stretch; and damage found at open is placed by its
+        packets' order, which a B-frame shown before the packet's frame can put in the GOP before)."""
+        return gop[0] <= damage.end and self._gop(damage.first)[0] <= gop[1]
+
+    @property
+    def damages(self) -> tuple[Damage, ...]:
+        """The damaged stretches found so far (at open, and by reads since), in the order found: each
+        once, however often its frames are read, up to ``MAX_DAMAGES`` (reads look for no more then)."""
+        return tuple(self._damages)
 
     def damaged_span(self) -> Optional[tuple[int, int]]:
-        """The frames the damage this reader has found spoils, as its notice says them: ``(first, end)``,
-        from the frame found damaged (at open, or by a read since) to the keyframe after it (the end of
-        the file where the keyframes are not indexed: an MP4 / MOV); None where none was found. Two
-        cursors on a file (``reopen``) that met the same damage give spans that overlap."""
-        if self._damaged is None:
+        """The frames the latest damage this reader has found spoils, as its notice says them: ``(first,
+        end)``, from the frame found damaged (at open, or by a read since) to the keyframe after it (the
+        end of the file where the keyframes are not indexed: an MP4 / MOV); None where none was found.
+        Two cursors on a file (``reopen``) that met the same damage give spans that overlap; all the
+        stretches found are ``damages``."""
+        if not self._damages:
             return None
-        after = bisect.bisect_right(self._keys, (self._damaged, float("inf")))
-        return self._damaged, self._keys[after][0] if after < len(self._keys) else self._count
+        return self._damages[-1].first, self._damages[-1].end
 
     def _index_of(self, frame) -> int:
         """The index of a decoded frame by its time (the frame being read where it has none)."""
@@ -781,7 +836,8 @@ class VideoReader:
         if self._damaged is None and self._cut:
             return (f"{self.path} is cut off: frame {index} of the {self._count} counted cannot be decoded"
                     f"{_before(index)}; copy or download it again for the rest.")
-        near = index if self._damaged is None else self._damaged
+        near = max((d.first for d in self._damages if d.first <= index), default=self._damaged)
+        near = index if near is None else near
         return (f"{self.path} is damaged near frame {near}: frame {index} of {self._count} cannot be decoded"
                 f"{_before(index)}; copy it again from the original, or re-export or repair it.")
 
@@ -814,6 +870,7 @@ class VideoReader:
         if sequential:
             other._stream.thread_type = "AUTO"
         other._decoder, other._next, other._held, other._synced = None, 0, None, False
+        other._damages = list(self._damages)  # (what it finds from now on is its own)
         return other
 
     def close(self) -> None:

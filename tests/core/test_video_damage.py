@@ -9,7 +9,7 @@ import pytest
 from app.core.errors import VideoError
 from app.core.video import VideoReader
 from conftest import make_frames
-from mediafiles import encode_audio, encode_frames
+from mediafiles import encode_audio, encode_frames, write_two_glitches
 
 N, W, H = 36, 160, 120
 
@@ -292,3 +292,62 @@ def test_a_frame_concealed_in_an_unflagged_file_is_exported_with_a_warning(tmp_p
         assert len(r) == n
     assert any("is damaged near frame" in w and "picture data there is broken" in w for w in result.warnings), \
         result.warnings
+
+
+def test_each_separate_damaged_stretch_is_found_once_whatever_the_order_of_the_reads(tmp_path, monkeypatch):
+    """A recording with two glitches far apart, neither found at open: the reader looked for damage
+    only until it met the first, so the second went unsaid (Inpaint's summary, the window's status
+    bar). Each stretch is found and said once, with its own frames, whatever the order the frames
+    are read in; a stretch met again adds nothing, and a reader keeps at most MAX_DAMAGES of them."""
+    import app.core.video as video
+    from app.core.engine import inpaint_video
+    from app.core.masks import MaskStore
+
+    n = 60
+    path, (one, two) = write_two_glitches(tmp_path, n, W, H)
+
+    with VideoReader(path) as r:
+        assert r.notice is None and r.damages == () and r.damaged_span() is None  # (nothing found at open)
+        met = []
+        r.on_damage = lambda reader, damage: met.append((reader, damage))
+        for i in range(n):
+            r.read(i)
+        assert [d[:2] for d in r.damages] == [one, two]
+        assert [d.notice for d in r.damages] == [
+            f"glitches.mpg is damaged near frame {one[0]}: its picture data there is broken, and frames from there to "
+            f"the next keyframe show it as players do (they are read and exported as they are); copy it again from the "
+            f"original, or re-export or repair it, if that matters.", r.notice]
+        assert f"near frame {two[0]}:" in r.notice and r.damaged_span() == two  # (the latest: as callers knew it)
+        assert met == [(r, r.damages[0]), (r, r.damages[1])]
+        for i in (*range(n), *range(one[0], one[1])):  # met again: no news
+            r.read(i)
+        assert len(r.damages) == 2 and len(met) == 2
+        cursor = r.reopen()  # (a cursor starts from what its reader found, and tells the same listener)
+        assert cursor.damages == r.damages and cursor.on_damage is r.on_damage
+        cursor.close()
+    order = list(range(n))
+    random.Random(1).shuffle(order)
+    with VideoReader(path) as fresh:  # read at random by a cursor: each stretch once, the cursor's own
+        other = fresh.reopen()
+        try:
+            for i in order:
+                other.read(i)
+            # (a seek into a stretch may find it from another keyframe on: the same stretch, other ends)
+            found = sorted(d[:2] for d in other.damages)
+            assert len(found) == 2 and all(a < d and c < b for (a, b), (c, d) in zip(found, (one, two))), found
+            assert fresh.damages == ()
+        finally:
+            other.close()
+
+    monkeypatch.setattr(video, "MAX_DAMAGES", 1)  # bounded: past the most kept, reads look for no more
+    with VideoReader(path) as r:
+        for i in (*range(n), *range(n)):
+            r.read(i)
+        assert [d[:2] for d in r.damages] == [one] and f"near frame {one[0]}:" in r.notice
+    monkeypatch.undo()
+
+    masks = MaskStore(n, W, H)  # the export's summary says both
+    masks.set(0, np.pad(np.ones((8, 8), bool), ((0, H - 8), (0, W - 8))))
+    result = inpaint_video(path, masks, tmp_path / "clean.mp4", config=None, end=1, preset="ultrafast")
+    said = [w for w in result.warnings if "picture data there is broken" in w]
+    assert [w.split(":")[0] for w in said] == [f"glitches.mpg is damaged near frame {f}" for f, _ in (one, two)]
