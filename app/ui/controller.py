@@ -73,6 +73,8 @@ class Controller(QObject):
         self.engine.failed.connect(self._failed)
         self.engine.cancelled.connect(self._cancelled)
         self.engine.busyChanged.connect(self._idle)
+        for jobs in (self.engine, self.segment):  # (Track, Inpaint, Export; the click tool's frames around a click)
+            jobs.damageMet.connect(project.met_damage)
         project.engine_source = self.engine_source  # (what Project.result_outdated compares a result's with)
 
     def engine_source(self) -> dict:

@@ -210,6 +210,16 @@ class UndoHistory(QUndoStack):
                 signal.emit(now)
 
 
+def _damages_of(reader) -> list[tuple[int, int, Optional[str]]]:
+    """(first, end, notice) of each damaged stretch ``reader`` found (``VideoReader.damages``); a
+    reader that keeps no list, its ``damaged_span`` with its notice, if any."""
+    damages = getattr(reader, "damages", None)
+    if damages is not None:
+        return [tuple(d) for d in damages]
+    span = getattr(reader, "damaged_span", lambda: None)()
+    return [] if span is None else [(*span, getattr(reader, "notice", None))]
+
+
 class Project(QObject):
     videoChanged = Signal()
     currentChanged = Signal(int)
@@ -224,9 +234,10 @@ class Project(QObject):
     revised = Signal()  # what a save writes changed (``revision`` moved on): the Autosaver's cue
     unfinishedChanged = Signal()  # a job's work began or stopped being ``unfinished`` (Track started, ended)
     #: a sentence: reading this video's frames met damage no check at open found (a frame the decoder
-    #: concealed: the reader's ``notice``, set by that read), said once for the frames it spoils
-    #: (``met_damage``), whether a read here on the GUI thread (``frame``: the click tool's) or the
-    #: frame loader's met it
+    #: concealed: the reader's ``notice`` for that stretch, ``VideoReader.damages``), said once for
+    #: each stretch (``met_damage``), whether a read here on the GUI thread (``frame``: the click
+    #: tool's), the frame loader's or a job's on a worker thread (Track, Inpaint, the click tool's
+    #: look at the frames around a click) met it
     damageMet = Signal(str)
 
     BUSY_FRAMES = 250  # an edit of this many frames shows the busy cursor while it runs
@@ -301,7 +312,7 @@ class Project(QObject):
         #: decodes frames off the GUI thread (app.ui.frames.FrameLoader, set by bind_frames);
         #: None: request_frame decodes at once, on the calling thread
         self.frame_loader = None
-        #: the frames each damage said so far spoils (``met_damage``): [(first, end)] of this video
+        #: the frames each damaged stretch said so far spoils (``met_damage``): [(first, end)] of this video
         self._damage_said: list[tuple[int, int]] = []
 
     # --- video -------------------------------------------------------------------
@@ -346,8 +357,8 @@ class Project(QObject):
         self.keyframes, self.flagged, self.objects, self.tracked_objects = set(), {}, {}, {}
         self.last_track = self.unfinished = None  # (a job of the video before lands nothing here)
         self.past_end, self.load_notes = PastEnd(), []
-        opened = getattr(reader, "damaged_span", lambda: None)()
-        self._damage_said = [opened] if opened else []  # (what opening it found: the window says it then)
+        # (what opening it found: the window says it then)
+        self._damage_said = [(first, end) for first, end, _ in _damages_of(reader)]
         self.current, self.start, self.end = 0, 0, len(reader)
         self.path = self.origin = None
         self._dirty = False
@@ -387,16 +398,19 @@ class Project(QObject):
         return rgb
 
     def met_damage(self, reader) -> None:
-        """Say (``damageMet``) the damage ``reader`` met reading this video's frames (the project's
-        own, or the frame loader's cursor on the same file), unless damage said before spoils frames
-        of the same span (``damaged_span``: the two cursors meet the same damage each; a scrub back
-        and forth over it is no news)."""
-        span = getattr(reader, "damaged_span", lambda: None)()
-        notice = getattr(reader, "notice", None)
-        if span is None or not notice or any(a < span[1] and span[0] < b for a, b in self._damage_said):
+        """Say (``damageMet``) each damaged stretch ``reader`` met reading this video's frames: the
+        project's own reader, the frame loader's cursor on the same file, or what a job's reader met
+        on a worker thread (``workers.DamageMet``, queued to this thread; one of a video opened before
+        is dropped). A stretch is said once: not where one said before spoils frames of it or ends
+        at its first (every reader meets the same damage, each from where it started decoding; a
+        scrub back and forth over it, a Track and an Inpaint through it are no news)."""
+        path = getattr(reader, "path", None)
+        if self.video_path is None or path is not None and Path(path).expanduser().resolve() != self.video_path:
             return
-        self._damage_said.append(span)
-        self.damageMet.emit(notice)
+        for first, end, notice in _damages_of(reader):
+            if notice and not any(a <= end and first <= b for a, b in self._damage_said):
+                self._damage_said.append((first, end))
+                self.damageMet.emit(notice)
 
     def cached_frame(self, index: int) -> Optional[np.ndarray]:
         """The frame if it is among the few recent ones kept for scrubbing back and forth, else None."""

@@ -13,7 +13,7 @@ import traceback
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Callable, NamedTuple, Optional
 
 from PySide6.QtCore import QEventLoop, QObject, QThread, Signal, Slot
 
@@ -64,14 +64,26 @@ def weights_identity(weights: Path) -> tuple:
     return str(weights.resolve()), st.st_size, st.st_mtime_ns
 
 
-class EngineHost:
-    """State that survives between jobs on the worker thread."""
+class DamageMet(NamedTuple):
+    """A damaged stretch a job's reader met (``VideoReader.on_damage``, on the thread that read),
+    as the worker sends it to the GUI thread: ``Project.met_damage`` takes it as it takes a reader
+    (``path``: the video, ``damages``: that stretch alone)."""
 
-    def __init__(self):
+    path: Path
+    damages: tuple
+
+
+class EngineHost:
+    """State that survives between jobs on the worker thread. ``on_damage(DamageMet)``: called on the
+    thread that read when a reader this host opened (or a cursor of it, ``reopen``) meets a damaged
+    stretch it had not met (Track, Inpaint, Export, the click tool reading frames)."""
+
+    def __init__(self, on_damage: Optional[Callable[[DamageMet], None]] = None):
         self._model = None
         self._model_key = None
         self._reader: Any = None
         self._reader_key: Optional[tuple] = None
+        self._on_damage = on_damage
 
     def engine(self, weights: Optional[Path], config: EngineConfig) -> InpaintEngine:
         if weights is None:
@@ -106,7 +118,14 @@ class EngineHost:
         if key != self._reader_key:
             self._close_reader()
             self._reader, self._reader_key = open_video(path), key
+            if self._on_damage is not None and hasattr(self._reader, "on_damage"):
+                self._reader.on_damage = self._met_damage
         return self._reader
+
+    def _met_damage(self, reader, damage) -> None:
+        """(any thread: the read's) ``reader`` met ``damage``: handed on as a ``DamageMet``, no reader
+        in it (the GUI thread never reads a worker's reader, which may be reading meanwhile)."""
+        self._on_damage(DamageMet(reader.path, (damage,)))
 
     def _close_reader(self) -> None:
         if self._reader is not None:
@@ -123,10 +142,11 @@ class _Worker(QObject):
     done = Signal(object, object)  # job, result
     failed = Signal(object, str)  # job, message for the user
     cancelled = Signal(object)
+    damageMet = Signal(object)  # DamageMet: emitted on the thread that read, queued to the GUI thread
 
     def __init__(self):
         super().__init__()
-        self.host = EngineHost()
+        self.host = EngineHost(on_damage=self.damageMet.emit)
 
     @Slot(object)
     def run(self, job: Job) -> None:
@@ -157,6 +177,8 @@ class JobThread(QObject):
     failed = Signal(object, str)
     cancelled = Signal(object)
     busyChanged = Signal(bool)
+    #: a ``DamageMet``: a job's reader met a damaged stretch of its video (``Project.met_damage`` says it)
+    damageMet = Signal(object)
     _submit = Signal(object)
     _close = Signal()
 
@@ -170,6 +192,7 @@ class JobThread(QObject):
         self._submit.connect(self._worker.run)
         self._close.connect(self._worker.close)
         self._worker.progress.connect(self.progress)
+        self._worker.damageMet.connect(self.damageMet)  # (queued: this object lives on the GUI thread)
         # bound slots, not lambdas: a lambda would run on the worker's thread, and the job would
         # end for ``busy`` before its result reached the GUI thread
         self._worker.done.connect(self._done)
