@@ -255,17 +255,22 @@ def test_the_status_bar_names_the_run_of_fine_tuned_weights_and_a_kept_run_says_
     assert "is gone" in page.status.text() and window.settings.weights == str(tiny_weights)
 
 
-def test_two_runs_started_in_the_same_minute_have_weights_named_apart(window, make_clip, qtbot):
+def test_two_runs_started_in_the_same_minute_have_weights_named_apart(window, make_clip, qtbot, monkeypatch):
+    from app.ui.dialogs import finetune
+
     page, jobs, status = window.finetune, window.controller.training, window.status
     page.footage.setText(str(make_clip(n=10, width=96, height=64, name="beach.mp4")))
     page.steps.setValue(1)
-    qtbot.waitUntil(lambda: time.localtime().tm_sec < 40, timeout=30_000)  # (both runs in one minute)
+    # the runs' folders are named as if Start were pressed at 0:10 and 0:17 of the minute before this one
+    # (it waited for a time under 0:40 and ran on the clock: a first run took 13 s of the 20 under load)
+    minute = (time.time() // 60 - 1) * 60
+    starts, name = iter([minute + 10, minute + 17]), finetune.new_run_folder
+    monkeypatch.setattr(finetune, "new_run_folder", lambda root: name(root, now=next(starts)))
     names = []
     for _ in range(2):
         with qtbot.waitSignal(jobs.finished, timeout=240_000) as blocker:
             page.start_button.click()
         names.append(blocker.args[1]["output"])
-        qtbot.wait(1000)  # (the next run in the next second)
     first, second = names
     assert first.parent.name[:13] == second.parent.name[:13]  # (started in the same minute)
     shown = []
