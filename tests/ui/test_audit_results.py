@@ -5,6 +5,7 @@ wrong before the fix (a stale result shown as current, original frames exported 
 """
 from __future__ import annotations
 
+import threading
 import time
 
 import numpy as np
@@ -168,7 +169,8 @@ def test_an_inpaint_of_the_old_video_never_shows_on_the_new_one(window, clip, qt
     window.open_path(clip)
     p, c = paint(window, 0, 6)
     slow_open, slow_fill = frames.open_with_first_frame, workers.fill_range
-    monkeypatch.setattr(frames, "open_with_first_frame", lambda *a: (time.sleep(0.5), slow_open(*a))[1])
+    held = threading.Event()  # (the open is held until the press: a loaded machine cannot end it first)
+    monkeypatch.setattr(frames, "open_with_first_frame", lambda *a: (held.wait(30), slow_open(*a))[1])
     monkeypatch.setattr(workers, "fill_range", lambda *a, **k: (time.sleep(1.0), slow_fill(*a, **k))[1])
     pressed = []
 
@@ -176,6 +178,7 @@ def test_an_inpaint_of_the_old_video_never_shows_on_the_new_one(window, clip, qt
         pressed.append([a.isEnabled() for a in (window.inpaint_action, window.preview_action, window.export_action)])
         window.inpaint_action.trigger()
         pressed.append((c.inpaint(), c.preview(), c.engine.busy))
+        held.set()
 
     QTimer.singleShot(100, press)
     assert window.open_path(other)
@@ -342,10 +345,11 @@ def test_an_export_started_while_another_video_opens_is_refused(window, clip, qt
     run_inpaint(window, qtbot)
     assert c.result_is_current(c.engine_config())
     slow_open = frames.open_with_first_frame
-    monkeypatch.setattr(frames, "open_with_first_frame", lambda *a: (time.sleep(0.5), slow_open(*a))[1])
+    held = threading.Event()  # (the open is held until the export is asked for: a loaded machine cannot end it first)
+    monkeypatch.setattr(frames, "open_with_first_frame", lambda *a: (held.wait(30), slow_open(*a))[1])
     out = tmp_path / "out.mp4"
     started = []
-    QTimer.singleShot(100, lambda: started.append(c.export(ExportOptions(out, preset="ultrafast"))))
+    QTimer.singleShot(100, lambda: (started.append(c.export(ExportOptions(out, preset="ultrafast"))), held.set()))
     assert window.open_path(other)
     assert started == [None] and not out.exists() and not c.engine.busy
     assert window.notice.text().startswith("Another video is being opened; wait") and "critical" not in dict(dialogs)
