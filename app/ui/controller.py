@@ -58,6 +58,7 @@ class Controller(QObject):
     error = Signal(str)  # a sentence for a dialog (a job failed)
     refused = Signal(str)  # a command refused, and what to do: said without a dialog (nothing to decide)
     message = Signal(str)  # a line for the status bar
+    warning = Signal(str)  # a line for the status bar that routine ones do not displace (MessageBar.warn)
     revise = Signal(str, str)  # (a line said, its new words): where the status bar still shows it
     exportFinished = Signal(object)  # output Path
     resultsReady = Signal(str)  # an "inpaint" or "preview" job has finished: there is a result to look at
@@ -313,7 +314,7 @@ class Controller(QObject):
             if job.data.get("made") is not None:
                 self.project.resultChanged.emit()
             for w in result.get("warnings", []):
-                self.message.emit(w)
+                self.warning.emit(w)
             self.exportFinished.emit(result["output"])
             self.message.emit(f"Exported {result['output']}.")
 

@@ -103,13 +103,14 @@ class MainWindow(QMainWindow):
         self.open_bar = JobBar(self.frames.opener)  # indexing a long video: progress and Cancel
         self.statusBar().addPermanentWidget(self.open_bar)
         self.messages = MessageLog(self.statusBar())
-        self.frames.failed.connect(self.messages.show)
+        self.frames.failed.connect(self.messages.warn)
         # (as at open: damage met scrubbing, or by the click tool's read of a frame not shown yet)
-        self.project.damageMet.connect(lambda note: self.messages.show(note, 15000))
+        self.project.damageMet.connect(self.messages.warn)
         self.finetune_bar = self.finetune.job_bar()  # a run under way, also while Settings is closed
         self.statusBar().addPermanentWidget(self.finetune_bar)
         self.finetune_bar.clicked.connect(self.show_finetune)
         self.finetune.message.connect(self.messages.show)
+        self.finetune.warning.connect(self.messages.warn)
         self.status = StatusFields(self.statusBar(), self.settings,
                                    fill=lambda: self.project.engine_settings.get("fill", "auto"))
         self.project.settingsChanged.connect(self.status.refresh)  # (a fill that uses no weights says so)
@@ -119,13 +120,14 @@ class MainWindow(QMainWindow):
         self.controller.error.connect(self.show_error)
         self.controller.refused.connect(self.refuse)
         self.controller.message.connect(self.messages.show)
+        self.controller.warning.connect(self.messages.warn)
         self.controller.revise.connect(self.messages.revise)
         self.controller.engine.busyChanged.connect(self._busy)
         self.project.dirtyChanged.connect(lambda _: self._title())
         self.project.pathChanged.connect(lambda _: self._title())
         self.project.videoChanged.connect(self._video_opened)
         self.autosaver = Autosaver(self.project, user_data_dir() / "autosave", autosave_ms, self)
-        self.autosaver.failed.connect(self.messages.show)  # (written on a thread: never a dialog mid-edit)
+        self.autosaver.failed.connect(self.messages.warn)  # (written on a thread: never a dialog mid-edit)
         # saved, reopened, undone back to the saved state or its changes discarded: nothing to recover
         self._recovering = False  # (offer_recovery: the autosave being loaded stays meanwhile)
         self.project.dirtyChanged.connect(lambda dirty: dirty or self._recovering or self.autosaver.discard())
@@ -472,7 +474,7 @@ class MainWindow(QMainWindow):
                                      f"{self.project.fps:.3g} fps", 8000)
         notice = getattr(self.project.reader, "notice", None)
         for note in [*self.project.load_notes, *([notice] if notice else [])]:
-            self.messages.show(note, 15000)  # (a cut-off download: say so now, not after an hour of work on it)
+            self.messages.warn(note)  # (a cut-off download: say so now, not after an hour of work on it)
         return True
 
     def _load_project(self, path: Path, video, opener=None) -> None:
@@ -691,7 +693,7 @@ class MainWindow(QMainWindow):
             self.autosaver.save_now()  # (written again as recovered: the video located, masks past its end kept)
             self._title()
             for note in self.project.load_notes:
-                self.messages.show(note, 15000)
+                self.messages.warn(note)
         return recovered
 
     def _recover(self, path: Path) -> bool:

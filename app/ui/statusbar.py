@@ -1,7 +1,9 @@
 """Status bar: permanent fields (device, weights in use, memory of this process) and the log of
-its messages (a message may be longer than the bar, and it goes after a while)."""
+its messages (a message may be longer than the bar, and it goes after a while; a warning holds the
+bar for its time against routine messages)."""
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -57,14 +59,105 @@ def message_rect(bar: QStatusBar, first: QWidget | None = None) -> QRect:
     return QRect(MESSAGE_LEFT, 0, right - MESSAGE_LEFT, bar.height())
 
 
+#: a routine message a warning displaced comes back after it for the rest of its time, unless less than this is left
+RESUME_MS = 1000
+
+
 class MessageBar(QStatusBar):
     """A status bar whose message, where longer than the room beside its fields, ends in "…" (its
-    tooltip holds it whole: ``MessageLog``); QStatusBar cut it off mid-letter."""
+    tooltip holds it whole); QStatusBar cut it off mid-letter.
+
+    Its messages have two ranks. ``warn``: a warning (damage met in the video, an autosave that
+    failed) shows at once and holds the bar for its time; a newer warning replaces it. A routine
+    message (``showMessage``, every other call) that arrives meanwhile waits and shows when the
+    warning's time is over, for its own time; of several, the latest (the ones before it describe a
+    state already gone: "Segmenting…" before "3 candidate(s)"); one the warning displaced comes back
+    for the rest of its time. ``clearMessage`` drops routine messages alone (a job started: a hint
+    for the step before is out of date, a warning is not). Menus' status tips (Qt sends an empty one
+    as a menu opens, which wiped any message) leave a warning be. Times are the bar's own (a precise
+    timer that, fired early, waits out the rest): QStatusBar's own timeout is never used."""
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         # (as QMainWindow makes its own: the fields' widths never hold the window wider)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.warning = False  # the message shown is a warning, held for its time
+        self.pending: tuple[str, int] | None = None  # (text, ms): the routine message shown after the warning
+        self._shown_ms = 0  # the time the message shown was given (0: until replaced)
+        self._until: float | None = None  # time.monotonic() at which the message shown goes
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.timeout.connect(self._expire)
+        self._filtered: QWidget | None = None  # the window whose status tips pass here first
+
+    def showMessage(self, text: str, timeout: int = 0) -> None:
+        """A routine message, for ``timeout`` ms (0: until another): now, or after a warning held."""
+        if self.warning:
+            self.pending = (text, timeout) if text else None
+            return
+        self._display(text, timeout)
+
+    def warn(self, text: str, timeout: int) -> None:
+        """A warning, shown now and held for ``timeout`` ms against routine messages."""
+        if not self.warning and self.currentMessage() and self.pending is None:
+            rest = self._shown_ms and round(1000 * (self._until - time.monotonic()))
+            if not self._shown_ms or rest >= RESUME_MS:  # (a routine message cut short comes back after)
+                self.pending = (self.currentMessage(), rest)
+        self.warning = True
+        self._display(text, max(1, timeout))
+
+    def clearMessage(self) -> None:
+        """Drop the routine message shown and any waiting; a warning stays for its time."""
+        self.pending = None
+        if not self.warning:
+            self._display("", 0)
+
+    def revise(self, old: str, new: str, timeout: int) -> None:
+        """Put ``new`` in place of the routine message ``old`` where it shows (for ``timeout`` ms from
+        now) or waits behind a warning."""
+        if new == old:
+            return
+        if self.pending is not None and self.pending[0] == old:
+            self.pending = (new, timeout)
+        elif not self.warning and self.currentMessage() == old:
+            self._display(new, timeout)
+
+    def _display(self, text: str, ms: int) -> None:
+        super().showMessage(text)  # (no timeout: the bar's timer has it)
+        if text:
+            self.setToolTip(text)
+        self._shown_ms = ms if text else 0
+        # (from after it shows: a clock taken at messageChanged reads no later than this)
+        self._until = time.monotonic() + ms / 1000 if self._shown_ms else None
+        if self._until is None:
+            self._timer.stop()
+        else:
+            self._timer.start(ms)
+
+    def _expire(self) -> None:
+        left = self._until is not None and self._until - time.monotonic()
+        if left and left > 0:  # (fired early: wait out the rest)
+            self._timer.start(math.ceil(left * 1000))
+            return
+        if self.warning:
+            self.warning = False
+            text, ms = self.pending or ("", 0)
+            self.pending = None
+            self._display(text, ms)
+            return
+        self._display("", 0)
+
+    def event(self, e) -> bool:
+        if e.type() == QEvent.Type.ParentChange and self.window() is not self._filtered:
+            if self._filtered is not None:
+                self._filtered.removeEventFilter(self)
+            self._filtered = self.window()
+            self._filtered.installEventFilter(self)  # (its status tips: a menu's wiped a warning)
+        return super().event(e)
+
+    def eventFilter(self, obj, e) -> bool:
+        return obj is self._filtered and e.type() == QEvent.Type.StatusTip and self.warning
 
     def paintEvent(self, e):
         text = self.currentMessage()
@@ -185,29 +278,39 @@ class StatusFields(QObject):
 
 
 class MessageLog:
-    """Shows a message in the status bar long enough to read it (8 s, more for a long one), keeps
-    it as the bar's tooltip (the whole text where the bar cuts it off) and in a history of the last
-    ``size`` messages (Help > Recent messages)."""
+    """The one way a message reaches the status bar: ``show`` (routine) or ``warn`` (a warning,
+    which routine messages do not displace: ``MessageBar``), each long enough to read it (8 s and
+    ``warning_ms``, more for a long one: ``ms_per_char``), kept as the bar's tooltip (the whole text
+    where the bar cuts it off) and in a history of the last ``size`` messages (Help > Recent
+    messages), at the time it was said, whenever it shows."""
 
-    def __init__(self, bar: QStatusBar, size: int = 200):
+    def __init__(self, bar: MessageBar, size: int = 200, warning_ms: int = 15_000, ms_per_char: int = 60):
         self.bar = bar
         self.items: deque[tuple[str, str]] = deque(maxlen=size)
+        self.warning_ms = warning_ms
+        self.ms_per_char = ms_per_char  # (60: about 16 characters a second)
 
     def show(self, text: str, timeout_ms: int = 8000) -> None:
+        """A routine message: now, or when a warning shown ends."""
         self.items.append((time.strftime("%H:%M:%S"), text))
-        self.bar.showMessage(text, max(timeout_ms, 60 * len(text)))  # about 16 characters a second
-        self.bar.setToolTip(text)
+        self.bar.showMessage(text, self._time(text, timeout_ms))
+
+    def warn(self, text: str, timeout_ms: int | None = None) -> None:
+        """A warning (damage met, an autosave failed): now, held ``warning_ms`` against routine messages."""
+        self.items.append((time.strftime("%H:%M:%S"), text))
+        self.bar.warn(text, self._time(text, self.warning_ms if timeout_ms is None else timeout_ms))
+
+    def _time(self, text: str, timeout_ms: int) -> int:
+        return max(timeout_ms, self.ms_per_char * len(text))
 
     def note(self, text: str) -> None:
         """Keep ``text``, said elsewhere (a notice over the picture), in the history alone."""
         self.items.append((time.strftime("%H:%M:%S"), text))
 
     def revise(self, old: str, new: str) -> None:
-        """Put ``new`` in place of ``old`` where the bar still shows it (a setting it named has changed
-        since); the history keeps what was said."""
-        if self.bar.currentMessage() == old and new != old:
-            self.bar.showMessage(new, max(8000, 60 * len(new)))
-            self.bar.setToolTip(new)
+        """Put ``new`` in place of ``old`` where the bar still shows it, or will after a warning (a
+        setting it named has changed since); the history keeps what was said."""
+        self.bar.revise(old, new, self._time(new, 8000))
 
     def text(self) -> str:
         return "\n".join(f"{t}  {m}" for t, m in self.items)

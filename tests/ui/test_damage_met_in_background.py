@@ -85,3 +85,27 @@ def test_damage_met_by_the_click_tools_look_at_the_frames_around_a_click_is_said
     assert len(said(window)) == 1 and said(window)[0].startswith(f"{path.name} is damaged near frame ")
     assert threads == [True]
     assert p.reader.damages == () and loader._said is None  # (neither the window's reads nor the picture's met it)
+
+
+def test_damage_met_by_track_on_the_engine_thread_is_said_once_and_outlasts_tracks_message(window, glitches, qtbot):
+    """Track follows a mask through the first damaged stretch on the engine thread: the damage is
+    said once (a second run over it is no news), and "Tracked ..." at the run's end waits behind it
+    instead of wiping it from the status bar."""
+    path, (one, _) = glitches
+    window.messages.warning_ms = 600_000  # (held past the run's end however slow the machine)
+    assert window.open_path(path)
+    p, seg, bar = window.project, window.segment, window.statusBar()
+    threads = []
+    p.damageMet.connect(lambda note: threads.append(on_gui_thread()))
+    p.set_range(0, one[1] + 1)
+    p.edit_mask(square_mask(H, W), "frame")  # (frame 0's: the mask Track follows)
+    with qtbot.waitSignal(seg.trackFinished, timeout=120_000):
+        seg.track_action.trigger()
+    assert [s.split(":")[0] for s in said(window)] == [f"{path.name} is damaged near frame {one[0]}"]
+    assert threads == [True] and p.reader.damages == ()  # (queued to the GUI thread; the engine's reads met it)
+    assert bar.currentMessage() == said(window)[0] and bar.pending[0].startswith("Tracked ")
+    window.segment.keyframes.add(0)
+    p.set_range(0, one[1] + 2)  # another run over it: no second message
+    with qtbot.waitSignal(seg.trackFinished, timeout=120_000):
+        seg.track_action.trigger()
+    assert len(said(window)) == 1 and threads == [True]

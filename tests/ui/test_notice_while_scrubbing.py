@@ -4,6 +4,8 @@ their own (``reader.reopen()``) on a worker thread; what that cursor said stayed
 window never showed it: the user saw blocks in the picture and no word why."""
 from __future__ import annotations
 
+import time
+
 import av
 import numpy as np
 import pytest
@@ -121,3 +123,32 @@ def test_damage_met_by_a_click_on_a_frame_not_decoded_yet_is_said_in_the_window(
         qtbot.waitUntil(lambda: loader.pending is None and not loader.decoder.busy, timeout=10_000)
     assert loader.decoded and loader._said is not None and BROKEN in loader._said  # (it did meet it)
     assert window.messages.text().count(BROKEN) == 1
+
+
+def test_a_damage_warning_holds_the_status_bar_against_the_clicks_candidates_message(window, glitch, qtbot):
+    """The click's read met the damage and the bar said it; a moment later the click tool's routine
+    "N candidate(s)" message replaced it, and the user never got to read the warning. The warning
+    holds the bar for its time; the candidates' message, said meanwhile, shows when that is over."""
+    hold = 5000  # (short for the test; a click is answered in well under a second here)
+    window.messages.warning_ms, window.messages.ms_per_char = hold, 0
+    assert window.open_path(glitch)
+    p, bar = window.project, window.statusBar()
+    window.frames.set_reader(None)  # (the click's own read on the GUI thread meets the damage)
+    window.tools.set_tool("segment")
+    p.set_current(p.n_frames - 1)
+    shown = []  # (time, message) as the bar shows them
+    bar.messageChanged.connect(lambda m: shown.append((time.monotonic(), m)))
+    heard = []  # (time, routine message, what the bar shows once it arrived, what waits)
+    window.controller.message.connect(lambda m: heard.append((time.monotonic(), m, bar.currentMessage(), bar.pending)))
+    with qtbot.waitSignal(window.segment.candidatesChanged, timeout=30_000):
+        qtbot.mouseClick(window.canvas, Qt.MouseButton.LeftButton, pos=window.canvas.rect().center())
+    qtbot.waitUntil(lambda: any("candidate(s)" in h[1] for h in heard), timeout=10_000)
+    [(said_at, damage)] = [(t, m) for t, m in shown if BROKEN in m]
+    heard_at, candidates, on_bar, waiting = next(h for h in heard if "candidate(s)" in h[1])
+    assert heard_at - said_at < hold / 1000  # (it came while the warning was held: the case in question)
+    assert on_bar == damage and waiting[0] == candidates  # the warning stays; the candidates wait
+    assert window.messages.text().splitlines()[-1].endswith(candidates)  # (kept in Recent messages at once)
+    qtbot.waitUntil(lambda: bar.currentMessage() == candidates, timeout=hold + 10_000)
+    shown_at = next(t for t, m in shown if m == candidates)
+    assert shown_at - said_at >= hold / 1000 - 1e-6  # not before the warning's time was over
+    assert [m for _, m in shown if m][-2:] == [damage, candidates]  # (nothing else in between)

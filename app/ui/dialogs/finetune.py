@@ -217,6 +217,7 @@ def unfinished_run():
 class FinetunePage(QWidget):
     useWeights = Signal(str)
     message = Signal(str)  # how a run ended, for the main window's status bar
+    warning = Signal(str)  # how a run failed, as ``message``: held there against routine messages
 
     def __init__(self, jobs, settings, parent=None):
         super().__init__(parent)
@@ -668,7 +669,7 @@ class FinetunePage(QWidget):
         said = f"Fine-tune failed: {message}"
         self._ended(job, message)
         self._hold("Fine-tune failed", said, warn=True)
-        self.message.emit(said)
+        self.warning.emit(said)
 
     def _cancelled(self, job) -> None:
         self._ended(job, "Stopped before the first step; nothing to keep.")
