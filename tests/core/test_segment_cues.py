@@ -95,9 +95,9 @@ def test_click_then_track_through_the_panning_clip():
 
 def test_background_plate_shows_all_of_a_moving_object_and_holds_only_its_window():
     """The plate of a panning clip (camera aligned away) leaves the moving square out: the frame
-    differs from it over the whole square (most of it at the clip's ends, where the window is
-    one-sided) and hardly anywhere else. Walking the clip frame by
-    frame, each frame is read once and no more than 2 radius + 1 are held."""
+    differs from it over the whole square and hardly anywhere else, at the clip's ends too (the
+    window slides inward there, and what the camera moved out of a frame is not counted). Walking
+    the clip frame by frame, each frame is read once and no more than 2 radius + 1 are held."""
     from app.core.segment import Flow
     from app.core.segment.cues import BackgroundPlate, FrameRing
 
@@ -117,12 +117,8 @@ def test_background_plate_shows_all_of_a_moving_object_and_holds_only_its_window
         assert z.shape == masks[i].shape and z.dtype == np.float32
         inner = cv2.erode(masks[i].astype(np.uint8), np.ones((5, 5), np.uint8)) > 0
         far = cv2.dilate(masks[i].astype(np.uint8), np.ones((15, 15), np.uint8)) == 0
-        # with frames on both sides the whole square is off the plate; at the clip's ends the part
-        # that the square covers in most of the frames on the one side is still on it (and where
-        # it was or will be shows beside it)
-        whole = 8 <= i < len(frames) - 8
-        assert np.mean(z[inner] > 2.0) > (0.9 if whole else 0.5), (i, np.mean(z[inner] > 2.0))
-        assert np.mean(z[far] < 1.5) > (0.97 if whole else 0.9), (i, np.mean(z[far] < 1.5))
+        assert np.mean(z[inner] > 2.0) > 0.9, (i, np.mean(z[inner] > 2.0))
+        assert np.mean(z[far] < 1.5) > 0.95, (i, np.mean(z[far] < 1.5))
     assert most <= 2 * 8 + 1
     assert sorted(reads) == list(range(len(frames))), "each frame is read once"
     assert plate.z(7) is plate.z(7)  # the latest frame's answer is kept
@@ -205,3 +201,44 @@ def test_tracking_with_the_plate_reads_a_video_once_in_order_and_holds_a_window_
     assert most <= 2 * radius + 1 + 2, most  # the ring, and the previous and current frame the step holds
     assert np.mean(ious) > 0.6, np.mean(ious)
     assert len(flows) == len(frames) - 1, len(flows)
+
+
+def test_an_object_slow_for_its_size_leaves_a_trace_in_the_plate_that_the_tracker_does_not_take():
+    """A disc 30 px across moving 4 px a frame against the background covers each of its pixels in
+    most of an 11-frame window: the plate holds the disc where it spent most of that window, and
+    the frame differs there where the disc is gone. Taken as the object, that trace bloats the mask
+    (IoU about 0.8 on the frames near the ends); the tracker leaves the plate term out where the
+    plate looks more like the object than the frame does, and tracks the disc as well as it does
+    without the plate."""
+    from test_track import make_clip
+
+    frames, masks = make_clip(n=11)
+    ious = {}
+    for plate, ghost in ((0, TrackParams.plate_ghost), (10, float("inf")), (10, TrackParams.plate_ghost)):
+        cv2.setRNGSeed(0)
+        res = track(lambda i: frames[i], len(frames), {5: masks[5]}, GrabCutSegmenter(seed=0),
+                    params=TrackParams(plate=plate, plate_ghost=ghost, threads=1))
+        ious[plate, ghost] = [mask_iou(res.mask(i), masks[i]) for i in range(len(frames))]
+    without, taken, left = ious.values()
+    assert min(taken) < 0.85, taken  # (the trace taken: what the check is for)
+    assert min(left) > 0.85 and np.mean(left) >= np.mean(without) - 0.02, (left, without)
+
+
+def test_the_plate_medians_are_numpy_medians_over_the_frames_that_reach_a_pixel():
+    """The sorting network the plate's medians use sorts like numpy for every count of frames a
+    window can hold, and the median over the frames that reach a pixel is numpy's median of those."""
+    from app.core.segment.cues import median_first_axis, sort_first_axis
+
+    rng = np.random.default_rng(0)
+    for n in range(1, 24):
+        a = rng.integers(0, 8, (n, 300), dtype=np.uint8)  # (few values: many ties)
+        assert (sort_first_axis(a.copy()) == np.sort(a, axis=0)).all(), n
+        f = rng.random((n, 7, 5), dtype=np.float32)
+        assert np.allclose(median_first_axis(f), np.median(f, axis=0)), n
+        seen = rng.random((n, 7, 5)) < 0.6
+        got = median_first_axis(f, seen, seen.sum(0))
+        for y, x in np.ndindex(7, 5):
+            want = np.median(f[seen[:, y, x], y, x]) if seen[:, y, x].any() else 0.0
+            assert np.isclose(got[y, x], want), (n, y, x)
+    a = rng.integers(0, 256, (20, 4, 4, 3), dtype=np.uint8)
+    assert (median_first_axis(a) == np.median(a, axis=0)).all()  # (uint8: the halves are exact)

@@ -173,12 +173,13 @@ def test_an_unchanged_project_starts_no_write_on_the_edit_cue_nor_the_timer(wind
 # --- Track -------------------------------------------------------------------------------------------
 
 def slowed_track(monkeypatch, per_frame_s: float):
-    """Track's segmenter made to take ``per_frame_s`` a frame (the run lasts long enough to be timed)."""
+    """Track made to take ``per_frame_s`` a frame (the run lasts long enough to be timed): each
+    frame's result is held that long (not each read: the background plate reads frames ahead)."""
     from app.ui import segment_tool
 
     real = segment_tool.track
-    monkeypatch.setattr(segment_tool, "track",
-                        lambda get, *a, **k: real(lambda i: time.sleep(per_frame_s) or get(i), *a, **k))
+    monkeypatch.setattr(segment_tool, "track", lambda get, *a, on_mask, **k: real(
+        get, *a, on_mask=lambda step: time.sleep(per_frame_s) or on_mask(step), **k))
 
 
 def test_a_track_run_is_first_autosaved_run_first_ms_after_it_starts_then_every_interval(

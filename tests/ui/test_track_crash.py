@@ -149,13 +149,15 @@ def test_a_run_that_fails_after_an_autosave_of_its_frames_leaves_nothing_to_reco
 
 def killed_mid_run(w, ready) -> None:
     """In a process of its own (``test_autosave_crash._child``): Track over the disc clip, slowed to
-    0.3 s a frame, while the window's timer autosaves every 0.4 s; READY once an autosave holds 3 or
+    0.3 s a frame result, while the window's timer autosaves every 0.4 s; READY once an autosave holds 3 or
     more of its frames and not all: what that autosave holds (the run goes on until the kill)."""
     from app.ui import segment_tool
 
     p, saver = w.project, w.autosaver
     real = segment_tool.track
-    segment_tool.track = lambda get, *a, **k: real(lambda i: time.sleep(0.3) or get(i), *a, **k)
+    # (each frame's result slowed, not each read: the background plate reads frames ahead of the steps)
+    segment_tool.track = lambda get, *a, on_mask, **k: real(
+        get, *a, on_mask=lambda step: time.sleep(0.3) or on_mask(step), **k)
     p.edit_mask(disc_mask(0), "frame", keyframe=True, new_object=disc_mask(0))
 
     def written(path) -> None:

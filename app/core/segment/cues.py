@@ -14,6 +14,7 @@ All work on numpy arrays; no Qt, no learned weights.
 """
 from __future__ import annotations
 
+import functools
 from typing import Optional
 
 import cv2
@@ -214,14 +215,61 @@ class FrameRing:
         return next((i for i, f in self._held.items() if f is rgb), None)
 
 
+@functools.lru_cache(maxsize=None)
+def _sorting_network(n: int) -> tuple[tuple[int, int], ...]:
+    """The compare-exchanges (i, j), i < j, of Batcher's odd-even merge sort of ``n`` items."""
+    pairs, p = [], 1
+    while p < n:
+        k = p
+        while k >= 1:
+            for j in range(k % p, n - k, 2 * k):
+                for i in range(min(k, n - j - k)):
+                    if (i + j) // (2 * p) == (i + j + k) // (2 * p):  # (the same merge of two sorted runs)
+                        pairs.append((i + j, i + j + k))
+            k //= 2
+        p *= 2
+    return tuple(pairs)
+
+
+def sort_first_axis(values: np.ndarray) -> np.ndarray:
+    """``values`` sorted along its first axis, in place (and returned). For the few frames of a
+    plate's window over many pixels, a sorting network of whole-array minimum / maximum runs about
+    ten times faster than numpy's sort or partition along a short axis."""
+    lo = np.empty_like(values[0])
+    for i, j in _sorting_network(len(values)):
+        np.minimum(values[i], values[j], out=lo)
+        np.maximum(values[i], values[j], out=values[j])
+        values[i] = lo
+    return values
+
+
+def median_first_axis(values: np.ndarray, seen: Optional[np.ndarray] = None,
+                      count: Optional[np.ndarray] = None) -> np.ndarray:
+    """float32: the median of ``values`` along its first axis (``values`` is left as it is). With
+    ``seen`` (bool, broadcasting to ``values``), over the entries where it holds; ``count`` is how
+    many there are (``seen.sum(0)``, shaped like ``seen[0]``), and where there are none it is 0."""
+    n = len(values)
+    if seen is None:
+        ordered = sort_first_axis(values.copy())
+        k = n // 2
+        return ordered[k].astype(np.float32) if n % 2 else (ordered[k - 1].astype(np.float32) + ordered[k]) / 2
+    top = np.iinfo(values.dtype).max if values.dtype.kind in "ui" else np.inf
+    ordered = sort_first_axis(np.where(seen, values, values.dtype.type(top)))  # the entries not seen sort last
+    c = np.maximum(count, 1)[None]
+    lower = np.take_along_axis(ordered, ((c - 1) // 2).astype(np.intp), 0)[0]
+    upper = np.take_along_axis(ordered, (c // 2).astype(np.intp), 0)[0]
+    return np.where(count > 0, (lower.astype(np.float32) + upper) / 2, 0).astype(np.float32)
+
+
 class BackgroundPlate:
     """What the background of frame ``i`` looks like without the objects moving over it, and how far
     the frame differs from that.
 
-    The frames ``i - radius .. i + radius`` that exist (``i`` left out) are aligned to frame ``i``
-    with the camera's homography (chained from the consecutive frames' flows, ``camera_homography``)
-    and their per-pixel median in Lab is the plate: an object moving against the background covers
-    each pixel in only a few of them and vanishes from it. ``z(i)`` is |frame - plate| (Lab) over the
+    The ``2 radius`` frames around ``i`` (``window``: slid inward near the clip's ends) are aligned
+    to frame ``i`` with the camera's homography (chained from the consecutive frames' flows,
+    ``camera_homography``) and their per-pixel median in Lab, over the frames that reach the pixel,
+    is the plate: an object moving against the background covers each pixel in only a few of them
+    and vanishes from it. ``z(i)`` is |frame - plate| (Lab) over the
     local spread of the aligned frames around the plate plus ``noise``: about 0.3-0.5 on the
     background, several units on the whole of an object that moves against it (head, legs, wheels:
     not only the parts moving like one point), about 0 on an object that stays put over the window.
@@ -239,6 +287,9 @@ class BackgroundPlate:
     direction costs one flow and one new frame per step.
     """
 
+    #: a pixel that fewer of the other frames reach (the camera moved it out of them) has no plate: z 0
+    MIN_SEEN = 3
+
     def __init__(self, frames, n_frames: int, flow_fn, radius: int = 10, noise: float = 4.0):
         self.frames, self.n, self.flow_fn = frames, n_frames, flow_fn
         self.radius, self.noise = radius, noise
@@ -246,7 +297,7 @@ class BackgroundPlate:
         self._flows: dict[tuple[int, int], np.ndarray] = {}  # (a, b) -> flow_fn(frame a, frame b)
         self._lab: dict[int, np.ndarray] = {}   # frame index -> Lab uint8
         self._hom: dict[int, np.ndarray] = {}   # i -> homography from frame i to frame i + 1
-        self._z: Optional[tuple[tuple, np.ndarray]] = None
+        self._z: Optional[tuple[tuple, tuple[np.ndarray, np.ndarray]]] = None
 
     def _lab_of(self, i):
         if i not in self._lab:
@@ -273,9 +324,21 @@ class BackgroundPlate:
         """How many frames' Lab copies the plate holds now (at most ``2 radius + 1``)."""
         return len(self._lab)
 
+    def window(self, i: int) -> tuple[int, int]:
+        """The first and last frame of frame ``i``'s window: ``i - radius .. i + radius``, slid
+        inward near the clip's ends so that it still holds ``2 radius`` other frames (a one-sided
+        window of ``radius`` frames keeps in the plate what an object covers in most of them)."""
+        lo = max(0, min(i - self.radius, self.n - 1 - 2 * self.radius))
+        return lo, min(self.n - 1, lo + 2 * self.radius)
+
     def z(self, i: int, box: Optional[tuple] = None) -> np.ndarray:
         """float32: how far frame ``i`` differs from its plate (see the class), over the whole
         frame or inside ``box`` (x0, y0, x1, y1; clipped to the frame)."""
+        return self.compare(i, box)[0]
+
+    def compare(self, i: int, box: Optional[tuple] = None) -> tuple[np.ndarray, np.ndarray]:
+        """``(z, plate)``: ``z(i, box)`` and the plate itself there (RGB uint8, frame ``i``'s own
+        colours where too few other frames reach). The latest answer is kept."""
         lab = self._lab_of(i)
         H, W = lab.shape[:2]
         x0, y0, x1, y1 = (0, 0, W, H) if box is None else (
@@ -283,7 +346,7 @@ class BackgroundPlate:
         key = (i, x0, y0, x1, y1)
         if self._z is not None and self._z[0] == key:
             return self._z[1]
-        lo, hi = max(0, i - self.radius), min(self.n - 1, i + self.radius)
+        lo, hi = self.window(i)
         for d in (self._lab, self._hom):  # forget what left the window
             for k in [k for k in d if not lo <= k <= hi]:
                 del d[k]
@@ -293,33 +356,44 @@ class BackgroundPlate:
         own = lab[y0:y1, x0:x1]
         others = [s for s in range(lo, hi + 1) if s != i]
         if not others or not w or not h:
-            z = np.zeros((h, w), np.float32)
-            self._z = (key, z)
-            return z
+            self._z = (key, (np.zeros((h, w), np.float32), cv2.cvtColor(own, cv2.COLOR_LAB2RGB) if w and h
+                             else np.zeros((h, w, 3), np.uint8)))
+            return self._z[1]
         shift = np.array([[1, 0, x0], [0, 1, y0], [0, 0, 1]], np.float64)  # box pixel -> frame i pixel
         corners = np.array([[[0, 0], [w - 1, 0], [0, h - 1], [w - 1, h - 1]]], np.float32)
         full = None
-        stack = np.empty((h, w, 3, len(others)), np.uint8)  # the medians run along the last, contiguous axis
+        stack = np.empty((len(others), h, w, 3), np.uint8)  # the medians run along the first axis
+        seen = None  # (len(others), h, w) bool: where frame s reaches; None while every frame reaches everywhere
         for side in (range(i + 1, hi + 1), range(i - 1, lo - 1, -1)):
             to = np.eye(3)  # frame i -> frame s, walking away from i on each side
             for s in side:
                 to = (self._step(s - 1) if s > i else np.linalg.inv(self._step(s))) @ to
                 m = to @ shift
-                warped = cv2.warpPerspective(self._lab_of(s), m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                                             borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+                k = others.index(s)
+                stack[k] = cv2.warpPerspective(
+                    self._lab_of(s), m, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                    borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
                 c = cv2.perspectiveTransform(corners, m)[0]
                 if c.min() >= 3 and (c[:, 0] <= W - 4).all() and (c[:, 1] <= H - 4).all():
-                    stack[..., others.index(s)] = warped  # the box lies well inside frame s
-                    continue
+                    continue  # the box lies well inside frame s
                 if full is None:
                     full = np.full((H, W), 255, np.uint8)
+                if seen is None:
+                    seen = np.ones((len(others), h, w), bool)
                 inside = cv2.warpPerspective(full, m, (w, h), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
-                inside = cv2.erode(inside, np.ones((5, 5), np.uint8)) > 0
-                # where frame s does not reach, it says nothing: it takes frame i's own colour
-                stack[..., others.index(s)] = np.where(inside[..., None], warped, own)
-        plate = np.median(stack, axis=-1).astype(np.float32)
-        spread = np.median(np.sqrt(np.square(stack - plate[..., None]).sum(2)), axis=-1)
+                seen[k] = cv2.erode(inside, np.ones((5, 5), np.uint8)) > 0
+        # where frame s does not reach, it says nothing: the medians are over the frames that do
+        count = None if seen is None else seen.sum(0)
+        plate = median_first_axis(stack, None if seen is None else seen[..., None], None if seen is None else count[..., None])
+        d = stack - plate  # float32 (frames, h, w, 3)
+        dist = np.sqrt(np.einsum("...c,...c->...", d, d))  # (faster than a sum over the short last axis)
+        spread = median_first_axis(dist, seen, count)
         spread = cv2.blur(spread.astype(np.float32), (9, 9))
         z = (np.linalg.norm(own.astype(np.float32) - plate, axis=-1) / (spread + self.noise)).astype(np.float32)
-        self._z = (key, z)
-        return z
+        plate = np.clip(plate + 0.5, 0, 255).astype(np.uint8)
+        if seen is not None:
+            few = count < self.MIN_SEEN  # too few frames reach there to tell what the background is
+            z[few] = 0.0
+            plate[few] = own[few]
+        self._z = (key, (z, cv2.cvtColor(plate, cv2.COLOR_LAB2RGB)))
+        return self._z[1]

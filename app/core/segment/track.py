@@ -112,12 +112,15 @@ class TrackParams:
                                  # faster for one object at 1280x720; docs/BENCHMARKS.md)
     shrunk: float = 0.5          # an object's mask under this x its keyframe's area (between two close
                                  # keyframes: the area expected there) is flagged SHRUNK (0: never)
-    plate: int = 0               # cue tracker: background plate from the frames this many before and after
+    plate: int = 10              # cue tracker: background plate from the frames this many before and after
                                  # (0: none); its difference is a logit where the object moves against it
     w_plate: float = 5.0         # weight of the plate term (clipped to -1..+2 before weighting)
     plate_thr: float = 1.5       # plate difference (units of its spread) at which the term is 0
     plate_gate: float = 2.0      # the term counts only when the object's median difference is at least this
     plate_margin: int = 8        # the plate is computed in the box of the cut's band grown by this (px)
+    plate_ghost: float = 1.0     # no plate term where the plate's colour is more the object's than the frame's by
+                                 # this (colour logit): an object slow for its size stays in the plate where it
+                                 # spent most of the window, and the frame differs there without it (inf: off)
 
     def gap_px(self, shape) -> int:
         """``object_gap`` in pixels for frames of ``shape`` (H, W); 0: objects are not told apart."""
@@ -352,10 +355,11 @@ class _Shared:
         self._last = {}  # name -> (the arrays it was computed from, value)
         self.plate: Optional[BackgroundPlate] = None  # set by iter_track when TrackParams.plate > 0
 
-    def plate_z(self, i: int, box: tuple) -> np.ndarray:
-        """Frame ``i``'s difference from its background plate inside ``box`` (``BackgroundPlate.z``)."""
+    def plate_z(self, i: int, box: tuple) -> tuple[np.ndarray, np.ndarray]:
+        """Frame ``i``'s difference from its background plate inside ``box``, and the plate there
+        (``BackgroundPlate.compare``)."""
         with self._lock:
-            return self.plate.z(i, box)
+            return self.plate.compare(i, box)
 
     def get(self, name, key: tuple, compute):
         with self._lock:  # objects followed side by side ask at once: one computes, the rest wait
@@ -460,14 +464,18 @@ def _cue_logit(cur_rgb, sd, diff, area, state: _CueState, p: TrackParams):
     return logit
 
 
-def _plate_logit(z, sd, p: TrackParams):
+def _plate_logit(z, sd, p: TrackParams, ghost=None):
     """The plate term (float32 (H, W)) from the frame's plate difference ``z``, or None when the
     object (``sd > 2``: inside the warped mask) differs too little from the plate: it stayed put
-    over the window, so the plate holds it and says nothing about where it ends."""
+    over the window, so the plate holds it and says nothing about where it ends. ``ghost`` (bool
+    (H, W)): where the difference is the object's trace in the plate, not the object; no term there."""
     inner = sd > 2
     if not inner.any() or float(np.median(z[inner])) < p.plate_gate:
         return None
-    return p.w_plate * np.clip(z / p.plate_thr - 1.0, -1.0, 2.0)
+    term = p.w_plate * np.clip(z / p.plate_thr - 1.0, -1.0, 2.0)
+    if ghost is not None:
+        term[ghost] = 0.0
+    return term
 
 
 def _step_cues(prev_rgb, prev_mask, cur_rgb, state: _CueState, flow_fn, p: TrackParams,
@@ -477,8 +485,9 @@ def _step_cues(prev_rgb, prev_mask, cur_rgb, state: _CueState, flow_fn, p: Track
     ``expect``: the object's area expected on this frame (between two close keyframes, see
     ``_warp_between``). The warped mask is then the result (flag "" unless lost) when its area is
     within ``warp_area_tol`` of it; the residual motion the guard needs is still computed.
-    ``plate(box)``: the frame's background-plate difference inside ``box`` (``BackgroundPlate.z``),
-    asked for only when the frame is cut, in the box of the band the cut works on.
+    ``plate(box)``: the frame's background-plate difference inside ``box`` and the plate there
+    (``BackgroundPlate.compare``), asked for only when the frame is cut, in the box of the band the
+    cut works on.
     """
     flow = flow_fn(cur_rgb, prev_rgb)
     state.flow, state.res = flow, None
@@ -497,9 +506,14 @@ def _step_cues(prev_rgb, prev_mask, cur_rgb, state: _CueState, flow_fn, p: Track
         ys, xs = np.nonzero(sd > -band)  # (the region _band_cut works on)
         g = p.plate_margin
         x0, y0, x1, y1 = max(0, xs.min() - g), max(0, ys.min() - g), xs.max() + 1 + g, ys.max() + 1 + g
-        z = plate((x0, y0, x1, y1))
+        z, bg = plate((x0, y0, x1, y1))
         inbox = (slice(y0, y0 + z.shape[0]), slice(x0, x0 + z.shape[1]))
-        pl = _plate_logit(z, sd[inbox], p)
+        ghost = None
+        if np.isfinite(p.plate_ghost) and state.colour.ready:
+            # the plate looks more like the object than the frame does: the object's trace (where it
+            # spent most of the window), which the frame differs from without the object being there
+            ghost = (state.colour.logit(bg) - state.colour.logit(cur_rgb[inbox])) > p.plate_ghost
+        pl = _plate_logit(z, sd[inbox], p, ghost)
         if pl is not None:
             logit[inbox] += pl
     if p.w_motion or not cut:
@@ -1004,6 +1018,12 @@ def iter_track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Se
     if use_cues and p.plate > 0:
         # the plate reads up to ``plate`` frames ahead: the tracker and it share one ring of frames,
         # so each frame is read (decoded, scaled) once, in order, and at most 2 plate + 1 are held
+        if cancel is not None:
+            read = get_frame
+
+            def get_frame(i):  # (reading ahead, a cancelled run stops at the next read, not 2 plate frames on)
+                cancel.check()
+                return read(i)
         get_frame = FrameRing(get_frame, 2 * p.plate + 1)
         # its flows (computed under the shared lock) are the ones the steps ask for: each is computed once
         flow_fn.plate = BackgroundPlate(get_frame, n_frames, flow_fn.flow_fn, p.plate)
