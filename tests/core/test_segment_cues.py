@@ -242,3 +242,26 @@ def test_the_plate_medians_are_numpy_medians_over_the_frames_that_reach_a_pixel(
             assert np.isclose(got[y, x], want), (n, y, x)
     a = rng.integers(0, 256, (20, 4, 4, 3), dtype=np.uint8)
     assert (median_first_axis(a) == np.median(a, axis=0)).all()  # (uint8: the halves are exact)
+
+
+def test_flows_asked_of_the_plate_without_its_plate_do_not_pile_up():
+    """Between two close keyframes the tracker follows the flow and asks for no plate; the flows it
+    takes from the plate's window must not pile up over a long run (memory flat with the clip)."""
+    import tracemalloc
+
+    from app.core.segment import Flow
+    from app.core.segment.cues import BackgroundPlate, FrameRing
+
+    frames, _ = panning_clip(n=70, speed=(1, 0))
+    plate = BackgroundPlate(FrameRing(lambda i: frames[i], 2 * 4 + 1), len(frames), Flow(), radius=4)
+    tracemalloc.start()
+    try:
+        held = []
+        for i in range(1, len(frames)):
+            plate.flow(i, i - 1)
+            if i in (20, 69):
+                held.append(tracemalloc.get_traced_memory()[0])
+    finally:
+        tracemalloc.stop()
+    one = frames[0].shape[0] * frames[0].shape[1] * 2 * 4  # (a float32 flow)
+    assert held[1] - held[0] < 3 * one, (held, one)  # (it held 49 more flows, 49 x one, before)

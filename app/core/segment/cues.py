@@ -307,7 +307,12 @@ class BackgroundPlate:
     def flow(self, a: int, b: int) -> np.ndarray:
         """``flow_fn(frame a, frame b)``, computed once while it is in the window."""
         if (a, b) not in self._flows:
-            self._flows[a, b] = self.flow_fn(self.frames(a), self.frames(b))
+            flow = self._flows[a, b] = self.flow_fn(self.frames(a), self.frames(b))
+            # (a tracker that asks for flows and no plate for a while, between two close keyframes,
+            # must not pile them up: those farthest from this one go)
+            while len(self._flows) > 2 * self.radius + 2:
+                del self._flows[max(self._flows, key=lambda k: abs(min(k) - min(a, b)))]
+            return flow
         return self._flows[a, b]
 
     def _step(self, i):
