@@ -243,11 +243,9 @@ def sort_first_axis(values: np.ndarray) -> np.ndarray:
     return values
 
 
-def median_first_axis(values: np.ndarray, seen: Optional[np.ndarray] = None,
-                      count: Optional[np.ndarray] = None) -> np.ndarray:
+def median_first_axis(values: np.ndarray, seen: Optional[np.ndarray] = None) -> np.ndarray:
     """float32: the median of ``values`` along its first axis (``values`` is left as it is). With
-    ``seen`` (bool, broadcasting to ``values``), over the entries where it holds; ``count`` is how
-    many there are (``seen.sum(0)``, shaped like ``seen[0]``), and where there are none it is 0."""
+    ``seen`` (bool, broadcasting to ``values``), over the entries where it holds; 0 where none does."""
     n = len(values)
     if seen is None:
         ordered = sort_first_axis(values.copy())
@@ -255,6 +253,7 @@ def median_first_axis(values: np.ndarray, seen: Optional[np.ndarray] = None,
         return ordered[k].astype(np.float32) if n % 2 else (ordered[k - 1].astype(np.float32) + ordered[k]) / 2
     top = np.iinfo(values.dtype).max if values.dtype.kind in "ui" else np.inf
     ordered = sort_first_axis(np.where(seen, values, values.dtype.type(top)))  # the entries not seen sort last
+    count = seen.sum(0)
     c = np.maximum(count, 1)[None]
     lower = np.take_along_axis(ordered, ((c - 1) // 2).astype(np.intp), 0)[0]
     upper = np.take_along_axis(ordered, (c // 2).astype(np.intp), 0)[0]
@@ -388,16 +387,15 @@ class BackgroundPlate:
                 inside = cv2.warpPerspective(full, m, (w, h), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
                 seen[k] = cv2.erode(inside, np.ones((5, 5), np.uint8)) > 0
         # where frame s does not reach, it says nothing: the medians are over the frames that do
-        count = None if seen is None else seen.sum(0)
-        plate = median_first_axis(stack, None if seen is None else seen[..., None], None if seen is None else count[..., None])
+        plate = median_first_axis(stack, None if seen is None else seen[..., None])
         d = stack - plate  # float32 (frames, h, w, 3)
         dist = np.sqrt(np.einsum("...c,...c->...", d, d))  # (faster than a sum over the short last axis)
-        spread = median_first_axis(dist, seen, count)
+        spread = median_first_axis(dist, seen)
         spread = cv2.blur(spread.astype(np.float32), (9, 9))
         z = (np.linalg.norm(own.astype(np.float32) - plate, axis=-1) / (spread + self.noise)).astype(np.float32)
         plate = np.clip(plate + 0.5, 0, 255).astype(np.uint8)
         if seen is not None:
-            few = count < self.MIN_SEEN  # too few frames reach there to tell what the background is
+            few = seen.sum(0) < self.MIN_SEEN  # too few frames reach there to tell what the background is
             z[few] = 0.0
             plate[few] = own[few]
         self._z = (key, (z, cv2.cvtColor(plate, cv2.COLOR_LAB2RGB)))
