@@ -512,7 +512,8 @@ def _step_cues(prev_rgb, prev_mask, cur_rgb, state: _CueState, flow_fn, p: Track
         if np.isfinite(p.plate_ghost) and state.colour.ready:
             # the plate looks more like the object than the frame does: the object's trace (where it
             # spent most of the window), which the frame differs from without the object being there
-            ghost = (state.colour.logit(bg) - state.colour.logit(cur_rgb[inbox])) > p.plate_ghost
+            own = state.colour.logit(cur_rgb[inbox], state.bins(cur_rgb)[inbox])  # (the frame's bins, computed once)
+            ghost = (state.colour.logit(bg) - own) > p.plate_ghost
         pl = _plate_logit(z, sd[inbox], p, ghost)
         if pl is not None:
             logit[inbox] += pl
