@@ -103,6 +103,7 @@ class MainWindow(QMainWindow):
         self.open_bar = JobBar(self.frames.opener)  # indexing a long video: progress and Cancel
         self.statusBar().addPermanentWidget(self.open_bar)
         self.messages = MessageLog(self.statusBar())
+        self.statusBar().warningClicked.connect(self.show_messages)  # (a warning clicked: it whole, and what came with it)
         self.frames.failed.connect(self.messages.warn)
         # (as at open: damage met scrubbing, or by the click tool's read of a frame not shown yet)
         self.project.damageMet.connect(self.messages.warn)

@@ -1,6 +1,6 @@
 """Status bar: permanent fields (device, weights in use, memory of this process) and the log of
 its messages (a message may be longer than the bar, and it goes after a while; a warning holds the
-bar for its time against routine messages)."""
+bar for its time against routine messages, with a warning sign and a × that dismisses it)."""
 from __future__ import annotations
 
 import math
@@ -9,9 +9,10 @@ import sys
 import time
 from collections import deque
 
-from PySide6.QtCore import QEvent, QObject, QRect, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import QDialog, QLabel, QPlainTextEdit, QSizeGrip, QSizePolicy, QStatusBar, QStyle, QStyleOption, QWidget
+from PySide6.QtWidgets import (QDialog, QLabel, QPlainTextEdit, QSizeGrip, QSizePolicy, QStatusBar, QStyle,
+                               QStyleOption, QToolButton, QWidget)
 
 from app.core import paths
 from app.core.engine import resolve_device, resolve_fill
@@ -38,12 +39,17 @@ MESSAGE_ROOM = 240
 DIRECT = Qt.FindChildOption.FindDirectChildrenOnly
 #: where QStatusBar draws its message: from 6 px in to 2 px before the first field shown (or the size grip)
 MESSAGE_LEFT, MESSAGE_GAP = 6, 2
+#: px between a warning's sign and its words
+SIGN_GAP = 4
+#: the object name of a warning's × (a part of the message, not one of the bar's fields)
+DISMISS = "DismissWarning"
 
 
 def fields_of(bar: QStatusBar) -> list[QWidget]:
     """The bar's permanent widgets shown (its fields, a job's progress), left to right."""
     return sorted((w for w in bar.findChildren(QWidget, options=DIRECT)
-                   if not isinstance(w, QSizeGrip) and w.isVisibleTo(bar)), key=lambda w: w.x())
+                   if not isinstance(w, QSizeGrip) and w.objectName() != DISMISS and w.isVisibleTo(bar)),
+                  key=lambda w: w.x())
 
 
 def message_rect(bar: QStatusBar, first: QWidget | None = None) -> QRect:
@@ -70,12 +76,17 @@ class MessageBar(QStatusBar):
     Its messages have two ranks. ``warn``: a warning (damage met in the video, an autosave that
     failed) shows at once and holds the bar for its time; a newer warning replaces it. A routine
     message (``showMessage``, every other call) that arrives meanwhile waits and shows when the
-    warning's time is over, for its own time; of several, the latest (the ones before it describe a
-    state already gone: "Segmenting…" before "3 candidate(s)"); one the warning displaced comes back
-    for the rest of its time. ``clearMessage`` drops routine messages alone (a job started: a hint
-    for the step before is out of date, a warning is not). Menus' status tips (Qt sends an empty one
-    as a menu opens, which wiped any message) leave a warning be. Times are the bar's own (a precise
-    timer that, fired early, waits out the rest): QStatusBar's own timeout is never used."""
+    warning's time is over, or it is dismissed (its ×: ``dismiss``), for its own time; of several, the
+    latest (the ones before it describe a state already gone: "Segmenting…" before "3 candidate(s)");
+    one the warning displaced comes back for the rest of its time. A warning shows the style's warning
+    sign before its words and a × after them; a click on its sign or words emits ``warningClicked``
+    (the window opens Help > Recent messages: the warning whole, with what was said around it).
+    ``clearMessage`` drops routine messages alone (a job started: a hint for the step before is out
+    of date, a warning is not). Menus' status tips (Qt sends an empty one as a menu opens, which wiped
+    any message) leave a warning be. Times are the bar's own (a precise timer that, fired early, waits
+    out the rest): QStatusBar's own timeout is never used."""
+
+    warningClicked = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -90,6 +101,18 @@ class MessageBar(QStatusBar):
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self._expire)
         self._filtered: QWidget | None = None  # the window whose status tips pass here first
+        self._said = ""  # the last message shown, the bar's tooltip
+        self._pressed = False  # a press on a warning's sign or words, a click if released there
+        self.dismiss_button = QToolButton(self)  # (not in the bar's layout: placed after a warning's words)
+        self.dismiss_button.setObjectName(DISMISS)
+        self.dismiss_button.setText("×")
+        self.dismiss_button.setAutoRaise(True)
+        self.dismiss_button.setToolTip("Dismiss this warning (Help > Recent messages keeps it)")
+        self.dismiss_button.setAccessibleName("Dismiss warning")
+        self.dismiss_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # (a click must not take the focus from the picture)
+        self.dismiss_button.clicked.connect(self.dismiss)
+        self.dismiss_button.hide()
+        self.setMouseTracking(True)  # (the pointing hand over a warning)
 
     def showMessage(self, text: str, timeout: int = 0) -> None:
         """A routine message, for ``timeout`` ms (0: until another): now, or after a warning held."""
@@ -106,6 +129,16 @@ class MessageBar(QStatusBar):
                 self.pending = (self.currentMessage(), rest)
         self.warning = True
         self._display(text, max(1, timeout))
+
+    def dismiss(self) -> None:
+        """The warning shown goes now (its ×, or its time is over): the routine message waiting behind
+        it shows, for its own time, or the bar is cleared."""
+        if not self.warning:
+            return
+        self.warning = False
+        text, ms = self.pending or ("", 0)
+        self.pending = None
+        self._display(text, ms)
 
     def clearMessage(self) -> None:
         """Drop the routine message shown and any waiting; a warning stays for its time."""
@@ -125,8 +158,12 @@ class MessageBar(QStatusBar):
 
     def _display(self, text: str, ms: int) -> None:
         super().showMessage(text)  # (no timeout: the bar's timer has it)
-        if text:
-            self.setToolTip(text)
+        self._said = text or self._said
+        self.setToolTip(f"{self._said}\n\nA click on the warning opens Help > Recent messages; × dismisses it."
+                        if self.warning else self._said)
+        if not self.warning:
+            self.unsetCursor()
+        self._place()
         self._shown_ms = ms if text else 0
         # (from after it shows: a clock taken at messageChanged reads no later than this)
         self._until = time.monotonic() + ms / 1000 if self._shown_ms else None
@@ -141,12 +178,64 @@ class MessageBar(QStatusBar):
             self._timer.start(math.ceil(left * 1000))
             return
         if self.warning:
-            self.warning = False
-            text, ms = self.pending or ("", 0)
-            self.pending = None
-            self._display(text, ms)
+            self.dismiss()
             return
         self._display("", 0)
+
+    def sign_size(self) -> int:
+        return self.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize, None, self)  # (16 px: the job bar's)
+
+    def warning_parts(self) -> tuple[QRect, QRect, str]:
+        """Where the warning shown draws its sign and its words (as wide as they are drawn), and the
+        words as drawn (ending in "…" where the sign, the words and the × after them are wider than the
+        message's room)."""
+        rect = message_rect(self)
+        size = self.sign_size()
+        sign = QRect(rect.left(), rect.top() + (rect.height() - size) // 2, size, size)
+        left = sign.right() + 1 + SIGN_GAP
+        room = max(0, rect.right() + 1 - left - self.dismiss_button.sizeHint().width())
+        fm = self.fontMetrics()
+        words = fm.elidedText(self.currentMessage(), Qt.TextElideMode.ElideRight, room)
+        return sign, QRect(left, rect.top(), min(room, fm.horizontalAdvance(words)), rect.height()), words
+
+    def _place(self) -> None:
+        """The × right after a warning's words, hidden with any other message."""
+        button = self.dismiss_button
+        if not (self.warning and self.currentMessage()):
+            button.hide()
+            return
+        size = button.sizeHint()
+        words = self.warning_parts()[1]
+        button.setGeometry(words.right() + 1, (self.height() - size.height()) // 2, size.width(), size.height())
+        button.show()
+        button.raise_()
+
+    def _on_warning(self, pos) -> bool:
+        if not (self.warning and self.currentMessage()):
+            return False
+        sign, words, _ = self.warning_parts()
+        return sign.united(words).adjusted(0, 0, SIGN_GAP, 0).contains(pos)
+
+    def mousePressEvent(self, e) -> None:
+        self._pressed = e.button() == Qt.MouseButton.LeftButton and self._on_warning(e.position().toPoint())
+        if self._pressed:
+            e.accept()  # (its release comes here: a click)
+        else:
+            super().mousePressEvent(e)
+
+    def mouseReleaseEvent(self, e) -> None:
+        clicked = self._pressed and e.button() == Qt.MouseButton.LeftButton and self._on_warning(e.position().toPoint())
+        self._pressed = False
+        super().mouseReleaseEvent(e)
+        if clicked:
+            self.warningClicked.emit()
+
+    def mouseMoveEvent(self, e) -> None:
+        if self._on_warning(e.position().toPoint()):
+            self.setCursor(Qt.CursorShape.PointingHandCursor)
+        else:
+            self.unsetCursor()
+        super().mouseMoveEvent(e)
 
     def event(self, e) -> bool:
         if e.type() == QEvent.Type.ParentChange and self.window() is not self._filtered:
@@ -154,7 +243,11 @@ class MessageBar(QStatusBar):
                 self._filtered.removeEventFilter(self)
             self._filtered = self.window()
             self._filtered.installEventFilter(self)  # (its status tips: a menu's wiped a warning)
-        return super().event(e)
+        done = super().event(e)
+        if e.type() in (QEvent.Type.LayoutRequest, QEvent.Type.Resize, QEvent.Type.FontChange,
+                        QEvent.Type.StyleChange):  # (the fields moved, or the words' room changed)
+            self._place()
+        return done
 
     def eventFilter(self, obj, e) -> bool:
         return obj is self._filtered and e.type() == QEvent.Type.StatusTip and self.warning
@@ -162,7 +255,7 @@ class MessageBar(QStatusBar):
     def paintEvent(self, e):
         text = self.currentMessage()
         rect = message_rect(self)
-        if not text or self.fontMetrics().horizontalAdvance(text) <= rect.width():
+        if not text or (not self.warning and self.fontMetrics().horizontalAdvance(text) <= rect.width()):
             super().paintEvent(e)
             return
         p = QPainter(self)  # (as QStatusBar paints, but for the words of the message)
@@ -172,9 +265,15 @@ class MessageBar(QStatusBar):
         for field in fields_of(self):  # (while a message shows, only the permanent widgets do)
             opt.rect = field.geometry().adjusted(-2, -1, 2, 1)
             self.style().drawPrimitive(QStyle.PrimitiveElement.PE_FrameStatusBarItem, opt, p, field)
+        flags = Qt.AlignmentFlag.AlignLeading | Qt.AlignmentFlag.AlignVCenter | Qt.TextFlag.TextSingleLine
+        if self.warning:
+            sign, rect, words = self.warning_parts()
+            self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning, None, self).paint(p, sign)
+            flags |= Qt.TextFlag.TextDontClip  # (elided to its room already; its rect is as wide as it measures)
+        else:
+            words = self.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, rect.width())
         p.setPen(self.palette().windowText().color())
-        p.drawText(rect, Qt.AlignmentFlag.AlignLeading | Qt.AlignmentFlag.AlignVCenter | Qt.TextFlag.TextSingleLine,
-                   self.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, rect.width()))
+        p.drawText(rect, flags, words)
         p.end()
 
 
