@@ -12,9 +12,9 @@ import json
 import math
 import tempfile
 import threading
-import time
 from contextlib import contextmanager
 from pathlib import Path
+from time import monotonic
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
@@ -304,8 +304,12 @@ class FinetunePage(QWidget):
         #: (the words of the last step's report, the step under way, since when): a step on a CPU takes a
         #: minute or two, and the line stood still meanwhile, as if the run had hung
         self.under_way: tuple | None = None
+        #: the clock's next second: it ticks at each whole second since the step began (a 1 s coarse timer,
+        #: early or late by some ms, showed one second twice, or skipped one, about every 10 s)
+        self.next_second = 1
         self.ticker = QTimer(self)
-        self.ticker.setInterval(1000)
+        self.ticker.setSingleShot(True)
+        self.ticker.setTimerType(Qt.TimerType.PreciseTimer)
         self.ticker.timeout.connect(self._tick)
         self.used = False  # Use these weights was pressed for ``output``
         self.stop_pressed = threading.Event()  # (the run under way's: Stop was pressed)
@@ -629,16 +633,27 @@ class FinetunePage(QWidget):
             parts.append("ETA after the first step")
         self.status.setText(" · ".join(parts))
         if p.done < p.total:
-            self.under_way = (self.status.text(), p.done + 1, time.monotonic())
-            self.ticker.start()
+            self.under_way = (self.status.text(), p.done + 1, monotonic())
+            self.next_second = 1
+            self._arm(self.under_way[2])
+
+    def _arm(self, now: float) -> None:
+        """The clock's tick at its next whole second since the step began."""
+        self.ticker.start(max(0, math.ceil((self.under_way[2] + self.next_second - now) * 1000)))
 
     def _tick(self) -> None:
-        """The report of the last step, and how long the step under way has taken so far."""
+        """The report of the last step, and the whole seconds the step under way has taken so far, each
+        shown once: a tick before its second (the timer fired early) waits out the rest of it."""
         if self.under_way is None or not self.jobs.busy:
             self._still()
             return
         words, step, since = self.under_way
-        self.status.setText(f"{words} · step {step} under way: {format_seconds(time.monotonic() - since)}")
+        now = monotonic()
+        seconds = math.floor(now - since)
+        if seconds >= self.next_second:  # (a tick over a second late, the event loop held: the clock catches up)
+            self.status.setText(f"{words} · step {step} under way: {format_seconds(seconds)}")
+            self.next_second = seconds + 1
+        self._arm(now)
 
     def _still(self) -> None:
         self.ticker.stop()
