@@ -5,7 +5,8 @@ the file for them reads all of it: a 10 GB camera file is a minute on a USB disk
 the same facts in its ``moov`` box (a few MB at most): per sample its duration (``stts``), its
 composition offset (``ctts``), its size (``stsz``) and where its chunk starts (``stsc``,
 ``stco``/``co64``). ``video_pts`` reads them for the file's one video track and gives the
-timestamps FFmpeg's demuxer would give its packets, in decode order, in the track's time base.
+timestamps FFmpeg's demuxer would give its packets, in decode order, in the track's time base;
+``video_sync`` reads which of them are keyframes (``stss``, ``stps``), as the demuxer flags them.
 
 It answers only for the plain layouts it can read exactly (one video track, no fragments, at
 most one edit starting at a media time >= 0 at normal rate) and returns None otherwise; the
@@ -149,6 +150,23 @@ def video_pts(path) -> Optional[list[int]]:
     """Presentation timestamps of the video track's samples in decode order, in the track's time
     base (1 / its ``mdhd`` timescale, PyAV's ``stream.time_base``), as FFmpeg's demuxer gives
     them; None where the file is not a plain MP4 / MOV this reads exactly."""
+    return _read(path, _pts_of)
+
+
+def video_sync(path) -> Optional[list[int]]:
+    """The video track's sync samples (keyframes) as FFmpeg's demuxer flags its packets: their
+    numbers in decode order from 0, ascending (index ``video_pts``'s list with them). The ``stss``
+    box lists them (from 1); without one every sample is a keyframe (intra-only video: ProRes,
+    MJPEG), and an empty one makes the first sample the only one; the ``stps`` box (partial sync
+    samples: MPEG-2's open GOPs in a MOV) adds its own. None where the file is not a plain MP4 /
+    MOV ``video_pts`` reads, or its keyframes are said where this does not look (sample groups of
+    random-access points: HEVC's open GOPs) or in no order FFmpeg matches them in."""
+    return _read(path, _sync_of)
+
+
+def _read(path, parse) -> Optional[list[int]]:
+    """``parse(moov, file size)`` of the file's moov box; None where there is none, or it is not
+    as ``parse`` reads it."""
     path = Path(path)
     try:
         size = os.path.getsize(path)
@@ -159,12 +177,14 @@ def video_pts(path) -> Optional[list[int]]:
     if moov is None:
         return None
     try:
-        return _pts_of(moov, size)
+        return parse(moov, size)
     except (struct.error, IndexError, ValueError):
         return None
 
 
-def _pts_of(moov: bytes, file_size: int) -> Optional[list[int]]:
+def _sample_boxes(moov: bytes) -> Optional[tuple[int, int, list[tuple[bytes, int, int]]]]:
+    """(video trak's payload start, its end, (type, payload start, end) of each box of its ``stbl``)
+    of a file with one video track and no fragments; None otherwise."""
     if _child(moov, 0, len(moov), b"mvex") is not None:
         return None  # fragments may follow
     traks = _video_trak(moov)
@@ -175,7 +195,36 @@ def _pts_of(moov: bytes, file_size: int) -> Optional[list[int]]:
     stbl = minf and _child(moov, *minf, b"stbl")
     if stbl is None:
         return None
-    box = {k: (a, b) for k, a, b in _boxes(moov, *stbl)}
+    return ta, tb, list(_boxes(moov, *stbl))
+
+
+def _sync_of(moov: bytes, file_size: int) -> Optional[list[int]]:
+    found = _sample_boxes(moov)
+    box = {k: (a, b) for k, a, b in found[2]} if found is not None else {}
+    if b"stsz" not in box or any(k in (b"sbgp", b"sgpd") and moov[a + 4:a + 8] in (b"rap ", b"sync")
+                                 for k, a, _ in found[2]):
+        return None  # (random-access sample groups: FFmpeg flags their samples too)
+    _, p = _full(moov, box[b"stsz"][0])
+    n = struct.unpack_from(">I", moov, p + 4)[0]
+    if b"stss" not in box:
+        return list(range(n)) if 0 < n <= file_size else None
+    stss, stps = ([e[0] for e in _table(moov, box[k], "I")] if k in box else [] for k in (b"stss", b"stps"))
+    if any(a >= b for t in (stss, stps) for a, b in zip(t, t[1:])) or set(stss) & set(stps):
+        return None  # (FFmpeg walks each list along the samples: one out of order, or in both, is not what it flags)
+    # numbered from 1, or from 0 where neither list starts above 0 (as FFmpeg takes them); an entry
+    # before the first sample stops FFmpeg's walk of its list there
+    off = int(bool(stss and stss[0] > 0 or stps and stps[0] > 0))
+    sync = sorted(k - off for t in (stss, stps) if t and t[0] >= off for k in t)
+    if not stss and not stps:
+        sync = [0]  # (an empty stss: FFmpeg flags the first sample alone)
+    return [k for k in sync if k < n]
+
+
+def _pts_of(moov: bytes, file_size: int) -> Optional[list[int]]:
+    found = _sample_boxes(moov)
+    if found is None:
+        return None
+    ta, tb, box = found[0], found[1], {k: (a, b) for k, a, b in found[2]}
     if not {b"stts", b"stsz", b"stsc"} <= box.keys() or not ({b"stco", b"co64"} & box.keys()):
         return None
 

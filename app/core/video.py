@@ -28,7 +28,7 @@ from .config import X264_PRESETS
 from .errors import InpaintError, OutputError, VideoError, short
 from .fsutil import check_writable, make_temp_beside, remove_orphans
 from .jobs import CancelToken, ProgressClock, ProgressFn
-from .mp4index import index_cut_off, video_pts
+from .mp4index import index_cut_off, video_pts, video_sync
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,10 @@ AAC_BITRATE_PER_CHANNEL = 64000
 USUAL_LAYOUTS = {1: "mono", 2: "stereo", 3: "2.1", 4: "4.0", 5: "5.0", 6: "5.1", 7: "6.1", 8: "7.1"}
 DEFAULT_FPS = 25.0
 FORWARD_SKIP = 120
+#: where the keyframes are known and a seek lands on the one asked for (``TRUSTED_SEEK``), a read further on
+#: seeks to the keyframe at or before it only when that skips more than this many frames decoding on would
+#: decode (a seek restarts the decoder on an I-frame: about ten frames' decoding, 640x360 H.264)
+SEEK_SAVES = 12
 INDEX_REPORT_EVERY = 2000  # packets between progress reports (and cancel checks) while indexing
 #: swscale flags for writing (RGB -> YUV): bicubic chroma with exact rounding. A frame read and
 #: written back keeps its chroma closer than with the defaults (PSNR 56.0 / 60.5 dB against 51.9 /
@@ -193,7 +197,8 @@ class VideoReader:
         if pts is not None:  # an MP4 / MOV: its sample tables instead of reading the whole file
             self._seekable, self._pts, self._count = True, sorted(pts), len(pts)
             self._pts_index = {}  # (seeks in MP4 / MOV are not checked against it)
-            self._keys = []
+            # (the sync samples' frames, by the frames shown before each as below: damage is placed per GOP)
+            self._keys = sorted((bisect.bisect_left(self._pts, t), t) for t in self._table_keys)
             self._torn = self._damaged = None
             self._cut = False
             self._damages = []
@@ -433,6 +438,7 @@ class VideoReader:
         moov box only; a 10 GB camera file is indexed in milliseconds instead of being read
         through), checked against the first packets and those of the last GOP as the demuxer
         gives them; None (demux it all) where it is no such file or anything differs."""
+        self._table_keys = []  # the keyframes' timestamps (the sync samples shown), where the tables say them
         if "mp4" not in (self._container.format.name or "") or len(self._container.streams.video) != 1:
             return None
         pts = video_pts(self.path)
@@ -445,7 +451,8 @@ class VideoReader:
         said = [(p, p < 0, False) for p in pts]
         # (and a packet read short, the file cut inside it, differs from its table entry: the demux
         # pass leaves that frame out)
-        stamp = lambda p: (p.pts if p.pts is not None else p.dts, bool(p.is_discard), bool(p.is_corrupt))  # noqa: E731
+        stamp = lambda p: (p.pts if p.pts is not None else p.dts, bool(p.is_discard), bool(p.is_corrupt),  # noqa: E731
+                           bool(p.is_keyframe))
         head, tail = [], []
         try:
             for packet in self._container.demux(s):
@@ -453,15 +460,22 @@ class VideoReader:
                     head.append(stamp(packet))
                 if len(head) == min(CHECK_PACKETS, len(pts)):
                     break
-            if head == said[:len(head)] and len(head) == min(CHECK_PACKETS, len(pts)):
+            if [t[:3] for t in head] == said[:len(head)] and len(head) == min(CHECK_PACKETS, len(pts)):
                 self._container.seek(max(pts), stream=s, backward=True, any_frame=False)
                 tail = [stamp(p) for p in self._container.demux(s) if p.size]
         except av.error.FFmpegError:
             tail = []
         finally:
             self._rewind()  # (the demux pass, if it comes to that, reads from the start)
-        if not tail or tail != said[len(said) - len(tail):]:
+        if not tail or [t[:3] for t in tail] != said[len(said) - len(tail):]:
             return None
+        # the keyframes (``mp4index.video_sync``), where the demuxer flags the packets checked as the
+        # tables do (else none, as before they were read: all of the file one stretch of damage)
+        sync = video_sync(self.path)
+        keyset = set(sync or ())
+        flags = [k in keyset for k in range(len(pts))]
+        if sync is not None and [t[3] for t in head + tail] == flags[:len(head)] + flags[len(flags) - len(tail):]:
+            self._table_keys = [pts[k] for k in sync if k < len(pts) and pts[k] >= 0]
         return [p for p in pts if p >= 0] or None
 
     def _rewind(self) -> None:
@@ -645,7 +659,7 @@ class VideoReader:
 
     def _gop(self, index: int) -> tuple[int, int]:
         """The keyframes (by the frames shown before each) at or before frame ``index`` and after it:
-        its GOP, (0, the frame count) where the keyframes are not indexed (an MP4 / MOV)."""
+        its GOP, (0, the frame count) where the keyframes are not indexed (``keyframes``)."""
         after = bisect.bisect_right(self._keys, (index, float("inf")))
         return (self._keys[after - 1][0] if after else 0), (self._keys[after][0] if after < len(self._keys)
                                                              else self._count)
@@ -657,6 +671,13 @@ class VideoReader:
         return gop[0] <= damage.end and self._gop(damage.first)[0] <= gop[1]
 
     @property
+    def keyframes(self) -> tuple[int, ...]:
+        """The frames each GOP starts at (its keyframe, by the frames shown before it: an open GOP's
+        B-frames shown before their keyframe are the GOP before's), ascending; () where they are not
+        indexed (frames without times, an MP4 whose sync-sample table cannot be read as FFmpeg does)."""
+        return tuple(k for k, _ in self._keys)
+
+    @property
     def damages(self) -> tuple[Damage, ...]:
         """The damaged stretches found so far (at open, and by reads since), in the order found: each
         once, however often its frames are read, up to ``MAX_DAMAGES`` (reads look for no more then)."""
@@ -665,7 +686,7 @@ class VideoReader:
     def damaged_span(self) -> Optional[tuple[int, int]]:
         """The frames the latest damage this reader has found spoils, as its notice says them: ``(first,
         end)``, from the frame found damaged (at open, or by a read since) to the keyframe after it (the
-        end of the file where the keyframes are not indexed: an MP4 / MOV); None where none was found.
+        end of the file where the keyframes are not indexed, ``keyframes``); None where none was found.
         Two cursors on a file (``reopen``) that met the same damage give spans that overlap; all the
         stretches found are ``damages``."""
         if not self._damages:
@@ -703,7 +724,12 @@ class VideoReader:
         """MP4 / MOV / Matroska: a seek lands on the keyframe at or before the frame's time, and frames
         come out with their own times."""
         target = self._pts[index]
-        self._container.seek(target, stream=self._stream, backward=True, any_frame=False)
+        # (to the keyframe shown at or before it, where known: MP4's index is searched by decode time, so a
+        # seek to the time of an open GOP's B-frame shown before its keyframe landed on that keyframe, and
+        # the B-frame, which needs the GOP before, was never decoded: the keyframe was given in its place)
+        k = bisect.bisect_right(self._keys, (index, float("inf"))) - 1
+        self._container.seek(self._keys[k][1] if k >= 0 else target, stream=self._stream, backward=True,
+                             any_frame=False)
         frames = self._decode_packets()
         for frame in frames:
             if frame.pts is not None and frame.pts < target:
@@ -783,9 +809,9 @@ class VideoReader:
             index += self._count
         if not 0 <= index < self._count:
             raise IndexError(f"frame {index} is outside 0..{self._count - 1}")
-        if self._decoder is not None and self._next < index <= self._next + FORWARD_SKIP:
-            # Decoding forward is cheaper than seeking back to a keyframe for short jumps
-            # (the engine reads reference frames every few frames).
+        if self._decoder is not None and self._next < index and self._decodes_on(index):
+            # Decoding forward is cheaper than seeking back to a keyframe for short jumps, and for any
+            # jump with no keyframe between (the engine reads reference frames every few frames).
             try:
                 while self._next < index:
                     self._take(self._next)
@@ -808,6 +834,19 @@ class VideoReader:
                              f"copy it again from the original, or re-export or repair it.") from None
         self._next = index + 1
         return frame
+
+    def _decodes_on(self, index: int) -> bool:
+        """Whether frame ``index``, further on than the running decoder stands, is reached by decoding on
+        rather than by a seek. Keyframes known: where none lies between (in a GOP of any length: a seek
+        would decode from one before where it stands), or the one it starts from lies no more than
+        ``SEEK_SAVES`` frames on; further, where a seek lands on that keyframe (MP4 / MOV, Matroska),
+        a seek, else (its seeks are checked, slower) decoding on up to ``FORWARD_SKIP`` frames, as
+        without keyframes."""
+        if self._keys and self._gop(index)[0] <= self._next + SEEK_SAVES:
+            return True
+        if self._keys and self._container.format.name.split(",")[0] in TRUSTED_SEEK:
+            return False
+        return index <= self._next + FORWARD_SKIP
 
     def _take(self, index: int):
         """The next frame of the running decoder, which stands at ``index``. Where frames carry the index's
