@@ -156,11 +156,12 @@ def video_pts(path) -> Optional[list[int]]:
 def video_sync(path) -> Optional[list[int]]:
     """The video track's sync samples (keyframes) as FFmpeg's demuxer flags its packets: their
     numbers in decode order from 0, ascending (index ``video_pts``'s list with them). The ``stss``
-    box lists them (from 1); without one every sample is a keyframe (intra-only video: ProRes,
-    MJPEG), and an empty one makes the first sample the only one; the ``stps`` box (partial sync
-    samples: MPEG-2's open GOPs in a MOV) adds its own. None where the file is not a plain MP4 /
-    MOV ``video_pts`` reads, or its keyframes are said where this does not look (sample groups of
-    random-access points: HEVC's open GOPs) or in no order FFmpeg matches them in."""
+    box lists them (from 1, or from 0 as some writers do); without one every sample is a keyframe
+    (intra-only video: ProRes, MJPEG); the ``stps`` box (partial sync samples: MPEG-2's open GOPs
+    in a MOV) adds its own. None where the file is not a plain MP4 / MOV ``video_pts`` reads, or
+    its keyframes are said where this does not look (an empty ``stss``: FFmpeg's parser finds them
+    in the picture data; sample groups of random-access points: HEVC's open GOPs) or in no order
+    FFmpeg matches them in."""
     return _read(path, _sync_of)
 
 
@@ -209,15 +210,14 @@ def _sync_of(moov: bytes, file_size: int) -> Optional[list[int]]:
     if b"stss" not in box:
         return list(range(n)) if 0 < n <= file_size else None
     stss, stps = ([e[0] for e in _table(moov, box[k], "I")] if k in box else [] for k in (b"stss", b"stps"))
+    if not stss:
+        return None  # (an empty stss: FFmpeg's parser finds the keyframes in the picture data)
     if any(a >= b for t in (stss, stps) for a, b in zip(t, t[1:])) or set(stss) & set(stps):
         return None  # (FFmpeg walks each list along the samples: one out of order, or in both, is not what it flags)
     # numbered from 1, or from 0 where neither list starts above 0 (as FFmpeg takes them); an entry
     # before the first sample stops FFmpeg's walk of its list there
-    off = int(bool(stss and stss[0] > 0 or stps and stps[0] > 0))
-    sync = sorted(k - off for t in (stss, stps) if t and t[0] >= off for k in t)
-    if not stss and not stps:
-        sync = [0]  # (an empty stss: FFmpeg flags the first sample alone)
-    return [k for k in sync if k < n]
+    off = int(stss[0] > 0 or bool(stps and stps[0] > 0))
+    return sorted(k - off for t in (stss, stps) if t and t[0] >= off for k in t if k - off < n)
 
 
 def _pts_of(moov: bytes, file_size: int) -> Optional[list[int]]:

@@ -93,6 +93,24 @@ def test_what_the_tables_cannot_say_keeps_the_frames_as_before(tmp_path, monkeyp
         assert r._pts_index == {} and r.keyframes == () and len(r) == 40
 
 
+def test_a_sync_table_numbered_from_0_or_empty_is_taken_as_ffmpeg_takes_it(tmp_path):
+    """Numbered from 0 (as some writers do), the entries are the same keyframes; an empty table leaves
+    them to FFmpeg's parser (the picture data says them): unknown here, one stretch as before."""
+    path = write_test_clip(tmp_path / "clip.mp4", make_frames(40, 64, 48), codec_options=x264(8, 2))
+    data = path.read_bytes()
+    at = data.index(b"stss") + 8  # (version and flags, then the count, then the entries)
+    entries = [int.from_bytes(data[k:k + 4], "big") for k in range(at + 4, at + 24, 4)]
+    assert int.from_bytes(data[at:at + 4], "big") == 5 and entries == [1, 9, 17, 25, 33]
+    zero = tmp_path / "from0.mp4"
+    zero.write_bytes(data[:at + 4] + b"".join((k - 1).to_bytes(4, "big") for k in entries) + data[at + 24:])
+    assert video_sync(zero) == flagged(zero)[0] == [0, 8, 16, 24, 32]
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(data[:at] + bytes(4) + data[at + 4:])
+    assert video_sync(empty) is None and flagged(empty)[1] == [0, 8, 16, 24, 32]
+    with VideoReader(zero) as r, VideoReader(empty) as e:
+        assert r.keyframes == (0, 8, 16, 24, 32) and e.keyframes == () and len(e) == 40 and e._pts_index == {}
+
+
 def write_two_glitches_mp4(folder, n: int, bframes: int, keys=(1, 6)) -> tuple:
     """An H.264 MP4 of ``n`` frames (GOPs of 8) with the keyframes ``keys`` (the second and the seventh:
     frames 8 and 48) overwritten in part: (its path, the frames each keyframe starts)."""
