@@ -242,7 +242,7 @@ def cmd_track(args) -> int:
     from .core.errors import OutputError
     from .core.fsutil import atomic_path, check_writable
     from .core.masks import check_not_inverted, fit_mask, is_own_mask, mask_png, read_mask_image
-    from .core.segment import CHECK, GrabCutSegmenter, TrackParams, click_motion, split_objects, track
+    from .core.segment import CHECK, GrabCutSegmenter, TrackParams, prepare_click, split_objects, track
     from .core.video import frame_range, open_video
 
     out = Path(args.output).expanduser()
@@ -332,8 +332,8 @@ def cmd_track(args) -> int:
             masks = list(given.get(f, []))
             if objects:
                 seg.set_image(reader[f], index=f)
-                if isinstance(seg, GrabCutSegmenter):
-                    seg.set_motion(click_motion(lambda i: reader[i], f, n))
+                # (the first candidate alone is taken: the background plate only adds a second one)
+                prepare_click(seg, lambda i: reader[i], f, n, plate=0)
             for obj, (pts, box) in sorted(objects.items()):
                 mask = _select(seg, pts, box)
                 which = "" if len(objects) == 1 else f" for object {obj}"

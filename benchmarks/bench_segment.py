@@ -68,7 +68,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.core.masks import dilate  # noqa: E402
-from app.core.segment import (GrabCutSegmenter, Segmenter, TrackParams, click_motion, mask_iou,  # noqa: E402
+from app.core.segment import (GrabCutSegmenter, Segmenter, TrackParams, mask_iou, prepare_click,  # noqa: E402
                               track)
 
 CLIPS = ("bmx-trees", "tennis", "schoolgirls", "dogs_jump")
@@ -129,8 +129,9 @@ def next_click(pred: np.ndarray, gt: np.ndarray):
 
 def _prepare(seg, frames, index):
     seg.set_image(frames[index], index=index)
-    if isinstance(seg, GrabCutSegmenter):  # as in the GUI: the motion cue is the weight-free path's
-        seg.set_motion(click_motion(lambda i: frames[i], index, len(frames)))
+    # as in the GUI: the motion cue is the weight-free path's (its background plate adds a second
+    # candidate only, and the first is what this benchmark takes)
+    prepare_click(seg, lambda i: frames[i], index, len(frames), plate=0)
 
 
 def _corrective_clicks(seg, mask, gt, points, n_clicks: int, edit: bool = True):

@@ -3,6 +3,7 @@ path on a synthetic clip: a textured square moving over a textured background wh
 from __future__ import annotations
 
 import cv2
+import pytest
 import numpy as np
 
 from app.core.segment import GrabCutSegmenter, TrackParams, click_motion, mask_iou, track
@@ -265,3 +266,107 @@ def test_flows_asked_of_the_plate_without_its_plate_do_not_pile_up():
         tracemalloc.stop()
     one = frames[0].shape[0] * frames[0].shape[1] * 2 * 4  # (a float32 flow)
     assert held[1] - held[0] < 3 * one, (held, one)  # (it held 49 more flows, 49 x one, before)
+
+
+def limb_clip(n=21, h=120, w=160, pan=2, seed=5):
+    """Frames and bool masks of an object whose colours are the background's own (one texture's
+    statistics): a body moving 4 px a frame while the camera pans 2, and a limb beside it that
+    jitters up and down by up to 5 px a frame (an arm, a leg), so it moves like the body only on
+    the whole."""
+    rng = np.random.default_rng(seed)
+    big_w = w + pan * n + 16
+    tex = cv2.resize(rng.integers(0, 160, (h // 6 + 2, big_w // 6 + 2, 3), dtype=np.uint8), (big_w, h + 12),
+                     interpolation=cv2.INTER_CUBIC)
+    body = cv2.resize(rng.integers(0, 160, (8, 6, 3), dtype=np.uint8), (24, 32), interpolation=cv2.INTER_CUBIC)
+    limb = cv2.resize(rng.integers(0, 160, (3, 6, 3), dtype=np.uint8), (24, 12), interpolation=cv2.INTER_CUBIC)
+    jitter = rng.integers(-5, 6, n)
+    frames, masks = [], []
+    for i in range(n):
+        img = np.ascontiguousarray(tex[:h, pan * i:pan * i + w])
+        m = np.zeros((h, w), bool)
+        x0, y0 = 30 + 4 * i, 40
+        img[y0:y0 + 32, x0:x0 + 24] = body
+        m[y0:y0 + 32, x0:x0 + 24] = True
+        ly = y0 + 8 + jitter[i]
+        img[ly:ly + 12, x0 + 24:x0 + 48] = limb
+        m[ly:ly + 12, x0 + 24:x0 + 48] = True
+        frames.append(img)
+        masks.append(m)
+    return frames, masks
+
+
+def test_a_click_on_an_object_coloured_like_its_background_offers_it_whole_second_by_its_background_plate():
+    """Colour cannot tell this object from its background, and its limb moves unlike the body from
+    frame to frame: without the plate no candidate of a click on the body is the whole object (the
+    best IoU 0.73 here); the region that differs from the background plate is, and it comes second,
+    where one Tab goes, on the clip's first frame (the window all ahead) and in its middle. The first
+    candidate is the one without the plate."""
+    from app.core.segment import prepare_click
+
+    frames, masks = limb_clip()
+    for f in (0, 10):
+        cands = {}
+        for plate in (0, 10):
+            seg = GrabCutSegmenter(seed=0)
+            seg.set_image(frames[f], index=f)
+            prepare_click(seg, lambda i: frames[i], f, len(frames), plate=plate)
+            cands[plate] = [mask_iou(c.mask, masks[f]) for c in seg.predict([(42 + 4 * f, 56, 1)])]
+        assert max(cands[0]) < 0.8 and cands[10][1] > 0.9, (f, cands)
+        assert cands[10][0] == cands[0][0], (f, cands)
+    # the plate's cut, like the others, runs on its own thread's generator: the same click repeats
+    # exactly, and the caller's OpenCV random state is left alone
+    cv2.setRNGSeed(123)
+    first = seg.predict([(82, 56, 1)])
+    after = cv2.randu(np.zeros((4, 1), np.int32), 0, 1 << 30).ravel().tolist()
+    cv2.setRNGSeed(123)
+    assert after == cv2.randu(np.zeros((4, 1), np.int32), 0, 1 << 30).ravel().tolist()
+    cv2.setRNGSeed(999)
+    again = seg.predict([(82, 56, 1)])
+    assert [c.score for c in again] == [c.score for c in first]
+    assert all(np.array_equal(a.mask, b.mask) for a, b in zip(first, again))
+
+
+def test_a_click_on_an_object_that_stays_put_is_not_changed_by_the_plate():
+    """An object still over the window is in its background plate: the frame does not differ from
+    the plate there, so the plate offers nothing and the click's candidates are the ones without it."""
+    from app.core.segment import prepare_click
+
+    frames, masks = panning_clip(n=12, pan=2, speed=(-2, 0))  # the square moves with the background
+    cands = {}
+    for plate in (0, 10):
+        seg = GrabCutSegmenter(seed=0)
+        seg.set_image(frames[0], index=0)
+        prepare_click(seg, lambda i: frames[i], 0, len(frames), plate=plate)
+        cands[plate] = [c.mask for c in seg.predict([(58, 58, 1)])]
+    assert len(cands[0]) == len(cands[10])
+    assert all(np.array_equal(a, b) for a, b in zip(cands[0], cands[10]))
+
+
+def test_the_click_plate_reads_its_window_once_in_order_and_stops_when_a_read_raises():
+    """A click's plate reads the 2 x 10 frames around the clicked one once each, in order (a video
+    read backwards seeks for every frame), and a read that raises (the click cancelled) stops it."""
+    from app.core.segment import click_plate
+
+    frames, _ = limb_clip(n=30, w=240)
+    reads = []
+
+    def get(i):
+        reads.append(i)
+        return frames[i]
+
+    z = click_plate(get, 15, len(frames))
+    assert z.shape == frames[0].shape[:2] and z.dtype == np.float32
+    assert reads == [15] + [i for i in range(5, 26) if i != 15], reads
+    assert click_plate(get, 0, 3) is None  # too short a clip to have a plate
+
+    class Stop(Exception):
+        pass
+
+    def stop_at_third(i, seen=[]):
+        seen.append(i)
+        if len(seen) == 3:
+            raise Stop
+        return frames[i]
+
+    with pytest.raises(Stop):
+        click_plate(stop_at_third, 15, len(frames))

@@ -105,6 +105,38 @@ class GrabCutSegmenter(Segmenter):
         self._s["motion"] = small[0]
         self._s["motions"] = [camera_motion(fl)[1] for fl in small]  # residual flows
 
+    def set_plate(self, z) -> None:
+        """Give the current image's difference from its background plate (``click_plate``: float32
+        (H, W), at any size; ``None`` removes it). With it, a click on an object that moves against
+        the background over the frames around also offers the region that differs from the plate,
+        second (what Tab goes to first)."""
+        if self._s is None:
+            raise RuntimeError("call set_image before set_plate")
+        self._s.pop("plate", None)
+        if z is None:
+            return
+        h, w = self._s["bgr"].shape[:2]
+        z = np.asarray(z, np.float32)
+        self._s["plate"] = z if z.shape == (h, w) else cv2.resize(z, (w, h), interpolation=cv2.INTER_AREA)
+
+    @property
+    def has_plate(self) -> bool:
+        """Whether the current image has its background plate's difference (``set_plate``)."""
+        return self._s is not None and "plate" in self._s
+
+    def plate_candidate(self, points: list[Point]) -> Optional[Candidate]:
+        """The region of the current image that differs from its background plate around the
+        positive ``points`` (full-size coordinates), as ``predict`` offers it second; None without a
+        plate or where the clicked object does not differ from it. For a caller that shows the
+        other candidates first and adds this one when it is ready (the GUI)."""
+        if not self.has_plate:
+            return None
+        f = self._s["f"]
+        pts = [(x * f, y * f, l) for x, y, l in points]
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="grabcut") as pool:  # (its own generator)
+            m = pool.submit(self._plate_cut, (self.seed << 8) + 255, pts).result()  # (as in predict)
+        return None if m is None else Candidate(self._to_full(m), 0.0)
+
     # -- prediction --------------------------------------------------------------------------
     def _predict(self, points: list[Point], box: Optional[Box], prior: Optional[np.ndarray],
                  previous: Optional[np.ndarray] = None) -> list[Candidate]:
@@ -220,9 +252,12 @@ class GrabCutSegmenter(Segmenter):
         # place in the list, so the same click gives the same candidates every time, whichever
         # thread runs which job, and the caller's own OpenCV random state is left alone.
         base = self.seed << 8
-        with ThreadPoolExecutor(max_workers=max(1, min(len(jobs), self.threads or os.cpu_count() or 1)),
+        with ThreadPoolExecutor(max_workers=max(1, min(len(jobs) + 1, self.threads or os.cpu_count() or 1)),
                                 thread_name_prefix="grabcut") as pool:
+            # (the background plate's cut, where there is a plate, runs beside the others)
+            plate_cut = pool.submit(self._plate_cut, base + 255, pts) if box is None else None
             done = list(pool.map(lambda a: self._cut_job(base + a[0], pts, *a[1]), enumerate(jobs)))
+            plate = None if plate_cut is None else plate_cut.result()
         cands = [c for c in done if c is not None]
         if box is not None:
             # a speck (under 2% of the box) is a failed cut, not the object the box was drawn around
@@ -243,6 +278,13 @@ class GrabCutSegmenter(Segmenter):
             cands.append((proposal, 100.0))
             if best[0] >= self.agree:
                 cands[best[1]] = (cands[best[1]][0], 101.0)
+        if plate is not None:
+            # Second, not first: over 91 clicks on the benchmark clips it is the better first mask
+            # (0.366 -> 0.463), but tracked from it the masks were no better (one click on frame 0:
+            # 0.283 and 0.349 on two seeds against 0.329; on frames 5, 25, 45: 0.361 against 0.373),
+            # it takes two touching objects that move as one, and an object slow for its size brings
+            # its trace in the plate with it (docs/SEGMENTATION.md). Tab goes to it first.
+            cands.append((plate, max((sc for _, sc in cands), default=1.0) - 1e-3))
         if not cands:
             # GrabCut found nothing usable: offer the click disks themselves rather than nothing
             lab = np.zeros((H, W), np.uint8)
@@ -302,10 +344,17 @@ class GrabCutSegmenter(Segmenter):
         if n == 0:
             return None
         total /= n
+        return self._superpixel_region(total, self.sp_thresh, pos)
+
+    def _superpixel_region(self, value, thr, pos):
+        """Bool mask of the superpixels whose mean ``value`` is over ``thr``, connected to the clicks
+        ``pos`` (their own superpixels belong to it whatever their value), or None when that is
+        nothing or most of the frame (over 40 %: not an object)."""
+        H, W = value.shape
         sp = self._superpixels()
         count = np.bincount(sp.ravel(), minlength=sp.max() + 1)
-        mean = np.bincount(sp.ravel(), total.ravel(), minlength=sp.max() + 1) / np.maximum(1, count)
-        like = mean[sp] > self.sp_thresh
+        mean = np.bincount(sp.ravel(), value.ravel(), minlength=sp.max() + 1) / np.maximum(1, count)
+        like = mean[sp] > thr
         seeds = [(int(np.clip(x, 0, W - 1)), int(np.clip(y, 0, H - 1))) for x, y in pos]
         for x, y in seeds:
             like |= sp == sp[y, x]  # the clicked superpixels belong to the object
@@ -316,8 +365,48 @@ class GrabCutSegmenter(Segmenter):
         keep[0] = False
         m = keep[lab]
         if not m.any() or m.mean() > 0.4:
-            return None  # most of the frame: not an object
+            return None
         return m
+
+    def _plate_cut(self, seed, pts, thr=1.5, gate=2.0, lo=0.75, hi=3.0, grow=0.25):
+        """The object as what differs from the background plate around the positive clicks, or None;
+        runs on a pool thread (``seed``: its OpenCV generator's, as ``_cut_job``).
+
+        The superpixels whose mean plate difference is over ``thr``, connected to a click, are the
+        region; GrabCut in its box grown by ``grow`` cleans it (the region probable object, plate
+        difference under ``lo`` definite background, over ``hi`` inside the region definite object).
+        None unless the median difference around the clicks is at least ``gate`` (an object that
+        stays put is in the plate: the difference says nothing about it)."""
+        z = self._s.get("plate")
+        pos = [(x, y) for x, y, l in pts if l]
+        if z is None or not pos:
+            return None
+        H, W = z.shape
+        r = max(2, self._disk_radius())
+        near = np.concatenate([z[max(0, int(y) - r):int(y) + r + 1, max(0, int(x) - r):int(x) + r + 1].ravel()
+                               for x, y in pos])
+        if not near.size or float(np.median(near)) < gate:
+            return None
+        region = self._superpixel_region(z, thr, pos)
+        if region is None:
+            return None
+        ys, xs = np.nonzero(region)
+        bw, bh = xs.max() + 1 - xs.min(), ys.max() + 1 - ys.min()
+        x0, y0 = max(0, int(xs.min() - grow * bw)), max(0, int(ys.min() - grow * bh))
+        x1, y1 = min(W, int(xs.max() + 1 + grow * bw)), min(H, int(ys.max() + 1 + grow * bh))
+        lab8 = np.full((y1 - y0, x1 - x0), cv2.GC_PR_BGD, np.uint8)
+        zc, rc = z[y0:y1, x0:x1], region[y0:y1, x0:x1]
+        lab8[rc] = cv2.GC_PR_FGD
+        lab8[zc < lo] = cv2.GC_BGD
+        lab8[rc & (zc > hi)] = cv2.GC_FGD
+        self._paint_points(lab8, pts, x0, y0)
+        cv2.setRNGSeed(seed)  # this thread's generator only
+        fg = self._run(lab8, self._s["bgr"][y0:y1, x0:x1])
+        if fg is None or not fg.any():
+            return region
+        full = np.zeros((H, W), bool)
+        full[y0:y1, x0:x1] = fg
+        return _keep_components(full, seeds=pos)
 
     def _motion_region(self, pts):
         """Bool mask of the pixels moving like the positive clicks and unlike the background, or None.
