@@ -9,6 +9,7 @@ The segmenter is SAM when a checkpoint is configured or found, else the weight-f
 """
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from pathlib import Path
@@ -27,12 +28,14 @@ from app.core.jobs import Progress
 from app.core.masks import MaskStore, encode_labels
 from app.core.paths import models_dir
 from app.core.segment import (CHECK, FALLBACK, KEYFRAME, LOST, SHRUNK, GrabCutSegmenter, TrackParams, changed_spans,
-                              click_motion, objects_in, resume_spans, track, without_static)
+                              click_plate, mask_iou, objects_in, prepare_click, resume_spans, track, without_static)
 from app.core.segment import download
 from app.core.segment.sam import SamSegmenter, find_sam_checkpoint, load_sam
 
 from .icons import icon
 from .project import mask_digest, track_record
+
+log = logging.getLogger(__name__)
 from .qimage import mask_to_qimage
 from .timeline import frames_text
 from .tools import SCOPE_LABELS, Tool
@@ -187,9 +190,14 @@ def segment_job(provider: SegmenterProvider, sam_path, device, video, index: int
         seg.set_image(rgb, index=index, check=cancel.check)  # (SAM's embedding stops between encoder blocks)
         if isinstance(seg, GrabCutSegmenter) and seg.embed_calls != before:
             reader = host.reader(video)
-            cancel.check()
-            # The object's motion to a neighbouring frame helps GrabCut grow a click to the whole object.
-            seg.set_motion(click_motion(lambda i: rgb if i == index else reader[i], index, len(reader)))
+
+            def frame(i):
+                cancel.check()  # (a click made again, or the window closing, stops the reads)
+                return rgb if i == index else reader[i]
+
+            # The object's motion to the frames near helps GrabCut grow a click to the whole object
+            # (what differs from their background is a candidate added after: ``plate_job``).
+            prepare_click(seg, frame, index, len(reader), plate=0)
         cancel.check()
         if previous is None and frame_mask is not None and len(points) == 1 and box is None:
             x, y, _ = points[0]
@@ -198,6 +206,32 @@ def segment_job(provider: SegmenterProvider, sam_path, device, video, index: int
         if box is None and previous is None and not any(label for _, _, label in points):
             return [], False  # right clicks alone: nothing selected to take a part out of
         return seg.predict(points, box, previous=previous), False
+
+    return fn
+
+
+def plate_job(provider: SegmenterProvider, device: str, video, index: int, rgb: np.ndarray, points: list):
+    """One more candidate for a first click on frame ``index`` with the weight-free segmenter: the
+    region that differs from the background plate of the frames around (``click_plate``; read and
+    aligned here, after the click's other candidates are on screen: it takes as long again as the
+    click, 20 frames read and their flows), or None. Runs on the click worker; the plate stays with
+    the frame's cached state, so a new selection on the same frame does not compute it again."""
+
+    def fn(host, progress, cancel):
+        seg = provider.for_clicks(None, device, video)  # (the click's own: the same key keeps its cache)
+        if not isinstance(seg, GrabCutSegmenter):
+            return None
+        seg.set_image(rgb, index=index)  # (cached: the click's own state)
+        if not seg.has_plate:
+            reader = host.reader(video)
+
+            def frame(i):
+                cancel.check()  # (a new click or Esc stops the reads)
+                return rgb if i == index else reader[i]
+
+            seg.set_plate(click_plate(frame, index, len(reader)))
+        cancel.check()
+        return seg.plate_candidate(points)
 
     return fn
 
@@ -828,7 +862,7 @@ class SegmentController(QObject):
             return
         fn = segment_job(self.provider, sam, device, self.project.video_path, index, rgb, points, box, previous,
                          frame_mask)
-        self.jobs.submit("Select", fn, request=req, frame=(self.project.video_path, index), sam=sam)
+        self.jobs.submit("Select", fn, request=req, frame=(self.project.video_path, index), sam=sam, device=device)
         self.controller.message.emit(self._segmenting_text(sam, device, index))
 
     def _segmenting_text(self, sam: Optional[Path], device: str, index: int) -> str:
@@ -839,6 +873,10 @@ class SegmentController(QObject):
                 "embedding, 10-30 s by model; further clicks on it answer in under a second)")
 
     def _answered(self, job, result) -> None:
+        if job.data.get("plate"):
+            self._plate_answered(job, result)
+            self._next()
+            return
         if job.data.get("request") == self._request:
             self._answered_request = self._request
             candidates, edits_frame = result
@@ -861,7 +899,40 @@ class SegmentController(QObject):
             self.candidatesChanged.emit()
             if self._commit_on_answer == self._request:
                 self.commit()
+            else:
+                self._more_candidates(job)
         self._next()
+
+    def _more_candidates(self, job) -> None:
+        """After a first click's candidates are shown (GrabCut, no box, nothing newer asked), look
+        for one more: what differs from the background plate (``plate_job``), added second."""
+        req, index, rgb, points, box, previous, _ = self._asked
+        if (self._pending is not None or self.tool.edits_frame or box is not None or previous is not None
+                or len(points) != 1 or not points[0][2] or job.data.get("sam") is not None
+                or job.data.get("frame") != (self.project.video_path, index)):
+            return
+        fn = plate_job(self.provider, job.data.get("device", "cpu"), self.project.video_path, index, rgb, points)
+        self.jobs.submit("More candidates", fn, request=req, plate=True)
+
+    def _plate_answered(self, job, candidate) -> None:
+        """Add the plate's candidate second, where one Tab goes, if the selection it is for is still
+        on screen and it is not a near copy of one there (the one shown stays shown)."""
+        tool = self.tool
+        if (candidate is None or job.data.get("request") != self._request or not tool.candidates
+                or tool.edits_frame or not candidate.mask.any()
+                or any(mask_iou(candidate.mask, c.mask) > 0.92 for c in tool.candidates)):
+            return
+        first = tool.candidates[0]
+        tool.candidates.insert(1, candidate)
+        if tool.index >= 1:
+            tool.index += 1
+        if tool.history and tool.history[-1][2] and tool.history[-1][2][0] is first:
+            # (Ctrl+Z back to this click brings it back with it)
+            points, box, cands, index, edits = tool.history[-1]
+            tool.history[-1] = (points, box, cands[:1] + [candidate] + cands[1:], index + (index >= 1), edits)
+        self.controller.message.emit(f"{len(tool.candidates)} candidate(s): Tab shows the next, Enter keeps it, "
+                                     "Esc discards.")
+        self.candidatesChanged.emit()
 
     def _found_nothing(self) -> None:
         """The latest click or box selected nothing: drop it and keep what was shown."""
@@ -883,6 +954,10 @@ class SegmentController(QObject):
         self.candidatesChanged.emit()
 
     def _failed(self, job, message: str) -> None:
+        if job.data.get("plate"):  # (an extra candidate: the click's own answer is on screen; nothing to stop for)
+            log.warning("no background-plate candidate: %s", message)
+            self._next()
+            return
         if job.data.get("request") == self._request:
             self._answered_request = self._request
             self.controller.error.emit(message)

@@ -55,8 +55,9 @@ def test_damage_met_by_inpaint_on_the_engine_thread_is_said_once_for_each_stretc
 
 
 def test_damage_met_by_the_click_tools_look_at_the_frames_around_a_click_is_said(window, glitches, qtbot):
-    """A click with the GrabCut tool reads frames 2, 4 and 6 after the one clicked (its motion) on
-    the click worker; a click just before a damaged stretch meets it there, nowhere else."""
+    """A click with the GrabCut tool reads the frames around the one clicked on the click worker (2, 4
+    and 6 after it for its motion, 10 either side for its background plate); a click just before a
+    damaged stretch meets it there, nowhere else."""
     path, (one, _) = glitches
     clicked = None
     for f in range(one[0] - 1, max(one[0] - 8, 0), -1):  # (a frame read whole, the ones 2-6 after it not)
