@@ -207,6 +207,24 @@ class GrabCutSegmenter(Segmenter):
             cv2.circle(lab, (round((x - x0) * scale), round((y - y0) * scale)), r,
                        int(cv2.GC_FGD if l else cv2.GC_BGD), -1)
 
+    def _run_bounded(self, lab, x0, y0, pts, budget=None):
+        """GrabCut from label map ``lab`` on the image's crop at (``x0``, ``y0``) of its size, with
+        the clicks ``pts`` painted on; a crop of more than ``budget`` pixels (default ``cut_pixels``;
+        0: no bound) is cut on a scaled copy and the answer brought back to the crop's size. Returns
+        bool FG or None."""
+        budget = self.cut_pixels if budget is None else budget
+        ch, cw = lab.shape
+        crop = self._s["bgr"][y0:y0 + ch, x0:x0 + cw]
+        f = min(1.0, float(np.sqrt(budget / (ch * cw)))) if budget > 0 else 1.0
+        if f < 1.0:  # a large crop: cut a scaled copy, then bring the answer back to the crop's size
+            size = (max(1, round(cw * f)), max(1, round(ch * f)))
+            crop, lab = cv2.resize(crop, size, interpolation=cv2.INTER_AREA), cv2.resize(lab, size, interpolation=cv2.INTER_NEAREST)
+        self._paint_points(lab, pts, x0, y0, scale=lab.shape[1] / cw)
+        fg = self._run(lab, crop)
+        if fg is not None and f < 1.0:
+            fg = cv2.resize(fg.astype(np.float32), (cw, ch), interpolation=cv2.INTER_LINEAR) > 0.5
+        return fg
+
     def _run(self, lab, crop):
         """GrabCut on ``crop`` (BGR uint8) from label map ``lab``; returns bool FG or None."""
         if not ((lab == cv2.GC_BGD) | (lab == cv2.GC_PR_BGD)).any() or not ((lab == cv2.GC_FGD) | (lab == cv2.GC_PR_FGD)).any():
@@ -399,9 +417,10 @@ class GrabCutSegmenter(Segmenter):
         lab8[rc] = cv2.GC_PR_FGD
         lab8[zc < lo] = cv2.GC_BGD
         lab8[rc & (zc > hi)] = cv2.GC_FGD
-        self._paint_points(lab8, pts, x0, y0)
         cv2.setRNGSeed(seed)  # this thread's generator only
-        fg = self._run(lab8, self._s["bgr"][y0:y1, x0:x1])
+        # (at the working size, unbounded: it runs after the click's answer, and scaling it to
+        # ``cut_pixels`` cost the largest object here, bmx's rider on frame 0, 0.76 -> 0.72)
+        fg = self._run_bounded(lab8, x0, y0, pts, budget=0)
         if fg is None or not fg.any():
             return region
         full = np.zeros((H, W), bool)
@@ -460,18 +479,9 @@ class GrabCutSegmenter(Segmenter):
         else:  # inside the box: the co-moving region is probable object, the rest probable background
             inner = region[y0:y1, x0:x1]
             lab[y0 - cy0:y1 - cy0, x0 - cx0:x1 - cx0] = np.where(inner, cv2.GC_PR_FGD, cv2.GC_PR_BGD)
-        crop = self._s["bgr"][cy0:cy1, cx0:cx1]
-        ch, cw = lab.shape
-        f = min(1.0, float(np.sqrt(self.cut_pixels / (ch * cw)))) if self.cut_pixels > 0 else 1.0
-        if f < 1.0:  # a large crop: cut a scaled copy, then bring the answer back to the crop's size
-            size = (max(1, round(cw * f)), max(1, round(ch * f)))
-            crop, lab = cv2.resize(crop, size, interpolation=cv2.INTER_AREA), cv2.resize(lab, size, interpolation=cv2.INTER_NEAREST)
-        self._paint_points(lab, pts, cx0, cy0, scale=lab.shape[1] / cw)
-        fg = self._run(lab, crop)
+        fg = self._run_bounded(lab, cx0, cy0, pts)
         if fg is None:
             return None
-        if f < 1.0:
-            fg = cv2.resize(fg.astype(np.float32), (cw, ch), interpolation=cv2.INTER_LINEAR) > 0.5
         full = np.zeros((H, W), bool)
         full[cy0:cy1, cx0:cx1] = fg
         seeds = [(x, y) for x, y, l in pts if l]
