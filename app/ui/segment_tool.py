@@ -34,12 +34,12 @@ from app.core.segment.sam import SamSegmenter, find_sam_checkpoint, load_sam
 
 from .icons import icon
 from .project import mask_digest, track_record
-
-log = logging.getLogger(__name__)
 from .qimage import mask_to_qimage
 from .timeline import frames_text
 from .tools import SCOPE_LABELS, Tool
 from .workers import Refused
+
+log = logging.getLogger(__name__)
 
 #: what each flag tells the user, when G brings them to the frame
 FLAG_REASONS = {LOST: "the object seems hidden or gone here",
