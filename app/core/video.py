@@ -169,6 +169,8 @@ class VideoReader:
         self._next = 0  # index of the frame the running decoder yields next
         self._held = None  # a frame the decoder gave early, a lost one's stand-in, kept for its own place (``_take``)
         self._synced = False  # the running decoder has given a frame with the index's time for it
+        self._shown = None  # the last frame the running decoder gave (or skipped to reach the one asked for)
+        self._refused = False  # the decoder refused a packet (``_decode_packets``): frames lost show the one before
         self._pts_trusted = True  # a checked seek found frames with the index's times (``_seek_checked``)
         #: how the source's YUV maps to RGB (matrix, range) and what its colours mean (primaries,
         #: transfer): ``VideoWriter(colour=)`` writes the same, so untouched pixels stay as they were
@@ -606,7 +608,12 @@ class VideoReader:
                 frames = packet.decode()
             except av.error.FFmpegError:
                 yield from held  # (decoded before the packet refused: whole)
-                raise
+                held.clear()
+                if not (packet.size and self._conceals):
+                    raise
+                # (its frame, and any the decoder drops for it, are lost: ``_take`` shows the one before)
+                self._refused = True
+                continue
             for frame in frames:
                 if not check:
                     yield frame
@@ -626,14 +633,25 @@ class VideoReader:
                 yield frame
         yield from held
 
-    def _met_damage(self, index: int, at: int) -> None:
+    @property
+    def _conceals(self) -> bool:
+        """Whether a packet the decoder refuses mid-file is gone past (its frame shown as the one before,
+        ``_take``) rather than stopping the read: where every frame comes out with the index's time and a
+        seek lands on the keyframe asked for (MP4 / MOV, Matroska), so a frame lost is known by its time,
+        in order and at random alike."""
+        return (self._seekable and len(self._pts) == self._count
+                and self._container.format.name.split(",")[0] in TRUSTED_SEEK)
+
+    def _met_damage(self, index: int, at: int, lost: Optional[int] = None) -> None:
         """A frame decoded with errors (concealed), frame ``at``, the first it spoils frame ``index``
         (a B-frame shown before it). Where no damage found before spoils their GOPs or one next to
         them (``_joins``), a stretch of its own, to the keyframe after ``at``: said now in the notice
         (the command line and the export summary show it), the log and ``on_damage``; else the
         stretch found before reaches over it (and over another it now reaches: one stretch). Its
         frames are read and exported as players show them: refusing them stopped the export of a
-        whole recording (a TV capture, a camera's dropped packets) for a glitch it already had."""
+        whole recording (a TV capture, a camera's dropped packets) for a glitch it already had.
+        ``lost``: frames ``index`` to ``lost`` could not be decoded at all (their packets refused) and
+        show frame ``index - 1`` (``_take``), as players hold the last picture."""
         gop = self._gop(index)[0], self._gop(at)[1]
         joined = [k for k, damage in enumerate(self._damages) if self._joins(gop, damage)]
         if joined:  # (one stretch: what it joins, the first found standing for the stretches it joins up)
@@ -643,11 +661,22 @@ class VideoReader:
             for k in reversed(joined[1:]):
                 del self._damages[k]
             return
+        if len(self._damages) >= MAX_DAMAGES:
+            return
         if self._damaged is None:
             self._damaged = index
-        self.notice = (f"{self.path.name} is damaged near frame {index}: its picture data there is broken, and "
-                       f"frames from there to the next keyframe show it as players do (they are read and exported "
-                       f"as they are); copy it again from the original, or re-export or repair it, if that matters.")
+        if lost is not None:
+            frames = f"frame {index} could not be decoded and shows" if lost == index else \
+                f"frames {index}-{lost} could not be decoded and show"
+            self.notice = (f"{self.path.name} is damaged near frame {index}: {frames} frame {index - 1} (as players "
+                           f"hold the last picture), and frames from there to the next keyframe may show blocks (they "
+                           f"are read and exported so); copy it again from the original, or re-export or repair it, "
+                           f"if that matters.")
+        else:
+            self.notice = (f"{self.path.name} is damaged near frame {index}: its picture data there is broken, and "
+                           f"frames from there to the next keyframe show it as players do (they are read and "
+                           f"exported as they are); copy it again from the original, or re-export or repair it, if "
+                           f"that matters.")
         damage = Damage(index, gop[1], self.notice)
         self._damages.append(damage)
         log.info("%s", self.notice)  # (the user reads it in the summary: inpaint's warnings)
@@ -717,6 +746,7 @@ class VideoReader:
         for frame in self._decode_packets():
             if skip:
                 skip -= 1
+                self._shown = frame
                 continue
             yield frame
 
@@ -733,6 +763,8 @@ class VideoReader:
         frames = self._decode_packets()
         for frame in frames:
             if frame.pts is not None and frame.pts < target:
+                if self._shown is None or self._shown.pts is None or frame.pts > self._shown.pts:
+                    self._shown = frame  # (the one shown before it: what a frame lost there shows, ``_take``)
                 continue
             yield frame
             break
@@ -820,9 +852,11 @@ class VideoReader:
                 self._decoder = None
         if self._decoder is None or index != self._next:
             self._decoder = self._decode_from(index)
-            self._next, self._held, self._synced = index, None, False
+            self._next, self._held, self._synced, self._shown = index, None, False, None
         try:
             frame = self._take(index)
+        except _NothingShown:  # (a read at random that starts where frames were lost: from the frame before)
+            frame = self._shown_from_before(index)
         except StopIteration:
             self._decoder = None
             raise VideoError(self._lost(index)) from None
@@ -834,6 +868,38 @@ class VideoReader:
                              f"copy it again from the original, or re-export or repair it.") from None
         self._next = index + 1
         return frame
+
+    def _shown_from_before(self, index: int):
+        """Frame ``index``, lost (its packet refused), where the running decoder gave no frame before it
+        (it started at a keyframe whose own frame, and those after it up to ``index``, are lost): a decoder
+        started further back, from the frame before that keyframe's GOP (where the keyframes are not
+        known, 1, 2, 4, ... frames back), until one gives a frame before ``index``; it goes on from there,
+        so the frame shown is the one a read in order gives."""
+        key = self._gop(index)[0]
+        back = index - key + 1 if key else 1
+        while True:
+            start = max(index - back, 0)
+            if index == 0 or start == 0 and back > index:  # (nothing before it: the file's first frames are lost)
+                self._decoder = None
+                raise VideoError(f"{self.path} is damaged at its start: its first frame{'s' * (index > 0)} cannot be "
+                                 f"decoded; copy it again from the original, or re-export or repair it.")
+            self._decoder = self._decode_from(start)
+            self._next, self._held, self._synced, self._shown = start, None, False, None
+            try:
+                self._take(start)
+                break
+            except _NothingShown:
+                back *= 2
+            except (StopIteration, av.error.FFmpegError):
+                self._decoder = None
+                raise VideoError(self._lost(index)) from None
+        try:
+            for self._next in range(start + 1, index):
+                self._take(self._next)
+            return self._take(index)
+        except (StopIteration, av.error.FFmpegError, _NothingShown):
+            self._decoder = None
+            raise VideoError(self._lost(index)) from None
 
     def _decodes_on(self, index: int) -> bool:
         """Whether frame ``index``, further on than the running decoder stands, is reached by decoding on
@@ -855,8 +921,20 @@ class VideoReader:
         before. A file the notice calls damaged has the frame after it given in its place (as players
         hold a picture over a lost one) and kept for its own place; any other file stops with a
         VideoError saying where. (A decoder's first frames may come out with times off, a file that
-        starts inside an open GOP: nothing is judged until one has come out with its own.)"""
-        frame, self._held = (self._held, None) if self._held is not None else (next(self._decoder), None)
+        starts inside an open GOP: nothing is judged until one has come out with its own.) Once the
+        decoder has refused a packet, ``_take_concealed``."""
+        frame, self._held = self._held, None
+        if frame is None:
+            try:
+                frame = next(self._decoder)  # (which may meet a packet the decoder refuses)
+            except StopIteration:
+                if not (self._refused and self._conceals):
+                    raise
+                if self._shown is None:
+                    raise _NothingShown from None
+        if self._refused and self._conceals:
+            return self._take_concealed(index, frame)
+        self._shown = frame
         if not (self._seekable and self._pts_trusted and self._container.format.name != "avi"
                 and frame.pts is not None and len(self._pts) == self._count):
             return frame  # (AVI: FFmpeg guesses the times of B-frames; ``_seek_counted`` counts them)
@@ -868,6 +946,31 @@ class VideoReader:
         if self._damaged is None:
             raise VideoError(self._lost(index))
         self._held = frame
+        return frame
+
+    def _take_concealed(self, index: int, frame):
+        """``_take`` once the decoder has refused a packet (``_conceals``): frames lost to it (none comes out
+        with their times) each show the one before, as players hold the last picture, said once for the
+        stretch before any is given; frames the decoder gives late, after later ones, are passed over
+        (their places were given already). ``frame``: the decoder's next (None: it has no more)."""
+        target = self._pts[index]
+        try:
+            while frame is not None and frame.pts is not None and frame.pts < target:
+                frame = next(self._decoder)
+        except StopIteration:
+            if self._shown is None:
+                raise _NothingShown from None
+            frame = None  # (lost to the end of the file)
+        if frame is None or (frame.pts is not None and frame.pts > target):
+            self._held = frame
+            shown = self._shown.pts if self._shown is not None and self._shown.pts is not None else None
+            first = index if shown is None else min(index, bisect.bisect_right(self._pts, shown))
+            lost = self._count - 1 if frame is None else bisect.bisect_left(self._pts, frame.pts) - 1
+            self._met_damage(first, index, lost=lost)
+            if self._shown is None:
+                raise _NothingShown
+            return self._shown
+        self._shown = frame
         return frame
 
     def _lost(self, index: int) -> str:
@@ -908,7 +1011,7 @@ class VideoReader:
         other._stream = other._container.streams.video[0]
         if sequential:
             other._stream.thread_type = "AUTO"
-        other._decoder, other._next, other._held, other._synced = None, 0, None, False
+        other._decoder, other._next, other._held, other._synced, other._shown = None, 0, None, False, None
         other._damages = list(self._damages)  # (what it finds from now on is its own)
         return other
 
@@ -1248,6 +1351,10 @@ def _time_gap(pts: list) -> Optional[tuple[int, bool]]:
 def _before(index: int) -> str:
     """", frames 0 to 6 can": the frames that read before frame ``index``, which cannot."""
     return "" if index == 0 else ", frame 0 can" if index == 1 else f", frames 0 to {index - 1} can"
+
+
+class _NothingShown(Exception):
+    """A frame lost where the running decoder has given none before it to show in its place."""
 
 
 def _chain(frame, frames) -> Iterator:

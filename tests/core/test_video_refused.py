@@ -1,0 +1,172 @@
+"""A packet the decoder refuses mid-video (bytes overwritten in an H.264 P-frame: FFmpeg's decode error,
+not a frame it conceals): a read in order stopped there with "damaged near frame N (its picture data there
+cannot be decoded)", and an Inpaint / export over a long clip with it. The read now goes on: the frames lost
+show the frame before (as players hold the last picture), every other frame stays in its place, the stretch
+is said once, and a read at random gives the same pixels as a read in order.
+
+Real files written through PyAV (MP4 and Matroska, GOPs of 12 with two B-frames), with 64 bytes of a
+P-frame's packet overwritten where the decoder refuses it.
+"""
+from __future__ import annotations
+
+import random
+
+import av
+import numpy as np
+import pytest
+
+from app.core.errors import VideoError
+from app.core.video import VideoReader, write_test_clip
+from conftest import make_frames
+
+N, W, H = 36, 160, 120
+X264 = {"x264-params": "keyint=12:min-keyint=12:scenecut=0:bframes=2:threads=1"}
+#: where in a packet the bytes are overwritten: MP4's packet starts with the NAL unit's size, Matroska's
+#: position is its block's header (overwritten, the demuxer drops the block: no refusal)
+OFFSET = {".mp4": 0, ".mkv": 4}
+
+
+def raw_decode(path) -> tuple[list[int], int]:
+    """(the times of the frames FFmpeg's decoder gives, in the order given; how many packets it refuses)."""
+    times, refused = [], 0
+    with av.open(str(path)) as c:
+        for packet in c.demux(c.streams.video[0]):
+            try:
+                times += [f.pts for f in packet.decode()]
+            except av.error.FFmpegError:
+                refused += 1
+    return times, refused
+
+
+def overwrite(data: bytes, at: int) -> bytes:
+    bad = bytearray(data)
+    bad[at:at + 64] = np.random.default_rng(7).integers(0, 256, 64, dtype=np.uint8).tobytes()
+    return bytes(bad)
+
+
+def refused_clip(folder, suffix: str, keyframe: bool = False):
+    """(whole file, damaged file, indices of the frames lost) for the first packet mid-clip (a P- or B-frame,
+    or with ``keyframe`` a keyframe after the first) whose overwrite the decoder refuses, the frames lost one
+    run, every other frame coming out in order (a keyframe: any frames lost, in any order)."""
+    src = write_test_clip(folder / f"whole{suffix}", make_frames(N, W, H), codec_options=X264)
+    data = src.read_bytes()
+    with av.open(str(src)) as c:
+        packets = [(p.pos, p.is_keyframe, p.pts) for p in c.demux(c.streams.video[0]) if p.size]
+    times = sorted(t for _, _, t in packets)
+    bad = folder / f"bad{suffix}"
+    for k, (pos, key, _) in enumerate(packets):
+        if k < 3 or key != keyframe or k > len(packets) - 6:
+            continue
+        bad.write_bytes(overwrite(data, pos + OFFSET[suffix]))
+        given, refused = raw_decode(bad)
+        lost = sorted(times.index(t) for t in set(times) - set(given))
+        if refused and given[:1] == times[:1] and lost and (keyframe or given == sorted(given) and
+                                                            lost == list(range(lost[0], lost[-1] + 1))):
+            return src, bad, lost
+    pytest.fail("no overwrite of a packet mid-clip made the decoder refuse it")
+
+
+def read_all(path) -> list[np.ndarray]:
+    with VideoReader(path) as r:
+        return [r.read(i) for i in range(len(r))]
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_a_refused_p_frame_mid_clip_shows_the_frame_before_and_the_read_goes_on(tmp_path, suffix):
+    src, bad, lost = refused_clip(tmp_path, suffix)
+    whole = read_all(src)
+    first, last = lost[0], lost[-1]
+    assert first > 0
+    with VideoReader(bad) as r:
+        # (Matroska's demuxer runs H.264's parser, which logs the broken NAL unit: the open finds the stretch)
+        at_open = r.damages
+        assert len(r) == N and len(at_open) == (suffix == ".mkv"), at_open
+        met = []
+        r.on_damage = lambda reader, damage: met.append(damage)
+        seq = [r.read(i) for i in range(N)]  # (stopped at the refused packet before)
+        assert len(seq) == N
+        for i in lost:  # each frame lost is the frame before it, as decoded
+            assert np.array_equal(seq[i], seq[first - 1]), i
+        keys = r.keyframes
+        # every frame outside the lost one's GOP is the whole file's frame with that time: nothing shifted
+        before = max((k for k in keys if k <= first), default=0)
+        after = min((k for k in keys if k > last), default=N)
+        assert after < N or suffix == ".mp4", keys
+        for i in [*range(before), *range(after, N)]:
+            assert np.array_equal(seq[i], whole[i]), i
+        assert len(r.damages) == 1  # said once
+        damage = r.damages[0]
+        if at_open:  # (the frames lost join the stretch said at open: nothing more said)
+            assert r.damages == at_open and met == [] and damage.first <= first and last < damage.end, damage
+        else:
+            assert damage.first == first and met == [damage], damage
+            span = f"frame {first} could not be decoded and shows" if first == last else \
+                f"frames {first}-{last} could not be decoded and show"
+            assert f"is damaged near frame {first}: {span} frame {first - 1}" in damage.notice, damage.notice
+            assert "copy it again from the original" in damage.notice and r.notice == damage.notice
+        for i in (*range(N), *lost):  # read again: no news
+            assert np.array_equal(r.read(i), seq[i]), i
+        assert r.damages == (damage,) and len(met) == (not at_open)
+
+    order = list(range(N))
+    random.Random(3).shuffle(order)
+    with VideoReader(bad) as r:  # at random: the same pixels, the same stretch
+        for i in order:
+            assert np.array_equal(r.read(i), seq[i]), i
+        assert [d.first for d in r.damages] == [damage.first]
+    for i in (first, last, last + 1, first - 1):  # each the first read of a fresh reader
+        with VideoReader(bad) as r:
+            assert np.array_equal(r.read(i), seq[i]), i
+
+
+def test_a_refused_keyframe_mid_clip_reads_the_same_in_order_and_at_random(tmp_path, monkeypatch):
+    """A keyframe refused: a read at random that lands in its GOP starts a decoder with no frame before the
+    lost ones to show; it reads the frame before the GOP and decodes on, as a read in order does."""
+    import app.core.video as video
+
+    _, bad, lost = refused_clip(tmp_path, ".mp4", keyframe=True)
+    seq = read_all(bad)
+    assert len(seq) == N
+    assert np.array_equal(seq[lost[0]], seq[lost[0] - 1])  # (the first lost shows the one before)
+    calls = []
+    spy = video.VideoReader._shown_from_before
+    monkeypatch.setattr(video.VideoReader, "_shown_from_before", lambda self, i: calls.append(i) or spy(self, i))
+    for i in (lost[0], lost[-1], *range(lost[-1] + 1, min(N, lost[-1] + 4))):
+        with VideoReader(bad) as r:
+            r.read(N - 1)  # (the decoder elsewhere: the read below seeks)
+            assert np.array_equal(r.read(i), seq[i]), i
+            assert len(r.damages) == 1 and r.damages[0].first <= lost[0]
+    assert calls  # (the way a seek into the stretch goes)
+
+
+def test_a_file_whose_first_frame_is_refused_says_so_in_one_line(tmp_path):
+    src = write_test_clip(tmp_path / "whole.mp4", make_frames(N, W, H), codec_options=X264)
+    with av.open(str(src)) as c:
+        pos = next(p.pos for p in c.demux(c.streams.video[0]) if p.size)
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(overwrite(src.read_bytes(), pos))
+    assert raw_decode(bad)[1]  # (refused)
+    with pytest.raises(VideoError) as exc:
+        VideoReader(bad)
+    text = str(exc.value)
+    assert "\n" not in text and "damaged" in text and "repair it" in text, text
+
+
+def test_an_export_over_a_refused_frame_finishes_and_says_it(tmp_path):
+    """Inpaint's export over a clip with a refused P-frame stopped at it; it now writes every frame and its
+    summary says the stretch."""
+    from app.core.engine import inpaint_video
+    from app.core.masks import MaskStore
+
+    _, bad, lost = refused_clip(tmp_path, ".mp4")
+    box = np.zeros((H, W), bool)
+    box[40:60, 50:90] = True
+    masks = MaskStore(N, W, H)
+    for i in range(lost[0] + 1):  # (the frames inpainted reach over the first one lost)
+        masks.set(i, box)
+    out = tmp_path / "clean.mp4"
+    result = inpaint_video(bad, masks, out, config=None, start=0, end=lost[0] + 1, preset="ultrafast")
+    with VideoReader(out) as r:
+        assert len(r) == N  # (it stopped at the refused packet before)
+    said = [w for w in result.warnings if "could not be decoded and show" in w]
+    assert len(said) == 1 and f"near frame {lost[0]}:" in said[0], result.warnings
