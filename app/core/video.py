@@ -609,9 +609,10 @@ class VideoReader:
             except av.error.FFmpegError:
                 yield from held  # (decoded before the packet refused: whole)
                 held.clear()
-                if not (packet.size and self._conceals):
+                if not self._conceals:
                     raise
-                # (its frame, and any the decoder drops for it, are lost: ``_take`` shows the one before)
+                # (its frame, and any the decoder drops for it, are lost: ``_take`` shows the one before; with
+                # frame threads, a packet's refusal may be told for a later one, or at the end, the flush)
                 self._refused = True
                 continue
             for frame in frames:

@@ -170,3 +170,30 @@ def test_an_export_over_a_refused_frame_finishes_and_says_it(tmp_path):
         assert len(r) == N  # (it stopped at the refused packet before)
     said = [w for w in result.warnings if "could not be decoded and show" in w]
     assert len(said) == 1 and f"near frame {lost[0]}:" in said[0], result.warnings
+
+
+def test_the_engines_sequential_cursor_reads_past_a_refused_packet_near_the_end(tmp_path):
+    """The engine's main pass reads through ``reopen(sequential=True)``, whose decoder works on several
+    frames at once (frame threads): a packet's refusal can be told for a later one, or only at the
+    flush after the last packet, where it still stopped the export; every frame is now given."""
+    src = write_test_clip(tmp_path / "whole.mp4", make_frames(N, W, H), codec_options=X264)
+    data = src.read_bytes()
+    with av.open(str(src)) as c:
+        packets = [(p.pos, p.is_keyframe) for p in c.demux(c.streams.video[0]) if p.size]
+    bad, tried = tmp_path / "bad.mp4", 0
+    for pos, key in packets[-6:-1]:
+        if key:
+            continue
+        bad.write_bytes(overwrite(data, pos))
+        if not raw_decode(bad)[1]:
+            continue
+        tried += 1
+        with VideoReader(bad) as r:
+            cursor = r.reopen(sequential=True)
+            try:
+                frames = [cursor.read(i) for i in range(N)]
+                assert len(frames) == N and len(cursor.damages) == 1, cursor.damages
+                assert "is damaged near frame" in cursor.notice, cursor.notice
+            finally:
+                cursor.close()
+    assert tried
