@@ -6,7 +6,8 @@ the same facts in its ``moov`` box (a few MB at most): per sample its duration (
 composition offset (``ctts``), its size (``stsz``) and where its chunk starts (``stsc``,
 ``stco``/``co64``). ``video_pts`` reads them for the file's one video track and gives the
 timestamps FFmpeg's demuxer would give its packets, in decode order, in the track's time base;
-``video_sync`` reads which of them are keyframes (``stss``, ``stps``), as the demuxer flags them.
+``video_sync`` reads which of them are keyframes (``stss``, ``stps``), as the demuxer flags them;
+``video_tables`` gives both from one read of the file.
 
 It answers only for the plain layouts it can read exactly (one video track, no fragments, at
 most one edit starting at a media time >= 0 at normal rate) and returns None otherwise; the
@@ -165,16 +166,32 @@ def video_sync(path) -> Optional[list[int]]:
     return _read(path, _sync_of)
 
 
+def video_tables(path) -> tuple[Optional[list[int]], Optional[list[int]]]:
+    """``(video_pts(path), video_sync(path))`` from one read of the file: ``VideoReader`` wants both,
+    and each alone opens the file, walks its top-level boxes (a seek and a read per box) and reads
+    the moov box (a few MB on a long camera file) again."""
+    moov, size = _moov(path)
+    return _parsed(moov, size, _pts_of), _parsed(moov, size, _sync_of)
+
+
 def _read(path, parse) -> Optional[list[int]]:
     """``parse(moov, file size)`` of the file's moov box; None where there is none, or it is not
     as ``parse`` reads it."""
+    return _parsed(*_moov(path), parse)
+
+
+def _moov(path) -> tuple[Optional[bytes], int]:
+    """(the payload of the file's moov box, or None where it has none this reads, the file's size)."""
     path = Path(path)
     try:
         size = os.path.getsize(path)
         with open(path, "rb") as f:
-            moov = _find_moov(f, size)
+            return _find_moov(f, size), size
     except OSError:
-        return None
+        return None, 0
+
+
+def _parsed(moov: Optional[bytes], size: int, parse) -> Optional[list[int]]:
     if moov is None:
         return None
     try:

@@ -28,7 +28,7 @@ from .config import X264_PRESETS
 from .errors import InpaintError, OutputError, VideoError, short
 from .fsutil import check_writable, make_temp_beside, remove_orphans
 from .jobs import CancelToken, ProgressClock, ProgressFn
-from .mp4index import index_cut_off, video_pts, video_sync
+from .mp4index import index_cut_off, video_tables
 
 log = logging.getLogger(__name__)
 
@@ -436,14 +436,14 @@ class VideoReader:
         return (keyed, None) if bad is None else (False, bad)
 
     def _sample_table_pts(self) -> Optional[list[int]]:
-        """The packets' timestamps from an MP4 / MOV's sample tables (``mp4index.video_pts``: the
+        """The packets' timestamps from an MP4 / MOV's sample tables (``mp4index.video_tables``: the
         moov box only; a 10 GB camera file is indexed in milliseconds instead of being read
         through), checked against the first packets and those of the last GOP as the demuxer
         gives them; None (demux it all) where it is no such file or anything differs."""
         self._table_keys = []  # the keyframes' timestamps (the sync samples shown), where the tables say them
         if "mp4" not in (self._container.format.name or "") or len(self._container.streams.video) != 1:
             return None
-        pts = video_pts(self.path)
+        pts, sync = video_tables(self.path)  # (both from one read of the moov box)
         s = self._stream
         if not pts or (s.frames and s.frames != len(pts)):
             return None
@@ -473,7 +473,6 @@ class VideoReader:
             return None
         # the keyframes (``mp4index.video_sync``), where the demuxer flags the packets checked as the
         # tables do (else none, as before they were read: all of the file one stretch of damage)
-        sync = video_sync(self.path)
         keyset = set(sync or ())
         flags = [k in keyset for k in range(len(pts))]
         if sync is not None and [t[3] for t in head + tail] == flags[:len(head)] + flags[len(flags) - len(tail):]:

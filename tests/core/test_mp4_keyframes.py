@@ -88,7 +88,8 @@ def test_what_the_tables_cannot_say_keeps_the_frames_as_before(tmp_path, monkeyp
         assert r._pts_index == {} and r.keyframes == () and len(r) == 40
         assert all(np.array_equal(r.read(i), whole[i]) for i in (39, 3, 17))
 
-    monkeypatch.setattr(video_module, "video_sync", lambda _path: [0, 9, 17, 25, 33])  # (not what is flagged)
+    monkeypatch.setattr(video_module, "video_tables",  # (keyframes not as flagged)
+                        lambda _path: (video_pts(path), [0, 9, 17, 25, 33]))
     with VideoReader(path) as r:
         assert r._pts_index == {} and r.keyframes == () and len(r) == 40
 

@@ -14,7 +14,8 @@ import pytest
 
 from app.core import video as video_module
 from app.core.errors import VideoError
-from app.core.mp4index import video_pts
+from app.core import mp4index
+from app.core.mp4index import video_pts, video_sync, video_tables
 from app.core.video import VideoReader, write_test_clip
 from tests.core.test_video import make_frames
 
@@ -126,11 +127,11 @@ def test_an_index_that_disagrees_with_the_packets_is_not_trusted(tmp_path, monke
     the last GOP): a reading of the tables gone wrong (say an edit list read differently from
     FFmpeg) indexes by demuxing instead of seeking to wrong places."""
     path = write_test_clip(tmp_path / "clip.mp4", make_frames(60, 64, 48), codec_options={"g": "20"})
-    real = demuxed(path)
+    real, sync = demuxed(path), video_sync(path)
     for wrong in ([p + 1 for p in real],                 # shifted: the first packets differ
                   real[:-1] + [real[-1] + 7],            # the last frame's time: only the tail differs
                   real[:-1]):                            # a frame short
-        monkeypatch.setattr(video_module, "video_pts", lambda _path, w=wrong: list(w))
+        monkeypatch.setattr(video_module, "video_tables", lambda _path, w=wrong: (list(w), sync))
         with VideoReader(path) as r:
             assert r._pts == sorted(real) and len(r) == 60
 
@@ -226,3 +227,32 @@ def test_a_damaged_sample_count_is_refused_at_once(tmp_path):
     except VideoError:
         pass
     assert time.monotonic() - t < 10
+
+
+def test_the_reader_reads_the_moov_box_once_for_timestamps_and_keyframes(tmp_path, monkeypatch):
+    """``video_tables`` gives what ``video_pts`` and ``video_sync`` give, from one opening of the
+    file (the reader asked each in turn: the file opened, its boxes walked and its moov read twice)."""
+    frames = make_frames(40, 64, 48)
+    files = [write_test_clip(tmp_path / f"{name}{opts.pop('suffix', '.mp4')}", frames, **opts)
+             for name, opts in ((k, dict(v)) for k, v in zip("abcdef", LAYOUTS.values()))]
+    files += [vfr_clip(tmp_path / "vfr.mp4"),
+              write_test_clip(tmp_path / "frag.mp4", frames,
+                              container_options={"movflags": "frag_keyframe+empty_moov"}),
+              write_test_clip(tmp_path / "clip.mkv", frames), tmp_path / "missing.mp4"]
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(files[3].read_bytes()[:files[3].stat().st_size * 2 // 3])  # (moov at the front: tables, no samples)
+    files.append(cut)
+    answers = [(video_pts(f), video_sync(f)) for f in files]
+    assert sum(pts is not None for pts, _ in answers) == 7 and sum(s is not None for _, s in answers) >= 7
+    opened, moovs = [], []
+    real_find = mp4index._find_moov
+    monkeypatch.setattr(mp4index, "open", lambda *a, **k: opened.append(a[0]) or open(*a, **k), raising=False)
+    monkeypatch.setattr(mp4index, "_find_moov", lambda *a: moovs.append(1) or real_find(*a))
+    for f, answer in zip(files, answers):
+        opened.clear()
+        assert video_tables(f) == answer, f.name
+        assert len(opened) == (f.name != "missing.mp4"), f.name
+    moovs.clear()
+    with VideoReader(files[0]) as r:
+        assert len(r) == 40 and r.keyframes and r._pts == sorted(answers[0][0])
+    assert len(moovs) == 1
