@@ -9,16 +9,24 @@ size (the shared clips are 432x240; larger sizes are those frames upscaled). Med
 runs, each with a fresh segmenter (no cache). ``--cut-pixels 0 --threads 1`` is the segmenter as
 it was before the click cuts were bounded and run side by side.
 
+``--gui``: then the GUI's own two jobs (``segment_job``, then ``plate_job``) on a click on frame 10
+of an H.264 MP4 of those frames (``write_test_clip``, CRF 20), read through the ``VideoReader`` the
+click worker holds: the frames decoded (``reader[i]`` calls), the seconds spent in them and the
+two jobs' seconds, each job reading for itself (as before the click's jobs shared a
+``ClickFrames``) and through one ``ClickFrames``. Runs alternate between the two.
+
     PYTHONPATH=. .venv/bin/python benchmarks/bench_click_latency.py [--clip schoolgirls]
-        [--sizes 432x240 1280x720 1920x1080] [--runs 5] [--cut-pixels N] [--threads N]
+        [--sizes 432x240 1280x720 1920x1080] [--runs 5] [--cut-pixels N] [--threads N] [--gui]
 """
 from __future__ import annotations
 
 import argparse
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -26,7 +34,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from app.core.jobs import CancelToken  # noqa: E402
 from app.core.segment import GrabCutSegmenter, click_plate, prepare_click  # noqa: E402
+from app.core.video import open_video, write_test_clip  # noqa: E402
 from bench_segment import centre_click, load_frames, load_objects  # noqa: E402
 
 
@@ -40,6 +50,7 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=None, help="GrabCutSegmenter(threads=); default its own")
     ap.add_argument("--click-plate", type=int, default=10, metavar="N",
                     help="frames either side of the click's background plate (0: none)")
+    ap.add_argument("--gui", action="store_true", help="also the GUI's click and plate jobs reading an MP4")
     args = ap.parse_args(argv)
     if not (args.clips / f"{args.clip}_mask").is_dir():
         print(f"error: {args.clip}_mask/ not found in {args.clips}; pass --clips", file=sys.stderr)
@@ -50,12 +61,9 @@ def main(argv=None) -> int:
     kw = {k: v for k, v in (("cut_pixels", args.cut_pixels), ("threads", args.threads)) if v is not None}
     print(f"{args.clip}, click at ({cx:.0f}, {cy:.0f}) of {frames[0].shape[1]}x{frames[0].shape[0]}, "
           f"{args.runs} runs, GrabCutSegmenter({kw})")
-    print("| size | set_image + motion s | predict s | first answer s (median) | min | max | plate's candidate s |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    table_head("set_image + motion s", "predict s", "first answer s (median)", "min", "max", "plate's candidate s")
     for size in args.sizes:
-        w, h = (int(v) for v in size.split("x"))
-        fr = [cv2.resize(f, (w, h), interpolation=cv2.INTER_CUBIC) for f in frames]
-        sx, sy = w / frames[0].shape[1], h / frames[0].shape[0]
+        fr, sx, sy = scaled(frames, size)
         prep, pred, total, plate = [], [], [], []
         for _ in range(args.runs):
             seg = GrabCutSegmenter(**kw)
@@ -76,7 +84,76 @@ def main(argv=None) -> int:
         print(f"| {size} | {statistics.median(prep):.2f} | {statistics.median(pred):.2f} | "
               f"{statistics.median(total):.2f} | {min(total):.2f} | {max(total):.2f} | "
               f"{statistics.median(plate):.2f} |", flush=True)
+    if args.gui:
+        gui_path(frames, objects, args)
     return 0
+
+
+def table_head(*columns: str) -> None:
+    """A Markdown table's head: the size, then ``columns`` (numbers, aligned right)."""
+    print("| size | " + " | ".join(columns) + " |")
+    print("| --- |" + " ---: |" * len(columns))
+
+
+def scaled(frames, size: str):
+    """(``frames`` scaled to ``size`` ("WxH"), the x scale, the y scale)."""
+    w, h = (int(v) for v in size.split("x"))
+    fr = [cv2.resize(f, (w, h), interpolation=cv2.INTER_CUBIC) for f in frames]
+    return fr, w / frames[0].shape[1], h / frames[0].shape[0]
+
+
+class CountingReader:
+    """The reader the click worker holds, noting the frames read from it and the seconds spent."""
+
+    def __init__(self, reader):
+        self._r, self.reads, self.seconds = reader, [], 0.0
+
+    def __getitem__(self, i):
+        t = time.perf_counter()
+        try:
+            return self._r[i]
+        finally:
+            self.seconds += time.perf_counter() - t
+            self.reads.append(i)
+
+    def __len__(self):
+        return len(self._r)
+
+
+def gui_path(frames, objects, args) -> None:
+    """The GUI's first click on frame 10 and its plate job, on an MP4 of ``frames`` (21)."""
+    from app.ui.segment_tool import ClickFrames, SegmenterProvider, plate_job, segment_job
+
+    index = 10
+    cx, cy = centre_click(max((ms[index] for ms in objects.values()), key=np.count_nonzero))
+    print(f"\nGUI path: segment_job then plate_job on frame {index} of an H.264 MP4 (CRF 20) of "
+          f"{len(frames)} frames, {args.runs} runs each way (median); separate -> shared ClickFrames")
+    table_head("frames decoded", "s in reads", "click job s", "plate job s")
+    for size in args.sizes:
+        fr, sx, sy = scaled(frames, size)
+        points = [(cx * sx, cy * sy, 1)]
+        with tempfile.TemporaryDirectory() as tmp:
+            video = write_test_clip(Path(tmp) / "clip.mp4", fr, crf=20)
+            with open_video(video) as opened:
+                reader = CountingReader(opened)
+                host = SimpleNamespace(reader=lambda _path: reader)
+                rgb = opened[index]
+                got = {False: [], True: []}
+                for run in range(2 * args.runs):
+                    shared = bool(run % 2)
+                    provider, cancel = SegmenterProvider(), CancelToken()
+                    frames_of = ClickFrames(index, rgb) if shared else None
+                    reader.reads, reader.seconds = [], 0.0
+                    t0 = time.perf_counter()
+                    segment_job(provider, None, "cpu", video, index, rgb, points, None, frames=frames_of)(
+                        host, None, cancel)
+                    t1 = time.perf_counter()
+                    plate_job(provider, "cpu", video, index, rgb, points, frames=frames_of)(host, None, cancel)
+                    t2 = time.perf_counter()
+                    got[shared].append((len(reader.reads), reader.seconds, t1 - t0, t2 - t1))
+        cols = [[statistics.median(r[k] for r in got[m]) for m in (False, True)] for k in range(4)]
+        print(f"| {size} | {cols[0][0]:.0f} -> {cols[0][1]:.0f} | "
+              + " | ".join(f"{a:.2f} -> {b:.2f}" for a, b in cols[1:]) + " |", flush=True)
 
 
 if __name__ == "__main__":

@@ -173,11 +173,56 @@ def resolve_sam(configured: str) -> Optional[Path]:
     return find_sam_checkpoint([models_dir(), download.models_dir()])
 
 
+PLATE_RADIUS = 10  # frames either side of a first click's background plate (``click_plate``)
+
+
+class ClickFrames:
+    """The frames of the video one click's jobs read, each decoded once: ``segment_job``'s motion
+    reads frames 2, 4 and 6 away (``click_motion``), then ``plate_job`` the ``PLATE_RADIUS`` either
+    side (``click_plate``), those three among them. The controller makes one per click it sends and
+    hands it to that click's plate job; it goes when the click's last job ends, a new click is sent
+    or Esc drops the selection. Read on the click worker alone (as the reader is); it holds frame
+    ``index`` (the click's own picture) and at most ``limit`` frames in all (the plate's window)."""
+
+    def __init__(self, index: int, rgb: np.ndarray, limit: int = 2 * PLATE_RADIUS + 1):
+        self.index, self.rgb, self.limit = index, rgb, limit
+        self._frames: dict[int, np.ndarray] = {}
+        self._reader = None
+        self.decoded: list[int] = []  # the frames read from the reader, in order (benchmarks, tests)
+
+    def reading(self, reader, cancel, keep: bool = True) -> Callable[[int], np.ndarray]:
+        """``get_frame`` for one of the click's jobs: a frame read before from here, else from
+        ``reader``; ``cancel`` is checked before each (a new click or Esc stops the reads). ``keep``:
+        keep what it reads for the click's next job; False (the click's last job, reading each frame
+        once): a frame it is given leaves the cache."""
+        if reader is not self._reader:  # (the file opened afresh, replaced since: not these frames)
+            self._frames, self._reader = {}, reader
+
+        def frame(i: int) -> np.ndarray:
+            cancel.check()
+            if i == self.index:
+                return self.rgb
+            rgb = self._frames.get(i) if keep else self._frames.pop(i, None)
+            if rgb is None:
+                rgb = reader[i]
+                self.decoded.append(i)
+                if keep and len(self._frames) + 1 < self.limit:
+                    self._frames[i] = rgb
+            return rgb
+
+        return frame
+
+    def __len__(self) -> int:
+        """The frames held (the click's own picture too)."""
+        return len(self._frames) + 1
+
+
 def segment_job(provider: SegmenterProvider, sam_path, device, video, index: int, rgb: np.ndarray,
                 points: list, box, previous: Optional[np.ndarray] = None,
-                frame_mask: Optional[np.ndarray] = None):
+                frame_mask: Optional[np.ndarray] = None, frames: Optional[ClickFrames] = None):
     """(candidates, edits_frame) for clicks/box on frame ``index`` (rgb: uint8 (H, W, 3)); runs on
-    the click worker.
+    the click worker. ``frames``: the click's frames (``ClickFrames``: what it reads, its plate job
+    reads from there; None: a cache of its own).
 
     ``previous``: the candidate shown when the latest click was made; the clicks edit it.
     ``frame_mask``: the frame's own mask at a first click; when the segmenter can edit it and the
@@ -190,14 +235,12 @@ def segment_job(provider: SegmenterProvider, sam_path, device, video, index: int
         seg.set_image(rgb, index=index, check=cancel.check)  # (SAM's embedding stops between encoder blocks)
         if isinstance(seg, GrabCutSegmenter) and seg.embed_calls != before:
             reader = host.reader(video)
-
-            def frame(i):
-                cancel.check()  # (a click made again, or the window closing, stops the reads)
-                return rgb if i == index else reader[i]
-
             # The object's motion to the frames near helps GrabCut grow a click to the whole object
-            # (what differs from their background is a candidate added after: ``plate_job``).
-            prepare_click(seg, frame, index, len(reader), plate=0)
+            # (what differs from their background is a candidate added after: ``plate_job``, which
+            # finds the frames read here in ``frames``). A click made again, or the window closing,
+            # stops the reads.
+            read = (frames if frames is not None else ClickFrames(index, rgb)).reading(reader, cancel)
+            prepare_click(seg, read, index, len(reader), plate=0)
         cancel.check()
         if previous is None and frame_mask is not None and len(points) == 1 and box is None:
             x, y, _ = points[0]
@@ -210,12 +253,15 @@ def segment_job(provider: SegmenterProvider, sam_path, device, video, index: int
     return fn
 
 
-def plate_job(provider: SegmenterProvider, device: str, video, index: int, rgb: np.ndarray, points: list):
+def plate_job(provider: SegmenterProvider, device: str, video, index: int, rgb: np.ndarray, points: list,
+              frames: Optional[ClickFrames] = None):
     """One more candidate for a first click on frame ``index`` with the weight-free segmenter: the
     region that differs from the background plate of the frames around (``click_plate``; read and
     aligned here, after the click's other candidates are on screen: it takes as long again as the
     click, 20 frames read and their flows), or None. Runs on the click worker; the plate stays with
-    the frame's cached state, so a new selection on the same frame does not compute it again."""
+    the frame's cached state, so a new selection on the same frame does not compute it again.
+    ``frames``: the click's (``ClickFrames``), holding the frames its ``segment_job`` read (taken
+    from there, not decoded again)."""
 
     def fn(host, progress, cancel):
         seg = provider.for_clicks(None, device, video)  # (the click's own: the same key keeps its cache)
@@ -224,12 +270,9 @@ def plate_job(provider: SegmenterProvider, device: str, video, index: int, rgb: 
         seg.set_image(rgb, index=index)  # (cached: the click's own state)
         if not seg.has_plate:
             reader = host.reader(video)
-
-            def frame(i):
-                cancel.check()  # (a new click or Esc stops the reads)
-                return rgb if i == index else reader[i]
-
-            seg.set_plate(click_plate(frame, index, len(reader)))
+            own = frames if frames is not None else ClickFrames(index, rgb)
+            read = own.reading(reader, cancel, keep=False)  # (the click's last reads: each frame leaves the cache)
+            seg.set_plate(click_plate(read, index, len(reader), PLATE_RADIUS))
         cancel.check()
         return seg.plate_candidate(points)
 
@@ -495,6 +538,7 @@ class SegmentController(QObject):
         self._pending: Optional[tuple] = None
         self._asked: Optional[tuple] = None  # the request last submitted (as _pending held it)
         self._parked: Optional[tuple] = None  # the request stopped when another tool was picked
+        self._frames: Optional[ClickFrames] = None  # the frames the latest click's jobs read (until they end)
         self._press: Optional[tuple] = None  # (widget pos, image pos, label)
         self._box_last = False  # the latest input was a box (not a click)
         self._corrects = False  # the latest request corrects the frame's own mask (its answer replaces it)
@@ -705,6 +749,7 @@ class SegmentController(QObject):
         needs no new pass (another frame, video or tool stops it)."""
         self._request += 1
         self._pending = self._parked = None
+        self._frames = None  # (a job still reading keeps them until it stops)
         if not self._embedding(self.project.current):
             self.jobs.cancel()
         self._corrects = False
@@ -849,7 +894,10 @@ class SegmentController(QObject):
         return sam is not None and not self.provider.embedded(sam, self.project.video_path, index)
 
     def _next(self) -> None:
-        if self._pending is None or self.jobs.busy:
+        if self.jobs.busy:
+            return
+        self._frames = None  # (the click's jobs are done: its frames go)
+        if self._pending is None:
             return
         req, index, rgb, points, box, previous, frame_mask = self._asked = self._pending
         self._pending = None
@@ -860,8 +908,9 @@ class SegmentController(QObject):
             self.discard()
             self.controller.error.emit(str(exc))
             return
+        self._frames = ClickFrames(index, rgb)  # (shared with its plate job: each frame decoded once)
         fn = segment_job(self.provider, sam, device, self.project.video_path, index, rgb, points, box, previous,
-                         frame_mask)
+                         frame_mask, frames=self._frames)
         self.jobs.submit("Select", fn, request=req, frame=(self.project.video_path, index), sam=sam, device=device)
         self.controller.message.emit(self._segmenting_text(sam, device, index))
 
@@ -911,7 +960,8 @@ class SegmentController(QObject):
                 or len(points) != 1 or not points[0][2] or job.data.get("sam") is not None
                 or job.data.get("frame") != (self.project.video_path, index)):
             return
-        fn = plate_job(self.provider, job.data.get("device", "cpu"), self.project.video_path, index, rgb, points)
+        fn = plate_job(self.provider, job.data.get("device", "cpu"), self.project.video_path, index, rgb, points,
+                       frames=self._frames)
         self.jobs.submit("More candidates", fn, request=req, plate=True)
 
     def _plate_answered(self, job, candidate) -> None:

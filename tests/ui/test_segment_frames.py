@@ -1,0 +1,123 @@
+"""A first click's frames are decoded once: the click's motion (``click_motion``: frames 2, 4 and 6
+away) and its background plate (``click_plate``: the 10 either side) read them through one
+``ClickFrames`` that lives for that click alone."""
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+
+from app.core.errors import Cancelled
+from app.core.jobs import CancelToken
+from app.core.video import open_video, write_test_clip
+from app.ui import segment_tool as st
+from app.ui.workers import EngineHost
+
+N, W, H, R = 30, 128, 96, 14
+
+
+def centre(i):
+    return 20 + 3 * i, 48
+
+
+def clip(path):
+    """An orange disc moving right over a grey, smoothly textured background, ``N`` frames."""
+    import cv2
+
+    rng = np.random.default_rng(3)
+    tex = cv2.resize(rng.integers(60, 150, (H // 8, W // 8), dtype=np.uint8), (W, H), interpolation=cv2.INTER_CUBIC)
+    yy, xx = np.mgrid[:H, :W]
+    frames = []
+    for i in range(N):
+        f = np.repeat(tex[..., None], 3, axis=2)
+        cx, cy = centre(i)
+        f[(xx - cx) ** 2 + (yy - cy) ** 2 <= R ** 2] = (240, 120, 20)
+        frames.append(f)
+    return write_test_clip(path, frames, fps=10)
+
+
+class Counting:
+    """A reader that notes each frame read from it (``reads``)."""
+
+    def __init__(self, reader, reads):
+        self._r, self.reads = reader, reads
+
+    def __getitem__(self, i):
+        self.reads.append(i)
+        return self._r[i]
+
+    def __len__(self):
+        return len(self._r)
+
+    def __getattr__(self, name):
+        return getattr(self._r, name)
+
+
+def test_a_first_click_decodes_each_frame_once_and_the_next_click_its_own(window, tmp_path, qtbot, monkeypatch):
+    """A first click read frames 2, 4 and 6 away for its motion, then its plate job read them again
+    with the 10 frames either side: each is read once now, and the frames go when the click is done.
+    A click on another frame reads that frame's neighbours (nothing of the first click's is reused),
+    and every frame the segmenter is given is the frame asked for."""
+    path = clip(tmp_path / "disc.mp4")
+    reads: list[int] = []
+    wrapped = {}
+    real_reader = EngineHost.reader
+    monkeypatch.setattr(EngineHost, "reader", lambda self, p: wrapped.setdefault(
+        id(real_reader(self, p)), Counting(real_reader(self, p), reads)))
+    given = []  # (frame asked for, the picture given) by the click's get_frame
+
+    def noting(fn):
+        def call(seg_or_get, *a, **k):
+            if callable(seg_or_get):  # click_plate(get_frame, ...)
+                return fn(lambda i: given.append((i, seg_or_get(i))) or given[-1][1], *a, **k)
+            get = a[0]  # prepare_click(segmenter, get_frame, ...)
+            return fn(seg_or_get, lambda i: given.append((i, get(i))) or given[-1][1], *a[1:], **k)
+        return call
+
+    monkeypatch.setattr(st, "prepare_click", noting(st.prepare_click))
+    monkeypatch.setattr(st, "click_plate", noting(st.click_plate))
+    assert window.open_path(path)
+    p, seg = window.project, window.segment
+    truth = open_video(path)
+    window.tools.set_tool("segment")
+    held = []
+    for index, window_frames in ((12, range(2, 23)), (20, range(9, 30))):
+        p.set_current(index)
+        qtbot.waitUntil(lambda: p.cached_frame(index) is not None, timeout=10_000)
+        reads.clear()
+        given.clear()
+        with qtbot.waitSignal(seg.candidatesChanged, timeout=30_000):
+            qtbot.mouseClick(window.canvas, Qt.MouseButton.LeftButton,
+                             pos=window.canvas.to_widget(QPointF(*centre(index))).toPoint())
+        assert seg.tool.candidates and seg.jobs.busy and seg._frames is not None  # (the plate job runs)
+        held.append(seg._frames)
+        qtbot.waitUntil(lambda: not seg.jobs.busy, timeout=30_000)
+        assert sorted(reads) == [i for i in window_frames if i != index], (index, reads)
+        assert seg._frames is None and len(held[-1]) == 1  # (the click is done: its frames are gone)
+        assert {index + 2, index + 4, index + 6} <= {i for i, _ in given} and len(given) > len(reads)
+        for i, rgb in given:
+            assert np.array_equal(rgb, truth[i]), (index, i)
+        qtbot.keyClick(window.canvas, Qt.Key.Key_Escape)
+    truth.close()
+
+
+def test_the_click_frames_hold_its_window_at_most_and_only_one_readers_frames():
+    """At most the plate's window (21 frames, the click's own among them) is held; a reader opened
+    afresh (the file replaced between the click's jobs) is read again, not answered from the old one's
+    frames; the plate job's reads take the frames out as they are given."""
+    frames = [np.full((4, 4, 3), i, np.uint8) for i in range(40)]
+    reads: list[int] = []
+    cache = st.ClickFrames(5, frames[5])
+    read = cache.reading(Counting(frames, reads), CancelToken())
+    assert all(read(i)[0, 0, 0] == i for i in range(40)) and 5 not in reads and len(reads) == 39
+    assert len(cache) == 21 and all(read(i)[0, 0, 0] == i for i in range(40)) and len(reads) == 39 + 19
+    again: list[int] = []
+    other = cache.reading(Counting([f + 100 for f in frames], again), CancelToken(), keep=False)
+    assert other(7)[0, 0, 0] == 107 and again == [7] and len(cache) == 1
+    cache = st.ClickFrames(5, frames[5])
+    reader = Counting(frames, [])
+    read, last = cache.reading(reader, CancelToken()), cache.reading(reader, CancelToken(), keep=False)
+    read(7), read(9)
+    assert len(cache) == 3 and last(7)[0, 0, 0] == 7 and len(cache) == 2 and reader.reads == [7, 9]
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        cache.reading(reader, token)(9)
