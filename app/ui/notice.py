@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtGui import QAction, QKeySequence, QMouseEvent, QWheelEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QStyle, QToolButton, QWidget
+
+from .deadline import DeadlineTimer
 
 MARGIN = 8  # from the edges of the area it covers
 #: how long it stays: the time to see it come (``NOTICE_MS``) and to read it (``MS_PER_CHAR``, about 16
@@ -56,11 +58,9 @@ class Notice(QFrame):
         layout.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignTop)
         layout.addWidget(self.label, 1)
         layout.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
-        self.timer = QTimer(self)
-        self.timer.setSingleShot(True)
         # (the time to read it is a floor: a coarse timer may fire up to 5 % early, 0.3 s of 6 s)
-        self.timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self.timer.timeout.connect(self.dismiss)
+        self.timer = DeadlineTimer(self)
+        self.timer.due.connect(self.dismiss)
         self.held_ms: int | None = None  # (the time it had left when the pointer came on it)
         self._beneath_last: QWidget | None = None  # (where the pointer's moves went: it is told when they stop)
         for w in (self, self.icon, self.label, self.close_button):

@@ -11,7 +11,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import math
 import os
 import threading
 import time
@@ -35,6 +34,7 @@ from app.core.fsutil import atomic_path, fsync_path
 from app.core.masks import MaskStore, decode_labels, load_masks
 from app.core.video import open_video
 
+from .deadline import DeadlineTimer
 from .results import ResultCache
 
 log = logging.getLogger(__name__)
@@ -1544,11 +1544,9 @@ class Autosaver(QObject):
         self.timer.timeout.connect(self._tick)
         self.timer.start(interval_ms)
         #: the autosave of edits that stopped (``quiet_ms``) or go on (``max_wait_ms``)
-        self.soon = QTimer(self)
-        self.soon.setSingleShot(True)
-        # (a coarse timer may fire up to 5 % early: the rest after a write is a floor, not a hint)
-        self.soon.setTimerType(Qt.TimerType.PreciseTimer)
-        self.soon.timeout.connect(self._settled)
+        # (never early: a coarse timer may fire up to 5 % early, and the rest after a write is a floor)
+        self.soon = DeadlineTimer(self)
+        self.soon.due.connect(self._settled)
         #: the first autosave of a Track run's frames (``run_first_ms`` after it starts)
         self.run_timer = QTimer(self)
         self.run_timer.setSingleShot(True)
@@ -1573,7 +1571,7 @@ class Autosaver(QObject):
         if self._changed_at is None or self._write is not None:
             return  # (nothing to write, or ``_finish`` schedules it once the write running ends)
         due = min(self._last_change + self.quiet_ms / 1000, self._changed_at + self.max_wait_ms / 1000)
-        self.soon.start(max(0, math.ceil((max(due, self._rest_until) - time.monotonic()) * 1000)))
+        self.soon.start_at(max(due, self._rest_until))
 
     @staticmethod
     def _held() -> bool:
@@ -1583,7 +1581,7 @@ class Autosaver(QObject):
     @Slot()
     def _settled(self) -> None:
         if time.monotonic() < self._rest_until:
-            self._schedule()  # (the timer fired early: the rest after the last write is not over)
+            self._schedule()  # (a look again while a button was held, armed before the last write ended)
         elif self._held():
             self.soon.start(self.HELD_MS)
         elif self._write is None:  # (else: scheduled again when the write ends)

@@ -3,7 +3,6 @@ its messages (a message may be longer than the bar, and it goes after a while; a
 bar for its time against routine messages, with a warning sign and a × that dismisses it)."""
 from __future__ import annotations
 
-import math
 import os
 import sys
 import time
@@ -18,6 +17,7 @@ from app.core import paths
 from app.core.engine import resolve_device, resolve_fill
 from app.core.errors import InpaintError
 
+from .deadline import DeadlineTimer
 from .dialogs.finetune_runs import weights_label
 from .dialogs.text import text_dialog
 
@@ -96,10 +96,8 @@ class MessageBar(QStatusBar):
         self.pending: tuple[str, int] | None = None  # (text, ms): the routine message shown after the warning
         self._shown_ms = 0  # the time the message shown was given (0: until replaced)
         self._until: float | None = None  # time.monotonic() at which the message shown goes
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self._timer.timeout.connect(self._expire)
+        self._timer = DeadlineTimer(self)  # (a precise timer that, fired early, waits out the rest)
+        self._timer.due.connect(self._expire)
         self._filtered: QWidget | None = None  # the window whose status tips pass here first
         self._said = ""  # the last message shown, the bar's tooltip
         self._pressed = False  # a press on a warning's sign or words, a click if released there
@@ -170,13 +168,9 @@ class MessageBar(QStatusBar):
         if self._until is None:
             self._timer.stop()
         else:
-            self._timer.start(ms)
+            self._timer.start_at(self._until)
 
     def _expire(self) -> None:
-        left = self._until is not None and self._until - time.monotonic()
-        if left and left > 0:  # (fired early: wait out the rest)
-            self._timer.start(math.ceil(left * 1000))
-            return
         if self.warning:
             self.dismiss()
             return

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from time import monotonic
 
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel, QLineEdit,
                                QMessageBox, QPushButton, QSpinBox, QVBoxLayout, QWidget)
@@ -29,6 +29,7 @@ from app.core.errors import Cancelled, DataError, InpaintError, OutputError
 from app.core.train.dataset import VIDEO_EXTS
 from app.core.train.trainer import RESUME_HINT, VALIDATING
 
+from ..deadline import DeadlineTimer
 from ..jobbar import JobBar, format_about, format_seconds
 from ..workers import require_weights_file
 from .finetune_runs import (CLOSED, IN_USE, RUN_FILE, STOPPED, WEIGHTS_FILE, delete_runs, drop_checkpoint, held_runs,
@@ -307,10 +308,8 @@ class FinetunePage(QWidget):
         #: the clock's next second: it ticks at each whole second since the step began (a 1 s coarse timer,
         #: early or late by some ms, showed one second twice, or skipped one, about every 10 s)
         self.next_second = 1
-        self.ticker = QTimer(self)
-        self.ticker.setSingleShot(True)
-        self.ticker.setTimerType(Qt.TimerType.PreciseTimer)
-        self.ticker.timeout.connect(self._tick)
+        self.ticker = DeadlineTimer(self, clock=lambda: monotonic())  # (the module's clock, as a test sets it)
+        self.ticker.due.connect(self._tick)
         self.used = False  # Use these weights was pressed for ``output``
         self.stop_pressed = threading.Event()  # (the run under way's: Stop was pressed)
         self.bars: list[JobBar] = []  # (the main window's: they hold how a run ended until it is seen)
@@ -638,17 +637,16 @@ class FinetunePage(QWidget):
             self._arm(self.under_way[2])
 
     def _arm(self, now: float) -> None:
-        """The clock's tick at its next whole second since the step began."""
-        self.ticker.start(max(0, math.ceil((self.under_way[2] + self.next_second - now) * 1000)))
+        """The clock's tick at its next whole second since the step began (never before it)."""
+        self.ticker.start_at(self.under_way[2] + self.next_second, now)
 
-    def _tick(self) -> None:
-        """The report of the last step, and the whole seconds the step under way has taken so far, each
-        shown once: a tick before its second (the timer fired early) waits out the rest of it."""
+    def _tick(self, now: float) -> None:
+        """The report of the last step, and the whole seconds the step under way has taken so far (by
+        the clock's reading ``now``, at or after the second due), each shown once."""
         if self.under_way is None or not self.jobs.busy:
             self._still()
             return
         words, step, since = self.under_way
-        now = monotonic()
         seconds = math.floor(now - since)
         if seconds >= self.next_second:  # (a tick over a second late, the event loop held: the clock catches up)
             self.status.setText(f"{words} · step {step} under way: {format_seconds(seconds)}")
