@@ -10,8 +10,9 @@ from collections import deque
 
 from PySide6.QtCore import QEvent, QObject, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QPainter
-from PySide6.QtWidgets import (QDialog, QLabel, QPlainTextEdit, QSizeGrip, QSizePolicy, QStatusBar, QStyle,
-                               QStyleOption, QToolButton, QWidget)
+from PySide6.QtWidgets import (QApplication, QDialog, QLabel, QPlainTextEdit, QSizeGrip, QSizePolicy, QStatusBar,
+                               QStyle, QStyleOption, QToolButton, QWidget)
+from shiboken6 import isValid
 
 from app.core import paths
 from app.core.engine import resolve_device, resolve_fill
@@ -35,6 +36,7 @@ def rss_bytes() -> int:
 
 
 #: the bar's messages want this much room (px) beside the fields: "Opened schoolgirls.mp4: 80 frames, 432x240"
+#: (a warning's words want it beside its sign and ×: ``MessageBar.warning_room``)
 MESSAGE_ROOM = 240
 DIRECT = Qt.FindChildOption.FindDirectChildrenOnly
 #: where QStatusBar draws its message: from 6 px in to 2 px before the first field shown (or the size grip)
@@ -69,6 +71,34 @@ def message_rect(bar: QStatusBar, first: QWidget | None = None) -> QRect:
 RESUME_MS = 1000
 
 
+class DismissButton(QToolButton):
+    """A warning's ×: a click dismisses it without taking the focus from the picture; Tab reaches it
+    (while a warning shows), and Space, Enter or Return press it. Hidden while it has the focus (the
+    warning went), it gives the focus back to where Tab took it from."""
+
+    def __init__(self, parent: QWidget):
+        super().__init__(parent)
+        self.came_from: QWidget | None = None  # where the focus was before Tab brought it here
+        self.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        QApplication.instance().focusChanged.connect(self._focus_moved)
+
+    def _focus_moved(self, old, new) -> None:
+        if new is self:
+            self.came_from = old
+
+    def keyPressEvent(self, e) -> None:
+        if e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not e.isAutoRepeat():
+            e.accept()
+            self.click()
+            return
+        super().keyPressEvent(e)  # (Space: a button's own key)
+
+    def give_focus_back(self) -> None:
+        back, self.came_from = self.came_from, None
+        if back is not None and isValid(back) and back.isVisible() and back.window() is self.window():
+            back.setFocus(Qt.FocusReason.OtherFocusReason)
+
+
 class MessageBar(QStatusBar):
     """A status bar whose message, where longer than the room beside its fields, ends in "…" (its
     tooltip holds it whole); QStatusBar cut it off mid-letter.
@@ -87,6 +117,8 @@ class MessageBar(QStatusBar):
     out the rest): QStatusBar's own timeout is never used."""
 
     warningClicked = Signal()
+    #: a warning began (True) or stopped (False) showing: its sign and × take room from its words
+    warningShown = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -101,13 +133,13 @@ class MessageBar(QStatusBar):
         self._filtered: QWidget | None = None  # the window whose status tips pass here first
         self._said = ""  # the last message shown, the bar's tooltip
         self._pressed = False  # a press on a warning's sign or words, a click if released there
-        self.dismiss_button = QToolButton(self)  # (not in the bar's layout: placed after a warning's words)
+        self._warning_shown = False  # (``warningShown``)
+        self.dismiss_button = DismissButton(self)  # (not in the bar's layout: placed after a warning's words)
         self.dismiss_button.setObjectName(DISMISS)
         self.dismiss_button.setText("×")
         self.dismiss_button.setAutoRaise(True)
         self.dismiss_button.setToolTip("Dismiss this warning (Help > Recent messages keeps it)")
         self.dismiss_button.setAccessibleName("Dismiss warning")
-        self.dismiss_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # (a click must not take the focus from the picture)
         self.dismiss_button.clicked.connect(self.dismiss)
         self.dismiss_button.hide()
         self.setMouseTracking(True)  # (the pointing hand over a warning)
@@ -162,6 +194,9 @@ class MessageBar(QStatusBar):
         if not self.warning:
             self.unsetCursor()
         self._place()
+        if self._warning_shown != (self.warning and bool(text)):
+            self._warning_shown = not self._warning_shown
+            self.warningShown.emit(self._warning_shown)
         self._shown_ms = ms if text else 0
         # (from after it shows: a clock taken at messageChanged reads no later than this)
         self._until = time.monotonic() + ms / 1000 if self._shown_ms else None
@@ -179,6 +214,14 @@ class MessageBar(QStatusBar):
     def sign_size(self) -> int:
         return self.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize, None, self)  # (16 px: the job bar's)
 
+    def marks_width(self) -> int:
+        """The px a warning's sign and × take from the room for its words."""
+        return self.sign_size() + SIGN_GAP + self.dismiss_button.sizeHint().width()
+
+    def warning_room(self) -> int:
+        """``marks_width`` while a warning shows, else 0."""
+        return self.marks_width() if self._warning_shown else 0
+
     def warning_parts(self) -> tuple[QRect, QRect, str]:
         """Where the warning shown draws its sign and its words (as wide as they are drawn), and the
         words as drawn (ending in "…" where the sign, the words and the × after them are wider than the
@@ -187,7 +230,7 @@ class MessageBar(QStatusBar):
         size = self.sign_size()
         sign = QRect(rect.left(), rect.top() + (rect.height() - size) // 2, size, size)
         left = sign.right() + 1 + SIGN_GAP
-        room = max(0, rect.right() + 1 - left - self.dismiss_button.sizeHint().width())
+        room = max(0, rect.width() - self.marks_width())
         fm = self.fontMetrics()
         words = fm.elidedText(self.currentMessage(), Qt.TextElideMode.ElideRight, room)
         return sign, QRect(left, rect.top(), min(room, fm.horizontalAdvance(words)), rect.height()), words
@@ -196,6 +239,8 @@ class MessageBar(QStatusBar):
         """The × right after a warning's words, hidden with any other message."""
         button = self.dismiss_button
         if not (self.warning and self.currentMessage()):
+            if button.hasFocus():
+                button.give_focus_back()
             button.hide()
             return
         size = button.sizeHint()
@@ -276,7 +321,8 @@ class StatusFields(QObject):
     narrow window (640 px: 155 px were left for the bar's messages, and 'Opened schoolgirls.mp4: 80
     frames, ...' showed as 'Opened schoolgirls.mp4: ') they drop their names ('CPU', 'sttn_inpaint.pth
     (unused)', '665 MB'; the tooltips name them) while the names would leave the messages less than
-    ``MESSAGE_ROOM``."""
+    ``MESSAGE_ROOM`` (a warning's, beside its sign and ×: these took 47 px of it, a 16-px sign, 4 px
+    and a 27-px × in the Fusion style, and the fields kept their names by a routine message's room)."""
 
     def __init__(self, bar: QStatusBar, settings, fill=None):
         super().__init__(bar)
@@ -294,6 +340,8 @@ class StatusFields(QObject):
             bar.addPermanentWidget(w)
         self.memory.setToolTip("Memory this program uses now")
         bar.installEventFilter(self)
+        if isinstance(bar, MessageBar):
+            bar.warningShown.connect(self.fit)  # (a warning's words want their room beside its sign and ×)
         self.timer = QTimer(bar)
         self.timer.timeout.connect(self.update_memory)
         self.timer.start(2000)
@@ -351,14 +399,15 @@ class StatusFields(QObject):
         window's width and the fields' words alone: a job's progress bar beside them, while it runs,
         does not change their words). Measured where the bar draws its message (6 px in, 2 px left of
         the device): the sum of the fields' widths, spacing and grip it was judged by left it 3 px
-        more than the bar does, and a message that wide was cut (at 800 px: 318 px for 315)."""
+        more than the bar does, and a message that wide was cut (at 800 px: 318 px for 315). While a
+        warning shows, its sign and × count too (``MessageBar.warning_room``)."""
         if not self.bar.isVisible():
             return  # (its width is not the window's yet)
         self.bar.layout().activate()  # (the fields placed as their words are now)
         room = message_rect(self.bar, self.device).width()
         wider = sum(f.fontMetrics().horizontalAdvance(texts[0]) - f.fontMetrics().horizontalAdvance(f.text())
                     for f, texts in self.texts.items())  # (named, than as they show now)
-        short = room - wider < MESSAGE_ROOM
+        short = room - wider < MESSAGE_ROOM + getattr(self.bar, "warning_room", int)()
         if short != self.short:
             self.short = short
             for field, texts in self.texts.items():
