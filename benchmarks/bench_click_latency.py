@@ -10,13 +10,15 @@ runs, each with a fresh segmenter (no cache). ``--cut-pixels 0 --threads 1`` is 
 it was before the click cuts were bounded and run side by side.
 
 ``--gui``: then the GUI's own two jobs (``segment_job``, then ``plate_job``) on a click on frame 10
-of an H.264 MP4 of those frames (``write_test_clip``, CRF 20), read through the ``VideoReader`` the
-click worker holds: the frames decoded (``reader[i]`` calls), the seconds spent in them and the
-two jobs' seconds, each job reading for itself (as before the click's jobs shared a
-``ClickFrames``) and through one ``ClickFrames``. Runs alternate between the two.
+(``--gui-at N``) of an H.264 MP4 of the clip's frames up to 10 after it (``write_test_clip``, CRF
+20: one GOP), read through the ``VideoReader`` the click worker holds: the frames read (``reader[i]``
+calls), the seconds each job spent in them and the two jobs' seconds, each job reading for itself
+(as before the click's jobs shared a ``ClickFrames``) and through one ``ClickFrames`` (the plate's
+frames the decoder passes on its way to the motion's taken then, the plate's read going on from
+there). Runs alternate between the two.
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_click_latency.py [--clip schoolgirls]
-        [--sizes 432x240 1280x720 1920x1080] [--runs 5] [--cut-pixels N] [--threads N] [--gui]
+        [--sizes 432x240 1280x720 1920x1080] [--runs 5] [--cut-pixels N] [--threads N] [--gui [--gui-at N]]
 """
 from __future__ import annotations
 
@@ -51,11 +53,14 @@ def main(argv=None) -> int:
     ap.add_argument("--click-plate", type=int, default=10, metavar="N",
                     help="frames either side of the click's background plate (0: none)")
     ap.add_argument("--gui", action="store_true", help="also the GUI's click and plate jobs reading an MP4")
+    ap.add_argument("--gui-at", type=int, default=10, metavar="N",
+                    help="--gui: the frame clicked (the MP4 holds frames 0 .. N + 10, one GOP)")
     args = ap.parse_args(argv)
     if not (args.clips / f"{args.clip}_mask").is_dir():
         print(f"error: {args.clip}_mask/ not found in {args.clips}; pass --clips", file=sys.stderr)
         return 2
-    frames = load_frames(args.clips, args.clip)[:2 * max(3, args.click_plate) + 1]
+    whole = load_frames(args.clips, args.clip)
+    frames = whole[:2 * max(3, args.click_plate) + 1]
     objects = load_objects(args.clips, args.clip)
     cx, cy = centre_click(max((ms[0] for ms in objects.values()), key=np.count_nonzero))  # the largest object
     kw = {k: v for k, v in (("cut_pixels", args.cut_pixels), ("threads", args.threads)) if v is not None}
@@ -85,7 +90,7 @@ def main(argv=None) -> int:
               f"{statistics.median(total):.2f} | {min(total):.2f} | {max(total):.2f} | "
               f"{statistics.median(plate):.2f} |", flush=True)
     if args.gui:
-        gui_path(frames, objects, args)
+        gui_path(whole[:args.gui_at + 11], objects, args)
     return 0
 
 
@@ -119,16 +124,20 @@ class CountingReader:
     def __len__(self):
         return len(self._r)
 
+    @property
+    def keyframes(self):
+        return self._r.keyframes
+
 
 def gui_path(frames, objects, args) -> None:
-    """The GUI's first click on frame 10 and its plate job, on an MP4 of ``frames`` (21)."""
+    """The GUI's first click on frame ``--gui-at`` and its plate job, on an MP4 of ``frames``."""
     from app.ui.segment_tool import ClickFrames, SegmenterProvider, plate_job, segment_job
 
-    index = 10
+    index = args.gui_at
     cx, cy = centre_click(max((ms[index] for ms in objects.values()), key=np.count_nonzero))
     print(f"\nGUI path: segment_job then plate_job on frame {index} of an H.264 MP4 (CRF 20) of "
           f"{len(frames)} frames, {args.runs} runs each way (median); separate -> shared ClickFrames")
-    table_head("frames decoded", "s in reads", "click job s", "plate job s")
+    table_head("frames read", "click job's reads s", "plate job's reads s", "click job s", "plate job s")
     for size in args.sizes:
         fr, sx, sy = scaled(frames, size)
         points = [(cx * sx, cy * sy, 1)]
@@ -147,11 +156,11 @@ def gui_path(frames, objects, args) -> None:
                     t0 = time.perf_counter()
                     segment_job(provider, None, "cpu", video, index, rgb, points, None, frames=frames_of)(
                         host, None, cancel)
-                    t1 = time.perf_counter()
+                    t1, read1 = time.perf_counter(), reader.seconds
                     plate_job(provider, "cpu", video, index, rgb, points, frames=frames_of)(host, None, cancel)
                     t2 = time.perf_counter()
-                    got[shared].append((len(reader.reads), reader.seconds, t1 - t0, t2 - t1))
-        cols = [[statistics.median(r[k] for r in got[m]) for m in (False, True)] for k in range(4)]
+                    got[shared].append((len(reader.reads), read1, reader.seconds - read1, t1 - t0, t2 - t1))
+        cols = [[statistics.median(r[k] for r in got[m]) for m in (False, True)] for k in range(5)]
         print(f"| {size} | {cols[0][0]:.0f} -> {cols[0][1]:.0f} | "
               + " | ".join(f"{a:.2f} -> {b:.2f}" for a, b in cols[1:]) + " |", flush=True)
 

@@ -9,6 +9,7 @@ The segmenter is SAM when a checkpoint is configured or found, else the weight-f
 """
 from __future__ import annotations
 
+import bisect
 import logging
 import threading
 import time
@@ -30,6 +31,7 @@ from app.core.paths import models_dir
 from app.core.segment import (CHECK, FALLBACK, KEYFRAME, LOST, SHRUNK, GrabCutSegmenter, TrackParams, changed_spans,
                               click_plate, mask_iou, objects_in, prepare_click, resume_spans, track, without_static)
 from app.core.segment import download
+from app.core.segment.cues import BackgroundPlate
 from app.core.segment.sam import SamSegmenter, find_sam_checkpoint, load_sam
 
 from .icons import icon
@@ -182,39 +184,76 @@ class ClickFrames:
     side (``click_plate``), those three among them. The controller makes one per click it sends and
     hands it to that click's plate job; it goes when the click's last job ends, a new click is sent
     or Esc drops the selection. Read on the click worker alone (as the reader is); it holds frame
-    ``index`` (the click's own picture) and at most ``limit`` frames in all (the plate's window)."""
+    ``index`` (the click's own picture) and at most ``limit`` frames in all (the plate's window).
+
+    A frame of a compressed video is decoded from its GOP's keyframe on: on its way to the motion's
+    frames the decoder decodes the plate's frames before them too, and the plate's read, starting
+    before them, decoded them all again from the keyframe (a seek back). So the first job also takes
+    the plate's frames the decoder passes on its way (where the keyframes are known): their
+    conversion to RGB is all they cost it, and the plate job decodes on from where it stopped."""
 
     def __init__(self, index: int, rgb: np.ndarray, limit: int = 2 * PLATE_RADIUS + 1):
         self.index, self.rgb, self.limit = index, rgb, limit
         self._frames: dict[int, np.ndarray] = {}
         self._reader = None
+        self._after: Optional[int] = None  # the frame after the last read from the reader here
         self.decoded: list[int] = []  # the frames read from the reader, in order (benchmarks, tests)
 
     def reading(self, reader, cancel, keep: bool = True) -> Callable[[int], np.ndarray]:
         """``get_frame`` for one of the click's jobs: a frame read before from here, else from
         ``reader``; ``cancel`` is checked before each (a new click or Esc stops the reads). ``keep``:
-        keep what it reads for the click's next job; False (the click's last job, reading each frame
-        once): a frame it is given leaves the cache."""
+        keep what it reads (and the plate's frames the decoder passes on the way) for the click's
+        next job; False (the click's last job, reading each frame once): a frame it is given leaves
+        the cache."""
         if reader is not self._reader:  # (the file opened afresh, replaced since: not these frames)
-            self._frames, self._reader = {}, reader
+            self._frames, self._reader, self._after = {}, reader, None
 
         def frame(i: int) -> np.ndarray:
             cancel.check()
             if i == self.index:
                 return self.rgb
             rgb = self._frames.get(i) if keep else self._frames.pop(i, None)
-            if rgb is None:
-                rgb = reader[i]
-                self.decoded.append(i)
-                if keep and len(self._frames) + 1 < self.limit:
-                    self._frames[i] = rgb
+            if rgb is not None:
+                return rgb
+            for m in self._passed(reader, i) if keep else ():
+                self._frames[m] = self._decode(reader, m)
+                cancel.check()
+            rgb = self._decode(reader, i)
+            if keep and len(self._frames) + 1 < self.limit:
+                self._frames[i] = rgb
             return rgb
 
         return frame
 
+    def _decode(self, reader, i: int) -> np.ndarray:
+        rgb = reader[i]
+        self.decoded.append(i)
+        self._after = i + 1
+        return rgb
+
+    def _passed(self, reader, i: int) -> list[int]:
+        """The plate's frames before ``i`` that the decoder decodes on its way to frame ``i`` and
+        that are not held yet: from ``i``'s keyframe, or from where the last read here left the
+        decoder within its GOP (none where the reader does not say its keyframes)."""
+        keys = getattr(reader, "keyframes", ())
+        lo, hi = BackgroundPlate(None, len(reader), None, PLATE_RADIUS).window(self.index)
+        if not keys or not lo < i <= hi:
+            return []
+        start = max(lo, keys[max(0, bisect.bisect_right(keys, i) - 1)])
+        if self._after is not None and start <= self._after <= i:
+            start = self._after  # (the decoder stands there: the frames before it would want a seek back)
+        room = self.limit - 1 - len(self._frames) - 1  # (the click's own picture and frame ``i`` held too)
+        return [m for m in range(start, i) if m != self.index and m not in self._frames][:max(0, room)]
+
     def __len__(self) -> int:
         """The frames held (the click's own picture too)."""
         return len(self._frames) + 1
+
+
+def plate_may_follow(points: list, box, previous: Optional[np.ndarray]) -> bool:
+    """Whether a click's answer may be followed by its background plate's candidate (``plate_job``):
+    a first click (one left click, no box, no selection to edit) with the weight-free segmenter."""
+    return box is None and previous is None and len(points) == 1 and bool(points[0][2])
 
 
 def segment_job(provider: SegmenterProvider, sam_path, device, video, index: int, rgb: np.ndarray,
@@ -239,7 +278,8 @@ def segment_job(provider: SegmenterProvider, sam_path, device, video, index: int
             # (what differs from their background is a candidate added after: ``plate_job``, which
             # finds the frames read here in ``frames``). A click made again, or the window closing,
             # stops the reads.
-            read = (frames if frames is not None else ClickFrames(index, rgb)).reading(reader, cancel)
+            own = frames if frames is not None else ClickFrames(index, rgb)
+            read = own.reading(reader, cancel, keep=frames is not None)  # (alone: no job after it to keep them for)
             prepare_click(seg, read, index, len(reader), plate=0)
         cancel.check()
         if previous is None and frame_mask is not None and len(points) == 1 and box is None:
@@ -908,7 +948,8 @@ class SegmentController(QObject):
             self.discard()
             self.controller.error.emit(str(exc))
             return
-        self._frames = ClickFrames(index, rgb)  # (shared with its plate job: each frame decoded once)
+        if sam is None and plate_may_follow(points, box, previous):  # (shared with its plate job)
+            self._frames = ClickFrames(index, rgb)
         fn = segment_job(self.provider, sam, device, self.project.video_path, index, rgb, points, box, previous,
                          frame_mask, frames=self._frames)
         self.jobs.submit("Select", fn, request=req, frame=(self.project.video_path, index), sam=sam, device=device)
@@ -956,9 +997,8 @@ class SegmentController(QObject):
         """After a first click's candidates are shown (GrabCut, no box, nothing newer asked), look
         for one more: what differs from the background plate (``plate_job``), added second."""
         req, index, rgb, points, box, previous, _ = self._asked
-        if (self._pending is not None or self.tool.edits_frame or box is not None or previous is not None
-                or len(points) != 1 or not points[0][2] or job.data.get("sam") is not None
-                or job.data.get("frame") != (self.project.video_path, index)):
+        if (self._pending is not None or self.tool.edits_frame or not plate_may_follow(points, box, previous)
+                or job.data.get("sam") is not None or job.data.get("frame") != (self.project.video_path, index)):
             return
         fn = plate_job(self.provider, job.data.get("device", "cpu"), self.project.video_path, index, rgb, points,
                        frames=self._frames)

@@ -53,7 +53,9 @@ class Counting:
 
 def test_a_first_click_decodes_each_frame_once_and_the_next_click_its_own(window, tmp_path, qtbot, monkeypatch):
     """A first click read frames 2, 4 and 6 away for its motion, then its plate job read them again
-    with the 10 frames either side: each is read once now, and the frames go when the click is done.
+    with the 10 frames either side, from the keyframe on again: each is read once now, in order (the
+    frames the decoder passes on its way to the motion's are kept for the plate), and the frames go
+    when the click is done.
     A click on another frame reads that frame's neighbours (nothing of the first click's is reused),
     and every frame the segmenter is given is the frame asked for."""
     path = clip(tmp_path / "disc.mp4")
@@ -91,6 +93,7 @@ def test_a_first_click_decodes_each_frame_once_and_the_next_click_its_own(window
         held.append(seg._frames)
         qtbot.waitUntil(lambda: not seg.jobs.busy, timeout=30_000)
         assert sorted(reads) == [i for i in window_frames if i != index], (index, reads)
+        assert reads == sorted(reads)  # (in order: the plate's read decodes on, no seek back to the keyframe)
         assert seg._frames is None and len(held[-1]) == 1  # (the click is done: its frames are gone)
         assert {index + 2, index + 4, index + 6} <= {i for i, _ in given} and len(given) > len(reads)
         for i, rgb in given:
@@ -121,3 +124,31 @@ def test_the_click_frames_hold_its_window_at_most_and_only_one_readers_frames():
     token.cancel()
     with pytest.raises(Cancelled):
         cache.reading(reader, token)(9)
+
+
+class Keyed(Counting):
+    def __init__(self, frames, reads, keyframes):
+        super().__init__(frames, reads)
+        self.keyframes = keyframes
+
+
+def test_the_plates_frames_the_decoder_passes_are_taken_on_the_way_and_no_more():
+    """Where the reader says its keyframes, the click's first job also takes the plate's frames the
+    decoder decodes on its way to the motion's (from the GOP's keyframe, or from where the last read
+    left it), and only those: none before the keyframe, none outside the plate's window; the plate
+    job then reads the rest, and no frame twice."""
+    frames = [np.full((4, 4, 3), i, np.uint8) for i in range(40)]
+    reads: list[int] = []
+    reader = Keyed(frames, reads, (0, 8, 30))
+    cache = st.ClickFrames(10, frames[10])
+    motion = cache.reading(reader, CancelToken())
+    assert [motion(i)[0, 0, 0] for i in (10, 12, 10, 14, 10, 16)] == [10, 12, 10, 14, 10, 16]
+    assert reads == [8, 9, 11, 12, 13, 14, 15, 16] and len(cache) == 9
+    plate = cache.reading(reader, CancelToken(), keep=False)
+    assert [plate(i)[0, 0, 0] for i in range(21)] == list(range(21))
+    assert reads == [8, 9, 11, 12, 13, 14, 15, 16] + list(range(8)) + [17, 18, 19, 20] and len(cache) == 1
+    reads.clear()  # (a click near the end: its window slid inward, 19..39; a keyframe inside it)
+    cache = st.ClickFrames(37, frames[37])
+    motion = cache.reading(reader, CancelToken())
+    assert [motion(i)[0, 0, 0] for i in (39, 33, 31)] == [39, 33, 31]  # (click_motion's: 2 on, 4 and 6 back)
+    assert reads == [30, 31, 32, 33, 34, 35, 36, 38, 39] and len(cache) == 10
