@@ -13,6 +13,7 @@ import bisect
 import logging
 import threading
 import time
+import weakref
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -190,14 +191,24 @@ class ClickFrames:
     frames the decoder decodes the plate's frames before them too, and the plate's read, starting
     before them, decoded them all again from the keyframe (a seek back). So the first job also takes
     the plate's frames the decoder passes on its way (where the keyframes are known): their
-    conversion to RGB is all they cost it, and the plate job decodes on from where it stopped."""
+    conversion to RGB is all they cost it, and the plate job decodes on from where it stopped.
+    ``plate``: whether a plate job may follow (else nothing is kept); ``at``: where the click
+    worker's reader stands, as the click before left it (``position``): the frames the decoder passes
+    are those from there on (a read of the ones before would seek back to the keyframe)."""
 
-    def __init__(self, index: int, rgb: np.ndarray, limit: int = 2 * PLATE_RADIUS + 1):
-        self.index, self.rgb, self.limit = index, rgb, limit
+    def __init__(self, index: int, rgb: np.ndarray, plate: bool = True, at: tuple = (None, None),
+                 limit: int = 2 * PLATE_RADIUS + 1):
+        self.index, self.rgb, self.plate, self.limit = index, rgb, plate, limit
         self._frames: dict[int, np.ndarray] = {}
         self._reader = None
-        self._after: Optional[int] = None  # the frame after the last read from the reader here
+        self._at = at
+        self._after: Optional[int] = None  # the frame after the last read from the reader (None: not known)
         self.decoded: list[int] = []  # the frames read from the reader, in order (benchmarks, tests)
+
+    def position(self) -> tuple:
+        """(a weak reference to the reader read last, the frame after the last read from it or None),
+        for the next click's ``at``: read once the click's jobs have ended."""
+        return (weakref.ref(self._reader) if self._reader is not None else None), self._after
 
     def reading(self, reader, cancel, keep: bool = True) -> Callable[[int], np.ndarray]:
         """``get_frame`` for one of the click's jobs: a frame read before from here, else from
@@ -206,7 +217,9 @@ class ClickFrames:
         next job; False (the click's last job, reading each frame once): a frame it is given leaves
         the cache."""
         if reader is not self._reader:  # (the file opened afresh, replaced since: not these frames)
-            self._frames, self._reader, self._after = {}, reader, None
+            ref, after = self._at
+            self._frames, self._reader = {}, reader
+            self._after = after if ref is not None and ref() is reader else None
 
         def frame(i: int) -> np.ndarray:
             cancel.check()
@@ -226,6 +239,7 @@ class ClickFrames:
         return frame
 
     def _decode(self, reader, i: int) -> np.ndarray:
+        self._after = None  # (a read that fails leaves the decoder who knows where)
         rgb = reader[i]
         self.decoded.append(i)
         self._after = i + 1
@@ -278,8 +292,8 @@ def segment_job(provider: SegmenterProvider, sam_path, device, video, index: int
             # (what differs from their background is a candidate added after: ``plate_job``, which
             # finds the frames read here in ``frames``). A click made again, or the window closing,
             # stops the reads.
-            own = frames if frames is not None else ClickFrames(index, rgb)
-            read = own.reading(reader, cancel, keep=frames is not None)  # (alone: no job after it to keep them for)
+            own = frames if frames is not None else ClickFrames(index, rgb, plate=False)
+            read = own.reading(reader, cancel, keep=own.plate)
             prepare_click(seg, read, index, len(reader), plate=0)
         cancel.check()
         if previous is None and frame_mask is not None and len(points) == 1 and box is None:
@@ -310,7 +324,7 @@ def plate_job(provider: SegmenterProvider, device: str, video, index: int, rgb: 
         seg.set_image(rgb, index=index)  # (cached: the click's own state)
         if not seg.has_plate:
             reader = host.reader(video)
-            own = frames if frames is not None else ClickFrames(index, rgb)
+            own = frames if frames is not None else ClickFrames(index, rgb, plate=False)
             read = own.reading(reader, cancel, keep=False)  # (the click's last reads: each frame leaves the cache)
             seg.set_plate(click_plate(read, index, len(reader), PLATE_RADIUS))
         cancel.check()
@@ -579,6 +593,7 @@ class SegmentController(QObject):
         self._asked: Optional[tuple] = None  # the request last submitted (as _pending held it)
         self._parked: Optional[tuple] = None  # the request stopped when another tool was picked
         self._frames: Optional[ClickFrames] = None  # the frames the latest click's jobs read (until they end)
+        self._read_at: tuple = (None, None)  # where they left the click worker's reader (``ClickFrames.position``)
         self._press: Optional[tuple] = None  # (widget pos, image pos, label)
         self._box_last = False  # the latest input was a box (not a click)
         self._corrects = False  # the latest request corrects the frame's own mask (its answer replaces it)
@@ -789,7 +804,6 @@ class SegmentController(QObject):
         needs no new pass (another frame, video or tool stops it)."""
         self._request += 1
         self._pending = self._parked = None
-        self._frames = None  # (a job still reading keeps them until it stops)
         if not self._embedding(self.project.current):
             self.jobs.cancel()
         self._corrects = False
@@ -936,7 +950,8 @@ class SegmentController(QObject):
     def _next(self) -> None:
         if self.jobs.busy:
             return
-        self._frames = None  # (the click's jobs are done: its frames go)
+        if self._frames is not None:  # (the click's jobs are done: its frames go)
+            self._read_at, self._frames = self._frames.position(), None
         if self._pending is None:
             return
         req, index, rgb, points, box, previous, frame_mask = self._asked = self._pending
@@ -948,8 +963,8 @@ class SegmentController(QObject):
             self.discard()
             self.controller.error.emit(str(exc))
             return
-        if sam is None and plate_may_follow(points, box, previous):  # (shared with its plate job)
-            self._frames = ClickFrames(index, rgb)
+        if sam is None:  # (the weight-free segmenter reads frames near: shared with its plate job, if one follows)
+            self._frames = ClickFrames(index, rgb, plate_may_follow(points, box, previous), self._read_at)
         fn = segment_job(self.provider, sam, device, self.project.video_path, index, rgb, points, box, previous,
                          frame_mask, frames=self._frames)
         self.jobs.submit("Select", fn, request=req, frame=(self.project.video_path, index), sam=sam, device=device)

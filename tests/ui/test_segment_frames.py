@@ -1,6 +1,8 @@
 """A first click's frames are decoded once: the click's motion (``click_motion``: frames 2, 4 and 6
 away) and its background plate (``click_plate``: the 10 either side) read them through one
 ``ClickFrames`` that lives for that click alone."""
+import weakref
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, Qt
@@ -95,6 +97,7 @@ def test_a_first_click_decodes_each_frame_once_and_the_next_click_its_own(window
         assert sorted(reads) == [i for i in window_frames if i != index], (index, reads)
         assert reads == sorted(reads)  # (in order: the plate's read decodes on, no seek back to the keyframe)
         assert seg._frames is None and len(held[-1]) == 1  # (the click is done: its frames are gone)
+        assert seg._read_at[1] == window_frames[-1] + 1  # (where the next click's read starts from)
         assert {index + 2, index + 4, index + 6} <= {i for i, _ in given} and len(given) > len(reads)
         for i, rgb in given:
             assert np.array_equal(rgb, truth[i]), (index, i)
@@ -135,8 +138,9 @@ class Keyed(Counting):
 def test_the_plates_frames_the_decoder_passes_are_taken_on_the_way_and_no_more():
     """Where the reader says its keyframes, the click's first job also takes the plate's frames the
     decoder decodes on its way to the motion's (from the GOP's keyframe, or from where the last read
-    left it), and only those: none before the keyframe, none outside the plate's window; the plate
-    job then reads the rest, and no frame twice."""
+    left it, this click's or the click's before: none before it, which would want a seek back to the
+    keyframe, a first answer seconds later in a long GOP), and only those: none before the keyframe,
+    none outside the plate's window; the plate job then reads the rest, and no frame twice."""
     frames = [np.full((4, 4, 3), i, np.uint8) for i in range(40)]
     reads: list[int] = []
     reader = Keyed(frames, reads, (0, 8, 30))
@@ -152,3 +156,13 @@ def test_the_plates_frames_the_decoder_passes_are_taken_on_the_way_and_no_more()
     motion = cache.reading(reader, CancelToken())
     assert [motion(i)[0, 0, 0] for i in (39, 33, 31)] == [39, 33, 31]  # (click_motion's: 2 on, 4 and 6 back)
     assert reads == [30, 31, 32, 33, 34, 35, 36, 38, 39] and len(cache) == 10
+    reads.clear()  # (the next click, where the click before left the decoder: from there on)
+    after_that = st.ClickFrames(15, frames[15], at=cache.position())
+    assert cache.position()[1] == 40 and after_that.reading(reader, CancelToken())(17)[0, 0, 0] == 17
+    assert reads == [8, 9, 10, 11, 12, 13, 14, 16, 17]  # (the decoder stood past it: it seeks to keyframe 8)
+    reads.clear()
+    moved = st.ClickFrames(15, frames[15], at=(weakref.ref(reader), 11))
+    assert moved.reading(reader, CancelToken())(17)[0, 0, 0] == 17 and reads == [11, 12, 13, 14, 16, 17]
+    reads.clear()
+    elsewhere = st.ClickFrames(15, frames[15], at=(weakref.ref(Keyed(frames, [], (0,))), 11))  # (another reader's)
+    assert elsewhere.reading(reader, CancelToken())(17)[0, 0, 0] == 17 and reads[0] == 8
