@@ -127,11 +127,11 @@ def next_click(pred: np.ndarray, gt: np.ndarray):
     return int(x), int(y), best[2]
 
 
-def _prepare(seg, frames, index):
+def _prepare(seg, frames, index, plate: int = 0):
     seg.set_image(frames[index], index=index)
-    # as in the GUI: the motion cue is the weight-free path's (its background plate adds a second
-    # candidate only, and the first is what this benchmark takes)
-    prepare_click(seg, lambda i: frames[i], index, len(frames), plate=0)
+    # as in the GUI: the motion cue is the weight-free path's; its background plate (``plate``
+    # frames either side) adds a second candidate only, which the benchmark reaches with ``--tabs``
+    prepare_click(seg, lambda i: frames[i], index, len(frames), plate=plate)
 
 
 def _corrective_clicks(seg, mask, gt, points, n_clicks: int, edit: bool = True):
@@ -149,16 +149,20 @@ def _corrective_clicks(seg, mask, gt, points, n_clicks: int, edit: bool = True):
     return mask, ious
 
 
-def click_keyframe(seg, frames, gt0, n_clicks: int = 1, edit: bool = True, index: int = 0):
+def click_keyframe(seg, frames, gt0, n_clicks: int = 1, edit: bool = True, index: int = 0, tabs: int = 1):
     """The segmenter's top candidate on frame ``index`` after ``n_clicks`` clicks (the first at the
     object's centre, the rest corrective; with ``edit`` each click edits the shown mask, as in the
-    GUI, else the segmenter starts over from all the clicks); returns (mask, [IoU after each click])."""
+    GUI, else the segmenter starts over from all the clicks); returns (mask, [IoU after each click]).
+    ``tabs`` > 1: after the first click the user keeps the best of the first ``tabs`` candidates
+    (looks, and presses Tab up to ``tabs`` - 1 times), the background plate's candidate among them
+    as the GUI offers it (second, where the object moves against its background)."""
     if not gt0.any():  # the object is not on this frame: a user would leave it empty
         return np.zeros_like(gt0), [1.0]
     x, y = centre_click(gt0)
-    _prepare(seg, frames, index)
+    _prepare(seg, frames, index, plate=10 if tabs > 1 else 0)
     points = [(x, y, 1)]
-    mask = seg.predict(points)[0].mask
+    shown = [c.mask for c in seg.predict(points)[:max(1, tabs)]]
+    mask = max(shown, key=lambda m: mask_iou(m, gt0))  # (the first where ties: the one shown)
     first = mask_iou(mask, gt0)
     mask, more = _corrective_clicks(seg, mask, gt0, points, n_clicks, edit)
     return mask, [first] + more
@@ -176,7 +180,7 @@ def correct_mask(seg, frames, index, mask, gt, n_clicks):
 
 def run_object(frames, gt, keyframe: str, params: TrackParams, seed: int = 0, start: int = 0,
                n_clicks: int = 1, every: int = 0, edit: bool = True, every_by: str = "gt",
-               make_segmenter: Optional[Callable[[int], Segmenter]] = None):
+               make_segmenter: Optional[Callable[[int], Segmenter]] = None, tabs: int = 1):
     """Keyframe on frame ``start`` (clicks on the object, or the true mask), plus on every
     ``every``-th frame after it when ``every`` > 0 the true mask (``every_by`` "gt") or the mask of
     ``n_clicks`` clicks there ("click"), tracked forward to the last frame; returns
@@ -192,7 +196,7 @@ def run_object(frames, gt, keyframe: str, params: TrackParams, seed: int = 0, st
     if keyframe == "gt":
         key, click_ious = gt[0], [1.0]
     else:
-        key, click_ious = click_keyframe(seg, frames, gt[0], n_clicks, edit)
+        key, click_ious = click_keyframe(seg, frames, gt[0], n_clicks, edit, tabs=tabs)
     keys = {0: key}
     last = 0
     for i in range(every, len(frames), every) if every > 0 else ():
@@ -282,6 +286,10 @@ def main(argv=None) -> int:
                     help="with --click-frames: skip objects smaller than this (px) on the click frame")
     ap.add_argument("--clicks", type=int, default=1, metavar="N",
                     help="N clicks on the click frame: the centre click, then corrective ones at the largest error")
+    ap.add_argument("--tabs", type=int, default=1, metavar="N",
+                    help="a user who looks at the first click's candidates and keeps the best of the first N "
+                         "(up to N-1 Tabs; the background plate's candidate among them, as in the GUI); "
+                         "default 1: the first candidate")
     ap.add_argument("--from-scratch", action="store_true",
                     help="ablation: each corrective click re-segments from all clicks instead of editing the shown mask")
     ap.add_argument("--keyframe-every", type=int, default=0, metavar="K",
@@ -359,7 +367,7 @@ def main(argv=None) -> int:
                     key = f"{oid}@{start}" if held_out else oid
                     masks, ious, flagged, keys, click_ious = run_object(
                         frames, gt, args.keyframe, params, seed, start, args.clicks, args.keyframe_every,
-                        not args.from_scratch, args.every_by, make_segmenter)
+                        not args.from_scratch, args.every_by, make_segmenter, args.tabs)
                     for u, m in zip(union_pred, masks):
                         u |= m
                     firsts.append(masks[0])
@@ -439,7 +447,7 @@ def main(argv=None) -> int:
         args.json.write_text(json.dumps({"rows": rows, "overall": overall, "seconds": total, "flags": fq,
                                          "keyframe": args.keyframe, "flow": args.flow, "seeds": args.seeds,
                                          "click_frames": args.click_frames, "params": overrides,
-                                         "clicks": args.clicks, "keyframe_every": args.keyframe_every,
+                                         "clicks": args.clicks, "tabs": args.tabs, "keyframe_every": args.keyframe_every,
                                          "every_by": args.every_by, "size": args.size,
                                          "segmenter": f"sam:{args.sam.name}" if args.sam else "grabcut",
                                          "segmenter_args": seg_kwargs, "frames": args.frames,

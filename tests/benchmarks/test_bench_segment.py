@@ -119,3 +119,45 @@ def test_first_click_benchmark_compares_the_first_and_the_best_candidate(tmp_pat
     rows = json.loads(out.read_text())["rows"]
     assert [r["frame"] for r in rows] == [0, 2]
     assert all(0.7 < r["first"] <= r["best"] <= 1.0 for r in rows)
+
+
+class _ThreeCandidates:
+    """A segmenter whose first candidate misses the object, whose second holds half of it and whose
+    third is the object: what ``--tabs`` measures (a user who looks and presses Tab) and the default
+    does not."""
+
+    def __init__(self, gt):
+        self.wrong = np.zeros_like(gt)
+        self.wrong[:, :10] = True
+        self.half = gt.copy()
+        self.half[:, 35:] = False
+        self.right = gt
+
+    def set_image(self, rgb, index=None):
+        pass
+
+    def predict(self, points, previous=None):
+        from app.core.segment import Candidate
+
+        return [Candidate(self.wrong, 0.9), Candidate(self.half, 0.8), Candidate(self.right, 0.1)]
+
+
+def test_tabs_keeps_the_best_of_the_first_n_candidates_and_the_default_the_first():
+    gt = np.zeros((40, 60), bool)
+    gt[10:30, 25:45] = True
+    frames = [np.zeros((40, 60, 3), np.uint8)] * 3
+    seg = _ThreeCandidates(gt)
+    mask, ious = bench_segment.click_keyframe(seg, frames, gt)
+    assert mask is seg.wrong and ious == [0.0]
+    mask, ious = bench_segment.click_keyframe(seg, frames, gt, tabs=2)  # the third is not looked at
+    assert mask is seg.half and ious == [0.5]
+    mask, ious = bench_segment.click_keyframe(seg, frames, gt, tabs=3)
+    assert mask is seg.right and ious == [1.0]
+
+
+def test_tabs_is_a_command_line_option_written_to_the_json(tmp_path):
+    clips = toy_clips(tmp_path / "clips")
+    out = tmp_path / "r.json"
+    assert bench_segment.main(["--clips", str(clips), "--only", "toy", "--tabs", "3", "--json", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert res["tabs"] == 3 and res["overall"] > 0.7
