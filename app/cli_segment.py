@@ -79,6 +79,24 @@ def _box(text: str) -> tuple[tuple[float, float, float, float], int | None, int]
     return box, frame, obj
 
 
+def _candidate(text: str) -> tuple[int, int | None, int]:
+    """``K``, ``K,FRAME``, with ``#N`` for object N: the K-th of the first click's candidates."""
+    try:
+        body, obj = _object(text)
+        parts = body.split(",")
+        if len(parts) not in (1, 2):
+            raise ValueError
+        k = int(parts[0])
+        frame = int(parts[1]) if len(parts) == 2 else None
+        if k < 1:
+            raise ValueError
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"a candidate is K or K,FRAME (K from 1, as --preview numbers them), with #N after it for object N, "
+            f"not {text!r}") from None
+    return k, frame, obj
+
+
 def _fmt_box(box) -> str:
     return ",".join(f"{v:g}" for v in box)
 
@@ -117,8 +135,14 @@ def register(subparsers) -> None:
                         "corrected): tracking starts from it as from clicks; parts apart are objects of their own")
     p.add_argument("--frame", type=int_in(0), default=0, metavar="N",
                    help="frame of clicks, boxes and keyframe masks given without one (default 0)")
-    p.add_argument("--output", "-o", required=True, type=path_arg, metavar="DIR",
-                   help="mask folder to create (must not exist)")
+    p.add_argument("--output", "-o", type=path_arg, metavar="DIR",
+                   help="mask folder to create (must not exist; not needed with --preview)")
+    p.add_argument("--candidate", type=_candidate, action="append", default=[], metavar="K[,FRAME][#N]",
+                   help="keep the K-th of the first click's candidates for object N (as Tab does in the GUI; "
+                        "default 1, the first); --preview shows them numbered")
+    p.add_argument("--preview", type=path_arg, metavar="SHEET.png",
+                   help="write the first click's candidates of each object, numbered, to this picture and stop "
+                        "without tracking; then run again with --candidate K and --output")
     p.add_argument("--start", type=int_in(0), default=0, metavar="FRAME", help="first frame to track")
     p.add_argument("--end", type=int_in(1), default=None, metavar="FRAME",
                    help="frame after the last to track (default: the end)")
@@ -210,14 +234,66 @@ def _prompts(args, n_frames: int) -> dict[int, dict[int, tuple[list, object]]]:
     return frames
 
 
-def _select(seg, points, box):
-    """The mask the GUI's click tool would show after these clicks on the segmenter's current
-    image: the first click (with the box) proposes, each further one edits the proposal."""
+def _first_candidates(seg, points, box) -> list:
+    """The candidates the GUI's click tool offers for the first click (with the box), in its order."""
     points = sorted(points, key=lambda p: -p[2])  # positive clicks first: the proposal starts on the object
-    mask = seg.predict(points[:1], box)[0].mask
+    return seg.predict(points[:1], box)
+
+
+def _select(seg, points, box, candidate: int = 1, which: str = ""):
+    """The mask the GUI's click tool would show after these clicks on the segmenter's current
+    image: the first click (with the box) proposes (its ``candidate``-th answer, as after
+    ``candidate`` - 1 Tabs), each further one edits the proposal."""
+    cands = _first_candidates(seg, points, box)
+    if candidate > len(cands):
+        raise InpaintError(f"--candidate {candidate}{which}: that click has {len(cands)} candidate"
+                           f"{'' if len(cands) == 1 else 's'}; give 1..{len(cands)} (--preview SHEET.png shows them).")
+    mask = cands[candidate - 1].mask
+    points = sorted(points, key=lambda p: -p[2])
     for k in range(2, len(points) + 1):
         mask = seg.predict(points[:k], previous=mask)[0].mask
     return mask
+
+
+def _candidate_sheet(rgb, cands, points, box, title: str, height: int = 180):
+    """One row of numbered pictures, one per candidate: the frame cropped around all of them (and the
+    clicks and box), the candidate tinted and outlined, the clicks drawn (green on, red not)."""
+    import cv2
+    import numpy as np
+
+    H, W = rgb.shape[:2]
+    ys, xs = [], []
+    for c in cands:
+        yy, xx = np.nonzero(c.mask)
+        if len(yy):
+            ys += [yy.min(), yy.max()]
+            xs += [xx.min(), xx.max()]
+    xs += [p[0] for p in points] + ([box[0], box[2]] if box is not None else [])
+    ys += [p[1] for p in points] + ([box[1], box[3]] if box is not None else [])
+    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
+    mx, my = max(16, 0.15 * (x1 - x0)), max(16, 0.15 * (y1 - y0))
+    x0, x1 = int(max(0, x0 - mx)), int(min(W, x1 + mx + 1))
+    y0, y1 = int(max(0, y0 - my)), int(min(H, y1 + my + 1))
+    scale = height / (y1 - y0)
+    tiles = []
+    for k, c in enumerate(cands, 1):
+        img = rgb[y0:y1, x0:x1].copy()
+        m = c.mask[y0:y1, x0:x1]
+        img[m] = (0.45 * img[m] + 0.55 * np.array([0, 200, 255])).astype(np.uint8)
+        img = cv2.resize(img, (max(1, round((x1 - x0) * scale)), height), interpolation=cv2.INTER_AREA)
+        mm = cv2.resize(m.astype(np.uint8), (img.shape[1], height), interpolation=cv2.INTER_NEAREST)
+        contours, _ = cv2.findContours(mm, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        cv2.drawContours(img, contours, -1, (255, 255, 255), 1, cv2.LINE_AA)
+        for x, y, label in points:
+            cv2.circle(img, (round((x - x0) * scale), round((y - y0) * scale)), 4,
+                       (40, 220, 40) if label else (230, 40, 40), -1, cv2.LINE_AA)
+        cv2.rectangle(img, (0, 0), (34, 26), (0, 0, 0), -1)
+        cv2.putText(img, str(k), (7, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2, cv2.LINE_AA)
+        tiles += [img, np.full((height, 6, 3), 255, np.uint8)]
+    row = np.hstack(tiles[:-1])
+    head = np.full((26, row.shape[1], 3), 255, np.uint8)
+    cv2.putText(head, title, (4, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
+    return np.vstack([head, row])
 
 
 def _remove_stale_partials(out: Path) -> None:
@@ -234,6 +310,90 @@ def _remove_stale_partials(out: Path) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+PLATE = 10  # frames either side of the background plate whose candidate a first click offers second (as the GUI)
+
+
+def _picks(args, prompts) -> dict[tuple[int, int], int]:
+    """{(frame, object): K} from ``--candidate``, each for a frame and object with clicks or a box."""
+    picks: dict[tuple[int, int], int] = {}
+    for k, f, obj in args.candidate:
+        f = args.frame if f is None else f
+        which = f"object {obj} on frame {f}"
+        if (f, obj) in picks:
+            raise InpaintError(f"Two --candidate for {which}; give one.")
+        if obj not in prompts.get(f, {}):
+            raise InpaintError(f"--candidate {k} is for {which}, which has no --click or --box; give the clicks "
+                               f"of that object on that frame (X,Y,{f}#{obj}) or K,FRAME#N for another.")
+        picks[(f, obj)] = k
+    return picks
+
+
+def _preview(args, reads) -> int:
+    """``--preview``: the first click's candidates of each clicked object, numbered, in one picture."""
+    import cv2
+    import numpy as np
+
+    from .cliutil import REPLACING, check_readable, refuse_project, replaces
+    from .core.errors import OutputError
+    from .core.fsutil import atomic_path
+    from .core.segment import GrabCutSegmenter, prepare_click
+    from .core.video import open_video
+
+    device = None
+    if args.sam is not None:
+        from .core.engine import resolve_device
+
+        device = str(resolve_device(args.device))
+    check_readable(args.input)
+    refuse_project(args.input)
+    replacing = replaces(args.preview)
+    with open_video(args.input) as reader:
+        n = len(reader)
+        prompts = {f: objects for f, objects in _prompts(args, n).items() if objects}
+        if not prompts:
+            raise InpaintError("--preview shows the candidates of clicks: give a --click (or --box) on the object.")
+        _picks(args, prompts)
+        if args.sam is not None:
+            from .core.segment.sam import SamSegmenter
+
+            seg = SamSegmenter.from_checkpoint(args.sam, device=device)
+        else:
+            seg = GrabCutSegmenter()
+        rows = []
+        for f, objects in sorted(prompts.items()):
+            rgb = reader[f]
+            for x, y, _ in (pt for pts, _ in objects.values() for pt in pts):
+                if not (0 <= x < reader.width and 0 <= y < reader.height):
+                    raise InpaintError(f"Click {x:g},{y:g} on frame {f} lies outside the {reader.width}x"
+                                       f"{reader.height} frame; clicks are in video pixels.")
+            seg.set_image(rgb, index=f)
+            prepare_click(seg, lambda i: reader[i], f, n, plate=PLATE)
+            for obj, (pts, box) in sorted(objects.items()):
+                cands = [c for c in _first_candidates(seg, pts, box) if c.mask.any()]
+                if not cands:
+                    raise InpaintError(f"The clicks on frame {f} for object {obj} selected nothing; click inside the "
+                                       "object.")
+                first = sorted(pts, key=lambda p: -p[2])[:1]
+                title = f"frame {f}, object {obj}: candidates 1..{len(cands)} (--candidate K,{f}#{obj})"
+                rows.append(_candidate_sheet(rgb, cands, first, box, title))
+                sizes = ", ".join(f"{k}: {int(c.mask.sum())} px" for k, c in enumerate(cands, 1))
+                print(f"frame {f}, object {obj}: {len(cands)} candidate{'' if len(cands) == 1 else 's'} ({sizes})",
+                      file=sys.stderr)
+    width = max(r.shape[1] for r in rows)
+    sheet = np.vstack([np.pad(r, ((0, 8), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows])
+    ok, data = cv2.imencode(args.preview.suffix.lower(), np.ascontiguousarray(sheet[..., ::-1]))
+    try:
+        with atomic_path(args.preview) as tmp:
+            tmp.write_bytes(data.tobytes())
+    except OSError as exc:
+        raise OutputError(f"Cannot write --preview {args.preview} ({exc.strerror or exc}); is the disk full?") \
+            from None
+    print(f"Wrote the candidates to {args.preview}{REPLACING if replacing else ''}. Keep one with --candidate K "
+          f"(K,FRAME#N for another frame or object) and give --output DIR to track it"
+          + (f" ({args.output} was not made: run again without --preview)." if args.output is not None else "."))
+    return 0
+
+
 def cmd_track(args) -> int:
     import numpy as np
 
@@ -245,8 +405,17 @@ def cmd_track(args) -> int:
     from .core.segment import CHECK, GrabCutSegmenter, TrackParams, prepare_click, split_objects, track
     from .core.video import frame_range, open_video
 
-    out = Path(args.output).expanduser()
+    if args.output is None and args.preview is None:
+        raise InpaintError("Give --output DIR, the mask folder to create (or --preview SHEET.png to see the first "
+                           "click's candidates before choosing one with --candidate K).")
     reads = [("video", args.input), ("SAM checkpoint", args.sam)] + [("keyframe mask", k) for k, _ in args.keyframe]
+    if args.preview is not None:
+        refuse_inputs(args.preview, reads, option="--preview")
+        if args.preview.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+            raise InpaintError(f"--preview {args.preview}: give a picture file ending in .png or .jpg.")
+        check_writable(args.preview)
+        return _preview(args, reads)
+    out = Path(args.output).expanduser()
     refuse_inputs(out, reads)
     if args.json is not None:
         if same_path(args.json, out):
@@ -285,6 +454,7 @@ def cmd_track(args) -> int:
                 raise
             raise InpaintError(f"{exc} Note: {notice}") from None
         prompts = _prompts(args, n)
+        picks = _picks(args, prompts)
         outside = [f for f in prompts if not start <= f < end]
         if outside:
             raise InpaintError(f"The clicks or keyframe mask on frame {outside[0]} lie outside the range "
@@ -332,11 +502,12 @@ def cmd_track(args) -> int:
             masks = list(given.get(f, []))
             if objects:
                 seg.set_image(reader[f], index=f)
-                # (the first candidate alone is taken: the background plate only adds a second one)
-                prepare_click(seg, lambda i: reader[i], f, n, plate=0)
+                # (the background plate only adds a second candidate: made where one is chosen, so that
+                # the numbers are those --preview and the GUI's Tab show)
+                prepare_click(seg, lambda i: reader[i], f, n, plate=PLATE if picks else 0)
             for obj, (pts, box) in sorted(objects.items()):
-                mask = _select(seg, pts, box)
                 which = "" if len(objects) == 1 else f" for object {obj}"
+                mask = _select(seg, pts, box, picks.get((f, obj), 1), f"{which} on frame {f}")
                 if not mask.any():
                     given_by = "clicks" if box is None else f"box {_fmt_box(box)}" if not pts else \
                         f"clicks and box {_fmt_box(box)}"

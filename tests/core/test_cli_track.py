@@ -463,3 +463,46 @@ def test_a_json_that_cannot_be_written_after_the_tracking_says_where_the_masks_a
     assert err == [f"error: The masks are in {out}, but --json {info} was not written: Cannot write in {tmp_path} "
                    "(Permission denied); choose another folder."], err
     assert len(read_masks(out)) == N and not info.exists()
+
+
+def test_preview_numbers_the_candidates_and_candidate_k_tracks_the_one_shown(disc_clip, tmp_path, capsys):
+    from app.core.segment import GrabCutSegmenter, prepare_click
+
+    sheet = tmp_path / "cands.png"
+    assert main(["track", str(disc_clip), "--click", "34,46", "--click", "90,20#2", "--preview", str(sheet)]) == 0
+    said = capsys.readouterr()
+    assert f"Wrote the candidates to {sheet}" in said.out and "--candidate K" in said.out
+    assert "frame 0, object 1:" in said.err and "frame 0, object 2:" in said.err
+    picture = cv2.imread(str(sheet))
+    assert picture is not None and picture.shape[0] > 2 * 180  # a row of pictures per object
+    assert not list(tmp_path.glob("*masks*"))  # nothing tracked, no folder
+
+    # the numbers are the GUI's order (the background plate's candidate second): candidate K of the
+    # same click, made here as the GUI makes it, is the keyframe the tracker starts from
+    with VideoReader(disc_clip) as r:
+        seg = GrabCutSegmenter()
+        seg.set_image(r[0], index=0)
+        prepare_click(seg, lambda i: r[i], 0, len(r), plate=10)
+        cands = seg.predict([(34, 46, 1)])
+    n = int(said.err.split("object 1: ")[1].split(" candidate")[0])
+    assert n == len(cands) >= 2
+    k = next(j for j in range(2, n + 1) if cands[j - 1].mask.sum() != cands[0].mask.sum())  # one unlike the first
+    out = tmp_path / "masks"
+    assert main(["track", str(disc_clip), "--click", "34,46", "--candidate", str(k), "-o", str(out), "--end", "1"]) == 0
+    assert "frame 0: selected %d px" % cands[k - 1].mask.sum() in capsys.readouterr().err
+    assert np.array_equal(read_masks(out)[0], cands[k - 1].mask)
+
+
+@pytest.mark.parametrize("argv, says", [
+    (["--candidate", "9", "-o", "{out}"], "--candidate 9 on frame 0: that click has"),
+    (["--candidate", "2#3", "-o", "{out}"], "--candidate 2 is for object 3 on frame 0, which has no --click"),
+    (["--candidate", "1", "--candidate", "2", "-o", "{out}"], "Two --candidate for object 1 on frame 0"),
+    ([], "Give --output DIR"),
+    (["--preview", "{tmp}/cands.txt"], "--preview {tmp}/cands.txt: give a picture file"),
+])
+def test_a_bad_candidate_or_preview_is_one_line_and_leaves_nothing(disc_clip, tmp_path, capsys, argv, says):
+    argv = [a.format(out=tmp_path / "masks", tmp=tmp_path) for a in argv]
+    assert main(["track", str(disc_clip), "--click", "34,46"] + argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert says.format(tmp=tmp_path) in err and err.count("\n") == 0, err
+    assert not (tmp_path / "masks").exists() and not list(tmp_path.glob("cands*"))
