@@ -291,6 +291,9 @@ def _candidate_sheet(rgb, cands, points, box, title: str, height: int = 180):
         cv2.putText(img, str(k), (7, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2, cv2.LINE_AA)
         tiles += [img, np.full((height, 6, 3), 255, np.uint8)]
     row = np.hstack(tiles[:-1])
+    (text_w, _), _ = cv2.getTextSize(title, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
+    if row.shape[1] < text_w + 8:  # (one narrow picture: the title still shows whole)
+        row = np.pad(row, ((0, 0), (0, text_w + 8 - row.shape[1]), (0, 0)), constant_values=255)
     head = np.full((26, row.shape[1], 3), 255, np.uint8)
     cv2.putText(head, title, (4, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 1, cv2.LINE_AA)
     return np.vstack([head, row])
@@ -374,7 +377,8 @@ def _preview(args, reads) -> int:
                     raise InpaintError(f"The clicks on frame {f} for object {obj} selected nothing; click inside the "
                                        "object.")
                 first = sorted(pts, key=lambda p: -p[2])[:1]
-                title = f"frame {f}, object {obj}: candidates 1..{len(cands)} (--candidate K,{f}#{obj})"
+                title = (f"frame {f}, object {obj}: candidates 1..{len(cands)} (--candidate K,{f}#{obj})"
+                         if len(cands) > 1 else f"frame {f}, object {obj}: one candidate")
                 rows.append(_candidate_sheet(rgb, cands, first, box, title))
                 sizes = ", ".join(f"{k}: {int(c.mask.sum())} px" for k, c in enumerate(cands, 1))
                 print(f"frame {f}, object {obj}: {len(cands)} candidate{'' if len(cands) == 1 else 's'} ({sizes})",
