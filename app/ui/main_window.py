@@ -38,6 +38,7 @@ PROJECT_FILTER = f"Projects (*{PROJECT_SUFFIX})"
 MOUSE_HELP = [("Zoom", "Mouse wheel"), ("Pan", "Middle drag, or Space + drag"),
               ("Click to select", "Click: object, right click or Alt+click: not object, drag: box, "
                "Shift+click: a new object beside the mask; Tab / Shift+Tab: next / previous candidate, "
+               "Alt+1..9 or a click on its thumbnail over the picture: candidate 1..9, "
                "Enter: keep, Esc or Del: discard, Ctrl+Z: take back the latest click"),
               ("Move the split", "Drag in the result view (split mode)"),
               ("Dismiss the notice over the picture", "Esc (while no job runs), the first Esc where a selection is "

@@ -35,6 +35,7 @@ from app.core.segment import download
 from app.core.segment.cues import BackgroundPlate
 from app.core.segment.sam import SamSegmenter, find_sam_checkpoint, load_sam
 
+from .candidate_strip import CandidateStrip
 from .icons import icon
 from .project import mask_digest, track_record
 from .qimage import mask_to_qimage
@@ -563,6 +564,14 @@ def tracked_text(result: dict, n_objects: int, finishing: bool) -> str:
             f"frame{'' if len(done) == 1 else 's'} from {source}, {where}")
 
 
+def candidates_text(n: int) -> str:
+    """What the status bar says as ``n`` candidates are shown (the strip over the picture shows them, from 2)."""
+    if n < 2:
+        return f"{n} candidate(s): Enter keeps it, Esc discards."
+    return (f"{n} candidate(s), side by side over the picture: a click on one (or Alt+1..{min(n, 9)}) shows it, Tab "
+            "the next, Enter keeps it, Esc discards.")
+
+
 #: the keys that drop a selection on screen: Esc, and Del (Backspace on a Mac), which clear the masks without one
 DROP_KEYS = (Qt.Key.Key_Escape, Qt.Key.Key_Delete, Qt.Key.Key_Backspace)
 
@@ -646,7 +655,12 @@ class SegmentController(QObject):
         project.settingsChanged.connect(self._show_dilate)
         self._show_dilate()
 
+        # the candidates side by side over a corner of the picture: a click on one shows it (as Tab)
+        self.strip = CandidateStrip(canvas)
+        self.strip.picked.connect(self.show_candidate)
+        canvas.state.changed.connect(lambda: self.strip.isVisible() and self.strip.place())  # (zoom, pan)
         canvas.installEventFilter(self)
+        self.candidatesChanged.connect(self._show_strip)
         self.candidatesChanged.connect(self.selectionChanged)
         panel.toolChanged.connect(self._tool_changed)
         self.jobs.finished.connect(self._answered)
@@ -744,6 +758,7 @@ class SegmentController(QObject):
             self._pending, self._parked = (self._parked if self._waiting() else None), None
             self._next()
         self._enable()
+        self._show_strip()  # (the candidates are kept, not shown, while another tool is picked)
         self.selectionChanged.emit()  # (shown or hidden: Undo takes back its clicks only when shown)
 
     def _video_changed(self) -> None:
@@ -815,13 +830,26 @@ class SegmentController(QObject):
     def cycle(self, step: int = 1) -> None:
         """Show the next candidate (Tab; ``step`` -1, Shift+Tab: the previous one)."""
         if self.tool.candidates:
-            self.tool.index = (self.tool.index + step) % len(self.tool.candidates)
+            self.show_candidate((self.tool.index + step) % len(self.tool.candidates))
+
+    def show_candidate(self, index: int) -> None:
+        """Show candidate ``index`` (0-based): Tab's next one, a thumbnail of the strip clicked, Alt+1..9."""
+        if 0 <= index < len(self.tool.candidates) and self.active:
+            self.tool.index = index
             self.canvas.update()
             self.controller.message.emit(f"Candidate {self.tool.index + 1} of {len(self.tool.candidates)}: Tab shows "
                                          "the next, Enter keeps it"
                                          + (" (it replaces this frame's mask)" if self.tool.edits_frame else "")
                                          + ", Esc discards.")
             self.candidatesChanged.emit()
+
+    def _show_strip(self) -> None:
+        """The strip shows the candidates while there are two or more on screen (the click tool picked)."""
+        tool, p = self.tool, self.project
+        if not (self.active and len(tool.candidates) > 1 and p.has_video):
+            self.strip.clear()
+            return
+        self.strip.show_for(p.frame(p.current), [c.mask for c in tool.candidates], tool.index, self.canvas.to_widget)
 
     def undo_input(self) -> None:
         """Undo (Ctrl+Z anywhere in the window, Edit > Undo, the tool bar's) while a selection is
@@ -999,8 +1027,7 @@ class SegmentController(QObject):
                 self.controller.message.emit("Correcting this frame's mask: click again to refine, Enter keeps it "
                                              "(Shift+click or drag a box to select something new), Esc discards.")
             else:
-                self.controller.message.emit(f"{len(candidates)} candidate(s): Tab shows the next, Enter keeps it, "
-                                             "Esc discards.")
+                self.controller.message.emit(candidates_text(len(candidates)))
             self.candidatesChanged.emit()
             if self._commit_on_answer == self._request:
                 self.commit()
@@ -1035,8 +1062,7 @@ class SegmentController(QObject):
             # (Ctrl+Z back to this click brings it back with it)
             points, box, cands, index, edits = tool.history[-1]
             tool.history[-1] = (points, box, cands[:1] + [candidate] + cands[1:], index + (index >= 1), edits)
-        self.controller.message.emit(f"{len(tool.candidates)} candidate(s): Tab shows the next, Enter keeps it, "
-                                     "Esc discards.")
+        self.controller.message.emit(candidates_text(len(tool.candidates)))
         self.candidatesChanged.emit()
 
     def _found_nothing(self) -> None:
@@ -1226,6 +1252,16 @@ class SegmentController(QObject):
                                                              or self.tool.box is not None):
             # (before the answer too: the focus stays here for the Enter that follows)
             self.cycle(-1 if key == Qt.Key.Key_Backtab else 1)
+            return True
+        if (Qt.Key.Key_1 <= key <= Qt.Key.Key_9 and self.tool.candidates
+                and e.modifiers() & ~Qt.KeyboardModifier.KeypadModifier == Qt.KeyboardModifier.AltModifier):
+            # Alt+N shows candidate N (the digits alone are the views' keys: 1 Original, 2 Side by side, 3 Split)
+            n = int(key) - int(Qt.Key.Key_1)
+            if n < len(self.tool.candidates):
+                self.show_candidate(n)
+            else:
+                count = len(self.tool.candidates)
+                self.controller.message.emit(f"There is no candidate {n + 1}: {candidates_text(count)}")
             return True
         if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and not e.modifiers() & Qt.KeyboardModifier.ControlModifier:
             if not (self.commit_when_answered() or self.tool.points or self.tool.box is not None):
