@@ -163,6 +163,7 @@ def test_the_strip_keeps_off_the_candidates_and_fits_a_narrow_window(window, dis
     x0, y0, x1, y1 = candidates_box(masks)
     box = QRectF(canvas.to_widget(QPointF(x0, y0)), canvas.to_widget(QPointF(x1, y1)))
     geo = QRectF(strip.geometry())
+    assert strip.isVisible() and len(strip.images) == 3
     assert not geo.intersects(box)  # (the disc is top left here: the strip is elsewhere)
     assert canvas.rect().contains(strip.geometry()) and geo.width() <= canvas.width() * WIDTH_SHARE + 1
     assert strip.thumb_rect(2).right() < geo.width()
