@@ -331,6 +331,19 @@ def _picks(args, prompts) -> dict[tuple[int, int], int]:
     return picks
 
 
+def _check_inside(prompts, width: int, height: int) -> None:
+    """Every click inside the frame, every box at least partly (the rest is clipped)."""
+    for f, objects in prompts.items():
+        for x, y, _ in (pt for pts, _ in objects.values() for pt in pts):
+            if not (0 <= x < width and 0 <= y < height):
+                raise InpaintError(f"Click {x:g},{y:g} on frame {f} lies outside the {width}x{height} frame; clicks "
+                                   "are in video pixels.")
+        for _, box in objects.values():
+            if box is not None and (box[0] >= width or box[1] >= height or box[2] <= 0 or box[3] <= 0):
+                raise InpaintError(f"Box {_fmt_box(box)} on frame {f} lies outside the {width}x{height} frame; boxes "
+                                   "are in video pixels (a box partly outside is clipped to the frame).")
+
+
 def _preview(args, reads) -> int:
     """``--preview``: the first click's candidates of each clicked object, numbered, in one picture."""
     import cv2
@@ -356,6 +369,7 @@ def _preview(args, reads) -> int:
         if not prompts:
             raise InpaintError("--preview shows the candidates of clicks: give a --click (or --box) on the object.")
         _picks(args, prompts)
+        _check_inside(prompts, reader.width, reader.height)
         if args.sam is not None:
             from .core.segment.sam import SamSegmenter
 
@@ -365,10 +379,6 @@ def _preview(args, reads) -> int:
         rows = []
         for f, objects in sorted(prompts.items()):
             rgb = reader[f]
-            for x, y, _ in (pt for pts, _ in objects.values() for pt in pts):
-                if not (0 <= x < reader.width and 0 <= y < reader.height):
-                    raise InpaintError(f"Click {x:g},{y:g} on frame {f} lies outside the {reader.width}x"
-                                       f"{reader.height} frame; clicks are in video pixels.")
             seg.set_image(rgb, index=f)
             prepare_click(seg, lambda i: reader[i], f, n, plate=PLATE)
             for obj, (pts, box) in sorted(objects.items()):
@@ -481,17 +491,7 @@ def cmd_track(args) -> int:
             # (inpaint would refuse its masks after tracking; one of our own files says its polarity)
             check_not_inverted(mask, f"Keyframe mask {path.name}", is_own_mask(path, image))
             given.setdefault(f, []).extend(split_objects(mask, gap))
-        for f, objects in prompts.items():
-            for x, y, _ in (pt for pts, _ in objects.values() for pt in pts):
-                if not (0 <= x < reader.width and 0 <= y < reader.height):
-                    raise InpaintError(f"Click {x:g},{y:g} on frame {f} lies outside the {reader.width}x{reader.height} "
-                                       "frame; clicks are in video pixels.")
-            for _, box in objects.values():
-                if box is not None and (box[0] >= reader.width or box[1] >= reader.height or box[2] <= 0
-                                        or box[3] <= 0):
-                    raise InpaintError(f"Box {_fmt_box(box)} on frame {f} lies outside the {reader.width}x"
-                                       f"{reader.height} frame; boxes are in video pixels (a box partly outside is "
-                                       "clipped to the frame).")
+        _check_inside(prompts, reader.width, reader.height)
         note_end_past(args.end, n, "tracking")  # (after the checks of the input: a bad one is one line)
         if notice:
             print(f"warning: {notice}", file=sys.stderr)

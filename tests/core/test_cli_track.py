@@ -506,3 +506,15 @@ def test_a_bad_candidate_or_preview_is_one_line_and_leaves_nothing(disc_clip, tm
     err = capsys.readouterr().err.strip()
     assert says.format(tmp=tmp_path) in err and err.count("\n") == 0, err
     assert not (tmp_path / "masks").exists() and not list(tmp_path.glob("cands*"))
+
+
+@pytest.mark.parametrize("prompt, says", [
+    (["--click", "500,20"], "Click 500,20 on frame 0 lies outside the 128x96 frame"),
+    (["--box", "200,10,260,40"], "Box 200,10,260,40 on frame 0 lies outside the 128x96 frame"),
+])
+def test_a_preview_of_a_click_or_box_outside_the_frame_is_one_line(disc_clip, tmp_path, capsys, prompt, says):
+    sheet = tmp_path / "cands.png"
+    assert main(["track", str(disc_clip), *prompt, "--preview", str(sheet)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert says in err and err.count("\n") == 0, err
+    assert not sheet.exists()
