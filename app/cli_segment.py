@@ -331,6 +331,17 @@ def _picks(args, prompts) -> dict[tuple[int, int], int]:
     return picks
 
 
+def _segmenter(sam, device):
+    """Segment Anything from checkpoint ``sam`` on ``device``, or (None) the weight-free segmenter."""
+    if sam is None:
+        from .core.segment import GrabCutSegmenter
+
+        return GrabCutSegmenter()
+    from .core.segment.sam import SamSegmenter
+
+    return SamSegmenter.from_checkpoint(sam, device=device)
+
+
 def _check_inside(prompts, width: int, height: int) -> None:
     """Every click inside the frame, every box at least partly (the rest is clipped)."""
     for f, objects in prompts.items():
@@ -352,7 +363,7 @@ def _preview(args, reads) -> int:
     from .cliutil import REPLACING, check_readable, refuse_project, replaces
     from .core.errors import OutputError
     from .core.fsutil import atomic_path
-    from .core.segment import GrabCutSegmenter, prepare_click
+    from .core.segment import prepare_click
     from .core.video import open_video
 
     device = None
@@ -370,12 +381,7 @@ def _preview(args, reads) -> int:
             raise InpaintError("--preview shows the candidates of clicks: give a --click (or --box) on the object.")
         _picks(args, prompts)
         _check_inside(prompts, reader.width, reader.height)
-        if args.sam is not None:
-            from .core.segment.sam import SamSegmenter
-
-            seg = SamSegmenter.from_checkpoint(args.sam, device=device)
-        else:
-            seg = GrabCutSegmenter()
+        seg = _segmenter(args.sam, device)
         rows = []
         for f, objects in sorted(prompts.items()):
             rgb = reader[f]
@@ -416,7 +422,7 @@ def cmd_track(args) -> int:
     from .core.errors import OutputError
     from .core.fsutil import atomic_path, check_writable
     from .core.masks import check_not_inverted, fit_mask, is_own_mask, mask_png, read_mask_image
-    from .core.segment import CHECK, GrabCutSegmenter, TrackParams, prepare_click, split_objects, track
+    from .core.segment import CHECK, TrackParams, prepare_click, split_objects, track
     from .core.video import frame_range, open_video
 
     if args.output is None and args.preview is None:
@@ -495,12 +501,7 @@ def cmd_track(args) -> int:
         note_end_past(args.end, n, "tracking")  # (after the checks of the input: a bad one is one line)
         if notice:
             print(f"warning: {notice}", file=sys.stderr)
-        if args.sam is not None:
-            from .core.segment.sam import SamSegmenter
-
-            seg = SamSegmenter.from_checkpoint(args.sam, device=device)
-        else:
-            seg = GrabCutSegmenter()
+        seg = _segmenter(args.sam, device)
         keyframes = {}
         for f, objects in sorted(prompts.items()):
             masks = list(given.get(f, []))
