@@ -255,38 +255,24 @@ def _select(seg, points, box, candidate: int = 1, which: str = ""):
     return mask
 
 
-def _candidate_sheet(rgb, cands, points, box, title: str, height: int = 180):
-    """One row of numbered pictures, one per candidate: the frame cropped around all of them (and the
-    clicks and box), the candidate tinted and outlined, the clicks drawn (green on, red not)."""
+def _candidate_sheet(rgb, cands, points, title: str, height: int = 180):
+    """One row of numbered pictures, one per candidate, as the GUI's candidate strip draws them
+    (``thumbs.tinted``: the frame cropped around them all, each tinted and outlined), the clicks on
+    them (green on, red not) and ``title`` above."""
     import cv2
     import numpy as np
 
-    H, W = rgb.shape[:2]
-    ys, xs = [], []
-    for c in cands:
-        yy, xx = np.nonzero(c.mask)
-        if len(yy):
-            ys += [yy.min(), yy.max()]
-            xs += [xx.min(), xx.max()]
-    xs += [p[0] for p in points] + ([box[0], box[2]] if box is not None else [])
-    ys += [p[1] for p in points] + ([box[1], box[3]] if box is not None else [])
-    x0, x1, y0, y1 = min(xs), max(xs), min(ys), max(ys)
-    mx, my = max(16, 0.15 * (x1 - x0)), max(16, 0.15 * (y1 - y0))
-    x0, x1 = int(max(0, x0 - mx)), int(min(W, x1 + mx + 1))
-    y0, y1 = int(max(0, y0 - my)), int(min(H, y1 + my + 1))
-    scale = height / (y1 - y0)
+    from .core.segment.thumbs import crop_box, tinted
+
+    masks = [c.mask for c in cands]
+    x0, y0, x1, y1 = box = crop_box(masks)
     tiles = []
-    for k, c in enumerate(cands, 1):
-        img = rgb[y0:y1, x0:x1].copy()
-        m = c.mask[y0:y1, x0:x1]
-        img[m] = (0.45 * img[m] + 0.55 * np.array([0, 200, 255])).astype(np.uint8)
-        img = cv2.resize(img, (max(1, round((x1 - x0) * scale)), height), interpolation=cv2.INTER_AREA)
-        mm = cv2.resize(m.astype(np.uint8), (img.shape[1], height), interpolation=cv2.INTER_NEAREST)
-        contours, _ = cv2.findContours(mm, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-        cv2.drawContours(img, contours, -1, (255, 255, 255), 1, cv2.LINE_AA)
+    for k, img in enumerate(tinted(rgb, masks, height, box), 1):
+        sx, sy = img.shape[1] / (x1 - x0), height / (y1 - y0)
         for x, y, label in points:
-            cv2.circle(img, (round((x - x0) * scale), round((y - y0) * scale)), 4,
-                       (40, 220, 40) if label else (230, 40, 40), -1, cv2.LINE_AA)
+            if x0 <= x < x1 and y0 <= y < y1:
+                cv2.circle(img, (round((x - x0) * sx), round((y - y0) * sy)), 4,
+                           (40, 220, 40) if label else (230, 40, 40), -1, cv2.LINE_AA)
         cv2.rectangle(img, (0, 0), (34, 26), (0, 0, 0), -1)
         cv2.putText(img, str(k), (7, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2, cv2.LINE_AA)
         tiles += [img, np.full((height, 6, 3), 255, np.uint8)]
@@ -331,6 +317,18 @@ def _picks(args, prompts) -> dict[tuple[int, int], int]:
     return picks
 
 
+def _sam_device(args):
+    """The device SAM runs on (None without ``--sam``): a folder given as the checkpoint or an
+    unavailable ``--device`` is refused here, before any work."""
+    if args.sam is None:
+        return None
+    if args.sam.expanduser().is_dir():
+        raise InpaintError(f"--sam {args.sam} is a folder; give the checkpoint file in it (sam_vit_b_01ec64.pth, ...).")
+    from .core.engine import resolve_device
+
+    return str(resolve_device(args.device))
+
+
 def _segmenter(sam, device):
     """Segment Anything from checkpoint ``sam`` on ``device``, or (None) the weight-free segmenter."""
     if sam is None:
@@ -366,11 +364,7 @@ def _preview(args, reads) -> int:
     from .core.segment import prepare_click
     from .core.video import open_video
 
-    device = None
-    if args.sam is not None:
-        from .core.engine import resolve_device
-
-        device = str(resolve_device(args.device))
+    device = _sam_device(args)
     check_readable(args.input)
     refuse_project(args.input)
     replacing = replaces(args.preview)
@@ -395,7 +389,7 @@ def _preview(args, reads) -> int:
                 first = sorted(pts, key=lambda p: -p[2])[:1]
                 title = (f"frame {f}, object {obj}: candidates 1..{len(cands)} (--candidate K,{f}#{obj})"
                          if len(cands) > 1 else f"frame {f}, object {obj}: one candidate")
-                rows.append(_candidate_sheet(rgb, cands, first, box, title))
+                rows.append(_candidate_sheet(rgb, cands, first, title))
                 sizes = ", ".join(f"{k}: {int(c.mask.sum())} px" for k, c in enumerate(cands, 1))
                 print(f"frame {f}, object {obj}: {len(cands)} candidate{'' if len(cands) == 1 else 's'} ({sizes})",
                       file=sys.stderr)
@@ -453,13 +447,7 @@ def cmd_track(args) -> int:
         raise InpaintError(f"The folder {out.parent} does not exist; create it or choose another --output.")
     if not os.access(out.parent, os.W_OK):
         raise InpaintError(f"Cannot write in {out.parent}; choose another --output.")
-    device = None
-    if args.sam is not None and args.sam.expanduser().is_dir():
-        raise InpaintError(f"--sam {args.sam} is a folder; give the checkpoint file in it (sam_vit_b_01ec64.pth, ...).")
-    if args.sam is not None:  # an unavailable --device is refused before any work
-        from .core.engine import resolve_device
-
-        device = str(resolve_device(args.device))
+    device = _sam_device(args)
     check_readable(args.input, *(k for k, _ in args.keyframe))
     refuse_project(args.input)
     reader = open_video(args.input)

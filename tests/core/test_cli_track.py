@@ -518,3 +518,13 @@ def test_a_preview_of_a_click_or_box_outside_the_frame_is_one_line(disc_clip, tm
     err = capsys.readouterr().err.strip()
     assert says in err and err.count("\n") == 0, err
     assert not sheet.exists()
+
+
+def test_a_preview_with_a_folder_for_sam_is_the_same_one_line(disc_clip, tmp_path, capsys):
+    folder = tmp_path / "sam"
+    folder.mkdir()
+    assert main(["track", str(disc_clip), "--click", "34,46", "--sam", str(folder),
+                 "--preview", str(tmp_path / "cands.png")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"--sam {folder} is a folder" in err and err.count("\n") == 0, err
+    assert not (tmp_path / "cands.png").exists()

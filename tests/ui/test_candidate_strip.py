@@ -9,7 +9,8 @@ from PySide6.QtWidgets import QApplication, QTextBrowser
 
 from app.core.segment import Candidate, mask_iou
 from app.core.video import write_test_clip
-from app.ui.candidate_strip import THUMB_H, WIDTH_SHARE, candidates_box, crop_box, thumbnails
+from app.core.segment.thumbs import candidates_box, crop_box
+from app.ui.candidate_strip import THUMB_H, WIDTH_SHARE, thumbnails
 
 from test_segment_tool import click, disc_centre, disc_clip, disc_mask, heard  # noqa: F401 (fixture)
 
