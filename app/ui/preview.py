@@ -8,11 +8,12 @@ from __future__ import annotations
 from typing import Optional
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QActionGroup, QColor, QKeySequence, QPainter, QPen
 from PySide6.QtWidgets import QSplitter, QVBoxLayout, QWidget
 
 from .canvas import ImageView, ViewState
+from .deadline import DeadlineTimer
 from .icons import icon
 from .qimage import rgb_to_qimage
 
@@ -166,9 +167,7 @@ def bind_preview(view: ResultView, project, area: CompareArea, loader, timeline=
     its playhead is dragged, the exact frame is read once it has rested on a frame ``SCRUB_REST_MS``
     or the button is let go (a read of each frame dragged past took a core of two from the drag)."""
     bar = getattr(timeline, "bar", None)
-    rest = QTimer(view)
-    rest.setSingleShot(True)
-    rest.setTimerType(Qt.TimerType.PreciseTimer)  # (a rest, not sooner: a coarse timer may fire 5 % early)
+    rest = DeadlineTimer(view)  # (a rest, not sooner: a QTimer, even a precise one, may fire some ms early)
     rest.setInterval(SCRUB_REST_MS)
     resting = [None]  # the frame the timer runs for
 
@@ -230,7 +229,7 @@ def bind_preview(view: ResultView, project, area: CompareArea, loader, timeline=
     project.rangeChanged.connect(refresh)
     area.modeChanged.connect(refresh)
     loader.loaded.connect(read_ended)
-    rest.timeout.connect(read_exact)
+    rest.due.connect(read_exact)
     if timeline is not None:  # stopped: the exact frame in place of the proxy
         timeline.playingChanged.connect(lambda playing: None if playing else refresh())
     if bar is not None:
