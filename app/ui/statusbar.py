@@ -36,7 +36,7 @@ def rss_bytes() -> int:
 
 
 #: the bar's messages want this much room (px) beside the fields: "Opened schoolgirls.mp4: 80 frames, 432x240"
-#: (a warning's words want it beside its sign and ×: ``MessageBar.warning_room``)
+#: (a warning's words want it beside its sign and ×: ``MessageBar.marks_width``)
 MESSAGE_ROOM = 240
 DIRECT = Qt.FindChildOption.FindDirectChildrenOnly
 #: where QStatusBar draws its message: from 6 px in to 2 px before the first field shown (or the size grip)
@@ -117,8 +117,6 @@ class MessageBar(QStatusBar):
     out the rest): QStatusBar's own timeout is never used."""
 
     warningClicked = Signal()
-    #: a warning began (True) or stopped (False) showing: its sign and × take room from its words
-    warningShown = Signal(bool)
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -133,7 +131,6 @@ class MessageBar(QStatusBar):
         self._filtered: QWidget | None = None  # the window whose status tips pass here first
         self._said = ""  # the last message shown, the bar's tooltip
         self._pressed = False  # a press on a warning's sign or words, a click if released there
-        self._warning_shown = False  # (``warningShown``)
         self.dismiss_button = DismissButton(self)  # (not in the bar's layout: placed after a warning's words)
         self.dismiss_button.setObjectName(DISMISS)
         self.dismiss_button.setText("×")
@@ -194,9 +191,6 @@ class MessageBar(QStatusBar):
         if not self.warning:
             self.unsetCursor()
         self._place()
-        if self._warning_shown != (self.warning and bool(text)):
-            self._warning_shown = not self._warning_shown
-            self.warningShown.emit(self._warning_shown)
         self._shown_ms = ms if text else 0
         # (from after it shows: a clock taken at messageChanged reads no later than this)
         self._until = time.monotonic() + ms / 1000 if self._shown_ms else None
@@ -217,10 +211,6 @@ class MessageBar(QStatusBar):
     def marks_width(self) -> int:
         """The px a warning's sign and × take from the room for its words."""
         return self.sign_size() + SIGN_GAP + self.dismiss_button.sizeHint().width()
-
-    def warning_room(self) -> int:
-        """``marks_width`` while a warning shows, else 0."""
-        return self.marks_width() if self._warning_shown else 0
 
     def warning_parts(self) -> tuple[QRect, QRect, str]:
         """Where the warning shown draws its sign and its words (as wide as they are drawn), and the
@@ -320,9 +310,10 @@ class StatusFields(QObject):
     """The device, the weights in use and the memory of this process, at the right of the bar. In a
     narrow window (640 px: 155 px were left for the bar's messages, and 'Opened schoolgirls.mp4: 80
     frames, ...' showed as 'Opened schoolgirls.mp4: ') they drop their names ('CPU', 'sttn_inpaint.pth
-    (unused)', '665 MB'; the tooltips name them) while the names would leave the messages less than
-    ``MESSAGE_ROOM`` (a warning's, beside its sign and ×: these took 47 px of it, a 16-px sign, 4 px
-    and a 27-px × in the Fusion style, and the fields kept their names by a routine message's room)."""
+    (unused)', '665 MB'; the tooltips name them) while the names would leave a warning's words, beside
+    its sign and ×, less than ``MESSAGE_ROOM``. The sign and × (47 px in the Fusion style: a 16-px
+    sign, 4 px and a 27-px ×) count whether a warning shows or not: counted only while one showed, the
+    names went and came back with each warning at the widths of a 47-px band."""
 
     def __init__(self, bar: QStatusBar, settings, fill=None):
         super().__init__(bar)
@@ -340,8 +331,6 @@ class StatusFields(QObject):
             bar.addPermanentWidget(w)
         self.memory.setToolTip("Memory this program uses now")
         bar.installEventFilter(self)
-        if isinstance(bar, MessageBar):
-            bar.warningShown.connect(self.fit)  # (a warning's words want their room beside its sign and ×)
         self.timer = QTimer(bar)
         self.timer.timeout.connect(self.update_memory)
         self.timer.start(2000)
@@ -399,15 +388,16 @@ class StatusFields(QObject):
         window's width and the fields' words alone: a job's progress bar beside them, while it runs,
         does not change their words). Measured where the bar draws its message (6 px in, 2 px left of
         the device): the sum of the fields' widths, spacing and grip it was judged by left it 3 px
-        more than the bar does, and a message that wide was cut (at 800 px: 318 px for 315). While a
-        warning shows, its sign and × count too (``MessageBar.warning_room``)."""
+        more than the bar does, and a message that wide was cut (at 800 px: 318 px for 315). A warning's
+        sign and × count always (``MessageBar.marks_width``), so that a warning's coming or going never
+        changes the fields."""
         if not self.bar.isVisible():
             return  # (its width is not the window's yet)
         self.bar.layout().activate()  # (the fields placed as their words are now)
         room = message_rect(self.bar, self.device).width()
         wider = sum(f.fontMetrics().horizontalAdvance(texts[0]) - f.fontMetrics().horizontalAdvance(f.text())
                     for f, texts in self.texts.items())  # (named, than as they show now)
-        short = room - wider < MESSAGE_ROOM + getattr(self.bar, "warning_room", int)()
+        short = room - wider < MESSAGE_ROOM + getattr(self.bar, "marks_width", int)()
         if short != self.short:
             self.short = short
             for field, texts in self.texts.items():
