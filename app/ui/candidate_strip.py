@@ -3,6 +3,12 @@ thumbnail per candidate (the part of the frame around them all, the candidate's 
 outlined as the picture shows it), numbered 1..N, the one shown framed. A click on a thumbnail
 shows that candidate (``picked``); Alt+1..9 do the same from the keyboard (``SegmentController``).
 
+The thumbnails are in one row while it keeps them ``MIN_THUMB_H`` tall within the panel's share of
+the view, else in as few rows as do (a grid: every candidate stays in sight with its number, one
+click away, where a "+m" cell would hide some behind Tab), the panel past its share only as far as
+that floor needs, and smaller than the floor only where the whole view has no room for it: the panel
+never runs past the view's edges.
+
 The thumbnails are made once per set of candidates (numpy and OpenCV on the GUI thread: at most a
 few small crops), never on a paint; the panel sits in the corner of the picture's view that covers
 the least of the candidates (and of the view's "Original" tag), and takes the focus from nobody.
@@ -13,7 +19,7 @@ from typing import Optional, Sequence
 
 import numpy as np
 from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontInfo, QFontMetrics, QImage, QPainter, QPen
 from PySide6.QtWidgets import QToolTip, QWidget
 
 from ..core.segment.thumbs import CYAN, candidates_box, tinted
@@ -79,26 +85,46 @@ class CandidateStrip(QWidget):
         self.images, self._masks, self._rgb, self.hover = [], [], None, None
 
     # --- geometry -------------------------------------------------------------------------------
-    def thumb_size(self) -> QSize:
-        """A thumbnail's size now (logical pixels): ``THUMB_H`` tall, less where the view is narrow."""
-        if not self.images:
-            return QSize(0, 0)
-        img = self.images[0]
-        aspect = img.width() / max(1, img.height())
+    def grid(self) -> tuple[int, QSize]:
+        """(columns, a thumbnail's size in logical pixels) now: one row ``THUMB_H`` tall, less where
+        the view is small; in more rows where one would be under ``MIN_THUMB_H`` (see the module)."""
         n = len(self.images)
-        room_w = self.view.width() * WIDTH_SHARE - 2 * PAD - GAP * (n - 1)
-        room_h = self.view.height() * HEIGHT_SHARE - 2 * PAD
-        h = max(MIN_THUMB_H, min(THUMB_H, int(room_w / (n * aspect)), int(room_h)))
-        return QSize(max(1, int(round(h * aspect))), h)
+        if not n:
+            return 1, QSize(0, 0)
+        aspect = self.images[0].width() / max(1, self.images[0].height())
+        vw, vh = self.view.width(), self.view.height()
+        share, whole = (vw * WIDTH_SHARE, vh * HEIGHT_SHARE), (vw - 2 * MARGIN, vh - 2 * MARGIN)
+
+        def height(rows: int, room: tuple[float, float], most: int) -> int:
+            cols = -(-n // rows)
+            by_w = (room[0] - 2 * PAD - GAP * (cols - 1)) / (cols * aspect)
+            by_h = (room[1] - 2 * PAD - GAP * (rows - 1)) / rows
+            return max(1, min(most, int(by_w), int(by_h)))
+
+        for room, most in ((share, THUMB_H), (whole, MIN_THUMB_H)):
+            rows = next((r for r in range(1, n + 1) if height(r, room, most) >= MIN_THUMB_H), None)
+            if rows is not None:
+                break
+        else:  # (a view too small for the floor: the largest that fits in it, in the fewest rows)
+            rows = max(range(1, n + 1), key=lambda r: (height(r, whole, MIN_THUMB_H), -r))
+        h = height(rows, room, most)
+        return -(-n // rows), QSize(max(1, int(h * aspect)), h)  # (rounded down: the row fits)
+
+    def thumb_size(self) -> QSize:
+        """A thumbnail's size now (logical pixels)."""
+        return self.grid()[1]
 
     def thumb_rect(self, i: int) -> QRect:
-        """Thumbnail ``i``'s place in the panel."""
-        s = self.thumb_size()
-        return QRect(PAD + i * (s.width() + GAP), PAD, s.width(), s.height())
+        """Thumbnail ``i``'s place in the panel (left to right, then the next row)."""
+        cols, s = self.grid()
+        return QRect(PAD + (i % cols) * (s.width() + GAP), PAD + (i // cols) * (s.height() + GAP),
+                     s.width(), s.height())
 
     def sizeHint(self) -> QSize:
-        s, n = self.thumb_size(), len(self.images)
-        return QSize(2 * PAD + n * s.width() + GAP * max(0, n - 1), 2 * PAD + s.height())
+        (cols, s), n = self.grid(), len(self.images)
+        rows = -(-n // cols)
+        return QSize(2 * PAD + cols * s.width() + GAP * max(0, cols - 1),
+                     2 * PAD + rows * s.height() + GAP * max(0, rows - 1))
 
     def index_at(self, pos) -> Optional[int]:
         for i in range(len(self.images)):
@@ -133,6 +159,25 @@ class CandidateStrip(QWidget):
             self.place()
         return False
 
+    def number_font(self) -> QFont:
+        """The thumbnails' numbers: the widget's font in bold, smaller where a thumbnail is too small
+        for the highest number (a small view's many rows) so that each stays whole on its thumbnail
+        (``badge_rect``, 2 px in), down to 6 px."""
+        font = QFont(self.font())
+        font.setBold(True)
+        size, label = self.thumb_size(), str(len(self.images))
+        px = QFontInfo(font).pixelSize()
+        while px > 6 and (QFontMetrics(font).height() + 6 > size.height()
+                          or QFontMetrics(font).horizontalAdvance(label) + 12 > size.width()):
+            px -= 1
+            font.setPixelSize(px)
+        return font
+
+    def badge_rect(self, i: int, fm: QFontMetrics) -> QRectF:
+        """Where thumbnail ``i``'s number is drawn (``fm``: ``number_font``'s metrics)."""
+        r = self.thumb_rect(i)
+        return QRectF(r.left() + 2, r.top() + 2, fm.horizontalAdvance(str(i + 1)) + 8, fm.height() + 2)
+
     # --- painting and input ---------------------------------------------------------------------
     def paintEvent(self, _) -> None:
         p = QPainter(self)
@@ -141,9 +186,7 @@ class CandidateStrip(QWidget):
         p.setPen(Qt.PenStyle.NoPen)
         p.setBrush(QColor(0, 0, 0, 170))
         p.drawRoundedRect(QRectF(self.rect()), 5, 5)
-        font = QFont(self.font())
-        font.setBold(True)
-        p.setFont(font)
+        p.setFont(self.number_font())
         fm = p.fontMetrics()
         for i, img in enumerate(self.images):
             r = self.thumb_rect(i)
@@ -156,7 +199,7 @@ class CandidateStrip(QWidget):
             p.setBrush(Qt.BrushStyle.NoBrush)
             p.drawRect(QRectF(r).adjusted(0.5, 0.5, -0.5, -0.5))
             label = str(i + 1)
-            badge = QRectF(r.left() + 2, r.top() + 2, fm.horizontalAdvance(label) + 8, fm.height() + 2)
+            badge = self.badge_rect(i, fm)
             p.setPen(Qt.PenStyle.NoPen)
             p.setBrush(QColor(*CYAN) if shown else QColor(0, 0, 0, 190))
             p.drawRoundedRect(badge, 3, 3)
@@ -171,7 +214,8 @@ class CandidateStrip(QWidget):
                 QToolTip.hideText()
                 e.ignore()
             else:
-                QToolTip.showText(e.globalPos(), f"Candidate {i + 1} of {len(self.images)}: click or Alt+{i + 1} "
+                keys = f"click or Alt+{i + 1}" if i < 9 else "click"  # (Alt+1..9 alone)
+                QToolTip.showText(e.globalPos(), f"Candidate {i + 1} of {len(self.images)}: {keys} "
                                   "shows it; Enter keeps the one shown", self)
             return True
         return super().event(e)

@@ -5,12 +5,13 @@ import cv2
 import numpy as np
 import pytest
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtWidgets import QApplication, QTextBrowser
+from PySide6.QtGui import QFontMetrics
+from PySide6.QtWidgets import QApplication, QTextBrowser, QWidget
 
 from app.core.segment import Candidate, mask_iou
 from app.core.video import write_test_clip
 from app.core.segment.thumbs import candidates_box, crop_box
-from app.ui.candidate_strip import THUMB_H, WIDTH_SHARE, thumbnails
+from app.ui.candidate_strip import MIN_THUMB_H, THUMB_H, WIDTH_SHARE, CandidateStrip, thumbnails
 
 from test_segment_tool import click, disc_centre, disc_clip, disc_mask, heard  # noqa: F401 (fixture)
 
@@ -179,3 +180,76 @@ def test_thumbnails_crop_around_all_the_candidates():
     assert 0.75 <= (x1 - x0) / (y1 - y0) <= 16 / 9 + 0.01
     imgs = thumbnails(rgb, [a, b], 64)
     assert [i.height() for i in imgs] == [64, 64] and imgs[0] != imgs[1]
+
+
+def spots(n: int, wide: bool) -> list[np.ndarray]:
+    """``n`` small square candidates in a 180x320 frame, in a row (``wide``: the crop as wide as
+    ``ASPECT`` lets it be) or a column (as narrow)."""
+    masks = []
+    for i in range(n):
+        m = np.zeros((180, 320), bool)
+        at = 10 + (300 if wide else 160) * i // n
+        if wide:
+            m[80:88, at:at + 8] = True
+        else:
+            m[at:at + 8, 150:158] = True
+        masks.append(m)
+    return masks
+
+
+@pytest.mark.parametrize("wide", [True, False])
+@pytest.mark.parametrize("n", [2, 8, 9, 12, 20])
+@pytest.mark.parametrize("size", [(400, 300), (160, 120), (560, 400), (1280, 720)])
+def test_the_strip_stays_inside_the_view_at_any_size_and_count(qtbot, size, n, wide):
+    """With more than about 8 candidates in a 560-px window the strip ran past the view's edge (one
+    row, thumbnails never under ``MIN_THUMB_H``). They wrap into rows now: each thumbnail inside the
+    view (160x120 is the picture's least size), its centre picks it (index_at, a click), none over
+    another, and at the floor at least wherever the view has room for it (400x300 has for 12)."""
+    view = QWidget()
+    qtbot.addWidget(view)
+    view.resize(*size)
+    view.show()
+    qtbot.waitExposed(view)
+    strip = CandidateStrip(view)
+    strip.show_for(np.full((180, 320, 3), 90, np.uint8), spots(n, wide), 0)
+    geo = strip.geometry()
+    assert strip.isVisible() and len(strip.images) == n and view.rect().contains(geo), (geo, size)
+    picked = []
+    strip.picked.connect(picked.append)
+    rects = [strip.thumb_rect(i) for i in range(n)]
+    for i, r in enumerate(rects):
+        assert r.isValid() and strip.rect().contains(r) and view.rect().contains(r.translated(geo.topLeft())), i
+        assert strip.index_at(QPointF(r.center())) == i
+        assert not any(r.intersects(o) for o in rects[:i]), i
+        assert QRectF(r).contains(strip.badge_rect(i, QFontMetrics(strip.number_font()))), i  # (its number whole)
+        qtbot.mouseClick(strip, Qt.MouseButton.LeftButton, pos=r.center())
+    assert picked == list(range(n))
+    if size != (160, 120):
+        assert strip.thumb_size().height() >= MIN_THUMB_H
+    if n <= 4 and size[0] >= 560:  # (as before: one row of them, in the panel's share of the width)
+        assert {r.top() for r in rects} == {rects[0].top()} and geo.width() <= size[0] * WIDTH_SHARE + 1
+    strip.grab()  # (it paints)
+
+
+def test_twelve_candidates_in_a_narrow_window_wrap_and_each_is_picked_by_its_thumbnail_or_alt(
+        window, disc_clip, qtbot):
+    window.resize(560, 600)
+    qtbot.waitUntil(lambda: window.width() == 560)
+    window.open_path(disc_clip)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    canvas, seg, strip = window.canvas, window.segment, window.segment.strip
+    three_candidates(qtbot, window)
+    masks = [disc_mask(i) for i in range(12)]  # (the disc as it is on frames 0..11: each a different place)
+    seg.tool.candidates, seg.tool.index = [Candidate(m, 0.9 - i / 100) for i, m in enumerate(masks)], 0
+    seg.candidatesChanged.emit()
+    assert strip.isVisible() and len(strip.images) == 12
+    assert canvas.rect().contains(strip.geometry())
+    assert len({strip.thumb_rect(i).top() for i in range(12)}) > 1  # (in rows)
+    said = heard(window)
+    for i in (11, 8, 4):
+        qtbot.mouseClick(strip, Qt.MouseButton.LeftButton, pos=thumb_centre(strip, i))
+        assert seg.tool.index == i and seg.tool.candidate is masks[i] and strip.current == i
+        assert said[-1].startswith(f"Candidate {i + 1} of 12")
+    qtbot.keyClick(canvas, Qt.Key.Key_9, Qt.KeyboardModifier.AltModifier)
+    assert seg.tool.index == 8 and strip.current == 8 and said[-1].startswith("Candidate 9 of 12")
