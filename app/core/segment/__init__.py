@@ -9,13 +9,14 @@
 from .base import Box, Candidate, Point, Segmenter, mask_box, mask_iou
 from .grabcut import GrabCutSegmenter
 from .track import (CHECK, FALLBACK, KEYFRAME, LOST, OK, SHRUNK, Flow, changed_spans, click_motion, TrackParams,
-                    TrackResult, TrackStep, click_plate, iter_track, objects_in, plan_runs, prepare_click,
-                    prompts_from_mask, resume_spans, split_objects, track, warp, without_static)
+                    PLATE_SIDE, TrackResult, TrackStep, click_plate, iter_track, motion_frames, objects_in, plan_runs,
+                    plate_copy, prepare_click, prompts_from_mask, resume_spans, split_objects, track, warp, without_static)
 
 __all__ = [
     "Box", "Candidate", "Point", "Segmenter", "mask_box", "mask_iou", "GrabCutSegmenter",
     "CHECK", "FALLBACK", "KEYFRAME", "LOST", "OK", "SHRUNK", "Flow", "changed_spans", "click_motion", "TrackParams",
-    "TrackResult", "TrackStep", "click_plate", "iter_track", "objects_in", "plan_runs", "prepare_click",
+    "PLATE_SIDE", "TrackResult", "TrackStep", "click_plate", "iter_track", "motion_frames", "objects_in", "plan_runs",
+    "plate_copy", "prepare_click",
     "prompts_from_mask", "resume_spans",
     "split_objects", "track", "warp", "without_static",
 ]

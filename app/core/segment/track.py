@@ -1122,21 +1122,40 @@ def click_motion(get_frame: FrameFn, index: int, n_frames: int, step: Optional[i
     motion; several steps let slowly moving objects show their motion too.
     """
     flow = flow or Flow()
-    out, seen = [], set()
-    for st in ([step] if step is not None else steps):
-        other = index + st if index + st < n_frames else index - st
-        other = int(np.clip(other, 0, n_frames - 1))
-        if other == index or other in seen:
-            continue
-        seen.add(other)
-        out.append(flow(get_frame(index), get_frame(other)))  # frame(index)(x) ~ frame(other)(x + f(x))
+    out = [flow(get_frame(index), get_frame(other))  # frame(index)(x) ~ frame(other)(x + f(x))
+           for other in motion_frames(index, n_frames, [step] if step is not None else steps)]
     if step is not None:
         return out[0] if out else None
     return out
 
 
+def motion_frames(index: int, n_frames: int, steps=(2, 4, 6)) -> list[int]:
+    """The frames ``click_motion`` reads besides ``index``, in its order: each step forward, else
+    back where forward runs past the end; each frame once."""
+    out = []
+    for st in steps:
+        other = int(np.clip(index + st if index + st < n_frames else index - st, 0, n_frames - 1))
+        if other != index and other not in out:
+            out.append(other)
+    return out
 
-def click_plate(get_frame: FrameFn, index: int, n_frames: int, radius: int = 10, max_side: int = 320,
+
+#: the long side (px) of the frame copies ``click_plate`` works on
+PLATE_SIDE = 320
+
+
+def plate_copy(rgb: np.ndarray, max_side: int = PLATE_SIDE) -> np.ndarray:
+    """``rgb`` as ``click_plate`` works on it: scaled (area) to ``max_side`` on its long side, or
+    itself where it is no larger. A copy made beforehand (``ClickFrames`` keeps the plate's frames
+    this way) is taken by ``click_plate`` as it is, so the plate is the same to the bit."""
+    h, w = rgb.shape[:2]
+    f = min(1.0, max_side / max(h, w))
+    size = (max(1, round(w * f)), max(1, round(h * f)))
+    return rgb if size == (w, h) else cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+
+
+
+def click_plate(get_frame: FrameFn, index: int, n_frames: int, radius: int = 10, max_side: int = PLATE_SIDE,
                 flow: Optional[Flow] = None) -> Optional[np.ndarray]:
     """Frame ``index``'s difference from its background plate (``BackgroundPlate.z``: float32, about
     0.3-0.5 on the background, several units on an object moving against it), computed on copies of
@@ -1144,18 +1163,19 @@ def click_plate(get_frame: FrameFn, index: int, n_frames: int, radius: int = 10,
     runs at the segmenter's own size: over 91 clicks on the benchmark clips 320 px gave the same
     candidates' best IoU as 640, 0.548 against 0.547, in about half the time). Reads the
     ``2 radius`` frames around ``index`` once each, in order (a video read backwards seeks for each
-    frame). None for a clip of fewer than 4 frames."""
+    frame). ``get_frame`` may give the other frames as ``plate_copy`` made them (taken as they are).
+    None for a clip of fewer than 4 frames."""
     if n_frames < 4:
         return None
     flow = flow or Flow()
-    first = get_frame(index)
-    h, w = first.shape[:2]
-    f = min(1.0, max_side / max(h, w))
-    size = (max(1, round(w * f)), max(1, round(h * f)))
+    first = plate_copy(get_frame(index), max_side)
+    size = first.shape[1], first.shape[0]
 
     def small(i):
-        rgb = first if i == index else get_frame(i)
-        return rgb if f == 1.0 else cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+        if i == index:
+            return first
+        rgb = get_frame(i)
+        return rgb if rgb.shape[:2] == first.shape[:2] else cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
 
     ring = FrameRing(small, 2 * radius + 1)
     plate = BackgroundPlate(ring, n_frames, flow, radius)
