@@ -8,8 +8,10 @@ renames the result into place only when complete.
 from __future__ import annotations
 
 import bisect
+import collections
 import contextlib
 import heapq
+import itertools
 import logging
 import os
 import re
@@ -93,6 +95,12 @@ TAIL_REFERENCES = 2  # frames shown after the gap of a file cut before its last 
 TAIL_GAP_FRAMES = 8  # ... and the most B-frames it may be cut before (x264 makes 3 at most by default, 16 at all)
 GAP_FRAMES = 2.5  # a gap in an MPEG stream's frame times this many frames long is frames lost (``_time_gap``)
 TAIL_GOP_BYTES = 64 << 20  # the most of the last GOP's packets kept to check a tail there (``_tail_torn``)
+#: AVI video whose packets' times, FFmpeg's guesses from each frame's type (``_guesses``), place a frame the
+#: decoder refuses mid-read (measured on MPEG-4 Part 2, Xvid / DivX: a B-frame refers to no B-frame, and one
+#: whose reference is lost is dropped)
+PLACED_AVI_CODECS = {"mpeg4"}
+#: the most frames decoded ahead to check the frames lost to a refusal in an AVI (``_vouch_ahead``)
+PEEK_FRAMES = 16
 SEEK_TRIES, SEEK_BACK = 5, 16  # a checked seek's tries, and how far back (frames) the second one starts
 CHECK_PACKETS = 48
 HEAD_PACKETS = 600  # the most of a file's first packets decoded to find frames it starts without (``_lost_head``)
@@ -171,6 +179,9 @@ class VideoReader:
         self._synced = False  # the running decoder has given a frame with the index's time for it
         self._shown = None  # the last frame the running decoder gave (or skipped to reach the one asked for)
         self._refused = False  # the decoder refused a packet (``_decode_packets``): frames lost show the one before
+        self._from_start = False  # the running decoder started at frame 0, its frames so far each with its time
+        self._ahead = collections.deque()  # frames the running decoder gave that are still to be taken (AVI)
+        self._refusals = self._vouched_for = 0  # packets refused, and up to which the frames after were checked
         self._pts_trusted = True  # a checked seek found frames with the index's times (``_seek_checked``)
         #: how the source's YUV maps to RGB (matrix, range) and what its colours mean (primaries,
         #: transfer): ``VideoWriter(colour=)`` writes the same, so untouched pixels stay as they were
@@ -201,7 +212,7 @@ class VideoReader:
             self._pts_index = {}  # (seeks in MP4 / MOV are not checked against it)
             # (the sync samples' frames, by the frames shown before each as below: damage is placed per GOP)
             self._keys = sorted((bisect.bisect_left(self._pts, t), t) for t in self._table_keys)
-            self._torn = self._damaged = None
+            self._torn = self._damaged = self._guesses = None
             self._cut = False
             self._damages = []
             clock.total = self._count
@@ -228,6 +239,9 @@ class VideoReader:
         opened = _errors_in(errors)  # (logged while the file was opened: where, its frame times tell)
         skipped = None  # the frames indexed when the demuxer logged an error (Matroska's: ``_demuxer_log``)
         order = [] if self._container.format.name == "mpegts" else None  # (each frame's dts: the log names them)
+        # (an AVI's packets as (time, dts) in the file's order: ``_guesses``)
+        guesses = [] if self._container.format.name == "avi" and \
+            getattr(self._stream.codec_context, "name", None) in PLACED_AVI_CODECS else None
         try:
             for packet in self._container.demux(self._stream):
                 if len(errors) > seen:  # (logged while this packet was read)
@@ -265,6 +279,8 @@ class VideoReader:
                 pts.append(packet.pts if packet.pts is not None else packet.dts)
                 if order is not None:
                     order.append(packet.dts)
+                if guesses is not None:
+                    guesses.append((pts[-1], packet.dts))
                 last_corrupt = packet.is_corrupt
                 if len(pts) % INDEX_REPORT_EVERY == 0:
                     if cancel is not None:
@@ -377,6 +393,14 @@ class VideoReader:
             if self._seekable and all(t is not None for _, t in keys) else []
         self._count = len(pts)
         self._damages = [Damage(damaged, self._gop(damaged)[1], self.notice)] if damaged is not None else []
+        # An AVI keeps no frame times: FFmpeg guesses each packet's from its frame type as its parser reads it
+        # (a B-frame is shown at its place in the file, a reference where the next reference is), and the decoder
+        # gives each frame with its packet's. Where each time is one packet's, a frame the decoder refuses can be
+        # placed by them (``_placed``).
+        at = {t: k for k, (t, _) in enumerate(guesses or ())}
+        self._guesses = guesses if guesses and None not in at and len(at) == len(guesses) else None
+        self._guess_at = at if self._guesses is not None else {}  # (each time's packet in ``_guesses``)
+        self._reorders = any(t != dts for t, dts in self._guesses or ())  # (B-frames: times not the file's order)
         clock.total = self._count
         clock.report(self._count)
         self._rewind()
@@ -613,6 +637,7 @@ class VideoReader:
                 # (its frame, and any the decoder drops for it, are lost: ``_take`` shows the one before; with
                 # frame threads, a packet's refusal may be told for a later one, or at the end, the flush)
                 self._refused = True
+                self._refusals += 1
                 continue
             for frame in frames:
                 if not check:
@@ -638,9 +663,14 @@ class VideoReader:
         """Whether a packet the decoder refuses mid-file is gone past (its frame shown as the one before,
         ``_take``) rather than stopping the read: where every frame comes out with the index's time and a
         seek lands on the keyframe asked for (MP4 / MOV, Matroska), so a frame lost is known by its time,
-        in order and at random alike."""
-        return (self._seekable and len(self._pts) == self._count
-                and self._container.format.name.split(",")[0] in TRUSTED_SEEK)
+        in order and at random alike; and in an AVI whose times are each one packet's (``_guesses``), a
+        read in order from frame 0 whose frames have all come out with their times so far (a seek there
+        lands by counting frames, which a frame lost would shift: a read at random stops as before), where
+        ``_vouch_ahead`` places the frames lost for sure."""
+        if not (self._seekable and len(self._pts) == self._count):
+            return False
+        return self._container.format.name.split(",")[0] in TRUSTED_SEEK or \
+            self._guesses is not None and self._from_start
 
     def _met_damage(self, index: int, at: int, lost: Optional[int] = None) -> None:
         """A frame decoded with errors (concealed), frame ``at``, the first it spoils frame ``index``
@@ -851,8 +881,7 @@ class VideoReader:
             except (StopIteration, av.error.FFmpegError, VideoError):
                 self._decoder = None
         if self._decoder is None or index != self._next:
-            self._decoder = self._decode_from(index)
-            self._next, self._held, self._synced, self._shown = index, None, False, None
+            self._start(index)
         try:
             frame = self._take(index)
         except _NothingShown:  # (a read at random that starts where frames were lost: from the frame before)
@@ -864,10 +893,21 @@ class VideoReader:
             self._decoder = None
             # (FFmpeg's reason says nothing more: "Invalid data found when processing input", and PyAV adds the
             # name of the function that failed)
-            raise VideoError(f"{self.path} is damaged near frame {index} (its picture data there cannot be decoded); "
-                             f"copy it again from the original, or re-export or repair it.") from None
+            raise VideoError(self._undecodable(index)) from None
         self._next = index + 1
         return frame
+
+    def _start(self, index: int) -> None:
+        """A decoder whose first frame given is ``index`` (``_decode_from``)."""
+        self._decoder = self._decode_from(index)
+        self._next, self._held, self._synced, self._shown = index, None, False, None
+        self._from_start, self._vouched_for = index == 0, self._refusals
+        self._ahead = collections.deque()
+
+    def _undecodable(self, index: int) -> str:
+        """What to say where the read stops at frame ``index``: a packet the decoder refuses there."""
+        return (f"{self.path} is damaged near frame {index} (its picture data there cannot be decoded); copy it again "
+                f"from the original, or re-export or repair it.")
 
     def _shown_from_before(self, index: int):
         """Frame ``index``, lost (its packet refused), where the running decoder gave no frame before it
@@ -883,8 +923,7 @@ class VideoReader:
                 self._decoder = None
                 raise VideoError(f"{self.path} is damaged at its start: its first frame{'s' * (index > 0)} cannot be "
                                  f"decoded; copy it again from the original, or re-export or repair it.")
-            self._decoder = self._decode_from(start)
-            self._next, self._held, self._synced, self._shown = start, None, False, None
+            self._start(start)
             try:
                 self._take(start)
                 break
@@ -926,7 +965,7 @@ class VideoReader:
         frame, self._held = self._held, None
         if frame is None:
             try:
-                frame = next(self._decoder)  # (which may meet a packet the decoder refuses)
+                frame = self._next_frame()  # (which may meet a packet the decoder refuses)
             except StopIteration:
                 if not (self._refused and self._conceals):
                     raise
@@ -934,6 +973,8 @@ class VideoReader:
                     raise _NothingShown from None
         if self._refused and self._conceals:
             return self._take_concealed(index, frame)
+        if self._from_start and self._guesses is not None and frame.pts != self._pts[index]:
+            self._from_start = False  # (an AVI whose frames' times are not the index's: counted on, as before)
         self._shown = frame
         if not (self._seekable and self._pts_trusted and self._container.format.name != "avi"
                 and frame.pts is not None and len(self._pts) == self._count):
@@ -948,15 +989,26 @@ class VideoReader:
         self._held = frame
         return frame
 
+    def _next_frame(self):
+        """The running decoder's next frame: one decoded ahead first (``_vouch_ahead``)."""
+        return self._ahead.popleft() if self._ahead else next(self._decoder)
+
     def _take_concealed(self, index: int, frame):
         """``_take`` once the decoder has refused a packet (``_conceals``): frames lost to it (none comes out
         with their times) each show the one before, as players hold the last picture, said once for the
         stretch before any is given; frames the decoder gives late, after later ones, are passed over
-        (their places were given already). ``frame``: the decoder's next (None: it has no more)."""
+        (their places were given already). ``frame``: the decoder's next (None: it has no more). In an AVI
+        (times guessed, ``_guesses``) no frame is given after a refusal, nor in a frame's place lost,
+        before ``_vouch_ahead`` has checked the frames ahead; a frame late stops the read too."""
         target = self._pts[index]
+        guessed = self._container.format.name.split(",")[0] not in TRUSTED_SEEK
+        if guessed and (self._vouched_for != self._refusals or frame is None or frame.pts != target):
+            self._vouch_ahead(index, frame)
         try:
             while frame is not None and frame.pts is not None and frame.pts < target:
-                frame = next(self._decoder)
+                if guessed:
+                    raise self._unplaced(index)
+                frame = self._next_frame()
         except StopIteration:
             if self._shown is None:
                 raise _NothingShown from None
@@ -972,6 +1024,64 @@ class VideoReader:
             return self._shown
         self._shown = frame
         return frame
+
+    def _unplaced(self, index: int) -> VideoError:
+        """The stop where frame ``index`` of an AVI cannot be placed for sure (``_take_concealed``)."""
+        self._decoder = None
+        return VideoError(self._undecodable(index))
+
+    def _vouch_ahead(self, index: int, frame) -> None:
+        """AVI, a refusal since the last check or a frame lost at ``index`` (``frame``: the decoder's next, None
+        where it has no more): the frames after it are decoded up to the second that is no B-frame since the
+        last refusal (kept to be given next), and each frame lost before the last of them must be placed
+        for sure (``_placed``), the frames' times rising from frame ``index``'s; else the read stops here.
+        (A reference before a packet misread as one comes out with that packet's place, after or in place
+        of the B-frames shown before it.)"""
+        window, refs, refusals = [], 0, self._refusals
+        last = frame
+        while last is not None and refs < 2 and len(window) < PEEK_FRAMES:
+            window.append(last)
+            refs = 0 if self._refusals != refusals else refs + (last.pict_type != PictureType.B)
+            refusals = self._refusals
+            if refs < 2:
+                try:
+                    last = self._next_frame()
+                except StopIteration:
+                    last = None
+        self._ahead.extendleft(reversed(window[1:]))
+        times = [f.pts for f in window]
+        if None in times or any(a >= b for a, b in zip(times, times[1:])) or (times and times[0] < self._pts[index]) \
+                or last is not None and refs < 2:
+            raise self._unplaced(index)
+        end = bisect.bisect_left(self._pts, times[-1]) if last is not None else self._count
+        shown = self._shown.pts if self._shown is not None and self._shown.pts is not None else None
+        start = index if shown is None else min(index, bisect.bisect_right(self._pts, shown))  # (lost before it too)
+        given = set(times)
+        runs = [list(g) for lost, g in itertools.groupby(range(start, end), lambda i: self._pts[i] not in given)
+                if lost]
+        if not all(self._placed({self._pts[i] for i in run}) for run in runs):
+            raise self._unplaced(index)
+        self._vouched_for = self._refusals
+
+    def _placed(self, run: set) -> bool:
+        """AVI: whether the frames with the times ``run``, lost, are for sure the frames of one packet the
+        decoder refused. A packet whose time says a B-frame (its time its place in the file) loses its own
+        frame; one whose time says a reference (the next reference's place) its own and those of the
+        B-frames after it up to the next reference, which the decoder drops (they refer to it). That type
+        is what FFmpeg's parser read in the packet's header, which may be what was overwritten: where the
+        decoder's frames say otherwise (lost frames that are not those; frames coming out of order) the
+        read stops. In a stream with B-frames, a packet right before a reference (or the last) is not
+        placed: a B-frame shown before the reference before it or a reference shown after it, the file
+        cannot tell which."""
+        order = self._guesses
+        for k in sorted(self._guess_at[t] for t in run if t in self._guess_at):
+            end = k + 1
+            if order[k][0] != order[k][1]:  # (a reference: the B-frames after it are lost with it)
+                while end < len(order) and end - k <= len(run) and order[end][0] == order[end][1]:
+                    end += 1
+            if {t for t, _ in order[k:end]} == run:
+                return not self._reorders or k + 1 < len(order) and order[k + 1][0] == order[k + 1][1]
+        return False
 
     def _lost(self, index: int) -> str:
         """What to say where frame ``index`` cannot be decoded though the index counted it."""
@@ -1009,9 +1119,12 @@ class VideoReader:
         except (av.error.FFmpegError, OSError, ValueError) as exc:
             raise VideoError(f"Cannot reopen {self.path} ({short(exc)}); was it moved or deleted?") from None
         other._stream = other._container.streams.video[0]
-        if sequential:
+        if sequential and self._guesses is None:
+            # (an AVI placed by its guessed times keeps one thread: frame threads tell a packet's refusal for a
+            # later one, after frames whose times it puts in doubt are given; ``_vouch_ahead``)
             other._stream.thread_type = "AUTO"
         other._decoder, other._next, other._held, other._synced, other._shown = None, 0, None, False, None
+        other._ahead = collections.deque()
         other._damages = list(self._damages)  # (what it finds from now on is its own)
         return other
 

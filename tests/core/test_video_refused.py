@@ -5,7 +5,8 @@ show the frame before (as players hold the last picture), every other frame stay
 is said once, and a read at random gives the same pixels as a read in order.
 
 Real files written through PyAV (MP4 and Matroska, GOPs of 12 with two B-frames), with 64 bytes of a
-P-frame's packet overwritten where the decoder refuses it.
+P-frame's packet overwritten where the decoder refuses it; and an AVI (MPEG-4 Part 2), whose frame times
+FFmpeg guesses from the frame types: it goes on only where the frames lost can be placed for sure.
 """
 from __future__ import annotations
 
@@ -197,3 +198,87 @@ def test_the_engines_sequential_cursor_reads_past_a_refused_packet_near_the_end(
             finally:
                 cursor.close()
     assert tried
+
+
+def avi_clip(folder):
+    """(whole file, (position, pts, dts) of each video packet in the file's order): an XviD-like AVI (MPEG-4
+    Part 2, GOPs of 12, two B-frames), whose packets' times FFmpeg guesses from their frame types."""
+    from mediafiles import encode_frames
+
+    src = folder / "whole.avi"
+    with av.open(str(src), "w") as out:
+        s = out.add_stream("mpeg4", rate=25)
+        s.width, s.height, s.pix_fmt = W, H, "yuv420p"
+        s.options = {"g": "12", "bf": "2", "qscale": "3", "threads": "1"}
+        encode_frames(out, s, make_frames(N, W, H))
+    with av.open(str(src)) as c:
+        packets = [(p.pos, p.pts, p.dts) for p in c.demux(c.streams.video[0]) if p.size]
+    return src, packets
+
+
+def test_an_avi_with_a_refused_p_frame_reads_to_its_end(tmp_path):
+    """The P-frame after the first keyframe refused (its first bytes overwritten): the read in order stopped
+    there ("damaged near frame 0": at open, the keyframe comes out after it). Its frame and the two B-frames
+    shown before it, which the decoder drops, now show the keyframe; the rest are in their places, the
+    stretch said once; the engine's sequential cursor (frame threads) reads the same."""
+    src, packets = avi_clip(tmp_path)
+    whole = read_all(src)
+    pos = next(pos for pos, pts, dts in packets[1:] if pts != dts)  # (a reference: its time is not its place)
+    bad = tmp_path / "bad.avi"
+    bad.write_bytes(overwrite(src.read_bytes(), pos))
+    given, refused = raw_decode(bad)
+    times = sorted(t for _, t, _ in packets)
+    lost = sorted(times.index(t) for t in set(times) - set(given))
+    assert refused and lost == [1, 2, 3], (refused, lost)
+    with VideoReader(bad) as r:
+        assert len(r) == N
+        met = []
+        r.on_damage = lambda reader, damage: met.append(damage)
+        seq = [r.read(i) for i in range(N)]
+        for i in lost:
+            assert np.array_equal(seq[i], seq[0]), i
+        assert not np.array_equal(whole[1], whole[0])  # (the clip moves: a frame shown twice is told)
+        with VideoReader(src) as w:  # (the damaged packet's flag is its parser's guess too)
+            keys = w.keyframes
+        assert keys and keys[0] == 0 and len(keys) > 1, keys
+        for i in [0, *range(keys[1], N)]:  # (the P-frames after it in its GOP refer to it: concealed)
+            assert np.array_equal(seq[i], whole[i]), i
+        # (said once: the concealed frames after it join the stretch, which may reach further then)
+        assert len(met) == 1 and len(r.damages) == 1 and r.damages[0][::2] == met[0][::2], (met, r.damages)
+        assert met[0].first == 1 and "frames 1-3 could not be decoded and show frame 0" in met[0].notice, met[0]
+        for i in range(N):  # (read again in order: no news)
+            assert np.array_equal(r.read(i), seq[i]), i
+        assert len(r.damages) == 1
+        cursor = r.reopen(sequential=True)
+        try:
+            assert [np.array_equal(cursor.read(i), seq[i]) for i in range(N)] == [True] * N
+            assert len(cursor.damages) == 1 and cursor.damages[0].first == 1, cursor.damages
+        finally:
+            cursor.close()
+
+
+@pytest.mark.parametrize("case", ["B-frame read as a reference", "frame just before a reference"])
+def test_an_avi_frame_refused_where_it_cannot_be_placed_still_stops(tmp_path, case):
+    """A refused packet's type (hence its place) is what its header told FFmpeg's parser, which may be what was
+    overwritten. A B-frame after a reference is read as one (the frame before it comes out late), and a frame
+    right before a reference is a B-frame shown before the reference before it or a P-frame shown after it:
+    the read stops at it with one line, as before, every frame given before that the whole file's."""
+    src, packets = avi_clip(tmp_path)
+    whole = read_all(src)
+    kind = [("B" if pts == dts else "R") for _, pts, dts in packets]
+    want = ("R", "B", "B") if case.startswith("B-frame") else ("B", "B", "R")  # (before it, it, after it)
+    k = next(k for k in range(3, len(packets) - 1) if tuple(kind[k - 1:k + 2]) == want)
+    bad = tmp_path / "bad.avi"
+    bad.write_bytes(overwrite(src.read_bytes(), packets[k][0]))
+    assert raw_decode(bad)[1]  # (refused)
+    with VideoReader(bad) as r:
+        for reader in (r, r.reopen(sequential=True)):
+            seq = []
+            with pytest.raises(VideoError) as exc:
+                for i in range(N):
+                    seq.append(reader.read(i))
+            text = str(exc.value)
+            assert "\n" not in text and f"is damaged near frame {len(seq)} (its picture data there cannot be " \
+                                           f"decoded)" in text and "repair it" in text, text
+            assert 0 < len(seq) < N and all(np.array_equal(seq[i], whole[i]) for i in range(len(seq)))
+            reader.close()
