@@ -153,13 +153,14 @@ def test_a_file_whose_first_frame_is_refused_says_so_in_one_line(tmp_path):
     assert "\n" not in text and "damaged" in text and "repair it" in text, text
 
 
-def test_an_export_over_a_refused_frame_finishes_and_says_it(tmp_path):
+@pytest.mark.parametrize("suffix", [".mp4", ".avi"])
+def test_an_export_over_a_refused_frame_finishes_and_says_it(tmp_path, suffix):
     """Inpaint's export over a clip with a refused P-frame stopped at it; it now writes every frame and its
     summary says the stretch."""
     from app.core.engine import inpaint_video
     from app.core.masks import MaskStore
 
-    _, bad, lost = refused_clip(tmp_path, ".mp4")
+    _, bad, lost = refused_clip(tmp_path, suffix) if suffix == ".mp4" else refused_avi(tmp_path)
     box = np.zeros((H, W), bool)
     box[40:60, 50:90] = True
     masks = MaskStore(N, W, H)
@@ -216,20 +217,27 @@ def avi_clip(folder):
     return src, packets
 
 
+def refused_avi(folder):
+    """(whole file, damaged file, indices of the frames lost) for an AVI (``avi_clip``) with the P-frame after
+    its first keyframe refused (its first bytes overwritten)."""
+    src, packets = avi_clip(folder)
+    pos = next(pos for pos, pts, dts in packets[1:] if pts != dts)  # (a reference: its time is not its place)
+    bad = folder / "bad.avi"
+    bad.write_bytes(overwrite(src.read_bytes(), pos))
+    given, refused = raw_decode(bad)
+    times = sorted(t for _, t, _ in packets)
+    assert refused
+    return src, bad, sorted(times.index(t) for t in set(times) - set(given))
+
+
 def test_an_avi_with_a_refused_p_frame_reads_to_its_end(tmp_path):
     """The P-frame after the first keyframe refused (its first bytes overwritten): the read in order stopped
     there ("damaged near frame 0": at open, the keyframe comes out after it). Its frame and the two B-frames
     shown before it, which the decoder drops, now show the keyframe; the rest are in their places, the
     stretch said once; the engine's sequential cursor (frame threads) reads the same."""
-    src, packets = avi_clip(tmp_path)
+    src, bad, lost = refused_avi(tmp_path)
     whole = read_all(src)
-    pos = next(pos for pos, pts, dts in packets[1:] if pts != dts)  # (a reference: its time is not its place)
-    bad = tmp_path / "bad.avi"
-    bad.write_bytes(overwrite(src.read_bytes(), pos))
-    given, refused = raw_decode(bad)
-    times = sorted(t for _, t, _ in packets)
-    lost = sorted(times.index(t) for t in set(times) - set(given))
-    assert refused and lost == [1, 2, 3], (refused, lost)
+    assert lost == [1, 2, 3], lost
     with VideoReader(bad) as r:
         assert len(r) == N
         met = []
