@@ -201,7 +201,7 @@ def test_the_engines_sequential_cursor_reads_past_a_refused_packet_near_the_end(
     assert tried
 
 
-def avi_clip(folder):
+def avi_clip(folder, bframes: int = 2):
     """(whole file, (position, pts, dts) of each video packet in the file's order): an XviD-like AVI (MPEG-4
     Part 2, GOPs of 12, two B-frames), whose packets' times FFmpeg guesses from their frame types."""
     from mediafiles import encode_frames
@@ -210,7 +210,7 @@ def avi_clip(folder):
     with av.open(str(src), "w") as out:
         s = out.add_stream("mpeg4", rate=25)
         s.width, s.height, s.pix_fmt = W, H, "yuv420p"
-        s.options = {"g": "12", "bf": "2", "qscale": "3", "threads": "1"}
+        s.options = {"g": "12", "bf": str(bframes), "qscale": "3", "threads": "1"}
         encode_frames(out, s, make_frames(N, W, H))
     with av.open(str(src)) as c:
         packets = [(p.pos, p.pts, p.dts) for p in c.demux(c.streams.video[0]) if p.size]
@@ -290,3 +290,22 @@ def test_an_avi_frame_refused_where_it_cannot_be_placed_still_stops(tmp_path, ca
                                            f"decoded)" in text and "repair it" in text, text
             assert 0 < len(seq) < N and all(np.array_equal(seq[i], whole[i]) for i in range(len(seq)))
             reader.close()
+
+
+def test_an_avi_without_b_frames_reads_past_any_refused_frame(tmp_path):
+    """Without B-frames each frame's time is its place in the file whatever its type: a P-frame mid-GOP
+    refused (which stopped the read) shows the frame before, the frames after it in their places."""
+    src, packets = avi_clip(tmp_path, bframes=0)
+    assert all(pts == dts for _, pts, dts in packets)
+    whole = read_all(src)
+    bad = tmp_path / "bad.avi"
+    bad.write_bytes(overwrite(src.read_bytes(), packets[17][0]))  # (the sixth P-frame of the second GOP)
+    given, refused = raw_decode(bad)
+    assert refused and sorted(t for _, t, _ in packets if t not in given) == [packets[17][1]]
+    with VideoReader(bad) as r:
+        assert len(r) == N
+        seq = [r.read(i) for i in range(N)]  # (stopped at frame 17 before)
+        assert np.array_equal(seq[17], seq[16]) and not np.array_equal(whole[17], whole[16])
+        for i in [*range(17), *range(24, N)]:  # (the P-frames after it up to the next keyframe are concealed)
+            assert np.array_equal(seq[i], whole[i]), i
+        assert len(r.damages) == 1 and "frame 17 could not be decoded and shows frame 16" in r.notice, r.notice
