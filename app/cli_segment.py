@@ -255,10 +255,14 @@ def _select(seg, points, box, candidate: int = 1, which: str = ""):
     return mask
 
 
-def _candidate_sheet(rgb, cands, points, title: str, height: int = 180):
-    """One row of numbered pictures, one per candidate, as the GUI's candidate strip draws them
-    (``thumbs.tinted``: the frame cropped around them all, each tinted and outlined), the clicks on
-    them (green on, red not) and ``title`` above."""
+#: pictures a row of ``--preview``'s sheet holds at most (six of a wide frame made it some 2,000 px wide)
+SHEET_COLUMNS = 4
+
+
+def _candidate_sheet(rgb, cands, points, title: str, height: int = 180, columns: int = SHEET_COLUMNS):
+    """Numbered pictures, one per candidate, ``columns`` to a row, as the GUI's candidate strip draws
+    them (``thumbs.tinted``: the frame cropped around them all, each tinted and outlined), the clicks
+    on them (green on, red not) and ``title`` above."""
     import cv2
     import numpy as np
 
@@ -275,8 +279,14 @@ def _candidate_sheet(rgb, cands, points, title: str, height: int = 180):
                            (40, 220, 40) if label else (230, 40, 40), -1, cv2.LINE_AA)
         cv2.rectangle(img, (0, 0), (34, 26), (0, 0, 0), -1)
         cv2.putText(img, str(k), (7, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2, cv2.LINE_AA)
-        tiles += [img, np.full((height, 6, 3), 255, np.uint8)]
-    row = np.hstack(tiles[:-1])
+        tiles.append(img)
+    gap = 6
+    lines = []
+    for i in range(0, len(tiles), columns):  # (one crop for all: the pictures are all as wide)
+        line = tiles[i:i + columns]
+        line += [np.full_like(tiles[0], 255)] * (min(columns, len(tiles)) - len(line))
+        lines.append(np.hstack([x for t in line for x in (t, np.full((height, gap, 3), 255, np.uint8))][:-1]))
+    row = np.vstack([x for line in lines for x in (line, np.full((gap, line.shape[1], 3), 255, np.uint8))][:-1])
     (text_w, _), _ = cv2.getTextSize(title, cv2.FONT_HERSHEY_SIMPLEX, 0.5, 1)
     if row.shape[1] < text_w + 8:  # (one narrow picture: the title still shows whole)
         row = np.pad(row, ((0, 0), (0, text_w + 8 - row.shape[1]), (0, 0)), constant_values=255)

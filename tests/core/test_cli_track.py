@@ -528,3 +528,27 @@ def test_a_preview_with_a_folder_for_sam_is_the_same_one_line(disc_clip, tmp_pat
     err = capsys.readouterr().err.strip()
     assert f"--sam {folder} is a folder" in err and err.count("\n") == 0, err
     assert not (tmp_path / "cands.png").exists()
+
+
+def test_the_preview_sheet_holds_four_pictures_a_row():
+    """Six candidates of a wide frame made one row some 2,000 px wide; the sheet wraps them four to a
+    row (the last row padded), each number on its own picture, the title above."""
+    from app.cli_segment import SHEET_COLUMNS, _candidate_sheet
+    from app.core.segment import Candidate
+
+    rgb = np.full((480, 854, 3), 120, np.uint8)
+    cands = []
+    for k in range(6):
+        m = np.zeros((480, 854), bool)
+        m[100:300, 200:440] = True  # (the same extent: one crop whatever the count)
+        m[120 + 25 * k:140 + 25 * k, 220:420] = False
+        cands.append(Candidate(m, 1.0 - k / 10))
+    def sheet(n):
+        return _candidate_sheet(rgb, cands[:n], [(300, 200, 1)], "t", height=90)
+
+    six, four = sheet(6), sheet(4)
+    tile = (four.shape[1] - 3 * 6) // 4  # (6-px gaps)
+    assert SHEET_COLUMNS == 4 and six.shape[1] == four.shape[1] == 4 * tile + 3 * 6 and tile > 90
+    assert six.shape[0] == four.shape[0] + 90 + 6  # two rows of pictures under the title
+    assert (six[-90:, 2 * tile + 2 * 6:] == 255).all()  # (the second row's two empty places)
+    assert not (six[-90:, :tile] == 255).all()  # (the fifth picture)
