@@ -239,9 +239,11 @@ class VideoReader:
         opened = _errors_in(errors)  # (logged while the file was opened: where, its frame times tell)
         skipped = None  # the frames indexed when the demuxer logged an error (Matroska's: ``_demuxer_log``)
         order = [] if self._container.format.name == "mpegts" else None  # (each frame's dts: the log names them)
-        # (an AVI's packets as (time, dts) in the file's order: ``_guesses``)
+        # (an AVI's packets as (time, dts) in the file's order: ``_guesses``; and the frames its index lists, read
+        # at open: the demuxer adds those it reads)
         guesses = [] if self._container.format.name == "avi" and \
             getattr(self._stream.codec_context, "name", None) in PLACED_AVI_CODECS else None
+        listed = sum(e.size > 0 for e in self._stream.index_entries) if guesses is not None else 0
         try:
             for packet in self._container.demux(self._stream):
                 if len(errors) > seen:  # (logged while this packet was read)
@@ -395,10 +397,12 @@ class VideoReader:
         self._damages = [Damage(damaged, self._gop(damaged)[1], self.notice)] if damaged is not None else []
         # An AVI keeps no frame times: FFmpeg guesses each packet's from its frame type as its parser reads it
         # (a B-frame is shown at its place in the file, a reference where the next reference is), and the decoder
-        # gives each frame with its packet's. Where each time is one packet's, a frame the decoder refuses can be
-        # placed by them (``_placed``).
+        # gives each frame with its packet's. Where each time is one packet's, and the demuxer found every frame
+        # the file's index lists (one lost, bytes overwritten over its header, is no frame in the index's count:
+        # the frames after it are read a place early, which a read at random does not know), a frame the decoder
+        # refuses can be placed by them (``_placed``).
         at = {t: k for k, (t, _) in enumerate(guesses or ())}
-        self._guesses = guesses if guesses and None not in at and len(at) == len(guesses) else None
+        self._guesses = guesses if guesses and None not in at and len(at) == len(guesses) == listed else None
         self._guess_at = at if self._guesses is not None else {}  # (each time's packet in ``_guesses``)
         self._reorders = any(t != dts for t, dts in self._guesses or ())  # (B-frames: times not the file's order)
         clock.total = self._count

@@ -309,3 +309,29 @@ def test_an_avi_without_b_frames_reads_past_any_refused_frame(tmp_path):
         for i in [*range(17), *range(24, N)]:  # (the P-frames after it up to the next keyframe are concealed)
             assert np.array_equal(seq[i], whole[i]), i
         assert len(r.damages) == 1 and "frame 17 could not be decoded and shows frame 16" in r.notice, r.notice
+
+
+def test_an_avi_whose_demuxer_lost_frames_still_stops_at_a_refused_one(tmp_path):
+    """Bytes overwritten over chunk headers: the demuxer skips to the next chunk it finds, so the frames after
+    are read a place early for each lost (a read at random does not count them alike). A refusal there is not
+    placed for sure, even without B-frames: the read stops with one line, as before."""
+    src, packets = avi_clip(tmp_path, bframes=0)
+    data, bad = src.read_bytes(), tmp_path / "bad.avi"
+    for pos, _, _ in packets[3:-6]:
+        blob = bytearray(data)
+        blob[pos:pos + 2000] = np.random.default_rng(7).integers(0, 256, 2000, dtype=np.uint8).tobytes()
+        bad.write_bytes(bytes(blob))
+        with av.open(str(bad)) as c:
+            found = sum(1 for p in c.demux(c.streams.video[0]) if p.size)
+        if found < len(packets) and raw_decode(bad)[1]:
+            break
+    else:
+        pytest.fail("no overwrite lost packets to the demuxer and had one refused")
+    with VideoReader(bad) as r:
+        seq = []
+        with pytest.raises(VideoError) as exc:
+            for i in range(len(r)):
+                seq.append(r.read(i))
+    text = str(exc.value)
+    assert "\n" not in text and "(its picture data there cannot be decoded)" in text, text
+    assert 0 < len(seq) < len(r)
