@@ -33,6 +33,27 @@ def test_one_click_finds_the_disc():
     assert [c.score for c in cands] == sorted((c.score for c in cands), reverse=True)
 
 
+def test_a_cut_that_keeps_only_the_click_itself_is_no_candidate():
+    """A click deep inside a large even object: the smallest box's cut finds no edge and keeps only
+    the click's own disk (54 px beside the 31,000-px object): offered, it was an empty thumbnail
+    to cycle past. Beside cuts over 100 times its size it is left out; alone it stays."""
+    rng = np.random.default_rng(0)
+    h, w = 240, 320
+    img = np.full((h, w, 3), (60, 120, 60), np.uint8) + rng.integers(0, 20, (h, w, 3), dtype=np.uint8)
+    yy, xx = np.mgrid[:h, :w]
+    obj = (xx - 160) ** 2 / 110 ** 2 + (yy - 120) ** 2 / 90 ** 2 <= 1
+    img[obj] = (150, 90, 40) + rng.integers(0, 20, (int(obj.sum()), 3), dtype=np.uint8)
+    seg = GrabCutSegmenter(seed=0)
+    seg.set_image(img, index=0)
+    disk = np.pi * seg._disk_radius() ** 2
+    cands = seg.predict([(160, 120, 1)])
+    assert cands and mask_iou(cands[0].mask, obj) > 0.9
+    assert all(c.mask.sum() > 1.5 * disk for c in cands), [int(c.mask.sum()) for c in cands]
+    flat = np.full((h, w, 3), 90, np.uint8)  # nothing to cut at all: the click's disk is still offered
+    seg.set_image(flat, index=1)
+    assert len(seg.predict([(160, 120, 1)])) >= 1
+
+
 def test_off_centre_click_and_box_and_negative_click():
     img, gt = scene(centre=(40, 60), r=14, seed=3)
     seg = GrabCutSegmenter()
