@@ -182,6 +182,7 @@ class VideoReader:
         self._from_start = False  # the running decoder started at frame 0, its frames so far each with its time
         self._ahead = collections.deque()  # frames the running decoder gave that are still to be taken (AVI)
         self._refusals = self._vouched_for = 0  # packets refused, and up to which the frames after were checked
+        self._refused_times, self._swap = [], {}  # (AVI: the times of the packets refused, those exchanged)
         self._pts_trusted = True  # a checked seek found frames with the index's times (``_seek_checked``)
         #: how the source's YUV maps to RGB (matrix, range) and what its colours mean (primaries,
         #: transfer): ``VideoWriter(colour=)`` writes the same, so untouched pixels stay as they were
@@ -642,6 +643,7 @@ class VideoReader:
                 # frame threads, a packet's refusal may be told for a later one, or at the end, the flush)
                 self._refused = True
                 self._refusals += 1
+                self._refused_times.append(packet.pts if packet.pts is not None else packet.dts)
                 continue
             for frame in frames:
                 if not check:
@@ -906,7 +908,7 @@ class VideoReader:
         self._decoder = self._decode_from(index)
         self._next, self._held, self._synced, self._shown = index, None, False, None
         self._from_start, self._vouched_for = index == 0, self._refusals
-        self._ahead = collections.deque()
+        self._ahead, self._refused_times, self._swap = collections.deque(), [], {}
 
     def _undecodable(self, index: int) -> str:
         """What to say where the read stops at frame ``index``: a packet the decoder refuses there."""
@@ -1037,10 +1039,9 @@ class VideoReader:
     def _vouch_ahead(self, index: int, frame) -> None:
         """AVI, a refusal since the last check or a frame lost at ``index`` (``frame``: the decoder's next, None
         where it has no more): the frames after it are decoded up to the second that is no B-frame since the
-        last refusal (kept to be given next), and each frame lost before the last of them must be placed
-        for sure (``_placed``), the frames' times rising from frame ``index``'s; else the read stops here.
-        (A reference before a packet misread as one comes out with that packet's place, after or in place
-        of the B-frames shown before it.)"""
+        last refusal (kept to be given next), and they must fit the frames' times (``_fits``): as the parser
+        guessed them, else with the last refused packet's type the other one (``_misread``); else the read
+        stops here."""
         window, refs, refusals = [], 0, self._refusals
         last = frame
         while last is not None and refs < 2 and len(window) < PEEK_FRAMES:
@@ -1053,38 +1054,68 @@ class VideoReader:
                 except StopIteration:
                     last = None
         self._ahead.extendleft(reversed(window[1:]))
-        times = [f.pts for f in window]
-        if None in times or any(a >= b for a, b in zip(times, times[1:])) or (times and times[0] < self._pts[index]) \
-                or last is not None and refs < 2:
+        if last is not None and refs < 2:
             raise self._unplaced(index)
-        end = bisect.bisect_left(self._pts, times[-1]) if last is not None else self._count
+        if not self._fits(index, window, last is None, self._swap):
+            swap = self._misread()
+            moved = [f for f in window if swap and f.pts == swap["reference"]]
+            for f in moved:
+                f.pts = swap["refused"]
+            trial = {**self._swap, swap.get("refused"): swap.get("reference"), swap.get("reference"): swap.get("refused")}
+            if not moved or not self._fits(index, window, last is None, trial):
+                for f in moved:
+                    f.pts = swap["reference"]
+                raise self._unplaced(index)
+            self._swap = trial
+        self._vouched_for = self._refusals
+
+    def _fits(self, index: int, window: list, ended: bool, swap: dict) -> bool:
+        """AVI: whether the frames ``window`` decoded from frame ``index`` on (``ended``: the last ones) fit the
+        packets' times (``_guesses``, those in ``swap`` exchanged): their times rise from frame ``index``'s,
+        and each frame lost before the last of them is placed for sure (``_placed``)."""
+        times = [f.pts for f in window]
+        if None in times or any(a >= b for a, b in zip(times, times[1:])) or (times and times[0] < self._pts[index]):
+            return False
+        end = self._count if ended else bisect.bisect_left(self._pts, times[-1])
         shown = self._shown.pts if self._shown is not None and self._shown.pts is not None else None
         start = index if shown is None else min(index, bisect.bisect_right(self._pts, shown))  # (lost before it too)
         given = set(times)
         runs = [list(g) for lost, g in itertools.groupby(range(start, end), lambda i: self._pts[i] not in given)
                 if lost]
-        if not all(self._placed({self._pts[i] for i in run}) for run in runs):
-            raise self._unplaced(index)
-        self._vouched_for = self._refusals
+        return all(self._placed({self._pts[i] for i in run}, swap) for run in runs)
 
-    def _placed(self, run: set) -> bool:
-        """AVI: whether the frames with the times ``run``, lost, are for sure the frames of one packet the
-        decoder refused. A packet whose time says a B-frame (its time its place in the file) loses its own
-        frame; one whose time says a reference (the next reference's place) its own and those of the
-        B-frames after it up to the next reference, which the decoder drops (they refer to it). That type
-        is what FFmpeg's parser read in the packet's header, which may be what was overwritten: where the
-        decoder's frames say otherwise (lost frames that are not those; frames coming out of order) the
-        read stops. In a stream with B-frames, a packet right before a reference (or the last) is not
-        placed: a B-frame shown before the reference before it or a reference shown after it, the file
-        cannot tell which."""
+    def _misread(self) -> dict:
+        """AVI: the last packet the decoder refused as the other type than its time says ({} where there is
+        none): a B-frame read as a reference is shown at its own place, and the reference before it where the
+        refused packet's time says (the next reference's place); a reference read as a B-frame the other way
+        round: the two exchange their times. {"refused": its time, "reference": the reference's}."""
         order = self._guesses
-        for k in sorted(self._guess_at[t] for t in run if t in self._guess_at):
+        k = self._guess_at.get(self._refused_times[-1]) if self._refused_times else None
+        before = next((j for j in range(k - 1, -1, -1) if order[j][0] != order[j][1]), None) if k else None
+        if before is None or {order[k][0], order[before][0]} & set(self._swap):
+            return {}
+        return {"refused": order[k][0], "reference": order[before][0]}
+
+    def _placed(self, run: set, swap: dict) -> bool:
+        """AVI: whether the frames with the times ``run``, lost, are for sure the frames of one packet the
+        decoder refused (the packets' times as ``_guesses`` has them, those in ``swap`` exchanged). A packet
+        whose time says a B-frame (its time its place in the file) loses its own frame; one whose time says a
+        reference (the next reference's place) its own and those of the B-frames after it up to the next
+        reference, which the decoder drops (they refer to it). That type is what FFmpeg's parser read in the
+        packet's header, which may be what was overwritten: where the decoder's frames say otherwise (lost
+        frames that are not those; frames coming out of order) they do not fit. In a stream with B-frames, a
+        packet right before a reference (or the last) is not placed: a B-frame shown before the reference
+        before it or a reference shown after it, the file cannot tell which."""
+        order = self._guesses
+        time = lambda j: swap.get(order[j][0], order[j][0])  # noqa: E731
+        bframe = lambda j: time(j) == order[j][1]  # noqa: E731
+        for k in sorted(self._guess_at[swap.get(t, t)] for t in run if swap.get(t, t) in self._guess_at):
             end = k + 1
-            if order[k][0] != order[k][1]:  # (a reference: the B-frames after it are lost with it)
-                while end < len(order) and end - k <= len(run) and order[end][0] == order[end][1]:
+            if not bframe(k):  # (a reference: the B-frames after it are lost with it)
+                while end < len(order) and end - k <= len(run) and bframe(end):
                     end += 1
-            if {t for t, _ in order[k:end]} == run:
-                return not self._reorders or k + 1 < len(order) and order[k + 1][0] == order[k + 1][1]
+            if {time(j) for j in range(k, end)} == run:
+                return not self._reorders or k + 1 < len(order) and bframe(k + 1)
         return False
 
     def _lost(self, index: int) -> str:

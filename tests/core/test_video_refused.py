@@ -39,9 +39,9 @@ def raw_decode(path) -> tuple[list[int], int]:
     return times, refused
 
 
-def overwrite(data: bytes, at: int) -> bytes:
+def overwrite(data: bytes, at: int, size: int = 64) -> bytes:
     bad = bytearray(data)
-    bad[at:at + 64] = np.random.default_rng(7).integers(0, 256, 64, dtype=np.uint8).tobytes()
+    bad[at:at + size] = np.random.default_rng(7).integers(0, 256, size, dtype=np.uint8).tobytes()
     return bytes(bad)
 
 
@@ -265,16 +265,46 @@ def test_an_avi_with_a_refused_p_frame_reads_to_its_end(tmp_path):
             cursor.close()
 
 
-@pytest.mark.parametrize("case", ["B-frame read as a reference", "frame just before a reference"])
-def test_an_avi_frame_refused_where_it_cannot_be_placed_still_stops(tmp_path, case):
-    """A refused packet's type (hence its place) is what its header told FFmpeg's parser, which may be what was
-    overwritten. A B-frame after a reference is read as one (the frame before it comes out late), and a frame
-    right before a reference is a B-frame shown before the reference before it or a P-frame shown after it:
-    the read stops at it with one line, as before, every frame given before that the whole file's."""
+@pytest.mark.parametrize("case", ["B-frame read as a reference", "reference read as a B-frame"])
+def test_an_avi_frame_refused_with_its_type_misread_is_placed_by_what_the_decoder_did(tmp_path, case):
+    """A refused packet's type (hence its time) is what its overwritten header told FFmpeg's parser, which keeps
+    the type of the packet before: a B-frame after a reference is read as one, a reference after a B-frame as a
+    B-frame, and the reference before it gets the wrong time too (it came out 2 frames early, or 3 late). What
+    the decoder did tells the type (it drops the B-frames after a reference lost, not after a B-frame): the
+    frames lost show the frame before, every other frame in its place."""
     src, packets = avi_clip(tmp_path)
     whole = read_all(src)
     kind = [("B" if pts == dts else "R") for _, pts, dts in packets]
-    want = ("R", "B", "B") if case.startswith("B-frame") else ("B", "B", "R")  # (before it, it, after it)
+    want = ("R", "B", "B") if case.startswith("B-frame") else ("B", "R", "B")  # (before it, it, after it)
+    k = next(k for k in range(3, len(packets) - 3) if tuple(kind[k - 1:k + 2]) == want)
+    bad = tmp_path / "bad.avi"
+    bad.write_bytes(overwrite(src.read_bytes(), packets[k][0], size=16))  # (its small B-frames' header alone)
+    times = sorted(t for _, t, _ in packets)
+    with av.open(str(bad)) as c:  # (the times guessed for it and the reference before it are not the file's)
+        guessed = [p.pts for p in c.demux(c.streams.video[0]) if p.size]
+    assert raw_decode(bad)[1] and guessed != [t for _, t, _ in packets]
+    place = lambda j: times.index(packets[j][1])  # noqa: E731  (a packet's place in the undamaged file)
+    lost = [place(k)] if kind[k] == "B" else sorted([place(k), place(k + 1), place(k + 2)])
+    with VideoReader(bad) as r:
+        seq = [r.read(i) for i in range(N)]  # (stopped at it before)
+        assert len(r.damages) == 1 and r.damages[0].first == lost[0], r.damages
+    for i in lost:
+        assert np.array_equal(seq[i], seq[lost[0] - 1]) and not np.array_equal(whole[i], whole[lost[0] - 1]), i
+    after = min(t for t in range(lost[-1] + 1, N) if t % 12 == 0)  # (the next keyframe: GOPs of 12)
+    shown = [i for i in range(N) if i not in lost and (kind[k] == "B" or i < lost[0] or i >= after)]
+    assert [i for i in shown if not np.array_equal(seq[i], whole[i])] == []  # (a B-frame: nothing refers to it)
+
+
+@pytest.mark.parametrize("case", ["two frames' headers overwritten", "frame just before a reference"])
+def test_an_avi_frame_refused_where_it_cannot_be_placed_still_stops(tmp_path, case):
+    """64 bytes over the start of a small B-frame after a reference reach the next one's header (the decoder
+    then makes a P-frame of it): neither type fits what the decoder did. A frame right before a reference is a
+    B-frame shown before the reference before it or a P-frame shown after it, both fit: the read stops at it
+    with one line, as before, every frame given before that the whole file's."""
+    src, packets = avi_clip(tmp_path)
+    whole = read_all(src)
+    kind = [("B" if pts == dts else "R") for _, pts, dts in packets]
+    want = ("R", "B", "B") if case.startswith("two") else ("B", "B", "R")  # (before it, it, after it)
     k = next(k for k in range(3, len(packets) - 1) if tuple(kind[k - 1:k + 2]) == want)
     bad = tmp_path / "bad.avi"
     bad.write_bytes(overwrite(src.read_bytes(), packets[k][0]))
