@@ -265,6 +265,19 @@ def test_an_avi_with_a_refused_p_frame_reads_to_its_end(tmp_path):
             cursor.close()
 
 
+def avi_overwritten(folder, around: tuple, size: int = 64):
+    """(the whole file's frames, its packets, their types "B" / "R", k, the damaged file) for an AVI
+    (``avi_clip``) with ``size`` bytes overwritten at the start of packet k, the first from 3 on whose type and
+    its neighbours' are ``around`` (before it, it, after it), which the decoder refuses."""
+    src, packets = avi_clip(folder)
+    kind = [("B" if pts == dts else "R") for _, pts, dts in packets]
+    k = next(k for k in range(3, len(packets) - 3) if tuple(kind[k - 1:k + 2]) == around)
+    bad = folder / "bad.avi"
+    bad.write_bytes(overwrite(src.read_bytes(), packets[k][0], size))
+    assert raw_decode(bad)[1]  # (refused)
+    return read_all(src), packets, kind, k, bad
+
+
 @pytest.mark.parametrize("case", ["B-frame read as a reference", "reference read as a B-frame"])
 def test_an_avi_frame_refused_with_its_type_misread_is_placed_by_what_the_decoder_did(tmp_path, case):
     """A refused packet's type (hence its time) is what its overwritten header told FFmpeg's parser, which keeps
@@ -272,17 +285,11 @@ def test_an_avi_frame_refused_with_its_type_misread_is_placed_by_what_the_decode
     B-frame, and the reference before it gets the wrong time too (it came out 2 frames early, or 3 late). What
     the decoder did tells the type (it drops the B-frames after a reference lost, not after a B-frame): the
     frames lost show the frame before, every other frame in its place."""
-    src, packets = avi_clip(tmp_path)
-    whole = read_all(src)
-    kind = [("B" if pts == dts else "R") for _, pts, dts in packets]
-    want = ("R", "B", "B") if case.startswith("B-frame") else ("B", "R", "B")  # (before it, it, after it)
-    k = next(k for k in range(3, len(packets) - 3) if tuple(kind[k - 1:k + 2]) == want)
-    bad = tmp_path / "bad.avi"
-    bad.write_bytes(overwrite(src.read_bytes(), packets[k][0], size=16))  # (its small B-frames' header alone)
+    around = ("R", "B", "B") if case.startswith("B-frame") else ("B", "R", "B")
+    whole, packets, kind, k, bad = avi_overwritten(tmp_path, around, size=16)  # (a small B-frame's header alone)
     times = sorted(t for _, t, _ in packets)
     with av.open(str(bad)) as c:  # (the times guessed for it and the reference before it are not the file's)
-        guessed = [p.pts for p in c.demux(c.streams.video[0]) if p.size]
-    assert raw_decode(bad)[1] and guessed != [t for _, t, _ in packets]
+        assert [p.pts for p in c.demux(c.streams.video[0]) if p.size] != [t for _, t, _ in packets]
     place = lambda j: times.index(packets[j][1])  # noqa: E731  (a packet's place in the undamaged file)
     lost = [place(k)] if kind[k] == "B" else sorted([place(k), place(k + 1), place(k + 2)])
     with VideoReader(bad) as r:
@@ -301,14 +308,7 @@ def test_an_avi_frame_refused_where_it_cannot_be_placed_still_stops(tmp_path, ca
     then makes a P-frame of it): neither type fits what the decoder did. A frame right before a reference is a
     B-frame shown before the reference before it or a P-frame shown after it, both fit: the read stops at it
     with one line, as before, every frame given before that the whole file's."""
-    src, packets = avi_clip(tmp_path)
-    whole = read_all(src)
-    kind = [("B" if pts == dts else "R") for _, pts, dts in packets]
-    want = ("R", "B", "B") if case.startswith("two") else ("B", "B", "R")  # (before it, it, after it)
-    k = next(k for k in range(3, len(packets) - 1) if tuple(kind[k - 1:k + 2]) == want)
-    bad = tmp_path / "bad.avi"
-    bad.write_bytes(overwrite(src.read_bytes(), packets[k][0]))
-    assert raw_decode(bad)[1]  # (refused)
+    whole, _, _, _, bad = avi_overwritten(tmp_path, ("R", "B", "B") if case.startswith("two") else ("B", "B", "R"))
     with VideoReader(bad) as r:
         for reader in (r, r.reopen(sequential=True)):
             seq = []
