@@ -96,8 +96,9 @@ TAIL_GAP_FRAMES = 8  # ... and the most B-frames it may be cut before (x264 make
 GAP_FRAMES = 2.5  # a gap in an MPEG stream's frame times this many frames long is frames lost (``_time_gap``)
 TAIL_GOP_BYTES = 64 << 20  # the most of the last GOP's packets kept to check a tail there (``_tail_torn``)
 #: AVI video whose packets' times, FFmpeg's guesses from each frame's type (``_guesses``), place a frame the
-#: decoder refuses mid-read (measured on MPEG-4 Part 2, Xvid / DivX: a B-frame refers to no B-frame, and one
-#: whose reference is lost is dropped)
+#: decoder refuses mid-read (measured on MPEG-4 Part 2: a B-frame refers to no B-frame, and one whose reference
+#: is lost is dropped; packed B-frames, as DivX writes them, come out in another order than those times and
+#: are read as before)
 PLACED_AVI_CODECS = {"mpeg4"}
 #: the most frames decoded ahead to check the frames lost to a refusal in an AVI (``_vouch_ahead``)
 PEEK_FRAMES = 16
@@ -1057,14 +1058,14 @@ class VideoReader:
         if last is not None and refs < 2:
             raise self._unplaced(index)
         if not self._fits(index, window, last is None, self._swap):
-            swap = self._misread()
-            moved = [f for f in window if swap and f.pts == swap["reference"]]
+            refused, reference = self._misread() or (None, None)
+            moved = [f for f in window if refused is not None and f.pts == reference]
             for f in moved:
-                f.pts = swap["refused"]
-            trial = {**self._swap, swap.get("refused"): swap.get("reference"), swap.get("reference"): swap.get("refused")}
+                f.pts = refused
+            trial = {**self._swap, refused: reference, reference: refused}
             if not moved or not self._fits(index, window, last is None, trial):
                 for f in moved:
-                    f.pts = swap["reference"]
+                    f.pts = reference
                 raise self._unplaced(index)
             self._swap = trial
         self._vouched_for = self._refusals
@@ -1084,17 +1085,17 @@ class VideoReader:
                 if lost]
         return all(self._placed({self._pts[i] for i in run}, swap) for run in runs)
 
-    def _misread(self) -> dict:
-        """AVI: the last packet the decoder refused as the other type than its time says ({} where there is
-        none): a B-frame read as a reference is shown at its own place, and the reference before it where the
-        refused packet's time says (the next reference's place); a reference read as a B-frame the other way
-        round: the two exchange their times. {"refused": its time, "reference": the reference's}."""
+    def _misread(self) -> Optional[tuple[int, int]]:
+        """AVI: the last packet the decoder refused as the other type than its time says: a B-frame read as a
+        reference is shown at its own place, and the reference before it where the refused packet's time says
+        (the next reference's place); a reference read as a B-frame the other way round: the two exchange
+        their times. (its time, the reference's), None where there is no such pair (or it was exchanged)."""
         order = self._guesses
         k = self._guess_at.get(self._refused_times[-1]) if self._refused_times else None
         before = next((j for j in range(k - 1, -1, -1) if order[j][0] != order[j][1]), None) if k else None
         if before is None or {order[k][0], order[before][0]} & set(self._swap):
-            return {}
-        return {"refused": order[k][0], "reference": order[before][0]}
+            return None
+        return order[k][0], order[before][0]
 
     def _placed(self, run: set, swap: dict) -> bool:
         """AVI: whether the frames with the times ``run``, lost, are for sure the frames of one packet the
