@@ -376,7 +376,10 @@ class StatusFields(QObject):
         return f" (unused by the {fill} fill)", f"The {fill} fill runs no model"
 
     def update_memory(self) -> None:
+        before = self.texts.get(self.memory)
         self._say(self.memory, f"Memory: {rss_bytes() / 2**20:.0f} MB")
+        if before is not None and len(before[0]) != len(self.texts[self.memory][0]):
+            self.fit()  # (a digit more or fewer: the message's room changed with it, as on a resize)
 
     def _say(self, field: QLabel, named: str, short: str = "") -> None:
         """Show ``named`` (``short``, or ``named`` past its "Name: ", in a narrow window)."""

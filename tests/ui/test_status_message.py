@@ -73,3 +73,25 @@ def test_the_fields_keep_their_names_only_while_the_message_keeps_its_room(windo
                                     for f, t in status.texts.items())
             assert named_room < due, (width, named_room)
     assert seen == {True, False}
+
+
+def test_the_memory_figure_growing_a_digit_is_room_checked_as_a_resize_is(window, qtbot, monkeypatch):
+    """The fields' names were checked on a resize and a refresh only: at the narrowest width that keeps
+    them, the memory figure going from 3 digits to 5 (checked every 2 s) took its room from the
+    message, which then had less than it is due. It is checked when the figure changes width too."""
+    from app.ui import statusbar
+
+    window.settings.weights = ""
+    window.settings.device = "cpu"
+    monkeypatch.setattr(statusbar, "rss_bytes", lambda: 700 << 20)
+    window.status.refresh()
+    bar, status = window.statusBar(), window.status
+    due = MESSAGE_ROOM + bar.marks_width()
+    width = next(w for w in range(700, 900) if (resize(qtbot, window, w), status.device.text())[1].startswith("Device"))
+    assert message_room(bar) >= due
+    monkeypatch.setattr(statusbar, "rss_bytes", lambda: 70_000 << 20)
+    status.update_memory()
+    qtbot.wait(20)
+    assert status.memory.text().endswith("70000 MB") and window.width() == width
+    assert not status.device.text().startswith("Device"), message_room(bar)  # (names gone: the message keeps its room)
+    assert message_room(bar) >= due
