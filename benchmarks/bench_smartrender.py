@@ -16,8 +16,17 @@ Figures: the export's seconds (median of ``--runs``), frames encoded, the PSNR a
 decoded frames of the frames more than 100 away from the removal, the frames (of all) identical to
 the source's, and the file's size.
 
+``--crfs 18 20 22``: instead, one ``copied`` export for each crf given on the runs' encoder's own scale
+(x265's with ``--codec hevc``: the app's crf is x264's, and ``smartrender.X265_CRF_OFFSET`` is taken
+off), measuring the re-encoded frames only: their Y PSNR against the source's decoded frames outside
+the removal's box (grown by ``MARGIN`` pixels on the removal's frames; elsewhere every pixel), i.e.
+the encoder's own loss, the lowest frame's, and their bytes per frame against the source's packets
+of the same frames; ``--x264 18`` besides, for an HEVC source, the same frames of the whole
+export at x264 crf 18 (H.264 out): the same source through the other encoder. ``--seconds 32``
+keeps the minute's GOPs around the removal (frames 700-749).
+
     PYTHONPATH=. .venv/bin/python benchmarks/bench_smartrender.py [--clips ../shared/data/clips] [--runs 3]
-        [--fps 30] [--only copied] [--codec hevc]
+        [--fps 30] [--only copied] [--codec hevc] [--seconds 32 --crfs 18 20 22 24 [--x264 18]]
 """
 from __future__ import annotations
 
@@ -38,10 +47,13 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from app.core.engine import EngineConfig, inpaint_video  # noqa: E402
 from app.core.masks import MaskStore  # noqa: E402
+from app.core.smartrender import X265_CRF_OFFSET, plan  # noqa: E402
 from app.core.video import VideoReader, open_video  # noqa: E402
 from mediafiles import encode_audio  # noqa: E402
 
 W, H = 1280, 720
+BOX = (slice(300, 420), slice(560, 720))  # the removal's box (rows, columns)
+MARGIN = 32  # pixels around the box the fill may touch (the mask's dilation, Telea's reach)
 
 
 def make_source(path: Path, clip: Path, seconds: int, fps: int = 25, codec: str = "h264") -> int:
@@ -68,6 +80,67 @@ def make_source(path: Path, clip: Path, seconds: int, fps: int = 25, codec: str 
     return n
 
 
+def video_frames(path: Path) -> tuple[list[np.ndarray], dict[int, int]]:
+    """The luma planes of ``path``'s frames, in order, and each frame's packet bytes by frame index."""
+    with av.open(str(path)) as c:
+        st = c.streams.video[0]
+        sizes = {p.pts: p.size for p in c.demux(st) if p.dts is not None and p.size}
+    order = {pts: i for i, pts in enumerate(sorted(sizes))}
+    with av.open(str(path)) as c:
+        assert c.streams.video[0].codec_context.pix_fmt == "yuv420p"
+        luma = [f.to_ndarray()[:H] for f in c.decode(video=0)]  # (yuv420p: the Y plane's rows first)
+    return luma, {order[pts]: size for pts, size in sizes.items()}
+
+
+def reencoded_quality(src: Path, out: Path, spans, first: int, last: int) -> tuple[float, float, float, float]:
+    """(Y PSNR over the re-encoded frames outside the removal, the lowest frame's, their bytes per frame,
+    the source's bytes per frame for the same frames)."""
+    a, a_bytes = video_frames(src)
+    b, b_bytes = video_frames(out)
+    assert len(a) == len(b), (len(a), len(b))
+    keep = np.ones((H, W), bool)
+    keep[BOX[0].start - MARGIN:BOX[0].stop + MARGIN, BOX[1].start - MARGIN:BOX[1].stop + MARGIN] = False
+    errs, out_bytes, src_bytes = [], 0, 0
+    for i in (i for s, e in spans for i in range(s, e)):
+        d = (a[i].astype(np.float64) - b[i]) ** 2
+        errs.append(np.mean(d[keep]) if first <= i < last else np.mean(d))
+        out_bytes, src_bytes = out_bytes + b_bytes[i], src_bytes + a_bytes[i]
+    db = lambda e: 10 * np.log10(255 ** 2 / max(e, 1e-12))  # noqa: E731
+    count = len(errs)
+    return db(np.mean(errs)), db(max(errs)), out_bytes / count, src_bytes / count
+
+
+def crf_sweep(src: Path, tmp: Path, masks, first: int, last: int, codec: str, crfs, x264_too: int = 0) -> None:
+    with VideoReader(src) as r:
+        p, why = plan(r, range(first, last))
+    assert p is not None, why
+    offset = X265_CRF_OFFSET if codec == "hevc" else 0
+    enc = "x265" if codec == "hevc" else "x264"
+    print(f"re-encoded: frames {', '.join(f'{a}-{b - 1}' for a, b in p.spans)} ({p.frames} frames)")
+    print(f"| {enc} crf | app crf | seconds | Y PSNR outside the removal (dB) | lowest frame's (dB) | "
+          "bytes/frame, re-encoded | bytes/frame, source | ratio |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for crf in crfs:
+        out = tmp / f"crf{crf}.mp4"
+        t = time.perf_counter()
+        result = inpaint_video(src, masks, out, config=EngineConfig(fill="telea"), start=first, end=last,
+                               crf=crf - offset, copy_unchanged=True)
+        seconds = time.perf_counter() - t
+        assert result.copied == p.total - p.frames, "the export did not copy as planned"
+        psnr, low, out_b, src_b = reencoded_quality(src, out, p.spans, first, last)
+        print(f"| {crf} | {crf - offset} | {seconds:.1f} | {psnr:.2f} | {low:.2f} | {out_b:,.0f} | {src_b:,.0f} | "
+              f"{out_b / src_b:.2f} |", flush=True)
+    if codec == "hevc" and x264_too:  # the same frames through x264 (the whole export, H.264 out)
+        out = tmp / "x264.mp4"
+        t = time.perf_counter()
+        inpaint_video(src, masks, out, config=EngineConfig(fill="telea"), start=first, end=last, crf=x264_too,
+                      copy_unchanged=False)
+        seconds = time.perf_counter() - t
+        psnr, low, out_b, src_b = reencoded_quality(src, out, p.spans, first, last)
+        print(f"| x264 {x264_too}, every frame | {x264_too} | {seconds:.1f} | {psnr:.2f} | {low:.2f} | {out_b:,.0f} | "
+              f"{src_b:,.0f} | {out_b / src_b:.2f} |", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clips", type=Path, default=ROOT.parent / "shared" / "data" / "clips")
@@ -77,6 +150,12 @@ def main() -> None:
                     help="the source's rate (at 30, 24 or 12 the removal starts between two milliseconds)")
     ap.add_argument("--only", choices=("every frame", "copied"), help="run one of the two exports")
     ap.add_argument("--codec", choices=("h264", "hevc"), default="h264", help="the source's codec")
+    ap.add_argument("--crfs", type=int, nargs="+",
+                    help="the runs' encoder's crf (x265's scale for hevc): one copied export each, the "
+                         "re-encoded frames' quality and bytes")
+    ap.add_argument("--x264", type=int, default=0, metavar="CRF",
+                    help="with --codec hevc --crfs: the same frames of an export encoding every frame (x264 at "
+                         "this crf, H.264 out) besides, on the same source")
     args = ap.parse_args()
     first, last = 700, 750
     with tempfile.TemporaryDirectory() as tmp:
@@ -85,10 +164,13 @@ def main() -> None:
         n = make_source(src, args.clips / "bmx-trees", args.seconds, args.fps, args.codec)
         masks = MaskStore(n, W, H)
         box = np.zeros((H, W), bool)
-        box[300:420, 560:720] = True
+        box[BOX] = True
         for i in range(first, last):
             masks.set(i, box)
         print(f"source: {n} frames {W}x{H} {args.codec} at {args.fps} fps, removal in frames {first}-{last - 1}")
+        if args.crfs:
+            crf_sweep(src, tmp, masks, first, last, args.codec, args.crfs, args.x264)
+            return
         print("| export | seconds | frames encoded | PSNR away from the removal (dB) | frames identical | MB |")
         print("| --- | ---: | ---: | ---: | ---: | ---: |")
         for name, copy in (("every frame", False), ("copied", True)):
