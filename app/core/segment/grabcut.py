@@ -283,10 +283,9 @@ class GrabCutSegmenter(Segmenter):
         # smaller cuts it stays: on a small object (a backpack, a dog half hidden) it can be the best
         # (bench_first_click.py: the best candidate 0.548 -> 0.546 when dropped always)
         disks = len(pos) * np.pi * self._disk_radius() ** 2
-        specks = [c for c in cands if c[0].sum() <= 1.5 * disks]
-        if specks and len(specks) < len(cands) and min(
-                c[0].sum() for c in cands if c[0].sum() > 1.5 * disks) > 100 * disks:
-            cands = [c for c in cands if c[0].sum() > 1.5 * disks]
+        found = [int(m.sum()) > 1.5 * disks for m, _ in cands]
+        if not all(found) and min((int(m.sum()) for (m, _), f in zip(cands, found) if f), default=0) > 100 * disks:
+            cands = [c for c, f in zip(cands, found) if f]
         if box is not None:
             # a speck (under 2% of the box) is a failed cut, not the object the box was drawn around
             area = max(1.0, (box[2] - box[0]) * (box[3] - box[1]))
