@@ -120,25 +120,24 @@ def crf_sweep(src: Path, tmp: Path, masks, first: int, last: int, codec: str, cr
     print(f"| {enc} crf | app crf | seconds | Y PSNR outside the removal (dB) | lowest frame's (dB) | "
           "bytes/frame, re-encoded | bytes/frame, source | ratio |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-    for crf in crfs:
-        out = tmp / f"crf{crf}.mp4"
+
+    def row(label, name: str, crf: int, copy: bool) -> None:
+        """One export at the app's ``crf`` into ``tmp / name`` and its row of the table."""
+        out = tmp / name
         t = time.perf_counter()
         result = inpaint_video(src, masks, out, config=EngineConfig(fill="telea"), start=first, end=last,
-                               crf=crf - offset, copy_unchanged=True)
+                               crf=crf, copy_unchanged=copy)
         seconds = time.perf_counter() - t
-        assert result.copied == p.total - p.frames, "the export did not copy as planned"
+        if copy:
+            assert result.copied == p.total - p.frames, "the export did not copy as planned"
         psnr, low, out_b, src_b = reencoded_quality(src, out, p.spans, first, last)
-        print(f"| {crf} | {crf - offset} | {seconds:.1f} | {psnr:.2f} | {low:.2f} | {out_b:,.0f} | {src_b:,.0f} | "
+        print(f"| {label} | {crf} | {seconds:.1f} | {psnr:.2f} | {low:.2f} | {out_b:,.0f} | {src_b:,.0f} | "
               f"{out_b / src_b:.2f} |", flush=True)
+
+    for crf in crfs:
+        row(crf, f"crf{crf}.mp4", crf - offset, True)
     if codec == "hevc" and x264_too:  # the same frames through x264 (the whole export, H.264 out)
-        out = tmp / "x264.mp4"
-        t = time.perf_counter()
-        inpaint_video(src, masks, out, config=EngineConfig(fill="telea"), start=first, end=last, crf=x264_too,
-                      copy_unchanged=False)
-        seconds = time.perf_counter() - t
-        psnr, low, out_b, src_b = reencoded_quality(src, out, p.spans, first, last)
-        print(f"| x264 {x264_too}, every frame | {x264_too} | {seconds:.1f} | {psnr:.2f} | {low:.2f} | {out_b:,.0f} | "
-              f"{src_b:,.0f} | {out_b / src_b:.2f} |", flush=True)
+        row(f"x264 {x264_too}, every frame", "x264.mp4", x264_too, False)
 
 
 def main() -> None:
