@@ -49,7 +49,9 @@ class TqdmProgress:
         if (p.stage, p.total) != self.stage:  # a new stage (inpaint, then copy): its own count and clock
             self.stage, self.started = (p.stage, p.total), now
         elapsed = p.elapsed or now - self.started
-        if now - self.last_line < self.every or not 0 < p.done < p.total or elapsed <= 0:
+        # (by work, the share done: a chunk propagated and filled before its first frame is written)
+        under_way = 0 < p.fraction < 1 if p.work is not None else 0 < p.done < p.total
+        if now - self.last_line < self.every or not under_way or elapsed <= 0:
             return
         self.last_line = now
         units = self.unit if self.scale else self.unit + "s"  # (5/12 frames; 1.2M/358M B)

@@ -345,3 +345,43 @@ def test_top_level_help_lists_the_first_commands_first_with_examples_that_parse(
     for line in examples:
         args = build_parser().parse_args(shlex.split(line)[2:])
         assert args.command in ("inpaint", "track"), line
+
+
+def _progress_lines(monkeypatch, reports):
+    """The lines a progress sink prints without a terminal (nohup, a pipe), a line at every report."""
+    from app.cliutil import TqdmProgress
+
+    printed = []
+    monkeypatch.setattr(TqdmProgress, "every", 0.0)
+    monkeypatch.setattr("builtins.print", lambda *a, **k: printed.append(" ".join(map(str, a))))
+    sink = TqdmProgress("inpaint", disable=True)
+    sink.lines = True
+    for p in reports:
+        sink._line(p)  # noqa: SLF001 - the line-printing half alone, without a tqdm bar
+    return printed
+
+
+def test_work_done_before_the_first_frame_is_written_prints_a_progress_line(monkeypatch):
+    """Inpainting from frame 0 reports its work (propagating, then filling a chunk of up to 60
+    frames) before the first frame is written; without a terminal those reports printed no line:
+    with the STTN fill on a CPU, one line in 3 minutes (a 24-frame chunk, README: every 30 s)."""
+    from app.core.jobs import Progress
+
+    printed = _progress_lines(monkeypatch, [Progress(0, 80, "inpaint", 30.0, work=0.4)])
+    assert printed == ["inpaint: 40% (0/80 frames), 00:30 so far, about 00:45 left"], printed
+    printed = _progress_lines(monkeypatch, [Progress(0, 80, "inpaint", 5.0, work=0.0),
+                                            Progress(80, 80, "inpaint", 90.0, work=1.0),
+                                            Progress(0, 80, "tracking", 5.0)])  # (by the count: no ETA at 0)
+    assert printed == [], printed
+
+
+def test_inpainting_from_frame_0_says_its_progress_before_a_frame_is_written(clip_and_mask, tmp_path, capsys,
+                                                                            monkeypatch):
+    from app.cliutil import TqdmProgress
+
+    monkeypatch.setattr(TqdmProgress, "every", 0.0)  # (a line at every report, as under nohup)
+    clip, mask = clip_and_mask
+    assert main(["inpaint", str(clip), "--mask", str(mask), "-o", str(tmp_path / "o.mp4"),
+                 "--fill", "propagate+telea"]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("inpaint: ")]
+    assert any("(0/6 frames)" in line for line in lines), lines
