@@ -16,17 +16,23 @@ Figures: the export's seconds (median of ``--runs``), frames encoded, the PSNR a
 decoded frames of the frames more than 100 away from the removal, the frames (of all) identical to
 the source's, and the file's size.
 
+``--source PATH``: any video file's frames instead of bmx-trees', at their own size (cropped to even), looped
+the same way into the source; the removal's box is then ``BOX`` scaled to that size. ``--at FIRST``: the
+removal's first frame (700 by default, or the last 50 frames of a source shorter than 750).
+
 ``--crfs 18 20 22``: instead, one ``copied`` export for each crf given on the runs' encoder's own scale
 (x265's with ``--codec hevc``: the app's crf is x264's, and ``smartrender.X265_CRF_OFFSET`` is taken
 off), measuring the re-encoded frames only: their Y PSNR against the source's decoded frames outside
 the removal's box (grown by ``MARGIN`` pixels on the removal's frames; elsewhere every pixel), i.e.
-the encoder's own loss, the lowest frame's, and their bytes per frame against the source's packets
-of the same frames; ``--x264 18`` besides, for an HEVC source, the same frames of the whole
-export at x264 crf 18 (H.264 out): the same source through the other encoder. ``--seconds 32``
-keeps the minute's GOPs around the removal (frames 700-749).
+the encoder's own loss, the lowest frame's, their Y SSIM (``ssim``: Gaussian window, sigma 1.5) over
+the same pixels and the lowest frame's, and their bytes per frame against the source's packets of
+the same frames; ``--x264 18`` besides, for an HEVC source, the same frames of the whole export at
+x264 crf 18 (H.264 out): the same source through the other encoder. ``--seconds 32`` keeps the
+minute's GOPs around the removal (frames 700-749).
 
     PYTHONPATH=. .venv/bin/python benchmarks/bench_smartrender.py [--clips ../shared/data/clips] [--runs 3]
         [--fps 30] [--only copied] [--codec hevc] [--seconds 32 --crfs 18 20 22 24 [--x264 18]]
+        [--source ../shared/data/train/cotracker_cat.mp4 --seconds 20 --at 300]
 """
 from __future__ import annotations
 
@@ -51,18 +57,39 @@ from app.core.smartrender import X265_CRF_OFFSET, plan  # noqa: E402
 from app.core.video import VideoReader, open_video  # noqa: E402
 from mediafiles import encode_audio  # noqa: E402
 
-W, H = 1280, 720
-BOX = (slice(300, 420), slice(560, 720))  # the removal's box (rows, columns)
+W, H = 1280, 720  # the default source's size (bmx-trees' frames scaled up)
+BOX = (slice(300, 420), slice(560, 720))  # the removal's box (rows, columns) at W x H
 MARGIN = 32  # pixels around the box the fill may touch (the mask's dilation, Telea's reach)
 
 
-def make_source(path: Path, clip: Path, seconds: int, fps: int = 25, codec: str = "h264") -> int:
+def box_at(width: int, height: int) -> tuple[slice, slice]:
+    """``BOX`` scaled to a ``width`` x ``height`` frame (``BOX`` itself at W x H)."""
+    return (slice(BOX[0].start * height // H, BOX[0].stop * height // H),
+            slice(BOX[1].start * width // W, BOX[1].stop * width // W))
+
+
+def ssim(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The SSIM map of two 8-bit planes (Gaussian window, sigma 1.5; the usual constants for 0-255)."""
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    blur = lambda x: cv2.GaussianBlur(x, (11, 11), 1.5)  # noqa: E731
+    x, y = a.astype(np.float64), b.astype(np.float64)
+    mx, my = blur(x), blur(y)
+    vx, vy, cov = blur(x * x) - mx * mx, blur(y * y) - my * my, blur(x * y) - mx * my
+    return (2 * mx * my + c1) * (2 * cov + c2) / ((mx * mx + my * my + c1) * (vx + vy + c2))
+
+
+def make_source(path: Path, clip: Path, seconds: int, fps: int = 25, codec: str = "h264",
+                native: bool = False) -> tuple[int, int, int]:
+    """``seconds`` of ``clip``'s frames (scaled to W x H, or at their own size cropped to even with
+    ``native``), back and forth, written to ``path``; its frame count, width and height."""
     with open_video(clip) as r:
-        frames = [cv2.resize(f, (W, H), interpolation=cv2.INTER_CUBIC) for f in r]
+        frames = [np.ascontiguousarray(f[:f.shape[0] // 2 * 2, :f.shape[1] // 2 * 2]) if native
+                  else cv2.resize(f, (W, H), interpolation=cv2.INTER_CUBIC) for f in r]
+    height, width = frames[0].shape[:2]
     n = seconds * fps
     with av.open(str(path), "w") as out:
         s = out.add_stream("libx265" if codec == "hevc" else "libx264", rate=fps)
-        s.width, s.height, s.pix_fmt = W, H, "yuv420p"
+        s.width, s.height, s.pix_fmt = width, height, "yuv420p"
         s.options = {"crf": "20", "preset": "veryfast"}
         if codec == "hevc":  # (x265's GOPs are open by default, which the copy cannot keep)
             s.options["x265-params"] = "open-gop=0:log-level=error"
@@ -77,7 +104,7 @@ def make_source(path: Path, clip: Path, seconds: int, fps: int = 25, codec: str 
         for p in s.encode():
             out.mux(p)
         encode_audio(out, a, (np.sin(np.arange(48000 * seconds) / 9) * 0.2).astype(np.float32), "fltp", 48000)
-    return n
+    return n, width, height
 
 
 def video_frames(path: Path) -> tuple[list[np.ndarray], dict[int, int]]:
@@ -88,26 +115,28 @@ def video_frames(path: Path) -> tuple[list[np.ndarray], dict[int, int]]:
     order = {pts: i for i, pts in enumerate(sorted(sizes))}
     with av.open(str(path)) as c:
         assert c.streams.video[0].codec_context.pix_fmt == "yuv420p"
-        luma = [f.to_ndarray()[:H] for f in c.decode(video=0)]  # (yuv420p: the Y plane's rows first)
+        luma = [f.to_ndarray()[:f.height] for f in c.decode(video=0)]  # (yuv420p: the Y plane's rows first)
     return luma, {order[pts]: size for pts, size in sizes.items()}
 
 
-def reencoded_quality(src: Path, out: Path, spans, first: int, last: int) -> tuple[float, float, float, float]:
-    """(Y PSNR over the re-encoded frames outside the removal, the lowest frame's, their bytes per frame,
-    the source's bytes per frame for the same frames)."""
+def reencoded_quality(src: Path, out: Path, spans, first: int, last: int) -> tuple[float, ...]:
+    """(Y PSNR over the re-encoded frames outside the removal, the lowest frame's, their mean Y SSIM, the
+    lowest frame's, their bytes per frame, the source's bytes per frame for the same frames)."""
     a, a_bytes = video_frames(src)
     b, b_bytes = video_frames(out)
     assert len(a) == len(b), (len(a), len(b))
-    keep = np.ones((H, W), bool)
-    keep[BOX[0].start - MARGIN:BOX[0].stop + MARGIN, BOX[1].start - MARGIN:BOX[1].stop + MARGIN] = False
-    errs, out_bytes, src_bytes = [], 0, 0
+    rows, cols = box_at(a[0].shape[1], a[0].shape[0])
+    keep = np.ones(a[0].shape, bool)
+    keep[max(0, rows.start - MARGIN):rows.stop + MARGIN, max(0, cols.start - MARGIN):cols.stop + MARGIN] = False
+    errs, sims, out_bytes, src_bytes = [], [], 0, 0
     for i in (i for s, e in spans for i in range(s, e)):
-        d = (a[i].astype(np.float64) - b[i]) ** 2
-        errs.append(np.mean(d[keep]) if first <= i < last else np.mean(d))
+        where = keep if first <= i < last else ...
+        errs.append(np.mean(((a[i].astype(np.float64) - b[i]) ** 2)[where]))
+        sims.append(np.mean(ssim(a[i], b[i])[where]))
         out_bytes, src_bytes = out_bytes + b_bytes[i], src_bytes + a_bytes[i]
     db = lambda e: 10 * np.log10(255 ** 2 / max(e, 1e-12))  # noqa: E731
     count = len(errs)
-    return db(np.mean(errs)), db(max(errs)), out_bytes / count, src_bytes / count
+    return db(np.mean(errs)), db(max(errs)), np.mean(sims), min(sims), out_bytes / count, src_bytes / count
 
 
 def crf_sweep(src: Path, tmp: Path, masks, first: int, last: int, codec: str, crfs, x264_too: int = 0) -> None:
@@ -117,9 +146,9 @@ def crf_sweep(src: Path, tmp: Path, masks, first: int, last: int, codec: str, cr
     offset = X265_CRF_OFFSET if codec == "hevc" else 0
     enc = "x265" if codec == "hevc" else "x264"
     print(f"re-encoded: frames {', '.join(f'{a}-{b - 1}' for a, b in p.spans)} ({p.frames} frames)")
-    print(f"| {enc} crf | app crf | seconds | Y PSNR outside the removal (dB) | lowest frame's (dB) | "
-          "bytes/frame, re-encoded | bytes/frame, source | ratio |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    print(f"| {enc} crf | app crf | seconds | Y PSNR outside the removal (dB) | lowest frame's (dB) | Y SSIM | "
+          "lowest frame's | bytes/frame, re-encoded | bytes/frame, source | ratio |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 
     def row(label, name: str, crf: int, copy: bool) -> None:
         """One export at the app's ``crf`` into ``tmp / name`` and its row of the table."""
@@ -130,9 +159,9 @@ def crf_sweep(src: Path, tmp: Path, masks, first: int, last: int, codec: str, cr
         seconds = time.perf_counter() - t
         if copy:
             assert result.copied == p.total - p.frames, "the export did not copy as planned"
-        psnr, low, out_b, src_b = reencoded_quality(src, out, p.spans, first, last)
-        print(f"| {label} | {crf} | {seconds:.1f} | {psnr:.2f} | {low:.2f} | {out_b:,.0f} | {src_b:,.0f} | "
-              f"{out_b / src_b:.2f} |", flush=True)
+        psnr, low, sim, sim_low, out_b, src_b = reencoded_quality(src, out, p.spans, first, last)
+        print(f"| {label} | {crf} | {seconds:.1f} | {psnr:.2f} | {low:.2f} | {sim:.4f} | {sim_low:.4f} | "
+              f"{out_b:,.0f} | {src_b:,.0f} | {out_b / src_b:.2f} |", flush=True)
 
     for crf in crfs:
         row(crf, f"crf{crf}.mp4", crf - offset, True)
@@ -140,9 +169,13 @@ def crf_sweep(src: Path, tmp: Path, masks, first: int, last: int, codec: str, cr
         row(f"x264 {x264_too}, every frame", "x264.mp4", x264_too, False)
 
 
-def main() -> None:
+def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clips", type=Path, default=ROOT.parent / "shared" / "data" / "clips")
+    ap.add_argument("--source", type=Path, help="a video file whose frames (at their own size, looped back and "
+                                                "forth) make the source instead of bmx-trees' at 1280x720")
+    ap.add_argument("--at", type=int, metavar="FIRST",
+                    help="the removal's first frame (of 50; default 700, or the last 50 of a shorter source)")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--fps", type=int, default=25,
@@ -155,18 +188,23 @@ def main() -> None:
     ap.add_argument("--x264", type=int, default=0, metavar="CRF",
                     help="with --codec hevc --crfs: the same frames of an export encoding every frame (x264 at "
                          "this crf, H.264 out) besides, on the same source")
-    args = ap.parse_args()
-    first, last = 700, 750
+    args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         src = tmp / "minute.mp4"
-        n = make_source(src, args.clips / "bmx-trees", args.seconds, args.fps, args.codec)
-        masks = MaskStore(n, W, H)
-        box = np.zeros((H, W), bool)
-        box[BOX] = True
+        n, width, height = make_source(src, args.source or args.clips / "bmx-trees", args.seconds, args.fps,
+                                       args.codec, native=args.source is not None)
+        first = args.at if args.at is not None else 700 if n >= 750 else n - 50
+        last = first + 50
+        if not 0 <= first < last <= n:
+            ap.error(f"the removal (frames {first}-{last - 1}) is not inside the source's {n} frames")
+        masks = MaskStore(n, width, height)
+        box = np.zeros((height, width), bool)
+        box[box_at(width, height)] = True
         for i in range(first, last):
             masks.set(i, box)
-        print(f"source: {n} frames {W}x{H} {args.codec} at {args.fps} fps, removal in frames {first}-{last - 1}")
+        print(f"source: {args.source.name if args.source else 'bmx-trees'}, {n} frames {width}x{height} "
+              f"{args.codec} at {args.fps} fps, removal in frames {first}-{last - 1}")
         if args.crfs:
             crf_sweep(src, tmp, masks, first, last, args.codec, args.crfs, args.x264)
             return
