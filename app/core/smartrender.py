@@ -68,10 +68,12 @@ IDR = 5  # H.264 NAL unit type of an IDR slice
 X265_PARAMS = ("bframes=0:keyint=-1:min-keyint=1:scenecut=0:open-gop=0:weightp=0:weightb=0:info=0:repeat-headers=0:"
                "log-level=error")
 # The user's crf is on x264's scale everywhere (README, --crf, settings); x265's is not, and the runs of
-# an HEVC source are encoded at crf + this (at most 51). Measured (docs/BENCHMARKS.md, HEVC sources;
-# 720p, the runs' frames against the source's outside the fill): x265 at crf 18 gave 43.9 dB Y PSNR for
-# 1.54x the source's bytes a frame, x265 at 22 42.5 dB for 0.97x; x264 at crf 18, the H.264 path, 43.0 dB.
-X265_CRF_OFFSET = 4
+# an HEVC source are encoded at crf + this (at most 51). Measured (docs/BENCHMARKS.md, "x265's crf"; the
+# runs' frames against the source's outside the fill, against x264 at crf 18 on the same frames): on four
+# real clips at their own size (1080p to 368x480) x265 at 20 (+ 2) came within 0.22 dB Y PSNR and 0.0003
+# SSIM of x264 or above it, for 0.57-1.05x its bytes a frame; at 21 (+ 3) up to 0.62 dB under, at 22
+# (the former + 4, chosen on one upscaled 720p clip) 0.55-1.01 dB under.
+X265_CRF_OFFSET = 2
 X264_PROFILES = {"Baseline": "baseline", "Constrained Baseline": "baseline", "Main": "main", "High": "high"}
 
 

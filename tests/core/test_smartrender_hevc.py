@@ -123,8 +123,9 @@ def luma_and_bytes(path) -> tuple[list[np.ndarray], list[int]]:
 def test_the_runs_keep_the_sources_quality_for_fewer_bytes_than_x265_at_the_same_crf(tmp_path, monkeypatch):
     """The app's crf is on x264's scale; an HEVC source's runs are encoded at crf + X265_CRF_OFFSET,
     about x264's quality at crf 18 for fewer bytes than x265 at 18 (docs/BENCHMARKS.md). Here, GOP
-    10-19 re-encoded at the default crf: Y PSNR against the source outside the fill 43.1 dB (its
-    lowest frame 42.5), 1,207 bytes against 1,537 at x265 crf 18."""
+    10-19 re-encoded at the default crf: Y PSNR against the source outside the fill 44.5 dB (its
+    lowest frame 43.6), 1,358 bytes against 1,537 at x265 crf 18 (0.88x); offset 3 gave 43.5 dB (42.6),
+    the former offset 4 43.1 (42.5)."""
     assert smartrender.X265_CRF_OFFSET > 0
     src = write_hevc(tmp_path / "clip.mp4")
     masks, _ = box_masks([12, 13])
@@ -140,8 +141,8 @@ def test_the_runs_keep_the_sources_quality_for_fewer_bytes_than_x265_at_the_same
         err = [np.mean(((a[i].astype(float) - b[i]) ** 2)[outside if i in (12, 13) else ...]) for i in range(10, 20)]
         figures.append((10 * np.log10(255 ** 2 / np.mean(err)), 10 * np.log10(255 ** 2 / max(err)), sum(sizes[10:20])))
     (db, lowest, size), (_, _, size_at_18) = figures
-    assert db > 42.0 and lowest > 41.5, figures
-    assert size < 0.9 * size_at_18, figures
+    assert db > 44.0 and lowest > 43.0, figures
+    assert size < 0.93 * size_at_18, figures
 
 
 @pytest.mark.parametrize("crf", [0, 51])
