@@ -392,6 +392,34 @@ def test_mask_stuck_on_a_static_look_alike_is_not_trusted(guard):
 
 
 
+@pytest.mark.parametrize("vouch", [0.25, 0.0])
+def test_a_mask_that_moves_as_the_object_is_trusted_though_its_colour_score_sagged(vouch):
+    """A small object's cut a few pixels wider than the object has a colour score well under the
+    keyframe's (the paraglider's pilot: flagged on 67 of 69 frames, each mask replaced by a
+    re-detected region). When the mask moves as the object's own motion, 4 px a frame against a
+    still background, ``motion_vouch`` trusts it as it is; without it the guard searches and the
+    frame is flagged."""
+    import importlib
+
+    tr = importlib.import_module("app.core.segment.track")
+    frames, masks, _ = make_decoy_clip()
+    p = TrackParams(motion_vouch=vouch)
+    k = 2  # the disc, 4 px right a frame, left of the decoy patch and the bar
+    state = tr._CueState(frames[0], masks[0], p)
+    state.good = masks[k - 1]
+    state.motion = np.array([-4.0, 0.0])  # its residual flow (new frame -> previous) on that frame
+    state.flow = tr.Flow()(frames[k], frames[k - 1])
+    _, state.res = tr.camera_motion(state.flow)
+    wide = tr._dilate(masks[k], 4)
+    assert state.appearance(frames[k], wide) < p.guard * state.s0  # the guard's colour test fails
+    mask, flag = tr._guarded(frames[k], wide, OK, state, p)
+    if vouch:
+        assert flag == OK and np.array_equal(mask, wide)
+        assert np.hypot(*(state.motion - [-4.0, 0.0])) < 1.0  # the mask's motion is the object's now
+    else:
+        assert flag == FALLBACK
+
+
 def test_between_close_keyframes_a_textured_object_follows_the_flow_alone(monkeypatch):
     """Between two keyframes at most ``between_warp`` frames apart a textured object that colour
     does not separate (real objects; measured in docs/SEGMENTATION.md) follows the flow warp, as
