@@ -40,7 +40,7 @@ def _add_common(p: argparse.ArgumentParser, finetune: bool) -> None:
                    help="stop after this much training time even if --steps is not reached, e.g. 45m, 2h, 600s "
                         "(a checkpoint and --output are written as at the end)")
     p.add_argument("--workdir", metavar="DIR", type=path_text, help="checkpoints, metrics.jsonl and samples "
-                   "(default: OUT.pth's name + '.train' beside it)")
+                   "(default: OUT.train beside OUT.pth)")
     p.add_argument("--val", nargs="+", dest="val_data", metavar="PATH", type=path_text,
                    help="held-out clips for validation (PSNR/SSIM with fixed seeded masks)")
     p.add_argument("--resume", action="store_true", help="continue from WORKDIR/checkpoints/last.pt")

@@ -385,3 +385,14 @@ def test_inpainting_from_frame_0_says_its_progress_before_a_frame_is_written(cli
                  "--fill", "propagate+telea"]) == 0
     lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("inpaint: ")]
     assert any("(0/6 frames)" in line for line in lines), lines
+
+
+def test_finetune_help_names_the_work_folder_the_run_uses(tmp_path, capsys):
+    """--workdir's help said "OUT.pth's name + '.train'", read as tuned.pth.train; the folder is
+    tuned.train beside tuned.pth (the one --resume looks in)."""
+    with pytest.raises(SystemExit):
+        main(["finetune", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "(default: OUT.train beside OUT.pth)" in text, text
+    assert main(["finetune", "--resume", "--output", str(tmp_path / "tuned.pth")]) == 2
+    assert str(tmp_path / "tuned.train" / "checkpoints" / "last.pt") in capsys.readouterr().err
