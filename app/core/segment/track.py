@@ -611,8 +611,9 @@ def _guarded(cur_rgb, mask, flag, state: _CueState, p: TrackParams):
     area = np.count_nonzero(mask)
     aref = max(1, np.count_nonzero(state.good))
     app = state.appearance(cur_rgb, mask)
-    looks = (app >= p.guard * state.s0 or _moves_as_object(mask, state, p)) and 0.33 <= area / aref <= 3.0
-    looks = looks and (not p.motion_guard or _moves_like_object(mask, state, p))
+    r = _residual(mask, state)
+    looks = (app >= p.guard * state.s0 or _moves_as_object(r, state, p)) and 0.33 <= area / aref <= 3.0
+    looks = looks and (not p.motion_guard or _moves_like_object(r, state, p))
     if flag != LOST and looks and state.missed == 0:
         if state.probation > 0:
             # a re-detected mask may be a look-alike: keep searching for a while and switch
@@ -624,7 +625,6 @@ def _guarded(cur_rgb, mask, flag, state: _CueState, p: TrackParams):
                 if fa >= p.found * state.s0 and fa > app + p.switch:
                     state.trust(found)
                     return found, FALLBACK
-        r = _residual(mask, state)
         if r is not None:
             state.motion = r
         state.trust(mask)
@@ -653,30 +653,29 @@ def _residual(mask, state: _CueState) -> Optional[np.ndarray]:
     return None if state.res is None or not inner.any() else np.median(state.res[inner], axis=0)
 
 
-def _moves_as_object(mask, state: _CueState, p: TrackParams) -> bool:
+def _moves_as_object(r, state: _CueState, p: TrackParams) -> bool:
     """True when the object moved on its own on its last trusted frame (at least ``stuck_speed`` px
-    a frame against the background) and ``mask`` moves the same way, within ``motion_vouch`` x that
-    motion: the object, whatever its colour score says. Measured: a paraglider's pilot (563 px of an
-    854x480 clip) flagged on 67 of 69 frames, each mask a cut a pixel or two wider than the pilot
-    whose colour score fell under the guard's, replaced by a re-detected region; 10 with this."""
+    a frame against the background) and a mask whose residual motion is ``r`` (``_residual``) moves
+    the same way, within ``motion_vouch`` x that motion: the object, whatever its colour score says.
+    Measured: a paraglider's pilot (563 px of an 854x480 clip) flagged on 67 of 69 frames, each mask
+    a cut a pixel or two wider than the pilot whose colour score fell under the guard's, replaced by
+    a re-detected region; 1 with this (docs/SEGMENTATION.md)."""
     m = state.motion
     if not p.motion_vouch or m is None or np.hypot(*m) < p.stuck_speed:
         return False
-    r = _residual(mask, state)
     return r is not None and bool(np.hypot(*(r - m)) <= p.motion_vouch * np.hypot(*m))
 
 
-def _moves_like_object(mask, state: _CueState, p: TrackParams) -> bool:
-    """False when ``mask`` moves with the background (its median residual motion after the camera
-    homography under ``stuck_ratio`` x the object's on its last trusted frame) although the object
-    moved on its own (at least ``stuck_speed`` px per frame). A moving object does not stop dead
+def _moves_like_object(r, state: _CueState, p: TrackParams) -> bool:
+    """False when a mask moves with the background (its median residual motion ``r`` after the
+    camera homography, ``_residual``, under ``stuck_ratio`` x the object's on its last trusted frame)
+    although the object moved on its own (at least ``stuck_speed`` px per frame). A moving object does not stop dead
     between two frames; a mask that slipped onto the background or an occluder does, and trusting
     it would teach the guard the background's position, size and (zero) motion, so the search
     would never look for the object again. True when there is no flow or no clear own motion."""
     m = state.motion
     if m is None or np.hypot(*m) < p.stuck_speed:
         return True
-    r = _residual(mask, state)
     return r is None or bool(np.hypot(*r) >= p.stuck_ratio * np.hypot(*m))
 
 
