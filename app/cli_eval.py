@@ -65,7 +65,7 @@ def register(subparsers) -> None:
     p.add_argument("--weights", type=path_arg, metavar="PATH",
                    help="STTN generator weights for the sttn methods (default: the bundled model, as inpaint)")
     p.add_argument("--max-frames", type=int_in(2), default=None, metavar="N",
-                   help="use only the first N frames of each clip")
+                   help="use only the first N frames of each clip (at least 2)")
     p.add_argument("--size", type=_size, default=(432, 240), metavar="WxH",
                    help="evaluation size WxH (default 432x240, the paper's)")
     p.add_argument("--i3d", type=path_arg, metavar="FILE.pt",
