@@ -65,6 +65,14 @@ WORK_PER_FRAME = {"encode": 1.0, "copy": 0.14, "telea": 1.7, "propagate+telea": 
                   "propagate+sttn": 36.0}
 
 
+#: The share of a window's time on a CPU in the transformer's blocks, which report progress as they
+#: end (``InpaintEngine._predict_start``); the rest is mostly the decoder's. Measured with the bundled
+#: weights on the 2-core CPU, one window timed stage by stage: 13 frames, 11 of them targets: encoder
+#: 1.4 s, eight blocks 52.0 s (6.0 to 7.1 s each), decoder 4.4 s; 21 frames: 2.3 s, 65.5 s (4.9 to
+#: 10.7 s each, the machine shared), 4.5 s.
+WINDOW_TRANSFORM_SHARE = 0.9
+
+
 def resolve_fill(fill: str, have_weights: bool, bundled: bool = False, device=None) -> str:
     """The fill mode that runs for ``fill`` (see FILL_MODES). ``device``: where the model would run
     (a torch.device or its name; None counts as a CPU) - it matters only for ``auto`` with the
@@ -314,16 +322,20 @@ class InpaintEngine:
 
     @torch.inference_mode()
     def _predict_start(self, feats: torch.Tensor, masks: torch.Tensor, n_targets: int,
-                       frames: Optional[torch.Tensor] = None, cancel: Optional[CancelToken] = None):
+                       frames: Optional[torch.Tensor] = None, cancel: Optional[CancelToken] = None,
+                       window: Optional[Callable[[float], None]] = None):
         """Queue a window's prediction on the device and its copy back to the host; returns a handle
         for ``_predict_finish``. On CUDA nothing waits here, so the host prepares the next window
         while the GPU computes this one. Seam matching runs here when ``seam_on_device``
         (``frames``: the uint8 model-size frames from ``_encode``, targets first). ``cancel`` is
         checked between the transformer's blocks where a window takes seconds (not on CUDA, where it
-        takes milliseconds and a compiled transform keeps one graph)."""
+        takes milliseconds and a compiled transform keeps one graph). On a CPU ``window(share)`` is
+        told the share of the window computed after each block and when it is done
+        (``WINDOW_TRANSFORM_SHARE``)."""
+        window = window if self.device.type == "cpu" else None
         with self._autocast():
-            if cancel is not None and self.device.type != "cuda":
-                out = self.model.transform(feats, masks, 1, between=cancel.check)
+            if (cancel is not None or window is not None) and self.device.type != "cuda":
+                out = self.model.transform(feats, masks, 1, between=self._between(cancel, window))
             else:
                 out = self.model.transform(feats, masks, 1)
             img = self.model.decode(out[:n_targets])
@@ -337,7 +349,25 @@ class InpaintEngine:
             done = torch.cuda.Event()
             done.record()
             return host, done
+        if window is not None:
+            window(1.0)
         return img.cpu(), None
+
+    def _between(self, cancel: Optional[CancelToken], window: Optional[Callable[[float], None]]):
+        """The ``between`` of ``InpaintGenerator.transform``: ``window`` told the share of the window
+        computed (``WINDOW_TRANSFORM_SHARE`` times the blocks done), then a cancel check (so a cancel
+        asked while the report is handled stops the window there too)."""
+        if window is None:
+            return cancel.check
+        count, ran = max(1, len(self.model.transformer)), [0]
+
+        def between():
+            ran[0] += 1
+            window(WINDOW_TRANSFORM_SHARE * min(1.0, ran[0] / count))
+            if cancel is not None:
+                cancel.check()
+
+        return between
 
     @staticmethod
     def _predict_finish(handle) -> np.ndarray:
@@ -488,13 +518,33 @@ class InpaintEngine:
         # few threads; the sink still gets the frames in order, on this thread.
         paste_behind = OrderedWork(sink, workers=paste_workers()) if cfg.io_threads else None
 
+        def reach(limit):
+            """The share of the frames to hand on that lie below ``limit``."""
+            return ((limit - start) / max(1, end - start) if want is None else
+                    sum(i < limit for i in want) / max(1, len(want)))
+
+        worked = 0.0  # the share of the work reported (it never goes back)
+
+        def report_work(share):
+            nonlocal worked
+            worked = max(worked, share)
+            clock.report(emitted, work=worked)
+
+        def window_work(upto):
+            """``_predict_start``'s ``window`` for a window after which the frames below ``upto`` are
+            computed: on a CPU a window takes tens of seconds to minutes, so the work reported rises
+            with its transformer's blocks, from where the windows before it left it to ``reach(upto)``
+            when it is done, while the count stays at the frames handed on."""
+            before, after = worked, reach(upto)
+            return lambda share: report_work(before + (after - before) * share)
+
         def emit_until(limit):
             nonlocal next_out, inpainted, emitted
             # The frames below ``limit`` are computed (their windows are done): the work reported goes by
             # them, the count by the frames handed on, so the ETA after the first window of a short range
-            # is not that of one frame in ten.
-            ready = ((limit - start) / max(1, end - start) if want is None else
-                     sum(i < limit for i in want) / max(1, len(want)))
+            # is not that of one frame in ten. (A window's blocks may have reported more already: the
+            # work stays there.)
+            ready = reach(limit)
             while next_out < limit:
                 i = next_out
                 if want is None or i in want:
@@ -509,7 +559,7 @@ class InpaintEngine:
                     else:
                         sink(i, job())
                     emitted += 1
-                    clock.report(emitted, work=ready)
+                    report_work(ready)
                 acc.pop(i, None)  # (a frame not handed on in a partial run)
                 count.pop(i, None)
                 full.pop(i, None)
@@ -538,19 +588,19 @@ class InpaintEngine:
                     full_frame(i)
                 targets = [i for i in nbrs if full_masks[i] is not None]
                 handle = None
+                # Everything before the next window's first neighbour is final after this window.
+                nxt = centres[k + 1] if k + 1 < len(centres) else end
+                first_needed = max(start, nxt - radius) if k + 1 < len(centres) else end
                 if targets:
                     refs = reference_ids(c, start, end, stride, cfg.max_refs, nbrs)
                     # Targets first so that the decoder only sees the frames that need it.
                     order = targets + [i for i in nbrs if i not in targets] + refs
                     f, m, fr = features(order)
-                    handle = self._predict_start(f, m, len(targets), fr, cancel)
+                    handle = self._predict_start(f, m, len(targets), fr, cancel, window_work(first_needed))
                 # The previous window is collected only now that this one is queued: the GPU works on
                 # this window while its predecessor is pasted back.
                 if pending is not None:
                     finish(pending)
-                # Everything before the next window's first neighbour is final after this window.
-                nxt = centres[k + 1] if k + 1 < len(centres) else end
-                first_needed = max(start, nxt - radius) if k + 1 < len(centres) else end
                 pending = (targets, handle, first_needed)
                 if k + 1 < len(centres):
                     nn_ = neighbours(nxt, start, end, radius)

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 import torch
 
-from app.core.engine import (EngineConfig, InpaintEngine, crop_around, inpaint_video, neighbours, reference_ids,
-                             window_schedule)
+from app.core.engine import (WINDOW_TRANSFORM_SHARE, EngineConfig, InpaintEngine, crop_around, inpaint_video,
+                             neighbours, reference_ids, window_schedule)
 from app.core.errors import Cancelled, MaskError, WeightsError
 from app.core.jobs import CancelToken
 from app.core.masks import MaskStore, dilate
@@ -129,6 +129,85 @@ def test_cancel_stops_a_window_between_the_transformers_blocks(make_clip, tiny_w
         for h in hooks:
             h.remove()
     assert ran == [blocks[0]]  # the second block never ran
+
+
+def _four_block_engine(**kw):
+    """A tiny real generator of four transformer blocks on the CPU, with ``ran``: the blocks computed."""
+    torch.manual_seed(0)
+    model = InpaintGenerator(GeneratorConfig(channels=16, blocks=4, patch_sizes=((27, 15), (9, 5)), width=108,
+                                             height=60))
+    engine = InpaintEngine(model, EngineConfig(max_refs=2, device="cpu", **kw))
+    ran = []
+    for b in engine.model.transformer:
+        b.register_forward_hook(lambda module, inputs, output: ran.append(module))
+    return engine, ran
+
+
+@pytest.mark.parametrize("frames,windows", [(11, 1), (22, 2)])
+def test_progress_rises_with_the_transformers_blocks_inside_a_window_on_a_cpu(make_clip, frames, windows):
+    """On a CPU a window of the real model takes tens of seconds to minutes, and the work reported
+    moved only when its frames were handed on: "0/80 frames" for 2 min 20 s, then an ETA of 02:40 at 47 %
+    for a job that ended 20 s later. The work now rises after each block, the count staying at the
+    frames handed on."""
+    reader = VideoReader(make_clip(n=frames, width=108, height=60))
+    masks = MaskStore(frames, 108, 60)
+    masks.set_many(range(frames), box_mask(60, 108, 10, 30, 10, 40))
+    engine, ran = _four_block_engine(io_threads=False)
+    seen, got = [], []
+    engine.run(reader, masks, lambda i, f: got.append(i), progress=lambda p: seen.append(
+        (p.done, p.total, p.work, len(ran), len(got))))
+    inside = [(work, blocks) for done, _, work, blocks, handed in seen if work is not None and handed == 0]
+    # before any frame is handed on: a report after each block of each window and one when the window is
+    # done, each with the window's share of the job done so far (its blocks: WINDOW_TRANSFORM_SHARE of it)
+    expect = [(w + WINDOW_TRANSFORM_SHARE * b / 4) / windows for w in range(windows) for b in range(1, 5)]
+    expect = sorted(expect + [(w + 1) / windows for w in range(windows)])
+    assert [work for work, _ in inside] == pytest.approx(expect)
+    assert [blocks for _, blocks in inside] == [4 * w + b for w in range(windows) for b in (1, 2, 3, 4, 4)]
+    assert all(done == 0 for done, _, work, _, handed in seen if handed == 0)  # the count: frames handed on
+    works = [work for _, _, work, _, _ in seen if work is not None]
+    assert works == sorted(works) and works[-1] == 1.0  # (never back when the frames are handed on)
+    assert [(done, total) for done, total, *_ in seen[-frames:]] == [(k, frames) for k in range(1, frames + 1)]
+    assert got == list(range(frames))
+
+
+def test_a_cancel_asked_by_a_progress_report_inside_a_window_stops_it_there(make_clip):
+    reader = VideoReader(make_clip(n=11, width=108, height=60))
+    masks = MaskStore(11, 108, 60)
+    masks.set_many(range(11), box_mask(60, 108, 10, 30, 10, 40))
+    engine, ran = _four_block_engine()
+    token, got = CancelToken(), []
+
+    def progress(p):
+        if p.work:  # the first block of the window is done
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        engine.run(reader, masks, lambda i, f: got.append(i), progress=progress, cancel=token)
+    assert len(ran) == 1 and got == []  # the second block never ran, no frame was handed on
+
+
+def test_on_cuda_the_transform_runs_whole_without_a_callback(tiny_weights):
+    """On CUDA a window takes milliseconds and a compiled transform keeps one graph: no cancel check
+    nor progress between its blocks (the prediction is only queued there)."""
+    engine = InpaintEngine(tiny_weights, EngineConfig(device="cpu"))
+    engine.device, engine.autocast_dtype = torch.device("cuda"), None
+    asked = []
+
+    class Queued(Exception):
+        pass
+
+    def transform(feats, masks, b=1, between=None):
+        asked.append(between)
+        raise Queued
+
+    engine.model.transform = transform
+    feats, masks = torch.zeros(3, 32, 15, 27), torch.zeros(3, 1, 60, 108)
+    with pytest.raises(Queued):
+        engine._predict_start(feats, masks, 1, None, CancelToken(), lambda share: None)
+    engine.device = torch.device("cpu")
+    with pytest.raises(Queued):
+        engine._predict_start(feats, masks, 1, None, CancelToken(), lambda share: None)
+    assert asked[0] is None and callable(asked[1])
 
 
 def test_streaming_keeps_feature_cache_bounded(make_clip, tiny_weights, monkeypatch):

@@ -164,9 +164,12 @@ def test_fill_with_engine_runs_sttn_on_what_is_left(fixture_weights):
                             chunk=4, overlap=1, fill_remaining=fill_with_engine(engine),
                             progress=lambda p: works.append((p.work, len(got))))
     assert stats["propagated_pixels"] == 0
-    # the STTN fill of the chunk reports before its frames are handed on, past propagation's tenth
+    # the STTN fill of the chunk reports before its frames are handed on, past propagation's tenth, and
+    # on a CPU it rises inside the window, with the transformer's blocks (a window takes minutes there)
     before = [w for w, handed in works if w and handed == 0]
     assert max(w for w in before if w <= 0.1) == pytest.approx(0.1) and max(before) > 0.1
+    filling = [w for w in before if w > 0.1]
+    assert filling == sorted(filling) and len(set(filling)) > len(engine.model.transformer)
     for i in range(2):
         assert got[i].shape == inp[i].shape and got[i].dtype == np.uint8
         assert np.array_equal(got[i][~m], inp[i][~m])
