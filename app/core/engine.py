@@ -602,6 +602,11 @@ class InpaintEngine:
                 if pending is not None:
                     finish(pending)
                 pending = (targets, handle, first_needed)
+                if handle is None or handle[1] is None:
+                    # computed already (not queued on a GPU): its frames go on now, not after the next
+                    # window's tens of seconds on a CPU
+                    finish(pending)
+                    pending = None
                 if k + 1 < len(centres):
                     nn_ = neighbours(nxt, start, end, radius)
                     keep = set(nn_) | set(reference_ids(nxt, start, end, stride, cfg.max_refs, nn_))
