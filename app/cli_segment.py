@@ -97,6 +97,15 @@ def _candidate(text: str) -> tuple[int, int | None, int]:
     return k, frame, obj
 
 
+def _nothing_selected(pts, box, where: str) -> str:
+    """The one-line error for clicks and/or a box ``where`` (e.g. "on frame 0 for object 1") that
+    selected nothing: names what was given, and what to do."""
+    given_by = "clicks" if box is None else f"box {_fmt_box(box)}" if not pts else f"clicks and box {_fmt_box(box)}"
+    return (f"The {given_by} {where} selected nothing; "
+            + ("click inside the object." if box is None else
+               "draw the box closely around the object, or add a --click on it."))
+
+
 def _fmt_box(box) -> str:
     return ",".join(f"{v:g}" for v in box)
 
@@ -394,8 +403,7 @@ def _preview(args, reads) -> int:
             for obj, (pts, box) in sorted(objects.items()):
                 cands = [c for c in _first_candidates(seg, pts, box) if c.mask.any()]
                 if not cands:
-                    raise InpaintError(f"The clicks on frame {f} for object {obj} selected nothing; click inside the "
-                                       "object.")
+                    raise InpaintError(_nothing_selected(pts, box, f"on frame {f} for object {obj}"))
                 first = sorted(pts, key=lambda p: -p[2])[:1]
                 title = (f"frame {f}, object {obj}: candidates 1..{len(cands)} (--candidate K,{f}#{obj})"
                          if len(cands) > 1 else f"frame {f}, object {obj}: one candidate")
@@ -512,11 +520,7 @@ def cmd_track(args) -> int:
                 which = "" if len(objects) == 1 else f" for object {obj}"
                 mask = _select(seg, pts, box, picks.get((f, obj), 1), f"{which} on frame {f}")
                 if not mask.any():
-                    given_by = "clicks" if box is None else f"box {_fmt_box(box)}" if not pts else \
-                        f"clicks and box {_fmt_box(box)}"
-                    raise InpaintError(f"The {given_by} on frame {f}{which} selected nothing; "
-                                       + ("click inside the object." if box is None else
-                                          "draw the box closely around the object, or add a --click on it."))
+                    raise InpaintError(_nothing_selected(pts, box, f"on frame {f}{which}"))
                 masks.append(mask)
                 print(f"frame {f}: selected {int(mask.sum())} px{which}", file=sys.stderr)
             keyframes[f - start] = masks[0] if len(masks) == 1 else masks
@@ -573,7 +577,9 @@ def cmd_track(args) -> int:
             raise OutputError(f"The masks are in {out}, but writing {args.json} failed ({exc.strerror or exc}); "
                               "is the disk full?") from None
     secs = time.monotonic() - t0
-    print(f"Wrote {n} mask{'' if n == 1 else 's'} to {out} (tracked frames {start}..{end - 1} in {secs:.1f} s)"
+    rest = n - (end - start)  # (a mask for every frame, so that `inpaint --mask` reads the folder whole)
+    print(f"Wrote {n} mask{'' if n == 1 else 's'} to {out} (tracked frames {start}..{end - 1} in {secs:.1f} s"
+          + (f"; the other {rest} empty)" if rest else ")")
           + (f" and the keyframes and flagged frames to {args.json}{REPLACING if replacing else ''}." if args.json
              else "."))
     if flags:

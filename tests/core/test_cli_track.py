@@ -57,13 +57,16 @@ def test_click_track_then_inpaint(disc_clip, tmp_path, capsys, no_bundled_weight
             assert np.median(inside[:, 0] - inside[:, 2]) < 40, i
 
 
-def test_range_keyframes_box_and_corrections(disc_clip, tmp_path):
+def test_range_keyframes_box_and_corrections(disc_clip, tmp_path, capsys):
     """Clicks on two frames make two keyframes; frames outside --start/--end get empty masks so
-    the folder still has one mask per frame; a box alone selects too; --not corrects."""
+    the folder still has one mask per frame (and the summary says so); a box alone selects too;
+    --not corrects."""
     out = tmp_path / "m"
     code = main(["track", str(disc_clip), "--click", "46,50,2", "--box", "50,38,86,74,5", "--not", "120,90,2",
                  "--start", "1", "--end", "7", "-o", str(out)])
     assert code == 0
+    printed = capsys.readouterr().out
+    assert f"Wrote {N} masks to {out} (tracked frames 1..6 in " in printed and f"; the other {N - 6} empty)." in printed
     masks = read_masks(out)
     assert len(masks) == N and not masks[0].any() and not masks[7].any()
     assert min(mask_iou(masks[i], disc_mask(i)) for i in range(1, 7)) > 0.7
@@ -310,6 +313,11 @@ def test_a_box_that_selects_nothing_is_named(disc_clip, tmp_path, capsys, monkey
     err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert len(err) == 1 and "The box 20,30,50,60 on frame 0 selected nothing" in err[0], err
     assert "click" not in err[0].split("selected nothing")[0]
+    # --preview says the same (it said "The clicks ... selected nothing; click inside the object" to a box)
+    assert main(["track", str(disc_clip), "--box", "20,30,50,60", "--preview", str(tmp_path / "s.png")]) == 2
+    err = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(err) == 1 and "The box 20,30,50,60 on frame 0 for object 1 selected nothing" in err[0], err
+    assert "draw the box closely" in err[0] and not (tmp_path / "s.png").exists()
 
 
 def test_frame_folder_numbered_without_padding_is_read_in_frame_order(tmp_path, capsys):
