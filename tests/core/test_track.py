@@ -305,6 +305,40 @@ def test_a_mask_under_half_its_keyframe_size_asks_for_a_check():
     assert SHRUNK in CHECK and FALLBACK in CHECK and LOST in CHECK
 
 
+def make_receding_clip(n=16, h=96, w=128, seed=2):
+    """A textured disc moving away: its radius 24 -> 12 px over the clip (a quarter of its area at
+    the end), its pattern shrinking with it, over a still textured background."""
+    rng = np.random.default_rng(seed)
+    bg = cv2.resize(rng.integers(30, 120, (h // 8, w // 8, 3), dtype=np.uint8), (w, h), interpolation=cv2.INTER_CUBIC)
+    bg[..., 0] //= 2
+    yy, xx = np.mgrid[0:h, 0:w]
+    frames, masks = [], []
+    for i in range(n):
+        r, cx, cy = 24 - 12 * i / (n - 1), 60 + i, 48
+        u, v = (xx - cx) / r, (yy - cy) / r
+        m = u * u + v * v <= 1
+        t = (40 * np.sin(7 * u) * np.cos(6 * v)).astype(np.int16)
+        img = bg.copy()
+        img[m] = np.clip(np.stack([210 + t, 80 + t // 2, 60 + t // 2], -1)[m], 0, 255).astype(np.uint8)
+        frames.append(img)
+        masks.append(m)
+    return frames, masks
+
+
+def test_an_object_moving_away_is_not_flagged_as_shrunk():
+    """A mask under half its keyframe's size is flagged (a part lost, the object hidden), but one that
+    the flow says shrank with the object is not: the paraglider running off and flying away was
+    flagged SHRUNK on frames 58-79 (22 frames, the masks right), now on none."""
+    frames, masks = make_receding_clip()
+    res = track(lambda i: frames[i], len(frames), {0: masks[0]}, GrabCutSegmenter())
+    assert min(mask_iou(res.mask(i), masks[i]) for i in range(len(frames))) > 0.7  # the mask is right
+    assert np.count_nonzero(res.mask(15)) < 0.35 * masks[0].sum()  # and well under half the keyframe's
+    assert SHRUNK not in res.flags, res.flags
+    before = track(lambda i: frames[i], len(frames), {0: masks[0]}, GrabCutSegmenter(),
+                   params=TrackParams(shrunk_scale=False))
+    assert before.flags[15] == SHRUNK, before.flags
+
+
 def test_redetection_with_probation_still_comes_back():
     """``probation``: after a re-detection the search goes on for a few frames (and may switch to a
     clearly better region); on the occluder clip it must come back as well as without it."""

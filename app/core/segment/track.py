@@ -115,6 +115,8 @@ class TrackParams:
                                  # faster for one object at 1280x720; docs/BENCHMARKS.md)
     shrunk: float = 0.5          # an object's mask under this x its keyframe's area (between two close
                                  # keyframes: the area expected there) is flagged SHRUNK (0: never)
+    shrunk_scale: bool = True    # ... that area scaled by how much the flow says the object shrank since (an
+                                 # object moving away is smaller, not lost; cue tracker after a lone keyframe)
     plate: int = 10              # cue tracker: background plate from the frames this many before and after
                                  # (0: none); its difference is a logit where the object moves against it
     w_plate: float = 5.0         # weight of the plate term (clipped to -1..+2 before weighting)
@@ -927,6 +929,7 @@ class _Follower:
         self.k, self.segmenter, self.flow_fn, self.p, self.check = k, segmenter, flow_fn, p, check
         self.prev_rgb, self.prev_mask = rgb, mask
         self.area = float(np.count_nonzero(mask))  # the keyframe's
+        self.scale = 1.0  # the object's size against the keyframe's by the flow inside its masks (``_flow_scale``)
         self.state = _CueState(rgb, mask, p, flow_fn) if use_cues and mask.any() else None
         self.guard = self.state is not None and p.redetect and self.state.s0 >= p.min_contrast
         self.target = None
@@ -965,12 +968,28 @@ class _Follower:
         else:
             mask, flag, iou = _step(self.prev_rgb, self.prev_mask, cur, i, self.segmenter, self.flow_fn, p, self.check)
         self.prev_rgb, self.prev_mask = cur, mask
+        if p.shrunk_scale and state is not None and state.flow is not None and mask.any():
+            self.scale *= _flow_scale(mask, state.flow)
         # measured on the benchmark clips: a mask under half its keyframe's size is mostly a wrong
         # one (a part lost, the object hidden and not grown back); flagging it finds 0.58 -> 0.69
         # of the bad frames from the true first masks at the same precision (docs/SEGMENTATION.md)
-        if flag == OK and np.count_nonzero(mask) < p.shrunk * (self.area if expect is None else expect):
+        ref = self.area * min(1.0, self.scale) ** 2 if expect is None else expect
+        if flag == OK and np.count_nonzero(mask) < p.shrunk * ref:
             flag = SHRUNK
         return mask, flag, iou
+
+
+def _flow_scale(mask, flow) -> float:
+    """How much larger the pixels of ``mask`` spread than where the flow (new frame -> previous)
+    says they were: about 0.98 for an object moving away, 1 for one that moves or loses a part
+    (the same pixels on both frames)."""
+    ys, xs = np.nonzero(mask)
+    if xs.size < 20:
+        return 1.0
+    f = flow[ys, xs]
+    now = np.sqrt(xs.var() + ys.var())
+    before = np.sqrt((xs + f[:, 0]).var() + (ys + f[:, 1]).var())
+    return float(now / before) if before > 0 else 1.0
 
 
 def _matching(mask, objects: list[np.ndarray], alone: bool = True) -> Optional[np.ndarray]:
