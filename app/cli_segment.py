@@ -150,8 +150,9 @@ def register(subparsers) -> None:
                    help="keep the K-th of the first click's candidates for object N (as Tab does in the GUI; "
                         "default 1, the first); --preview shows them numbered")
     p.add_argument("--preview", type=path_arg, metavar="SHEET.png",
-                   help="write the first click's candidates of each object, numbered, to this picture and stop "
-                        "without tracking; then run again with --candidate K and --output")
+                   help="write the first click's candidates of each object, numbered, to this picture (with "
+                        "more clicks, also the mask they make from candidate K: what tracking starts from) and "
+                        "stop without tracking; then run again with --candidate K and --output")
     p.add_argument("--start", type=int_in(0), default=0, metavar="FRAME", help="first frame to track")
     p.add_argument("--end", type=int_in(1), default=None, metavar="FRAME",
                    help="frame after the last to track (default: the end)")
@@ -268,10 +269,11 @@ def _select(seg, points, box, candidate: int = 1, which: str = ""):
 SHEET_COLUMNS = 4
 
 
-def _candidate_sheet(rgb, cands, points, title: str, height: int = 180, columns: int = SHEET_COLUMNS):
-    """Numbered pictures, one per candidate, ``columns`` to a row, as the GUI's candidate strip draws
-    them (``thumbs.tinted``: the frame cropped around them all, each tinted and outlined), the clicks
-    on them (green on, red not) and ``title`` above."""
+def _candidate_sheet(rgb, cands, points, title: str, height: int = 180, columns: int = SHEET_COLUMNS,
+                     numbered: bool = True):
+    """Numbered pictures (``numbered``), one per candidate, ``columns`` to a row, as the GUI's candidate
+    strip draws them (``thumbs.tinted``: the frame cropped around them all, each tinted and outlined),
+    the clicks on them (green on, red not) and ``title`` above."""
     import cv2
     import numpy as np
 
@@ -286,8 +288,9 @@ def _candidate_sheet(rgb, cands, points, title: str, height: int = 180, columns:
             if x0 <= x < x1 and y0 <= y < y1:
                 cv2.circle(img, (round((x - x0) * sx), round((y - y0) * sy)), 4,
                            (40, 220, 40) if label else (230, 40, 40), -1, cv2.LINE_AA)
-        cv2.rectangle(img, (0, 0), (34, 26), (0, 0, 0), -1)
-        cv2.putText(img, str(k), (7, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2, cv2.LINE_AA)
+        if numbered:
+            cv2.rectangle(img, (0, 0), (34, 26), (0, 0, 0), -1)
+            cv2.putText(img, str(k), (7, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.7, (255, 255, 255), 2, cv2.LINE_AA)
         tiles.append(img)
     gap = 6
     lines = []
@@ -380,7 +383,7 @@ def _preview(args, reads) -> int:
     from .cliutil import REPLACING, check_readable, refuse_project, replaces
     from .core.errors import OutputError
     from .core.fsutil import atomic_path
-    from .core.segment import prepare_click
+    from .core.segment import Candidate, prepare_click
     from .core.video import open_video
 
     device = _sam_device(args)
@@ -392,7 +395,7 @@ def _preview(args, reads) -> int:
         prompts = {f: objects for f, objects in _prompts(args, n).items() if objects}
         if not prompts:
             raise InpaintError("--preview shows the candidates of clicks: give a --click (or --box) on the object.")
-        _picks(args, prompts)
+        picks = _picks(args, prompts)
         _check_inside(prompts, reader.width, reader.height)
         seg = _segmenter(args.sam, device)
         rows = []
@@ -411,6 +414,15 @@ def _preview(args, reads) -> int:
                 sizes = ", ".join(f"{k}: {int(c.mask.sum())} px" for k, c in enumerate(cands, 1))
                 print(f"frame {f}, object {obj}: {len(cands)} candidate{'' if len(cands) == 1 else 's'} ({sizes})",
                       file=sys.stderr)
+                if len(pts) > 1:  # the further clicks edit the kept candidate: show what tracking starts from
+                    k = picks.get((f, obj), 1)
+                    mask = _select(seg, pts, box, k, f" for object {obj} on frame {f}")
+                    said = f"frame {f}, object {obj}: candidate {k} with all {len(pts)} clicks"
+                    if mask.any():
+                        rows.append(_candidate_sheet(rgb, [Candidate(mask, 0.0)], pts,
+                                                     f"{said}, what tracking starts from", numbered=False))
+                    print(f"{said}: {int(mask.sum())} px" + ("" if mask.any() else " (selects nothing)"),
+                          file=sys.stderr)
     width = max(r.shape[1] for r in rows)
     sheet = np.vstack([np.pad(r, ((0, 8), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows])
     ok, data = cv2.imencode(args.preview.suffix.lower(), np.ascontiguousarray(sheet[..., ::-1]))

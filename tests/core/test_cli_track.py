@@ -501,6 +501,25 @@ def test_preview_numbers_the_candidates_and_candidate_k_tracks_the_one_shown(dis
     assert np.array_equal(read_masks(out)[0], cands[k - 1].mask)
 
 
+
+def test_preview_of_several_clicks_shows_the_mask_they_make(disc_clip, tmp_path, capsys):
+    """With more clicks on an object, the sheet adds the mask they make from the kept candidate:
+    what tracking starts from (a user saw only the first click's candidates and had to track a frame
+    to see what the rest did). It is the mask `track --end 1` writes."""
+    sheet = tmp_path / "cands.png"
+    clicks = ["--click", "34,46", "--not", "110,80"]
+    assert main(["track", str(disc_clip), *clicks, "--preview", str(sheet)]) == 0
+    err = capsys.readouterr().err
+    assert "frame 0, object 1: candidate 1 with all 2 clicks: " in err
+    px = int(err.split("with all 2 clicks: ")[1].split(" px")[0])
+    one = tmp_path / "one.png"
+    assert main(["track", str(disc_clip), "--click", "34,46", "--preview", str(one)]) == 0
+    assert "with all" not in capsys.readouterr().err
+    assert cv2.imread(str(sheet)).shape[0] > cv2.imread(str(one)).shape[0] + 180  # a row more: that mask
+    out = tmp_path / "masks"
+    assert main(["track", str(disc_clip), *clicks, "-o", str(out), "--end", "1"]) == 0
+    assert "frame 0: selected %d px" % px in capsys.readouterr().err and read_masks(out)[0].sum() == px
+
 @pytest.mark.parametrize("argv, says", [
     (["--candidate", "9", "-o", "{out}"], "--candidate 9 on frame 0: that click has"),
     (["--candidate", "2#3", "-o", "{out}"], "--candidate 2 is for object 3 on frame 0, which has no --click"),
