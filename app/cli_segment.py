@@ -250,11 +250,12 @@ def _first_candidates(seg, points, box) -> list:
     return seg.predict(points[:1], box)
 
 
-def _select(seg, points, box, candidate: int = 1, which: str = ""):
+def _select(seg, points, box, candidate: int = 1, which: str = "", cands=None):
     """The mask the GUI's click tool would show after these clicks on the segmenter's current
     image: the first click (with the box) proposes (its ``candidate``-th answer, as after
-    ``candidate`` - 1 Tabs), each further one edits the proposal."""
-    cands = _first_candidates(seg, points, box)
+    ``candidate`` - 1 Tabs), each further one edits the proposal. ``cands``: the first click's
+    candidates when they are at hand (``_first_candidates``)."""
+    cands = _first_candidates(seg, points, box) if cands is None else cands
     if candidate > len(cands):
         raise InpaintError(f"--candidate {candidate}{which}: that click has {len(cands)} candidate"
                            f"{'' if len(cands) == 1 else 's'}; give 1..{len(cands)} (--preview SHEET.png shows them).")
@@ -404,7 +405,8 @@ def _preview(args, reads) -> int:
             seg.set_image(rgb, index=f)
             prepare_click(seg, lambda i: reader[i], f, n, plate=PLATE)
             for obj, (pts, box) in sorted(objects.items()):
-                cands = [c for c in _first_candidates(seg, pts, box) if c.mask.any()]
+                offered = _first_candidates(seg, pts, box)
+                cands = [c for c in offered if c.mask.any()]
                 if not cands:
                     raise InpaintError(_nothing_selected(pts, box, f"on frame {f} for object {obj}"))
                 first = sorted(pts, key=lambda p: -p[2])[:1]
@@ -416,7 +418,7 @@ def _preview(args, reads) -> int:
                       file=sys.stderr)
                 if len(pts) > 1:  # the further clicks edit the kept candidate: show what tracking starts from
                     k = picks.get((f, obj), 1)
-                    mask = _select(seg, pts, box, k, f" for object {obj} on frame {f}")
+                    mask = _select(seg, pts, box, k, f" for object {obj} on frame {f}", offered)
                     said = f"frame {f}, object {obj}: candidate {k} with all {len(pts)} clicks"
                     if mask.any():
                         rows.append(_candidate_sheet(rgb, [Candidate(mask, 0.0)], pts,
