@@ -307,15 +307,36 @@ def _x_server_answers(display: str) -> bool:
     return False
 
 
+def _no_display_error(argv) -> "str | None":
+    """Without a display, the one-line error for a GUI asked to open ``argv[0]`` (a path that is not
+    there, a project, a video: what to run instead on the command line), or None when argv names no
+    path."""
+    prog = program()
+    if not argv or not (_looks_like_path(argv[0]) or Path(argv[0]).suffix.lower() == ".sttnproj"):
+        return None
+    if _looks_like_path(argv[0]) and not Path(argv[0]).expanduser().exists():
+        return f"error: {argv[0]} does not exist; check the path (`{prog} --help` lists the commands)."
+    if Path(argv[0]).suffix.lower() == ".sttnproj":
+        video = shlex.quote(project_video(Path(argv[0]).expanduser()) or "VIDEO")
+        return (f"error: no display, so the GUI cannot open the project {argv[0]}: projects open in the window "
+                f"only; here, work on its video from the command line: `{prog} track {video} --click X,Y -o "
+                f"masks/` selects and tracks an object, `{prog} inpaint {video} --mask MASK -o OUT.mp4` removes it.")
+    path = shlex.quote(argv[0])
+    return (f"error: no display, so the GUI cannot open {argv[0]}; use the command line instead: "
+            f"`{prog} track {path} --click X,Y -o masks/` selects and tracks an object, "
+            f"`{prog} inpaint {path} --mask MASK -o OUT.mp4` removes it.")
+
+
 def gui_main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     problem = display_problem()
     if problem is not None:  # Qt would abort the process (SIGABRT) with a page of plugin advice
-        print(f"error: no display: the GUI needs one ({problem}); use a desktop session, or the command-line "
-              f"commands (`{program()} --help`: track, inpaint).", file=sys.stderr)
+        print(_no_display_error(argv) or f"error: no display: the GUI needs one ({problem}); use a desktop "
+              f"session, or the command-line commands (`{program()} --help`: track, inpaint).", file=sys.stderr)
         return 2
     from .gui import run_gui
 
-    return run_gui(list(sys.argv[1:] if argv is None else argv))
+    return run_gui(argv)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -604,22 +625,9 @@ def _main(argv=None) -> int:
             parser.error(f"{argv[0]!r} is no command{f' (did you mean {like[0]}?)' if like else ''}, nor a file here")
         if has_display():
             return gui_main(argv)
-        if argv and _looks_like_path(argv[0]) and not Path(argv[0]).expanduser().exists():
-            print(f"error: {argv[0]} does not exist; check the path (`{program()} --help` lists the commands).",
-                  file=sys.stderr)
-            return 2
-        if argv and Path(argv[0]).suffix.lower() == ".sttnproj":
-            video = shlex.quote(project_video(Path(argv[0]).expanduser()) or "VIDEO")
-            print(f"error: no display, so the GUI cannot open the project {argv[0]}: projects open in the window "
-                  f"only; here, work on its video from the command line: `{program()} track {video} --click X,Y -o "
-                  f"masks/` selects and tracks an object, `{program()} inpaint {video} --mask MASK -o OUT.mp4` "
-                  "removes it.", file=sys.stderr)
-            return 2
-        if argv and _looks_like_path(argv[0]):
-            path = shlex.quote(argv[0])
-            print(f"error: no display, so the GUI cannot open {argv[0]}; use the command line instead: "
-                  f"`{program()} track {path} --click X,Y -o masks/` selects and tracks an object, "
-                  f"`{program()} inpaint {path} --mask MASK -o OUT.mp4` removes it.", file=sys.stderr)
+        said = _no_display_error(argv)
+        if said is not None:
+            print(said, file=sys.stderr)
             return 2
         print(f"No display found ({display_problem()}): running the headless demo (use `inpaint` for your own "
               "videos).", file=sys.stderr)

@@ -244,6 +244,19 @@ def test_the_gui_launcher_without_a_display_names_the_command_line_program(no_di
     assert "`sttn-inpaint --help`" in error_line(capsys)
 
 
+def test_the_gui_launcher_given_a_file_without_a_display_names_the_commands_for_it(no_display, disc, capsys,
+                                                                                     monkeypatch):
+    """`sttn-inpaint-gui clip.mp4` gave the generic line, where `python main.py clip.mp4` names the
+    commands to run on that file; both say the same now."""
+    from app.cli import gui_main
+
+    monkeypatch.setattr(sys, "argv", ["/opt/venv/bin/sttn-inpaint-gui"])
+    assert gui_main([str(disc)]) == 2
+    line = error_line(capsys)
+    assert f"sttn-inpaint track {disc}" in line and f"sttn-inpaint inpaint {disc}" in line, line
+    assert gui_main([str(disc) + ".missing"]) == 2 and "does not exist" in error_line(capsys)
+
+
 def test_without_a_display_a_file_argument_names_the_commands(no_display, disc, capsys):
     assert main([str(disc)]) == 2
     line = error_line(capsys)
