@@ -24,7 +24,7 @@ removal's first frame (700 by default, or the last 50 frames of a source shorter
 (x265's with ``--codec hevc``: the app's crf is x264's, and ``smartrender.X265_CRF_OFFSET`` is taken
 off), measuring the re-encoded frames only: their Y PSNR against the source's decoded frames outside
 the removal's box (grown by ``MARGIN`` pixels on the removal's frames; elsewhere every pixel), i.e.
-the encoder's own loss, the lowest frame's, their Y SSIM (``ssim``: Gaussian window, sigma 1.5) over
+the encoder's own loss, the lowest frame's, their Y SSIM (``metrics.ssim_map``: Gaussian window, sigma 1.5) over
 the same pixels and the lowest frame's, and their bytes per frame against the source's packets of
 the same frames; ``--x264 18`` besides, for an HEVC source, the same frames of the whole export at
 x264 crf 18 (H.264 out): the same source through the other encoder. ``--seconds 32`` keeps the
@@ -53,6 +53,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from app.core.engine import EngineConfig, inpaint_video  # noqa: E402
 from app.core.masks import MaskStore  # noqa: E402
+from app.core.metrics import ssim_map  # noqa: E402
 from app.core.smartrender import X265_CRF_OFFSET, plan  # noqa: E402
 from app.core.video import VideoReader, open_video  # noqa: E402
 from mediafiles import encode_audio  # noqa: E402
@@ -66,16 +67,6 @@ def box_at(width: int, height: int) -> tuple[slice, slice]:
     """``BOX`` scaled to a ``width`` x ``height`` frame (``BOX`` itself at W x H)."""
     return (slice(BOX[0].start * height // H, BOX[0].stop * height // H),
             slice(BOX[1].start * width // W, BOX[1].stop * width // W))
-
-
-def ssim(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The SSIM map of two 8-bit planes (Gaussian window, sigma 1.5; the usual constants for 0-255)."""
-    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-    blur = lambda x: cv2.GaussianBlur(x, (11, 11), 1.5)  # noqa: E731
-    x, y = a.astype(np.float64), b.astype(np.float64)
-    mx, my = blur(x), blur(y)
-    vx, vy, cov = blur(x * x) - mx * mx, blur(y * y) - my * my, blur(x * y) - mx * my
-    return (2 * mx * my + c1) * (2 * cov + c2) / ((mx * mx + my * my + c1) * (vx + vy + c2))
 
 
 def make_source(path: Path, clip: Path, seconds: int, fps: int = 25, codec: str = "h264",
@@ -132,7 +123,7 @@ def reencoded_quality(src: Path, out: Path, spans, first: int, last: int) -> tup
     for i in (i for s, e in spans for i in range(s, e)):
         where = keep if first <= i < last else ...
         errs.append(np.mean(((a[i].astype(np.float64) - b[i]) ** 2)[where]))
-        sims.append(np.mean(ssim(a[i], b[i])[where]))
+        sims.append(np.mean(ssim_map(a[i], b[i])[where]))
         out_bytes, src_bytes = out_bytes + b_bytes[i], src_bytes + a_bytes[i]
     db = lambda e: 10 * np.log10(255 ** 2 / max(e, 1e-12))  # noqa: E731
     count = len(errs)
