@@ -339,6 +339,29 @@ def test_an_object_moving_away_is_not_flagged_as_shrunk():
     assert before.flags[15] == SHRUNK, before.flags
 
 
+def test_a_resumed_run_does_not_flag_an_object_moving_away_as_shrunk(monkeypatch):
+    """Going on from a stopped run (``resume``) starts without the flow's record of how much the
+    object shrank; the resumed mask's spread against the keyframe's stands in for it, so the
+    receding object is not flagged after the resume point either."""
+    import importlib
+
+    tr = importlib.import_module("app.core.segment.track")  # the package's ``track`` is the function
+    frames, masks = make_receding_clip()
+    whole = track(lambda i: frames[i], len(frames), {0: masks[0]}, GrabCutSegmenter())
+    seed = 9
+    assert np.count_nonzero(whole.mask(seed)) < 0.6 * masks[0].sum()  # it has shrunk by then
+
+    def resumed():
+        return track(lambda i: frames[i], len(frames), {0: masks[0]}, GrabCutSegmenter(),
+                     resume={0: (seed, whole.mask(seed))})
+
+    res = resumed()
+    assert min(mask_iou(res.mask(i), masks[i]) for i in range(seed + 1, len(frames))) > 0.7
+    assert SHRUNK not in res.flags[seed + 1:], res.flags
+    monkeypatch.setattr(tr, "_spread", lambda mask: 1.0)  # no stand-in: the scale restarts at 1
+    assert SHRUNK in resumed().flags[seed + 1:]
+
+
 def test_redetection_with_probation_still_comes_back():
     """``probation``: after a re-detection the search goes on for a few frames (and may switch to a
     clearly better region); on the occluder clip it must come back as well as without it."""

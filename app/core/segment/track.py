@@ -930,6 +930,7 @@ class _Follower:
         self.prev_rgb, self.prev_mask = rgb, mask
         self.area = float(np.count_nonzero(mask))  # the keyframe's
         self.scale = 1.0  # the object's size against the keyframe's by the flow inside its masks (``_flow_scale``)
+        self.spread = _spread(mask)  # the keyframe mask's, for ``place``
         self.state = _CueState(rgb, mask, p, flow_fn) if use_cues and mask.any() else None
         self.guard = self.state is not None and p.redetect and self.state.s0 >= p.min_contrast
         self.target = None
@@ -946,6 +947,10 @@ class _Follower:
         on a tracked mask instead, the IoU fell 0.487 -> 0.391 over the benchmark clips' objects
         when resumed after 10 frames; this way 0.487: docs/SEGMENTATION.md)."""
         self.prev_rgb, self.prev_mask = rgb, mask
+        if self.p.shrunk_scale and mask.any() and self.spread > 0:
+            # the flow's record of how much the object shrank did not outlive the stop: the spread
+            # of the mask there against the keyframe's stands in for it (a part lost reads as shrinking too)
+            self.scale = min(1.0, _spread(mask) / self.spread)
         if self.state is not None and mask.any():
             self.state.good = mask
             self.state.size = max(float(np.count_nonzero(mask)), self.state.size * self.p.size_fade)
@@ -977,6 +982,12 @@ class _Follower:
         if flag == OK and np.count_nonzero(mask) < p.shrunk * ref:
             flag = SHRUNK
         return mask, flag, iou
+
+
+def _spread(mask) -> float:
+    """How far the pixels of ``mask`` lie from their centre (the root of their variance), 0 when empty."""
+    ys, xs = np.nonzero(mask)
+    return float(np.sqrt(xs.var() + ys.var())) if xs.size else 0.0
 
 
 def _flow_scale(mask, flow) -> float:
