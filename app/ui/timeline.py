@@ -58,6 +58,14 @@ class RangeSlider(QLabeledRangeSlider):
             if w is not None and not w.property("sttn_replaced"):
                 w.setProperty("sttn_replaced", True)
                 w.installEventFilter(self)
+                if w in labels:  # (the style sheet's padding for text fields made them 28 px tall)
+                    w.setStyleSheet(w.styleSheet() + " padding: 0;")
+                    w._update_size()
+        # superqt stands a label 1.5 of its heights above the handle's centre: a taller one went past
+        # the top and lost its digits' tops; each stands on the groove, inside the slider
+        groove = self._slider.y() if getattr(self, "_slider", None) is not None else self.height()
+        for label in labels:
+            label.move(label.x(), max(0, min(label.y(), groove - label.height())))
         # (a label is wider than its text, centred in it: only the text must stay inside)
         right = self.width()
         for label in reversed(labels):  # inside the right edge, each left of the next

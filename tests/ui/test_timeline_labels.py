@@ -90,3 +90,30 @@ def test_the_in_point_label_is_whole_right_after_a_video_opens(window, qtbot, co
     assert [label.text() for label in labels] == ["0", str(count - 1)]
     for label in labels:
         assert label.isVisible() and whole(label, slider.rect()), (label.text(), label.geometry(), slider.width())
+
+
+@pytest.mark.parametrize("count", [70, 100_000])
+def test_the_range_labels_are_whole_under_the_applications_style_sheet(window, qtbot, count):
+    """Under the application's style sheet (the tests' window has none) a line edit's padding made
+    superqt's handle labels 28 px tall, and superqt stands a label 1.5 of its heights above the
+    handle's centre: its top went 10 px past the slider's, and the top of every number was cut off
+    ("69" and "79" at the end of the paraglider and bmx-trees read with flat tops, "7" as "/")."""
+    from app.gui import make_app
+
+    app = make_app([])
+    try:
+        timeline = window.timeline
+        timeline.set_length(count, 25.0)
+        timeline.set_range(count // 10, count - 3)
+        slider = timeline.range_slider
+        labels = slider._handle_labels
+        qtbot.waitUntil(lambda: [label.text() for label in labels] == [str(count // 10), str(count - 4)])
+        qtbot.wait(50)  # (the layout settles, the labels are placed)
+        for label in labels:
+            text = label.fontMetrics().height()
+            assert label.y() >= 0 and label.height() >= text and whole(label, slider.rect()), (
+                label.text(), label.geometry(), slider.rect())
+            # and above the groove, where a press on a handle must reach the slider
+            assert label.geometry().bottom() < slider._slider.geometry().top(), (label.geometry(), slider._slider.geometry())
+    finally:
+        app.setStyleSheet("")
