@@ -11,7 +11,7 @@ from shiboken6 import isValid
 from app.core.errors import Cancelled, InpaintError, MaskError
 from app.core.fsutil import sweep_orphans
 from app.core.paths import user_data_dir
-from app.core.video import IMAGE_EXTS, export_notes, export_suffix, image_files
+from app.core.video import IMAGE_EXTS, FrameFolderReader, export_notes, export_suffix, image_files
 
 from .appsettings import AppSettings
 from .canvas import MaskCanvas, ViewState, bind_canvas
@@ -741,7 +741,8 @@ class MainWindow(QMainWindow):
         d = ExportDialog(p.video_path.with_name(p.video_path.stem + "_inpainted" + suffix), self.settings.crf,
                          self.settings.keep_audio, bool(p.reader.has_audio), self.export_summary(full_res), self,
                          preset=self.settings.preset, full_res=full_res, copy_unchanged=self.settings.copy_unchanged,
-                         source=p.video_path, summarize=self.export_summary)
+                         source=p.video_path, summarize=self.export_summary,
+                         can_copy=not isinstance(p.reader, FrameFolderReader))
         for changed in (d.full_res.toggled, p.rangeChanged, p.masksChanged, p.settingsChanged, p.resultChanged,
                         self.segment.selectionChanged):
             changed.connect(d.refresh_summary)
@@ -756,7 +757,8 @@ class MainWindow(QMainWindow):
             if p.reader.has_audio:  # (a silent clip's greyed-out box says nothing about the next clip)
                 self.settings.keep_audio = options.keep_audio
             self.settings.preset = options.preset
-            self.settings.copy_unchanged = options.copy_unchanged
+            if d.copy_unchanged.isEnabled():  # (a frame folder's greyed-out box says nothing of the next video)
+                self.settings.copy_unchanged = options.copy_unchanged
             if self.controller.export(options) is not None:
                 d.job_started()
 

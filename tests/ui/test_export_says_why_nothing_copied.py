@@ -45,3 +45,31 @@ def test_an_mp4_whose_every_part_holds_a_change_says_so(window, make_clip, qtbot
     window.project.edit_mask(square_mask(), "frame")
     said = export(window, qtbot, tmp_path / "out.mp4")
     assert said.endswith("(every frame encoded: every GOP holds a changed frame)"), said
+
+
+def test_a_frame_folder_is_not_offered_a_copy_of_its_unchanged_parts(window, make_clip, qtbot, tmp_path):
+    """bmx-trees (a folder of JPGs) exported with "Copy unchanged parts as they are" offered and ticked,
+    and the dialog ended "Wrote …/bmx_out.mp4 (every frame encoded: not a video file)", which read as
+    if the file written were not a video. A folder has no stream to copy from: the box is off and
+    says why, the export says only where it wrote, and the user's choice for video files is kept."""
+    import cv2
+
+    from test_export_audit import panning
+
+    folder = tmp_path / "frames"
+    folder.mkdir()
+    for i, f in enumerate(panning(6)):
+        cv2.imwrite(str(folder / f"{i:05d}.jpg"), f)
+    window.open_path(folder)
+    window.project.edit_mask(square_mask(), "range")
+    d = window.export_dialog_show()
+    assert not d.copy_unchanged.isEnabled() and not d.copy_unchanged.isChecked()
+    assert "frame folder" in d.copy_unchanged.toolTip()
+    d.close()
+    out = tmp_path / "out.mp4"
+    said = export(window, qtbot, out)
+    assert out.exists() and said == f"Wrote {out}", said
+    assert window.settings.copy_unchanged  # (still ticked for the next video file)
+    window.open_path(make_clip(n=12))
+    assert window.export_dialog_show().copy_unchanged.isChecked()
+    window.export_dialog.close()

@@ -51,7 +51,7 @@ class ExportDialog(QDialog):
 
     def __init__(self, default_path: Path, crf: int, keep_audio: bool, has_audio: bool, summary: str, parent=None,
                  *, preset: str = "medium", full_res: bool = False, copy_unchanged: bool = True,
-                 source: Path | None = None, summarize=None):
+                 source: Path | None = None, summarize=None, can_copy: bool = True):
         super().__init__(parent)
         self.summarize = summarize  # full_res -> the summary line, said again when what it says changes
         self.source = source  # (refused as the output, never offered to replace)
@@ -92,6 +92,10 @@ class ExportDialog(QDialog):
             "H.264 MP4/MOV files: only the stretches between keyframes that hold a change are encoded\n"
             "again; the rest is copied bit for bit, so a short removal in a long clip exports in\n"
             "seconds. Other files, and this box unticked, encode every frame at the chosen quality.")
+        if not can_copy:  # (ticked, the export ended "every frame encoded: not a video file")
+            self.copy_unchanged.setChecked(False)
+            self.copy_unchanged.setEnabled(False)
+            self.copy_unchanged.setToolTip("A frame folder has no video stream to copy parts of: every frame is encoded.")
         form = QFormLayout()
         form.addRow("File", row)
         form.addRow("Quality (CRF)", self.crf)
