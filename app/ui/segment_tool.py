@@ -449,6 +449,8 @@ def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, 
                     "n_objects": max(len(v) for v in follow.values()),
                     "stopped": stopped, "frames": sorted(seen), "pending": sorted(meant - seen) if stopped else []}
 
+        # (a keyframe is reported done as soon as it is read: until a frame is tracked, its near-zero
+        # time gave the bar about a second left for a run of half a minute; no time left is said then)
         done, stopped, started = 0, False, set()  # (the keyframes the run tracked from)
         if so_far is not None:
             so_far.result = lambda: result(True)
@@ -468,7 +470,8 @@ def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, 
                     cv2.setRNGSeed(0)
                     track(lambda k: reader[a + k], b - a, keys, seg, cancel=cancel, on_mask=on_mask,
                           keep_masks=False, resume=go_on, progress=lambda r: progress(
-                              Progress(done + r.done, total, r.stage, time.monotonic() - t0, r.info)))
+                              Progress(done + r.done, total, r.stage, time.monotonic() - t0, r.info,
+                                       None if seen - set(follow) else 0.0)))
                 done += b - a - (0 if seed is None else abs(seed - resume[a, b][0]))
         except Cancelled:
             # each frame reported is final (tracked once, from its nearer keyframe): a stopped run
