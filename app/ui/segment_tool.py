@@ -800,8 +800,11 @@ class SegmentController(QObject):
         target = (ahead[0] if direction > 0 else ahead[-1]) if ahead else (frames[0] if direction > 0 else frames[-1])
         self.project.set_current(target)
         why = FLAG_REASONS.get(self.flagged[target], "the tracker is unsure of it")
-        self.controller.message.emit(f"Frame {target} ({frames.index(target) + 1} of {len(frames)} to check): {why}; "
-                                     "correct it and track again, or G for the next.")
+        if len(frames) == 1:  # (no next: G again stayed here, saying the same)
+            self.controller.message.emit(f"Frame {target} (the only frame to check): {why}; correct it and track again.")
+        else:
+            self.controller.message.emit(f"Frame {target} ({frames.index(target) + 1} of {len(frames)} to check): "
+                                         f"{why}; correct it and track again, or G for the next.")
         return target
 
     def _masks_changed(self, frames) -> None:

@@ -148,3 +148,25 @@ def test_a_mask_tool_picked_in_split_view_shows_the_picture_to_edit(window, disc
     assert window.statusBar().currentMessage().startswith("Split slider: a click or drag moves the split;")
     window.tools.set_tool("brush")
     assert window.compare.mode == "side"
+
+
+def test_the_only_flagged_frame_is_not_offered_a_next_one(window, disc_clip, qtbot):
+    """The paraglider tracked with one frame flagged: G said "Frame 1 (1 of 1 to check): … correct it
+    and track again, or G for the next.", and G again stayed there saying the same. With one frame
+    to check there is no next: it says so, and G with more than one still offers the next."""
+    from test_segment_tool import heard
+
+    window.open_path(disc_clip)
+    p, seg = window.project, window.segment
+    p.flagged.update({3: "fallback"})
+    p.trackingChanged.emit()
+    said = heard(window)
+    window.canvas.setFocus()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_G)
+    assert p.current == 3 and said[-1] == ("Frame 3 (the only frame to check): the new cut was refused and the "
+                                           "flow-warped mask kept; correct it and track again."), said[-1]
+    p.flagged.update({5: "lost"})
+    p.trackingChanged.emit()
+    qtbot.keyClick(window.canvas, Qt.Key.Key_G)
+    assert p.current == 5 and said[-1].startswith("Frame 5 (2 of 2 to check): ")
+    assert said[-1].endswith("; correct it and track again, or G for the next.")
