@@ -781,7 +781,12 @@ class MainWindow(QMainWindow):
         p, r = self.project, self.project.results
         config = self.controller.engine_config(crop_to_mask=full_res)
         text = f"Frames {p.start}..{p.end - 1} are inpainted, the others copied. "
-        notes = "".join(" " + note for note in export_notes(p.reader))
+        # (a range narrowed to try Inpaint on a few frames exported the object gone there, back after)
+        outside = [i for i in p.masks.masked_frames() if not p.start <= i < p.end]
+        notes = "".join(" " + note for note in ([f"{frames_text(outside).capitalize()}, outside the in/out range, have masks "
+                                                 "too: they are copied with what the masks cover still in them; widen "
+                                                 "the range (I and O set its ends) to inpaint them."] if outside else [])
+                        + export_notes(p.reader))
         if all(p.masks.is_empty(i) for i in range(p.start, p.end)):
             return (f"No frame of {p.start}..{p.end - 1} has a mask: the export is the video as it is; paint what "
                     "should go first." + notes)

@@ -4,7 +4,7 @@ before Track. Each docstring says what went wrong before the fix."""
 import pytest
 from PySide6.QtCore import Qt
 
-from test_segment_tool import N, click, disc_centre, disc_mask, select_and_commit
+from test_segment_tool import H, N, W, click, disc_centre, disc_mask, select_and_commit
 from test_segment_tool import disc_clip  # noqa: F401 - the clip (a fixture)
 
 CTRL = Qt.KeyboardModifier.ControlModifier
@@ -170,3 +170,24 @@ def test_the_only_flagged_frame_is_not_offered_a_next_one(window, disc_clip, qtb
     qtbot.keyClick(window.canvas, Qt.Key.Key_G)
     assert p.current == 5 and said[-1].startswith("Frame 5 (2 of 2 to check): ")
     assert said[-1].endswith("; correct it and track again, or G for the next.")
+
+
+def test_the_export_dialog_says_masked_frames_outside_the_range_keep_their_object(window, disc_clip, qtbot, dialogs):
+    """The paraglider tracked through all 70 frames, inpainted over 0..7 to try it, then exported: the
+    dialog said "Frames 0..7 are inpainted, the others copied." and the file had the paraglider gone
+    for a quarter of a second, back for the rest. It says which masked frames lie outside the range
+    and what to do."""
+    from uihelpers import square_mask
+
+    window.open_path(disc_clip)
+    p = window.project
+    p.edit_mask(square_mask(H, W), "range")  # (every frame: the range is all of them)
+    d = window.export_dialog_show()
+    assert "outside the in/out range" not in d.summary.text()
+    d.close()
+    p.set_range(0, 3)
+    d = window.export_dialog_show()
+    assert d.summary.text().startswith("Frames 0..2 are inpainted, the others copied.")
+    assert (f"Frames 3..{N - 1}, outside the in/out range, have masks too: they are copied with what the masks "
+            "cover still in them; widen the range (I and O set its ends) to inpaint them.") in d.summary.text()
+    d.close()
