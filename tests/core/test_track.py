@@ -477,6 +477,52 @@ def test_a_mask_that_moves_as_the_object_is_trusted_though_its_colour_score_sagg
         assert flag == FALLBACK
 
 
+def make_paused_clip(n=16, h=96, w=160, stop=8, seed=4):
+    """A red body with a beige head above it, both textured with the object, moves 4 px right a frame
+    (static camera) up to frame ``stop``, holds still for one frame and moves back, as a hand shakes a
+    teddy. The background has beige patches: colour alone does not tell the head from them. Returns
+    frames, the object's masks and its head's."""
+    rng = np.random.default_rng(seed)
+    bg = cv2.resize(rng.integers(30, 120, (h // 8, w // 8, 3), dtype=np.uint8), (w, h), interpolation=cv2.INTER_CUBIC)
+    bg[..., 0] //= 2
+    beige = np.array([215, 190, 150], np.int16)
+    for x0, y0 in ((8, 8), (120, 60), (130, 10), (10, 70)):
+        bg[y0:y0 + 18, x0:x0 + 22] = beige
+    yy, xx = np.mgrid[0:h, 0:w]
+    frames, masks, heads = [], [], []
+    for i in range(n):
+        cx = 40 + 4 * min(i, stop) - 4 * max(0, i - stop - 1)
+        img = bg.copy()
+        body = (xx - cx) ** 2 + (yy - 60) ** 2 <= 15 ** 2
+        head = ((xx - cx) ** 2 + (yy - 36) ** 2 <= 10 ** 2) & ~body
+        st = (25 * np.sin((xx - cx) / 2.0) * np.sin(yy / 3.0)).astype(np.int16)  # moves with the object
+        img[body] = np.clip(np.stack([200 + st, 60 + st // 2, 50 + st // 2], -1)[body], 0, 255).astype(np.uint8)
+        img[head] = np.clip(beige + st[..., None] // 2, 0, 255)[head].astype(np.uint8)
+        frames.append(img)
+        masks.append(body | head)
+        heads.append(head)
+    return frames, masks, heads
+
+
+@pytest.mark.parametrize("inside", [0.9, 0.0])
+def test_an_object_that_pauses_keeps_the_part_colour_does_not_find(inside):
+    """The teddy shaken in both hands: where it turns back it stops for a frame, so its mask stops
+    dead and ``motion_guard`` distrusts it; the search then finds the part whose colour is the
+    object's alone (the red body, inside the mask) and puts it in, flagged, dropping the head for
+    three frames. With ``stop_inside`` the mask that holds the search's region is kept as it is."""
+    frames, masks, heads = make_paused_clip()
+    cv2.setRNGSeed(0)
+    res = track(lambda i: frames[i], len(frames), {0: masks[0]}, GrabCutSegmenter(),
+                params=TrackParams(stop_inside=inside))
+    head = [np.count_nonzero(res.mask(i) & heads[i]) / np.count_nonzero(heads[i]) for i in range(len(frames))]
+    if inside:
+        assert min(head) > 0.85, head
+        assert res.flagged() == []
+        assert min(mask_iou(res.mask(i), masks[i]) for i in range(len(frames))) > 0.9
+    else:  # the pause frame (9): the head dropped, the frame flagged
+        assert head[9] < 0.2 and res.flags[9] == FALLBACK, (head, res.flags)
+
+
 def test_between_close_keyframes_a_textured_object_follows_the_flow_alone(monkeypatch):
     """Between two keyframes at most ``between_warp`` frames apart a textured object that colour
     does not separate (real objects; measured in docs/SEGMENTATION.md) follows the flow warp, as
