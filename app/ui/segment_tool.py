@@ -858,6 +858,9 @@ class SegmentController(QObject):
         """Show candidate ``index`` (0-based): Tab's next one, a thumbnail of the strip clicked, Alt+1..9."""
         if 0 <= index < len(self.tool.candidates) and self.active:
             self.tool.index = index
+            history = self.tool.history  # (Ctrl+Z back to these candidates shows the one picked, not the first)
+            if history and history[-1][2] and history[-1][2][0] is self.tool.candidates[0]:
+                history[-1] = history[-1][:3] + (index,) + history[-1][4:]
             self.canvas.update()
             self.controller.message.emit(f"Candidate {self.tool.index + 1} of {len(self.tool.candidates)}: Tab shows "
                                          "the next, Enter keeps it"

@@ -176,3 +176,21 @@ def test_finishing_a_stopped_run_names_the_frames_it_tracked(window, disc_clip, 
         seg.track_action.trigger()
     assert blocker.args[0]["frames"] == list(range(3, N))
     assert said[-1].startswith(f"Tracked {N - 3} frames from keyframe 2, frames 3..{N - 1} (on from where the stopped run had got to")
+
+
+def test_undoing_a_click_shows_the_candidate_that_was_shown_before_it(window, disc_clip, qtbot):
+    """The paraglider's wing: Tab to candidate 2 (the wing with the hill behind it), a right click on
+    the hill, Ctrl+Z: "the selection is as it was before it", but candidate 1 showed, framed in the
+    strip, not the candidate 2 the user had picked and clicked on. The candidate picked comes back."""
+    window.open_path(disc_clip)
+    seg = window.segment
+    window.tools.set_tool("segment")
+    click(qtbot, window, *disc_centre(0))
+    qtbot.waitUntil(lambda: len(seg.tool.candidates) > 1, timeout=30_000)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Tab)
+    picked, index = seg.tool.candidate.copy(), seg.tool.index
+    assert index == 1
+    click(qtbot, window, 110, 80, Qt.MouseButton.RightButton)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Z, CTRL)
+    assert len(seg.tool.points) == 1 and seg.tool.index == index and (seg.tool.candidate == picked).all()
+    assert seg.strip.current == index  # (framed in the strip too)

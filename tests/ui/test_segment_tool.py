@@ -1596,7 +1596,7 @@ def test_a_first_click_gets_the_background_plates_candidate_second_once_the_othe
     click(qtbot, window, 110, 10, Qt.MouseButton.RightButton)
     assert len(seg.tool.candidates) == 1
     qtbot.keyClick(window.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
-    assert len(seg.tool.candidates) == len(first) + 1 and seg.tool.index == 0
+    assert len(seg.tool.candidates) == len(first) + 1 and seg.tool.index == 1  # (the one picked with Tab)
     assert mask_iou(seg.tool.candidates[1].mask, masks[10]) > 0.85
 
 
