@@ -559,7 +559,7 @@ def _step_cues(prev_rgb, prev_mask, cur_rgb, state: _CueState, flow_fn, p: Track
 
 
 def _redetect(cur_rgb, state: _CueState, p: TrackParams):
-    """Search the whole frame for the object; returns (mask or None, score).
+    """Search the whole frame for the object; returns (mask or None, score, the region that seeded it).
 
     Evidence per pixel: the keyframe's colour logit (object : the whole background) blurred,
     plus the motion logit (the residual flow after the camera homography moves like the object
@@ -595,13 +595,13 @@ def _redetect(cur_rgb, state: _CueState, p: TrackParams):
         if score > best_score:
             best, best_score = sel, score
     if best is None or best_score < p.redetect_min:
-        return None, best_score
+        return None, best_score, None
     sd = signed_distance(best)
     area = np.count_nonzero(best)
     logit = p.w_shape * np.clip(sd / max(2.0, p.shape_scale * np.sqrt(area)), -3, 3)
     logit += p.w_colour * np.clip(state.colour.logit(cur_rgb, state.bins(cur_rgb)), -4, 4)
     mask = _keep_overlapping(_band_cut(cur_rgb, logit, sd, _band(best, p), p), best)
-    return (mask if mask.any() else best), best_score
+    return (mask if mask.any() else best), best_score, best
 
 
 def _guarded(cur_rgb, mask, flag, state: _CueState, p: TrackParams):
@@ -610,7 +610,10 @@ def _guarded(cur_rgb, mask, flag, state: _CueState, p: TrackParams):
     A result is trusted when the step did not flag it lost, its area is within x3 of the last
     trusted mask and its keyframe colour score is at least ``guard`` x the keyframe's own. Else
     (or while the object is missing) the whole frame is searched (``_redetect``); a found region
-    replaces the mask when it looks more like the object. A doubtful mask that nothing replaces
+    replaces the mask when it looks more like the object (for a doubtful or missing mask, by the
+    higher of the cut's score and the found region's own: mmaction_demo's bottle, in view again
+    from frame 61, was refused on every frame as its paler label pulled the cut's score to 0.4-0.7
+    against the 0.8 x 1.48 needed, the region itself scoring 1.6-1.8). A doubtful mask that nothing replaces
     is kept when the cut agreed with the warp (flag ""), otherwise dropped: an empty mask, ``lost``,
     and the search goes on in the next frames. A mask doubted only because it stopped dead is kept
     as it is when the region the search finds lies inside it (``stop_inside``): the object paused.
@@ -627,7 +630,7 @@ def _guarded(cur_rgb, mask, flag, state: _CueState, p: TrackParams):
             # a re-detected mask may be a look-alike: keep searching for a while and switch
             # to a region that looks clearly more like the object
             state.probation -= 1
-            found, _ = _redetect(cur_rgb, state, p)
+            found, _, _ = _redetect(cur_rgb, state, p)
             if found is not None and mask_iou(found, mask) < 0.5:
                 fa = state.appearance(cur_rgb, found)
                 if fa >= p.found * state.s0 and fa > app + p.switch:
@@ -637,7 +640,7 @@ def _guarded(cur_rgb, mask, flag, state: _CueState, p: TrackParams):
             state.motion = r
         state.trust(mask)
         return mask, flag
-    found, _ = _redetect(cur_rgb, state, p)
+    found, _, seed = _redetect(cur_rgb, state, p)
     if (found is not None and plausible and stopped and flag != LOST and state.missed == 0
             and _inside(found, mask) >= p.stop_inside > 0):
         # the mask stopped dead, yet the object the search finds lies in it: the object paused (a
@@ -650,6 +653,11 @@ def _guarded(cur_rgb, mask, flag, state: _CueState, p: TrackParams):
         return mask, flag
     if found is not None:
         fa = state.appearance(cur_rgb, found)
+        if not looks:
+            # the region the search found may score as the object while the cut grown from it does
+            # not: parts of the object whose colours the keyframe model gives to the background
+            # (lit or blurred otherwise than on the keyframe) pull the cut's mean down
+            fa = max(fa, state.appearance(cur_rgb, seed))
         better = fa > app if not looks else (mask_iou(found, mask) < 0.5 and fa > app + p.switch)
         if fa >= p.found * state.s0 and better:
             state.trust(found)
