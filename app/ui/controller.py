@@ -295,7 +295,8 @@ class Controller(QObject):
             self.message.emit(f"Export cancelled; the {done} frames it had inpainted again are kept in the result.")
             return
         self.message.emit(f"Inpaint cancelled after {done} of {total} frames: those are kept; the other frames "
-                          "keep what an earlier Inpaint gave them, if anything.")
+                          "keep what an earlier Inpaint gave them, if anything." if done else
+                          f"Inpaint cancelled before any of its {total} frames was done: nothing changed.")
 
     def _finished(self, job: Job, result) -> None:
         kind = job.data.get("kind")

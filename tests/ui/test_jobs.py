@@ -521,3 +521,19 @@ def test_the_job_bar_does_not_say_a_jobs_name_twice(window):
                                ("Export", "copy", "Export (copy): 3/10")):
         jobs.progress.emit(Job(name, lambda *_: None), Progress(3, 10, stage, 1.0))
         assert window.job_bar.label.text().startswith(words + " · ETA"), window.job_bar.label.text()
+
+
+def test_an_inpaint_cancelled_before_its_first_frame_says_nothing_changed(window, make_clip, qtbot):
+    """The paraglider's 70 frames with the propagation fill, cancelled while it computed its first
+    chunk: "Inpaint cancelled after 0 of 70 frames: those are kept; the other frames keep what an
+    earlier Inpaint gave them, if anything." There were none to keep: it says nothing changed."""
+    p, c = inpainted(window, qtbot, make_clip(n=12, width=96, height=64, name="short.mp4"), 12)
+    first = {i: p.results.get(i) for i in range(12)}
+    p.edit_mask(square_mask(box=(60, 30, 80, 50)) | square_mask(), "range")
+    c.engine.started.connect(lambda job: c.cancel())  # (before any frame is done)
+    with qtbot.waitSignal(c.engine.cancelled, timeout=60_000):
+        c.inpaint()
+    assert all(np.array_equal(p.results.get(i), first[i]) for i in range(12))
+    msg = window.statusBar().currentMessage()
+    assert msg == "Inpaint cancelled before any of its 12 frames was done: nothing changed.", msg
+
