@@ -29,6 +29,17 @@ def format_about(seconds: float) -> str:
     return f"~{minutes} min" if not h else f"~{h} h {m} min" if m else f"~{h} h"
 
 
+WORK_SCALE = 1000  # the bar's steps where it follows the work reported (``Progress.work``)
+
+
+def time_left(p) -> float | None:
+    """Seconds left from the share of the work done, where the job reports it (``Progress.work``)
+    before any frame is done (``Progress.eta`` says none until then); else ``Progress.eta``."""
+    if p.eta is None and p.work is not None and p.fraction > 0:
+        return p.elapsed * (1.0 - p.fraction) / p.fraction
+    return p.eta
+
+
 def step_words(p) -> str:
     """The words for a job of several steps (``app.core.jobs.Phases``: its bar runs once, in permille):
     the step under way and its own count, "Inpainting 11 changed frames… 4/11"; "" for another job."""
@@ -115,8 +126,12 @@ class JobBar(QWidget):
             self.clicked.emit()
 
     def _progress(self, job, p) -> None:
-        self.bar.setRange(0, max(1, p.total))
-        self.bar.setValue(p.done)
+        if p.work is not None and not step_words(p):  # (the engine's work inside a window or chunk, before the
+            self.bar.setRange(0, WORK_SCALE)            # frames it hands on: the bar stood at 0/70 for 11 of 18 s)
+            self.bar.setValue(round(p.fraction * WORK_SCALE))
+        else:
+            self.bar.setRange(0, max(1, p.total))
+            self.bar.setValue(p.done)
         if self.words is not None:  # (they say the count: the bar its percent)
             self.bar.setFormat("%p%")
             self.label.setText(self.words(job, p))
@@ -124,7 +139,7 @@ class JobBar(QWidget):
         step = step_words(p)
         if step:  # (one bar over the steps: its percent; the step and its count beside it)
             self.bar.setFormat("%p%")
-            self.label.setText(f"{job.name}: {step} · ETA {format_seconds(p.eta)}")
+            self.label.setText(f"{job.name}: {step} · ETA {format_seconds(time_left(p))}")
             return
         self.bar.setFormat(f"{p.done}/{p.total}")
-        self.label.setText(f"{job_label(job.name, p.stage)}: {p.done}/{p.total} · ETA {format_seconds(p.eta)}")
+        self.label.setText(f"{job_label(job.name, p.stage)}: {p.done}/{p.total} · ETA {format_seconds(time_left(p))}")
