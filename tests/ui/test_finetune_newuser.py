@@ -107,7 +107,7 @@ def test_the_page_names_the_weights_it_starts_from_and_says_a_cpu_step_is_slow(w
     assert all(w.isEnabled() for w in (page.footage, page.steps, page.lr, *page.browse_buttons))
     page.use_button.click()
     assert page.source.text().startswith("fine-tuned 20") and "(chosen" in page.source.text()
-    settings.weights = str(tiny_weights.parent / "moved.pth")
+    dialog.weights_edit.setText(str(tiny_weights.parent / "moved.pth"))  # (what the General page shows counts)
     page.refresh_source()
     assert "missing" in page.source.text()
 

@@ -447,9 +447,22 @@ class FinetunePage(QWidget):
         self.delete_runs_button.setEnabled(bool(runs) and not self.jobs.busy)
         self._offer_use(self.jobs.busy)  # (what is in use may have changed)
 
+    def start_weights(self) -> Path | None:
+        """The weights Start trains from: what the settings dialog's General page shows, also before OK
+        (the page said "bundled on the General page" while that page showed another file, and Start
+        trained from the bundled one), else Settings' weights (the dialog closed)."""
+        dialog = self.window()
+        chosen, edit = getattr(dialog, "weights_file", None), getattr(dialog, "weights_edit", None)
+        if chosen is None or edit is None or not dialog.isVisible():
+            return self.settings.weights_path()
+        if not chosen.isChecked():
+            return paths.default_weights()
+        text = edit.text().strip()
+        return Path(text).expanduser() if text else None
+
     def refresh_source(self) -> None:
-        """Name the weights Start trains from (Settings' weights) and, on a CPU, how long a step takes."""
-        weights = self.settings.weights_path()
+        """Name the weights Start trains from (``start_weights``) and, on a CPU, how long a step takes."""
+        weights = self.start_weights()
         if weights is None:
             self.source.setText("No weights: choose them on the General page")
         else:
@@ -520,7 +533,7 @@ class FinetunePage(QWidget):
     def make_config(self):
         from app.core.train.trainer import TrainConfig
 
-        weights = self.settings.weights_path()
+        weights = self.start_weights()
         if weights is None:
             raise InpaintError("Choose the weights to start from on the General page first.")
         require_weights_file(weights)
