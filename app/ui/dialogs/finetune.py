@@ -302,8 +302,8 @@ class FinetunePage(QWidget):
         self.running: Path | None = None  # the run folder of the training under way
         self.reached = (0, 0)  # (the last whole step, Steps) of the training under way
         self.validated = False  # a validation ran whose PSNR is not drawn yet
-        #: (the words of the last step's report, the step under way, since when): a step on a CPU takes a
-        #: minute or two, and the line stood still meanwhile, as if the run had hung
+        #: (the words of the last step's report, the step under way, since when, the status bar's words for
+        #: the report): a step on a CPU takes minutes, and the lines stood still meanwhile, as if the run had hung
         self.under_way: tuple | None = None
         #: the clock's next second: it ticks at each whole second since the step began (a 1 s coarse timer,
         #: early or late by some ms, showed one second twice, or skipped one, about every 10 s)
@@ -642,10 +642,10 @@ class FinetunePage(QWidget):
         elif "sec_per_step" in info:
             parts += [f"{info['sec_per_step']:.3g} s/step", f"ETA {format_seconds(info['eta'])}"]
         else:
-            parts.append("ETA after the first step")
+            parts.append(f"ETA once step {p.done + 1} is done")  # ("after the first step" on a run continued at 1)
         self.status.setText(" · ".join(parts))
         if p.done < p.total:
-            self.under_way = (self.status.text(), p.done + 1, monotonic())
+            self.under_way = (self.status.text(), p.done + 1, monotonic(), bar_words(job, p))
             self.next_second = 1
             self._arm(self.under_way[2])
 
@@ -659,10 +659,14 @@ class FinetunePage(QWidget):
         if self.under_way is None or not self.jobs.busy:
             self._still()
             return
-        words, step, since = self.under_way
+        words, step, since, bar_text = self.under_way
         seconds = math.floor(now - since)
         if seconds >= self.next_second:  # (a tick over a second late, the event loop held: the clock catches up)
-            self.status.setText(f"{words} · step {step} under way: {format_seconds(seconds)}")
+            clock = f"step {step} under way: {format_seconds(seconds)}"
+            self.status.setText(f"{words} · {clock}")
+            for bar in self.bars:  # (the main window's: "step 1 of 2…" stood still there for minutes, as if hung)
+                if not bar.held:
+                    bar.label.setText(f"{bar_text.removesuffix('…')}, {clock}")
             self.next_second = seconds + 1
         self._arm(now)
 
