@@ -167,7 +167,8 @@ def finetune_job(config, resume=None, stop_pressed=None):
                     "then press Start again (no checkpoint of this run had been written yet)")
             raise OutputError(str(exc).replace(RESUME_HINT, then + ".")) from None
         except Cancelled:
-            if trainer.step == 0:
+            if trainer.step == 0:  # (the trainer's checkpoint of step 0, 138 MB of the bundled model, was
+                drop_checkpoint(config)  # offered at the next start to Continue, "the program ended during it")
                 raise
             output = trainer.export_generator(config.output)
             how = STOPPED if stop_pressed is not None and stop_pressed.is_set() else CLOSED
