@@ -1,9 +1,7 @@
 """The fine-tune page as a user meets it: Stop says what happens and keeps a checkpoint that
 Continue carries on from (also after the window was closed mid-run), a single video as footage,
-bad footage and bad starting weights give one line on the page; a run stopped before its first step
-leaves nothing to continue."""
+bad footage and bad starting weights give one line on the page."""
 import json
-import time
 
 import torch
 from PySide6.QtWidgets import QMessageBox
@@ -103,31 +101,3 @@ def test_bad_footage_and_weights_say_what_to_do_on_one_line(window, tmp_path, qt
         assert page.start_button.isEnabled() and not page.stop_button.isEnabled()
     assert unfinished_run() is None  # failed starts leave nothing to continue
 
-
-def test_a_run_stopped_before_its_first_step_leaves_nothing_to_continue(window, make_clip, qtbot, monkeypatch,
-                                                                         restart):
-    """Closing the window (or Stop) during the first step said "nothing of it is kept", and the next
-    start offered a checkpoint of step 0 to Continue (138 MB for the bundled model), as a run "the
-    program ended during"."""
-    from app.core.train import trainer
-
-    real = trainer.Trainer.train_step
-
-    def slow_step(self, *a, **k):  # (a CPU's first step: minutes)
-        while not self.cancel.cancelled:
-            time.sleep(0.02)
-        return real(self, *a, **k)
-
-    monkeypatch.setattr(trainer.Trainer, "train_step", slow_step)
-    page, jobs = window.finetune, window.controller.training
-    page.footage.setText(str(make_clip(n=10, width=96, height=64)))
-    page.steps.setValue(3)
-    page.start_button.click()
-    qtbot.waitUntil(lambda: "step 1 under way" in page.status.text(), timeout=120_000)
-    run = page.running
-    with qtbot.waitSignal(jobs.cancelled, timeout=60_000):
-        page.stop_button.click()
-    assert "nothing to keep" in page.status.text(), page.status.text()
-    assert unfinished_run() is None and not (run / "checkpoints" / "last.pt").exists()
-    again = restart().finetune  # (the next start)
-    assert not again.continue_button.isEnabled() and "Continue" not in again.status.text(), again.status.text()
