@@ -46,3 +46,20 @@ def test_after_a_run_the_page_s_lines_do_not_overlap_the_plot(window, make_clip,
     assert held.isVisible() and status.height() >= status.heightForWidth(status.width()) > status.fontMetrics().height()
     assert held.geometry().bottom() < plot.geometry().top() and plot.geometry().bottom() < status.geometry().top()
     assert status.geometry().bottom() <= page.height() and dialog.height() <= 520
+
+
+def test_a_series_of_one_value_is_labelled_with_that_value_alone(qtbot):
+    """After the first validation (31.54 dB) and the first step (loss 0.2605) the axes read 15.77 to
+    47.31 dB and 0.1302 to 0.3907: bounds padded by half the value, which the run never had."""
+    from app.ui.dialogs.finetune import LossPlot
+
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.clear(2)
+    plot.add(0, {"val_psnr": 31.54})
+    plot.add(1, {"loss": 0.2605, "val_psnr": 31.54})
+    assert plot.span("val_psnr")[1] == [("31.54", 0.5)] and plot.span("loss")[1] == [("0.2605", 0.5)]
+    plot.add(2, {"loss": 0.3543, "val_psnr": 31.3})
+    assert plot.span("val_psnr")[1] == [("31.54", 1.0), ("31.3", 0.0)]
+    plot.resize(400, 200)
+    plot.grab()  # (painted with them)
