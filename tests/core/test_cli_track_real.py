@@ -51,3 +51,30 @@ def test_a_glider_and_its_small_pilot_are_followed_without_a_flag_on_every_frame
     (pilot, (x, y)), (wing, _) = areas[0], areas[-1]
     assert 270 < x < 315 and 360 < y < 400  # the pilot on the last frame, at about (293, 381)
     assert 650 < pilot < 1300 and 6000 < wing < 10000, areas  # his legs in; the wing whole
+
+
+def test_a_run_resumed_after_a_stop_follows_the_glider_as_the_unbroken_run_does(tmp_path, train_dir):
+    # Stopped and tracked again (the GUI's Track after Esc) the wing and its pilot came back flagged
+    # on almost every resumed frame (44 of 46): the run went on without the pilot's own motion, which
+    # an unbroken run learns on its first frames and which vouches for his mask (motion_vouch). The
+    # resumed run now measures it on the frame before the one it goes on from.
+    from app.core.segment import FALLBACK, GrabCutSegmenter, iter_track, mask_iou
+    from app.core.video import open_video
+
+    clip = train_dir / "cotracker_paragliding.mp4"
+    firsts = []
+    for j, xy in enumerate(("630,180", "632,358")):  # the wing, the pilot: each one's first mask
+        (tmp_path / f"o{j}").mkdir()
+        firsts.append(mask(tracked(tmp_path / f"o{j}", clip, "--click", xy, "--end", "1")[0], 0))
+    n, seed = 24, 12
+    with open_video(clip) as r:
+        def run(resume=None):
+            cv2.setRNGSeed(0)
+            return {s.index: s for s in iter_track(r.read, n, {0: firsts}, GrabCutSegmenter(), resume=resume)}
+
+        whole = run()
+        again = run({0: (seed, whole[seed].objects)})
+    assert sorted(again) == [0, *range(seed + 1, n)]  # (the keyframe, then the frames after the seed)
+    resumed = [i for i in range(seed + 1, n) if again[i].flag == FALLBACK]
+    assert len(resumed) <= 1, resumed  # (11 of 11 before)
+    assert mask_iou(again[n - 1].mask, whole[n - 1].mask) > 0.8
