@@ -86,6 +86,21 @@ def test_missing_weights_and_an_unusable_data_folder_say_what_to_do_in_the_windo
     assert not window.controller.training.busy
 
 
+def test_a_file_in_the_place_of_the_runs_folder_is_named_with_what_to_do(window, make_clip, monkeypatch, tmp_path):
+    """A file where the data folder's finetune folder goes said "(File exists): free space there or
+    make it writable", neither of which helps."""
+    page = window.finetune
+    page.footage.setText(str(make_clip(n=10, width=96, height=64)))
+    for data, file in ((tmp_path / "data", tmp_path / "data" / "finetune"), (tmp_path / "f" / "data", tmp_path / "f")):
+        monkeypatch.setenv("STTN_INPAINT_DATA", str(data))
+        file.parent.mkdir(parents=True, exist_ok=True)
+        file.write_text("not a folder")
+        page.start_button.click()
+        text = page.status.text()
+        assert f"{file} is a file, not a folder; move or rename it" in text and "free space" not in text, text
+        assert not window.controller.training.busy
+
+
 def test_the_page_names_the_weights_it_starts_from_and_says_a_cpu_step_is_slow(window, make_clip, qtbot, settings,
                                                                                  tiny_weights):
     page, jobs = window.finetune, window.controller.training

@@ -207,8 +207,12 @@ def _writable(root: Path) -> Path:
         with tempfile.TemporaryFile(dir=root):
             pass
     except OSError as exc:
-        raise OutputError(f"Cannot write fine-tune runs in {root} ({exc.strerror or exc}): free space there or "
-                          "make it writable (Settings > Storage shows the data folder).") from None
+        # (a file where a folder of the path should be: "(File exists): free space there or make it writable")
+        file = next((p for p in (root, *root.parents) if p.exists() and not p.is_dir()), None)
+        why = (f": {file} is a file, not a folder; move or rename it" if file is not None else
+               f" ({exc.strerror or exc}): free space there or make it writable")
+        raise OutputError(
+            f"Cannot write fine-tune runs in {root}{why} (Settings > Storage shows the data folder).") from None
     return root
 
 
