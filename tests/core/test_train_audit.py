@@ -264,3 +264,36 @@ def test_a_run_killed_before_it_saved_anything_leaves_no_work_folder(tmp_path, d
     (kept / "notes").mkdir(parents=True)
     assert main(base + ["--workdir", str(kept)]) == 130
     assert (kept / "notes").is_dir()  # (not made by this run: as it was, its empty folders too)
+
+
+def test_the_logged_step_time_leaves_out_the_validation_before_the_first_step(tmp_path, data, tiny_weights,
+                                                                                monkeypatch):
+    """metrics.jsonl's sec_per_step (what the fine-tune page's estimate reads) counted the validation
+    before step 1 in the first step: 415 s logged for a 257 s CPU step. The clock here jumps 1000 s
+    during that validation, so only a step time that leaves it out is under 1000."""
+    import time
+    import types
+
+    from app.core.train import trainer as trainer_module
+
+    offset = [0.0]
+    clock = types.SimpleNamespace(**{k: getattr(time, k) for k in dir(time) if not k.startswith("_")})
+    clock.monotonic = lambda: time.monotonic() + offset[0]
+    monkeypatch.setattr(trainer_module, "time", clock)
+    cfg = TrainConfig(data=[str(data)], workdir=str(tmp_path / "w"), init_weights=str(tiny_weights), steps=2,
+                      sample_frames=3, disc_channels=8, device="cpu", checkpoint_every=0, val_every=0, log_every=1,
+                      val_data=[str(data)], val_at_start=True)
+    tr = Trainer(cfg)
+    real = tr.validate
+
+    def validate(*a, **k):
+        if tr.step == 0:
+            offset[0] += 1000.0  # (a validation of 1000 s, as far as the trainer's clock says)
+        return real(*a, **k)
+
+    tr.validate = validate
+    tr.run()
+    lines = [json.loads(x) for x in (tmp_path / "w" / "metrics.jsonl").read_text().splitlines()]
+    assert lines[0]["step"] == 0 and lines[0]["time"] >= 1000  # the validation before step 1 was run
+    steps = [x["sec_per_step"] for x in lines if "sec_per_step" in x]
+    assert len(steps) == 2 and max(steps) < 1000, lines

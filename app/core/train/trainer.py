@@ -719,7 +719,10 @@ class Trainer:
                 if not self.cancel.cancelled:
                     self._log({"step": 0, **v, "time": round(time.monotonic() - start, 3)})
             report()
-            loop_start = time.monotonic()
+            # (the log's s/step counts steps only: from here, not from the start, which the reading of
+            # the clips' first batch and the validation before step 1 would fill: 415 s logged for a
+            # 257 s CPU step, and the fine-tune page's estimate took it for the step time)
+            loop_start = t_last = time.monotonic()
             while self.step < cfg.steps:
                 if cfg.time_limit is not None and ddp.any_flag(self.ctx, time.monotonic() - start >= cfg.time_limit):
                     log.info("time limit of %.0f s reached at step %d", cfg.time_limit, self.step)
