@@ -500,12 +500,16 @@ class FinetunePage(QWidget):
         beside the 500 it starts at, and the sum (8 hours or more) was left to the user."""
         kind, seconds = self.step_time
         steps = self.steps.value()
+        # (on a CPU the footage's reading and the scoring before the first step and after the last take
+        # minutes of their own: 158 s and 120 s for three clips on 2 cores, a 2-step run 12 min in all
+        # where the estimate said 2)
+        besides = " + a few min to read and score the footage" if kind == "cpu" else ""
         if seconds is not None:
             self.steps_hint.setText(f"About {format_about(steps * seconds)[1:]} ({seconds:.3g} s a step in the last run"
-                                    f"{' on this CPU' if kind == 'cpu' else ''})")
+                                    f"{' on this CPU' if kind == 'cpu' else ''}){besides}")
         elif kind == "cpu":
             advice = "; give tens" if steps > 100 else ""  # (beside 2 steps "give tens" read as "more")
-            self.steps_hint.setText(f"On a CPU: {format_about(steps * 60)[1:]} or more{advice}")
+            self.steps_hint.setText(f"On a CPU: {format_about(steps * 60)[1:]} or more{besides}{advice}")
         else:
             self.steps_hint.setText("")
 
