@@ -553,7 +553,7 @@ def test_a_found_region_is_taken_though_the_cut_grown_from_it_scores_low():
     img = grey_rim(k)
     found, _, seed = tr._redetect(img, state, p)
     assert mask_iou(found, masks[k]) > 0.9  # the cut is the whole disc
-    assert state.appearance(img, found) < p.found * state.s0 <= state.appearance(img, seed)
+    assert state.appearance(img, found) < p.found * state.s0 < state.s0 <= state.appearance(img, seed)
     mask, flag = tr._guarded(img, np.zeros_like(masks[k]), LOST, state, p)
     assert flag == FALLBACK and mask_iou(mask, masks[k]) > 0.9
     assert state.missed == 0  # trusted: the object is followed from it again

@@ -611,7 +611,8 @@ def _guarded(cur_rgb, mask, flag, state: _CueState, p: TrackParams):
     trusted mask and its keyframe colour score is at least ``guard`` x the keyframe's own. Else
     (or while the object is missing) the whole frame is searched (``_redetect``); a found region
     replaces the mask when it looks more like the object (for a doubtful or missing mask, by the
-    higher of the cut's score and the found region's own: mmaction_demo's bottle, in view again
+    higher of the cut's score and the found region's own where that is at least the keyframe's:
+    mmaction_demo's bottle, in view again
     from frame 61, was refused on every frame as its paler label pulled the cut's score to 0.4-0.7
     against the 0.8 x 1.48 needed, the region itself scoring 1.6-1.8). A doubtful mask that nothing replaces
     is kept when the cut agreed with the warp (flag ""), otherwise dropped: an empty mask, ``lost``,
@@ -656,8 +657,13 @@ def _guarded(cur_rgb, mask, flag, state: _CueState, p: TrackParams):
         if not looks:
             # the region the search found may score as the object while the cut grown from it does
             # not: parts of the object whose colours the keyframe model gives to the background
-            # (lit or blurred otherwise than on the keyframe) pull the cut's mean down
-            fa = max(fa, state.appearance(cur_rgb, seed))
+            # (lit or blurred otherwise than on the keyframe) pull the cut's mean down. Only a region
+            # that scores at least as the keyframe's object did: one just over the bar (bmx's rider
+            # clicked on frame 5, searched for behind the trees: 1.17 against 1.42, its cut 0.99)
+            # took a wrong region on frame 62 and lost the rider found again without it (0.241 -> 0.149)
+            seed_score = state.appearance(cur_rgb, seed)
+            if seed_score >= state.s0:
+                fa = max(fa, seed_score)
         better = fa > app if not looks else (mask_iou(found, mask) < 0.5 and fa > app + p.switch)
         if fa >= p.found * state.s0 and better:
             state.trust(found)
