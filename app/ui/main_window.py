@@ -353,7 +353,7 @@ class MainWindow(QMainWindow):
             choice = self._ask(untracked + " Track it through the range first (Ctrl+T)?",
                                "Inpaint anyway", "Track first", "Cancel")
             if choice == 1:
-                self.segment.track()
+                self.segment.track(then="Inpaint range (Ctrl+Enter)")
             if choice != 0:
                 return None
         lone = self._lone_mask()

@@ -1133,8 +1133,10 @@ class SegmentController(QObject):
         self._next()
 
     # --- tracking ---------------------------------------------------------------------------
-    def track(self):
-        """Track the current frame's mask (and other keyframes in range) through the in/out range."""
+    def track(self, then: str = ""):
+        """Track the current frame's mask (and other keyframes in range) through the in/out range.
+        ``then``: the step the user was on the way to ("Inpaint range (Ctrl+Enter)", from Inpaint's
+        "Track first"), named in the message when the run ends (it ended on the Grow hint alone)."""
         p, c = self.project, self.controller
         if not c._ready():
             return None
@@ -1186,7 +1188,7 @@ class SegmentController(QObject):
         # those in range whose mask was cleared (the run fills them: they are keyframes no more)
         empty_keys = {i for i in self.keyframes if p.start <= i < p.end and p.masks.is_empty(i)}
         data = dict(kind="track", keys=digests, range=(p.start, p.end), sam=sam, video=p.video_path,
-                    keyframes=set(self.keyframes), empty_keys=empty_keys, finishing=finishing)
+                    keyframes=set(self.keyframes), empty_keys=empty_keys, finishing=finishing, then=then)
         so_far = TrackSoFar(data)  # (the frames so far, for the autosaves while it runs)
         fn = track_job(self.provider, sam, device, p.video_path, p.start, p.end, {i: p.objects_on(i) for i in keys},
                        p.masks_snapshot(), p.masks_snapshot(p.tracked),
@@ -1253,7 +1255,8 @@ class SegmentController(QObject):
         said = (tracked_text(result, n, finishing)
                 + (" (on from where the stopped run had got to; the other frames are as it left them)" if finishing
                    else " again (the other frames are as the last run left them)" if again else "")
-                + (f"; check the {len(flagged)} flagged frame(s) (G goes to the next)." if flagged else "."))
+                + (f"; check the {len(flagged)} flagged frame(s) (G goes to the next)" if flagged else "")
+                + (f"{', then' if flagged else '. Next:'} {job.data['then']}." if job.data.get("then") else "."))
 
         def text(grow: int) -> str:
             return said + (f" Grow {TRACKED_GROW} px (beside Track; now {grow}) takes a moving object's blurred "

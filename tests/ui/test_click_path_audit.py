@@ -73,6 +73,9 @@ def test_inpaint_before_track_asks_to_track_first(window, disc_clip, qtbot, dial
                          f"tracked, so Inpaint would leave it on the other {N - 1} frames. Track it through the "
                          "range first (Ctrl+T)?"]
     assert p.masks.masked_frames() == list(range(N)) and not p.results.made_in(0, N)
+    # the message names the step the user was on the way to (it ended on the Grow hint)
+    said = window.statusBar().currentMessage()
+    assert said.startswith("Tracked ") and ". Next: Inpaint range (Ctrl+Enter)." in said, said
     # tracked: Inpaint runs without a question
     with qtbot.waitSignal(window.controller.resultsReady, timeout=120_000):
         qtbot.keyClick(window.canvas, Qt.Key.Key_Return, CTRL)
