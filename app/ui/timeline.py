@@ -60,7 +60,9 @@ class RangeSlider(QLabeledRangeSlider):
                 w.installEventFilter(self)
                 if w in labels:  # (the style sheet's padding for text fields made them 28 px tall)
                     w.setStyleSheet(w.styleSheet() + " padding: 0;")
-                    w._update_size()
+                    resize = getattr(w, "_update_size", None)  # (superqt's own, private: absent in another version,
+                    if resize is not None:                      # the label keeps the size it had)
+                        resize()
         # superqt stands a label 1.5 of its heights above the handle's centre: a taller one went past
         # the top and lost its digits' tops; each stands on the groove, inside the slider
         groove = self._slider.y() if getattr(self, "_slider", None) is not None else self.height()
