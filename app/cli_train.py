@@ -32,7 +32,7 @@ def _add_common(p: argparse.ArgumentParser, finetune: bool) -> None:
                    help="folders of videos and/or frame folders, or video files (required unless --resume)")
     p.add_argument("--from", dest="init_weights", metavar="WEIGHTS", required=False, type=path_text,
                    help="generator file to start from (sttn.pth or a file written by this program)"
-                   + ("" if finetune else "; default: a fresh generator"))
+                   + ("; default: " + _bundled_help() if finetune else "; default: a fresh generator"))
     p.add_argument("--output", "-o", metavar="OUT.pth", type=path_text,
                    help="write the trained generator here (float16) at the end")
     p.add_argument("--steps", type=int_in(1), metavar="N", help=f"iterations (default {2000 if finetune else 300000})")
@@ -85,6 +85,15 @@ def _add_common(p: argparse.ArgumentParser, finetune: bool) -> None:
         g.add_argument("--blocks", type=int_in(1), metavar="N", help="fresh generator transformer blocks (default 8)")
         g.add_argument("--disc-channels", type=int_in(1), metavar="N",
                        help="discriminator base width (default 64, Table 5)")
+
+
+def _bundled_help() -> str:
+    from .core import paths
+
+    bundled = paths.default_weights()
+    where = str(bundled).replace("%", "%%")  # (argparse formats help with %)
+    return (f"the bundled generator ({where}), where the GUI's fine-tune page starts too" if bundled else
+            "the bundled generator, which is not installed here: give --from")
 
 
 def _duration(text: str) -> float:
@@ -162,8 +171,15 @@ def build_config(args):
         fields.setdefault("steps", 2000 if finetune else 300000)
         if finetune:  # (the GUI's page starts at the same: a tenth of training's, for weights that already work)
             fields.setdefault("lr", FINETUNE_LR)
-    if finetune and not fields.get("init_weights") and not args.resume:
-        raise DataError("finetune needs --from WEIGHTS (the generator to start from, e.g. sttn.pth).")
+    if finetune and not fields.get("init_weights") and not args.resume:  # (the GUI's page starts from it too)
+        from .core import paths
+
+        bundled = paths.default_weights()
+        if bundled is None:
+            raise DataError(f"finetune starts from the bundled generator, but no bundled generator is installed "
+                            f"(models/{paths.DEFAULT_WEIGHTS_NAME}): give --from WEIGHTS, the generator to start "
+                            "from (e.g. the authors' sttn.pth).")
+        fields["init_weights"] = str(bundled)
     if fields.get("init_weights") and not args.resume and not Path(fields["init_weights"]).expanduser().is_file():
         raise DataError(f"--from {fields['init_weights']} is not a file; give the generator to start from "
                         "(models/sttn_inpaint.pth, the authors' sttn.pth or a file written by finetune/train).")
@@ -227,11 +243,13 @@ class TrainProgress(TqdmProgress):
     the resumed step, so its rate and ETA count only this run's steps), else one line per step
     at most every ``every`` seconds (for logs of runs under nohup, a scheduler or a pipe). The
     last report is always shown: a line held back by the interval is printed at the end, and a
-    step reported again with new scores (the validation after the last step) is printed again."""
+    step reported again with new scores (the validation after the last step) is printed again.
+    ``opening`` (which weights the run starts from) is printed before the first report: once the
+    run's settings, folders and weights passed their checks, so that a refusal stays one line."""
 
-    def __init__(self, desc: str, stream=None, every: float = 10.0):
+    def __init__(self, desc: str, stream=None, every: float = 10.0, opening: str | None = None):
         super().__init__(desc, unit="step")
-        self.stream, self.every = stream or sys.stderr, every
+        self.stream, self.every, self.opening = stream or sys.stderr, every, opening
         self.tty = self.stream.isatty()
         self.last_line, self.last_step, self.last_shown = -float("inf"), None, None
         self.held = None  # the last report not printed because of the interval
@@ -239,7 +257,13 @@ class TrainProgress(TqdmProgress):
 
         self.validating = VALIDATING
 
+    def say_opening(self) -> None:
+        if self.opening:
+            print(self.opening, file=self.stream, flush=True)
+            self.opening = None
+
     def __call__(self, p) -> None:
+        self.say_opening()
         if p.stage == self.validating:  # (between steps: the bar and the step lines stay as they are)
             return
         if p.stage != "train":  # decoding clips into the cache, before the first step
@@ -310,7 +334,9 @@ def _run(args) -> int:
     except ValueError:  # not the main thread
         previous = None
     try:
-        with TrainProgress("finetune" if args._finetune else "train") as bar:
+        command = "finetune" if args._finetune else "train"
+        with TrainProgress(command, opening=None if resume else f"{command}: {_starting_from(cfg.init_weights)}") \
+                as bar:
             # Under torchrun every process runs this: only the first reports (each printed its own
             # loss for the same step, and a stray "step 0" while the first read the clips).
             first = os.environ.get("RANK", "0") == "0"
@@ -320,6 +346,7 @@ def _run(args) -> int:
                          f"resuming at step {trainer.step} of {cfg.steps}" if trainer.step < cfg.steps else
                          f"at step {trainer.step} already: --steps {cfg.steps} trains no more (give a larger --steps "
                          "to go on); the generator is written again")
+                bar.say_opening()
                 print(f"data: {trainer.data_description}; {cfg.width or trainer.width}x{cfg.height or trainer.height}, "
                       f"device {trainer.device}, {trainer.ctx.world_size} process(es), {start}", file=sys.stderr)
             try:
@@ -341,6 +368,17 @@ def _run(args) -> int:
             line += f"; generator written to {result.output}{REPLACING if replacing else ''}"
         print(line)
     return 0
+
+
+def _starting_from(weights) -> str:
+    """Which generator a run starts from, for the first line it prints."""
+    if not weights:
+        return "starting from a fresh generator (--from WEIGHTS starts from a file)"
+    from .core import paths
+
+    if paths.is_bundled(weights):
+        return f"starting from {weights} (the bundled generator; --from WEIGHTS starts from another)"
+    return f"starting from {weights}"
 
 
 def _remove_empty_folders(top: Path) -> None:

@@ -152,7 +152,7 @@ def test_bad_size_and_empty_data(tmp_path, data):
         Trainer(tiny(tmp_path / "w", data, sample_frames=9))
 
 
-def test_cli_finetune_and_resume(tmp_path, data, capsys):
+def test_cli_finetune_and_resume(tmp_path, data, capsys, no_bundled_weights):
     g = InpaintGenerator(GeneratorConfig(channels=16, blocks=1, patch_sizes=((8, 4), (4, 2)), width=64, height=32))
     weights = save_generator(g, tmp_path / "tiny.pth")
     cfg = tmp_path / "cfg.json"
@@ -168,6 +168,7 @@ def test_cli_finetune_and_resume(tmp_path, data, capsys):
     assert "--resume" in capsys.readouterr().err
     assert train_main(args[:5] + ["--steps", "3", "--output", str(out), "--resume"]) == 0
     assert read_checkpoint(out)[1]["steps"] == 3
+    # without --from: the bundled generator, and where there is none (no_bundled_weights) --from is asked for
     assert train_main(["finetune", "--data", str(data), "--output", str(tmp_path / "x.pth")]) == DataError.exit_code
     assert "--from" in capsys.readouterr().err
 

@@ -1,0 +1,47 @@
+"""`finetune` on the command line as a new user meets it: started without --from (the application
+ships its own generator), and with an --output it cannot write."""
+import shutil
+
+import pytest
+
+from app.cli import main
+from app.core import paths
+from app.core.errors import DataError
+from app.core.sttn.checkpoint import load_generator
+from test_train import data  # noqa: F401 - the training clip (a fixture)
+from test_train_audit import _config_file, tiny_weights  # noqa: F401 - tiny_weights: a fixture
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def test_finetune_without_from_starts_from_the_bundled_generator_and_says_so(tmp_path, data, tiny_weights, capsys,
+                                                                             monkeypatch):
+    """`finetune` demanded --from though the application ships its generator (models/, where the
+    fine-tune page starts from): a user had to find that file. Without --from it starts from the
+    bundled generator, the first line of the run says which file, and --help says it."""
+    monkeypatch.setattr(paths, "default_weights", lambda: tiny_weights)  # (tiny: a step takes a second)
+    with pytest.raises(SystemExit):
+        main(["finetune", "--help"])
+    assert "default: the bundled generator" in " ".join(capsys.readouterr().out.split())
+    out = tmp_path / "tuned.pth"
+    assert main(["finetune", "--data", str(data), "--steps", "1", "--output", str(out),
+                 "--config", str(_config_file(tmp_path)), "--device", "cpu"]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == f"finetune: starting from {tiny_weights} (the bundled generator; --from WEIGHTS starts " \
+                       "from another)", lines
+    assert load_generator(out).config.channels == 16  # the tiny generator's, not a fresh one's (256)
+    # another file given with --from: the line names it, without the note
+    other = shutil.copy(tiny_weights, tmp_path / "other.pth")
+    assert main(["finetune", "--data", str(data), "--from", str(other), "--steps", "1", "--output",
+                 str(tmp_path / "tuned2.pth"), "--config", str(_config_file(tmp_path)), "--device", "cpu"]) == 0
+    assert capsys.readouterr().err.splitlines()[0] == f"finetune: starting from {other}"
+
+
+def test_finetune_without_from_and_without_bundled_weights_says_to_give_from(tmp_path, data, capsys,
+                                                                             no_bundled_weights):
+    before = sorted(tmp_path.iterdir())
+    code = main(["finetune", "--data", str(data), "--output", str(tmp_path / "tuned.pth"), "--device", "cpu"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == DataError.exit_code and len(err) == 1, err
+    assert "no bundled generator is installed" in err[0] and "give --from WEIGHTS" in err[0], err
+    assert sorted(tmp_path.iterdir()) == before
