@@ -6,7 +6,7 @@ import pytest
 
 from app.cli import main
 from app.core import paths
-from app.core.errors import DataError
+from app.core.errors import DataError, OutputError
 from app.core.sttn.checkpoint import load_generator
 from test_train import data  # noqa: F401 - the training clip (a fixture)
 from test_train_audit import _config_file, tiny_weights  # noqa: F401 - tiny_weights: a fixture
@@ -45,3 +45,31 @@ def test_finetune_without_from_and_without_bundled_weights_says_to_give_from(tmp
     assert code == DataError.exit_code and len(err) == 1, err
     assert "no bundled generator is installed" in err[0] and "give --from WEIGHTS" in err[0], err
     assert sorted(tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize("where", ["a name too long", "under /proc", "only the output under /proc"])
+def test_an_output_that_cannot_be_written_is_refused_before_any_clip_is_read(tmp_path, data, tiny_weights, capsys,
+                                                                            monkeypatch, where):
+    """An --output whose folder (or the work folder beside it) cannot be made or written was refused
+    only after the training clips were read (minutes on a CPU with real footage), and an output
+    under /proc with --workdir elsewhere only when the generator was written, after the last step.
+    Now the folders are tried first: the same one line, no clip read, nothing left behind."""
+    import os
+    import sys
+
+    from app.core.train.trainer import Trainer
+
+    if where != "a name too long" and not (sys.platform.startswith("linux") and os.path.isdir("/proc/self")):
+        pytest.skip("/proc is Linux's")
+    read = []
+    monkeypatch.setattr(Trainer, "_load_data", lambda self, *a: read.append(a) or pytest.fail("a clip was read"))
+    out = {"a name too long": tmp_path / ("x" * 300) / "tuned.pth", "under /proc": "/proc/h114-no/tuned.pth",
+           "only the output under /proc": "/proc/tuned.pth"}[where]
+    argv = ["finetune", "--data", str(data), "--from", str(tiny_weights), "--steps", "1", "--output", str(out),
+            "--device", "cpu"] + (["--workdir", str(tmp_path / "work")] if where == "only the output under /proc" else [])
+    before = sorted(tmp_path.iterdir())
+    code = main(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == OutputError.exit_code and len(err) == 1, err
+    assert err[0].startswith("error: Cannot ") and "choose another --workdir or --output." in err[0], err
+    assert read == [] and sorted(tmp_path.iterdir()) == before
