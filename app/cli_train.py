@@ -156,6 +156,7 @@ def _config_file(path) -> dict:
 def build_config(args):
     """TrainConfig from parsed arguments (and --config JSON). Returns (config, resume)."""
     from .core.train import TrainConfig
+    from .core.train.trainer import check_folders
 
     fields = _config_file(args.config) if args.config else {}
     for name in _TUNING + ("channels", "blocks", "init_weights", "output", "workdir"):
@@ -203,8 +204,8 @@ def build_config(args):
         out = Path(fields["output"]).expanduser()
         fields["workdir"] = str(out.with_name(out.stem + ".train"))
     cfg = TrainConfig.from_dict(fields)
-    if os.environ.get("RANK", "0") == "0":  # (under torchrun: once, by the first process)
-        _try_folders(cfg)
+    # (before anything is read: an output under /proc was refused after the clips were read, or after training)
+    check_folders(cfg, write=os.environ.get("RANK", "0") == "0")  # (under torchrun: by the first process)
     if args.resume:
         if not cfg.checkpoint_path.exists():
             raise DataError(f"Nothing to resume: {cfg.checkpoint_path} does not exist; start without --resume.")
@@ -370,39 +371,6 @@ def _run(args) -> int:
             line += f"; generator written to {result.output}{REPLACING if replacing else ''}"
         print(line)
     return 0
-
-
-def _try_folders(cfg) -> None:
-    """Create the work folder and the output's folder and write a file in each, removing what this
-    made, before any clip is read (minutes with real footage on a CPU): a folder that cannot be
-    made or written (under /proc, a name too long) is refused at once, with the message the run
-    gave when it made them after reading the clips (or wrote the generator at the very end)."""
-    import tempfile
-
-    folders = [Path(cfg.workdir).expanduser()]
-    if cfg.output:
-        folders.append(Path(cfg.output).expanduser().parent)
-    for folder in folders:
-        made = [f for f in [folder, *folder.parents] if not os.path.exists(f)]  # (the deepest first)
-        try:
-            try:
-                folder.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise OutputError(f"Cannot create the folder {folder} ({exc.strerror}); "
-                                  "choose another --workdir or --output.") from None
-            try:
-                fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=folder)
-                os.close(fd)
-                os.unlink(probe)
-            except OSError as exc:
-                raise OutputError(f"Cannot write in {folder} ({exc.strerror}); "
-                                  "choose another --workdir or --output.") from None
-        finally:
-            for f in made:
-                try:
-                    f.rmdir()
-                except OSError:
-                    break
 
 
 def _starting_from(weights) -> str:

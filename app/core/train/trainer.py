@@ -25,6 +25,7 @@ import logging
 import math
 import os
 import random
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -232,16 +233,51 @@ def _set_rng_state(state: dict, sampler: ClipSampler) -> None:
     sampler.load_state_dict(state["sampler"])
 
 
+def check_folders(config: TrainConfig, write: bool = True) -> list[Path]:
+    """The run's folders (its work folder, its output's), each refused in one line (OutputError) when
+    it cannot be created or written (``write``: tried; under torchrun by the first process only), and
+    an output that is a folder. The command line calls it before reading anything; the trainer again."""
+    folders = [Path(config.workdir).expanduser()]
+    if config.output:
+        out = Path(config.output).expanduser()
+        if os.path.isdir(out):
+            raise OutputError(f"Cannot write {out}: it is a folder; give a file name for the trained generator.")
+        folders.append(out.parent)
+    if write:
+        for folder in folders:
+            _check_folder(folder)
+    return folders
+
+
 def _check_folder(folder: Path) -> None:
-    """OutputError (one line) when ``folder`` cannot be created or written."""
-    probe = folder
-    while not probe.exists() and probe.parent != probe:
+    """OutputError (one line) when ``folder`` cannot be created or written: it is made and a file
+    written in it, and what this made is removed again. (Asking ``os.access`` let a root user's run
+    through under /proc, refused only after the clips were read, or after training for the output.)"""
+    probe = folder  # (os.path.exists: Path.exists raises on a name too long for the file system)
+    while not os.path.exists(probe) and probe.parent != probe:
         probe = probe.parent
-    if probe.exists() and not probe.is_dir():
+    if os.path.exists(probe) and not probe.is_dir():
         raise OutputError(f"Cannot use the folder {folder}: {probe} is a file; choose another --workdir or --output.")
-    if not os.access(probe, os.W_OK):
-        raise OutputError(f"Cannot write in {folder} (no write permission in {probe}); "
-                          "choose another --workdir or --output.")
+    made = [f for f in [folder, *folder.parents] if not os.path.exists(f)]  # (the deepest first)
+    try:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # (under /proc; a name too long for the file system)
+            raise OutputError(f"Cannot create the folder {folder} ({exc.strerror}); "
+                              "choose another --workdir or --output.") from None
+        try:
+            fd, name = tempfile.mkstemp(prefix=".write-test-", dir=folder)
+            os.close(fd)
+            os.unlink(name)
+        except OSError as exc:
+            raise OutputError(f"Cannot write in {folder} ({exc.strerror}); choose another --workdir or --output.") \
+                from None
+    finally:
+        for f in made:
+            try:
+                f.rmdir()
+            except OSError:
+                break
 
 
 def _checkpoint_megabytes(state: dict) -> int:
@@ -315,15 +351,7 @@ class Trainer:
         self.metrics_path = self.workdir / "metrics.jsonl"
         self.samples_dir = self.workdir / "samples"
         # Checked before the slow part (model, clips); the folders are created once all is ready.
-        self._folders = [self.workdir]
-        if config.output:
-            out = Path(config.output).expanduser()
-            if out.is_dir():
-                raise OutputError(f"Cannot write {out}: it is a folder; give a file name for the trained generator.")
-            self._folders.append(out.parent)
-        if self.ctx.is_main:
-            for folder in self._folders:
-                _check_folder(folder)
+        self._folders = check_folders(config, write=self.ctx.is_main)
 
         ckpt = None
         if resume == "auto":
