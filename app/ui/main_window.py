@@ -783,13 +783,12 @@ class MainWindow(QMainWindow):
         text = f"Frames {p.start}..{p.end - 1} are inpainted, the others copied. "
         # (a range narrowed to try Inpaint on a few frames exported the object gone there, back after)
         outside = [i for i in p.masks.masked_frames() if not p.start <= i < p.end]
-        notes = "".join(" " + note for note in ([f"{frames_text(outside).capitalize()}, outside the in/out range, have masks "
-                                                 "too: they are copied with what the masks cover still in them; widen "
-                                                 "the range (I and O set its ends) to inpaint them."] if outside else [])
+        none = all(p.masks.is_empty(i) for i in range(p.start, p.end))
+        notes = "".join(" " + note for note in ([outside_text(outside, too=not none)] if outside else [])
                         + export_notes(p.reader))
-        if all(p.masks.is_empty(i) for i in range(p.start, p.end)):
-            return (f"No frame of {p.start}..{p.end - 1} has a mask: the export is the video as it is; paint what "
-                    "should go first." + notes)
+        if none:
+            return (f"No frame of {p.start}..{p.end - 1} has a mask: the export is the video as it is"
+                    + ("." if outside else "; paint what should go first.") + notes)
         plan = self.controller.plan(config)
         if not plan.todo:
             return text + "The computed result is re-encoded." + notes
@@ -909,6 +908,18 @@ class MainWindow(QMainWindow):
         self.result_loader.shutdown()
         self.project.results.dispose()
         e.accept()
+
+
+def outside_text(outside: list[int], too: bool = True) -> str:
+    """What Export does to the masked frames ``outside`` the in/out range, and how to inpaint them
+    (``too``: frames of the range have masks as well). One frame is one: it said "Frames 10, outside
+    the in/out range, have masks too: they are copied with what the masks cover still in them"."""
+    also = " too" if too else ""
+    if len(outside) == 1:
+        return (f"Frame {outside[0]}, outside the in/out range, has a mask{also}: it is copied with what the mask "
+                "covers still in it; widen the range (I and O set its ends) to inpaint it.")
+    return (f"{frames_text(outside).capitalize()}, outside the in/out range, have masks{also}: they are copied with "
+            "what the masks cover still in them; widen the range (I and O set its ends) to inpaint them.")
 
 
 def _holds_images(path: Path) -> bool:

@@ -1,0 +1,30 @@
+"""The watermark path a new user walks (running_car.mp4 in the GUI, h116): paint a logo on one frame,
+set a short range, Inpaint, compare, export. Each docstring says what the user met before the fix."""
+from uihelpers import square_mask
+
+
+def test_one_masked_frame_outside_the_range_is_named_as_one_in_the_export_dialog(window, clip):
+    """A logo painted on frame 10 before the range was narrowed to 0..4: the export dialog said
+    "Frames 10, outside the in/out range, have masks too: they are copied with what the masks cover
+    still in them"."""
+    window.open_path(clip)
+    p = window.project
+    p.set_current(10)
+    p.edit_mask(square_mask(), "frame")
+    p.set_range(0, 5)
+    d = window.export_dialog_show()
+    assert d.summary.text() == (
+        "No frame of 0..4 has a mask: the export is the video as it is. Frame 10, outside the in/out range, has a "
+        "mask: it is copied with what the mask covers still in it; widen the range (I and O set its ends) to inpaint it.")
+    d.close()
+    p.set_current(2)
+    p.edit_mask(square_mask(), "frame")
+    d = window.export_dialog_show()
+    assert ("Frame 10, outside the in/out range, has a mask too: it is copied with what the mask covers still in "
+            "it; widen the range (I and O set its ends) to inpaint it.") in d.summary.text()
+    d.close()
+    p.set_current(9)
+    p.edit_mask(square_mask(), "frame")
+    d = window.export_dialog_show()
+    assert "Frames 9..10, outside the in/out range, have masks too: they are copied" in d.summary.text()
+    d.close()
