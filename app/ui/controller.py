@@ -18,9 +18,26 @@ from app.core.reach import MaskReach, mask_reach
 
 from .appsettings import AppSettings
 from .results import Made
-from .timeline import frames_text
+from .timeline import frame_runs, frames_text
 from .workers import (Job, JobThread, export_inpaint_job, export_partial_job, export_results_job, inpaint_job,
                       preview_job, weights_identity)
+
+
+def no_mask_in_range(project) -> str:
+    """Why Inpaint is refused with no mask in the in/out range, and what to do. Masks on frames outside
+    it are named, with how to take them in: a logo painted on frame 10 before the range was set to
+    100..114 was met with "No frame in the range has a mask; paint what should go (B)", which the user
+    had done."""
+    p = project
+    outside = [i for i in p.masks.masked_frames() if not p.start <= i < p.end]
+    if not outside:
+        return "No frame in the range has a mask; paint what should go (B), or click it with Select (C) and track it."
+    where = (f"frame {outside[0]}, outside it, has one" if len(outside) == 1 else
+             f"{frames_text(outside)}, outside it, have masks" if len(list(frame_runs(outside))) <= 3 else
+             f"{len(outside)} frames outside it ({outside[0]}..{outside[-1]}) have masks")
+    return (f"No frame of the in/out range ({p.start}..{p.end - 1}) has a mask; {where}: widen the range (I and O set "
+            f"its ends at the current frame) to inpaint {'it' if len(outside) == 1 else 'them'}, or paint what should go (B) "
+            "on a frame inside it.")
 
 
 @dataclass
@@ -158,7 +175,7 @@ class Controller(QObject):
         if not self._ready():
             return None
         if not any(not p.masks.is_empty(i) for i in range(p.start, p.end)):
-            self.refused.emit("No frame in the range has a mask; paint what should go (B), or click it with Select (C) and track it.")
+            self.refused.emit(no_mask_in_range(p))
             return None
         # the frames of an earlier result stay until this run replaces them, each frame with the
         # record of what it was made from: a cancelled run loses nothing. Frames whose result is

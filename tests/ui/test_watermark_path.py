@@ -28,3 +28,29 @@ def test_one_masked_frame_outside_the_range_is_named_as_one_in_the_export_dialog
     d = window.export_dialog_show()
     assert "Frames 9..10, outside the in/out range, have masks too: they are copied" in d.summary.text()
     d.close()
+
+
+def test_inpaint_with_masks_only_outside_the_range_names_them_and_how_to_take_them_in(window, clip, qtbot, dialogs):
+    """A logo painted on frame 10, then the range set to 0..4 to try a few frames: Inpaint said "No
+    frame in the range has a mask; paint what should go (B), ...", to someone who had painted it."""
+    from PySide6.QtCore import Qt
+
+    window.open_path(clip)
+    p = window.project
+    p.set_current(10)
+    p.edit_mask(square_mask(), "frame")
+    p.set_range(0, 5)
+    qtbot.keyClick(window.canvas, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert window.notice.text() == (
+        "No frame of the in/out range (0..4) has a mask; frame 10, outside it, has one: widen the range (I and O set "
+        "its ends at the current frame) to inpaint it, or paint what should go (B) on a frame inside it.")
+    assert not window.controller.engine.busy and dialogs == []
+    p.set_current(8)
+    p.edit_mask(square_mask(), "frame")
+    window.controller.inpaint()
+    assert window.notice.text().startswith("No frame of the in/out range (0..4) has a mask; frames 8, 10, outside "
+                                           "it, have masks: widen the range")
+    p.undo.undo()
+    p.undo.undo()
+    window.controller.inpaint()  # (no mask anywhere: as before)
+    assert window.notice.text().startswith("No frame in the range has a mask; paint what should go (B)")
