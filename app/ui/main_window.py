@@ -35,6 +35,7 @@ from .tools import ToolPanel, clear_text
 APP_TITLE = "STTN Inpaint"
 VIDEO_FILTER = "Videos (*.mp4 *.mov *.mkv *.avi *.webm *.m4v);;All files (*)"
 PROJECT_FILTER = f"Projects (*{PROJECT_SUFFIX})"
+SPLIT_HINT = "Split slider: a click or drag moves the split; to edit the mask pick a tool (B, E, R, C) or press 2."
 MOUSE_HELP = [("Zoom", "Mouse wheel"), ("Pan", "Middle drag, or Space + drag"),
               ("Click to select", "Click: object, right click or Alt+click: not object, drag: box, "
                "Shift+click: a new object beside the mask; Tab / Shift+Tab: next / previous candidate, "
@@ -74,8 +75,9 @@ class MainWindow(QMainWindow):
         # a mask tool picked in Split view, where the picture to edit is hidden and a click on the
         # result moves the split (a click on the object with Select did nothing else): Side by side
         self.tools.toolChanged.connect(lambda _: self.compare.mode == "split" and self.compare.set_mode("side"))
-        self.compare.modeChanged.connect(lambda mode: mode == "split" and self.project.has_video and self.messages.show(
-            "Split slider: a click or drag moves the split; to edit the mask pick a tool (B, E, R, C) or press 2."))
+        # (and goes on leaving it: in Side by side it still said that a click moves the split)
+        self.compare.modeChanged.connect(lambda mode: self.messages.revise(SPLIT_HINT, "") if mode != "split" else
+                                         self.project.has_video and self.messages.show(SPLIT_HINT))
         self.tools.clearRequested.connect(self.clear_masks)
         self.result_view.spaceTapped.connect(self.timeline.toggle_play)  # (it has the keys once clicked)
         self.segment = SegmentController(self.canvas, self.project, self.tools, self.controller, self.settings,

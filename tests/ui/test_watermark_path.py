@@ -54,3 +54,18 @@ def test_inpaint_with_masks_only_outside_the_range_names_them_and_how_to_take_th
     p.undo.undo()
     window.controller.inpaint()  # (no mask anywhere: as before)
     assert window.notice.text().startswith("No frame in the range has a mask; paint what should go (B)")
+
+
+def test_the_split_hint_goes_when_the_view_leaves_split(window, clip):
+    """After a look in Split slider, Side by side (2) kept "Split slider: a click or drag moves the
+    split; ..." in the status bar for its 8 s, over the two panes it no longer described."""
+    window.open_path(clip)
+    bar = window.statusBar()
+    window.compare.set_mode("split")
+    assert bar.currentMessage().startswith("Split slider: a click or drag moves the split;")
+    window.compare.set_mode("side")
+    assert bar.currentMessage() == ""
+    window.compare.set_mode("split")
+    window.messages.show("Inpainted frames 0..4.")  # (a message said since stays)
+    window.compare.set_mode("original")
+    assert bar.currentMessage() == "Inpainted frames 0..4."
