@@ -274,7 +274,9 @@ class MainWindow(QMainWindow):
         commit of the object before) was made final by the Enter that followed. Else they wait
         while Track runs: its frames land as one step on top of the stack when it ends, from the
         masks it started with, so an undo meanwhile came back (an undone selection tracked onto
-        every frame) and could not be redone (the landing step cleared the redo)."""
+        every frame) and could not be redone (the landing step cleared the redo). A message that said
+        what Ctrl+Z would undo says it is undone: "… is now the mask of every frame; Ctrl+Z undoes it."
+        stayed its 8 s after the import it told of was undone."""
         if self.segment.holds_selection():
             (self.segment.redo_input if redo else self.segment.undo_input)()
             return
@@ -282,7 +284,11 @@ class MainWindow(QMainWindow):
             self.messages.show("Undo and Redo wait until Track ends: Esc stops it (the frames tracked so far are "
                                "kept, and one Ctrl+Z then takes them away).", 10000)
             return
-        (self.project.undo.redo if redo else self.project.undo.undo)()
+        stack, said = self.project.undo, self.statusBar().currentMessage()
+        step = stack.redoText() if redo else stack.undoText()
+        (stack.redo if redo else stack.undo)()
+        if "Ctrl+Z" in said and step and not redo:  # (it told of a step, "…; Ctrl+Z undoes it.", now undone)
+            self.messages.revise(said, f"Undone: {step} (Ctrl+Shift+Z redoes it).")
 
     def _undo_state(self) -> None:
         """The actions name the step (as the stack's own would; Undo names the click while a

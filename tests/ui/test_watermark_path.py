@@ -69,3 +69,25 @@ def test_the_split_hint_goes_when_the_view_leaves_split(window, clip):
     window.messages.show("Inpainted frames 0..4.")  # (a message said since stays)
     window.compare.set_mode("original")
     assert bar.currentMessage() == "Inpainted frames 0..4."
+
+
+def test_undoing_an_imported_mask_says_so_in_place_of_the_import_message(window, clip, tmp_path):
+    """running_car_mask_square.png imported, then Ctrl+Z: the status bar went on saying "… is now the mask
+    of every frame; Ctrl+Z undoes it." for its 8 s over a video with no mask left."""
+    import cv2
+    import numpy as np
+
+    window.open_path(clip)
+    png = tmp_path / "logo.png"
+    cv2.imwrite(str(png), square_mask().astype(np.uint8) * 255)
+    assert window._import(str(png))
+    bar = window.statusBar()
+    assert bar.currentMessage() == "logo.png is now the mask of every frame; Ctrl+Z undoes it."
+    window.undo_action.trigger()
+    assert window.project.masks.masked_frames() == []
+    assert bar.currentMessage() == "Undone: Import masks from logo.png (Ctrl+Shift+Z redoes it)."
+    window.redo_action.trigger()
+    assert len(window.project.masks.masked_frames()) == window.project.n_frames
+    window.messages.show("Opened something else.")  # (a message that names no step is left as it is)
+    window.undo_action.trigger()
+    assert bar.currentMessage() == "Opened something else."
