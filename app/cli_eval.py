@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
 import warnings
 from pathlib import Path
@@ -92,6 +91,7 @@ def _check_samples_dir(folder: Path, reads) -> None:
     the folder is made here."""
     from .cliutil import same_path
     from .core.errors import OutputError
+    from .core.fsutil import cannot_write_in
 
     folder = folder.expanduser()
     for what, path in reads:
@@ -104,8 +104,9 @@ def _check_samples_dir(folder: Path, reads) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(f"Cannot make the --samples folder {folder} ({exc.strerror}); choose another one.") from None
-    if not os.access(folder, os.W_OK):
-        raise OutputError(f"Cannot write in the --samples folder {folder}; choose another one.")
+    why = cannot_write_in(folder)  # (a real try: root passes os.access on a read-only mount)
+    if why:
+        raise OutputError(f"Cannot write in the --samples folder {folder} ({why}); choose another one.")
 
 
 def _interrupted(folder, made: bool, before: set) -> str:

@@ -446,7 +446,7 @@ def cmd_track(args) -> int:
     from .cliutil import (REPLACING, TqdmProgress, check_readable, note_end_past, program, refuse_inputs,
                           refuse_project, replaces, same_path)
     from .core.errors import OutputError
-    from .core.fsutil import atomic_path, check_writable
+    from .core.fsutil import atomic_path, cannot_write_in, check_writable
     from .core.masks import check_not_inverted, fit_mask, is_own_mask, mask_png, read_mask_image
     from .core.segment import CHECK, TrackParams, prepare_click, split_objects, track
     from .core.video import frame_range, open_video
@@ -477,8 +477,9 @@ def cmd_track(args) -> int:
         raise InpaintError(f"{out.parent} is a file, not a folder; choose another --output.")
     if not out.parent.is_dir():
         raise InpaintError(f"The folder {out.parent} does not exist; create it or choose another --output.")
-    if not os.access(out.parent, os.W_OK):
-        raise InpaintError(f"Cannot write in {out.parent}; choose another --output.")
+    why = cannot_write_in(out.parent)  # (a real try: root passes os.access under /proc)
+    if why:
+        raise OutputError(f"Cannot create a folder in {out.parent} ({why}); choose another --output.")
     device = _sam_device(args)
     check_readable(args.input, *(k for k, _ in args.keyframe))
     refuse_project(args.input)

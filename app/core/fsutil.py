@@ -171,9 +171,24 @@ def _writable(path: Path) -> Path:
         raise OutputError(f"Cannot write {path}: {parent} is a file, not a folder; choose another path.")
     if path.is_dir():
         raise OutputError(f"Cannot write {path}: it is a folder; give a file name.")
-    if not os.access(parent, os.W_OK):
-        raise OutputError(f"Cannot write {path}: folder {parent} is not writable; choose another path.")
+    why = cannot_write_in(parent)
+    if why:
+        raise OutputError(f"Cannot write {path}: folder {parent} is not writable ({why}); choose another path.")
     return path
+
+
+def cannot_write_in(folder) -> str:
+    """Why no file can be made in the existing ``folder`` ("" when one can), found by making and
+    removing one: ``os.access`` says yes to root under /proc or on a file system mounted read-only,
+    and the refusal then came only when the output was written, after the work."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".write-test.{os.getpid()}-", dir=folder)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(name)
+    return ""
 
 
 def fsync_path(path) -> None:
