@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .cliutil import TRAIN_DEVICES, TqdmProgress, device_arg, int_in, path_text
 from .core.config import FINETUNE_LR
-from .core.errors import Cancelled, DataError, InpaintError, OutputError, short
+from .core.errors import Cancelled, DataError, OutputError, short
 
 _TUNING = ("steps", "time_limit", "lr", "batch_size", "sample_frames", "lr_decay_every", "lr_decay_gamma", "adv_weight",
            "seed", "checkpoint_every", "checkpoint_seconds", "val_every", "val_frames", "log_every", "width", "height", "attention",
