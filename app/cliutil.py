@@ -34,13 +34,16 @@ class TqdmProgress:
         self.stage = None  # (stage, total) of the reports being counted
 
     def _left(self, p: Progress, elapsed: float) -> str:
-        """The count and the time, "61/292 frames, 00:24 so far, about 00:17 left", for a stage by work."""
+        """The count and the time, "61/292 frames written, 00:24 so far, about 00:17 left", for a stage
+        by work. The count is of the frames written, which come a batch at a time (a propagation chunk
+        of up to 60, an STTN window) while the share of the work moves within it: "97% (0/10 frames)"
+        read as a count stuck at 0, as if nothing were being done."""
         from tqdm import tqdm
 
         f = p.fraction
         left = tqdm.format_interval(elapsed * (1 - f) / f) if f > 0 else "?"
         units = self.unit if p.total == 1 else self.unit + "s"
-        return f"{p.done}/{p.total} {units}, {tqdm.format_interval(elapsed)} so far, about {left} left"
+        return f"{p.done}/{p.total} {units} written, {tqdm.format_interval(elapsed)} so far, about {left} left"
 
     def _line(self, p: Progress) -> None:
         from tqdm import tqdm

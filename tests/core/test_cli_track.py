@@ -424,12 +424,12 @@ def test_a_stage_reported_by_its_work_shows_the_share_of_work_and_its_frames(cap
         bar.lines = True
         bar(Progress(10, 292, "inpaint", elapsed=20.0, work=0.5))
     line = capsys.readouterr().err.splitlines()[0]
-    assert line == "inpaint: 50% (10/292 frames), 00:20 so far, about 00:20 left", line
+    assert line == "inpaint: 50% (10/292 frames written), 00:20 so far, about 00:20 left", line
     with TqdmProgress("inpaint", disable=False) as bar:  # (the bar on a terminal)
         bar(Progress(10, 292, "inpaint", elapsed=20.0, work=0.5))
         bar(Progress(146, 292, "copy", elapsed=1.0))
     drawn = capsys.readouterr().err.replace("\r", "\n").splitlines()
-    assert any(d.startswith("inpaint:  50%|") and d.endswith("| 10/292 frames, 00:20 so far, about 00:20 left")
+    assert any(d.startswith("inpaint:  50%|") and d.endswith("| 10/292 frames written, 00:20 so far, about 00:20 left")
                for d in drawn), drawn
     assert any(d.startswith("inpaint (copy):  50%|") and "146/292" in d for d in drawn), drawn
 
