@@ -773,7 +773,11 @@ def inpaint_video(input_path, masks, output_path, weights=None, config: Optional
             opened(reader)
         empty = all(masks.is_empty(i) for i in range(start, end))
         if empty:
-            warnings.append("The mask is empty: nothing to remove, the video was copied through unchanged.")
+            # (a range of a mask that is not empty elsewhere is said as such: "the mask is empty" read as
+            # a wrong file, and the user of --end 5 went looking for the fault in the mask)
+            where = "" if (start, end) == (0, n) else f" in frames {start} to {end - 1}, the range given"
+            warnings.append(f"The mask is empty{where}: nothing to remove, the video was copied through unchanged; "
+                            "white (non-zero) pixels mark what to remove.")
             if isinstance(reader, VideoReader):
                 try:
                     out = remux(input_path, output_path, keep_audio=keep_audio)

@@ -129,6 +129,28 @@ def test_empty_mask_warns_and_copies(clip_and_mask, tmp_path, capsys):
         assert len(o) == 6 and o.has_audio
 
 
+def test_a_mask_empty_in_the_range_given_says_so_and_what_marks_a_removal(clip_and_mask, tmp_path, capsys):
+    """A mask folder whose objects lie after --end said "The mask is empty", as if the file were
+    wrong (measured: 10 masks, the first 5 black, --end 5); and no warning said what marks a removal."""
+    clip, _ = clip_and_mask
+    folder = tmp_path / "masks"
+    folder.mkdir()
+    for i in range(6):
+        m = np.zeros((90, 160), np.uint8)
+        m[30:50, 60:100] = 255 if i >= 3 else 0
+        cv2.imwrite(str(folder / f"{i:03d}.png"), m)
+    assert main(["inpaint", str(clip), "--mask", str(folder), "-o", str(tmp_path / "a.mp4"), "--fill", "telea",
+                 "--end", "3"]) == 0
+    err = capsys.readouterr().err
+    assert ("warning: The mask is empty in frames 0 to 2, the range given: nothing to remove, the video was copied "
+            "through unchanged; white (non-zero) pixels mark what to remove.") in err, err
+    empty = tmp_path / "empty.png"
+    cv2.imwrite(str(empty), np.zeros((90, 160), np.uint8))
+    assert main(["inpaint", str(clip), "--mask", str(empty), "-o", str(tmp_path / "b.mp4")]) == 0
+    assert "warning: The mask is empty: nothing to remove, the video was copied through unchanged; white " \
+           "(non-zero) pixels mark what to remove." in capsys.readouterr().err
+
+
 def test_without_weights_fills_by_propagation(clip_and_mask, tmp_path, capsys, no_bundled_weights):
     clip, mask = clip_and_mask
     code = main(["inpaint", str(clip), "--mask", str(mask), "-o", str(tmp_path / "p.mp4")])
