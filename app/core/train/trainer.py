@@ -25,7 +25,6 @@ import logging
 import math
 import os
 import random
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +37,7 @@ from torch.nn.parallel import DistributedDataParallel as DDP
 
 from ..cache import cache_dir as user_cache_folder
 from ..errors import Cancelled, DataError, OutputError, WeightsError
-from ..fsutil import atomic_path
+from ..fsutil import atomic_path, cannot_write_in
 from ..jobs import CancelToken, Progress, ProgressFn, no_progress
 from ..maskgen import sample_masks
 from ..sttn.checkpoint import build_from_checkpoint, save_generator
@@ -265,13 +264,9 @@ def _check_folder(folder: Path) -> None:
         except OSError as exc:  # (under /proc; a name too long for the file system)
             raise OutputError(f"Cannot create the folder {folder} ({exc.strerror}); "
                               "choose another --workdir or --output.") from None
-        try:
-            fd, name = tempfile.mkstemp(prefix=".write-test-", dir=folder)
-            os.close(fd)
-            os.unlink(name)
-        except OSError as exc:
-            raise OutputError(f"Cannot write in {folder} ({exc.strerror}); choose another --workdir or --output.") \
-                from None
+        why = cannot_write_in(folder)
+        if why:
+            raise OutputError(f"Cannot write in {folder} ({why}); choose another --workdir or --output.")
     finally:
         for f in made:
             try:
