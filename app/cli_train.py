@@ -215,6 +215,7 @@ def build_config(args):
         # The checkpoint's settings define the run; options given now (steps, output, ...) win.
         merged = {**saved, **fields}
         cfg = TrainConfig.from_dict(merged)
+        _refuse_missing_data(cfg)
         _refuse_own_files(cfg)
         return cfg, cfg.checkpoint_path
     if not cfg.data:
@@ -222,8 +223,21 @@ def build_config(args):
     if cfg.checkpoint_path.exists():
         raise OutputError(f"{cfg.workdir} already holds a training run ({cfg.checkpoint_path}); "
                           "add --resume to continue it or choose another --workdir.")
+    _refuse_missing_data(cfg)
     _refuse_own_files(cfg)
     return cfg, None
+
+
+def _refuse_missing_data(cfg) -> None:
+    """Refuse a --data or --val path that is not there before anything is read: a missing --val
+    was found only after the training clips were read (10 s for one clip, minutes for a folder of
+    them) and was called "Training data"."""
+    for option, paths in (("--data", cfg.data), ("--val", getattr(cfg, "val_data", None))):
+        for raw in paths or []:
+            if not Path(raw).expanduser().exists():
+                what = "training" if option == "--data" else "validation"
+                raise DataError(f"{option} {raw} does not exist; pass the {what} clips: video files or folders of "
+                                "videos or of frames.")
 
 
 def _refuse_own_files(cfg) -> None:

@@ -1,0 +1,27 @@
+"""finetune/train refuse a --data or --val path that is not there before any clip is read."""
+import pytest
+
+from app.cli import main
+
+
+@pytest.mark.parametrize("command", ["finetune", "train"])
+def test_a_missing_val_path_is_refused_before_the_training_clips_are_read(command, make_clip, tmp_path, capsys):
+    """A missing --val was found after the training clips were read (10 s for one 10-frame clip on a
+    2-core CPU, minutes for a folder) and was called "Training data nothere"."""
+    clip = make_clip(n=6)
+    code = main([command, "--data", str(clip), "--val", str(tmp_path / "nothere"), "--steps", "1",
+                 "-o", str(tmp_path / "t.pth"), "--device", "cpu"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1, err  # (no "reading training clips 1/1" before it)
+    assert err[0] == (f"error: --val {tmp_path / 'nothere'} does not exist; pass the validation clips: video files "
+                      "or folders of videos or of frames."), err
+    assert not (tmp_path / "t.train").exists()
+
+
+def test_a_missing_data_path_among_several_is_named_by_its_option(make_clip, tmp_path, capsys):
+    clip = make_clip(n=6)
+    assert main(["train", "--data", str(clip), str(tmp_path / "gone"), "--steps", "1", "-o",
+                 str(tmp_path / "t.pth"), "--device", "cpu"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: --data {tmp_path / 'gone'} does not exist; pass the training clips: video files or "
+                   "folders of videos or of frames."], err
