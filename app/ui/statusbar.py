@@ -313,7 +313,12 @@ class StatusFields(QObject):
     (unused)', '665 MB'; the tooltips name them) while the names would leave a warning's words, beside
     its sign and ×, less than ``MESSAGE_ROOM``. The sign and × (47 px in the Fusion style: a 16-px
     sign, 4 px and a 27-px ×) count whether a warning shows or not: counted only while one showed, the
-    names went and came back with each warning at the widths of a 47-px band."""
+    names went and came back with each warning at the widths of a 47-px band.
+
+    A routine message wider than its room beside them takes their room too while it shows
+    (``make_room``): at 1440 px wide, "Tracked 14 frames ... check the 2 flagged frame(s) (G goes to the
+    next), then Inpaint range (Ctrl+Enter). Grow 8 px ..." lost all after "(Ctrl+Enter). Gro", and at
+    1280 px "then Inpaint range (Ctrl+Enter)", the next step; an import's "; Ctrl+Z undoes it." went too."""
 
     def __init__(self, bar: QStatusBar, settings, fill=None):
         super().__init__(bar)
@@ -335,6 +340,28 @@ class StatusFields(QObject):
         self.timer.timeout.connect(self.update_memory)
         self.timer.start(2000)
         self.refresh()
+        bar.messageChanged.connect(lambda _: self.make_room())
+
+    @property
+    def fields(self) -> tuple[QLabel, ...]:
+        return self.device, self.weights, self.memory
+
+    def make_room(self) -> None:
+        """The fields hidden while the bar shows a routine message wider than its room beside them,
+        shown again when it goes (a warning leaves them: its sign and × are placed by that room). A
+        job's progress and Cancel stay in sight either way."""
+        for field in self.fields:
+            field.show()  # (the room is measured beside them, as the window's width has them)
+        text = self.bar.currentMessage()
+        if not text or getattr(self.bar, "warning", False) or not self.bar.isVisible():
+            self.fit()
+            return
+        self.fit()
+        self.bar.layout().activate()
+        if self.bar.fontMetrics().horizontalAdvance(text) > message_rect(self.bar).width():
+            for field in self.fields:
+                field.hide()
+            self.bar.layout().activate()  # (the message is drawn in the room they leave at once)
 
     def refresh(self) -> None:
         try:
@@ -394,8 +421,8 @@ class StatusFields(QObject):
         more than the bar does, and a message that wide was cut (at 800 px: 318 px for 315). A warning's
         sign and × count always (``MessageBar.marks_width``), so that a warning's coming or going never
         changes the fields."""
-        if not self.bar.isVisible():
-            return  # (its width is not the window's yet)
+        if not self.bar.isVisible() or self.device.isHidden():
+            return  # (its width is not the window's yet; or a long message has the fields' room: make_room)
         self.bar.layout().activate()  # (the fields placed as their words are now)
         room = message_rect(self.bar, self.device).width()
         wider = sum(f.fontMetrics().horizontalAdvance(texts[0]) - f.fontMetrics().horizontalAdvance(f.text())
@@ -408,7 +435,7 @@ class StatusFields(QObject):
 
     def eventFilter(self, obj, e) -> bool:
         if obj is self.bar and e.type() == QEvent.Type.Resize:
-            self.fit()
+            self.make_room()  # (the fields named or not by the new width, then hidden if the message needs it)
         return False
 
 

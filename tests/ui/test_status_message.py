@@ -12,8 +12,10 @@ LONG = ("Exported beach_holiday_inpainted.mp4 to /home/user/Videos/holiday/2026 
 def message_room(bar) -> int:
     """Where QStatusBar draws its message: from 6 px in to 2 px before the first widget right of it."""
     shown = [w for w in bar.findChildren(QWidget) if w.parent() is bar and w.isVisible() and w.width() > 0]
-    first = min(w.x() for w in shown if not isinstance(w, QSizeGrip))
-    return first - 2 - 6
+    fields = [w.x() for w in shown if not isinstance(w, QSizeGrip)]
+    if not fields:  # (a long message has the fields' room too: up to the size grip)
+        return min([w.x() for w in shown if isinstance(w, QSizeGrip)] or [bar.width() - 12]) - 6
+    return min(fields) - 2 - 6
 
 
 def resize(qtbot, window, width):
@@ -25,7 +27,8 @@ def resize(qtbot, window, width):
 def test_a_long_message_ends_in_an_ellipsis_with_the_whole_of_it_in_the_tooltip(window, clip, qtbot):
     """A message longer than the room beside the fields was cut off mid-letter where the fields begin
     (no sign that more was said). It ends in "…" there, drawn as the bar draws a message that fits,
-    and the bar's tooltip holds it whole; a message that fits is shown whole."""
+    and the bar's tooltip holds it whole; a message that fits is shown whole. The long one has the
+    fields' room too while it shows (``StatusFields.make_room``): they come back with the next that fits."""
     window.settings.weights = ""
     window.settings.device = "cpu"
     window.status.refresh()
@@ -35,12 +38,15 @@ def test_a_long_message_ends_in_an_ellipsis_with_the_whole_of_it_in_the_tooltip(
     metrics = bar.fontMetrics()
     for width in (640, 800, 1024, 1280):
         resize(qtbot, window, width)
+        window.messages.show("Opened clip.mp4: 12 frames, 96x64, 12 fps")
         room = message_room(bar)
         assert room >= MESSAGE_ROOM, width
-        window.messages.show("Opened clip.mp4: 12 frames, 96x64, 12 fps")
         assert metrics.horizontalAdvance(bar.currentMessage()) <= room  # (whole)
+        assert all(f.isVisible() for f in window.status.fields)
         window.messages.show(LONG)
         assert bar.currentMessage() == LONG and bar.toolTip() == LONG
+        assert not any(f.isVisible() for f in window.status.fields)
+        room = message_room(bar)
         shown = bar.grab().toImage()
         elided = metrics.elidedText(LONG, Qt.TextElideMode.ElideRight, room)
         assert elided.endswith("…") and len(elided) < len(LONG) and metrics.horizontalAdvance(elided) <= room

@@ -91,3 +91,45 @@ def test_undoing_an_imported_mask_says_so_in_place_of_the_import_message(window,
     window.messages.show("Opened something else.")  # (a message that names no step is left as it is)
     window.undo_action.trigger()
     assert bar.currentMessage() == "Opened something else."
+
+
+TRACKED = ("Tracked 14 frames from keyframe 105, frames 100..114; check the 2 flagged frame(s) (G goes to the next), "
+           "then Inpaint range (Ctrl+Enter). Grow 8 px (beside Track; now 4) takes a moving object's blurred edges "
+           "and shadow too.")
+
+
+def test_a_long_message_takes_the_fields_room_while_it_shows(window, clip, qtbot):
+    """At 1440 px wide, Track first's message (running_car.mp4, the logo tracked through 100..114) ended
+    "... then Inpaint range (Ctrl+Enter). Gro…" beside Device, Weights and Memory, and at 1280 px it
+    lost "then Inpaint range (Ctrl+Enter)", the step to take next. The fields give it their room while
+    it shows and come back with the next message that fits; a warning leaves them, a job's bar stays."""
+    import time
+
+    from app.ui.statusbar import message_rect
+
+    window.open_path(clip)
+    window.resize(1440, 800)
+    qtbot.waitUntil(lambda: window.width() == 1440)
+    bar, fields = window.statusBar(), window.status.fields
+    width = bar.fontMetrics().horizontalAdvance
+    window.messages.show(TRACKED)
+    assert not any(f.isVisible() for f in fields)
+    assert width(TRACKED) <= message_rect(bar).width()  # (whole: no "…")
+    window.messages.show("Inpainted frames 100..114.")
+    assert all(f.isVisible() for f in fields) and window.status.device.text().startswith("Device: ")
+    window.messages.warn("Frames 120..135 are damaged. " * 8)  # (a warning's × is placed by the fields' room)
+    assert all(f.isVisible() for f in fields)
+    bar.dismiss()
+    engine = window.controller.engine
+
+    def wait(host, progress, cancel):
+        while not cancel.cancelled:
+            time.sleep(0.01)
+        cancel.check()
+
+    engine.submit("Inpaint", wait)
+    qtbot.waitUntil(lambda: window.job_bar.isVisible())
+    window.messages.show(TRACKED)
+    assert window.job_bar.isVisible() and not any(f.isVisible() for f in fields)
+    with qtbot.waitSignal(engine.busyChanged, timeout=10_000):
+        window.controller.cancel()
