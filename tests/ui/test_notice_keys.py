@@ -3,9 +3,8 @@ Help > Show last notice (Ctrl+Shift+N) brings the last one back, held until it i
 keyboard user to read a long one (it went after its reading time, and only the pointer held it)."""
 from __future__ import annotations
 
-import time
-
 from PySide6.QtCore import Qt
+from uihelpers import until_cancelled
 
 CTRL, SHIFT = Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.ShiftModifier
 
@@ -49,13 +48,7 @@ def test_esc_cancels_a_running_job_and_leaves_the_notice(window, clip, qtbot):
     """While a job runs, Esc is Cancel job's (a notice may have said "cancel it (Esc) first")."""
     window.open_path(clip)
     engine = window.controller.engine
-
-    def wait(host, progress, cancel):
-        while not cancel.cancelled:
-            time.sleep(0.01)
-        cancel.check()
-
-    engine.submit("Inpaint", wait)
+    engine.submit("Inpaint", until_cancelled)
     assert not window.open_path(clip)  # refused: "Inpaint is still running ...; wait for it or cancel it (Esc) first."
     said = window.notice.text()
     assert "cancel it (Esc)" in said

@@ -1,6 +1,6 @@
 """The watermark path a new user walks (running_car.mp4 in the GUI, h116): paint a logo on one frame,
 set a short range, Inpaint, compare, export. Each docstring says what the user met before the fix."""
-from uihelpers import square_mask
+from uihelpers import square_mask, until_cancelled
 
 
 def test_one_masked_frame_outside_the_range_is_named_as_one_in_the_export_dialog(window, clip):
@@ -103,8 +103,6 @@ def test_a_long_message_takes_the_fields_room_while_it_shows(window, clip, qtbot
     "... then Inpaint range (Ctrl+Enter). Gro…" beside Device, Weights and Memory, and at 1280 px it
     lost "then Inpaint range (Ctrl+Enter)", the step to take next. The fields give it their room while
     it shows and come back with the next message that fits; a warning leaves them, a job's bar stays."""
-    import time
-
     from app.ui.statusbar import message_rect
 
     window.open_path(clip)
@@ -121,13 +119,7 @@ def test_a_long_message_takes_the_fields_room_while_it_shows(window, clip, qtbot
     assert all(f.isVisible() for f in fields)
     bar.dismiss()
     engine = window.controller.engine
-
-    def wait(host, progress, cancel):
-        while not cancel.cancelled:
-            time.sleep(0.01)
-        cancel.check()
-
-    engine.submit("Inpaint", wait)
+    engine.submit("Inpaint", until_cancelled)
     qtbot.waitUntil(lambda: window.job_bar.isVisible())
     window.messages.show(TRACKED)
     assert window.job_bar.isVisible() and not any(f.isVisible() for f in fields)

@@ -84,3 +84,12 @@ def wait_exact(window, qtbot, timeout: int = 5_000):
     view = window.result_view
     qtbot.waitUntil(lambda: view.proxy_of is None, timeout=timeout)
     return view.result_rgb
+
+
+def until_cancelled(host, progress, cancel):
+    """A job (for ``JobThread.submit``) that runs until it is cancelled: a job bar to look at meanwhile."""
+    import time
+
+    while not cancel.cancelled:
+        time.sleep(0.01)
+    cancel.check()
