@@ -373,8 +373,12 @@ class MainWindow(QMainWindow):
             if choice == 1:
                 p = self.project
                 p.apply_delta(range(p.start, p.end), p.masks.get(lone), None, f"Mask of frame {lone} on every frame")
+                job = self.controller.inpaint()
+                # (said after the start: said before, the job bar's clear of the step before's hint as the run
+                # started wiped it at once, and the user never read that the mask went on every frame)
                 self.messages.show(f"The mask of frame {lone} is now on every frame of {p.start}..{p.end - 1} "
                                    "as well as theirs; Ctrl+Z undoes it.", 8000)
+                return job
         return self.controller.inpaint()
 
     def _lone_mask(self) -> int | None:

@@ -125,3 +125,23 @@ def test_a_long_message_takes_the_fields_room_while_it_shows(window, clip, qtbot
     assert window.job_bar.isVisible() and not any(f.isVisible() for f in fields)
     with qtbot.waitSignal(engine.busyChanged, timeout=10_000):
         window.controller.cancel()
+
+
+def test_every_frame_then_inpaint_says_so_once_the_run_has_started(window, clip, qtbot, monkeypatch):
+    """A logo painted on one frame of 0..11 alone, Inpaint, "Every frame, then Inpaint": the message
+    "The mask of frame 5 is now on every frame of 0..11 as well as theirs; Ctrl+Z undoes it." was
+    said and wiped at once, as the job bar cleared the bar when the run started."""
+    window.open_path(clip)
+    p = window.project
+    p.set_engine_settings({**p.engine_settings, "fill": "telea"})
+    p.set_current(5)
+    p.edit_mask(square_mask(), "frame")
+    monkeypatch.setattr(window, "_ask", lambda text, *choices: choices.index("Every frame, then Inpaint"))
+    engine, bar = window.controller.engine, window.statusBar()
+    said = "The mask of frame 5 is now on every frame of 0..11 as well as theirs; Ctrl+Z undoes it."
+    seen = []  # (each message the bar shows from the run's start to its end)
+    engine.started.connect(lambda _: bar.messageChanged.connect(seen.append))
+    job = window.inpaint()
+    assert job is not None and len(p.masks.masked_frames()) == p.n_frames
+    qtbot.waitUntil(lambda: not engine.busy, timeout=60_000)
+    assert said in seen, seen
