@@ -12,6 +12,7 @@ import logging
 import os
 import re
 import shlex
+import stat
 import sys
 from pathlib import Path
 
@@ -638,6 +639,7 @@ def _main(argv=None) -> int:
         parser.print_help()
         return 0
     log_file = None
+    before = _file_state(getattr(args, "output", None))  # (a Ctrl-C then says the file there is untouched)
     try:
         if args.log_file is not None:
             from .core.logfile import add_log_file
@@ -660,7 +662,9 @@ def _main(argv=None) -> int:
             logging.exception("details")
         return _ended(log_file, f"error: {exc}", exc.exit_code)
     except KeyboardInterrupt:
-        return _ended(log_file, "cancelled: interrupted; no partial output was left.", 130)
+        kept = _output_kept(getattr(args, "output", None), before)
+        return _ended(log_file, "cancelled: interrupted; no partial output was left"
+                      + (f"; the file that was at {kept} is as it was." if kept else "."), 130)
     except MemoryError:
         return _ended(log_file, "error: out of memory; try --crop-to-mask, fewer --max-refs, or a shorter "
                                 "--start/--end range.", 3)
@@ -668,6 +672,22 @@ def _main(argv=None) -> int:
         if log_file is not None:
             _to_log_file(log_file, "failed with an unexpected error", sys.exc_info())
         raise
+
+
+def _file_state(path):
+    """What tells a file at ``path`` from one written over it (None: no file there)."""
+    try:
+        st = os.stat(Path(path).expanduser()) if path is not None else None
+    except (OSError, ValueError):
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns) if st is not None and stat.S_ISREG(st.st_mode) else None
+
+
+def _output_kept(path, before):
+    """``path`` where a file was there before the run and still is, unchanged: a Ctrl-C said only "no
+    partial output was left", and the user of an output that replaces a file was left to wonder
+    whether the one there was lost."""
+    return path if before is not None and _file_state(path) == before else None
 
 
 def _ended(log_file, line: str, code: int) -> int:

@@ -151,6 +151,30 @@ def test_a_mask_empty_in_the_range_given_says_so_and_what_marks_a_removal(clip_a
            "(non-zero) pixels mark what to remove." in capsys.readouterr().err
 
 
+def test_ctrl_c_over_a_file_to_replace_says_that_file_is_as_it_was(clip_and_mask, tmp_path, capsys, monkeypatch):
+    """Ctrl-C in an inpaint to a name where a file was said only "no partial output was left": a user
+    who had asked to replace a file did not know whether it was lost. The file is kept (the run
+    writes beside it) and the line says so; a new name's line is unchanged."""
+    import app.core.engine
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(app.core.engine, "fill_range", interrupted)  # (Ctrl-C in the middle of the fill)
+    clip, mask = clip_and_mask
+    out = tmp_path / "old.mp4"
+    out.write_bytes(clip.read_bytes())
+    argv = ["inpaint", str(clip), "--mask", str(mask), "--fill", "telea", "-o"]
+    assert main(argv + [str(out)]) == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"cancelled: interrupted; no partial output was left; the file that was at {out} is as it was.")
+    assert out.read_bytes() == clip.read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["old.mp4", clip.name, mask.name])  # (no .part)
+    assert main(argv + [str(tmp_path / "new.mp4")]) == 130
+    assert capsys.readouterr().err.strip().splitlines()[-1] == "cancelled: interrupted; no partial output was left."
+    assert not (tmp_path / "new.mp4").exists()
+
+
 def test_without_weights_fills_by_propagation(clip_and_mask, tmp_path, capsys, no_bundled_weights):
     clip, mask = clip_and_mask
     code = main(["inpaint", str(clip), "--mask", str(mask), "-o", str(tmp_path / "p.mp4")])
