@@ -578,6 +578,10 @@ def cmd_track(args) -> int:
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
+        # (damage met while the frames were read, each stretch's, as inpaint says it: it was said by
+        # inpaint alone, so masks tracked through broken frames came without a word)
+        late = [d.notice for d in getattr(reader, "damages", ())] + [getattr(reader, "notice", None)]
+        late = list(dict.fromkeys(w for w in late if w and w != notice))
     finally:
         reader.close()
     info = {"video": str(args.input), "range": [start, end], "keyframes": sorted(k + start for k in keyframes),
@@ -591,6 +595,8 @@ def cmd_track(args) -> int:
         except OSError as exc:
             raise OutputError(f"The masks are in {out}, but writing {args.json} failed ({exc.strerror or exc}); "
                               "is the disk full?") from None
+    for warning in late:
+        print(f"warning: {warning}", file=sys.stderr)
     secs = time.monotonic() - t0
     rest = n - (end - start)  # (a mask for every frame, so that `inpaint --mask` reads the folder whole)
     print(f"Wrote {n} mask{'' if n == 1 else 's'} to {out} (tracked frames {start}..{end - 1} in {secs:.1f} s"
