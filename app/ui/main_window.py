@@ -97,6 +97,10 @@ class MainWindow(QMainWindow):
 
         self.notice = Notice(self.compare)  # (over the top of the picture, where the user looks)
         self.segment.esc_above = self.notice.take_esc  # (Esc: the notice goes before a selection held)
+        # a job started: a notice that refused the step before tells of a state gone ("No frame of the in/out
+        # range has a mask" stayed over the picture for its 13 s while the Inpaint of the mask painted since
+        # ran); one brought back by Ctrl+Shift+N, or under the pointer, stays until the user lets it go
+        self.controller.engine.started.connect(lambda _: self.notice.timer.isActive() and self.notice.dismiss())
         self._make_actions()
         self._make_menus()
         self._make_toolbars()

@@ -145,3 +145,30 @@ def test_every_frame_then_inpaint_says_so_once_the_run_has_started(window, clip,
     assert job is not None and len(p.masks.masked_frames()) == p.n_frames
     qtbot.waitUntil(lambda: not engine.busy, timeout=60_000)
     assert said in seen, seen
+
+
+def test_a_refusal_notice_goes_when_the_run_it_asked_for_starts(window, clip, qtbot):
+    """Inpaint refused ("No frame of the in/out range (0..4) has a mask; frame 10, ..."), the logo
+    painted on frame 2, Inpaint again: the refusal stayed over the picture for its reading time (13 s)
+    while the run it had asked for went on. A notice shown while the run goes on stays."""
+    window.open_path(clip)
+    p = window.project
+    p.set_engine_settings({**p.engine_settings, "fill": "telea"})
+    p.set_current(10)
+    p.edit_mask(square_mask(), "range")
+    p.set_range(0, 5)
+    p.clear_masks("range")
+    window.inpaint()
+    assert window.notice.text().startswith("No frame of the in/out range (0..4) has a mask")
+    p.set_current(2)
+    p.edit_mask(square_mask(), "range")
+    engine = window.controller.engine
+    engine.submit("Inpaint", until_cancelled)
+    assert not window.notice.isVisible()
+    assert not window.open_path(clip) and window.notice.text().startswith("Inpaint is still running")
+    window.notice.show_last()  # (held by Ctrl+Shift+N: stays until Esc, × or a click)
+    window.controller.cancel()
+    qtbot.waitUntil(lambda: not engine.busy, timeout=10_000)
+    assert window.controller.inpaint() is not None
+    assert window.notice.text().startswith("Inpaint is still running")
+    qtbot.waitUntil(lambda: not engine.busy, timeout=60_000)
