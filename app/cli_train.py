@@ -38,7 +38,8 @@ def _add_common(p: argparse.ArgumentParser, finetune: bool) -> None:
     p.add_argument("--steps", type=int_in(1), metavar="N", help=f"iterations (default {2000 if finetune else 300000})")
     p.add_argument("--time-limit", type=_duration, metavar="TIME",
                    help="stop after this much training time even if --steps is not reached, e.g. 45m, 2h, 600s "
-                        "(a checkpoint and --output are written as at the end)")
+                        "(a checkpoint and --output are written as at the end); checked before each step, so the "
+                        "step under way ends first: up to one step (1-3 minutes on a CPU) past it")
     p.add_argument("--workdir", metavar="DIR", type=path_text, help="checkpoints, metrics.jsonl and samples "
                    "(default: OUT.train beside OUT.pth)")
     p.add_argument("--val", nargs="+", dest="val_data", metavar="PATH", type=path_text,

@@ -25,3 +25,14 @@ def test_a_missing_data_path_among_several_is_named_by_its_option(make_clip, tmp
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"error: --data {tmp_path / 'gone'} does not exist; pass the training clips: video files or "
                    "folders of videos or of frames."], err
+
+
+@pytest.mark.parametrize("command", ["finetune", "train"])
+def test_time_limit_help_says_the_step_under_way_ends_first(command, capsys):
+    """`--time-limit 5s` on a CPU ran 166 s: the limit is checked before each step and a step takes
+    minutes there; the help said only "stop after this much training time"."""
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "checked before each step, so the step under way ends first: up to one step (1-3 minutes on a CPU) " \
+           "past it" in text, text
