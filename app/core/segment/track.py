@@ -37,15 +37,17 @@ bit-packed (``track``), 1 bit per pixel.
 from __future__ import annotations
 
 import bisect
+import hashlib
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from typing import Callable, Iterator, Optional
 
 import cv2
 import numpy as np
 
+from ..errors import Cancelled
 from ..jobs import CancelToken, ProgressClock, ProgressFn
 from .base import Segmenter, mask_box, mask_iou
 from .cues import (BackgroundPlate, ColourModel, FrameRing, camera_motion, colour_bins, motion_logit, ring,
@@ -1006,13 +1008,28 @@ class _Follower:
             self.state.update(rgb, mask)
             if before is not None:
                 self.state.motion, self.state.velocity = _motion_at(rgb, before, mask, self.flow_fn, self.p)
-        if self.p.shrunk_scale and mask.any() and self.spread > 0:
+        if self.p.shrunk_scale and self.state is not None and mask.any() and self.spread > 0:
             # the flow's record of how much the object shrank did not outlive the stop: the spread
-            # of the mask there against the keyframe's stands in for it (a part lost reads as shrinking too)
+            # of the mask there against the keyframe's stands in for it (a part lost reads as shrinking
+            # too; without the cue tracker's flow an unbroken run keeps 1 as well)
             self.scale = min(1.0, _spread(mask) / self.spread)
         if self.state is not None and mask.any():
             self.state.good = mask
             self.state.size = max(float(np.count_nonzero(mask)), self.state.size * self.p.size_fade)
+
+    def park(self) -> None:
+        """Let go of what a stopped run need not hold (``TrackMemo``): the frame, the last step's
+        flows (each step computes its own before it reads them), the segmenter and the run's shared
+        caches."""
+        self.prev_rgb = self.segmenter = self.flow_fn = self.check = None
+        if self.state is not None:
+            self.state.flow = self.state.res = self.state.shared = None
+
+    def rejoin(self, rgb, segmenter, flow_fn: _Shared, check=None) -> None:
+        """Go on after ``park`` in a run going on: ``rgb`` is the frame it had done last, read again."""
+        self.prev_rgb, self.segmenter, self.flow_fn, self.check = rgb, segmenter, flow_fn, check
+        if self.state is not None:
+            self.state.shared = flow_fn
 
     def step(self, i, cur):
         """This object's (mask, flag, iou) on frame ``i`` (RGB ``cur``), after the previous one."""
@@ -1076,10 +1093,121 @@ def _matching(mask, objects: list[np.ndarray], alone: bool = True) -> Optional[n
 
 _WORST = {OK: 0, SHRUNK: 1, FALLBACK: 2, LOST: 3}
 
+# OpenCV's generator (``cv::RNG``, one per thread) is a multiply-with-carry on 64 bits. Python can
+# seed it (``cv2.setRNGSeed``, an int) and draw from it, not read or set its state: a stopped run
+# counts the draws it took since the seed it was given, and the run going on takes as many again.
+_RNG_COEFF = 4164903690
+_RNG_MAX_DRAWS = 3_000_000  # (counting is a Python loop: about a second for as many; a run draws ~30 a frame)
+
+
+def _rng_start(seed: int) -> int:
+    state = seed % (1 << 64)  # (as cv2.setRNGSeed: the int taken as unsigned 64 bits, 0 as 0xffffffff)
+    return state or 0xFFFFFFFF
+
+
+def _rng_next(state: int) -> int:
+    return ((state & 0xFFFFFFFF) * _RNG_COEFF + (state >> 32)) & 0xFFFFFFFFFFFFFFFF
+
+
+def _rng_draw(n: int) -> np.ndarray:
+    """``n`` draws of this thread's generator, each its state's low 32 bits (int64)."""
+    out = np.empty((1, max(1, n)), np.int32)
+    cv2.randu(out, -(1 << 31), 1 << 31)  # (one draw a value: the draw less 2^31, wrapped)
+    return (out.ravel()[:n].astype(np.int64) + (1 << 31)) & 0xFFFFFFFF
+
+
+def _rng_draws_since(seed: int) -> Optional[int]:
+    """How many draws this thread's generator has made since ``cv2.setRNGSeed(seed)``, or None when
+    not within ``_RNG_MAX_DRAWS`` (or the generator is not the one modelled here). Reads it: two
+    draws more are made."""
+    a, b = (int(v) for v in _rng_draw(2))
+    now = (((b - a * _RNG_COEFF) & 0xFFFFFFFF) << 32) | a  # the state after the first of the two
+    state = _rng_start(seed)
+    for n in range(_RNG_MAX_DRAWS):
+        state = _rng_next(state)
+        if state == now:
+            return n
+    return None
+
+
+def _rng_go_on(seed: int, draws: int) -> None:
+    """Seed this thread's generator with ``seed`` and make ``draws`` draws: where a run that was
+    seeded so had got to."""
+    cv2.setRNGSeed(seed)
+    if draws:
+        _rng_draw(draws)
+
+
+class TrackMemo:
+    """What a stopped run knew (``iter_track``'s ``keep``), held in memory to go on from exactly.
+
+    A run given ``keep=memo`` and stopped with ``Cancelled`` between two frames leaves in ``memo``
+    its objects' state at the last frame it did: their masks, colour and guard models, the
+    object's motion and size, the search's state, the plate's camera steps in the window and the
+    draws made of OpenCV's generator (GrabCut's k-means) since ``rng_seed``; no frames (the
+    frames the run goes on with are read again and must match). ``resume()`` says where it
+    stopped. ``iter_track`` called again with the same arguments, ``keep=memo`` and that
+    ``resume`` takes it and goes on as the unbroken run would have: the same masks and flags.
+    Anything else given (another keyframe mask, frame count, parameter, segmenter, seed, or other
+    masks at the seed) releases it and the run goes on as without it (``_Follower.place``). Held:
+    one run, the masks and models of its objects at the work size (a few frames' worth)."""
+
+    def __init__(self):
+        self.run: Optional[_Kept] = None
+
+    def __bool__(self) -> bool:
+        return self.run is not None
+
+    def resume(self) -> dict:
+        """{keyframe: (seed, [mask per object])}: where the stopped run goes on (``iter_track``'s
+        ``resume``); empty when nothing is held."""
+        r = self.run
+        return {} if r is None else {r.k: (r.seed, [_unpack(m, r.full) for m in r.masks])}
+
+
+@dataclass
+class _Kept:
+    key: bytes          # what the run was given (``_run_key``)
+    run: int            # its run (``plan_runs``' order) that was going on, and that run's
+    k: int              # keyframe
+    seed: int           # the last frame the run did
+    masks: list         # each object's mask there as yielded, bit-packed
+    full: tuple         # (H, W) of those masks
+    frame: bytes        # digest of the seed frame as the run tracked it
+    followers: list     # the objects' ``_Follower``s after that frame
+    hom: dict           # the plate's camera steps in the window (``BackgroundPlate._hom``); {} without a plate
+    base: int           # the seeds' base of the steps on threads
+    draws: Optional[int]  # draws of the calling thread's OpenCV generator since rng_seed (None: not known)
+
+
+def _unpack(packed, shape) -> np.ndarray:
+    h, w = shape
+    return np.unpackbits(packed, count=h * w).reshape(h, w).astype(bool)
+
+
+def _digest(*arrays) -> bytes:
+    h = hashlib.blake2b(digest_size=16)
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        h.update(repr((a.shape, a.dtype.str)).encode())
+        h.update(a.tobytes())
+    return h.digest()
+
+
+def _run_key(n_frames, given: dict, p: TrackParams, segmenter, use_cues: bool, rng_seed) -> bytes:
+    """What a run's result depends on besides the frames: for ``TrackMemo`` to know it is the same run."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(repr((n_frames, astuple(p), type(segmenter).__qualname__, use_cues, rng_seed)).encode())
+    for k in sorted(given):
+        union, objs = given[k]
+        h.update(repr(k).encode() + _digest(union, *(objs or [])))
+    return h.digest()
+
 
 def iter_track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Segmenter,
                cancel: Optional[CancelToken] = None, params: Optional[TrackParams] = None,
-               resume: Optional[dict] = None) -> Iterator[TrackStep]:
+               resume: Optional[dict] = None, keep: Optional[TrackMemo] = None,
+               rng_seed: Optional[int] = None) -> Iterator[TrackStep]:
     """Yield a ``TrackStep`` per frame (keyframes included), in processing order, not frame order.
 
     ``get_frame(i)`` returns frame ``i`` as RGB uint8 (H, W, 3). ``keyframes`` maps frame index
@@ -1093,18 +1221,33 @@ def iter_track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Se
     (``resume_spans``): the keyframe's run starts at the frame after ``seed`` from the masks that
     run gave there (its objects in the order it followed them), with its models fitted on the
     keyframe as before; the frames up to the seed are not yielded.
+
+    ``keep`` (``TrackMemo``): a run stopped between two frames leaves there what it knew; called
+    again with the same arguments and ``resume=keep.resume()`` it goes on from that, as the run
+    would have gone on unstopped: the same masks and flags (the runs of keyframes it had finished
+    are not done again). ``rng_seed``: seeds this thread's OpenCV generator (GrabCut's k-means)
+    first, as ``cv2.setRNGSeed`` just before the call would; with it a kept run takes up the
+    generator where it was (without it the generator goes on from wherever it is).
     """
     p = params or TrackParams()
+    if rng_seed is not None:
+        cv2.setRNGSeed(rng_seed)
     given = _key_objects(keyframes)  # {frame: (union, objects or None)}
     runs = plan_runs(n_frames, given)
     for k, (seed, _) in (resume or {}).items():
         if not any(k == r and seed in frames for r, frames in runs):
             raise ValueError(f"frame {seed} is not on a run of keyframe {k}: nothing to resume there")
+    use_cues = p.cues and getattr(segmenter, "weight_free", False)
     for k in sorted(given):
         if cancel is not None:
             cancel.check()
         yield TrackStep(k, given[k][0], KEYFRAME, k)
-    use_cues = p.cues and getattr(segmenter, "weight_free", False)
+    kept, key = None, None
+    if keep is not None:
+        kept, keep.run = keep.run, None  # (gone on from once; released when it is not this run's)
+        key = _run_key(n_frames, given, p, segmenter, use_cues, rng_seed)
+        if kept is not None and not _kept_fits(kept, key, resume):
+            kept = None
     full = next(iter(given.values()))[0].shape
     work = _work_size(full, p.work_side) if use_cues else None
     if work is not None:
@@ -1124,6 +1267,7 @@ def iter_track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Se
     objects = {k: objs if objs is not None else split_objects(m, gap) if gap else [m]
                for k, (m, objs) in given.items()}
     flow_fn = _Shared(Flow(p.flow, p.flow_max_side))
+    plate = None
     if use_cues and p.plate > 0:
         # the plate reads up to ``plate`` frames ahead: the tracker and it share one ring of frames,
         # so each frame is read (decoded, scaled) once, in order, and at most 2 plate + 1 are held
@@ -1135,32 +1279,70 @@ def iter_track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Se
                 return read(i)
         get_frame = FrameRing(get_frame, 2 * p.plate + 1)
         # its flows (computed under the shared lock) are the ones the steps ask for: each is computed once
-        flow_fn.plate = BackgroundPlate(get_frame, n_frames, flow_fn.flow_fn, p.plate)
+        plate = flow_fn.plate = BackgroundPlate(get_frame, n_frames, flow_fn.flow_fn, p.plate)
+    if kept is not None:
+        try:
+            if _digest(get_frame(kept.seed)) != kept.frame:
+                kept = None  # (another video, or frames read otherwise: gone on from as without it)
+        except Cancelled:
+            keep.run = kept  # (stopped before it went on: still there to go on from)
+            raise
     most = max(len(o) for o in objects.values())
     workers = min(most, p.threads or os.cpu_count() or 1) if use_cues else 1  # (SAM's predictor is not shareable)
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="track") if workers > 1 else None
     base = _thread_seed_base() if pool is not None else 0
+    if kept is not None:
+        base = kept.base
+    check = None if cancel is None else cancel.check
     try:
-        for k, frames in runs:
-            if flow_fn.plate is not None:
-                flow_fn.plate.forward = not frames or frames[-1] > k
-            rgb = get_frame(k)
-            followers = [_Follower(k, frames, rgb, m, objects, segmenter, flow_fn, p, use_cues,
-                                   None if cancel is None else cancel.check) for m in objects[k]]
+        for r, (k, frames) in enumerate(runs):
+            if kept is not None and r < kept.run:
+                continue  # (finished before the run was stopped)
+            if plate is not None:
+                plate.forward = not frames or frames[-1] > k
+            done, last = None, None  # the last frame of this run done, and its masks (for ``keep``)
+            if kept is not None and r == kept.run:  # the stopped run goes on from what it knew
+                followers, done, last = kept.followers, kept.seed, [_unpack(m, kept.full) for m in kept.masks]
+                try:
+                    rgb = get_frame(done)
+                except Cancelled:
+                    keep.run = kept  # (stopped before it went on: still there to go on from)
+                    raise
+                for f in followers:
+                    f.rejoin(rgb, segmenter, flow_fn, check)
+                if plate is not None:
+                    plate._hom.update(kept.hom)  # (its camera steps, each computed the way its run walked)
+                if kept.draws is not None:
+                    _rng_go_on(rng_seed, kept.draws)
+                frames, kept = frames[frames.index(done) + 1:], None
+            else:
+                rgb = get_frame(k)
+                followers = [_Follower(k, frames, rgb, m, objects, segmenter, flow_fn, p, use_cues, check)
+                             for m in objects[k]]
             if resume and k in resume and resume[k][0] in frames:  # (the run of k that the seed is on)
                 seed, got = resume[k]
                 got = list(got) if isinstance(got, (list, tuple)) else [got]
                 at = frames.index(seed)  # (the frame the run did before the seed: the object's motion there)
                 before = get_frame(frames[at - 1] if at > 0 else k)
                 seed_rgb = get_frame(seed)
-                for j, f in enumerate(followers):  # (an object the run had no mask for there: lost)
-                    m = np.asarray(got[j], bool) if j < len(got) else np.zeros(full, bool)
+                last = [np.asarray(got[j], bool) if j < len(got) else np.zeros(full, bool)
+                        for j in range(len(followers))]  # (an object the run had no mask for there: lost)
+                for f, m in zip(followers, last):
                     f.place(seed_rgb, m if work is None else _resize_mask(m, work), before)
-                frames = frames[at + 1:]
+                frames, done = frames[at + 1:], seed
             for i in frames:
-                if cancel is not None:
-                    cancel.check()
-                cur = get_frame(i)
+                try:  # (up to the steps nothing has changed: a stop here leaves a run to go on from)
+                    if cancel is not None:
+                        cancel.check()
+                    cur = get_frame(i)
+                    if plate is not None:  # the frames its plate reads, read now: a step does not stop half-way
+                        lo, hi = plate.window(i)
+                        for j in (range(lo, hi + 1) if plate.forward else range(hi, lo - 1, -1)):
+                            get_frame(j)
+                except Cancelled:
+                    if keep is not None and done is not None:
+                        keep.run = _kept(key, r, k, done, last, full, followers, plate, base, rng_seed)
+                    raise
                 if cur.shape[:2] != shape:
                     raise ValueError(f"frame {i} is {cur.shape[:2]}, masks are {shape}")
                 if pool is None or len(followers) == 1:
@@ -1169,14 +1351,40 @@ def iter_track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Se
                     seeds = [(base + (i << 8) + j) % 0x7FFFFFFF for j in range(len(followers))]
                     results = list(pool.map(_seeded_step, followers, [i] * len(followers), [cur] * len(followers),
                                             seeds))
-                masks = [r[0] if work is None else _resize_mask(r[0], (full[1], full[0]), upscale=True)
-                         for r in results]
+                masks = [r_[0] if work is None else _resize_mask(r_[0], (full[1], full[0]), upscale=True)
+                         for r_ in results]
                 mask = masks[0] if len(masks) == 1 else np.logical_or.reduce(masks)
-                flag = max((r[1] for r in results), key=_WORST.__getitem__)
-                yield TrackStep(i, mask, flag, k, min(r[2] for r in results), None if len(masks) == 1 else masks)
+                flag = max((r_[1] for r_ in results), key=_WORST.__getitem__)
+                done, last = i, masks
+                yield TrackStep(i, mask, flag, k, min(r_[2] for r_ in results), None if len(masks) == 1 else masks)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _kept_fits(kept: _Kept, key: bytes, resume: Optional[dict]) -> bool:
+    """Whether a run given ``key`` and ``resume`` is the one ``kept`` was stopped from, going on where it stopped."""
+    if kept.key != key or not resume or resume.get(kept.k, (None,))[0] != kept.seed:
+        return False
+    got = resume[kept.k][1]
+    got = [np.asarray(g, bool) for g in (got if isinstance(got, (list, tuple)) else [got])]
+    if any(g.shape != kept.full for g in got):
+        return False
+    mine = kept.masks
+    if len(got) == 1 and len(mine) > 1:  # the frame's mask, its objects together (a keyframe's mask split)
+        mine = [np.bitwise_or.reduce(mine)]
+    return len(got) == len(mine) and all(np.array_equal(np.packbits(g.ravel()), m) for g, m in zip(got, mine))
+
+
+def _kept(key, r, k, seed, masks, full, followers, plate, base, rng_seed) -> _Kept:
+    """A ``TrackMemo``'s run: ``followers`` after frame ``seed`` of run ``r`` (keyframe ``k``), where
+    they gave ``masks`` (full size); reads the calling thread's OpenCV generator (the run is over)."""
+    frame = _digest(followers[0].prev_rgb)
+    for f in followers:
+        f.park()
+    return _Kept(key=key, run=r, k=k, seed=seed, masks=[np.packbits(np.asarray(m, bool).ravel()) for m in masks],
+                 full=tuple(full), frame=frame, followers=followers, hom=dict(plate._hom) if plate is not None else {},
+                 base=base, draws=None if rng_seed is None else _rng_draws_since(rng_seed))
 
 
 def _seeded_step(follower, i, cur, seed):
@@ -1193,7 +1401,8 @@ def _thread_seed_base() -> int:
 def track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Segmenter,
           progress: Optional[ProgressFn] = None, cancel: Optional[CancelToken] = None,
           on_mask: Optional[Callable[[TrackStep], None]] = None, keep_masks: bool = True,
-          params: Optional[TrackParams] = None, resume: Optional[dict] = None) -> TrackResult:
+          params: Optional[TrackParams] = None, resume: Optional[dict] = None, keep: Optional[TrackMemo] = None,
+          rng_seed: Optional[int] = None) -> TrackResult:
     """Track the object(s) through all ``n_frames`` frames; see ``iter_track`` for the arguments.
 
     ``on_mask(step)`` receives each frame's result as soon as it exists (e.g. to write it to
@@ -1206,7 +1415,8 @@ def track(get_frame: FrameFn, n_frames: int, keyframes: dict, segmenter: Segment
     skipped = sum(abs(seed - k) for k, (seed, _) in (resume or {}).items())  # (up to each seed: not tracked again)
     clock = ProgressClock(progress, n_frames - skipped, "tracking")
     flagged = 0
-    for done, step in enumerate(iter_track(get_frame, n_frames, keyframes, segmenter, cancel, params, resume), 1):
+    for done, step in enumerate(iter_track(get_frame, n_frames, keyframes, segmenter, cancel, params, resume, keep,
+                                           rng_seed), 1):
         if result is None:  # the first step is a keyframe's, at the frames' size
             result = TrackResult(step.mask.shape, [None] * n_frames, [OK] * n_frames, [-1] * n_frames,
                                  [1.0] * n_frames)
