@@ -275,6 +275,11 @@ class Project(QObject):
         #: digest of its mask}, "tracked": {frame: the tracked blob it left}, "pending": [frames a
         #: stopped run did not reach]}; saved with the project
         self.last_track: Optional[dict] = None
+        #: what the last Track run, stopped between two frames, knew there and the work it had left
+        #: (``segment_tool.track_job``'s "kept"), so that Track goes on from it as the unbroken run
+        #: would have: in memory only (a reopened project goes on from the masks, ``resume_spans``),
+        #: one run, released by any mask edit, undo or redo, or another video
+        self.stopped_run: Optional[dict] = None
         #: the work of a job that runs and has not landed yet (a Track's frames tracked so far): None,
         #: or an object with ``count`` (how much of it there is, 0: none yet) and ``take()`` (None, or a
         #: function that puts it into a ``ProjectSnapshot`` as if the job were stopped now; any thread
@@ -355,7 +360,7 @@ class Project(QObject):
         self.masks = MaskStore(len(reader), reader.width, reader.height)
         self.tracked = MaskStore(len(reader), reader.width, reader.height)
         self.keyframes, self.flagged, self.objects, self.tracked_objects = set(), {}, {}, {}
-        self.last_track = self.unfinished = None  # (a job of the video before lands nothing here)
+        self.last_track = self.unfinished = self.stopped_run = None  # (a job of the video before lands nothing here)
         self.past_end, self.load_notes = PastEnd(), []
         # (what opening it found: the window says it then)
         self._damage_said = [(first, end) for first, end, _ in _damages_of(reader)]
@@ -622,8 +627,14 @@ class Project(QObject):
         immutable bytes, so copying references suffices."""
         return (self.masks if store is None else store).copy()
 
+    @property
+    def mask_version(self) -> int:
+        """How many mask edits (undos and redos too) the project has seen: changed when one lands."""
+        return self._mask_version
+
     def _masks_edited(self, frames: list[int]) -> None:
         self._mask_version += 1
+        self.stopped_run = None  # (what it knew is not what the masks hold any more)
         self._result_state_changed()
         self.masksChanged.emit(frames)
 

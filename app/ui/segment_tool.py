@@ -10,6 +10,7 @@ The segmenter is SAM when a checkpoint is configured or found, else the weight-f
 from __future__ import annotations
 
 import bisect
+import hashlib
 import logging
 import threading
 import time
@@ -35,6 +36,7 @@ from app.core.segment import (CHECK, FALLBACK, KEYFRAME, LOST, SHRUNK, GrabCutSe
 from app.core.segment import download
 from app.core.segment.cues import BackgroundPlate
 from app.core.segment.sam import SamSegmenter, find_sam_checkpoint, load_sam
+from app.core.segment.track import TrackMemo
 
 from .candidate_strip import CandidateStrip
 from .icons import icon
@@ -352,7 +354,7 @@ def plate_job(provider: SegmenterProvider, device: str, video, index: int, rgb: 
 
 def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, end: int, keyframes: dict,
               masks: MaskStore, tracked: Optional[MaskStore] = None, gap: int = 0, spans=None,
-              seeds: Optional[dict] = None, so_far: Optional["TrackSoFar"] = None):
+              seeds: Optional[dict] = None, so_far: Optional["TrackSoFar"] = None, going_on: Optional[dict] = None):
     """Track the masks of the ``keyframes`` ({absolute frame: the objects selected there one by
     one, bool masks, possibly none}) through [start, end) on the engine worker, or through the
     half-open ``spans`` of it only (what changed since the last run, ``changed_spans``). A span may
@@ -376,6 +378,12 @@ def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, 
     the job returns those (each is final) with "stopped" set; cancelled before, it raises.
     ``so_far``: while it runs, gives the result it would return if it were stopped now (an
     autosave takes it, so that a kill mid-run keeps the frames tracked).
+
+    A run stopped between two frames also returns "kept": what it knew there (``TrackMemo``, in
+    memory) and the work it had left. Given back as ``going_on`` with nothing changed since, the job
+    does that work: the stopped piece goes on from what it knew and the pieces after it follow as
+    they would have, so the frames come out as the unbroken run's, bit for bit. When the objects
+    to follow are not those it was stopped with, ``spans`` and ``seeds`` are tracked instead.
     """
     tracked = tracked if tracked is not None else MaskStore(masks.n_frames, masks.width, masks.height)
     # each frame's results go in together under it; the GUI copies them under it (``so_far.take``)
@@ -392,23 +400,29 @@ def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, 
                           "set to every frame in range or onwards, as for a logo), so there is nothing to follow; "
                           "to follow a moving object, set Apply to 'This frame', select it and press Enter, then "
                           "track.")
-        todo = [(s[0], s[1], s[2] if len(s) > 2 else None) for s in (spans or [(start, end)])]
-        resume, skipped = {}, set()  # {span: (keyframe, seed, objects)}, the frames up to the seeds
-        for n, (a, b, i) in enumerate(todo):
-            ks = [k for k in follow if a <= k < b]
-            if i is not None and len(ks) == 1:
-                k = ks[0]
-                resume[a, b] = (k, i, (seeds or {}).get(i) or [tracked.get(i)])
-                skipped.update(range(k + 1, i + 1) if i > k else range(i, k))
-            else:
-                todo[n] = (a, b, None)
+        followed = _follow_digest(follow)
+        cont = going_on if going_on is not None and going_on["follow"] == followed else None
+        if cont is not None:  # the work a stopped run had left, its first piece gone on from what it knew
+            todo, resume, meant = list(cont["todo"]), dict(cont["resume"]), set(cont["pending"])
+            total = len(meant) + sum(a <= k < b for a, b, _ in todo for k in follow)
+        else:
+            todo = [(s[0], s[1], s[2] if len(s) > 2 else None) for s in (spans or [(start, end)])]
+            resume, skipped = {}, set()  # {span: (keyframe, seed, objects)}, the frames up to the seeds
+            for n, (a, b, i) in enumerate(todo):
+                ks = [k for k in follow if a <= k < b]
+                if i is not None and len(ks) == 1:
+                    k = ks[0]
+                    resume[a, b] = (k, i, (seeds or {}).get(i) or [tracked.get(i)])
+                    skipped.update(range(k + 1, i + 1) if i > k else range(i, k))
+                else:
+                    todo[n] = (a, b, None)
+            total = sum(b - a for a, b, _ in todo) - len(skipped)
+            # the frames this run is to track (keyframes, and the frames up to a seed, are not tracked)
+            meant = {i for a, b, _ in todo for i in range(a, b)} - set(follow) - skipped
         seg = provider.new(sam_path, device)
         changes, flags, owned, labels, seen = {}, {}, {}, {}, set()
-        total = sum(b - a for a, b, _ in todo) - len(skipped)
         offset = 0
         t0 = time.monotonic()
-        # the frames this run is to track (keyframes, and the frames up to a seed, are not tracked)
-        meant = {i for a, b, _ in todo for i in range(a, b)} - set(follow) - skipped
 
         def on_mask(step):
             i = offset + step.index
@@ -443,46 +457,78 @@ def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, 
             """What the job returns, stopped now or not (called under ``lock`` while it runs)."""
             return {"changes": dict(changes), "flags": dict(flags), "tracked": dict(owned), "objects": dict(labels),
                     "start": start, "end": end,
-                    "spans": [(a, b) if i is None else (i + 1, b) if i > resume[a, b][0] else (a, i)
-                              for a, b, i in todo],
+                    "spans": (_stretches(meant) if cont is not None else
+                              [(a, b) if i is None else (i + 1, b) if i > resume[a, b][0] else (a, i)
+                               for a, b, i in todo]),
                     "followed": sorted(follow), "from": sorted(started),
                     "n_objects": max(len(v) for v in follow.values()),
                     "stopped": stopped, "frames": sorted(seen), "pending": sorted(meant - seen) if stopped else []}
 
         # (a keyframe is reported done as soon as it is read: until a frame is tracked, its near-zero
         # time gave the bar about a second left for a run of half a minute; no time left is said then)
-        done, stopped, started = 0, False, set()  # (the keyframes the run tracked from)
+        done, stopped, started, kept = 0, False, set(), None  # (the keyframes the run tracked from)
         if so_far is not None:
             so_far.result = lambda: result(True)
+        at, memo = 0, None
         try:
-            for a, b, seed in todo:
+            for at, (a, b, seed) in enumerate(todo):
                 keys = {k - a: m for k, m in follow.items() if a <= k < b}
                 with lock:
                     started.update(k + a for k in keys)
-                go_on = None
-                if seed is not None:
+                go_on, memo = None, TrackMemo()  # (a stop leaves in it what the piece knew)
+                if cont is not None and at == 0:
+                    memo = cont["memo"]
+                    go_on = memo.resume()
+                elif seed is not None:
                     k, _, objs = resume[a, b]
                     go_on = {k - a: (seed - a, objs)}
                 if keys:  # (a span whose keyframes held only static paint is left as it is)
                     offset = a
                     # this long-lived thread's OpenCV generator (GrabCut's k-means) starts each span
-                    # alike, so tracking the same keyframes again gives the same masks
-                    cv2.setRNGSeed(0)
+                    # alike (rng_seed), so tracking the same keyframes again gives the same masks
                     track(lambda k: reader[a + k], b - a, keys, seg, cancel=cancel, on_mask=on_mask,
-                          keep_masks=False, resume=go_on, progress=lambda r: progress(
+                          keep_masks=False, resume=go_on, keep=memo, rng_seed=0, progress=lambda r: progress(
                               Progress(done + r.done, total, r.stage, time.monotonic() - t0, r.info,
                                        None if seen - set(follow) else 0.0)))
-                done += b - a - (0 if seed is None else abs(seed - resume[a, b][0]))
+                done += (sum(a <= i < b for i in meant | set(follow)) if cont is not None
+                         else b - a - (0 if seed is None else abs(seed - resume[a, b][0])))
         except Cancelled:
             # each frame reported is final (tracked once, from its nearer keyframe): a stopped run
             # keeps them, as one undo step; with nothing tracked yet it is a plain cancel
             if not (seen - set(follow)):
                 raise
             stopped = True
+            if memo:  # stopped between two frames: the work left, its first piece to go on from what it knew
+                later = todo[at + 1:]
+                kept = {"memo": memo, "todo": [todo[at][:2] + (None,)] + later, "follow": followed,
+                        "resume": {ab: r for ab, r in resume.items() if ab in {(a, b) for a, b, _ in later}},
+                        "pending": sorted(meant - seen)}
         with lock:  # (and of the frames it was to track, the ones it did not reach when stopped)
-            return result(stopped)
+            return dict(result(stopped), kept=kept)
 
     return fn
+
+
+def _follow_digest(follow: dict) -> bytes:
+    """What a Track job follows ({keyframe: [object masks]}), as a digest: a stopped run goes on from
+    what it knew only when it is still that."""
+    h = hashlib.blake2b(digest_size=16)
+    for k in sorted(follow):
+        h.update(repr((k, len(follow[k]))).encode())
+        for m in follow[k]:
+            h.update(repr(m.shape).encode() + np.packbits(np.asarray(m, bool).ravel()).tobytes())
+    return h.digest()
+
+
+def _stretches(frames) -> list[tuple[int, int]]:
+    """``frames`` as half-open runs of consecutive frames, in order."""
+    out: list[tuple[int, int]] = []
+    for i in sorted(frames):
+        if out and out[-1][1] == i:
+            out[-1] = (out[-1][0], i + 1)
+        else:
+            out.append((i, i + 1))
+    return out
 
 
 class TrackSoFar:
@@ -1176,23 +1222,34 @@ class SegmentController(QObject):
         # after a correction only the stretches between the keyframes around it are tracked again
         # (each frame is tracked from its neighbouring keyframes); with nothing changed, all of it
         last, spans, seeds, finishing = p.last_track, None, {}, False
+        # what a stopped run knew, with no mask edited since (any edit releases it): it goes on from that
+        # as the unbroken run would have (the job falls back on ``spans`` if it follows other objects).
+        # Held until the job lands (a Cancel before its first frame leaves it to go on from again)
+        stopped, going_on = p.stopped_run, None
         if last is not None and last["range"] == (p.start, p.end) and last["sam"] == sam:
             spans = changed_spans(p.start, p.end, digests, last["keys"], p.tracked_as_last_run)
             if last.get("pending"):  # a stopped run: its frames not reached yet are followed on
                 redo = {i for a, b in spans for i in range(a, b)}  # from where it stopped
                 more = resume_spans(p.start, p.end, keys, [i for i in last["pending"] if i not in redo],
                                     seedable=lambda i: not p.tracked.is_empty(i))
+                if stopped is not None and stopped["memo"] and not spans and stopped["pending"] == list(
+                        last["pending"]):
+                    going_on = stopped
                 spans, finishing = sorted(spans + more), bool(more)
                 seeds = {i: p.objects_on(i) for _, _, i in more if i is not None}
         # keyframes now (a frame corrected while the run goes on is the user's when it lands), and
         # those in range whose mask was cleared (the run fills them: they are keyframes no more)
         empty_keys = {i for i in self.keyframes if p.start <= i < p.end and p.masks.is_empty(i)}
         data = dict(kind="track", keys=digests, range=(p.start, p.end), sam=sam, video=p.video_path,
-                    keyframes=set(self.keyframes), empty_keys=empty_keys, finishing=finishing, then=then)
+                    keyframes=set(self.keyframes), empty_keys=empty_keys, finishing=finishing or going_on is not None,
+                    then=then, version=p.mask_version)
+        if going_on is None:
+            p.stopped_run = None
         so_far = TrackSoFar(data)  # (the frames so far, for the autosaves while it runs)
         fn = track_job(self.provider, sam, device, p.video_path, p.start, p.end, {i: p.objects_on(i) for i in keys},
                        p.masks_snapshot(), p.masks_snapshot(p.tracked),
-                       TrackParams().gap_px((p.masks.height, p.masks.width)), spans or None, seeds, so_far=so_far)
+                       TrackParams().gap_px((p.masks.height, p.masks.width)), spans or None, seeds, so_far=so_far,
+                       going_on=going_on)
         job = c.engine.submit("Track", fn, so_far=so_far, **data)
         p.unfinished = so_far
         return job
@@ -1213,6 +1270,7 @@ class SegmentController(QObject):
         if job.data.get("video") != p.video_path:  # (another video was opened as it ended: not ours)
             return
         stopped = result.get("stopped", False)
+        edited = p.mask_version != job.data.get("version")  # (masks edited while it ran)
         # keyframes it started from whose mask changed meanwhile (an undo of the commit, an edit): the
         # run followed the old mask; said below, since nothing else on screen tells
         changed = sorted(k for k, digest in job.data.get("keys", {}).items() if mask_digest(p.masks.blob(k)) != digest)
@@ -1234,6 +1292,8 @@ class SegmentController(QObject):
         # (after a stopped run the next Track follows on from where it stopped, ``resume_spans``)
         p.record_track(job.data["range"], job.data["sam"], {k: job.data["keys"][k] for k in result["followed"]},
                        result.get("pending", ()))
+        # what it knew where it stopped, if nothing was edited while it ran (set after the undo step, which releases it)
+        p.stopped_run = result.get("kept") if stopped and not edited else None
         if self.flagged != before or new_keys or emptied:
             p.mark_dirty()  # the flags and keyframes are saved with the project
         p.trackingChanged.emit()  # the timeline's marks
