@@ -213,3 +213,31 @@ def test_without_the_cue_tracker_a_run_gone_on_from_the_masks_flags_as_the_unbro
     went = {s.index: s for s in iter_track(lambda i: frames[i], 16, keys, Shrinking(), resume={0: (4, whole.mask(4))})}
     assert [(i, s.flag) for i, s in went.items() if i > 4] == [(i, whole.flags[i]) for i in range(5, 16)]
     assert all(np.array_equal(went[i].mask, whole.mask(i)) for i in range(5, 16))
+
+
+def test_a_run_going_on_that_is_stopped_before_its_first_frame_still_has_what_was_kept():
+    """Cancel pressed again before the run going on did a frame (as the keyframes are reported, or as the
+    frame it goes on from is read again): what was kept is there still, and goes on exactly later."""
+    frames, masks, _ = clip()
+    keys = {0: masks[0]}
+    whole = unbroken(frames, keys)
+    memo = TrackMemo()
+    stopped(frames, keys, 8, memo)
+    resume = memo.resume()
+    cancel = CancelToken()
+    cancel.cancel()
+    with pytest.raises(Cancelled):  # (at the keyframe)
+        list(iter_track(lambda i: frames[i], N, keys, GrabCutSegmenter(seed=0), cancel=cancel, resume=resume,
+                        keep=memo, rng_seed=0))
+    assert memo.resume()[0][0] == 8
+    cancel = CancelToken()
+
+    def read(i):  # (the frame it goes on from, read again with the plate's frames around it)
+        if i == 8:
+            cancel.cancel()
+        return frames[i]
+
+    with pytest.raises(Cancelled):
+        list(iter_track(read, N, keys, GrabCutSegmenter(seed=0), cancel=cancel, resume=resume, keep=memo, rng_seed=0))
+    assert memo.resume()[0][0] == 8
+    assert differing(went_on(frames, keys, resume, memo), whole) == []
