@@ -86,15 +86,19 @@ def tracked(window, qtbot) -> dict:
     return {"blobs": [p.masks.blob(i) for i in range(N)], "flags": dict(p.flagged)}
 
 
+@pytest.mark.parametrize("keys, after", [((0,), 8), ((0, N - 1), 16)])  # (two: stopped on the way back from N - 1)
 def test_track_stopped_with_esc_and_pressed_again_gives_the_unbroken_runs_masks(window, noisy_clip, qtbot,
-                                                                                 monkeypatch):
+                                                                                 monkeypatch, keys, after):
     window.open_path(noisy_clip)
     p = window.project
-    p.edit_mask(disc(0))
+    for k in keys:
+        p.set_current(k)
+        p.edit_mask(disc(k), keyframe=True)
     unbroken = tracked(window, qtbot)
+    assert sorted(p.last_track["keys"]) == list(keys)
     window.undo_action.trigger()  # (the run undone: the next Track tracks the whole range again)
-    assert p.masks.masked_frames() == [0]
-    stopped_with_esc(qtbot, window, monkeypatch, 8)
+    assert p.masks.masked_frames() == list(keys)
+    stopped_with_esc(qtbot, window, monkeypatch, after)
     assert p.stopped_run is not None and 0 < len(p.last_track["pending"]) < N - 1
     said, went_on_from_masks = [], places(monkeypatch)
     window.controller.message.connect(said.append)
