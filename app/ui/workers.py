@@ -319,7 +319,7 @@ def preview_job(video, masks, index: int, results, weights, config: EngineConfig
     return fn
 
 
-ENCODING, COPYING, INPAINTING = "Encoding…", "Copying the unchanged frames…", "Inpainting…"
+ENCODING, COPYING = "Encoding…", "Copying the unchanged frames…"
 
 
 class _Encode:
@@ -445,8 +445,12 @@ def export_inpaint_job(video, masks, output, start: int, end: int, weights, conf
         # The core counts its two stages (inpaint while encoding, then copy the unchanged GOPs) each
         # from 0, as the command line shows them; the window's bar runs once over both (``Phases``).
         work = (end - start) * WORK_PER_FRAME[mode] + (n - (end - start)) * WORK_PER_FRAME["encode"]
-        steps = Phases(progress, [(INPAINTING, work), (COPYING, n * WORK_PER_FRAME["copy"] if copy_unchanged else 0)])
-        stages = {"inpaint": steps.step(INPAINTING), "copy": steps.step(COPYING)}
+        # (its count is of the frames encoded, the range's and those the keyframes around it hold: on
+        # running_car.mp4 "Inpainting… 175/191" was read as 191 frames inpainted where 15 were)
+        k = end - start
+        writing = f"Encoding (inpainting {k} frame{'s' if k != 1 else ''})…" if has_mask else ENCODING
+        steps = Phases(progress, [(writing, work), (COPYING, n * WORK_PER_FRAME["copy"] if copy_unchanged else 0)])
+        stages = {"inpaint": steps.step(writing), "copy": steps.step(COPYING)}
 
         def relay(p: Progress) -> None:
             stages.get(p.stage, stages["inpaint"])(p)

@@ -58,5 +58,5 @@ def test_an_export_without_a_result_runs_its_bar_once(window, qtbot, tmp_path, c
     assert values == sorted(values), values  # (it ran 0..n for the inpainting, then 0..n for the copy)
     assert {m for _, m, _ in seen} == {1000} and values[-1] == 1000
     words = [w for _, _, w in seen]
-    assert any(w.startswith("Export: Inpainting…") for w in words), words
+    assert any(w.startswith("Export: Encoding (inpainting 10 frames)…") for w in words), words
     assert any(w.startswith("Export: Copying the unchanged frames…") for w in words) == copy, words

@@ -172,3 +172,23 @@ def test_a_refusal_notice_goes_when_the_run_it_asked_for_starts(window, clip, qt
     assert window.controller.inpaint() is not None
     assert window.notice.text().startswith("Inpaint is still running")
     qtbot.waitUntil(lambda: not engine.busy, timeout=60_000)
+
+
+def test_an_export_that_inpaints_as_it_writes_counts_what_it_encodes_as_encoding(window, qtbot, tmp_path):
+    """running_car.mp4, the logo on 100..114, Export with no result yet: the job bar said "Export:
+    Inpainting… 175/191", 191 being the frames the keyframes around the range hold, all encoded again,
+    of which 15 were inpainted. It says "Encoding (inpainting 15 frames)… 175/191"."""
+    from app.core.video import write_test_clip
+    from test_audit_results import export, paint
+    from test_export_copy import GOP10, panning
+
+    window.open_path(write_test_clip(tmp_path / "clip.mp4", panning(40, 96, 64), codec_options=GOP10))
+    window.settings.copy_unchanged = True
+    paint(window, 12, 15)  # (3 frames of the GOP 10..19: its 10 frames are encoded again)
+    label = window.job_bar.label
+    words = []
+    window.controller.engine.progress.connect(lambda *_: words.append(label.text()))
+    export(window, qtbot, tmp_path / "out.mp4")
+    writing = [w for w in words if w.startswith("Export: Encoding (inpainting 3 frames)… ")]
+    assert writing and writing[-1].startswith("Export: Encoding (inpainting 3 frames)… 10/10"), words
+    assert not any("Inpainting…" in w for w in words), words
