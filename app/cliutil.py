@@ -145,18 +145,24 @@ def refuse_inputs(output, inputs, option: str = "--output") -> None:
     is a folder (a mask or frame folder: it would replace or join its images): inputs are never
     overwritten."""
     from .core.errors import OutputError
-    from .core.video import IMAGE_EXTS
+    from .core.video import IMAGE_EXTS, VIDEO_EXTS
 
     if output is None:
         return
+    suffix = Path(output).suffix.lower()
     for what, path in inputs:
         if path is not None and same_path(output, path):
             raise OutputError(f"{option} {output} is the input {what}; choose another path: inputs are never "
                               "overwritten.")
-        if path is not None and Path(output).suffix.lower() in IMAGE_EXTS and Path(path).expanduser().is_dir() \
-                and Path(path).expanduser().resolve() in Path(output).expanduser().resolve().parents:
+        inside = path is not None and Path(path).expanduser().is_dir() \
+            and Path(path).expanduser().resolve() in Path(output).expanduser().resolve().parents
+        if inside and suffix in IMAGE_EXTS:
             raise OutputError(f"{option} {output} is an image inside the input {what} {path}; choose a path "
                               "outside it: inputs are never overwritten.")
+        if inside and what == "video" and suffix in VIDEO_EXTS:  # (the video: a frame folder)
+            raise OutputError(f"{option} {output} is inside the input frame folder {path}: a video there would make "
+                              "it a folder that holds videos, which is read as no frame folder the next time; choose "
+                              "a path outside it.")
 
 
 def program() -> str:
