@@ -157,7 +157,7 @@ def cmd_inpaint(args) -> int:
     rate = (f"{result.inpainted / sec:.2f} inpainted frames/s" if result.inpainted == result.frames else
             f"{result.frames / sec:.1f} frames/s written")
     copied = f", {result.copied} copied as they were" if result.copied else ""
-    print(f"Wrote {result.output}{REPLACING if replacing else ''} ({result.frames} frames, "
+    print(f"Wrote {result.output}{REPLACING if replacing else ''} ({result.frames} frame{'s' * (result.frames != 1)}, "
           f"{f'{result.inpainted} inpainted with {result.fill}' if result.inpainted else 'none inpainted'}{copied}, "
           f"{result.seconds:.1f} s, {rate})")
     if not progress.noted:  # (a video copied as it was, an empty mask, reports no progress: said after it)

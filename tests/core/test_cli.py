@@ -175,6 +175,19 @@ def test_ctrl_c_over_a_file_to_replace_says_that_file_is_as_it_was(clip_and_mask
     assert not (tmp_path / "new.mp4").exists()
 
 
+def test_a_one_frame_result_is_said_in_the_singular(tmp_path, capsys):
+    """A clip cut off after its first frame (a 30 % copy of a faststart mp4) ended "Wrote a.mp4 (1 frames,
+    1 inpainted with telea, ...)"."""
+    frame = tmp_path / "still.png"
+    cv2.imwrite(str(frame), np.full((48, 64, 3), 90, np.uint8))
+    mask = np.zeros((48, 64), np.uint8)
+    mask[10:20, 10:30] = 255
+    cv2.imwrite(str(tmp_path / "mask.png"), mask)
+    assert main(["inpaint", str(frame), "--mask", str(tmp_path / "mask.png"), "-o", str(tmp_path / "a.mp4"),
+                 "--fill", "telea"]) == 0
+    assert f"Wrote {tmp_path / 'a.mp4'} (1 frame, 1 inpainted with telea, " in capsys.readouterr().out
+
+
 def test_without_weights_fills_by_propagation(clip_and_mask, tmp_path, capsys, no_bundled_weights):
     clip, mask = clip_and_mask
     code = main(["inpaint", str(clip), "--mask", str(mask), "-o", str(tmp_path / "p.mp4")])
