@@ -447,7 +447,7 @@ def cmd_track(args) -> int:
                           refuse_project, replaces, same_path)
     from .core.errors import OutputError
     from .core.fsutil import atomic_path, cannot_write_in, check_writable
-    from .core.masks import check_not_inverted, fit_mask, is_own_mask, mask_png, read_mask_image
+    from .core.masks import check_is_mask, check_not_inverted, fit_mask, is_own_mask, mask_png, read_mask_image
     from .core.segment import CHECK, TrackParams, prepare_click, split_objects, track
     from .core.video import frame_range, open_video
 
@@ -511,7 +511,7 @@ def cmd_track(args) -> int:
             if not path.is_file():
                 raise InpaintError(f"Keyframe mask {path} does not exist; give an image of the object on frame {f} "
                                    "(white = object).")
-            image = read_mask_image(path)
+            image = check_is_mask(read_mask_image(path), f"Keyframe mask {path}")
             mask = fit_mask(image, reader.width, reader.height, f"Keyframe mask {path.name}")
             if not mask.any():
                 raise InpaintError(f"Keyframe mask {path} is empty (all black); white marks the object on frame {f}.")

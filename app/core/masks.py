@@ -70,6 +70,13 @@ def mask_box(mask: np.ndarray):
 NOISE_PEAK = 16
 #: a mask marking more of the frame than this, its whole edge included, is taken for an inverted one
 INVERTED_COVER = 0.5
+#: an image with more than this share of mid-tone pixels (between 15 % and 85 % of its brightest) in
+#: more than ``PICTURE_LEVELS`` levels is a picture, not a mask: a frame of the video given as --mask
+#: (measured: 81 % mid-tones, 256 levels) marked 66 % of the frame and was inpainted without a word.
+#: Masks have few mid-tones (a JPEG's ringing, an anti-aliased edge: under 1 % here) or few levels
+#: (a DAVIS palette's objects, dark reds, are mid-tones: 2-10 levels)
+PICTURE_MIDTONES = 0.5
+PICTURE_LEVELS = 64
 
 
 def binarise(mask: np.ndarray) -> np.ndarray:
@@ -112,6 +119,20 @@ def check_not_inverted(mask: np.ndarray, name: str, own: bool = False) -> np.nda
         raise MaskError(f"{name} marks {mask.mean():.0%} of the frame, its whole edge included, for removal: it "
                         "looks inverted (white background); invert it so that only what to remove is white.")
     return mask
+
+
+def check_is_mask(image: np.ndarray, name: str) -> np.ndarray:
+    """Refuse a mask image that is a picture (a frame of the video, a photo): mostly mid-tones in many
+    levels (``PICTURE_MIDTONES``); a mask is black with white where to remove."""
+    grey = image.max(axis=2) if image.ndim == 3 else image
+    peak = int(grey.max()) if grey.size else 0
+    if peak < NOISE_PEAK:  # (a label map: any non-zero pixel counts)
+        return image
+    mid = float(((grey > peak * 0.15) & (grey < peak * 0.85)).mean())
+    if mid > PICTURE_MIDTONES and np.unique(grey[::4, ::4]).size > PICTURE_LEVELS:
+        raise MaskError(f"{name} looks like a picture, not a mask: {mid:.0%} of its pixels are mid-tones; a mask is "
+                        "black, with white where to remove: give the mask drawn for this video.")
+    return image
 
 
 def read_mask_image(path) -> np.ndarray:
@@ -281,7 +302,7 @@ def _open_masks(spec, n_frames: int, width: int, height: int) -> MaskSource:
             raise MaskError(f"Mask folder {path} has no images; put one PNG per frame there.")
         if len(files) == 1:
             name = f"Mask {files[0]}"
-            image = read_mask_image(files[0])
+            image = check_is_mask(read_mask_image(files[0]), name)
             source = StationaryMask(check_not_inverted(fit_mask(image, width, height, name), name,
                                                        is_own_mask(files[0], image)), n_frames)
             source.scaled_from = image.shape[1], image.shape[0]
@@ -291,15 +312,15 @@ def _open_masks(spec, n_frames: int, width: int, height: int) -> MaskSource:
                 f"Mask folder {path} has {len(files)} images but the video has {n_frames} frames; "
                 "give one mask per frame, or a single image for all frames."
             )
-        # fail early on a wrong shape or an inverted mask
-        image = read_mask_image(files[0])
+        # fail early on a wrong shape, a picture or an inverted mask
+        image = check_is_mask(read_mask_image(files[0]), f"Mask {files[0]}")
         check_not_inverted(fit_mask(image, width, height, f"Mask {files[0].name}"), f"Mask {files[0]}",
                            is_own_mask(files[0], image))
         source = MaskFolder(files, width, height)
         source.scaled_from = image.shape[1], image.shape[0]
         return source
     if path.suffix.lower() in IMAGE_EXTS:
-        image = read_mask_image(path)
+        image = check_is_mask(read_mask_image(path), f"Mask {path}")
         source = StationaryMask(check_not_inverted(fit_mask(image, width, height, f"Mask {path.name}"),
                                                    f"Mask {path}", is_own_mask(path, image)), n_frames)
         source.scaled_from = image.shape[1], image.shape[0]

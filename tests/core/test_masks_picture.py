@@ -1,0 +1,59 @@
+"""A picture given as a mask (a frame of the video, a photo) is refused; real masks are not."""
+import cv2
+import numpy as np
+import pytest
+from conftest import make_frames
+
+from app.cli import main
+from app.core.errors import MaskError
+from app.core.masks import load_masks
+from app.core.video import write_test_clip
+
+W, H = 96, 64
+
+
+@pytest.fixture
+def clip(tmp_path):
+    return write_test_clip(tmp_path / "clip.mp4", make_frames(4, W, H), fps=10)
+
+
+def test_a_frame_of_the_video_given_as_the_mask_is_refused(clip, tmp_path, capsys):
+    """A frame saved from the video and given as --mask (measured: 81 % mid-tones, 256 levels) marked
+    66 % of the frame and was inpainted without a word."""
+    frame = tmp_path / "frame0.png"
+    cv2.imwrite(str(frame), make_frames(1, W, H)[0][..., ::-1])
+    assert main(["inpaint", str(clip), "--mask", str(frame), "-o", str(tmp_path / "o.mp4"), "--fill", "telea"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: Mask {frame} looks like a picture, not a mask: "), err
+    assert not (tmp_path / "o.mp4").exists()
+    assert main(["track", str(clip), "--keyframe", f"{frame},0", "-o", str(tmp_path / "m")]) == 2
+    assert "looks like a picture, not a mask" in capsys.readouterr().err
+
+
+def _masks():
+    """Masks that must still load: (name, image)."""
+    yy, xx = np.mgrid[:H, :W]
+    blob = ((xx - 48) ** 2 + (yy - 32) ** 2 <= 20 ** 2).astype(np.uint8) * 255
+    palette = np.zeros((H, W, 3), np.uint8)  # (DAVIS: three objects in dark reds over 60 % of the frame)
+    palette[:, :20], palette[:, 20:40], palette[:, 40:58] = (0, 0, 128), (0, 0, 64), (0, 0, 192)
+    ok, jpeg = cv2.imencode(".jpg", blob, [cv2.IMWRITE_JPEG_QUALITY, 40])
+    return [("binary", blob), ("feathered", cv2.GaussianBlur(blob, (0, 0), 6)), ("palette", palette),
+            ("jpeg", cv2.imdecode(jpeg, cv2.IMREAD_GRAYSCALE)), ("labels 0/1", (blob > 0).astype(np.uint8)),
+            ("16-bit", blob.astype(np.uint16) * 257)]
+
+
+@pytest.mark.parametrize("name, image", _masks(), ids=[n for n, _ in _masks()])
+def test_masks_with_mid_tones_or_many_levels_still_load(name, image, tmp_path):
+    path = tmp_path / "mask.png"
+    cv2.imwrite(str(path), image)
+    masks = load_masks(path, 4, W, H)
+    assert masks.get(0).any() and not masks.get(0).all()
+
+
+def test_a_picture_first_in_a_mask_folder_is_refused(tmp_path):
+    folder = tmp_path / "masks"
+    folder.mkdir()
+    for i, frame in enumerate(make_frames(4, W, H)):
+        cv2.imwrite(str(folder / f"{i:05d}.png"), frame)
+    with pytest.raises(MaskError, match="looks like a picture, not a mask"):
+        load_masks(folder, 4, W, H)
