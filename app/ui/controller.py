@@ -325,7 +325,7 @@ class Controller(QObject):
             if kind == "inpaint":
                 todo, (a, b) = job.data["todo"], job.data["range"]
                 self.message.emit(f"Inpainted frames {a}..{b - 1}." if len(todo) == b - a else
-                                  f"Inpainted {len(todo)} frames again ({frames_text(todo)}); the other "
+                                  f"Inpainted {len(todo)} frame{'' if len(todo) == 1 else 's'} again ({frames_text(todo)}); the other "
                                   f"{b - a - len(todo)} of {a}..{b - 1} were up to date.")
             self.resultsReady.emit(kind)
         elif kind == "export":

@@ -1274,8 +1274,10 @@ class SegmentController(QObject):
         # keyframes it started from whose mask changed meanwhile (an undo of the commit, an edit): the
         # run followed the old mask; said below, since nothing else on screen tells
         changed = sorted(k for k, digest in job.data.get("keys", {}).items() if mask_digest(p.masks.blob(k)) != digest)
-        changed_note = (f" {frames_text(changed).capitalize()} changed while it ran (an undo or an edit): it followed their "
-                        "masks as they were; Track again follows them as they are now (Ctrl+Z takes this run away)."
+        their = (("its mask as it was", "it as it is") if len(changed) == 1 else
+                 ("their masks as they were", "them as they are"))
+        changed_note = (f" {frames_text(changed).capitalize()} changed while it ran (an undo or an edit): it followed "
+                        f"{their[0]}; Track again follows {their[1]} now (Ctrl+Z takes this run away)."
                         if changed else "")
         fresh, changes, tracked, labels, (before, flags), new_keys, emptied = landing(p, job.data, result)
         if changes or tracked:

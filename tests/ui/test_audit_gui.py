@@ -301,8 +301,8 @@ def test_undoing_the_selection_while_tracking_runs_is_said_when_the_run_lands(wi
         p.undo.undo()  # before the run's answer can come (it is queued to this thread)
         assert p.masks.is_empty(0)
     assert said[-1].startswith("Tracked 7 frames from keyframe 0, frames 0..7") and said[-1].endswith(
-        " Frames 0 changed while it ran (an undo or an edit): it followed their masks as they were; Track again "
-        "follows them as they are now (Ctrl+Z takes this run away).")
+        " Frame 0 changed while it ran (an undo or an edit): it followed its mask as it was; Track again "
+        "follows it as it is now (Ctrl+Z takes this run away).")
     p.undo.undo()  # takes the run away, as it says
     assert p.masks.masked_frames() == []
     said.clear()

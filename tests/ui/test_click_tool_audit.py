@@ -100,7 +100,7 @@ def test_track_with_the_current_frame_outside_the_range_tracks_the_keyframes_ins
     assert seg.track() is None
     assert window.notice.text() == ("Nothing to track in the in/out range (frames 3..4): click the object on a frame "
                                     "inside it and press Enter first. Keyframes outside the in/out range (3..4): "
-                                    "frames 1; widen the range (I and O set the in and out points at the current "
+                                    "frame 1; widen the range (I and O set the in and out points at the current "
                                     "frame) to track from them.") and not dialogs
 
 

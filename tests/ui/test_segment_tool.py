@@ -631,11 +631,11 @@ def test_track_says_which_keyframes_lie_outside_the_range(window, disc_clip, qtb
     assert seg.track() is None
     assert window.notice.text().startswith("Nothing to track in the in/out range (frames 0..3): click the object on a "
                                            "frame inside it and press Enter first. Keyframes outside the in/out range "
-                                           "(0..3): frames 6;") and not dialogs
+                                           "(0..3): frame 6;") and not dialogs
     p.set_current(2)
     assert seg.track() is None
     assert window.notice.text() == ("This frame has no mask to track; click the object and press Enter first. "
-                                    "Keyframes outside the in/out range (0..3): frames 6; widen the range (I and O set "
+                                    "Keyframes outside the in/out range (0..3): frame 6; widen the range (I and O set "
                                     "the in and out points at the current frame) to track from them.") and not dialogs
     assert not window.controller.engine.busy
 

@@ -117,3 +117,13 @@ def test_the_range_labels_are_whole_under_the_applications_style_sheet(window, q
             assert label.geometry().bottom() < slider._slider.geometry().top(), (label.geometry(), slider._slider.geometry())
     finally:
         app.setStyleSheet("")
+
+
+def test_one_frame_is_said_as_one_in_messages():
+    """Messages said "Keyframes outside the in/out range (0..3): frames 6;" and "Inpainted 1 frames
+    again (frames 5)" of a single frame (frames_text, used by every message that lists frames)."""
+    from app.ui.timeline import frames_text
+
+    assert frames_text([6]) == "frame 6"
+    assert frames_text([5, 6]) == "frames 5..6"
+    assert frames_text([3, 4, 5, 9]) == "frames 3..5, 9"
