@@ -334,6 +334,7 @@ def _open_masks(spec, n_frames: int, width: int, height: int) -> MaskSource:
             f"Mask video {path} has {len(source)} frames but the video has {n_frames}; "
             "the mask video must match frame for frame."
         )
+    check_is_mask(source.reader[0], f"Mask video {path} (its first frame)")  # (another video: a picture)
     check_not_inverted(source.get(0), f"Mask video {path} (its first frame)")
     source.scaled_from = source.reader.width, source.reader.height
     return source

@@ -57,3 +57,16 @@ def test_a_picture_first_in_a_mask_folder_is_refused(tmp_path):
         cv2.imwrite(str(folder / f"{i:05d}.png"), frame)
     with pytest.raises(MaskError, match="looks like a picture, not a mask"):
         load_masks(folder, 4, W, H)
+
+
+def test_another_video_given_as_the_mask_video_is_refused(clip, tmp_path):
+    """A video of the same size and length given as --mask (dogs_jump's first 10 frames for a 10-frame
+    clip: 89 % mid-tones) was read as a mask video and inpainted without a word; a mask video passes."""
+    other = write_test_clip(tmp_path / "other.mp4", make_frames(4, W, H, seed=5), fps=10)
+    with pytest.raises(MaskError, match=r"Mask video .*other\.mp4 \(its first frame\) looks like a picture, not a "):
+        load_masks(other, 4, W, H)
+    yy, xx = np.mgrid[:H, :W]
+    frames = [np.repeat((((xx - 30 - 5 * i) ** 2 + (yy - 32) ** 2 <= 15 ** 2) * 255).astype(np.uint8)[..., None], 3, 2)
+              for i in range(4)]
+    masks = load_masks(write_test_clip(tmp_path / "masks.mp4", frames, fps=10), 4, W, H)
+    assert masks.get(3).any() and not masks.get(3).all()
