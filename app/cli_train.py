@@ -340,12 +340,15 @@ def _run(args) -> int:
     made = not workdir.exists()  # (made by this run: removed again if it is left empty)
     cancel = CancelToken()
     previous = None
+    training = False  # (until the clips are read: there is no step to drop nor one to save)
     try:  # Ctrl-C stops after the current step and saves a checkpoint; a second Ctrl-C aborts.
         def on_sigint(signum, frame):
             if cancel.cancelled:
                 raise KeyboardInterrupt
             print("\nStopping (the step under way is dropped, the last whole one is saved); "
-                  "press Ctrl-C again to abort without saving.", file=sys.stderr)
+                  "press Ctrl-C again to abort without saving." if training else
+                  "\nStopping: the clips are still being read, so nothing is saved; press Ctrl-C again to stop at "
+                  "once.", file=sys.stderr)
             cancel.cancel()
 
         previous = signal.signal(signal.SIGINT, on_sigint)
@@ -367,6 +370,7 @@ def _run(args) -> int:
                 bar.say_opening()
                 print(f"data: {trainer.data_description}; {cfg.width or trainer.width}x{cfg.height or trainer.height}, "
                       f"device {trainer.device}, {trainer.ctx.world_size} process(es), {start}", file=sys.stderr)
+            training = True
             try:
                 result = trainer.run()
             except Cancelled as exc:

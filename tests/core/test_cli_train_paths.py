@@ -36,3 +36,25 @@ def test_time_limit_help_says_the_step_under_way_ends_first(command, capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert "checked before each step, so the step under way ends first: up to one step (1-3 minutes on a CPU) " \
            "past it" in text, text
+
+
+def test_ctrl_c_while_the_clips_are_read_says_nothing_is_saved(make_clip, tmp_path, capsys, monkeypatch):
+    """Ctrl-C while the training clips were read (12 s into a run on data/train, clip 1 of 15) said
+    "Stopping (the step under way is dropped, the last whole one is saved)": there was no step yet."""
+    import signal
+
+    import app.core.train
+    from app.core.errors import Cancelled
+
+    def reading(self, cfg, progress=None, cancel=None, resume=None):
+        signal.raise_signal(signal.SIGINT)  # (Ctrl-C as a clip is read: the handler runs before this returns)
+        assert cancel.cancelled
+        raise Cancelled("Cancelled by the user; nothing was written.")
+
+    monkeypatch.setattr(app.core.train.Trainer, "__init__", reading)
+    assert main(["finetune", "--data", str(make_clip(n=6)), "--steps", "1", "-o", str(tmp_path / "t.pth"),
+                 "--device", "cpu"]) == 130
+    err = capsys.readouterr().err
+    assert "Stopping: the clips are still being read, so nothing is saved; press Ctrl-C again to stop at once." \
+           in err and "the last whole one is saved" not in err, err
+    assert not (tmp_path / "t.train").exists() and not (tmp_path / "t.pth").exists()
