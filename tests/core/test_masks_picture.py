@@ -70,3 +70,14 @@ def test_another_video_given_as_the_mask_video_is_refused(clip, tmp_path):
               for i in range(4)]
     masks = load_masks(write_test_clip(tmp_path / "masks.mp4", frames, fps=10), 4, W, H)
     assert masks.get(3).any() and not masks.get(3).all()
+
+
+def test_a_video_and_mask_the_wrong_way_round_are_said_to_be(clip, tmp_path, capsys):
+    """`inpaint mask.png --mask clip.mp4` said only "Mask video clip.mp4 has 4 frames but the video has 1"."""
+    mask = np.zeros((H, W), np.uint8)
+    mask[10:30, 20:50] = 255
+    cv2.imwrite(str(tmp_path / "mask.png"), mask)
+    assert main(["inpaint", str(tmp_path / "mask.png"), "--mask", str(clip), "-o", str(tmp_path / "o.mp4")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: Mask video {clip} has 4 frames but the video has 1 (the video is one image: are the video "
+                   "and the mask the wrong way round?); the mask video must match frame for frame."], err
