@@ -330,7 +330,8 @@ def _open_masks(spec, n_frames: int, width: int, height: int) -> MaskSource:
     except VideoError as exc:
         raise MaskError(f"Cannot use {path} as a mask: {exc}") from None
     if len(source) != n_frames:
-        swapped = " (the video is one image: are the video and the mask the wrong way round?)" if n_frames == 1 else ""
+        swapped = (" (the video is one image: are the video and the mask the wrong way round?)"
+                   if n_frames == 1 else "")
         raise MaskError(
             f"Mask video {path} has {len(source)} frames but the video has {n_frames}{swapped}; "
             "the mask video must match frame for frame."
