@@ -282,6 +282,29 @@ def mask_files(folder: Path) -> list[Path]:
     return files
 
 
+def _odd_ones(files: list[Path]) -> str:
+    """The files that make a folder's count wrong, when its names tell: " (extra.png has no frame
+    number; 00001.png and 00001.jpg are both frame 1)"; "" when they do not. The count alone left
+    the user to find an extra image among hundreds."""
+    numbers = [_number(p) for p in files]
+    if all(k is None for k in numbers):
+        return ""
+    said = []
+    bare = [p.name for p, k in zip(files, numbers) if k is None]
+    if bare:
+        said.append(f"{', '.join(bare[:3])}{' ...' if len(bare) > 3 else ''} "
+                    f"{'has' if len(bare) == 1 else 'have'} no frame number")
+    seen: dict[int, list[str]] = {}
+    for p, k in zip(files, numbers):
+        if k is not None:
+            seen.setdefault(k, []).append(p.name)
+    twice = [(k, names) for k, names in seen.items() if len(names) > 1]
+    if twice:
+        said.append("; ".join(f"{' and '.join(names)} are both frame {k}" for k, names in twice[:2])
+                    + (" ..." if len(twice) > 2 else ""))
+    return f" ({'; '.join(said)})" if said else ""
+
+
 def load_masks(spec, n_frames: int, width: int, height: int) -> MaskSource:
     """Open a mask image, folder of images, or mask video for a video of ``n_frames`` frames.
     The source's ``scaled_from`` is the (width, height) its masks were drawn at when that is not
@@ -309,7 +332,7 @@ def _open_masks(spec, n_frames: int, width: int, height: int) -> MaskSource:
             return source
         if len(files) != n_frames:
             raise MaskError(
-                f"Mask folder {path} has {len(files)} images but the video has {n_frames} frames; "
+                f"Mask folder {path} has {len(files)} images but the video has {n_frames} frames{_odd_ones(files)}; "
                 "give one mask per frame, or a single image for all frames."
             )
         # fail early on a wrong shape, a picture or an inverted mask

@@ -81,3 +81,25 @@ def test_a_video_and_mask_the_wrong_way_round_are_said_to_be(clip, tmp_path, cap
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"error: Mask video {clip} has 4 frames but the video has 1 (the video is one image: are the video "
                    "and the mask the wrong way round?); the mask video must match frame for frame."], err
+
+
+def test_a_mask_folder_with_one_image_too_many_names_it(tmp_path):
+    """"Mask folder masks has 11 images but the video has 10 frames" left the user to find the extra
+    one among the ten (an image with no number in its name, or two files for one frame)."""
+    folder = tmp_path / "masks"
+    folder.mkdir()
+    blank = np.zeros((H, W), np.uint8)
+    for i in range(4):
+        cv2.imwrite(str(folder / f"{i:05d}.png"), blank)
+    cv2.imwrite(str(folder / "extra.png"), blank)
+    with pytest.raises(MaskError, match=r"has 5 images but the video has 4 frames \(extra\.png has no frame "
+                                        r"number\); give one mask per frame"):
+        load_masks(folder, 4, W, H)
+    (folder / "extra.png").unlink()
+    cv2.imwrite(str(folder / "00001.jpg"), blank)
+    with pytest.raises(MaskError, match=r"has 5 images but the video has 4 frames \(00001\.jpg and 00001\.png are "
+                                        r"both frame 1\); give"):
+        load_masks(folder, 4, W, H)
+    (folder / "00001.jpg").unlink()
+    with pytest.raises(MaskError, match=r"has 4 images but the video has 6 frames; give"):  # (nothing to name)
+        load_masks(folder, 6, W, H)
