@@ -1955,6 +1955,8 @@ def container_of(path) -> str:
 def mp4_output(path: Path) -> Path:
     """``path``, an export's name: refused unless it ends as an MP4 file does (an export named .mkv
     or .avi held MP4 data that players then misread). What killed exports to it left is deleted."""
+    if path.name.lower() in MP4_SUFFIXES:  # (".mp4" alone is a hidden file with no suffix: "end the name with .mp4")
+        raise OutputError(f"{path}: give the file a name before {path.name}, e.g. clean{path.name}.")
     if path.suffix.lower() not in MP4_SUFFIXES:
         raise OutputError(f"{path.name}: exports are MP4 or QuickTime files; end the name with .mp4 (or .m4v, or "
                           ".mov to keep PCM sound as it is).")

@@ -188,6 +188,16 @@ def test_a_one_frame_result_is_said_in_the_singular(tmp_path, capsys):
     assert f"Wrote {tmp_path / 'a.mp4'} (1 frame, 1 inpainted with telea, " in capsys.readouterr().out
 
 
+def test_an_output_named_only_by_its_suffix_asks_for_a_name(clip_and_mask, tmp_path, capsys):
+    """-o out/.mp4 said "end the name with .mp4" of a name that does (".mp4" alone: a hidden file with
+    no suffix)."""
+    clip, mask = clip_and_mask
+    assert main(["inpaint", str(clip), "--mask", str(mask), "-o", str(tmp_path / ".mp4"), "--fill", "telea"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: {tmp_path / '.mp4'}: give the file a name before .mp4, e.g. clean.mp4."], err
+    assert not (tmp_path / ".mp4").exists()
+
+
 def test_without_weights_fills_by_propagation(clip_and_mask, tmp_path, capsys, no_bundled_weights):
     clip, mask = clip_and_mask
     code = main(["inpaint", str(clip), "--mask", str(mask), "-o", str(tmp_path / "p.mp4")])
