@@ -109,9 +109,10 @@ def _fitting_generator(path, state: dict, meta: dict, attention: str | None, dev
     if missing or unexpected:
         parts = []
         if missing:
-            parts.append(f"{len(missing)} missing keys (e.g. {', '.join(missing[:3])})")
+            parts.append(f"{len(missing)} missing key{'s' * (len(missing) > 1)} (e.g. {', '.join(missing[:3])})")
         if unexpected:
-            parts.append(f"{len(unexpected)} unexpected keys (e.g. {', '.join(unexpected[:3])})")
+            parts.append(f"{len(unexpected)} unexpected key{'s' * (len(unexpected) > 1)} "
+                         f"(e.g. {', '.join(unexpected[:3])})")
         raise WeightsError(f"Weights file {path} is not an STTN generator: {'; '.join(parts)}; use {USE_INSTEAD}.")
     for key, tensor in expected.items():
         if tuple(state[key].shape) != tuple(tensor.shape):

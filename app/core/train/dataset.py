@@ -63,7 +63,7 @@ def find_clips(paths, exclude=DEFAULT_EXCLUDE) -> list[Path]:
     for raw in paths:
         root = Path(raw).expanduser()
         if not root.exists():
-            raise DataError(f"Training data {root} does not exist; pass a folder of videos or frame folders.")
+            raise DataError(f"Footage {root} does not exist; pass a folder of videos or frame folders.")
         if root.is_file():
             if root.suffix.lower() not in VIDEO_EXTS:
                 raise DataError(f"{root} is not a video file ({', '.join(sorted(VIDEO_EXTS))}); pass videos or folders.")
