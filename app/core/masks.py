@@ -274,7 +274,8 @@ def mask_files(folder: Path) -> list[Path]:
     if len(files) > 1 and None not in numbers and len(set(numbers)) != len(numbers):
         # (two files for one frame: with a frame missing elsewhere the count matched, and every mask
         # after the pair landed one frame late without a word)
-        raise MaskError(f"Mask folder {folder} has two images for one frame{_odd_ones(files)}; keep one for each frame.")
+        raise MaskError(f"Mask folder {folder} has two images for one frame{_odd_ones(files)}; "
+                        "keep one for each frame.")
     if len(files) > 1 and None not in numbers:
         have = set(numbers)
         missing = [k for k in range(min(have), max(have)) if k not in have]

@@ -36,8 +36,8 @@ def no_mask_in_range(project) -> str:
              f"{frames_text(outside)}, outside it, have masks" if len(list(frame_runs(outside))) <= 3 else
              f"{len(outside)} frames outside it ({outside[0]}..{outside[-1]}) have masks")
     return (f"No frame of the in/out range ({p.start}..{p.end - 1}) has a mask; {where}: widen the range (I and O set "
-            f"its ends at the current frame) to inpaint {'it' if len(outside) == 1 else 'them'}, or paint what should go (B) "
-            "on a frame inside it.")
+            f"its ends at the current frame) to inpaint {'it' if len(outside) == 1 else 'them'}, or paint what should "
+            "go (B) on a frame inside it.")
 
 
 @dataclass
@@ -324,8 +324,9 @@ class Controller(QObject):
             self.project.resultChanged.emit()
             if kind == "inpaint":
                 todo, (a, b) = job.data["todo"], job.data["range"]
+                again = f"{len(todo)} frame{'' if len(todo) == 1 else 's'} again"
                 self.message.emit(f"Inpainted frames {a}..{b - 1}." if len(todo) == b - a else
-                                  f"Inpainted {len(todo)} frame{'' if len(todo) == 1 else 's'} again ({frames_text(todo)}); the other "
+                                  f"Inpainted {again} ({frames_text(todo)}); the other "
                                   f"{b - a - len(todo)} of {a}..{b - 1} were up to date.")
             self.resultsReady.emit(kind)
         elif kind == "export":

@@ -235,7 +235,8 @@ def frame_runs(indices):
 
 def frames_text(frames) -> str:
     """Sorted frame numbers as a message says them: [3, 4, 5, 9] -> "frames 3..5, 9"; [6] -> "frame 6"."""
-    return ("frame " if len(frames) == 1 else "frames ") + ", ".join(f"{a}..{b}" if b > a else f"{a}" for a, b in frame_runs(frames))
+    runs = ", ".join(f"{a}..{b}" if b > a else f"{a}" for a, b in frame_runs(frames))
+    return ("frame " if len(frames) == 1 else "frames ") + runs
 
 
 class Timeline(QWidget):
