@@ -42,11 +42,33 @@ def time_left(p) -> float | None:
 
 def step_words(p) -> str:
     """The words for a job of several steps (``app.core.jobs.Phases``: its bar runs once, in permille):
-    the step under way and its own count, "Inpainting 11 changed frames… 4/11"; "" for another job."""
+    the step under way and its own count, "Inpainting 11 changed frames… 4/11 written"; "" for another
+    job. Each step of an export counts the frames it has written (to the result, or to the file), which
+    the inpainting writes a batch at a time (a propagation chunk of up to 60, an STTN window): the
+    words stood at "Encoding (inpainting 12 frames)… 30/80" for 40 s while the bar went from 6 to 86%."""
     if "step" not in p.info:
         return ""
     done, total = p.info["step"]
-    return f"{p.stage} {done}/{total}"
+    return f"{p.stage} {done}/{total} written"
+
+
+def count_words(p, unit: str = "") -> str:
+    """A report's count, "0/12" (``unit``: "0/12 frames"), and, where the job reports its work apart
+    from it (``Progress.work``: the bar follows that), that the count is of the frames written, "0/12
+    written", as the command line says it: Inpaint with the propagation fill wrote its 12 frames at
+    the end of its chunk, and the bar, 92% full, read "0/12"."""
+    return f"{p.done}/{p.total}{unit and ' ' + unit}" + (" written" if p.work is not None else "")
+
+
+def bar_by_work(bar, p) -> None:
+    """Set ``bar`` (a QProgressBar) to the share of the work done where the job reports it, else to
+    the count: an export's bar (``Phases``) is already the share of its steps' work, in permille."""
+    if p.work is not None:
+        bar.setRange(0, WORK_SCALE)
+        bar.setValue(round(p.fraction * WORK_SCALE))
+    else:
+        bar.setRange(0, max(1, p.total))
+        bar.setValue(p.done)
 
 
 class JobBar(QWidget):
@@ -126,12 +148,8 @@ class JobBar(QWidget):
             self.clicked.emit()
 
     def _progress(self, job, p) -> None:
-        if p.work is not None and not step_words(p):  # (the engine's work inside a window or chunk, before the
-            self.bar.setRange(0, WORK_SCALE)            # frames it hands on: the bar stood at 0/70 for 11 of 18 s)
-            self.bar.setValue(round(p.fraction * WORK_SCALE))
-        else:
-            self.bar.setRange(0, max(1, p.total))
-            self.bar.setValue(p.done)
+        bar_by_work(self.bar, p)  # (the engine's work inside a window or chunk, before the frames it hands
+        #                           on: the bar stood at 0/70 for 11 of 18 s)
         if self.words is not None:  # (they say the count: the bar its percent)
             self.bar.setFormat("%p%")
             self.label.setText(self.words(job, p))
@@ -141,5 +159,6 @@ class JobBar(QWidget):
             self.bar.setFormat("%p%")
             self.label.setText(f"{job.name}: {step} · ETA {format_seconds(time_left(p))}")
             return
-        self.bar.setFormat(f"{p.done}/{p.total}")
-        self.label.setText(f"{job_label(job.name, p.stage)}: {p.done}/{p.total} · ETA {format_seconds(time_left(p))}")
+        # (a bar by the work shows its percent: "0/12" on a bar 92% full read as nothing done)
+        self.bar.setFormat("%p%" if p.work is not None else f"{p.done}/{p.total}")
+        self.label.setText(f"{job_label(job.name, p.stage)}: {count_words(p)} · ETA {format_seconds(time_left(p))}")

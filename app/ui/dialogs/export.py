@@ -17,7 +17,7 @@ from app.core.fsutil import check_writable
 from app.core.video import mp4_output
 
 from ..controller import ExportOptions
-from ..jobbar import format_seconds, step_words
+from ..jobbar import bar_by_work, count_words, format_seconds, step_words, time_left
 
 MP4_FILTER = "MP4 video (*.mp4)"
 MOV_FILTER = "QuickTime movie, keeps uncompressed sound as it is (*.mov)"
@@ -235,9 +235,10 @@ class ExportDialog(QDialog):
         self._fit_height()
 
     def job_progress(self, p) -> None:
-        self.progress.setRange(0, max(1, p.total))
-        self.progress.setValue(p.done)
-        self.status.setText(f"{step_words(p) or f'{p.done}/{p.total} frames'} · ETA {format_seconds(p.eta)}")
+        """The bar by the share of the work done, the words by the count of frames written (the job
+        bar's, ``app.ui.jobbar``), which stays put while a chunk or window is inpainted."""
+        bar_by_work(self.progress, p)
+        self.status.setText(f"{step_words(p) or count_words(p, 'frames')} · ETA {format_seconds(time_left(p))}")
 
     def job_ended(self, message: str, ok: bool) -> None:
         self.running = False
