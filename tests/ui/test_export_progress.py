@@ -32,7 +32,7 @@ def test_a_partial_exports_bar_runs_once_to_full_naming_each_step(window, qtbot,
     assert values == sorted(values), values  # (it ran 0..1 for the frame, then 0..24 for the encoding)
     assert {m for _, m, _ in seen} == {1000} and values[-1] == 1000
     words = [w for _, _, w in seen]
-    assert any(w.startswith("Export: Inpainting 1 changed frame… 1/1 · ETA") for w in words), words
+    assert any(w.startswith("Export: Inpainting 1 changed frame… 1/1 written · ETA") for w in words), words
     assert any(w.startswith(f"Export: Encoding… {10 if copy else 40}/{10 if copy else 40} ") for w in words), words
     steps = ("Inpainting", "Encoding") + (("Copying the unchanged frames… 40/40",) if copy else ())
     firsts = [next((i for i, w in enumerate(words) if w.startswith(f"Export: {s}")), None) for s in steps]
