@@ -22,6 +22,9 @@ from .cliutil import TRAIN_DEVICES, TqdmProgress, device_arg, int_in, path_text
 from .core.config import FINETUNE_LR
 from .core.errors import Cancelled, DataError, OutputError, short
 
+#: the names --output may have: what torch.save writes, as the weights pickers show them
+WEIGHTS_EXTS = (".pth", ".pt")
+
 _TUNING = ("steps", "time_limit", "lr", "batch_size", "sample_frames", "lr_decay_every", "lr_decay_gamma", "adv_weight",
            "seed", "checkpoint_every", "checkpoint_seconds", "val_every", "val_frames", "log_every", "width", "height", "attention",
            "device", "init_discriminator", "cache_dir", "disc_channels")
@@ -194,11 +197,12 @@ def build_config(args):
                       + [("data", d) for d in list(fields.get("data") or []) + list(fields.get("val_data") or [])])
         from .core.video import IMAGE_EXTS, VIDEO_EXTS
 
-        if Path(fields["output"]).suffix.lower() in VIDEO_EXTS | IMAGE_EXTS:
+        suffix = Path(fields["output"]).suffix.lower()
+        if suffix not in WEIGHTS_EXTS:  # (-o t.txt was taken, and a weights file named so made nobody look for it)
             command = "finetune" if finetune else "train"
-            raise OutputError(f"--output {fields['output']} names a video or an image, but {command} writes the "
-                              "trained generator (weights): give a .pth file, e.g. tuned.pth, and inpaint with "
-                              "--weights tuned.pth.")
+            named = "names a video or an image" if suffix in VIDEO_EXTS | IMAGE_EXTS else "does not end in .pth or .pt"
+            raise OutputError(f"--output {fields['output']} {named}, but {command} writes the trained generator "
+                              "(weights): give a .pth file, e.g. tuned.pth, and inpaint with --weights tuned.pth.")
     if not fields.get("workdir"):
         if not fields.get("output"):
             raise OutputError("Give --output OUT.pth (the trained generator) or --workdir DIR for checkpoints.")
