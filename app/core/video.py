@@ -1548,6 +1548,7 @@ class FrameFolderReader:
                              + "; give one of the videos, or a folder of frame images only.")
         if not self.files:
             raise VideoError(f"Folder {self.path} has no frame images (png, jpg, ...); pick a video or a frame folder.")
+        self.notice: Optional[str] = _frame_gap(self.path, self.files)
         self.fps = float(fps)
         self.rate = Fraction(self.fps).limit_denominator(100000)
         first = self.read(0)
@@ -1603,6 +1604,37 @@ class FrameFolderReader:
 
     def __exit__(self, *exc):
         return False
+
+
+def frame_number(path: Path) -> Optional[int]:
+    """The frame number in an image's name: its last run of digits (frame_12, img012, 00012)."""
+    runs = re.findall(r"\d+", path.stem)
+    return int(runs[-1]) if runs else None
+
+
+def _frame_gap(folder: Path, files: list[Path]) -> Optional[str]:
+    """What a frame folder's numbers say is wrong with it, where every name has one: two images for one
+    frame are refused (both were read, one after the other, as two frames); numbers that skip some are
+    said (a sentence, the reader's notice), as every frame after the gap is read one place early, and
+    a numbered mask folder made for the frames there were would be one frame late from there on."""
+    numbers = [frame_number(p) for p in files]
+    if len(files) < 2 or None in numbers:
+        return None
+    seen: dict[int, list[str]] = {}
+    for p, k in zip(files, numbers):
+        seen.setdefault(k, []).append(p.name)
+    twice = [(k, names) for k, names in seen.items() if len(names) > 1]
+    if twice:
+        said = "; ".join(f"{' and '.join(names)} are both frame {k}" for k, names in twice[:2])
+        raise VideoError(f"Frame folder {folder} has two images for one frame ({said}{' ...' if len(twice) > 2 else ''})"
+                         "; keep one for each frame.")
+    missing = [k for k in range(min(seen), max(seen)) if k not in seen]
+    if not missing:
+        return None
+    shown = ", ".join(str(k) for k in missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+    return (f"Frame folder {folder.name} has no image for frame number{'s' * (len(missing) > 1)} {shown} (its files run "
+            f"from {files[0].name} to {files[-1].name}): the frames after that are read in the missing ones' places, "
+            f"so masks numbered by frame would land on the wrong frames there; add the missing frames if that matters.")
 
 
 def _jpeg_cut_off(data: bytes) -> bool:
