@@ -202,6 +202,8 @@ def evaluate_command(args) -> int:
         _write(args.json, json.dumps(result, indent=2) + "\n")
     if args.markdown is not None:
         _write(args.markdown, md)
+    for warning in result["warnings"]:  # (a damaged or cut-off clip, one line each, as inpaint and track say it)
+        print(f"warning: {warning}", file=sys.stderr)
     for out, replaced in replacing.items():  # (on stderr: the table is stdout's, for a pipe or a > file)
         print(f"Wrote {out}{REPLACING if replaced else ''}.", file=sys.stderr)
     return 0

@@ -44,6 +44,15 @@ def clip_name(path) -> str:
 
 def load_clip(path, max_frames: Optional[int] = None, size=PAPER_SIZE) -> list:
     """Frames of a video file or frame folder as RGB uint8 (h, w, 3) resized to size = (w, h)."""
+    return read_clip(path, max_frames, size)[0]
+
+
+def read_clip(path, max_frames: Optional[int] = None, size=PAPER_SIZE) -> tuple[list, Optional[str]]:
+    """``load_clip``'s frames and a sentence on the damage met in the frames read (None: none).
+
+    A damaged or cut-off clip is scored on what was read, as players show it: every method is
+    compared with the same frames, so the methods' order holds, though the figures are not those of
+    a whole copy. The sentence says so, for the user and the tables."""
     from .video import open_video
 
     path = Path(path).expanduser()
@@ -57,9 +66,28 @@ def load_clip(path, max_frames: Optional[int] = None, size=PAPER_SIZE) -> list:
                 shrink = f.shape[1] > size[0] or f.shape[0] > size[1]
                 f = cv2.resize(f, tuple(size), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
             frames.append(np.ascontiguousarray(f))
+        note = _damage_note(reader, len(frames), max_frames)
     if len(frames) < 2:
         raise InpaintError(f"Clip {path} has fewer than 2 frames; evaluation needs a video.")
-    return frames
+    return frames, note
+
+
+def _damage_note(reader, n: int, max_frames: Optional[int]) -> Optional[str]:
+    """The damage of the first ``n`` frames a reader read, in one sentence, or None. (The reader's own
+    notices speak of an export; a cut-off end past --max-frames changes nothing here.)"""
+    damages = [d for d in getattr(reader, "damages", ()) if d.first < n]
+    said = {d.notice for d in getattr(reader, "damages", ())}
+    notice = getattr(reader, "notice", None)
+    short_end = max_frames is None or max_frames > len(reader)
+    if damages:
+        at = [str(d.first) for d in damages]
+        where = (f"frame {at[0]}" if len(at) == 1 else f"frames {', '.join(at[:-1])} and {at[-1]}")
+        return (f"{Path(reader.path).name} is damaged near {where} (broken picture data up to the next keyframe): its "
+                f"{n} frames are scored as read, as players show them, so its figures are not a whole copy's "
+                "(every method is scored against the same frames).")
+    if notice and notice not in said and short_end:
+        return f"{notice.split(';')[0]}; its {n} frames are scored as read."
+    return None
 
 
 def stationary_test_mask(name: str, height: int, width: int, seed: int) -> np.ndarray:
@@ -179,6 +207,7 @@ def evaluate(clips: Sequence, method="propagate+telea", masks: str = "stationary
                      "seam": seam if engine is not None else None,
                      "propagate": (propagate_config or PropagateConfig()).to_dict()},
         "methods": {m: {"clips": [], "mean": {}} for m in methods},
+        "warnings": [],  # (one sentence per damaged or cut-off clip: scored on what was read)
     }
     feats = {m: [] for m in methods}
     gt_feats = []
@@ -188,7 +217,9 @@ def evaluate(clips: Sequence, method="propagate+telea", masks: str = "stationary
     for path in clips:
         cancel.check()
         name = clip_name(path)
-        gt = load_clip(path, max_frames, size)
+        gt, note = read_clip(path, max_frames, size)
+        if note:
+            result["warnings"].append(note)
         h, w = gt[0].shape[:2]
         hole = stationary_test_mask(name, h, w, seed)
         mask_list = [hole] * len(gt)
@@ -208,7 +239,7 @@ def evaluate(clips: Sequence, method="propagate+telea", masks: str = "stationary
             out, info = run_method(m, blanked, mask_list, engine, propagate_config, cancel)
             secs = time.monotonic() - t0
             row = {
-                "clip": name, "frames": len(gt), "mask_fraction": float(hole.mean()),
+                "clip": name, "frames": len(gt), "mask_fraction": float(hole.mean()), "damaged": note is not None,
                 "psnr": float(np.mean([metrics.psnr(o, g) for o, g in zip(out, gt)])),
                 "ssim": float(np.mean([metrics.ssim(o, g) for o, g in zip(out, gt)])),
                 "ewarp": ref.error(out) * metrics.EWARP_SCALE,
@@ -269,6 +300,8 @@ def to_markdown(result: dict) -> str:
         lines += ["", f"**{m}**", "", head.format("clip"), sep]
         for r in res["clips"]:
             lines.append(row(r["clip"], r, r["frames"], _fmt(100 * r["mask_fraction"], 1)))
+    if result.get("warnings"):  # (the tables' record of the clips scored on what could be read)
+        lines += [""] + [f"Warning: {w}" for w in result["warnings"]]
     lines += ["", result["vfid_note"] if result.get("vfid") is None else
               "VFID: " + ", ".join(f"{m} {v:.4f}" for m, v in result["vfid"].items()) + f" ({result['vfid_note']})"]
     return "\n".join(lines) + "\n"
