@@ -109,35 +109,43 @@ def _check_samples_dir(folder: Path, reads) -> None:
         raise OutputError(f"Cannot write in the --samples folder {folder} ({why}); choose another one.")
 
 
-#: frames of the clip an --i3d file is tried on: InceptionI3d pools 8 frames into 1 and ends with a pool
-#: over 2 of those, so fewer than 16 would fail in a real I3D too
-I3D_PROBE_FRAMES = 16
-
-
-def _check_i3d(path) -> None:
-    """Refuse an --i3d file that does not turn a clip into features, before minutes of scoring: a
-    TorchScript module of another network (a linear layer, say) loaded, ran every method and then
-    ended in a traceback when VFID was computed."""
+def _features_fail(extractor, frames: int) -> str:
+    """Why ``extractor`` does not turn a blank clip of ``frames`` frames into features ("": it does)."""
     import numpy as np
 
     from .core.errors import InpaintError
-    from .core.metrics import I3DFeatures
 
     try:
-        with warnings.catch_warnings():  # (torch.jit.load's deprecation notice: for developers)
-            warnings.simplefilter("ignore", FutureWarning)
-            extractor = I3DFeatures(path)  # (a missing file or no TorchScript module: its own one line)
-            features = extractor([np.zeros((32, 32, 3), np.uint8)] * I3D_PROBE_FRAMES)
+        features = extractor([np.zeros((32, 32, 3), np.uint8)] * frames)
         ok = features.ndim == 1 and features.size > 0 and bool(np.isfinite(features).all())
-        why = "" if ok else f"it gave {features.size} values"
+        return "" if ok else f"it gave {features.size} values"
     except InpaintError:
         raise
     except Exception as exc:  # noqa: BLE001 - whatever the module raises means "not an I3D extractor"
-        why = (str(exc).strip().splitlines() or [type(exc).__name__])[-1][:160]
-    if why:
-        raise InpaintError(f"--i3d {path} does not turn a clip into features ({why}); give a TorchScript I3D that "
-                           "maps (N, 3, T, H, W) RGB in [-1, 1] to features (N, D) (docs/QUALITY.md), or leave "
-                           "--i3d out.")
+        return (str(exc).strip().splitlines() or [type(exc).__name__])[-1][:160]
+
+
+def _check_i3d(path, max_frames=None) -> None:
+    """Refuse an --i3d file that does not turn a clip into features, before minutes of scoring: a
+    TorchScript module of another network (a linear layer, say) loaded, ran every method and then
+    ended in a traceback when VFID was computed. So is a --max-frames too few for it (a real I3D
+    needs 16): every clip would be left out of VFID."""
+    from .core.metrics import I3D_MIN_FRAMES, I3DFeatures
+
+    with warnings.catch_warnings():  # (torch.jit.load's deprecation notice: for developers)
+        warnings.simplefilter("ignore", FutureWarning)
+        extractor = I3DFeatures(path)  # (a missing file or no TorchScript module: its own one line)
+        why = _features_fail(extractor, I3D_MIN_FRAMES)
+        if why:
+            raise InpaintError(f"--i3d {path} does not turn a clip into features ({why}); give a TorchScript I3D "
+                               "that maps (N, 3, T, H, W) RGB in [-1, 1] to features (N, D) (docs/QUALITY.md), or "
+                               "leave --i3d out.")
+        if max_frames is not None and max_frames < I3D_MIN_FRAMES:
+            why = _features_fail(extractor, max_frames)
+            if why:
+                raise InpaintError(f"--i3d {path} needs clips of {I3D_MIN_FRAMES} frames or more, but --max-frames "
+                                   f"is {max_frames} ({why}); give --max-frames {I3D_MIN_FRAMES} or more, or "
+                                   "leave --i3d out.")
 
 
 def _interrupted(folder, made: bool, before: set) -> str:
@@ -177,7 +185,7 @@ def evaluate_command(args) -> int:
             refuse_inputs(out, reads, option=option)
             check_writable(out, inputs=args.clips)
     if args.i3d is not None:
-        _check_i3d(args.i3d)
+        _check_i3d(args.i3d, args.max_frames)
     if args.json is not None and args.markdown is not None and same_path(args.json, args.markdown):
         raise OutputError(f"--json and --markdown are both {args.json}: the second would replace the first; "
                           "give them two paths.")

@@ -211,6 +211,7 @@ def evaluate(clips: Sequence, method="propagate+telea", masks: str = "stationary
     }
     feats = {m: [] for m in methods}
     gt_feats = []
+    short = []  # (clips too short for the I3D: left out of VFID)
     clock = ProgressClock(progress, len(clips) * len(methods), "evaluate")
     clock.report(0)
     done = 0
@@ -231,8 +232,7 @@ def evaluate(clips: Sequence, method="propagate+telea", masks: str = "stationary
         ref = metrics.WarpReference(gt)
         mid = len(gt) // 2
         tiles = {"ground truth": gt[mid], "masked input": blanked[mid]}
-        if extractor is not None:
-            gt_feats.append(extractor(gt))
+        scored = extractor is not None and _clip_features(extractor, gt, name, gt_feats, short)
         for m in methods:
             cancel.check()
             t0 = time.monotonic()
@@ -249,7 +249,7 @@ def evaluate(clips: Sequence, method="propagate+telea", masks: str = "stationary
             }
             result["methods"][m]["clips"].append(row)
             tiles[m] = out[mid]
-            if extractor is not None:
+            if scored:
                 feats[m].append(extractor(out))
             done += 1
             clock.report(done, clip=name, method=m, psnr=row["psnr"])
@@ -260,14 +260,38 @@ def evaluate(clips: Sequence, method="propagate+telea", masks: str = "stationary
         rows = result["methods"][m]["clips"]
         result["methods"][m]["mean"] = {k: _mean([r[k] for r in rows]) for k in FIELDS}
         result["methods"][m]["mean"]["frames"] = sum(r["frames"] for r in rows)
+    left_out = ""
+    if short:
+        n = metrics.I3D_MIN_FRAMES
+        left_out = ", ".join(short[:3]) + (f" and {len(short) - 3} more" if len(short) > 3 else "") \
+            + f" (fewer than the {n} frames the I3D needs)"
+        result["warnings"].append(f"VFID leaves out {left_out}; give clips of {n} frames or more to have "
+                                  f"{'it' if len(short) == 1 else 'them'} counted.")
     if extractor is not None and len(gt_feats) >= 2:
         result["vfid"] = {m: metrics.fid_from_features(np.stack(feats[m]), np.stack(gt_feats)) for m in methods}
-        result["vfid_note"] = f"Frechet distance of I3D features over {len(gt_feats)} clips"
+        result["vfid_note"] = (f"Frechet distance of I3D features over {len(gt_feats)} clips"
+                               + (f"; left out: {left_out}" if left_out else ""))
     else:
         result["vfid"] = None
-        result["vfid_note"] = (metrics.VFID_MISSING if extractor is None
-                               else "VFID: not computed (needs at least 2 clips)")
+        result["vfid_note"] = (metrics.VFID_MISSING if extractor is None else "VFID: not computed (needs at least 2 "
+                               f"clips{'; left out: ' + left_out if left_out else ''})")
     return result
+
+
+def _clip_features(extractor, gt: list, name: str, gt_feats: list, short: list) -> bool:
+    """Add the I3D features of a clip's ground truth to ``gt_feats`` (True), or, where the clip is too
+    short for the I3D and it fails on it, its name to ``short`` (False): a real I3D on fewer than 16
+    frames ended the run in a traceback after every method was scored."""
+    try:
+        gt_feats.append(extractor(gt))
+    except Exception as exc:  # noqa: BLE001 - whatever the module raises on a short clip
+        if len(gt) >= metrics.I3D_MIN_FRAMES:
+            why = (str(exc).strip().splitlines() or [type(exc).__name__])[-1][:160]
+            raise InpaintError(f"The I3D extractor failed on clip {name} ({why}); check the --i3d file, or leave "
+                               "it out.") from None
+        short.append(name)
+        return False
+    return True
 
 
 def _fmt(v, digits):

@@ -31,6 +31,9 @@ from .errors import InpaintError
 
 EWARP_SCALE = 100.0  # raw E_warp (on [0, 1] RGB) x 100 = the paper's "Ewarp (%)" column
 VFID_MISSING = "VFID: not computed (needs I3D weights, see docs)"
+#: the fewest frames an InceptionI3d turns into features: it pools 8 frames into 1 and ends with a
+#: pool over 2 of those
+I3D_MIN_FRAMES = 16
 
 
 # ---- per-frame ------------------------------------------------------------------------------
