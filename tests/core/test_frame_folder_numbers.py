@@ -69,4 +69,5 @@ def test_info_warns_of_the_gap(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err == ["warning: Frame folder frames has no image for frame number 2 (its files run from frame_00000.png "
                    "to frame_00003.png): the frames after that are read in the missing ones' places, so masks "
-                   "numbered by frame would land on the wrong frames there; add the missing frames if that matters."], err
+                   "numbered by frame would land on the wrong frames there; add the missing frames if that "
+                   "matters."], err
