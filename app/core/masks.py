@@ -21,7 +21,7 @@ import numpy as np
 from .errors import MaskError, OutputError, VideoError
 from .fsutil import make_temp_beside
 from .jobs import ProgressClock
-from .video import IMAGE_EXTS, image_files, open_video
+from .video import IMAGE_EXTS, frame_number, image_files, open_video
 
 ASPECT_TOLERANCE = 0.05
 
@@ -259,18 +259,12 @@ class MaskVideo:
         return not self.get(index).any()
 
 
-def _number(path: Path) -> Optional[int]:
-    """The frame number in a mask file's name: its last run of digits (frame_12, img012, 00012)."""
-    runs = re.findall(r"\d+", path.stem)
-    return int(runs[-1]) if runs else None
-
-
 def mask_files(folder: Path) -> list[Path]:
     """The mask images of ``folder`` in frame order: names sorted with their numbers as numbers; hidden
     files (macOS's ._ copies, editors' backups) left out. Numbered files that skip a number are
     refused: the masks after the gap would land on the wrong frames."""
     files = image_files(folder)
-    numbers = [_number(p) for p in files]
+    numbers = [frame_number(p) for p in files]
     if len(files) > 1 and None not in numbers and len(set(numbers)) != len(numbers):
         # (two files for one frame: with a frame missing elsewhere the count matched, and every mask
         # after the pair landed one frame late without a word)
@@ -291,7 +285,7 @@ def _odd_ones(files: list[Path]) -> str:
     """The files that make a folder's count wrong, when its names tell: " (extra.png has no frame
     number; 00001.png and 00001.jpg are both frame 1)"; "" when they do not. The count alone left
     the user to find an extra image among hundreds."""
-    numbers = [_number(p) for p in files]
+    numbers = [frame_number(p) for p in files]
     if all(k is None for k in numbers):
         return ""
     said = []
