@@ -1,32 +1,39 @@
-"""The command-line modules and the core files they lean on carry no unused imports or names
-(pyflakes): ``app/cli_train.py`` imported ``InpaintError`` and never used it."""
+"""The application's modules carry no unused imports and no undefined names (pyflakes, a test
+dependency): ``app/cli_train.py`` imported ``InpaintError`` and never used it, and unused imports
+had gathered in the window's and the model's modules too. A line marked ``# noqa`` (a deliberate
+re-export, an import made for its side effect) is left alone, as flake8 would."""
 from pathlib import Path
 
 import pytest
+from pyflakes import api
+from pyflakes.reporter import Reporter
 
 ROOT = Path(__file__).resolve().parents[2]
-FILES = ["app/cli.py", "app/cliutil.py", "app/cli_cache.py", "app/cli_eval.py", "app/cli_segment.py",
-         "app/cli_train.py", "app/core/video.py", "app/core/masks.py", "app/core/fsutil.py", "app/core/errors.py"]
+FILES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "app").rglob("*.py")) + ["main.py"]
+
+
+class Collect(Reporter):
+    def __init__(self):
+        self.found = []
+
+    def unexpectedError(self, filename, msg):
+        self.found.append(f"{filename}: {msg}")
+
+    def syntaxError(self, filename, msg, lineno, offset, text):
+        self.found.append(f"{filename}:{lineno}: {msg}")
+
+    def flake(self, message):
+        line = Path(message.filename).read_text(encoding="utf-8").splitlines()[message.lineno - 1]
+        if "# noqa" not in line:
+            self.found.append(str(message))
+
+
+def test_the_whole_application_is_checked():
+    assert len(FILES) > 50 and "app/cli_train.py" in FILES and "app/ui/main_window.py" in FILES
 
 
 @pytest.mark.parametrize("name", FILES)
 def test_no_unused_imports_or_undefined_names(name):
-    api = pytest.importorskip("pyflakes.api", reason="pyflakes is not installed")
-    from pyflakes.reporter import Reporter
-
-    class Collect(Reporter):
-        def __init__(self):
-            self.found = []
-
-        def unexpectedError(self, filename, msg):
-            self.found.append(f"{filename}: {msg}")
-
-        def syntaxError(self, filename, msg, lineno, offset, text):
-            self.found.append(f"{filename}:{lineno}: {msg}")
-
-        def flake(self, message):
-            self.found.append(str(message))
-
     reporter = Collect()
     api.checkPath(str(ROOT / name), reporter)
     assert reporter.found == [], reporter.found

@@ -8,7 +8,7 @@ nothing of files, schedules or videos: see ``checkpoint.py`` and ``engine.py``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Optional
 
 import torch

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
 
-from app.core.cache import folder_size, format_size
+from app.core.cache import format_size
 from app.core.paths import user_data_dir
 
 log = logging.getLogger(__name__)
