@@ -9,6 +9,8 @@
 * ``BackgroundPlate``: a frame's background as the per-pixel median of its neighbours aligned to
   it by the camera's homography; ``z(i)``, how far frame ``i`` differs from it (in units of the
   plate's own spread), is large on whatever moves against the background, all of it.
+* ``StillTest``: does what a mask covers stay put in the picture (a logo, a caption burnt in, even
+  translucent) while what is around it changes?
 
 All work on numpy arrays; no Qt, no learned weights.
 """
@@ -149,6 +151,54 @@ def ring(mask: np.ndarray, inner: int, outer: int) -> np.ndarray:
     m = mask.astype(np.uint8)
     d = cv2.distanceTransform(1 - m, cv2.DIST_L2, 3)
     return (d > inner) & (d <= outer)
+
+
+class StillTest:
+    """Compares frames with a reference frame at the same place, inside a mask and in a ring around it.
+
+    A still overlay keeps its pixels where the background around it changes (a translucent one
+    changes by its transparency times the background's change). Per frame (``__call__``) two
+    shares are read inside the mask and in the ring, over the pixels whose neighbourhood changed:
+
+    * ``flat``: pixels that changed under ``low`` x the ring's median change;
+    * ``rel``: pixels that changed under ``low`` x the most their 9x9 neighbourhood changed (the
+      background's change there: a translucent overlay's pixels change by a fraction of it).
+
+    Only a crop around the mask is kept (no whole frame). ``__call__`` returns None when the ring
+    changed too little to tell (a still camera over a still background), else ``(flat_in,
+    flat_ring, rel_in, rel_ring)``.
+    """
+
+    def __init__(self, rgb: np.ndarray, mask: np.ndarray, band: int, low: float = 0.35,
+                 min_change: float = 12.0):
+        H, W = mask.shape
+        ys, xs = np.nonzero(mask)
+        g = band + 6
+        self.box = (slice(max(0, ys.min() - g), min(H, ys.max() + 1 + g)),
+                    slice(max(0, xs.min() - g), min(W, xs.max() + 1 + g)))
+        self.ref = rgb[self.box].astype(np.float32)
+        self.inside = mask[self.box]
+        self.around = ring(self.inside, 2, band)
+        self.low, self.min_change = low, min_change
+
+    def __call__(self, rgb: np.ndarray) -> Optional[tuple[float, float, float, float]]:
+        d = np.abs(rgb[self.box].astype(np.float32) - self.ref).mean(axis=2)
+        if not self.around.any():
+            return None
+        med = float(np.median(d[self.around]))
+        near = cv2.dilate(d, np.ones((9, 9), np.uint8))
+        moved = near >= self.min_change
+        if med < self.min_change or np.count_nonzero(moved & self.around) < 0.5 * np.count_nonzero(self.around):
+            return None
+        flat = d < self.low * med
+        rel = d < self.low * near
+
+        def share(m, region):
+            r = region & moved
+            n = np.count_nonzero(r)
+            return np.count_nonzero(m & r) / n if n else 0.0
+
+        return share(flat, self.inside), share(flat, self.around), share(rel, self.inside), share(rel, self.around)
 
 
 def signed_distance(mask: np.ndarray) -> np.ndarray:

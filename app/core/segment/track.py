@@ -50,8 +50,8 @@ import numpy as np
 from ..errors import Cancelled
 from ..jobs import CancelToken, ProgressClock, ProgressFn
 from .base import Segmenter, mask_box, mask_iou
-from .cues import (BackgroundPlate, ColourModel, FrameRing, camera_motion, colour_bins, motion_logit, ring,
-                   signed_distance, texture_weight)
+from .cues import (BackgroundPlate, ColourModel, FrameRing, StillTest, camera_motion, colour_bins, motion_logit,
+                   ring, signed_distance, texture_weight)
 
 FrameFn = Callable[[int], np.ndarray]
 
@@ -132,6 +132,21 @@ class TrackParams:
     plate_ghost: float = 1.0     # no plate term where the plate's colour is more the object's than the frame's by
                                  # this (colour logit): an object slow for its size stays in the plate where it
                                  # spent most of the window, and the frame differs there without it (inf: off)
+
+    still: int = 2               # cue tracker: an object that stays put in the picture while what is around it
+                                 # changes (a logo, a caption) on this many frames in a row keeps its keyframe
+                                 # mask from there on (``StillTest``; 0: off)
+    still_flat: tuple = (0.5, 0.25)  # a frame says "still" when at least this share of the mask's changed pixels
+    still_rel: tuple = (0.6, 0.3)    # (first) stayed put, and this much more than of the ring's: by the ring's
+                                     # median change (flat; with half the rel margin as well) or, for a translucent
+                                     # overlay too, by its neighbourhood's (rel)
+    still_camera: float = 0.5    # ... only once the camera has moved this x the root of the mask's area since the
+                                 # keyframe (at least 3 px; the frame's median flow, summed): the background under it
+                                 # has moved a good part of its size. Under a steadier camera the tracker keeps a still
+                                 # object near enough, and refines a click's mask (dogs_jump's object 1 at rest, kept
+                                 # as clicked with the camera 9.5 px on, 0.13 of its size: 0.879 -> 0.665)
+    still_gone: float = 0.1      # a kept mask whose shares are within this of the ring's on a frame: the overlay
+                                 # is not there (faded out, covered): flagged LOST, the mask kept
 
     def gap_px(self, shape) -> int:
         """``object_gap`` in pixels for frames of ``shape`` (H, W); 0: objects are not told apart."""
@@ -985,6 +1000,10 @@ class _Follower:
         self.state = _CueState(rgb, mask, p, flow_fn) if use_cues and mask.any() else None
         self.guard = self.state is not None and p.redetect and self.state.s0 >= p.min_contrast
         self.target = None
+        # a still overlay (``TrackParams.still``): the keyframe's pixels around the mask, compared each frame
+        self.still = StillTest(rgb, mask, _band(mask, p)) if self.state is not None and p.still > 0 else None
+        self.still_key, self.still_run, self.kept_still = mask, 0, False
+        self.camera = np.zeros(2)  # the camera's shift since the keyframe (px, the frame's median flow summed)
         if self.state is not None:
             t = _warp_between(k, frames, sorted(ends), rgb, mask, self.state.s0, p)
             end = None if t is None else _matching(mask, ends[t], alone=len(ends[k]) == 1)
@@ -1031,9 +1050,31 @@ class _Follower:
         if self.state is not None:
             self.state.shared = flow_fn
 
+    def _stays(self, cur) -> Optional[bool]:
+        """Whether the object stays put on ``cur`` where it was on the keyframe while what is around
+        it changed (True), moved or is gone (False), or None: too little changed around it to tell."""
+        got = self.still(cur)
+        if got is None:
+            return None
+        flat_in, flat_ring, rel_in, rel_ring = got
+        (f0, f1), (r0, r1) = self.p.still_flat, self.p.still_rel
+        rel = rel_in - rel_ring
+        # (the flat share alone takes a flat object moving slowly for a still one: most of it looks the same
+        # while its edge sweeps the ring; by its neighbourhood's change it does not stand out: rel <= 0)
+        if (flat_in >= f0 and flat_in - flat_ring >= f1 and rel >= r1 / 2) or (rel_in >= r0 and rel >= r1):
+            return True
+        if self.kept_still and max(flat_in - flat_ring, rel_in - rel_ring) < self.p.still_gone:
+            return False
+        return None if self.kept_still else False
+
     def step(self, i, cur):
         """This object's (mask, flag, iou) on frame ``i`` (RGB ``cur``), after the previous one."""
         p, state = self.p, self.state
+        stays = self._stays(cur) if self.still is not None else None
+        if self.kept_still:
+            # a still overlay: its keyframe mask, flagged where the overlay is no longer seen
+            self.prev_rgb, self.prev_mask = cur, self.still_key
+            return self.still_key, (LOST if stays is False else OK), 1.0
         expect = None if self.target is None else (
             self.a0 + (self.a1 - self.a0) * abs(i - self.k) / abs(self.target - self.k))
         if state is not None and self.prev_mask.any():
@@ -1057,6 +1098,16 @@ class _Follower:
         ref = self.area * min(1.0, self.scale) ** 2 if expect is None else expect
         if flag == OK and np.count_nonzero(mask) < p.shrunk * ref:
             flag = SHRUNK
+        if self.still is not None:
+            if state is not None and state.flow is not None:
+                self.camera += np.median(state.flow[::4, ::4].reshape(-1, 2), axis=0)
+            self.still_run = self.still_run + 1 if stays else 0 if stays is False else self.still_run
+            if self.still_run >= p.still and np.hypot(*self.camera) >= max(3.0, p.still_camera * np.sqrt(self.area)):
+                # stayed put while what is around it changed, frame after frame: an overlay the flow would
+                # drag along with the background under it; its keyframe mask from here on
+                self.kept_still = True
+                self.prev_mask = self.still_key
+                return self.still_key, OK, mask_iou(self.still_key, mask)
         return mask, flag, iou
 
 
