@@ -197,12 +197,8 @@ def build_config(args):
                       + [("data", d) for d in list(fields.get("data") or []) + list(fields.get("val_data") or [])])
         from .core.video import IMAGE_EXTS, VIDEO_EXTS
 
-        suffix = Path(fields["output"]).suffix.lower()
-        if suffix not in WEIGHTS_EXTS:  # (-o t.txt was taken, and a weights file named so made nobody look for it)
-            command = "finetune" if finetune else "train"
-            named = "names a video or an image" if suffix in VIDEO_EXTS | IMAGE_EXTS else "does not end in .pth or .pt"
-            raise OutputError(f"--output {fields['output']} {named}, but {command} writes the trained generator "
-                              "(weights): give a .pth file, e.g. tuned.pth, and inpaint with --weights tuned.pth.")
+        if Path(fields["output"]).suffix.lower() in VIDEO_EXTS | IMAGE_EXTS:
+            _refuse_output_name(fields["output"], finetune, "names a video or an image")
     if not fields.get("workdir"):
         if not fields.get("output"):
             raise OutputError("Give --output OUT.pth (the trained generator) or --workdir DIR for checkpoints.")
@@ -222,6 +218,7 @@ def build_config(args):
         cfg = TrainConfig.from_dict(merged)
         _refuse_missing_data(cfg)
         _refuse_own_files(cfg)
+        _refuse_weights_name(cfg, finetune)
         return cfg, cfg.checkpoint_path
     if not cfg.data:
         raise DataError("Give --data with a folder of videos (or frame folders) to train on.")
@@ -230,7 +227,22 @@ def build_config(args):
                           "add --resume to continue it or choose another --workdir.")
     _refuse_missing_data(cfg)
     _refuse_own_files(cfg)
+    _refuse_weights_name(cfg, finetune)
     return cfg, None
+
+
+def _refuse_output_name(output, finetune: bool, named: str) -> None:
+    command = "finetune" if finetune else "train"
+    raise OutputError(f"--output {output} {named}, but {command} writes the trained generator (weights): give a "
+                      ".pth file, e.g. tuned.pth, and inpaint with --weights tuned.pth.")
+
+
+def _refuse_weights_name(cfg, finetune: bool) -> None:
+    """Refuse an --output not named as weights are (``WEIGHTS_EXTS``): -o t.txt was taken, and a weights
+    file named so made nobody look for it. Said after the refusals that say more (the output is a folder,
+    or one of the run's own files)."""
+    if cfg.output and Path(cfg.output).suffix.lower() not in WEIGHTS_EXTS:
+        _refuse_output_name(cfg.output, finetune, "does not end in .pth or .pt")
 
 
 def _refuse_missing_data(cfg) -> None:
