@@ -42,7 +42,7 @@ from .candidate_strip import CandidateStrip
 from .icons import icon
 from .project import mask_digest, track_record
 from .qimage import mask_to_qimage
-from .timeline import frames_text
+from .timeline import frame_runs, frames_text
 from .tools import SCOPE_LABELS, Tool
 from .workers import Refused
 
@@ -457,7 +457,7 @@ def track_job(provider: SegmenterProvider, sam_path, device, video, start: int, 
             """What the job returns, stopped now or not (called under ``lock`` while it runs)."""
             return {"changes": dict(changes), "flags": dict(flags), "tracked": dict(owned), "objects": dict(labels),
                     "start": start, "end": end,
-                    "spans": (_stretches(meant) if cont is not None else
+                    "spans": ([(a, b + 1) for a, b in frame_runs(sorted(meant))] if cont is not None else
                               [(a, b) if i is None else (i + 1, b) if i > resume[a, b][0] else (a, i)
                                for a, b, i in todo]),
                     "followed": sorted(follow), "from": sorted(started),
@@ -518,17 +518,6 @@ def _follow_digest(follow: dict) -> bytes:
         for m in follow[k]:
             h.update(repr(m.shape).encode() + np.packbits(np.asarray(m, bool).ravel()).tobytes())
     return h.digest()
-
-
-def _stretches(frames) -> list[tuple[int, int]]:
-    """``frames`` as half-open runs of consecutive frames, in order."""
-    out: list[tuple[int, int]] = []
-    for i in sorted(frames):
-        if out and out[-1][1] == i:
-            out[-1] = (out[-1][0], i + 1)
-        else:
-            out.append((i, i + 1))
-    return out
 
 
 class TrackSoFar:
